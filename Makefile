@@ -1,0 +1,139 @@
+# sandbox — ephemeral environment provisioner.
+#
+#   make            build build/sandbox and the mocks
+#   make deps       install every build/test dependency (Debian 12, root) and start libvirt
+#   make test       unit + integration + mock tests + bounded fuzzing (ASan/UBSan builds)
+#   make e2e        end-to-end tests with real QEMU VMs
+#   make check      test + e2e (what CI runs)
+#   make bench      benchmarks (print figures, assert nothing)
+#   make install    install binaries under $(PREFIX)
+
+CC       ?= cc
+FUZZCC   ?= clang
+PREFIX   ?= /usr/local
+BUILD    ?= build
+
+PKGS      := libvirt yaml-0.1 jansson libcurl libssh2 sqlite3 openssl
+MOCK_PKGS := libmicrohttpd jansson sqlite3 openssl
+WARN      := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral
+OPT       ?= -O2 -g
+BASEFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -MMD -MP
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+pkgcflags  = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pkglibs    = $(shell pkg-config --libs $(1) 2>/dev/null)
+
+PROV_DIRS  := $(shell find provisioner -type d)
+PROV_SRCS  := $(shell find provisioner -name '*.c' ! -path provisioner/main.c)
+PROV_INC   := $(addprefix -I,$(PROV_DIRS))
+PROV_CFLAGS = $(BASEFLAGS) $(PROV_INC) $(call pkgcflags,$(PKGS))
+PROV_LIBS   = $(call pkglibs,$(PKGS)) -lm
+
+MOCKS      := sms mail payment
+MOCK_LIB_SRCS := $(wildcard mocks/common/*.c)
+MOCK_CFLAGS = $(BASEFLAGS) -Imocks/common $(call pkgcflags,$(MOCK_PKGS))
+MOCK_LIBS   = $(call pkglibs,$(MOCK_PKGS)) -lm
+mock_srcs   = $(wildcard mocks/$(1)/*.c)
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+MOCKT_SRCS := $(wildcard tests/mocks/test_*.c)
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+HELPER_SRCS:= $(wildcard tests/lib/*.c)
+
+obj   = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+aobj  = $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(1))
+fobj  = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(1))
+
+BINS      := $(BUILD)/sandbox $(addprefix $(BUILD)/sbx-mock-,$(MOCKS))
+ASAN_BINS := $(BUILD)/asan/sandbox $(addprefix $(BUILD)/asan/sbx-mock-,$(MOCKS))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/unit/%,$(UNIT_SRCS))
+MOCKT_BINS:= $(patsubst tests/mocks/%.c,$(BUILD)/asan/tests/mocks/%,$(MOCKT_SRCS))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+.SECONDEXPANSION:
+.PHONY: all deps test e2e check bench install clean fuzz test-bins lint
+all: $(BINS)
+
+# --- normal build -------------------------------------------------------------
+$(BUILD)/obj/provisioner/%.o: provisioner/%.c
+	@mkdir -p $(@D)
+	$(CC) $(OPT) $(PROV_CFLAGS) -c $< -o $@
+$(BUILD)/obj/mocks/%.o: mocks/%.c
+	@mkdir -p $(@D)
+	$(CC) $(OPT) $(MOCK_CFLAGS) -c $< -o $@
+
+$(BUILD)/sandbox: $(call obj,provisioner/main.c $(PROV_SRCS))
+	$(CC) $(OPT) -pthread -o $@ $^ $(PROV_LIBS)
+$(BUILD)/sbx-mock-%: $$(call obj,$$(call mock_srcs,$$*) $(MOCK_LIB_SRCS))
+	$(CC) $(OPT) -pthread -o $@ $^ $(MOCK_LIBS)
+
+# --- sanitizer build (what the tests run) -------------------------------------
+$(BUILD)/asan/obj/provisioner/%.o: provisioner/%.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(SAN) $(PROV_CFLAGS) -c $< -o $@
+$(BUILD)/asan/obj/mocks/%.o: mocks/%.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(SAN) $(MOCK_CFLAGS) -c $< -o $@
+$(BUILD)/asan/obj/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(SAN) $(PROV_CFLAGS) -Imocks/common -Itests/lib $(call pkgcflags,$(MOCK_PKGS) cmocka libcurl) -c $< -o $@
+
+$(BUILD)/asan/sandbox: $(call aobj,provisioner/main.c $(PROV_SRCS))
+	$(CC) $(SAN) -pthread -o $@ $^ $(PROV_LIBS)
+$(BUILD)/asan/sbx-mock-%: $$(call aobj,$$(call mock_srcs,$$*) $(MOCK_LIB_SRCS))
+	$(CC) $(SAN) -pthread -o $@ $^ $(MOCK_LIBS)
+$(BUILD)/asan/tests/unit/%: $(BUILD)/asan/obj/tests/unit/%.o $(call aobj,$(PROV_SRCS) $(HELPER_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(SAN) -pthread -o $@ $^ $(PROV_LIBS) -lcmocka
+# Mock tests link the mocks' shared library and the non-main sources of every mock.
+MOCK_ALL_LIB := $(MOCK_LIB_SRCS) $(filter-out %/main.c,$(foreach m,$(MOCKS),$(call mock_srcs,$(m))))
+$(BUILD)/asan/tests/mocks/%: $(BUILD)/asan/obj/tests/mocks/%.o $(call aobj,$(MOCK_ALL_LIB) $(HELPER_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(SAN) -pthread -o $@ $^ $(MOCK_LIBS) $(call pkglibs,libcurl) -lcmocka
+
+# --- fuzzers (clang libFuzzer) ------------------------------------------------
+$(BUILD)/fuzz/obj/provisioner/%.o: provisioner/%.c
+	@mkdir -p $(@D)
+	$(FUZZCC) -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(PROV_CFLAGS) -c $< -o $@
+$(BUILD)/fuzz/obj/mocks/%.o: mocks/%.c
+	@mkdir -p $(@D)
+	$(FUZZCC) -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(MOCK_CFLAGS) -c $< -o $@
+$(BUILD)/fuzz/obj/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(FUZZCC) -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(PROV_CFLAGS) -Imocks/common $(call pkgcflags,$(MOCK_PKGS)) -c $< -o $@
+# fuzz_bp_* / fuzz_prov_* fuzz provisioner code; fuzz_mock_* fuzz the mocks.
+$(BUILD)/fuzz/fuzz_mock_%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_mock_%.o $(call fobj,$(MOCK_ALL_LIB))
+	$(FUZZCC) -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(MOCK_LIBS)
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(call fobj,$(PROV_SRCS))
+	$(FUZZCC) -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(PROV_LIBS)
+
+# --- tasks --------------------------------------------------------------------
+deps:
+	sh tests/deps.sh
+
+test-bins: $(BINS) $(ASAN_BINS) $(UNIT_BINS) $(MOCKT_BINS)
+fuzz: $(FUZZ_BINS)
+
+test: test-bins fuzz
+	sh tests/run.sh unit mocks integration fuzz
+
+e2e: test-bins
+	sh tests/run.sh e2e
+
+check: test-bins fuzz
+	sh tests/run.sh unit mocks integration fuzz e2e
+
+bench: all
+	sh tests/bench/run.sh
+
+lint:
+	sh tests/lint.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

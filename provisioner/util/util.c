@@ -1,0 +1,622 @@
+/* util — allocation, errors, time, backoff, units, files, hashing, strings. */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+/* Abort on out-of-memory. */
+static void oom(size_t n)
+{
+	fprintf(stderr, "sandbox: out of memory (%zu bytes)\n", n);
+	abort();
+}
+
+/* Allocate n bytes or abort. */
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+/* Allocate a zeroed array or abort. */
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (p == NULL)
+		oom(n * size);
+	return p;
+}
+
+/* Resize or abort. */
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (q == NULL)
+		oom(n);
+	return q;
+}
+
+/* Grow an array to hold at least `need` elements. */
+void xgrow(void *pp, size_t *cap, size_t need, size_t size)
+{
+	void **p = pp;
+	size_t c = *cap;
+	if (need <= c)
+		return;
+	if (c < 8)
+		c = 8;
+	while (c < need)
+		c *= 2;
+	*p = xrealloc(*p, c * size);
+	memset((char *)*p + *cap * size, 0, (c - *cap) * size);
+	*cap = c;
+}
+
+/* Duplicate a string or abort; NULL stays NULL. */
+char *xstrdup(const char *s)
+{
+	return s ? xstrndup(s, strlen(s)) : NULL;
+}
+
+/* Duplicate at most n bytes of a string. */
+char *xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* Format into a new string. */
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom(strlen(fmt));
+	return s;
+}
+
+/* Format into a new string. */
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/* Append one message to the error object. */
+static void err_push(struct sbx_err *e, int code, const char *file, int line, int col, char *text)
+{
+	if (e == NULL) {
+		free(text);
+		return;
+	}
+	xgrow(&e->msgs, &e->cap, e->n + 1, sizeof(*e->msgs));
+	e->msgs[e->n++] = (struct sbx_err_msg){xstrdup(file), line, col, text};
+	if (e->code == 0)
+		e->code = code ? code : SBX_EXIT_FAILED;
+}
+
+/* Add an unpositioned message. */
+int sbx_err_set(struct sbx_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err_push(e, code, NULL, 0, 0, xvasprintf(fmt, ap));
+	va_end(ap);
+	return -1;
+}
+
+/* Add a positioned (blueprint) message. */
+int sbx_err_at(struct sbx_err *e, const char *file, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err_push(e, SBX_EXIT_USAGE, file ? file : "<input>", line, col, xvasprintf(fmt, ap));
+	va_end(ap);
+	return -1;
+}
+
+/* Set the next-step hint. */
+void sbx_err_hint(struct sbx_err *e, const char *fmt, ...)
+{
+	va_list ap;
+	if (e == NULL)
+		return;
+	free(e->hint);
+	va_start(ap, fmt);
+	e->hint = xvasprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* Prefix every message so far. */
+void sbx_err_prefix(struct sbx_err *e, const char *fmt, ...)
+{
+	va_list ap;
+	if (e == NULL)
+		return;
+	va_start(ap, fmt);
+	char *pre = xvasprintf(fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < e->n; i++) {
+		char *t = xasprintf("%s: %s", pre, e->msgs[i].text);
+		free(e->msgs[i].text);
+		e->msgs[i].text = t;
+	}
+	free(pre);
+}
+
+/* Whether anything was reported. */
+bool sbx_err_isset(const struct sbx_err *e)
+{
+	return e != NULL && e->n > 0;
+}
+
+/* The first message text. */
+const char *sbx_err_first(const struct sbx_err *e)
+{
+	return (e && e->n) ? e->msgs[0].text : "";
+}
+
+/* Print every message and the hint. */
+void sbx_err_print(const struct sbx_err *e, FILE *f)
+{
+	for (size_t i = 0; e && i < e->n; i++) {
+		const struct sbx_err_msg *m = &e->msgs[i];
+		if (m->file)
+			fprintf(f, "%s:%d:%d: %s\n", m->file, m->line, m->col, m->text);
+		else
+			fprintf(f, "sandbox: %s\n", m->text);
+	}
+	if (e && e->hint)
+		fprintf(f, "hint: %s\n", e->hint);
+}
+
+/* Release every message. */
+void sbx_err_clear(struct sbx_err *e)
+{
+	if (e == NULL)
+		return;
+	for (size_t i = 0; i < e->n; i++) {
+		free(e->msgs[i].file);
+		free(e->msgs[i].text);
+	}
+	free(e->msgs);
+	free(e->hint);
+	*e = (struct sbx_err)SBX_ERR_INIT;
+}
+
+/* Wall-clock seconds; SBX_FAKE_NOW overrides for tests. */
+int64_t sbx_now(void)
+{
+	const char *fake = getenv("SBX_FAKE_NOW");
+	if (fake && *fake)
+		return strtoll(fake, NULL, 10);
+	return (int64_t)time(NULL);
+}
+
+/* Monotonic milliseconds. */
+int64_t sbx_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep, resuming after signals. */
+void sbx_sleep_ms(int64_t ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+	while (ms > 0 && nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Start a backoff sequence. */
+void sbx_backoff_init(struct sbx_backoff *b, int64_t timeout_ms, int64_t initial_ms, int64_t max_ms)
+{
+	b->deadline_ms = sbx_mono_ms() + timeout_ms;
+	b->delay_ms = initial_ms > 0 ? initial_ms : 1;
+	b->max_ms = max_ms > b->delay_ms ? max_ms : b->delay_ms;
+}
+
+/* Whether the deadline has passed. */
+bool sbx_backoff_expired(const struct sbx_backoff *b)
+{
+	return sbx_mono_ms() >= b->deadline_ms;
+}
+
+/* Sleep the next delay, capped by the deadline. */
+int sbx_backoff_wait(struct sbx_backoff *b)
+{
+	int64_t left = b->deadline_ms - sbx_mono_ms();
+	if (left <= 0)
+		return -1;
+	sbx_sleep_ms(b->delay_ms < left ? b->delay_ms : left);
+	b->delay_ms *= 2;
+	if (b->delay_ms > b->max_ms)
+		b->delay_ms = b->max_ms;
+	return 0;
+}
+
+struct unit {
+	const char *suffix;
+	uint64_t mult;
+};
+
+static const struct unit size_units[] = {
+	{"", 1},           {"B", 1},
+	{"K", 1000ULL},    {"Ki", 1ULL << 10},
+	{"M", 1000000ULL}, {"Mi", 1ULL << 20},
+	{"G", 1000000000ULL}, {"Gi", 1ULL << 30},
+	{"T", 1000000000000ULL}, {"Ti", 1ULL << 40},
+};
+
+static const struct unit duration_units[] = {
+	{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 604800},
+};
+
+/* Parse "<digits><suffix>" against a unit table. */
+static int parse_unit(const char *s, const struct unit *u, size_t nu, uint64_t *out)
+{
+	char *end;
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	for (size_t i = 0; i < nu; i++) {
+		if (strcmp(end, u[i].suffix) != 0)
+			continue;
+		if (v > UINT64_MAX / u[i].mult)
+			return -1;
+		*out = v * u[i].mult;
+		return 0;
+	}
+	return -1;
+}
+
+/* Parse a size ("512Mi"). */
+int sbx_parse_size(const char *s, uint64_t *bytes)
+{
+	return parse_unit(s, size_units, SBX_NELEM(size_units), bytes);
+}
+
+/* Parse a duration: one or more "<n><unit>" terms ("1h30m"). */
+int sbx_parse_duration(const char *s, int64_t *secs)
+{
+	uint64_t total = 0;
+	if (s == NULL || *s == '\0')
+		return -1;
+	while (*s) {
+		size_t n = strspn(s, "0123456789");
+		if (n == 0 || n > 12 || s[n] == '\0')
+			return -1;
+		char term[32];
+		snprintf(term, sizeof(term), "%.*s", (int)(n + 1), s);
+		uint64_t v;
+		if (parse_unit(term, duration_units, SBX_NELEM(duration_units), &v) < 0)
+			return -1;
+		total += v;
+		if (total > (uint64_t)INT64_MAX / 2)
+			return -1;
+		s += n + 1;
+	}
+	*secs = (int64_t)total;
+	return 0;
+}
+
+/* Format seconds as "3d 2h", "1h 5m", "45s". */
+const char *sbx_fmt_duration(int64_t secs, char *buf, size_t len)
+{
+	const char *sign = secs < 0 ? "-" : "";
+	int64_t s = secs < 0 ? -secs : secs;
+	if (s >= 86400)
+		snprintf(buf, len, "%s%" PRId64 "d %" PRId64 "h", sign, s / 86400, (s % 86400) / 3600);
+	else if (s >= 3600)
+		snprintf(buf, len, "%s%" PRId64 "h %" PRId64 "m", sign, s / 3600, (s % 3600) / 60);
+	else if (s >= 60)
+		snprintf(buf, len, "%s%" PRId64 "m %" PRId64 "s", sign, s / 60, s % 60);
+	else
+		snprintf(buf, len, "%s%" PRId64 "s", sign, s);
+	return buf;
+}
+
+/* Format a size with the largest exact binary unit. */
+const char *sbx_fmt_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *suf[] = {"", "Ki", "Mi", "Gi", "Ti"};
+	size_t i = 0;
+	while (i + 1 < SBX_NELEM(suf) && bytes >= 1024 && bytes % 1024 == 0) {
+		bytes /= 1024;
+		i++;
+	}
+	snprintf(buf, len, "%" PRIu64 "%s", bytes, suf[i]);
+	return buf;
+}
+
+/* Read a whole file, NUL-terminated. */
+int sbx_read_file(const char *path, char **data, size_t *len, struct sbx_err *e)
+{
+	FILE *f = fopen(path, "rb");
+	struct sbx_buf b = {0};
+	char chunk[65536];
+	size_t n;
+	if (f == NULL)
+		return sbx_err_set(e, SBX_EXIT_FAILED, "cannot open %s: %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		sbx_buf_add(&b, chunk, n);
+	if (ferror(f)) {
+		fclose(f);
+		sbx_buf_free(&b);
+		return sbx_err_set(e, SBX_EXIT_FAILED, "cannot read %s: %s", path, strerror(errno));
+	}
+	fclose(f);
+	if (len)
+		*len = b.len;
+	sbx_buf_add(&b, "", 0);
+	*data = sbx_buf_steal(&b);
+	return 0;
+}
+
+/* Write a file atomically with a mode. */
+int sbx_write_file(const char *path, const void *data, size_t len, int mode, struct sbx_err *e)
+{
+	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int rc = -1;
+	if (fd < 0) {
+		sbx_err_set(e, SBX_EXIT_FAILED, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	const char *p = data;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			sbx_err_set(e, SBX_EXIT_FAILED, "cannot write %s: %s", tmp, strerror(errno));
+			close(fd);
+			unlink(tmp);
+			goto out;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fchmod(fd, (mode_t)mode) < 0 || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+		sbx_err_set(e, SBX_EXIT_FAILED, "cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(tmp);
+	return rc;
+}
+
+/* mkdir -p. */
+int sbx_mkdir_p(const char *path, int mode, struct sbx_err *e)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
+			rc = sbx_err_set(e, SBX_EXIT_FAILED, "cannot create directory %s: %s", p, strerror(errno));
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+/* nftw callback removing one entry. */
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* rm -rf. */
+int sbx_rm_rf(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The directory part of a path ("." when none). */
+char *sbx_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* Join a directory and a relative path. */
+char *sbx_path_join(const char *dir, const char *rel)
+{
+	if (rel[0] == '/' || dir == NULL || *dir == '\0')
+		return xstrdup(rel);
+	return xasprintf("%s/%s", dir, rel);
+}
+
+/* Hex-encode a digest. */
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* SHA-256 of a buffer, hex. */
+void sbx_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char d[32];
+	unsigned int dl = 0;
+	EVP_Digest(data, len, d, &dl, EVP_sha256(), NULL);
+	hex(d, 32, out);
+}
+
+/* SHA-256 of a file, hex. */
+int sbx_sha256_file(const char *path, char out[65], struct sbx_err *e)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char d[32], chunk[1 << 16];
+	unsigned int dl = 0;
+	size_t n;
+	if (f == NULL)
+		return sbx_err_set(e, SBX_EXIT_FAILED, "cannot open %s: %s", path, strerror(errno));
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		EVP_DigestUpdate(ctx, chunk, n);
+	int bad = ferror(f);
+	fclose(f);
+	EVP_DigestFinal_ex(ctx, d, &dl);
+	EVP_MD_CTX_free(ctx);
+	if (bad)
+		return sbx_err_set(e, SBX_EXIT_FAILED, "cannot read %s", path);
+	hex(d, 32, out);
+	return 0;
+}
+
+/* Cryptographic random bytes. */
+void sbx_random(void *buf, size_t len)
+{
+	if (RAND_bytes(buf, (int)len) != 1) {
+		fprintf(stderr, "sandbox: the random number generator failed\n");
+		abort();
+	}
+}
+
+/* A random alphanumeric token. */
+char *sbx_random_token(size_t len)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char *r = xmalloc(len);
+	char *s = xmalloc(len + 1);
+	sbx_random(r, len);
+	for (size_t i = 0; i < len; i++)
+		s[i] = set[r[i] % (sizeof(set) - 1)]; /* 62 of 256: slight bias, still > 5.9 bits/char */
+	s[len] = '\0';
+	free(r);
+	return s;
+}
+
+/* NULL-safe string equality. */
+bool sbx_streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Prefix test. */
+bool sbx_has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* [a-z][a-z0-9-]*, at most 40 characters, not ending in '-'. */
+bool sbx_valid_name(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 40 || !islower((unsigned char)s[0]) || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* Append bytes. */
+void sbx_buf_add(struct sbx_buf *b, const void *data, size_t len)
+{
+	xgrow(&b->data, &b->cap, b->len + len + 1, 1);
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+/* Append a string. */
+void sbx_buf_puts(struct sbx_buf *b, const char *s)
+{
+	sbx_buf_add(b, s, strlen(s));
+}
+
+/* Append formatted text. */
+void sbx_buf_printf(struct sbx_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	sbx_buf_puts(b, s);
+	free(s);
+}
+
+/* Take the buffer's string. */
+char *sbx_buf_steal(struct sbx_buf *b)
+{
+	char *s = b->data ? b->data : xstrdup("");
+	*b = (struct sbx_buf){0};
+	return s;
+}
+
+/* Free the buffer. */
+void sbx_buf_free(struct sbx_buf *b)
+{
+	free(b->data);
+	*b = (struct sbx_buf){0};
+}
+
+/* Escape &<>"' for XML. */
+char *sbx_xml_escape(const char *s)
+{
+	struct sbx_buf b = {0};
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': sbx_buf_puts(&b, "&amp;"); break;
+		case '<': sbx_buf_puts(&b, "&lt;"); break;
+		case '>': sbx_buf_puts(&b, "&gt;"); break;
+		case '"': sbx_buf_puts(&b, "&quot;"); break;
+		case '\'': sbx_buf_puts(&b, "&apos;"); break;
+		default: sbx_buf_add(&b, s, 1);
+		}
+	}
+	return sbx_buf_steal(&b);
+}

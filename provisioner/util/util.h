@@ -1,0 +1,136 @@
+/*
+ * util — allocation that aborts on out-of-memory, the error object every module reports into,
+ * monotonic time, backoff against a deadline, small file and hashing helpers.
+ */
+#ifndef SBX_UTIL_H
+#define SBX_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SBX_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define SBX_WUR __attribute__((warn_unused_result))
+#define SBX_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Exit codes of the CLI contract. */
+enum sbx_exit {
+	SBX_EXIT_OK = 0,
+	SBX_EXIT_FAILED = 1,  /* the operation failed */
+	SBX_EXIT_USAGE = 2,   /* usage or blueprint error */
+	SBX_EXIT_REFUSED = 3, /* protected, locked, no capacity */
+};
+
+/* Allocation wrappers: never return NULL (abort with a message on out-of-memory). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+/* Grow *p (an array of *cap elements of size `size`) so that it holds at least `need`. */
+void xgrow(void *pp, size_t *cap, size_t need, size_t size);
+char *xstrdup(const char *s);        /* xstrdup(NULL) == NULL */
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) SBX_PRINTF(1, 2); /* caller frees */
+char *xvasprintf(const char *fmt, va_list ap);
+
+/*
+ * The error object. Modules add messages and return -1; only the top level prints.
+ * A message added with a position prints as "FILE:LINE:COL: message".
+ * `hint` is what the user should do next ("run `sandbox down demo` first").
+ */
+struct sbx_err_msg {
+	char *file; /* NULL when the message has no position */
+	int line, col;
+	char *text;
+};
+struct sbx_err {
+	int code;                  /* enum sbx_exit; 0 until something is added */
+	struct sbx_err_msg *msgs;
+	size_t n, cap;
+	char *hint;
+};
+#define SBX_ERR_INIT {0, NULL, 0, 0, NULL}
+
+/* Add a message (code = enum sbx_exit; the first non-zero code sticks). Returns -1. */
+int sbx_err_set(struct sbx_err *e, int code, const char *fmt, ...) SBX_PRINTF(3, 4);
+/* Add a message at FILE:LINE:COL (a blueprint error, code SBX_EXIT_USAGE). Returns -1. */
+int sbx_err_at(struct sbx_err *e, const char *file, int line, int col, const char *fmt, ...)
+	SBX_PRINTF(5, 6);
+/* Set the next-step hint (replaces a previous one). */
+void sbx_err_hint(struct sbx_err *e, const char *fmt, ...) SBX_PRINTF(2, 3);
+/* Prefix every message added so far with "prefix: ". */
+void sbx_err_prefix(struct sbx_err *e, const char *fmt, ...) SBX_PRINTF(2, 3);
+bool sbx_err_isset(const struct sbx_err *e);
+/* The first message's text (without position), or "" when empty. */
+const char *sbx_err_first(const struct sbx_err *e);
+/* Print every message ("sandbox: " prefix when unpositioned) and the hint to f. */
+void sbx_err_print(const struct sbx_err *e, FILE *f);
+/* Release the messages; the object can be reused. */
+void sbx_err_clear(struct sbx_err *e);
+
+/* Time. */
+int64_t sbx_now(void);     /* wall clock, seconds since the epoch (SBX_FAKE_NOW overrides, for tests) */
+int64_t sbx_mono_ms(void); /* monotonic milliseconds */
+void sbx_sleep_ms(int64_t ms);
+
+/*
+ * Backoff against a deadline: first delay `initial_ms`, doubled up to `max_ms`, never past the
+ * deadline. sbx_backoff_wait() sleeps and returns 0, or returns -1 (without sleeping) once
+ * the deadline has passed.
+ */
+struct sbx_backoff {
+	int64_t deadline_ms; /* monotonic */
+	int64_t delay_ms, max_ms;
+};
+void sbx_backoff_init(struct sbx_backoff *b, int64_t timeout_ms, int64_t initial_ms, int64_t max_ms);
+int sbx_backoff_wait(struct sbx_backoff *b);
+bool sbx_backoff_expired(const struct sbx_backoff *b);
+
+/* Units: "512Mi", "2Gi", "1G", "4096" (bytes) → bytes; "90s", "15m", "8h", "3d", "1w" → seconds. */
+int sbx_parse_size(const char *s, uint64_t *bytes);
+int sbx_parse_duration(const char *s, int64_t *secs);
+/* "1h 5m", "3d 2h", "45s": for humans; writes into buf. */
+const char *sbx_fmt_duration(int64_t secs, char *buf, size_t len);
+/* "512Mi", "2Gi": exact binary unit when possible. */
+const char *sbx_fmt_size(uint64_t bytes, char *buf, size_t len);
+
+/* Files. */
+int sbx_read_file(const char *path, char **data, size_t *len, struct sbx_err *e); /* NUL-terminated */
+/* Write atomically (temp file + rename) with the given mode. */
+int sbx_write_file(const char *path, const void *data, size_t len, int mode, struct sbx_err *e);
+int sbx_mkdir_p(const char *path, int mode, struct sbx_err *e);
+/* Remove a directory tree; missing is not an error. */
+int sbx_rm_rf(const char *path);
+char *sbx_dirname(const char *path);                       /* caller frees */
+char *sbx_path_join(const char *dir, const char *rel);     /* rel if absolute; caller frees */
+
+/* Hashing: lowercase hex SHA-256 of a buffer (out has 65 bytes). */
+void sbx_sha256_hex(const void *data, size_t len, char out[65]);
+int sbx_sha256_file(const char *path, char out[65], struct sbx_err *e);
+/* Random bytes from OpenSSL; aborts when the RNG fails. */
+void sbx_random(void *buf, size_t len);
+/* A random token of `len` characters from [A-Za-z0-9]; caller frees. */
+char *sbx_random_token(size_t len);
+
+/* Strings. */
+bool sbx_streq(const char *a, const char *b); /* NULL-safe */
+bool sbx_has_prefix(const char *s, const char *prefix);
+/* A name usable in resource names: [a-z0-9-], starting with a letter, at most 40 chars. */
+bool sbx_valid_name(const char *s);
+
+/* A growable string buffer. */
+struct sbx_buf {
+	char *data;
+	size_t len, cap;
+};
+void sbx_buf_add(struct sbx_buf *b, const void *data, size_t len);
+void sbx_buf_puts(struct sbx_buf *b, const char *s);
+void sbx_buf_printf(struct sbx_buf *b, const char *fmt, ...) SBX_PRINTF(2, 3);
+char *sbx_buf_steal(struct sbx_buf *b); /* NUL-terminated; the buffer is reset; caller frees */
+void sbx_buf_free(struct sbx_buf *b);
+
+/* An XML-escaped copy of s (for libvirt XML and templates); caller frees. */
+char *sbx_xml_escape(const char *s);
+
+#endif
