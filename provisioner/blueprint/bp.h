@@ -1,0 +1,197 @@
+/*
+ * bp — the blueprint: a YAML file parsed (libyaml) into a typed, validated model.
+ *
+ * Loading runs: parse every file of the `extends` chain → deep merge (maps merge by key, lists of
+ * named items merge by `name`, other lists replace) → interpolate ${...} → validate → typed model.
+ * Every error names FILE:LINE:COL and what was expected (reported through struct sbx_err; loading
+ * reports as many errors as it can find, not just the first).
+ *
+ * Interpolation: ${var} from --var k=v; ${env.name} (the environment's name; "<env>" when
+ * validating without one); ${secret.NAME} is NOT resolved: it is kept literally in the model so
+ * that the model can be printed without leaking secrets; the executor resolves it from the state
+ * (bp_secret_ref() recognises such a value). `$${` escapes a literal `${`. Unknown variables are errors.
+ */
+#ifndef SBX_BP_H
+#define SBX_BP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/* Where a value came from (after merging: the file that set it last). */
+struct bp_pos {
+	const char *file; /* owned by the blueprint's file list */
+	int line, col;
+};
+
+enum bp_net_mode {
+	BP_NET_NAT,      /* default: outbound NAT through the host */
+	BP_NET_ISOLATED, /* no forwarding */
+};
+
+struct bp_network {
+	char *name;
+	char *cidr;            /* "auto" (allocated by IPAM) or an explicit "a.b.c.0/24" */
+	enum bp_net_mode mode; /* key `mode: nat|isolated` */
+	struct bp_pos pos;
+};
+
+/* The base image. Exactly one of path/url/recipe is the primary source; `recipe` may also be the
+ * fallback when the url cannot be reached. */
+struct bp_image {
+	char *path;    /* a local qcow2/raw disk image */
+	char *url;     /* downloaded (libcurl), verified against sha256, cached */
+	char *sha256;  /* required with url; optional with path (verified when given) */
+	char *recipe;  /* a named image recipe of the project ("debian-12"): built with debootstrap, cached */
+	char *kernel;  /* direct kernel boot: kernel path (optional; recipes provide their own) */
+	char *initrd;
+	char *cmdline;
+	struct bp_pos pos;
+};
+
+struct bp_site {
+	char *provider; /* "libvirt" (default) */
+	char *uri;      /* libvirt URI, default "qemu:///system" */
+	char *pool;     /* libvirt storage pool name, default "sandbox" */
+	char *pool_path; /* its directory, default "/var/lib/sandbox/pool" */
+	char *domain_type; /* "auto" (default: KVM when usable, else TCG), "kvm", "qemu" */
+	struct bp_image image;
+	struct bp_pos pos;
+};
+
+struct bp_bmc {
+	char *address; /* host or IP of the BMC */
+	int port;      /* default 623 */
+	char *user;
+	char *password; /* usually "${secret.NAME}" */
+};
+
+struct bp_node {
+	char *name;
+	int count;       /* default 1 */
+	int cpus;        /* default 1 */
+	uint64_t memory; /* bytes, default 1Gi */
+	uint64_t disk;   /* bytes, default 8Gi (virtual size of the overlay) */
+	char **roles;    /* router lb k3s-server k3s-agent postgres mocks ... */
+	size_t nroles;
+	char **networks; /* names of networks; the first one is the primary (SSH) network */
+	size_t nnetworks;
+	char *provider;  /* "libvirt" (default) or "ipmi" */
+	struct bp_bmc bmc; /* provider ipmi only */
+	char *mac;       /* provider ipmi: the PXE MAC */
+	struct bp_pos pos;
+};
+
+struct bp_lifetime {
+	int64_t ttl;     /* seconds; default 8h; 0 when permanent */
+	int64_t max_ttl; /* seconds; default 72h; extend never goes past created + max_ttl */
+	bool permanent;
+	bool protect;
+};
+
+struct bp_bgp {
+	uint32_t router_as; /* default 65000 */
+	uint32_t lb_as;     /* default 65001 */
+};
+
+struct bp_vip {
+	char *name;
+	int port;
+	char *backend_nodes; /* a node name (all its instances) */
+	int backend_port;
+	bool rate_limit;     /* per-source stick-table limiting */
+	int rate_per_10s;    /* requests per 10 s per source when rate_limit (default 100) */
+	struct bp_pos pos;
+};
+
+struct bp_db {
+	char *name;
+	char *owner;
+	struct bp_pos pos;
+};
+
+struct bp_database {
+	struct bp_db *dbs;
+	size_t ndbs;
+	char *pool_mode;       /* pgbouncer pool_mode: transaction (default) | session | statement */
+	int default_pool_size; /* default 20 */
+	int max_client_conn;   /* default 200 */
+	bool present;          /* the key was given */
+};
+
+struct bp_mocks {
+	bool sms, mail, payment;
+	char *payment_webhook_url;
+	char *sms_callback_url;
+	bool present;
+};
+
+struct bp_blueprint {
+	char *api_version; /* "sandbox/v1" */
+	char *name;
+	char *file;        /* the path given to bp_load */
+	char **files;      /* every file of the extends chain, the given one first (owned; bp_pos points here) */
+	size_t nfiles;
+	struct bp_lifetime lifetime;
+	struct bp_site site;
+	struct bp_network *networks;
+	size_t nnetworks;
+	struct bp_node *nodes;
+	size_t nnodes;
+	struct bp_bgp bgp;
+	struct bp_vip *vips;
+	size_t nvips;
+	struct bp_database database;
+	struct bp_mocks mocks;
+	char **secret_names; /* every NAME used as ${secret.NAME}, sorted, unique */
+	size_t nsecret_names;
+	char hash[65];       /* sha256 of the resolved model's canonical JSON */
+};
+
+/* One --var k=v. */
+struct bp_var {
+	const char *key;
+	const char *value;
+};
+
+struct bp_load_opts {
+	const struct bp_var *vars;
+	size_t nvars;
+	const char *env_name; /* for ${env.name}; NULL when validating without an environment */
+};
+
+/*
+ * Load, merge, interpolate and validate the blueprint at `path`.
+ * On success *out is a new blueprint (free with bp_free) and 0 is returned. On failure -1 is
+ * returned, *out is untouched and `err` holds every positioned error found (code SBX_EXIT_USAGE),
+ * or an unpositioned error when the file cannot be read.
+ */
+int bp_load(const char *path, const struct bp_load_opts *opts, struct bp_blueprint **out,
+	struct sbx_err *err) SBX_WUR;
+
+/* The same, from a YAML string; `name` is the file name used in messages and for relative
+ * `extends` paths (relative to the current directory when it has no slash). */
+int bp_load_string(const char *name, const char *yaml, size_t len, const struct bp_load_opts *opts,
+	struct bp_blueprint **out, struct sbx_err *err) SBX_WUR;
+
+/* Free a blueprint; bp_free(NULL) is a no-op. */
+void bp_free(struct bp_blueprint *bp);
+
+/* The resolved model as canonical JSON (sorted keys, 2-space indent); caller frees.
+ * Secret references stay "${secret.NAME}". */
+char *bp_to_json(const struct bp_blueprint *bp);
+
+/* If `value` is exactly "${secret.NAME}", return a copy of NAME (caller frees); else NULL. */
+char *bp_secret_ref(const char *value);
+
+/* Look up a node by name; NULL when absent. */
+const struct bp_node *bp_node_find(const struct bp_blueprint *bp, const char *name);
+const struct bp_network *bp_network_find(const struct bp_blueprint *bp, const char *name);
+bool bp_node_has_role(const struct bp_node *n, const char *role);
+
+/* The roles the model knows (for validation and the role registry): NULL-terminated. */
+extern const char *const bp_known_roles[];
+
+#endif

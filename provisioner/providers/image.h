@@ -1,0 +1,35 @@
+/*
+ * image — resolve a blueprint's base image to local files: a `path` (sha256 checked when given),
+ * a `url` (libcurl download with progress, sha256 verified, cached under the image cache), or a
+ * `recipe` (the project's image recipe, built with debootstrap and cached, keyed by a hash of the
+ * recipe). With url + recipe, the recipe is the fallback when the url cannot be fetched.
+ * Cache: $SANDBOX_IMAGE_CACHE, default /var/lib/sandbox/images when root, else
+ * $XDG_CACHE_HOME/sandbox/images; directories are 0755 so libvirt's QEMU can read them.
+ */
+#ifndef SBX_IMAGE_H
+#define SBX_IMAGE_H
+
+#include "bp.h"
+#include "util.h"
+
+struct image_files {
+	char *disk;    /* absolute path of the base disk */
+	char *format;  /* "qcow2" | "raw" */
+	char *kernel;  /* NULL unless direct kernel boot */
+	char *initrd;
+	char *cmdline;
+	char *sha256;  /* of the disk */
+};
+
+/* Progress callback for downloads and builds: `what` is a short phrase; done/total in bytes
+ * (total 0 = unknown). */
+typedef void (*image_progress_fn)(void *ctx, const char *what, uint64_t done, uint64_t total);
+
+/* Resolve the image; `bp_dir` is the blueprint's directory (relative paths). */
+int image_resolve(const struct bp_image *img, const char *bp_dir, image_progress_fn progress,
+	void *ctx, struct image_files *out, struct sbx_err *err) SBX_WUR;
+void image_files_clear(struct image_files *f);
+/* The cache directory (caller frees). */
+char *image_cache_dir(void);
+
+#endif

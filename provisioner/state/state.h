@@ -1,0 +1,153 @@
+/*
+ * state — what sandbox knows it created: environments, their resources, an append-only event log,
+ * IPAM allocations, encrypted secrets, and per-environment locks.
+ *
+ * SQLite in WAL mode at $SANDBOX_STATE (default $XDG_STATE_HOME/sandbox/state.db, else
+ * ~/.local/state/sandbox/state.db), schema versioned with migrations (PRAGMA user_version).
+ * Beside the database: `key` (32 random bytes, mode 0600: the AES-256-GCM key of the secrets) and
+ * `locks/` (one flock file per environment). A handle is safe to use from several threads
+ * (calls are serialised by a mutex). Every call returns 0 on success, -1 with `err` set otherwise.
+ */
+#ifndef SBX_STATE_H
+#define SBX_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct state;
+
+/* Environment status values. */
+#define STATE_ENV_CREATING   "creating"   /* up in progress, or interrupted */
+#define STATE_ENV_READY      "ready"      /* up finished */
+#define STATE_ENV_FAILED     "failed"     /* up failed; `up` again converges, `down` cleans up */
+#define STATE_ENV_DESTROYING "destroying" /* down in progress or interrupted */
+#define STATE_ENV_REAPING    "reaping"    /* claimed by a reaper */
+
+struct state_env {
+	char *name;
+	char *id;        /* random 16-hex-char id, carried in libvirt metadata */
+	char *blueprint; /* absolute path of the blueprint file */
+	char *bp_hash;
+	char *bp_json;   /* the resolved blueprint (bp_to_json), no secret values in it */
+	char *status;
+	char *owner;     /* user@host that created it */
+	int64_t created, updated;
+	int64_t expires; /* 0 = never (permanent) */
+	int64_t max_ttl; /* seconds from created; 0 = unbounded */
+	bool protected;  /* sticky: once set in the state, a blueprint edit cannot drop it */
+	char *claimed_by; /* reaper id while status == reaping */
+};
+
+/* Resource status values. */
+#define STATE_RES_PENDING  "pending"  /* journaled before creation */
+#define STATE_RES_CREATED  "created"
+#define STATE_RES_DELETING "deleting" /* journaled before deletion */
+#define STATE_RES_FAILED   "failed"
+
+struct state_res {
+	char *env;
+	char *type;        /* "network", "volume", "seed", "domain", "role", ... */
+	char *name;        /* the deterministic name, e.g. sbx-demo-web-0 */
+	char *provider_id; /* libvirt UUID or path, may be NULL */
+	char *spec;        /* canonical JSON of the desired spec, compared by the planner */
+	char *status;
+	int64_t updated;
+};
+
+struct state_event {
+	int64_t id, ts;
+	char *env, *kind, *detail; /* detail: JSON text */
+};
+
+/* Open (creating and migrating when needed) the state at `path`; NULL = the default path. */
+int state_open(const char *path, struct state **out, struct sbx_err *err) SBX_WUR;
+/* Close; state_close(NULL) is a no-op. */
+void state_close(struct state *st);
+/* The default database path (caller frees). */
+char *state_default_path(void);
+/* The directory holding the database, key and locks (owned by st). */
+const char *state_dir(const struct state *st);
+
+/* Environments. state_env_get sets *out = NULL (and returns 0) when absent. */
+int state_env_get(struct state *st, const char *name, struct state_env **out, struct sbx_err *err);
+int state_env_list(struct state *st, struct state_env ***out, size_t *n, struct sbx_err *err);
+/* Insert a new environment (fails with SBX_EXIT_REFUSED when the name exists). */
+int state_env_create(struct state *st, const struct state_env *env, struct sbx_err *err);
+/* Update every mutable field of an existing environment. `protected` can only go false→true here. */
+int state_env_update(struct state *st, const struct state_env *env, struct sbx_err *err);
+int state_env_set_status(struct state *st, const char *name, const char *status, struct sbx_err *err);
+int state_env_set_expires(struct state *st, const char *name, int64_t expires, struct sbx_err *err);
+/* Explicitly lift protection (only `down --confirm` does this, after the user confirmed). */
+int state_env_unprotect(struct state *st, const char *name, struct sbx_err *err);
+/* Delete an environment row. Refuses (-1) while it still has resource rows or IPAM allocations. */
+int state_env_delete(struct state *st, const char *name, struct sbx_err *err);
+/*
+ * Atomically claim every environment expired at `now` (expires != 0 && expires <= now, not
+ * protected, not already reaping/destroying): one UPDATE per environment, so two reapers never
+ * claim the same one. A claim older than `stale_secs` (a reaper that died) may be taken over.
+ * *names (caller frees with state_strv_free) lists what this call claimed.
+ */
+int state_env_claim_expired(struct state *st, int64_t now, const char *reaper, int64_t stale_secs,
+	char ***names, size_t *n, struct sbx_err *err);
+void state_env_free(struct state_env *env);
+void state_env_list_free(struct state_env **envs, size_t n);
+void state_strv_free(char **v, size_t n);
+
+/* Resources, keyed by (env, type, name). put = insert or replace. */
+int state_res_put(struct state *st, const struct state_res *res, struct sbx_err *err);
+int state_res_list(struct state *st, const char *env, struct state_res **out, size_t *n,
+	struct sbx_err *err);
+/* Every resource of every environment (for gc). */
+int state_res_list_all(struct state *st, struct state_res **out, size_t *n, struct sbx_err *err);
+int state_res_delete(struct state *st, const char *env, const char *type, const char *name,
+	struct sbx_err *err);
+void state_res_list_free(struct state_res *res, size_t n);
+
+/* Append-only event log. detail_json may be NULL. */
+int state_event_add(struct state *st, const char *env, const char *kind, const char *detail_json,
+	struct sbx_err *err);
+/* The last `limit` events of env (all envs when NULL), oldest first. */
+int state_event_list(struct state *st, const char *env, size_t limit, struct state_event **out,
+	size_t *n, struct sbx_err *err);
+void state_event_list_free(struct state_event *ev, size_t n);
+
+/*
+ * IPAM: one /24 per (env, network) from the pool $SANDBOX_IPAM_POOL (default 10.211.0.0/16),
+ * never overlapping between environments. Idempotent: a second call returns the same block.
+ * `want` is an explicit "a.b.c.0/24" or NULL/"auto"; an explicit block taken by another
+ * environment is an error (SBX_EXIT_REFUSED); pool exhausted is SBX_EXIT_REFUSED ("no capacity").
+ */
+int state_ipam_alloc(struct state *st, const char *env, const char *network, const char *want,
+	char **cidr, struct sbx_err *err);
+/* The block allocated to (env, network), or *cidr = NULL. */
+int state_ipam_get(struct state *st, const char *env, const char *network, char **cidr,
+	struct sbx_err *err);
+int state_ipam_release(struct state *st, const char *env, struct sbx_err *err);
+
+/*
+ * Secrets, encrypted with AES-256-GCM under the key file (nonce per value, env+name as AAD).
+ * get_or_create generates a 32-char random token when absent. Values are never logged.
+ */
+int state_secret_get(struct state *st, const char *env, const char *name, char **value,
+	struct sbx_err *err); /* *value = NULL when absent */
+int state_secret_put(struct state *st, const char *env, const char *name, const char *value,
+	struct sbx_err *err);
+int state_secret_get_or_create(struct state *st, const char *env, const char *name, char **value,
+	struct sbx_err *err);
+int state_secret_delete_env(struct state *st, const char *env, struct sbx_err *err);
+
+/*
+ * Per-environment lock (flock on locks/<env>.lock; released by the kernel if the process dies).
+ * wait_secs < 0: wait forever; 0: fail at once; > 0: poll with backoff until then.
+ * Busy → -1 with SBX_EXIT_REFUSED and a hint naming --wait-lock.
+ */
+struct state_lock;
+int state_env_lock(struct state *st, const char *env, int wait_secs, struct state_lock **out,
+	struct sbx_err *err) SBX_WUR;
+/* Release; NULL is a no-op. */
+void state_env_unlock(struct state_lock *lk);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * ssh — the transport to every node: libssh2 sessions authenticated with the environment's key,
+ * host keys pinned on first contact (a changed key is an error), exec with exit status and
+ * separate stdout/stderr, upload with mode and atomic rename, keepalive, and connect-with-retry
+ * until a deadline (backoff, never a fixed sleep).
+ */
+#ifndef SBX_SSH_H
+#define SBX_SSH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+/* Generate an environment key pair (ECDSA P-256 via OpenSSL): the private key as PEM and the
+ * public key in OpenSSH authorized_keys form ("ecdsa-sha2-nistp256 AAAA... comment").
+ * Both caller-freed. */
+int ssh_keygen(const char *comment, char **priv_pem, char **pub_line, struct sbx_err *err) SBX_WUR;
+
+struct ssh_target {
+	const char *host;
+	int port;                 /* 0 = 22 */
+	const char *user;         /* e.g. "sandbox" */
+	const char *priv_pem;     /* private key (PEM text) */
+	const char *pinned_key;   /* expected host key "TYPE BASE64" (NULL = first contact: accept) */
+};
+
+struct ssh_conn;
+
+/* Connect and authenticate once (timeout_ms bounds the attempt). *hostkey = the server's key
+ * "TYPE BASE64" (caller frees) for pinning. A pinned key mismatch fails with a clear error. */
+int ssh_connect(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out, char **hostkey,
+	struct sbx_err *err) SBX_WUR;
+/* Connect with retry and backoff until timeout_ms (for booting nodes); then run `true`. */
+int ssh_connect_wait(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out,
+	char **hostkey, struct sbx_err *err) SBX_WUR;
+void ssh_close(struct ssh_conn *c); /* NULL is a no-op */
+
+struct ssh_result {
+	int status;   /* exit status; -1 when killed by a signal */
+	char *out;    /* stdout (NUL-terminated, caller frees via ssh_result_clear) */
+	char *err;    /* stderr */
+	size_t out_len, err_len;
+};
+/* Run `cmd` (through the remote shell), feeding `input` (may be NULL) on stdin. A non-zero exit
+ * status is not an error of this call: check res->status. */
+int ssh_exec(struct ssh_conn *c, const char *cmd, const char *input, struct ssh_result *res,
+	struct sbx_err *err) SBX_WUR;
+void ssh_result_clear(struct ssh_result *res);
+/* Upload `data` to `path` with `mode`, atomically (write path.tmp, then rename). */
+int ssh_upload(struct ssh_conn *c, const char *path, const void *data, size_t len, int mode,
+	struct sbx_err *err) SBX_WUR;
+/* Download a remote file (caller frees *data). */
+int ssh_download(struct ssh_conn *c, const char *path, char **data, size_t *len, struct sbx_err *err) SBX_WUR;
+
+#endif
