@@ -47,6 +47,8 @@ fobj  = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(1))
 BINS      := $(BUILD)/sandbox $(addprefix $(BUILD)/sbx-mock-,$(MOCKS))
 ASAN_BINS := $(BUILD)/asan/sandbox $(addprefix $(BUILD)/asan/sbx-mock-,$(MOCKS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/unit/%,$(UNIT_SRCS))
+INTEG_SRCS:= $(wildcard tests/integration/test_*.c)
+INTEG_BINS:= $(patsubst tests/integration/%.c,$(BUILD)/asan/tests/integration/%,$(INTEG_SRCS))
 MOCKT_BINS:= $(patsubst tests/mocks/%.c,$(BUILD)/asan/tests/mocks/%,$(MOCKT_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
@@ -85,6 +87,10 @@ $(BUILD)/asan/sbx-mock-%: $$(call aobj,$$(call mock_srcs,$$*) $(MOCK_LIB_SRCS))
 $(BUILD)/asan/tests/unit/%: $(BUILD)/asan/obj/tests/unit/%.o $(call aobj,$(PROV_SRCS) $(HELPER_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(SAN) -pthread -o $@ $^ $(PROV_LIBS) -lcmocka
+# Integration tests in C drive provisioner modules against real daemons.
+$(BUILD)/asan/tests/integration/%: $(BUILD)/asan/obj/tests/integration/%.o $(call aobj,$(PROV_SRCS) $(HELPER_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(SAN) -pthread -o $@ $^ $(PROV_LIBS) -lcmocka
 # Mock tests link the mocks' shared library and the non-main sources of every mock.
 MOCK_ALL_LIB := $(MOCK_LIB_SRCS) $(filter-out %/main.c,$(foreach m,$(MOCKS),$(call mock_srcs,$(m))))
 $(BUILD)/asan/tests/mocks/%: $(BUILD)/asan/obj/tests/mocks/%.o $(call aobj,$(MOCK_ALL_LIB) $(HELPER_SRCS))
@@ -111,7 +117,7 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(call fobj,$(PROV_S
 deps:
 	sh tests/deps.sh
 
-test-bins: $(BINS) $(ASAN_BINS) $(UNIT_BINS) $(MOCKT_BINS)
+test-bins: $(BINS) $(ASAN_BINS) $(UNIT_BINS) $(INTEG_BINS) $(MOCKT_BINS)
 fuzz: $(FUZZ_BINS)
 
 test: test-bins fuzz
