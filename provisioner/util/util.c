@@ -620,3 +620,119 @@ char *sbx_xml_escape(const char *s)
 	}
 	return sbx_buf_steal(&b);
 }
+
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+struct run_io {
+	int fd[2];            /* stdout, stderr read ends (-1 once closed) */
+	struct sbx_buf buf[2];
+};
+
+/* Start argv with stdout/stderr on pipes. */
+static int run_spawn(char *const argv[], struct run_io *io, pid_t *pid)
+{
+	int po[2], pe[2], rc = -1, err;
+	posix_spawn_file_actions_t fa;
+	if (pipe2(po, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(pe, O_CLOEXEC) < 0) {
+		close(po[0]);
+		close(po[1]);
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	err = posix_spawnp(pid, argv[0], &fa, NULL, argv, environ);
+	if (err == 0)
+		rc = 0;
+	posix_spawn_file_actions_destroy(&fa);
+	close(po[1]);
+	close(pe[1]);
+	io->fd[0] = po[0];
+	io->fd[1] = pe[0];
+	if (rc < 0) {
+		close(po[0]);
+		close(pe[0]);
+		errno = err;
+	}
+	return rc;
+}
+
+/* Read both pipes until EOF or the deadline (deadline_ms 0 = none). Returns -1 on timeout. */
+static int run_drain(struct run_io *io, int64_t deadline_ms)
+{
+	while (io->fd[0] >= 0 || io->fd[1] >= 0) {
+		struct pollfd p[2] = {{io->fd[0], POLLIN, 0}, {io->fd[1], POLLIN, 0}};
+		int64_t left = deadline_ms ? deadline_ms - sbx_mono_ms() : 1000;
+		if (left <= 0)
+			return -1;
+		if (poll(p, 2, left > 1000 ? 1000 : (int)left) < 0 && errno != EINTR)
+			return -1;
+		for (int i = 0; i < 2; i++) {
+			char chunk[4096];
+			if (io->fd[i] < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(io->fd[i], chunk, sizeof chunk);
+			if (n > 0)
+				sbx_buf_add(&io->buf[i], chunk, (size_t)n);
+			else if (n == 0 || errno != EINTR) {
+				close(io->fd[i]);
+				io->fd[i] = -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The last non-empty line of s (a copy; caller frees). */
+static char *run_last_line(const char *s)
+{
+	size_t end = s ? strlen(s) : 0;
+	while (end > 0 && (s[end - 1] == '\n' || s[end - 1] == '\r'))
+		end--;
+	size_t start = end;
+	while (start > 0 && s[start - 1] != '\n')
+		start--;
+	return xstrndup(s ? s + start : "", end - start);
+}
+
+/* Run a program and wait for it (see util.h). */
+int sbx_run(char *const argv[], int64_t timeout_ms, char **out, struct sbx_err *e)
+{
+	struct run_io io = {{-1, -1}, {{0}, {0}}};
+	int status = 0, rc = -1;
+	pid_t pid;
+	if (run_spawn(argv, &io, &pid) < 0)
+		return sbx_err_set(e, SBX_EXIT_FAILED, "cannot run %s: %s", argv[0], strerror(errno));
+	bool timed_out = run_drain(&io, timeout_ms > 0 ? sbx_mono_ms() + timeout_ms : 0) < 0;
+	if (timed_out)
+		kill(pid, SIGKILL);
+	for (int i = 0; i < 2; i++)
+		if (io.fd[i] >= 0)
+			close(io.fd[i]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	char *last = run_last_line(io.buf[1].data);
+	if (timed_out)
+		sbx_err_set(e, SBX_EXIT_FAILED, "%s: timed out after %lld ms", argv[0], (long long)timeout_ms);
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		sbx_err_set(e, SBX_EXIT_FAILED, "%s failed (%s %d)%s%s", argv[0],
+			WIFEXITED(status) ? "exit" : "signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), *last ? ": " : "", last);
+	else {
+		if (out)
+			*out = sbx_buf_steal(&io.buf[0]);
+		rc = 0;
+	}
+	free(last);
+	sbx_buf_free(&io.buf[0]);
+	sbx_buf_free(&io.buf[1]);
+	return rc;
+}

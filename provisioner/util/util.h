@@ -133,4 +133,13 @@ void sbx_buf_free(struct sbx_buf *b);
 /* An XML-escaped copy of s (for libvirt XML and templates); caller frees. */
 char *sbx_xml_escape(const char *s);
 
+/*
+ * Processes. Run argv (argv[0] looked up in PATH; no shell) with stdin from /dev/null and wait at
+ * most timeout_ms (<= 0: no limit; on expiry the child is killed with SIGKILL). When out != NULL,
+ * stdout is captured into *out (NUL-terminated, caller frees; written only on success), else it
+ * is discarded. On failure the error names argv[0] and the last line of its stderr.
+ * Returns 0 when the child exits with status 0.
+ */
+int sbx_run(char *const argv[], int64_t timeout_ms, char **out, struct sbx_err *e) SBX_WUR;
+
 #endif
