@@ -31,7 +31,11 @@ struct ssh_conn;
  * "TYPE BASE64" (caller frees) for pinning. A pinned key mismatch fails with a clear error. */
 int ssh_connect(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out, char **hostkey,
 	struct sbx_err *err) SBX_WUR;
-/* Connect with retry and backoff until timeout_ms (for booting nodes); then run `true`. */
+/* Connect with retry and backoff until timeout_ms (for booting nodes), each attempt proven by
+ * running `true`. Refused connections, timeouts and authentication failures (cloud-init not done
+ * yet) are retried; a pinned host key mismatch is not. On failure err holds the last attempt's
+ * error followed by "HOST:PORT not ready after N attempt(s) in S s". Sessions use non-blocking
+ * sockets: no call blocks past its deadline. */
 int ssh_connect_wait(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out,
 	char **hostkey, struct sbx_err *err) SBX_WUR;
 void ssh_close(struct ssh_conn *c); /* NULL is a no-op */
@@ -47,10 +51,27 @@ struct ssh_result {
 int ssh_exec(struct ssh_conn *c, const char *cmd, const char *input, struct ssh_result *res,
 	struct sbx_err *err) SBX_WUR;
 void ssh_result_clear(struct ssh_result *res);
-/* Upload `data` to `path` with `mode`, atomically (write path.tmp, then rename). */
+/* Upload `data` to `path` with `mode`, atomically (write a temp file next to it, chmod, rename;
+ * missing parent directories are created). Runs through the remote shell (`cat`, `mv -f`), as
+ * root through `sudo -n` when the connection's user is not root. A failure carries the node's
+ * stderr. */
 int ssh_upload(struct ssh_conn *c, const char *path, const void *data, size_t len, int mode,
 	struct sbx_err *err) SBX_WUR;
-/* Download a remote file (caller frees *data). */
+/* Download a remote file (caller frees *data; NUL-terminated, *len excludes the NUL); as root
+ * through `sudo -n` when the user is not root. */
 int ssh_download(struct ssh_conn *c, const char *path, char **data, size_t *len, struct sbx_err *err) SBX_WUR;
+
+/* Like ssh_exec with binary stdin of input_len bytes (input may be NULL). */
+int ssh_exec_input(struct ssh_conn *c, const char *cmd, const void *input, size_t input_len,
+	struct ssh_result *res, struct sbx_err *err) SBX_WUR;
+/* Bound every later operation (exec, upload, download) on c to timeout_ms (default 300 s;
+ * <= 0 restores the default). A dead host fails the operation with "timed out". */
+void ssh_set_timeout(struct ssh_conn *c, int timeout_ms);
+/* "user@host:port", for messages; owned by c. */
+const char *ssh_label(const struct ssh_conn *c);
+/* A string quoted for a POSIX shell ('...'); caller frees. */
+char *ssh_quote(const char *s);
+/* The OpenSSH fingerprint ("SHA256:...") of a key line "TYPE BASE64 [comment]"; caller frees. */
+char *ssh_fingerprint(const char *keyline);
 
 #endif
