@@ -1,0 +1,244 @@
+/* mock_req — plain HTTP request/response objects and the JSON helpers of handlers. */
+#include "mock.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Value of one hex digit, or -1. */
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decode n bytes of s into a fresh string ('+' stays '+'). */
+static char *pct_decode(const char *s, size_t n)
+{
+	char *out = mock_xmalloc(n + 1), *o = out;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 && hexval((unsigned char)s[i + 2]) >= 0) {
+			*o++ = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Parse "a=b&c=d" into l. */
+static void parse_query(struct mock_kvlist *l, const char *q)
+{
+	while (*q) {
+		size_t len = strcspn(q, "&");
+		const char *eq = memchr(q, '=', len);
+		if (len > 0) {
+			size_t klen = eq ? (size_t)(eq - q) : len;
+			char *k = pct_decode(q, klen);
+			char *v = eq ? pct_decode(eq + 1, len - klen - 1) : mock_xstrdup("");
+			mock_kv_add(l, k, v);
+			free(k);
+			free(v);
+		}
+		q += len + (q[len] == '&');
+	}
+}
+
+/* Build a request by hand. */
+struct mock_req *mock_req_new(const char *method, const char *path, const void *body, size_t len)
+{
+	struct mock_req *r = mock_xcalloc(1, sizeof(*r));
+	const char *qm = strchr(path, '?');
+
+	r->method = mock_xstrdup(method);
+	r->path = pct_decode(path, qm ? (size_t)(qm - path) : strlen(path));
+	if (qm)
+		parse_query(&r->query, qm + 1);
+	r->body = mock_xmalloc(len + 1);
+	if (len)
+		memcpy(r->body, body, len);
+	r->body[len] = '\0';
+	r->body_len = len;
+	return r;
+}
+
+/* Add a header. */
+void mock_req_add_header(struct mock_req *r, const char *name, const char *value)
+{
+	mock_kv_add(&r->headers, name, value);
+}
+
+/* Free a request. */
+void mock_req_free(struct mock_req *r)
+{
+	if (!r)
+		return;
+	free(r->method);
+	free(r->path);
+	free(r->body);
+	free(r->remote);
+	mock_kv_free(&r->query);
+	mock_kv_free(&r->headers);
+	for (size_t i = 0; i < r->nparams; i++)
+		free(r->param_values[i]);
+	free(r);
+}
+
+/* Query argument by name. */
+const char *mock_req_query(const struct mock_req *r, const char *key)
+{
+	return mock_kv_get(&r->query, key, false);
+}
+
+/* Header by name. */
+const char *mock_req_header(const struct mock_req *r, const char *name)
+{
+	return mock_kv_get(&r->headers, name, true);
+}
+
+/* Path capture by name. */
+const char *mock_req_param(const struct mock_req *r, const char *name)
+{
+	for (size_t i = 0; i < r->nparams; i++) {
+		if (strcmp(r->param_names[i], name) == 0)
+			return r->param_values[i];
+	}
+	return NULL;
+}
+
+/* Release the response's contents. */
+void mock_resp_clear(struct mock_resp *r)
+{
+	free(r->body);
+	mock_kv_free(&r->headers);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Replace the body. */
+static void resp_set(struct mock_resp *r, int status, const char *ctype, char *body, size_t len)
+{
+	free(r->body);
+	r->status = status;
+	r->content_type = ctype;
+	r->body = body;
+	r->body_len = len;
+}
+
+/* Respond with JSON. */
+void mock_resp_json(struct mock_resp *r, int status, json_t *doc)
+{
+	char *text = mock_json_dump(doc);
+	size_t len = strlen(text);
+
+	json_decref(doc);
+	text = mock_xrealloc(text, len + 2);
+	text[len] = '\n';
+	text[len + 1] = '\0';
+	resp_set(r, status, "application/json", text, len + 1);
+}
+
+/* Respond with text. */
+void mock_resp_text(struct mock_resp *r, int status, const char *content_type, const char *text)
+{
+	resp_set(r, status, content_type, mock_xstrdup(text), strlen(text));
+}
+
+/* Respond with an error document. */
+void mock_resp_error(struct mock_resp *r, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mock_resp_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+}
+
+/* Add a response header. */
+void mock_resp_header(struct mock_resp *r, const char *name, const char *value)
+{
+	mock_kv_add(&r->headers, name, value);
+}
+
+/* Parse the body as a JSON object or answer 400. */
+json_t *mock_req_json(const struct mock_req *r, struct mock_resp *resp)
+{
+	json_error_t err;
+	json_t *doc;
+
+	if (r->body_len == 0) {
+		mock_resp_error(resp, 400, "invalid_json", "request body is empty: expected a JSON object");
+		return NULL;
+	}
+	doc = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
+	if (!doc) {
+		mock_resp_error(resp, 400, "invalid_json", "malformed JSON at line %d column %d: %s",
+				err.line, err.column, err.text);
+		return NULL;
+	}
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		mock_resp_error(resp, 400, "invalid_json", "request body must be a JSON object");
+		return NULL;
+	}
+	return doc;
+}
+
+/* Read a string field. */
+int mock_json_str(json_t *obj, const char *key, bool required, const char **out,
+		  struct mock_resp *resp)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v || json_is_null(v)) {
+		if (required) {
+			mock_resp_error(resp, 400, "missing_field", "field \"%s\" is required", key);
+			return -1;
+		}
+		*out = NULL;
+		return 0;
+	}
+	if (!json_is_string(v)) {
+		mock_resp_error(resp, 400, "invalid_field", "field \"%s\" must be a string", key);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* Read an integer field within bounds. */
+int mock_json_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max,
+		  int64_t *out, struct mock_resp *resp)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v || json_is_null(v)) {
+		if (!required)
+			return 0;
+		mock_resp_error(resp, 400, "missing_field", "field \"%s\" is required", key);
+		return -1;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		mock_resp_error(resp, 400, "invalid_field",
+				"field \"%s\" must be an integer between %lld and %lld", key,
+				(long long)min, (long long)max);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* Compact JSON text. */
+char *mock_json_dump(const json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+
+	return s ? s : mock_xstrdup("null");
+}

@@ -1,0 +1,495 @@
+/* mock_store — collections of JSON records in memory, written through to SQLite, with waiters. */
+#include "mock.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct mock_db {
+	sqlite3 *sql; /* NULL: memory only */
+	pthread_mutex_t lock;
+};
+
+struct node {
+	struct node *prev, *next; /* insertion order */
+	struct node *hnext;       /* hash chain */
+	uint64_t seq;
+	char *id;
+	json_t *rec;
+};
+
+struct mock_store {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct mock_db *db;
+	char *name;
+	size_t max;
+	struct node *head, *tail;
+	size_t n;
+	struct node **buckets;
+	size_t nbuckets;
+	uint64_t last_seq;
+	bool shutdown;
+	mock_match_fn match;
+	void *match_arg;
+};
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS records(coll TEXT NOT NULL, id TEXT NOT NULL,"
+	" seq INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY(coll, id));";
+
+/* Open the database. */
+struct mock_db *mock_db_open(const char *path, struct mock_err *e)
+{
+	struct mock_db *db = mock_xcalloc(1, sizeof(*db));
+	char *msg = NULL;
+
+	pthread_mutex_init(&db->lock, NULL);
+	if (!path)
+		return db;
+	if (sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+						 SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db->sql, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		mock_err_set(e, "%s: %s", path, msg ? msg : sqlite3_errmsg(db->sql));
+		sqlite3_free(msg);
+		mock_db_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db->sql, 5000);
+	return db;
+}
+
+/* Close the database. */
+void mock_db_close(struct mock_db *db)
+{
+	if (!db)
+		return;
+	sqlite3_close(db->sql);
+	pthread_mutex_destroy(&db->lock);
+	free(db);
+}
+
+/* Run one statement with text/int binds ("s" / "i" per bind); logs failures. */
+static void db_exec(struct mock_db *db, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+
+	if (!db->sql)
+		return;
+	pthread_mutex_lock(&db->lock);
+	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	va_start(ap, types);
+	for (int i = 0; types[i]; i++) {
+		if (types[i] == 's')
+			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(st, i + 1, (sqlite3_int64)va_arg(ap, uint64_t));
+	}
+	va_end(ap);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->lock);
+	return;
+out:
+	mock_log("error", "sqlite: %s", sqlite3_errmsg(db->sql));
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->lock);
+}
+
+/* Write a node through. */
+static void db_save(struct mock_store *s, struct node *n)
+{
+	char *doc;
+
+	if (!s->db->sql)
+		return;
+	doc = mock_json_dump(n->rec);
+	db_exec(s->db, "INSERT OR REPLACE INTO records(coll, id, seq, doc) VALUES(?, ?, ?, ?)", "ssis",
+		s->name, n->id, n->seq, doc);
+	free(doc);
+}
+
+/* FNV-1a hash of an id. */
+static size_t hash_id(const char *id)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* Find a node by id (lock held). */
+static struct node *find(struct mock_store *s, const char *id)
+{
+	struct node *n = s->buckets[hash_id(id) & (s->nbuckets - 1)];
+
+	while (n && strcmp(n->id, id) != 0)
+		n = n->hnext;
+	return n;
+}
+
+/* Double the hash table (lock held). */
+static void rehash(struct mock_store *s)
+{
+	size_t nb = s->nbuckets * 2;
+	struct node **b = mock_xcalloc(nb, sizeof(*b));
+
+	for (struct node *n = s->head; n; n = n->next) {
+		size_t h = hash_id(n->id) & (nb - 1);
+		n->hnext = b[h];
+		b[h] = n;
+	}
+	free(s->buckets);
+	s->buckets = b;
+	s->nbuckets = nb;
+}
+
+/* Link a new node at the tail and into the hash (lock held). */
+static void link_node(struct mock_store *s, struct node *n)
+{
+	size_t h;
+
+	if (s->n + 1 > s->nbuckets * 2)
+		rehash(s);
+	h = hash_id(n->id) & (s->nbuckets - 1);
+	n->hnext = s->buckets[h];
+	s->buckets[h] = n;
+	n->prev = s->tail;
+	n->next = NULL;
+	if (s->tail)
+		s->tail->next = n;
+	else
+		s->head = n;
+	s->tail = n;
+	s->n++;
+}
+
+/* Unlink and free a node (lock held); also deletes it from the database when persist. */
+static void drop_node(struct mock_store *s, struct node *n, bool persist)
+{
+	struct node **pp = &s->buckets[hash_id(n->id) & (s->nbuckets - 1)];
+
+	while (*pp != n)
+		pp = &(*pp)->hnext;
+	*pp = n->hnext;
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		s->head = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		s->tail = n->prev;
+	s->n--;
+	if (persist)
+		db_exec(s->db, "DELETE FROM records WHERE coll = ? AND id = ?", "ss", s->name, n->id);
+	free(n->id);
+	json_decref(n->rec);
+	free(n);
+}
+
+/* A new node for rec (steals it). */
+static struct node *node_new(const char *id, uint64_t seq, json_t *rec)
+{
+	struct node *n = mock_xcalloc(1, sizeof(*n));
+
+	n->id = mock_xstrdup(id);
+	n->seq = seq;
+	n->rec = rec;
+	return n;
+}
+
+/* Load the collection's rows from the database. */
+static int store_load(struct mock_store *s, struct mock_err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!s->db->sql)
+		return 0;
+	pthread_mutex_lock(&s->db->lock);
+	rc = sqlite3_prepare_v2(s->db->sql, "SELECT id, seq, doc FROM records WHERE coll = ? ORDER BY seq",
+				-1, &st, NULL);
+	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
+	while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		json_t *rec = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 1);
+		if (!rec)
+			continue;
+		link_node(s, node_new((const char *)sqlite3_column_text(st, 0), seq, rec));
+		if (seq > s->last_seq)
+			s->last_seq = seq;
+	}
+	if (rc != SQLITE_OK)
+		mock_err_set(e, "loading %s: %s", s->name, sqlite3_errmsg(s->db->sql));
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->db->lock);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* A collection. */
+struct mock_store *mock_store_new(struct mock_db *db, const char *name, size_t max_records,
+				  struct mock_err *e)
+{
+	struct mock_store *s = mock_xcalloc(1, sizeof(*s));
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	s->db = db;
+	s->name = mock_xstrdup(name);
+	s->max = max_records;
+	s->nbuckets = 64;
+	s->buckets = mock_xcalloc(s->nbuckets, sizeof(*s->buckets));
+	s->match = mock_store_match_fields;
+	if (store_load(s, e) < 0) {
+		mock_store_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Free a collection (records stay in the database). */
+void mock_store_free(struct mock_store *s)
+{
+	if (!s)
+		return;
+	while (s->head)
+		drop_node(s, s->head, false);
+	free(s->buckets);
+	free(s->name);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* The collection's name. */
+const char *mock_store_name(const struct mock_store *s)
+{
+	return s->name;
+}
+
+/* Replace the match function. */
+void mock_store_set_match(struct mock_store *s, mock_match_fn fn, void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	s->match = fn ? fn : mock_store_match_fields;
+	s->match_arg = arg;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Whether a JSON scalar reads as text. */
+static bool scalar_eq(const json_t *v, const char *text)
+{
+	char num[32];
+
+	if (json_is_string(v))
+		return strcmp(json_string_value(v), text) == 0;
+	if (json_is_integer(v)) {
+		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+		return strcmp(num, text) == 0;
+	}
+	if (json_is_boolean(v))
+		return strcmp(json_is_true(v) ? "true" : "false", text) == 0;
+	return false;
+}
+
+/* The default match: every filter key equals the record's field (or an element of it). */
+bool mock_store_match_fields(const json_t *rec, const struct mock_kvlist *filter, void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; filter && i < filter->n; i++) {
+		const json_t *v = json_object_get(rec, filter->v[i].key);
+		bool hit = scalar_eq(v, filter->v[i].value ? filter->v[i].value : "");
+		for (size_t j = 0; !hit && json_is_array(v) && j < json_array_size(v); j++)
+			hit = scalar_eq(json_array_get(v, j), filter->v[i].value ? filter->v[i].value : "");
+		if (!hit)
+			return false;
+	}
+	return true;
+}
+
+/* Insert or replace a record. */
+int mock_store_put(struct mock_store *s, json_t *rec)
+{
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	struct node *n;
+
+	if (!id || !*id) {
+		json_decref(rec);
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	n = find(s, id);
+	if (n) {
+		json_decref(n->rec);
+		n->rec = rec;
+	} else {
+		n = node_new(id, ++s->last_seq, rec);
+		link_node(s, n);
+	}
+	db_save(s, n);
+	while (s->max && s->n > s->max)
+		drop_node(s, s->head, true);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* A copy of one record. */
+json_t *mock_store_get(struct mock_store *s, const char *id)
+{
+	struct node *n;
+	json_t *copy = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	n = find(s, id);
+	if (n)
+		copy = json_deep_copy(n->rec);
+	pthread_mutex_unlock(&s->lock);
+	return copy;
+}
+
+/* Update a record in place. */
+int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *rec, void *arg),
+		      void *arg)
+{
+	struct node *n;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->lock);
+	n = find(s, id);
+	if (n)
+		rc = fn(n->rec, arg);
+	if (n && rc == 0) {
+		db_save(s, n);
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* Delete one record. */
+int mock_store_del(struct mock_store *s, const char *id)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&s->lock);
+	n = find(s, id);
+	if (n)
+		drop_node(s, n, true);
+	pthread_mutex_unlock(&s->lock);
+	return n ? 0 : -1;
+}
+
+/* Delete every record. */
+size_t mock_store_clear(struct mock_store *s)
+{
+	size_t count;
+
+	pthread_mutex_lock(&s->lock);
+	count = s->n;
+	while (s->head)
+		drop_node(s, s->head, false);
+	db_exec(s->db, "DELETE FROM records WHERE coll = ?", "s", s->name);
+	pthread_mutex_unlock(&s->lock);
+	return count;
+}
+
+/* Number of records. */
+size_t mock_store_count(struct mock_store *s)
+{
+	size_t count;
+
+	pthread_mutex_lock(&s->lock);
+	count = s->n;
+	pthread_mutex_unlock(&s->lock);
+	return count;
+}
+
+/* Matching records, newest first, paged. */
+json_t *mock_store_list(struct mock_store *s, const struct mock_kvlist *filter, size_t offset,
+			size_t limit, size_t *total)
+{
+	json_t *items = json_array();
+	size_t matched = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct node *n = s->tail; n; n = n->prev) {
+		if (!s->match(n->rec, filter, s->match_arg))
+			continue;
+		if (matched >= offset && matched - offset < limit)
+			json_array_append_new(items, json_deep_copy(n->rec));
+		matched++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	*total = matched;
+	return items;
+}
+
+/* The newest match newer than after_seq (lock held). */
+static json_t *newest_match(struct mock_store *s, const struct mock_kvlist *filter, uint64_t after)
+{
+	for (struct node *n = s->tail; n && n->seq > after; n = n->prev) {
+		if (s->match(n->rec, filter, s->match_arg))
+			return json_deep_copy(n->rec);
+	}
+	return NULL;
+}
+
+/* Long-poll for a matching record. */
+json_t *mock_store_wait(struct mock_store *s, const struct mock_kvlist *filter, uint64_t after_seq,
+			int64_t timeout_ms)
+{
+	struct timespec dl;
+	json_t *hit;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (timeout_ms % 1000) * 1000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s->lock);
+	while (!(hit = newest_match(s, filter, after_seq)) && !s->shutdown && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&s->cond, &s->lock, &dl);
+	pthread_mutex_unlock(&s->lock);
+	return hit;
+}
+
+/* Sequence number of a record. */
+uint64_t mock_store_seq(struct mock_store *s, const char *id)
+{
+	struct node *n;
+	uint64_t seq = 0;
+
+	pthread_mutex_lock(&s->lock);
+	n = find(s, id);
+	if (n)
+		seq = n->seq;
+	pthread_mutex_unlock(&s->lock);
+	return seq;
+}
+
+/* Wake and release every waiter. */
+void mock_store_shutdown(struct mock_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->shutdown = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,400 @@
+/* mock_util — allocation, errors, time, ids, parsing, hashing, buffers, key/value lists. */
+#include "mock.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* Abort on out-of-memory. */
+static void *oom(void *p)
+{
+	if (!p) {
+		fputs("sbx-mock: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+/* Allocate n bytes or abort. */
+void *mock_xmalloc(size_t n)
+{
+	return oom(malloc(n ? n : 1));
+}
+
+/* Allocate a zeroed array or abort. */
+void *mock_xcalloc(size_t n, size_t size)
+{
+	return oom(calloc(n ? n : 1, size ? size : 1));
+}
+
+/* Resize or abort. */
+void *mock_xrealloc(void *p, size_t n)
+{
+	return oom(realloc(p, n ? n : 1));
+}
+
+/* Duplicate a string (NULL stays NULL). */
+char *mock_xstrdup(const char *s)
+{
+	return s ? oom(strdup(s)) : NULL;
+}
+
+/* Duplicate at most n bytes of a string. */
+char *mock_xstrndup(const char *s, size_t n)
+{
+	return oom(strndup(s, n));
+}
+
+/* Format into a fresh string. */
+char *mock_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return oom(s);
+}
+
+/* Set the error message. */
+int mock_err_set(struct mock_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Read a clock in milliseconds. */
+static int64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wall clock in ms. */
+int64_t mock_now_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+/* Monotonic clock in ms. */
+int64_t mock_mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+/* Sleep for ms milliseconds (restarting after signals). */
+void mock_sleep_ms(int64_t ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+	while (ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Format ms since the epoch as RFC 3339 UTC. */
+void mock_fmt_time(int64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char base[24];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
+/* Fill buf with random bytes; abort when the RNG fails. */
+static void rand_bytes(void *buf, size_t len)
+{
+	if (RAND_bytes(buf, (int)len) != 1) {
+		fputs("sbx-mock: RAND_bytes failed\n", stderr);
+		abort();
+	}
+}
+
+/* A random id of prefix + len chars of [0-9a-z]. */
+char *mock_id_new(const char *prefix, size_t len)
+{
+	static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	size_t plen = strlen(prefix);
+	unsigned char *rnd = mock_xmalloc(len);
+	char *id = mock_xmalloc(plen + len + 1);
+
+	rand_bytes(rnd, len);
+	memcpy(id, prefix, plen);
+	for (size_t i = 0; i < len; i++)
+		id[plen + i] = alphabet[rnd[i] % 36];
+	id[plen + len] = '\0';
+	free(rnd);
+	return id;
+}
+
+/* Uniform random double in [0, 1). */
+double mock_rand_unit(void)
+{
+	uint64_t r;
+
+	rand_bytes(&r, sizeof(r));
+	return (double)(r >> 11) / (double)(1ULL << 53);
+}
+
+/* Uniform random integer in [lo, hi]. */
+int64_t mock_rand_range(int64_t lo, int64_t hi)
+{
+	if (hi <= lo)
+		return lo;
+	return lo + (int64_t)(mock_rand_unit() * (double)(hi - lo + 1));
+}
+
+/* Parse a whole decimal integer within [min, max]. */
+int mock_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Split "123unit" into a number and its unit suffix. */
+static int split_unit(const char *s, int64_t *n, const char **unit)
+{
+	char *end;
+	long long v;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || v < 0)
+		return -1;
+	*n = v;
+	*unit = end;
+	return 0;
+}
+
+/* Parse "10s", "500ms", "2m", "3" (seconds) into milliseconds. */
+int mock_parse_duration_ms(const char *s, int64_t *ms)
+{
+	static const struct {
+		const char *unit;
+		int64_t mult;
+	} units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+	const char *unit;
+	int64_t n;
+
+	if (split_unit(s, &n, &unit) < 0)
+		return -1;
+	for (size_t i = 0; i < MOCK_NELEM(units); i++) {
+		if (strcmp(unit, units[i].unit) == 0 && n <= INT64_MAX / units[i].mult) {
+			*ms = n * units[i].mult;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Parse "1048576", "64k", "1M", "1Mi" into bytes. */
+int mock_parse_size(const char *s, size_t *bytes)
+{
+	static const struct {
+		const char *unit;
+		uint64_t mult;
+	} units[] = {{"", 1},	     {"k", 1024},    {"K", 1024},    {"Ki", 1024},
+		     {"M", 1 << 20}, {"Mi", 1 << 20}, {"G", 1 << 30}, {"Gi", 1 << 30}};
+	const char *unit;
+	int64_t n;
+
+	if (split_unit(s, &n, &unit) < 0)
+		return -1;
+	for (size_t i = 0; i < MOCK_NELEM(units); i++) {
+		if (strcmp(unit, units[i].unit) == 0 && (uint64_t)n <= SIZE_MAX / units[i].mult) {
+			*bytes = (size_t)n * units[i].mult;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Write len bytes as lowercase hex. */
+static void to_hex(const unsigned char *in, size_t len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+/* Hex HMAC-SHA256. */
+void mock_hmac_sha256_hex(const char *key, const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = sizeof(md);
+
+	HMAC(EVP_sha256(), key, (int)strlen(key), data, len, md, &mdlen);
+	to_hex(md, 32, out);
+}
+
+/* Hex SHA-256. */
+void mock_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = sizeof(md);
+
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	to_hex(md, 32, out);
+}
+
+/* Build "t=<ts>,v1=<hex>". */
+char *mock_signature(const char *secret, int64_t ts, const char *body, size_t len)
+{
+	struct mock_buf b = {0};
+	char hex[65];
+
+	mock_buf_printf(&b, "%lld.", (long long)ts);
+	mock_buf_add(&b, body, len);
+	mock_hmac_sha256_hex(secret, b.data, b.len, hex);
+	mock_buf_free(&b);
+	return mock_xasprintf("t=%lld,v1=%s", (long long)ts, hex);
+}
+
+/* Verify a "t=..,v1=.." header. */
+bool mock_signature_verify(const char *secret, const char *header, const char *body, size_t len,
+			   int64_t now_s, int64_t tolerance_s)
+{
+	long long ts;
+	char given[65], *want;
+	bool ok;
+
+	if (!header || sscanf(header, "t=%lld,v1=%64[0-9a-f]", &ts, given) != 2 || strlen(given) != 64)
+		return false;
+	if (tolerance_s > 0 && (ts > now_s + tolerance_s || ts < now_s - tolerance_s))
+		return false;
+	want = mock_signature(secret, ts, body, len);
+	ok = CRYPTO_memcmp(strstr(want, ",v1=") + 4, given, 64) == 0;
+	free(want);
+	return ok;
+}
+
+/* Make room for n more bytes plus a NUL. */
+static void buf_reserve(struct mock_buf *b, size_t n)
+{
+	if (b->len + n + 1 <= b->cap)
+		return;
+	b->cap = (b->len + n + 1) * 2;
+	b->data = mock_xrealloc(b->data, b->cap);
+}
+
+/* Append bytes. */
+void mock_buf_add(struct mock_buf *b, const void *data, size_t len)
+{
+	buf_reserve(b, len);
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+/* Append a string. */
+void mock_buf_puts(struct mock_buf *b, const char *s)
+{
+	mock_buf_add(b, s, strlen(s));
+}
+
+/* Append formatted text. */
+void mock_buf_printf(struct mock_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n <= 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* Take the contents (never NULL). */
+char *mock_buf_steal(struct mock_buf *b)
+{
+	char *s = b->data ? b->data : mock_xstrdup("");
+
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return s;
+}
+
+/* Free the contents. */
+void mock_buf_free(struct mock_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Append a key/value copy. */
+void mock_kv_add(struct mock_kvlist *l, const char *key, const char *value)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		l->v = mock_xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n].key = mock_xstrdup(key);
+	l->v[l->n].value = mock_xstrdup(value);
+	l->n++;
+}
+
+/* Find the first value for key. */
+const char *mock_kv_get(const struct mock_kvlist *l, const char *key, bool nocase)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (nocase ? strcasecmp(l->v[i].key, key) == 0 : strcmp(l->v[i].key, key) == 0)
+			return l->v[i].value;
+	}
+	return NULL;
+}
+
+/* Free the list's entries. */
+void mock_kv_free(struct mock_kvlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}

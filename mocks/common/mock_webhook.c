@@ -1,0 +1,217 @@
+/* mock_webhook — signed webhook deliveries on libcurl with retries and a delivery log. */
+#include "mock.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mock_webhook {
+	struct mock_sched *sched;
+	CURL *curl; /* used by the scheduler thread only */
+	struct mock_store *log;
+	struct mock_metrics *metrics;
+	char *secret;
+	int attempts;
+	int64_t backoff_ms, timeout_ms;
+};
+
+struct delivery {
+	struct mock_webhook *w;
+	char *id, *url, *event, *body;
+	int attempt;
+};
+
+/* The outcome of one attempt. */
+struct attempt {
+	long status;
+	char error[CURL_ERROR_SIZE];
+	int64_t duration_ms;
+	bool done;  /* no more attempts */
+	bool ok;
+};
+
+/* Initialise libcurl once per process. */
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Start a sender. */
+struct mock_webhook *mock_webhook_new(const struct mock_opts *o, struct mock_store *log,
+				      struct mock_metrics *m)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct mock_webhook *w = mock_xcalloc(1, sizeof(*w));
+
+	pthread_once(&once, curl_init_once);
+	w->curl = curl_easy_init();
+	w->log = log;
+	w->metrics = m;
+	w->secret = mock_xstrdup(o->webhook_secret);
+	w->attempts = o->webhook_attempts > 0 ? o->webhook_attempts : 1;
+	w->backoff_ms = o->webhook_backoff_ms;
+	w->timeout_ms = o->webhook_timeout_ms > 0 ? o->webhook_timeout_ms : 5000;
+	mock_metrics_describe(m, "sbx_mock_webhook_deliveries_total", "counter",
+			      "Webhook delivery attempts by result.");
+	mock_metrics_describe(m, "sbx_mock_webhook_failures_total", "counter",
+			      "Webhook deliveries given up after the last attempt.");
+	w->sched = mock_sched_new();
+	return w;
+}
+
+/* Free one delivery job. */
+static void delivery_free(void *arg)
+{
+	struct delivery *d = arg;
+
+	free(d->id);
+	free(d->url);
+	free(d->event);
+	free(d->body);
+	free(d);
+}
+
+/* Stop and free. */
+void mock_webhook_free(struct mock_webhook *w)
+{
+	if (!w)
+		return;
+	mock_sched_free(w->sched);
+	curl_easy_cleanup(w->curl);
+	free(w->secret);
+	free(w);
+}
+
+/* Discard the receiver's answer. */
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+/* Build the request headers of an attempt. */
+static struct curl_slist *attempt_headers(struct mock_webhook *w, struct delivery *d)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	char *line;
+
+	line = mock_xasprintf("Sbx-Delivery: %s", d->id);
+	h = curl_slist_append(h, line);
+	free(line);
+	line = mock_xasprintf("Sbx-Event: %s", d->event);
+	h = curl_slist_append(h, line);
+	free(line);
+	if (w->secret) {
+		char *sig = mock_signature(w->secret, mock_now_ms() / 1000, d->body, strlen(d->body));
+		line = mock_xasprintf("Signature: %s", sig);
+		h = curl_slist_append(h, line);
+		free(sig);
+		free(line);
+	}
+	return curl_slist_append(h, "Expect:");
+}
+
+/* POST once. */
+static void attempt_post(struct mock_webhook *w, struct delivery *d, struct attempt *a)
+{
+	struct curl_slist *h = attempt_headers(w, d);
+	CURL *c = w->curl;
+	int64_t t0 = mock_mono_ms();
+	CURLcode rc;
+
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, d->url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, d->body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, a->error);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	a->error[0] = '\0';
+	rc = curl_easy_perform(c);
+	a->duration_ms = mock_mono_ms() - t0;
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
+	else if (!a->error[0])
+		snprintf(a->error, sizeof(a->error), "%s", curl_easy_strerror(rc));
+	if (rc == CURLE_OK && (a->status < 200 || a->status > 299))
+		snprintf(a->error, sizeof(a->error), "receiver answered %ld", a->status);
+	a->ok = rc == CURLE_OK && a->status >= 200 && a->status <= 299;
+	a->done = a->ok || d->attempt >= w->attempts;
+	curl_slist_free_all(h);
+}
+
+/* Record an attempt in the delivery's log record. */
+static int log_attempt(json_t *rec, void *arg)
+{
+	const struct attempt *a = arg;
+	char ts[32];
+	json_t *hist = json_object_get(rec, "history");
+
+	mock_fmt_time(mock_now_ms(), ts);
+	json_object_set_new(rec, "status", json_string(a->ok ? "succeeded" : a->done ? "failed" : "pending"));
+	json_object_set_new(rec, "attempts", json_integer(json_integer_value(json_object_get(rec, "attempts")) + 1));
+	json_object_set_new(rec, "response_status", a->status ? json_integer(a->status) : json_null());
+	json_object_set_new(rec, "error", a->ok ? json_null() : json_string(a->error));
+	json_object_set_new(rec, "updated_at", json_string(ts));
+	if (json_is_array(hist))
+		json_array_append_new(hist, json_pack("{s:s,s:o,s:o,s:I}", "at", ts, "response_status",
+						      a->status ? json_integer(a->status) : json_null(), "error",
+						      a->ok ? json_null() : json_string(a->error), "duration_ms",
+						      (json_int_t)a->duration_ms));
+	return 0;
+}
+
+/* Run one attempt, then retry or finish. */
+static void delivery_run(void *arg)
+{
+	struct delivery *d = arg;
+	struct mock_webhook *w = d->w;
+	struct attempt a = {0};
+	int64_t delay;
+
+	d->attempt++;
+	attempt_post(w, d, &a);
+	mock_metrics_add(w->metrics, "sbx_mock_webhook_deliveries_total",
+			 a.ok ? "result=\"succeeded\"" : "result=\"failed\"", 1);
+	mock_store_update(w->log, d->id, log_attempt, &a);
+	if (a.done) {
+		if (!a.ok) {
+			mock_metrics_add(w->metrics, "sbx_mock_webhook_failures_total", "", 1);
+			mock_log_event("warn", "webhook delivery failed",
+				       json_pack("{s:s,s:s,s:i,s:s}", "delivery", d->id, "url", d->url,
+						 "attempts", d->attempt, "error", a.error));
+		}
+		delivery_free(d);
+		return;
+	}
+	delay = w->backoff_ms;
+	for (int i = 1; i < d->attempt && delay < 60000; i++)
+		delay *= 2;
+	mock_sched_after(w->sched, delay < 60000 ? delay : 60000, delivery_run, delivery_free, d);
+}
+
+/* Queue a delivery. */
+char *mock_webhook_send(struct mock_webhook *w, const char *url, const char *event,
+			const json_t *doc, int64_t delay_ms)
+{
+	struct delivery *d = mock_xcalloc(1, sizeof(*d));
+	char ts[32];
+
+	d->w = w;
+	d->id = mock_id_new("whd_", 24);
+	d->url = mock_xstrdup(url);
+	d->event = mock_xstrdup(event);
+	d->body = mock_json_dump(doc);
+	mock_fmt_time(mock_now_ms(), ts);
+	mock_store_put(w->log, json_pack("{s:s,s:s,s:s,s:s,s:i,s:n,s:n,s:s,s:s,s:O,s:[]}", "id", d->id,
+					 "url", url, "event", event, "status", "pending", "attempts", 0,
+					 "response_status", "error", "created_at", ts, "updated_at", ts,
+					 "body", json_deep_copy(doc), "history"));
+	mock_sched_after(w->sched, delay_ms, delivery_run, delivery_free, d);
+	return mock_xstrdup(d->id);
+}
