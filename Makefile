@@ -14,7 +14,7 @@ PREFIX   ?= /usr/local
 BUILD    ?= build
 
 PKGS      := libvirt yaml-0.1 jansson libcurl libssh2 sqlite3 openssl
-MOCK_PKGS := libmicrohttpd jansson sqlite3 openssl
+MOCK_PKGS := libmicrohttpd jansson sqlite3 openssl libcurl
 WARN      := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral
 OPT       ?= -O2 -g
 BASEFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -MMD -MP
