@@ -358,9 +358,11 @@ void ssh_close(struct ssh_conn *c)
 	if (c == NULL)
 		return;
 	if (c->s) {
-		libssh2_session_set_blocking(c->s, 0);
-		libssh2_session_disconnect(c->s, "bye");
-		libssh2_session_free(c->s);
+		libssh2_session_disconnect(c->s, "bye"); /* best effort, never waits */
+		if (c->fd >= 0)
+			shutdown(c->fd, SHUT_RDWR); /* pending channel closes then fail at once */
+		for (int i = 0; i < 100 && libssh2_session_free(c->s) == LIBSSH2_ERROR_EAGAIN; i++)
+			;
 	}
 	if (c->fd >= 0)
 		close(c->fd);
