@@ -18,10 +18,24 @@ struct mock_http {
 
 /* Per-request state between libmicrohttpd's calls. */
 struct conn_state {
+	char *uri;     /* the raw request target, for the query string */
+	bool started;  /* the access handler has seen the headers */
 	struct mock_buf body;
 	bool too_big;
 	int64_t t0;
 };
+
+/* A request starts: keep its raw URI ('+' in the query stays a plus, unlike MHD's parser). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct conn_state *st = mock_xcalloc(1, sizeof(*st));
+
+	(void)cls;
+	(void)c;
+	st->uri = mock_xstrdup(uri);
+	st->t0 = mock_mono_ms();
+	return st;
+}
 
 /* Route libmicrohttpd's own messages into the JSON log. */
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -62,10 +76,12 @@ static struct mock_req *req_from(struct MHD_Connection *c, const char *url, cons
 				 struct conn_state *st)
 {
 	struct mock_req *r = mock_xcalloc(1, sizeof(*r));
+	const char *qm = strchr(st->uri, '?');
 
 	r->method = mock_xstrdup(method);
 	r->path = mock_xstrdup(url);
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_kv, &r->query);
+	if (qm)
+		mock_req_parse_query(&r->query, qm + 1);
 	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_kv, &r->headers);
 	r->body_len = st->body.len;
 	r->body = mock_buf_steal(&st->body);
@@ -130,9 +146,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	enum MHD_Result rc;
 
 	(void)version;
-	if (!st) {
-		st = *con_cls = mock_xcalloc(1, sizeof(*st));
-		st->t0 = mock_mono_ms();
+	if (!st)
+		st = *con_cls = on_uri(NULL, "", c);
+	if (!st->started) {
+		st->started = true;
 		if (length_too_big(c, h->max_body))
 			return too_large(h, c, url, method, st);
 		return MHD_YES;
@@ -169,6 +186,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!st)
 		return;
 	mock_buf_free(&st->body);
+	free(st->uri);
 	free(st);
 	*con_cls = NULL;
 }
@@ -207,9 +225,10 @@ struct mock_http *mock_http_start(struct mock_server *s, const char *host, int p
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h,
+				MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000,
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,

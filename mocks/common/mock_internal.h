@@ -7,6 +7,9 @@
 /* Whether the access log is on. */
 bool mock_log_access_enabled(void);
 
+/* Parse a query string "a=b&c=d" (percent-decoded, '+' kept) into l. */
+void mock_req_parse_query(struct mock_kvlist *l, const char *q);
+
 /* Count and log a finished request (what mock_server_handle does after the handler). */
 void mock_server_account(struct mock_server *s, const struct mock_req *req,
 			 const struct mock_resp *resp, int64_t t0_ms);

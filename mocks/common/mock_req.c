@@ -1,5 +1,5 @@
 /* mock_req — plain HTTP request/response objects and the JSON helpers of handlers. */
-#include "mock.h"
+#include "mock_internal.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -33,7 +33,7 @@ static char *pct_decode(const char *s, size_t n)
 }
 
 /* Parse "a=b&c=d" into l. */
-static void parse_query(struct mock_kvlist *l, const char *q)
+void mock_req_parse_query(struct mock_kvlist *l, const char *q)
 {
 	while (*q) {
 		size_t len = strcspn(q, "&");
@@ -59,7 +59,7 @@ struct mock_req *mock_req_new(const char *method, const char *path, const void *
 	r->method = mock_xstrdup(method);
 	r->path = pct_decode(path, qm ? (size_t)(qm - path) : strlen(path));
 	if (qm)
-		parse_query(&r->query, qm + 1);
+		mock_req_parse_query(&r->query, qm + 1);
 	r->body = mock_xmalloc(len + 1);
 	if (len)
 		memcpy(r->body, body, len);

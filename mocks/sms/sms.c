@@ -1,0 +1,300 @@
+/* sms — the SMS gateway's routes and delivery simulation. */
+#include "sms.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const struct mock_optdef sms_options[] = {
+	{"callback-url", true, "SBX_MOCK_SMS_CALLBACK_URL", "URL receiving every status callback"},
+	{"delivery-delay", true, NULL, "time between status changes (default 20ms)"},
+};
+const size_t sms_noptions = MOCK_NELEM(sms_options);
+
+struct sms {
+	struct mock_server *srv;
+	struct mock_store *messages;
+	const char *callback_url;
+	int64_t delay_ms;
+};
+
+/* One step of a message's life: the status it moves to and why it failed. */
+struct step {
+	const char *status, *error_code, *error_message;
+};
+
+/* The plans: what happens after "queued". */
+static const struct step plan_ok[] = {{"sent", NULL, NULL}, {"delivered", NULL, NULL}, {NULL, NULL, NULL}};
+static const struct step plan_unreachable[] = {
+	{"failed", "unreachable", "the handset is unreachable"}, {NULL, NULL, NULL}};
+static const struct step plan_rejected[] = {
+	{"sent", NULL, NULL}, {"failed", "carrier_rejected", "the carrier rejected the message"},
+	{NULL, NULL, NULL}};
+
+/* A pending status change. */
+struct transition {
+	struct sms *sms;
+	char *id;
+	const struct step *step;
+};
+
+/* Whether s is E.164. */
+bool sms_valid_e164(const char *s)
+{
+	size_t n;
+
+	if (!s || s[0] != '+' || s[1] < '1' || s[1] > '9')
+		return false;
+	n = strspn(s + 1, "0123456789");
+	return s[1 + n] == '\0' && n >= 2 && n <= 15;
+}
+
+/* Whether s is an alphanumeric sender id: 1-11 of [A-Za-z0-9 ], at least one letter. */
+static bool valid_sender_id(const char *s)
+{
+	size_t n = strlen(s);
+	bool letter = false;
+
+	if (n == 0 || n > 11 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 ") != n)
+		return false;
+	for (const char *p = s; *p; p++)
+		letter |= (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z');
+	return letter;
+}
+
+/* Count UTF-8 code points. */
+static size_t utf8_len(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* Segments of a message: 160 characters for one, 153 each when split. */
+static size_t segments(size_t chars)
+{
+	return chars <= 160 ? 1 : (chars + 152) / 153;
+}
+
+/* Send the status callbacks of a message. */
+static void callbacks(struct sms *s, const json_t *msg)
+{
+	const char *own = json_string_value(json_object_get(msg, "status_callback"));
+	json_t *doc = json_pack("{s:s,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "event", "message.status", "id",
+				json_object_get(msg, "id"), "status", json_object_get(msg, "status"),
+				"to", json_object_get(msg, "to"), "from", json_object_get(msg, "from"),
+				"error_code", json_object_get(msg, "error_code"), "error_message",
+				json_object_get(msg, "error_message"), "updated_at",
+				json_object_get(msg, "updated_at"));
+	const char *urls[2] = {s->callback_url, own};
+
+	for (size_t i = 0; doc && i < 2; i++) {
+		if (urls[i])
+			free(mock_webhook_send(mock_server_webhook(s->srv), urls[i], "message.status", doc, 0));
+	}
+	json_decref(doc);
+}
+
+/* Move a record to step's status. */
+static int apply_step(json_t *rec, void *arg)
+{
+	const struct step *st = arg;
+	char ts[32];
+
+	mock_fmt_time(mock_now_ms(), ts);
+	json_object_set_new(rec, "status", json_string(st->status));
+	json_object_set_new(rec, "updated_at", json_string(ts));
+	json_object_set_new(rec, "error_code", st->error_code ? json_string(st->error_code) : json_null());
+	json_object_set_new(rec, "error_message",
+			    st->error_message ? json_string(st->error_message) : json_null());
+	json_array_append_new(json_object_get(rec, "history"),
+			      json_pack("{s:s,s:s}", "status", st->status, "at", ts));
+	return 0;
+}
+
+/* Free a pending transition. */
+static void transition_free(void *arg)
+{
+	struct transition *t = arg;
+
+	free(t->id);
+	free(t);
+}
+
+/* Run one transition and schedule the next. */
+static void transition_run(void *arg)
+{
+	struct transition *t = arg;
+	struct sms *s = t->sms;
+	json_t *msg;
+
+	if (mock_store_update(s->messages, t->id, apply_step, (void *)t->step) < 0) {
+		transition_free(t); /* deleted meanwhile */
+		return;
+	}
+	msg = mock_store_get(s->messages, t->id);
+	if (msg)
+		callbacks(s, msg);
+	json_decref(msg);
+	t->step++;
+	if (t->step->status && mock_server_sched(s->srv))
+		mock_sched_after(mock_server_sched(s->srv), s->delay_ms, transition_run, transition_free, t);
+	else
+		transition_free(t);
+}
+
+/* The plan of a recipient. */
+static const struct step *plan_for(const char *to)
+{
+	if (strcmp(to, SMS_MAGIC_UNREACHABLE) == 0)
+		return plan_unreachable;
+	if (strcmp(to, SMS_MAGIC_REJECTED) == 0)
+		return plan_rejected;
+	return plan_ok;
+}
+
+/* Check the fields of a new message; 0, or -1 after a 400. */
+static int check_fields(const char *to, const char *from, const char *body, const char *cb,
+			struct mock_resp *resp)
+{
+	if (!sms_valid_e164(to)) {
+		mock_resp_error(resp, 400, "invalid_to",
+				"\"to\" must be an E.164 number (\"+\" then 2 to 15 digits), got \"%s\"", to);
+		return -1;
+	}
+	if (!sms_valid_e164(from) && !valid_sender_id(from)) {
+		mock_resp_error(resp, 400, "invalid_from",
+				"\"from\" must be an E.164 number or an alphanumeric sender id (1-11 characters)");
+		return -1;
+	}
+	if (!*body || utf8_len(body) > 1600) {
+		mock_resp_error(resp, 400, "invalid_body", "\"body\" must have 1 to 1600 characters");
+		return -1;
+	}
+	if (cb && strncmp(cb, "http://", 7) != 0 && strncmp(cb, "https://", 8) != 0) {
+		mock_resp_error(resp, 400, "invalid_status_callback", "\"status_callback\" must be an http(s) URL");
+		return -1;
+	}
+	return 0;
+}
+
+/* Refuse magic and fault-injected recipients; 0, or -1 after the answer. */
+static int check_recipient(struct sms *s, const char *to, struct mock_resp *resp)
+{
+	char *msg = NULL;
+	int status;
+
+	if (strcmp(to, SMS_MAGIC_INVALID) == 0) {
+		mock_resp_error(resp, 400, "invalid_number", "%s is not a valid mobile number", to);
+		return -1;
+	}
+	if (strcmp(to, SMS_MAGIC_BLOCKED) == 0) {
+		mock_resp_error(resp, 403, "blocked", "%s has blocked messages from this sender", to);
+		return -1;
+	}
+	if (mock_faults_target(mock_server_faults(s->srv), to, &status, &msg)) {
+		mock_resp_error(resp, status, "injected_fault", "%s", msg);
+		free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* A new message record. */
+static json_t *message_new(const char *to, const char *from, const char *body, const char *cb)
+{
+	char ts[32], *id = mock_id_new("SM", 32);
+	json_t *rec;
+
+	mock_fmt_time(mock_now_ms(), ts);
+	rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s?,s:n,s:n,s:s,s:s,s:[{s:s,s:s}]}", "id", id,
+			"status", "queued", "to", to, "from", from, "body", body, "segments",
+			(json_int_t)segments(utf8_len(body)), "status_callback", cb, "error_code",
+			"error_message", "created_at", ts, "updated_at", ts, "history", "status",
+			"queued", "at", ts);
+	free(id);
+	return rec;
+}
+
+/* Store, announce and schedule a new message; answer 201. */
+static void message_accept(struct sms *s, json_t *rec, struct mock_resp *resp)
+{
+	struct transition *t = mock_xcalloc(1, sizeof(*t));
+
+	t->sms = s;
+	t->id = mock_xstrdup(json_string_value(json_object_get(rec, "id")));
+	t->step = plan_for(json_string_value(json_object_get(rec, "to")));
+	mock_store_put(s->messages, json_deep_copy(rec));
+	callbacks(s, rec);
+	if (mock_server_sched(s->srv))
+		mock_sched_after(mock_server_sched(s->srv), s->delay_ms, transition_run, transition_free, t);
+	else
+		transition_free(t);
+	mock_resp_json(resp, 201, rec);
+}
+
+/* POST /v1/messages. */
+static void h_send(const struct mock_req *req, struct mock_resp *resp, void *arg)
+{
+	struct sms *s = arg;
+	const char *to, *from, *body, *cb;
+	json_t *doc = mock_req_json(req, resp);
+
+	if (!doc)
+		return;
+	if (mock_json_str(doc, "to", true, &to, resp) < 0 ||
+	    mock_json_str(doc, "from", true, &from, resp) < 0 ||
+	    mock_json_str(doc, "body", true, &body, resp) < 0 ||
+	    mock_json_str(doc, "status_callback", false, &cb, resp) < 0 ||
+	    check_fields(to, from, body, cb, resp) < 0 || check_recipient(s, to, resp) < 0)
+		goto out;
+	message_accept(s, message_new(to, from, body, cb), resp);
+out:
+	json_decref(doc);
+}
+
+/* Read the SMS options. */
+static int sms_config(struct sms *s, struct mock_err *e)
+{
+	const struct mock_opts *o = mock_server_opts(s->srv);
+	const char *d = mock_opts_get(o, "delivery-delay");
+
+	s->callback_url = mock_opts_get(o, "callback-url");
+	s->delay_ms = 20;
+	if (d && mock_parse_duration_ms(d, &s->delay_ms) < 0)
+		return mock_err_set(e, "--delivery-delay: bad duration \"%s\" (e.g. 20ms, 1s)", d);
+	if (s->callback_url && strncmp(s->callback_url, "http://", 7) != 0 &&
+	    strncmp(s->callback_url, "https://", 8) != 0)
+		return mock_err_set(e, "--callback-url: expected an http(s) URL");
+	return 0;
+}
+
+/* Create the SMS domain. */
+struct sms *sms_new(struct mock_server *srv, struct mock_err *e)
+{
+	struct sms *s = mock_xcalloc(1, sizeof(*s));
+	struct mock_store *log;
+
+	s->srv = srv;
+	if (sms_config(s, e) < 0)
+		goto fail;
+	s->messages = mock_server_store(srv, "messages", e);
+	log = mock_server_store(srv, "webhook_deliveries", e);
+	if (!s->messages || !log)
+		goto fail;
+	mock_server_route(srv, "POST", "/v1/messages", h_send, s, MOCK_ROUTE_FAULTS);
+	mock_server_inspect(srv, "/v1/messages", s->messages, MOCK_INSPECT_ALL);
+	mock_server_inspect(srv, "/v1/webhook_deliveries", log,
+			    MOCK_INSPECT_LIST | MOCK_INSPECT_GET | MOCK_INSPECT_WAIT);
+	return s;
+fail:
+	free(s);
+	return NULL;
+}
+
+/* Free the domain (the stores belong to the server). */
+void sms_free(struct sms *s)
+{
+	free(s);
+}
