@@ -50,8 +50,10 @@ struct lv_net_spec {
 int lv_net_ensure(struct lv *lv, const struct lv_net_spec *spec, struct sbx_err *err) SBX_WUR;
 int lv_net_delete(struct lv *lv, const char *name, struct sbx_err *err) SBX_WUR;
 
-/* The directory-backed storage pool (created/started when absent). */
+/* The directory-backed storage pool (created/started when absent; its directory 0755). */
 int lv_pool_ensure(struct lv *lv, const char *pool, const char *path, struct sbx_err *err) SBX_WUR;
+/* Stop and undefine a pool (its directory and volumes are left alone); absent is success. */
+int lv_pool_delete(struct lv *lv, const char *pool, struct sbx_err *err) SBX_WUR;
 
 struct lv_vol_spec {
 	const char *pool;
@@ -65,7 +67,9 @@ struct lv_vol_spec {
 int lv_vol_ensure(struct lv *lv, const struct lv_vol_spec *spec, char **path, struct sbx_err *err) SBX_WUR;
 int lv_vol_delete(struct lv *lv, const char *pool, const char *name, struct sbx_err *err) SBX_WUR;
 
-/* cloud-init NoCloud seed (an ISO 9660 image labelled "cidata") as a volume `name` in `pool`. */
+/* cloud-init NoCloud seed (an ISO 9660 image labelled "cidata") as a volume `name` in `pool`,
+ * rewritten on every call (built with genisoimage, uploaded with virStorageVolUpload). *path =
+ * its path (caller frees). */
 struct lv_seed_spec {
 	const char *pool;
 	const char *name;           /* sbx-<env>-<node>-<i>-seed.iso */
@@ -93,9 +97,12 @@ struct lv_dom_spec {
 	const struct lv_nic *nics;
 	size_t nnics;
 };
-/* Define (or redefine when the XML differs) and start the domain. */
+/* Define (or redefine when the XML differs) and start the domain. The XML's hash is kept in the
+ * metadata (attribute spec): a changed spec stops a running domain, redefines and starts it.
+ * On the test driver the domain type is "test" whatever spec->type says. */
 int lv_dom_ensure(struct lv *lv, const struct lv_dom_spec *spec, struct sbx_err *err) SBX_WUR;
-/* Destroy (hard stop) and undefine. */
+/* Destroy (hard stop) and undefine; also removes its console log
+ * (/var/log/libvirt/qemu/<name>-console.log, written while it runs). */
 int lv_dom_delete(struct lv *lv, const char *name, struct sbx_err *err) SBX_WUR;
 
 /* Something in libvirt that is ours (name starts with "sbx-"). */
@@ -106,7 +113,8 @@ struct lv_obj {
 	char *pool; /* volumes */
 };
 /* List objects named sbx-* (all when env == NULL; else those of env: metadata env, or the
- * name prefix "sbx-<env>-"). */
+ * name prefix "sbx-<env>-"; as env names may contain '-', an object without metadata goes to the
+ * longest env known from domain metadata whose prefix matches). *out: free with lv_obj_list_free. */
 int lv_list_ours(struct lv *lv, const char *env, struct lv_obj **out, size_t *n, struct sbx_err *err);
 void lv_obj_list_free(struct lv_obj *objs, size_t n);
 /* Delete one listed object (gc). */

@@ -1,0 +1,130 @@
+/* kvm — a bounded probe of KVM: a tiny guest must reach HLT in a forked child. */
+#include "kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define KVM_PROBE_MS 3000
+#define KVM_GUEST_ADDR 0x1000
+
+static pthread_once_t kvm_once = PTHREAD_ONCE_INIT;
+static bool kvm_answer;
+
+/* Point the vCPU at the guest code in real mode. */
+static int kvm_vcpu_setup(int vcpu)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
+		return -1;
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0)
+		return -1;
+	memset(&regs, 0, sizeof regs);
+	regs.rip = KVM_GUEST_ADDR;
+	regs.rflags = 0x2;
+	return ioctl(vcpu, KVM_SET_REGS, &regs);
+}
+
+/* Create a VM with one page of code; returns the vCPU fd or -1. */
+static int kvm_guest_create(int kvm)
+{
+	static const uint8_t code[] = {0xb0, 0x01, 0x04, 0x02, 0xf4}; /* mov al,1; add al,2; hlt */
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		return -1;
+	void *mem = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return -1;
+	memcpy(mem, code, sizeof code);
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .guest_phys_addr = KVM_GUEST_ADDR, .memory_size = 0x1000,
+		.userspace_addr = (uint64_t)(uintptr_t)mem,
+	};
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return -1;
+	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu < 0 || kvm_vcpu_setup(vcpu) < 0)
+		return -1;
+	return vcpu;
+}
+
+/* The child: exit 0 when the guest halts, 1 otherwise (alarm() kills a spinning guest). */
+static void kvm_child(int timeout_ms)
+{
+	alarm((unsigned)(timeout_ms + 999) / 1000);
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0 || ioctl(kvm, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		_exit(1);
+	int vcpu = kvm_guest_create(kvm);
+	int size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vcpu < 0 || size <= 0)
+		_exit(1);
+	struct kvm_run *run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	if (run == MAP_FAILED)
+		_exit(1);
+	for (int i = 0; i < 16; i++) {
+		if (ioctl(vcpu, KVM_RUN, 0) < 0)
+			_exit(1);
+		if (run->exit_reason == KVM_EXIT_HLT)
+			_exit(0);
+		if (run->exit_reason != KVM_EXIT_INTR)
+			_exit(1);
+	}
+	_exit(1);
+}
+
+/* Run the probe in a child and wait for it against a deadline. */
+int kvm_probe(int timeout_ms)
+{
+	if (access("/dev/kvm", R_OK | W_OK) != 0)
+		return 0;
+	pid_t pid = fork();
+	if (pid < 0)
+		return 0;
+	if (pid == 0)
+		kvm_child(timeout_ms);
+	struct sbx_backoff b;
+	int status = 0;
+	sbx_backoff_init(&b, timeout_ms + 500, 5, 100);
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		if ((r < 0 && errno != EINTR) || sbx_backoff_wait(&b) < 0)
+			break;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, WNOHANG);
+	return 0;
+}
+
+/* Probe once for the process. */
+static void kvm_once_probe(void)
+{
+	const char *force = getenv("SBX_KVM");
+	if (force && (strcmp(force, "0") == 0 || strcmp(force, "1") == 0))
+		kvm_answer = force[0] == '1';
+	else
+		kvm_answer = kvm_probe(KVM_PROBE_MS) == 1;
+}
+
+/* Whether KVM is usable (cached). */
+bool kvm_usable(void)
+{
+	pthread_once(&kvm_once, kvm_once_probe);
+	return kvm_answer;
+}
