@@ -39,6 +39,7 @@ struct state_env {
 	int64_t max_ttl; /* seconds from created; 0 = unbounded */
 	bool protected;  /* sticky: once set in the state, a blueprint edit cannot drop it */
 	char *claimed_by; /* reaper id while status == reaping */
+	int64_t claimed_at; /* when claimed_by claimed it (read-only: set by state_env_claim_expired) */
 };
 
 /* Resource status values. */
@@ -71,24 +72,58 @@ char *state_default_path(void);
 /* The directory holding the database, key and locks (owned by st). */
 const char *state_dir(const struct state *st);
 
-/* Environments. state_env_get sets *out = NULL (and returns 0) when absent. */
+/*
+ * Batches: every write between state_begin and state_commit is one transaction (much faster for
+ * many puts, and all-or-nothing). The calling thread holds the handle meanwhile: other threads'
+ * calls on the same handle wait until state_commit/state_rollback. Batches nest (savepoints).
+ * state_commit fails (and rolls back) if the commit fails; state_rollback discards the batch.
+ */
+int state_begin(struct state *st, struct sbx_err *err) SBX_WUR;
+int state_commit(struct state *st, struct sbx_err *err) SBX_WUR;
+void state_rollback(struct state *st);
+
+/*
+ * Environments. state_env_get sets *out = NULL (and returns 0) when absent (caller frees with
+ * state_env_free). state_env_list returns every environment ordered by name (caller frees with
+ * state_env_list_free).
+ */
 int state_env_get(struct state *st, const char *name, struct state_env **out, struct sbx_err *err);
 int state_env_list(struct state *st, struct state_env ***out, size_t *n, struct sbx_err *err);
-/* Insert a new environment (fails with SBX_EXIT_REFUSED when the name exists). */
+/*
+ * Insert a new environment (fails with SBX_EXIT_REFUSED when the name exists, SBX_EXIT_USAGE when
+ * the name is empty or holds '/'). Defaults: id NULL → a random 16-hex-char id; status NULL →
+ * creating; created 0 → now. `updated` is set to now; claimed_by/claimed_at are ignored.
+ */
 int state_env_create(struct state *st, const struct state_env *env, struct sbx_err *err);
-/* Update every mutable field of an existing environment. `protected` can only go false→true here. */
+/*
+ * Update blueprint, bp_hash, bp_json, status (NULL keeps it), owner, expires, max_ttl and
+ * protected of an existing environment (-1 when absent); updated = now. `protected` can only go
+ * false→true here. id, created and the claim are never changed.
+ */
 int state_env_update(struct state *st, const struct state_env *env, struct sbx_err *err);
+/* Set the status (-1 when absent). */
 int state_env_set_status(struct state *st, const char *name, const char *status, struct sbx_err *err);
+/*
+ * Set the expiry (0 = never; -1 when absent). Refuses (SBX_EXIT_REFUSED) an expiry beyond
+ * created + max_ttl when max_ttl > 0 (so also 0 = never, then).
+ */
 int state_env_set_expires(struct state *st, const char *name, int64_t expires, struct sbx_err *err);
 /* Explicitly lift protection (only `down --confirm` does this, after the user confirmed). */
 int state_env_unprotect(struct state *st, const char *name, struct sbx_err *err);
-/* Delete an environment row. Refuses (-1) while it still has resource rows or IPAM allocations. */
+/*
+ * Delete an environment row and its secrets. Refuses (-1, SBX_EXIT_REFUSED) while it still has
+ * resource rows or IPAM allocations. An absent environment is not an error (down is idempotent).
+ */
 int state_env_delete(struct state *st, const char *name, struct sbx_err *err);
 /*
  * Atomically claim every environment expired at `now` (expires != 0 && expires <= now, not
  * protected, not already reaping/destroying): one UPDATE per environment, so two reapers never
- * claim the same one. A claim older than `stale_secs` (a reaper that died) may be taken over.
- * *names (caller frees with state_strv_free) lists what this call claimed.
+ * claim the same one. A claim older than `stale_secs` (a reaper that died) may be taken over:
+ * an expired environment in status reaping or destroying whose claimed_at <= now - stale_secs
+ * (stale_secs <= 0: never). A claim sets status = reaping, claimed_by = reaper, claimed_at = now.
+ * A reaper should then take the environment's lock (state_env_lock) before destroying it: a live
+ * but slow reaper still holds it. *names (caller frees with state_strv_free) lists what this call
+ * claimed, oldest expiry first. A user's `down` never claims, so it is never taken over.
  */
 int state_env_claim_expired(struct state *st, int64_t now, const char *reaper, int64_t stale_secs,
 	char ***names, size_t *n, struct sbx_err *err);
@@ -96,7 +131,13 @@ void state_env_free(struct state_env *env);
 void state_env_list_free(struct state_env **envs, size_t n);
 void state_strv_free(char **v, size_t n);
 
-/* Resources, keyed by (env, type, name). put = insert or replace. */
+/*
+ * Resources, keyed by (env, type, name). put = insert or update in place (the environment must be
+ * in the state; res->updated is ignored: now is recorded). list returns the resources of env in
+ * the order they were first put (reverse it to tear down); list_all orders by env, then that.
+ * Caller frees with state_res_list_free. delete of an absent resource is not an error.
+ * Many puts: wrap them in state_begin/state_commit (one transaction, much faster).
+ */
 int state_res_put(struct state *st, const struct state_res *res, struct sbx_err *err);
 int state_res_list(struct state *st, const char *env, struct state_res **out, size_t *n,
 	struct sbx_err *err);
@@ -106,10 +147,11 @@ int state_res_delete(struct state *st, const char *env, const char *type, const 
 	struct sbx_err *err);
 void state_res_list_free(struct state_res *res, size_t n);
 
-/* Append-only event log. detail_json may be NULL. */
+/* Append-only event log (UPDATE/DELETE are refused by the database). detail_json may be NULL,
+ * else must be valid JSON. env may be NULL (a global event) and need not be in the state. */
 int state_event_add(struct state *st, const char *env, const char *kind, const char *detail_json,
 	struct sbx_err *err);
-/* The last `limit` events of env (all envs when NULL), oldest first. */
+/* The last `limit` events (0 = all) of env (all envs when NULL), oldest first. */
 int state_event_list(struct state *st, const char *env, size_t limit, struct state_event **out,
 	size_t *n, struct sbx_err *err);
 void state_event_list_free(struct state_event *ev, size_t n);
@@ -119,17 +161,25 @@ void state_event_list_free(struct state_event *ev, size_t n);
  * never overlapping between environments. Idempotent: a second call returns the same block.
  * `want` is an explicit "a.b.c.0/24" or NULL/"auto"; an explicit block taken by another
  * environment is an error (SBX_EXIT_REFUSED); pool exhausted is SBX_EXIT_REFUSED ("no capacity").
+ * The environment must be in the state. An explicit `want` different from the block (env, network)
+ * already holds is SBX_EXIT_REFUSED; a `want` that is not an aligned /24 (or a bad pool) is
+ * SBX_EXIT_USAGE. Auto takes the lowest free block of the pool. *cidr: caller frees.
  */
 int state_ipam_alloc(struct state *st, const char *env, const char *network, const char *want,
 	char **cidr, struct sbx_err *err);
 /* The block allocated to (env, network), or *cidr = NULL. */
 int state_ipam_get(struct state *st, const char *env, const char *network, char **cidr,
 	struct sbx_err *err);
+/* Release every block of env (none is not an error). */
 int state_ipam_release(struct state *st, const char *env, struct sbx_err *err);
 
 /*
  * Secrets, encrypted with AES-256-GCM under the key file (nonce per value, env+name as AAD).
- * get_or_create generates a 32-char random token when absent. Values are never logged.
+ * get_or_create generates a 32-char random token when absent (atomically: concurrent callers all
+ * get the same value). Values are never logged. The environment need not be in the state;
+ * state_env_delete removes its secrets. A value that does not decrypt (wrong key file, tampered
+ * row) is an error, never garbage. A key file readable by group/others is refused.
+ * *value: caller frees (and should OPENSSL_cleanse it).
  */
 int state_secret_get(struct state *st, const char *env, const char *name, char **value,
 	struct sbx_err *err); /* *value = NULL when absent */
@@ -142,7 +192,9 @@ int state_secret_delete_env(struct state *st, const char *env, struct sbx_err *e
 /*
  * Per-environment lock (flock on locks/<env>.lock; released by the kernel if the process dies).
  * wait_secs < 0: wait forever; 0: fail at once; > 0: poll with backoff until then.
- * Busy → -1 with SBX_EXIT_REFUSED and a hint naming --wait-lock.
+ * Busy → -1 with SBX_EXIT_REFUSED and a hint naming --wait-lock. Each lock is its own open file,
+ * so it also excludes other threads of this process (and a second lock by the same thread: do not
+ * nest). The lock does not touch the database; st only gives the directory.
  */
 struct state_lock;
 int state_env_lock(struct state *st, const char *env, int wait_secs, struct state_lock **out,

@@ -1,0 +1,350 @@
+/* state_env — environment rows: create, read, update, delete, and the reaper's atomic claim. */
+#include "state_db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ENV_COLS \
+	"name, id, blueprint, bp_hash, bp_json, status, owner, created, updated, expires, max_ttl," \
+	" protected, claimed_by, claimed_at"
+
+/*
+ * Who a reaper may claim at ?1 (now) with staleness ?2: expired, unprotected, and either not
+ * being torn down, or claimed by a reaper longer than ?2 seconds ago (that reaper died).
+ */
+#define CLAIMABLE \
+	"protected = 0 AND expires > 0 AND expires <= ?1 AND (status NOT IN ('reaping', 'destroying')" \
+	" OR (?2 > 0 AND claimed_at > 0 AND claimed_at <= ?1 - ?2))"
+
+/* Decode one row of ENV_COLS. */
+static struct state_env *env_from_row(sqlite3_stmt *s)
+{
+	struct state_env *e = xcalloc(1, sizeof(*e));
+	char **strs[] = {&e->name, &e->id, &e->blueprint, &e->bp_hash, &e->bp_json, &e->status, &e->owner};
+	for (int i = 0; i < (int)SBX_NELEM(strs); i++)
+		*strs[i] = db_col_str(s, i);
+	int64_t *ints[] = {&e->created, &e->updated, &e->expires, &e->max_ttl};
+	for (int i = 0; i < (int)SBX_NELEM(ints); i++)
+		*ints[i] = sqlite3_column_int64(s, 7 + i);
+	e->protected = sqlite3_column_int64(s, 11) != 0;
+	e->claimed_by = db_col_str(s, 12);
+	e->claimed_at = sqlite3_column_int64(s, 13);
+	return e;
+}
+
+/* Free an environment. */
+void state_env_free(struct state_env *e)
+{
+	if (!e)
+		return;
+	char *strs[] = {e->name, e->id, e->blueprint, e->bp_hash, e->bp_json, e->status, e->owner,
+		e->claimed_by};
+	for (size_t i = 0; i < SBX_NELEM(strs); i++)
+		free(strs[i]);
+	free(e);
+}
+
+/* Free a list of environments. */
+void state_env_list_free(struct state_env **envs, size_t n)
+{
+	for (size_t i = 0; i < n && envs; i++)
+		state_env_free(envs[i]);
+	free(envs);
+}
+
+/* Free a string vector. */
+void state_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n && v; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Run an env query and collect its rows. */
+static int env_query(struct state *st, struct state_env ***out, size_t *n, struct sbx_err *err,
+	const char *sql, const char *name)
+{
+	sqlite3_stmt *s = NULL;
+	struct state_env **v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	if (db_prep(st, &s, err, sql, name ? "s" : NULL, name) < 0)
+		return -1;
+	while ((rc = db_step(st, s, err)) == 1) {
+		xgrow(&v, &cap, len + 1, sizeof(*v));
+		v[len++] = env_from_row(s);
+	}
+	sqlite3_finalize(s);
+	if (rc < 0) {
+		state_env_list_free(v, len);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+/* Read one environment (NULL when absent). */
+int state_env_get(struct state *st, const char *name, struct state_env **out, struct sbx_err *err)
+{
+	struct state_env **v = NULL;
+	size_t n = 0;
+	st_lock(st);
+	int rc = env_query(st, &v, &n, err, "SELECT " ENV_COLS " FROM env WHERE name = ?", name);
+	st_unlock(st);
+	if (rc == 0) {
+		*out = n ? v[0] : NULL;
+		free(v);
+	}
+	return rc;
+}
+
+/* Every environment, ordered by name. */
+int state_env_list(struct state *st, struct state_env ***out, size_t *n, struct sbx_err *err)
+{
+	st_lock(st);
+	int rc = env_query(st, out, n, err, "SELECT " ENV_COLS " FROM env ORDER BY name", NULL);
+	st_unlock(st);
+	return rc;
+}
+
+/* Whether an environment row exists. */
+static int env_exists(struct state *st, const char *name, bool *found, struct sbx_err *err)
+{
+	int64_t v;
+	return db_int(st, err, &v, found, "SELECT 1 FROM env WHERE name = ?", "s", name);
+}
+
+/* Error for a missing environment. */
+static int env_missing(const char *name, struct sbx_err *err)
+{
+	return sbx_err_set(err, SBX_EXIT_FAILED, "no environment named %s in the state", name);
+}
+
+/* Insert the row (the caller checked the name is free). */
+static int env_insert(struct state *st, const struct state_env *e, struct sbx_err *err)
+{
+	unsigned char raw[8];
+	char hex[65], *id = NULL;
+	int64_t now = sbx_now();
+	if (!e->id) {
+		sbx_random(raw, sizeof(raw));
+		sbx_sha256_hex(raw, sizeof(raw), hex);
+		id = xstrndup(hex, 16);
+	}
+	int rc = db_exec(st, err, NULL,
+		"INSERT INTO env (" ENV_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
+		"sssssssiiiii", e->name, e->id ? e->id : id, e->blueprint, e->bp_hash, e->bp_json,
+		e->status ? e->status : STATE_ENV_CREATING, e->owner, e->created ? e->created : now, now,
+		e->expires, e->max_ttl, (int64_t)e->protected);
+	free(id);
+	return rc;
+}
+
+/* Check the name is free, then insert (inside the caller's transaction). */
+static int env_create_tx(struct state *st, const struct state_env *e, struct sbx_err *err)
+{
+	bool found = false;
+	if (env_exists(st, e->name, &found, err) < 0)
+		return -1;
+	if (found) {
+		sbx_err_set(err, SBX_EXIT_REFUSED, "environment %s already exists", e->name);
+		sbx_err_hint(err, "pick another --name, or run `sandbox down %s` first", e->name);
+		return -1;
+	}
+	return env_insert(st, e, err);
+}
+
+/* Insert a new environment. */
+int state_env_create(struct state *st, const struct state_env *e, struct sbx_err *err)
+{
+	int rc = -1;
+	if (!state_name_ok(e->name))
+		return sbx_err_set(err, SBX_EXIT_USAGE, "invalid environment name \"%s\"",
+			e->name ? e->name : "");
+	st_lock(st);
+	if (db_begin(st, err) == 0)
+		rc = db_end(st, env_create_tx(st, e, err), err);
+	st_unlock(st);
+	return rc;
+}
+
+/* Run an UPDATE of the environment `name`; no such environment is an error. */
+static int env_write(struct state *st, const char *name, struct sbx_err *err, const char *sql,
+	const char *fmt, ...)
+{
+	int changes = 0;
+	va_list ap;
+	va_start(ap, fmt);
+	st_lock(st);
+	int rc = db_execv(st, err, &changes, sql, fmt, ap);
+	st_unlock(st);
+	va_end(ap);
+	if (rc == 0 && changes == 0)
+		return env_missing(name, err);
+	return rc;
+}
+
+/* Update every mutable field; protection is sticky. */
+int state_env_update(struct state *st, const struct state_env *e, struct sbx_err *err)
+{
+	return env_write(st, e->name, err,
+		"UPDATE env SET blueprint = ?, bp_hash = ?, bp_json = ?, status = COALESCE(?, status),"
+		" owner = ?, updated = ?, expires = ?, max_ttl = ?, protected = (protected OR ?)"
+		" WHERE name = ?",
+		"sssssiiiis", e->blueprint, e->bp_hash, e->bp_json, e->status, e->owner, sbx_now(),
+		e->expires, e->max_ttl, (int64_t)e->protected, e->name);
+}
+
+/* Set the status. */
+int state_env_set_status(struct state *st, const char *name, const char *status, struct sbx_err *err)
+{
+	return env_write(st, name, err, "UPDATE env SET status = ?, updated = ? WHERE name = ?", "sis",
+		status, sbx_now(), name);
+}
+
+/* Lift protection. */
+int state_env_unprotect(struct state *st, const char *name, struct sbx_err *err)
+{
+	return env_write(st, name, err, "UPDATE env SET protected = 0, updated = ? WHERE name = ?",
+		"is", sbx_now(), name);
+}
+
+/* Refuse an expiry past created + max_ttl (inside the caller's transaction). */
+static int check_max_ttl(struct state *st, const char *name, int64_t expires, struct sbx_err *err)
+{
+	int64_t limit = 0;
+	bool found = false;
+	if (db_int(st, err, &limit, &found,
+		"SELECT CASE WHEN max_ttl > 0 THEN created + max_ttl ELSE 0 END FROM env WHERE name = ?",
+		"s", name) < 0)
+		return -1;
+	if (!found)
+		return env_missing(name, err);
+	if (limit > 0 && (expires == 0 || expires > limit)) {
+		char buf[64];
+		sbx_err_set(err, SBX_EXIT_REFUSED, "environment %s cannot live past its max_ttl (%s from now)",
+			name, sbx_fmt_duration(limit - sbx_now(), buf, sizeof(buf)));
+		sbx_err_hint(err, "extend by less, or raise lifetime.max_ttl in the blueprint");
+		return -1;
+	}
+	return db_exec(st, err, NULL, "UPDATE env SET expires = ?, updated = ? WHERE name = ?", "iis",
+		expires, sbx_now(), name);
+}
+
+/* Set the expiry (0 = never), within max_ttl. */
+int state_env_set_expires(struct state *st, const char *name, int64_t expires, struct sbx_err *err)
+{
+	int rc = -1;
+	st_lock(st);
+	if (db_begin(st, err) == 0)
+		rc = db_end(st, check_max_ttl(st, name, expires, err), err);
+	st_unlock(st);
+	return rc;
+}
+
+/* Count the rows an environment still owns in `table` (a constant name). */
+static int count_rows(struct state *st, const char *table, const char *env, int64_t *n,
+	struct sbx_err *err)
+{
+	bool found;
+	char *sql = xasprintf("SELECT count(*) FROM %s WHERE env = ?", table);
+	int rc = db_int(st, err, n, &found, sql, "s", env);
+	free(sql);
+	return rc;
+}
+
+/* Delete the row and its secrets once nothing else refers to it (inside a transaction). */
+static int env_delete_tx(struct state *st, const char *name, struct sbx_err *err)
+{
+	int64_t nres = 0, nip = 0;
+	if (count_rows(st, "res", name, &nres, err) < 0 || count_rows(st, "ipam", name, &nip, err) < 0)
+		return -1;
+	if (nres > 0 || nip > 0) {
+		sbx_err_set(err, SBX_EXIT_REFUSED,
+			"environment %s still has %lld resource(s) and %lld IPAM allocation(s) in the state",
+			name, (long long)nres, (long long)nip);
+		sbx_err_hint(err, "destroy its resources first (`sandbox down %s`)", name);
+		return -1;
+	}
+	if (db_exec(st, err, NULL, "DELETE FROM secret WHERE env = ?", "s", name) < 0)
+		return -1;
+	return db_exec(st, err, NULL, "DELETE FROM env WHERE name = ?", "s", name);
+}
+
+/* Delete an environment row (absent is not an error). */
+int state_env_delete(struct state *st, const char *name, struct sbx_err *err)
+{
+	int rc = -1;
+	st_lock(st);
+	if (db_begin(st, err) == 0)
+		rc = db_end(st, env_delete_tx(st, name, err), err);
+	st_unlock(st);
+	return rc;
+}
+
+/* The names a reaper could claim now. */
+static int claim_candidates(struct state *st, int64_t now, int64_t stale, char ***out, size_t *n,
+	struct sbx_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char **v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	if (db_prep(st, &s, err, "SELECT name FROM env WHERE " CLAIMABLE " ORDER BY expires, name",
+		"ii", now, stale) < 0)
+		return -1;
+	while ((rc = db_step(st, s, err)) == 1) {
+		xgrow(&v, &cap, len + 1, sizeof(*v));
+		v[len++] = db_col_str(s, 0);
+	}
+	sqlite3_finalize(s);
+	if (rc < 0) {
+		state_strv_free(v, len);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+/* Claim one environment if it is still claimable: *won = whether this call got it. */
+static int claim_one(struct state *st, const char *name, int64_t now, int64_t stale,
+	const char *reaper, bool *won, struct sbx_err *err)
+{
+	int changes = 0;
+	int rc = db_exec(st, err, &changes,
+		"UPDATE env SET status = 'reaping', claimed_by = ?3, claimed_at = ?1, updated = ?1"
+		" WHERE name = ?4 AND " CLAIMABLE,
+		"iiss", now, stale, reaper, name);
+	*won = rc == 0 && changes == 1;
+	return rc;
+}
+
+/* Claim every expired environment, one atomic UPDATE each. */
+int state_env_claim_expired(struct state *st, int64_t now, const char *reaper, int64_t stale_secs,
+	char ***names, size_t *n, struct sbx_err *err)
+{
+	char **cand = NULL, **won = NULL;
+	size_t ncand = 0, nwon = 0;
+	int rc;
+	st_lock(st);
+	rc = claim_candidates(st, now, stale_secs, &cand, &ncand, err);
+	for (size_t i = 0; rc == 0 && i < ncand; i++) {
+		bool got = false;
+		rc = claim_one(st, cand[i], now, stale_secs, reaper, &got, err);
+		if (got) {
+			won = xrealloc(won, (nwon + 1) * sizeof(*won));
+			won[nwon++] = xstrdup(cand[i]);
+		}
+	}
+	st_unlock(st);
+	state_strv_free(cand, ncand);
+	if (rc < 0) {
+		state_strv_free(won, nwon); /* what was claimed stays claimed: taken over once stale */
+		return -1;
+	}
+	*names = won;
+	*n = nwon;
+	return 0;
+}

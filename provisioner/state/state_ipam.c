@@ -1,0 +1,206 @@
+/* state_ipam — one /24 per (environment, network) from a pool, never shared between environments. */
+#include "state_db.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IPAM_DEFAULT_POOL "10.211.0.0/16"
+
+/* A range of /24 blocks; a block is its network address >> 8. */
+struct pool {
+	int64_t lo, hi; /* inclusive */
+};
+
+/* Parse "a.b.c.d/len" into its address (host order) and prefix length. */
+static int parse_cidr(const char *s, uint32_t *addr, int *len)
+{
+	const char *slash = strchr(s, '/');
+	char ip[INET_ADDRSTRLEN], *end = NULL;
+	struct in_addr in;
+	if (!slash || (size_t)(slash - s) >= sizeof(ip))
+		return -1;
+	memcpy(ip, s, (size_t)(slash - s));
+	ip[slash - s] = '\0';
+	long l = strtol(slash + 1, &end, 10);
+	if (inet_pton(AF_INET, ip, &in) != 1 || end == slash + 1 || *end || l < 0 || l > 32)
+		return -1;
+	*addr = ntohl(in.s_addr);
+	*len = (int)l;
+	return 0;
+}
+
+/* The pool of $SANDBOX_IPAM_POOL (a /8 to /24). */
+static int pool_get(struct pool *p, const char **text, struct sbx_err *err)
+{
+	const char *s = getenv("SANDBOX_IPAM_POOL");
+	uint32_t addr;
+	int len;
+	if (!s || !*s)
+		s = IPAM_DEFAULT_POOL;
+	if (parse_cidr(s, &addr, &len) < 0 || len < 8 || len > 24)
+		return sbx_err_set(err, SBX_EXIT_USAGE,
+			"SANDBOX_IPAM_POOL=%s is not an IPv4 CIDR between /8 and /24", s);
+	uint32_t mask = len ? ~0u << (32 - len) : 0;
+	p->lo = (addr & mask) >> 8;
+	p->hi = p->lo + ((int64_t)1 << (24 - len)) - 1;
+	*text = s;
+	return 0;
+}
+
+/* The text of a block. */
+static char *block_cidr(int64_t b)
+{
+	return xasprintf("%u.%u.%u.0/24", (unsigned)(b >> 16) & 255, (unsigned)(b >> 8) & 255,
+		(unsigned)b & 255);
+}
+
+/* Parse an explicit "a.b.c.0/24" into its block. */
+static int want_block(const char *want, int64_t *b, struct sbx_err *err)
+{
+	uint32_t addr;
+	int len;
+	if (parse_cidr(want, &addr, &len) < 0 || len != 24 || (addr & 255) != 0)
+		return sbx_err_set(err, SBX_EXIT_USAGE,
+			"network cidr %s: expected a /24 block like 10.211.7.0/24, or auto", want);
+	*b = addr >> 8;
+	return 0;
+}
+
+/* The lowest free block of the pool. */
+static int pool_free_block(struct state *st, int64_t *out, struct sbx_err *err)
+{
+	struct pool p;
+	const char *text;
+	sqlite3_stmt *s = NULL;
+	int64_t next;
+	int rc;
+	if (pool_get(&p, &text, err) < 0)
+		return -1;
+	if (db_prep(st, &s, err, "SELECT block FROM ipam WHERE block BETWEEN ? AND ? ORDER BY block",
+		"ii", p.lo, p.hi) < 0)
+		return -1;
+	for (next = p.lo; (rc = db_step(st, s, err)) == 1 && sqlite3_column_int64(s, 0) == next;)
+		next++;
+	sqlite3_finalize(s);
+	if (rc < 0)
+		return -1;
+	if (next > p.hi) {
+		sbx_err_set(err, SBX_EXIT_REFUSED, "no capacity: the IPAM pool %s is exhausted (%lld /24 blocks, all allocated)",
+			text, (long long)(p.hi - p.lo + 1));
+		sbx_err_hint(err, "destroy unused environments, or set SANDBOX_IPAM_POOL to a larger pool");
+		return -1;
+	}
+	*out = next;
+	return 0;
+}
+
+/* Refuse a block another (env, network) holds. */
+static int block_check_free(struct state *st, int64_t b, struct sbx_err *err)
+{
+	char *holder = NULL;
+	if (db_text(st, err, &holder,
+		"SELECT 'environment ' || env || ' (network ' || network || ')' FROM ipam WHERE block = ?",
+		"i", b) < 0)
+		return -1;
+	if (!holder)
+		return 0;
+	char *cidr = block_cidr(b);
+	sbx_err_set(err, SBX_EXIT_REFUSED, "network block %s is already allocated to %s", cidr, holder);
+	sbx_err_hint(err, "use cidr: auto, or another block");
+	free(cidr);
+	free(holder);
+	return -1;
+}
+
+/* An existing allocation must match an explicit wish. */
+static int check_same(const char *env, const char *network, const char *have, const char *want,
+	struct sbx_err *err)
+{
+	int64_t bh = -1, bw = -1;
+	if (!want)
+		return 0;
+	if (want_block(want, &bw, err) < 0)
+		return -1;
+	if (want_block(have, &bh, err) == 0 && bh == bw)
+		return 0;
+	sbx_err_set(err, SBX_EXIT_REFUSED, "network %s of environment %s already has %s, not %s",
+		network, env, have, want);
+	sbx_err_hint(err, "destroy the environment to change a network's block");
+	return -1;
+}
+
+/* Allocate inside the caller's transaction. */
+static int alloc_tx(struct state *st, const char *env, const char *network, const char *want,
+	char **cidr, struct sbx_err *err)
+{
+	char *have = NULL;
+	int64_t b = 0;
+	if (db_text(st, err, &have, "SELECT cidr FROM ipam WHERE env = ? AND network = ?", "ss", env,
+		network) < 0)
+		return -1;
+	if (have) {
+		if (check_same(env, network, have, want, err) < 0) {
+			free(have);
+			return -1;
+		}
+		*cidr = have;
+		return 0;
+	}
+	int rc = want ? want_block(want, &b, err) : pool_free_block(st, &b, err);
+	if (rc == 0 && want)
+		rc = block_check_free(st, b, err);
+	char *text = block_cidr(b);
+	if (rc == 0 && db_exec(st, err, NULL, "INSERT INTO ipam (env, network, block, cidr) VALUES (?, ?, ?, ?)",
+		"ssis", env, network, b, text) < 0) {
+		sbx_err_prefix(err, "cannot allocate %s to %s/%s (is the environment in the state?)", text,
+			env, network);
+		rc = -1;
+	}
+	if (rc == 0)
+		*cidr = text;
+	else
+		free(text);
+	return rc;
+}
+
+/* Allocate (or return) the block of (env, network). */
+int state_ipam_alloc(struct state *st, const char *env, const char *network, const char *want,
+	char **cidr, struct sbx_err *err)
+{
+	char *got = NULL;
+	int rc = -1;
+	if (!env || !network || !*network)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "state_ipam_alloc: env and network are required");
+	if (want && (!*want || strcmp(want, "auto") == 0))
+		want = NULL;
+	st_lock(st);
+	if (db_begin(st, err) == 0)
+		rc = db_end(st, alloc_tx(st, env, network, want, &got, err), err);
+	st_unlock(st);
+	if (rc == 0)
+		*cidr = got;
+	else
+		free(got);
+	return rc;
+}
+
+/* The block of (env, network), or NULL. */
+int state_ipam_get(struct state *st, const char *env, const char *network, char **cidr,
+	struct sbx_err *err)
+{
+	st_lock(st);
+	int rc = db_text(st, err, cidr, "SELECT cidr FROM ipam WHERE env = ? AND network = ?", "ss", env,
+		network);
+	st_unlock(st);
+	return rc;
+}
+
+/* Release every block of env. */
+int state_ipam_release(struct state *st, const char *env, struct sbx_err *err)
+{
+	st_lock(st);
+	int rc = db_exec(st, err, NULL, "DELETE FROM ipam WHERE env = ?", "s", env);
+	st_unlock(st);
+	return rc;
+}
