@@ -1,0 +1,144 @@
+/* cli — the command table and shared helpers of the subcommands. */
+#include "cli.h"
+#include "event.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+const char *cli_state_path;
+
+const struct cli_cmd cli_cmds[] = {
+	{"validate", cmd_validate, "validate BLUEPRINT [--var k=v]... [--name N] [--json]",
+		"check a blueprint and print it resolved (or its errors)"},
+	{"plan", cmd_plan, "plan BLUEPRINT [--name N] [--var k=v]... [--json] [-v]",
+		"show what `up` would create, change and delete"},
+	{"up", cmd_up, "up BLUEPRINT [--name N] [--ttl D] [--var k=v]... [--json] [--wait-lock S] [--parallel N]",
+		"create or converge an environment"},
+	{"down", cmd_down, "down NAME [--confirm NAME] [--json] [--wait-lock S]",
+		"destroy an environment and everything it owns"},
+	{"list", cmd_list, "list [--json]", "list environments"},
+	{"status", cmd_status, "status NAME [--json]", "show an environment: nodes, addresses, time left"},
+	{"extend", cmd_extend, "extend NAME --ttl D [--json]", "push an environment's expiry (capped by max_ttl)"},
+	{"outputs", cmd_outputs, "outputs NAME [--format text|env|json]",
+		"what a CI job needs: addresses, SSH key, URLs"},
+	{"ssh", cmd_ssh, "ssh NAME NODE [-- COMMAND...]", "open a shell on a node, or run a command there"},
+	{"reap", cmd_reap, "reap [--json]", "destroy every expired environment"},
+	{"gc", cmd_gc, "gc [--delete] [--uri URI]... [--json]",
+		"list (and delete) libvirt objects of ours that the state does not know"},
+	{NULL, NULL, NULL, NULL},
+};
+
+/* Print a command's usage. */
+void cli_usage(const char *cmd, FILE *f)
+{
+	for (const struct cli_cmd *c = cli_cmds; c->name; c++)
+		if (strcmp(c->name, cmd) == 0)
+			fprintf(f, "usage: sandbox %s\n", c->usage);
+}
+
+/* Report a usage error. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "sandbox %s: %s\n", cmd, msg);
+	cli_usage(cmd, stderr);
+	fprintf(stderr, "hint: run `sandbox help %s` for details\n", cmd);
+	free(msg);
+	return SBX_EXIT_USAGE;
+}
+
+/* Print an error and return its exit code. */
+int cli_fail(struct sbx_err *err)
+{
+	int code = err->code ? err->code : SBX_EXIT_FAILED;
+	if (err->n == 0)
+		sbx_err_set(err, code, "failed");
+	sbx_err_print(err, stderr);
+	sbx_err_clear(err);
+	return code;
+}
+
+/* Open the state. */
+int cli_state_open(struct state **st, struct sbx_err *err)
+{
+	if (state_open(cli_state_path, st, err) < 0) {
+		sbx_err_hint(err, "set SANDBOX_STATE to a writable path, or check the permissions of %s",
+			cli_state_path ? cli_state_path : "the default state directory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Add one --var k=v. */
+int cli_vars_add(struct cli_vars *vars, const char *kv, struct sbx_err *err)
+{
+	const char *eq = strchr(kv, '=');
+	if (eq == NULL || eq == kv)
+		return sbx_err_set(err, SBX_EXIT_USAGE, "--var expects KEY=VALUE, got \"%s\"", kv);
+	vars->v = xrealloc(vars->v, (vars->n + 1) * sizeof(*vars->v));
+	vars->v[vars->n++] = (struct bp_var){xstrndup(kv, (size_t)(eq - kv)), xstrdup(eq + 1)};
+	return 0;
+}
+
+/* Free the --var list. */
+void cli_vars_free(struct cli_vars *vars)
+{
+	for (size_t i = 0; i < vars->n; i++) {
+		free((char *)vars->v[i].key);
+		free((char *)vars->v[i].value);
+	}
+	free(vars->v);
+	*vars = (struct cli_vars){0};
+}
+
+/* Load an environment or explain that it does not exist. */
+int cli_env_get(struct state *st, const char *name, struct state_env **env, struct sbx_err *err)
+{
+	struct state_env *e = NULL;
+	if (state_env_get(st, name, &e, err) < 0)
+		return -1;
+	if (e == NULL) {
+		sbx_err_set(err, SBX_EXIT_FAILED, "no environment named \"%s\"", name);
+		sbx_err_hint(err, "`sandbox list` shows the environments this state knows");
+		return -1;
+	}
+	*env = e;
+	return 0;
+}
+
+/* Print JSON to stdout. */
+void cli_print_json(struct json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	printf("%s\n", s ? s : "null");
+	free(s);
+	json_decref(j);
+}
+
+/* Whether stdout is a terminal. */
+bool cli_tty(void)
+{
+	return isatty(STDOUT_FILENO) == 1;
+}
+
+/* The event sink for a mutating command. */
+struct ev_sink *cli_ev_new(bool json)
+{
+	return ev_sink_new(json ? EV_JSON : cli_tty() ? EV_TTY : EV_PLAIN, stdout);
+}
+
+/* Parse a duration option. */
+int cli_duration(const char *cmd, const char *opt, const char *value, int64_t *secs)
+{
+	if (sbx_parse_duration(value, secs) == 0 && *secs > 0)
+		return 0;
+	cli_usage_error(cmd, "%s expects a duration like 90s, 30m, 8h or 3d, got \"%s\"", opt, value);
+	return -1;
+}

@@ -1,0 +1,76 @@
+/*
+ * cli — the command table and what every subcommand shares: option conventions, opening the
+ * state, printing errors with a next step, exit codes (enum sbx_exit).
+ * One file per subcommand (cmd_<name>.c) provides `int cmd_<name>(int argc, char **argv)`.
+ */
+#ifndef SBX_CLI_H
+#define SBX_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "bp.h"
+#include "state.h"
+#include "util.h"
+
+struct cli_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;   /* "up BLUEPRINT --name N [--ttl D] [--var k=v]... [--json]" */
+	const char *summary; /* one line */
+};
+
+/* The table (NULL-terminated by name). */
+extern const struct cli_cmd cli_cmds[];
+
+/* Print a command's usage line to f. */
+void cli_usage(const char *cmd, FILE *f);
+/* Report a usage error for cmd ("sandbox up: --name is required") and return SBX_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) SBX_PRINTF(2, 3);
+/* Print err (and its hint) to stderr; return its exit code (SBX_EXIT_FAILED when unset). */
+int cli_fail(struct sbx_err *err);
+
+/* Open the state ($SANDBOX_STATE or --state). */
+int cli_state_open(struct state **st, struct sbx_err *err) SBX_WUR;
+/* Set by --state before the subcommand (global option). */
+extern const char *cli_state_path;
+
+/* --var k=v collection. */
+struct cli_vars {
+	struct bp_var *v;
+	size_t n;
+};
+int cli_vars_add(struct cli_vars *vars, const char *kv, struct sbx_err *err);
+void cli_vars_free(struct cli_vars *vars);
+
+/* Load the environment `name` or fail with "no environment named NAME" + a hint (exit 1). */
+int cli_env_get(struct state *st, const char *name, struct state_env **env, struct sbx_err *err) SBX_WUR;
+
+/* Print a JSON value compactly or indented to stdout (takes the reference). */
+struct json_t;
+void cli_print_json(struct json_t *j);
+
+/* Whether stdout is a terminal (colour/live view). */
+bool cli_tty(void);
+
+/* The event sink of up/down/reap: JSON lines with --json, a live view on a TTY, else plain. */
+struct ev_sink;
+struct ev_sink *cli_ev_new(bool json);
+
+/* Parse a duration option ("--ttl 8h"); a usage error names the option. */
+int cli_duration(const char *cmd, const char *opt, const char *value, int64_t *secs);
+
+/* Subcommands. */
+int cmd_validate(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_up(int argc, char **argv);
+int cmd_down(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_extend(int argc, char **argv);
+int cmd_outputs(int argc, char **argv);
+int cmd_ssh(int argc, char **argv);
+int cmd_reap(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
+
+#endif

@@ -1,0 +1,74 @@
+/* cmd_extend — `sandbox extend NAME --ttl D`: push the expiry, never past created + max_ttl. */
+#include <getopt.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+/* Compute and store the new expiry. */
+static int extend(struct state *st, const struct state_env *e, int64_t ttl, int64_t *expires,
+	bool *capped, struct sbx_err *err)
+{
+	char buf[32];
+	if (e->expires == 0)
+		return sbx_err_set(err, SBX_EXIT_REFUSED, "environment %s is permanent: it does not expire", e->name);
+	if (!sbx_streq(e->status, STATE_ENV_READY) && !sbx_streq(e->status, STATE_ENV_FAILED) &&
+		!sbx_streq(e->status, STATE_ENV_CREATING)) {
+		sbx_err_set(err, SBX_EXIT_REFUSED, "environment %s is %s", e->name, e->status);
+		sbx_err_hint(err, "an environment being torn down cannot be extended; `sandbox up` it again instead");
+		return -1;
+	}
+	int64_t want = sbx_now() + ttl, cap = e->max_ttl ? e->created + e->max_ttl : 0;
+	*capped = cap && want > cap;
+	*expires = *capped ? cap : want;
+	if (*capped && cap <= sbx_now()) {
+		sbx_err_set(err, SBX_EXIT_REFUSED, "environment %s has reached its max_ttl (%s)", e->name,
+			sbx_fmt_duration(e->max_ttl, buf, sizeof(buf)));
+		sbx_err_hint(err, "create a new environment, or raise lifetime.max_ttl in its blueprint and `up` again");
+		return -1;
+	}
+	if (*expires < e->expires)
+		*expires = e->expires; /* extend never shortens */
+	return state_env_set_expires(st, e->name, *expires, err);
+}
+
+/* Extend an environment's lifetime. */
+int cmd_extend(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"ttl", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'}, {0, 0, 0, 0}};
+	struct sbx_err err = SBX_ERR_INIT;
+	int64_t ttl = 0, expires = 0;
+	bool json = false, capped = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 't' && cli_duration("extend", "--ttl", optarg, &ttl) < 0)
+			return SBX_EXIT_USAGE;
+		if (c == 'j')
+			json = true;
+		else if (c != 't')
+			return cli_usage_error("extend", "unknown option");
+	}
+	if (optind != argc - 1 || ttl == 0)
+		return cli_usage_error("extend", "expected one environment NAME and --ttl DURATION");
+	struct state *st = NULL;
+	struct state_env *e = NULL;
+	int rc = -1;
+	if (cli_state_open(&st, &err) == 0 && cli_env_get(st, argv[optind], &e, &err) == 0)
+		rc = extend(st, e, ttl, &expires, &capped, &err);
+	if (rc == 0 && json) {
+		cli_print_json(json_pack("{s:s, s:I, s:I, s:b}", "name", e->name, "expires", (json_int_t)expires,
+			"seconds_left", (json_int_t)(expires - sbx_now()), "capped", capped));
+	} else if (rc == 0) {
+		char buf[32];
+		printf("%s now expires in %s%s\n", e->name, sbx_fmt_duration(expires - sbx_now(), buf, sizeof(buf)),
+			capped ? " (capped by the blueprint's max_ttl)" : "");
+	}
+	if (rc == 0)
+		(void)state_event_add(st, e->name, "extend", NULL, NULL);
+	state_env_free(e);
+	state_close(st);
+	return rc == 0 ? 0 : cli_fail(&err);
+}

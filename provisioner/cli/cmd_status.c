@@ -1,0 +1,86 @@
+/* cmd_status — `sandbox status NAME`: nodes, addresses, resources, time left. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "stack.h"
+
+json_t *cli_env_json(const struct state_env *e);
+
+/* The nodes as JSON. */
+static json_t *nodes_json(const struct stack_node *nodes, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *addrs = json_object();
+		for (size_t k = 0; k < nodes[i].naddrs; k++)
+			json_object_set_new(addrs, nodes[i].nets[k], json_string(nodes[i].addrs[k]));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:s}", "instance", nodes[i].instance,
+			"node", nodes[i].node, "domain", nodes[i].domain, "ip", nodes[i].ip, "addresses", addrs,
+			"status", nodes[i].status));
+	}
+	return a;
+}
+
+/* Print the human view. */
+static void print_status(const struct state_env *e, const struct stack_node *nodes, size_t n,
+	const struct state_res *res, size_t nres)
+{
+	char buf[32];
+	printf("Environment %s (id %s)\n  status:    %s\n  blueprint: %s\n  owner:     %s\n", e->name, e->id,
+		e->status, e->blueprint ? e->blueprint : "-", e->owner ? e->owner : "-");
+	if (e->expires == 0)
+		printf("  expires:   never (permanent)\n");
+	else if (e->expires <= sbx_now())
+		printf("  expires:   EXPIRED %s ago (the next `sandbox reap` removes it)\n",
+			sbx_fmt_duration(sbx_now() - e->expires, buf, sizeof(buf)));
+	else
+		printf("  expires:   in %s\n", sbx_fmt_duration(e->expires - sbx_now(), buf, sizeof(buf)));
+	printf("  protected: %s\n\nNodes:\n", e->protected ? "yes (down needs --confirm)" : "no");
+	for (size_t i = 0; i < n; i++)
+		printf("  %-20s %-16s %s\n", nodes[i].instance, nodes[i].ip ? nodes[i].ip : "-", nodes[i].status);
+	printf("\nResources:\n");
+	for (size_t i = 0; i < nres; i++)
+		printf("  %-8s %-44s %s\n", res[i].type, res[i].name, res[i].status);
+}
+
+/* Show one environment. */
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0, 0, 0, 0}};
+	struct sbx_err err = SBX_ERR_INIT;
+	bool json = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return cli_usage_error("status", "unknown option");
+		json = true;
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("status", "expected one environment NAME");
+	struct state *st = NULL;
+	struct state_env *e = NULL;
+	struct stack_node *nodes = NULL;
+	struct state_res *res = NULL;
+	size_t n = 0, nres = 0;
+	int rc = -1;
+	if (cli_state_open(&st, &err) == 0 && cli_env_get(st, argv[optind], &e, &err) == 0 &&
+		stack_nodes(st, e->name, &nodes, &n, &err) == 0 && state_res_list(st, e->name, &res, &nres, &err) == 0)
+		rc = 0;
+	if (rc == 0 && json) {
+		json_t *o = cli_env_json(e);
+		json_object_set_new(o, "nodes", nodes_json(nodes, n));
+		cli_print_json(o);
+	} else if (rc == 0) {
+		print_status(e, nodes, n, res, nres);
+	}
+	state_res_list_free(res, nres);
+	stack_nodes_free(nodes, n);
+	state_env_free(e);
+	state_close(st);
+	return rc == 0 ? 0 : cli_fail(&err);
+}

@@ -1,0 +1,75 @@
+/* sandbox — ephemeral environments from blueprints. Entry point: dispatch to a subcommand. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "cli.h"
+
+#ifndef SBX_VERSION
+#define SBX_VERSION "0.1.0"
+#endif
+
+/* Print the list of commands. */
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: sandbox [--state PATH] COMMAND [ARGS]\n\ncommands:\n");
+	for (const struct cli_cmd *c = cli_cmds; c->name; c++)
+		fprintf(f, "  %-9s %s\n", c->name, c->summary);
+	fprintf(f, "\nexit codes: 0 ok, 1 failed, 2 usage or blueprint error, 3 refused "
+		"(protected, locked, no capacity)\n`sandbox help COMMAND` shows a command's usage.\n");
+}
+
+/* Silence libvirt's default error printing: errors are reported through sbx_err. */
+static void quiet_libvirt(void *ud, virErrorPtr e)
+{
+	(void)ud;
+	(void)e;
+}
+
+/* Find a subcommand by name. */
+static const struct cli_cmd *find_cmd(const char *name)
+{
+	for (const struct cli_cmd *c = cli_cmds; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* Dispatch. */
+int main(int argc, char **argv)
+{
+	int i = 1;
+	if (i + 1 < argc && strcmp(argv[i], "--state") == 0) {
+		cli_state_path = argv[i + 1];
+		i += 2;
+	}
+	if (i >= argc || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		usage(i >= argc ? stderr : stdout);
+		return i >= argc ? SBX_EXIT_USAGE : 0;
+	}
+	if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "version") == 0) {
+		printf("sandbox %s\n", SBX_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[i], "help") == 0) {
+		if (i + 1 < argc && find_cmd(argv[i + 1]))
+			cli_usage(argv[i + 1], stdout);
+		else
+			usage(stdout);
+		return 0;
+	}
+	const struct cli_cmd *c = find_cmd(argv[i]);
+	if (c == NULL) {
+		fprintf(stderr, "sandbox: unknown command \"%s\"\nhint: `sandbox --help` lists the commands\n", argv[i]);
+		return SBX_EXIT_USAGE;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	virSetErrorFunc(NULL, quiet_libvirt);
+	int rc = c->fn(argc - i, argv + i);
+	curl_global_cleanup();
+	return rc;
+}
