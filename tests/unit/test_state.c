@@ -1,0 +1,685 @@
+/* Unit tests of the state module: schema, environments, resources, events, reaper claims, batches. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "state.h"
+
+struct fix {
+	char dir[64];
+	char *db;
+	struct state *st;
+};
+
+/* A temp dir and a state in a not-yet-existing subdirectory of it. */
+static int setup(void **ctx)
+{
+	struct fix *f = xcalloc(1, sizeof(*f));
+	struct sbx_err err = SBX_ERR_INIT;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/sbx-test-state-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->db = xasprintf("%s/st/state.db", f->dir);
+	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	*ctx = f;
+	return 0;
+}
+
+/* Close and remove everything. */
+static int teardown(void **ctx)
+{
+	struct fix *f = *ctx;
+	state_close(f->st);
+	sbx_rm_rf(f->dir);
+	free(f->db);
+	free(f);
+	return 0;
+}
+
+/* Create an environment with the given expiry and protection. */
+static void add_env(struct state *st, const char *name, int64_t expires, bool prot)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env e = {.name = (char *)name, .blueprint = "/bp.yaml", .bp_hash = "h1",
+		.bp_json = "{}", .owner = "me@host", .expires = expires, .protected = prot};
+	if (state_env_create(st, &e, &err) < 0)
+		fail_msg("create %s: %s", name, sbx_err_first(&err));
+}
+
+/* Record a resource. */
+static void add_res(struct state *st, const char *env, const char *type, const char *name)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_res r = {.env = (char *)env, .type = (char *)type, .name = (char *)name,
+		.spec = "{\"a\":1}", .status = STATE_RES_PENDING};
+	if (state_res_put(st, &r, &err) < 0)
+		fail_msg("put %s: %s", name, sbx_err_first(&err));
+}
+
+/* Run one SQL statement on the database file directly (outside the module). */
+static int raw_sql(const char *db, const char *sql, char **errmsg)
+{
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	int rc = sqlite3_exec(h, sql, NULL, NULL, errmsg);
+	sqlite3_close(h);
+	return rc;
+}
+
+/* Read one integer with SQL directly. */
+static int64_t raw_int(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return v;
+}
+
+/* Open creates a 0700 directory, a 0600 WAL database at the latest schema; re-open keeps data. */
+static void test_open_and_reopen(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct stat sb;
+	char *dir = sbx_dirname(f->db);
+	assert_string_equal(state_dir(f->st), dir);
+	assert_int_equal(stat(dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(stat(f->db, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_true(raw_int(f->db, "PRAGMA user_version") >= 1);
+	assert_int_equal(raw_int(f->db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+	add_env(f->st, "keep", 0, false);
+	state_close(f->st);
+	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	struct state_env *e = NULL;
+	assert_int_equal(state_env_get(f->st, "keep", &e, &err), 0);
+	assert_non_null(e);
+	state_env_free(e);
+	free(dir);
+}
+
+/* A database from a newer binary is refused with a clear message. */
+static void test_newer_schema_refused(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state *st2 = NULL;
+	assert_int_equal(raw_sql(f->db, "PRAGMA user_version = 999", NULL), SQLITE_OK);
+	assert_int_equal(state_open(f->db, &st2, &err), -1);
+	assert_null(st2);
+	assert_non_null(strstr(sbx_err_first(&err), "newer"));
+	assert_non_null(strstr(sbx_err_first(&err), "999"));
+	assert_non_null(err.hint);
+	sbx_err_clear(&err);
+}
+
+/* The default path honours SANDBOX_STATE, then XDG_STATE_HOME, then HOME. */
+static void test_default_path(void **ctx)
+{
+	(void)ctx;
+	char *p;
+	setenv("SANDBOX_STATE", "/x/s.db", 1);
+	p = state_default_path();
+	assert_string_equal(p, "/x/s.db");
+	free(p);
+	unsetenv("SANDBOX_STATE");
+	setenv("XDG_STATE_HOME", "/xdg", 1);
+	p = state_default_path();
+	assert_string_equal(p, "/xdg/sandbox/state.db");
+	free(p);
+	unsetenv("XDG_STATE_HOME");
+	setenv("HOME", "/home/u", 1);
+	p = state_default_path();
+	assert_string_equal(p, "/home/u/.local/state/sandbox/state.db");
+	free(p);
+}
+
+/* Create, read, update, set status/expiry; duplicates refused; absent handled. */
+static void test_env_crud(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env *e = NULL;
+	setenv("SBX_FAKE_NOW", "1000", 1);
+	add_env(f->st, "demo", 5000, false);
+	assert_int_equal(state_env_get(f->st, "demo", &e, &err), 0);
+	assert_non_null(e);
+	assert_string_equal(e->name, "demo");
+	assert_int_equal(strlen(e->id), 16);
+	assert_string_equal(e->status, STATE_ENV_CREATING);
+	assert_string_equal(e->blueprint, "/bp.yaml");
+	assert_string_equal(e->owner, "me@host");
+	assert_int_equal(e->created, 1000);
+	assert_int_equal(e->expires, 5000);
+	assert_false(e->protected);
+	assert_null(e->claimed_by);
+	char *id = xstrdup(e->id);
+
+	/* duplicate */
+	struct state_env dup = {.name = "demo"};
+	assert_int_equal(state_env_create(f->st, &dup, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	sbx_err_clear(&err);
+	struct state_env bad = {.name = "a/b"};
+	assert_int_equal(state_env_create(f->st, &bad, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_USAGE);
+	sbx_err_clear(&err);
+
+	/* update */
+	setenv("SBX_FAKE_NOW", "2000", 1);
+	free(e->bp_hash);
+	e->bp_hash = xstrdup("h2");
+	free(e->status);
+	e->status = xstrdup(STATE_ENV_READY);
+	e->expires = 9000;
+	assert_int_equal(state_env_update(f->st, e, &err), 0);
+	state_env_free(e);
+	assert_int_equal(state_env_get(f->st, "demo", &e, &err), 0);
+	assert_string_equal(e->bp_hash, "h2");
+	assert_string_equal(e->status, STATE_ENV_READY);
+	assert_string_equal(e->id, id);
+	assert_int_equal(e->created, 1000);
+	assert_int_equal(e->updated, 2000);
+	assert_int_equal(e->expires, 9000);
+	state_env_free(e);
+
+	assert_int_equal(state_env_set_status(f->st, "demo", STATE_ENV_FAILED, &err), 0);
+	assert_int_equal(state_env_set_expires(f->st, "demo", 12345, &err), 0);
+	assert_int_equal(state_env_get(f->st, "demo", &e, &err), 0);
+	assert_string_equal(e->status, STATE_ENV_FAILED);
+	assert_int_equal(e->expires, 12345);
+	state_env_free(e);
+
+	/* absent */
+	e = (struct state_env *)&err; /* must be overwritten with NULL */
+	assert_int_equal(state_env_get(f->st, "nope", &e, &err), 0);
+	assert_null(e);
+	assert_int_equal(state_env_set_status(f->st, "nope", STATE_ENV_READY, &err), -1);
+	assert_non_null(strstr(sbx_err_first(&err), "nope"));
+	sbx_err_clear(&err);
+	struct state_env ghost = {.name = "nope"};
+	assert_int_equal(state_env_update(f->st, &ghost, &err), -1);
+	sbx_err_clear(&err);
+	free(id);
+	unsetenv("SBX_FAKE_NOW");
+}
+
+/* The list is ordered by name, whatever the insertion order. */
+static void test_env_list_order(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env **v = NULL;
+	size_t n = 99;
+	assert_int_equal(state_env_list(f->st, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	state_env_list_free(v, n);
+	const char *names[] = {"charlie", "alpha", "delta", "bravo"};
+	for (size_t i = 0; i < SBX_NELEM(names); i++)
+		add_env(f->st, names[i], 0, false);
+	assert_int_equal(state_env_list(f->st, &v, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(v[0]->name, "alpha");
+	assert_string_equal(v[1]->name, "bravo");
+	assert_string_equal(v[2]->name, "charlie");
+	assert_string_equal(v[3]->name, "delta");
+	state_env_list_free(v, n);
+}
+
+/* protected survives an update that clears it; only unprotect lifts it. */
+static void test_protect_sticky(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env *e = NULL;
+	add_env(f->st, "prod", 0, true);
+	assert_int_equal(state_env_get(f->st, "prod", &e, &err), 0);
+	assert_true(e->protected);
+	e->protected = false;
+	assert_int_equal(state_env_update(f->st, e, &err), 0);
+	state_env_free(e);
+	assert_int_equal(state_env_get(f->st, "prod", &e, &err), 0);
+	assert_true(e->protected);
+	assert_int_equal(state_env_unprotect(f->st, "prod", &err), 0);
+	state_env_free(e);
+	assert_int_equal(state_env_get(f->st, "prod", &e, &err), 0);
+	assert_false(e->protected);
+	e->protected = true;
+	assert_int_equal(state_env_update(f->st, e, &err), 0);
+	state_env_free(e);
+	assert_int_equal(state_env_get(f->st, "prod", &e, &err), 0);
+	assert_true(e->protected);
+	state_env_free(e);
+}
+
+/* set_expires refuses to go beyond created + max_ttl. */
+static void test_max_ttl(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	setenv("SBX_FAKE_NOW", "1000", 1);
+	struct state_env e = {.name = "ttl", .expires = 2000, .max_ttl = 3600};
+	assert_int_equal(state_env_create(f->st, &e, &err), 0);
+	assert_int_equal(state_env_set_expires(f->st, "ttl", 1000 + 3600, &err), 0);
+	assert_int_equal(state_env_set_expires(f->st, "ttl", 1000 + 3601, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	sbx_err_clear(&err);
+	assert_int_equal(state_env_set_expires(f->st, "ttl", 0, &err), -1);
+	sbx_err_clear(&err);
+	assert_int_equal(state_env_set_expires(f->st, "nope", 5, &err), -1);
+	sbx_err_clear(&err);
+	unsetenv("SBX_FAKE_NOW");
+}
+
+/* Resources: put, update in place keeping order, list, list_all, delete; unknown env refused. */
+static void test_resources(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_res *r = NULL;
+	size_t n = 0;
+	add_env(f->st, "a", 0, false);
+	add_env(f->st, "b", 0, false);
+	add_res(f->st, "a", "network", "sbx-a-front");
+	add_res(f->st, "a", "volume", "sbx-a-web-0");
+	add_res(f->st, "a", "domain", "sbx-a-web-0");
+	add_res(f->st, "b", "network", "sbx-b-front");
+	struct state_res upd = {.env = "a", .type = "network", .name = "sbx-a-front",
+		.provider_id = "uuid-1", .spec = "{}", .status = STATE_RES_CREATED};
+	assert_int_equal(state_res_put(f->st, &upd, &err), 0);
+	assert_int_equal(state_res_list(f->st, "a", &r, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(r[0].name, "sbx-a-front");
+	assert_string_equal(r[0].status, STATE_RES_CREATED);
+	assert_string_equal(r[0].provider_id, "uuid-1");
+	assert_string_equal(r[1].type, "volume");
+	assert_string_equal(r[2].type, "domain");
+	assert_null(r[2].provider_id);
+	assert_string_equal(r[2].spec, "{\"a\":1}");
+	state_res_list_free(r, n);
+	assert_int_equal(state_res_list_all(f->st, &r, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(r[3].env, "b");
+	state_res_list_free(r, n);
+	assert_int_equal(state_res_delete(f->st, "a", "volume", "sbx-a-web-0", &err), 0);
+	assert_int_equal(state_res_delete(f->st, "a", "volume", "sbx-a-web-0", &err), 0);
+	assert_int_equal(state_res_list(f->st, "a", &r, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(r[1].type, "domain");
+	state_res_list_free(r, n);
+	struct state_res orphan = {.env = "ghost", .type = "t", .name = "n", .status = "pending"};
+	assert_int_equal(state_res_put(f->st, &orphan, &err), -1);
+	assert_non_null(strstr(sbx_err_first(&err), "ghost"));
+	sbx_err_clear(&err);
+}
+
+/* Delete refuses while resources or IPAM rows remain; then removes the row and its secrets. */
+static void test_delete_refused_until_empty(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env *e = NULL;
+	char *cidr = NULL, *v = NULL;
+	add_env(f->st, "d", 0, false);
+	add_res(f->st, "d", "domain", "sbx-d-x-0");
+	assert_int_equal(state_ipam_alloc(f->st, "d", "front", NULL, &cidr, &err), 0);
+	assert_int_equal(state_secret_put(f->st, "d", "db", "pw", &err), 0);
+	assert_int_equal(state_env_delete(f->st, "d", &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	assert_non_null(strstr(sbx_err_first(&err), "1 resource"));
+	sbx_err_clear(&err);
+	assert_int_equal(state_res_delete(f->st, "d", "domain", "sbx-d-x-0", &err), 0);
+	assert_int_equal(state_env_delete(f->st, "d", &err), -1);
+	assert_non_null(strstr(sbx_err_first(&err), "1 IPAM"));
+	sbx_err_clear(&err);
+	assert_int_equal(state_ipam_release(f->st, "d", &err), 0);
+	assert_int_equal(state_env_delete(f->st, "d", &err), 0);
+	assert_int_equal(state_env_get(f->st, "d", &e, &err), 0);
+	assert_null(e);
+	assert_int_equal(state_secret_get(f->st, "d", "db", &v, &err), 0);
+	assert_null(v);
+	assert_int_equal(state_env_delete(f->st, "d", &err), 0); /* idempotent */
+	free(cidr);
+}
+
+/* Events: append, list the last N oldest first, per env and globally; append-only; JSON checked. */
+static void test_events(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_event *ev = NULL;
+	size_t n = 0;
+	setenv("SBX_FAKE_NOW", "777", 1);
+	for (int i = 0; i < 5; i++) {
+		char *d = xasprintf("{\"i\":%d}", i);
+		assert_int_equal(state_event_add(f->st, i % 2 ? "x" : "y", "step.done", d, &err), 0);
+		free(d);
+	}
+	assert_int_equal(state_event_add(f->st, NULL, "reap.start", NULL, &err), 0);
+	assert_int_equal(state_event_add(f->st, "y", "bad", "{not json", &err), -1);
+	sbx_err_clear(&err);
+	assert_int_equal(state_event_list(f->st, "y", 2, &ev, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[0].detail, "{\"i\":2}");
+	assert_string_equal(ev[1].detail, "{\"i\":4}");
+	assert_true(ev[0].id < ev[1].id);
+	assert_int_equal(ev[0].ts, 777);
+	state_event_list_free(ev, n);
+	assert_int_equal(state_event_list(f->st, NULL, 0, &ev, &n, &err), 0);
+	assert_int_equal(n, 6);
+	assert_null(ev[5].env);
+	assert_null(ev[5].detail);
+	assert_string_equal(ev[5].kind, "reap.start");
+	assert_string_equal(ev[0].env, "y");
+	state_event_list_free(ev, n);
+	char *msg = NULL;
+	assert_int_not_equal(raw_sql(f->db, "DELETE FROM event", &msg), SQLITE_OK);
+	assert_non_null(strstr(msg, "append-only"));
+	sqlite3_free(msg);
+	assert_int_not_equal(raw_sql(f->db, "UPDATE event SET kind = 'x'", NULL), SQLITE_OK);
+	unsetenv("SBX_FAKE_NOW");
+}
+
+/* Two handles (two reapers): each expired env claimed once; protected/permanent/future never. */
+static void test_claim_two_handles(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state *st2 = NULL;
+	char **v = NULL;
+	size_t n = 0;
+	assert_int_equal(state_open(f->db, &st2, &err), 0);
+	add_env(f->st, "old1", 100, false);
+	add_env(f->st, "old2", 200, false);
+	add_env(f->st, "future", 5000, false);
+	add_env(f->st, "prot", 100, true);
+	add_env(f->st, "perm", 0, false);
+	add_env(f->st, "downing", 100, false);
+	assert_int_equal(state_env_set_status(f->st, "downing", STATE_ENV_DESTROYING, &err), 0);
+	assert_int_equal(state_env_claim_expired(f->st, 1000, "r1", 600, &v, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "old1");
+	assert_string_equal(v[1], "old2");
+	state_strv_free(v, n);
+	assert_int_equal(state_env_claim_expired(st2, 1000, "r2", 600, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	state_strv_free(v, n);
+	struct state_env *e = NULL;
+	assert_int_equal(state_env_get(st2, "old1", &e, &err), 0);
+	assert_string_equal(e->status, STATE_ENV_REAPING);
+	assert_string_equal(e->claimed_by, "r1");
+	assert_int_equal(e->claimed_at, 1000);
+	state_env_free(e);
+	assert_int_equal(state_env_get(st2, "prot", &e, &err), 0);
+	assert_string_equal(e->status, STATE_ENV_CREATING);
+	state_env_free(e);
+	state_close(st2);
+}
+
+/* A claim older than stale_secs is taken over, once; stale_secs <= 0 never takes over. */
+static void test_claim_stale_takeover(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	char **v = NULL;
+	size_t n = 0;
+	add_env(f->st, "e", 100, false);
+	assert_int_equal(state_env_claim_expired(f->st, 1000, "r1", 60, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	state_strv_free(v, n);
+	/* the reaper moved on to destroying, then died */
+	assert_int_equal(state_env_set_status(f->st, "e", STATE_ENV_DESTROYING, &err), 0);
+	assert_int_equal(state_env_claim_expired(f->st, 1059, "r2", 60, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	state_strv_free(v, n);
+	assert_int_equal(state_env_claim_expired(f->st, 5000, "r2", 0, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	state_strv_free(v, n);
+	assert_int_equal(state_env_claim_expired(f->st, 1060, "r2", 60, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "e");
+	state_strv_free(v, n);
+	assert_int_equal(state_env_claim_expired(f->st, 1060, "r3", 60, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	state_strv_free(v, n);
+	struct state_env *e = NULL;
+	assert_int_equal(state_env_get(f->st, "e", &e, &err), 0);
+	assert_string_equal(e->claimed_by, "r2");
+	assert_string_equal(e->status, STATE_ENV_REAPING);
+	state_env_free(e);
+}
+
+#define RACE_ENVS 20
+#define RACE_PROCS 2
+
+/* A reaper process: wait for the start byte, claim (a few rounds), write what it got to `out`. */
+static void race_child(const char *db, int start_fd, const char *out, int id)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state *st = NULL;
+	struct sbx_buf b = {0};
+	char c, *reaper = xasprintf("reaper-%d", id);
+	if (state_open(db, &st, &err) < 0 || read(start_fd, &c, 1) != 1)
+		_exit(2);
+	for (int round = 0; round < 3; round++) {
+		char **v = NULL;
+		size_t n = 0;
+		if (state_env_claim_expired(st, 1000, reaper, 600, &v, &n, &err) < 0)
+			_exit(3);
+		for (size_t i = 0; i < n; i++)
+			sbx_buf_printf(&b, "%s\n", v[i]);
+		state_strv_free(v, n);
+	}
+	if (sbx_write_file(out, b.data ? b.data : "", b.len, 0600, &err) < 0)
+		_exit(4);
+	_exit(0);
+}
+
+/* Two processes racing over 20 expired environments: each claimed exactly once in total. */
+static void test_claim_race_processes(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	int start[2];
+	pid_t pids[RACE_PROCS];
+	char *outs[RACE_PROCS];
+	for (int i = 0; i < RACE_ENVS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "env-%02d", i);
+		add_env(f->st, name, 100 + i, false);
+	}
+	assert_int_equal(pipe(start), 0);
+	for (int i = 0; i < RACE_PROCS; i++) {
+		outs[i] = xasprintf("%s/claims-%d", f->dir, i);
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			race_child(f->db, start[0], outs[i], i);
+	}
+	char go[RACE_PROCS] = {0};
+	assert_int_equal(write(start[1], go, sizeof(go)), RACE_PROCS);
+	int counts[RACE_ENVS] = {0};
+	for (int i = 0; i < RACE_PROCS; i++) {
+		int status = 0;
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		char *data = NULL;
+		size_t len = 0;
+		assert_int_equal(sbx_read_file(outs[i], &data, &len, &err), 0);
+		for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n"))
+			counts[strtol(line + 4, NULL, 10)]++;
+		free(data);
+		free(outs[i]);
+	}
+	close(start[0]);
+	close(start[1]);
+	for (int i = 0; i < RACE_ENVS; i++)
+		assert_int_equal(counts[i], 1);
+}
+
+struct put_job {
+	struct state *st;
+	int base;
+	int failures;
+};
+
+/* Put 50 resources through a shared handle. */
+static void *put_thread(void *arg)
+{
+	struct put_job *j = arg;
+	for (int i = 0; i < 50; i++) {
+		struct sbx_err err = SBX_ERR_INIT;
+		char name[32];
+		snprintf(name, sizeof(name), "r-%d", j->base + i);
+		struct state_res r = {.env = "t", .type = "domain", .name = name, .status = "pending"};
+		if (state_res_put(j->st, &r, &err) < 0)
+			j->failures++;
+		sbx_err_clear(&err);
+	}
+	return NULL;
+}
+
+/* One handle shared by four threads: every write lands. */
+static void test_threads_share_handle(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	pthread_t th[4];
+	struct put_job jobs[4];
+	add_env(f->st, "t", 0, false);
+	for (int i = 0; i < 4; i++) {
+		jobs[i] = (struct put_job){f->st, i * 1000, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, put_thread, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(jobs[i].failures, 0);
+	}
+	struct state_res *r = NULL;
+	size_t n = 0;
+	assert_int_equal(state_res_list(f->st, "t", &r, &n, &err), 0);
+	assert_int_equal(n, 200);
+	state_res_list_free(r, n);
+}
+
+/* Count the resources of env. */
+static size_t res_count(struct state *st, const char *env)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_res *r = NULL;
+	size_t n = 0;
+	assert_int_equal(state_res_list(st, env, &r, &n, &err), 0);
+	state_res_list_free(r, n);
+	return n;
+}
+
+/* A batch is all-or-nothing; batches nest. */
+static void test_batch(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	add_env(f->st, "b", 0, false);
+	assert_int_equal(state_begin(f->st, &err), 0);
+	add_res(f->st, "b", "domain", "one");
+	add_res(f->st, "b", "domain", "two");
+	state_rollback(f->st);
+	assert_int_equal(res_count(f->st, "b"), 0);
+	assert_int_equal(state_begin(f->st, &err), 0);
+	add_res(f->st, "b", "domain", "one");
+	assert_int_equal(state_begin(f->st, &err), 0);
+	add_res(f->st, "b", "domain", "inner");
+	state_rollback(f->st);
+	char *cidr = NULL; /* a function with its own transaction inside a batch */
+	assert_int_equal(state_ipam_alloc(f->st, "b", "front", NULL, &cidr, &err), 0);
+	assert_int_equal(state_commit(f->st, &err), 0);
+	assert_int_equal(res_count(f->st, "b"), 1);
+	free(cidr);
+	assert_int_equal(state_ipam_get(f->st, "b", "front", &cidr, &err), 0);
+	assert_non_null(cidr);
+	free(cidr);
+	assert_int_equal(state_commit(f->st, &err), -1); /* no batch open */
+	sbx_err_clear(&err);
+}
+
+#define BENCH_N 500
+
+/* Figures: open + 500 puts (one by one, then batched), and listing 500. */
+static void test_bench(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state *st = NULL;
+	char *db = xasprintf("%s/bench/state.db", f->dir);
+	int64_t t0 = sbx_mono_ms();
+	assert_int_equal(state_open(db, &st, &err), 0);
+	add_env(st, "bench", 0, false);
+	for (int i = 0; i < BENCH_N; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "sbx-bench-n-%d", i);
+		add_res(st, "bench", "domain", name);
+	}
+	int64_t t1 = sbx_mono_ms();
+	add_env(st, "batch", 0, false);
+	assert_int_equal(state_begin(st, &err), 0);
+	for (int i = 0; i < BENCH_N; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "sbx-batch-n-%d", i);
+		add_res(st, "batch", "domain", name);
+	}
+	assert_int_equal(state_commit(st, &err), 0);
+	int64_t t2 = sbx_mono_ms();
+	struct state_res *r = NULL;
+	size_t n = 0;
+	assert_int_equal(state_res_list(st, "bench", &r, &n, &err), 0);
+	int64_t t3 = sbx_mono_ms();
+	assert_int_equal(n, BENCH_N);
+	state_res_list_free(r, n);
+	printf("bench: open + %d res_put (one transaction each): %lld ms\n", BENCH_N, (long long)(t1 - t0));
+	printf("bench: %d res_put in one state_begin/state_commit batch: %lld ms\n", BENCH_N,
+		(long long)(t2 - t1));
+	printf("bench: res_list of %d: %lld ms\n", BENCH_N, (long long)(t3 - t2));
+	state_close(st);
+	free(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_and_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test(test_default_path),
+		cmocka_unit_test_setup_teardown(test_env_crud, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_env_list_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_protect_sticky, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_ttl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resources, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_refused_until_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_two_handles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_stale_takeover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_race_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads_share_handle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bench, setup, teardown),
+	};
+	unsetenv("SANDBOX_IPAM_POOL");
+	unsetenv("SBX_FAKE_NOW");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
