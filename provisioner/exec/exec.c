@@ -3,6 +3,8 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,4 +205,17 @@ int exec_each(size_t n, int parallel, exec_each_fn fn, void *ctx, struct sbx_err
 	run_workers(&e, (size_t)parallel < n ? parallel : (int)n, each_worker);
 	pthread_mutex_destroy(&e.mu);
 	return e.failed ? -1 : 0;
+}
+
+/* Die at the configured crash point (tests only). */
+void exec_crash_point(const char *type, const char *phase)
+{
+	static atomic_int seen;
+	const char *spec = getenv("SBX_TEST_CRASH");
+	char t[32], ph[16];
+	int nth = 1;
+	if (spec == NULL || sscanf(spec, "%31[^:]:%15[^:]:%d", t, ph, &nth) < 2)
+		return;
+	if (strcmp(t, type) == 0 && strcmp(ph, phase) == 0 && atomic_fetch_add(&seen, 1) + 1 == nth)
+		raise(SIGKILL);
 }

@@ -33,6 +33,7 @@ static int down_step(void *ctx, const struct plan_step *s, struct sbx_err *err)
 {
 	struct down *d = ctx;
 	struct state_res row = {(char *)d->env, s->type, s->name, NULL, s->old_spec, STATE_RES_DELETING, 0};
+	exec_crash_point(s->type, "before");
 	if (state_res_put(d->st, &row, err) < 0)
 		return -1;
 	int rc;
@@ -42,8 +43,10 @@ static int down_step(void *ctx, const struct plan_step *s, struct sbx_err *err)
 		rc = lv_net_delete(d->lv, s->name, err);
 	else
 		rc = lv_vol_delete(d->lv, d->pool, s->name, err);
-	if (rc == 0)
+	if (rc == 0) {
+		exec_crash_point(s->type, "after");
 		rc = state_res_delete(d->st, d->env, s->type, s->name, err);
+	}
 	if (rc < 0) {
 		ev_emit(d->ev, d->env, "step.fail", s->type, s->name, NULL, "could not delete: %s", sbx_err_first(err));
 		return -1;

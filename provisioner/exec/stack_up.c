@@ -3,8 +3,6 @@
 
 #include <limits.h>
 #include <pwd.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,20 +32,6 @@ struct up {
 	const char *pool;
 	char *pool_path;
 };
-
-/* SBX_TEST_CRASH=TYPE:PHASE[:N]: die (SIGKILL) at the N-th (default 1st) step of TYPE, before
- * or after its work. Lets the crash tests interrupt `up` at a chosen point. */
-static void crash_point(const char *type, const char *phase)
-{
-	static atomic_int seen;
-	const char *spec = getenv("SBX_TEST_CRASH");
-	char t[32], ph[16];
-	int nth = 1;
-	if (spec == NULL || sscanf(spec, "%31[^:]:%15[^:]:%d", t, ph, &nth) < 2)
-		return;
-	if (strcmp(t, type) == 0 && strcmp(ph, phase) == 0 && atomic_fetch_add(&seen, 1) + 1 == nth)
-		raise(SIGKILL);
-}
 
 /* Journal a resource row. */
 static int journal(struct up *u, const struct plan_step *s, const char *status, struct sbx_err *err)
@@ -193,7 +177,7 @@ static int run_step(void *ctx, const struct plan_step *s, struct sbx_err *err)
 {
 	struct up *u = ctx;
 	bool del = s->action == PLAN_DELETE;
-	crash_point(s->type, "before");
+	exec_crash_point(s->type, "before");
 	if (journal(u, s, del ? STATE_RES_DELETING : STATE_RES_PENDING, err) < 0)
 		return -1;
 	int rc = del ? do_delete(u, s, err) : do_create(u, s, err);
@@ -204,7 +188,7 @@ static int run_step(void *ctx, const struct plan_step *s, struct sbx_err *err)
 		sbx_err_clear(&e2);
 		return -1;
 	}
-	crash_point(s->type, "after");
+	exec_crash_point(s->type, "after");
 	rc = del ? state_res_delete(u->st, u->env, s->type, s->name, err) : journal(u, s, STATE_RES_CREATED, err);
 	if (rc == 0)
 		ev_emit(u->ev, u->env, "step.done", s->type, s->name, s->node, "%s %s", s->type,
