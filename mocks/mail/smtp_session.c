@@ -26,6 +26,7 @@ struct smtp_session {
 	char **rcpt;
 	size_t nrcpt;
 	char *auth_user;
+	char *peer;
 	bool tls;
 	bool data_too_long;    /* a DATA line was too long */
 	bool data_too_big;     /* the message exceeded max_size */
@@ -84,6 +85,7 @@ void smtp_session_free(struct smtp_session *s)
 	txn_reset(s);
 	free(s->helo);
 	free(s->auth_user);
+	free(s->peer);
 	mock_buf_free(&s->out);
 	mock_buf_free(&s->line);
 	free(s);
@@ -411,7 +413,7 @@ static int data_end(struct smtp_session *s)
 {
 	struct smtp_reply r = {0};
 	struct smtp_envelope env = {s->helo, s->from, (const char *const *)s->rcpt, s->nrcpt,
-				    s->auth_user, s->tls, s->esmtp};
+				    s->auth_user, s->tls, s->esmtp, s->peer};
 
 	s->state = ST_CMD;
 	if (s->data_too_long) {
@@ -554,6 +556,13 @@ void smtp_session_abort(struct smtp_session *s, int code, const char *text)
 {
 	reply(s, code, text);
 	s->state = ST_CLOSED;
+}
+
+/* Set the peer address. */
+void smtp_session_set_peer(struct smtp_session *s, const char *peer)
+{
+	free(s->peer);
+	s->peer = mock_xstrdup(peer);
 }
 
 /* Messages delivered so far. */

@@ -39,6 +39,7 @@ struct smtp_envelope {
 	const char *auth_user;  /* authenticated user, or NULL */
 	bool tls;               /* received over TLS */
 	bool esmtp;             /* EHLO (not HELO) was used */
+	const char *peer;       /* the client's address (smtp_session_set_peer), or NULL */
 };
 
 /*
@@ -91,6 +92,8 @@ bool smtp_session_tls_pending(const struct smtp_session *s);
 void smtp_session_tls_started(struct smtp_session *s);
 /* Queue a reply not caused by a command (e.g. "421 idle timeout") and mark the session closed. */
 void smtp_session_abort(struct smtp_session *s, int code, const char *text);
+/* Record the client's address (copied) for the envelope. */
+void smtp_session_set_peer(struct smtp_session *s, const char *peer);
 /* How many messages this session delivered. */
 size_t smtp_session_delivered(const struct smtp_session *s);
 
