@@ -1,0 +1,33 @@
+#!/bin/sh
+# Validate + plan of a 500-node blueprint (pure CPU: parse, merge, validate, plan against an
+# empty state). Target: under 50 ms.
+set -u
+top=${SBX_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+bin=${SBX_BIN_PLAIN:-$top/build}/sandbox
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+export SANDBOX_STATE="$T/state.db"
+{
+    echo "apiVersion: sandbox/v1"; echo "name: big"
+    echo "site: { uri: test:///default, image: { recipe: debian-12 } }"
+    echo "networks:"; for n in 0 1 2 3; do echo "  - { name: net$n }"; done
+    echo "nodes:"
+    i=0; while [ $i -lt 500 ]; do echo "  - { name: node$i, memory: 512Mi, roles: [plain], networks: [net$((i % 4))] }"; i=$((i + 1)); done
+} > "$T/big.yaml"
+"$bin" plan "$T/big.yaml" --name big >/dev/null || { echo "plan failed"; exit 1; }
+if command -v hyperfine >/dev/null 2>&1; then
+    hyperfine -N -w 3 -r 20 --export-json "$T/h.json" "$bin validate -q $T/big.yaml" "$bin plan $T/big.yaml --name big" >/dev/null 2>&1
+    python3 - "$T/h.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print("%-60s mean %6.1f ms  min %6.1f ms  max %6.1f ms" % (r["command"].split("/")[-1][:60], r["mean"]*1e3, r["min"]*1e3, r["max"]*1e3))
+PY
+else
+    for c in validate plan; do
+        t0=$(date +%s%N); i=0
+        while [ $i -lt 20 ]; do
+            if [ $c = validate ]; then "$bin" validate -q "$T/big.yaml"; else "$bin" plan "$T/big.yaml" --name big >/dev/null; fi
+            i=$((i + 1))
+        done
+        echo "$c 500 nodes: $(( ($(date +%s%N) - t0) / 20000000 )) ms mean over 20 runs"
+    done
+fi

@@ -1,0 +1,70 @@
+#!/bin/sh
+# End to end with real VMs: libvirtd + QEMU (TCG here), the project's Debian image, real SSH.
+#   1. `up` a 2-node environment, `ssh` into both, `down`, and virsh shows nothing of ours left.
+#   2. an environment with a 1-minute TTL is gone after one `reap` once it has expired.
+. "$SBX_TOP/tests/lib/harness.sh"
+URI=qemu:///system
+V="virsh -c $URI"
+[ "$(id -u)" -eq 0 ] || skip "needs root (libvirt qemu:///system, image build)"
+$V version >/dev/null 2>&1 || sh "$SBX_TOP/tests/libvirt-up.sh" >/dev/null 2>&1 || skip "libvirtd is not running"
+IMG=$(sh "$SBX_TOP/tests/image/build.sh" debian-12) || skip "cannot build the test image"
+echo "image: $IMG"
+ours() { { $V list --all --name; $V net-list --all --name; $V vol-list sandbox 2>/dev/null; } | grep -c "sbx-$1-" ; }
+
+E=e2e$$
+on_exit "$SANDBOX down $E; $SANDBOX down ${E}t"
+cat > "$T/two.yaml" <<YAML
+apiVersion: sandbox/v1
+name: e2e
+lifetime: { ttl: 1h, max_ttl: 2h }
+site: { uri: "$URI", image: { recipe: debian-12 } }
+networks: [ { name: lan } ]
+nodes:
+  - { name: web, memory: 768Mi, networks: [lan] }
+  - { name: db, memory: 768Mi, networks: [lan] }
+YAML
+
+expect_rc 0 "$SANDBOX" up "$T/two.yaml" --name $E --json
+expect_out '"event":"node.ready".*"node":"web-0"'
+expect_out '"event":"node.ready".*"node":"db-0"'
+expect_out '"event":"up.done"'
+[ "$($V domstate sbx-$E-web-0 2>/dev/null)" = running ] && pass || fail "web-0 is not running"
+$V dumpxml sbx-$E-web-0 | grep -q "<sbx:env" && pass || fail "domain lacks the environment metadata"
+$V vol-dumpxml --pool sandbox sbx-$E-web-0.qcow2 | grep -q '<backingStore>' && pass || fail "disk is not a qcow2 overlay"
+
+expect_rc 0 "$SANDBOX" ssh $E web -- hostname
+expect_out '^web-0$'
+expect_rc 0 "$SANDBOX" ssh $E db-0 -- sh -c 'id -un; sudo -n true && echo sudo-ok'
+expect_out '^sandbox$'
+expect_out 'sudo-ok'
+expect_rc 3 "$SANDBOX" ssh $E web -- sh -c 'exit 3'
+# the nodes reach each other over the private network
+DBIP=$("$SANDBOX" outputs $E --format env | sed -n 's/^SANDBOX_NODE_DB_0_IP=//p')
+expect_rc 0 "$SANDBOX" ssh $E web -- ping -c 1 -W 5 "$DBIP"
+# interactive ssh goes through OpenSSH with the pinned host key
+expect_rc 0 env SSH_AUTH_SOCK= "$SANDBOX" ssh $E web </dev/null
+# a re-run converges without touching the VMs
+expect_rc 0 "$SANDBOX" up "$T/two.yaml" --name $E --json
+expect_out 'plan: 0 to create, 0 to update, 0 to delete'
+
+expect_rc 0 "$SANDBOX" down $E
+expect_out "nothing tagged with $E remains"
+[ "$(ours $E)" -eq 0 ] && pass || fail "virsh still shows $(ours $E) object(s) of $E"
+
+# expiry
+cat > "$T/one.yaml" <<YAML
+apiVersion: sandbox/v1
+name: e2e-ttl
+lifetime: { ttl: 1m, max_ttl: 1h }
+site: { uri: "$URI", image: { recipe: debian-12 } }
+networks: [ { name: lan } ]
+nodes: [ { name: vm, memory: 768Mi, networks: [lan] } ]
+YAML
+expect_rc 0 "$SANDBOX" up "$T/one.yaml" --name ${E}t
+expect_rc 0 "$SANDBOX" status ${E}t
+expect_out 'expires: +in '
+expect_rc 0 env SBX_FAKE_NOW=$(( $(date +%s) + 61 )) "$SANDBOX" reap
+expect_out "reaped ${E}t"
+[ "$(ours ${E}t)" -eq 0 ] && pass || fail "reap left $(ours ${E}t) object(s)"
+expect_rc 1 "$SANDBOX" status ${E}t
+finish
