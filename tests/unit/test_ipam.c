@@ -1,0 +1,270 @@
+/* Unit tests of the state's IPAM: one /24 per (env, network), never shared, from a pool. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "state.h"
+
+struct fix {
+	char dir[64];
+	char *db;
+	struct state *st;
+};
+
+/* Create an environment. */
+static void add_env(struct state *st, const char *name)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env e = {.name = (char *)name};
+	if (state_env_create(st, &e, &err) < 0)
+		fail_msg("create %s: %s", name, sbx_err_first(&err));
+}
+
+/* A temp dir, a state in it, envs a, b, c, the default pool. */
+static int setup(void **ctx)
+{
+	struct fix *f = xcalloc(1, sizeof(*f));
+	struct sbx_err err = SBX_ERR_INIT;
+	unsetenv("SANDBOX_IPAM_POOL");
+	snprintf(f->dir, sizeof(f->dir), "/tmp/sbx-test-ipam-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->db = xasprintf("%s/state.db", f->dir);
+	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	add_env(f->st, "a");
+	add_env(f->st, "b");
+	add_env(f->st, "c");
+	*ctx = f;
+	return 0;
+}
+
+/* Close and remove everything. */
+static int teardown(void **ctx)
+{
+	struct fix *f = *ctx;
+	state_close(f->st);
+	sbx_rm_rf(f->dir);
+	free(f->db);
+	free(f);
+	unsetenv("SANDBOX_IPAM_POOL");
+	return 0;
+}
+
+/* Allocate and return the block (the test fails on error). */
+static char *alloc_ok(struct state *st, const char *env, const char *net, const char *want)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	char *cidr = NULL;
+	if (state_ipam_alloc(st, env, net, want, &cidr, &err) < 0)
+		fail_msg("alloc %s/%s: %s", env, net, sbx_err_first(&err));
+	assert_non_null(cidr);
+	return cidr;
+}
+
+/* Allocation fails with `code` and a message containing `needle`. */
+static void alloc_fails(struct state *st, const char *env, const char *net, const char *want,
+	int code, const char *needle)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	char *cidr = NULL;
+	assert_int_equal(state_ipam_alloc(st, env, net, want, &cidr, &err), -1);
+	assert_null(cidr);
+	assert_int_equal(err.code, code);
+	if (!strstr(sbx_err_first(&err), needle))
+		fail_msg("\"%s\" does not mention \"%s\"", sbx_err_first(&err), needle);
+	sbx_err_clear(&err);
+}
+
+/* A second call returns the same block; get returns it too; another network gets the next. */
+static void test_idempotent(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	char *x = alloc_ok(f->st, "a", "front", NULL);
+	char *y = alloc_ok(f->st, "a", "front", "auto");
+	char *z = alloc_ok(f->st, "a", "back", NULL);
+	char *g = NULL, *none = (char *)"unset";
+	assert_string_equal(x, "10.211.0.0/24");
+	assert_string_equal(y, x);
+	assert_string_equal(z, "10.211.1.0/24");
+	assert_int_equal(state_ipam_get(f->st, "a", "front", &g, &err), 0);
+	assert_string_equal(g, x);
+	assert_int_equal(state_ipam_get(f->st, "a", "nope", &none, &err), 0);
+	assert_null(none);
+	char *again = alloc_ok(f->st, "a", "front", x); /* explicit, equal to what it has */
+	assert_string_equal(again, x);
+	free(x);
+	free(y);
+	free(z);
+	free(g);
+	free(again);
+}
+
+/* Blocks of different environments never overlap. */
+static void test_no_overlap(void **ctx)
+{
+	struct fix *f = *ctx;
+	const char *envs[] = {"a", "b", "c"}, *nets[] = {"front", "back", "mgmt"};
+	char *got[9];
+	for (int i = 0; i < 9; i++)
+		got[i] = alloc_ok(f->st, envs[i / 3], nets[i % 3], NULL);
+	for (int i = 0; i < 9; i++)
+		for (int j = i + 1; j < 9; j++)
+			assert_string_not_equal(got[i], got[j]);
+	for (int i = 0; i < 9; i++)
+		free(got[i]);
+}
+
+/* An explicit block taken by another env is refused, naming the holder; bad blocks are usage errors. */
+static void test_explicit(void **ctx)
+{
+	struct fix *f = *ctx;
+	char *x = alloc_ok(f->st, "a", "front", "10.211.5.0/24");
+	assert_string_equal(x, "10.211.5.0/24");
+	alloc_fails(f->st, "b", "front", "10.211.5.0/24", SBX_EXIT_REFUSED, "environment a");
+	alloc_fails(f->st, "a", "front", "10.211.6.0/24", SBX_EXIT_REFUSED, "already has");
+	alloc_fails(f->st, "b", "x", "10.211.6.1/24", SBX_EXIT_USAGE, "expected a /24");
+	alloc_fails(f->st, "b", "x", "10.211.0.0/16", SBX_EXIT_USAGE, "expected a /24");
+	alloc_fails(f->st, "b", "x", "banana", SBX_EXIT_USAGE, "expected a /24");
+	alloc_fails(f->st, "ghost", "x", NULL, SBX_EXIT_FAILED, "ghost");
+	/* outside the pool is allowed, and still exclusive */
+	char *y = alloc_ok(f->st, "b", "lab", "192.168.50.0/24");
+	alloc_fails(f->st, "c", "lab", "192.168.50.0/24", SBX_EXIT_REFUSED, "environment b");
+	free(x);
+	free(y);
+}
+
+/* Auto skips blocks taken explicitly. */
+static void test_auto_skips_explicit(void **ctx)
+{
+	struct fix *f = *ctx;
+	char *x = alloc_ok(f->st, "a", "front", "10.211.0.0/24");
+	char *y = alloc_ok(f->st, "a", "back", "10.211.2.0/24");
+	char *z = alloc_ok(f->st, "b", "front", NULL);
+	char *w = alloc_ok(f->st, "b", "back", NULL);
+	assert_string_equal(z, "10.211.1.0/24");
+	assert_string_equal(w, "10.211.3.0/24");
+	free(x);
+	free(y);
+	free(z);
+	free(w);
+}
+
+/* A /23 pool holds two blocks: the third is "no capacity" until an env releases. */
+static void test_exhaustion_and_reuse(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	setenv("SANDBOX_IPAM_POOL", "10.9.0.0/23", 1);
+	char *x = alloc_ok(f->st, "a", "front", NULL);
+	char *y = alloc_ok(f->st, "b", "front", NULL);
+	assert_string_equal(x, "10.9.0.0/24");
+	assert_string_equal(y, "10.9.1.0/24");
+	alloc_fails(f->st, "c", "front", NULL, SBX_EXIT_REFUSED, "no capacity");
+	assert_int_equal(state_ipam_release(f->st, "a", &err), 0);
+	char *g = (char *)"unset";
+	assert_int_equal(state_ipam_get(f->st, "a", "front", &g, &err), 0);
+	assert_null(g);
+	char *z = alloc_ok(f->st, "c", "front", NULL);
+	assert_string_equal(z, "10.9.0.0/24");
+	assert_int_equal(state_ipam_release(f->st, "nobody", &err), 0);
+	free(x);
+	free(y);
+	free(z);
+}
+
+/* A malformed pool is a usage error naming the variable. */
+static void test_bad_pool(void **ctx)
+{
+	struct fix *f = *ctx;
+	const char *bad[] = {"10.0.0.0", "10.0.0.0/25", "10.0.0.0/4", "nonsense/16", "10.0.0.0/x"};
+	for (size_t i = 0; i < SBX_NELEM(bad); i++) {
+		setenv("SANDBOX_IPAM_POOL", bad[i], 1);
+		alloc_fails(f->st, "a", "front", NULL, SBX_EXIT_USAGE, "SANDBOX_IPAM_POOL");
+	}
+	setenv("SANDBOX_IPAM_POOL", "10.50.7.9/24", 1); /* host bits are ignored */
+	char *x = alloc_ok(f->st, "a", "front", NULL);
+	assert_string_equal(x, "10.50.7.0/24");
+	free(x);
+}
+
+#define PROCS 2
+#define NETS 8
+
+/* A child: allocate NETS networks for env `env` through its own handle; exit 0 on success. */
+static void alloc_child(const char *db, const char *env, int start_fd)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state *st = NULL;
+	char c;
+	if (state_open(db, &st, &err) < 0 || read(start_fd, &c, 1) != 1)
+		_exit(2);
+	for (int i = 0; i < NETS; i++) {
+		char net[16], *cidr = NULL;
+		snprintf(net, sizeof(net), "n%d", i);
+		if (state_ipam_alloc(st, env, net, NULL, &cidr, &err) < 0)
+			_exit(3);
+		free(cidr);
+	}
+	state_close(st);
+	_exit(0);
+}
+
+/* Two processes allocating at once never get the same block. */
+static void test_processes_never_overlap(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	const char *envs[PROCS] = {"a", "b"};
+	pid_t pids[PROCS];
+	int start[2];
+	assert_int_equal(pipe(start), 0);
+	for (int i = 0; i < PROCS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			alloc_child(f->db, envs[i], start[0]);
+	}
+	assert_int_equal(write(start[1], "go", PROCS), PROCS);
+	for (int i = 0; i < PROCS; i++) {
+		int status = 0;
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	close(start[0]);
+	close(start[1]);
+	char *all[PROCS * NETS];
+	for (int i = 0; i < PROCS * NETS; i++) {
+		char net[16];
+		snprintf(net, sizeof(net), "n%d", i % NETS);
+		all[i] = NULL;
+		assert_int_equal(state_ipam_get(f->st, envs[i / NETS], net, &all[i], &err), 0);
+		assert_non_null(all[i]);
+	}
+	for (int i = 0; i < PROCS * NETS; i++)
+		for (int j = i + 1; j < PROCS * NETS; j++)
+			assert_string_not_equal(all[i], all[j]);
+	for (int i = 0; i < PROCS * NETS; i++)
+		free(all[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_overlap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_explicit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto_skips_explicit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exhaustion_and_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_pool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_processes_never_overlap, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,195 @@
+/* Unit tests of the per-environment lock: across threads, across processes, waiting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "state.h"
+
+struct fix {
+	char dir[64];
+	char *db;
+	struct state *st;
+};
+
+/* A temp dir and a state in it. */
+static int setup(void **ctx)
+{
+	struct fix *f = xcalloc(1, sizeof(*f));
+	struct sbx_err err = SBX_ERR_INIT;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/sbx-test-lock-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->db = xasprintf("%s/state.db", f->dir);
+	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	*ctx = f;
+	return 0;
+}
+
+/* Close and remove everything. */
+static int teardown(void **ctx)
+{
+	struct fix *f = *ctx;
+	state_close(f->st);
+	sbx_rm_rf(f->dir);
+	free(f->db);
+	free(f);
+	return 0;
+}
+
+/* A second lock of the same env fails at once with REFUSED and the --wait-lock hint. */
+static void test_busy_refused_at_once(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_lock *a = NULL, *b = NULL, *c = NULL;
+	struct stat sb;
+	assert_int_equal(state_env_lock(f->st, "demo", 0, &a, &err), 0);
+	assert_non_null(a);
+	char *locks = xasprintf("%s/locks", f->dir);
+	assert_int_equal(stat(locks, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	free(locks);
+	int64_t t0 = sbx_mono_ms();
+	assert_int_equal(state_env_lock(f->st, "demo", 0, &b, &err), -1);
+	assert_true(sbx_mono_ms() - t0 < 500);
+	assert_null(b);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	assert_non_null(err.hint);
+	assert_non_null(strstr(err.hint, "--wait-lock SECONDS"));
+	assert_non_null(strstr(err.hint, "environment demo"));
+	sbx_err_clear(&err);
+	assert_int_equal(state_env_lock(f->st, "other", 0, &c, &err), 0);
+	state_env_unlock(a);
+	assert_int_equal(state_env_lock(f->st, "demo", 0, &b, &err), 0);
+	state_env_unlock(b);
+	state_env_unlock(c);
+	state_env_unlock(NULL);
+	assert_int_equal(state_env_lock(f->st, "../evil", 0, &b, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_USAGE);
+	sbx_err_clear(&err);
+}
+
+struct holder {
+	struct state_lock *lk;
+	int64_t hold_ms;
+	int64_t released_at;
+};
+
+/* Hold a lock for a while, then release it. */
+static void *hold_then_release(void *arg)
+{
+	struct holder *h = arg;
+	sbx_sleep_ms(h->hold_ms); /* simulates a command at work; the test itself never sleeps */
+	h->released_at = sbx_mono_ms();
+	state_env_unlock(h->lk);
+	return NULL;
+}
+
+/* wait_secs > 0 gets the lock once another thread releases it. */
+static void test_wait_until_released(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct holder h = {.hold_ms = 300};
+	struct state_lock *lk = NULL;
+	pthread_t th;
+	assert_int_equal(state_env_lock(f->st, "demo", 0, &h.lk, &err), 0);
+	assert_int_equal(pthread_create(&th, NULL, hold_then_release, &h), 0);
+	int64_t t0 = sbx_mono_ms();
+	assert_int_equal(state_env_lock(f->st, "demo", 10, &lk, &err), 0);
+	int64_t got = sbx_mono_ms();
+	pthread_join(th, NULL);
+	assert_true(got >= h.released_at);
+	assert_true(got - t0 < 5000);
+	state_env_unlock(lk);
+}
+
+/* wait_secs < 0 blocks until the release. */
+static void test_wait_forever(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct holder h = {.hold_ms = 200};
+	struct state_lock *lk = NULL;
+	pthread_t th;
+	assert_int_equal(state_env_lock(f->st, "demo", 0, &h.lk, &err), 0);
+	assert_int_equal(pthread_create(&th, NULL, hold_then_release, &h), 0);
+	assert_int_equal(state_env_lock(f->st, "demo", -1, &lk, &err), 0);
+	int64_t got = sbx_mono_ms();
+	pthread_join(th, NULL);
+	assert_true(got >= h.released_at);
+	state_env_unlock(lk);
+}
+
+/* A bounded wait on a lock that stays held gives up after about wait_secs. */
+static void test_wait_times_out(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_lock *a = NULL, *b = NULL;
+	assert_int_equal(state_env_lock(f->st, "demo", 0, &a, &err), 0);
+	int64_t t0 = sbx_mono_ms();
+	assert_int_equal(state_env_lock(f->st, "demo", 1, &b, &err), -1);
+	int64_t dt = sbx_mono_ms() - t0;
+	assert_true(dt >= 900 && dt < 3000);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	sbx_err_clear(&err);
+	state_env_unlock(a);
+}
+
+/* A lock held by a child process is released by the kernel when the child dies. */
+static void test_dead_child_releases(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_lock *lk = NULL;
+	int ready[2];
+	char c = 0;
+	assert_int_equal(pipe(ready), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct state *st = NULL;
+		struct state_lock *mine = NULL;
+		close(ready[0]);
+		if (state_open(f->db, &st, &err) < 0 || state_env_lock(st, "demo", 0, &mine, &err) < 0)
+			_exit(2);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(3);
+		for (;;)
+			pause(); /* killed by the parent */
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	assert_int_equal(state_env_lock(f->st, "demo", 0, &lk, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	sbx_err_clear(&err);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(state_env_lock(f->st, "demo", 0, &lk, &err), 0);
+	state_env_unlock(lk);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_busy_refused_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_until_released, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_forever, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_child_releases, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
