@@ -2,6 +2,7 @@
 #include "kvm.h"
 
 #include <errno.h>
+#include <glob.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <pthread.h>
@@ -11,12 +12,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "image.h"
 #include "util.h"
 
 #define KVM_PROBE_MS 3000
+#define KVM_QEMU_PROBE_MS 8000
 #define KVM_GUEST_ADDR 0x1000
 
 static pthread_once_t kvm_once = PTHREAD_ONCE_INIT;
@@ -87,8 +91,8 @@ static void kvm_child(int timeout_ms)
 	_exit(1);
 }
 
-/* Run the probe in a child and wait for it against a deadline. */
-int kvm_probe(int timeout_ms)
+/* Stage 1: run the tiny guest in a child and wait for it against a deadline. */
+static int kvm_probe_ioctl(int timeout_ms)
 {
 	if (access("/dev/kvm", R_OK | W_OK) != 0)
 		return 0;
@@ -112,14 +116,118 @@ int kvm_probe(int timeout_ms)
 	return 0;
 }
 
-/* Probe once for the process. */
+/* A Linux kernel to boot for stage 2 (caller frees), or NULL. */
+static char *kvm_kernel(void)
+{
+	const char *env = getenv("SBX_KVM_PROBE_KERNEL");
+	struct utsname u;
+	glob_t g;
+	char *path = NULL;
+	if (env && *env)
+		return xstrdup(env);
+	if (uname(&u) == 0 && (path = xasprintf("/boot/vmlinuz-%s", u.release)) && access(path, R_OK) == 0)
+		return path;
+	free(path);
+	if (access("/boot/vmlinuz", R_OK) == 0)
+		return xstrdup("/boot/vmlinuz");
+	char *cache = image_cache_dir(), *pat = xasprintf("%s/recipe/*/vmlinuz", cache);
+	path = glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0 ? xstrdup(g.gl_pathv[g.gl_pathc - 1]) : NULL;
+	if (path)
+		globfree(&g);
+	free(pat);
+	free(cache);
+	return path;
+}
+
+/* Stage 2: QEMU with KVM must boot a real kernel to its "no root fs" panic within the bound. */
+static int kvm_probe_qemu(const char *kernel, int timeout_ms)
+{
+	char *out = NULL;
+	struct sbx_err err = SBX_ERR_INIT;
+	char *argv[] = {"qemu-system-x86_64", "-accel", "kvm", "-nodefaults", "-display", "none", "-m", "128",
+		"-serial", "stdio", "-no-reboot", "-kernel", (char *)kernel, "-append",
+		"console=ttyS0 panic=-1", NULL};
+	int ok = sbx_run(argv, timeout_ms, &out, &err) == 0 && out && strstr(out, "Kernel panic") != NULL;
+	free(out);
+	sbx_err_clear(&err);
+	return ok;
+}
+
+/* Run both stages now, uncached. */
+int kvm_probe(int timeout_ms)
+{
+	if (!kvm_probe_ioctl(timeout_ms))
+		return 0;
+	char *kernel = kvm_kernel();
+	int ok = kernel ? kvm_probe_qemu(kernel, KVM_QEMU_PROBE_MS) : 1;
+	free(kernel);
+	return ok;
+}
+
+/* Where the answer is kept until the host reboots (caller frees). */
+static char *kvm_cache_path(void)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	if (geteuid() == 0)
+		return xstrdup("/run/sandbox/kvm-probe");
+	return rt && *rt ? xasprintf("%s/sandbox-kvm-probe", rt) : NULL;
+}
+
+/* The host's boot id (caller frees), or "". */
+static char *kvm_boot_id(void)
+{
+	char *id = NULL;
+	size_t len = 0;
+	struct sbx_err err = SBX_ERR_INIT;
+	if (sbx_read_file("/proc/sys/kernel/random/boot_id", &id, &len, &err) < 0) {
+		sbx_err_clear(&err);
+		return xstrdup("");
+	}
+	id[strcspn(id, "\n")] = '\0';
+	return id;
+}
+
+/* Read a cached answer for this boot: 1/0, or -1 when none. */
+static int kvm_cache_read(const char *path, const char *boot)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int v = -1;
+	struct sbx_err err = SBX_ERR_INIT;
+	if (path && sbx_read_file(path, &data, &len, &err) == 0) {
+		size_t n = strlen(boot);
+		if (len > n + 1 && strncmp(data, boot, n) == 0 && data[n] == ' ')
+			v = strncmp(data + n + 1, "kvm", 3) == 0;
+	}
+	sbx_err_clear(&err);
+	free(data);
+	return v;
+}
+
+/* Probe once for the process (and once per host boot through the cache file). */
 static void kvm_once_probe(void)
 {
 	const char *force = getenv("SBX_KVM");
-	if (force && (strcmp(force, "0") == 0 || strcmp(force, "1") == 0))
+	if (force && (strcmp(force, "0") == 0 || strcmp(force, "1") == 0)) {
 		kvm_answer = force[0] == '1';
-	else
-		kvm_answer = kvm_probe(KVM_PROBE_MS) == 1;
+		return;
+	}
+	char *path = kvm_cache_path(), *boot = kvm_boot_id();
+	int v = kvm_cache_read(path, boot);
+	if (v < 0) {
+		struct sbx_err err = SBX_ERR_INIT;
+		v = kvm_probe(KVM_PROBE_MS) == 1;
+		char *line = xasprintf("%s %s\n", boot, v ? "kvm" : "qemu");
+		char *dir = path ? sbx_dirname(path) : NULL;
+		if (path && sbx_mkdir_p(dir, 0755, &err) == 0)
+			(void)!sbx_write_file(path, line, strlen(line), 0644, &err);
+		sbx_err_clear(&err);
+		free(line);
+		free(dir);
+	}
+	kvm_answer = v == 1;
+	free(path);
+	free(boot);
 }
 
 /* Whether KVM is usable (cached). */

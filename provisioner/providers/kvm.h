@@ -1,18 +1,24 @@
 /*
  * kvm — whether hardware virtualization actually works here. /dev/kvm opening is not enough (on
- * some hosts a KVM guest spins forever in the host kernel), so the probe runs a tiny real-mode
- * guest (`mov al,1; add al,2; hlt`) in a forked child bounded by a timeout.
+ * some hosts a KVM guest spins forever in the host kernel), so the probe has two bounded stages:
+ *  1. a tiny real-mode guest (`mov al,1; add al,2; hlt`) run with KVM_RUN in a forked child
+ *     (alarm() + a deadline in the parent) must exit with KVM_EXIT_HLT;
+ *  2. QEMU with -accel kvm must boot a real Linux kernel to its "no root fs" panic within 8 s
+ *     (kernel: $SBX_KVM_PROBE_KERNEL, /boot/vmlinuz-$(uname -r), /boot/vmlinuz, or a recipe image's
+ *     kernel in the image cache; stage 2 is skipped when none exists). Nested KVM inside a
+ *     Firecracker VM passes stage 1 but hangs in stage 2: that is the case this exists for.
  */
 #ifndef SBX_KVM_H
 #define SBX_KVM_H
 
 #include <stdbool.h>
 
-/* True when a KVM guest ran to HLT within the timeout. The first answer is cached for the
- * process (thread-safe); SBX_KVM=0|1 overrides the probe. */
+/* True when both stages pass. The answer is cached for the process (thread-safe) and for the host
+ * boot in /run/sandbox/kvm-probe (root) or $XDG_RUNTIME_DIR/sandbox-kvm-probe, keyed by the boot
+ * id; SBX_KVM=0|1 overrides the probe. */
 bool kvm_usable(void);
 
-/* Run the probe now, uncached: 1 usable, 0 not usable. */
+/* Run both stages now, uncached (timeout_ms bounds stage 1): 1 usable, 0 not usable. */
 int kvm_probe(int timeout_ms);
 
 #endif

@@ -369,7 +369,7 @@ static void test_domain_type(void **state)
 	(void)state;
 	int64_t t0 = sbx_mono_ms();
 	const char *t = lv_domain_type(lv, "auto");
-	assert_true(sbx_mono_ms() - t0 < 6000);
+	assert_true(sbx_mono_ms() - t0 < 15000); /* both probe stages are bounded */
 	assert_true(strcmp(t, "kvm") == 0 || strcmp(t, "qemu") == 0);
 	assert_string_equal(lv_domain_type(lv, "auto"), t); /* cached */
 	assert_string_equal(lv_domain_type(lv, "qemu"), "qemu");

@@ -1,0 +1,538 @@
+/* image — resolve a base image: a local path, a verified download, or a cached recipe build. */
+#include "image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <strings.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#define IMAGE_BUILD_MS (45 * 60 * 1000)
+#define IMAGE_KEY_LEN 16
+
+struct image_ctx {
+	image_progress_fn progress;
+	void *ctx;
+};
+
+/* Report progress when a callback is set. */
+static void image_progress(const struct image_ctx *c, const char *what, uint64_t done, uint64_t total)
+{
+	if (c->progress)
+		c->progress(c->ctx, what, done, total);
+}
+
+/* The image cache directory (caller frees). */
+char *image_cache_dir(void)
+{
+	const char *env = getenv("SANDBOX_IMAGE_CACHE"), *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	if (env && *env)
+		return xstrdup(env);
+	if (geteuid() == 0)
+		return xstrdup("/var/lib/sandbox/images");
+	if (xdg && *xdg)
+		return xasprintf("%s/sandbox/images", xdg);
+	return xasprintf("%s/.cache/sandbox/images", home && *home ? home : "/tmp");
+}
+
+/* Free the strings of f. */
+void image_files_clear(struct image_files *f)
+{
+	if (f == NULL)
+		return;
+	free(f->disk);
+	free(f->format);
+	free(f->kernel);
+	free(f->initrd);
+	free(f->cmdline);
+	free(f->sha256);
+	*f = (struct image_files){0};
+}
+
+/* "qcow2" when the file starts with the qcow2 magic, else "raw". */
+static const char *image_format(const char *path)
+{
+	char magic[4] = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, magic, sizeof magic) : -1;
+	if (fd >= 0)
+		close(fd);
+	return n == 4 && memcmp(magic, "QFI\xfb", 4) == 0 ? "qcow2" : "raw";
+}
+
+/* Check a file's sha256 against `want` (hex, case-insensitive). */
+static int image_verify(const char *path, const char *want, struct sbx_err *err)
+{
+	char have[65];
+	if (sbx_sha256_file(path, have, err) < 0)
+		return -1;
+	if (strcasecmp(have, want) != 0)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "%s: sha256 mismatch: expected %s, got %s", path, want, have);
+	return 0;
+}
+
+/* Make the directories of the cache (0755 so libvirt's QEMU can read what is inside). */
+static char *image_cache_sub(const char *sub, struct sbx_err *err)
+{
+	char *cache = image_cache_dir(), *dir = sbx_path_join(cache, sub);
+	int rc = sbx_mkdir_p(dir, 0755, err);
+	if (rc == 0) {
+		chmod(cache, 0755);
+		chmod(dir, 0755);
+	}
+	free(cache);
+	if (rc == 0)
+		return dir;
+	free(dir);
+	return NULL;
+}
+
+/* Take an exclusive flock on `path` (created); returns the fd or -1. */
+static int image_lock(const char *path, struct sbx_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "cannot open lock %s: %s", path, strerror(errno));
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return sbx_err_set(err, SBX_EXIT_FAILED, "cannot lock %s: %s", path, strerror(errno));
+		}
+	}
+	return fd;
+}
+
+/* Release a lock from image_lock. */
+static void image_unlock(int fd)
+{
+	if (fd >= 0) {
+		flock(fd, LOCK_UN);
+		close(fd);
+	}
+}
+
+/* Replace *slot with v when v is set. */
+static void image_set(char **slot, char *v)
+{
+	if (v == NULL)
+		return;
+	free(*slot);
+	*slot = v;
+}
+
+/* The blueprint's direct-boot fields (relative to bp_dir) override what the image provides. */
+static void image_boot_fields(const struct bp_image *img, const char *bp_dir, struct image_files *out)
+{
+	image_set(&out->kernel, img->kernel ? sbx_path_join(bp_dir, img->kernel) : NULL);
+	image_set(&out->initrd, img->initrd ? sbx_path_join(bp_dir, img->initrd) : NULL);
+	image_set(&out->cmdline, xstrdup(img->cmdline));
+}
+
+/* --- path ----------------------------------------------------------------------------------- */
+
+/* A local image: must exist; sha256 verified when given. */
+static int image_from_path(const struct bp_image *img, const char *bp_dir, struct image_files *out,
+	struct sbx_err *err)
+{
+	char *joined = sbx_path_join(bp_dir, img->path), real[PATH_MAX];
+	int rc = -1;
+	if (realpath(joined, real) == NULL) {
+		sbx_err_set(err, SBX_EXIT_FAILED, "image %s: %s", joined, strerror(errno));
+		goto out;
+	}
+	if (img->sha256 && image_verify(real, img->sha256, err) < 0)
+		goto out;
+	out->disk = xstrdup(real);
+	out->format = xstrdup(image_format(real));
+	out->sha256 = xstrdup(img->sha256);
+	rc = 0;
+out:
+	free(joined);
+	return rc;
+}
+
+/* --- url ------------------------------------------------------------------------------------ */
+
+static pthread_once_t image_curl_once = PTHREAD_ONCE_INIT;
+
+/* Initialize libcurl once per process. */
+static void image_curl_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct dl {
+	const struct image_ctx *c;
+	const char *what;
+	int64_t last_ms;
+};
+
+/* libcurl progress: forward at most every 200 ms. */
+static int dl_progress(void *p, curl_off_t total, curl_off_t now, curl_off_t ut, curl_off_t un)
+{
+	struct dl *d = p;
+	(void)ut;
+	(void)un;
+	int64_t t = sbx_mono_ms();
+	if (t - d->last_ms >= 200 || (total > 0 && now == total)) {
+		d->last_ms = t;
+		image_progress(d->c, d->what, (uint64_t)now, (uint64_t)total);
+	}
+	return 0;
+}
+
+/* Download url into the open file fd. */
+static int dl_fetch(const char *url, FILE *f, struct dl *d, struct sbx_err *err)
+{
+	char ebuf[CURL_ERROR_SIZE] = "";
+	pthread_once(&image_curl_once, image_curl_init);
+	CURL *h = curl_easy_init();
+	if (h == NULL)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "cannot initialize libcurl");
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, dl_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, d);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+	CURLcode rc = curl_easy_perform(h);
+	curl_easy_cleanup(h);
+	if (rc != CURLE_OK)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "cannot download %s: %s", url,
+			*ebuf ? ebuf : curl_easy_strerror(rc));
+	return fflush(f) == 0 ? 0 : sbx_err_set(err, SBX_EXIT_FAILED, "cannot write download: %s", strerror(errno));
+}
+
+/* Download into a temp file in dir, verify, rename to `final`. *fetch_failed tells a network
+ * failure (worth a fallback) from a verification failure. */
+static int dl_into_cache(const char *url, const char *sha, const char *dir, const char *final,
+	const struct image_ctx *c, bool *fetch_failed, struct sbx_err *err)
+{
+	char *tmp = xasprintf("%s/.dl-%s.XXXXXX", dir, sha);
+	struct dl d = {c, url, 0};
+	int rc = -1, fd = mkstemp(tmp);
+	FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (f == NULL) {
+		sbx_err_set(err, SBX_EXIT_FAILED, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	*fetch_failed = dl_fetch(url, f, &d, err) < 0;
+	if (*fetch_failed || image_verify(tmp, sha, err) < 0)
+		goto out;
+	fchmod(fd, 0644);
+	if (rename(tmp, final) < 0) {
+		sbx_err_set(err, SBX_EXIT_FAILED, "cannot rename %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	else if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+/* Whether s is a 64-digit hex sha256. */
+static bool image_sha_ok(const char *s)
+{
+	return s && strlen(s) == 64 && strspn(s, "0123456789abcdefABCDEF") == 64;
+}
+
+/* A downloaded image, cached as <cache>/url/<sha256>. */
+static int image_from_url(const struct bp_image *img, const struct image_ctx *c, struct image_files *out,
+	bool *fetch_failed, struct sbx_err *err)
+{
+	char *dir = NULL, *final = NULL, *lock = NULL, sha[65];
+	int rc = -1, lfd = -1;
+	*fetch_failed = false;
+	if (!image_sha_ok(img->sha256))
+		return sbx_err_set(err, SBX_EXIT_USAGE, "image url %s needs a sha256 (64 hex digits)", img->url);
+	for (size_t i = 0; i < 65; i++)
+		sha[i] = (char)(i < 64 ? (img->sha256[i] | 0x20) : '\0'); /* lowercase hex */
+	if ((dir = image_cache_sub("url", err)) == NULL)
+		goto out;
+	final = xasprintf("%s/%s", dir, sha);
+	lock = xasprintf("%s/%s.lock", dir, sha);
+	if ((lfd = image_lock(lock, err)) < 0)
+		goto out;
+	if (access(final, R_OK) != 0 && dl_into_cache(img->url, sha, dir, final, c, fetch_failed, err) < 0)
+		goto out;
+	out->disk = xstrdup(final);
+	out->format = xstrdup(image_format(final));
+	out->sha256 = xstrdup(sha);
+	rc = 0;
+out:
+	image_unlock(lfd);
+	free(dir);
+	free(final);
+	free(lock);
+	return rc;
+}
+
+/* --- recipe --------------------------------------------------------------------------------- */
+
+/* Directories searched for recipes, in order (caller frees each and the array). */
+static char **recipe_dirs(size_t *n)
+{
+	char **v = xcalloc(5, sizeof *v), exe[PATH_MAX];
+	static const char *const rel[] = {"../examples/image", "../../examples/image", "../share/sandbox/images"};
+	const char *env = getenv("SANDBOX_RECIPES");
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	*n = 0;
+	if (env && *env)
+		v[(*n)++] = xstrdup(env);
+	if (len > 0) {
+		exe[len] = '\0';
+		char *dir = sbx_dirname(exe);
+		for (size_t i = 0; i < SBX_NELEM(rel); i++)
+			v[(*n)++] = xasprintf("%s/%s", dir, rel[i]);
+		free(dir);
+	}
+	return v;
+}
+
+/* The recipe script of `name` (caller frees), or NULL with an error. */
+static char *recipe_script(const char *name, struct sbx_err *err)
+{
+	size_t n = 0;
+	char **dirs = recipe_dirs(&n), *found = NULL;
+	for (size_t i = 0; i < n; i++) {
+		char *p = xasprintf("%s/%s.sh", dirs[i], name);
+		if (found == NULL && access(p, R_OK) == 0)
+			found = p;
+		else
+			free(p);
+		free(dirs[i]);
+	}
+	free(dirs);
+	if (found == NULL) {
+		sbx_err_set(err, SBX_EXIT_USAGE, "image recipe '%s' not found", name);
+		sbx_err_hint(err, "set SANDBOX_RECIPES to the directory holding %s.sh", name);
+	}
+	return found;
+}
+
+/* A recipe name is a plain file name: [a-z0-9._-], not starting with '.'. */
+static bool recipe_name_ok(const char *s)
+{
+	return s && *s && *s != '.' && strlen(s) <= 64 &&
+		strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(s);
+}
+
+/* Set one manifest key; unknown keys are ignored (newer recipes). */
+static void manifest_set(struct image_files *f, const char *dir, const char *key, const char *val)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+		bool path;
+	} keys[] = {
+		{"disk", offsetof(struct image_files, disk), true},
+		{"format", offsetof(struct image_files, format), false},
+		{"kernel", offsetof(struct image_files, kernel), true},
+		{"initrd", offsetof(struct image_files, initrd), true},
+		{"cmdline", offsetof(struct image_files, cmdline), false},
+	};
+	for (size_t i = 0; i < SBX_NELEM(keys); i++) {
+		if (strcmp(keys[i].key, key) != 0)
+			continue;
+		char **slot = (char **)((char *)f + keys[i].off);
+		free(*slot);
+		*slot = keys[i].path ? sbx_path_join(dir, val) : xstrdup(val);
+	}
+}
+
+/* Parse <dir>/manifest (key=value lines) into out. */
+static int manifest_read(const char *dir, struct image_files *out, struct sbx_err *err)
+{
+	char *path = sbx_path_join(dir, "manifest"), *data = NULL, *save = NULL;
+	size_t len = 0;
+	struct image_files f = {0};
+	int rc = sbx_read_file(path, &data, &len, err);
+	for (char *line = rc == 0 ? strtok_r(data, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		if (eq && line[0] != '#') {
+			*eq = '\0';
+			manifest_set(&f, dir, line, eq + 1);
+		}
+	}
+	if (rc == 0 && f.disk == NULL)
+		rc = sbx_err_set(err, SBX_EXIT_FAILED, "%s: no disk= line", path);
+	if (rc == 0 && f.format == NULL)
+		f.format = xstrdup(image_format(f.disk));
+	if (rc == 0)
+		*out = f;
+	else
+		image_files_clear(&f);
+	free(path);
+	free(data);
+	return rc;
+}
+
+/* Run the recipe into a temp dir next to `dir` and rename it into place. */
+static int recipe_build(const char *script, const char *name, const char *parent, const char *dir,
+	const struct image_ctx *c, struct sbx_err *err)
+{
+	char *tmp = xasprintf("%s/.build-%s.XXXXXX", parent, name), *mpath = NULL;
+	int rc = -1;
+	if (mkdtemp(tmp) == NULL) {
+		sbx_err_set(err, SBX_EXIT_FAILED, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	char *argv[] = {"sh", (char *)script, tmp, NULL};
+	image_progress(c, "building image", 0, 0);
+	if (sbx_run(argv, IMAGE_BUILD_MS, NULL, err) < 0) {
+		sbx_err_prefix(err, "image recipe %s", name);
+		goto out;
+	}
+	mpath = sbx_path_join(tmp, "manifest");
+	if (access(mpath, R_OK) != 0) {
+		sbx_err_set(err, SBX_EXIT_FAILED, "image recipe %s wrote no manifest", name);
+		goto out;
+	}
+	chmod(tmp, 0755);
+	if (rename(tmp, dir) < 0) {
+		sbx_err_set(err, SBX_EXIT_FAILED, "cannot rename %s to %s: %s", tmp, dir, strerror(errno));
+		goto out;
+	}
+	image_progress(c, "building image", 1, 1);
+	rc = 0;
+out:
+	if (rc < 0)
+		sbx_rm_rf(tmp);
+	free(tmp);
+	free(mpath);
+	return rc;
+}
+
+/* The sha256 of a recipe image's disk, computed once and kept in <dir>/disk.sha256. */
+static char *recipe_disk_sha(const char *dir, const char *disk, struct sbx_err *err)
+{
+	char *path = sbx_path_join(dir, "disk.sha256"), *data = NULL, hex[65];
+	size_t len = 0;
+	struct sbx_err ignore = SBX_ERR_INIT;
+	if (sbx_read_file(path, &data, &len, &ignore) == 0 && image_sha_ok(data)) {
+		free(path);
+		return data;
+	}
+	free(data);
+	sbx_err_clear(&ignore);
+	if (sbx_sha256_file(disk, hex, err) < 0) {
+		free(path);
+		return NULL;
+	}
+	(void)!sbx_write_file(path, hex, 64, 0644, &ignore);
+	sbx_err_clear(&ignore);
+	free(path);
+	return xstrdup(hex);
+}
+
+/* The cache directory of a recipe: <cache>/recipe/<name>-<key> (caller frees). */
+static char *recipe_dir(const char *parent, const char *name, const char *script, struct sbx_err *err)
+{
+	char hex[65];
+	if (sbx_sha256_file(script, hex, err) < 0)
+		return NULL;
+	hex[IMAGE_KEY_LEN] = '\0';
+	return xasprintf("%s/%s-%s", parent, name, hex);
+}
+
+/* A recipe image: reuse the cached build or build it (one builder at a time, by flock). */
+static int image_from_recipe(const char *name, const struct image_ctx *c, struct image_files *out,
+	struct sbx_err *err)
+{
+	char *script = NULL, *parent = NULL, *dir = NULL, *lock = NULL, *manifest = NULL;
+	int rc = -1, lfd = -1;
+	if (!recipe_name_ok(name))
+		return sbx_err_set(err, SBX_EXIT_USAGE, "image recipe '%s': not a valid name", name ? name : "");
+	if ((script = recipe_script(name, err)) == NULL || (parent = image_cache_sub("recipe", err)) == NULL ||
+		(dir = recipe_dir(parent, name, script, err)) == NULL)
+		goto out;
+	lock = xasprintf("%s.lock", dir);
+	manifest = sbx_path_join(dir, "manifest");
+	if (access(manifest, R_OK) != 0) {
+		if ((lfd = image_lock(lock, err)) < 0)
+			goto out;
+		if (access(manifest, R_OK) != 0 && recipe_build(script, name, parent, dir, c, err) < 0)
+			goto out;
+	}
+	struct image_files f = {0};
+	if (manifest_read(dir, &f, err) < 0)
+		goto out;
+	if ((f.sha256 = recipe_disk_sha(dir, f.disk, err)) == NULL) {
+		image_files_clear(&f);
+		goto out;
+	}
+	*out = f;
+	rc = 0;
+out:
+	image_unlock(lfd);
+	free(script);
+	free(parent);
+	free(dir);
+	free(lock);
+	free(manifest);
+	return rc;
+}
+
+/* --- entry point ---------------------------------------------------------------------------- */
+
+/* A url image, falling back to the recipe when the download itself fails. */
+static int image_from_url_or_recipe(const struct bp_image *img, const struct image_ctx *c,
+	struct image_files *out, struct sbx_err *err)
+{
+	struct sbx_err uerr = SBX_ERR_INIT;
+	bool fetch_failed = false;
+	int rc = image_from_url(img, c, out, &fetch_failed, &uerr);
+	if (rc < 0 && fetch_failed && img->recipe) {
+		image_progress(c, "download failed; building the recipe instead", 0, 0);
+		rc = image_from_recipe(img->recipe, c, out, err);
+	} else if (rc < 0) {
+		for (size_t i = 0; i < uerr.n; i++)
+			sbx_err_set(err, uerr.code ? uerr.code : SBX_EXIT_FAILED, "%s", uerr.msgs[i].text);
+		if (uerr.hint)
+			sbx_err_hint(err, "%s", uerr.hint);
+	}
+	sbx_err_clear(&uerr);
+	return rc;
+}
+
+/* Resolve the blueprint's image to local files. */
+int image_resolve(const struct bp_image *img, const char *bp_dir, image_progress_fn progress,
+	void *ctx, struct image_files *out, struct sbx_err *err)
+{
+	struct image_ctx c = {progress, ctx};
+	struct image_files f = {0};
+	int rc;
+	if (img->path)
+		rc = image_from_path(img, bp_dir, &f, err);
+	else if (img->url)
+		rc = image_from_url_or_recipe(img, &c, &f, err);
+	else if (img->recipe)
+		rc = image_from_recipe(img->recipe, &c, &f, err);
+	else
+		rc = sbx_err_set(err, SBX_EXIT_USAGE, "image: one of path, url or recipe is required");
+	if (rc < 0)
+		return -1;
+	image_boot_fields(img, bp_dir, &f);
+	*out = f;
+	return 0;
+}
