@@ -31,6 +31,12 @@ int db_fail(struct state *st, struct sbx_err *err, const char *what)
 	return sbx_err_set(err, SBX_EXIT_FAILED, "%s: state database %s: %s", what, st->path, msg);
 }
 
+/* Whether the last failure had this extended result code. */
+bool db_last_is(struct state *st, int extended_code)
+{
+	return sqlite3_extended_errcode(st->db) == extended_code;
+}
+
 /* Bind one value of the format. */
 static int bind_one(sqlite3_stmt *stmt, int i, char t, va_list *ap)
 {

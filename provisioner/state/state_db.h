@@ -53,6 +53,9 @@ int db_text(struct state *st, struct sbx_err *err, char **out, const char *sql, 
 /* Add an error naming the last SQLite failure, prefixed with `what`. Returns -1. */
 int db_fail(struct state *st, struct sbx_err *err, const char *what);
 
+/* Whether the last failure on the connection had this extended result code. */
+bool db_last_is(struct state *st, int extended_code);
+
 /* Open a (possibly nested) write transaction: BEGIN IMMEDIATE at depth 0, SAVEPOINT deeper. */
 int db_begin(struct state *st, struct sbx_err *err);
 /* Commit the innermost level. On failure the level is rolled back. */

@@ -130,6 +130,21 @@ static int check_same(const char *env, const char *network, const char *have, co
 	return -1;
 }
 
+/* Record the allocation. */
+static int ipam_insert(struct state *st, const char *env, const char *network, int64_t b,
+	const char *cidr, struct sbx_err *err)
+{
+	if (db_exec(st, NULL, NULL, "INSERT INTO ipam (env, network, block, cidr) VALUES (?, ?, ?, ?)",
+		"ssis", env, network, b, cidr) == 0)
+		return 0;
+	if (db_last_is(st, SQLITE_CONSTRAINT_FOREIGNKEY))
+		return sbx_err_set(err, SBX_EXIT_FAILED, "cannot allocate %s to network %s: environment %s "
+			"is not in the state", cidr, network, env);
+	if (db_last_is(st, SQLITE_CONSTRAINT_UNIQUE))
+		return sbx_err_set(err, SBX_EXIT_REFUSED, "network block %s is already allocated", cidr);
+	return db_fail(st, err, "cannot record an IPAM allocation");
+}
+
 /* Allocate inside the caller's transaction. */
 static int alloc_tx(struct state *st, const char *env, const char *network, const char *want,
 	char **cidr, struct sbx_err *err)
@@ -151,12 +166,8 @@ static int alloc_tx(struct state *st, const char *env, const char *network, cons
 	if (rc == 0 && want)
 		rc = block_check_free(st, b, err);
 	char *text = block_cidr(b);
-	if (rc == 0 && db_exec(st, err, NULL, "INSERT INTO ipam (env, network, block, cidr) VALUES (?, ?, ?, ?)",
-		"ssis", env, network, b, text) < 0) {
-		sbx_err_prefix(err, "cannot allocate %s to %s/%s (is the environment in the state?)", text,
-			env, network);
-		rc = -1;
-	}
+	if (rc == 0)
+		rc = ipam_insert(st, env, network, b, text, err);
 	if (rc == 0)
 		*cidr = text;
 	else

@@ -12,15 +12,17 @@ int state_res_put(struct state *st, const struct state_res *r, struct sbx_err *e
 	if (!r->env || !r->type || !r->name || !r->status)
 		return sbx_err_set(err, SBX_EXIT_FAILED, "state_res_put: env, type, name and status are required");
 	st_lock(st);
-	int rc = db_exec(st, err, NULL,
+	int rc = db_exec(st, NULL, NULL,
 		"INSERT INTO res (" RES_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)"
 		" ON CONFLICT (env, type, name) DO UPDATE SET provider_id = excluded.provider_id,"
 		" spec = excluded.spec, status = excluded.status, updated = excluded.updated",
 		"ssssssi", r->env, r->type, r->name, r->provider_id, r->spec, r->status, sbx_now());
-	st_unlock(st);
-	if (rc < 0)
-		sbx_err_prefix(err, "cannot record %s %s of environment %s (is the environment in the state?)",
+	if (rc < 0 && db_last_is(st, SQLITE_CONSTRAINT_FOREIGNKEY))
+		sbx_err_set(err, SBX_EXIT_FAILED, "cannot record %s %s: environment %s is not in the state",
 			r->type, r->name, r->env);
+	else if (rc < 0)
+		db_fail(st, err, "cannot record a resource");
+	st_unlock(st);
 	return rc;
 }
 
@@ -104,11 +106,13 @@ int state_event_add(struct state *st, const char *env, const char *kind, const c
 	if (!kind)
 		return sbx_err_set(err, SBX_EXIT_FAILED, "state_event_add: kind is required");
 	st_lock(st);
-	int rc = db_exec(st, err, NULL, "INSERT INTO event (ts, env, kind, detail) VALUES (?, ?, ?, ?)",
+	int rc = db_exec(st, NULL, NULL, "INSERT INTO event (ts, env, kind, detail) VALUES (?, ?, ?, ?)",
 		"isss", sbx_now(), env, kind, detail_json);
+	if (rc < 0 && db_last_is(st, SQLITE_CONSTRAINT_CHECK))
+		sbx_err_set(err, SBX_EXIT_FAILED, "cannot log event %s: its detail is not valid JSON", kind);
+	else if (rc < 0)
+		db_fail(st, err, "cannot log an event");
 	st_unlock(st);
-	if (rc < 0)
-		sbx_err_prefix(err, "cannot log event %s (is its detail valid JSON?)", kind);
 	return rc;
 }
 

@@ -132,7 +132,7 @@ static void test_explicit(void **ctx)
 	alloc_fails(f->st, "b", "x", "10.211.6.1/24", SBX_EXIT_USAGE, "expected a /24");
 	alloc_fails(f->st, "b", "x", "10.211.0.0/16", SBX_EXIT_USAGE, "expected a /24");
 	alloc_fails(f->st, "b", "x", "banana", SBX_EXIT_USAGE, "expected a /24");
-	alloc_fails(f->st, "ghost", "x", NULL, SBX_EXIT_FAILED, "ghost");
+	alloc_fails(f->st, "ghost", "x", NULL, SBX_EXIT_FAILED, "environment ghost is not in the state");
 	/* outside the pool is allowed, and still exclusive */
 	char *y = alloc_ok(f->st, "b", "lab", "192.168.50.0/24");
 	alloc_fails(f->st, "c", "lab", "192.168.50.0/24", SBX_EXIT_REFUSED, "environment b");

@@ -325,7 +325,7 @@ static void test_resources(void **ctx)
 	state_res_list_free(r, n);
 	struct state_res orphan = {.env = "ghost", .type = "t", .name = "n", .status = "pending"};
 	assert_int_equal(state_res_put(f->st, &orphan, &err), -1);
-	assert_non_null(strstr(sbx_err_first(&err), "ghost"));
+	assert_non_null(strstr(sbx_err_first(&err), "environment ghost is not in the state"));
 	sbx_err_clear(&err);
 }
 
@@ -373,6 +373,7 @@ static void test_events(void **ctx)
 	}
 	assert_int_equal(state_event_add(f->st, NULL, "reap.start", NULL, &err), 0);
 	assert_int_equal(state_event_add(f->st, "y", "bad", "{not json", &err), -1);
+	assert_non_null(strstr(sbx_err_first(&err), "not valid JSON"));
 	sbx_err_clear(&err);
 	assert_int_equal(state_event_list(f->st, "y", 2, &ev, &n, &err), 0);
 	assert_int_equal(n, 2);
