@@ -70,8 +70,8 @@ static int want_block(const char *want, int64_t *b, struct sbx_err *err)
 /* The lowest free block of the pool. */
 static int pool_free_block(struct state *st, int64_t *out, struct sbx_err *err)
 {
-	struct pool p;
-	const char *text;
+	struct pool p = {0};
+	const char *text = "";
 	sqlite3_stmt *s = NULL;
 	int64_t next;
 	int rc;
