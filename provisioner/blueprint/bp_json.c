@@ -1,0 +1,144 @@
+/* bp_json — the resolved model as canonical JSON (sorted keys, 2-space indent); its hash. */
+#include "bp_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+/* A string or null; bytes of invalid UTF-8 (from --var) become '?'. */
+static json_t *jstr(const char *s)
+{
+	if (s == NULL)
+		return json_null();
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	char *t = xstrdup(s);
+	for (char *p = t; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(t);
+	free(t);
+	return j;
+}
+
+/* A list of strings. */
+static json_t *jstrs(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, jstr(v[i]));
+	return a;
+}
+
+/* Set several members at once from a NULL-terminated list of key, value pairs. */
+static json_t *jobj(const char *key, ...)
+{
+	json_t *o = json_object();
+	va_list ap;
+	va_start(ap, key);
+	for (const char *k = key; k; k = va_arg(ap, const char *))
+		json_object_set_new_nocheck(o, k, va_arg(ap, json_t *));
+	va_end(ap);
+	return o;
+}
+
+/* The site and its image. */
+static json_t *site_json(const struct bp_site *s)
+{
+	const struct bp_image *im = &s->image;
+	json_t *image = jobj("path", jstr(im->path), "url", jstr(im->url), "sha256", jstr(im->sha256),
+		"recipe", jstr(im->recipe), "kernel", jstr(im->kernel), "initrd", jstr(im->initrd),
+		"cmdline", jstr(im->cmdline), NULL);
+	return jobj("provider", jstr(s->provider), "uri", jstr(s->uri), "pool", jstr(s->pool),
+		"pool_path", jstr(s->pool_path), "domain_type", jstr(s->domain_type), "image", image, NULL);
+}
+
+/* The networks. */
+static json_t *networks_json(const struct bp_blueprint *bp)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < bp->nnetworks; i++) {
+		const struct bp_network *n = &bp->networks[i];
+		json_array_append_new(a, jobj("name", jstr(n->name), "cidr", jstr(n->cidr), "mode",
+			jstr(n->mode == BP_NET_ISOLATED ? "isolated" : "nat"), NULL));
+	}
+	return a;
+}
+
+/* One node. */
+static json_t *node_json(const struct bp_node *n)
+{
+	json_t *bmc = jobj("address", jstr(n->bmc.address), "port", json_integer(n->bmc.port),
+		"user", jstr(n->bmc.user), "password", jstr(n->bmc.password), NULL);
+	return jobj("name", jstr(n->name), "count", json_integer(n->count), "cpus", json_integer(n->cpus),
+		"memory", json_integer((json_int_t)n->memory), "disk", json_integer((json_int_t)n->disk),
+		"roles", jstrs(n->roles, n->nroles), "networks", jstrs(n->networks, n->nnetworks),
+		"provider", jstr(n->provider), "bmc", bmc, "mac", jstr(n->mac), NULL);
+}
+
+/* The vips. */
+static json_t *vips_json(const struct bp_blueprint *bp)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < bp->nvips; i++) {
+		const struct bp_vip *v = &bp->vips[i];
+		json_array_append_new(a, jobj("name", jstr(v->name), "port", json_integer(v->port),
+			"backend_nodes", jstr(v->backend_nodes), "backend_port", json_integer(v->backend_port),
+			"rate_limit", json_boolean(v->rate_limit), "rate_per_10s", json_integer(v->rate_per_10s),
+			NULL));
+	}
+	return a;
+}
+
+/* The database section. */
+static json_t *database_json(const struct bp_database *d)
+{
+	json_t *dbs = json_array();
+	for (size_t i = 0; i < d->ndbs; i++)
+		json_array_append_new(dbs, jobj("name", jstr(d->dbs[i].name), "owner", jstr(d->dbs[i].owner), NULL));
+	return jobj("present", json_boolean(d->present), "databases", dbs, "pool_mode", jstr(d->pool_mode),
+		"default_pool_size", json_integer(d->default_pool_size),
+		"max_client_conn", json_integer(d->max_client_conn), NULL);
+}
+
+/* The mocks section. */
+static json_t *mocks_json(const struct bp_mocks *m)
+{
+	return jobj("present", json_boolean(m->present), "sms", json_boolean(m->sms),
+		"mail", json_boolean(m->mail), "payment", json_boolean(m->payment),
+		"payment_webhook_url", jstr(m->payment_webhook_url),
+		"sms_callback_url", jstr(m->sms_callback_url), NULL);
+}
+
+/* The whole model. */
+static json_t *bp_json(const struct bp_blueprint *bp)
+{
+	const struct bp_lifetime *l = &bp->lifetime;
+	json_t *nodes = json_array();
+	for (size_t i = 0; i < bp->nnodes; i++)
+		json_array_append_new(nodes, node_json(&bp->nodes[i]));
+	return jobj("apiVersion", jstr(bp->api_version), "name", jstr(bp->name),
+		"lifetime", jobj("ttl", json_integer(l->ttl), "max_ttl", json_integer(l->max_ttl),
+			"permanent", json_boolean(l->permanent), "protect", json_boolean(l->protect), NULL),
+		"site", site_json(&bp->site), "networks", networks_json(bp), "nodes", nodes,
+		"bgp", jobj("router_as", json_integer(bp->bgp.router_as), "lb_as", json_integer(bp->bgp.lb_as), NULL),
+		"vips", vips_json(bp), "database", database_json(&bp->database),
+		"mocks", mocks_json(&bp->mocks), "secrets", jstrs(bp->secret_names, bp->nsecret_names), NULL);
+}
+
+/* The canonical JSON of the model. */
+char *bp_to_json(const struct bp_blueprint *bp)
+{
+	json_t *j = bp_json(bp);
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(j);
+	if (s == NULL) {
+		fprintf(stderr, "sandbox: out of memory (json)\n");
+		abort();
+	}
+	char *r = xstrdup(s);
+	free(s);
+	return r;
+}

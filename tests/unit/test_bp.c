@@ -1,0 +1,463 @@
+/* Unit tests of the blueprint module: parser, defaults, validation messages, interpolation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bp.h"
+
+#define MIB (UINT64_C(1) << 20)
+#define GIB (UINT64_C(1) << 30)
+
+/* Run the tests from the repository root (the runner does; a direct run may not). */
+static int setup_top(void **state)
+{
+	(void)state;
+	const char *top = getenv("SBX_TOP");
+	if (top && *top && chdir(top) != 0)
+		return -1;
+	return 0;
+}
+
+/* Load a YAML string as "t.yaml". */
+static int load_str(const char *yaml, const struct bp_load_opts *o, struct bp_blueprint **bp,
+	struct sbx_err *err)
+{
+	return bp_load_string("t.yaml", yaml, strlen(yaml), o, bp, err);
+}
+
+/* Load a string that must be valid. */
+static struct bp_blueprint *load_ok(const char *yaml, const struct bp_load_opts *o)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct bp_blueprint *bp = NULL;
+	if (load_str(yaml, o, &bp, &err) != 0) {
+		sbx_err_print(&err, stderr);
+		fail_msg("expected a valid blueprint");
+	}
+	sbx_err_clear(&err);
+	return bp;
+}
+
+#define HDR "apiVersion: sandbox/v1\nname: t\nsite: { image: { recipe: debian-12 } }\n"
+
+static void test_minimal_defaults(void **state)
+{
+	(void)state;
+	struct bp_blueprint *bp = load_ok(HDR
+		"networks: [ { name: front } ]\n"
+		"nodes: [ { name: web, networks: [front] } ]\n", NULL);
+	assert_string_equal(bp->api_version, "sandbox/v1");
+	assert_string_equal(bp->name, "t");
+	assert_string_equal(bp->file, "t.yaml");
+	assert_int_equal(bp->nfiles, 1);
+	assert_int_equal(bp->lifetime.ttl, 8 * 3600);
+	assert_int_equal(bp->lifetime.max_ttl, 72 * 3600);
+	assert_false(bp->lifetime.permanent);
+	assert_false(bp->lifetime.protect);
+	assert_string_equal(bp->site.provider, "libvirt");
+	assert_string_equal(bp->site.uri, "qemu:///system");
+	assert_string_equal(bp->site.pool, "sandbox");
+	assert_string_equal(bp->site.pool_path, "/var/lib/sandbox/pool");
+	assert_string_equal(bp->site.domain_type, "auto");
+	assert_string_equal(bp->site.image.recipe, "debian-12");
+	assert_null(bp->site.image.url);
+	assert_int_equal(bp->nnetworks, 1);
+	assert_string_equal(bp->networks[0].cidr, "auto");
+	assert_int_equal(bp->networks[0].mode, BP_NET_NAT);
+	assert_int_equal(bp->nnodes, 1);
+	const struct bp_node *n = &bp->nodes[0];
+	assert_int_equal(n->count, 1);
+	assert_int_equal(n->cpus, 1);
+	assert_true(n->memory == 1 * GIB);
+	assert_true(n->disk == 8 * GIB);
+	assert_string_equal(n->provider, "libvirt");
+	assert_int_equal(n->nroles, 0);
+	assert_int_equal(n->nnetworks, 1);
+	assert_int_equal(n->pos.line, 5);
+	assert_int_equal(n->pos.col, 10);
+	assert_string_equal(n->pos.file, "t.yaml");
+	assert_int_equal(bp->bgp.router_as, 65000);
+	assert_int_equal(bp->bgp.lb_as, 65001);
+	assert_false(bp->database.present);
+	assert_string_equal(bp->database.pool_mode, "transaction");
+	assert_int_equal(bp->database.default_pool_size, 20);
+	assert_int_equal(bp->database.max_client_conn, 200);
+	assert_false(bp->mocks.present);
+	assert_int_equal(bp->nvips, 0);
+	assert_int_equal(bp->nsecret_names, 0);
+	assert_int_equal(strlen(bp->hash), 64);
+	bp_free(bp);
+}
+
+static void test_full_model(void **state)
+{
+	(void)state;
+	struct bp_load_opts o = {.vars = (struct bp_var[]){{"path", "p"}}, .nvars = 1, .env_name = "demo"};
+	struct bp_blueprint *bp = NULL;
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(bp_load("tests/unit/data/bp/full.yaml", &o, &bp, &err), 0);
+	assert_string_equal(bp->name, "full-demo");
+	assert_int_equal(bp->lifetime.ttl, 90 * 60);
+	assert_int_equal(bp->lifetime.max_ttl, 2 * 86400);
+	assert_true(bp->lifetime.protect);
+	assert_string_equal(bp->site.image.sha256,
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	assert_int_equal(bp->networks[1].mode, BP_NET_ISOLATED);
+	const struct bp_node *lb = bp_node_find(bp, "lb");
+	assert_non_null(lb);
+	assert_int_equal(lb->count, 2);
+	assert_true(lb->memory == 512 * MIB);
+	assert_true(lb->disk == 4 * GIB);
+	assert_true(bp_node_find(bp, "web")->disk == UINT64_C(20000000000));
+	assert_true(bp_node_has_role(bp_node_find(bp, "web"), "k3s-agent"));
+	assert_false(bp_node_has_role(bp_node_find(bp, "web"), "lb"));
+	assert_null(bp_node_find(bp, "nope"));
+	assert_non_null(bp_network_find(bp, "back"));
+	assert_null(bp_network_find(bp, "nope"));
+	const struct bp_node *m = bp_node_find(bp, "metal-1");
+	assert_string_equal(m->provider, "ipmi");
+	assert_string_equal(m->bmc.address, "10.0.0.5");
+	assert_int_equal(m->bmc.port, 9623);
+	assert_string_equal(m->bmc.password, "${secret.bmc}");
+	assert_string_equal(m->mac, "52:54:00:ab:cd:ef");
+	assert_int_equal(bp->bgp.router_as, 64512);
+	assert_int_equal(bp->nvips, 2);
+	assert_true(bp->vips[0].rate_limit);
+	assert_int_equal(bp->vips[0].rate_per_10s, 50);
+	assert_false(bp->vips[1].rate_limit);
+	assert_int_equal(bp->vips[1].rate_per_10s, 100);
+	assert_string_equal(bp->vips[1].backend_nodes, "web");
+	assert_int_equal(bp->vips[1].backend_port, 30080);
+	assert_true(bp->database.present);
+	assert_int_equal(bp->database.ndbs, 2);
+	assert_string_equal(bp->database.dbs[1].owner, "audit");
+	assert_string_equal(bp->database.pool_mode, "session");
+	assert_true(bp->mocks.present && bp->mocks.sms && bp->mocks.mail && bp->mocks.payment);
+	assert_string_equal(bp->mocks.sms_callback_url, "http://web/p/sms");
+	assert_string_equal(bp->mocks.payment_webhook_url,
+		"https://pay.example/hook?token=${secret.pay_token}&x=${literal}");
+	assert_int_equal(bp->nsecret_names, 2);
+	assert_string_equal(bp->secret_names[0], "bmc");
+	assert_string_equal(bp->secret_names[1], "pay_token");
+	bp_free(bp);
+	sbx_err_clear(&err);
+}
+
+static void test_secret_ref(void **state)
+{
+	(void)state;
+	char *s = bp_secret_ref("${secret.bmc}");
+	assert_string_equal(s, "bmc");
+	free(s);
+	assert_null(bp_secret_ref("${secret.}"));
+	assert_null(bp_secret_ref("x${secret.bmc}"));
+	assert_null(bp_secret_ref("${secret.bmc}x"));
+	assert_null(bp_secret_ref("${env.name}"));
+	assert_null(bp_secret_ref(NULL));
+	assert_null(bp_secret_ref("plain"));
+}
+
+static void test_known_roles(void **state)
+{
+	(void)state;
+	static const char *const want[] = {"router", "lb", "k3s-server", "k3s-agent", "postgres", "mocks",
+		"plain"};
+	size_t n = 0;
+	while (bp_known_roles[n])
+		n++;
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(bp_known_roles[i], want[i]);
+}
+
+/* ---- interpolation ---------------------------------------------------------------------- */
+
+static void test_interp(void **state)
+{
+	(void)state;
+	struct bp_var vars[] = {{"db", "first"}, {"db", "main"}, {"n", "3"}};
+	struct bp_load_opts o = {.vars = vars, .nvars = 3, .env_name = "demo"};
+	struct bp_blueprint *bp = load_ok(HDR
+		"networks: [ { name: front } ]\n"
+		"nodes: [ { name: \"web-${env.name}\", count: \"${n}\", networks: [front], roles: [postgres] } ]\n"
+		"database: { databases: [ { name: \"${db}_${missing:-dflt}\", owner: o_x } ] }\n"
+		"mocks: { mail: {}, sms: { callback_url: \"http://x/${secret.tok}/${secret.a}/${secret.tok}\" } }\n",
+		&o);
+	assert_string_equal(bp->nodes[0].name, "web-demo");
+	assert_int_equal(bp->nodes[0].count, 3);
+	assert_string_equal(bp->database.dbs[0].name, "main_dflt");
+	assert_string_equal(bp->database.dbs[0].owner, "o_x");
+	assert_int_equal(bp->nsecret_names, 2);
+	assert_string_equal(bp->secret_names[0], "a");
+	assert_string_equal(bp->secret_names[1], "tok");
+	bp_free(bp);
+
+	bp = load_ok(HDR
+		"networks: [ { name: front } ]\n"
+		"nodes: [ { name: web, networks: [front] } ]\n"
+		"mocks: { payment: { webhook_url: \"http://h/$${a}/${secret.tok}/${secret.a}/${secret.tok}/$\" } }\n",
+		NULL);
+	assert_string_equal(bp->mocks.payment_webhook_url, "http://h/${a}/${secret.tok}/${secret.a}/${secret.tok}/$");
+	assert_int_equal(bp->nsecret_names, 2);
+	assert_string_equal(bp->secret_names[0], "a");
+	assert_string_equal(bp->secret_names[1], "tok");
+	bp_free(bp);
+}
+
+static void test_interp_env_placeholder(void **state)
+{
+	(void)state;
+	/* Without an environment, ${env.name} is "<env>" and still passes name validation. */
+	struct bp_blueprint *bp = load_ok(HDR
+		"networks: [ { name: front } ]\n"
+		"nodes: [ { name: \"db-${env.name}\", networks: [front] } ]\n", NULL);
+	assert_string_equal(bp->nodes[0].name, "db-<env>");
+	bp_free(bp);
+}
+
+/* ---- validation messages ---------------------------------------------------------------- */
+
+struct bad {
+	const char *yaml;
+	int line, col;
+	const char *phrase;
+};
+
+static const struct bad bad_cases[] = {
+	{HDR "networks: [ { name: front } ]\nnodes:\n  - name: web\n    memroy: 1Gi\n    networks: [front]\n",
+		7, 5, "unknown key \"memroy\" in node (did you mean \"memory\"?)"},
+	{HDR "networks: [ { name: front } ]\nnodes:\n  - name: web\n    memory: lots\n    networks: [front]\n",
+		7, 13, "memory: expected a size like 512Mi or 2Gi, got \"lots\""},
+	{HDR "networks: [ { name: front } ]\nnodes:\n  - name: web\n    disk: 2Xi\n    networks: [front]\n",
+		7, 11, "disk: expected a size like 512Mi or 2Gi, got \"2Xi\""},
+	{HDR "networks: [ { name: front } ]\nnodes:\n  - name: web\n    memory: 1Mi\n    networks: [front]\n",
+		7, 13, "memory: 1Mi is out of range (64Mi to 4Ti)"},
+	{HDR "lifetime: { ttl: soon }\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
+		4, 18, "ttl: expected a duration like 8h or 3d, got \"soon\""},
+	{HDR "networks: [ { name: front } ]\nnodes:\n  - { name: web, cpus: many, networks: [front] }\n",
+		6, 24, "cpus: expected an integer between 1 and 128, got \"many\""},
+	{HDR "networks: [ { name: front } ]\nnodes:\n  - { name: web, count: 0, networks: [front] }\n",
+		6, 25, "count: expected an integer between 1 and 1000, got \"0\""},
+	{HDR "networks: [ { name: front } ]\nnodes:\n  - { name: web, cpus: [1], networks: [front] }\n",
+		6, 24, "cpus: expected an integer, got a list"},
+	{HDR "networks: [ { name: front } ]\nnodes:\n  - name: web\n    networks: [front]\n  - name: web\n    networks: [front]\n",
+		8, 5, "duplicate node name \"web\" (first defined at t.yaml:6:5)"},
+	{HDR "networks: [ { name: front }, { name: front } ]\nnodes: [ { name: w, networks: [front] } ]\n",
+		4, 30, "duplicate network name \"front\""},
+	{HDR "networks: [ { name: front } ]\nnodes:\n  - { networks: [front] }\n",
+		6, 5, "missing required key \"name\" in node"},
+	{HDR "networks: [ { name: front } ]\nnodes:\n  - { name: web, networks: [front, frnt] }\n",
+		6, 36, "node \"web\": undefined network \"frnt\" (did you mean \"front\"?)"},
+	{HDR "networks: [ { name: front } ]\nnodes:\n  - { name: web, networks: [front, front] }\n",
+		6, 36, "network \"front\" listed twice"},
+	{HDR "networks: [ { name: front } ]\nnodes: [ { name: web, networks: [front], roles: [lb] } ]\n"
+		"vips: [ { name: www, port: 443, backend: { nodes: wbe, port: 1 } } ]\n",
+		6, 51, "vip \"www\": undefined node \"wbe\" (did you mean \"web\"?)"},
+	{HDR "networks: [ { name: front } ]\nnodes: [ { name: Web_1, networks: [front] } ]\n",
+		5, 18, "name: invalid name \"Web_1\""},
+	{HDR "networks: [ { name: front } ]\nnodes: [ { name: web, roles: [routr], networks: [front] } ]\n",
+		5, 31, "node \"web\": unknown role \"routr\" (did you mean \"router\"?)"},
+	{HDR "networks: [ { name: front } ]\nnodes: [ { name: web, roles: [lb, lb], networks: [front] } ]\n",
+		5, 35, "role \"lb\" listed twice"},
+	{HDR "nodes:\n  - name: metal\n    provider: ipmi\n",
+		6, 15, "node \"metal\": provider ipmi needs bmc"},
+	{HDR "nodes:\n  - { name: metal, provider: ipmi, count: 2, bmc: { address: h } }\n",
+		5, 43, "count must be 1"},
+	{HDR "nodes:\n  - { name: metal, provider: ipmi, bmc: { user: u } }\n",
+		5, 41, "missing required key \"address\" in bmc"},
+	{HDR "networks: [ { name: front } ]\nnodes: [ { name: web, networks: [front], bmc: { address: h } } ]\n",
+		5, 42, "bmc is only valid with provider: ipmi"},
+	{HDR "networks: [ { name: front } ]\nnodes: [ { name: web } ]\n",
+		5, 10, "missing required key \"networks\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, mac: \"52:54:00:12:34\" } ]\n",
+		4, 63, "mac: expected a MAC address like 52:54:00:12:34:56, got \"52:54:00:12:34\""},
+	{HDR "nodes: [ { name: m, provider: pxe, bmc: { address: h } } ]\n",
+		4, 31, "provider: expected one of libvirt, ipmi, got \"pxe\""},
+	{HDR "lifetime: { ttl: 5d }\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
+		4, 18, "ttl: 5d is longer than max_ttl 3d 0h (the default)"},
+	{HDR "lifetime: { ttl: 5d, max_ttl: 2d }\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
+		4, 18, "ttl: 5d is longer than max_ttl 2d"},
+	{HDR "lifetime: { permanent: true, ttl: 8h }\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
+		4, 30, "ttl: a permanent blueprint does not expire"},
+	{HDR "lifetime: { permanent: yes }\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
+		4, 24, "permanent: expected true or false, got \"yes\""},
+	{"apiVersion: sandbox/v2\nname: t\nnodes: []\n",
+		1, 13, "apiVersion: expected \"sandbox/v1\", got \"sandbox/v2\""},
+	{"name: t\nnodes: [ { name: m, provider: ipmi, bmc: { address: h } } ]\n",
+		1, 1, "missing required key \"apiVersion\" in blueprint"},
+	{"apiVersion: sandbox/v1\nname: t\n",
+		1, 1, "missing required key \"nodes\" in blueprint"},
+	{"apiVersion: sandbox/v1\nname: t\nnodes: []\n",
+		3, 8, "nodes: expected at least one node"},
+	{"apiVersion: sandbox/v1\nname: t\nnode: []\n",
+		3, 1, "unknown key \"node\" in blueprint (did you mean \"nodes\"?)"},
+	{"apiVersion: sandbox/v1\nname: t\nzzzzzz: 1\n",
+		3, 1, "unknown key \"zzzzzz\" in blueprint; expected one of: apiVersion, name, lifetime"},
+	{"apiVersion: sandbox/v1\nname: t\nnodes: [ { name: web\n",
+		4, 1, "YAML syntax error"},
+	{"apiVersion: sandbox/v1\nname: t\n  bad: indent\n",
+		3, 6, "YAML syntax error: mapping values are not allowed in this context"},
+	{"apiVersion: sandbox/v1\nname: t\nname: u\nnodes: []\n",
+		3, 1, "duplicate key \"name\" (first set at line 2)"},
+	{"apiVersion: sandbox/v1\nname: &n t\nnodes: [ { name: *n } ]\n",
+		3, 18, "aliases (*n) are not supported"},
+	{"- just\n- a list\n",
+		1, 1, "expected a mapping (apiVersion: ..., name: ...) at the top, got a list"},
+	{"",
+		1, 1, "expected a mapping (apiVersion: ..., name: ...) at the top, got nothing"},
+	{"a: 1\n---\nb: 2\n",
+		3, 1, "expected a single YAML document"},
+	{"apiVersion: sandbox/v1\nname: ci-${branch}\nnodes: []\n",
+		2, 7, "unknown variable \"branch\" in \"ci-${branch}\" (pass --var branch=VALUE"},
+	{"apiVersion: sandbox/v1\nname: ci-${branch\nnodes: []\n",
+		2, 7, "unterminated \"${\""},
+	{"apiVersion: sandbox/v1\nname: \"${secret.a b}\"\nnodes: []\n",
+		2, 7, "invalid secret name \"a b\""},
+	{HDR "networks: [ { name: f, cidr: 10.0.0.5/24 } ]\nnodes: [ { name: w, networks: [f] } ]\n",
+		4, 30, "cidr: expected \"auto\" or an IPv4 network"},
+	{HDR "networks: [ { name: f, mode: bridged } ]\nnodes: [ { name: w, networks: [f] } ]\n",
+		4, 30, "mode: expected one of nat, isolated, got \"bridged\""},
+	{"apiVersion: sandbox/v1\nname: t\nsite: { image: { url: \"https://x/i.qcow2\" } }\n"
+		"networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
+		3, 23, "image: url needs sha256"},
+	{"apiVersion: sandbox/v1\nname: t\nsite: { image: { url: \"ftp://x\", sha256: abc } }\n"
+		"networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
+		3, 42, "sha256: expected a SHA-256 (64 hex digits), got \"abc\""},
+	{"apiVersion: sandbox/v1\nname: t\nsite: { image: {} }\n"
+		"networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
+		3, 16, "image: expected at least one of path, url or recipe"},
+	{"apiVersion: sandbox/v1\nname: t\nsite: { uri: test:///default }\n"
+		"networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
+		3, 1, "missing required key \"image\" in site"},
+	{"apiVersion: sandbox/v1\nname: t\nsite: { pool_path: relative/dir, image: { recipe: r } }\n"
+		"networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
+		3, 20, "pool_path: expected an absolute path, got \"relative/dir\""},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\nbgp: { router_as: 65000, lb_as: 65000 }\n",
+		6, 6, "bgp: router_as and lb_as must differ"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n"
+		"vips: [ { name: www, port: 443, backend: { nodes: w, port: 1 } } ]\n",
+		6, 1, "vips: no node has role lb"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n"
+		"database: { databases: [ { name: app } ] }\n",
+		6, 1, "database: no node has role postgres"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], roles: [postgres] } ]\n"
+		"database: { databases: [ { name: my-app } ] }\n",
+		6, 34, "name: expected a PostgreSQL name"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], roles: [postgres] } ]\n"
+		"database: { pooler: { mode: fast } }\n",
+		6, 29, "mode: expected one of transaction, session, statement, got \"fast\""},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], roles: [lb] } ]\n"
+		"vips: [ { name: www, backend: { nodes: w, port: 1 } } ]\n",
+		6, 9, "missing required key \"port\" in vip"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], roles: [lb] } ]\n"
+		"vips: [ { name: www, port: 70000, backend: { nodes: w, port: 1 } } ]\n",
+		6, 28, "port: expected an integer between 1 and 65535, got \"70000\""},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\nmocks: { sms: { callback: x } }\n",
+		6, 17, "unknown key \"callback\" in mocks.sms"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\nmocks: { sms: { callback_url: x } }\n",
+		6, 31, "callback_url: expected an http://, https:// or file:// URL, got \"x\""},
+	{HDR "networks: { name: f }\nnodes: [ { name: w } ]\n",
+		4, 11, "networks: expected a list of networks, got a mapping"},
+	{"apiVersion: sandbox/v1\nname: t\nsite: 3\nnodes: [ { name: w, provider: ipmi, bmc: { address: h } } ]\n",
+		3, 7, "site: expected a mapping (key: value), got \"3\""},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: f } ]\n",
+		5, 31, "networks: expected a list like [a, b], got \"f\""},
+};
+
+/* Whether the error list has a message at line:col in t.yaml containing phrase. */
+static bool has_error(const struct sbx_err *err, const char *file, int line, int col, const char *phrase)
+{
+	for (size_t i = 0; i < err->n; i++) {
+		const struct sbx_err_msg *m = &err->msgs[i];
+		if (m->file && strcmp(m->file, file) == 0 && m->line == line && m->col == col &&
+			strstr(m->text, phrase))
+			return true;
+	}
+	return false;
+}
+
+static void test_bad_inputs(void **state)
+{
+	(void)state;
+	int failures = 0;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad *b = &bad_cases[i];
+		struct sbx_err err = SBX_ERR_INIT;
+		struct bp_blueprint *bp = (struct bp_blueprint *)&err; /* must stay untouched */
+		int rc = load_str(b->yaml, NULL, &bp, &err);
+		if (rc != -1 || bp != (struct bp_blueprint *)&err || err.code != SBX_EXIT_USAGE ||
+			!has_error(&err, "t.yaml", b->line, b->col, b->phrase)) {
+			fprintf(stderr, "case %zu: wanted t.yaml:%d:%d: ...%s...; got rc %d:\n", i, b->line,
+				b->col, b->phrase, rc);
+			sbx_err_print(&err, stderr);
+			failures++;
+		}
+		sbx_err_clear(&err);
+	}
+	assert_int_equal(failures, 0);
+}
+
+static void test_many_errors_one_pass(void **state)
+{
+	(void)state;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct bp_blueprint *bp = NULL;
+	const char *y = HDR
+		"networks: [ { name: front } ]\n"
+		"nodes:\n"
+		"  - { name: a, memory: lots, networks: [front] }\n"
+		"  - { name: b, cpus: x, networks: [nope] }\n"
+		"  - { name: c, roles: [dba], networks: [front] }\n"
+		"lifetime: { ttl: later }\n";
+	assert_int_equal(load_str(y, NULL, &bp, &err), -1);
+	assert_null(bp);
+	assert_int_equal(err.n, 5);
+	/* every error, sorted by position */
+	static const int want[][2] = {{6, 24}, {7, 22}, {7, 36}, {8, 24}, {9, 18}};
+	for (size_t i = 0; i < 5; i++) {
+		assert_string_equal(err.msgs[i].file, "t.yaml");
+		assert_int_equal(err.msgs[i].line, want[i][0]);
+		assert_int_equal(err.msgs[i].col, want[i][1]);
+	}
+	assert_non_null(strstr(err.msgs[3].text, "unknown role \"dba\""));
+	sbx_err_clear(&err);
+}
+
+static void test_unreadable_file(void **state)
+{
+	(void)state;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct bp_blueprint *bp = NULL;
+	assert_int_equal(bp_load("tests/unit/data/bp/does-not-exist.yaml", NULL, &bp, &err), -1);
+	assert_null(bp);
+	assert_int_equal(err.n, 1);
+	assert_null(err.msgs[0].file);
+	assert_non_null(strstr(err.msgs[0].text, "does-not-exist.yaml"));
+	sbx_err_clear(&err);
+	assert_int_equal(bp_load("tests/unit/data/bp", NULL, &bp, &err), -1);
+	assert_non_null(strstr(err.msgs[0].text, "not a regular file"));
+	sbx_err_clear(&err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_full_model),
+		cmocka_unit_test(test_secret_ref),
+		cmocka_unit_test(test_known_roles),
+		cmocka_unit_test(test_interp),
+		cmocka_unit_test(test_interp_env_placeholder),
+		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_many_errors_one_pass),
+		cmocka_unit_test(test_unreadable_file),
+	};
+	return cmocka_run_group_tests(tests, setup_top, NULL);
+}
