@@ -16,6 +16,8 @@ static void yaml_str(struct sbx_buf *b, const char *s)
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
 			sbx_buf_printf(b, "\\%c", c);
+		else if (c == '\n')
+			sbx_buf_puts(b, "\\n");
 		else if (c < 0x20 || c == 0x7f)
 			sbx_buf_printf(b, "\\x%02x", c);
 		else
