@@ -129,6 +129,61 @@ static void test_newer_schema_refused(void **ctx)
 	sbx_err_clear(&err);
 }
 
+#define OPENERS 4
+
+/* Several processes opening (creating, migrating) a fresh database at once all succeed. */
+static void test_concurrent_first_open(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	char *db = xasprintf("%s/fresh/state.db", f->dir);
+	pid_t pids[OPENERS];
+	int start[2];
+	assert_int_equal(pipe(start), 0);
+	for (int i = 0; i < OPENERS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct state *st = NULL;
+			char c, name[16];
+			snprintf(name, sizeof(name), "p%d", i);
+			if (read(start[0], &c, 1) != 1 || state_open(db, &st, &err) < 0)
+				_exit(2);
+			struct state_env e = {.name = name};
+			_exit(state_env_create(st, &e, &err) == 0 ? 0 : 3);
+		}
+	}
+	assert_int_equal(write(start[1], "gogo", OPENERS), OPENERS);
+	for (int i = 0; i < OPENERS; i++) {
+		int status = 0;
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	close(start[0]);
+	close(start[1]);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM env"), OPENERS);
+	free(db);
+}
+
+/* A file that is not a database is reported, naming the file. */
+static void test_not_a_database(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state *st = NULL;
+	char *db = xasprintf("%s/junk.db", f->dir);
+	char junk[4096];
+	memset(junk, 'x', sizeof(junk));
+	assert_int_equal(sbx_write_file(db, junk, sizeof(junk), 0600, &err), 0);
+	assert_int_equal(state_open(db, &st, &err), -1);
+	assert_null(st);
+	assert_non_null(strstr(sbx_err_first(&err), db));
+	assert_non_null(strstr(sbx_err_first(&err), "not a database"));
+	sbx_err_clear(&err);
+	free(db);
+}
+
 /* The default path honours SANDBOX_STATE, then XDG_STATE_HOME, then HOME. */
 static void test_default_path(void **ctx)
 {
@@ -665,6 +720,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_and_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test_setup_teardown(test_env_crud, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_list_order, setup, teardown),
