@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "state.h"
@@ -676,41 +677,61 @@ static void test_batch(void **ctx)
 
 #define BENCH_N 500
 
-/* Figures: open + 500 puts (one by one, then batched), and listing 500. */
+/* Monotonic microseconds. */
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Put BENCH_N resources of env, one transaction each or (batch) all in one. */
+static void bench_puts(struct state *st, const char *env, bool batch)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	add_env(st, env, 0, false);
+	if (batch)
+		assert_int_equal(state_begin(st, &err), 0);
+	for (int i = 0; i < BENCH_N; i++) {
+		char name[48];
+		snprintf(name, sizeof(name), "sbx-%s-node-%d", env, i);
+		add_res(st, env, "domain", name);
+	}
+	if (batch)
+		assert_int_equal(state_commit(st, &err), 0);
+}
+
+/* Figures: open (fresh, then existing), 500 puts (one by one, then batched), listing 500. */
 static void test_bench(void **ctx)
 {
 	struct fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state *st = NULL;
-	char *db = xasprintf("%s/bench/state.db", f->dir);
-	int64_t t0 = sbx_mono_ms();
-	assert_int_equal(state_open(db, &st, &err), 0);
-	add_env(st, "bench", 0, false);
-	for (int i = 0; i < BENCH_N; i++) {
-		char name[32];
-		snprintf(name, sizeof(name), "sbx-bench-n-%d", i);
-		add_res(st, "bench", "domain", name);
-	}
-	int64_t t1 = sbx_mono_ms();
-	add_env(st, "batch", 0, false);
-	assert_int_equal(state_begin(st, &err), 0);
-	for (int i = 0; i < BENCH_N; i++) {
-		char name[32];
-		snprintf(name, sizeof(name), "sbx-batch-n-%d", i);
-		add_res(st, "batch", "domain", name);
-	}
-	assert_int_equal(state_commit(st, &err), 0);
-	int64_t t2 = sbx_mono_ms();
 	struct state_res *r = NULL;
 	size_t n = 0;
-	assert_int_equal(state_res_list(st, "bench", &r, &n, &err), 0);
-	int64_t t3 = sbx_mono_ms();
+	char *db = xasprintf("%s/bench/state.db", f->dir);
+	int64_t t[7];
+	t[0] = now_us();
+	assert_int_equal(state_open(db, &st, &err), 0);
+	t[1] = now_us();
+	bench_puts(st, "single", false);
+	t[2] = now_us();
+	bench_puts(st, "batch", true);
+	t[3] = now_us();
+	state_close(st);
+	t[4] = now_us();
+	assert_int_equal(state_open(db, &st, &err), 0);
+	t[5] = now_us();
+	assert_int_equal(state_res_list(st, "single", &r, &n, &err), 0);
+	t[6] = now_us();
 	assert_int_equal(n, BENCH_N);
 	state_res_list_free(r, n);
-	printf("bench: open + %d res_put (one transaction each): %lld ms\n", BENCH_N, (long long)(t1 - t0));
-	printf("bench: %d res_put in one state_begin/state_commit batch: %lld ms\n", BENCH_N,
-		(long long)(t2 - t1));
-	printf("bench: res_list of %d: %lld ms\n", BENCH_N, (long long)(t3 - t2));
+	printf("bench: state_open, new database: %lld us\n", (long long)(t[1] - t[0]));
+	printf("bench: %d state_res_put, one transaction each: %lld us\n", BENCH_N, (long long)(t[2] - t[1]));
+	printf("bench: %d state_res_put in one state_begin/state_commit: %lld us\n", BENCH_N,
+		(long long)(t[3] - t[2]));
+	printf("bench: state_open, existing database: %lld us\n", (long long)(t[5] - t[4]));
+	printf("bench: state_res_list of %d: %lld us\n", BENCH_N, (long long)(t[6] - t[5]));
 	state_close(st);
 	free(db);
 }
