@@ -7,6 +7,12 @@
  * Beside the database: `key` (32 random bytes, mode 0600: the AES-256-GCM key of the secrets) and
  * `locks/` (one flock file per environment). A handle is safe to use from several threads
  * (calls are serialised by a mutex). Every call returns 0 on success, -1 with `err` set otherwise.
+ *
+ * Several processes (CLI, reaper, daemon) share the database: WAL, busy_timeout 30 s, write
+ * transactions BEGIN IMMEDIATE; foreign keys on (resources and IPAM rows need their environment).
+ * synchronous=NORMAL: a committed write survives a crash of the process; a power loss may drop the
+ * last few commits (never corrupts), which `gc` covers through the libvirt metadata. A schema newer
+ * than this binary knows is refused. Do not use a handle in a forked child: open a new one.
  */
 #ifndef SBX_STATE_H
 #define SBX_STATE_H

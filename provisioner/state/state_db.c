@@ -199,6 +199,8 @@ void db_rollback(struct state *st)
 	if (st->txn_depth <= 0)
 		return;
 	st->txn_depth--;
+	if (sqlite3_get_autocommit(st->db))
+		return; /* already rolled back by SQLite */
 	if (st->txn_depth == 0)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	else
@@ -210,6 +212,11 @@ int db_commit(struct state *st, struct sbx_err *err)
 {
 	if (st->txn_depth <= 0)
 		return sbx_err_set(err, SBX_EXIT_FAILED, "state: commit without a transaction");
+	if (sqlite3_get_autocommit(st->db)) { /* SQLite rolled it back after an I/O or full-disk error */
+		st->txn_depth--;
+		return sbx_err_set(err, SBX_EXIT_FAILED, "state database %s: the transaction was rolled "
+			"back after an earlier error; nothing of it was saved", st->path);
+	}
 	if (db_run(st, st->txn_depth == 1 ? "COMMIT" : "RELEASE sbx", err) < 0) {
 		db_rollback(st);
 		return -1;
