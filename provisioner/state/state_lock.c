@@ -29,7 +29,10 @@ static int lock_open(struct state *st, const char *env, int *fd, struct sbx_err 
 	return rc;
 }
 
-/* Try once: 1 = taken, 0 = busy, -1 = error. */
+/*
+ * Try once: 1 = taken, 0 = busy, -1 = error. A blocking wait interrupted by a signal (Ctrl-C
+ * with a handler installed) is an error, so the user can give up waiting.
+ */
 static int lock_try(int fd, int op)
 {
 	for (;;) {
@@ -37,7 +40,7 @@ static int lock_try(int fd, int op)
 			return 1;
 		if (errno == EWOULDBLOCK)
 			return 0;
-		if (errno != EINTR)
+		if (errno != EINTR || !(op & LOCK_NB))
 			return -1;
 	}
 }

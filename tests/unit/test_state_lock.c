@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -146,6 +147,54 @@ static void test_wait_times_out(void **ctx)
 	state_env_unlock(a);
 }
 
+struct poker {
+	pthread_t target;
+	atomic_int done;
+};
+
+/* Signal the target until it says it is done. */
+static void *poke(void *arg)
+{
+	struct poker *p = arg;
+	struct sbx_backoff b;
+	sbx_backoff_init(&b, 10000, 5, 100);
+	while (!p->done && sbx_backoff_wait(&b) == 0)
+		pthread_kill(p->target, SIGUSR1);
+	return NULL;
+}
+
+/* A handler that only interrupts. */
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* Waiting forever ends with an error when a signal (a Ctrl-C handler) interrupts it. */
+static void test_wait_forever_interruptible(void **ctx)
+{
+	struct fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_lock *a = NULL, *b = NULL;
+	struct sigaction sa, old;
+	struct poker p = {pthread_self(), 0};
+	pthread_t th;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1; /* no SA_RESTART, like the CLI's SIGINT handler */
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+	assert_int_equal(state_env_lock(f->st, "demo", 0, &a, &err), 0);
+	assert_int_equal(pthread_create(&th, NULL, poke, &p), 0);
+	int rc = state_env_lock(f->st, "demo", -1, &b, &err);
+	p.done = 1;
+	pthread_join(th, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	assert_int_equal(rc, -1);
+	assert_null(b);
+	assert_int_equal(err.code, SBX_EXIT_FAILED);
+	sbx_err_clear(&err);
+	state_env_unlock(a);
+}
+
 /* A lock held by a child process is released by the kernel when the child dies. */
 static void test_dead_child_releases(void **ctx)
 {
@@ -189,6 +238,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wait_until_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_forever, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_forever_interruptible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_child_releases, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
