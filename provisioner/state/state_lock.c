@@ -45,16 +45,23 @@ static int lock_try(int fd, int op)
 	}
 }
 
-/* Take the lock within wait_secs (< 0: forever): 1 = taken, 0 = busy, -1 = error. */
+/*
+ * Take the lock within wait_secs (< 0: forever): 1 = taken, 0 = busy, -1 = error (errno set;
+ * EINTR when a signal interrupted the wait).
+ */
 static int lock_wait(int fd, int wait_secs)
 {
 	struct sbx_backoff b;
-	int got;
+	int got, slept = 0;
 	if (wait_secs < 0)
 		return lock_try(fd, LOCK_EX);
 	sbx_backoff_init(&b, (int64_t)wait_secs * 1000, 10, 500);
-	while ((got = lock_try(fd, LOCK_EX | LOCK_NB)) == 0 && sbx_backoff_wait(&b) == 0)
+	while ((got = lock_try(fd, LOCK_EX | LOCK_NB)) == 0 && (slept = sbx_backoff_wait_intr(&b)) == 0)
 		;
+	if (got == 0 && slept == 1) {
+		errno = EINTR;
+		return -1;
+	}
 	return got;
 }
 
@@ -78,7 +85,10 @@ int state_env_lock(struct state *st, const char *env, int wait_secs, struct stat
 		return -1;
 	int got = lock_wait(fd, wait_secs);
 	if (got <= 0) {
-		if (got < 0) {
+		if (got < 0 && errno == EINTR) {
+			sbx_err_set(err, SBX_EXIT_FAILED, "interrupted while waiting for the lock of environment %s",
+				env);
+		} else if (got < 0) {
 			sbx_err_set(err, SBX_EXIT_FAILED, "cannot lock environment %s: %s", env, strerror(errno));
 		} else {
 			sbx_err_set(err, SBX_EXIT_REFUSED, "environment %s is locked", env);

@@ -736,3 +736,15 @@ int sbx_run(char *const argv[], int64_t timeout_ms, char **out, struct sbx_err *
 	sbx_buf_free(&io.buf[1]);
 	return rc;
 }
+
+/* Sleep the next delay of the backoff; a caught signal ends the sleep early. */
+int sbx_backoff_wait_intr(struct sbx_backoff *b)
+{
+	int64_t left = b->deadline_ms - sbx_mono_ms();
+	if (left <= 0)
+		return -1;
+	int64_t ms = b->delay_ms < left ? b->delay_ms : left;
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+	b->delay_ms = b->delay_ms * 2 > b->max_ms ? b->max_ms : b->delay_ms * 2;
+	return nanosleep(&ts, NULL) == -1 && errno == EINTR ? 1 : 0;
+}

@@ -142,4 +142,10 @@ char *sbx_xml_escape(const char *s);
  */
 int sbx_run(char *const argv[], int64_t timeout_ms, char **out, struct sbx_err *e) SBX_WUR;
 
+/*
+ * Like sbx_backoff_wait, but a signal caught during the sleep (a Ctrl-C handler installed without
+ * SA_RESTART) ends it: returns 0 after a full sleep, 1 when interrupted, -1 once the deadline passed.
+ */
+int sbx_backoff_wait_intr(struct sbx_backoff *b);
+
 #endif

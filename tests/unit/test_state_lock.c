@@ -169,10 +169,9 @@ static void on_usr1(int sig)
 	(void)sig;
 }
 
-/* Waiting forever ends with an error when a signal (a Ctrl-C handler) interrupts it. */
-static void test_wait_forever_interruptible(void **ctx)
+/* Wait (wait_secs) on a held lock while another thread sends SIGUSR1 (handled, no SA_RESTART). */
+static void interrupted_wait(struct fix *f, int wait_secs)
 {
-	struct fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_lock *a = NULL, *b = NULL;
 	struct sigaction sa, old;
@@ -184,15 +183,26 @@ static void test_wait_forever_interruptible(void **ctx)
 	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
 	assert_int_equal(state_env_lock(f->st, "demo", 0, &a, &err), 0);
 	assert_int_equal(pthread_create(&th, NULL, poke, &p), 0);
-	int rc = state_env_lock(f->st, "demo", -1, &b, &err);
+	int64_t t0 = sbx_mono_ms();
+	int rc = state_env_lock(f->st, "demo", wait_secs, &b, &err);
+	int64_t dt = sbx_mono_ms() - t0;
 	p.done = 1;
 	pthread_join(th, NULL);
 	sigaction(SIGUSR1, &old, NULL);
 	assert_int_equal(rc, -1);
 	assert_null(b);
 	assert_int_equal(err.code, SBX_EXIT_FAILED);
+	assert_non_null(strstr(sbx_err_first(&err), "interrupted"));
+	assert_true(dt < 5000);
 	sbx_err_clear(&err);
 	state_env_unlock(a);
+}
+
+/* Waiting, forever or bounded, ends with an error when a signal (a Ctrl-C handler) interrupts it. */
+static void test_wait_interruptible(void **ctx)
+{
+	interrupted_wait(*ctx, -1);
+	interrupted_wait(*ctx, 30);
 }
 
 /* A lock held by a child process is released by the kernel when the child dies. */
@@ -238,7 +248,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wait_until_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_forever, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_times_out, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wait_forever_interruptible, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_interruptible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_child_releases, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
