@@ -195,10 +195,8 @@ void state_close(struct state *st)
 {
 	if (!st)
 		return;
-	while (st->user_txn > 0) {
-		db_rollback(st);
-		st->user_txn--;
-	}
+	while (st->user_txn > 0)
+		state_rollback(st); /* a batch left open is discarded */
 	sqlite3_close_v2(st->db);
 	OPENSSL_cleanse(st->key, sizeof(st->key));
 	pthread_mutex_destroy(&st->mu);

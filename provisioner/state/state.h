@@ -83,6 +83,7 @@ const char *state_dir(const struct state *st);
  * many puts, and all-or-nothing). The calling thread holds the handle meanwhile: other threads'
  * calls on the same handle wait until state_commit/state_rollback. Batches nest (savepoints).
  * state_commit fails (and rolls back) if the commit fails; state_rollback discards the batch.
+ * Commit or roll back from the thread that began; state_close discards a batch left open.
  */
 int state_begin(struct state *st, struct sbx_err *err) SBX_WUR;
 int state_commit(struct state *st, struct sbx_err *err) SBX_WUR;

@@ -673,6 +673,12 @@ static void test_batch(void **ctx)
 	free(cidr);
 	assert_int_equal(state_commit(f->st, &err), -1); /* no batch open */
 	sbx_err_clear(&err);
+	/* a batch left open at close is discarded */
+	assert_int_equal(state_begin(f->st, &err), 0);
+	add_res(f->st, "b", "domain", "lost");
+	state_close(f->st);
+	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	assert_int_equal(res_count(f->st, "b"), 1);
 }
 
 #define BENCH_N 500
