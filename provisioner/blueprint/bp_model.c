@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum ftype { F_STR, F_NAME, F_CHOICE, F_ENUM, F_INT, F_U32, F_BOOL, F_SIZE, F_DUR, F_STRS, F_SUB, F_FN };
 
@@ -536,16 +537,32 @@ static void conv_api(struct bp_ctx *c, const struct bp_tree *v, void *obj, const
 	conv_checked(c, v, obj, f, api_ok, "\"sandbox/v1\"");
 }
 
-/* A file path, relative to the directory of the file that set it. */
+/* The absolute directory of the file that set a value. */
+static char *value_dir(const struct bp_tree *v)
+{
+	char *dir = sbx_dirname(v->pos.file ? v->pos.file : ".");
+	char *real = realpath(dir, NULL);
+	if (real == NULL && dir[0] != '/') {
+		char *cwd = getcwd(NULL, 0);
+		real = cwd ? sbx_path_join(cwd, dir) : NULL;
+		free(cwd);
+	}
+	if (real == NULL)
+		real = xstrdup(dir);
+	free(dir);
+	return real;
+}
+
+/* A file path; a relative one is made absolute against the directory of the file that set it. */
 static void conv_path(struct bp_ctx *c, const struct bp_tree *v, void *obj, const struct field *f)
 {
 	const char *s = scalar(c, v, f->key, "a file path");
 	if (s == NULL)
 		return;
-	char *dir = sbx_dirname(v->pos.file ? v->pos.file : ".");
 	while (sbx_has_prefix(s, "./"))
 		s += 2;
-	char *p = strcmp(dir, ".") == 0 ? xstrdup(s) : sbx_path_join(dir, s);
+	char *dir = s[0] == '/' ? NULL : value_dir(v);
+	char *p = dir ? sbx_path_join(dir, s) : xstrdup(s);
 	free(*AT(obj, f->off, char *));
 	*AT(obj, f->off, char *) = p;
 	free(dir);
