@@ -150,6 +150,57 @@ static void test_full_model(void **state)
 	sbx_err_clear(&err);
 }
 
+static void test_units(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *mem, *disk, *ttl, *max;
+		uint64_t mem_b, disk_b;
+		int64_t ttl_s, max_s;
+	} ok[] = {
+		{"512Mi", "4Gi", "8h", "3d", 512 * MIB, 4 * GIB, 8 * 3600, 3 * 86400},
+		{"2G", "10G", "1h30m", "1w", 2000000000, 10000000000, 5400, 7 * 86400},
+		{"1073741824", "1Ti", "90s", "2h", GIB, UINT64_C(1) << 40, 90, 7200},
+		{"\"64Mi\"", "'1Gi'", "\"15m\"", "1d", 64 * MIB, GIB, 900, 86400},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char *y = xasprintf(HDR "lifetime: { ttl: %s, max_ttl: %s }\nnetworks: [ { name: f } ]\n"
+			"nodes: [ { name: w, memory: %s, disk: %s, networks: [f] } ]\n", ok[i].ttl, ok[i].max,
+			ok[i].mem, ok[i].disk);
+		struct bp_blueprint *bp = load_ok(y, NULL);
+		assert_true(bp->nodes[0].memory == ok[i].mem_b);
+		assert_true(bp->nodes[0].disk == ok[i].disk_b);
+		assert_int_equal(bp->lifetime.ttl, ok[i].ttl_s);
+		assert_int_equal(bp->lifetime.max_ttl, ok[i].max_s);
+		bp_free(bp);
+		free(y);
+	}
+	static const char *const bad_sizes[] = {"lots", "1.5Gi", "-1Gi", "Gi", "1 Gi", "1gi", "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+		char *y = xasprintf(HDR "networks: [ { name: f } ]\nnodes: [ { name: w, memory: \"%s\", "
+			"networks: [f] } ]\n", bad_sizes[i]);
+		struct sbx_err err = SBX_ERR_INIT;
+		struct bp_blueprint *bp = NULL;
+		assert_int_equal(load_str(y, NULL, &bp, &err), -1);
+		assert_int_equal(err.n, 1);
+		assert_non_null(strstr(err.msgs[0].text, "expected a size like 512Mi or 2Gi"));
+		sbx_err_clear(&err);
+		free(y);
+	}
+	static const char *const bad_durs[] = {"soon", "8", "h", "1.5h", "-1h", "8hours", "0s"};
+	for (size_t i = 0; i < sizeof(bad_durs) / sizeof(bad_durs[0]); i++) {
+		char *y = xasprintf(HDR "lifetime: { ttl: \"%s\" }\nnetworks: [ { name: f } ]\n"
+			"nodes: [ { name: w, networks: [f] } ]\n", bad_durs[i]);
+		struct sbx_err err = SBX_ERR_INIT;
+		struct bp_blueprint *bp = NULL;
+		assert_int_equal(load_str(y, NULL, &bp, &err), -1);
+		assert_int_equal(err.n, 1);
+		assert_non_null(strstr(err.msgs[0].text, "ttl: "));
+		sbx_err_clear(&err);
+		free(y);
+	}
+}
+
 static void test_secret_ref(void **state)
 {
 	(void)state;
@@ -367,6 +418,16 @@ static const struct bad bad_cases[] = {
 		4, 11, "networks: expected a list of networks, got a mapping"},
 	{"apiVersion: sandbox/v1\nname: t\nsite: 3\nnodes: [ { name: w, provider: ipmi, bmc: { address: h } } ]\n",
 		3, 7, "site: expected a mapping (key: value), got \"3\""},
+	{"apiVersion: sandbox/v1\nname: t\nextends: [a]\n",
+		3, 10, "extends: expected a file path, got a list"},
+	{"apiVersion: sandbox/v1\nname: t\nextends: no-such-file.yaml\n",
+		3, 10, "extends: cannot read \"no-such-file.yaml\": No such file or directory"},
+	{"apiVersion: sandbox/v1\nname: \xff\n",
+		2, 7, "YAML syntax error: invalid leading UTF-8 octet"},
+	{"apiVersion: sandbox/v1\nname: t\nx: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]\n",
+		3, 67, "nesting deeper than 64 levels"},
+	{"apiVersion: sandbox/v1\nname: t\n? [a]\n: b\n",
+		3, 3, "expected a plain key (key: value), got a list"},
 	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: f } ]\n",
 		5, 31, "networks: expected a list like [a, b], got \"f\""},
 };
@@ -451,6 +512,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_full_model),
+		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_secret_ref),
 		cmocka_unit_test(test_known_roles),
 		cmocka_unit_test(test_interp),

@@ -163,6 +163,12 @@ static void test_extends_errors(void **state)
 	assert_true(has_error(&err, D "bad-child.yaml", 7, 24, "cpus: expected an integer"));
 	assert_int_equal(err.n, 2);
 	sbx_err_clear(&err);
+
+	/* the value last set wins: a child fixing the parent's bad value is valid */
+	struct bp_blueprint *bp = load_ok(D "fix-child.yaml", NULL);
+	assert_true(bp->nodes[0].memory == GIB);
+	assert_string_equal(bp->nodes[0].pos.file, D "fix-child.yaml");
+	bp_free(bp);
 }
 
 static void test_merge_rules(void **state)
