@@ -280,6 +280,10 @@ int bp_load_string(const char *name, const char *yaml, size_t len, const struct 
 	int rc = -1;
 	if (name == NULL)
 		name = "<input>";
+	if (yaml == NULL) {
+		yaml = "";
+		len = 0;
+	}
 	if (load_chain(&c, name, yaml, len, &root) < 0)
 		goto out;
 	bp_interp_tree(&c, root);

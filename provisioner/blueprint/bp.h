@@ -6,10 +6,14 @@
  * Every error names FILE:LINE:COL and what was expected (reported through struct sbx_err; loading
  * reports as many errors as it can find, not just the first).
  *
- * Interpolation: ${var} from --var k=v; ${env.name} (the environment's name; "<env>" when
- * validating without one); ${secret.NAME} is NOT resolved: it is kept literally in the model so
- * that the model can be printed without leaking secrets; the executor resolves it from the state
- * (bp_secret_ref() recognises such a value). `$${` escapes a literal `${`. Unknown variables are errors.
+ * Interpolation: ${var} from --var k=v (${var:-default} when not given); ${env.name} (the
+ * environment's name; "<env>" when validating without one, and names containing it still validate);
+ * ${secret.NAME} is NOT resolved: it is kept literally in the model so that the model can be printed
+ * without leaking secrets; the executor resolves it from the state (bp_secret_ref() recognises such
+ * a value). `$${` escapes a literal `${`. Unknown variables are errors.
+ *
+ * After loading, relative image paths (image.path, kernel, initrd) are absolute: resolved against
+ * the directory of the file that set them. The full reference is blueprints/README.md.
  */
 #ifndef SBX_BP_H
 #define SBX_BP_H
