@@ -147,10 +147,10 @@ static char *param_token(const char **pp, const char *stops)
 		if (*p == '"')
 			p++;
 	} else {
-		size_t n = strcspn(p, stops);
-		while (n && isspace((unsigned char)p[n - 1]))
-			n--;
-		mock_buf_add(&b, p, n);
+		size_t n = strcspn(p, stops), keep = n;
+		while (keep && isspace((unsigned char)p[keep - 1]))
+			keep--;
+		mock_buf_add(&b, p, keep);
 		p += n;
 	}
 	*pp = p;

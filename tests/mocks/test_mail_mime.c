@@ -186,6 +186,10 @@ static void test_malformed(void **state)
 	assert_int_equal(mime_nparts(m), 1);
 	assert_string_equal(mime_part_at(m, 0)->body, "unterminated");
 	mime_free(m);
+	/* A vertical tab (isspace, not a separator) once looped forever (found by the fuzzer). */
+	m = parse("Content-Type: multipart/mixed\xff\x0b; boundary=b \x0b; q=\"x\"y\x0b\r\n\r\nx");
+	assert_int_equal(mime_nparts(m), 1);
+	mime_free(m);
 	m = parse("Content-Type: ;;; =; a=\"unterminated\r\n\r\nx");
 	assert_string_equal(mime_part_at(m, 0)->content_type, "text/plain");
 	mime_free(m);
