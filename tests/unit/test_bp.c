@@ -262,6 +262,24 @@ static void test_interp(void **state)
 	bp_free(bp);
 }
 
+static void test_interp_binary_var(void **state)
+{
+	(void)state;
+	/* A --var value that is not UTF-8 still renders as JSON (bytes become '?'). */
+	struct bp_var v = {"tok", "a\xff\xfe"};
+	struct bp_load_opts o = {.vars = &v, .nvars = 1};
+	struct bp_blueprint *bp = load_ok(HDR
+		"networks: [ { name: front } ]\n"
+		"nodes: [ { name: web, networks: [front] } ]\n"
+		"mocks: { sms: { callback_url: \"http://x/${tok}\" } }\n", &o);
+	assert_string_equal(bp->mocks.sms_callback_url, "http://x/a\xff\xfe");
+	char *json = bp_to_json(bp);
+	assert_non_null(strstr(json, "\"http://x/a??\""));
+	free(json);
+	bp_free(bp);
+	bp_free(NULL);
+}
+
 static void test_interp_env_placeholder(void **state)
 {
 	(void)state;
@@ -516,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_secret_ref),
 		cmocka_unit_test(test_known_roles),
 		cmocka_unit_test(test_interp),
+		cmocka_unit_test(test_interp_binary_var),
 		cmocka_unit_test(test_interp_env_placeholder),
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_many_errors_one_pass),
