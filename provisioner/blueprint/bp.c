@@ -296,6 +296,8 @@ int bp_load_string(const char *name, const char *yaml, size_t len, const struct 
 	rc = 0;
 out:
 	sort_errors(err, from);
+	if (c.nerr > 0)
+		sbx_err_hint(err, "every key, type and default is described in blueprints/README.md");
 	bp_tree_free(root);
 	bp_free(bp);
 	ctx_free(&c);

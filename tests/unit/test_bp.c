@@ -506,6 +506,8 @@ static void test_many_errors_one_pass(void **state)
 		assert_int_equal(err.msgs[i].col, want[i][1]);
 	}
 	assert_non_null(strstr(err.msgs[3].text, "unknown role \"dba\""));
+	assert_non_null(err.hint);
+	assert_non_null(strstr(err.hint, "blueprints/README.md"));
 	sbx_err_clear(&err);
 }
 
