@@ -293,6 +293,8 @@ json_t *mock_store_wait(struct mock_store *s, const struct mock_kvlist *filter, 
 			int64_t timeout_ms);
 /* The sequence number of a record (0 when unknown) — for "after" cursors. */
 uint64_t mock_store_seq(struct mock_store *s, const char *id);
+/* How many long-polls are waiting now. */
+size_t mock_store_waiters(struct mock_store *s);
 /* Wake every waiter and make further waits return at once (shutdown). */
 void mock_store_shutdown(struct mock_store *s);
 
@@ -409,7 +411,8 @@ struct mock_webhook *mock_server_webhook(struct mock_server *s);
 /*
  * Run the pipeline on a request without any socket: route (404/405), API key (401), faults
  * (latency, error rate), handler, metrics sbx_mock_http_requests_total{route,method,status}, access
- * log. Sets req->route and captures. What the HTTP layer calls, and what fuzzers call.
+ * log. Sets req->route and captures. /metrics also shows sbx_mock_waiters{collection} (long-polls
+ * in progress). What the HTTP layer calls, and what fuzzers call.
  */
 void mock_server_handle(struct mock_server *s, struct mock_req *req, struct mock_resp *resp);
 

@@ -54,6 +54,7 @@ static void describe_metrics(struct mock_metrics *m)
 			      "HTTP requests by route, method and status.");
 	mock_metrics_describe(m, "sbx_mock_messages_stored", "gauge",
 			      "Records currently stored, by collection.");
+	mock_metrics_describe(m, "sbx_mock_waiters", "gauge", "Long-polls in progress, by collection.");
 }
 
 /* Create a server. */
@@ -343,6 +344,8 @@ static void h_metrics(const struct mock_req *req, struct mock_resp *resp, void *
 		snprintf(labels, sizeof(labels), "collection=\"%s\"", s->stores[i].name);
 		mock_metrics_set(s->metrics, "sbx_mock_messages_stored", labels,
 				 (double)mock_store_count(s->stores[i].st));
+		mock_metrics_set(s->metrics, "sbx_mock_waiters", labels,
+				 (double)mock_store_waiters(s->stores[i].st));
 	}
 	pthread_mutex_unlock(&s->lock);
 	text = mock_metrics_render(s->metrics);

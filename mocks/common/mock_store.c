@@ -33,6 +33,7 @@ struct mock_store {
 	struct node **buckets;
 	size_t nbuckets;
 	uint64_t last_seq;
+	size_t waiters;
 	bool shutdown;
 	mock_match_fn match;
 	void *match_arg;
@@ -465,8 +466,10 @@ json_t *mock_store_wait(struct mock_store *s, const struct mock_kvlist *filter, 
 		dl.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&s->lock);
+	s->waiters++;
 	while (!(hit = newest_match(s, filter, after_seq)) && !s->shutdown && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&s->cond, &s->lock, &dl);
+	s->waiters--;
 	pthread_mutex_unlock(&s->lock);
 	return hit;
 }
@@ -483,6 +486,17 @@ uint64_t mock_store_seq(struct mock_store *s, const char *id)
 		seq = n->seq;
 	pthread_mutex_unlock(&s->lock);
 	return seq;
+}
+
+/* Long-polls in progress. */
+size_t mock_store_waiters(struct mock_store *s)
+{
+	size_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->waiters;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 /* Wake and release every waiter. */

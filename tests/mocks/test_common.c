@@ -1,0 +1,503 @@
+/*
+ * test_common — the behaviour every mock shares (through sbx-mock-sms): health, metrics, 404/405,
+ * 413, malformed JSON, auth, faults, paging, long-poll, delete, persistence, SIGTERM; plus
+ * in-process checks of the shared library (store, signatures, parsers).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "mock.h"
+#include "mocktest.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#define MSG(to) "{\"to\":\"" to "\",\"from\":\"+15550009999\",\"body\":\"hello\"}"
+
+static struct mockproc srv; /* a plain SMS mock shared by the tests that need no options */
+
+/* Start the shared server. */
+static int group_setup(void **state)
+{
+	(void)state;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return mt_start(&srv, "sms", "--max-body", "1k", "--delivery-delay", "5ms", (char *)NULL);
+}
+
+/* Stop it: SIGTERM must exit 0 (under ASan that also means no leaks). */
+static int group_teardown(void **state)
+{
+	(void)state;
+	int rc = mockproc_stop(&srv, SIGTERM, 20000);
+	curl_global_cleanup();
+	return rc == 0 ? 0 : -1;
+}
+
+/* POST a message to u; returns its id (caller frees) or NULL. */
+static char *post_msg(const char *url, const char *body)
+{
+	struct http_resp r;
+	char *id = NULL;
+
+	if (http_reqf(&r, "POST", body, NULL, "%s/v1/messages", url) == 201)
+		id = strdup(http_str(&r, "id"));
+	http_resp_free(&r);
+	return id;
+}
+
+/* /healthz answers ok. */
+static void test_healthz(void **state)
+{
+	struct http_resp r;
+
+	(void)state;
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/healthz", srv.url), 200);
+	assert_string_equal(http_str(&r, "status"), "ok");
+	http_resp_free(&r);
+}
+
+/* Unknown routes answer 404, known paths with another method 405, both with a message. */
+static void test_not_found(void **state)
+{
+	struct http_resp r;
+
+	(void)state;
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v2/nothing", srv.url), 404);
+	assert_non_null(http_str(&r, "error.message"));
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "PATCH", NULL, NULL, "%s/v1/messages", srv.url), 405);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/SMnope", srv.url), 404);
+	assert_string_equal(http_str(&r, "error.code"), "not_found");
+	http_resp_free(&r);
+}
+
+/* Bodies over --max-body answer 413; the server keeps serving. */
+static void test_body_too_large(void **state)
+{
+	struct http_resp r;
+	char *big = malloc(4096);
+
+	(void)state;
+	memset(big, 'a', 4095);
+	big[4095] = '\0';
+	assert_int_equal(http_reqf(&r, "POST", big, NULL, "%s/v1/messages", srv.url), 413);
+	http_resp_free(&r);
+	free(big);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/healthz", srv.url), 200);
+	http_resp_free(&r);
+}
+
+/* Malformed JSON answers 400 with jansson's message. */
+static void test_malformed_json(void **state)
+{
+	struct http_resp r;
+
+	(void)state;
+	assert_int_equal(http_reqf(&r, "POST", "{\"to\": ", NULL, "%s/v1/messages", srv.url), 400);
+	assert_string_equal(http_str(&r, "error.code"), "invalid_json");
+	assert_non_null(strstr(http_str(&r, "error.message"), "malformed JSON"));
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "POST", "[1,2]", NULL, "%s/v1/messages", srv.url), 400);
+	assert_non_null(strstr(http_str(&r, "error.message"), "JSON object"));
+	http_resp_free(&r);
+}
+
+/* /metrics exposes request counters by route and status, and stored records. */
+static void test_metrics(void **state)
+{
+	struct http_resp r;
+	char *id = post_msg(srv.url, MSG("+15551110001"));
+
+	(void)state;
+	assert_non_null(id);
+	free(id);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/metrics", srv.url), 200);
+	assert_non_null(strstr(r.body, "# TYPE sbx_mock_http_requests_total counter"));
+	assert_non_null(strstr(r.body, "sbx_mock_http_requests_total{route=\"/v1/messages\",method=\"POST\",status=\"201\"} "));
+	assert_non_null(strstr(r.body, "status=\"404\"}"));
+	assert_non_null(strstr(r.body, "sbx_mock_messages_stored{collection=\"messages\"} "));
+	http_resp_free(&r);
+}
+
+/* Lists page newest first with a total; filters select. */
+static void test_paging(void **state)
+{
+	struct http_resp r;
+	char *ids[5];
+	json_t *items;
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		assert_non_null(ids[i] = post_msg(srv.url, MSG("+15551110002")));
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages?to=%%2B15551110002&limit=2&offset=1", srv.url), 200);
+	items = json_object_get(r.json, "items");
+	assert_int_equal(json_array_size(items), 2);
+	assert_int_equal(http_int(&r, "total"), 5);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")), ids[3]);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 1), "id")), ids[2]);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages?to=+15551110002&limit=1000", srv.url), 200);
+	assert_int_equal(http_int(&r, "total"), 5);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages?limit=abc", srv.url), 400);
+	http_resp_free(&r);
+	for (int i = 0; i < 5; i++)
+		free(ids[i]);
+}
+
+struct delayed_post {
+	const char *url, *body;
+	int delay_ms;
+};
+
+/* Post a message after a delay (thread). */
+static void *post_later(void *arg)
+{
+	struct delayed_post *d = arg;
+
+	usleep((useconds_t)d->delay_ms * 1000);
+	free(post_msg(d->url, d->body));
+	return NULL;
+}
+
+/* The long-poll returns as soon as a matching message arrives. */
+static void test_wait_returns_early(void **state)
+{
+	struct http_resp r;
+	struct delayed_post d = {srv.url, MSG("+15551110003"), 300};
+	pthread_t t;
+	long long t0 = mockproc_now_ms(), dt;
+
+	(void)state;
+	pthread_create(&t, NULL, post_later, &d);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/wait?to=%%2B15551110003&timeout=20s", srv.url), 200);
+	dt = mockproc_now_ms() - t0;
+	pthread_join(t, NULL);
+	assert_string_equal(http_str(&r, "to"), "+15551110003");
+	assert_true(dt >= 250);
+	assert_true(dt < 10000);
+	http_resp_free(&r);
+}
+
+/* Without a match the long-poll times out with 408 after the timeout. */
+static void test_wait_times_out(void **state)
+{
+	struct http_resp r;
+	long long t0 = mockproc_now_ms(), dt;
+
+	(void)state;
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/wait?to=%%2B15551119999&timeout=400ms", srv.url), 408);
+	dt = mockproc_now_ms() - t0;
+	assert_true(dt >= 390);
+	assert_string_equal(http_str(&r, "error.code"), "timeout");
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/wait?timeout=forever", srv.url), 400);
+	http_resp_free(&r);
+}
+
+/* after=<id> waits for a newer message than the one given. */
+static void test_wait_after(void **state)
+{
+	struct http_resp r;
+	char *id = post_msg(srv.url, MSG("+15551110004"));
+
+	(void)state;
+	assert_non_null(id);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/wait?to=%%2B15551110004&after=%s&timeout=300ms", srv.url, id), 408);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/wait?to=%%2B15551110004&timeout=300ms", srv.url), 200);
+	assert_string_equal(http_str(&r, "id"), id);
+	http_resp_free(&r);
+	free(id);
+}
+
+/* DELETE one, then DELETE all. */
+static void test_delete(void **state)
+{
+	struct http_resp r;
+	char *id = post_msg(srv.url, MSG("+15551110005"));
+
+	(void)state;
+	assert_int_equal(http_reqf(&r, "DELETE", NULL, NULL, "%s/v1/messages/%s", srv.url, id), 204);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/%s", srv.url, id), 404);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "DELETE", NULL, NULL, "%s/v1/messages/%s", srv.url, id), 404);
+	http_resp_free(&r);
+	free(id);
+	assert_int_equal(http_reqf(&r, "DELETE", NULL, NULL, "%s/v1/messages", srv.url), 200);
+	assert_true(http_int(&r, "deleted") >= 1);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages", srv.url), 200);
+	assert_int_equal(http_int(&r, "total"), 0);
+	http_resp_free(&r);
+}
+
+/* PUT /admin/faults with error_rate 1 fails the API (not the inspection API); DELETE resets. */
+static void test_fault_error_rate(void **state)
+{
+	struct http_resp r;
+
+	(void)state;
+	assert_int_equal(http_reqf(&r, "PUT", "{\"error_rate\": 1, \"error_status\": 503}", NULL, "%s/admin/faults", srv.url), 200);
+	http_resp_free(&r);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(http_reqf(&r, "POST", MSG("+15551110006"), NULL, "%s/v1/messages", srv.url), 503);
+		assert_string_equal(http_str(&r, "error.code"), "injected_fault");
+		http_resp_free(&r);
+	}
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages", srv.url), 200);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "DELETE", NULL, NULL, "%s/admin/faults", srv.url), 200);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "POST", MSG("+15551110006"), NULL, "%s/v1/messages", srv.url), 201);
+	http_resp_free(&r);
+}
+
+/* Fixed and ranged latency delay the API. */
+static void test_fault_latency(void **state)
+{
+	struct http_resp r;
+	long long t0;
+
+	(void)state;
+	assert_int_equal(http_reqf(&r, "PUT", "{\"latency_ms\": 300}", NULL, "%s/admin/faults", srv.url), 200);
+	http_resp_free(&r);
+	t0 = mockproc_now_ms();
+	assert_int_equal(http_reqf(&r, "POST", MSG("+15551110007"), NULL, "%s/v1/messages", srv.url), 201);
+	assert_true(mockproc_now_ms() - t0 >= 295);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "PUT", "{\"latency_ms\": {\"min\": 100, \"max\": 200}}", NULL, "%s/admin/faults", srv.url), 200);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r.json, "latency_ms"), "max")), 200);
+	http_resp_free(&r);
+	t0 = mockproc_now_ms();
+	assert_int_equal(http_reqf(&r, "POST", MSG("+15551110007"), NULL, "%s/v1/messages", srv.url), 201);
+	assert_true(mockproc_now_ms() - t0 >= 95);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "DELETE", NULL, NULL, "%s/admin/faults", srv.url), 200);
+	http_resp_free(&r);
+}
+
+/* Bad fault documents answer 400 with a message and change nothing. */
+static void test_fault_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"{\"error_rate\": 2}", "{\"error_status\": 200}", "{\"latency_ms\": -1}",
+		"{\"latency_ms\": {\"min\": 5, \"max\": 1}}", "{\"nope\": 1}", "{\"targets\": []}",
+		"{\"targets\": {\"x\": {\"status\": 99}}}", "[]",
+	};
+	struct http_resp r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(http_reqf(&r, "PUT", bad[i], NULL, "%s/admin/faults", srv.url), 400);
+		assert_non_null(http_str(&r, "error.message"));
+		http_resp_free(&r);
+	}
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/admin/faults", srv.url), 200);
+	assert_true(json_real_value(json_object_get(r.json, "error_rate")) == 0);
+	http_resp_free(&r);
+}
+
+/* With --api-key, requests need "Authorization: Bearer KEY"; /healthz and /metrics do not. */
+static void test_auth(void **state)
+{
+	struct mockproc p;
+	struct http_resp r;
+	const char *good[] = {"Authorization: Bearer s3cret", NULL};
+	const char *wrong[] = {"Authorization: Bearer s3cres", NULL};
+
+	(void)state;
+	assert_int_equal(mt_start(&p, "sms", "--api-key", "s3cret", (char *)NULL), 0);
+	assert_int_equal(http_reqf(&r, "POST", MSG("+15551110008"), NULL, "%s/v1/messages", p.url), 401);
+	assert_true(http_has_header(&r, "WWW-Authenticate: Bearer"));
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "GET", NULL, wrong, "%s/v1/messages", p.url), 401);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "PUT", "{}", NULL, "%s/admin/faults", p.url), 401);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "POST", MSG("+15551110008"), good, "%s/v1/messages", p.url), 201);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/healthz", p.url), 200);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/metrics", p.url), 200);
+	http_resp_free(&r);
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+}
+
+/* With --data, messages survive a restart. */
+static void test_persistence(void **state)
+{
+	char dir[] = "/tmp/sbx-mock-test-XXXXXX", file[128];
+	struct mockproc p;
+	struct http_resp r;
+	char *id;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/sms.db", dir);
+	assert_int_equal(mt_start(&p, "sms", "--data", file, "--delivery-delay", "1ms", (char *)NULL), 0);
+	assert_non_null(id = post_msg(p.url, MSG("+15551110009")));
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/wait?to=%%2B15551110009&status=delivered&timeout=10s", p.url), 200);
+	http_resp_free(&r);
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+	assert_int_equal(mt_start(&p, "sms", "--data", file, (char *)NULL), 0);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/%s", p.url, id), 200);
+	assert_string_equal(http_str(&r, "status"), "delivered");
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages", p.url), 200);
+	assert_int_equal(http_int(&r, "total"), 1);
+	http_resp_free(&r);
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+	free(id);
+	assert_int_equal(unlink(file), 0);
+	snprintf(file, sizeof(file), "%s/sms.db-wal", dir);
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/sms.db-shm", dir);
+	unlink(file);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* Poll /metrics (with backoff) until it contains line. */
+static bool metric_reaches(const char *url, const char *line, int timeout_ms)
+{
+	long long deadline = mockproc_now_ms() + timeout_ms;
+	int delay = 5;
+	bool hit = false;
+
+	while (!hit && mockproc_now_ms() < deadline) {
+		struct http_resp r;
+		http_reqf(&r, "GET", NULL, NULL, "%s/metrics", url);
+		hit = strstr(r.body, line) != NULL;
+		http_resp_free(&r);
+		if (!hit)
+			usleep((useconds_t)delay * 1000);
+		delay = delay < 200 ? delay * 2 : 200;
+	}
+	return hit;
+}
+
+/* Block in a long-poll (thread). */
+static void *wait_forever(void *arg)
+{
+	struct http_resp r;
+
+	http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/wait?to=%%2B15550000000&timeout=300s", (const char *)arg);
+	http_resp_free(&r);
+	return NULL;
+}
+
+/* SIGTERM exits 0 promptly even with a long-poll pending. */
+static void test_sigterm_during_wait(void **state)
+{
+	struct mockproc p;
+	pthread_t t;
+	long long t0;
+
+	(void)state;
+	assert_int_equal(mt_start(&p, "sms", (char *)NULL), 0);
+	pthread_create(&t, NULL, wait_forever, p.url);
+	assert_true(metric_reaches(p.url, "sbx_mock_waiters{collection=\"messages\"} 1\n", 10000));
+	t0 = mockproc_now_ms();
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+	assert_true(mockproc_now_ms() - t0 < 10000);
+	pthread_join(t, NULL);
+}
+
+/* Bad options exit 2 without listening. */
+static void test_bad_options(void **state)
+{
+	char bin[512];
+	char *argv[] = {(char *)mockproc_bin("sms", bin, sizeof(bin)), (char *)"--listen", (char *)"nowhere", NULL};
+	struct mockproc p;
+
+	(void)state;
+	assert_int_equal(mockproc_start(&p, argv, 20000), -1);
+}
+
+/* In process: the store pages newest first, replaces by id, evicts the oldest beyond the cap. */
+static void test_store_in_process(void **state)
+{
+	struct mock_err e;
+	struct mock_db *db = mock_db_open(NULL, &e);
+	struct mock_store *st = mock_store_new(db, "t", 3, &e);
+	struct mock_kvlist f = {0};
+	size_t total;
+	json_t *items;
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i}", "id", (char[]){(char)('a' + i), 0}, "n", i)), 0);
+	assert_int_equal(mock_store_count(st), 3);
+	assert_null(mock_store_get(st, "a"));
+	assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i}", "id", "c", "n", 42)), 0);
+	mock_kv_add(&f, "n", "42");
+	items = mock_store_list(st, &f, 0, 10, &total);
+	assert_int_equal(total, 1);
+	json_decref(items);
+	items = mock_store_list(st, NULL, 0, 10, &total);
+	assert_int_equal(total, 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")), "e");
+	json_decref(items);
+	assert_int_equal(mock_store_put(st, json_pack("{s:i}", "n", 1)), -1);
+	mock_kv_free(&f);
+	mock_store_free(st);
+	mock_db_close(db);
+}
+
+/* In process: signatures verify independently; parsers accept units and refuse junk. */
+static void test_util_in_process(void **state)
+{
+	const char *body = "{\"a\":1}";
+	char *sig = mock_signature("key", 1700000000, body, strlen(body));
+	int64_t ms;
+	size_t sz;
+
+	(void)state;
+	assert_true(mt_verify_signature("key", sig, body, strlen(body)));
+	assert_false(mt_verify_signature("other", sig, body, strlen(body)));
+	assert_true(mock_signature_verify("key", sig, body, strlen(body), 1700000010, 300));
+	assert_false(mock_signature_verify("key", sig, body, strlen(body), 1800000000, 300));
+	free(sig);
+	assert_int_equal(mock_parse_duration_ms("10s", &ms), 0);
+	assert_int_equal(ms, 10000);
+	assert_int_equal(mock_parse_duration_ms("250ms", &ms), 0);
+	assert_int_equal(ms, 250);
+	assert_int_equal(mock_parse_duration_ms("3", &ms), 0);
+	assert_int_equal(ms, 3000);
+	assert_int_equal(mock_parse_duration_ms("-1s", &ms), -1);
+	assert_int_equal(mock_parse_duration_ms("5 s", &ms), -1);
+	assert_int_equal(mock_parse_size("64k", &sz), 0);
+	assert_int_equal(sz, 65536);
+	assert_int_equal(mock_parse_size("1x", &sz), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_store_in_process),
+		cmocka_unit_test(test_util_in_process),
+		cmocka_unit_test(test_healthz),
+		cmocka_unit_test(test_not_found),
+		cmocka_unit_test(test_body_too_large),
+		cmocka_unit_test(test_malformed_json),
+		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_paging),
+		cmocka_unit_test(test_wait_returns_early),
+		cmocka_unit_test(test_wait_times_out),
+		cmocka_unit_test(test_wait_after),
+		cmocka_unit_test(test_delete),
+		cmocka_unit_test(test_fault_error_rate),
+		cmocka_unit_test(test_fault_latency),
+		cmocka_unit_test(test_fault_invalid),
+		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_persistence),
+		cmocka_unit_test(test_sigterm_during_wait),
+		cmocka_unit_test(test_bad_options),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
