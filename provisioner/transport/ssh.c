@@ -688,7 +688,7 @@ int ssh_upload(struct ssh_conn *c, const char *path, const void *data, size_t le
 {
 	struct ssh_result r = {0};
 	char *qp = ssh_quote(path);
-	char *script = xasprintf("set -e; umask 077; mkdir -p -- \"$(dirname -- %s)\"; "
+	char *script = xasprintf("set -e; mkdir -p -- \"$(dirname -- %s)\"; "
 		"t=$(mktemp -- %s.sbx-XXXXXX); trap 'rm -f -- \"$t\"' EXIT; cat > \"$t\"; "
 		"chmod %o \"$t\"; mv -f -- \"$t\" %s; trap - EXIT", qp, qp, (unsigned)mode & 07777, qp);
 	char *what = xasprintf("upload to %s", path);

@@ -1,0 +1,110 @@
+/*
+ * role — turn SSH-ready machines into the platform the blueprint describes.
+ *
+ * A role (router, lb, postgres) renders its config files from the model in C, then on each of
+ * its hosts: prepare (idempotent: directories, dummy interface, initdb) → compare the sha256 of
+ * every rendered file with the node's copy → upload the changed ones next to their target
+ * (PATH.sbx-new) → validate them on the node (`haproxy -c`, `bird -p -c`, `postgres -C`) → swap
+ * atomically (mv) → start services that are not running, reload (or restart) only those whose
+ * files changed → poll the health check until it passes or the deadline.
+ * A second apply without model changes uploads nothing and reloads nothing.
+ *
+ * Services are run by the node-side helper cluster/node/sbx-svc (uploaded by the role): under
+ * systemd (root "" and systemd as PID 1) as units sbx-NAME.service; otherwise started directly
+ * in the background with config, pid and socket paths under the host's root prefix (netns tests).
+ *
+ * Hosts are applied in parallel, one thread each, in phases: router and postgres first, then
+ * lb (whose health check needs an Established BGP session with the router).
+ * Commands run as ctx->ssh_user, through `sudo -n` when that user is not root.
+ */
+#ifndef SBX_ROLE_H
+#define SBX_ROLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bp.h"
+#include "util.h"
+
+/* One machine (one instance of a blueprint node). */
+struct role_host {
+	const char *name;           /* sbx-<env>-<node>-<i> */
+	const char *node;           /* the blueprint node's name */
+	int index;                  /* instance index, 0-based */
+	const char *ssh_addr;
+	int ssh_port;               /* 0 = 22 */
+	const char *const *addrs;   /* one per bp node network, same order as node->networks */
+	const char *pinned_hostkey; /* "TYPE BASE64" recorded at readiness (NULL: accept any) */
+	const char *root;           /* "" on VMs; a per-host prefix directory in netns tests */
+};
+
+struct role_ctx {
+	const struct bp_blueprint *bp;
+	const char *env;
+	const struct role_host *hosts;
+	size_t nhosts;
+	const char *ssh_user;        /* "sandbox" on VMs (sudo), "root" in tests */
+	const char *ssh_priv_pem;
+	const char *vip_cidr;        /* a /24 for VIPs: vip i = .(10+i) */
+	const char *const *net_cidrs; /* one per bp->networks (same order), for pg_hba; NULL: host addrs */
+	const char *cluster_dir;     /* the repo's cluster/ (node scripts); NULL: $SBX_CLUSTER_DIR,
+	                                then /usr/local/share/sandbox/cluster, then ./cluster */
+	int health_timeout_ms;       /* per role and host; 0 = 120 s */
+	/* Get-or-create a generated secret ("db-<owner>"); *value caller-freed. Called only from the
+	 * thread that called role_apply_all/role_outputs. */
+	int (*secret)(void *ctx, const char *name, char **value, struct sbx_err *err);
+	void *secret_ctx;
+	/* Optional progress ("connect", "render", "upload", "validate", "reload", "health", "done").
+	 * Called from worker threads (one per host): must be thread-safe. */
+	void (*progress)(void *ctx, const char *host, const char *role, const char *step);
+	void *progress_ctx;
+};
+
+#define ROLE_MAX_TIMINGS 8
+
+/* What an apply did. */
+struct role_report {
+	int files_changed;  /* rendered files whose content differed on the node and were replaced */
+	int reloads;        /* running services reloaded or restarted because their files changed */
+	int starts;         /* services started because they were not running */
+	int64_t total_ms;   /* from the call to every role healthy */
+	struct {
+		const char *role;  /* static string */
+		int64_t ms;        /* from the call until this role was healthy on all its hosts */
+	} timings[ROLE_MAX_TIMINGS];
+	size_t ntimings;
+};
+
+/*
+ * Apply every role of every host. Returns 0 when all are healthy. On failure -1 and err names
+ * the host, the role, the step, and the node's own stderr of the failing command; *report is
+ * filled in either case (report may be NULL).
+ */
+int role_apply_all(const struct role_ctx *ctx, struct role_report *report, struct sbx_err *err) SBX_WUR;
+
+/* One output of the environment. */
+struct role_output {
+	char *key;    /* DATABASE_URL, DATABASE_URL_<DB>, VIP_<NAME>_URL, VIP_<NAME>_ADDR */
+	char *value;
+	bool secret;  /* contains a password: never print in logs */
+};
+
+/*
+ * The outputs the roles provide: DATABASE_URL (first database, through pgbouncer:
+ * postgresql://OWNER:PASSWORD@DBADDR:6432/DB, password from ctx->secret("db-OWNER")),
+ * DATABASE_URL_<DB> for every database (name upper-cased, '-' → '_'), and per VIP
+ * VIP_<NAME>_ADDR (a.b.c.d:port) and VIP_<NAME>_URL (tcp://a.b.c.d:port).
+ * *out is a caller-owned array (free with role_outputs_free), written only on success.
+ */
+int role_outputs(const struct role_ctx *ctx, struct role_output **out, size_t *n, struct sbx_err *err) SBX_WUR;
+void role_outputs_free(struct role_output *o, size_t n);
+
+/* The address of VIP number i (0-based) in vip_cidr ("10.1.2.0/24" → "10.1.2.(10+i)"); caller
+ * frees; NULL when vip_cidr is not an IPv4 /24 network or i is out of range. */
+char *role_vip_addr(const char *vip_cidr, size_t i);
+
+/* The names of the roles this module applies (NULL-terminated). */
+extern const char *const role_names[];
+
+#endif

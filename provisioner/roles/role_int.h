@@ -1,0 +1,106 @@
+/*
+ * role_int — what the roles share inside the module: the derived environment (secrets and node
+ * scripts loaded once), the unit a role renders for one host, and the engine that applies a
+ * unit over SSH.
+ */
+#ifndef SBX_ROLE_INT_H
+#define SBX_ROLE_INT_H
+
+#include "role.h"
+#include "ssh.h"
+
+/* Node-side paths (below a host's root prefix). */
+#define ROLE_LIBDIR "/usr/local/lib/sbx"
+#define ROLE_RUNDIR "/run/sbx"
+#define ROLE_SVCDIR "/etc/sbx/svc"
+#define ROLE_LB_HEALTH_PORT 8404
+#define ROLE_PG_PORT 5432
+#define ROLE_PGB_PORT 6432
+
+/* Everything derived from the context once, read-only while hosts run in parallel. */
+struct role_env {
+	const struct role_ctx *ctx;
+	char **secret_keys, **secret_vals; /* "db-<owner>" → password */
+	size_t nsecrets;
+	char *svc_script;     /* cluster/node/sbx-svc */
+	char *lbcheck_script; /* cluster/node/sbx-lbcheck */
+};
+
+/* Load secrets (through ctx->secret) and node scripts. */
+int role_env_init(const struct role_ctx *ctx, struct role_env *env, struct sbx_err *err) SBX_WUR;
+void role_env_clear(struct role_env *env);
+/* The secret `name` loaded by role_env_init, or NULL. */
+const char *role_env_secret(const struct role_env *env, const char *name);
+
+/* One rendered file. */
+struct role_file {
+	char *path;          /* absolute on the node, root prefix included */
+	char *data;
+	size_t len;
+	int mode;
+	const char *owner;   /* static: chown to this user (NULL: root) */
+	char *validate;      /* shell command checking the staged file, "{}" = its path; NULL: none */
+	const char *service; /* static: the service to reload when this file changed (NULL: none) */
+	bool restart;        /* restart instead of reload */
+};
+
+/* What one role does on one host. */
+struct role_unit {
+	const char *role;          /* static */
+	struct role_file *files;
+	size_t nfiles, cap;
+	char *prepare;             /* idempotent shell run first (NULL: none) */
+	const char *services[4];   /* static names, started in this order */
+	size_t nservices;
+	char *health;              /* shell; exit 0 = healthy; polled until the deadline */
+	char *post;                /* shell run after health (e.g. SQL through psql) */
+	char *post_input;          /* its stdin (may hold secrets: never logged) */
+};
+
+/* Add a file; takes ownership of data and validate. */
+void role_unit_file(struct role_unit *u, char *path, char *data, int mode, const char *owner,
+	const char *service, bool restart, char *validate);
+/* Add a service: its definition file ROOT/etc/sbx/svc/NAME.conf for sbx-svc (a change restarts). */
+void role_unit_service(struct role_unit *u, const struct role_host *h, const char *name,
+	const char *cmd, const char *runas, const char *reload_sig, const char *reload_cmd,
+	const char *stop_sig);
+void role_unit_clear(struct role_unit *u);
+/* h->root + rel; caller frees. */
+char *role_path(const struct role_host *h, const char *rel);
+
+/* Model lookups. */
+const struct bp_node *role_node_of(const struct role_env *env, const struct role_host *h);
+/* h's address on a network it shares with `peer` (else its first address); not freed. */
+const char *role_addr_towards(const struct role_env *env, const struct role_host *h,
+	const struct role_host *peer);
+/* The instances of blueprint node `node`, in index order, as indexes into ctx->hosts; caller frees. */
+size_t role_hosts_of(const struct role_env *env, const char *node, size_t **idx);
+/* The hosts carrying role `role`; caller frees. */
+size_t role_hosts_with(const struct role_env *env, const char *role, size_t **idx);
+/* A BIRD-safe identifier from a node name and index ("lb-a", 1 → "lb_a_1"); caller frees. */
+char *role_ident(const char *node, int index);
+
+/* Renderers: pure, golden-file tested. */
+int role_router_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
+	struct sbx_err *err) SBX_WUR;
+int role_lb_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
+	struct sbx_err *err) SBX_WUR;
+int role_postgres_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
+	struct sbx_err *err) SBX_WUR;
+/* The base unit of every host: the node scripts. */
+void role_base_render(const struct role_env *env, const struct role_host *h, struct role_unit *u);
+
+/* The engine: one host's connection and counters. */
+struct role_node {
+	const struct role_env *env;
+	const struct role_host *h;
+	struct ssh_conn *c;
+	int files_changed, reloads, starts;
+};
+/* Connect to the host (pinned key, retry until a short deadline). */
+int role_node_connect(struct role_node *n, struct sbx_err *err) SBX_WUR;
+/* Apply one unit: prepare, compare, upload, validate, swap, start/reload, health, post. */
+int role_node_apply(struct role_node *n, const struct role_unit *u, struct sbx_err *err) SBX_WUR;
+void role_node_close(struct role_node *n);
+
+#endif

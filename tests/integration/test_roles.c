@@ -1,0 +1,449 @@
+/*
+ * The roles against real daemons: router + 2 LB + backend + DB as network namespaces (each with
+ * its own sshd), applied through role_apply_all over SSH exactly as on VMs, then checked from
+ * outside: BGP Established, the VIP route (ECMP), a TCP request through the VIP, psql through
+ * pgbouncer, a no-op second apply, a validation failure, and failover when HAProxy stops.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "role.h"
+#include "ssh.h"
+
+#define VIP_CIDR "198.51.100.0/24"
+#define VIP "198.51.100.10"
+#define NHOSTS 5
+
+static const char *const node_ids[NHOSTS] = {"router", "lb-0", "lb-1", "app-0", "db-0"};
+
+struct fix {
+	char dir[64];
+	char *netns_sh;
+	char *env;            /* DIR/env contents */
+	char *priv, *pub;
+	int guard_fd;
+	pid_t guard_pid;
+	char *secret_keys[8], *secret_vals[8];
+	size_t nsecrets;
+	char *ns[NHOSTS], *addr[NHOSTS], *root[NHOSTS], *hostkey[NHOSTS], *name[NHOSTS];
+	const char *addrs[NHOSTS][2];
+	struct role_host hosts[NHOSTS];
+	struct role_ctx ctx;
+	const char *cidrs[2];
+	struct bp_blueprint bp;
+};
+static struct fix F;
+
+/* Blueprint pieces, built by hand. */
+static char *r_router[] = {"router"}, *r_lb[] = {"lb"}, *r_pg[] = {"postgres"}, *nets[] = {"front"};
+static struct bp_network bp_nets[] = {{.name = "front", .cidr = "auto"}};
+static struct bp_node bp_nodes[] = {
+	{.name = "router", .count = 1, .roles = r_router, .nroles = 1, .networks = nets, .nnetworks = 1},
+	{.name = "lb", .count = 2, .roles = r_lb, .nroles = 1, .networks = nets, .nnetworks = 1},
+	{.name = "app", .count = 1, .networks = nets, .nnetworks = 1},
+	{.name = "db", .count = 1, .roles = r_pg, .nroles = 1, .networks = nets, .nnetworks = 1},
+};
+static struct bp_vip bp_vips[] = {{.name = "www", .port = 80, .backend_nodes = "app", .backend_port = 8080}};
+static struct bp_db bp_dbs[] = {{.name = "appdb", .owner = "app"}};
+
+/* The value of KEY in DIR/env (quotes stripped); caller frees. */
+static char *env_get(const char *key)
+{
+	char *pat = xasprintf("\n%s=", key);
+	char *hit = strstr(F.env, pat);
+	assert_non_null(hit);
+	hit += strlen(pat);
+	size_t n = strcspn(hit, "\n");
+	if (n >= 2 && hit[0] == '"')
+		return free(pat), xstrndup(hit + 1, n - 2);
+	free(pat);
+	return xstrndup(hit, n);
+}
+
+/* Get-or-create a secret (the test's stand-in for the state's secret store). */
+static int secret_cb(void *ctx, const char *name, char **value, struct sbx_err *err)
+{
+	(void)ctx;
+	(void)err;
+	for (size_t i = 0; i < F.nsecrets; i++)
+		if (sbx_streq(F.secret_keys[i], name))
+			return *value = xstrdup(F.secret_vals[i]), 0;
+	assert_true(F.nsecrets < 8);
+	F.secret_keys[F.nsecrets] = xstrdup(name);
+	F.secret_vals[F.nsecrets++] = sbx_random_token(24);
+	*value = xstrdup(F.secret_vals[F.nsecrets - 1]);
+	return 0;
+}
+
+/* Print progress with a timestamp when SBX_ROLES_TRACE is set. */
+static void progress_cb(void *ctx, const char *host, const char *role, const char *step)
+{
+	(void)ctx;
+	if (getenv("SBX_ROLES_TRACE"))
+		fprintf(stderr, "%8lld %s %s %s\n", (long long)sbx_mono_ms(), host, role, step);
+}
+
+/* Run argv and capture stdout; 0 on exit status 0. */
+static int run(char *const argv[], char **out)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	int rc = sbx_run(argv, 60000, out, &err);
+	if (rc < 0)
+		sbx_err_print(&err, stderr);
+	sbx_err_clear(&err);
+	return rc;
+}
+
+/* A child that tears the namespaces down when this process ends, however it ends. */
+static void guardian_start(void)
+{
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	F.guard_pid = fork();
+	if (F.guard_pid == 0) {
+		char c;
+		close(p[1]);
+		while (read(p[0], &c, 1) > 0)
+			;
+		execlp("sh", "sh", F.netns_sh, "down", F.dir, (char *)NULL);
+		_exit(1);
+	}
+	close(p[0]);
+	F.guard_fd = p[1];
+}
+
+/* Fill the hosts from DIR/env. */
+static void hosts_init(void)
+{
+	for (int i = 0; i < NHOSTS; i++) {
+		char *var = xstrdup(node_ids[i]);
+		var[strcspn(var, "-")] = var[strcspn(var, "-")] ? '_' : '\0';
+		char *k = xasprintf("NODE_%s_NS", var);
+		F.ns[i] = env_get(k);
+		free(k);
+		k = xasprintf("NODE_%s_ADDR", var), F.addr[i] = env_get(k), free(k);
+		k = xasprintf("NODE_%s_ROOT", var), F.root[i] = env_get(k), free(k);
+		k = xasprintf("NODE_%s_HOSTKEY", var), F.hostkey[i] = env_get(k), free(k);
+		free(var);
+		F.name[i] = xasprintf("sbx-t-%s", node_ids[i]);
+		F.addrs[i][0] = F.addr[i];
+		int idx = strchr(node_ids[i], '-') ? node_ids[i][strlen(node_ids[i]) - 1] - '0' : 0;
+		char *node = xstrndup(node_ids[i], strcspn(node_ids[i], "-"));
+		F.hosts[i] = (struct role_host){.name = F.name[i], .node = node, .index = idx,
+			.ssh_addr = F.addr[i], .addrs = F.addrs[i], .pinned_hostkey = F.hostkey[i],
+			.root = F.root[i]};
+	}
+}
+
+/* Build the blueprint and the context. */
+static void ctx_init(void)
+{
+	F.bp = (struct bp_blueprint){.name = "t", .networks = bp_nets, .nnetworks = 1, .nodes = bp_nodes,
+		.nnodes = 4, .bgp = {65000, 65001}, .vips = bp_vips, .nvips = 1,
+		.database = {.dbs = bp_dbs, .ndbs = 1, .pool_mode = "transaction", .default_pool_size = 20,
+			.max_client_conn = 500, .present = true}};
+	F.cidrs[0] = env_get("SUBNET");
+	F.ctx = (struct role_ctx){.bp = &F.bp, .env = "t", .hosts = F.hosts, .nhosts = NHOSTS,
+		.ssh_user = "root", .ssh_priv_pem = F.priv, .vip_cidr = VIP_CIDR, .net_cidrs = F.cidrs,
+		.cluster_dir = NULL, .health_timeout_ms = 30000, .secret = secret_cb,
+		.progress = progress_cb};
+}
+
+/* Start a trivial TCP responder on the backend node (port 8080). */
+static void backend_start(void)
+{
+	struct ssh_target t = {.host = F.addr[3], .user = "root", .priv_pem = F.priv,
+		.pinned_key = F.hostkey[3]};
+	struct ssh_conn *c = NULL;
+	struct ssh_result r = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(ssh_connect(&t, 10000, &c, NULL, &err), 0);
+	assert_int_equal(ssh_exec(c, "setsid -f python3 -c 'import socket\n"
+		"s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+		"s.bind((\"0.0.0.0\", 8080)); s.listen(64)\nwhile True:\n"
+		"    c, a = s.accept(); c.sendall(b\"backend app-0\\n\"); c.close()\n' "
+		"</dev/null >/dev/null 2>&1", NULL, &r, &err), 0);
+	assert_int_equal(r.status, 0);
+	ssh_result_clear(&r);
+	ssh_close(c);
+}
+
+/* Namespaces, sshds, keys, the model. */
+static int setup(void **state)
+{
+	(void)state;
+	struct sbx_err err = SBX_ERR_INIT;
+	const char *top = getenv("SBX_TOP");
+	if (geteuid() != 0 || access("/usr/sbin/sshd", X_OK) != 0 || access("/usr/sbin/bird", X_OK) != 0 ||
+		access("/usr/sbin/haproxy", X_OK) != 0 || access("/usr/lib/postgresql/15/bin/postgres", X_OK) != 0) {
+		fprintf(stderr, "skip: needs root, sshd, bird, haproxy and postgresql 15\n");
+		exit(77);
+	}
+	F.netns_sh = xasprintf("%s/tests/lib/netns.sh", top ? top : ".");
+	char *cl = xasprintf("%s/cluster", top ? top : ".");
+	setenv("SBX_CLUSTER_DIR", cl, 1);
+	free(cl);
+	snprintf(F.dir, sizeof(F.dir), "/tmp/sbx-roles-it-XXXXXX");
+	assert_non_null(mkdtemp(F.dir));
+	guardian_start();
+	assert_int_equal(ssh_keygen("test", &F.priv, &F.pub, &err), 0);
+	char *ak = xasprintf("%s/authorized_keys", F.dir);
+	assert_int_equal(sbx_write_file(ak, F.pub, strlen(F.pub), 0600, &err), 0);
+	free(ak);
+	char *argv[] = {"sh", F.netns_sh, "up", F.dir, "router", "lb-0", "lb-1", "app-0", "db-0", NULL};
+	assert_int_equal(run(argv, NULL), 0);
+	char *envp = xasprintf("%s/env", F.dir), *data = NULL;
+	size_t len;
+	assert_int_equal(sbx_read_file(envp, &data, &len, &err), 0);
+	F.env = xasprintf("\n%s", data);
+	free(data);
+	free(envp);
+	hosts_init();
+	ctx_init();
+	backend_start();
+	return 0;
+}
+
+/* Tear everything down (the guardian does it too if we die first). */
+static int teardown(void **state)
+{
+	(void)state;
+	char *argv[] = {"sh", F.netns_sh, "down", F.dir, NULL};
+	int rc = run(argv, NULL);
+	close(F.guard_fd);
+	waitpid(F.guard_pid, NULL, 0);
+	for (int i = 0; i < NHOSTS; i++) {
+		free(F.ns[i]), free(F.addr[i]), free(F.root[i]), free(F.hostkey[i]), free(F.name[i]);
+		free((char *)F.hosts[i].node);
+	}
+	for (size_t i = 0; i < F.nsecrets; i++)
+		free(F.secret_keys[i]), free(F.secret_vals[i]);
+	free((char *)F.cidrs[0]);
+	free(F.env), free(F.priv), free(F.pub), free(F.netns_sh);
+	return rc;
+}
+
+/* Apply, printing the error on failure. */
+static int apply(struct role_report *rep, struct sbx_err *err)
+{
+	int rc = role_apply_all(&F.ctx, rep, err);
+	if (rc < 0)
+		sbx_err_print(err, stderr);
+	return rc;
+}
+
+/* The first apply changes files, starts every service, and ends healthy. */
+static void test_apply_first(void **state)
+{
+	(void)state;
+	struct role_report rep;
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(apply(&rep, &err), 0);
+	assert_true(rep.files_changed >= 15);
+	assert_int_equal(rep.starts, 9); /* router bird; 2 x (haproxy, bird, lbcheck); postgres, pgbouncer */
+	assert_int_equal(rep.reloads, 0);
+	printf("first apply: %lld ms total", (long long)rep.total_ms);
+	for (size_t i = 0; i < rep.ntimings; i++)
+		printf(", %s healthy at %lld ms", rep.timings[i].role, (long long)rep.timings[i].ms);
+	printf("\n");
+	assert_int_equal(rep.ntimings, 3);
+}
+
+/* Poll `argv` until its stdout contains every needle and none of the unwanted, or 15 s pass. */
+static int64_t poll_output(char *const argv[], const char *const want[], const char *unwanted)
+{
+	struct sbx_backoff b;
+	int64_t t0 = sbx_mono_ms();
+	sbx_backoff_init(&b, 15000, 50, 250);
+	do {
+		char *out = NULL;
+		bool ok = run(argv, &out) == 0;
+		for (size_t i = 0; ok && want[i]; i++)
+			ok = strstr(out, want[i]) != NULL;
+		ok = ok && (unwanted == NULL || strstr(out, unwanted) == NULL);
+		free(out);
+		if (ok)
+			return sbx_mono_ms() - t0;
+	} while (sbx_backoff_wait(&b) == 0);
+	return -1;
+}
+
+/* The line of `out` that starts with `prefix`; caller frees (NULL when absent). */
+static char *line_of(const char *out, const char *prefix)
+{
+	for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (sbx_has_prefix(l, prefix))
+			return xstrndup(l, strcspn(l, "\n"));
+	return NULL;
+}
+
+/* Both BGP sessions are Established on the router. */
+static void test_bgp_established(void **state)
+{
+	(void)state;
+	char *sock = xasprintf("%s/run/sbx/bird.ctl", F.root[0]);
+	char *argv[] = {"birdc", "-s", sock, "show", "protocols", NULL};
+	char *out = NULL;
+	assert_int_equal(run(argv, &out), 0);
+	for (int i = 0; i < 2; i++) {
+		char *l = line_of(out, i ? "lb_lb_1 " : "lb_lb_0 ");
+		assert_non_null(l);
+		assert_non_null(strstr(l, "Established"));
+		free(l);
+	}
+	free(out);
+	free(sock);
+}
+
+/* The router's kernel has the VIP route with a next hop via each LB. */
+static void test_vip_route_ecmp(void **state)
+{
+	(void)state;
+	char *argv[] = {"ip", "-n", F.ns[0], "route", "show", VIP, NULL};
+	char *n0 = xasprintf("via %s ", F.addr[1]), *n1 = xasprintf("via %s ", F.addr[2]);
+	const char *want[] = {"nexthop", n0, n1, NULL};
+	assert_true(poll_output(argv, want, NULL) >= 0);
+	free(n0);
+	free(n1);
+}
+
+/* A TCP request from the router's netns to the VIP is answered by the backend. */
+static void vip_answers(void)
+{
+	char *argv[] = {"ip", "netns", "exec", F.ns[0], "timeout", "5", "bash", "-c",
+		"exec 3<>/dev/tcp/" VIP "/80; cat <&3", NULL};
+	const char *want[] = {"backend app-0\n", NULL};
+	assert_true(poll_output(argv, want, NULL) >= 0);
+}
+
+/* The VIP answers. */
+static void test_vip_answers(void **state)
+{
+	(void)state;
+	vip_answers();
+}
+
+/* DATABASE_URL (through pgbouncer, generated password) works with psql. */
+static void test_psql_through_pgbouncer(void **state)
+{
+	(void)state;
+	struct role_output *o = NULL;
+	size_t n = 0;
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(role_outputs(&F.ctx, &o, &n, &err), 0);
+	const char *url = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (sbx_streq(o[i].key, "DATABASE_URL"))
+			url = o[i].value;
+	assert_non_null(url);
+	char *port = xasprintf("@%s:6432/appdb", F.addr[4]);
+	assert_non_null(strstr(url, port));
+	char *argv[] = {"psql", "-X", "-tA", "-c", "select current_user || ' ' || current_database()",
+		(char *)url, NULL};
+	char *out = NULL;
+	assert_int_equal(run(argv, &out), 0);
+	assert_string_equal(out, "app appdb\n");
+	free(out);
+	char *bad = xstrdup(url);
+	char *at = strchr(bad + strlen("postgresql://"), '@');
+	at[-1] = at[-1] == 'x' ? 'y' : 'x'; /* wrong password */
+	char *argv2[] = {"psql", "-X", "-tA", "-c", "select 1", bad, NULL};
+	assert_int_not_equal(run(argv2, NULL), 0);
+	free(bad);
+	free(port);
+	role_outputs_free(o, n);
+}
+
+/* A second apply changes no file and reloads nothing. */
+static void test_second_apply_noop(void **state)
+{
+	(void)state;
+	struct role_report rep;
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(apply(&rep, &err), 0);
+	assert_int_equal(rep.files_changed, 0);
+	assert_int_equal(rep.reloads, 0);
+	assert_int_equal(rep.starts, 0);
+	printf("second apply (no change): %lld ms\n", (long long)rep.total_ms);
+}
+
+/* A config the node rejects names node, step and the node's message; the live file stays. */
+static void test_validation_failure(void **state)
+{
+	(void)state;
+	struct role_report rep;
+	struct sbx_err err = SBX_ERR_INIT;
+	bp_vips[0].port = 70000;
+	int rc = role_apply_all(&F.ctx, &rep, &err);
+	bp_vips[0].port = 80;
+	assert_int_equal(rc, -1);
+	const char *m = sbx_err_first(&err);
+	fprintf(stderr, "expected failure: %s\n", m);
+	assert_non_null(strstr(m, "node lb"));
+	assert_non_null(strstr(m, "step validate"));
+	assert_non_null(strstr(m, "70000"));
+	char *cfg = xasprintf("%s/etc/haproxy/haproxy.cfg", F.root[1]), *data = NULL;
+	size_t len;
+	assert_int_equal(sbx_read_file(cfg, &data, &len, &err), 0);
+	assert_non_null(strstr(data, VIP ":80\n"));
+	free(data);
+	free(cfg);
+	sbx_err_clear(&err);
+	assert_int_equal(apply(&rep, &err), 0);
+	assert_int_equal(rep.files_changed, 0);
+	assert_int_equal(rep.reloads, 0);
+}
+
+/* HAProxy stopped on one LB: the route via it is withdrawn within seconds, the VIP still answers. */
+static void test_failover(void **state)
+{
+	(void)state;
+	char *svc = xasprintf("%s/usr/local/lib/sbx/sbx-svc", F.root[1]);
+	int64_t t0 = sbx_mono_ms();
+	char *stop[] = {svc, F.root[1], "stop", "haproxy", NULL};
+	char *argv[] = {"ip", "-n", F.ns[0], "route", "show", VIP, NULL};
+	char *gone = xasprintf("via %s ", F.addr[1]), *kept = xasprintf("via %s ", F.addr[2]);
+	const char *want[] = {kept, NULL};
+	assert_int_equal(run(stop, NULL), 0);
+	int64_t ms = poll_output(argv, want, gone);
+	ms = ms < 0 ? ms : sbx_mono_ms() - t0;
+	printf("failover: route via the stopped LB withdrawn %lld ms after the stop began\n", (long long)ms);
+	assert_true(ms >= 0 && ms < 10000);
+	vip_answers();
+	struct role_report rep;
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(apply(&rep, &err), 0); /* converges: starts the stopped HAProxy again */
+	assert_int_equal(rep.starts, 1);
+	assert_int_equal(rep.files_changed, 0);
+	const char *both[] = {gone, kept, NULL};
+	assert_true(poll_output(argv, both, NULL) >= 0);
+	free(gone);
+	free(kept);
+	free(svc);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_apply_first),
+		cmocka_unit_test(test_bgp_established),
+		cmocka_unit_test(test_vip_route_ecmp),
+		cmocka_unit_test(test_vip_answers),
+		cmocka_unit_test(test_psql_through_pgbouncer),
+		cmocka_unit_test(test_second_apply_noop),
+		cmocka_unit_test(test_validation_failure),
+		cmocka_unit_test(test_failover),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
