@@ -10,6 +10,18 @@
 #define PGB_CONF "/etc/sbx/pgbouncer"
 #define AS_PG "setpriv --reuid=postgres --regid=postgres --init-groups env -C / "
 
+/* A copy of s with every `q` doubled (SQL literals and identifiers, pgbouncer's userlist); caller frees. */
+static char *dbl(const char *s, char q)
+{
+	struct sbx_buf b = {0};
+	for (; s && *s; s++) {
+		sbx_buf_add(&b, s, 1);
+		if (*s == q)
+			sbx_buf_add(&b, s, 1);
+	}
+	return sbx_buf_steal(&b);
+}
+
 /* Render postgresql.conf. */
 static char *pg_conf(const struct role_env *env, const struct role_host *h)
 {
@@ -73,8 +85,11 @@ static char *pgb_users(const struct role_env *env)
 			dup = dup || sbx_streq(db->dbs[k].owner, db->dbs[i].owner);
 		char *key = xasprintf("db-%s", db->dbs[i].owner);
 		const char *pw = role_env_secret(env, key);
+		char *o = dbl(db->dbs[i].owner, '"'), *p = dbl(pw, '"');
 		if (!dup)
-			sbx_buf_printf(&b, "\"%s\" \"%s\"\n", db->dbs[i].owner, pw ? pw : "");
+			sbx_buf_printf(&b, "\"%s\" \"%s\"\n", o, p);
+		free(o);
+		free(p);
 		free(key);
 	}
 	return sbx_buf_steal(&b);
@@ -87,15 +102,17 @@ static char *pg_sql(const struct role_env *env)
 	struct sbx_buf b = {0};
 	sbx_buf_puts(&b, "SET password_encryption = 'scram-sha-256';\n");
 	for (size_t i = 0; i < db->ndbs; i++) {
-		const char *o = db->dbs[i].owner, *d = db->dbs[i].name;
-		char *key = xasprintf("db-%s", o);
-		const char *pw = role_env_secret(env, key);
+		char *key = xasprintf("db-%s", db->dbs[i].owner);
+		char *o = dbl(db->dbs[i].owner, '"'), *d = dbl(db->dbs[i].name, '"');
+		char *ol = dbl(db->dbs[i].owner, '\''), *dl = dbl(db->dbs[i].name, '\'');
+		char *pw = dbl(role_env_secret(env, key), '\'');
+		char *oq = dbl(o, '\''), *dq = dbl(d, '\''); /* identifiers inside a literal */
 		sbx_buf_printf(&b, "SELECT 'CREATE ROLE \"%s\" LOGIN' WHERE NOT EXISTS "
 			"(SELECT 1 FROM pg_roles WHERE rolname = '%s')\\gexec\n"
 			"ALTER ROLE \"%s\" LOGIN PASSWORD '%s';\n"
 			"SELECT 'CREATE DATABASE \"%s\" OWNER \"%s\"' WHERE NOT EXISTS "
-			"(SELECT 1 FROM pg_database WHERE datname = '%s')\\gexec\n", o, o, o, pw ? pw : "", d, o, d);
-		free(key);
+			"(SELECT 1 FROM pg_database WHERE datname = '%s')\\gexec\n", oq, ol, o, pw, dq, oq, dl);
+		free(key), free(o), free(d), free(ol), free(dl), free(pw), free(oq), free(dq);
 	}
 	return sbx_buf_steal(&b);
 }

@@ -1,0 +1,227 @@
+/*
+ * Unit tests of the roles' rendering: every file, command and service definition a role
+ * produces for a hand-built model, compared with golden files in tests/unit/data/roles/
+ * (SBX_UPDATE_GOLDEN=1 rewrites them). Plus VIP addressing and the outputs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "role_int.h"
+
+static char *r_router[] = {"router"}, *r_lb[] = {"lb"}, *r_pg[] = {"postgres"};
+static char *n_front[] = {"front"}, *n_both[] = {"front", "back"}, *n_back[] = {"back"};
+static struct bp_network nets[] = {{.name = "front", .cidr = "auto"}, {.name = "back", .cidr = "auto"}};
+static struct bp_node nodes[] = {
+	{.name = "router", .count = 1, .roles = r_router, .nroles = 1, .networks = n_front, .nnetworks = 1},
+	{.name = "lb", .count = 2, .roles = r_lb, .nroles = 1, .networks = n_both, .nnetworks = 2},
+	{.name = "k8s", .count = 2, .networks = n_back, .nnetworks = 1},
+	{.name = "db", .count = 1, .roles = r_pg, .nroles = 1, .networks = n_back, .nnetworks = 1},
+};
+static struct bp_vip vips[] = {
+	{.name = "www", .port = 443, .backend_nodes = "k8s", .backend_port = 30443},
+	{.name = "api", .port = 80, .backend_nodes = "k8s", .backend_port = 30080, .rate_limit = true,
+		.rate_per_10s = 50},
+};
+static struct bp_db dbs[] = {{.name = "dilosi", .owner = "dilosi"}, {.name = "audit", .owner = "dilosi"},
+	{.name = "pay", .owner = "pay-svc"}};
+static const char *a_router[] = {"10.0.1.2", NULL}, *a_lb0[] = {"10.0.1.11", "10.0.2.11", NULL},
+	*a_lb1[] = {"10.0.1.12", "10.0.2.12", NULL}, *a_k0[] = {"10.0.2.21", NULL},
+	*a_k1[] = {"10.0.2.22", NULL}, *a_db[] = {"10.0.2.30", NULL};
+static const struct role_host hosts[] = {
+	{"sbx-demo-router-0", "router", 0, "10.0.1.2", 0, a_router, NULL, ""},
+	{"sbx-demo-lb-0", "lb", 0, "10.0.1.11", 0, a_lb0, NULL, ""},
+	{"sbx-demo-lb-1", "lb", 1, "10.0.1.12", 0, a_lb1, NULL, ""},
+	{"sbx-demo-k8s-0", "k8s", 0, "10.0.2.21", 0, a_k0, NULL, ""},
+	{"sbx-demo-k8s-1", "k8s", 1, "10.0.2.22", 0, a_k1, NULL, ""},
+	{"sbx-demo-db-0", "db", 0, "10.0.2.30", 0, a_db, NULL, "/srv/db0"},
+};
+static const char *cidrs[] = {"10.0.1.0/24", "10.0.2.0/24"};
+static struct bp_blueprint bp = {.name = "demo", .networks = nets, .nnetworks = 2, .nodes = nodes,
+	.nnodes = 4, .bgp = {65000, 65001}, .vips = vips, .nvips = 2,
+	.database = {.dbs = dbs, .ndbs = 3, .pool_mode = "transaction", .default_pool_size = 20,
+		.max_client_conn = 200, .present = true}};
+
+/* A deterministic secret store: "pw-<name>", or "p@ss/word" for pay-svc (escaping). */
+static int secret_cb(void *ctx, const char *name, char **value, struct sbx_err *err)
+{
+	(void)ctx;
+	(void)err;
+	*value = sbx_streq(name, "db-pay-svc") ? xstrdup("p@ss/word") : xasprintf("pw-%s", name);
+	return 0;
+}
+
+static struct role_ctx ctx = {.bp = &bp, .env = "demo", .hosts = hosts, .nhosts = 6,
+	.ssh_user = "sandbox", .vip_cidr = "10.0.9.0/24", .net_cidrs = cidrs, .secret = secret_cb};
+
+/* Point the roles at the repository's cluster/ directory. */
+static int setup(void **state)
+{
+	(void)state;
+	const char *top = getenv("SBX_TOP");
+	char *cl = xasprintf("%s/cluster", top ? top : ".");
+	setenv("SBX_CLUSTER_DIR", cl, 1);
+	free(cl);
+	return 0;
+}
+
+/* A unit as text: every file (scripts by size only), then the commands. */
+static char *unit_text(const struct role_unit *u)
+{
+	struct sbx_buf b = {0};
+	sbx_buf_printf(&b, "=== role %s\n--- prepare\n%s\n", u->role, u->prepare ? u->prepare : "");
+	for (size_t i = 0; i < u->nfiles; i++) {
+		const struct role_file *f = &u->files[i];
+		sbx_buf_printf(&b, "--- file %s mode %o owner %s service %s%s validate %s\n", f->path,
+			(unsigned)f->mode, f->owner ? f->owner : "root", f->service ? f->service : "-",
+			f->restart ? " (restart)" : "", f->validate ? f->validate : "-");
+		if (strstr(f->path, ROLE_LIBDIR))
+			sbx_buf_printf(&b, "(node script, %zu bytes)\n", f->len);
+		else
+			sbx_buf_add(&b, f->data, f->len);
+	}
+	sbx_buf_puts(&b, "--- services");
+	for (size_t i = 0; i < u->nservices; i++)
+		sbx_buf_printf(&b, " %s", u->services[i]);
+	sbx_buf_printf(&b, "\n--- health\n%s\n--- post\n%s\n--- post input\n%s", u->health ? u->health : "",
+		u->post ? u->post : "", u->post_input ? u->post_input : "");
+	return sbx_buf_steal(&b);
+}
+
+/* Compare text with tests/unit/data/roles/NAME (or rewrite it). */
+static void golden(const char *name, const char *text)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	const char *top = getenv("SBX_TOP");
+	char *path = xasprintf("%s/tests/unit/data/roles/%s", top ? top : ".", name), *want = NULL;
+	size_t len = 0;
+	if (getenv("SBX_UPDATE_GOLDEN")) {
+		assert_int_equal(sbx_write_file(path, text, strlen(text), 0644, &err), 0);
+	} else {
+		if (sbx_read_file(path, &want, &len, &err) < 0)
+			sbx_err_print(&err, stderr);
+		assert_non_null(want);
+		if (strcmp(want, text) != 0)
+			fprintf(stderr, "golden %s differs; got:\n%s\n", name, text);
+		assert_string_equal(want, text);
+	}
+	free(want);
+	free(path);
+	sbx_err_clear(&err);
+}
+
+typedef int (*render_fn)(const struct role_env *, const struct role_host *, struct role_unit *,
+	struct sbx_err *);
+
+/* Render one role for one host and compare with its golden file. */
+static void check_render(render_fn fn, size_t host, const char *name)
+{
+	struct role_env env;
+	struct role_unit u = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(role_env_init(&ctx, &env, &err), 0);
+	assert_int_equal(fn(&env, &hosts[host], &u, &err), 0);
+	char *text = unit_text(&u);
+	golden(name, text);
+	free(text);
+	role_unit_clear(&u);
+	role_env_clear(&env);
+}
+
+/* The router peers with both LBs from its front address. */
+static void test_router_render(void **state)
+{
+	(void)state;
+	check_render(role_router_render, 0, "router.golden");
+}
+
+/* The second LB: VIPs, backends on the back network, rate limiting, BGP towards the router. */
+static void test_lb_render(void **state)
+{
+	(void)state;
+	check_render(role_lb_render, 2, "lb-1.golden");
+}
+
+/* PostgreSQL under a root prefix with databases, owners (shared once) and pgbouncer. */
+static void test_postgres_render(void **state)
+{
+	(void)state;
+	check_render(role_postgres_render, 5, "postgres.golden");
+}
+
+/* An LB without any router in the model is a blueprint error. */
+static void test_lb_needs_router(void **state)
+{
+	(void)state;
+	struct role_env env;
+	struct role_unit u = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(role_env_init(&ctx, &env, &err), 0);
+	nodes[0].nroles = 0;
+	int rc = role_lb_render(&env, &hosts[1], &u, &err);
+	nodes[0].nroles = 1;
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(sbx_err_first(&err), "no router"));
+	role_unit_clear(&u);
+	role_env_clear(&env);
+	sbx_err_clear(&err);
+}
+
+/* VIP i is .(10+i) of a /24; anything else is refused. */
+static void test_vip_addr(void **state)
+{
+	(void)state;
+	char *a = role_vip_addr("10.0.9.0/24", 0);
+	assert_string_equal(a, "10.0.9.10");
+	free(a);
+	a = role_vip_addr("10.0.9.77/24", 3);
+	assert_string_equal(a, "10.0.9.13");
+	free(a);
+	assert_null(role_vip_addr("10.0.9.0/16", 0));
+	assert_null(role_vip_addr("nonsense/24", 0));
+	assert_null(role_vip_addr(NULL, 0));
+	assert_null(role_vip_addr("10.0.9.0/24", 250));
+	char *id = role_ident("lb-a", 1);
+	assert_string_equal(id, "lb_a_1");
+	free(id);
+}
+
+/* DATABASE_URL through pgbouncer with the escaped password; VIP URLs. */
+static void test_outputs(void **state)
+{
+	(void)state;
+	struct role_output *o = NULL;
+	size_t n = 0;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct sbx_buf b = {0};
+	assert_int_equal(role_outputs(&ctx, &o, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		sbx_buf_printf(&b, "%s=%s%s\n", o[i].key, o[i].value, o[i].secret ? " (secret)" : "");
+	assert_string_equal(b.data,
+		"DATABASE_URL=postgresql://dilosi:pw-db-dilosi@10.0.2.30:6432/dilosi (secret)\n"
+		"DATABASE_URL_DILOSI=postgresql://dilosi:pw-db-dilosi@10.0.2.30:6432/dilosi (secret)\n"
+		"DATABASE_URL_AUDIT=postgresql://dilosi:pw-db-dilosi@10.0.2.30:6432/audit (secret)\n"
+		"DATABASE_URL_PAY=postgresql://pay-svc:p%40ss%2Fword@10.0.2.30:6432/pay (secret)\n"
+		"VIP_WWW_ADDR=10.0.9.10:443\nVIP_WWW_URL=tcp://10.0.9.10:443\n"
+		"VIP_API_ADDR=10.0.9.11:80\nVIP_API_URL=tcp://10.0.9.11:80\n");
+	sbx_buf_free(&b);
+	role_outputs_free(o, n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_router_render),
+		cmocka_unit_test(test_lb_render),
+		cmocka_unit_test(test_postgres_render),
+		cmocka_unit_test(test_lb_needs_router),
+		cmocka_unit_test(test_vip_addr),
+		cmocka_unit_test(test_outputs),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
