@@ -200,7 +200,7 @@ char *mock_webhook_send(struct mock_webhook *w, const char *url, const char *eve
 			const json_t *doc, int64_t delay_ms)
 {
 	struct delivery *d = mock_xcalloc(1, sizeof(*d));
-	char ts[32];
+	char ts[32], *id;
 
 	d->w = w;
 	d->id = mock_id_new("whd_", 24);
@@ -208,10 +208,11 @@ char *mock_webhook_send(struct mock_webhook *w, const char *url, const char *eve
 	d->event = mock_xstrdup(event);
 	d->body = mock_json_dump(doc);
 	mock_fmt_time(mock_now_ms(), ts);
-	mock_store_put(w->log, json_pack("{s:s,s:s,s:s,s:s,s:i,s:n,s:n,s:s,s:s,s:O,s:[]}", "id", d->id,
+	mock_store_put(w->log, json_pack("{s:s,s:s,s:s,s:s,s:i,s:n,s:n,s:s,s:s,s:o,s:[]}", "id", d->id,
 					 "url", url, "event", event, "status", "pending", "attempts", 0,
 					 "response_status", "error", "created_at", ts, "updated_at", ts,
 					 "body", json_deep_copy(doc), "history"));
+	id = mock_xstrdup(d->id); /* d belongs to the sender once scheduled */
 	mock_sched_after(w->sched, delay_ms, delivery_run, delivery_free, d);
-	return mock_xstrdup(d->id);
+	return id;
 }
