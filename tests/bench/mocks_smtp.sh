@@ -1,0 +1,82 @@
+#!/bin/sh
+# Benchmark (prints figures, asserts nothing): SMTP ingestion of sbx-mock-mail vs maildev (npm),
+# 10 KB messages, 8 concurrent senders, the same load client for both (tests/bench/smtp_load.c,
+# compiled here): one message per connection (like postfix's smtp-source) and 100 per connection.
+# Also the idle RSS of sbx-mock-mail. Skips (exit 0 with a message) when a tool is missing;
+# maildev is installed with npm into $SBX_BENCH_CACHE (default ~/.cache/sandbox-bench).
+#
+#   BUILD=build sh tests/bench/mocks_smtp.sh
+#   SBX_BENCH_MESSAGES=20000 SBX_BENCH_MAILDEV_MESSAGES=1000 ...   (message counts)
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BIN="$top/${BUILD:-build}/sbx-mock-mail"
+CACHE=${SBX_BENCH_CACHE:-$HOME/.cache/sandbox-bench}
+N=${SBX_BENCH_MESSAGES:-10000}
+NMD=${SBX_BENCH_MAILDEV_MESSAGES:-1000}
+T=$(mktemp -d /tmp/sbx-bench.XXXXXX)
+pids=""
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$T"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+skip() { echo "mocks_smtp: skipped: $*"; exit 0; }
+
+[ -x "$BIN" ] || skip "no $BIN (run make)"
+command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
+${CC:-cc} -O2 -std=gnu11 -D_GNU_SOURCE -pthread -o "$T/smtp_load" "$top/tests/bench/smtp_load.c" ||
+    skip "cannot compile the load client"
+
+# wait_for CMD...: retry CMD with backoff for up to 60 s.
+wait_for() {
+    deadline=$(( $(date +%s) + 60 )); delay=0.05
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -gt "$deadline" ] && return 1
+        sleep $delay; delay=$(awk "BEGIN { d = $delay * 2; print (d > 1 ? 1 : d) }")
+    done
+}
+port_open() { python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+rate() { sed -n 's/.*rate=\([0-9]*\).*/\1/p' "$1"; }
+
+# load NAME PORT COUNT K: run the client, keep its output in $T/NAME.
+load() {
+    "$T/smtp_load" -p "$2" -c 8 -n "$3" -s 10240 -k "$4" >"$T/$1" 2>&1 || { echo "  load failed: $(cat "$T/$1")"; echo "rate=0" >"$T/$1"; }
+    echo "  $1: $(cat "$T/$1")"
+}
+
+# --- sbx-mock-mail ------------------------------------------------------------------------
+"$BIN" --listen 127.0.0.1:0 --smtp 127.0.0.1:0 --quiet --max-records 100000 >"$T/sbx.out" 2>"$T/sbx.err" &
+sbx=$!; pids="$pids $sbx"
+wait_for grep -q '^listening on http://' "$T/sbx.out" || skip "sbx-mock-mail did not start: $(cat "$T/sbx.err")"
+sport=$(sed -n 's|^listening on smtp://127.0.0.1:\([0-9]*\)$|\1|p' "$T/sbx.out")
+idle=$(rss_kb $sbx)
+echo "sbx-mock-mail (${N} messages of 10 KB, 8 senders)"
+echo "  idle RSS: ${idle} kB"
+load sbx-1 "$sport" "$N" 1
+load sbx-100 "$sport" "$N" 100
+echo "  RSS after $((2 * N)) stored messages: $(rss_kb $sbx) kB"
+kill $sbx
+
+# --- maildev ----------------------------------------------------------------------------------
+md="$CACHE/node_modules/.bin/maildev"
+if [ ! -f "$md" ]; then
+    command -v npm >/dev/null 2>&1 || skip "npm is not installed: no maildev comparison"
+    mkdir -p "$CACHE"
+    (cd "$CACHE" && npm install --no-audit --no-fund maildev >"$T/npm.log" 2>&1) ||
+        skip "npm install maildev failed: $(tail -n 3 "$T/npm.log")"
+fi
+command -v node >/dev/null 2>&1 || skip "node is not installed: no maildev comparison"
+mport=$(free_port); wport=$(free_port)
+node "$md" --smtp "$mport" --ip 127.0.0.1 --web "$wport" --web-ip 127.0.0.1 --max-emails 100000 \
+    >"$T/maildev.log" 2>&1 &
+mpid=$!; pids="$pids $mpid"
+wait_for port_open "$mport" || skip "maildev did not start: $(tail -n 5 "$T/maildev.log")"
+echo "maildev $(node "$md" --version 2>/dev/null) (${NMD} messages of 10 KB, 8 senders)"
+echo "  idle RSS: $(rss_kb $mpid) kB"
+load maildev-1 "$mport" "$NMD" 1
+load maildev-100 "$mport" "$((NMD * 4))" 100
+kill $mpid
+
+echo "ratio sbx-mock-mail / maildev (messages/s):"
+awk -v a="$(rate "$T/sbx-1")" -v b="$(rate "$T/maildev-1")" -v c="$(rate "$T/sbx-100")" -v d="$(rate "$T/maildev-100")" \
+    'BEGIN { printf "  1 message per connection: %.1fx\n  100 messages per connection: %.1fx\n", (b ? a / b : 0), (d ? c / d : 0) }'
