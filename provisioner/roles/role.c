@@ -3,33 +3,34 @@
 
 #include <ctype.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* One role of the registry. */
 struct role_def {
 	const char *name;
-	int phase; /* 0 first; lb in 1: its health check needs the router's BGP */
+	const char *after; /* applied on a host only once this role is healthy on all its hosts */
 	int (*render)(const struct role_env *env, const struct role_host *h, struct role_unit *u,
 		struct sbx_err *err);
 };
 
+/* Registry order is the order on a host carrying several roles. */
 static const struct role_def role_defs[] = {
-	{"router", 0, role_router_render},
-	{"postgres", 0, role_postgres_render},
-	{"lb", 1, role_lb_render},
+	{"router", NULL, role_router_render},
+	{"postgres", NULL, role_postgres_render},
+	{"lb", "router", role_lb_render}, /* its health check needs an Established BGP session */
 };
 #define ROLE_NDEFS SBX_NELEM(role_defs)
-#define ROLE_NPHASES 2
 
 const char *const role_names[] = {"router", "postgres", "lb", NULL};
 
-/* Shared state of one role_apply_all. */
+/* Shared state of one role_apply_all: how many hosts still work on each role. */
 struct apply {
 	struct role_env env;
-	pthread_barrier_t barrier;
-	atomic_bool failed;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int pending[ROLE_NDEFS];
+	bool failed[ROLE_NDEFS];
 	int64_t t0;
 };
 
@@ -53,19 +54,47 @@ static bool host_has(const struct role_env *env, const struct role_host *h, cons
 	return false;
 }
 
-/* True when the host has any role of the registry. */
-static bool host_has_any(const struct role_env *env, const struct role_host *h)
+/* The registry index of a role name, or -1. */
+static int def_index(const char *name)
 {
-	for (size_t i = 0; i < ROLE_NDEFS; i++)
-		if (host_has(env, h, role_defs[i].name))
-			return true;
-	return false;
+	for (size_t d = 0; name && d < ROLE_NDEFS; d++)
+		if (sbx_streq(role_defs[d].name, name))
+			return (int)d;
+	return -1;
+}
+
+/* Wait until the role's prerequisite is healthy everywhere; false when it failed somewhere. */
+static bool dep_wait(struct apply *a, size_t d)
+{
+	int dep = def_index(role_defs[d].after);
+	bool ok = true;
+	if (dep < 0)
+		return true;
+	pthread_mutex_lock(&a->mu);
+	while (a->pending[dep] > 0 && !a->failed[dep])
+		pthread_cond_wait(&a->cv, &a->mu);
+	ok = !a->failed[dep];
+	pthread_mutex_unlock(&a->mu);
+	return ok;
+}
+
+/* One host is done with a role (ok or not); wake the waiters. */
+static void role_finish(struct apply *a, size_t d, bool ok)
+{
+	pthread_mutex_lock(&a->mu);
+	a->pending[d]--;
+	a->failed[d] = a->failed[d] || !ok;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
 }
 
 /* Render and apply one role on the worker's host. */
 static int worker_role(struct worker *w, size_t d)
 {
 	struct role_unit u = {0};
+	if (!dep_wait(w->a, d))
+		return sbx_err_set(&w->err, SBX_EXIT_FAILED, "node %s (%s), role %s: not applied because "
+			"role %s failed", w->node.h->node, w->node.h->name, role_defs[d].name, role_defs[d].after);
 	int rc = role_defs[d].render(&w->a->env, w->node.h, &u, &w->err);
 	if (rc == 0)
 		rc = role_node_apply(&w->node, &u, &w->err);
@@ -73,16 +102,6 @@ static int worker_role(struct worker *w, size_t d)
 	if (rc == 0)
 		w->done_ms[d] = sbx_mono_ms() - w->a->t0;
 	return rc;
-}
-
-/* Apply the host's roles of one phase. */
-static int worker_phase(struct worker *w, int phase)
-{
-	for (size_t d = 0; d < ROLE_NDEFS; d++)
-		if (role_defs[d].phase == phase && host_has(&w->a->env, w->node.h, role_defs[d].name) &&
-			worker_role(w, d) < 0)
-			return -1;
-	return 0;
 }
 
 /* Connect and install the node scripts. */
@@ -97,17 +116,17 @@ static int worker_start(struct worker *w)
 	return rc;
 }
 
-/* A host's thread: start, then every phase in step with the other hosts. */
+/* A host's thread: start, then its roles in registry order, each after its prerequisite. */
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	w->failed = worker_start(w) < 0;
-	for (int p = 0; p < ROLE_NPHASES; p++) {
-		if (w->failed)
-			atomic_store(&w->a->failed, true);
-		pthread_barrier_wait(&w->a->barrier);
-		if (!atomic_load(&w->a->failed))
-			w->failed = worker_phase(w, p) < 0;
+	for (size_t d = 0; d < ROLE_NDEFS; d++) {
+		if (!host_has(&w->a->env, w->node.h, role_defs[d].name))
+			continue;
+		if (!w->failed)
+			w->failed = worker_role(w, d) < 0;
+		role_finish(w->a, d, !w->failed);
 	}
 	role_node_close(&w->node);
 	return NULL;
@@ -144,13 +163,34 @@ static void err_take(struct sbx_err *dst, const struct sbx_err *src)
 /* Start one thread per host with roles; join them all. */
 static void run_workers(struct apply *a, struct worker *w, size_t n)
 {
-	pthread_barrier_init(&a->barrier, NULL, (unsigned)n);
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
 	for (size_t i = 0; i < n; i++)
 		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0)
 			abort();
 	for (size_t i = 0; i < n; i++)
 		pthread_join(w[i].th, NULL);
-	pthread_barrier_destroy(&a->barrier);
+	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->mu);
+}
+
+/* Set up a worker per host that carries a role of the registry; count hosts per role. */
+static size_t workers_init(struct apply *a, const struct role_ctx *ctx, struct worker *w)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ctx->nhosts; i++) {
+		bool any = false;
+		for (size_t d = 0; d < ROLE_NDEFS; d++)
+			if (host_has(&a->env, &ctx->hosts[i], role_defs[d].name))
+				any = true, a->pending[d]++;
+		if (!any)
+			continue;
+		w[n] = (struct worker){.a = a, .node = {.env = &a->env, .h = &ctx->hosts[i]}};
+		for (size_t d = 0; d < ROLE_NDEFS; d++)
+			w[n].done_ms[d] = -1;
+		n++;
+	}
+	return n;
 }
 
 /* Apply every role of every host. */
@@ -163,14 +203,7 @@ int role_apply_all(const struct role_ctx *ctx, struct role_report *report, struc
 	int rc = -1;
 	if (role_env_init(ctx, &a.env, err) < 0)
 		goto out;
-	for (size_t i = 0; i < ctx->nhosts; i++) {
-		if (!host_has_any(&a.env, &ctx->hosts[i]))
-			continue;
-		w[n] = (struct worker){.a = &a, .node = {.env = &a.env, .h = &ctx->hosts[i]}};
-		for (size_t d = 0; d < ROLE_NDEFS; d++)
-			w[n].done_ms[d] = -1;
-		n++;
-	}
+	n = workers_init(&a, ctx, w);
 	if (n)
 		run_workers(&a, w, n);
 	rc = 0;

@@ -13,8 +13,10 @@
  * systemd (root "" and systemd as PID 1) as units sbx-NAME.service; otherwise started directly
  * in the background with config, pid and socket paths under the host's root prefix (netns tests).
  *
- * Hosts are applied in parallel, one thread each, in phases: router and postgres first, then
- * lb (whose health check needs an Established BGP session with the router).
+ * Hosts are applied in parallel, one thread each; a role waits only for its prerequisite to be
+ * healthy on every host carrying it: lb waits for router (its health check needs an Established
+ * BGP session); router and postgres start at once. When a prerequisite fails, its dependents are
+ * not applied (and say so).
  * Commands run as ctx->ssh_user, through `sudo -n` when that user is not root.
  */
 #ifndef SBX_ROLE_H

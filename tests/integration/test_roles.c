@@ -432,6 +432,48 @@ static void test_failover(void **state)
 	free(svc);
 }
 
+/* The "tps = N" figure of pgbench's output (0 when absent). */
+static double pgbench_tps(const char *out)
+{
+	const char *t = out ? strstr(out, "tps = ") : NULL;
+	return t ? strtod(t + 6, NULL) : 0;
+}
+
+/* Run pgbench -S at 100 clients for SBX_PGBENCH_SECONDS (default 10) against url. */
+static double pgbench_run(const char *url)
+{
+	const char *secs = getenv("SBX_PGBENCH_SECONDS");
+	char *argv[] = {"pgbench", "-n", "-S", "-c", "100", "-j", "2", "-T", (char *)(secs ? secs : "10"),
+		(char *)url, NULL};
+	char *out = NULL;
+	assert_int_equal(run(argv, &out), 0);
+	double tps = pgbench_tps(out);
+	free(out);
+	return tps;
+}
+
+/* Benchmark (only with SBX_ROLES_BENCH=1): pgbench -S through pgbouncer vs direct. */
+static void test_bench_pgbench(void **state)
+{
+	(void)state;
+	if (getenv("SBX_ROLES_BENCH") == NULL)
+		skip();
+	struct role_output *o = NULL;
+	size_t n = 0;
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(role_outputs(&F.ctx, &o, &n, &err), 0);
+	char *pooled = xstrdup(o[0].value), *direct = xstrdup(o[0].value);
+	memcpy(strstr(direct, ":6432/"), ":5432/", 6);
+	role_outputs_free(o, n);
+	char *init[] = {"pgbench", "-q", "-i", "-s", "10", direct, NULL};
+	assert_int_equal(run(init, NULL), 0);
+	double tp = pgbench_run(pooled), td = pgbench_run(direct);
+	printf("pgbench -S, 100 clients: through pgbouncer %.0f tps, direct %.0f tps\n", tp, td);
+	assert_true(tp > 0 && td > 0);
+	free(pooled);
+	free(direct);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -444,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_second_apply_noop),
 		cmocka_unit_test(test_validation_failure),
 		cmocka_unit_test(test_failover),
+		cmocka_unit_test(test_bench_pgbench),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
