@@ -1,0 +1,109 @@
+#!/bin/sh
+# Run each mock server (plain build, not ASan) under valgrind for a short scripted session over
+# HTTP, stop it with SIGTERM, and fail on any memory error or leak (valgrind exit code 9).
+set -u
+top=${SBX_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+bin="$top/${BUILD:-build}"
+command -v valgrind >/dev/null 2>&1 || { echo "valgrind is not installed"; exit 77; }
+command -v curl >/dev/null 2>&1 || { echo "curl is not installed"; exit 77; }
+[ -x "$bin/sbx-mock-sms" ] || { echo "no $bin/sbx-mock-sms: run make BUILD=${BUILD:-build} first"; exit 77; }
+
+work=$(mktemp -d /tmp/sbx-valgrind-mocks.XXXXXX)
+pid=""
+cleanup() {
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+# wait_line FILE: poll (with backoff, 120 s deadline) until FILE has the "listening on" line.
+wait_line() {
+    delay=0.05 waited=0
+    while ! grep -q '^listening on http://' "$1" 2>/dev/null; do
+        kill -0 "$pid" 2>/dev/null || return 1
+        [ "$waited" -gt 240 ] && return 1
+        sleep "$delay"; waited=$((waited + 1))
+        case $delay in 0.05) delay=0.1 ;; 0.1) delay=0.2 ;; 0.2) delay=0.5 ;; esac
+    done
+}
+
+# req METHOD PATH [BODY] [HEADER]: one request; prints the status code.
+req() {
+    if [ -n "${4:-}" ]; then
+        curl -s -o /dev/null -w '%{http_code}' -X "$1" "$url$2" ${3:+--data-binary "$3"} -H "$4"
+    else
+        curl -s -o /dev/null -w '%{http_code}' -X "$1" "$url$2" ${3:+--data-binary "$3"}
+    fi
+}
+
+# expect WANT GOT WHAT
+expect() {
+    [ "$1" = "$2" ] || { echo "FAIL: $3: expected $1, got $2"; fail=1; }
+}
+
+session_common() {
+    expect 200 "$(req GET /healthz)" "healthz"
+    expect 200 "$(req GET /metrics)" "metrics"
+    expect 404 "$(req GET /nope)" "unknown route"
+    expect 400 "$(req PUT /admin/faults '{"error_rate": 7}')" "bad faults"
+    expect 200 "$(req PUT /admin/faults '{"latency_ms": {"min": 1, "max": 3}}')" "faults"
+    expect 200 "$(req DELETE /admin/faults)" "reset faults"
+    big=$(head -c 3000000 /dev/zero | tr '\0' 'a')
+    expect 413 "$(printf '%s' "$big" | curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @- "$url/v1/x")" "413"
+}
+
+session_sms() {
+    expect 201 "$(req POST /v1/messages '{"to":"+15551230001","from":"Acme","body":"hi"}')" "send"
+    expect 201 "$(req POST /v1/messages '{"to":"+15005550002","from":"Acme","body":"hi"}')" "send unreachable"
+    expect 400 "$(req POST /v1/messages '{"to":"123"}')" "invalid"
+    expect 400 "$(req POST /v1/messages '{"to":')" "malformed"
+    expect 200 "$(req GET '/v1/messages/wait?to=%2B15551230001&status=delivered&timeout=30s')" "wait"
+    expect 408 "$(req GET '/v1/messages/wait?to=%2B15550000000&timeout=200ms')" "wait timeout"
+    expect 200 "$(req GET '/v1/messages?limit=1&offset=1')" "list"
+    expect 200 "$(req GET /v1/webhook_deliveries)" "deliveries"
+    expect 200 "$(req DELETE /v1/messages)" "delete all"
+}
+
+session_payment() {
+    id=$(curl -s -X POST "$url/v1/payment_intents" -H 'Idempotency-Key: vg1' \
+        --data-binary '{"amount": 500, "currency": "usd"}' | sed -n 's/^{"id":"\([^"]*\)".*/\1/p')
+    [ -n "$id" ] || { echo "FAIL: create"; fail=1; return; }
+    expect 200 "$(req POST /v1/payment_intents '{"amount": 500, "currency": "usd"}' 'Idempotency-Key: vg1')" "replay"
+    expect 409 "$(req POST /v1/payment_intents '{"amount": 501, "currency": "usd"}' 'Idempotency-Key: vg1')" "conflict"
+    expect 402 "$(req POST "/v1/payment_intents/$id/confirm" '{"card": "4000000000000002"}')" "decline"
+    expect 200 "$(req POST "/v1/payment_intents/$id/confirm" '{"card": "4000000000003220"}')" "3ds"
+    expect 200 "$(req POST "/v1/payment_intents/$id/confirm" '{"three_d_secure": "pass"}')" "3ds pass"
+    expect 200 "$(req POST "/v1/payment_intents/$id/refund" '{"amount": 100}')" "refund"
+    expect 400 "$(req POST "/v1/payment_intents/$id/capture")" "capture"
+    expect 200 "$(req GET "/v1/payment_intents?status=succeeded")" "list"
+    expect 200 "$(req GET /v1/webhook_deliveries)" "deliveries"
+}
+
+session_mail() { :; }
+
+fail=0
+for mock in sms payment mail; do
+    [ -x "$bin/sbx-mock-$mock" ] || { echo "skip $mock: not built"; continue; }
+    out="$work/$mock.out" log="$work/$mock.valgrind"
+    extra=""
+    [ "$mock" = sms ] && extra="--delivery-delay 5ms --callback-url http://127.0.0.1:9/cb --webhook-backoff 10ms --webhook-attempts 2"
+    [ "$mock" = payment ] && extra="--webhook-url http://127.0.0.1:9/wh --webhook-backoff 10ms --webhook-attempts 2"
+    # shellcheck disable=SC2086
+    valgrind --leak-check=full --error-exitcode=9 --log-file="$log" \
+        "$bin/sbx-mock-$mock" --listen 127.0.0.1:0 --quiet --data "$work/$mock.db" $extra >"$out" 2>"$work/$mock.err" &
+    pid=$!
+    if ! wait_line "$out"; then
+        echo "FAIL: $mock did not start under valgrind"; cat "$work/$mock.err" "$log"; exit 1
+    fi
+    url=$(sed -n 's/^listening on //p' "$out" | head -n 1)
+    session_common
+    "session_$mock"
+    kill -TERM "$pid"
+    wait "$pid"; rc=$?; pid=""
+    if [ "$rc" -ne 0 ]; then
+        echo "FAIL: $mock exited $rc under valgrind"; cat "$log"; fail=1
+    else
+        echo "ok $mock: $(grep -E 'ERROR SUMMARY|definitely lost' "$log" | sed 's/^==[0-9]*== //' | tr '\n' ' ')"
+    fi
+done
+exit $fail
