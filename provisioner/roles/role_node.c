@@ -36,11 +36,11 @@ static char *tail_of(const char *s, size_t len, size_t max)
  * node's stderr (or stdout when stderr is empty). *out (optional) receives stdout on success.
  */
 static int node_run(struct role_node *n, const char *role, const char *step, const char *script,
-	const char *input, char **out, struct sbx_err *err)
+	const struct sbx_buf *input, char **out, struct sbx_err *err)
 {
 	char *q = ssh_quote(script), *cmd = priv_wrap(n, q);
 	struct ssh_result r = {0};
-	int rc = ssh_exec(n->c, cmd, input, &r, err);
+	int rc = ssh_exec_input(n->c, cmd, input ? input->data : NULL, input ? input->len : 0, &r, err);
 	if (rc == 0 && r.status != 0) {
 		const char *msg = r.err_len ? r.err : r.out ? r.out : "";
 		size_t mlen = r.err_len ? r.err_len : r.out_len;
@@ -82,20 +82,31 @@ void role_node_close(struct role_node *n)
 	n->c = NULL;
 }
 
-/* Ask the node for the sha256 of every target file; mark those that differ. */
+/* Append " 'a' 'b' ..." (every file's path + suffix, quoted) to b. */
+static void add_paths(struct sbx_buf *b, const struct role_unit *u, const bool *only, const char *suffix)
+{
+	for (size_t i = 0; i < u->nfiles; i++) {
+		if (only && !only[i])
+			continue;
+		char *p = xasprintf("%s%s", u->files[i].path, suffix), *q = ssh_quote(p);
+		sbx_buf_printf(b, " %s", q);
+		free(q);
+		free(p);
+	}
+}
+
+/* Run the unit's preparation, then read the sha256 of every target file; mark those that differ. */
 static int mark_changed(struct role_node *n, const struct role_unit *u, bool *changed,
 	struct sbx_err *err)
 {
 	struct sbx_buf b = {0};
 	char *out = NULL;
+	if (u->prepare)
+		sbx_buf_printf(&b, "( %s ) >&2 || exit 1\n", u->prepare);
 	sbx_buf_puts(&b, "sha256sum --");
-	for (size_t i = 0; i < u->nfiles; i++) {
-		char *q = ssh_quote(u->files[i].path);
-		sbx_buf_printf(&b, " %s", q);
-		free(q);
-	}
+	add_paths(&b, u, NULL, "");
 	sbx_buf_puts(&b, " 2>/dev/null; true");
-	int rc = node_run(n, u->role, "compare", b.data, NULL, &out, err);
+	int rc = node_run(n, u->role, "prepare", b.data, NULL, &out, err);
 	for (size_t i = 0; rc == 0 && i < u->nfiles; i++) {
 		char want[65], *line = xasprintf("  %s\n", u->files[i].path);
 		sbx_sha256_hex(u->files[i].data, u->files[i].len, want);
@@ -126,31 +137,46 @@ static char *subst_staged(const char *tmpl, const char *staged)
 	return sbx_buf_steal(&b);
 }
 
-/* Upload one changed file next to its target, chown it, validate it there. */
-static int stage_one(struct role_node *n, const struct role_unit *u, const struct role_file *f,
-	struct sbx_err *err)
+/* The shell that writes one staged file from stdin (exactly len bytes), then chmod/chown/validate. */
+static void stage_script(struct sbx_buf *b, const struct role_file *f)
 {
-	char *staged = xasprintf("%s" STAGED, f->path), *qs = ssh_quote(staged);
-	struct sbx_buf b = {0};
-	int rc = ssh_upload(n->c, staged, f->data, f->len, f->mode, err);
-	if (rc < 0)
-		sbx_err_prefix(err, "node %s (%s), role %s, step upload", n->h->node, n->h->name, u->role);
-	if (rc == 0 && f->owner)
-		sbx_buf_printf(&b, "chown %s: %s && ", f->owner, qs);
-	if (rc == 0 && f->validate) {
+	char *staged = xasprintf("%s" STAGED, f->path), *q = ssh_quote(staged);
+	sbx_buf_printf(b, "mkdir -p \"$(dirname %s)\"\n", q);
+	if (f->len)
+		sbx_buf_printf(b, "dd of=%s bs=%zu count=1 iflag=fullblock status=none\n", q, f->len);
+	else
+		sbx_buf_printf(b, ": > %s\n", q);
+	sbx_buf_printf(b, "[ \"$(stat -c %%s %s)\" = %zu ]\nchmod %o %s\n", q, f->len, (unsigned)f->mode, q);
+	if (f->owner)
+		sbx_buf_printf(b, "chown %s: %s\n", f->owner, q);
+	if (f->validate) {
 		char *v = subst_staged(f->validate, staged);
-		sbx_buf_printf(&b, "%s || { rm -f %s; exit 1; }; ", v, qs);
+		sbx_buf_printf(b, "%s\n", v);
 		free(v);
 	}
-	if (rc == 0 && b.len) {
-		sbx_buf_puts(&b, "true");
-		char *step = xasprintf("validate %s", f->path);
-		rc = node_run(n, u->role, step, b.data, NULL, NULL, err);
-		free(step);
-	}
-	sbx_buf_free(&b);
-	free(qs);
+	free(q);
 	free(staged);
+}
+
+/* Upload every changed file next to its target and validate it there, in one command; a
+ * failure removes every staged file. */
+static int stage_all(struct role_node *n, const struct role_unit *u, const bool *changed,
+	struct sbx_err *err)
+{
+	struct sbx_buf b = {0}, in = {0};
+	sbx_buf_puts(&b, "set -e\numask 077\ntrap 'rm -f");
+	add_paths(&b, u, changed, STAGED);
+	sbx_buf_puts(&b, "' EXIT\n");
+	for (size_t i = 0; i < u->nfiles; i++) {
+		if (!changed[i])
+			continue;
+		stage_script(&b, &u->files[i]);
+		sbx_buf_add(&in, u->files[i].data, u->files[i].len);
+	}
+	sbx_buf_puts(&b, "trap - EXIT\n");
+	int rc = node_run(n, u->role, "validate", b.data, &in, NULL, err);
+	sbx_buf_free(&b);
+	sbx_buf_free(&in);
 	return rc;
 }
 
@@ -172,18 +198,25 @@ static int swap_all(struct role_node *n, const struct role_unit *u, const bool *
 	return rc;
 }
 
-/* Run the node's service helper: sbx-svc ROOT ACTION NAME. */
-static int svc(struct role_node *n, const char *role, const char *action, const char *name,
-	char **out, struct sbx_err *err)
+/* Append "sbx-svc ROOT ACTION NAME" for the host. */
+static void svc_cmd(struct sbx_buf *b, const struct role_node *n, const char *action, const char *name)
 {
 	const char *root = n->h->root ? n->h->root : "";
 	char *qr = ssh_quote(root);
-	char *script = xasprintf("%s" ROLE_LIBDIR "/sbx-svc %s %s %s", root, qr, action, name);
-	char *step = xasprintf("%s %s", action, name);
-	int rc = node_run(n, role, step, script, NULL, out, err);
-	free(step);
-	free(script);
+	sbx_buf_printf(b, "%s" ROLE_LIBDIR "/sbx-svc %s %s %s", root, qr, action, name);
 	free(qr);
+}
+
+/* Run one sbx-svc action on the node. */
+static int svc(struct role_node *n, const char *role, const char *action, const char *name,
+	char **out, struct sbx_err *err)
+{
+	struct sbx_buf b = {0};
+	svc_cmd(&b, n, action, name);
+	char *step = xasprintf("%s %s", action, name);
+	int rc = node_run(n, role, step, b.data, NULL, out, err);
+	free(step);
+	sbx_buf_free(&b);
 	return rc;
 }
 
@@ -197,24 +230,47 @@ static int svc_need(const struct role_unit *u, const bool *changed, const char *
 	return need;
 }
 
+/* Ensure every service runs (one command); *started gets the names of those it started. */
+static int svc_ensure_all(struct role_node *n, const struct role_unit *u, char **started,
+	struct sbx_err *err)
+{
+	struct sbx_buf b = {0};
+	sbx_buf_puts(&b, "set -e");
+	for (size_t i = 0; i < u->nservices; i++) {
+		sbx_buf_printf(&b, "; printf '%%s ' %s; ", u->services[i]);
+		svc_cmd(&b, n, "ensure", u->services[i]);
+	}
+	int rc = node_run(n, u->role, "start", b.data, NULL, started, err);
+	sbx_buf_free(&b);
+	return rc;
+}
+
 /* Start services that are not running; reload or restart those whose files changed. */
 static int services(struct role_node *n, const struct role_unit *u, const bool *changed,
 	struct sbx_err *err)
 {
+	struct sbx_buf b = {0};
+	char *out = NULL;
+	progress(n, u->role, "reload");
+	if (u->nservices == 0 || svc_ensure_all(n, u, &out, err) < 0)
+		return u->nservices == 0 ? 0 : -1;
+	sbx_buf_puts(&b, "set -e");
 	for (size_t i = 0; i < u->nservices; i++) {
-		char *out = NULL;
-		progress(n, u->role, "reload");
-		if (svc(n, u->role, "ensure", u->services[i], &out, err) < 0)
-			return -1;
-		bool started = sbx_has_prefix(out, "started");
-		free(out);
+		char *line = xasprintf("%s started\n", u->services[i]);
+		bool started = strstr(out, line) != NULL;
 		int need = started ? 0 : svc_need(u, changed, u->services[i]);
 		n->starts += started;
-		if (need && svc(n, u->role, need == 2 ? "restart" : "reload", u->services[i], NULL, err) < 0)
-			return -1;
 		n->reloads += need != 0;
+		if (need) {
+			sbx_buf_puts(&b, "; ");
+			svc_cmd(&b, n, need == 2 ? "restart" : "reload", u->services[i]);
+		}
+		free(line);
 	}
-	return 0;
+	int rc = b.len > 6 ? node_run(n, u->role, "reload", b.data, NULL, NULL, err) : 0;
+	sbx_buf_free(&b);
+	free(out);
+	return rc;
 }
 
 /* Poll the health check with backoff until it passes or the deadline. */
@@ -247,16 +303,6 @@ static int health(struct role_node *n, const struct role_unit *u, struct sbx_err
 	return rc;
 }
 
-/* Stage and validate every changed file. */
-static int stage_all(struct role_node *n, const struct role_unit *u, const bool *changed,
-	struct sbx_err *err)
-{
-	for (size_t i = 0; i < u->nfiles; i++)
-		if (changed[i] && stage_one(n, u, &u->files[i], err) < 0)
-			return -1;
-	return 0;
-}
-
 /* Apply one unit. */
 int role_node_apply(struct role_node *n, const struct role_unit *u, struct sbx_err *err)
 {
@@ -264,9 +310,7 @@ int role_node_apply(struct role_node *n, const struct role_unit *u, struct sbx_e
 	size_t nchanged = 0;
 	int rc = -1;
 	progress(n, u->role, "prepare");
-	if (u->prepare && node_run(n, u->role, "prepare", u->prepare, NULL, NULL, err) < 0)
-		goto out;
-	if (u->nfiles && mark_changed(n, u, changed, err) < 0)
+	if (mark_changed(n, u, changed, err) < 0)
 		goto out;
 	for (size_t i = 0; i < u->nfiles; i++)
 		nchanged += changed[i];
@@ -276,7 +320,8 @@ int role_node_apply(struct role_node *n, const struct role_unit *u, struct sbx_e
 	n->files_changed += (int)nchanged;
 	if (services(n, u, changed, err) < 0 || health(n, u, err) < 0)
 		goto out;
-	if (u->post && node_run(n, u->role, "configure", u->post, u->post_input, NULL, err) < 0)
+	struct sbx_buf in = {.data = u->post_input, .len = u->post_input ? strlen(u->post_input) : 0};
+	if (u->post && node_run(n, u->role, "configure", u->post, &in, NULL, err) < 0)
 		goto out;
 	progress(n, u->role, "done");
 	rc = 0;

@@ -397,6 +397,9 @@ static void test_validation_failure(void **state)
 	assert_int_equal(sbx_read_file(cfg, &data, &len, &err), 0);
 	assert_non_null(strstr(data, VIP ":80\n"));
 	free(data);
+	char *staged = xasprintf("%s.sbx-new", cfg);
+	assert_int_not_equal(access(staged, F_OK), 0); /* the rejected file was removed */
+	free(staged);
 	free(cfg);
 	sbx_err_clear(&err);
 	assert_int_equal(apply(&rep, &err), 0);
