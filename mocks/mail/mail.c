@@ -31,6 +31,7 @@ struct mail {
 	char *host;      /* --smtp host */
 	char *user;      /* --smtp-auth user (NULL: any credentials) */
 	char *pass;
+	bool log;        /* JSON-lines log of SMTP outcomes (off with --quiet) */
 };
 
 /* Count an SMTP outcome. */
@@ -40,6 +41,22 @@ static void count(struct mail *m, const char *result)
 
 	snprintf(labels, sizeof(labels), "result=\"%s\"", result);
 	mock_metrics_add(m->metrics, "sbx_mock_smtp_messages_total", labels, 1);
+}
+
+/* Log the outcome of a message: its envelope, result, reply code and id (or NULL). */
+static void smtp_log(struct mail *m, const struct smtp_envelope *env, const char *result, int code,
+		     const char *id)
+{
+	json_t *to;
+
+	if (!m->log)
+		return;
+	to = json_array();
+	for (size_t i = 0; i < env->nrcpt; i++)
+		json_array_append_new(to, json_string(env->rcpt[i]));
+	mock_log_event("info", "smtp", json_pack("{s:s,s:s?,s:o,s:s,s:i,s:s?,s:s?}", "mock", "mail",
+						  "from", env->from, "to", to, "result", result,
+						  "code", code, "id", id, "remote", env->peer));
 }
 
 /* Apply a refusal rule (faults target addr or "@domain") to an address. 0 / -1 with r. */
@@ -59,6 +76,10 @@ static int policy(struct mail *m, const char *addr, const char *what, struct smt
 		snprintf(r->text, sizeof(r->text), "%s <%.200s> refused", what, addr);
 	free(msg);
 	count(m, "refused");
+	if (m->log)
+		mock_log_event("info", "smtp", json_pack("{s:s,s:s,s:s,s:i}", "mock", "mail",
+							 what, addr, "result", "refused", "code",
+							 r->code));
 	return -1;
 }
 
@@ -113,6 +134,7 @@ static int hook_deliver(void *arg, const struct smtp_envelope *env, const char *
 		r->code = fault_code(status);
 		snprintf(r->text, sizeof(r->text), "%s injected failure", r->code >= 500 ? "5.3.0" : "4.3.0");
 		count(m, "failed");
+		smtp_log(m, env, "failed", r->code, NULL);
 		return -1;
 	}
 	rec = mail_msg_new(env, data, len);
@@ -125,8 +147,9 @@ static int hook_deliver(void *arg, const struct smtp_envelope *env, const char *
 	}
 	r->code = 250;
 	snprintf(r->text, sizeof(r->text), "2.0.0 Ok: queued as %s", id);
-	free(id);
 	count(m, "accepted");
+	smtp_log(m, env, "accepted", 250, id);
+	free(id);
 	return 0;
 }
 
@@ -223,6 +246,7 @@ struct mail *mail_new(struct mock_server *srv, struct mock_err *e)
 	struct mail *m = mock_xcalloc(1, sizeof(*m));
 
 	m->faults = mock_server_faults(srv);
+	m->log = !mock_server_opts(srv)->quiet;
 	m->metrics = mock_server_metrics(srv);
 	mock_metrics_describe(m->metrics, "sbx_mock_smtp_messages_total", "counter",
 			      "SMTP messages, by result (accepted, refused, failed).");

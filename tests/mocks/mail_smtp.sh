@@ -14,7 +14,7 @@ done
 # NAME_smtp (ports) and NAME_pid.
 start_mail() {
     name=$1; shift
-    "$MAIL" --listen 127.0.0.1:0 --smtp 127.0.0.1:0 --quiet "$@" >"$T/$name.out" 2>"$T/$name.err" &
+    "$MAIL" --listen 127.0.0.1:0 --smtp 127.0.0.1:0 "$@" >"$T/$name.out" 2>"$T/$name.err" &
     pid=$!
     on_exit "kill -KILL $pid"
     deadline=$(( $(date +%s) + 30 )); delay=0.01
@@ -192,6 +192,10 @@ expect_out "^sbx_mock_smtp_messages_total\{result=\"accepted\"\} $n\$"
 expect_out '^sbx_mock_smtp_messages_total\{result="refused"\} [1-9]'
 expect_out '^sbx_mock_smtp_connections_total\{result="accepted"\} [1-9]'
 expect_out 'sbx_mock_http_requests_total\{'
+# The JSON-lines log on stderr has one line per SMTP outcome.
+OUT=$(cat "$T/m.err")
+expect_out '^\{"ts":"[^"]+","level":"info","msg":"smtp","mock":"mail","from":"alice@example.org","to":\["bob@example.org","carol@example.org"\],"result":"accepted","code":250,"id":"'"$id"'"'
+expect_out '"msg":"smtp","mock":"mail","recipient":"blocked@example.org","result":"refused","code":550'
 curl -s -X DELETE -o "$T/del.json" "http://127.0.0.1:$m_http/v1/messages"
 check_py "d['deleted'] == $n - 1" "$T/del.json" "delete all"
 get '/v1/messages' "$T/all.json" >/dev/null

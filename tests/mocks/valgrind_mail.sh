@@ -13,7 +13,7 @@ perl -MNet::SSLeay -e 1 2>/dev/null || skip "swaks --tls needs Net::SSLeay (make
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
     -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1 || skip "openssl cannot make a certificate"
 valgrind --leak-check=full --error-exitcode=9 --errors-for-leak-kinds=definite,indirect \
-    --log-file="$T/vg.log" "$BIN" --listen 127.0.0.1:0 --smtp 127.0.0.1:0 --quiet \
+    --log-file="$T/vg.log" "$BIN" --listen 127.0.0.1:0 --smtp 127.0.0.1:0 \
     --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" >"$T/out" 2>"$T/err" &
 pid=$!
 on_exit "kill -KILL $pid"
