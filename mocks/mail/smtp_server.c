@@ -131,7 +131,10 @@ static ssize_t conn_read(struct conn *c, char *buf, size_t len)
 		int err = SSL_get_error(c->ssl, (int)n);
 		if (err == SSL_ERROR_ZERO_RETURN)
 			return 0;
-		return err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK) ? -2 : -1;
+		if (err == SSL_ERROR_WANT_READ ||
+		    (err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)))
+			return -2; /* SO_RCVTIMEO expired */
+		return -1;
 	}
 	do
 		n = recv(c->fd, buf, len, 0);
