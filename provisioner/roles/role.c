@@ -179,7 +179,7 @@ static size_t workers_init(struct apply *a, const struct role_ctx *ctx, struct w
 {
 	size_t n = 0;
 	for (size_t i = 0; i < ctx->nhosts; i++) {
-		bool any = false;
+		bool any = role_base_routes(&a->env, &ctx->hosts[i]);
 		for (size_t d = 0; d < ROLE_NDEFS; d++)
 			if (host_has(&a->env, &ctx->hosts[i], role_defs[d].name))
 				any = true, a->pending[d]++;

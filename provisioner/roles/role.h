@@ -17,7 +17,10 @@
  * healthy on every host carrying it: lb waits for router (its health check needs an Established
  * BGP session); router and postgres start at once. When a prerequisite fails, its dependents are
  * not applied (and say so).
- * Commands run as ctx->ssh_user, through `sudo -n` when that user is not root.
+ * Every other host (pass all instances in ctx->hosts, role or not: LB backends are looked up
+ * there) gets the node scripts and, when the blueprint has VIPs and a router, a route to the
+ * VIP /24 via the router, which forwards. Commands run as ctx->ssh_user, through `sudo -n`
+ * when that user is not root.
  */
 #ifndef SBX_ROLE_H
 #define SBX_ROLE_H

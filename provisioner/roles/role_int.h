@@ -87,7 +87,9 @@ int role_lb_render(const struct role_env *env, const struct role_host *h, struct
 	struct sbx_err *err) SBX_WUR;
 int role_postgres_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
 	struct sbx_err *err) SBX_WUR;
-/* The base unit of every host: the node scripts. */
+/* True when the host gets a route to the VIP network via the router (base unit). */
+bool role_base_routes(const struct role_env *env, const struct role_host *h);
+/* The base unit of every host: the node scripts, and the VIP route via the router. */
 void role_base_render(const struct role_env *env, const struct role_host *h, struct role_unit *u);
 
 /* The engine: one host's connection and counters. */

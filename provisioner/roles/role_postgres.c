@@ -95,25 +95,36 @@ static char *pgb_users(const struct role_env *env)
 	return sbx_buf_steal(&b);
 }
 
-/* The SQL that creates owners and databases (idempotent; sets the owners' passwords). */
+/* The SQL for one database and its owner. The owner's password is set only when the marker
+ * comment on the role (a hash of env, owner and password) differs: a re-apply changes nothing. */
+static void pg_sql_db(struct sbx_buf *b, const struct role_env *env, const struct bp_db *db)
+{
+	char *key = xasprintf("db-%s", db->owner), mark[65];
+	const char *pw = role_env_secret(env, key);
+	char *tag = xasprintf("%s:%s:%s", env->ctx->env, db->owner, pw ? pw : "");
+	sbx_sha256_hex(tag, strlen(tag), mark);
+	mark[32] = '\0';
+	char *o = dbl(db->owner, '\''), *d = dbl(db->name, '\''), *p = dbl(pw, '\'');
+	const char *cur = "coalesce(shobj_description((SELECT oid FROM pg_roles WHERE rolname = ";
+	sbx_buf_printf(b, "SELECT format('CREATE ROLE %%I LOGIN', '%s') WHERE NOT EXISTS "
+		"(SELECT 1 FROM pg_roles WHERE rolname = '%s')\\gexec\n", o, o);
+	sbx_buf_printf(b, "SELECT format('ALTER ROLE %%I LOGIN PASSWORD %%L', '%s', '%s') WHERE "
+		"%s'%s'), 'pg_authid'), '') <> 'sbx:%s'\\gexec\n", o, p, cur, o, mark);
+	sbx_buf_printf(b, "SELECT format('COMMENT ON ROLE %%I IS %%L', '%s', 'sbx:%s') WHERE "
+		"%s'%s'), 'pg_authid'), '') <> 'sbx:%s'\\gexec\n", o, mark, cur, o, mark);
+	sbx_buf_printf(b, "SELECT format('CREATE DATABASE %%I OWNER %%I', '%s', '%s') WHERE NOT EXISTS "
+		"(SELECT 1 FROM pg_database WHERE datname = '%s')\\gexec\n", d, o, d);
+	free(o), free(d), free(p), free(tag), free(key);
+}
+
+/* The SQL that creates owners and databases (idempotent). */
 static char *pg_sql(const struct role_env *env)
 {
 	const struct bp_database *db = &env->ctx->bp->database;
 	struct sbx_buf b = {0};
 	sbx_buf_puts(&b, "SET password_encryption = 'scram-sha-256';\n");
-	for (size_t i = 0; i < db->ndbs; i++) {
-		char *key = xasprintf("db-%s", db->dbs[i].owner);
-		char *o = dbl(db->dbs[i].owner, '"'), *d = dbl(db->dbs[i].name, '"');
-		char *ol = dbl(db->dbs[i].owner, '\''), *dl = dbl(db->dbs[i].name, '\'');
-		char *pw = dbl(role_env_secret(env, key), '\'');
-		char *oq = dbl(o, '\''), *dq = dbl(d, '\''); /* identifiers inside a literal */
-		sbx_buf_printf(&b, "SELECT 'CREATE ROLE \"%s\" LOGIN' WHERE NOT EXISTS "
-			"(SELECT 1 FROM pg_roles WHERE rolname = '%s')\\gexec\n"
-			"ALTER ROLE \"%s\" LOGIN PASSWORD '%s';\n"
-			"SELECT 'CREATE DATABASE \"%s\" OWNER \"%s\"' WHERE NOT EXISTS "
-			"(SELECT 1 FROM pg_database WHERE datname = '%s')\\gexec\n", oq, ol, o, pw, dq, oq, dl);
-		free(key), free(o), free(d), free(ol), free(dl), free(pw), free(oq), free(dq);
-	}
+	for (size_t i = 0; i < db->ndbs; i++)
+		pg_sql_db(&b, env, &db->dbs[i]);
 	return sbx_buf_steal(&b);
 }
 

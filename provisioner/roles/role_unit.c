@@ -72,12 +72,58 @@ void role_unit_clear(struct role_unit *u)
 	memset(u, 0, sizeof(*u));
 }
 
-/* The base unit: the node-side scripts every role uses. */
+/* Turn "a.b.c.d" into "a.b.c.0" in place. */
+static void net_of_addr(char *addr)
+{
+	char *dot = strrchr(addr, '.');
+	if (dot)
+		memcpy(dot + 1, "0", 2);
+}
+
+/* The first host carrying the router role, or NULL. */
+static const struct role_host *router_host(const struct role_env *env)
+{
+	size_t *idx = NULL, n = role_hosts_with(env, "router", &idx);
+	const struct role_host *r = n ? &env->ctx->hosts[idx[0]] : NULL;
+	free(idx);
+	return r;
+}
+
+/* True when the two hosts' nodes share a network. */
+static bool shares_net(const struct role_env *env, const struct role_host *a, const struct role_host *b)
+{
+	const struct bp_node *na = role_node_of(env, a), *nb = role_node_of(env, b);
+	for (size_t i = 0; na && nb && i < na->nnetworks; i++)
+		for (size_t k = 0; k < nb->nnetworks; k++)
+			if (sbx_streq(na->networks[i], nb->networks[k]))
+				return true;
+	return false;
+}
+
+/* True when h routes the VIP network through the router: VIPs exist, h is not the router and
+ * shares a network with it (hosts without one cannot reach it directly and are left alone). */
+bool role_base_routes(const struct role_env *env, const struct role_host *h)
+{
+	const struct role_host *r = router_host(env);
+	char *vip = env->ctx->bp->nvips ? role_vip_addr(env->ctx->vip_cidr, 0) : NULL;
+	bool yes = vip && r && r != h && shares_net(env, h, r);
+	free(vip);
+	return yes;
+}
+
+/* The base unit: the node-side scripts every role uses; the route to the VIPs via the router. */
 void role_base_render(const struct role_env *env, const struct role_host *h, struct role_unit *u)
 {
 	u->role = "base";
 	role_unit_file(u, role_path(h, ROLE_LIBDIR "/sbx-svc"), xstrdup(env->svc_script), 0755, NULL,
 		NULL, false, NULL);
+	if (!role_base_routes(env, h))
+		return;
+	char *net = role_vip_addr(env->ctx->vip_cidr, 0);
+	net_of_addr(net);
+	u->prepare = xasprintf("ip route replace %s/24 via %s", net,
+		role_addr_towards(env, router_host(env), h));
+	free(net);
 }
 
 /* The blueprint node of a host. */

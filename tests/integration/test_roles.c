@@ -249,7 +249,7 @@ static void test_apply_first(void **state)
 	struct role_report rep;
 	struct sbx_err err = SBX_ERR_INIT;
 	assert_int_equal(apply(&rep, &err), 0);
-	assert_true(rep.files_changed >= 15);
+	assert_true(rep.files_changed >= 16);
 	assert_int_equal(rep.starts, 9); /* router bird; 2 x (haproxy, bird, lbcheck); postgres, pgbouncer */
 	assert_int_equal(rep.reloads, 0);
 	printf("first apply: %lld ms total", (long long)rep.total_ms);
@@ -333,6 +333,22 @@ static void test_vip_answers(void **state)
 	vip_answers();
 }
 
+/* The rest of the sandbox (here: the backend node) reaches the VIP through the router. */
+static void test_vip_from_other_node(void **state)
+{
+	(void)state;
+	char *argv[] = {"ip", "netns", "exec", F.ns[3], "timeout", "5", "bash", "-c",
+		"exec 3<>/dev/tcp/" VIP "/80; cat <&3", NULL};
+	const char *want[] = {"backend app-0\n", NULL};
+	assert_true(poll_output(argv, want, NULL) >= 0);
+	char *route[] = {"ip", "-n", F.ns[3], "route", "show", "198.51.100.0/24", NULL}, *out = NULL;
+	assert_int_equal(run(route, &out), 0);
+	char *via = xasprintf("via %s ", F.addr[0]);
+	assert_non_null(strstr(out, via));
+	free(via);
+	free(out);
+}
+
 /* DATABASE_URL (through pgbouncer, generated password) works with psql. */
 static void test_psql_through_pgbouncer(void **state)
 {
@@ -364,16 +380,34 @@ static void test_psql_through_pgbouncer(void **state)
 	role_outputs_free(o, n);
 }
 
-/* A second apply changes no file and reloads nothing. */
+/* The stored SCRAM verifier of the database owner (read as postgres over the unix socket). */
+static char *owner_verifier(void)
+{
+	char *sock = xasprintf("%s/run/sbx/postgresql", F.root[4]), *out = NULL;
+	char *argv[] = {"setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "env", "-C", "/",
+		"psql", "-X", "-tA", "-h", sock, "-U", "postgres", "-d", "postgres", "-c",
+		"select rolpassword from pg_authid where rolname = 'app'", NULL};
+	assert_int_equal(run(argv, &out), 0);
+	assert_true(sbx_has_prefix(out, "SCRAM-SHA-256$"));
+	free(sock);
+	return out;
+}
+
+/* A second apply changes no file, reloads nothing, and leaves the password as it was. */
 static void test_second_apply_noop(void **state)
 {
 	(void)state;
 	struct role_report rep;
 	struct sbx_err err = SBX_ERR_INIT;
+	char *before = owner_verifier();
 	assert_int_equal(apply(&rep, &err), 0);
 	assert_int_equal(rep.files_changed, 0);
 	assert_int_equal(rep.reloads, 0);
 	assert_int_equal(rep.starts, 0);
+	char *after = owner_verifier();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
 	printf("second apply (no change): %lld ms\n", (long long)rep.total_ms);
 }
 
@@ -485,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_bgp_established),
 		cmocka_unit_test(test_vip_route_ecmp),
 		cmocka_unit_test(test_vip_answers),
+		cmocka_unit_test(test_vip_from_other_node),
 		cmocka_unit_test(test_psql_through_pgbouncer),
 		cmocka_unit_test(test_second_apply_noop),
 		cmocka_unit_test(test_validation_failure),

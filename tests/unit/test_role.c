@@ -154,6 +154,25 @@ static void test_postgres_render(void **state)
 	check_render(role_postgres_render, 5, "postgres.golden");
 }
 
+/* The base unit as a renderer. */
+static int base_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
+	struct sbx_err *err)
+{
+	(void)err;
+	role_base_render(env, h, u);
+	return 0;
+}
+
+/* Every host gets the node scripts; those sharing a network with the router (lb-0 on front)
+ * also the VIP route via it; not the router itself, nor k8s (back only: no direct path). */
+static void test_base_render(void **state)
+{
+	(void)state;
+	check_render(base_render, 1, "base-lb-0.golden");
+	check_render(base_render, 0, "base-router.golden");
+	check_render(base_render, 3, "base-k8s-0.golden");
+}
+
 /* An LB without any router in the model is a blueprint error. */
 static void test_lb_needs_router(void **state)
 {
@@ -219,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_router_render),
 		cmocka_unit_test(test_lb_render),
 		cmocka_unit_test(test_postgres_render),
+		cmocka_unit_test(test_base_render),
 		cmocka_unit_test(test_lb_needs_router),
 		cmocka_unit_test(test_vip_addr),
 		cmocka_unit_test(test_outputs),
