@@ -236,7 +236,6 @@ static int smtp_start(struct mail *m, const struct mock_opts *o, struct mock_err
 	m->smtp = smtp_server_new(&c, e);
 	if (!m->smtp || smtp_server_start(m->smtp, e) < 0)
 		return -1;
-	smtp_server_announce(m->smtp);
 	return 0;
 }
 
@@ -273,6 +272,12 @@ void mail_free(struct mail *m)
 	free(m->user);
 	free(m->pass);
 	free(m);
+}
+
+/* Print the SMTP listening line. */
+void mail_announce(const struct mail *m)
+{
+	smtp_server_announce(m->smtp);
 }
 
 /* The SMTP port. */

@@ -20,11 +20,12 @@ extern const size_t mail_noptions;
 
 struct mail;
 /*
- * The mail domain on srv: registers the HTTP routes, starts the SMTP listener and prints its
- * "listening on smtp://HOST:PORT" line. NULL with e on a bad option or when the SMTP port cannot
- * be bound. Free (which stops SMTP) before srv is freed.
+ * The mail domain on srv: registers the HTTP routes and starts the SMTP listener. NULL with e on a
+ * bad option or when the SMTP port cannot be bound. Free (which stops SMTP) before srv is freed.
  */
 struct mail *mail_new(struct mock_server *srv, struct mock_err *e);
+/* Print "listening on smtp://HOST:PORT" on stdout and flush. */
+void mail_announce(const struct mail *m);
 /* Stop the SMTP listener and free. NULL is a no-op. */
 void mail_free(struct mail *m);
 /* The bound SMTP port. */
