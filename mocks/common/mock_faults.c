@@ -2,6 +2,7 @@
 #include "mock.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ struct fault_cfg {
 struct mock_faults {
 	pthread_mutex_t lock;
 	struct fault_cfg cfg;
+	atomic_bool active; /* any fault configured: the hot path skips the lock otherwise */
 };
 
 /* A configuration with no faults. */
@@ -131,6 +133,7 @@ int mock_faults_set(struct mock_faults *f, const json_t *doc, struct mock_err *e
 	pthread_mutex_lock(&f->lock);
 	json_decref(f->cfg.targets);
 	f->cfg = c;
+	atomic_store(&f->active, c.lat_max > 0 || c.error_rate > 0 || c.targets);
 	pthread_mutex_unlock(&f->lock);
 	return 0;
 }
@@ -142,6 +145,7 @@ void mock_faults_reset(struct mock_faults *f)
 	json_decref(f->cfg.targets);
 	memset(&f->cfg, 0, sizeof(f->cfg));
 	f->cfg.error_status = 500;
+	atomic_store(&f->active, false);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -168,6 +172,8 @@ int64_t mock_faults_latency(struct mock_faults *f)
 {
 	int64_t lo, hi;
 
+	if (!atomic_load(&f->active))
+		return 0;
 	pthread_mutex_lock(&f->lock);
 	lo = f->cfg.lat_min;
 	hi = f->cfg.lat_max;
@@ -181,6 +187,8 @@ int mock_faults_roll(struct mock_faults *f)
 	double rate;
 	int status;
 
+	if (!atomic_load(&f->active))
+		return 0;
 	pthread_mutex_lock(&f->lock);
 	rate = f->cfg.error_rate;
 	status = f->cfg.error_status;
@@ -196,6 +204,8 @@ int mock_faults_target(struct mock_faults *f, const char *key, int *status, char
 	const json_t *t;
 	int found = 0;
 
+	if (!atomic_load(&f->active))
+		return 0;
 	pthread_mutex_lock(&f->lock);
 	t = key && f->cfg.targets ? json_object_get(f->cfg.targets, key) : NULL;
 	if (t) {

@@ -94,7 +94,8 @@ void mock_sched_after(struct mock_sched *s, int64_t delay_ms, mock_job_fn fn, mo
 	*pp = j;
 	if (!j->next)
 		s->last = j;
-	pthread_cond_signal(&s->cond);
+	if (s->jobs == j) /* a new earliest job: the thread sleeps until the old head otherwise */
+		pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 }
 

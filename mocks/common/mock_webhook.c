@@ -9,7 +9,7 @@
 
 struct mock_webhook {
 	struct mock_sched *sched;
-	CURL *curl; /* used by the scheduler thread only */
+	CURL *curl; /* used by the scheduler thread only; created at the first delivery */
 	struct mock_store *log;
 	struct mock_metrics *metrics;
 	char *secret;
@@ -42,11 +42,8 @@ static void curl_init_once(void)
 struct mock_webhook *mock_webhook_new(const struct mock_opts *o, struct mock_store *log,
 				      struct mock_metrics *m)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct mock_webhook *w = mock_xcalloc(1, sizeof(*w));
 
-	pthread_once(&once, curl_init_once);
-	w->curl = curl_easy_init();
 	w->log = log;
 	w->metrics = m;
 	w->secret = mock_xstrdup(o->webhook_secret);
@@ -117,11 +114,16 @@ static struct curl_slist *attempt_headers(struct mock_webhook *w, struct deliver
 /* POST once. */
 static void attempt_post(struct mock_webhook *w, struct delivery *d, struct attempt *a)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct curl_slist *h = attempt_headers(w, d);
-	CURL *c = w->curl;
 	int64_t t0 = mock_mono_ms();
 	CURLcode rc;
+	CURL *c;
 
+	pthread_once(&once, curl_init_once); /* lazily: an idle mock never loads TLS */
+	if (!w->curl)
+		w->curl = curl_easy_init();
+	c = w->curl;
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, d->url);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, d->body);
