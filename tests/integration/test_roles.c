@@ -53,7 +53,11 @@ static struct bp_node bp_nodes[] = {
 	{.name = "app", .count = 1, .networks = nets, .nnetworks = 1},
 	{.name = "db", .count = 1, .roles = r_pg, .nroles = 1, .networks = nets, .nnetworks = 1},
 };
-static struct bp_vip bp_vips[] = {{.name = "www", .port = 80, .backend_nodes = "app", .backend_port = 8080}};
+static struct bp_vip bp_vips[] = {
+	{.name = "www", .port = 80, .backend_nodes = "app", .backend_port = 8080},
+	{.name = "lim", .port = 81, .backend_nodes = "app", .backend_port = 8080, .rate_limit = true,
+		.rate_per_10s = 3},
+};
 static struct bp_db bp_dbs[] = {{.name = "appdb", .owner = "app"}};
 
 /* The value of KEY in DIR/env (quotes stripped); caller frees. */
@@ -149,7 +153,7 @@ static void hosts_init(void)
 static void ctx_init(void)
 {
 	F.bp = (struct bp_blueprint){.name = "t", .networks = bp_nets, .nnetworks = 1, .nodes = bp_nodes,
-		.nnodes = 4, .bgp = {65000, 65001}, .vips = bp_vips, .nvips = 1,
+		.nnodes = 4, .bgp = {65000, 65001}, .vips = bp_vips, .nvips = 2,
 		.database = {.dbs = bp_dbs, .ndbs = 1, .pool_mode = "transaction", .default_pool_size = 20,
 			.max_client_conn = 500, .present = true}};
 	F.cidrs[0] = env_get("SUBNET");
@@ -331,6 +335,26 @@ static void test_vip_answers(void **state)
 {
 	(void)state;
 	vip_answers();
+}
+
+/* The rate-limited VIP (3 connections per 10 s per source) answers the first ones, then refuses. */
+static void test_vip_rate_limit(void **state)
+{
+	(void)state;
+	char *argv[] = {"ip", "netns", "exec", F.ns[0], "timeout", "5", "bash", "-c",
+		"exec 3<>/dev/tcp/198.51.100.11/81; cat <&3", NULL};
+	int ok = 0, refused = 0;
+	for (int i = 0; i < 6; i++) {
+		char *out = NULL;
+		if (run(argv, &out) == 0 && strstr(out, "backend app-0"))
+			ok++;
+		else
+			refused++;
+		free(out);
+	}
+	printf("rate-limited VIP: %d answered, %d refused\n", ok, refused);
+	assert_true(ok >= 1 && ok <= 3);
+	assert_true(refused >= 3);
 }
 
 /* The rest of the sandbox (here: the backend node) reaches the VIP through the router. */
@@ -520,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_vip_route_ecmp),
 		cmocka_unit_test(test_vip_answers),
 		cmocka_unit_test(test_vip_from_other_node),
+		cmocka_unit_test(test_vip_rate_limit),
 		cmocka_unit_test(test_psql_through_pgbouncer),
 		cmocka_unit_test(test_second_apply_noop),
 		cmocka_unit_test(test_validation_failure),
