@@ -19,10 +19,11 @@ static const struct role_def role_defs[] = {
 	{"router", NULL, role_router_render},
 	{"postgres", NULL, role_postgres_render},
 	{"lb", "router", role_lb_render}, /* its health check needs an Established BGP session */
+	{"mocks", NULL, role_mocks_render},
 };
 #define ROLE_NDEFS SBX_NELEM(role_defs)
 
-const char *const role_names[] = {"router", "postgres", "lb", NULL};
+const char *const role_names[] = {"router", "postgres", "lb", "mocks", NULL};
 
 /* Shared state of one role_apply_all: how many hosts still work on each role. */
 struct apply {
@@ -295,6 +296,23 @@ static void outputs_vips(const struct role_ctx *ctx, struct role_output **o, siz
 	}
 }
 
+/* The mock endpoints. */
+static void outputs_mocks(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
+	size_t *n)
+{
+	static const int ports[ROLE_NMOCKS] = {ROLE_MOCK_SMS_PORT, ROLE_MOCK_MAIL_PORT, ROLE_MOCK_PAYMENT_PORT};
+	const char *addr = h->addrs && h->addrs[0] ? h->addrs[0] : h->ssh_addr;
+	for (size_t i = 0; i < ROLE_NMOCKS; i++) {
+		if (!role_mock_enabled(&ctx->bp->mocks, i))
+			continue;
+		char *up = env_name(role_mock_name(i));
+		out_add(o, n, xasprintf("MOCK_%s_URL", up), xasprintf("http://%s:%d", addr, ports[i]), false);
+		free(up);
+	}
+	if (role_mock_enabled(&ctx->bp->mocks, 1))
+		out_add(o, n, xstrdup("MOCK_MAIL_SMTP"), xasprintf("%s:%d", addr, ROLE_MOCK_SMTP_PORT), false);
+}
+
 /* The outputs the roles provide. */
 int role_outputs(const struct role_ctx *ctx, struct role_output **out, size_t *n, struct sbx_err *err)
 {
@@ -310,6 +328,10 @@ int role_outputs(const struct role_ctx *ctx, struct role_output **out, size_t *n
 	free(idx);
 	if (rc == 0 && nlb > 0)
 		outputs_vips(ctx, &o, &no);
+	size_t nmocks = role_hosts_with(&env, "mocks", &idx);
+	if (rc == 0 && nmocks > 0)
+		outputs_mocks(ctx, &ctx->hosts[idx[0]], &o, &no);
+	free(idx);
 	if (rc < 0) {
 		role_outputs_free(o, no);
 		return -1;

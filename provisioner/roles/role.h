@@ -1,7 +1,7 @@
 /*
  * role — turn SSH-ready machines into the platform the blueprint describes.
  *
- * A role (router, lb, postgres) renders its config files from the model in C, then on each of
+ * A role (router, lb, postgres, mocks) renders its config files from the model in C, then on each of
  * its hosts: prepare (idempotent: directories, dummy interface, initdb) → compare the sha256 of
  * every rendered file with the node's copy → upload the changed ones next to their target
  * (PATH.sbx-new) → validate them on the node (`haproxy -c`, `bird -p -c`, `postgres -C`) → swap
@@ -55,6 +55,8 @@ struct role_ctx {
 	const char *const *net_cidrs; /* one per bp->networks (same order), for pg_hba; NULL: host addrs */
 	const char *cluster_dir;     /* the repo's cluster/ (node scripts); NULL: $SBX_CLUSTER_DIR,
 	                                then /usr/local/share/sandbox/cluster, then ./cluster */
+	const char *mock_bin_dir;    /* where sbx-mock-{sms,mail,payment} are (uploaded to the mocks
+	                                node); NULL: $SBX_MOCK_BIN_DIR, then this executable's directory */
 	int health_timeout_ms;       /* per role and host; 0 = 120 s */
 	/* Get-or-create a generated secret ("db-<owner>"); *value caller-freed. Called only from the
 	 * thread that called role_apply_all/role_outputs. */
@@ -98,8 +100,10 @@ struct role_output {
 /*
  * The outputs the roles provide: DATABASE_URL (first database, through pgbouncer:
  * postgresql://OWNER:PASSWORD@DBADDR:6432/DB, password from ctx->secret("db-OWNER")),
- * DATABASE_URL_<DB> for every database (name upper-cased, '-' → '_'), and per VIP
- * VIP_<NAME>_ADDR (a.b.c.d:port) and VIP_<NAME>_URL (tcp://a.b.c.d:port).
+ * DATABASE_URL_<DB> for every database (name upper-cased, '-' → '_'), per VIP
+ * VIP_<NAME>_ADDR (a.b.c.d:port) and VIP_<NAME>_URL (tcp://a.b.c.d:port), and per enabled mock
+ * MOCK_SMS_URL, MOCK_MAIL_URL, MOCK_PAYMENT_URL (http://ADDR:8081/8082/8083 on the mocks node's
+ * first address) and MOCK_MAIL_SMTP (ADDR:2525).
  * *out is a caller-owned array (free with role_outputs_free), written only on success.
  */
 int role_outputs(const struct role_ctx *ctx, struct role_output **out, size_t *n, struct sbx_err *err) SBX_WUR;

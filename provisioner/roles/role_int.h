@@ -16,6 +16,11 @@
 #define ROLE_LB_HEALTH_PORT 8404
 #define ROLE_PG_PORT 5432
 #define ROLE_PGB_PORT 6432
+#define ROLE_MOCK_SMS_PORT 8081
+#define ROLE_MOCK_MAIL_PORT 8082
+#define ROLE_MOCK_PAYMENT_PORT 8083
+#define ROLE_MOCK_SMTP_PORT 2525
+#define ROLE_NMOCKS 3
 
 /* Everything derived from the context once, read-only while hosts run in parallel. */
 struct role_env {
@@ -24,6 +29,8 @@ struct role_env {
 	size_t nsecrets;
 	char *svc_script;     /* cluster/node/sbx-svc */
 	char *lbcheck_script; /* cluster/node/sbx-lbcheck */
+	char *mock_bin[ROLE_NMOCKS]; /* sbx-mock-{sms,mail,payment} when a host has the mocks role */
+	size_t mock_len[ROLE_NMOCKS];
 };
 
 /* Load secrets (through ctx->secret) and node scripts. */
@@ -89,6 +96,11 @@ int role_postgres_render(const struct role_env *env, const struct role_host *h, 
 	struct sbx_err *err) SBX_WUR;
 /* True when the host gets a route to the VIP network via the router (base unit). */
 bool role_base_routes(const struct role_env *env, const struct role_host *h);
+int role_mocks_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
+	struct sbx_err *err) SBX_WUR;
+/* Mock i of the table (0 sms, 1 mail, 2 payment): enabled by the blueprint? its name? */
+bool role_mock_enabled(const struct bp_mocks *m, size_t i);
+const char *role_mock_name(size_t i);
 /* The base unit of every host: the node scripts, and the VIP route via the router. */
 void role_base_render(const struct role_env *env, const struct role_host *h, struct role_unit *u);
 

@@ -267,6 +267,38 @@ static int env_secrets(const struct role_ctx *ctx, struct role_env *env, struct 
 	return 0;
 }
 
+/* The directory of the running executable (where `make` puts sbx-mock-*); caller frees. */
+static char *exe_dir(void)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return sbx_dirname(buf);
+}
+
+/* Load the mock binaries the blueprint enables, when some host carries the mocks role. */
+static int env_mocks(const struct role_ctx *ctx, struct role_env *env, struct sbx_err *err)
+{
+	size_t *idx = NULL, n = role_hosts_with(env, "mocks", &idx);
+	const char *given = ctx->mock_bin_dir ? ctx->mock_bin_dir : getenv("SBX_MOCK_BIN_DIR");
+	char *dir = given ? xstrdup(given) : exe_dir();
+	int rc = 0;
+	free(idx);
+	for (size_t i = 0; n && rc == 0 && i < ROLE_NMOCKS; i++) {
+		if (!role_mock_enabled(&ctx->bp->mocks, i))
+			continue;
+		char *p = xasprintf("%s/sbx-mock-%s", dir ? dir : ".", role_mock_name(i));
+		rc = sbx_read_file(p, &env->mock_bin[i], &env->mock_len[i], err);
+		if (rc < 0)
+			sbx_err_hint(err, "build the mocks (`make`) or set SBX_MOCK_BIN_DIR to their directory");
+		free(p);
+	}
+	free(dir);
+	return rc;
+}
+
 /* Load secrets and node scripts. */
 int role_env_init(const struct role_ctx *ctx, struct role_env *env, struct sbx_err *err)
 {
@@ -279,7 +311,8 @@ int role_env_init(const struct role_ctx *ctx, struct role_env *env, struct sbx_e
 		goto out;
 	}
 	if (load_script(dir, "sbx-svc", &e.svc_script, err) < 0 ||
-		load_script(dir, "sbx-lbcheck", &e.lbcheck_script, err) < 0 || env_secrets(ctx, &e, err) < 0)
+		load_script(dir, "sbx-lbcheck", &e.lbcheck_script, err) < 0 || env_secrets(ctx, &e, err) < 0 ||
+		env_mocks(ctx, &e, err) < 0)
 		goto out;
 	*env = e;
 	memset(&e, 0, sizeof(e));
@@ -301,6 +334,8 @@ void role_env_clear(struct role_env *env)
 	free(env->secret_vals);
 	free(env->svc_script);
 	free(env->lbcheck_script);
+	for (size_t i = 0; i < ROLE_NMOCKS; i++)
+		free(env->mock_bin[i]);
 	memset(env, 0, sizeof(*env));
 }
 

@@ -30,6 +30,7 @@ struct fix {
 	char dir[64];
 	char *netns_sh;
 	char *env;            /* DIR/env contents */
+	char *mock_dir;       /* where the sbx-mock-* binaries are (NULL: mocks left out) */
 	char *priv, *pub;
 	int guard_fd;
 	pid_t guard_pid;
@@ -45,12 +46,13 @@ struct fix {
 static struct fix F;
 
 /* Blueprint pieces, built by hand. */
-static char *r_router[] = {"router"}, *r_lb[] = {"lb"}, *r_pg[] = {"postgres"}, *nets[] = {"front"};
+static char *r_router[] = {"router"}, *r_lb[] = {"lb"}, *r_pg[] = {"postgres"}, *r_mocks[] = {"mocks"},
+	*nets[] = {"front"};
 static struct bp_network bp_nets[] = {{.name = "front", .cidr = "auto"}};
 static struct bp_node bp_nodes[] = {
 	{.name = "router", .count = 1, .roles = r_router, .nroles = 1, .networks = nets, .nnetworks = 1},
 	{.name = "lb", .count = 2, .roles = r_lb, .nroles = 1, .networks = nets, .nnetworks = 1},
-	{.name = "app", .count = 1, .networks = nets, .nnetworks = 1},
+	{.name = "app", .count = 1, .roles = r_mocks, .nroles = 1, .networks = nets, .nnetworks = 1},
 	{.name = "db", .count = 1, .roles = r_pg, .nroles = 1, .networks = nets, .nnetworks = 1},
 };
 static struct bp_vip bp_vips[] = {
@@ -108,6 +110,13 @@ static int run(char *const argv[], char **out)
 	return rc;
 }
 
+/* The mocks of the table, by index. */
+static const char *role_mock_name_test(size_t i)
+{
+	static const char *const names[] = {"sms", "mail", "payment", NULL};
+	return i < 3 ? names[i] : NULL;
+}
+
 /* A child that tears the namespaces down when this process ends, however it ends. */
 static void guardian_start(void)
 {
@@ -149,6 +158,26 @@ static void hosts_init(void)
 	}
 }
 
+/* The directory holding all three mock binaries: the plain build next to $SBX_BIN, or $SBX_BIN. */
+static char *find_mocks(void)
+{
+	const char *bin = getenv("SBX_BIN");
+	char *cands[2] = {bin ? sbx_dirname(bin) : NULL, bin ? xstrdup(bin) : NULL};
+	char *found = NULL;
+	for (int i = 0; i < 2; i++) {
+		bool all = cands[i] != NULL;
+		for (size_t k = 0; all && role_mock_name_test(k); k++) {
+			char *p = xasprintf("%s/sbx-mock-%s", cands[i], role_mock_name_test(k));
+			all = access(p, X_OK) == 0;
+			free(p);
+		}
+		if (all && found == NULL)
+			found = xstrdup(cands[i]);
+		free(cands[i]);
+	}
+	return found;
+}
+
 /* Build the blueprint and the context. */
 static void ctx_init(void)
 {
@@ -156,10 +185,14 @@ static void ctx_init(void)
 		.nnodes = 4, .bgp = {65000, 65001}, .vips = bp_vips, .nvips = 2,
 		.database = {.dbs = bp_dbs, .ndbs = 1, .pool_mode = "transaction", .default_pool_size = 20,
 			.max_client_conn = 500, .present = true}};
+	F.mock_dir = find_mocks();
+	F.bp.mocks = (struct bp_mocks){.sms = true, .mail = true, .payment = true, .present = F.mock_dir != NULL};
+	if (F.mock_dir == NULL)
+		fprintf(stderr, "note: no sbx-mock-* binaries near $SBX_BIN: the mocks role is left out\n");
 	F.cidrs[0] = env_get("SUBNET");
 	F.ctx = (struct role_ctx){.bp = &F.bp, .env = "t", .hosts = F.hosts, .nhosts = NHOSTS,
 		.ssh_user = "root", .ssh_priv_pem = F.priv, .vip_cidr = VIP_CIDR, .net_cidrs = F.cidrs,
-		.cluster_dir = NULL, .health_timeout_ms = 30000, .secret = secret_cb,
+		.cluster_dir = NULL, .mock_bin_dir = F.mock_dir, .health_timeout_ms = 30000, .secret = secret_cb,
 		.progress = progress_cb};
 }
 
@@ -233,7 +266,7 @@ static int teardown(void **state)
 	for (size_t i = 0; i < F.nsecrets; i++)
 		free(F.secret_keys[i]), free(F.secret_vals[i]);
 	free((char *)F.cidrs[0]);
-	free(F.env), free(F.priv), free(F.pub), free(F.netns_sh);
+	free(F.env), free(F.priv), free(F.pub), free(F.netns_sh), free(F.mock_dir);
 	return rc;
 }
 
@@ -254,13 +287,14 @@ static void test_apply_first(void **state)
 	struct sbx_err err = SBX_ERR_INIT;
 	assert_int_equal(apply(&rep, &err), 0);
 	assert_true(rep.files_changed >= 16);
-	assert_int_equal(rep.starts, 9); /* router bird; 2 x (haproxy, bird, lbcheck); postgres, pgbouncer */
+	/* router bird; 2 x (haproxy, bird, lbcheck); postgres, pgbouncer; 3 mocks */
+	assert_int_equal(rep.starts, F.mock_dir ? 12 : 9);
 	assert_int_equal(rep.reloads, 0);
 	printf("first apply: %lld ms total", (long long)rep.total_ms);
 	for (size_t i = 0; i < rep.ntimings; i++)
 		printf(", %s healthy at %lld ms", rep.timings[i].role, (long long)rep.timings[i].ms);
 	printf("\n");
-	assert_int_equal(rep.ntimings, 3);
+	assert_int_equal(rep.ntimings, F.mock_dir ? 4 : 3);
 }
 
 /* Poll `argv` until its stdout contains every needle and none of the unwanted, or 15 s pass. */
@@ -417,6 +451,31 @@ static char *owner_verifier(void)
 	return out;
 }
 
+/* The mock endpoints of the outputs answer their health check. */
+static void test_mocks_answer(void **state)
+{
+	(void)state;
+	if (F.mock_dir == NULL)
+		skip();
+	struct role_output *o = NULL;
+	size_t n = 0, seen = 0;
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(role_outputs(&F.ctx, &o, &n, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (!sbx_has_prefix(o[i].key, "MOCK_") || strstr(o[i].key, "_URL") == NULL)
+			continue;
+		char *url = xasprintf("%s/healthz", o[i].value), *out = NULL;
+		char *argv[] = {"curl", "-sf", "--max-time", "5", url, NULL};
+		assert_int_equal(run(argv, &out), 0);
+		assert_non_null(strstr(out, "\"ok\""));
+		seen++;
+		free(out);
+		free(url);
+	}
+	assert_int_equal(seen, 3);
+	role_outputs_free(o, n);
+}
+
 /* A second apply changes no file, reloads nothing, and leaves the password as it was. */
 static void test_second_apply_noop(void **state)
 {
@@ -546,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_vip_from_other_node),
 		cmocka_unit_test(test_vip_rate_limit),
 		cmocka_unit_test(test_psql_through_pgbouncer),
+		cmocka_unit_test(test_mocks_answer),
 		cmocka_unit_test(test_second_apply_noop),
 		cmocka_unit_test(test_validation_failure),
 		cmocka_unit_test(test_failover),

@@ -14,7 +14,7 @@
 
 #include "role_int.h"
 
-static char *r_router[] = {"router"}, *r_lb[] = {"lb"}, *r_pg[] = {"postgres"};
+static char *r_router[] = {"router"}, *r_lb[] = {"lb"}, *r_pg[] = {"postgres"}, *r_mocks[] = {"mocks"};
 static char *n_front[] = {"front"}, *n_both[] = {"front", "back"}, *n_back[] = {"back"};
 static struct bp_network nets[] = {{.name = "front", .cidr = "auto"}, {.name = "back", .cidr = "auto"}};
 static struct bp_node nodes[] = {
@@ -22,6 +22,7 @@ static struct bp_node nodes[] = {
 	{.name = "lb", .count = 2, .roles = r_lb, .nroles = 1, .networks = n_both, .nnetworks = 2},
 	{.name = "k8s", .count = 2, .networks = n_back, .nnetworks = 1},
 	{.name = "db", .count = 1, .roles = r_pg, .nroles = 1, .networks = n_back, .nnetworks = 1},
+	{.name = "mock", .count = 1, .roles = r_mocks, .nroles = 1, .networks = n_back, .nnetworks = 1},
 };
 static struct bp_vip vips[] = {
 	{.name = "www", .port = 443, .backend_nodes = "k8s", .backend_port = 30443},
@@ -32,7 +33,7 @@ static struct bp_db dbs[] = {{.name = "dilosi", .owner = "dilosi"}, {.name = "au
 	{.name = "pay", .owner = "pay-svc"}};
 static const char *a_router[] = {"10.0.1.2", NULL}, *a_lb0[] = {"10.0.1.11", "10.0.2.11", NULL},
 	*a_lb1[] = {"10.0.1.12", "10.0.2.12", NULL}, *a_k0[] = {"10.0.2.21", NULL},
-	*a_k1[] = {"10.0.2.22", NULL}, *a_db[] = {"10.0.2.30", NULL};
+	*a_k1[] = {"10.0.2.22", NULL}, *a_db[] = {"10.0.2.30", NULL}, *a_mock[] = {"10.0.2.40", NULL};
 static const struct role_host hosts[] = {
 	{"sbx-demo-router-0", "router", 0, "10.0.1.2", 0, a_router, NULL, ""},
 	{"sbx-demo-lb-0", "lb", 0, "10.0.1.11", 0, a_lb0, NULL, ""},
@@ -40,10 +41,12 @@ static const struct role_host hosts[] = {
 	{"sbx-demo-k8s-0", "k8s", 0, "10.0.2.21", 0, a_k0, NULL, ""},
 	{"sbx-demo-k8s-1", "k8s", 1, "10.0.2.22", 0, a_k1, NULL, ""},
 	{"sbx-demo-db-0", "db", 0, "10.0.2.30", 0, a_db, NULL, "/srv/db0"},
+	{"sbx-demo-mock-0", "mock", 0, "10.0.2.40", 0, a_mock, NULL, ""},
 };
 static const char *cidrs[] = {"10.0.1.0/24", "10.0.2.0/24"};
 static struct bp_blueprint bp = {.name = "demo", .networks = nets, .nnetworks = 2, .nodes = nodes,
-	.nnodes = 4, .bgp = {65000, 65001}, .vips = vips, .nvips = 2,
+	.nnodes = 5, .mocks = {.sms = true, .mail = true, .payment = true,
+		.payment_webhook_url = "http://10.0.2.21:30080/hooks/pay", .present = true}, .bgp = {65000, 65001}, .vips = vips, .nvips = 2,
 	.database = {.dbs = dbs, .ndbs = 3, .pool_mode = "transaction", .default_pool_size = 20,
 		.max_client_conn = 200, .present = true}};
 
@@ -56,7 +59,8 @@ static int secret_cb(void *ctx, const char *name, char **value, struct sbx_err *
 	return 0;
 }
 
-static struct role_ctx ctx = {.bp = &bp, .env = "demo", .hosts = hosts, .nhosts = 6,
+static char mockdir[] = "/tmp/sbx-role-unit-XXXXXX";
+static struct role_ctx ctx = {.bp = &bp, .env = "demo", .hosts = hosts, .nhosts = 7,
 	.ssh_user = "sandbox", .vip_cidr = "10.0.9.0/24", .net_cidrs = cidrs, .secret = secret_cb};
 
 /* Point the roles at the repository's cluster/ directory. */
@@ -67,6 +71,22 @@ static int setup(void **state)
 	char *cl = xasprintf("%s/cluster", top ? top : ".");
 	setenv("SBX_CLUSTER_DIR", cl, 1);
 	free(cl);
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_non_null(mkdtemp(mockdir));
+	for (size_t i = 0; role_mock_name(i); i++) { /* stand-ins for the mock binaries */
+		char *p = xasprintf("%s/sbx-mock-%s", mockdir, role_mock_name(i));
+		assert_int_equal(sbx_write_file(p, "\x7f" "ELF fake\0binary", 16, 0755, &err), 0);
+		free(p);
+	}
+	ctx.mock_bin_dir = mockdir;
+	return 0;
+}
+
+/* Remove the stand-in binaries. */
+static int teardown(void **state)
+{
+	(void)state;
+	sbx_rm_rf(mockdir);
 	return 0;
 }
 
@@ -154,6 +174,13 @@ static void test_postgres_render(void **state)
 	check_render(role_postgres_render, 5, "postgres.golden");
 }
 
+/* The mocks: binaries (16 bytes here, NULs included), services, health checks. */
+static void test_mocks_render(void **state)
+{
+	(void)state;
+	check_render(role_mocks_render, 6, "mocks.golden");
+}
+
 /* The base unit as a renderer. */
 static int base_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
 	struct sbx_err *err)
@@ -227,7 +254,9 @@ static void test_outputs(void **state)
 		"DATABASE_URL_AUDIT=postgresql://dilosi:pw-db-dilosi@10.0.2.30:6432/audit (secret)\n"
 		"DATABASE_URL_PAY=postgresql://pay-svc:p%40ss%2Fword@10.0.2.30:6432/pay (secret)\n"
 		"VIP_WWW_ADDR=10.0.9.10:443\nVIP_WWW_URL=tcp://10.0.9.10:443\n"
-		"VIP_API_ADDR=10.0.9.11:80\nVIP_API_URL=tcp://10.0.9.11:80\n");
+		"VIP_API_ADDR=10.0.9.11:80\nVIP_API_URL=tcp://10.0.9.11:80\n"
+		"MOCK_SMS_URL=http://10.0.2.40:8081\nMOCK_MAIL_URL=http://10.0.2.40:8082\n"
+		"MOCK_PAYMENT_URL=http://10.0.2.40:8083\nMOCK_MAIL_SMTP=10.0.2.40:2525\n");
 	sbx_buf_free(&b);
 	role_outputs_free(o, n);
 }
@@ -238,10 +267,11 @@ int main(void)
 		cmocka_unit_test(test_router_render),
 		cmocka_unit_test(test_lb_render),
 		cmocka_unit_test(test_postgres_render),
+		cmocka_unit_test(test_mocks_render),
 		cmocka_unit_test(test_base_render),
 		cmocka_unit_test(test_lb_needs_router),
 		cmocka_unit_test(test_vip_addr),
 		cmocka_unit_test(test_outputs),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
