@@ -1,14 +1,13 @@
-/* mock_sched — one background thread running delayed jobs in due order. */
+/* mock_sched — one background thread running delayed jobs in due order (a binary heap). */
 #include "mock.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
 struct job {
-	struct job *next;
-	int64_t due; /* monotonic ms */
+	int64_t due;  /* monotonic ms */
+	uint64_t seq; /* submission order, breaks ties */
 	mock_job_fn fn, drop;
 	void *arg;
 };
@@ -17,10 +16,63 @@ struct mock_sched {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t thread;
-	struct job *jobs; /* sorted by due, FIFO among equals */
-	struct job *last; /* the last job (appending is the common case) */
+	struct job *heap; /* min-heap on (due, seq) */
+	size_t n, cap;
+	uint64_t seq;
 	bool stop;
 };
+
+/* Whether job a runs before job b. */
+static bool before(const struct job *a, const struct job *b)
+{
+	return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+}
+
+/* Swap two heap slots. */
+static void swap(struct job *h, size_t i, size_t j)
+{
+	struct job t = h[i];
+
+	h[i] = h[j];
+	h[j] = t;
+}
+
+/* Restore the heap upwards from slot i. */
+static void sift_up(struct job *h, size_t i)
+{
+	while (i > 0 && before(&h[i], &h[(i - 1) / 2])) {
+		swap(h, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+/* Restore the heap downwards from slot 0. */
+static void sift_down(struct job *h, size_t n)
+{
+	size_t i = 0;
+
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && before(&h[l], &h[m]))
+			m = l;
+		if (r < n && before(&h[r], &h[m]))
+			m = r;
+		if (m == i)
+			return;
+		swap(h, i, m);
+		i = m;
+	}
+}
+
+/* Remove the earliest job (n > 0; lock held). */
+static struct job heap_pop(struct mock_sched *s)
+{
+	struct job top = s->heap[0];
+
+	s->heap[0] = s->heap[--s->n];
+	sift_down(s->heap, s->n);
+	return top;
+}
 
 /* Sleep on the condition until the monotonic deadline (lock held). */
 static void wait_until(struct mock_sched *s, int64_t due)
@@ -37,21 +89,18 @@ static void *sched_main(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
-		struct job *j = s->jobs;
-		if (!j) {
+		struct job j;
+		if (s->n == 0) {
 			pthread_cond_wait(&s->cond, &s->lock);
 			continue;
 		}
-		if (j->due > mock_mono_ms()) {
-			wait_until(s, j->due);
+		if (s->heap[0].due > mock_mono_ms()) {
+			wait_until(s, s->heap[0].due);
 			continue;
 		}
-		s->jobs = j->next;
-		if (!s->jobs)
-			s->last = NULL;
+		j = heap_pop(s);
 		pthread_mutex_unlock(&s->lock);
-		j->fn(j->arg);
-		free(j);
+		j.fn(j.arg);
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -80,21 +129,16 @@ struct mock_sched *mock_sched_new(void)
 void mock_sched_after(struct mock_sched *s, int64_t delay_ms, mock_job_fn fn, mock_job_fn drop,
 		      void *arg)
 {
-	struct job *j = mock_xcalloc(1, sizeof(*j)), **pp;
+	int64_t due = mock_mono_ms() + (delay_ms > 0 ? delay_ms : 0);
 
-	j->due = mock_mono_ms() + (delay_ms > 0 ? delay_ms : 0);
-	j->fn = fn;
-	j->drop = drop;
-	j->arg = arg;
 	pthread_mutex_lock(&s->lock);
-	pp = s->last && s->last->due <= j->due ? &s->last->next : &s->jobs;
-	while (*pp && (*pp)->due <= j->due)
-		pp = &(*pp)->next;
-	j->next = *pp;
-	*pp = j;
-	if (!j->next)
-		s->last = j;
-	if (s->jobs == j) /* a new earliest job: the thread sleeps until the old head otherwise */
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->heap = mock_xrealloc(s->heap, s->cap * sizeof(*s->heap));
+	}
+	s->heap[s->n] = (struct job){due, s->seq++, fn, drop, arg};
+	sift_up(s->heap, s->n++);
+	if (s->heap[0].seq == s->seq - 1) /* a new earliest job: wake the thread to re-arm */
 		pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -109,13 +153,12 @@ void mock_sched_free(struct mock_sched *s)
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->thread, NULL);
-	while (s->jobs) {
-		struct job *j = s->jobs;
-		s->jobs = j->next;
-		if (j->drop)
-			j->drop(j->arg);
-		free(j);
+	while (s->n > 0) {
+		struct job j = heap_pop(s);
+		if (j.drop)
+			j.drop(j.arg);
 	}
+	free(s->heap);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

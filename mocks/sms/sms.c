@@ -35,6 +35,7 @@ struct transition {
 	struct sms *sms;
 	char *id;
 	const struct step *step;
+	bool notify; /* the message has somewhere to send callbacks */
 };
 
 /* Whether s is E.164. */
@@ -133,7 +134,7 @@ static void transition_run(void *arg)
 		transition_free(t); /* deleted meanwhile */
 		return;
 	}
-	msg = mock_store_get(s->messages, t->id);
+	msg = t->notify ? mock_store_get(s->messages, t->id) : NULL;
 	if (msg)
 		callbacks(s, msg);
 	json_decref(msg);
@@ -217,7 +218,7 @@ static json_t *message_new(const char *to, const char *from, const char *body, c
 	return rec;
 }
 
-/* Store, announce and schedule a new message; answer 201. */
+/* Store, announce and schedule a new message (steals rec); answer 201. */
 static void message_accept(struct sms *s, json_t *rec, struct mock_resp *resp)
 {
 	struct transition *t = mock_xcalloc(1, sizeof(*t));
@@ -225,13 +226,15 @@ static void message_accept(struct sms *s, json_t *rec, struct mock_resp *resp)
 	t->sms = s;
 	t->id = mock_xstrdup(json_string_value(json_object_get(rec, "id")));
 	t->step = plan_for(json_string_value(json_object_get(rec, "to")));
-	mock_store_put(s->messages, json_deep_copy(rec));
-	callbacks(s, rec);
+	t->notify = s->callback_url || json_is_string(json_object_get(rec, "status_callback"));
+	if (t->notify)
+		callbacks(s, rec);
+	mock_resp_json(resp, 201, json_incref(rec));
+	mock_store_put(s->messages, rec); /* nobody else holds rec: no copy needed */
 	if (mock_server_sched(s->srv))
 		mock_sched_after(mock_server_sched(s->srv), s->delay_ms, transition_run, transition_free, t);
 	else
 		transition_free(t);
-	mock_resp_json(resp, 201, rec);
 }
 
 /* POST /v1/messages. */
