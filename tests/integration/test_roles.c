@@ -494,6 +494,39 @@ static void test_second_apply_noop(void **state)
 	printf("second apply (no change): %lld ms\n", (long long)rep.total_ms);
 }
 
+/* The pid a service runs under on host i (from sbx-svc's pid file); caller frees. */
+static char *svc_pid(int i, const char *svc)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	char *p = xasprintf("%s/run/sbx/%s.pid", F.root[i], svc), *data = NULL;
+	size_t len;
+	assert_int_equal(sbx_read_file(p, &data, &len, &err), 0);
+	free(p);
+	return data;
+}
+
+/* A model change rewrites only the affected files and reloads (not restarts) only their services. */
+static void test_reload_on_change(void **state)
+{
+	(void)state;
+	struct role_report rep;
+	struct sbx_err err = SBX_ERR_INIT;
+	char *h0 = svc_pid(1, "haproxy"), *b0 = svc_pid(4, "pgbouncer");
+	for (int round = 0; round < 2; round++) {
+		bp_vips[1].rate_per_10s = round ? 3 : 4;      /* haproxy.cfg on both LBs */
+		F.bp.database.default_pool_size = round ? 20 : 25; /* pgbouncer.ini */
+		assert_int_equal(apply(&rep, &err), 0);
+		assert_int_equal(rep.files_changed, 3);
+		assert_int_equal(rep.reloads, 3);
+		assert_int_equal(rep.starts, 0);
+	}
+	char *h1 = svc_pid(1, "haproxy"), *b1 = svc_pid(4, "pgbouncer");
+	assert_string_equal(h0, h1); /* reloaded in place */
+	assert_string_equal(b0, b1);
+	vip_answers();
+	free(h0), free(h1), free(b0), free(b1);
+}
+
 /* A config the node rejects names node, step and the node's message; the live file stays. */
 static void test_validation_failure(void **state)
 {
@@ -607,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_psql_through_pgbouncer),
 		cmocka_unit_test(test_mocks_answer),
 		cmocka_unit_test(test_second_apply_noop),
+		cmocka_unit_test(test_reload_on_change),
 		cmocka_unit_test(test_validation_failure),
 		cmocka_unit_test(test_failover),
 		cmocka_unit_test(test_bench_pgbench),
