@@ -101,7 +101,7 @@ static char *unit_text(const struct role_unit *u)
 			(unsigned)f->mode, f->owner ? f->owner : "root", f->service ? f->service : "-",
 			f->restart ? " (restart)" : "", f->validate ? f->validate : "-");
 		if (strstr(f->path, ROLE_LIBDIR))
-			sbx_buf_printf(&b, "(node script, %zu bytes)\n", f->len);
+			sbx_buf_puts(&b, "(node-side program, not shown)\n");
 		else
 			sbx_buf_add(&b, f->data, f->len);
 	}
