@@ -13,7 +13,7 @@ if [ ! -x "$bin" ]; then
 fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-SBX_TOP="$top" SBX_ROLES_BENCH=1 LSAN_OPTIONS="suppressions=$top/tests/lsan.supp" "$bin" >"$log" 2>&1
+SBX_TOP="$top" SBX_BIN="$top/$build/asan" SBX_ROLES_BENCH=1 LSAN_OPTIONS="suppressions=$top/tests/lsan.supp" "$bin" >"$log" 2>&1
 rc=$?
 grep -E "^(first apply|second apply|failover|pgbench)" "$log"
 [ $rc -eq 0 ] || { echo "roles_apply: test_roles exited $rc; log:"; tail -n 40 "$log"; }
