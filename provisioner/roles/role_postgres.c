@@ -9,6 +9,12 @@
 #define PG_CONF "/etc/sbx/postgresql"
 #define PGB_CONF "/etc/sbx/pgbouncer"
 #define AS_PG "setpriv --reuid=postgres --regid=postgres --init-groups env -C / "
+/* pgbouncer has no check mode: load a copy that listens nowhere; "nowhere to listen on" is
+ * what it says once the whole file loaded, anything else is the error. */
+#define PGB_CHECK "t=$(mktemp) && sed -e 's/^listen_addr.*/listen_addr =/' " \
+	"-e 's/^unix_socket_dir.*/unix_socket_dir =/' {} > \"$t\" && chmod 644 \"$t\" && " \
+	"o=$(" AS_PG "pgbouncer \"$t\" 2>&1 || true); rm -f \"$t\"; " \
+	"case $o in *'nowhere to listen on'*) ;; *) echo \"$o\" >&2; exit 1 ;; esac"
 
 /* A copy of s with every `q` doubled (SQL literals and identifiers, pgbouncer's userlist); caller frees. */
 static char *dbl(const char *s, char q)
@@ -165,7 +171,7 @@ int role_postgres_render(const struct role_env *env, const struct role_host *h, 
 	role_unit_file(u, role_path(h, PG_CONF "/pg_hba.conf"), pg_hba(env), 0640, "postgres",
 		"postgresql", false, NULL);
 	role_unit_file(u, role_path(h, PGB_CONF "/pgbouncer.ini"), pgb_ini(env, h), 0644, "postgres",
-		"pgbouncer", false, NULL);
+		"pgbouncer", false, xstrdup(PGB_CHECK));
 	role_unit_file(u, role_path(h, PGB_CONF "/userlist.txt"), pgb_users(env), 0600, "postgres",
 		"pgbouncer", false, NULL);
 	pg_services(h, u);

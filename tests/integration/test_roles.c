@@ -552,6 +552,16 @@ static void test_validation_failure(void **state)
 	free(staged);
 	free(cfg);
 	sbx_err_clear(&err);
+	F.bp.database.pool_mode = "bogus"; /* pgbouncer's own check rejects it */
+	rc = role_apply_all(&F.ctx, &rep, &err);
+	F.bp.database.pool_mode = "transaction";
+	assert_int_equal(rc, -1);
+	m = sbx_err_first(&err);
+	fprintf(stderr, "expected failure: %s\n", m);
+	assert_non_null(strstr(m, "node db"));
+	assert_non_null(strstr(m, "step validate"));
+	assert_non_null(strstr(m, "invalid value \"bogus\" for parameter pool_mode"));
+	sbx_err_clear(&err);
 	assert_int_equal(apply(&rep, &err), 0);
 	assert_int_equal(rep.files_changed, 0);
 	assert_int_equal(rep.reloads, 0);
