@@ -174,8 +174,8 @@ static void link_node(struct mock_store *s, struct node *n)
 	s->n++;
 }
 
-/* Unlink and free a node (lock held); also deletes it from the database when persist. */
-static void drop_node(struct mock_store *s, struct node *n, bool persist)
+/* Unlink a node (lock held); also delete it from the database when persist. */
+static void unlink_node(struct mock_store *s, struct node *n, bool persist)
 {
 	struct node **pp = &s->buckets[hash_id(n->id) & (s->nbuckets - 1)];
 
@@ -193,9 +193,21 @@ static void drop_node(struct mock_store *s, struct node *n, bool persist)
 	s->n--;
 	if (persist)
 		db_exec(s->db, "DELETE FROM records WHERE coll = ? AND id = ?", "ss", s->name, n->id);
+}
+
+/* Free an unlinked node (no lock needed). */
+static void node_free(struct node *n)
+{
 	free(n->id);
 	json_decref(n->rec);
 	free(n);
+}
+
+/* Unlink and free a node (lock held). */
+static void drop_node(struct mock_store *s, struct node *n, bool persist)
+{
+	unlink_node(s, n, persist);
+	node_free(n);
 }
 
 /* A new node for rec (steals it). */
@@ -326,7 +338,8 @@ bool mock_store_match_fields(const json_t *rec, const struct mock_kvlist *filter
 int mock_store_put(struct mock_store *s, json_t *rec)
 {
 	const char *id = json_string_value(json_object_get(rec, "id"));
-	struct node *n;
+	struct node *n, *gone = NULL; /* evicted nodes, freed after unlocking */
+	json_t *old = NULL;
 
 	if (!id || !*id) {
 		json_decref(rec);
@@ -335,17 +348,27 @@ int mock_store_put(struct mock_store *s, json_t *rec)
 	pthread_mutex_lock(&s->lock);
 	n = find(s, id);
 	if (n) {
-		json_decref(n->rec);
+		old = n->rec;
 		n->rec = rec;
 	} else {
 		n = node_new(id, ++s->last_seq, rec);
 		link_node(s, n);
 	}
 	db_save(s, n);
-	while (s->max && s->n > s->max)
-		drop_node(s, s->head, true);
+	while (s->max && s->n > s->max) {
+		struct node *h = s->head;
+		unlink_node(s, h, true);
+		h->next = gone;
+		gone = h;
+	}
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+	json_decref(old);
+	while (gone) {
+		struct node *next = gone->next;
+		node_free(gone);
+		gone = next;
+	}
 	return 0;
 }
 
