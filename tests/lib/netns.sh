@@ -21,19 +21,19 @@ die() { echo "netns.sh: $*" >&2; exit 1; }
 
 down() {
 	[ -f "$dir/ns.list" ] || { rm -rf "$dir"; return 0; }
-	for ns in $(cat "$dir/ns.list"); do
+	while IFS= read -r ns; do
 		pids=$(ip netns pids "$ns" 2>/dev/null || true)
 		[ -n "$pids" ] && kill $pids 2>/dev/null || true
-	done
+	done <"$dir/ns.list"
 	i=0
-	for ns in $(cat "$dir/ns.list"); do
+	while IFS= read -r ns; do
 		while [ -n "$(ip netns pids "$ns" 2>/dev/null)" ] && [ $i -lt 100 ]; do
 			sleep 0.05; i=$((i + 1))
 		done
 		pids=$(ip netns pids "$ns" 2>/dev/null || true)
 		[ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
 		ip netns del "$ns" 2>/dev/null || true
-	done
+	done <"$dir/ns.list"
 	[ -f "$dir/bridge" ] && ip link del "$(cat "$dir/bridge")" 2>/dev/null || true
 	rm -rf "$dir"
 }
@@ -95,6 +95,9 @@ wait_sshd() { # addr
 up() {
 	[ "$(id -u)" -eq 0 ] || die "needs root"
 	[ -x /usr/sbin/sshd ] || die "needs /usr/sbin/sshd"
+	for n in "$@"; do
+		case $n in *[!a-z0-9-]* | "" | -*) die "bad node name '$n' (expected [a-z0-9-])" ;; esac
+	done
 	mkdir -p "$dir" /run/sshd
 	chmod 755 "$dir"
 	trap 'down' EXIT
