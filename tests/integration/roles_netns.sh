@@ -22,10 +22,8 @@ for v in n1 n_2; do
     case $out in *"$addr/24"*) ;; *) fail "eth0 of $v: $out" ;; esac
 done
 ip netns exec "$NODE_n1_NS" bash -c "exec 3<>/dev/tcp/$NODE_n_2_ADDR/22" || fail "n1 cannot reach n-2"
-sleep 30 </dev/null >/dev/null 2>&1 &
 ip netns exec "$NODE_n1_NS" sh -c 'sleep 300 </dev/null >/dev/null 2>&1 &' # a stray process in a node
 sh "$h" down "$dir" || fail "down"
-kill $! 2>/dev/null
 ip netns list | grep -q "$NODE_n1_NS" && fail "netns left"
 ip link show "$BRIDGE" >/dev/null 2>&1 && fail "bridge left"
 [ -e "$dir" ] && fail "dir left"
