@@ -3,6 +3,7 @@
  * its own sshd), applied through role_apply_all over SSH exactly as on VMs, then checked from
  * outside: BGP Established, the VIP route (ECMP), a TCP request through the VIP, psql through
  * pgbouncer, a no-op second apply, a validation failure, and failover when HAProxy stops.
+ * SBX_ROLES_SSH_USER=NAME applies as that user through `sudo -n` (as on VMs) instead of root.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -191,7 +192,8 @@ static void ctx_init(void)
 		fprintf(stderr, "note: no sbx-mock-* binaries near $SBX_BIN: the mocks role is left out\n");
 	F.cidrs[0] = env_get("SUBNET");
 	F.ctx = (struct role_ctx){.bp = &F.bp, .env = "t", .hosts = F.hosts, .nhosts = NHOSTS,
-		.ssh_user = "root", .ssh_priv_pem = F.priv, .vip_cidr = VIP_CIDR, .net_cidrs = F.cidrs,
+		.ssh_user = getenv("SBX_ROLES_SSH_USER") ? getenv("SBX_ROLES_SSH_USER") : "root",
+		.ssh_priv_pem = F.priv, .vip_cidr = VIP_CIDR, .net_cidrs = F.cidrs,
 		.cluster_dir = NULL, .mock_bin_dir = F.mock_dir, .health_timeout_ms = 30000, .secret = secret_cb,
 		.progress = progress_cb};
 }

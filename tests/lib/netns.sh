@@ -113,6 +113,7 @@ up() {
 		ssh-keygen -q -t ecdsa -b 256 -m PEM -N '' -C netns -f "$dir/id"
 		cp "$dir/id.pub" "$dir/authorized_keys"
 	fi
+	chmod 644 "$dir/authorized_keys" # sshd reads it as the logging-in user (non-root users too)
 	printf 'BRIDGE=%s\nSUBNET=%s.0/24\nGATEWAY=%s.1\nNODES="%s"\n' "$br" "$net" "$net" "$*" >"$dir/env"
 	k=0
 	for n in "$@"; do
