@@ -63,28 +63,23 @@ static inline bool mt_verify_signature(const char *secret, const char *header, c
 	return strlen(given) == 64 && CRYPTO_memcmp(hex, given, 64) == 0;
 }
 
-/*
- * Poll GET url until the JSON field key equals want or timeout_ms passes (backoff 5..200 ms).
- * Returns true when it matched; r holds the last response (free it).
- */
-static inline bool mt_poll_field(struct http_resp *r, const char *url, const char *key,
-				 const char *want, int timeout_ms)
+/* Poll GET url (backoff 5..200 ms) until its body contains text; false after timeout_ms. */
+static inline bool mt_wait_body(const char *url, const char *text, int timeout_ms)
 {
 	long long deadline = mockproc_now_ms() + timeout_ms;
 	int delay = 5;
+	bool hit = false;
 
-	for (;;) {
-		const char *v;
-		http_req(r, "GET", url, NULL, NULL);
-		v = http_str(r, key);
-		if (v && strcmp(v, want) == 0)
-			return true;
-		if (mockproc_now_ms() >= deadline)
-			return false;
-		http_resp_free(r);
-		usleep((useconds_t)delay * 1000);
+	while (!hit && mockproc_now_ms() < deadline) {
+		struct http_resp r;
+		http_req(&r, "GET", url, NULL, NULL);
+		hit = strstr(r.body, text) != NULL;
+		http_resp_free(&r);
+		if (!hit)
+			usleep((useconds_t)delay * 1000);
 		delay = delay < 200 ? delay * 2 : 200;
 	}
+	return hit;
 }
 
 #endif

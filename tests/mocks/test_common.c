@@ -361,25 +361,6 @@ static void test_persistence(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
-/* Poll /metrics (with backoff) until it contains line. */
-static bool metric_reaches(const char *url, const char *line, int timeout_ms)
-{
-	long long deadline = mockproc_now_ms() + timeout_ms;
-	int delay = 5;
-	bool hit = false;
-
-	while (!hit && mockproc_now_ms() < deadline) {
-		struct http_resp r;
-		http_reqf(&r, "GET", NULL, NULL, "%s/metrics", url);
-		hit = strstr(r.body, line) != NULL;
-		http_resp_free(&r);
-		if (!hit)
-			usleep((useconds_t)delay * 1000);
-		delay = delay < 200 ? delay * 2 : 200;
-	}
-	return hit;
-}
-
 /* Block in a long-poll (thread). */
 static void *wait_forever(void *arg)
 {
@@ -396,11 +377,13 @@ static void test_sigterm_during_wait(void **state)
 	struct mockproc p;
 	pthread_t t;
 	long long t0;
+	char metrics[160];
 
 	(void)state;
 	assert_int_equal(mt_start(&p, "sms", (char *)NULL), 0);
 	pthread_create(&t, NULL, wait_forever, p.url);
-	assert_true(metric_reaches(p.url, "sbx_mock_waiters{collection=\"messages\"} 1\n", 10000));
+	snprintf(metrics, sizeof(metrics), "%s/metrics", p.url);
+	assert_true(mt_wait_body(metrics, "sbx_mock_waiters{collection=\"messages\"} 1\n", 10000));
 	t0 = mockproc_now_ms();
 	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
 	assert_true(mockproc_now_ms() - t0 < 10000);
