@@ -67,6 +67,9 @@ int mock_parse_duration_ms(const char *s, int64_t *ms);
 /* Size: "1048576", "64k", "1M" (binary units) → bytes. 0 / -1. */
 int mock_parse_size(const char *s, size_t *bytes);
 
+/* Whether s starts with "http://" or "https://". */
+bool mock_is_http_url(const char *s);
+
 /* Lowercase hex HMAC-SHA256 of data under key (out has 65 bytes). */
 void mock_hmac_sha256_hex(const char *key, const void *data, size_t len, char out[65]);
 /* Lowercase hex SHA-256 (out has 65 bytes). */

@@ -241,6 +241,12 @@ int mock_parse_size(const char *s, size_t *bytes)
 	return -1;
 }
 
+/* Whether s is an http(s) URL. */
+bool mock_is_http_url(const char *s)
+{
+	return s && (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0);
+}
+
 /* Write len bytes as lowercase hex. */
 static void to_hex(const unsigned char *in, size_t len, char *out)
 {

@@ -548,7 +548,7 @@ struct payment *payment_new(struct mock_server *srv, struct mock_err *e)
 	pthread_mutex_init(&p->idem_lock, NULL);
 	p->srv = srv;
 	p->webhook_url = url;
-	if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+	if (url && !mock_is_http_url(url)) {
 		mock_err_set(e, "--webhook-url: expected an http(s) URL");
 		goto fail;
 	}

@@ -173,7 +173,7 @@ static int check_fields(const char *to, const char *from, const char *body, cons
 		mock_resp_error(resp, 400, "invalid_body", "\"body\" must have 1 to 1600 characters");
 		return -1;
 	}
-	if (cb && strncmp(cb, "http://", 7) != 0 && strncmp(cb, "https://", 8) != 0) {
+	if (cb && !mock_is_http_url(cb)) {
 		mock_resp_error(resp, 400, "invalid_status_callback", "\"status_callback\" must be an http(s) URL");
 		return -1;
 	}
@@ -267,8 +267,7 @@ static int sms_config(struct sms *s, struct mock_err *e)
 	s->delay_ms = 20;
 	if (d && mock_parse_duration_ms(d, &s->delay_ms) < 0)
 		return mock_err_set(e, "--delivery-delay: bad duration \"%s\" (e.g. 20ms, 1s)", d);
-	if (s->callback_url && strncmp(s->callback_url, "http://", 7) != 0 &&
-	    strncmp(s->callback_url, "https://", 8) != 0)
+	if (s->callback_url && !mock_is_http_url(s->callback_url))
 		return mock_err_set(e, "--callback-url: expected an http(s) URL");
 	return 0;
 }
