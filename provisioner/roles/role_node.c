@@ -283,7 +283,7 @@ static int health(struct role_node *n, const struct role_unit *u, struct sbx_err
 	if (u->health == NULL)
 		return 0;
 	progress(n, u->role, "health");
-	sbx_backoff_init(&b, ctx->health_timeout_ms > 0 ? ctx->health_timeout_ms : 120000, 100, 1000);
+	sbx_backoff_init(&b, ctx->health_timeout_ms > 0 ? ctx->health_timeout_ms : 120000, 100, 500);
 	do {
 		sbx_err_clear(&last);
 		rc = node_run(n, u->role, "health", u->health, NULL, NULL, &last);
