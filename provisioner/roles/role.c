@@ -64,7 +64,9 @@ static int def_index(const char *name)
 	return -1;
 }
 
-/* Wait until the role's prerequisite is healthy everywhere; false when it failed somewhere. */
+/* Wait until the role's prerequisite is healthy everywhere; false when it failed somewhere.
+ * (A host carrying both a role and its prerequisite applies them in registry order, so the
+ * prerequisite's count never waits on the waiting host itself.) */
 static bool dep_wait(struct apply *a, size_t d)
 {
 	int dep = def_index(role_defs[d].after);
@@ -89,17 +91,36 @@ static void role_finish(struct apply *a, size_t d, bool ok)
 	pthread_mutex_unlock(&a->mu);
 }
 
-/* Render and apply one role on the worker's host. */
+/* The gate of a role with a prerequisite: what the worker waits on before its health check. */
+struct gate {
+	struct apply *a;
+	size_t d;
+};
+
+/* Wait for the prerequisite (called by the engine just before the health check). */
+static bool gate_wait(void *arg)
+{
+	struct gate *g = arg;
+	return dep_wait(g->a, g->d);
+}
+
+/* Render and apply one role on the worker's host; everything up to the health check runs at
+ * once, the health check only once the role's prerequisite is healthy everywhere. */
 static int worker_role(struct worker *w, size_t d)
 {
 	struct role_unit u = {0};
-	if (!dep_wait(w->a, d))
-		return sbx_err_set(&w->err, SBX_EXIT_FAILED, "node %s (%s), role %s: not applied because "
-			"role %s failed", w->node.h->node, w->node.h->name, role_defs[d].name, role_defs[d].after);
+	struct gate g = {w->a, d};
+	char *msg = role_defs[d].after ? xasprintf("not checked because role %s failed", role_defs[d].after)
+		: NULL;
+	w->node.gate = role_defs[d].after ? gate_wait : NULL;
+	w->node.gate_arg = &g;
+	w->node.gate_msg = msg;
 	int rc = role_defs[d].render(&w->a->env, w->node.h, &u, &w->err);
 	if (rc == 0)
 		rc = role_node_apply(&w->node, &u, &w->err);
+	w->node.gate = NULL;
 	role_unit_clear(&u);
+	free(msg);
 	if (rc == 0)
 		w->done_ms[d] = sbx_mono_ms() - w->a->t0;
 	return rc;

@@ -13,10 +13,10 @@
  * systemd (root "" and systemd as PID 1) as units sbx-NAME.service; otherwise started directly
  * in the background with config, pid and socket paths under the host's root prefix (netns tests).
  *
- * Hosts are applied in parallel, one thread each; a role waits only for its prerequisite to be
- * healthy on every host carrying it: lb waits for router (its health check needs an Established
- * BGP session); router and postgres start at once. When a prerequisite fails, its dependents are
- * not applied (and say so).
+ * Hosts are applied in parallel, one thread each; only a role's health check waits for its
+ * prerequisite to be healthy on every host carrying it: lb's waits for router (it needs an
+ * Established BGP session). When a prerequisite fails, its dependents fail without a health
+ * check (and say so).
  * Every other host (pass all instances in ctx->hosts, role or not: LB backends are looked up
  * there) gets the node scripts and, when the blueprint has VIPs and a router, a route to the
  * VIP /24 via the router, which forwards. Commands run as ctx->ssh_user, through `sudo -n`

@@ -110,6 +110,11 @@ struct role_node {
 	const struct role_host *h;
 	struct ssh_conn *c;
 	int files_changed, reloads, starts;
+	/* Called before the health check (NULL: none): waits for a prerequisite role; false when it
+	 * failed (the health check is then not run and the unit fails with gate_msg). */
+	bool (*gate)(void *arg);
+	void *gate_arg;
+	const char *gate_msg;
 };
 /* Connect to the host (pinned key, retry until a short deadline). */
 int role_node_connect(struct role_node *n, struct sbx_err *err) SBX_WUR;

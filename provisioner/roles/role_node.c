@@ -318,7 +318,14 @@ int role_node_apply(struct role_node *n, const struct role_unit *u, struct sbx_e
 	if (nchanged && (stage_all(n, u, changed, err) < 0 || swap_all(n, u, changed, err) < 0))
 		goto out;
 	n->files_changed += (int)nchanged;
-	if (services(n, u, changed, err) < 0 || health(n, u, err) < 0)
+	if (services(n, u, changed, err) < 0)
+		goto out;
+	if (n->gate && !n->gate(n->gate_arg)) {
+		sbx_err_set(err, SBX_EXIT_FAILED, "node %s (%s), role %s: %s", n->h->node, n->h->name,
+			u->role, n->gate_msg ? n->gate_msg : "a prerequisite failed");
+		goto out;
+	}
+	if (health(n, u, err) < 0)
 		goto out;
 	struct sbx_buf in = {.data = u->post_input, .len = u->post_input ? strlen(u->post_input) : 0};
 	if (u->post && node_run(n, u->role, "configure", u->post, &in, NULL, err) < 0)

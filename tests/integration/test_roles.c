@@ -554,6 +554,19 @@ static void test_validation_failure(void **state)
 	free(staged);
 	free(cfg);
 	sbx_err_clear(&err);
+	F.hosts[0].pinned_hostkey = F.hostkey[1]; /* the router "changed" its key: the LBs wait in vain */
+	rc = role_apply_all(&F.ctx, &rep, &err);
+	F.hosts[0].pinned_hostkey = F.hostkey[0];
+	assert_int_equal(rc, -1);
+	bool router = false, lbs = false;
+	for (size_t i = 0; i < err.n; i++) {
+		router = router || (strstr(err.msgs[i].text, "node router") &&
+			strstr(err.msgs[i].text, "host key changed"));
+		lbs = lbs || strstr(err.msgs[i].text, "role lb: not checked because role router failed");
+	}
+	assert_true(router);
+	assert_true(lbs);
+	sbx_err_clear(&err);
 	F.bp.database.pool_mode = "bogus"; /* pgbouncer's own check rejects it */
 	rc = role_apply_all(&F.ctx, &rep, &err);
 	F.bp.database.pool_mode = "transaction";
