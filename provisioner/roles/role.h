@@ -2,9 +2,10 @@
  * role — turn SSH-ready machines into the platform the blueprint describes.
  *
  * A role (router, lb, postgres, mocks) renders its config files from the model in C, then on each of
- * its hosts: prepare (idempotent: directories, dummy interface, initdb) → compare the sha256 of
+ * its hosts: prepare (idempotent: directories, VIPs on lo, initdb) → compare the sha256 of
  * every rendered file with the node's copy → upload the changed ones next to their target
- * (PATH.sbx-new) → validate them on the node (`haproxy -c`, `bird -p -c`, `postgres -C`) → swap
+ * (PATH.sbx-new) → validate them on the node (`haproxy -c`, `bird -p -c`, `postgres -C`,
+ * pgbouncer loading a copy that listens nowhere) → swap
  * atomically (mv) → start services that are not running, reload (or restart) only those whose
  * files changed → poll the health check until it passes or the deadline.
  * A second apply without model changes uploads nothing and reloads nothing.
