@@ -20,7 +20,9 @@ CMDLINE="root=/dev/vda console=ttyS0 net.ifnames=0 quiet"
 BASE_PKGS=systemd-sysv,dbus,openssh-server,linux-image-cloud-amd64,iproute2,ifupdown,isc-dhcp-client,cloud-init,sudo,python3,python3-cffi-backend,ca-certificates,curl
 ROLE_PKGS="haproxy bird2 postgresql-15 pgbouncer libmicrohttpd12 libjansson4 libsqlite3-0 libcurl4 libssl3"
 MASK="haproxy.service bird.service postgresql.service postgresql@.service pgbouncer.service
- apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer man-db.timer"
+ apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer man-db.timer
+ systemd-binfmt.service proc-sys-fs-binfmt_misc.automount sys-kernel-debug.mount sys-kernel-tracing.mount
+ dev-hugepages.mount"
 
 # The first Debian (not -security) mirror apt is configured with.
 detect_mirror() {
@@ -77,10 +79,17 @@ done
 echo "/dev/vda / ext4 defaults,noatime 0 1" >"$root/etc/fstab"
 mkdir -p "$root/etc/network/interfaces.d"
 printf 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n' >"$root/etc/network/interfaces"
+# Only the modules a sandbox node needs: under TCG every cloud-init module costs boot time, and
+# whatever runs next to sshd on the single vCPU delays SSH. No RSA host key (slow to generate).
 cat >"$root/etc/cloud/cloud.cfg.d/90-sandbox.cfg" <<'CFG'
 datasource_list: [ NoCloud, None ]
 ssh_deletekeys: true
-ssh_genkeytypes: [ ed25519, ecdsa, rsa ]
+ssh_genkeytypes: [ ed25519, ecdsa ]
+cloud_init_modules: [ seed_random, bootcmd, write_files, resizefs, set_hostname, update_hostname,
+  update_etc_hosts, users_groups, ssh ]
+cloud_config_modules: [ set_passwords, runcmd ]
+cloud_final_modules: [ write_files_deferred, scripts_per_once, scripts_per_boot, scripts_per_instance,
+  scripts_user, keys_to_console, final_message ]
 CFG
 echo sandbox >"$root/etc/hostname"
 # Per-machine identity is created on first boot: no shared host keys, machine-id or resolv.conf.
@@ -96,7 +105,8 @@ rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/usr/share
 cp "$(ls "$root"/boot/vmlinuz-* | tail -n 1)" "$work/vmlinuz"
 cp "$(ls "$root"/boot/initrd.img-* | tail -n 1)" "$work/initrd.img"
 mkfs.ext4 -q -F -L root -d "$root" "$work/root.img" "$SIZE" >&2
-qemu-img convert -O qcow2 "$work/root.img" "$work/disk.qcow2"
+# Compressed: 270 MB instead of 720 MB for 20 s more build time; boot time measured the same.
+qemu-img convert -c -O qcow2 "$work/root.img" "$work/disk.qcow2"
 install -m 0644 "$work/vmlinuz" "$work/initrd.img" "$work/disk.qcow2" "$out/"
 cat >"$out/manifest" <<MAN
 disk=disk.qcow2

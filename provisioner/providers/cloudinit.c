@@ -92,7 +92,7 @@ char *cloudinit_user_data(const struct cloudinit_spec *s)
 	sbx_buf_puts(&b, "disable_root: true\n"
 		"ssh_pwauth: false\n"
 		"ssh_deletekeys: true\n"
-		"ssh_genkeytypes: [ed25519, ecdsa, rsa]\n");
+		"ssh_genkeytypes: [ed25519, ecdsa]\n");
 	user_data_dns(&b, s);
 	return sbx_buf_steal(&b);
 }
