@@ -208,8 +208,21 @@ static void test_boot(void **state)
 	assert_non_null(strstr(xml, want_type));
 	assert_non_null(strstr(xml, "<backingStore type='file'")); /* the overlay's chain */
 	assert_non_null(strstr(xml, img.disk));
+	/* A second ensure of the same spec neither redefines nor restarts the running domain. */
+	unsigned int id = virDomainGetID(d);
+	create_all(&img, pub, &vol_ms, &dom_ms);
+	virDomainPtr again = virDomainLookupByName(c, dom);
+	assert_int_equal(virDomainGetID(again), id);
+	virDomainFree(again);
 	virDomainFree(d);
 	virConnectClose(c);
+
+	/* gc sees exactly the run's domain, network, overlay and seed. */
+	struct lv_obj *ours = NULL;
+	size_t nours = 0;
+	assert_int_equal(lv_list_ours(lv, env, &ours, &nours, &err), 0);
+	assert_int_equal(nours, 4);
+	lv_obj_list_free(ours, nours);
 
 	cleanup();
 	assert_int_equal(virsh_mentions("list", "--all", "--name"), 0);
