@@ -3,6 +3,11 @@
 # libvirtd accepts connections. Safe to run any number of times.
 set -eu
 sock=/run/libvirt/libvirt-sock
+# Without udev /dev/kvm stays 0600 root:root, which makes libvirtd re-probe QEMU on every define
+# (30-50 s each). Give it the mode udev gives it on Debian.
+if [ -c /dev/kvm ] && getent group kvm >/dev/null 2>&1; then
+    chgrp kvm /dev/kvm && chmod 0660 /dev/kvm || true
+fi
 if ! pgrep -x virtlogd >/dev/null 2>&1; then
     virtlogd -d
 fi

@@ -16,7 +16,7 @@ const struct cli_cmd cli_cmds[] = {
 		"check a blueprint and print it resolved (or its errors)"},
 	{"plan", cmd_plan, "plan BLUEPRINT [--name N] [--var k=v]... [--json] [-v]",
 		"show what `up` would create, change and delete"},
-	{"up", cmd_up, "up BLUEPRINT [--name N] [--ttl D] [--var k=v]... [--json] [--wait-lock S] [--parallel N]",
+	{"up", cmd_up, "up BLUEPRINT [--name N] [--ttl D] [--var k=v]... [--json] [--wait-lock D] [--parallel N] [--no-wait]",
 		"create or converge an environment"},
 	{"down", cmd_down, "down NAME [--confirm NAME] [--json] [--wait-lock S]",
 		"destroy an environment and everything it owns"},

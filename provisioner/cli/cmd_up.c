@@ -14,7 +14,7 @@ int cmd_up(int argc, char **argv)
 		{"var", required_argument, NULL, 'V'}, {"name", required_argument, NULL, 'n'},
 		{"ttl", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
 		{"wait-lock", required_argument, NULL, 'w'}, {"parallel", required_argument, NULL, 'p'},
-		{0, 0, 0, 0}};
+		{"no-wait", no_argument, NULL, 'N'}, {0, 0, 0, 0}};
 	struct cli_vars vars = {0};
 	struct sbx_err err = SBX_ERR_INIT;
 	struct stack_up_opts o = {0};
@@ -40,6 +40,7 @@ int cmd_up(int argc, char **argv)
 			o.wait_lock = (int)secs;
 			break;
 		case 'p': o.parallel = (int)strtol(optarg, NULL, 10); break;
+		case 'N': o.no_wait = true; break;
 		default: return cli_vars_free(&vars), cli_usage_error("up", "unknown option");
 		}
 	}

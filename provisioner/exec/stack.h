@@ -27,6 +27,7 @@ struct stack_up_opts {
 	int64_t ttl;                /* seconds; 0 = the blueprint's */
 	int wait_lock;              /* seconds; see state_env_lock */
 	int parallel;               /* workers; 0 = default */
+	bool no_wait;               /* return once the VMs run: no SSH readiness, no roles */
 	struct ev_sink *ev;
 };
 

@@ -395,6 +395,10 @@ static int up_converge(struct up *u, const struct stack_up_opts *o, const struct
 		plan_build(&d, rec, nrec, (const char *const *)obs, nobs, env->protected, &p, err) < 0)
 		goto out;
 	rc = up_execute(u, o, &p, err);
+	if (rc == 0 && o->no_wait) {
+		ev_emit(u->ev, u->env, "up.nowait", NULL, NULL, NULL, "--no-wait: not waiting for SSH, roles not applied");
+		goto out;
+	}
 	if (rc == 0)
 		rc = stack_ready(u->st, u->lv, u->bp, u->env, u->privkey, u->ev, err);
 	if (rc == 0)

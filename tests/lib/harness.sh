@@ -48,3 +48,19 @@ finish() {
     exit $?
 }
 skip() { echo "$*" >&2; exit 77; }
+
+# Real libvirt (qemu:///system) for CLI tests whose VMs need not boot an OS: a blank qcow2 base
+# image (QEMU runs, SeaBIOS finds nothing to boot and idles) with `up --no-wait`. Sets $URI, $V,
+# $BLANK and a private IPAM pool so concurrent test states never pick the same bridge addresses.
+use_real_libvirt() {
+    [ "$(id -u)" -eq 0 ] || skip "needs root for qemu:///system"
+    URI=qemu:///system
+    V="virsh -c $URI"
+    $V version >/dev/null 2>&1 || sh "$SBX_TOP/tests/libvirt-up.sh" >/dev/null 2>&1 || skip "libvirtd is not running"
+    chmod 0755 "$T"
+    BLANK="$T/blank.qcow2"
+    qemu-img create -q -f qcow2 "$BLANK" 16M || skip "qemu-img cannot create an image"
+    export SANDBOX_IPAM_POOL="10.$((150 + $$ % 100)).0.0/16"
+}
+# Number of libvirt objects named sbx-ENV-* (domains, networks, volumes of the pool "sandbox").
+leftovers() { { $V list --all --name; $V net-list --all --name; $V vol-list sandbox 2>/dev/null; } | grep -c "sbx-$1-" ; }
