@@ -13,6 +13,9 @@ FUZZCC   ?= clang
 PREFIX   ?= /usr/local
 BUILD    ?= build
 
+# Objects are intermediate files of pattern rules: keep them, or every make relinks everything.
+.SECONDARY:
+
 PKGS      := libvirt yaml-0.1 jansson libcurl libssh2 sqlite3 openssl
 MOCK_PKGS := libmicrohttpd jansson sqlite3 openssl libcurl
 WARN      := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral
