@@ -141,6 +141,9 @@ lint:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/sandbox/cluster/node $(DESTDIR)$(PREFIX)/share/sandbox/images
+	install -m 0755 cluster/node/sbx-svc cluster/node/sbx-lbcheck $(DESTDIR)$(PREFIX)/share/sandbox/cluster/node/
+	install -m 0755 examples/image/debian-12.sh $(DESTDIR)$(PREFIX)/share/sandbox/images/
 
 clean:
 	rm -rf $(BUILD)

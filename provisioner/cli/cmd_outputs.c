@@ -83,7 +83,7 @@ static int collect(struct state *st, const struct state_env *e, bool reveal, str
 	}
 	int rc = 0;
 	for (size_t i = 0; i < nres && rc == 0; i++) {
-		if (strcmp(res[i].type, "output") != 0)
+		if (strcmp(res[i].type, STACK_T_OUTPUT) != 0)
 			continue;
 		char *v = resolve(st, e->name, res[i].spec ? res[i].spec : "", reveal, err);
 		rc = v ? 0 : -1;

@@ -71,6 +71,22 @@ int stack_nodes(struct state *st, const char *env, struct stack_node **out, size
 	return 0;
 }
 
+/* The pinned host key of a domain, or NULL. */
+char *stack_pinned_key(struct state *st, const char *env, const char *domain)
+{
+	struct state_res *res = NULL;
+	size_t n = 0;
+	char *key = NULL;
+	struct sbx_err e = SBX_ERR_INIT;
+	if (state_res_list(st, env, &res, &n, &e) == 0)
+		for (size_t i = 0; i < n && key == NULL; i++)
+			if (strcmp(res[i].type, STACK_T_HOSTKEY) == 0 && strcmp(res[i].name, domain) == 0)
+				key = xstrdup(res[i].spec);
+	sbx_err_clear(&e);
+	state_res_list_free(res, n);
+	return key;
+}
+
 /* Free the node list. */
 void stack_nodes_free(struct stack_node *nodes, size_t n)
 {

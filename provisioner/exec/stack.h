@@ -88,4 +88,13 @@ int stack_nodes(struct state *st, const char *env, struct stack_node **out, size
 	struct sbx_err *err) SBX_WUR;
 void stack_nodes_free(struct stack_node *nodes, size_t n);
 
+/* State rows that are not libvirt resources: a node's pinned SSH host key (name = domain,
+ * spec = "TYPE BASE64") and the environment's outputs (name = KEY, spec = value, where a
+ * password appears as ${secret.NAME}, resolved only by `outputs` in a program format). */
+#define STACK_T_HOSTKEY "hostkey"
+#define STACK_T_OUTPUT  "output"
+
+/* The pinned host key of a domain, or NULL; caller frees. */
+char *stack_pinned_key(struct state *st, const char *env, const char *domain);
+
 #endif

@@ -10,7 +10,6 @@
 #include "stack.h"
 
 #define READY_TIMEOUT_S 900
-#define HOSTKEY_TYPE "hostkey"
 
 struct ready {
 	struct state *st;
@@ -21,35 +20,19 @@ struct ready {
 	int timeout_ms;
 };
 
-/* The pinned host key of a domain, or NULL. */
-static char *pinned_key(struct state *st, const char *env, const char *domain)
-{
-	struct state_res *res = NULL;
-	size_t n = 0;
-	char *key = NULL;
-	struct sbx_err e = SBX_ERR_INIT;
-	if (state_res_list(st, env, &res, &n, &e) == 0)
-		for (size_t i = 0; i < n && key == NULL; i++)
-			if (strcmp(res[i].type, HOSTKEY_TYPE) == 0 && strcmp(res[i].name, domain) == 0)
-				key = xstrdup(res[i].spec);
-	sbx_err_clear(&e);
-	state_res_list_free(res, n);
-	return key;
-}
-
 /* Wait for one node. */
 static int ready_one(void *ctx, size_t i, struct sbx_err *err)
 {
 	struct ready *r = ctx;
 	struct stack_node *n = &r->nodes[i];
-	char *pinned = pinned_key(r->st, r->env, n->domain), *hostkey = NULL;
+	char *pinned = stack_pinned_key(r->st, r->env, n->domain), *hostkey = NULL;
 	struct ssh_target t = {n->ip, 22, "sandbox", r->privkey, pinned};
 	struct ssh_conn *c = NULL;
 	int64_t t0 = sbx_mono_ms();
 	ev_emit(r->ev, r->env, "node.booting", PLAN_T_DOMAIN, n->domain, n->instance, "booting, waiting for SSH on %s", n->ip);
 	int rc = ssh_connect_wait(&t, r->timeout_ms, &c, &hostkey, err);
 	if (rc == 0 && pinned == NULL) {
-		struct state_res row = {(char *)r->env, HOSTKEY_TYPE, n->domain, NULL, hostkey, STATE_RES_CREATED, 0};
+		struct state_res row = {(char *)r->env, STACK_T_HOSTKEY, n->domain, NULL, hostkey, STATE_RES_CREATED, 0};
 		rc = state_res_put(r->st, &row, err);
 	}
 	if (rc == 0)
@@ -72,7 +55,7 @@ static int write_known_hosts(struct state *st, const char *env, struct stack_nod
 {
 	struct sbx_buf b = {0};
 	for (size_t i = 0; i < n; i++) {
-		char *key = pinned_key(st, env, nodes[i].domain);
+		char *key = stack_pinned_key(st, env, nodes[i].domain);
 		if (key && nodes[i].ip)
 			sbx_buf_printf(&b, "%s %s\n", nodes[i].ip, key);
 		free(key);

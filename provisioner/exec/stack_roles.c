@@ -1,18 +1,181 @@
-/* stack_roles — apply node roles after readiness. */
+/* stack_roles — apply the node roles after readiness and record the environment's outputs. */
 #include "stack_roles.h"
 
-/* Apply the roles of every node. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+#include "role.h"
+#include "stack.h"
+
+/* The pseudo-network under which the VIP block is allocated from the IPAM pool. */
+#define VIP_NETWORK "_vip"
+
+struct roles {
+	struct state *st;
+	const char *env;
+	struct ev_sink *ev;
+	struct stack_node *nodes;
+	size_t nnodes;
+	struct role_host *hosts;
+	char **pinned;
+	char **net_cidrs;
+	size_t nnets;
+	char *vip_cidr;
+};
+
+/* Whether any node carries a role this build applies (plain nodes need nothing). */
+static bool has_roles(const struct bp_blueprint *bp)
+{
+	for (size_t i = 0; i < bp->nnodes; i++)
+		for (size_t k = 0; k < bp->nodes[i].nroles; k++)
+			for (size_t r = 0; role_names[r]; r++)
+				if (strcmp(bp->nodes[i].roles[k], role_names[r]) == 0)
+					return true;
+	return false;
+}
+
+/* Secrets from the state's encrypted store. */
+static int secret_real(void *ctx, const char *name, char **value, struct sbx_err *err)
+{
+	struct roles *r = ctx;
+	return state_secret_get_or_create(r->st, r->env, name, value, err);
+}
+
+/* Secrets as ${secret.NAME} placeholders: outputs are recorded without the passwords. */
+static int secret_placeholder(void *ctx, const char *name, char **value, struct sbx_err *err)
+{
+	(void)ctx;
+	(void)err;
+	*value = xasprintf("${secret.%s}", name);
+	return 0;
+}
+
+/* Role progress as node events (called from the per-host worker threads). */
+static void progress(void *ctx, const char *host, const char *role, const char *step)
+{
+	struct roles *r = ctx;
+	const char *inst = host;
+	for (size_t i = 0; i < r->nnodes; i++)
+		if (strcmp(r->nodes[i].domain, host) == 0)
+			inst = r->nodes[i].instance;
+	ev_emit(r->ev, r->env, strcmp(step, "done") == 0 ? "role.done" : "role.step", "role", role, inst,
+		"role %s: %s", role, step);
+}
+
+/* Hosts, pinned keys, network blocks and the VIP block of the environment. */
+static int roles_load(struct roles *r, const struct bp_blueprint *bp, struct sbx_err *err)
+{
+	if (stack_nodes(r->st, r->env, &r->nodes, &r->nnodes, err) < 0)
+		return -1;
+	r->hosts = xcalloc(r->nnodes + 1, sizeof(*r->hosts));
+	r->pinned = xcalloc(r->nnodes + 1, sizeof(char *));
+	for (size_t i = 0; i < r->nnodes; i++) {
+		const struct stack_node *n = &r->nodes[i];
+		r->pinned[i] = stack_pinned_key(r->st, r->env, n->domain);
+		r->hosts[i] = (struct role_host){.name = n->domain, .node = n->node, .index = n->index,
+			.ssh_addr = n->ip, .ssh_port = 22, .addrs = (const char *const *)n->addrs,
+			.pinned_hostkey = r->pinned[i], .root = ""};
+	}
+	r->nnets = bp->nnetworks;
+	r->net_cidrs = xcalloc(r->nnets + 1, sizeof(char *));
+	for (size_t i = 0; i < r->nnets; i++)
+		if (state_ipam_get(r->st, r->env, bp->networks[i].name, &r->net_cidrs[i], err) < 0)
+			return -1;
+	if (bp->nvips > 0 && state_ipam_alloc(r->st, r->env, VIP_NETWORK, NULL, &r->vip_cidr, err) < 0) {
+		sbx_err_prefix(err, "VIP block");
+		return -1;
+	}
+	return 0;
+}
+
+static void roles_free(struct roles *r)
+{
+	for (size_t i = 0; r->pinned && i < r->nnodes; i++)
+		free(r->pinned[i]);
+	for (size_t i = 0; r->net_cidrs && i < r->nnets; i++)
+		free(r->net_cidrs[i]);
+	free(r->pinned);
+	free(r->net_cidrs);
+	free(r->hosts);
+	free(r->vip_cidr);
+	stack_nodes_free(r->nodes, r->nnodes);
+}
+
+/* Replace the environment's recorded outputs by the roles' current ones. */
+static int record_outputs(struct roles *r, struct role_ctx *ctx, struct sbx_err *err)
+{
+	struct role_output *o = NULL;
+	struct state_res *old = NULL;
+	size_t n = 0, nold = 0;
+	ctx->secret = secret_placeholder;
+	int rc = role_outputs(ctx, &o, &n, err);
+	ctx->secret = secret_real;
+	if (rc < 0 || state_res_list(r->st, r->env, &old, &nold, err) < 0 || state_begin(r->st, err) < 0) {
+		role_outputs_free(o, n);
+		return -1;
+	}
+	for (size_t i = 0; rc == 0 && i < nold; i++) {
+		if (strcmp(old[i].type, STACK_T_OUTPUT) != 0)
+			continue;
+		bool kept = false;
+		for (size_t k = 0; k < n && !kept; k++)
+			kept = strcmp(o[k].key, old[i].name) == 0;
+		if (!kept)
+			rc = state_res_delete(r->st, r->env, STACK_T_OUTPUT, old[i].name, err);
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct state_res row = {(char *)r->env, STACK_T_OUTPUT, o[i].key, NULL, o[i].value, STATE_RES_CREATED, 0};
+		rc = state_res_put(r->st, &row, err);
+	}
+	if (rc == 0)
+		rc = state_commit(r->st, err);
+	else
+		state_rollback(r->st);
+	state_res_list_free(old, nold);
+	role_outputs_free(o, n);
+	return rc;
+}
+
+/* One line per role with the time it took to be healthy everywhere. */
+static void report_timings(struct roles *r, const struct role_report *rep)
+{
+	struct sbx_buf b = {0};
+	for (size_t i = 0; i < rep->ntimings; i++)
+		sbx_buf_printf(&b, "%s%s %.1fs", i ? ", " : "", rep->timings[i].role, (double)rep->timings[i].ms / 1000.0);
+	ev_emit(r->ev, r->env, "roles.done", NULL, NULL, NULL,
+		"roles healthy after %.1fs (%s); %d file(s) changed, %d start(s), %d reload(s)",
+		(double)rep->total_ms / 1000.0, b.data ? b.data : "none", rep->files_changed, rep->starts, rep->reloads);
+	sbx_buf_free(&b);
+}
+
+/* Apply the roles of every node, then record the outputs. */
 int stack_roles(struct state *st, struct lv *lv, const struct bp_blueprint *bp, const char *env,
 	const char *privkey, struct ev_sink *ev, struct sbx_err *err)
 {
-	(void)st;
-	(void)privkey;
-	(void)err;
-	if (lv_is_test(lv))
+	if (lv_is_test(lv) || !has_roles(bp))
 		return 0;
-	for (size_t i = 0; i < bp->nnodes; i++)
-		for (size_t k = 0; k < bp->nodes[i].nroles; k++)
-			ev_emit(ev, env, "roles.skip", NULL, NULL, NULL, "role %s of node %s: not applied by this build",
-				bp->nodes[i].roles[k], bp->nodes[i].name);
-	return 0;
+	struct roles r = {.st = st, .env = env, .ev = ev};
+	int rc = roles_load(&r, bp, err);
+	struct role_ctx ctx = {.bp = bp, .env = env, .hosts = r.hosts, .nhosts = r.nnodes, .ssh_user = "sandbox",
+		.ssh_priv_pem = privkey, .vip_cidr = r.vip_cidr, .net_cidrs = (const char *const *)r.net_cidrs,
+		.secret = secret_real, .secret_ctx = &r, .progress = progress, .progress_ctx = &r};
+	const char *t = getenv("SANDBOX_ROLE_TIMEOUT");
+	int64_t secs = 0;
+	if (t && sbx_parse_duration(t, &secs) == 0 && secs > 0)
+		ctx.health_timeout_ms = (int)(secs * 1000);
+	struct role_report rep = {0};
+	if (rc == 0) {
+		ev_emit(ev, env, "roles.start", NULL, NULL, NULL, "applying roles on %zu node(s)", r.nnodes);
+		rc = role_apply_all(&ctx, &rep, err);
+	}
+	if (rc == 0) {
+		report_timings(&r, &rep);
+		rc = record_outputs(&r, &ctx, err);
+	} else if (r.hosts) {
+		ev_emit(ev, env, "roles.fail", NULL, NULL, NULL, "roles failed: %s", sbx_err_first(err));
+	}
+	(void)state_event_add(st, env, rc == 0 ? "roles.done" : "roles.fail", NULL, &(struct sbx_err){0});
+	roles_free(&r);
+	return rc;
 }

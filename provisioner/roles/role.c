@@ -289,7 +289,10 @@ static int outputs_db(const struct role_ctx *ctx, const struct role_host *h, str
 		free(key);
 		if (rc < 0)
 			return -1;
-		char *u = url_escape(db->dbs[i].owner), *p = url_escape(pw), *up = env_name(db->dbs[i].name);
+		/* a ${secret.NAME} placeholder (resolved later by `outputs`) goes in verbatim */
+		bool placeholder = strncmp(pw, "${secret.", 9) == 0;
+		char *u = url_escape(db->dbs[i].owner), *p = placeholder ? xstrdup(pw) : url_escape(pw);
+		char *up = env_name(db->dbs[i].name);
 		char *url = xasprintf("postgresql://%s:%s@%s:%d/%s", u, p, addr, ROLE_PGB_PORT, db->dbs[i].name);
 		if (i == 0)
 			out_add(o, n, xstrdup("DATABASE_URL"), xstrdup(url), true);

@@ -100,7 +100,8 @@ struct role_output {
 
 /*
  * The outputs the roles provide: DATABASE_URL (first database, through pgbouncer:
- * postgresql://OWNER:PASSWORD@DBADDR:6432/DB, password from ctx->secret("db-OWNER")),
+ * postgresql://OWNER:PASSWORD@DBADDR:6432/DB, password from ctx->secret("db-OWNER"), URL-escaped
+ * unless it is a "${secret.NAME}" placeholder, which goes in verbatim),
  * DATABASE_URL_<DB> for every database (name upper-cased, '-' → '_'), per VIP
  * VIP_<NAME>_ADDR (a.b.c.d:port) and VIP_<NAME>_URL (tcp://a.b.c.d:port), and per enabled mock
  * MOCK_SMS_URL, MOCK_MAIL_URL, MOCK_PAYMENT_URL (http://ADDR:8081/8082/8083 on the mocks node's

@@ -213,21 +213,40 @@ char *role_vip_addr(const char *vip_cidr, size_t i)
 	return xasprintf("%u.%u.%u.%u", h >> 24, (h >> 16) & 255, (h >> 8) & 255, h & 255);
 }
 
-/* Find the cluster directory. */
+/* The directory of the running executable (where `make` puts sbx-mock-*); caller frees. */
+static char *exe_dir(void)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return sbx_dirname(buf);
+}
+
+/* Find the cluster directory: given, $SBX_CLUSTER_DIR, next to the executable (installed:
+ * PREFIX/bin/sandbox → PREFIX/share/sandbox/cluster; in the tree: build/sandbox → cluster), the
+ * default prefix, ./cluster. */
 static char *cluster_dir(const struct role_ctx *ctx)
 {
-	const char *env = getenv("SBX_CLUSTER_DIR");
-	const char *cands[] = {ctx->cluster_dir, env, "/usr/local/share/sandbox/cluster", "cluster"};
-	for (size_t i = 0; i < SBX_NELEM(cands); i++) {
+	char *exe = exe_dir();
+	char *installed = exe ? xasprintf("%s/../share/sandbox/cluster", exe) : NULL;
+	char *tree = exe ? xasprintf("%s/../cluster", exe) : NULL;
+	const char *cands[] = {ctx->cluster_dir, getenv("SBX_CLUSTER_DIR"), installed, tree,
+		"/usr/local/share/sandbox/cluster", "cluster"};
+	char *found = NULL;
+	for (size_t i = 0; i < SBX_NELEM(cands) && found == NULL; i++) {
 		if (cands[i] == NULL || *cands[i] == '\0')
 			continue;
 		char *p = xasprintf("%s/node/sbx-svc", cands[i]);
-		bool ok = access(p, R_OK) == 0;
+		if (access(p, R_OK) == 0)
+			found = xstrdup(cands[i]);
 		free(p);
-		if (ok)
-			return xstrdup(cands[i]);
 	}
-	return NULL;
+	free(exe);
+	free(installed);
+	free(tree);
+	return found;
 }
 
 /* Read one node script. */
@@ -265,17 +284,6 @@ static int env_secrets(const struct role_ctx *ctx, struct role_env *env, struct 
 			return -1;
 	}
 	return 0;
-}
-
-/* The directory of the running executable (where `make` puts sbx-mock-*); caller frees. */
-static char *exe_dir(void)
-{
-	char buf[4096];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	return sbx_dirname(buf);
 }
 
 /* Load the mock binaries the blueprint enables, when some host carries the mocks role. */
