@@ -1,6 +1,7 @@
 #!/bin/sh
 # End to end with real VMs: libvirtd + QEMU (TCG here), the project's Debian image, real SSH.
-#   1. `up` a 2-node environment, `ssh` into both, `down`, and virsh shows nothing of ours left.
+#   1. `up` the README's example (examples/quickstart.yaml: web + PostgreSQL), `ssh` into both,
+#      psql through pgbouncer with the generated credentials, `down`, and virsh shows nothing left.
 #   2. an environment with a 1-minute TTL is gone after one `reap` once it has expired.
 . "$SBX_TOP/tests/lib/harness.sh"
 URI=qemu:///system
@@ -13,20 +14,10 @@ ours() { { $V list --all --name; $V net-list --all --name; $V vol-list sandbox 2
 
 E=e2e$$
 on_exit "$SANDBOX down $E; $SANDBOX down ${E}t"
-cat > "$T/two.yaml" <<YAML
-apiVersion: sandbox/v1
-name: e2e
-lifetime: { ttl: 1h, max_ttl: 2h }
-site: { uri: "$URI", image: { recipe: debian-12 } }
-networks: [ { name: lan } ]
-nodes:
-  - { name: web, memory: 768Mi, networks: [lan] }
-  - { name: db, memory: 768Mi, networks: [lan] }
-YAML
-
-expect_rc 0 "$SANDBOX" up "$T/two.yaml" --name $E --json
+expect_rc 0 "$SANDBOX" up "$SBX_TOP/examples/quickstart.yaml" --name $E --json
 expect_out '"event":"node.ready".*"node":"web-0"'
 expect_out '"event":"node.ready".*"node":"db-0"'
+expect_out '"event":"roles.done"'
 expect_out '"event":"up.done"'
 [ "$($V domstate sbx-$E-web-0 2>/dev/null)" = running ] && pass || fail "web-0 is not running"
 $V dumpxml sbx-$E-web-0 | grep -q "<sbx:env" && pass || fail "domain lacks the environment metadata"
@@ -42,10 +33,14 @@ expect_rc 3 "$SANDBOX" ssh $E web -- sh -c 'exit 3'
 DBIP=$("$SANDBOX" outputs $E --format env | sed -n 's/^SANDBOX_NODE_DB_0_IP=//p')
 expect_rc 0 "$SANDBOX" ssh $E web -- bash -c "exec 3<>/dev/tcp/$DBIP/22; head -c 4 <&3"
 expect_out '^SSH-'
+# the database, through pgbouncer, with the password from the encrypted state
+DBURL=$("$SANDBOX" outputs $E --format env | sed -n 's/^DATABASE_URL=//p')
+expect_rc 0 "$SANDBOX" ssh $E web -- psql "$DBURL" -tAc "select current_user || '@' || current_database()"
+expect_out '^app@app$'
 # interactive ssh goes through OpenSSH with the pinned host key
 expect_rc 0 env SSH_AUTH_SOCK= "$SANDBOX" ssh $E web </dev/null
 # a re-run converges without touching the VMs
-expect_rc 0 "$SANDBOX" up "$T/two.yaml" --name $E --json
+expect_rc 0 "$SANDBOX" up "$SBX_TOP/examples/quickstart.yaml" --name $E --json
 expect_out 'plan: 0 to create, 0 to update, 0 to delete'
 
 expect_rc 0 "$SANDBOX" down $E
