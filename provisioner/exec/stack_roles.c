@@ -24,15 +24,31 @@ struct roles {
 	char *vip_cidr;
 };
 
-/* Whether any node carries a role this build applies (plain nodes need nothing). */
-static bool has_roles(const struct bp_blueprint *bp)
+/* Whether this build applies the role. */
+static bool role_known(const char *role)
 {
-	for (size_t i = 0; i < bp->nnodes; i++)
-		for (size_t k = 0; k < bp->nodes[i].nroles; k++)
-			for (size_t r = 0; role_names[r]; r++)
-				if (strcmp(bp->nodes[i].roles[k], role_names[r]) == 0)
-					return true;
+	for (size_t r = 0; role_names[r]; r++)
+		if (strcmp(role, role_names[r]) == 0)
+			return true;
 	return false;
+}
+
+/* Whether any node carries a role this build applies (plain nodes need nothing); says which
+ * roles of the blueprint it does not apply (k3s-*). */
+static bool has_roles(const struct bp_blueprint *bp, const char *env, struct ev_sink *ev)
+{
+	bool any = false;
+	for (size_t i = 0; i < bp->nnodes; i++)
+		for (size_t k = 0; k < bp->nodes[i].nroles; k++) {
+			const char *role = bp->nodes[i].roles[k];
+			if (role_known(role))
+				any = true;
+			else if (strcmp(role, "plain") != 0)
+				ev_emit(ev, env, "roles.skip", NULL, NULL, NULL,
+					"warning: role %s of node %s is not applied by this build (not implemented yet)",
+					role, bp->nodes[i].name);
+		}
+	return any;
 }
 
 /* Secrets from the state's encrypted store. */
@@ -153,7 +169,7 @@ static void report_timings(struct roles *r, const struct role_report *rep)
 int stack_roles(struct state *st, struct lv *lv, const struct bp_blueprint *bp, const char *env,
 	const char *privkey, struct ev_sink *ev, struct sbx_err *err)
 {
-	if (lv_is_test(lv) || !has_roles(bp))
+	if (lv_is_test(lv) || !has_roles(bp, env, ev))
 		return 0;
 	struct roles r = {.st = st, .env = env, .ev = ev};
 	int rc = roles_load(&r, bp, err);
