@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec.h"
 #include "plan.h"
 #include "role.h"
 #include "stack.h"
@@ -171,6 +172,8 @@ int stack_roles(struct state *st, struct lv *lv, const struct bp_blueprint *bp, 
 {
 	if (lv_is_test(lv) || !has_roles(bp, env, ev))
 		return 0;
+	if (exec_interrupted())
+		return sbx_err_set(err, SBX_EXIT_FAILED, "interrupted before the roles were applied");
 	struct roles r = {.st = st, .env = env, .ev = ev};
 	int rc = roles_load(&r, bp, err);
 	struct role_ctx ctx = {.bp = bp, .env = env, .hosts = r.hosts, .nhosts = r.nnodes, .ssh_user = "sandbox",
