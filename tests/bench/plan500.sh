@@ -16,10 +16,11 @@ export SANDBOX_STATE="$T/state.db"
 "$bin" plan "$T/big.yaml" --name big >/dev/null || { echo "plan failed"; exit 1; }
 if command -v hyperfine >/dev/null 2>&1; then
     hyperfine -N -w 3 -r 20 --export-json "$T/h.json" "$bin validate -q $T/big.yaml" "$bin plan $T/big.yaml --name big" >/dev/null 2>&1
-    python3 - "$T/h.json" <<'PY'
+    python3 - "$T/h.json" "$T/" "$bin" <<'PY'
 import json, sys
 for r in json.load(open(sys.argv[1]))["results"]:
-    print("%-60s mean %6.1f ms  min %6.1f ms  max %6.1f ms" % (r["command"].split("/")[-1][:60], r["mean"]*1e3, r["min"]*1e3, r["max"]*1e3))
+    c = r["command"].replace(sys.argv[3], "sandbox").replace(sys.argv[2], "")
+    print("%-40s mean %6.1f ms  min %6.1f ms  max %6.1f ms" % (c[:40], r["mean"]*1e3, r["min"]*1e3, r["max"]*1e3))
 PY
 else
     for c in validate plan; do
