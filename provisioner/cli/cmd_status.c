@@ -43,8 +43,15 @@ static void print_status(const struct state_env *e, const struct stack_node *nod
 	for (size_t i = 0; i < n; i++)
 		printf("  %-20s %-16s %s\n", nodes[i].instance, nodes[i].ip ? nodes[i].ip : "-", nodes[i].status);
 	printf("\nResources:\n");
-	for (size_t i = 0; i < nres; i++)
-		printf("  %-8s %-44s %s\n", res[i].type, res[i].name, res[i].status);
+	size_t nout = 0;
+	for (size_t i = 0; i < nres; i++) {
+		if (strcmp(res[i].type, STACK_T_OUTPUT) == 0)
+			nout++;
+		else if (strcmp(res[i].type, STACK_T_HOSTKEY) != 0)
+			printf("  %-8s %-44s %s\n", res[i].type, res[i].name, res[i].status);
+	}
+	if (nout)
+		printf("\n%zu output(s) recorded by the roles: `sandbox outputs %s`\n", nout, e->name);
 }
 
 /* Show one environment. */

@@ -76,8 +76,12 @@ static void progress(void *ctx, const char *host, const char *role, const char *
 	for (size_t i = 0; i < r->nnodes; i++)
 		if (strcmp(r->nodes[i].domain, host) == 0)
 			inst = r->nodes[i].instance;
-	ev_emit(r->ev, r->env, strcmp(step, "done") == 0 ? "role.done" : "role.step", "role", role, inst,
-		"role %s: %s", role, step);
+	if (strcmp(step, "connect") == 0)
+		ev_emit(r->ev, r->env, "role.step", "role", role, inst, "connecting over SSH");
+	else
+		ev_emit(r->ev, r->env, strcmp(step, "done") == 0 ? "role.done" : "role.step", "role", role, inst,
+			"%s%s: %s", strcmp(role, "base") == 0 ? "node scripts" : "role ",
+			strcmp(role, "base") == 0 ? "" : role, step);
 }
 
 /* Hosts, pinned keys, network blocks and the VIP block of the environment. */
