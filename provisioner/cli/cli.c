@@ -27,7 +27,7 @@ const struct cli_cmd cli_cmds[] = {
 		"what a CI job needs: addresses, SSH key, URLs"},
 	{"ssh", cmd_ssh, "ssh NAME NODE [-- COMMAND...]", "open a shell on a node, or run a command there"},
 	{"reap", cmd_reap, "reap [--json]", "destroy every expired environment"},
-	{"gc", cmd_gc, "gc [--delete] [--uri URI]... [--json]",
+	{"gc", cmd_gc, "gc [--env NAME] [--delete] [--uri URI]... [--json]",
 		"list (and delete) libvirt objects of ours that the state does not know"},
 	{NULL, NULL, NULL, NULL},
 };

@@ -51,13 +51,14 @@ static void gc_uris(struct state *st, char ***uris, size_t *n)
 }
 
 /* Scan one URI; list (and delete) orphans. Returns the number of orphans still present. */
-static int gc_uri(const char *uri, char **known, size_t nknown, bool del, json_t *out, struct sbx_err *err)
+static int gc_uri(const char *uri, const char *env, char **known, size_t nknown, bool del, json_t *out,
+	struct sbx_err *err)
 {
 	struct lv *lv = NULL;
 	struct lv_obj *objs = NULL;
 	size_t n = 0;
 	int left = 0;
-	if (lv_open(uri, &lv, err) < 0 || lv_list_ours(lv, NULL, &objs, &n, err) < 0) {
+	if (lv_open(uri, &lv, err) < 0 || lv_list_ours(lv, env, &objs, &n, err) < 0) {
 		lv_close(lv);
 		return -1;
 	}
@@ -88,16 +89,20 @@ static void gc_print(json_t *found, bool del)
 			json_is_true(json_object_get(o, "deleted")) ? "deleted" : del ? "DELETE FAILED" : "orphan",
 			json_string_value(json_object_get(o, "uri")));
 	if (!del && json_array_size(found))
-		printf("hint: `sandbox gc --delete` removes them\n");
+		printf("hint: `sandbox gc --delete` removes them (objects of environments kept in another state "
+			"file look like orphans here: narrow with --env NAME)\n");
 }
 
-/* Garbage-collect orphans. */
+/* Garbage-collect orphans: every libvirt object named sbx-* that this state does not know (other
+ * state files' environments on the same host included), or with --env only those of one
+ * environment name. */
 int cmd_gc(int argc, char **argv)
 {
 	static const struct option opts[] = {{"delete", no_argument, NULL, 'd'}, {"uri", required_argument, NULL, 'u'},
-		{"json", no_argument, NULL, 'j'}, {0, 0, 0, 0}};
+		{"json", no_argument, NULL, 'j'}, {"env", required_argument, NULL, 'e'}, {0, 0, 0, 0}};
 	struct sbx_err err = SBX_ERR_INIT;
 	bool del = false, json = false;
+	const char *env = NULL;
 	char **uris = NULL;
 	size_t nuris = 0;
 	int c, left = 0;
@@ -107,6 +112,8 @@ int cmd_gc(int argc, char **argv)
 			del = true;
 		else if (c == 'j')
 			json = true;
+		else if (c == 'e')
+			env = optarg;
 		else if (c == 'u') {
 			uris = xrealloc(uris, (nuris + 1) * sizeof(char *));
 			uris[nuris++] = xstrdup(optarg);
@@ -124,7 +131,7 @@ int cmd_gc(int argc, char **argv)
 		qsort(known, nres, sizeof(char *), cmp_str);
 		gc_uris(st, &uris, &nuris);
 		for (size_t i = 0; i < nuris && left >= 0; i++) {
-			int l = gc_uri(uris[i], known, nres, del, found, &err);
+			int l = gc_uri(uris[i], env, known, nres, del, found, &err);
 			left = l < 0 ? -1 : left + l;
 		}
 		free(known);

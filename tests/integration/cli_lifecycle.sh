@@ -119,9 +119,13 @@ cat > "$T/orphan.xml" <<XML
 XML
 $V define "$T/orphan.xml" >/dev/null
 on_exit "$V undefine sbx-$E-orphan-0"
+# (only with --env: this machine may run other states' environments, which a bare gc would take)
 expect_rc 0 "$SANDBOX" gc --uri $URI
 expect_out "sbx-$E-orphan-0 .*orphan"
-expect_rc 0 "$SANDBOX" gc --uri $URI --delete
+expect_rc 0 "$SANDBOX" gc --uri $URI --env ${E}zz
+expect_no_out "sbx-$E-orphan-0"
+expect_rc 0 "$SANDBOX" gc --uri $URI --env $E --delete
+expect_out "sbx-$E-orphan-0 .*deleted"
 $V dominfo sbx-$E-orphan-0 >/dev/null 2>&1 && fail "gc --delete left the orphan" || pass
 
 # blueprint errors: file:line:col, exit 2, nothing created
