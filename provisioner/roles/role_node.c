@@ -230,16 +230,15 @@ static int svc_need(const struct role_unit *u, const bool *changed, const char *
 	return need;
 }
 
-/* Ensure every service runs (one command); *started gets the names of those it started. */
+/* Ensure every service runs (one sbx-svc ensure-all: under systemd one daemon-reload and one
+ * start for all); *started gets "NAME started|running" lines. */
 static int svc_ensure_all(struct role_node *n, const struct role_unit *u, char **started,
 	struct sbx_err *err)
 {
 	struct sbx_buf b = {0};
-	sbx_buf_puts(&b, "set -e");
-	for (size_t i = 0; i < u->nservices; i++) {
-		sbx_buf_printf(&b, "; printf '%%s ' %s; ", u->services[i]);
-		svc_cmd(&b, n, "ensure", u->services[i]);
-	}
+	svc_cmd(&b, n, "ensure-all", u->services[0]);
+	for (size_t i = 1; i < u->nservices; i++)
+		sbx_buf_printf(&b, " %s", u->services[i]);
 	int rc = node_run(n, u->role, "start", b.data, NULL, started, err);
 	sbx_buf_free(&b);
 	return rc;
