@@ -84,15 +84,34 @@ static int prepare_files(struct state *st, struct sbx_err *err)
 	return 0;
 }
 
+/*
+ * Switch the database to WAL. Switching takes an exclusive lock and SQLite answers SQLITE_BUSY at
+ * once, without calling the busy handler, while another process holds the file (several processes
+ * opening a fresh state together): retry with backoff until the busy timeout.
+ */
+static int set_wal(struct state *st, struct sbx_err *err)
+{
+	struct sbx_backoff b;
+	sbx_backoff_init(&b, BUSY_TIMEOUT_MS, 2, 100);
+	for (;;) {
+		int rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return 0;
+		if ((rc & 0xff) != SQLITE_BUSY || sbx_backoff_wait(&b) < 0)
+			return db_fail(st, err, "PRAGMA journal_mode = WAL");
+	}
+}
+
 /* Apply the pragmas every connection needs. */
 static int set_pragmas(struct state *st, struct sbx_err *err)
 {
 	static const char *const pragmas[] = {
-		"PRAGMA journal_mode = WAL",
 		"PRAGMA synchronous = NORMAL",
 		"PRAGMA foreign_keys = ON",
 	};
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	if (set_wal(st, err) < 0)
+		return -1;
 	for (size_t i = 0; i < SBX_NELEM(pragmas); i++) {
 		if (sqlite3_exec(st->db, pragmas[i], NULL, NULL, NULL) != SQLITE_OK)
 			return db_fail(st, err, pragmas[i]);

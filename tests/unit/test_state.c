@@ -148,8 +148,12 @@ static void test_concurrent_first_open(void **ctx)
 			struct state *st = NULL;
 			char c, name[16];
 			snprintf(name, sizeof(name), "p%d", i);
-			if (read(start[0], &c, 1) != 1 || state_open(db, &st, &err) < 0)
+			if (read(start[0], &c, 1) != 1)
 				_exit(2);
+			if (state_open(db, &st, &err) < 0) {
+				fprintf(stderr, "opener %d: %s\n", i, sbx_err_first(&err));
+				_exit(2);
+			}
 			struct state_env e = {.name = name};
 			_exit(state_env_create(st, &e, &err) == 0 ? 0 : 3);
 		}
