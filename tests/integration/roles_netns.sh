@@ -1,6 +1,6 @@
 #!/bin/sh
 # The netns harness (tests/lib/netns.sh) itself: `up` gives reachable nodes with a working sshd
-# and pinned host keys; `down` leaves no netns, veth, bridge, process or file behind; a failing
+# and pinned host keys, sessions that do not run the host's dotfiles; `down` leaves no netns, veth, bridge, process or file behind; a failing
 # `up` cleans up after itself.
 set -u
 top=${SBX_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -18,8 +18,10 @@ for v in n1 n_2; do
     [ -d "$root" ] || fail "no root $root"
     echo "$addr $hk" >"$dir/known_hosts"
     out=$(ssh -q -o BatchMode=yes -o UserKnownHostsFile="$dir/known_hosts" -o StrictHostKeyChecking=yes \
-        -i "$dir/id" "root@$addr" 'ip -o -4 addr show dev eth0') || fail "ssh to $addr"
+        -i "$dir/id" "root@$addr" 'echo "HOME=$HOME"; ip -o -4 addr show dev eth0') || fail "ssh to $addr"
     case $out in *"$addr/24"*) ;; *) fail "eth0 of $v: $out" ;; esac
+    # the host's ~/.bashrc stays out of the sessions (HOME is the harness's empty dir)
+    case $out in "HOME=$dir/home"*) ;; *) fail "session HOME of $v: $out" ;; esac
 done
 ip netns exec "$NODE_n1_NS" bash -c "exec 3<>/dev/tcp/$NODE_n_2_ADDR/22" || fail "n1 cannot reach n-2"
 ip netns exec "$NODE_n1_NS" sh -c 'sleep 300 </dev/null >/dev/null 2>&1 &' # a stray process in a node

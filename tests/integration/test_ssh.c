@@ -43,14 +43,15 @@ static int free_port(void)
 	return ntohs(a.sin_port);
 }
 
-/* Write the per-test sshd config for `port`. */
+/* Write the per-test sshd config for `port`. HOME is an empty dir so the host's ~/.bashrc (run by
+ * bash for ssh commands) stays out of the sessions. */
 static void write_cfg(int port)
 {
 	struct sbx_err err = SBX_ERR_INIT;
 	char *c = xasprintf("Port %d\nListenAddress 127.0.0.1\nHostKey %s/hostkey\nPidFile %s/sshd.pid\n"
 		"AuthorizedKeysFile %s/authorized_keys\nPermitRootLogin prohibit-password\n"
 		"PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-		"LogLevel ERROR\n", port, F.dir, F.dir, F.dir);
+		"LogLevel ERROR\nSetEnv HOME=%s/home\n", port, F.dir, F.dir, F.dir, F.dir);
 	free(F.cfg);
 	F.cfg = xasprintf("%s/sshd_config", F.dir);
 	assert_int_equal(sbx_write_file(F.cfg, c, strlen(c), 0600, &err), 0);
@@ -99,6 +100,9 @@ static int setup(void **state)
 	snprintf(F.dir, sizeof(F.dir), "/tmp/sbx-ssh-it-XXXXXX");
 	assert_non_null(mkdtemp(F.dir));
 	mkdir("/run/sshd", 0755);
+	char *home = xasprintf("%s/home", F.dir);
+	assert_int_equal(mkdir(home, 0755), 0);
+	free(home);
 	assert_int_equal(ssh_keygen("client", &F.priv, &F.pub, &err), 0);
 	assert_int_equal(ssh_keygen("host", &hpriv, &F.host_pub, &err), 0);
 	char *p = xasprintf("%s/hostkey", F.dir);

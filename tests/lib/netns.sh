@@ -62,6 +62,8 @@ node_up() { # k name
 	ip -n "$ns" link set eth0 up
 	ip -n "$ns" link set lo up
 	ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$nd/hostkey"
+	# HOME=an empty dir: the host's ~/.bashrc (which bash runs for ssh commands: pyenv and the
+	# like, slow and racing on its locks) stays out of the nodes' sessions, as on a clean VM.
 	cat >"$nd/sshd_config" <<EOF
 ListenAddress $addr
 Port 22
@@ -76,6 +78,7 @@ StrictModes no
 MaxSessions 100
 MaxStartups 100
 LogLevel ERROR
+SetEnv HOME=$dir/home
 EOF
 	ip netns exec "$ns" /usr/sbin/sshd -f "$nd/sshd_config" -E "$nd/sshd.log"
 	hk=$(cut -d' ' -f1,2 "$nd/hostkey.pub")
@@ -98,8 +101,8 @@ up() {
 	for n in "$@"; do
 		case $n in *[!a-z0-9-]* | "" | -*) die "bad node name '$n' (expected [a-z0-9-])" ;; esac
 	done
-	mkdir -p "$dir" /run/sshd
-	chmod 755 "$dir"
+	mkdir -p "$dir/home" /run/sshd
+	chmod 755 "$dir" "$dir/home"
 	trap 'down' EXIT
 	id=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 	net=$(pick_subnet)
