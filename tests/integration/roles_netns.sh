@@ -1,7 +1,7 @@
 #!/bin/sh
-# The netns harness (tests/lib/netns.sh) itself: `up` gives reachable nodes with a working sshd
-# and pinned host keys, sessions that do not run the host's dotfiles; `down` leaves no netns, veth, bridge, process or file behind; a failing
-# `up` cleans up after itself.
+# The netns harness (tests/lib/netns.sh) itself: `up` gives reachable nodes with a working sshd,
+# pinned host keys and sessions that do not run the host's dotfiles; `down` leaves no netns, veth,
+# bridge, process or file behind; a failing `up` cleans up after itself.
 set -u
 top=${SBX_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 h="$top/tests/lib/netns.sh"
