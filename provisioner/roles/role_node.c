@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CONNECT_TIMEOUT_MS 30000
+/* The node answered SSH moments ago (readiness); this bounds a reconnect to a guest that may be
+ * starved of CPU while its peers boot or install, not a boot. */
+#define CONNECT_TIMEOUT_MS 120000
 #define STAGED ".sbx-new"
 
 /* Report progress, if anyone listens. */

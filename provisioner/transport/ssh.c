@@ -19,7 +19,12 @@
 
 #define SSH_DEFAULT_OP_MS 300000
 #define SSH_KEEPALIVE_S 15
-#define SSH_ATTEMPT_MAX_MS 10000
+/* One attempt of ssh_connect_wait: the TCP connect may take SSH_CONNECT_MAX_MS (a booting guest
+ * answers or refuses well within it), the handshake, authentication and probe once connected
+ * SSH_SESSION_MAX_MS: a guest that accepted the connection is making progress, and under TCG on a
+ * busy host its sshd can need tens of seconds, so giving up early only restarts the same work. */
+#define SSH_CONNECT_MAX_MS 10000
+#define SSH_SESSION_MAX_MS 60000
 
 struct ssh_conn {
 	int fd;
@@ -397,12 +402,12 @@ static int sess_start(struct ssh_conn *c, const struct ssh_target *t, int64_t dl
 	return 0;
 }
 
-/* One connection attempt; returns 0, -1, or -SSH_FAIL_HOSTKEY. */
-static int connect_once(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out,
+/* One connection attempt: the TCP connect by tcp_dl, the whole attempt by dl (monotonic ms);
+ * returns 0, -1, or -SSH_FAIL_HOSTKEY. */
+static int connect_once(const struct ssh_target *t, int64_t tcp_dl, int64_t dl, struct ssh_conn **out,
 	char **hostkey, struct sbx_err *err)
 {
 	int port = t->port > 0 ? t->port : 22;
-	int64_t dl = sbx_mono_ms() + timeout_ms;
 	char *hk = NULL;
 	struct ssh_conn *c = conn_new(t, port);
 	int rc;
@@ -411,7 +416,7 @@ static int connect_once(const struct ssh_target *t, int timeout_ms, struct ssh_c
 		rc = sbx_err_set(err, SBX_EXIT_FAILED, "ssh %s: no private key", c->label);
 		goto out;
 	}
-	rc = tcp_connect(t->host, port, dl, &c->fd, err);
+	rc = tcp_connect(t->host, port, tcp_dl < dl ? tcp_dl : dl, &c->fd, err);
 	if (rc < 0) {
 		sbx_err_prefix(err, "ssh %s", c->label);
 		goto out;
@@ -435,7 +440,8 @@ out:
 int ssh_connect(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out, char **hostkey,
 	struct sbx_err *err)
 {
-	return connect_once(t, timeout_ms, out, hostkey, err) < 0 ? -1 : 0;
+	int64_t dl = sbx_mono_ms() + timeout_ms;
+	return connect_once(t, dl, dl, out, hostkey, err) < 0 ? -1 : 0;
 }
 
 /* Copy every message of one error object into another. */
@@ -447,17 +453,18 @@ static void err_copy(struct sbx_err *dst, const struct sbx_err *src)
 		sbx_err_hint(dst, "%s", src->hint);
 }
 
-/* Connect once and prove the session works by running `true`. */
-static int connect_probe(const struct ssh_target *t, int ms, struct ssh_conn **out, char **hk,
-	struct sbx_err *err)
+/* Connect once (TCP by tcp_dl, everything by dl) and prove the session works by running `true`. */
+static int connect_probe(const struct ssh_target *t, int64_t tcp_dl, int64_t dl, struct ssh_conn **out,
+	char **hk, struct sbx_err *err)
 {
 	struct ssh_conn *c = NULL;
 	struct ssh_result r = {0};
 	char *key = NULL;
-	int rc = connect_once(t, ms, &c, &key, err);
+	int rc = connect_once(t, tcp_dl, dl, &c, &key, err);
 	if (rc < 0)
 		return rc;
-	ssh_set_timeout(c, ms > 2000 ? ms : 2000);
+	int left = ms_left(dl);
+	ssh_set_timeout(c, left > 2000 ? left : 2000);
 	rc = ssh_exec(c, "true", NULL, &r, err);
 	if (rc == 0 && r.status != 0)
 		rc = sbx_err_set(err, SBX_EXIT_FAILED, "ssh %s: `true` exited %d", c->label, r.status);
@@ -476,6 +483,13 @@ static int connect_probe(const struct ssh_target *t, int ms, struct ssh_conn **o
 	return 0;
 }
 
+/* The smaller of ms from now and the deadline, at least 500 ms from now. */
+static int64_t attempt_dl(int64_t deadline, int ms)
+{
+	int left = ms_left(deadline);
+	return sbx_mono_ms() + (left < 500 ? 500 : left > ms ? ms : left);
+}
+
 /* Connect with retry and backoff until the deadline. */
 int ssh_connect_wait(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out,
 	char **hostkey, struct sbx_err *err)
@@ -485,11 +499,10 @@ int ssh_connect_wait(const struct ssh_target *t, int timeout_ms, struct ssh_conn
 	int rc = -1, attempts = 0;
 	sbx_backoff_init(&b, timeout_ms, 200, 2000);
 	for (;;) {
-		int left = ms_left(b.deadline_ms);
 		attempts++;
 		sbx_err_clear(&last);
-		rc = connect_probe(t, left < 500 ? 500 : left > SSH_ATTEMPT_MAX_MS ? SSH_ATTEMPT_MAX_MS : left,
-			out, hostkey, &last);
+		rc = connect_probe(t, attempt_dl(b.deadline_ms, SSH_CONNECT_MAX_MS),
+			attempt_dl(b.deadline_ms, SSH_SESSION_MAX_MS), out, hostkey, &last);
 		if (rc == 0 || rc == -SSH_FAIL_HOSTKEY || sbx_backoff_wait(&b) < 0)
 			break;
 	}

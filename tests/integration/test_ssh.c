@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -329,6 +330,87 @@ static void test_wait_until_up(void **state)
 	write_cfg(F.port);
 }
 
+/* A TCP relay to the fixture's sshd that holds every connection silent for `hold_ms` first: a guest
+ * whose sshd accepts at once but answers slowly (TCG, busy host). */
+struct slow_relay {
+	int lfd, port, hold_ms, accepts;
+	volatile int stop;
+};
+
+/* Copy between two sockets until either side closes or the relay stops. */
+static void relay_pipe(struct slow_relay *r, int a, int b)
+{
+	char buf[16384];
+	while (!r->stop) {
+		struct pollfd p[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};
+		if (poll(p, 2, 200) < 0)
+			return;
+		for (int i = 0; i < 2; i++) {
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(p[i].fd, buf, sizeof(buf));
+			if (n <= 0 || write(p[1 - i].fd, buf, (size_t)n) != n)
+				return;
+		}
+	}
+}
+
+/* Accept, hold, then relay; one connection at a time (the client makes one at a time). */
+static void *slow_relay_main(void *arg)
+{
+	struct slow_relay *r = arg;
+	while (!r->stop) {
+		struct pollfd p = {.fd = r->lfd, .events = POLLIN};
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		int a = accept(r->lfd, NULL, NULL);
+		if (a < 0)
+			continue;
+		r->accepts++;
+		int64_t until = sbx_mono_ms() + r->hold_ms;
+		while (!r->stop && sbx_mono_ms() < until)
+			sbx_sleep_ms(50);
+		int b = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)F.port),
+			.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		if (connect(b, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			relay_pipe(r, a, b);
+		close(b);
+		close(a);
+	}
+	return NULL;
+}
+
+/* A guest that accepts TCP at once but needs longer than the TCP connect budget (10 s) for the
+ * handshake gets the time to finish it: one attempt, no restart from scratch. */
+static void test_wait_slow_handshake(void **state)
+{
+	(void)state;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct slow_relay r = {.hold_ms = 11000};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof(a);
+	r.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(r.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(r.lfd, 8), 0);
+	assert_int_equal(getsockname(r.lfd, (struct sockaddr *)&a, &l), 0);
+	r.port = ntohs(a.sin_port);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, slow_relay_main, &r), 0);
+	struct ssh_target t = target(NULL);
+	t.port = r.port;
+	struct ssh_conn *c = NULL;
+	int rc = ssh_connect_wait(&t, 40000, &c, NULL, &err);
+	r.stop = 1;
+	ssh_close(c);
+	pthread_join(th, NULL);
+	close(r.lfd);
+	sbx_err_print(&err, stderr);
+	assert_int_equal(rc, 0);
+	assert_int_equal(r.accepts, 1);
+	sbx_err_clear(&err);
+}
+
 /* An operation on a hung command times out instead of hanging. */
 static void test_exec_timeout(void **state)
 {
@@ -358,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_wait_timeout),
 		cmocka_unit_test(test_wait_auth_failure),
 		cmocka_unit_test(test_wait_until_up),
+		cmocka_unit_test(test_wait_slow_handshake),
 		cmocka_unit_test(test_exec_timeout),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
