@@ -18,6 +18,7 @@ struct ready {
 	struct ev_sink *ev;
 	struct stack_node *nodes;
 	int timeout_ms;
+	struct ssh_pool *pool;
 };
 
 /* Wait for one node. */
@@ -41,7 +42,10 @@ static int ready_one(void *ctx, size_t i, struct sbx_err *err)
 	else
 		ev_emit(r->ev, r->env, "node.fail", PLAN_T_DOMAIN, n->domain, n->instance, "not ready: %s",
 			sbx_err_first(err));
-	ssh_close(c);
+	if (rc == 0)
+		ssh_pool_put(r->pool, c);
+	else
+		ssh_close(c);
 	free(pinned);
 	free(hostkey);
 	if (rc < 0)
@@ -69,7 +73,7 @@ static int write_known_hosts(struct state *st, const char *env, struct stack_nod
 
 /* Wait for every node. */
 int stack_ready(struct state *st, struct lv *lv, const struct bp_blueprint *bp, const char *env,
-	const char *privkey, struct ev_sink *ev, struct sbx_err *err)
+	const char *privkey, struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err)
 {
 	(void)bp;
 	if (lv_is_test(lv))
@@ -78,7 +82,7 @@ int stack_ready(struct state *st, struct lv *lv, const struct bp_blueprint *bp, 
 	int64_t secs = READY_TIMEOUT_S;
 	if (tenv && sbx_parse_duration(tenv, &secs) < 0)
 		secs = strtol(tenv, NULL, 10);
-	struct ready r = {st, env, privkey, ev, NULL, (int)(secs > 0 ? secs : READY_TIMEOUT_S) * 1000};
+	struct ready r = {st, env, privkey, ev, NULL, (int)(secs > 0 ? secs : READY_TIMEOUT_S) * 1000, pool};
 	size_t n = 0;
 	if (stack_nodes(st, env, &r.nodes, &n, err) < 0)
 		return -1;

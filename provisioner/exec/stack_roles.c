@@ -172,7 +172,7 @@ static void report_timings(struct roles *r, const struct role_report *rep)
 
 /* Apply the roles of every node, then record the outputs. */
 int stack_roles(struct state *st, struct lv *lv, const struct bp_blueprint *bp, const char *env,
-	const char *privkey, struct ev_sink *ev, struct sbx_err *err)
+	const char *privkey, struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err)
 {
 	if (lv_is_test(lv) || !has_roles(bp, env, ev))
 		return 0;
@@ -182,7 +182,7 @@ int stack_roles(struct state *st, struct lv *lv, const struct bp_blueprint *bp, 
 	int rc = roles_load(&r, bp, err);
 	struct role_ctx ctx = {.bp = bp, .env = env, .hosts = r.hosts, .nhosts = r.nnodes, .ssh_user = "sandbox",
 		.ssh_priv_pem = privkey, .vip_cidr = r.vip_cidr, .net_cidrs = (const char *const *)r.net_cidrs,
-		.secret = secret_real, .secret_ctx = &r, .progress = progress, .progress_ctx = &r};
+		.secret = secret_real, .secret_ctx = &r, .progress = progress, .progress_ctx = &r, .pool = pool};
 	const char *t = getenv("SANDBOX_ROLE_TIMEOUT");
 	int64_t secs = 0;
 	if (t && sbx_parse_duration(t, &secs) == 0 && secs > 0)

@@ -399,10 +399,12 @@ static int up_converge(struct up *u, const struct stack_up_opts *o, const struct
 		ev_emit(u->ev, u->env, "up.nowait", NULL, NULL, NULL, "--no-wait: not waiting for SSH, roles not applied");
 		goto out;
 	}
+	struct ssh_pool *pool = ssh_pool_new();
 	if (rc == 0)
-		rc = stack_ready(u->st, u->lv, u->bp, u->env, u->privkey, u->ev, err);
+		rc = stack_ready(u->st, u->lv, u->bp, u->env, u->privkey, u->ev, pool, err);
 	if (rc == 0)
-		rc = stack_roles(u->st, u->lv, u->bp, u->env, u->privkey, u->ev, err);
+		rc = stack_roles(u->st, u->lv, u->bp, u->env, u->privkey, u->ev, pool, err);
+	ssh_pool_free(pool);
 out:
 	for (size_t i = 0; cidrs && i < u->bp->nnetworks; i++)
 		free(cidrs[i]);

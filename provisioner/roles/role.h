@@ -45,6 +45,8 @@ struct role_host {
 	const char *root;           /* "" on VMs; a per-host prefix directory in netns tests */
 };
 
+struct ssh_pool;
+
 struct role_ctx {
 	const struct bp_blueprint *bp;
 	const char *env;
@@ -54,6 +56,7 @@ struct role_ctx {
 	const char *ssh_priv_pem;
 	const char *vip_cidr;        /* a /24 for VIPs: vip i = .(10+i) */
 	const char *const *net_cidrs; /* one per bp->networks (same order), for pg_hba; NULL: host addrs */
+	struct ssh_pool *pool;       /* open connections from readiness, taken per host; NULL: connect */
 	const char *cluster_dir;     /* the repo's cluster/ (node scripts); NULL: $SBX_CLUSTER_DIR,
 	                                then /usr/local/share/sandbox/cluster, then ./cluster */
 	const char *mock_bin_dir;    /* where sbx-mock-{sms,mail,payment} are (uploaded to the mocks

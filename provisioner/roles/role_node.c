@@ -62,7 +62,7 @@ static int node_run(struct role_node *n, const char *role, const char *step, con
 	return rc;
 }
 
-/* Connect to the host. */
+/* Connect to the host, or take its open connection from readiness. */
 int role_node_connect(struct role_node *n, struct sbx_err *err)
 {
 	const struct role_ctx *ctx = n->env->ctx;
@@ -70,7 +70,8 @@ int role_node_connect(struct role_node *n, struct sbx_err *err)
 		.user = ctx->ssh_user ? ctx->ssh_user : "root", .priv_pem = ctx->ssh_priv_pem,
 		.pinned_key = n->h->pinned_hostkey};
 	progress(n, "-", "connect");
-	if (ssh_connect_wait(&t, CONNECT_TIMEOUT_MS, &n->c, NULL, err) < 0) {
+	n->c = ssh_pool_take(ctx->pool, &t);
+	if (n->c == NULL && ssh_connect_wait(&t, CONNECT_TIMEOUT_MS, &n->c, NULL, err) < 0) {
 		sbx_err_prefix(err, "node %s (%s)", n->h->node, n->h->name);
 		return -1;
 	}

@@ -345,13 +345,19 @@ static int hostkey_check(struct ssh_conn *c, const char *pinned, const char *got
 	return -1;
 }
 
+/* "user@host:port" of a target; caller frees. */
+char *ssh_target_label(const struct ssh_target *t)
+{
+	return xasprintf("%s@%s:%d", t->user ? t->user : "root", t->host, t->port > 0 ? t->port : 22);
+}
+
 /* Allocate an unconnected handle. */
-static struct ssh_conn *conn_new(const struct ssh_target *t, int port)
+static struct ssh_conn *conn_new(const struct ssh_target *t)
 {
 	struct ssh_conn *c = xcalloc(1, sizeof(*c));
 	c->fd = -1;
 	c->op_ms = SSH_DEFAULT_OP_MS;
-	c->label = xasprintf("%s@%s:%d", t->user ? t->user : "root", t->host, port);
+	c->label = ssh_target_label(t);
 	if (!sbx_streq(t->user ? t->user : "root", "root"))
 		c->priv = xstrdup("sudo -n");
 	return c;
@@ -409,7 +415,7 @@ static int connect_once(const struct ssh_target *t, int64_t tcp_dl, int64_t dl, 
 {
 	int port = t->port > 0 ? t->port : 22;
 	char *hk = NULL;
-	struct ssh_conn *c = conn_new(t, port);
+	struct ssh_conn *c = conn_new(t);
 	int rc;
 	pthread_once(&ssh_once, ssh_lib_init);
 	if (t->priv_pem == NULL) {

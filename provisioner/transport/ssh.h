@@ -69,6 +69,24 @@ int ssh_exec_input(struct ssh_conn *c, const char *cmd, const void *input, size_
 void ssh_set_timeout(struct ssh_conn *c, int timeout_ms);
 /* "user@host:port", for messages; owned by c. */
 const char *ssh_label(const struct ssh_conn *c);
+/* The same label for a target; caller frees. */
+char *ssh_target_label(const struct ssh_target *t);
+
+/*
+ * A hand-over of open, authenticated connections from one phase to the next (readiness → roles),
+ * keyed by "user@host:port", so a node is not asked for a second handshake, the slow part of a
+ * connection to a TCG guest (seconds of key exchange on a busy host). Thread-safe.
+ */
+struct ssh_pool;
+struct ssh_pool *ssh_pool_new(void);
+/* Keep c for a later take (the pool owns it; an older one with the same label is closed).
+ * A NULL pool closes c. */
+void ssh_pool_put(struct ssh_pool *p, struct ssh_conn *c);
+/* The kept connection for t, proven alive by running `true`; NULL when there is none or it is
+ * dead (then it is closed). A NULL pool has none. */
+struct ssh_conn *ssh_pool_take(struct ssh_pool *p, const struct ssh_target *t);
+/* Close every connection not taken; NULL is a no-op. */
+void ssh_pool_free(struct ssh_pool *p);
 /* A string quoted for a POSIX shell ('...'); caller frees. */
 char *ssh_quote(const char *s);
 /* The OpenSSH fingerprint ("SHA256:...") of a key line "TYPE BASE64 [comment]"; caller frees. */

@@ -41,12 +41,15 @@ wait
 # pgbench: initialise as the owner, then -S at 100 clients through pgbouncer and direct
 DBURL=$("$bin" outputs $E --format env | sed -n 's/^DATABASE_URL=//p')
 DIRECT=$(printf '%s' "$DBURL" | sed 's/:6432\//:5432\//')
-S=${SBX_PGBENCH_SECONDS:-10}
-"$bin" ssh $E db -- pgbench -q -i -s 1 "$DIRECT" >/dev/null 2>&1
+S=${SBX_PGBENCH_SECONDS:-60}
+"$bin" ssh $E db -- pgbench -q -i -s 1 "$DIRECT" >"$T/pginit.log" 2>&1 ||
+    { echo "pgbench -i failed:"; tail -n 5 "$T/pginit.log" | sed 's/^/  /'; }
 for what in pgbouncer direct; do
     u=$DBURL; [ $what = direct ] && u=$DIRECT
-    tps=$("$bin" ssh $E db -- pgbench -n -S -c 100 -j 2 -T "$S" "$u" 2>&1 | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    "$bin" ssh $E db -- pgbench -n -S -c 100 -j 2 -T "$S" "$u" >"$T/pgbench.log" 2>&1
+    tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$T/pgbench.log")
     echo "pgbench -S, 100 clients, ${S} s, from the DB VM, $what: ${tps:-failed} tps"
+    [ -n "$tps" ] || tail -n 5 "$T/pgbench.log" | sed 's/^/  /'
 done
 t0=$(now); "$bin" down $E >/dev/null 2>&1; rc=$?; t1=$(now)
 echo "down, 5 VMs: $(ms $t0 $t1) ms (exit $rc)"

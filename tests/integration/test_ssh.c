@@ -411,6 +411,41 @@ static void test_wait_slow_handshake(void **state)
 	sbx_err_clear(&err);
 }
 
+/* The pool hands a kept connection to the same target once, proves it alive, and drops a dead one. */
+static void test_pool(void **state)
+{
+	(void)state;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct ssh_target t = target(NULL), other = target(NULL);
+	other.user = "nobody";
+	struct ssh_conn *c = NULL, *d = NULL;
+	struct ssh_pool *p = ssh_pool_new();
+	assert_null(ssh_pool_take(p, &t));
+	assert_int_equal(ssh_connect(&t, 5000, &c, NULL, &err), 0);
+	ssh_pool_put(p, c);
+	assert_null(ssh_pool_take(p, &other));
+	assert_ptr_equal(ssh_pool_take(p, &t), c);
+	assert_null(ssh_pool_take(p, &t));
+	/* a connection whose server side is gone is closed, not handed out */
+	struct ssh_result r = {0};
+	int rc = ssh_exec(c, "kill -TERM $PPID", NULL, &r, &err); /* fails or not: the link is gone */
+	(void)rc;
+	ssh_result_clear(&r);
+	sbx_err_clear(&err);
+	ssh_pool_put(p, c);
+	assert_null(ssh_pool_take(p, &t));
+	/* a second put for a label replaces the first; free closes what is left (ASan: no leak) */
+	assert_int_equal(ssh_connect(&t, 5000, &c, NULL, &err), 0);
+	assert_int_equal(ssh_connect(&t, 5000, &d, NULL, &err), 0);
+	ssh_pool_put(p, c);
+	ssh_pool_put(p, d);
+	assert_ptr_equal(ssh_pool_take(p, &t), d);
+	ssh_pool_put(p, d);
+	ssh_pool_free(p);
+	ssh_pool_put(NULL, NULL);
+	assert_null(ssh_pool_take(NULL, &t));
+}
+
 /* An operation on a hung command times out instead of hanging. */
 static void test_exec_timeout(void **state)
 {
@@ -441,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_wait_auth_failure),
 		cmocka_unit_test(test_wait_until_up),
 		cmocka_unit_test(test_wait_slow_handshake),
+		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_exec_timeout),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
