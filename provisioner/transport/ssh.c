@@ -459,28 +459,34 @@ static void err_copy(struct sbx_err *dst, const struct sbx_err *src)
 		sbx_err_hint(dst, "%s", src->hint);
 }
 
+/* Prove the session works: `true` exits 0 within timeout_ms. */
+int ssh_probe(struct ssh_conn *c, int timeout_ms, struct sbx_err *err)
+{
+	struct ssh_result r = {0};
+	ssh_set_timeout(c, timeout_ms);
+	int rc = ssh_exec(c, "true", NULL, &r, err);
+	if (rc == 0 && r.status != 0)
+		rc = sbx_err_set(err, SBX_EXIT_FAILED, "ssh %s: `true` exited %d", c->label, r.status);
+	ssh_result_clear(&r);
+	ssh_set_timeout(c, SSH_DEFAULT_OP_MS);
+	return rc;
+}
+
 /* Connect once (TCP by tcp_dl, everything by dl) and prove the session works by running `true`. */
 static int connect_probe(const struct ssh_target *t, int64_t tcp_dl, int64_t dl, struct ssh_conn **out,
 	char **hk, struct sbx_err *err)
 {
 	struct ssh_conn *c = NULL;
-	struct ssh_result r = {0};
 	char *key = NULL;
 	int rc = connect_once(t, tcp_dl, dl, &c, &key, err);
 	if (rc < 0)
 		return rc;
 	int left = ms_left(dl);
-	ssh_set_timeout(c, left > 2000 ? left : 2000);
-	rc = ssh_exec(c, "true", NULL, &r, err);
-	if (rc == 0 && r.status != 0)
-		rc = sbx_err_set(err, SBX_EXIT_FAILED, "ssh %s: `true` exited %d", c->label, r.status);
-	ssh_result_clear(&r);
-	if (rc < 0) {
+	if (ssh_probe(c, left > 2000 ? left : 2000, err) < 0) {
 		ssh_close(c);
 		free(key);
 		return -1;
 	}
-	ssh_set_timeout(c, SSH_DEFAULT_OP_MS);
 	*out = c;
 	if (hk)
 		*hk = key;

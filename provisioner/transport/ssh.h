@@ -67,6 +67,9 @@ int ssh_exec_input(struct ssh_conn *c, const char *cmd, const void *input, size_
 /* Bound every later operation (exec, upload, download) on c to timeout_ms (default 300 s;
  * <= 0 restores the default). A dead host fails the operation with "timed out". */
 void ssh_set_timeout(struct ssh_conn *c, int timeout_ms);
+/* Prove the session works: `true` exits 0 within timeout_ms (later operations get the default
+ * bound again). */
+int ssh_probe(struct ssh_conn *c, int timeout_ms, struct sbx_err *err) SBX_WUR;
 /* "user@host:port", for messages; owned by c. */
 const char *ssh_label(const struct ssh_conn *c);
 /* The same label for a target; caller frees. */

@@ -66,15 +66,10 @@ struct ssh_conn *ssh_pool_take(struct ssh_pool *p, const struct ssh_target *t)
 	if (c == NULL)
 		return NULL;
 	struct sbx_err err = SBX_ERR_INIT;
-	struct ssh_result r = {0};
-	ssh_set_timeout(c, POOL_PROBE_MS);
-	int rc = ssh_exec(c, "true", NULL, &r, &err);
-	ssh_set_timeout(c, 0);
-	if (rc < 0 || r.status != 0) {
+	if (ssh_probe(c, POOL_PROBE_MS, &err) < 0) {
 		ssh_close(c);
 		c = NULL;
 	}
-	ssh_result_clear(&r);
 	sbx_err_clear(&err);
 	return c;
 }

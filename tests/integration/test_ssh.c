@@ -32,16 +32,24 @@ struct fix {
 };
 static struct fix F;
 
-/* A TCP port nothing listens on right now (bind 0, read it back, close). */
-static int free_port(void)
+/* A TCP socket bound to 127.0.0.1 on a port the kernel picks; *port receives it. */
+static int loopback_socket(int *port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t l = sizeof(a);
 	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-	close(fd);
-	return ntohs(a.sin_port);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* A TCP port nothing listens on right now (bind 0, read it back, close). */
+static int free_port(void)
+{
+	int port;
+	close(loopback_socket(&port));
+	return port;
 }
 
 /* Write the per-test sshd config for `port`. HOME is an empty dir so the host's ~/.bashrc (run by
@@ -388,13 +396,8 @@ static void test_wait_slow_handshake(void **state)
 	(void)state;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct slow_relay r = {.hold_ms = 11000};
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t l = sizeof(a);
-	r.lfd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(bind(r.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	r.lfd = loopback_socket(&r.port);
 	assert_int_equal(listen(r.lfd, 8), 0);
-	assert_int_equal(getsockname(r.lfd, (struct sockaddr *)&a, &l), 0);
-	r.port = ntohs(a.sin_port);
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, slow_relay_main, &r), 0);
 	struct ssh_target t = target(NULL);
