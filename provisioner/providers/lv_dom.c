@@ -1,0 +1,214 @@
+/* lv_dom — QEMU domains: their XML (spec hash in the metadata), define, converge, start, delete. */
+#include "lv_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LV_NS "https://sandbox.dev/xmlns/1"
+#define LV_CONSOLE_DIR "/var/log/libvirt/qemu"
+
+/* Append the <metadata> element. */
+static void dom_xml_meta(struct sbx_buf *b, const struct lv_dom_spec *s, const char *hash)
+{
+	char *env = sbx_xml_escape(s->env), *id = sbx_xml_escape(s->env_id ? s->env_id : "");
+	char *node = sbx_xml_escape(s->node ? s->node : "");
+	sbx_buf_printf(b, "<metadata><sbx:env xmlns:sbx='%s' name='%s' id='%s' node='%s' index='%d'"
+		" spec='%s'/></metadata>", LV_NS, env, id, node, s->index, hash);
+	free(env);
+	free(id);
+	free(node);
+}
+
+/* Append <os>: direct kernel boot when a kernel is given. */
+static void dom_xml_os(struct sbx_buf *b, const struct lv_dom_spec *s)
+{
+	sbx_buf_puts(b, "<os><type arch='x86_64'>hvm</type>");
+	if (s->kernel) {
+		lv_xml_elem(b, "kernel", s->kernel);
+		if (s->initrd)
+			lv_xml_elem(b, "initrd", s->initrd);
+		if (s->cmdline)
+			lv_xml_elem(b, "cmdline", s->cmdline);
+	}
+	sbx_buf_puts(b, "<boot dev='hd'/></os><features><acpi/><apic/></features><clock offset='utc'/>"
+		"<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>");
+}
+
+/* Append a file-backed disk. */
+static void dom_xml_disk(struct sbx_buf *b, const char *device, const char *fmt, const char *file,
+	const char *target)
+{
+	char *f = sbx_xml_escape(file);
+	sbx_buf_printf(b, "<disk type='file' device='%s'><driver name='qemu' type='%s'/><source file='%s'/>"
+		"<target dev='%s' bus='%s'/>%s</disk>", device, fmt, f, target,
+		strcmp(device, "cdrom") == 0 ? "ide" : "virtio",
+		strcmp(device, "cdrom") == 0 ? "<readonly/>" : "");
+	free(f);
+}
+
+/* Append the NICs. */
+static void dom_xml_nics(struct sbx_buf *b, const struct lv_dom_spec *s)
+{
+	for (size_t i = 0; i < s->nnics; i++) {
+		char *mac = sbx_xml_escape(s->nics[i].mac), *net = sbx_xml_escape(s->nics[i].network);
+		sbx_buf_printf(b, "<interface type='network'><mac address='%s'/><source network='%s'/>"
+			"<model type='virtio'/></interface>", mac, net);
+		free(mac);
+		free(net);
+	}
+}
+
+/* The domain's XML; `hash` goes into the metadata (the spec hash, "" while computing it); `uuid`
+ * is the existing domain's when redefining, else NULL. */
+static char *dom_xml(struct lv *lv, const struct lv_dom_spec *s, const char *hash, const char *uuid)
+{
+	struct sbx_buf b = {0};
+	sbx_buf_printf(&b, "<domain type='%s'>", lv->test ? "test" : s->type ? s->type : "qemu");
+	lv_xml_elem(&b, "name", s->name);
+	if (uuid)
+		lv_xml_elem(&b, "uuid", uuid);
+	dom_xml_meta(&b, s, hash);
+	sbx_buf_printf(&b, "<memory unit='KiB'>%llu</memory><vcpu>%d</vcpu>",
+		(unsigned long long)(s->memory / 1024), s->vcpus > 0 ? s->vcpus : 1);
+	dom_xml_os(&b, s);
+	sbx_buf_puts(&b, "<devices>");
+	dom_xml_disk(&b, "disk", "qcow2", s->disk, "vda");
+	if (s->seed)
+		dom_xml_disk(&b, "cdrom", "raw", s->seed, "hdc");
+	dom_xml_nics(&b, s);
+	if (!lv->test) {
+		char *name = sbx_xml_escape(s->name);
+		sbx_buf_printf(&b, "<serial type='pty'><log file='%s/%s-console.log' append='off'/>"
+			"<target port='0'/></serial><console type='pty'><target type='serial' port='0'/></console>"
+			"<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>"
+			"<memballoon model='none'/>", LV_CONSOLE_DIR, name);
+		free(name);
+	}
+	sbx_buf_puts(&b, "</devices></domain>");
+	return sbx_buf_steal(&b);
+}
+
+/* The value of attribute `attr` of a domain's sbx:env metadata (caller frees), or NULL. */
+char *lv_dom_meta_attr(virDomainPtr dom, const char *attr)
+{
+	char *meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, LV_NS, VIR_DOMAIN_AFFECT_CONFIG);
+	char *v = lv_xml_attr(meta, attr);
+	free(meta);
+	return v;
+}
+
+/* Define the domain from xml; a concurrent define of the same XML is fine. */
+static virDomainPtr dom_define(struct lv *lv, const char *name, const char *xml, struct sbx_err *err)
+{
+	virDomainPtr dom = virDomainDefineXML(lv->conn, xml);
+	if (dom == NULL && (dom = virDomainLookupByName(lv->conn, name)) == NULL)
+		lv_fail(err, "cannot define domain", name);
+	return dom;
+}
+
+/* Hard-stop a running domain, retrying while QEMU is slow to die. */
+static int dom_stop(virDomainPtr dom, const char *name, struct sbx_err *err)
+{
+	struct sbx_backoff b;
+	sbx_backoff_init(&b, 20000, 100, 2000);
+	while (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
+		if (lv_code() == VIR_ERR_NO_DOMAIN || virDomainIsActive(dom) == 0)
+			return 0;
+		if (sbx_backoff_wait(&b) < 0)
+			return lv_fail(err, "cannot stop domain", name);
+	}
+	return 0;
+}
+
+/* Redefine an existing domain (same UUID) whose recorded spec differs; a running one is stopped. */
+static int dom_converge(struct lv *lv, virDomainPtr *dom, const struct lv_dom_spec *s, const char *hash,
+	struct sbx_err *err)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	char *have = lv_dom_meta_attr(*dom, "spec");
+	bool same = sbx_streq(have, hash);
+	free(have);
+	if (same)
+		return 0;
+	if (virDomainGetUUIDString(*dom, uuid) < 0)
+		return lv_fail(err, "cannot read the uuid of domain", s->name);
+	if (virDomainIsActive(*dom) == 1 && dom_stop(*dom, s->name, err) < 0)
+		return -1;
+	char *xml = dom_xml(lv, s, hash, uuid);
+	virDomainPtr d = virDomainDefineXML(lv->conn, xml);
+	free(xml);
+	if (d == NULL)
+		return lv_fail(err, "cannot redefine domain", s->name);
+	virDomainFree(*dom);
+	*dom = d;
+	return 0;
+}
+
+/* One attempt at lv_dom_ensure. */
+static int dom_ensure_once(struct lv *lv, const void *arg, void *out, struct sbx_err *err)
+{
+	const struct lv_dom_spec *s = arg;
+	char hash[65];
+	int rc = -1;
+	(void)out;
+	char *draft = dom_xml(lv, s, "", NULL);
+	sbx_sha256_hex(draft, strlen(draft), hash);
+	char *xml = dom_xml(lv, s, hash, NULL);
+	virDomainPtr dom = virDomainLookupByName(lv->conn, s->name);
+	if (dom == NULL && lv_code() != VIR_ERR_NO_DOMAIN)
+		lv_fail(err, "cannot look up domain", s->name);
+	else if (dom == NULL ? (dom = dom_define(lv, s->name, xml, err)) != NULL
+			     : dom_converge(lv, &dom, s, hash, err) == 0)
+		rc = 0;
+	if (rc == 0 && virDomainIsActive(dom) != 1 && virDomainCreate(dom) < 0 && virDomainIsActive(dom) != 1)
+		rc = lv_fail(err, "cannot start domain", s->name);
+	if (dom)
+		virDomainFree(dom);
+	free(draft);
+	free(xml);
+	return rc;
+}
+
+/* Define (or redefine) and start a domain. */
+int lv_dom_ensure(struct lv *lv, const struct lv_dom_spec *spec, struct sbx_err *err)
+{
+	if (spec->name == NULL || spec->disk == NULL || spec->env == NULL)
+		return sbx_err_set(err, SBX_EXIT_USAGE, "domain spec needs a name, an env and a disk");
+	return lv_retry(lv, dom_ensure_once, spec, NULL, err);
+}
+
+/* One attempt at lv_dom_delete. */
+static int dom_delete_once(struct lv *lv, const void *arg, void *out, struct sbx_err *err)
+{
+	const char *name = arg;
+	int rc = -1;
+	(void)out;
+	virDomainPtr dom = virDomainLookupByName(lv->conn, name);
+	if (dom == NULL)
+		return lv_code() == VIR_ERR_NO_DOMAIN ? 0 : lv_fail(err, "cannot look up domain", name);
+	if (dom_stop(dom, name, err) < 0)
+		goto out;
+	if (virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+			VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA) < 0 && lv_code() != VIR_ERR_NO_DOMAIN) {
+		lv_fail(err, "cannot undefine domain", name);
+		goto out;
+	}
+	rc = 0;
+out:
+	virDomainFree(dom);
+	return rc;
+}
+
+/* Destroy and undefine a domain (and drop its console log); absent is success. */
+int lv_dom_delete(struct lv *lv, const char *name, struct sbx_err *err)
+{
+	if (lv_retry(lv, dom_delete_once, name, NULL, err) < 0)
+		return -1;
+	if (!lv->test && strchr(name, '/') == NULL) {
+		char *log = xasprintf("%s/%s-console.log", LV_CONSOLE_DIR, name);
+		unlink(log);
+		free(log);
+	}
+	return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * lv_dom — the libvirt provider's QEMU domains (see lv.h): their XML, define, converge (redefine
+ * when the spec changed), start, and delete.
+ */
+#ifndef SBX_LV_DOM_H
+#define SBX_LV_DOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct lv;
+
+struct lv_nic {
+	const char *network; /* libvirt network name */
+	const char *mac;
+};
+
+struct lv_dom_spec {
+	const char *name;      /* sbx-<env>-<node>-<i> */
+	const char *env, *env_id, *node;
+	int index;
+	const char *type;      /* "kvm" | "qemu" */
+	int vcpus;
+	uint64_t memory;       /* bytes */
+	const char *disk;      /* overlay path */
+	const char *seed;      /* seed ISO path, may be NULL */
+	const char *kernel, *initrd, *cmdline; /* direct kernel boot when kernel != NULL */
+	const struct lv_nic *nics;
+	size_t nnics;
+};
+/* Define (or redefine when the XML differs) and start the domain. The XML's hash is kept in the
+ * metadata (attribute spec): a changed spec stops a running domain, redefines and starts it.
+ * On the test driver the domain type is "test" whatever spec->type says. */
+int lv_dom_ensure(struct lv *lv, const struct lv_dom_spec *spec, struct sbx_err *err) SBX_WUR;
+/* Destroy (hard stop) and undefine; also removes its console log
+ * (/var/log/libvirt/qemu/<name>-console.log, written while it runs). */
+int lv_dom_delete(struct lv *lv, const char *name, struct sbx_err *err) SBX_WUR;
+
+#endif

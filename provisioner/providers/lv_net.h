@@ -1,0 +1,37 @@
+/*
+ * lv_net — libvirt networks of the libvirt provider (see lv.h): a /24 bridge, NAT or isolated,
+ * with a DHCP range and static host entries.
+ */
+#ifndef SBX_LV_NET_H
+#define SBX_LV_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+struct lv;
+
+/* A static DHCP host entry. */
+struct lv_host {
+	const char *mac;  /* 52:54:00:xx:xx:xx */
+	const char *ip;
+	const char *name;
+};
+
+struct lv_net_spec {
+	const char *name;   /* libvirt network name: sbx-<env>-<net> */
+	const char *bridge; /* bridge device (<= 15 chars), e.g. sbx<8 hex of sha256(name)> */
+	const char *cidr;   /* "a.b.c.0/24": the host is .1, DHCP range .100-.199 */
+	bool nat;           /* NAT forward, else isolated */
+	const struct lv_host *hosts;
+	size_t nhosts;
+	const char *env, *env_id;
+};
+/* Define (autostart) and start the network when absent. An existing one must have the same
+ * address and forward mode (else an error); missing DHCP host entries are added to it. */
+int lv_net_ensure(struct lv *lv, const struct lv_net_spec *spec, struct sbx_err *err) SBX_WUR;
+/* Stop and undefine a network; absent is success. */
+int lv_net_delete(struct lv *lv, const char *name, struct sbx_err *err) SBX_WUR;
+
+#endif

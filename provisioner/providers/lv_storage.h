@@ -1,0 +1,32 @@
+/*
+ * lv_storage — the libvirt provider's storage (see lv.h): the directory-backed pool and the qcow2
+ * overlay volumes in it.
+ */
+#ifndef SBX_LV_STORAGE_H
+#define SBX_LV_STORAGE_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+struct lv;
+
+/* The directory-backed storage pool (created/started when absent; its directory 0755). */
+int lv_pool_ensure(struct lv *lv, const char *pool, const char *path, struct sbx_err *err) SBX_WUR;
+/* Stop and undefine a pool (its directory and volumes are left alone); absent is success. */
+int lv_pool_delete(struct lv *lv, const char *pool, struct sbx_err *err) SBX_WUR;
+
+struct lv_vol_spec {
+	const char *pool;
+	const char *name;      /* sbx-<env>-<node>-<i>.qcow2 */
+	const char *backing;   /* absolute path of the base image; NULL = empty volume */
+	const char *backing_format; /* "qcow2" or "raw" */
+	uint64_t capacity;     /* bytes; never below the backing image's virtual size */
+};
+/* Create a qcow2 overlay volume (copy-on-write: independent of the base's size). *path = its
+ * path (caller frees). */
+int lv_vol_ensure(struct lv *lv, const struct lv_vol_spec *spec, char **path, struct sbx_err *err) SBX_WUR;
+/* Delete a volume; an absent pool or volume is success. */
+int lv_vol_delete(struct lv *lv, const char *pool, const char *name, struct sbx_err *err) SBX_WUR;
+
+#endif
