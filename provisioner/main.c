@@ -8,6 +8,7 @@
 #include <libvirt/virterror.h>
 
 #include "cli.h"
+#include "env_config.h"
 
 #ifndef SBX_VERSION
 #define SBX_VERSION "0.1.0"
@@ -43,8 +44,9 @@ static const struct cli_cmd *find_cmd(const char *name)
 int main(int argc, char **argv)
 {
 	int i = 1;
+	const char *state_flag = NULL;
 	if (i + 1 < argc && strcmp(argv[i], "--state") == 0) {
-		cli_state_path = argv[i + 1];
+		state_flag = argv[i + 1];
 		i += 2;
 	}
 	if (i >= argc || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -67,9 +69,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sandbox: unknown command \"%s\"\nhint: `sandbox --help` lists the commands\n", argv[i]);
 		return SBX_EXIT_USAGE;
 	}
+	struct env_config cfg;
+	struct sbx_err err = SBX_ERR_INIT;
+	if (env_config_load(&cfg, state_flag, &err) < 0)
+		return cli_fail(&err);
+	cli_cfg = &cfg;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	virSetErrorFunc(NULL, quiet_libvirt);
 	int rc = c->fn(argc - i, argv + i);
 	curl_global_cleanup();
+	env_config_clear(&cfg);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* cli — the command table and shared helpers of the subcommands. */
 #include "cli.h"
+#include "env.h"
 #include "event.h"
 
 #include <stdarg.h>
@@ -9,7 +10,7 @@
 
 #include <jansson.h>
 
-const char *cli_state_path;
+const struct env_config *cli_cfg;
 
 const struct cli_cmd cli_cmds[] = {
 	{"validate", cmd_validate, "validate BLUEPRINT [--var k=v]... [--name N] [--json]",
@@ -68,12 +69,7 @@ int cli_fail(struct sbx_err *err)
 /* Open the state. */
 int cli_state_open(struct state **st, struct sbx_err *err)
 {
-	if (state_open(cli_state_path, st, err) < 0) {
-		sbx_err_hint(err, "set SANDBOX_STATE to a writable path, or check the permissions of %s",
-			cli_state_path ? cli_state_path : "the default state directory");
-		return -1;
-	}
-	return 0;
+	return env_state_open(cli_cfg, st, err);
 }
 
 /* Add one --var k=v. */

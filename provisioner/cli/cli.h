@@ -30,10 +30,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) SBX_PRINTF(2, 3);
 /* Print err (and its hint) to stderr; return its exit code (SBX_EXIT_FAILED when unset). */
 int cli_fail(struct sbx_err *err);
 
-/* Open the state ($SANDBOX_STATE or --state). */
+/* Open the state the configuration names (--state, $SANDBOX_STATE or the default). */
 int cli_state_open(struct state **st, struct sbx_err *err) SBX_WUR;
-/* Set by --state before the subcommand (global option). */
-extern const char *cli_state_path;
+/* The configuration, built by main before the subcommand runs (flags, SANDBOX_*, defaults). */
+struct env_config;
+extern const struct env_config *cli_cfg;
 
 /* --var k=v collection. */
 struct cli_vars {

@@ -7,10 +7,10 @@
 #include "cli.h"
 #include "event.h"
 #include "exec.h"
-#include "stack.h"
+#include "env.h"
 
 /* Print what was removed and what a re-query found. */
-static void print_receipt(const char *env, const struct stack_receipt *r, bool json)
+static void print_receipt(const char *env, const struct env_receipt *r, bool json)
 {
 	if (json) {
 		json_t *rem = json_array(), *left = json_array();
@@ -45,7 +45,7 @@ int cmd_down(int argc, char **argv)
 		{"confirm", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
 		{"wait-lock", required_argument, NULL, 'w'}, {"parallel", required_argument, NULL, 'p'},
 		{0, 0, 0, 0}};
-	struct stack_down_opts o = {0};
+	struct env_down_opts o = {0};
 	struct sbx_err err = SBX_ERR_INIT;
 	bool json = false;
 	int64_t secs;
@@ -69,14 +69,14 @@ int cmd_down(int argc, char **argv)
 	o.ev = cli_ev_new(json);
 	exec_install_signals();
 	struct state *st = NULL;
-	struct stack_receipt r = {0};
+	struct env_receipt r = {0};
 	int rc = cli_state_open(&st, &err);
 	if (rc == 0)
-		rc = stack_down(st, &o, &r, &err);
+		rc = env_down(cli_cfg, st, &o, &r, &err);
 	ev_sink_free(o.ev);
 	if (r.env_removed || r.nremoved || r.nremaining)
 		print_receipt(o.env, &r, json);
-	stack_receipt_clear(&r);
+	env_receipt_clear(&r);
 	state_close(st);
 	return rc == 0 ? 0 : cli_fail(&err);
 }

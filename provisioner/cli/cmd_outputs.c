@@ -8,7 +8,7 @@
 
 #include "cli.h"
 #include "ssh.h"
-#include "stack.h"
+#include "env.h"
 
 /*
  * Outputs are (key, value) pairs. Values recorded by roles may contain ${secret.NAME}; the text
@@ -65,17 +65,17 @@ static char *resolve(struct state *st, const char *env, const char *v, bool reve
 /* Collect every output of the environment. */
 static int collect(struct state *st, const struct state_env *e, bool reveal, struct out *o, struct sbx_err *err)
 {
-	struct stack_node *nodes = NULL;
+	struct env_node *nodes = NULL;
 	struct state_res *res = NULL;
 	size_t n = 0, nres = 0;
-	if (stack_nodes(st, e->name, &nodes, &n, err) < 0 || state_res_list(st, e->name, &res, &nres, err) < 0) {
-		stack_nodes_free(nodes, n);
+	if (env_nodes(st, e->name, &nodes, &n, err) < 0 || state_res_list(st, e->name, &res, &nres, err) < 0) {
+		env_nodes_free(nodes, n);
 		return -1;
 	}
 	out_add(o, "SANDBOX_ENV", xstrdup(e->name));
 	out_add(o, "SANDBOX_SSH_USER", xstrdup("sandbox"));
-	out_add(o, "SANDBOX_SSH_KEY", stack_key_path(st, e->name));
-	out_add(o, "SANDBOX_KNOWN_HOSTS", stack_known_hosts_path(st, e->name));
+	out_add(o, "SANDBOX_SSH_KEY", env_key_path(st, e->name));
+	out_add(o, "SANDBOX_KNOWN_HOSTS", env_known_hosts_path(st, e->name));
 	for (size_t i = 0; i < n; i++) {
 		char *k = env_key("SANDBOX_NODE_", nodes[i].instance, "_IP");
 		out_add(o, k, xstrdup(nodes[i].ip ? nodes[i].ip : ""));
@@ -83,14 +83,14 @@ static int collect(struct state *st, const struct state_env *e, bool reveal, str
 	}
 	int rc = 0;
 	for (size_t i = 0; i < nres && rc == 0; i++) {
-		if (strcmp(res[i].type, STACK_T_OUTPUT) != 0)
+		if (strcmp(res[i].type, ENV_ROW_OUTPUT) != 0)
 			continue;
 		char *v = resolve(st, e->name, res[i].spec ? res[i].spec : "", reveal, err);
 		rc = v ? 0 : -1;
 		if (v)
 			out_add(o, res[i].name, v);
 	}
-	stack_nodes_free(nodes, n);
+	env_nodes_free(nodes, n);
 	state_res_list_free(res, nres);
 	return rc;
 }

@@ -6,10 +6,10 @@
 
 #include "cli.h"
 #include "ssh.h"
-#include "stack.h"
+#include "env.h"
 
 /* Find the node instance: "web-0" exactly, or "web" for its first instance. */
-static const struct stack_node *find_node(const struct stack_node *nodes, size_t n, const char *want)
+static const struct env_node *find_node(const struct env_node *nodes, size_t n, const char *want)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(nodes[i].instance, want) == 0)
@@ -35,7 +35,7 @@ static char *join_cmd(int argc, char **argv)
 /* The pinned host key of the node's domain (from the known_hosts file). */
 static char *pinned_for(struct state *st, const char *env, const char *ip)
 {
-	char *path = stack_known_hosts_path(st, env), *data = NULL, *key = NULL;
+	char *path = env_known_hosts_path(st, env), *data = NULL, *key = NULL;
 	if (sbx_read_file(path, &data, NULL, NULL) == 0) {
 		for (char *line = strtok(data, "\n"); line && !key; line = strtok(NULL, "\n")) {
 			size_t n = strlen(ip);
@@ -49,7 +49,7 @@ static char *pinned_for(struct state *st, const char *env, const char *ip)
 }
 
 /* Run one command through libssh2; exit with its status. */
-static int run_remote(struct state *st, const char *env, const struct stack_node *node, const char *cmd,
+static int run_remote(struct state *st, const char *env, const struct env_node *node, const char *cmd,
 	struct sbx_err *err)
 {
 	char *priv = NULL, *pinned = pinned_for(st, env, node->ip);
@@ -76,9 +76,9 @@ out:
 }
 
 /* Replace this process with an interactive OpenSSH client. */
-static int exec_shell(struct state *st, const char *env, const struct stack_node *node, struct sbx_err *err)
+static int exec_shell(struct state *st, const char *env, const struct env_node *node, struct sbx_err *err)
 {
-	char *key = stack_key_path(st, env), *kh = stack_known_hosts_path(st, env);
+	char *key = env_key_path(st, env), *kh = env_known_hosts_path(st, env);
 	char *khopt = xasprintf("UserKnownHostsFile=%s", kh), *dest = xasprintf("sandbox@%s", node->ip);
 	char *argv[] = {"ssh", "-i", key, "-o", khopt, "-o", "StrictHostKeyChecking=yes", "-o",
 		"IdentitiesOnly=yes", dest, NULL};
@@ -108,13 +108,13 @@ int cmd_ssh(int argc, char **argv)
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state *st = NULL;
 	struct state_env *e = NULL;
-	struct stack_node *nodes = NULL;
+	struct env_node *nodes = NULL;
 	size_t n = 0;
 	int rc = -1;
 	if (cli_state_open(&st, &err) < 0 || cli_env_get(st, argv[1], &e, &err) < 0 ||
-		stack_nodes(st, e->name, &nodes, &n, &err) < 0)
+		env_nodes(st, e->name, &nodes, &n, &err) < 0)
 		goto out;
-	const struct stack_node *node = find_node(nodes, n, argv[2]);
+	const struct env_node *node = find_node(nodes, n, argv[2]);
 	if (node == NULL || node->ip == NULL) {
 		sbx_err_set(&err, SBX_EXIT_FAILED, "environment %s has no node \"%s\"", e->name, argv[2]);
 		sbx_err_hint(&err, "`sandbox status %s` lists its nodes", e->name);
@@ -128,7 +128,7 @@ int cmd_ssh(int argc, char **argv)
 		rc = exec_shell(st, e->name, node, &err);
 	}
 out:
-	stack_nodes_free(nodes, n);
+	env_nodes_free(nodes, n);
 	state_env_free(e);
 	state_close(st);
 	return rc >= 0 ? rc : cli_fail(&err);

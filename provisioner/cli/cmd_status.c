@@ -6,12 +6,12 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "stack.h"
+#include "env.h"
 
 json_t *cli_env_json(const struct state_env *e);
 
 /* The nodes as JSON. */
-static json_t *nodes_json(const struct stack_node *nodes, size_t n)
+static json_t *nodes_json(const struct env_node *nodes, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++) {
@@ -26,7 +26,7 @@ static json_t *nodes_json(const struct stack_node *nodes, size_t n)
 }
 
 /* Print the human view. */
-static void print_status(const struct state_env *e, const struct stack_node *nodes, size_t n,
+static void print_status(const struct state_env *e, const struct env_node *nodes, size_t n,
 	const struct state_res *res, size_t nres)
 {
 	char buf[32];
@@ -45,9 +45,9 @@ static void print_status(const struct state_env *e, const struct stack_node *nod
 	printf("\nResources:\n");
 	size_t nout = 0;
 	for (size_t i = 0; i < nres; i++) {
-		if (strcmp(res[i].type, STACK_T_OUTPUT) == 0)
+		if (strcmp(res[i].type, ENV_ROW_OUTPUT) == 0)
 			nout++;
-		else if (strcmp(res[i].type, STACK_T_HOSTKEY) != 0)
+		else if (strcmp(res[i].type, ENV_ROW_HOSTKEY) != 0)
 			printf("  %-8s %-44s %s\n", res[i].type, res[i].name, res[i].status);
 	}
 	if (nout)
@@ -71,12 +71,12 @@ int cmd_status(int argc, char **argv)
 		return cli_usage_error("status", "expected one environment NAME");
 	struct state *st = NULL;
 	struct state_env *e = NULL;
-	struct stack_node *nodes = NULL;
+	struct env_node *nodes = NULL;
 	struct state_res *res = NULL;
 	size_t n = 0, nres = 0;
 	int rc = -1;
 	if (cli_state_open(&st, &err) == 0 && cli_env_get(st, argv[optind], &e, &err) == 0 &&
-		stack_nodes(st, e->name, &nodes, &n, &err) == 0 && state_res_list(st, e->name, &res, &nres, &err) == 0)
+		env_nodes(st, e->name, &nodes, &n, &err) == 0 && state_res_list(st, e->name, &res, &nres, &err) == 0)
 		rc = 0;
 	if (rc == 0 && json) {
 		json_t *o = cli_env_json(e);
@@ -86,7 +86,7 @@ int cmd_status(int argc, char **argv)
 		print_status(e, nodes, n, res, nres);
 	}
 	state_res_list_free(res, nres);
-	stack_nodes_free(nodes, n);
+	env_nodes_free(nodes, n);
 	state_env_free(e);
 	state_close(st);
 	return rc == 0 ? 0 : cli_fail(&err);

@@ -5,7 +5,7 @@
 #include "cli.h"
 #include "event.h"
 #include "exec.h"
-#include "stack.h"
+#include "env.h"
 
 /* Bring an environment up. */
 int cmd_up(int argc, char **argv)
@@ -17,7 +17,7 @@ int cmd_up(int argc, char **argv)
 		{"no-wait", no_argument, NULL, 'N'}, {0, 0, 0, 0}};
 	struct cli_vars vars = {0};
 	struct sbx_err err = SBX_ERR_INIT;
-	struct stack_up_opts o = {0};
+	struct env_up_opts o = {0};
 	bool json = false;
 	int64_t secs;
 	int c;
@@ -54,7 +54,7 @@ int cmd_up(int argc, char **argv)
 	struct state *st = NULL;
 	int rc = cli_state_open(&st, &err);
 	if (rc == 0)
-		rc = stack_up(st, &o, &err);
+		rc = env_up(cli_cfg, st, &o, &err);
 	ev_sink_free(o.ev);
 	state_close(st);
 	cli_vars_free(&vars);

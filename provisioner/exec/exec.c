@@ -59,9 +59,9 @@ void exec_install_signals(void)
 static void merge_err(struct sbx_err *into, const struct sbx_err *from, const struct plan_step *s)
 {
 	for (size_t i = 0; i < from->n; i++)
-		sbx_err_set(into, from->code, "%s %s: %s", s->type, s->name, from->msgs[i].text);
+		sbx_err_set(into, from->code, "%s %s: %s", plan_step_type(s), s->res.name, from->msgs[i].text);
 	if (from->n == 0)
-		sbx_err_set(into, SBX_EXIT_FAILED, "%s %s failed", s->type, s->name);
+		sbx_err_set(into, SBX_EXIT_FAILED, "%s %s failed", plan_step_type(s), s->res.name);
 }
 
 /* Pick a step whose deps are done; mark steps behind failures skipped. Returns n if none. */
@@ -80,8 +80,8 @@ static size_t pick(struct run *r)
 		if (blocked || (interrupted && ready)) {
 			r->st[i] = ST_SKIP;
 			r->left--;
-			sbx_err_set(r->err, SBX_EXIT_FAILED, "%s %s: not attempted (%s)", p->steps[i].type,
-				p->steps[i].name, interrupted ? "interrupted" : "a step it depends on failed");
+			sbx_err_set(r->err, SBX_EXIT_FAILED, "%s %s: not attempted (%s)",
+				plan_step_type(&p->steps[i]), p->steps[i].res.name, interrupted ? "interrupted" : "a step it depends on failed");
 			return pick(r);
 		}
 		if (ready)
@@ -156,7 +156,7 @@ int exec_run(const struct plan *p, int parallel, exec_step_fn fn, void *ctx, str
 		ok &= r.st[i] == ST_DONE;
 		if (r.st[i] == ST_WAIT)
 			sbx_err_set(err, SBX_EXIT_FAILED, "%s %s: not attempted (its dependencies never finished)",
-				p->steps[i].type, p->steps[i].name);
+				plan_step_type(&p->steps[i]), p->steps[i].res.name);
 	}
 	free(r.st);
 	pthread_mutex_destroy(&r.mu);
@@ -207,11 +207,19 @@ int exec_each(size_t n, int parallel, exec_each_fn fn, void *ctx, struct sbx_err
 	return e.failed ? -1 : 0;
 }
 
+static char crash_spec[64];
+
+/* Set the crash point (NULL: none). */
+void exec_crash_set(const char *spec)
+{
+	snprintf(crash_spec, sizeof(crash_spec), "%s", spec ? spec : "");
+}
+
 /* Die at the configured crash point (tests only). */
 void exec_crash_point(const char *type, const char *phase)
 {
 	static atomic_int seen;
-	const char *spec = getenv("SBX_TEST_CRASH");
+	const char *spec = crash_spec[0] ? crash_spec : NULL;
 	char t[32], ph[16];
 	int nth = 1;
 	if (spec == NULL || sscanf(spec, "%31[^:]:%15[^:]:%d", t, ph, &nth) < 2)

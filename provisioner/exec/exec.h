@@ -31,9 +31,11 @@ bool exec_interrupted(void);
 /* Install SIGINT/SIGTERM handlers that call exec_interrupt() (a second signal kills). */
 void exec_install_signals(void);
 
-/* For crash tests: SBX_TEST_CRASH=TYPE:PHASE[:N] kills the process (SIGKILL) at the N-th
- * (default first) step of TYPE ("network", "volume", "seed", "domain"), "before" or "after" its
- * work, so tests can interrupt `up`/`down` at a chosen point of the journal. */
+/* For crash tests: a spec TYPE:PHASE[:N] (SANDBOX_TEST_CRASH, set through exec_crash_set) kills
+ * the process (SIGKILL) at the N-th (default first) step of TYPE ("network", "volume", "seed",
+ * "domain"), "before" or "after" its work, so tests can interrupt `up`/`down` at a chosen point
+ * of the journal. */
+void exec_crash_set(const char *spec);
 void exec_crash_point(const char *type, const char *phase);
 
 #endif

@@ -1,11 +1,13 @@
 /* plan — desired resources, the diff against the state, and the plan's printing. */
 #include "plan.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+
+#include "ip4.h"
+#include "state.h"
 
 #define PLAN_HOST_FIRST 10  /* .1 is the host bridge; nodes from .10 */
 #define PLAN_HOST_MAX   240 /* .10 .. .249 */
@@ -40,47 +42,13 @@ void plan_mac(const char *env, const char *instance, const char *net, char out[1
 	snprintf(out, 18, "52:54:00:%.2s:%.2s:%.2s", h, h + 2, h + 4);
 }
 
-/* Host address number `host` inside a /24. */
-char *plan_cidr_host(const char *cidr, int host)
-{
-	char net[32];
-	struct in_addr a;
-	const char *slash = strchr(cidr, '/');
-	if (slash == NULL || (size_t)(slash - cidr) >= sizeof(net) || host < 1 || host > 254)
-		return NULL;
-	memcpy(net, cidr, (size_t)(slash - cidr));
-	net[slash - cidr] = '\0';
-	if (inet_pton(AF_INET, net, &a) != 1)
-		return NULL;
-	uint32_t v = (ntohl(a.s_addr) & 0xffffff00u) | (uint32_t)host;
-	a.s_addr = htonl(v);
-	char buf[INET_ADDRSTRLEN];
-	return xstrdup(inet_ntop(AF_INET, &a, buf, sizeof(buf)));
-}
-
-/* Serialise a JSON value canonically and release it. */
-static char *json_take(json_t *j)
-{
-	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(j);
-	return s;
-}
-
-/* Append one desired resource (takes ownership of spec). */
-static struct plan_res *desired_add(struct plan_desired *d, const char *type, char *name,
-	const char *node, char *spec)
+/* Append one desired resource (takes ownership of name). */
+static struct res *desired_add(struct plan_desired *d, enum res_type type, char *name, const char *node)
 {
 	xgrow(&d->res, &d->cap, d->n + 1, sizeof(*d->res));
-	struct plan_res *r = &d->res[d->n++];
-	*r = (struct plan_res){xstrdup(type), name, xstrdup(node), spec, NULL, 0};
+	struct res *r = &d->res[d->n++];
+	*r = (struct res){.type = type, .name = name, .node = xstrdup(node)};
 	return r;
-}
-
-/* Record that r needs `name`. */
-static void res_dep(struct plan_res *r, const char *name)
-{
-	r->deps = xrealloc(r->deps, (r->ndeps + 1) * sizeof(*r->deps));
-	r->deps[r->ndeps++] = xstrdup(name);
 }
 
 /* The block of a blueprint network. */
@@ -92,17 +60,11 @@ static const char *net_cidr(const struct plan_net *nets, size_t n, const char *n
 	return NULL;
 }
 
-/* The image identity as JSON (what the volume is built from). */
-static json_t *image_json(const struct bp_image *img)
+/* The image identity (what the volume is built from). */
+static struct res_image image_of(const struct bp_image *img)
 {
-	json_t *o = json_object();
-	const char *keys[] = {"path", "url", "sha256", "recipe", "kernel", "initrd", "cmdline"};
-	const char *vals[] = {img->path, img->url, img->sha256, img->recipe, img->kernel, img->initrd,
-		img->cmdline};
-	for (size_t i = 0; i < SBX_NELEM(keys); i++)
-		if (vals[i])
-			json_object_set_new(o, keys[i], json_string(vals[i]));
-	return o;
+	return (struct res_image){xstrdup(img->path), xstrdup(img->url), xstrdup(img->sha256),
+		xstrdup(img->recipe), xstrdup(img->kernel), xstrdup(img->initrd), xstrdup(img->cmdline)};
 }
 
 struct addr_ctx {
@@ -113,41 +75,55 @@ struct addr_ctx {
 	int *next_host; /* per blueprint network: next free host number */
 };
 
-/* The NICs of one instance with their static addresses. */
-static int instance_nics(struct addr_ctx *ac, const struct bp_node *node, const char *inst,
-	json_t **out, struct sbx_err *err)
+/* The NIC of one instance on its k-th network, with its static address. */
+static int instance_nic(struct addr_ctx *ac, const struct bp_node *node, const char *inst, size_t k,
+	struct res_nic *out, struct sbx_err *err)
 {
-	json_t *nics = json_array();
-	for (size_t k = 0; k < node->nnetworks; k++) {
-		size_t ni = 0;
-		while (ni < ac->bp->nnetworks && strcmp(ac->bp->networks[ni].name, node->networks[k]))
-			ni++;
-		const char *cidr = net_cidr(ac->nets, ac->nnets, node->networks[k]);
-		if (ni == ac->bp->nnetworks || cidr == NULL) {
-			json_decref(nics);
-			return sbx_err_set(err, SBX_EXIT_USAGE, "node %s: network %s has no address block",
-				node->name, node->networks[k]);
+	const char *netname = node->networks[k];
+	size_t ni = 0;
+	while (ni < ac->bp->nnetworks && strcmp(ac->bp->networks[ni].name, netname))
+		ni++;
+	const char *cidr = net_cidr(ac->nets, ac->nnets, netname);
+	if (ni == ac->bp->nnetworks || cidr == NULL)
+		return sbx_err_set(err, SBX_EXIT_USAGE, "node %s: network %s has no address block", node->name,
+			netname);
+	int host = PLAN_HOST_FIRST + ac->next_host[ni]++;
+	if (host >= PLAN_HOST_FIRST + PLAN_HOST_MAX)
+		return sbx_err_set(err, SBX_EXIT_USAGE,
+			"network %s holds at most %d node instances; split the nodes over more networks", netname,
+			PLAN_HOST_MAX);
+	char mac[18], *ip = ip4_host(cidr, host), *gw = ip4_host(cidr, 1);
+	plan_mac(ac->env, inst, netname, mac);
+	*out = (struct res_nic){plan_network_name(ac->env, netname), xstrdup(netname), xstrdup(mac),
+		ip ? ip : xstrdup(""), gw ? gw : xstrdup(""), 24, k == 0};
+	return 0;
+}
+
+/* The NICs of one instance (caller frees each with the resource). */
+static int instance_nics(struct addr_ctx *ac, const struct bp_node *node, const char *inst,
+	struct res_nic **out, struct sbx_err *err)
+{
+	struct res_nic *nics = xcalloc(node->nnetworks + 1, sizeof(*nics));
+	for (size_t k = 0; k < node->nnetworks; k++)
+		if (instance_nic(ac, node, inst, k, &nics[k], err) < 0) {
+			struct res tmp = {.type = RES_SEED, .u.seed = {.nics = nics, .nnics = k}};
+			res_clear(&tmp);
+			return -1;
 		}
-		int host = PLAN_HOST_FIRST + ac->next_host[ni]++;
-		if (host >= PLAN_HOST_FIRST + PLAN_HOST_MAX) {
-			json_decref(nics);
-			return sbx_err_set(err, SBX_EXIT_USAGE,
-				"network %s holds at most %d node instances; split the nodes over more networks",
-				node->networks[k], PLAN_HOST_MAX);
-		}
-		char mac[18];
-		plan_mac(ac->env, inst, node->networks[k], mac);
-		char *ip = plan_cidr_host(cidr, host), *gw = plan_cidr_host(cidr, 1);
-		char *lvnet = plan_network_name(ac->env, node->networks[k]);
-		json_array_append_new(nics, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b}", "network", lvnet,
-			"net", node->networks[k], "mac", mac, "ip", ip ? ip : "", "gateway", gw ? gw : "", "prefix", 24,
-			"primary", k == 0));
-		free(ip);
-		free(gw);
-		free(lvnet);
-	}
 	*out = nics;
 	return 0;
+}
+
+/* A deep copy of n NICs. */
+static struct res_nic *nics_dup(const struct res_nic *nics, size_t n)
+{
+	struct res src = {.type = RES_SEED, .u.seed = {.nics = (struct res_nic *)nics, .nnics = n}}, dst;
+	res_copy(&dst, &src);
+	struct res_nic *out = dst.u.seed.nics;
+	dst.u.seed.nics = NULL;
+	dst.u.seed.nnics = 0;
+	res_clear(&dst);
+	return out;
 }
 
 /* Add the volume, seed and domain of one node instance. */
@@ -156,35 +132,26 @@ static int add_instance(struct plan_desired *d, struct addr_ctx *ac, const struc
 {
 	char *inst = xasprintf("%s-%d", node->name, i);
 	char *dom = plan_domain_name(ac->env, node->name, i);
-	char *vol = xasprintf("%s.qcow2", dom), *seed = xasprintf("%s-seed.iso", dom);
-	json_t *nics = NULL;
+	struct res_nic *nics = NULL;
 	int rc = instance_nics(ac, node, inst, &nics, err);
-	if (rc < 0)
-		goto out;
-	char *vspec = json_take(json_pack("{s:o, s:I, s:s}", "image", image_json(&ac->bp->site.image),
-		"capacity", (json_int_t)node->disk, "pool", ac->bp->site.pool ? ac->bp->site.pool : "sandbox"));
-	desired_add(d, PLAN_T_VOLUME, xstrdup(vol), inst, vspec);
-	char *sspec = json_take(json_pack("{s:s, s:O, s:s}", "hostname", inst, "nics", nics, "user", "sandbox"));
-	desired_add(d, PLAN_T_SEED, xstrdup(seed), inst, sspec);
-	char *dspec = json_take(json_pack("{s:s, s:i, s:i, s:I, s:s, s:s, s:O, s:s}", "node", node->name,
-		"index", i, "vcpus", node->cpus, "memory", (json_int_t)node->memory, "disk", vol, "seed", seed,
-		"nics", nics, "domain_type", ac->bp->site.domain_type ? ac->bp->site.domain_type : "auto",
-		"roles", ""));
-	struct plan_res *r = desired_add(d, PLAN_T_DOMAIN, dom, inst, dspec);
-	dom = NULL;
-	res_dep(r, vol);
-	res_dep(r, seed);
-	for (size_t k = 0; k < node->nnetworks; k++) {
-		char *n = plan_network_name(ac->env, node->networks[k]);
-		res_dep(r, n);
-		free(n);
+	if (rc == 0) {
+		const struct bp_site *site = &ac->bp->site;
+		char *vol = xasprintf("%s.qcow2", dom), *seed = xasprintf("%s-seed.iso", dom);
+		desired_add(d, RES_VOLUME, xstrdup(vol), inst)->u.vol = (struct res_volume){image_of(&site->image),
+			node->disk, xstrdup(site->pool ? site->pool : "sandbox")};
+		desired_add(d, RES_SEED, xstrdup(seed), inst)->u.seed = (struct res_seed){xstrdup(inst),
+			xstrdup("sandbox"), nics_dup(nics, node->nnetworks), node->nnetworks};
+		struct res *r = desired_add(d, RES_DOMAIN, dom, inst);
+		r->u.dom = (struct res_domain){xstrdup(node->name), i, node->cpus, node->memory, vol, seed,
+			xstrdup(site->domain_type ? site->domain_type : "auto"), nics, node->nnetworks};
+		dom = NULL;
+		res_dep(r, vol);
+		res_dep(r, seed);
+		for (size_t k = 0; k < node->nnetworks; k++)
+			res_dep(r, r->u.dom.nics[k].network);
 	}
-out:
-	json_decref(nics);
 	free(inst);
 	free(dom);
-	free(vol);
-	free(seed);
 	return rc;
 }
 
@@ -192,12 +159,10 @@ out:
 static void add_network(struct plan_desired *d, const char *env, const struct bp_network *n,
 	const char *cidr)
 {
-	char *name = plan_network_name(env, n->name);
+	struct res *r = desired_add(d, RES_NETWORK, plan_network_name(env, n->name), NULL);
 	char br[12];
-	plan_bridge_name(name, br);
-	char *spec = json_take(json_pack("{s:s, s:s, s:s, s:s}", "cidr", cidr, "mode",
-		n->mode == BP_NET_ISOLATED ? "isolated" : "nat", "bridge", br, "net", n->name));
-	desired_add(d, PLAN_T_NETWORK, name, NULL, spec);
+	plan_bridge_name(r->name, br);
+	r->u.net = (struct res_network){xstrdup(n->name), xstrdup(cidr), xstrdup(br), n->mode != BP_NET_ISOLATED};
 }
 
 /* Compute every desired libvirt resource of the blueprint. */
@@ -234,32 +199,17 @@ out:
 /* Free the desired resources. */
 void plan_desired_clear(struct plan_desired *d)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		struct plan_res *r = &d->res[i];
-		free(r->type);
-		free(r->name);
-		free(r->node);
-		free(r->spec);
-		for (size_t k = 0; k < r->ndeps; k++)
-			free(r->deps[k]);
-		free(r->deps);
-	}
+	for (size_t i = 0; i < d->n; i++)
+		res_clear(&d->res[i]);
 	free(d->res);
 	*d = (struct plan_desired){0};
 }
 
-/* Order (type, name) pairs. */
-static int cmp_key(const char *t1, const char *n1, const char *t2, const char *n2)
-{
-	int c = strcmp(t1, t2);
-	return c ? c : strcmp(n1, n2);
-}
-
-/* qsort comparator over pointers to state rows. */
+/* qsort/bsearch comparator over pointers to recorded resources: by type, then name. */
 static int cmp_rec(const void *a, const void *b)
 {
-	const struct state_res *x = *(const struct state_res *const *)a, *y = *(const struct state_res *const *)b;
-	return cmp_key(x->type, x->name, y->type, y->name);
+	const struct plan_rec *x = *(const struct plan_rec *const *)a, *y = *(const struct plan_rec *const *)b;
+	return x->res.type != y->res.type ? (int)x->res.type - (int)y->res.type : strcmp(x->res.name, y->res.name);
 }
 
 /* qsort/bsearch comparator over names. */
@@ -268,52 +218,28 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Binary search of a recorded row. */
-static const struct state_res *rec_find(const struct state_res **sorted, size_t n, const char *type,
-	const char *name)
+/* qsort/bsearch comparator over observations, by name. */
+static int cmp_obs(const void *a, const void *b)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = cmp_key(type, name, sorted[mid]->type, sorted[mid]->name);
-		if (c == 0)
-			return sorted[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	return strcmp(((const struct plan_obs *)a)->name, ((const struct plan_obs *)b)->name);
 }
 
-/* The top-level keys whose values differ between two JSON specs. */
-static char *spec_changes(const char *old_spec, const char *new_spec)
+/* The recorded row of a desired resource, or NULL. */
+static const struct plan_rec *rec_find(const struct plan_rec **sorted, size_t n, const struct res *r)
 {
-	json_t *a = json_loads(old_spec ? old_spec : "{}", 0, NULL), *b = json_loads(new_spec, 0, NULL);
-	struct sbx_buf buf = {0};
-	const char *k;
-	json_t *v;
-	json_object_foreach(b, k, v) {
-		if (!json_equal(v, json_object_get(a, k)))
-			sbx_buf_printf(&buf, "%s%s", buf.len ? ", " : "", k);
-	}
-	json_object_foreach(a, k, v) {
-		if (json_object_get(b, k) == NULL)
-			sbx_buf_printf(&buf, "%s%s", buf.len ? ", " : "", k);
-	}
-	json_decref(a);
-	json_decref(b);
-	return buf.len ? sbx_buf_steal(&buf) : xstrdup("spec");
+	struct plan_rec key = {.res = {.type = r->type, .name = r->name}};
+	const struct plan_rec *kp = &key;
+	const struct plan_rec **hit = bsearch(&kp, sorted, n, sizeof(*sorted), cmp_rec);
+	return hit ? *hit : NULL;
 }
 
-/* Append a step. */
-static struct plan_step *step_add(struct plan *p, enum plan_action a, const char *type, const char *name,
-	const char *node, const char *spec, const char *old_spec, char *reason)
+/* Append a step holding a copy of r. */
+static struct plan_step *step_add(struct plan *p, enum plan_action a, const struct res *r, char *reason)
 {
 	xgrow(&p->steps, &p->cap, p->n + 1, sizeof(*p->steps));
 	struct plan_step *s = &p->steps[p->n++];
-	*s = (struct plan_step){a, xstrdup(type), xstrdup(name), xstrdup(node), xstrdup(spec),
-		xstrdup(old_spec), reason, NULL, 0};
+	*s = (struct plan_step){.action = a, .reason = reason};
+	res_copy(&s->res, r);
 	return s;
 }
 
@@ -324,30 +250,42 @@ static void step_dep(struct plan_step *s, size_t on)
 	s->deps[s->ndeps++] = on;
 }
 
-/* Decide the action of one desired resource. */
-static enum plan_action classify(const struct plan_res *r, const struct state_res *rec, bool missing,
-	char **reason)
+/* Append the provider's drift to a step's changes. */
+static void step_drift(struct plan_step *s, const struct plan_obs *o)
 {
-	if (rec == NULL) {
-		*reason = xstrdup("new");
-		return PLAN_CREATE;
+	s->changes = xrealloc(s->changes, (s->nchanges + o->ndrift + 1) * sizeof(*s->changes));
+	for (size_t i = 0; i < o->ndrift; i++) {
+		const struct res_change *c = &o->drift[i];
+		s->changes[s->nchanges++] = (struct res_change){xasprintf("%s (observed)", c->field),
+			xstrdup(c->old), xstrdup(c->new)};
 	}
-	if (strcmp(rec->status, STATE_RES_CREATED) != 0) {
-		*reason = xasprintf("interrupted while %s", rec->status);
-		return PLAN_CREATE;
-	}
-	if (missing) {
-		*reason = xstrdup("missing in libvirt");
-		return PLAN_CREATE;
-	}
-	if (!sbx_streq(rec->spec, r->spec)) {
-		char *what = spec_changes(rec->spec, r->spec);
-		*reason = xasprintf("changed: %s", what);
-		free(what);
-		return PLAN_UPDATE;
-	}
-	*reason = xstrdup("up to date");
-	return PLAN_NOOP;
+}
+
+/* Decide the action of one desired resource and add its step. */
+static void plan_one(struct plan *p, const struct res *r, const struct plan_rec *rec, const struct plan_obs *o)
+{
+	struct res_change *ch = NULL;
+	size_t nch = 0;
+	if (rec && strcmp(rec->status, STATE_RES_CREATED) == 0 && (o == NULL || o->exists))
+		res_diff(&rec->res, r, &ch, &nch);
+	enum plan_action a = PLAN_NOOP;
+	char *reason;
+	if (rec == NULL)
+		a = PLAN_CREATE, reason = xstrdup("new");
+	else if (strcmp(rec->status, STATE_RES_CREATED) != 0)
+		a = PLAN_CREATE, reason = xasprintf("interrupted while %s", rec->status);
+	else if (o && !o->exists)
+		a = PLAN_CREATE, reason = xstrdup("missing in libvirt");
+	else if (nch || (o && o->ndrift))
+		a = PLAN_UPDATE, reason = xstrdup(nch && o && o->ndrift ? "changed, and drifted in libvirt" :
+			nch ? "changed" : "drifted in libvirt");
+	else
+		reason = xstrdup("up to date");
+	struct plan_step *s = step_add(p, a, r, reason);
+	s->changes = ch;
+	s->nchanges = nch;
+	if (a == PLAN_UPDATE && o)
+		step_drift(s, o);
 }
 
 /* The step names sorted, each followed by its index (for bsearch by name). */
@@ -362,37 +300,12 @@ static int cmp_name_idx(const void *a, const void *b)
 	return strcmp(((const struct name_idx *)a)->name, ((const struct name_idx *)b)->name);
 }
 
-/* Deletion rank: what must go first. */
-static int delete_rank(const char *type)
+/* Turn the desired resources' dependency names into step edges. */
+static void plan_edges(struct plan *p, const struct plan_desired *d)
 {
-	if (strcmp(type, PLAN_T_DOMAIN) == 0)
-		return 0;
-	if (strcmp(type, PLAN_T_NETWORK) == 0)
-		return 2;
-	return 1;
-}
-
-/* Whether a recorded row is among the n sorted desired names. */
-static bool is_desired(const char **dsorted, size_t n, const struct state_res *r)
-{
-	return bsearch(&r->name, dsorted, n, sizeof(char *), cmp_str) != NULL;
-}
-
-/* Steps for the desired resources. */
-static void plan_creates(struct plan *p, const struct plan_desired *d, const struct state_res **rs,
-	size_t nrec, const char *const *observed, size_t nobs)
-{
-	for (size_t i = 0; i < d->n; i++) {
-		const struct plan_res *r = &d->res[i];
-		const struct state_res *rec = rec_find(rs, nrec, r->type, r->name);
-		bool missing = observed && !bsearch(&r->name, observed, nobs, sizeof(char *), cmp_str);
-		char *reason;
-		enum plan_action a = classify(r, rec, missing, &reason);
-		step_add(p, a, r->type, r->name, r->node, r->spec, rec ? rec->spec : NULL, reason);
-	}
 	struct name_idx *ix = xcalloc(p->n + 1, sizeof(*ix));
 	for (size_t i = 0; i < p->n; i++)
-		ix[i] = (struct name_idx){p->steps[i].name, i};
+		ix[i] = (struct name_idx){p->steps[i].res.name, i};
 	qsort(ix, p->n, sizeof(*ix), cmp_name_idx);
 	for (size_t i = 0; i < d->n; i++)
 		for (size_t k = 0; k < d->res[i].ndeps; k++) {
@@ -404,18 +317,24 @@ static void plan_creates(struct plan *p, const struct plan_desired *d, const str
 	free(ix);
 }
 
-/* Whether a state row is a libvirt resource the planner owns (other rows: host keys, outputs). */
-static bool is_planned_type(const char *type)
+/* Steps for the desired resources. */
+static void plan_creates(struct plan *p, const struct plan_desired *d, const struct plan_rec **rs,
+	size_t nrec, const struct plan_obs *obs, size_t nobs)
 {
-	static const char *const types[] = {PLAN_T_NETWORK, PLAN_T_VOLUME, PLAN_T_SEED, PLAN_T_DOMAIN};
-	for (size_t i = 0; i < SBX_NELEM(types); i++)
-		if (strcmp(type, types[i]) == 0)
-			return true;
-	return false;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct res *r = &d->res[i];
+		struct plan_obs key = {.name = r->name};
+		const struct plan_obs *o = obs ? bsearch(&key, obs, nobs, sizeof(*obs), cmp_obs) : NULL;
+		struct plan_obs absent = {.name = r->name, .exists = false};
+		if (obs && o == NULL)
+			o = &absent;
+		plan_one(p, r, rec_find(rs, nrec, r), o);
+	}
+	plan_edges(p, d);
 }
 
-/* Steps for recorded resources no longer desired, ordered by rank. */
-static void plan_deletes(struct plan *p, const struct plan_desired *d, const struct state_res **rs,
+/* Steps for recorded resources no longer desired, ordered by the delete rank. */
+static void plan_deletes(struct plan *p, const struct plan_desired *d, const struct plan_rec **rs,
 	size_t nrec)
 {
 	const char **dsorted = xcalloc(d->n + 1, sizeof(char *));
@@ -423,18 +342,26 @@ static void plan_deletes(struct plan *p, const struct plan_desired *d, const str
 		dsorted[i] = d->res[i].name;
 	qsort(dsorted, d->n, sizeof(char *), cmp_str);
 	size_t first = p->n;
-	for (int rank = 0; rank <= 2; rank++)
+	for (int rank = 0; rank <= RES_MAX_RANK; rank++)
 		for (size_t i = 0; i < nrec; i++) {
-			const struct state_res *r = rs[i];
-			if (!is_planned_type(r->type) || delete_rank(r->type) != rank || is_desired(dsorted, d->n, r))
+			const struct res *r = &rs[i]->res;
+			if (res_delete_rank(r->type) != rank || bsearch(&r->name, dsorted, d->n, sizeof(char *), cmp_str))
 				continue;
-			struct plan_step *s = step_add(p, PLAN_DELETE, r->type, r->name, NULL, NULL, r->spec,
+			struct plan_step *s = step_add(p, PLAN_DELETE, r,
 				xstrdup(d->n ? "no longer in the blueprint" : "environment teardown"));
 			for (size_t j = first; j < p->n - 1; j++)
-				if (delete_rank(p->steps[j].type) < rank)
+				if (res_delete_rank(p->steps[j].res.type) < rank)
 					step_dep(s, j);
 		}
 	free(dsorted);
+}
+
+/* Whether a step destroys data a protected environment keeps (its VMs and disks). */
+static bool step_destructive(const struct plan_step *s)
+{
+	if (s->action == PLAN_DELETE)
+		return s->res.type == RES_DOMAIN || s->res.type == RES_VOLUME;
+	return s->action == PLAN_UPDATE && s->res.type == RES_VOLUME;
 }
 
 /* Count the actions and refuse destructive plans of protected environments. */
@@ -446,12 +373,9 @@ static int plan_check(struct plan *p, bool protected, struct sbx_err *err)
 		p->nupdate += s->action == PLAN_UPDATE;
 		p->ndelete += s->action == PLAN_DELETE;
 		p->nnoop += s->action == PLAN_NOOP;
-		bool destructive = s->action == PLAN_DELETE ||
-			(s->action == PLAN_UPDATE && strcmp(s->type, PLAN_T_VOLUME) == 0);
-		if (protected && destructive && strcmp(s->type, PLAN_T_SEED) != 0 &&
-			strcmp(s->type, PLAN_T_NETWORK) != 0)
+		if (protected && step_destructive(s))
 			sbx_err_set(err, SBX_EXIT_REFUSED, "the environment is protected: the plan would %s %s %s",
-				s->action == PLAN_DELETE ? "delete" : "replace", s->type, s->name);
+				s->action == PLAN_DELETE ? "delete" : "replace", plan_step_type(s), s->res.name);
 	}
 	if (sbx_err_isset(err) && err->code == SBX_EXIT_REFUSED) {
 		sbx_err_hint(err, "restore the nodes in the blueprint, or tear the environment down on purpose "
@@ -462,24 +386,24 @@ static int plan_check(struct plan *p, bool protected, struct sbx_err *err)
 }
 
 /* Build the plan. */
-int plan_build(const struct plan_desired *desired, const struct state_res *recorded, size_t nrec,
-	const char *const *observed, size_t nobs, bool protected, struct plan *out, struct sbx_err *err)
+int plan_build(const struct plan_desired *desired, const struct plan_rec *recorded, size_t nrec,
+	const struct plan_obs *obs, size_t nobs, bool protected, struct plan *out, struct sbx_err *err)
 {
 	struct plan p = {0};
-	const struct state_res **rs = xcalloc(nrec + 1, sizeof(*rs));
-	const char **obs = NULL;
+	const struct plan_rec **rs = xcalloc(nrec + 1, sizeof(*rs));
+	struct plan_obs *os = NULL;
 	for (size_t i = 0; i < nrec; i++)
 		rs[i] = &recorded[i];
 	qsort(rs, nrec, sizeof(*rs), cmp_rec);
-	if (observed) {
-		obs = xcalloc(nobs + 1, sizeof(char *));
-		memcpy(obs, observed, nobs * sizeof(char *));
-		qsort(obs, nobs, sizeof(char *), cmp_str);
+	if (obs) {
+		os = xcalloc(nobs + 1, sizeof(*os));
+		memcpy(os, obs, nobs * sizeof(*os));
+		qsort(os, nobs, sizeof(*os), cmp_obs);
 	}
-	plan_creates(&p, desired, rs, nrec, obs, nobs);
+	plan_creates(&p, desired, rs, nrec, os, nobs);
 	plan_deletes(&p, desired, rs, nrec);
 	free(rs);
-	free(obs);
+	free(os);
 	if (plan_check(&p, protected, err) < 0) {
 		plan_clear(&p);
 		return -1;
@@ -493,49 +417,71 @@ void plan_clear(struct plan *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		struct plan_step *s = &p->steps[i];
-		free(s->type);
-		free(s->name);
-		free(s->node);
-		free(s->spec);
-		free(s->old_spec);
+		res_clear(&s->res);
 		free(s->reason);
+		res_changes_free(s->changes, s->nchanges);
 		free(s->deps);
 	}
 	free(p->steps);
 	*p = (struct plan){0};
 }
 
+/* The type name of a step. */
+const char *plan_step_type(const struct plan_step *s)
+{
+	return res_type_name(s->res.type);
+}
+
 static const char *const action_mark[] = {"=", "+", "~", "-"};
 static const char *const action_word[] = {"noop", "create", "update", "delete"};
 
-/* Print the plan like a diff. */
+/* Print the plan like a diff, each changed field on its own line. */
 void plan_print(const struct plan *p, FILE *f, bool verbose)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		const struct plan_step *s = &p->steps[i];
 		if (s->action == PLAN_NOOP && !verbose)
 			continue;
-		fprintf(f, "%s %-8s %-40s %s\n", action_mark[s->action], s->type, s->name, s->reason);
+		fprintf(f, "%s %-8s %-40s %s\n", action_mark[s->action], plan_step_type(s), s->res.name, s->reason);
+		for (size_t k = 0; k < s->nchanges; k++)
+			fprintf(f, "      %s: %s → %s\n", s->changes[k].field, s->changes[k].old, s->changes[k].new);
 	}
 	fprintf(f, "Plan: %zu to create, %zu to update, %zu to delete, %zu unchanged.\n", p->ncreate,
 		p->nupdate, p->ndelete, p->nnoop);
 }
 
-/* The plan as JSON. */
-char *plan_to_json(const struct plan *p)
+/* The changes of a step as a JSON array. */
+static json_t *changes_json(const struct plan_step *s)
+{
+	json_t *a = json_array();
+	for (size_t k = 0; k < s->nchanges; k++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "field", s->changes[k].field, "old",
+			s->changes[k].old, "new", s->changes[k].new));
+	return a;
+}
+
+/* The plan as a JSON value. */
+void *plan_to_json_value(const struct plan *p)
 {
 	json_t *steps = json_array();
 	for (size_t i = 0; i < p->n; i++) {
 		const struct plan_step *s = &p->steps[i];
 		json_t *deps = json_array();
 		for (size_t k = 0; k < s->ndeps; k++)
-			json_array_append_new(deps, json_string(p->steps[s->deps[k]].name));
-		json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:s, s:o}", "action",
-			action_word[s->action], "type", s->type, "name", s->name, "reason", s->reason, "after", deps));
+			json_array_append_new(deps, json_string(p->steps[s->deps[k]].res.name));
+		json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "action",
+			action_word[s->action], "type", plan_step_type(s), "name", s->res.name, "reason", s->reason,
+			"after", deps, "changes", changes_json(s)));
 	}
-	json_t *o = json_pack("{s:o, s:{s:I, s:I, s:I, s:I}}", "steps", steps, "summary", "create",
+	return json_pack("{s:o, s:{s:I, s:I, s:I, s:I}}", "steps", steps, "summary", "create",
 		(json_int_t)p->ncreate, "update", (json_int_t)p->nupdate, "delete", (json_int_t)p->ndelete,
 		"unchanged", (json_int_t)p->nnoop);
+}
+
+/* The plan as JSON. */
+char *plan_to_json(const struct plan *p)
+{
+	json_t *o = plan_to_json_value(p);
 	char *s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(o);
 	return s;

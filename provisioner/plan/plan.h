@@ -1,8 +1,8 @@
 /*
  * plan — the pure planner: desired resources (from the blueprint, the environment name and its
- * IPAM blocks) minus recorded resources (from the state) and observed objects (from libvirt)
- * = a plan of create/update/delete steps with dependencies (a DAG the executor walks).
- * No I/O here: everything comes in as arguments, so it is unit-tested without any daemon.
+ * IPAM blocks) minus recorded resources (decoded from the state) and observed objects (what the
+ * provider reports) = a plan of create/update/delete steps with dependencies (a DAG the executor
+ * walks). No I/O here: everything comes in as arguments, so it is unit-tested without any daemon.
  *
  * Resource names are deterministic: network sbx-<env>-<net>, volume sbx-<env>-<node>-<i>.qcow2,
  * seed sbx-<env>-<node>-<i>-seed.iso, domain sbx-<env>-<node>-<i>. Node instances are "<node>-<i>".
@@ -15,13 +15,8 @@
 #include <stdio.h>
 
 #include "bp.h"
-#include "state.h"
+#include "res.h"
 #include "util.h"
-
-#define PLAN_T_NETWORK "network"
-#define PLAN_T_VOLUME  "volume"
-#define PLAN_T_SEED    "seed"
-#define PLAN_T_DOMAIN  "domain"
 
 /* The /24 allocated to one blueprint network. */
 struct plan_net {
@@ -29,30 +24,34 @@ struct plan_net {
 	const char *cidr;    /* "a.b.c.0/24" */
 };
 
-/* One desired resource. */
-struct plan_res {
-	char *type;
-	char *name;
-	char *node;   /* node instance ("web-0") for per-node resources, else NULL */
-	char *spec;   /* canonical JSON (sorted keys, compact) */
-	char **deps;  /* names of the resources it needs */
-	size_t ndeps;
+struct plan_desired {
+	struct res *res;
+	size_t n, cap;
 };
 
-struct plan_desired {
-	struct plan_res *res;
-	size_t n, cap;
+/* A resource as the state records it (decoded), with its journal status. */
+struct plan_rec {
+	struct res res;
+	const char *status; /* STATE_RES_* */
+};
+
+/* What the provider reports about one desired resource. */
+struct plan_obs {
+	const char *name;
+	bool exists;
+	const struct res_change *drift; /* field: what the provider reports → what is desired */
+	size_t ndrift;
 };
 
 enum plan_action { PLAN_NOOP, PLAN_CREATE, PLAN_UPDATE, PLAN_DELETE };
 
 struct plan_step {
 	enum plan_action action;
-	char *type, *name, *node;
-	char *spec;     /* desired spec (NULL for delete) */
-	char *old_spec; /* recorded spec (update/delete), NULL for create */
-	char *reason;   /* why: "new", "changed: memory, vcpus", "missing in libvirt", ... */
-	size_t *deps;   /* indices of steps that must finish first */
+	struct res res;               /* desired (noop, create, update) or recorded (delete) */
+	char *reason;                 /* "new", "changed", "drift", "missing in libvirt", ... */
+	struct res_change *changes;   /* update: recorded → desired, then drift: observed → desired */
+	size_t nchanges;
+	size_t *deps;                 /* indices of steps that must finish first */
 	size_t ndeps;
 };
 
@@ -72,21 +71,28 @@ int plan_desired(const struct bp_blueprint *bp, const char *env, const struct pl
 void plan_desired_clear(struct plan_desired *d);
 
 /*
- * Diff desired against recorded (state rows of the environment) and observed (names of libvirt
- * objects of the environment; NULL = not observed, trust the state). Deletions of everything
- * recorded but not desired are ordered domains → volumes/seeds → networks; creations follow the
- * desired deps. A protected environment refuses (SBX_EXIT_REFUSED) a plan that deletes or
- * replaces a domain or volume. `down` passes nd == 0 (and protected == false after --confirm).
+ * Diff desired against recorded (the environment's resource rows) and observed (one entry per
+ * desired resource the provider was asked about; obs == NULL: not observed, trust the state).
+ * Deletions of everything recorded but not desired follow res_delete_rank (domains → volumes/seeds
+ * → networks); creations follow the desired deps. A protected environment refuses
+ * (SBX_EXIT_REFUSED) a plan that deletes or replaces a domain or volume. `down` passes nd == 0
+ * (and protected == false after --confirm). The plan copies what it needs from its inputs.
  */
-int plan_build(const struct plan_desired *desired, const struct state_res *recorded, size_t nrec,
-	const char *const *observed, size_t nobs, bool protected, struct plan *out,
+int plan_build(const struct plan_desired *desired, const struct plan_rec *recorded, size_t nrec,
+	const struct plan_obs *obs, size_t nobs, bool protected, struct plan *out,
 	struct sbx_err *err) SBX_WUR;
 void plan_clear(struct plan *p);
 
-/* Print the plan like a diff (+ create, ~ update, - delete), noops hidden unless verbose. */
+/* Print the plan like a diff (+ create, ~ update, - delete) with "field: old → new" lines under
+ * each update; noops hidden unless verbose. */
 void plan_print(const struct plan *p, FILE *f, bool verbose);
+/* The plan as a JSON value (caller decrefs; opaque here to keep jansson out of this header). */
+void *plan_to_json_value(const struct plan *p);
 /* The plan as JSON text (caller frees). */
 char *plan_to_json(const struct plan *p);
+
+/* The type name of a step ("network", ...). */
+const char *plan_step_type(const struct plan_step *s);
 
 /* Deterministic names (caller frees). */
 char *plan_domain_name(const char *env, const char *node, int index);
@@ -95,7 +101,5 @@ char *plan_network_name(const char *env, const char *net);
 void plan_bridge_name(const char *network_name, char out[12]);
 /* A stable locally administered MAC for (env, instance, network). Writes 18 bytes. */
 void plan_mac(const char *env, const char *instance, const char *net, char out[18]);
-/* Address of host number `host` (1..254) in "a.b.c.0/24" (caller frees); NULL if malformed. */
-char *plan_cidr_host(const char *cidr, int host);
 
 #endif

@@ -19,6 +19,7 @@
 #define IMAGE_KEY_LEN 16
 
 struct image_ctx {
+	const struct image_dirs *dirs;
 	image_progress_fn progress;
 	void *ctx;
 };
@@ -28,20 +29,6 @@ static void image_progress(const struct image_ctx *c, const char *what, uint64_t
 {
 	if (c->progress)
 		c->progress(c->ctx, what, done, total);
-}
-
-/* The image cache directory (caller frees). */
-char *image_cache_dir(void)
-{
-	const char *env = getenv("SANDBOX_IMAGE_CACHE"), *xdg = getenv("XDG_CACHE_HOME");
-	const char *home = getenv("HOME");
-	if (env && *env)
-		return xstrdup(env);
-	if (geteuid() == 0)
-		return xstrdup("/var/lib/sandbox/images");
-	if (xdg && *xdg)
-		return xasprintf("%s/sandbox/images", xdg);
-	return xasprintf("%s/.cache/sandbox/images", home && *home ? home : "/tmp");
 }
 
 /* Free the strings of f. */
@@ -81,15 +68,15 @@ static int image_verify(const char *path, const char *want, struct sbx_err *err)
 }
 
 /* Make the directories of the cache (0755 so libvirt's QEMU can read what is inside). */
-static char *image_cache_sub(const char *sub, struct sbx_err *err)
+static char *image_cache_sub(const struct image_ctx *c, const char *sub, struct sbx_err *err)
 {
-	char *cache = image_cache_dir(), *dir = sbx_path_join(cache, sub);
+	const char *cache = c->dirs->cache;
+	char *dir = sbx_path_join(cache, sub);
 	int rc = sbx_mkdir_p(dir, 0755, err);
 	if (rc == 0) {
 		chmod(cache, 0755);
 		chmod(dir, 0755);
 	}
-	free(cache);
 	if (rc == 0)
 		return dir;
 	free(dir);
@@ -267,7 +254,7 @@ static int image_from_url(const struct bp_image *img, const struct image_ctx *c,
 		return sbx_err_set(err, SBX_EXIT_USAGE, "image url %s needs a sha256 (64 hex digits)", img->url);
 	for (size_t i = 0; i < 65; i++)
 		sha[i] = (char)(i < 64 ? (img->sha256[i] | 0x20) : '\0'); /* lowercase hex */
-	if ((dir = image_cache_sub("url", err)) == NULL)
+	if ((dir = image_cache_sub(c, "url", err)) == NULL)
 		goto out;
 	final = xasprintf("%s/%s", dir, sha);
 	lock = xasprintf("%s/%s.lock", dir, sha);
@@ -290,11 +277,11 @@ out:
 /* --- recipe --------------------------------------------------------------------------------- */
 
 /* Directories searched for recipes, in order (caller frees each and the array). */
-static char **recipe_dirs(size_t *n)
+static char **recipe_dirs(const struct image_ctx *c, size_t *n)
 {
 	char **v = xcalloc(5, sizeof *v), exe[PATH_MAX];
 	static const char *const rel[] = {"../examples/image", "../../examples/image", "../share/sandbox/images"};
-	const char *env = getenv("SANDBOX_RECIPES");
+	const char *env = c->dirs->recipes;
 	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	*n = 0;
 	if (env && *env)
@@ -310,10 +297,10 @@ static char **recipe_dirs(size_t *n)
 }
 
 /* The recipe script of `name` (caller frees), or NULL with an error. */
-static char *recipe_script(const char *name, struct sbx_err *err)
+static char *recipe_script(const struct image_ctx *c, const char *name, struct sbx_err *err)
 {
 	size_t n = 0;
-	char **dirs = recipe_dirs(&n), *found = NULL;
+	char **dirs = recipe_dirs(c, &n), *found = NULL;
 	for (size_t i = 0; i < n; i++) {
 		char *p = xasprintf("%s/%s.sh", dirs[i], name);
 		if (found == NULL && access(p, R_OK) == 0)
@@ -463,7 +450,7 @@ static int image_from_recipe(const char *name, const struct image_ctx *c, struct
 	int rc = -1, lfd = -1;
 	if (!recipe_name_ok(name))
 		return sbx_err_set(err, SBX_EXIT_USAGE, "image recipe '%s': not a valid name", name ? name : "");
-	if ((script = recipe_script(name, err)) == NULL || (parent = image_cache_sub("recipe", err)) == NULL ||
+	if ((script = recipe_script(c, name, err)) == NULL || (parent = image_cache_sub(c, "recipe", err)) == NULL ||
 		(dir = recipe_dir(parent, name, script, err)) == NULL)
 		goto out;
 	lock = xasprintf("%s.lock", dir);
@@ -516,10 +503,10 @@ static int image_from_url_or_recipe(const struct bp_image *img, const struct ima
 }
 
 /* Resolve the blueprint's image to local files. */
-int image_resolve(const struct bp_image *img, const char *bp_dir, image_progress_fn progress,
-	void *ctx, struct image_files *out, struct sbx_err *err)
+int image_resolve(const struct bp_image *img, const char *bp_dir, const struct image_dirs *dirs,
+	image_progress_fn progress, void *ctx, struct image_files *out, struct sbx_err *err)
 {
-	struct image_ctx c = {progress, ctx};
+	struct image_ctx c = {dirs, progress, ctx};
 	struct image_files f = {0};
 	int rc;
 	if (img->path)

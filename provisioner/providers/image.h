@@ -3,8 +3,8 @@
  * a `url` (libcurl download with progress, sha256 verified, cached under the image cache), or a
  * `recipe` (the project's image recipe, built with debootstrap and cached, keyed by a hash of the
  * recipe). With url + recipe, the recipe is the fallback when the url cannot be fetched.
- * Cache: $SANDBOX_IMAGE_CACHE, default /var/lib/sandbox/images when root, else
- * $XDG_CACHE_HOME/sandbox/images; directories are 0755 so libvirt's QEMU can read them.
+ * Cache: a directory given by the caller (env_config: SANDBOX_IMAGE_CACHE or its default);
+ * directories are 0755 so libvirt's QEMU can read them.
  */
 #ifndef SBX_IMAGE_H
 #define SBX_IMAGE_H
@@ -25,11 +25,16 @@ struct image_files {
  * (total 0 = unknown). */
 typedef void (*image_progress_fn)(void *ctx, const char *what, uint64_t done, uint64_t total);
 
+/* Where images are cached and recipes found. */
+struct image_dirs {
+	const char *cache;   /* the image cache */
+	const char *recipes; /* searched first for recipes (NULL: only the directories next to the
+	                        binary: ../examples/image, ../../examples/image, ../share/sandbox/images) */
+};
+
 /* Resolve the image; `bp_dir` is the blueprint's directory (relative paths). */
-int image_resolve(const struct bp_image *img, const char *bp_dir, image_progress_fn progress,
-	void *ctx, struct image_files *out, struct sbx_err *err) SBX_WUR;
+int image_resolve(const struct bp_image *img, const char *bp_dir, const struct image_dirs *dirs,
+	image_progress_fn progress, void *ctx, struct image_files *out, struct sbx_err *err) SBX_WUR;
 void image_files_clear(struct image_files *f);
-/* The cache directory (caller frees). */
-char *image_cache_dir(void);
 
 #endif

@@ -16,7 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "image.h"
 #include "util.h"
 
 #define KVM_PROBE_MS 3000
@@ -25,6 +24,23 @@
 
 static pthread_once_t kvm_once = PTHREAD_ONCE_INIT;
 static bool kvm_answer;
+static struct {
+	char *force, *kernel, *cache, *image_cache;
+} kvm_cfg;
+
+/* Set the probe's configuration (before the first kvm_usable). */
+void kvm_configure(const char *force, const char *probe_kernel, const char *cache_file,
+	const char *image_cache)
+{
+	free(kvm_cfg.force);
+	free(kvm_cfg.kernel);
+	free(kvm_cfg.cache);
+	free(kvm_cfg.image_cache);
+	kvm_cfg.force = xstrdup(force);
+	kvm_cfg.kernel = xstrdup(probe_kernel);
+	kvm_cfg.cache = xstrdup(cache_file);
+	kvm_cfg.image_cache = xstrdup(image_cache);
+}
 
 /* Point the vCPU at the guest code in real mode. */
 static int kvm_vcpu_setup(int vcpu)
@@ -119,7 +135,7 @@ static int kvm_probe_ioctl(int timeout_ms)
 /* A Linux kernel to boot for stage 2 (caller frees), or NULL. */
 static char *kvm_kernel(void)
 {
-	const char *env = getenv("SBX_KVM_PROBE_KERNEL");
+	const char *env = kvm_cfg.kernel;
 	struct utsname u;
 	glob_t g;
 	char *path = NULL;
@@ -130,12 +146,13 @@ static char *kvm_kernel(void)
 	free(path);
 	if (access("/boot/vmlinuz", R_OK) == 0)
 		return xstrdup("/boot/vmlinuz");
-	char *cache = image_cache_dir(), *pat = xasprintf("%s/recipe/*/vmlinuz", cache);
+	if (kvm_cfg.image_cache == NULL)
+		return NULL;
+	char *pat = xasprintf("%s/recipe/*/vmlinuz", kvm_cfg.image_cache);
 	path = glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0 ? xstrdup(g.gl_pathv[g.gl_pathc - 1]) : NULL;
 	if (path)
 		globfree(&g);
 	free(pat);
-	free(cache);
 	return path;
 }
 
@@ -162,15 +179,6 @@ int kvm_probe(int timeout_ms)
 	int ok = kernel ? kvm_probe_qemu(kernel, KVM_QEMU_PROBE_MS) : 1;
 	free(kernel);
 	return ok;
-}
-
-/* Where the answer is kept until the host reboots (caller frees). */
-static char *kvm_cache_path(void)
-{
-	const char *rt = getenv("XDG_RUNTIME_DIR");
-	if (geteuid() == 0)
-		return xstrdup("/run/sandbox/kvm-probe");
-	return rt && *rt ? xasprintf("%s/sandbox-kvm-probe", rt) : NULL;
 }
 
 /* The host's boot id (caller frees), or "". */
@@ -207,12 +215,12 @@ static int kvm_cache_read(const char *path, const char *boot)
 /* Probe once for the process (and once per host boot through the cache file). */
 static void kvm_once_probe(void)
 {
-	const char *force = getenv("SBX_KVM");
+	const char *force = kvm_cfg.force;
 	if (force && (strcmp(force, "0") == 0 || strcmp(force, "1") == 0)) {
 		kvm_answer = force[0] == '1';
 		return;
 	}
-	char *path = kvm_cache_path(), *boot = kvm_boot_id();
+	char *path = xstrdup(kvm_cfg.cache), *boot = kvm_boot_id();
 	int v = kvm_cache_read(path, boot);
 	if (v < 0) {
 		struct sbx_err err = SBX_ERR_INIT;

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -48,21 +47,11 @@ static const char *const migrations[] = {
 	"  tag BLOB NOT NULL, PRIMARY KEY (env, name));",
 };
 
-/* The default database path. */
-char *state_default_path(void)
+/* Set the IPAM pool. */
+void state_set_ipam_pool(struct state *st, const char *pool)
 {
-	const char *p = getenv("SANDBOX_STATE");
-	if (p && *p)
-		return xstrdup(p);
-	const char *xdg = getenv("XDG_STATE_HOME");
-	if (xdg && *xdg == '/')
-		return xasprintf("%s/sandbox/state.db", xdg);
-	const char *home = getenv("HOME");
-	if (!home || !*home) {
-		struct passwd *pw = getpwuid(getuid());
-		home = pw ? pw->pw_dir : "/";
-	}
-	return xasprintf("%s/.local/state/sandbox/state.db", home);
+	free(st->ipam_pool);
+	st->ipam_pool = xstrdup(pool);
 }
 
 /* The directory holding the database, key and locks. */
@@ -179,7 +168,7 @@ static struct state *state_new(const char *path)
 	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&st->mu, &a);
 	pthread_mutexattr_destroy(&a);
-	st->path = path ? xstrdup(path) : state_default_path();
+	st->path = xstrdup(path);
 	st->dir = sbx_dirname(st->path);
 	return st;
 }
@@ -187,6 +176,8 @@ static struct state *state_new(const char *path)
 /* Open (creating and migrating when needed) the state. */
 int state_open(const char *path, struct state **out, struct sbx_err *err)
 {
+	if (path == NULL || *path == '\0')
+		return sbx_err_set(err, SBX_EXIT_USAGE, "no state path given");
 	struct state *st = state_new(path);
 	int rc = -1;
 	if (prepare_files(st, err) < 0)
@@ -221,6 +212,7 @@ void state_close(struct state *st)
 	pthread_mutex_destroy(&st->mu);
 	free(st->path);
 	free(st->dir);
+	free(st->ipam_pool);
 	free(st);
 }
 

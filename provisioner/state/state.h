@@ -2,8 +2,8 @@
  * state — what sandbox knows it created: environments, their resources, an append-only event log,
  * IPAM allocations, encrypted secrets, and per-environment locks.
  *
- * SQLite in WAL mode at $SANDBOX_STATE (default $XDG_STATE_HOME/sandbox/state.db, else
- * ~/.local/state/sandbox/state.db), schema versioned with migrations (PRAGMA user_version).
+ * SQLite in WAL mode at a path the caller gives (env_config: --state, $SANDBOX_STATE or the
+ * default), schema versioned with migrations (PRAGMA user_version).
  * Beside the database: `key` (32 random bytes, mode 0600: the AES-256-GCM key of the secrets) and
  * `locks/` (one flock file per environment). A handle is safe to use from several threads
  * (calls are serialised by a mutex). Every call returns 0 on success, -1 with `err` set otherwise.
@@ -69,12 +69,13 @@ struct state_event {
 	char *env, *kind, *detail; /* detail: JSON text */
 };
 
-/* Open (creating and migrating when needed) the state at `path`; NULL = the default path. */
+/* Open (creating and migrating when needed) the state at `path` (required). */
 int state_open(const char *path, struct state **out, struct sbx_err *err) SBX_WUR;
 /* Close; state_close(NULL) is a no-op. */
 void state_close(struct state *st);
-/* The default database path (caller frees). */
-char *state_default_path(void);
+/* The pool IPAM allocates /24 blocks from ("a.b.c.d/N", N 8..24; NULL: 10.211.0.0/16). It is
+ * checked at allocation. */
+void state_set_ipam_pool(struct state *st, const char *pool);
 /* The directory holding the database, key and locks (owned by st). */
 const char *state_dir(const struct state *st);
 
@@ -164,7 +165,7 @@ int state_event_list(struct state *st, const char *env, size_t limit, struct sta
 void state_event_list_free(struct state_event *ev, size_t n);
 
 /*
- * IPAM: one /24 per (env, network) from the pool $SANDBOX_IPAM_POOL (default 10.211.0.0/16),
+ * IPAM: one /24 per (env, network) from the pool state_set_ipam_pool set (default 10.211.0.0/16),
  * never overlapping between environments. Idempotent: a second call returns the same block.
  * `want` is an explicit "a.b.c.0/24" or NULL/"auto"; an explicit block taken by another
  * environment is an error (SBX_EXIT_REFUSED); pool exhausted is SBX_EXIT_REFUSED ("no capacity").

@@ -25,6 +25,7 @@ struct state {
 	int user_txn;       /* open state_begin levels */
 	unsigned char key[STATE_KEY_LEN];
 	bool have_key;
+	char *ipam_pool;    /* NULL: STATE_IPAM_DEFAULT_POOL */
 };
 
 /* Take / release the handle's mutex. */

@@ -1,9 +1,10 @@
 /* state_ipam — one /24 per (environment, network) from a pool, never shared between environments. */
 #include "state_db.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ip4.h"
 
 #define IPAM_DEFAULT_POOL "10.211.0.0/16"
 
@@ -12,35 +13,17 @@ struct pool {
 	int64_t lo, hi; /* inclusive */
 };
 
-/* Parse "a.b.c.d/len" into its address (host order) and prefix length. */
-static int parse_cidr(const char *s, uint32_t *addr, int *len)
+/* The configured pool (a /8 to /24). */
+static int pool_get(struct state *st, struct pool *p, const char **text, struct sbx_err *err)
 {
-	const char *slash = strchr(s, '/');
-	char ip[INET_ADDRSTRLEN], *end = NULL;
-	struct in_addr in;
-	if (!slash || (size_t)(slash - s) >= sizeof(ip))
-		return -1;
-	memcpy(ip, s, (size_t)(slash - s));
-	ip[slash - s] = '\0';
-	long l = strtol(slash + 1, &end, 10);
-	if (inet_pton(AF_INET, ip, &in) != 1 || end == slash + 1 || *end || l < 0 || l > 32)
-		return -1;
-	*addr = ntohl(in.s_addr);
-	*len = (int)l;
-	return 0;
-}
-
-/* The pool of $SANDBOX_IPAM_POOL (a /8 to /24). */
-static int pool_get(struct pool *p, const char **text, struct sbx_err *err)
-{
-	const char *s = getenv("SANDBOX_IPAM_POOL");
+	const char *s = st->ipam_pool;
 	uint32_t addr;
 	int len;
 	if (!s || !*s)
 		s = IPAM_DEFAULT_POOL;
-	if (parse_cidr(s, &addr, &len) < 0 || len < 8 || len > 24)
+	if (ip4_parse_cidr(s, &addr, &len) < 0 || len < 8 || len > 24)
 		return sbx_err_set(err, SBX_EXIT_USAGE,
-			"SANDBOX_IPAM_POOL=%s is not an IPv4 CIDR between /8 and /24", s);
+			"the IPAM pool %s is not an IPv4 CIDR between /8 and /24", s);
 	uint32_t mask = len ? ~0u << (32 - len) : 0;
 	p->lo = (addr & mask) >> 8;
 	p->hi = p->lo + ((int64_t)1 << (24 - len)) - 1;
@@ -48,19 +31,12 @@ static int pool_get(struct pool *p, const char **text, struct sbx_err *err)
 	return 0;
 }
 
-/* The text of a block. */
-static char *block_cidr(int64_t b)
-{
-	return xasprintf("%u.%u.%u.0/24", (unsigned)(b >> 16) & 255, (unsigned)(b >> 8) & 255,
-		(unsigned)b & 255);
-}
-
 /* Parse an explicit "a.b.c.0/24" into its block. */
 static int want_block(const char *want, int64_t *b, struct sbx_err *err)
 {
 	uint32_t addr;
 	int len;
-	if (parse_cidr(want, &addr, &len) < 0 || len != 24 || (addr & 255) != 0)
+	if (ip4_parse_cidr(want, &addr, &len) < 0 || len != 24 || (addr & 255) != 0)
 		return sbx_err_set(err, SBX_EXIT_USAGE,
 			"network cidr %s: expected a /24 block like 10.211.7.0/24, or auto", want);
 	*b = addr >> 8;
@@ -75,7 +51,7 @@ static int pool_free_block(struct state *st, int64_t *out, struct sbx_err *err)
 	sqlite3_stmt *s = NULL;
 	int64_t next;
 	int rc;
-	if (pool_get(&p, &text, err) < 0)
+	if (pool_get(st, &p, &text, err) < 0)
 		return -1;
 	if (db_prep(st, &s, err, "SELECT block FROM ipam WHERE block BETWEEN ? AND ? ORDER BY block",
 		"ii", p.lo, p.hi) < 0)
@@ -105,7 +81,7 @@ static int block_check_free(struct state *st, int64_t b, struct sbx_err *err)
 		return -1;
 	if (!holder)
 		return 0;
-	char *cidr = block_cidr(b);
+	char *cidr = ip4_block_cidr((uint32_t)b);
 	sbx_err_set(err, SBX_EXIT_REFUSED, "network block %s is already allocated to %s", cidr, holder);
 	sbx_err_hint(err, "use cidr: auto, or another block");
 	free(cidr);
@@ -165,7 +141,7 @@ static int alloc_tx(struct state *st, const char *env, const char *network, cons
 	int rc = want ? want_block(want, &b, err) : pool_free_block(st, &b, err);
 	if (rc == 0 && want)
 		rc = block_check_free(st, b, err);
-	char *text = block_cidr(b);
+	char *text = ip4_block_cidr((uint32_t)b);
 	if (rc == 0)
 		rc = ipam_insert(st, env, network, b, text, err);
 	if (rc == 0)

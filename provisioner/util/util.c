@@ -203,13 +203,19 @@ void sbx_err_clear(struct sbx_err *e)
 	*e = (struct sbx_err)SBX_ERR_INIT;
 }
 
-/* Wall-clock seconds; SBX_FAKE_NOW overrides for tests. */
+static _Atomic int64_t fake_now;
+
+/* Set (or with 0 clear) the fake clock. */
+void sbx_fake_now_set(int64_t now)
+{
+	fake_now = now;
+}
+
+/* Wall-clock seconds, or the fake clock of the tests. */
 int64_t sbx_now(void)
 {
-	const char *fake = getenv("SBX_FAKE_NOW");
-	if (fake && *fake)
-		return strtoll(fake, NULL, 10);
-	return (int64_t)time(NULL);
+	int64_t fake = fake_now;
+	return fake ? fake : (int64_t)time(NULL);
 }
 
 /* Monotonic milliseconds. */

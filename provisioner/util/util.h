@@ -70,7 +70,9 @@ void sbx_err_print(const struct sbx_err *e, FILE *f);
 void sbx_err_clear(struct sbx_err *e);
 
 /* Time. */
-int64_t sbx_now(void);     /* wall clock, seconds since the epoch (SBX_FAKE_NOW overrides, for tests) */
+int64_t sbx_now(void);     /* wall clock, seconds since the epoch (or the fake clock) */
+/* Tests: make sbx_now() return `now` (0: the real clock again). Set from env_config. */
+void sbx_fake_now_set(int64_t now);
 int64_t sbx_mono_ms(void); /* monotonic milliseconds */
 void sbx_sleep_ms(int64_t ms);
 

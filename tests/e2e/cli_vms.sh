@@ -59,7 +59,7 @@ YAML
 expect_rc 0 "$SANDBOX" up "$T/one.yaml" --name ${E}t
 expect_rc 0 "$SANDBOX" status ${E}t
 expect_out 'expires: +in '
-expect_rc 0 env SBX_FAKE_NOW=$(( $(date +%s) + 61 )) "$SANDBOX" reap
+expect_rc 0 env SANDBOX_FAKE_NOW=$(( $(date +%s) + 61 )) "$SANDBOX" reap
 expect_out "reaped ${E}t"
 [ "$(ours ${E}t)" -eq 0 ] && pass || fail "reap left $(ours ${E}t) object(s)"
 expect_rc 1 "$SANDBOX" status ${E}t

@@ -17,7 +17,7 @@ n=0
 for point in network:before network:after volume:before volume:after:2 seed:after:3 domain:before:2 domain:after:1; do
     n=$((n + 1)); E=cr$$-$n
     on_exit "$SANDBOX down $E"
-    SBX_TEST_CRASH=$point "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E --parallel 1 >"$T/out" 2>&1
+    SANDBOX_TEST_CRASH=$point "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E --parallel 1 >"$T/out" 2>&1
     rc=$?
     [ $rc -eq 137 ] || [ $rc -gt 128 ] && pass || { fail "$point: up was not killed (exit $rc)"; tail "$T/out" >&2; }
     expect_rc 0 "$SANDBOX" status $E
@@ -34,7 +34,7 @@ done
 # a crash in the middle of up, followed directly by down, also leaves nothing
 E=cr$$-d
 on_exit "$SANDBOX down $E"
-SBX_TEST_CRASH=domain:after:2 "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E --parallel 1 >/dev/null 2>&1
+SANDBOX_TEST_CRASH=domain:after:2 "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E --parallel 1 >/dev/null 2>&1
 expect_rc 0 "$SANDBOX" down $E
 expect_out 'nothing tagged'
 [ "$(leftovers $E)" -eq 0 ] && pass || fail "down after crash left $(leftovers $E) objects"
@@ -42,7 +42,7 @@ expect_out 'nothing tagged'
 E=cr$$-e
 on_exit "$SANDBOX down $E"
 expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E
-SBX_TEST_CRASH=volume:after:2 "$SANDBOX" down $E --parallel 1 >/dev/null 2>&1
+SANDBOX_TEST_CRASH=volume:after:2 "$SANDBOX" down $E --parallel 1 >/dev/null 2>&1
 [ $? -gt 128 ] && pass || fail "down was not killed"
 expect_rc 0 "$SANDBOX" status $E
 expect_out 'destroying'

@@ -108,7 +108,7 @@ expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --no-wait --name ${E}x --ttl 1m
 expect_rc 0 "$SANDBOX" reap
 [ "$(leftovers ${E}x)" -eq 11 ] && pass || fail "reap removed a live environment"
 NOW=$(( $(date +%s) + 120 ))
-expect_rc 0 env SBX_FAKE_NOW=$NOW "$SANDBOX" reap --json
+expect_rc 0 env SANDBOX_FAKE_NOW=$NOW "$SANDBOX" reap --json
 expect_out '"event":"reap.done"'
 [ "$(leftovers ${E}x)" -eq 0 ] && pass || fail "reap left objects"
 expect_rc 1 "$SANDBOX" status ${E}x

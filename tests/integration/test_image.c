@@ -3,7 +3,7 @@
  * test on 127.0.0.1:<ephemeral> (cached by sha256, a bad sha256 leaves nothing in the cache), an
  * unreachable url falling back to a recipe, recipe caching, a failing recipe leaving no half
  * image, and two concurrent builds of one recipe running it once. Everything lives in a temp
- * dir ($SANDBOX_IMAGE_CACHE and $SANDBOX_RECIPES point into it).
+ * dir (the image_dirs passed to image_resolve point into it).
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -25,6 +25,7 @@
 
 static char top[] = "/tmp/sbx-test-image.XXXXXX";
 static char *cache, *recipes, *counter, *payload_path, payload_sha[65];
+static struct image_dirs dirs;
 static unsigned char payload[70000];
 
 /* --- a tiny HTTP server: GET /image → payload, anything else → 404 ------------------------ */
@@ -125,8 +126,7 @@ static int setup(void **state)
 	counter = xasprintf("%s/count", top);
 	payload_path = xasprintf("%s/local.img", top);
 	assert_int_equal(sbx_mkdir_p(recipes, 0755, &err), 0);
-	setenv("SANDBOX_IMAGE_CACHE", cache, 1);
-	setenv("SANDBOX_RECIPES", recipes, 1);
+	dirs = (struct image_dirs){cache, recipes};
 	setenv("SBX_TEST_COUNTER", counter, 1);
 	sbx_random(payload, sizeof payload);
 	memcpy(payload, "QFI\xfb", 4);
@@ -194,7 +194,7 @@ static void test_path(void **state)
 	struct image_files f = {0};
 	struct sbx_err err = SBX_ERR_INIT;
 	struct bp_image img = {.path = "local.img", .sha256 = payload_sha, .kernel = "k", .cmdline = "console=ttyS0"};
-	if (image_resolve(&img, top, NULL, NULL, &f, &err) < 0)
+	if (image_resolve(&img, top, &dirs, NULL, NULL, &f, &err) < 0)
 		fail_msg("%s", sbx_err_first(&err));
 	assert_string_equal(f.disk, payload_path);
 	assert_string_equal(f.format, "qcow2");
@@ -206,13 +206,13 @@ static void test_path(void **state)
 	image_files_clear(&f);
 
 	img.sha256 = "0000000000000000000000000000000000000000000000000000000000000000";
-	assert_int_equal(image_resolve(&img, top, NULL, NULL, &f, &err), -1);
+	assert_int_equal(image_resolve(&img, top, &dirs, NULL, NULL, &f, &err), -1);
 	assert_non_null(strstr(sbx_err_first(&err), "sha256 mismatch"));
 	assert_null(f.disk);
 	sbx_err_clear(&err);
 	img.path = "missing.img";
 	img.sha256 = NULL;
-	assert_int_equal(image_resolve(&img, top, NULL, NULL, &f, &err), -1);
+	assert_int_equal(image_resolve(&img, top, &dirs, NULL, NULL, &f, &err), -1);
 	sbx_err_clear(&err);
 }
 
@@ -241,7 +241,7 @@ static void test_url_cached(void **state)
 	char *url = xasprintf("http://127.0.0.1:%d/image", srv_port);
 	struct bp_image img = {.url = url, .sha256 = payload_sha};
 	int hits0 = srv_hits;
-	if (image_resolve(&img, top, on_progress, &p, &f, &err) < 0)
+	if (image_resolve(&img, top, &dirs, on_progress, &p, &f, &err) < 0)
 		fail_msg("%s", sbx_err_first(&err));
 	char *want = xasprintf("%s/url/%s", cache, payload_sha);
 	assert_string_equal(f.disk, want);
@@ -253,7 +253,7 @@ static void test_url_cached(void **state)
 	assert_int_equal(sbx_sha256_file(f.disk, got, &err), 0);
 	assert_string_equal(got, payload_sha);
 	image_files_clear(&f);
-	assert_int_equal(image_resolve(&img, top, NULL, NULL, &f, &err), 0);
+	assert_int_equal(image_resolve(&img, top, &dirs, NULL, NULL, &f, &err), 0);
 	assert_int_equal(srv_hits, hits0 + 1);
 	image_files_clear(&f);
 	free(want);
@@ -270,12 +270,12 @@ static void test_url_bad_sha(void **state)
 	struct bp_image img = {.url = url, .sha256 = "1111111111111111111111111111111111111111111111111111111111111111",
 		.recipe = "tiny"}; /* not a fetch failure: no fallback either */
 	int before = entries_besides_locks(dir);
-	assert_int_equal(image_resolve(&img, top, NULL, NULL, &f, &err), -1);
+	assert_int_equal(image_resolve(&img, top, &dirs, NULL, NULL, &f, &err), -1);
 	assert_non_null(strstr(sbx_err_first(&err), "sha256 mismatch"));
 	assert_int_equal(entries_besides_locks(dir), before);
 	sbx_err_clear(&err);
 	img.sha256 = NULL;
-	assert_int_equal(image_resolve(&img, top, NULL, NULL, &f, &err), -1);
+	assert_int_equal(image_resolve(&img, top, &dirs, NULL, NULL, &f, &err), -1);
 	assert_int_equal(err.code, SBX_EXIT_USAGE);
 	sbx_err_clear(&err);
 	free(url);
@@ -296,7 +296,7 @@ static void test_url_fallback_recipe(void **state)
 	struct bp_image img = {.url = url, .sha256 = "2222222222222222222222222222222222222222222222222222222222222222",
 		.recipe = "tiny"};
 	int r0 = runs();
-	if (image_resolve(&img, top, NULL, NULL, &f, &err) < 0)
+	if (image_resolve(&img, top, &dirs, NULL, NULL, &f, &err) < 0)
 		fail_msg("%s", sbx_err_first(&err));
 	assert_int_equal(runs(), r0 + 1);
 	assert_non_null(strstr(f.disk, "/recipe/tiny-"));
@@ -306,7 +306,7 @@ static void test_url_fallback_recipe(void **state)
 	assert_non_null(f.sha256);
 	image_files_clear(&f);
 	struct bp_image only = {.recipe = "tiny"};
-	assert_int_equal(image_resolve(&only, top, NULL, NULL, &f, &err), 0);
+	assert_int_equal(image_resolve(&only, top, &dirs, NULL, NULL, &f, &err), 0);
 	assert_int_equal(runs(), r0 + 1);
 	image_files_clear(&f);
 	free(url);
@@ -322,16 +322,16 @@ static void test_recipe_failure(void **state)
 	write_recipe("broken", "#!/bin/sh\nprintf 'disk=x\\n' >\"$1/manifest\"\necho 'debootstrap exploded' >&2\nexit 3\n");
 	struct bp_image img = {.recipe = "broken"};
 	int before = entries_besides_locks(dir);
-	assert_int_equal(image_resolve(&img, top, NULL, NULL, &f, &err), -1);
+	assert_int_equal(image_resolve(&img, top, &dirs, NULL, NULL, &f, &err), -1);
 	assert_non_null(strstr(sbx_err_first(&err), "debootstrap exploded"));
 	assert_int_equal(entries_besides_locks(dir), before);
 	sbx_err_clear(&err);
 	img.recipe = "no-such-recipe";
-	assert_int_equal(image_resolve(&img, top, NULL, NULL, &f, &err), -1);
+	assert_int_equal(image_resolve(&img, top, &dirs, NULL, NULL, &f, &err), -1);
 	assert_int_equal(err.code, SBX_EXIT_USAGE);
 	sbx_err_clear(&err);
 	img.recipe = "../etc/passwd";
-	assert_int_equal(image_resolve(&img, top, NULL, NULL, &f, &err), -1);
+	assert_int_equal(image_resolve(&img, top, &dirs, NULL, NULL, &f, &err), -1);
 	sbx_err_clear(&err);
 	free(dir);
 }
@@ -342,7 +342,7 @@ static void *resolve_twin(void *arg)
 	struct image_files f = {0};
 	struct sbx_err err = SBX_ERR_INIT;
 	struct bp_image img = {.recipe = "twin"};
-	*(int *)arg = image_resolve(&img, top, NULL, NULL, &f, &err);
+	*(int *)arg = image_resolve(&img, top, &dirs, NULL, NULL, &f, &err);
 	image_files_clear(&f);
 	sbx_err_clear(&err);
 	return NULL;
@@ -364,15 +364,6 @@ static void test_recipe_concurrent(void **state)
 	assert_int_equal(runs(), r0 + 1);
 }
 
-/* The cache dir honours $SANDBOX_IMAGE_CACHE. */
-static void test_cache_dir(void **state)
-{
-	(void)state;
-	char *d = image_cache_dir();
-	assert_string_equal(d, cache);
-	free(d);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -382,7 +373,6 @@ int main(void)
 		cmocka_unit_test(test_url_fallback_recipe),
 		cmocka_unit_test(test_recipe_failure),
 		cmocka_unit_test(test_recipe_concurrent),
-		cmocka_unit_test(test_cache_dir),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

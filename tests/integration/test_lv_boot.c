@@ -21,6 +21,7 @@
 #include <libvirt/libvirt.h>
 
 #include "cloudinit.h"
+#include "env_config.h"
 #include "image.h"
 #include "lv.h"
 
@@ -190,8 +191,13 @@ static void test_boot(void **state)
 	(void)state;
 	struct bp_image want = {.recipe = "debian-12"};
 	struct sbx_err err = SBX_ERR_INIT;
-	if (image_resolve(&want, ".", NULL, NULL, &img, &err) < 0)
+	struct env_config cfg;
+	if (env_config_load(&cfg, NULL, &err) < 0)
+		fail_msg("config: %s", sbx_err_first(&err));
+	struct image_dirs dirs = {cfg.image_cache, cfg.recipes_dir};
+	if (image_resolve(&want, ".", &dirs, NULL, NULL, &img, &err) < 0)
 		fail_msg("image: %s", sbx_err_first(&err));
+	env_config_clear(&cfg);
 	pub = make_key();
 	int64_t vol_ms, dom_ms, t0 = sbx_mono_ms();
 	create_all(&img, pub, &vol_ms, &dom_ms);

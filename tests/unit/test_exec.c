@@ -30,9 +30,9 @@ static int rec_step(void *ctx, const struct plan_step *s, struct sbx_err *err)
 	sbx_sleep_ms(20);
 	atomic_fetch_sub(&r->running, 1);
 	pthread_mutex_lock(&r->mu);
-	snprintf(r->order[r->n++], 16, "%s", s->name);
+	snprintf(r->order[r->n++], 16, "%s", s->res.name);
 	pthread_mutex_unlock(&r->mu);
-	if (r->fail && strcmp(s->name, r->fail) == 0)
+	if (r->fail && strcmp(s->res.name, r->fail) == 0)
 		return sbx_err_set(err, SBX_EXIT_FAILED, "boom");
 	return 0;
 }
@@ -55,8 +55,8 @@ static void diamond(struct plan *p)
 	p->n = p->cap = 5;
 	for (size_t i = 0; i < 5; i++) {
 		p->steps[i].action = PLAN_CREATE;
-		p->steps[i].type = strdup("t");
-		p->steps[i].name = strdup(names[i]);
+		p->steps[i].res.type = RES_NETWORK;
+		p->steps[i].res.name = strdup(names[i]);
 	}
 	size_t dv[] = {0}, dd[] = {1, 2};
 	p->steps[1].deps = malloc(sizeof(size_t));

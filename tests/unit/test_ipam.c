@@ -32,7 +32,6 @@ static int setup(void **ctx)
 {
 	struct fix *f = xcalloc(1, sizeof(*f));
 	struct sbx_err err = SBX_ERR_INIT;
-	unsetenv("SANDBOX_IPAM_POOL");
 	snprintf(f->dir, sizeof(f->dir), "/tmp/sbx-test-ipam-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	f->db = xasprintf("%s/state.db", f->dir);
@@ -52,7 +51,6 @@ static int teardown(void **ctx)
 	sbx_rm_rf(f->dir);
 	free(f->db);
 	free(f);
-	unsetenv("SANDBOX_IPAM_POOL");
 	return 0;
 }
 
@@ -161,7 +159,7 @@ static void test_exhaustion_and_reuse(void **ctx)
 {
 	struct fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
-	setenv("SANDBOX_IPAM_POOL", "10.9.0.0/23", 1);
+	state_set_ipam_pool(f->st, "10.9.0.0/23");
 	char *x = alloc_ok(f->st, "a", "front", NULL);
 	char *y = alloc_ok(f->st, "b", "front", NULL);
 	assert_string_equal(x, "10.9.0.0/24");
@@ -179,16 +177,16 @@ static void test_exhaustion_and_reuse(void **ctx)
 	free(z);
 }
 
-/* A malformed pool is a usage error naming the variable. */
+/* A malformed pool is a usage error naming the pool. */
 static void test_bad_pool(void **ctx)
 {
 	struct fix *f = *ctx;
 	const char *bad[] = {"10.0.0.0", "10.0.0.0/25", "10.0.0.0/4", "nonsense/16", "10.0.0.0/x"};
 	for (size_t i = 0; i < SBX_NELEM(bad); i++) {
-		setenv("SANDBOX_IPAM_POOL", bad[i], 1);
-		alloc_fails(f->st, "a", "front", NULL, SBX_EXIT_USAGE, "SANDBOX_IPAM_POOL");
+		state_set_ipam_pool(f->st, bad[i]);
+		alloc_fails(f->st, "a", "front", NULL, SBX_EXIT_USAGE, "IPAM pool");
 	}
-	setenv("SANDBOX_IPAM_POOL", "10.50.7.9/24", 1); /* host bits are ignored */
+	state_set_ipam_pool(f->st, "10.50.7.9/24"); /* host bits are ignored */
 	char *x = alloc_ok(f->st, "a", "front", NULL);
 	assert_string_equal(x, "10.50.7.0/24");
 	free(x);

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
+#include "ip4.h"
 #include "plan.h"
+#include "state.h"
 
 static const char *yaml =
 	"apiVersion: sandbox/v1\n"
@@ -36,7 +36,7 @@ static struct bp_blueprint *load(const char *text)
 }
 
 /* Find a desired resource. */
-static const struct plan_res *find(const struct plan_desired *d, const char *name)
+static const struct res *find(const struct plan_desired *d, const char *name)
 {
 	for (size_t i = 0; i < d->n; i++)
 		if (strcmp(d->res[i].name, name) == 0)
@@ -56,47 +56,67 @@ static void test_desired(void **state)
 	assert_non_null(find(&d, "sbx-demo-front"));
 	assert_non_null(find(&d, "sbx-demo-web-1.qcow2"));
 	assert_non_null(find(&d, "sbx-demo-db-0-seed.iso"));
-	const struct plan_res *dom = find(&d, "sbx-demo-web-1");
+	const struct res *dom = find(&d, "sbx-demo-web-1");
 	assert_non_null(dom);
+	assert_int_equal(dom->type, RES_DOMAIN);
 	assert_string_equal(dom->node, "web-1");
 	assert_int_equal(dom->ndeps, 4);
-	json_t *spec = json_loads(dom->spec, 0, NULL);
-	assert_int_equal(json_integer_value(json_object_get(spec, "memory")), 512 * 1024 * 1024);
-	json_t *nic0 = json_array_get(json_object_get(spec, "nics"), 0);
-	assert_string_equal(json_string_value(json_object_get(nic0, "ip")), "10.211.1.11");
-	assert_string_equal(json_string_value(json_object_get(nic0, "gateway")), "10.211.1.1");
-	json_decref(spec);
-	const struct plan_res *db = find(&d, "sbx-demo-db-0");
-	spec = json_loads(db->spec, 0, NULL);
+	assert_int_equal(dom->u.dom.memory, 512 * 1024 * 1024);
+	assert_int_equal(dom->u.dom.nnics, 2);
+	assert_string_equal(dom->u.dom.nics[0].ip, "10.211.1.11");
+	assert_string_equal(dom->u.dom.nics[0].gateway, "10.211.1.1");
+	assert_string_equal(dom->u.dom.nics[0].network, "sbx-demo-front");
+	assert_string_equal(dom->u.dom.disk, "sbx-demo-web-1.qcow2");
+	const struct res *db = find(&d, "sbx-demo-db-0");
 	/* db is the third instance on "back" (after web-0, web-1) */
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(spec, "nics"), 0), "ip")),
-		"10.211.2.12");
-	json_decref(spec);
+	assert_string_equal(db->u.dom.nics[0].ip, "10.211.2.12");
+	const struct res *net = find(&d, "sbx-demo-back");
+	assert_false(net->u.net.nat);
+	assert_string_equal(net->u.net.cidr, "10.211.2.0/24");
+	assert_string_equal(find(&d, "sbx-demo-db-0.qcow2")->u.vol.image.recipe, "debian-12");
 	/* same input, same output */
 	struct plan_desired d2 = {0};
 	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d2, &err), 0);
-	for (size_t i = 0; i < d.n; i++)
-		assert_string_equal(d.res[i].spec, d2.res[i].spec);
+	for (size_t i = 0; i < d.n; i++) {
+		char *a = res_encode(&d.res[i]), *b = res_encode(&d2.res[i]);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
 	plan_desired_clear(&d);
 	plan_desired_clear(&d2);
 	bp_free(bp);
 }
 
-/* Turn desired resources into recorded rows (as if `up` had finished). */
-static struct state_res *record_all(const struct plan_desired *d, size_t *n)
+/* Turn desired resources into recorded rows (as if `up` had finished), through the state's
+ * JSON boundary. */
+static struct plan_rec *record_all(const struct plan_desired *d, size_t *n)
 {
-	struct state_res *r = calloc(d->n, sizeof(*r));
-	for (size_t i = 0; i < d->n; i++)
-		r[i] = (struct state_res){"demo", d->res[i].type, d->res[i].name, NULL, d->res[i].spec, STATE_RES_CREATED, 0};
+	struct plan_rec *r = calloc(d->n, sizeof(*r));
+	struct sbx_err err = SBX_ERR_INIT;
+	for (size_t i = 0; i < d->n; i++) {
+		char *spec = res_encode(&d->res[i]);
+		assert_int_equal(res_decode(d->res[i].type, d->res[i].name, NULL, spec, &r[i].res, &err), 0);
+		r[i].status = STATE_RES_CREATED;
+		free(spec);
+	}
 	*n = d->n;
 	return r;
+}
+
+/* Free recorded rows. */
+static void recs_free(struct plan_rec *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		res_clear(&r[i].res);
+	free(r);
 }
 
 /* Index of a step by name. */
 static const struct plan_step *step(const struct plan *p, const char *name)
 {
 	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->steps[i].name, name) == 0)
+		if (strcmp(p->steps[i].res.name, name) == 0)
 			return &p->steps[i];
 	return NULL;
 }
@@ -114,28 +134,50 @@ static void test_diff(void **state)
 	assert_int_equal(p.ncreate, d.n);
 	const struct plan_step *dom = step(&p, "sbx-demo-web-0");
 	assert_int_equal(dom->ndeps, 4);
-	assert_string_equal(p.steps[dom->deps[0]].name, "sbx-demo-web-0.qcow2");
+	assert_string_equal(p.steps[dom->deps[0]].res.name, "sbx-demo-web-0.qcow2");
 	plan_clear(&p);
 
 	size_t nrec;
-	struct state_res *rec = record_all(&d, &nrec);
+	struct plan_rec *rec = record_all(&d, &nrec);
 	assert_int_equal(plan_build(&d, rec, nrec, NULL, 0, false, &p, &err), 0);
 	assert_int_equal(p.nnoop, d.n);
 	assert_int_equal(p.ncreate + p.nupdate + p.ndelete, 0);
 	plan_clear(&p);
 
-	/* an interrupted create is retried; a changed spec is an update */
+	/* an interrupted create is retried; a changed field is an update that names old and new */
 	rec[0].status = STATE_RES_PENDING;
-	char *old = rec[5].spec;
-	rec[5].spec = "{\"changed\":true}";
+	size_t k = 0;
+	while (strcmp(rec[k].res.name, "sbx-demo-web-1") != 0)
+		k++;
+	rec[k].res.u.dom.memory = 1024 * 1024 * 1024;
+	rec[k].res.u.dom.vcpus = 2;
 	assert_int_equal(plan_build(&d, rec, nrec, NULL, 0, false, &p, &err), 0);
 	assert_int_equal(p.steps[0].action, PLAN_CREATE);
 	assert_non_null(strstr(p.steps[0].reason, "interrupted"));
-	assert_int_equal(p.steps[5].action, PLAN_UPDATE);
-	assert_non_null(strstr(p.steps[5].reason, "changed"));
-	rec[5].spec = old;
+	const struct plan_step *upd = step(&p, "sbx-demo-web-1");
+	assert_int_equal(upd->action, PLAN_UPDATE);
+	assert_non_null(strstr(upd->reason, "changed"));
+	assert_int_equal(upd->nchanges, 2);
+	assert_string_equal(upd->changes[0].field, "memory");
+	assert_string_equal(upd->changes[0].old, "1Gi");
+	assert_string_equal(upd->changes[0].new, "512Mi");
+	assert_string_equal(upd->changes[1].field, "vcpus");
+	assert_string_equal(upd->changes[1].old, "2");
+	assert_string_equal(upd->changes[1].new, "1");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	plan_print(&p, f, false);
+	fclose(f);
+	assert_non_null(strstr(text, "~ domain   sbx-demo-web-1"));
+	assert_non_null(strstr(text, "      memory: 1Gi → 512Mi\n"));
+	assert_non_null(strstr(text, "Plan: 1 to create, 1 to update, 0 to delete"));
+	free(text);
+	char *json = plan_to_json(&p);
+	assert_non_null(strstr(json, "\"field\": \"vcpus\""));
+	free(json);
 	plan_clear(&p);
-	free(rec);
+	recs_free(rec, nrec);
 	plan_desired_clear(&d);
 	bp_free(bp);
 }
@@ -150,11 +192,32 @@ static void test_drift_and_delete_order(void **state)
 	struct sbx_err err = SBX_ERR_INIT;
 	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
 	size_t nrec;
-	struct state_res *rec = record_all(&d, &nrec);
-	const char *observed[] = {"sbx-demo-front", "sbx-demo-back"};
+	struct plan_rec *rec = record_all(&d, &nrec);
+	const struct plan_obs observed[] = {{"sbx-demo-front", true, NULL, 0}, {"sbx-demo-back", true, NULL, 0}};
 	assert_int_equal(plan_build(&d, rec, nrec, observed, 2, false, &p, &err), 0);
 	assert_int_equal(p.ncreate, d.n - 2);
 	assert_non_null(strstr(step(&p, "sbx-demo-db-0")->reason, "missing in libvirt"));
+	plan_clear(&p);
+
+	/* drift the provider reports is an update listing what it saw and what is wanted */
+	const struct res_change drift[] = {{"state", "shut off", "running"}};
+	struct plan_obs all[16];
+	for (size_t i = 0; i < d.n; i++)
+		all[i] = (struct plan_obs){d.res[i].name, true, NULL, 0};
+	size_t k = 0;
+	while (strcmp(all[k].name, "sbx-demo-db-0") != 0)
+		k++;
+	all[k].drift = drift;
+	all[k].ndrift = 1;
+	assert_int_equal(plan_build(&d, rec, nrec, all, d.n, false, &p, &err), 0);
+	const struct plan_step *db = step(&p, "sbx-demo-db-0");
+	assert_int_equal(db->action, PLAN_UPDATE);
+	assert_non_null(strstr(db->reason, "drifted"));
+	assert_int_equal(db->nchanges, 1);
+	assert_string_equal(db->changes[0].field, "state (observed)");
+	assert_string_equal(db->changes[0].old, "shut off");
+	assert_int_equal(p.nupdate, 1);
+	assert_int_equal(p.nnoop, d.n - 1);
 	plan_clear(&p);
 
 	assert_int_equal(plan_build(&none, rec, nrec, NULL, 0, false, &p, &err), 0);
@@ -162,10 +225,10 @@ static void test_drift_and_delete_order(void **state)
 	const struct plan_step *net = step(&p, "sbx-demo-back"), *vol = step(&p, "sbx-demo-db-0.qcow2");
 	assert_int_equal(net->ndeps, 9); /* after every domain, volume and seed */
 	assert_int_equal(vol->ndeps, 3); /* after the three domains */
-	for (size_t k = 0; k < vol->ndeps; k++)
-		assert_string_equal(p.steps[vol->deps[k]].type, PLAN_T_DOMAIN);
+	for (size_t j = 0; j < vol->ndeps; j++)
+		assert_int_equal(p.steps[vol->deps[j]].res.type, RES_DOMAIN);
 	plan_clear(&p);
-	free(rec);
+	recs_free(rec, nrec);
 	plan_desired_clear(&d);
 	bp_free(bp);
 }
@@ -180,7 +243,7 @@ static void test_protected(void **state)
 	struct sbx_err err = SBX_ERR_INIT;
 	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
 	size_t nrec;
-	struct state_res *rec = record_all(&d, &nrec);
+	struct plan_rec *rec = record_all(&d, &nrec);
 	assert_int_equal(plan_build(&none, rec, nrec, NULL, 0, true, &p, &err), -1);
 	assert_int_equal(err.code, SBX_EXIT_REFUSED);
 	assert_non_null(strstr(sbx_err_first(&err), "protected"));
@@ -189,7 +252,7 @@ static void test_protected(void **state)
 	/* converging a protected environment without deletions is fine */
 	assert_int_equal(plan_build(&d, rec, nrec, NULL, 0, true, &p, &err), 0);
 	plan_clear(&p);
-	free(rec);
+	recs_free(rec, nrec);
 	plan_desired_clear(&d);
 	bp_free(bp);
 }
@@ -207,11 +270,12 @@ static void test_names(void **state)
 	assert_int_equal(strlen(mac), 17);
 	assert_true(strncmp(mac, "52:54:00:", 9) == 0);
 	assert_string_not_equal(mac, mac2);
-	char *ip = plan_cidr_host("10.1.2.0/24", 254);
+	char *ip = ip4_host("10.1.2.0/24", 254);
 	assert_string_equal(ip, "10.1.2.254");
 	free(ip);
-	assert_null(plan_cidr_host("garbage", 3));
-	assert_null(plan_cidr_host("10.1.2.0/24", 255));
+	assert_null(ip4_host("garbage", 3));
+	assert_null(ip4_host("10.1.2.0/24", 255));
+	assert_null(ip4_host("10.1.0.0/16", 3));
 }
 
 /* A network too small for its nodes is a clear error. */

@@ -189,34 +189,13 @@ static void test_not_a_database(void **ctx)
 	free(db);
 }
 
-/* The default path honours SANDBOX_STATE, then XDG_STATE_HOME, then HOME. */
-static void test_default_path(void **ctx)
-{
-	(void)ctx;
-	char *p;
-	setenv("SANDBOX_STATE", "/x/s.db", 1);
-	p = state_default_path();
-	assert_string_equal(p, "/x/s.db");
-	free(p);
-	unsetenv("SANDBOX_STATE");
-	setenv("XDG_STATE_HOME", "/xdg", 1);
-	p = state_default_path();
-	assert_string_equal(p, "/xdg/sandbox/state.db");
-	free(p);
-	unsetenv("XDG_STATE_HOME");
-	setenv("HOME", "/home/u", 1);
-	p = state_default_path();
-	assert_string_equal(p, "/home/u/.local/state/sandbox/state.db");
-	free(p);
-}
-
 /* Create, read, update, set status/expiry; duplicates refused; absent handled. */
 static void test_env_crud(void **ctx)
 {
 	struct fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_env *e = NULL;
-	setenv("SBX_FAKE_NOW", "1000", 1);
+	sbx_fake_now_set(1000);
 	add_env(f->st, "demo", 5000, false);
 	assert_int_equal(state_env_get(f->st, "demo", &e, &err), 0);
 	assert_non_null(e);
@@ -242,7 +221,7 @@ static void test_env_crud(void **ctx)
 	sbx_err_clear(&err);
 
 	/* update */
-	setenv("SBX_FAKE_NOW", "2000", 1);
+	sbx_fake_now_set(2000);
 	free(e->bp_hash);
 	e->bp_hash = xstrdup("h2");
 	free(e->status);
@@ -277,7 +256,7 @@ static void test_env_crud(void **ctx)
 	assert_int_equal(state_env_update(f->st, &ghost, &err), -1);
 	sbx_err_clear(&err);
 	free(id);
-	unsetenv("SBX_FAKE_NOW");
+	sbx_fake_now_set(0);
 }
 
 /* The list is ordered by name, whatever the insertion order. */
@@ -333,7 +312,7 @@ static void test_max_ttl(void **ctx)
 {
 	struct fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
-	setenv("SBX_FAKE_NOW", "1000", 1);
+	sbx_fake_now_set(1000);
 	struct state_env e = {.name = "ttl", .expires = 2000, .max_ttl = 3600};
 	assert_int_equal(state_env_create(f->st, &e, &err), 0);
 	assert_int_equal(state_env_set_expires(f->st, "ttl", 1000 + 3600, &err), 0);
@@ -344,7 +323,7 @@ static void test_max_ttl(void **ctx)
 	sbx_err_clear(&err);
 	assert_int_equal(state_env_set_expires(f->st, "nope", 5, &err), -1);
 	sbx_err_clear(&err);
-	unsetenv("SBX_FAKE_NOW");
+	sbx_fake_now_set(0);
 }
 
 /* Resources: put, update in place keeping order, list, list_all, delete; unknown env refused. */
@@ -425,7 +404,7 @@ static void test_events(void **ctx)
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_event *ev = NULL;
 	size_t n = 0;
-	setenv("SBX_FAKE_NOW", "777", 1);
+	sbx_fake_now_set(777);
 	for (int i = 0; i < 5; i++) {
 		char *d = xasprintf("{\"i\":%d}", i);
 		assert_int_equal(state_event_add(f->st, i % 2 ? "x" : "y", "step.done", d, &err), 0);
@@ -454,7 +433,7 @@ static void test_events(void **ctx)
 	assert_non_null(strstr(msg, "append-only"));
 	sqlite3_free(msg);
 	assert_int_not_equal(raw_sql(f->db, "UPDATE event SET kind = 'x'", NULL), SQLITE_OK);
-	unsetenv("SBX_FAKE_NOW");
+	sbx_fake_now_set(0);
 }
 
 /* Two handles (two reapers): each expired env claimed once; protected/permanent/future never. */
@@ -753,7 +732,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
-		cmocka_unit_test(test_default_path),
 		cmocka_unit_test_setup_teardown(test_env_crud, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_list_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protect_sticky, setup, teardown),
@@ -768,7 +746,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bench, setup, teardown),
 	};
-	unsetenv("SANDBOX_IPAM_POOL");
-	unsetenv("SBX_FAKE_NOW");
+	sbx_fake_now_set(0);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,13 +1,11 @@
-/* stack_roles — apply the node roles after readiness and record the environment's outputs. */
-#include "stack_roles.h"
+/* env_roles — apply the node roles after readiness and record the environment's outputs. */
+#include "env_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "exec.h"
-#include "plan.h"
 #include "role.h"
-#include "stack.h"
 
 /* The pseudo-network under which the VIP block is allocated from the IPAM pool. */
 #define VIP_NETWORK "_vip"
@@ -16,10 +14,9 @@ struct roles {
 	struct state *st;
 	const char *env;
 	struct ev_sink *ev;
-	struct stack_node *nodes;
+	struct env_node *nodes;
 	size_t nnodes;
 	struct role_host *hosts;
-	char **pinned;
 	char **net_cidrs;
 	size_t nnets;
 	char *vip_cidr;
@@ -87,16 +84,14 @@ static void progress(void *ctx, const char *host, const char *role, const char *
 /* Hosts, pinned keys, network blocks and the VIP block of the environment. */
 static int roles_load(struct roles *r, const struct bp_blueprint *bp, struct sbx_err *err)
 {
-	if (stack_nodes(r->st, r->env, &r->nodes, &r->nnodes, err) < 0)
+	if (env_nodes(r->st, r->env, &r->nodes, &r->nnodes, err) < 0)
 		return -1;
 	r->hosts = xcalloc(r->nnodes + 1, sizeof(*r->hosts));
-	r->pinned = xcalloc(r->nnodes + 1, sizeof(char *));
 	for (size_t i = 0; i < r->nnodes; i++) {
-		const struct stack_node *n = &r->nodes[i];
-		r->pinned[i] = stack_pinned_key(r->st, r->env, n->domain);
+		const struct env_node *n = &r->nodes[i];
 		r->hosts[i] = (struct role_host){.name = n->domain, .node = n->node, .index = n->index,
 			.ssh_addr = n->ip, .ssh_port = 22, .addrs = (const char *const *)n->addrs,
-			.pinned_hostkey = r->pinned[i], .root = ""};
+			.pinned_hostkey = n->hostkey, .root = ""};
 	}
 	r->nnets = bp->nnetworks;
 	r->net_cidrs = xcalloc(r->nnets + 1, sizeof(char *));
@@ -112,15 +107,12 @@ static int roles_load(struct roles *r, const struct bp_blueprint *bp, struct sbx
 
 static void roles_free(struct roles *r)
 {
-	for (size_t i = 0; r->pinned && i < r->nnodes; i++)
-		free(r->pinned[i]);
 	for (size_t i = 0; r->net_cidrs && i < r->nnets; i++)
 		free(r->net_cidrs[i]);
-	free(r->pinned);
 	free(r->net_cidrs);
 	free(r->hosts);
 	free(r->vip_cidr);
-	stack_nodes_free(r->nodes, r->nnodes);
+	env_nodes_free(r->nodes, r->nnodes);
 }
 
 /* Replace the environment's recorded outputs by the roles' current ones. */
@@ -137,16 +129,16 @@ static int record_outputs(struct roles *r, struct role_ctx *ctx, struct sbx_err 
 		return -1;
 	}
 	for (size_t i = 0; rc == 0 && i < nold; i++) {
-		if (strcmp(old[i].type, STACK_T_OUTPUT) != 0)
+		if (strcmp(old[i].type, ENV_ROW_OUTPUT) != 0)
 			continue;
 		bool kept = false;
 		for (size_t k = 0; k < n && !kept; k++)
 			kept = strcmp(o[k].key, old[i].name) == 0;
 		if (!kept)
-			rc = state_res_delete(r->st, r->env, STACK_T_OUTPUT, old[i].name, err);
+			rc = state_res_delete(r->st, r->env, ENV_ROW_OUTPUT, old[i].name, err);
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		struct state_res row = {(char *)r->env, STACK_T_OUTPUT, o[i].key, NULL, o[i].value, STATE_RES_CREATED, 0};
+		struct state_res row = {(char *)r->env, ENV_ROW_OUTPUT, o[i].key, NULL, o[i].value, STATE_RES_CREATED, 0};
 		rc = state_res_put(r->st, &row, err);
 	}
 	if (rc == 0)
@@ -171,10 +163,10 @@ static void report_timings(struct roles *r, const struct role_report *rep)
 }
 
 /* Apply the roles of every node, then record the outputs. */
-int stack_roles(struct state *st, struct lv *lv, const struct bp_blueprint *bp, const char *env,
-	const char *privkey, struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err)
+int env_roles(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp,
+	const char *env, const char *privkey, struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err)
 {
-	if (lv_is_test(lv) || !has_roles(bp, env, ev))
+	if (!has_roles(bp, env, ev))
 		return 0;
 	if (exec_interrupted())
 		return sbx_err_set(err, SBX_EXIT_FAILED, "interrupted before the roles were applied");
@@ -182,11 +174,9 @@ int stack_roles(struct state *st, struct lv *lv, const struct bp_blueprint *bp, 
 	int rc = roles_load(&r, bp, err);
 	struct role_ctx ctx = {.bp = bp, .env = env, .hosts = r.hosts, .nhosts = r.nnodes, .ssh_user = "sandbox",
 		.ssh_priv_pem = privkey, .vip_cidr = r.vip_cidr, .net_cidrs = (const char *const *)r.net_cidrs,
-		.secret = secret_real, .secret_ctx = &r, .progress = progress, .progress_ctx = &r, .pool = pool};
-	const char *t = getenv("SANDBOX_ROLE_TIMEOUT");
-	int64_t secs = 0;
-	if (t && sbx_parse_duration(t, &secs) == 0 && secs > 0)
-		ctx.health_timeout_ms = (int)(secs * 1000);
+		.secret = secret_real, .secret_ctx = &r, .progress = progress, .progress_ctx = &r, .pool = pool,
+		.cluster_dir = cfg->cluster_dir, .mock_bin_dir = cfg->mock_bin_dir,
+		.health_timeout_ms = (int)cfg->role_timeout * 1000};
 	struct role_report rep = {0};
 	if (rc == 0) {
 		ev_emit(ev, env, "roles.start", NULL, NULL, NULL, "applying roles on %zu node(s)", r.nnodes);

@@ -1,0 +1,60 @@
+/* env — what every verb shares: opening the state, the site of an environment, key paths. */
+#include "env_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+/* Open the configured state. */
+int env_state_open(const struct env_config *cfg, struct state **st, struct sbx_err *err)
+{
+	if (state_open(cfg->state_path, st, err) < 0) {
+		sbx_err_hint(err, "set SANDBOX_STATE (or --state) to a writable path, or check the permissions of %s",
+			cfg->state_path);
+		return -1;
+	}
+	state_set_ipam_pool(*st, cfg->ipam_pool);
+	return 0;
+}
+
+/* The provider configuration of a blueprint's site. */
+struct prov_cfg env_site_of_bp(const struct bp_blueprint *bp)
+{
+	const struct bp_site *s = &bp->site;
+	return (struct prov_cfg){.uri = s->uri ? s->uri : "qemu:///system", .pool = s->pool ? s->pool : "sandbox",
+		.pool_path = s->pool_path ? s->pool_path : "/var/lib/sandbox/pool", .image = &s->image};
+}
+
+/* The site recorded with an environment (its resolved blueprint). */
+void env_site_of_row(const struct state_env *e, char **uri, char **pool, char **pool_path)
+{
+	json_t *j = json_loads(e->bp_json ? e->bp_json : "{}", 0, NULL);
+	json_t *site = json_object_get(j, "site");
+	const char *u = json_string_value(json_object_get(site, "uri"));
+	const char *p = json_string_value(json_object_get(site, "pool"));
+	const char *pp = json_string_value(json_object_get(site, "pool_path"));
+	*uri = xstrdup(u ? u : "qemu:///system");
+	*pool = xstrdup(p ? p : "sandbox");
+	*pool_path = xstrdup(pp ? pp : "/var/lib/sandbox/pool");
+	json_decref(j);
+}
+
+/* The key file of an environment. */
+char *env_key_path(struct state *st, const char *env)
+{
+	return xasprintf("%s/keys/%s.pem", state_dir(st), env);
+}
+
+/* The known_hosts file of an environment. */
+char *env_known_hosts_path(struct state *st, const char *env)
+{
+	return xasprintf("%s/keys/%s.known_hosts", state_dir(st), env);
+}
+
+/* Add a string to a vector. */
+void env_strv_add(char ***v, size_t *n, char *s)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = s;
+}

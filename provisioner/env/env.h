@@ -1,0 +1,138 @@
+/*
+ * env — the lifecycle of environments, one verb per file: up, down, plan, reap, gc, and the two
+ * phases of up after the machines run (ready, roles). The CLI and the daemon call these; they only
+ * parse and print. Everything below (blueprint, planner, executor, provider table, SSH, roles,
+ * state) is reached from here, never the other way round.
+ *
+ * Safety rules kept here: every resource is journaled in the state before it is created or
+ * deleted; an environment row leaves the state only after the providers confirm nothing of it
+ * remains; protection lives in the state (sticky); one command per environment at a time (lock).
+ */
+#ifndef SBX_ENV_H
+#define SBX_ENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bp.h"
+#include "env_config.h"
+#include "event.h"
+#include "plan.h"
+#include "state.h"
+#include "util.h"
+
+/* Open the state the configuration names (with its IPAM pool); the hint says what to check. */
+int env_state_open(const struct env_config *cfg, struct state **st, struct sbx_err *err) SBX_WUR;
+
+/* --- up ------------------------------------------------------------------------------------ */
+struct env_up_opts {
+	const char *bp_path;
+	const char *env;            /* NULL = the blueprint's name */
+	const struct bp_var *vars;
+	size_t nvars;
+	int64_t ttl;                /* seconds; 0 = the blueprint's */
+	int wait_lock;              /* seconds; see state_env_lock */
+	int parallel;               /* workers; 0 = default */
+	bool no_wait;               /* return once the VMs run: no SSH readiness, no roles */
+	struct ev_sink *ev;
+};
+
+/* Create or converge the environment. On failure the environment is left "failed" with every
+ * resource journaled: `up` again resumes, `down` cleans up. */
+int env_up(const struct env_config *cfg, struct state *st, const struct env_up_opts *o,
+	struct sbx_err *err) SBX_WUR;
+
+/* --- plan ---------------------------------------------------------------------------------- */
+struct env_plan_opts {
+	const struct bp_blueprint *bp;
+	const char *env;  /* NULL = the blueprint's name */
+	bool refresh;     /* ask the provider what it has (drift); false: trust the state */
+};
+
+/* What `plan` shows: the plan `up` would execute now, from the same inputs `up` uses (the state,
+ * and with refresh what the provider reports), without changing anything: no IPAM allocation
+ * (networks without a block yet are planned with a placeholder), no key, no lock. */
+int env_plan(const struct env_config *cfg, struct state *st, const struct env_plan_opts *o,
+	struct plan *out, struct sbx_err *err) SBX_WUR;
+
+/* --- down and reap ------------------------------------------------------------------------- */
+struct env_down_opts {
+	const char *env;
+	const char *confirm;  /* must equal env to destroy a protected environment */
+	int wait_lock;
+	int parallel;
+	bool reaping;         /* called by the reaper on a claimed environment */
+	struct ev_sink *ev;
+};
+
+/* What down removed and what a re-query of the providers still shows (should be nothing). */
+struct env_receipt {
+	char **removed;   /* "domain sbx-demo-web-0", ... */
+	size_t nremoved;
+	char **remaining; /* objects still tagged with the environment after teardown */
+	size_t nremaining;
+	bool env_removed; /* the state row is gone */
+};
+
+/* Destroy the environment. Idempotent: an unknown environment is not an error (receipt empty). */
+int env_down(const struct env_config *cfg, struct state *st, const struct env_down_opts *o,
+	struct env_receipt *r, struct sbx_err *err) SBX_WUR;
+void env_receipt_clear(struct env_receipt *r);
+
+/* Claim (one atomic update each) and destroy every expired environment as `reaper`. *nexpired
+ * counts the claims, *nfailed the teardowns that failed (their errors are in err). */
+int env_reap(const struct env_config *cfg, struct state *st, const char *reaper, struct ev_sink *ev,
+	size_t *nexpired, size_t *nfailed, struct sbx_err *err) SBX_WUR;
+
+/* --- gc ------------------------------------------------------------------------------------ */
+struct env_gc_opts {
+	const char *env;          /* only this environment's objects (NULL: every sbx-* object) */
+	const char *const *uris;  /* the sites to scan; none: the default and every environment's */
+	size_t nuris;
+	bool delete;
+};
+
+/* One object the state does not know. */
+struct env_gc_item {
+	char *uri, *type, *name, *env; /* env: from the object's metadata, may be NULL */
+	bool deleted;
+};
+
+/* Find (and with delete, remove in the delete order) the provider objects named sbx-* that this
+ * state does not know. Returns the number of orphans still present (0 when all were deleted or
+ * none found), or -1. *items: free with env_gc_items_free. */
+int env_gc(const struct env_config *cfg, struct state *st, const struct env_gc_opts *o,
+	struct env_gc_item **items, size_t *n, struct sbx_err *err) SBX_WUR;
+void env_gc_items_free(struct env_gc_item *items, size_t n);
+
+/* --- what the state records about an environment ------------------------------------------- */
+
+/* State rows that are not provider resources: a node's pinned SSH host key (name = domain,
+ * spec = "TYPE BASE64") and the environment's outputs (name = KEY, spec = value, where a
+ * password appears as ${secret.NAME}, resolved only by `outputs` in a program format). */
+#define ENV_ROW_HOSTKEY "hostkey"
+#define ENV_ROW_OUTPUT  "output"
+
+/* One node instance as recorded (from the domain resources of the environment). */
+struct env_node {
+	char *instance; /* "web-0" */
+	char *node;     /* "web" */
+	int index;
+	char *domain;   /* "sbx-demo-web-0" */
+	char *ip;       /* primary address */
+	char **addrs;   /* every address, in the node's network order */
+	char **nets;    /* blueprint network names, same order */
+	size_t naddrs;
+	char *status;   /* resource status */
+	char *hostkey;  /* the pinned host key, or NULL */
+};
+int env_nodes(struct state *st, const char *env, struct env_node **out, size_t *n,
+	struct sbx_err *err) SBX_WUR;
+void env_nodes_free(struct env_node *nodes, size_t n);
+
+/* Path of the environment's private SSH key file (written 0600 by up); caller frees. */
+char *env_key_path(struct state *st, const char *env);
+/* Path of the environment's known_hosts file (pinned host keys); caller frees. */
+char *env_known_hosts_path(struct state *st, const char *env);
+
+#endif

@@ -1,0 +1,165 @@
+/* env_config — flags, SANDBOX_* variables and defaults, read once. */
+#include "env_config.h"
+
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "ip4.h"
+#include "kvm.h"
+
+#define CFG_READY_TIMEOUT_S 900
+#define CFG_ROLE_TIMEOUT_S 120
+#define CFG_IPAM_POOL "10.211.0.0/16"
+
+/* A variable's value, or the earlier SBX_ name's, or NULL when unset or empty. */
+static const char *var(const char *name, const char *old_name)
+{
+	const char *v = getenv(name);
+	if ((v == NULL || *v == '\0') && old_name)
+		v = getenv(old_name);
+	return v && *v ? v : NULL;
+}
+
+/* The user's home directory. */
+static const char *home_dir(void)
+{
+	const char *home = var("HOME", NULL);
+	struct passwd *pw = home ? NULL : getpwuid(getuid());
+	return home ? home : pw ? pw->pw_dir : "/";
+}
+
+/* The default state database. */
+static char *default_state(void)
+{
+	const char *xdg = var("XDG_STATE_HOME", NULL);
+	if (xdg && *xdg == '/')
+		return xasprintf("%s/sandbox/state.db", xdg);
+	return xasprintf("%s/.local/state/sandbox/state.db", home_dir());
+}
+
+/* The default image cache. */
+static char *default_image_cache(void)
+{
+	const char *xdg = var("XDG_CACHE_HOME", NULL);
+	if (geteuid() == 0)
+		return xstrdup("/var/lib/sandbox/images");
+	if (xdg)
+		return xasprintf("%s/sandbox/images", xdg);
+	return xasprintf("%s/.cache/sandbox/images", home_dir());
+}
+
+/* Where the KVM probe's answer is kept until the host reboots. */
+static char *default_kvm_cache(void)
+{
+	const char *rt = var("XDG_RUNTIME_DIR", NULL);
+	if (geteuid() == 0)
+		return xstrdup("/run/sandbox/kvm-probe");
+	return rt ? xasprintf("%s/sandbox-kvm-probe", rt) : NULL;
+}
+
+/* The user@host that runs this. */
+static char *owner_name(void)
+{
+	char host[HOST_NAME_MAX + 1] = "localhost";
+	const char *user = var("SUDO_USER", NULL);
+	struct passwd *pw = getpwuid(getuid());
+	if (user == NULL)
+		user = pw ? pw->pw_name : "unknown";
+	gethostname(host, sizeof(host) - 1);
+	return xasprintf("%s@%s", user, host);
+}
+
+/* A duration variable (a duration like 15m, or plain seconds); positive. */
+static int duration_var(const char *name, int64_t def, int64_t *out, struct sbx_err *err)
+{
+	const char *v = var(name, NULL);
+	char *end = NULL;
+	*out = def;
+	if (v == NULL)
+		return 0;
+	if (sbx_parse_duration(v, out) == 0 && *out > 0)
+		return 0;
+	long long n = strtoll(v, &end, 10);
+	if (end != v && *end == '\0' && n > 0) {
+		*out = n;
+		return 0;
+	}
+	return sbx_err_set(err, SBX_EXIT_USAGE, "%s=%s: expected a duration like 90s, 15m or 1h", name, v);
+}
+
+/* The fake clock of the tests. */
+static int fake_now(int64_t *out, struct sbx_err *err)
+{
+	const char *v = var("SANDBOX_FAKE_NOW", "SBX_FAKE_NOW");
+	char *end = NULL;
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	long long n = strtoll(v, &end, 10);
+	if (end == v || *end || n <= 0)
+		return sbx_err_set(err, SBX_EXIT_USAGE, "SANDBOX_FAKE_NOW=%s: expected epoch seconds", v);
+	*out = n;
+	return 0;
+}
+
+/* The IPAM pool must be a /8 to /24. */
+static int check_pool(const char *pool, struct sbx_err *err)
+{
+	uint32_t a;
+	int bits;
+	if (ip4_parse_cidr(pool, &a, &bits) == 0 && bits >= 8 && bits <= 24)
+		return 0;
+	sbx_err_set(err, SBX_EXIT_USAGE, "SANDBOX_IPAM_POOL=%s: expected an IPv4 CIDR between /8 and /24", pool);
+	sbx_err_hint(err, "for example SANDBOX_IPAM_POOL=10.211.0.0/16 (one /24 per network comes from it)");
+	return -1;
+}
+
+/* Read the variables. */
+static void read_strings(struct env_config *c, const char *state_flag)
+{
+	const char *s = state_flag && *state_flag ? state_flag : var("SANDBOX_STATE", NULL);
+	c->state_path = s ? xstrdup(s) : default_state();
+	c->ipam_pool = xstrdup(var("SANDBOX_IPAM_POOL", NULL) ? var("SANDBOX_IPAM_POOL", NULL) : CFG_IPAM_POOL);
+	s = var("SANDBOX_IMAGE_CACHE", NULL);
+	c->image_cache = s ? xstrdup(s) : default_image_cache();
+	c->recipes_dir = xstrdup(var("SANDBOX_RECIPES", NULL));
+	c->cluster_dir = xstrdup(var("SANDBOX_CLUSTER_DIR", "SBX_CLUSTER_DIR"));
+	c->mock_bin_dir = xstrdup(var("SANDBOX_MOCK_BIN_DIR", "SBX_MOCK_BIN_DIR"));
+	c->kvm_force = xstrdup(var("SANDBOX_KVM", "SBX_KVM"));
+	c->kvm_probe_kernel = xstrdup(var("SANDBOX_KVM_PROBE_KERNEL", "SBX_KVM_PROBE_KERNEL"));
+	c->kvm_cache = default_kvm_cache();
+	c->owner = owner_name();
+	c->test_crash = xstrdup(var("SANDBOX_TEST_CRASH", "SBX_TEST_CRASH"));
+}
+
+/* Build the configuration and apply the process-wide hooks. */
+int env_config_load(struct env_config *c, const char *state_flag, struct sbx_err *err)
+{
+	*c = (struct env_config){0};
+	read_strings(c, state_flag);
+	if (duration_var("SANDBOX_READY_TIMEOUT", CFG_READY_TIMEOUT_S, &c->ready_timeout, err) < 0 ||
+		duration_var("SANDBOX_ROLE_TIMEOUT", CFG_ROLE_TIMEOUT_S, &c->role_timeout, err) < 0 ||
+		fake_now(&c->fake_now, err) < 0 || check_pool(c->ipam_pool, err) < 0) {
+		env_config_clear(c);
+		return -1;
+	}
+	sbx_fake_now_set(c->fake_now);
+	exec_crash_set(c->test_crash);
+	kvm_configure(c->kvm_force, c->kvm_probe_kernel, c->kvm_cache, c->image_cache);
+	return 0;
+}
+
+/* Free the strings. */
+void env_config_clear(struct env_config *c)
+{
+	char **s[] = {&c->state_path, &c->ipam_pool, &c->image_cache, &c->recipes_dir, &c->cluster_dir,
+		&c->mock_bin_dir, &c->kvm_force, &c->kvm_probe_kernel, &c->kvm_cache, &c->owner, &c->test_crash};
+	for (size_t i = 0; i < SBX_NELEM(s); i++) {
+		free(*s[i]);
+		*s[i] = NULL;
+	}
+}

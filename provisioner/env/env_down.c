@@ -1,0 +1,217 @@
+/* env_down — destroy an environment and prove nothing of it remains. */
+#include "env_int.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exec.h"
+
+#define DOWN_DEFAULT_PARALLEL 16
+
+struct down {
+	struct state *st;
+	struct prov *prov;
+	const char *env;
+	struct ev_sink *ev;
+	pthread_mutex_t mu;
+	struct env_receipt *r;
+};
+
+/* Journal "deleting", delete through the provider table, drop the row. */
+int env_step_delete(struct state *st, struct prov *p, const char *env, const struct plan_step *s,
+	struct ev_sink *ev, struct sbx_err *err)
+{
+	const char *type = plan_step_type(s);
+	char *spec = res_encode(&s->res);
+	struct state_res row = {(char *)env, (char *)type, s->res.name, NULL, spec, STATE_RES_DELETING, 0};
+	exec_crash_point(type, "before");
+	int rc = state_res_put(st, &row, err);
+	free(spec);
+	if (rc == 0)
+		rc = prov_delete(p, s->res.type, s->res.name, err);
+	if (rc == 0) {
+		exec_crash_point(type, "after");
+		rc = state_res_delete(st, env, type, s->res.name, err);
+	}
+	if (rc < 0) {
+		ev_emit(ev, env, "step.fail", type, s->res.name, NULL, "could not delete: %s", sbx_err_first(err));
+		return -1;
+	}
+	ev_emit(ev, env, "step.done", type, s->res.name, NULL, "deleted %s %s", type, s->res.name);
+	return 0;
+}
+
+/* The executor's step: delete, and note it in the receipt. */
+static int down_step(void *ctx, const struct plan_step *s, struct sbx_err *err)
+{
+	struct down *d = ctx;
+	if (env_step_delete(d->st, d->prov, d->env, s, d->ev, err) < 0)
+		return -1;
+	pthread_mutex_lock(&d->mu);
+	env_strv_add(&d->r->removed, &d->r->nremoved, xasprintf("%s %s", plan_step_type(s), s->res.name));
+	pthread_mutex_unlock(&d->mu);
+	return 0;
+}
+
+/* Add the provider objects tagged with the env that the state does not know to the targets. */
+static int down_orphans(struct down *d, struct env_rows *rows, struct sbx_err *err)
+{
+	struct prov_obj *objs = NULL;
+	size_t nobj = 0;
+	if (prov_list(d->prov, d->env, &objs, &nobj, err) < 0)
+		return -1;
+	for (size_t i = 0; i < nobj; i++) {
+		bool known = false;
+		for (size_t k = 0; k < rows->nrec && !known; k++)
+			known = strcmp(rows->recs[k].res.name, objs[i].name) == 0;
+		if (known)
+			continue;
+		rows->recs = xrealloc(rows->recs, (rows->nrec + 1) * sizeof(*rows->recs));
+		rows->recs[rows->nrec++] = (struct plan_rec){.res = {.type = objs[i].type, .name = xstrdup(objs[i].name)},
+			.status = STATE_RES_CREATED};
+		ev_emit(d->ev, d->env, "down.orphan", res_type_name(objs[i].type), objs[i].name, NULL,
+			"found %s %s in libvirt but not in the state: deleting it too", res_type_name(objs[i].type),
+			objs[i].name);
+	}
+	prov_obj_list_free(objs, nobj);
+	return 0;
+}
+
+/* Re-query the providers: what is still tagged with the env. */
+static int down_verify(struct down *d, struct sbx_err *err)
+{
+	struct prov_obj *objs = NULL;
+	size_t nobj = 0;
+	if (prov_list(d->prov, d->env, &objs, &nobj, err) < 0)
+		return -1;
+	for (size_t i = 0; i < nobj; i++)
+		env_strv_add(&d->r->remaining, &d->r->nremaining, xasprintf("%s %s", res_type_name(objs[i].type),
+			objs[i].name));
+	prov_obj_list_free(objs, nobj);
+	if (d->r->nremaining)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "%zu object(s) tagged with %s remain in libvirt (first: %s)",
+			d->r->nremaining, d->env, d->r->remaining[0]);
+	return 0;
+}
+
+/* Drop the rows that are not provider resources (host keys, outputs), then the env itself. */
+static int down_forget(struct down *d, struct sbx_err *err)
+{
+	struct state_res *rows = NULL;
+	size_t n = 0;
+	int rc = state_res_list(d->st, d->env, &rows, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = state_res_delete(d->st, d->env, rows[i].type, rows[i].name, err);
+	state_res_list_free(rows, n);
+	char *key = env_key_path(d->st, d->env), *kh = env_known_hosts_path(d->st, d->env);
+	if (rc == 0 && state_ipam_release(d->st, d->env, err) == 0 &&
+		state_secret_delete_env(d->st, d->env, err) == 0 && state_env_delete(d->st, d->env, err) == 0) {
+		unlink(key);
+		unlink(kh);
+		d->r->env_removed = true;
+	} else {
+		rc = -1;
+	}
+	free(key);
+	free(kh);
+	return rc;
+}
+
+/* Delete everything, verify, forget. */
+static int down_run(struct down *d, const struct env_down_opts *o, struct sbx_err *err)
+{
+	struct env_rows rows = {0};
+	struct plan_desired none = {0};
+	struct plan p = {0};
+	int rc = -1;
+	if (env_rows_load(d->st, d->env, &rows, err) < 0 || down_orphans(d, &rows, err) < 0 ||
+		plan_build(&none, rows.recs, rows.nrec, NULL, 0, false, &p, err) < 0)
+		goto out;
+	ev_emit(d->ev, d->env, "plan", NULL, NULL, NULL, "tearing down %zu resource(s)", p.ndelete);
+	if (exec_run(&p, o->parallel > 0 ? o->parallel : DOWN_DEFAULT_PARALLEL, down_step, d, err) < 0)
+		goto out;
+	if (down_verify(d, err) < 0)
+		goto out;
+	rc = down_forget(d, err);
+out:
+	env_rows_clear(&rows);
+	plan_clear(&p);
+	return rc;
+}
+
+/* Refuse protected environments unless confirmed; mark the env destroying. */
+static int down_guard(struct down *d, const struct env_down_opts *o, const struct state_env *env,
+	struct sbx_err *err)
+{
+	if (env->protected && !sbx_streq(o->confirm, d->env)) {
+		sbx_err_set(err, SBX_EXIT_REFUSED, "environment %s is protected", d->env);
+		sbx_err_hint(err, "if you really mean to destroy it, run `sandbox down %s --confirm %s`", d->env, d->env);
+		return -1;
+	}
+	if (env->protected && state_env_unprotect(d->st, d->env, err) < 0)
+		return -1;
+	if (sbx_streq(env->status, STATE_ENV_REAPING) && !o->reaping)
+		ev_emit(d->ev, d->env, "down.takeover", NULL, NULL, NULL, "finishing a teardown the reaper started");
+	return state_env_set_status(d->st, d->env, o->reaping ? STATE_ENV_REAPING : STATE_ENV_DESTROYING, err);
+}
+
+/* Open the provider session of a recorded environment. */
+static int down_open_site(struct down *d, const struct state_env *env, struct sbx_err *err)
+{
+	char *uri, *pool, *pool_path;
+	env_site_of_row(env, &uri, &pool, &pool_path);
+	struct prov_cfg pc = {.env = d->env, .env_id = env->id, .uri = uri, .pool = pool, .pool_path = pool_path};
+	int rc = prov_open(&pc, &d->prov, err);
+	if (rc < 0)
+		sbx_err_hint(err, "is libvirtd running? nothing was deleted; retry `sandbox down %s` when it is", d->env);
+	free(uri);
+	free(pool);
+	free(pool_path);
+	return rc;
+}
+
+/* Destroy an environment. */
+int env_down(const struct env_config *cfg, struct state *st, const struct env_down_opts *o,
+	struct env_receipt *r, struct sbx_err *err)
+{
+	struct down d = {st, NULL, o->env, o->ev, PTHREAD_MUTEX_INITIALIZER, r};
+	struct state_lock *lk = NULL;
+	struct state_env *env = NULL;
+	int rc = -1;
+	(void)cfg;
+	*r = (struct env_receipt){0};
+	if (state_env_lock(st, o->env, o->wait_lock, &lk, err) < 0 || state_env_get(st, o->env, &env, err) < 0)
+		goto out;
+	if (env == NULL) {
+		ev_emit(o->ev, o->env, "down.done", NULL, NULL, NULL, "no environment named %s: nothing to do", o->env);
+		rc = 0;
+		goto out;
+	}
+	if (down_guard(&d, o, env, err) < 0)
+		goto out;
+	ev_emit(o->ev, o->env, "down.start", NULL, NULL, NULL, "tearing down %s", o->env);
+	(void)state_event_add(st, o->env, "down.start", NULL, NULL);
+	if (down_open_site(&d, env, err) < 0)
+		goto out;
+	rc = down_run(&d, o, err);
+	if (rc < 0) {
+		(void)state_event_add(st, o->env, "down.fail", NULL, NULL);
+		sbx_err_hint(err, "the environment stays in the state; fix the cause and run `sandbox down %s` again", o->env);
+	}
+out:
+	prov_close(d.prov);
+	pthread_mutex_destroy(&d.mu);
+	state_env_free(env);
+	state_env_unlock(lk);
+	return rc;
+}
+
+/* Free a receipt. */
+void env_receipt_clear(struct env_receipt *r)
+{
+	state_strv_free(r->removed, r->nremoved);
+	state_strv_free(r->remaining, r->nremaining);
+	*r = (struct env_receipt){0};
+}

@@ -1,0 +1,71 @@
+/*
+ * env_int — what the verbs of env/ share: the environment's state rows decoded once, the inputs
+ * of the planner (identical for `plan` and `up`), the site a provider session opens, the journaled
+ * delete step, and the two phases of `up` after the machines run.
+ */
+#ifndef SBX_ENV_INT_H
+#define SBX_ENV_INT_H
+
+#include "env.h"
+#include "prov.h"
+#include "ssh.h"
+
+/* Everything the state records for an environment, decoded once. */
+struct env_rows {
+	struct state_res *rows;      /* every row */
+	size_t nrows;
+	struct plan_rec *recs;       /* the provider resources among them, typed */
+	size_t nrec;
+	const struct state_res **by_key; /* rows sorted by (type, name) */
+};
+int env_rows_load(struct state *st, const char *env, struct env_rows *out, struct sbx_err *err) SBX_WUR;
+void env_rows_clear(struct env_rows *r);
+/* The spec of the row (type, name), or NULL (O(log n)). */
+const char *env_rows_spec(const struct env_rows *r, const char *type, const char *name);
+
+/* The planner's inputs: blocks, desired resources, recorded and (optionally) observed ones. */
+struct env_inputs {
+	struct plan_net *nets;
+	char **cidrs;
+	size_t nnets;
+	struct plan_desired desired;
+	struct env_rows rows;
+	struct plan_obs *obs;     /* NULL: not observed */
+	struct prov_seen *seen;
+	size_t nobs;
+};
+/*
+ * Gather the inputs for bp as environment env: with allocate, IPAM blocks are allocated (up);
+ * without, a network with no block yet gets a placeholder (plan). With p, every desired resource
+ * is observed through the provider table (drift); p == NULL trusts the state.
+ */
+int env_inputs_load(struct state *st, const struct bp_blueprint *bp, const char *env, bool allocate,
+	struct prov *p, struct env_inputs *in, struct sbx_err *err) SBX_WUR;
+void env_inputs_clear(struct env_inputs *in);
+
+/* The site of a blueprint (its defaults applied) as a provider configuration (no env, no key). */
+struct prov_cfg env_site_of_bp(const struct bp_blueprint *bp);
+/* The libvirt URI and pool of a recorded environment (from its resolved blueprint); caller frees
+ * each. */
+void env_site_of_row(const struct state_env *e, char **uri, char **pool, char **pool_path);
+
+/* Journal "deleting", delete through the provider table, drop the row. Emits step events. */
+int env_step_delete(struct state *st, struct prov *p, const char *env, const struct plan_step *s,
+	struct ev_sink *ev, struct sbx_err *err) SBX_WUR;
+
+/* Wait (in parallel, against cfg->ready_timeout) until every node instance of env accepts SSH
+ * and runs a command; pin and record host keys; write the environment's known_hosts file. The
+ * open connections are put in pool (may be NULL) for the roles. */
+int env_ready(const struct env_config *cfg, struct state *st, const char *env, const char *privkey,
+	struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err) SBX_WUR;
+
+/* Apply the roles of every node (router, lb, postgres, ...) over the connections in pool (may be
+ * NULL) or new ones; record their outputs. */
+int env_roles(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp,
+	const char *env, const char *privkey, struct ev_sink *ev, struct ssh_pool *pool,
+	struct sbx_err *err) SBX_WUR;
+
+/* Add a string to a vector. */
+void env_strv_add(char ***v, size_t *n, char *s);
+
+#endif

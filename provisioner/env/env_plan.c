@@ -1,0 +1,101 @@
+/* env_plan — the planner's inputs (shared with up) and `plan`: what up would do, changing nothing. */
+#include "env_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The block of every network: allocated (up) or as recorded, else a placeholder (plan). */
+static int inputs_nets(struct state *st, const struct bp_blueprint *bp, const char *env, bool allocate,
+	struct env_inputs *in, struct sbx_err *err)
+{
+	in->nnets = bp->nnetworks;
+	in->nets = xcalloc(in->nnets + 1, sizeof(*in->nets));
+	in->cidrs = xcalloc(in->nnets + 1, sizeof(char *));
+	for (size_t i = 0; i < in->nnets; i++) {
+		const struct bp_network *n = &bp->networks[i];
+		int rc = allocate ? state_ipam_alloc(st, env, n->name, n->cidr, &in->cidrs[i], err) :
+			state_ipam_get(st, env, n->name, &in->cidrs[i], err);
+		if (rc < 0)
+			return -1;
+		if (in->cidrs[i] == NULL)
+			in->cidrs[i] = xstrdup(strcmp(n->cidr, "auto") ? n->cidr : "0.0.0.0/24");
+		in->nets[i] = (struct plan_net){n->name, in->cidrs[i]};
+	}
+	return 0;
+}
+
+/* Ask the provider about every desired resource. */
+static int inputs_observe(struct prov *p, struct env_inputs *in, struct sbx_err *err)
+{
+	size_t n = in->desired.n;
+	in->obs = xcalloc(n + 1, sizeof(*in->obs));
+	in->seen = xcalloc(n + 1, sizeof(*in->seen));
+	in->nobs = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct res *r = &in->desired.res[i];
+		if (prov_observe(p, r, &in->seen[i], err) < 0)
+			return -1;
+		in->obs[i] = (struct plan_obs){r->name, in->seen[i].exists, in->seen[i].drift, in->seen[i].ndrift};
+	}
+	return 0;
+}
+
+/* Gather the planner's inputs. */
+int env_inputs_load(struct state *st, const struct bp_blueprint *bp, const char *env, bool allocate,
+	struct prov *p, struct env_inputs *in, struct sbx_err *err)
+{
+	*in = (struct env_inputs){0};
+	if (inputs_nets(st, bp, env, allocate, in, err) < 0 ||
+		plan_desired(bp, env, in->nets, in->nnets, &in->desired, err) < 0 ||
+		env_rows_load(st, env, &in->rows, err) < 0 || (p && inputs_observe(p, in, err) < 0)) {
+		env_inputs_clear(in);
+		return -1;
+	}
+	return 0;
+}
+
+/* Free the inputs. */
+void env_inputs_clear(struct env_inputs *in)
+{
+	for (size_t i = 0; in->cidrs && i < in->nnets; i++)
+		free(in->cidrs[i]);
+	for (size_t i = 0; in->seen && i < in->nobs; i++)
+		prov_seen_clear(&in->seen[i]);
+	free(in->cidrs);
+	free(in->nets);
+	free(in->obs);
+	free(in->seen);
+	plan_desired_clear(&in->desired);
+	env_rows_clear(&in->rows);
+	*in = (struct env_inputs){0};
+}
+
+/* Plan without side effects. */
+int env_plan(const struct env_config *cfg, struct state *st, const struct env_plan_opts *o,
+	struct plan *out, struct sbx_err *err)
+{
+	(void)cfg;
+	const char *env = o->env ? o->env : o->bp->name;
+	struct state_env *e = NULL;
+	struct prov *p = NULL;
+	struct env_inputs in = {0};
+	struct prov_cfg pc = env_site_of_bp(o->bp);
+	pc.env = env;
+	int rc = -1;
+	if (state_env_get(st, env, &e, err) < 0)
+		goto out;
+	if (o->refresh && prov_open(&pc, &p, err) < 0) {
+		sbx_err_hint(err, "plan asks libvirt what exists; without it, `sandbox plan --no-refresh` plans "
+			"from the state alone");
+		goto out;
+	}
+	if (env_inputs_load(st, o->bp, env, false, p, &in, err) < 0)
+		goto out;
+	rc = plan_build(&in.desired, in.rows.recs, in.rows.nrec, in.obs, in.nobs, e ? e->protected : false, out,
+		err);
+out:
+	env_inputs_clear(&in);
+	prov_close(p);
+	state_env_free(e);
+	return rc;
+}

@@ -1,0 +1,299 @@
+/* env_up — create or converge an environment: state row, key, IPAM, plan, execute, ready, roles. */
+#include "env_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+
+#define UP_DEFAULT_PARALLEL 16
+
+struct up {
+	const struct env_config *cfg;
+	struct state *st;
+	struct prov *prov;
+	const struct bp_blueprint *bp;
+	const char *env;
+	struct ev_sink *ev;
+	char *pubkey, *privkey;
+};
+
+/* Journal a resource row. */
+static int journal(struct up *u, const struct plan_step *s, const char *status, struct sbx_err *err)
+{
+	char *spec = res_encode(&s->res);
+	struct state_res r = {(char *)u->env, (char *)plan_step_type(s), s->res.name, NULL, spec,
+		(char *)status, 0};
+	int rc = state_res_put(u->st, &r, err);
+	free(spec);
+	return rc;
+}
+
+/* Create or update one resource: journal pending, ensure, journal created. */
+static int up_step_create(struct up *u, const struct plan_step *s, struct sbx_err *err)
+{
+	const char *type = plan_step_type(s);
+	exec_crash_point(type, "before");
+	if (journal(u, s, STATE_RES_PENDING, err) < 0)
+		return -1;
+	ev_emit(u->ev, u->env, "step.start", type, s->res.name, s->res.node, "%s", prov_doing(s->res.type));
+	bool replace = s->action == PLAN_UPDATE && s->res.type != RES_DOMAIN;
+	if (prov_ensure(u->prov, &s->res, replace, err) < 0) {
+		ev_emit(u->ev, u->env, "step.fail", type, s->res.name, s->res.node, "%s", sbx_err_first(err));
+		struct sbx_err e2 = SBX_ERR_INIT;
+		(void)journal(u, s, STATE_RES_FAILED, &e2);
+		sbx_err_clear(&e2);
+		return -1;
+	}
+	exec_crash_point(type, "after");
+	if (journal(u, s, STATE_RES_CREATED, err) < 0)
+		return -1;
+	ev_emit(u->ev, u->env, "step.done", type, s->res.name, s->res.node, "%s ready", type);
+	return 0;
+}
+
+/* The executor's step function. */
+static int up_step(void *ctx, const struct plan_step *s, struct sbx_err *err)
+{
+	struct up *u = ctx;
+	if (s->action == PLAN_DELETE)
+		return env_step_delete(u->st, u->prov, u->env, s, u->ev, err);
+	return up_step_create(u, s, err);
+}
+
+/* Work out the expiry of a new or converged environment. */
+static int compute_expiry(const struct bp_blueprint *bp, const struct env_up_opts *o,
+	const struct state_env *old, int64_t *expires, struct sbx_err *err)
+{
+	int64_t now = sbx_now(), ttl = o->ttl ? o->ttl : bp->lifetime.ttl;
+	char a[32], b[32];
+	if (bp->lifetime.permanent) {
+		if (o->ttl)
+			return sbx_err_set(err, SBX_EXIT_USAGE, "--ttl: blueprint %s is permanent (lifetime.permanent: true)",
+				bp->file);
+		*expires = 0;
+		return 0;
+	}
+	if (bp->lifetime.max_ttl && ttl > bp->lifetime.max_ttl) {
+		sbx_err_set(err, SBX_EXIT_USAGE, "--ttl %s is longer than the blueprint's max_ttl %s",
+			sbx_fmt_duration(ttl, a, sizeof(a)), sbx_fmt_duration(bp->lifetime.max_ttl, b, sizeof(b)));
+		sbx_err_hint(err, "ask for at most %s, or raise lifetime.max_ttl in the blueprint", b);
+		return -1;
+	}
+	if (old && old->expires && !o->ttl) {
+		*expires = old->expires; /* a converging re-run keeps the expiry */
+		return 0;
+	}
+	int64_t created = old ? old->created : now, cap = bp->lifetime.max_ttl ? created + bp->lifetime.max_ttl : 0;
+	*expires = now + ttl;
+	if (cap && *expires > cap)
+		*expires = cap;
+	return 0;
+}
+
+/* Refuse to converge an environment that is being torn down. */
+static int refuse_teardown(const struct up *u, const struct state_env *old, struct sbx_err *err)
+{
+	if (old == NULL || !(sbx_streq(old->status, STATE_ENV_DESTROYING) || sbx_streq(old->status, STATE_ENV_REAPING)))
+		return 0;
+	sbx_err_set(err, SBX_EXIT_REFUSED, "environment %s is being torn down (%s)", u->env, old->status);
+	sbx_err_hint(err, "run `sandbox down %s` to finish the teardown, then `up` again", u->env);
+	return -1;
+}
+
+/* Insert or update the environment row for this run. */
+static int env_record(struct up *u, const struct env_up_opts *o, struct state_env **out, struct sbx_err *err)
+{
+	struct state_env *old = NULL;
+	int64_t expires = 0;
+	if (state_env_get(u->st, u->env, &old, err) < 0)
+		return -1;
+	int rc = refuse_teardown(u, old, err);
+	if (rc == 0)
+		rc = compute_expiry(u->bp, o, old, &expires, err);
+	if (rc < 0)
+		goto out;
+	char *path = realpath(o->bp_path, NULL), *json = bp_to_json(u->bp);
+	struct state_env e = {.name = (char *)u->env, .id = old ? old->id : NULL,
+		.blueprint = path ? path : (char *)o->bp_path, .bp_hash = (char *)u->bp->hash, .bp_json = json,
+		.status = STATE_ENV_CREATING, .owner = old ? old->owner : u->cfg->owner, .expires = expires,
+		.max_ttl = u->bp->lifetime.max_ttl, .protected = u->bp->lifetime.protect || (old && old->protected),
+		.created = old ? old->created : 0};
+	rc = old ? state_env_update(u->st, &e, err) : state_env_create(u->st, &e, err);
+	free(path);
+	free(json);
+	if (rc == 0)
+		rc = state_env_get(u->st, u->env, out, err);
+out:
+	state_env_free(old);
+	return rc;
+}
+
+/* Make sure the environment has an SSH key pair and its private key file. */
+static int env_key(struct up *u, struct sbx_err *err)
+{
+	if (state_secret_get(u->st, u->env, "ssh-key", &u->privkey, err) < 0 ||
+		state_secret_get(u->st, u->env, "ssh-pub", &u->pubkey, err) < 0)
+		return -1;
+	if (u->privkey == NULL || u->pubkey == NULL) {
+		free(u->privkey);
+		free(u->pubkey);
+		char *comment = xasprintf("sandbox-%s", u->env);
+		int rc = ssh_keygen(comment, &u->privkey, &u->pubkey, err);
+		free(comment);
+		if (rc < 0 || state_secret_put(u->st, u->env, "ssh-key", u->privkey, err) < 0 ||
+			state_secret_put(u->st, u->env, "ssh-pub", u->pubkey, err) < 0)
+			return -1;
+	}
+	char *dir = xasprintf("%s/keys", state_dir(u->st)), *path = env_key_path(u->st, u->env);
+	int rc = sbx_mkdir_p(dir, 0700, err);
+	if (rc == 0)
+		rc = sbx_write_file(path, u->privkey, strlen(u->privkey), 0600, err);
+	free(dir);
+	free(path);
+	return rc;
+}
+
+/* Progress of an image download/build. */
+static void image_progress(void *ctx, const char *what, uint64_t done, uint64_t total)
+{
+	struct up *u = ctx;
+	if (total)
+		ev_emit(u->ev, u->env, "image.progress", NULL, NULL, NULL, "image: %s %.0f%%", what,
+			100.0 * (double)done / (double)total);
+	else
+		ev_emit(u->ev, u->env, "image.progress", NULL, NULL, NULL, "image: %s", what);
+}
+
+/* Open the provider session of the environment. */
+static int up_open_site(struct up *u, const struct state_env *env, struct sbx_err *err)
+{
+	struct prov_cfg pc = env_site_of_bp(u->bp);
+	char *dir = sbx_dirname(u->bp->file);
+	pc.env = u->env;
+	pc.env_id = env->id;
+	pc.pubkey = u->pubkey;
+	pc.bp_dir = dir;
+	pc.image_cache = u->cfg->image_cache;
+	pc.recipes_dir = u->cfg->recipes_dir;
+	pc.progress = image_progress;
+	pc.progress_ctx = u;
+	int rc = prov_open(&pc, &u->prov, err);
+	free(dir);
+	return rc;
+}
+
+/* Whether the plan creates or changes disks or machines (which need the pool and base image). */
+static bool plan_creates_machines(const struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_step *s = &p->steps[i];
+		if ((s->action == PLAN_CREATE || s->action == PLAN_UPDATE) &&
+			(s->res.type == RES_VOLUME || s->res.type == RES_DOMAIN))
+			return true;
+	}
+	return false;
+}
+
+/* Plan against the state and the provider, then execute. */
+static int up_execute(struct up *u, const struct env_up_opts *o, const struct state_env *env,
+	struct sbx_err *err)
+{
+	struct env_inputs in = {0};
+	struct plan p = {0};
+	int rc = -1;
+	if (env_inputs_load(u->st, u->bp, u->env, true, u->prov, &in, err) < 0 ||
+		plan_build(&in.desired, in.rows.recs, in.rows.nrec, in.obs, in.nobs, env->protected, &p, err) < 0)
+		goto out;
+	ev_emit(u->ev, u->env, "plan", NULL, NULL, NULL,
+		"plan: %zu to create, %zu to update, %zu to delete, %zu unchanged", p.ncreate, p.nupdate,
+		p.ndelete, p.nnoop);
+	if (plan_creates_machines(&p) && prov_prepare(u->prov, err) < 0)
+		goto out;
+	rc = exec_run(&p, o->parallel > 0 ? o->parallel : UP_DEFAULT_PARALLEL, up_step, u, err);
+out:
+	env_inputs_clear(&in);
+	plan_clear(&p);
+	return rc;
+}
+
+/* Converge the machines, then wait for them and apply the roles. */
+static int up_converge(struct up *u, const struct env_up_opts *o, const struct state_env *env,
+	struct sbx_err *err)
+{
+	if (env_key(u, err) < 0 || up_open_site(u, env, err) < 0 || up_execute(u, o, env, err) < 0)
+		return -1;
+	if (o->no_wait) {
+		ev_emit(u->ev, u->env, "up.nowait", NULL, NULL, NULL, "--no-wait: not waiting for SSH, roles not applied");
+		return 0;
+	}
+	if (prov_is_test(u->prov))
+		return 0;
+	struct ssh_pool *pool = ssh_pool_new();
+	int rc = env_ready(u->cfg, u->st, u->env, u->privkey, u->ev, pool, err);
+	if (rc == 0)
+		rc = env_roles(u->cfg, u->st, u->bp, u->env, u->privkey, u->ev, pool, err);
+	ssh_pool_free(pool);
+	return rc;
+}
+
+/* Mark the end of the run in the state and the event stream. */
+static void up_finish(struct up *u, const struct state_env *env, int rc, struct sbx_err *err)
+{
+	struct sbx_err e2 = SBX_ERR_INIT;
+	(void)state_env_set_status(u->st, u->env, rc == 0 ? STATE_ENV_READY : STATE_ENV_FAILED, &e2);
+	(void)state_event_add(u->st, u->env, rc == 0 ? "up.done" : "up.fail", NULL, &e2);
+	sbx_err_clear(&e2);
+	if (rc == 0) {
+		char left[32];
+		ev_emit(u->ev, u->env, "up.done", NULL, NULL, NULL, "environment %s is ready%s%s", u->env,
+			env->expires ? "; expires in " : " (permanent)",
+			env->expires ? sbx_fmt_duration(env->expires - sbx_now(), left, sizeof(left)) : "");
+		return;
+	}
+	ev_emit(u->ev, u->env, "up.fail", NULL, NULL, NULL, "environment %s failed: %s", u->env,
+		sbx_err_first(err));
+	if (err->hint == NULL)
+		sbx_err_hint(err, "run the same `sandbox up` again to resume, or `sandbox down %s` to clean up",
+			u->env);
+}
+
+/* Refuse an environment name that could not be a name. */
+static int check_name(const char *env, struct sbx_err *err)
+{
+	if (sbx_valid_name(env))
+		return 0;
+	sbx_err_set(err, SBX_EXIT_USAGE, "\"%s\" is not a valid environment name", env);
+	sbx_err_hint(err, "use lowercase letters, digits and '-', starting with a letter, at most 40 characters");
+	return -1;
+}
+
+/* Create or converge an environment. */
+int env_up(const struct env_config *cfg, struct state *st, const struct env_up_opts *o, struct sbx_err *err)
+{
+	struct bp_blueprint *bp = NULL;
+	struct state_lock *lk = NULL;
+	struct state_env *env = NULL;
+	struct up u = {.cfg = cfg, .st = st, .ev = o->ev};
+	int rc = -1;
+	struct bp_load_opts lo = {o->vars, o->nvars, o->env};
+	if (bp_load(o->bp_path, &lo, &bp, err) < 0)
+		return -1;
+	u.bp = bp;
+	u.env = o->env ? o->env : bp->name;
+	if (check_name(u.env, err) < 0 || state_env_lock(st, u.env, o->wait_lock, &lk, err) < 0 ||
+		env_record(&u, o, &env, err) < 0)
+		goto out;
+	ev_emit(u.ev, u.env, "up.start", NULL, NULL, NULL, "bringing up %s from %s", u.env, o->bp_path);
+	(void)state_event_add(st, u.env, "up.start", NULL, NULL);
+	rc = up_converge(&u, o, env, err);
+	up_finish(&u, env, rc, err);
+out:
+	prov_close(u.prov);
+	free(u.privkey);
+	free(u.pubkey);
+	state_env_free(env);
+	state_env_unlock(lk);
+	bp_free(bp);
+	return rc;
+}

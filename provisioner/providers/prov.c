@@ -1,0 +1,188 @@
+/* prov — the provider table and the dispatch of the lifecycle's calls through it. */
+#include "prov_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Every provider this build has. */
+static const struct provider *const providers[] = {&prov_libvirt};
+#define NPROV SBX_NELEM(providers)
+
+struct prov {
+	struct prov_cfg cfg; /* with owned copies of its strings */
+	void *h[NPROV];      /* one connection per provider */
+};
+
+/* The row of a type, and the index of its provider. */
+static const struct prov_type *type_row(enum res_type type, size_t *pi)
+{
+	for (size_t i = 0; i < NPROV; i++)
+		for (size_t k = 0; k < providers[i]->ntypes; k++)
+			if (providers[i]->types[k].type == type) {
+				if (pi)
+					*pi = i;
+				return &providers[i]->types[k];
+			}
+	return NULL;
+}
+
+/* Open every provider. */
+int prov_open(const struct prov_cfg *cfg, struct prov **out, struct sbx_err *err)
+{
+	struct prov *p = xcalloc(1, sizeof(*p));
+	p->cfg = *cfg;
+	p->cfg.env = xstrdup(cfg->env);
+	p->cfg.env_id = xstrdup(cfg->env_id);
+	p->cfg.uri = xstrdup(cfg->uri);
+	p->cfg.pool = xstrdup(cfg->pool);
+	p->cfg.pool_path = xstrdup(cfg->pool_path);
+	p->cfg.pubkey = xstrdup(cfg->pubkey);
+	p->cfg.bp_dir = xstrdup(cfg->bp_dir);
+	p->cfg.image_cache = xstrdup(cfg->image_cache);
+	p->cfg.recipes_dir = xstrdup(cfg->recipes_dir);
+	for (size_t i = 0; i < NPROV; i++)
+		if (providers[i]->open(&p->cfg, &p->h[i], err) < 0) {
+			prov_close(p);
+			return -1;
+		}
+	*out = p;
+	return 0;
+}
+
+/* Close every connection. */
+void prov_close(struct prov *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < NPROV; i++)
+		if (p->h[i])
+			providers[i]->close(p->h[i]);
+	free((char *)p->cfg.env);
+	free((char *)p->cfg.env_id);
+	free((char *)p->cfg.uri);
+	free((char *)p->cfg.pool);
+	free((char *)p->cfg.pool_path);
+	free((char *)p->cfg.pubkey);
+	free((char *)p->cfg.bp_dir);
+	free((char *)p->cfg.image_cache);
+	free((char *)p->cfg.recipes_dir);
+	free(p);
+}
+
+/* Whether every provider runs against a test driver. */
+bool prov_is_test(const struct prov *p)
+{
+	for (size_t i = 0; i < NPROV; i++)
+		if (!providers[i]->is_test(p->h[i]))
+			return false;
+	return true;
+}
+
+/* The session's libvirt URI. */
+const char *prov_uri(const struct prov *p)
+{
+	return p->cfg.uri;
+}
+
+/* Prepare every provider for creation. */
+int prov_prepare(struct prov *p, struct sbx_err *err)
+{
+	for (size_t i = 0; i < NPROV; i++)
+		if (providers[i]->prepare(p->h[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+/* The progress phrase of a type. */
+const char *prov_doing(enum res_type type)
+{
+	const struct prov_type *t = type_row(type, NULL);
+	return t ? t->doing : "creating";
+}
+
+/* Fail for a type no provider realises. */
+static int no_provider(enum res_type type, struct sbx_err *err)
+{
+	return sbx_err_set(err, SBX_EXIT_FAILED, "no provider in this build handles %s resources",
+		res_type_name(type));
+}
+
+/* Create or converge one resource. */
+int prov_ensure(struct prov *p, const struct res *r, bool replace, struct sbx_err *err)
+{
+	size_t i;
+	const struct prov_type *t = type_row(r->type, &i);
+	if (t == NULL)
+		return no_provider(r->type, err);
+	if (replace && t->remove(p->h[i], r->name, NULL, err) < 0)
+		return -1;
+	return t->ensure(p->h[i], r, err);
+}
+
+/* Delete one object. */
+int prov_delete(struct prov *p, enum res_type type, const char *name, struct sbx_err *err)
+{
+	size_t i;
+	const struct prov_type *t = type_row(type, &i);
+	return t ? t->remove(p->h[i], name, NULL, err) : no_provider(type, err);
+}
+
+/* Observe one resource. */
+int prov_observe(struct prov *p, const struct res *r, struct prov_seen *out, struct sbx_err *err)
+{
+	size_t i;
+	const struct prov_type *t = type_row(r->type, &i);
+	*out = (struct prov_seen){0};
+	return t ? t->observe(p->h[i], r, out, err) : no_provider(r->type, err);
+}
+
+/* Free an observation. */
+void prov_seen_clear(struct prov_seen *s)
+{
+	res_changes_free(s->drift, s->ndrift);
+	*s = (struct prov_seen){0};
+}
+
+/* Sort objects into the delete order (rank, then name). */
+static int cmp_obj(const void *a, const void *b)
+{
+	const struct prov_obj *x = a, *y = b;
+	int ra = res_delete_rank(x->type), rb = res_delete_rank(y->type);
+	return ra != rb ? ra - rb : strcmp(x->name, y->name);
+}
+
+/* Objects of ours from every provider. */
+int prov_list(struct prov *p, const char *env, struct prov_obj **out, size_t *n, struct sbx_err *err)
+{
+	struct prov_obj *objs = NULL;
+	size_t nobj = 0;
+	for (size_t i = 0; i < NPROV; i++)
+		if (providers[i]->list(p->h[i], env, &objs, &nobj, err) < 0) {
+			prov_obj_list_free(objs, nobj);
+			return -1;
+		}
+	if (nobj)
+		qsort(objs, nobj, sizeof(*objs), cmp_obj);
+	*out = objs;
+	*n = nobj;
+	return 0;
+}
+
+/* Free a listing. */
+void prov_obj_list_free(struct prov_obj *objs, size_t n)
+{
+	for (size_t i = 0; objs && i < n; i++) {
+		free(objs[i].name);
+		free(objs[i].env);
+		free(objs[i].where);
+	}
+	free(objs);
+}
+
+/* Delete a listed object. */
+int prov_obj_delete(struct prov *p, const struct prov_obj *o, struct sbx_err *err)
+{
+	size_t i;
+	const struct prov_type *t = type_row(o->type, &i);
+	return t ? t->remove(p->h[i], o->name, o->where, err) : no_provider(o->type, err);
+}

@@ -1,0 +1,87 @@
+/*
+ * prov — the provider table. Each provider (libvirt today; bare metal next) registers the resource
+ * types it realises, each with {ensure, delete, observe}, and lists the objects of ours it holds.
+ * The lifecycle (`up`, `down`, `reap`, `gc`) dispatches through this table and never names a
+ * provider's own API; the delete order is res_delete_rank's, for everyone.
+ *
+ * A session (struct prov) is opened for one environment (or, for gc, none) at one site; it opens
+ * the providers' connections, and prepares lazily what creation needs (the libvirt pool and the
+ * base image) on the first ensure that needs it. A session may be used from several threads.
+ */
+#ifndef SBX_PROV_H
+#define SBX_PROV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bp.h"
+#include "res.h"
+#include "util.h"
+
+/* Progress of a long preparation (image download or build): `what` is a short phrase. */
+typedef void (*prov_progress_fn)(void *ctx, const char *what, uint64_t done, uint64_t total);
+
+/* Where and for whom a session acts. Strings are copied by prov_open. */
+struct prov_cfg {
+	const char *env;        /* NULL: no environment (gc) */
+	const char *env_id;     /* carried in metadata of what is created */
+	const char *uri;        /* libvirt URI */
+	const char *pool;       /* libvirt storage pool name */
+	const char *pool_path;  /* its directory */
+	const char *pubkey;     /* the environment's SSH public key (seeds); NULL when not creating */
+	const struct bp_image *image; /* the base image (not copied: must outlive the session) */
+	const char *bp_dir;     /* the blueprint's directory (relative image paths) */
+	const char *image_cache; /* where base images are cached */
+	const char *recipes_dir; /* an extra directory of image recipes, may be NULL */
+	prov_progress_fn progress;
+	void *progress_ctx;
+};
+
+/* An object of ours a provider holds. */
+struct prov_obj {
+	enum res_type type;
+	char *name;
+	char *env;   /* owner environment from the object's metadata; NULL when it has none */
+	char *where; /* the container it lives in (libvirt: a volume's storage pool), else NULL */
+};
+
+/* What a provider reports about one desired resource. */
+struct prov_seen {
+	bool exists;
+	struct res_change *drift; /* field: observed → desired */
+	size_t ndrift;
+};
+
+struct prov;
+
+/* Open a session (every provider's connection). On failure err says what to check. */
+int prov_open(const struct prov_cfg *cfg, struct prov **out, struct sbx_err *err) SBX_WUR;
+/* Close; NULL is a no-op. */
+void prov_close(struct prov *p);
+/* Whether the site is a test driver whose machines never boot (no SSH, no roles, no image). */
+bool prov_is_test(const struct prov *p);
+/* The session's libvirt URI. */
+const char *prov_uri(const struct prov *p);
+
+/* Prepare what creating machines needs (the libvirt pool, the base image: downloaded or built
+ * when not cached); done once per session, also implicitly by the first ensure that needs it. */
+int prov_prepare(struct prov *p, struct sbx_err *err) SBX_WUR;
+/* What creating a resource of this type looks like in progress output ("creating disk"). */
+const char *prov_doing(enum res_type type);
+/* Create or converge r. replace: delete the existing object first (a changed volume or seed). */
+int prov_ensure(struct prov *p, const struct res *r, bool replace, struct sbx_err *err) SBX_WUR;
+/* Delete the object (absent is success). */
+int prov_delete(struct prov *p, enum res_type type, const char *name, struct sbx_err *err) SBX_WUR;
+/* What the provider has for r; *out is zeroed first (free with prov_seen_clear). */
+int prov_observe(struct prov *p, const struct res *r, struct prov_seen *out, struct sbx_err *err) SBX_WUR;
+void prov_seen_clear(struct prov_seen *s);
+
+/* Every object of ours (env == NULL) or of one environment, in the delete order. *out: free with
+ * prov_obj_list_free. */
+int prov_list(struct prov *p, const char *env, struct prov_obj **out, size_t *n, struct sbx_err *err) SBX_WUR;
+void prov_obj_list_free(struct prov_obj *objs, size_t n);
+/* Delete a listed object. */
+int prov_obj_delete(struct prov *p, const struct prov_obj *o, struct sbx_err *err) SBX_WUR;
+
+#endif

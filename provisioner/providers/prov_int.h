@@ -1,0 +1,36 @@
+/*
+ * prov_int — how a provider registers with the table: its connection hooks, its listing and one
+ * row per resource type it realises.
+ */
+#ifndef SBX_PROV_INT_H
+#define SBX_PROV_INT_H
+
+#include "prov.h"
+
+/* One resource type a provider realises. */
+struct prov_type {
+	enum res_type type;
+	const char *doing; /* "creating network" */
+	int (*ensure)(void *h, const struct res *r, struct sbx_err *err);
+	/* where: the container named by a listing (prov_obj.where), NULL = the session's own */
+	int (*remove)(void *h, const char *name, const char *where, struct sbx_err *err);
+	int (*observe)(void *h, const struct res *r, struct prov_seen *out, struct sbx_err *err);
+};
+
+struct provider {
+	const char *name;
+	/* Open a connection for cfg (strings in cfg live as long as the session). */
+	int (*open)(const struct prov_cfg *cfg, void **h, struct sbx_err *err);
+	void (*close)(void *h);
+	bool (*is_test)(void *h);
+	/* Prepare what creation needs (once; later calls return the first result). */
+	int (*prepare)(void *h, struct sbx_err *err);
+	/* Objects of ours (of env, or all when env == NULL), appended to *objs. */
+	int (*list)(void *h, const char *env, struct prov_obj **objs, size_t *n, struct sbx_err *err);
+	const struct prov_type *types;
+	size_t ntypes;
+};
+
+extern const struct provider prov_libvirt;
+
+#endif

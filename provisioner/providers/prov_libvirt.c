@@ -1,0 +1,247 @@
+/* prov_libvirt — the libvirt provider's rows: typed resources to lv calls, listing, observation. */
+#include "prov_int.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cloudinit.h"
+#include "image.h"
+#include "lv.h"
+
+struct lvp {
+	struct lv *lv;
+	const struct prov_cfg *cfg;
+	pthread_mutex_t mu;   /* guards the lazy preparation and the observed listing */
+	int prepared;         /* 0 not yet, 1 done, -1 failed */
+	struct image_files img;
+	struct lv_obj *seen;  /* what libvirt had for the environment, listed on the first observe */
+	size_t nseen;
+	bool listed;
+};
+
+/* Connect to libvirt. */
+static int lvp_open(const struct prov_cfg *cfg, void **h, struct sbx_err *err)
+{
+	struct lvp *p = xcalloc(1, sizeof(*p));
+	if (lv_open(cfg->uri, &p->lv, err) < 0) {
+		sbx_err_hint(err, "is libvirtd running? (`sudo make deps` starts it); check site.uri in the blueprint");
+		free(p);
+		return -1;
+	}
+	p->cfg = cfg;
+	pthread_mutex_init(&p->mu, NULL);
+	*h = p;
+	return 0;
+}
+
+/* Disconnect. */
+static void lvp_close(void *h)
+{
+	struct lvp *p = h;
+	lv_close(p->lv);
+	image_files_clear(&p->img);
+	lv_obj_list_free(p->seen, p->nseen);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+/* Whether this is libvirt's test driver. */
+static bool lvp_is_test(void *h)
+{
+	return lv_is_test(((struct lvp *)h)->lv);
+}
+
+/* Make sure the pool exists and the base image is resolved (once per session). */
+static int lvp_prepare(void *h, struct sbx_err *err)
+{
+	struct lvp *p = h;
+	struct image_dirs dirs = {p->cfg->image_cache, p->cfg->recipes_dir};
+	pthread_mutex_lock(&p->mu);
+	if (p->prepared == 0) {
+		int rc = lv_pool_ensure(p->lv, p->cfg->pool, p->cfg->pool_path, err);
+		if (rc == 0 && !lv_is_test(p->lv) && p->cfg->image)
+			rc = image_resolve(p->cfg->image, p->cfg->bp_dir, &dirs, p->cfg->progress,
+				p->cfg->progress_ctx, &p->img, err);
+		p->prepared = rc == 0 ? 1 : -1;
+	} else if (p->prepared < 0) {
+		sbx_err_set(err, SBX_EXIT_FAILED, "the storage pool or the base image could not be prepared");
+	}
+	int rc = p->prepared > 0 ? 0 : -1;
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+/* Create (or converge) a network. */
+static int net_ensure(void *h, const struct res *r, struct sbx_err *err)
+{
+	struct lvp *p = h;
+	const struct res_network *n = &r->u.net;
+	struct lv_net_spec ns = {r->name, n->bridge, n->cidr, n->nat, NULL, 0, p->cfg->env, p->cfg->env_id};
+	return lv_net_ensure(p->lv, &ns, err);
+}
+
+/* Delete a network. */
+static int net_remove(void *h, const char *name, const char *where, struct sbx_err *err)
+{
+	(void)where;
+	return lv_net_delete(((struct lvp *)h)->lv, name, err);
+}
+
+/* Create the overlay volume of a node instance. */
+static int vol_ensure(void *h, const struct res *r, struct sbx_err *err)
+{
+	struct lvp *p = h;
+	if (lvp_prepare(p, err) < 0)
+		return -1;
+	bool img = p->img.disk != NULL;
+	struct lv_vol_spec vs = {p->cfg->pool, r->name, img ? p->img.disk : NULL, img ? p->img.format : NULL,
+		r->u.vol.capacity};
+	char *path = NULL;
+	int rc = lv_vol_ensure(p->lv, &vs, &path, err);
+	free(path);
+	return rc;
+}
+
+/* Delete a volume or seed (from the listed pool, else the session's). */
+static int vol_remove(void *h, const char *name, const char *where, struct sbx_err *err)
+{
+	struct lvp *p = h;
+	return lv_vol_delete(p->lv, where ? where : p->cfg->pool, name, err);
+}
+
+/* The seed's cloud-init texts. */
+struct seed_text {
+	char *md, *ud, *nc;
+};
+
+/* Render the NoCloud texts of a seed. */
+static void seed_render(struct lvp *p, const struct res_seed *s, struct seed_text *out)
+{
+	struct cloudinit_nic *cn = xcalloc(s->nnics + 1, sizeof(*cn));
+	char **addrs = xcalloc(s->nnics + 1, sizeof(char *));
+	for (size_t i = 0; i < s->nnics; i++) {
+		addrs[i] = xasprintf("%s/%d", s->nics[i].ip, s->nics[i].prefix);
+		cn[i] = (struct cloudinit_nic){s->nics[i].mac, addrs[i], i == 0 ? s->nics[i].gateway : NULL};
+	}
+	const char *gw = s->nnics ? s->nics[0].gateway : NULL;
+	char *iid = xasprintf("%s-%s", p->cfg->env_id, s->hostname);
+	const char *keys[] = {p->cfg->pubkey};
+	const char *dns[] = {gw};
+	struct cloudinit_spec cs = {iid, s->hostname, s->user, keys, p->cfg->pubkey ? 1 : 0, cn, s->nnics,
+		dns, gw ? 1 : 0};
+	*out = (struct seed_text){cloudinit_meta_data(&cs), cloudinit_user_data(&cs),
+		cloudinit_network_config(&cs)};
+	free(iid);
+	for (size_t i = 0; i < s->nnics; i++)
+		free(addrs[i]);
+	free(addrs);
+	free(cn);
+}
+
+/* Render and store the NoCloud seed of a node instance. */
+static int seed_ensure(void *h, const struct res *r, struct sbx_err *err)
+{
+	struct lvp *p = h;
+	if (lvp_prepare(p, err) < 0)
+		return -1;
+	struct seed_text t;
+	seed_render(p, &r->u.seed, &t);
+	struct lv_seed_spec ss = {p->cfg->pool, r->name, t.md, t.ud, t.nc};
+	char *path = NULL;
+	int rc = lv_seed_ensure(p->lv, &ss, &path, err);
+	free(path);
+	free(t.md);
+	free(t.ud);
+	free(t.nc);
+	return rc;
+}
+
+/* Define and start the domain of a node instance. */
+static int dom_ensure(void *h, const struct res *r, struct sbx_err *err)
+{
+	struct lvp *p = h;
+	const struct res_domain *d = &r->u.dom;
+	if (lvp_prepare(p, err) < 0)
+		return -1;
+	struct lv_nic *ln = xcalloc(d->nnics + 1, sizeof(*ln));
+	for (size_t i = 0; i < d->nnics; i++)
+		ln[i] = (struct lv_nic){d->nics[i].network, d->nics[i].mac};
+	char *disk = xasprintf("%s/%s", p->cfg->pool_path, d->disk);
+	char *seed = xasprintf("%s/%s", p->cfg->pool_path, d->seed);
+	bool img = p->img.disk != NULL;
+	struct lv_dom_spec ds = {r->name, p->cfg->env, p->cfg->env_id, d->node, d->index,
+		lv_domain_type(p->lv, d->domain_type), d->vcpus, d->memory, disk, seed, img ? p->img.kernel : NULL,
+		img ? p->img.initrd : NULL, img ? p->img.cmdline : NULL, ln, d->nnics};
+	int rc = lv_dom_ensure(p->lv, &ds, err);
+	free(disk);
+	free(seed);
+	free(ln);
+	return rc;
+}
+
+/* Destroy and undefine a domain. */
+static int dom_remove(void *h, const char *name, const char *where, struct sbx_err *err)
+{
+	(void)where;
+	return lv_dom_delete(((struct lvp *)h)->lv, name, err);
+}
+
+/* The listed object of a name, listing the environment's objects once per session. */
+static int seen_find(struct lvp *p, const char *name, bool *found, struct sbx_err *err)
+{
+	int rc = 0;
+	pthread_mutex_lock(&p->mu);
+	if (!p->listed) {
+		rc = lv_list_ours(p->lv, p->cfg->env, &p->seen, &p->nseen, err);
+		p->listed = rc == 0;
+	}
+	*found = false;
+	for (size_t i = 0; rc == 0 && i < p->nseen && !*found; i++)
+		*found = strcmp(p->seen[i].name, name) == 0;
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+/* Whether libvirt has the object. */
+static int obj_observe(void *h, const struct res *r, struct prov_seen *out, struct sbx_err *err)
+{
+	return seen_find(h, r->name, &out->exists, err);
+}
+
+/* The resource type of a listed libvirt object. */
+static enum res_type obj_type(const struct lv_obj *o)
+{
+	if (strcmp(o->kind, "domain") == 0)
+		return RES_DOMAIN;
+	if (strcmp(o->kind, "network") == 0)
+		return RES_NETWORK;
+	size_t n = strlen(o->name);
+	return n > 9 && strcmp(o->name + n - 9, "-seed.iso") == 0 ? RES_SEED : RES_VOLUME;
+}
+
+/* Objects of ours in libvirt. */
+static int lvp_list(void *h, const char *env, struct prov_obj **objs, size_t *n, struct sbx_err *err)
+{
+	struct lvp *p = h;
+	struct lv_obj *lo = NULL;
+	size_t nlo = 0;
+	if (lv_list_ours(p->lv, env, &lo, &nlo, err) < 0)
+		return -1;
+	*objs = xrealloc(*objs, (*n + nlo + 1) * sizeof(**objs));
+	for (size_t i = 0; i < nlo; i++)
+		(*objs)[(*n)++] = (struct prov_obj){obj_type(&lo[i]), xstrdup(lo[i].name), xstrdup(lo[i].env),
+			xstrdup(lo[i].pool)};
+	lv_obj_list_free(lo, nlo);
+	return 0;
+}
+
+static const struct prov_type lvp_types[] = {
+	{RES_NETWORK, "creating network", net_ensure, net_remove, obj_observe},
+	{RES_VOLUME, "creating disk", vol_ensure, vol_remove, obj_observe},
+	{RES_SEED, "writing cloud-init seed", seed_ensure, vol_remove, obj_observe},
+	{RES_DOMAIN, "starting VM", dom_ensure, dom_remove, obj_observe},
+};
+
+const struct provider prov_libvirt = {"libvirt", lvp_open, lvp_close, lvp_is_test, lvp_prepare, lvp_list,
+	lvp_types, SBX_NELEM(lvp_types)};

@@ -1,0 +1,132 @@
+/*
+ * res — the typed resources the planner produces, the providers realise and the state records.
+ *
+ * A resource is a tagged struct: its type, its deterministic name, the node instance it belongs to
+ * and its dependencies, plus the fields of its type. JSON exists only at the state boundary:
+ * res_encode / res_decode are the one pair that turns a resource's fields into the `spec` column
+ * of a state row and back (decode ignores unknown keys, so rows written by an older build still
+ * read). res_diff compares two resources field by field, which is what `plan` prints as
+ * "old → new". Types without a provider yet (bare-metal machines, Kubernetes objects) have their
+ * slot in enum res_type so that the provider table and the delete order already name them.
+ */
+#ifndef SBX_RES_H
+#define SBX_RES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+enum res_type {
+	RES_NETWORK,
+	RES_VOLUME,
+	RES_SEED,
+	RES_DOMAIN,
+	RES_NTYPES,
+};
+
+/* One NIC of a node instance. */
+struct res_nic {
+	char *network; /* provider network name (sbx-<env>-<net>) */
+	char *net;     /* blueprint network name */
+	char *mac;
+	char *ip;
+	char *gateway;
+	int prefix;
+	bool primary;
+};
+
+struct res_network {
+	char *net;    /* blueprint network name */
+	char *cidr;   /* "a.b.c.0/24" */
+	char *bridge; /* bridge device */
+	bool nat;     /* else isolated */
+};
+
+/* What a volume is built from (the blueprint's site.image). */
+struct res_image {
+	char *path, *url, *sha256, *recipe, *kernel, *initrd, *cmdline;
+};
+
+struct res_volume {
+	struct res_image image;
+	uint64_t capacity; /* bytes */
+	char *pool;
+};
+
+struct res_seed {
+	char *hostname;
+	char *user;
+	struct res_nic *nics;
+	size_t nnics;
+};
+
+struct res_domain {
+	char *node;        /* blueprint node name */
+	int index;         /* instance index */
+	int vcpus;
+	uint64_t memory;   /* bytes */
+	char *disk;        /* volume name */
+	char *seed;        /* seed name */
+	char *domain_type; /* "auto" | "kvm" | "qemu" */
+	struct res_nic *nics;
+	size_t nnics;
+};
+
+struct res {
+	enum res_type type;
+	char *name;
+	char *node;   /* node instance ("web-0") for per-node resources, else NULL */
+	char **deps;  /* names of the resources it needs */
+	size_t ndeps;
+	union {
+		struct res_network net;
+		struct res_volume vol;
+		struct res_seed seed;
+		struct res_domain dom;
+	} u;
+};
+
+/* The type's name as stored in the state ("network", ...); never NULL for a valid type. */
+const char *res_type_name(enum res_type t);
+/* The type of a stored name; -1 when the name is not a resource type (host keys, outputs). */
+int res_type_parse(const char *name);
+/* The one delete order: resources of a lower rank are deleted first (domains 0, volumes and
+ * seeds 1, networks 2), the order of `up`'s removals, `down` and `gc`. */
+int res_delete_rank(enum res_type t);
+#define RES_MAX_RANK 2
+
+/* Free what r holds (r itself is not freed); the struct is zeroed. */
+void res_clear(struct res *r);
+/* A deep copy of src into dst. */
+void res_copy(struct res *dst, const struct res *src);
+/* Append a dependency (copied). */
+void res_dep(struct res *r, const char *name);
+
+/* The fields of r as canonical JSON (sorted keys, compact); caller frees. */
+char *res_encode(const struct res *r);
+/*
+ * Fill *out (type, name, node and fields) from a stored spec. Missing keys leave zero values,
+ * unknown keys are ignored; malformed JSON is -1 with err set. *out is written only on success.
+ */
+int res_decode(enum res_type type, const char *name, const char *node, const char *spec,
+	struct res *out, struct sbx_err *err) SBX_WUR;
+
+/* One field that differs: "memory" 536870912 → 1073741824 printed as "512Mi" → "1Gi". */
+struct res_change {
+	char *field; /* "memory", "nics[1].ip", "image.sha256" */
+	char *old;   /* human text, "(none)" when absent */
+	char *new;
+};
+
+/*
+ * The fields of b that differ from a (same type), in a fixed order. *out: caller frees with
+ * res_changes_free; *n = 0 when they are equal.
+ */
+void res_diff(const struct res *a, const struct res *b, struct res_change **out, size_t *n);
+void res_changes_free(struct res_change *c, size_t n);
+/* The changes as one line: "memory 512Mi → 1Gi, vcpus 1 → 2"; caller frees. */
+char *res_changes_text(const struct res_change *c, size_t n);
+
+#endif
