@@ -193,6 +193,8 @@ char *bp_secret_ref(const char *value);
 /* Look up a node by name; NULL when absent. */
 const struct bp_node *bp_node_find(const struct bp_blueprint *bp, const char *name);
 const struct bp_network *bp_network_find(const struct bp_blueprint *bp, const char *name);
+/* True when node n carries the role (false for a NULL node or role): the one "does this node
+ * carry role X" query. */
 bool bp_node_has_role(const struct bp_node *n, const char *role);
 
 /* The roles the model knows (for validation and the role registry): NULL-terminated. */

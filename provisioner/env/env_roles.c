@@ -22,15 +22,6 @@ struct roles {
 	char *vip_cidr;
 };
 
-/* Whether this build applies the role. */
-static bool role_known(const char *role)
-{
-	for (size_t r = 0; role_names[r]; r++)
-		if (strcmp(role, role_names[r]) == 0)
-			return true;
-	return false;
-}
-
 /* Whether any node carries a role this build applies (plain nodes need nothing); says which
  * roles of the blueprint it does not apply (k3s-*). */
 static bool has_roles(const struct bp_blueprint *bp, const char *env, struct ev_sink *ev)

@@ -1,4 +1,4 @@
-/* role — the role registry, parallel apply in phases, and the outputs the roles provide. */
+/* role — the role registry, parallel apply in phases, its dry run, and the roles' outputs. */
 #include "role_int.h"
 
 #include <ctype.h>
@@ -6,24 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One role of the registry. */
-struct role_def {
-	const char *name;
-	const char *after; /* applied on a host only once this role is healthy on all its hosts */
-	int (*render)(const struct role_env *env, const struct role_host *h, struct role_unit *u,
-		struct sbx_err *err);
-};
+/* The dry run's bound on reaching a host: plan must still print the rest when one is down. */
+#define PLAN_CONNECT_MS 15000
+#define PLAN_OP_MS 60000
 
 /* Registry order is the order on a host carrying several roles. */
-static const struct role_def role_defs[] = {
-	{"router", NULL, role_router_render},
-	{"postgres", NULL, role_postgres_render},
-	{"lb", "router", role_lb_render}, /* its health check needs an Established BGP session */
-	{"mocks", NULL, role_mocks_render},
+const struct role_def role_defs[] = {
+	{"router", NULL, role_router_render, NULL},
+	{"postgres", NULL, role_postgres_render, role_postgres_outputs},
+	{"lb", "router", role_lb_render, role_lb_outputs}, /* its health check needs BGP Established */
+	{"mocks", NULL, role_mocks_render, role_mocks_outputs},
+	/* accepted by the blueprint, not applied by this build */
+	{"k3s-server", NULL, NULL, NULL}, /* not implemented yet */
+	{"k3s-agent", NULL, NULL, NULL},  /* not implemented yet */
+	{"plain", NULL, NULL, NULL},      /* a plain machine: nothing to apply */
+	{NULL, NULL, NULL, NULL},
 };
-#define ROLE_NDEFS SBX_NELEM(role_defs)
-
-const char *const role_names[] = {"router", "postgres", "lb", "mocks", NULL};
+#define ROLE_NDEFS (SBX_NELEM(role_defs) - 1)
 
 /* Shared state of one role_apply_all: how many hosts still work on each role. */
 struct apply {
@@ -41,19 +40,11 @@ struct worker {
 	struct role_node node;
 	struct sbx_err err;
 	int64_t done_ms[ROLE_NDEFS]; /* when each role became healthy here; -1: not applied */
+	struct role_change *changes; /* the dry run's findings on this host */
+	size_t nchanges;
 	pthread_t th;
 	bool failed;
 };
-
-/* True when the host's node carries the role. */
-static bool host_has(const struct role_env *env, const struct role_host *h, const char *role)
-{
-	const struct bp_node *n = role_node_of(env, h);
-	for (size_t i = 0; n && i < n->nroles; i++)
-		if (sbx_streq(n->roles[i], role))
-			return true;
-	return false;
-}
 
 /* The registry index of a role name, or -1. */
 static int def_index(const char *name)
@@ -62,6 +53,26 @@ static int def_index(const char *name)
 		if (sbx_streq(role_defs[d].name, name))
 			return (int)d;
 	return -1;
+}
+
+/* Look up a role in the registry. */
+const struct role_def *role_find(const char *name)
+{
+	int d = def_index(name);
+	return d < 0 ? NULL : &role_defs[d];
+}
+
+/* True when this build applies the role. */
+bool role_known(const char *name)
+{
+	const struct role_def *def = role_find(name);
+	return def && def->render;
+}
+
+/* True when the host's node carries registry role d and this build applies it. */
+static bool host_has(const struct role_env *env, const struct role_host *h, size_t d)
+{
+	return role_defs[d].render && bp_node_has_role(role_node_of(env, h), role_defs[d].name);
 }
 
 /* Wait until the role's prerequisite is healthy everywhere; false when it failed somewhere.
@@ -144,7 +155,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	w->failed = worker_start(w) < 0;
 	for (size_t d = 0; d < ROLE_NDEFS; d++) {
-		if (!host_has(&w->a->env, w->node.h, role_defs[d].name))
+		if (!host_has(&w->a->env, w->node.h, d))
 			continue;
 		if (!w->failed)
 			w->failed = worker_role(w, d) < 0;
@@ -182,13 +193,13 @@ static void err_take(struct sbx_err *dst, const struct sbx_err *src)
 		sbx_err_hint(dst, "%s", src->hint);
 }
 
-/* Start one thread per host with roles; join them all. */
-static void run_workers(struct apply *a, struct worker *w, size_t n)
+/* Start one thread per host with roles, running fn; join them all. */
+static void run_workers(struct apply *a, struct worker *w, size_t n, void *(*fn)(void *))
 {
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	for (size_t i = 0; i < n; i++)
-		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0)
+		if (pthread_create(&w[i].th, NULL, fn, &w[i]) != 0)
 			abort();
 	for (size_t i = 0; i < n; i++)
 		pthread_join(w[i].th, NULL);
@@ -203,7 +214,7 @@ static size_t workers_init(struct apply *a, const struct role_ctx *ctx, struct w
 	for (size_t i = 0; i < ctx->nhosts; i++) {
 		bool any = role_base_routes(&a->env, &ctx->hosts[i]);
 		for (size_t d = 0; d < ROLE_NDEFS; d++)
-			if (host_has(&a->env, &ctx->hosts[i], role_defs[d].name))
+			if (host_has(&a->env, &ctx->hosts[i], d))
 				any = true, a->pending[d]++;
 		if (!any)
 			continue;
@@ -215,6 +226,33 @@ static size_t workers_init(struct apply *a, const struct role_ctx *ctx, struct w
 	return n;
 }
 
+/* Derive the environment, then run fn on a thread per host that has something to apply; *n gets
+ * the number of workers (w has room for every host). */
+static int workers_run(struct apply *a, const struct role_ctx *ctx, struct worker *w,
+	void *(*fn)(void *), size_t *n, struct sbx_err *err)
+{
+	if (role_env_init(ctx, &a->env, err) < 0)
+		return -1;
+	*n = workers_init(a, ctx, w);
+	if (*n)
+		run_workers(a, w, *n, fn);
+	return 0;
+}
+
+/* Move the failed workers' errors into err; -1 when any failed. */
+static int workers_errors(struct worker *w, size_t n, struct sbx_err *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (w[i].failed) {
+			err_take(err, &w[i].err);
+			rc = -1;
+		}
+		sbx_err_clear(&w[i].err);
+	}
+	return rc;
+}
+
 /* Apply every role of every host. */
 int role_apply_all(const struct role_ctx *ctx, struct role_report *report, struct sbx_err *err)
 {
@@ -222,22 +260,11 @@ int role_apply_all(const struct role_ctx *ctx, struct role_report *report, struc
 	struct role_report r = {0};
 	struct worker *w = xcalloc(ctx->nhosts + 1, sizeof(*w));
 	size_t n = 0;
-	int rc = -1;
-	if (role_env_init(ctx, &a.env, err) < 0)
-		goto out;
-	n = workers_init(&a, ctx, w);
-	if (n)
-		run_workers(&a, w, n);
-	rc = 0;
-	for (size_t i = 0; i < n; i++) {
+	int rc = workers_run(&a, ctx, w, worker_main, &n, err);
+	for (size_t i = 0; i < n; i++)
 		report_add(&r, &w[i]);
-		if (w[i].failed) {
-			err_take(err, &w[i].err);
-			rc = -1;
-		}
-		sbx_err_clear(&w[i].err);
-	}
-out:
+	if (rc == 0)
+		rc = workers_errors(w, n, err);
 	r.total_ms = sbx_mono_ms() - a.t0;
 	if (report)
 		*report = r;
@@ -246,21 +273,111 @@ out:
 	return rc;
 }
 
-/* Percent-encode a URL userinfo part; caller frees. */
-static char *url_escape(const char *s)
+/* Record that the host could not be asked (e says why; cleared). */
+static void plan_unreachable(struct worker *w, const char *role, struct sbx_err *e)
 {
 	struct sbx_buf b = {0};
-	for (; *s; s++) {
-		if (isalnum((unsigned char)*s) || strchr("-._~", *s))
-			sbx_buf_add(&b, s, 1);
-		else
-			sbx_buf_printf(&b, "%%%02X", (unsigned char)*s);
+	sbx_buf_puts(&b, "host unreachable: ");
+	for (size_t i = 0; i < e->n; i++)
+		sbx_buf_printf(&b, "%s%s", i ? "; " : "", e->msgs[i].text);
+	role_change_add(&w->changes, &w->nchanges, w->node.h, role, ROLE_CHANGE_UNREACHABLE,
+		sbx_buf_steal(&b));
+	sbx_err_clear(e);
+}
+
+/* Render one unit (def NULL: the base unit) and compare it with the host; false ends the host's
+ * dry run (a role that cannot render: w->failed; a host that cannot be asked: its change). */
+static bool plan_unit(struct worker *w, const struct role_def *def)
+{
+	struct role_unit u = {0};
+	struct sbx_err e = SBX_ERR_INIT;
+	bool go = true;
+	if (def == NULL)
+		role_base_render(&w->a->env, w->node.h, &u);
+	else
+		w->failed = def->render(&w->a->env, w->node.h, &u, &w->err) < 0;
+	if (!w->failed && role_node_plan(&w->node, &u, &w->changes, &w->nchanges, &e) < 0) {
+		plan_unreachable(w, u.role, &e);
+		go = false;
 	}
-	return sbx_buf_steal(&b);
+	role_unit_clear(&u);
+	return go && !w->failed;
+}
+
+/* A host's dry run: connect, then the base unit and its roles in registry order. */
+static void *planner_main(void *arg)
+{
+	struct worker *w = arg;
+	struct sbx_err e = SBX_ERR_INIT;
+	w->node.connect_ms = PLAN_CONNECT_MS;
+	if (role_node_connect(&w->node, &e) < 0) {
+		plan_unreachable(w, "-", &e);
+		return NULL;
+	}
+	ssh_set_timeout(w->node.c, PLAN_OP_MS);
+	bool go = plan_unit(w, NULL);
+	for (size_t d = 0; go && d < ROLE_NDEFS; d++)
+		if (host_has(&w->a->env, w->node.h, d))
+			go = plan_unit(w, &role_defs[d]);
+	role_node_close(&w->node);
+	return NULL;
+}
+
+/* Move a worker's changes to the end of *c. */
+static void changes_take(struct role_change **c, size_t *nc, struct worker *w)
+{
+	if (w->nchanges == 0)
+		return;
+	*c = xrealloc(*c, (*nc + w->nchanges) * sizeof(**c));
+	memcpy(*c + *nc, w->changes, w->nchanges * sizeof(**c));
+	*nc += w->nchanges;
+	free(w->changes);
+	w->changes = NULL;
+	w->nchanges = 0;
+}
+
+/* Dry-run every role of every host. */
+int role_plan_all(const struct role_ctx *ctx, struct role_change **out, size_t *n, struct sbx_err *err)
+{
+	struct apply a = {.t0 = sbx_mono_ms()};
+	struct worker *w = xcalloc(ctx->nhosts + 1, sizeof(*w));
+	struct role_change *c = NULL;
+	size_t nw = 0, nc = 0;
+	int rc = workers_run(&a, ctx, w, planner_main, &nw, err);
+	for (size_t i = 0; i < nw; i++)
+		changes_take(&c, &nc, &w[i]);
+	if (rc == 0)
+		rc = workers_errors(w, nw, err);
+	if (rc == 0) {
+		*out = c;
+		*n = nc;
+	} else {
+		role_changes_free(c, nc);
+	}
+	role_env_clear(&a.env);
+	free(w);
+	return rc;
+}
+
+/* Free a dry run's changes. */
+void role_changes_free(struct role_change *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++) {
+		free(c[i].host);
+		free(c[i].what);
+	}
+	free(c);
+}
+
+/* The verb of a change kind. */
+const char *role_change_verb(enum role_change_kind kind)
+{
+	static const char *const verbs[] = {"create", "update", "start", "reload", "restart", "unreachable"};
+	return (size_t)kind < SBX_NELEM(verbs) ? verbs[kind] : "?";
 }
 
 /* Append one output. */
-static void out_add(struct role_output **o, size_t *n, char *key, char *value, bool secret)
+void role_output_add(struct role_output **o, size_t *n, char *key, char *value, bool secret)
 {
 	*o = xrealloc(*o, (*n + 1) * sizeof(**o));
 	(*o)[*n] = (struct role_output){.key = key, .value = value, .secret = secret};
@@ -268,7 +385,7 @@ static void out_add(struct role_output **o, size_t *n, char *key, char *value, b
 }
 
 /* An upper-cased environment-variable-safe copy of a name; caller frees. */
-static char *env_name(const char *s)
+char *role_output_name(const char *s)
 {
 	char *u = xstrdup(s);
 	for (char *p = u; *p; p++)
@@ -276,86 +393,20 @@ static char *env_name(const char *s)
 	return u;
 }
 
-/* The database URLs through pgbouncer. */
-static int outputs_db(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
-	size_t *n, struct sbx_err *err)
-{
-	const struct bp_database *db = &ctx->bp->database;
-	const char *addr = h->addrs && h->addrs[0] ? h->addrs[0] : h->ssh_addr;
-	for (size_t i = 0; i < db->ndbs; i++) {
-		char *key = xasprintf("db-%s", db->dbs[i].owner), *pw = NULL;
-		int rc = ctx->secret ? ctx->secret(ctx->secret_ctx, key, &pw, err)
-			: sbx_err_set(err, SBX_EXIT_FAILED, "roles: no secret store for %s", key);
-		free(key);
-		if (rc < 0)
-			return -1;
-		/* a ${secret.NAME} placeholder (resolved later by `outputs`) goes in verbatim */
-		bool placeholder = strncmp(pw, "${secret.", 9) == 0;
-		char *u = url_escape(db->dbs[i].owner), *p = placeholder ? xstrdup(pw) : url_escape(pw);
-		char *up = env_name(db->dbs[i].name);
-		char *url = xasprintf("postgresql://%s:%s@%s:%d/%s", u, p, addr, ROLE_PGB_PORT, db->dbs[i].name);
-		if (i == 0)
-			out_add(o, n, xstrdup("DATABASE_URL"), xstrdup(url), true);
-		out_add(o, n, xasprintf("DATABASE_URL_%s", up), url, true);
-		free(u);
-		free(p);
-		free(up);
-		free(pw);
-	}
-	return 0;
-}
-
-/* The VIP addresses and URLs. */
-static void outputs_vips(const struct role_ctx *ctx, struct role_output **o, size_t *n)
-{
-	for (size_t i = 0; i < ctx->bp->nvips; i++) {
-		const struct bp_vip *v = &ctx->bp->vips[i];
-		char *addr = role_vip_addr(ctx->vip_cidr, i), *up = env_name(v->name);
-		if (addr) {
-			out_add(o, n, xasprintf("VIP_%s_ADDR", up), xasprintf("%s:%d", addr, v->port), false);
-			out_add(o, n, xasprintf("VIP_%s_URL", up), xasprintf("tcp://%s:%d", addr, v->port), false);
-		}
-		free(addr);
-		free(up);
-	}
-}
-
-/* The mock endpoints. */
-static void outputs_mocks(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
-	size_t *n)
-{
-	static const int ports[ROLE_NMOCKS] = {ROLE_MOCK_SMS_PORT, ROLE_MOCK_MAIL_PORT, ROLE_MOCK_PAYMENT_PORT};
-	const char *addr = h->addrs && h->addrs[0] ? h->addrs[0] : h->ssh_addr;
-	for (size_t i = 0; i < ROLE_NMOCKS; i++) {
-		if (!role_mock_enabled(&ctx->bp->mocks, i))
-			continue;
-		char *up = env_name(role_mock_name(i));
-		out_add(o, n, xasprintf("MOCK_%s_URL", up), xasprintf("http://%s:%d", addr, ports[i]), false);
-		free(up);
-	}
-	if (role_mock_enabled(&ctx->bp->mocks, 1))
-		out_add(o, n, xstrdup("MOCK_MAIL_SMTP"), xasprintf("%s:%d", addr, ROLE_MOCK_SMTP_PORT), false);
-}
-
-/* The outputs the roles provide. */
+/* The outputs the roles provide, in registry order, from the first host carrying each role. */
 int role_outputs(const struct role_ctx *ctx, struct role_output **out, size_t *n, struct sbx_err *err)
 {
 	struct role_env env = {.ctx = ctx};
 	struct role_output *o = NULL;
-	size_t no = 0, *idx = NULL;
-	size_t ndb = role_hosts_with(&env, "postgres", &idx);
+	size_t no = 0;
 	int rc = 0;
-	if (ndb && ctx->bp->database.ndbs)
-		rc = outputs_db(ctx, &ctx->hosts[idx[0]], &o, &no, err);
-	free(idx);
-	size_t nlb = role_hosts_with(&env, "lb", &idx);
-	free(idx);
-	if (rc == 0 && nlb > 0)
-		outputs_vips(ctx, &o, &no);
-	size_t nmocks = role_hosts_with(&env, "mocks", &idx);
-	if (rc == 0 && nmocks > 0)
-		outputs_mocks(ctx, &ctx->hosts[idx[0]], &o, &no);
-	free(idx);
+	for (size_t d = 0; rc == 0 && d < ROLE_NDEFS; d++) {
+		size_t *idx = NULL;
+		size_t nh = role_defs[d].outputs ? role_hosts_with(&env, role_defs[d].name, &idx) : 0;
+		if (nh > 0)
+			rc = role_defs[d].outputs(ctx, &ctx->hosts[idx[0]], &o, &no, err);
+		free(idx);
+	}
 	if (rc < 0) {
 		role_outputs_free(o, no);
 		return -1;

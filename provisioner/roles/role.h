@@ -8,7 +8,9 @@
  * pgbouncer loading a copy that listens nowhere) → swap
  * atomically (mv) → start services that are not running, reload (or restart) only those whose
  * files changed → poll the health check until it passes or the deadline.
- * A second apply without model changes uploads nothing and reloads nothing.
+ * A second apply without model changes uploads nothing and reloads nothing. role_plan_all is the
+ * dry run of all this (for `sandbox plan`): the same renders and comparison, no action.
+ * Which roles exist, their order, prerequisites, renderers and outputs: one registry (role_defs).
  *
  * Services are run by the node-side helper cluster/node/sbx-svc (uploaded by the role): under
  * systemd (root "" and systemd as PID 1) as units sbx-NAME.service; otherwise started directly
@@ -118,7 +120,85 @@ void role_outputs_free(struct role_output *o, size_t n);
  * frees; NULL when vip_cidr is not an IPv4 /24 network or i is out of range. */
 char *role_vip_addr(const char *vip_cidr, size_t i);
 
-/* The names of the roles this module applies (NULL-terminated). */
-extern const char *const role_names[];
+struct role_env;
+struct role_unit;
+
+/*
+ * One row of the role registry. The registry has a row for every role the blueprint accepts
+ * (bp_known_roles; a unit test keeps the two in step), in the order a host carrying several
+ * roles applies them. A row without render is accepted by the blueprint but not applied by this
+ * build: k3s-server and k3s-agent (not implemented yet) and plain (a machine with nothing to
+ * apply).
+ */
+struct role_def {
+	const char *name;
+	const char *after; /* prerequisite: this role's health check waits until that role is healthy
+	                      on every host carrying it (NULL: none) */
+	/* Render the role's unit for one host: files, services, health check, post step (pure). */
+	int (*render)(const struct role_env *env, const struct role_host *h, struct role_unit *u,
+		struct sbx_err *err);
+	/* Append the role's outputs (see role_outputs) to *o; h is the first host carrying the role
+	 * (NULL: the role provides none). */
+	int (*outputs)(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
+		size_t *n, struct sbx_err *err);
+};
+
+/* The registry, ended by a row whose name is NULL. */
+extern const struct role_def role_defs[];
+
+/* The registry row of a role, or NULL when the blueprint does not know it either. */
+const struct role_def *role_find(const char *name);
+
+/* True when this build applies the role (its row has a renderer); false for k3s-*, plain and
+ * names the registry does not have. */
+bool role_known(const char *name);
+
+/* What a dry run found that an apply would do. */
+enum role_change_kind {
+	ROLE_CHANGE_CREATE,      /* upload a file the node does not have */
+	ROLE_CHANGE_UPDATE,      /* replace a file whose content differs on the node */
+	ROLE_CHANGE_START,       /* start a service that is not running */
+	ROLE_CHANGE_RELOAD,      /* reload a running service because one of its files changes */
+	ROLE_CHANGE_RESTART,     /* restart a running service because one of its files changes */
+	ROLE_CHANGE_UNREACHABLE, /* the host could not be asked: what apply would do there is unknown */
+};
+
+/* One change of a dry run. */
+struct role_change {
+	char *host;        /* the role_host's name (sbx-<env>-<node>-<i>) */
+	const char *role;  /* static: a registry name, "base" (the node scripts every host gets), or
+	                      "-" (the host could not be reached at all) */
+	enum role_change_kind kind;
+	char *what;        /* CREATE/UPDATE: the file's path on the node (root prefix included);
+	                      START/RELOAD/RESTART: the service's name;
+	                      UNREACHABLE: "host unreachable: <reason>" */
+};
+
+/*
+ * A dry run of role_apply_all for `sandbox plan`: on every host (in parallel, as apply), render
+ * the units exactly as apply does, compare the sha256 of every file with the node's copy over
+ * SSH (the comparison apply makes), and ask sbx-svc which services run. *out lists, host by host
+ * in ctx->hosts order, then unit by unit (base, then registry order): the files apply would
+ * create or replace, the services it would start (not running), and the running ones it would
+ * reload or restart (one of their files changes). Nothing in the list: apply would change
+ * nothing (the post steps, e.g. idempotent SQL, are not reported).
+ *
+ * It changes nothing on the nodes: no preparation (directories, VIPs, initdb), no upload, no
+ * service action. Secrets come from ctx->secret as given: pass a getter that does not create
+ * (a secret that does not exist yet may come back as a placeholder: the files holding it then
+ * show as changed). ctx->progress, if set, sees only "connect". A host that cannot be reached
+ * (connection refused or timed out after 15 s, host key changed, a command that fails) is one
+ * ROLE_CHANGE_UNREACHABLE entry, not a failure of the dry run.
+ *
+ * Returns 0, or -1 when the roles cannot be rendered at all (node scripts or mock binaries not
+ * found, a secret getter failing, a model a role rejects, e.g. lb without router); err says why.
+ * *out is a caller-owned array (free with role_changes_free), written only on success.
+ */
+int role_plan_all(const struct role_ctx *ctx, struct role_change **out, size_t *n,
+	struct sbx_err *err) SBX_WUR;
+void role_changes_free(struct role_change *c, size_t n);
+
+/* "create", "update", "start", "reload", "restart", "unreachable". */
+const char *role_change_verb(enum role_change_kind kind);
 
 #endif

@@ -98,6 +98,17 @@ int role_postgres_render(const struct role_env *env, const struct role_host *h, 
 bool role_base_routes(const struct role_env *env, const struct role_host *h);
 int role_mocks_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
 	struct sbx_err *err) SBX_WUR;
+/* The outputs of the roles that provide some (struct role_def.outputs). */
+int role_postgres_outputs(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
+	size_t *n, struct sbx_err *err) SBX_WUR;
+int role_lb_outputs(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
+	size_t *n, struct sbx_err *err) SBX_WUR;
+int role_mocks_outputs(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
+	size_t *n, struct sbx_err *err) SBX_WUR;
+/* Append one output; takes ownership of key and value. */
+void role_output_add(struct role_output **o, size_t *n, char *key, char *value, bool secret);
+/* An upper-cased environment-variable-safe copy of a name ("pay-svc" → "PAY_SVC"); caller frees. */
+char *role_output_name(const char *s);
 /* Mock i of the table (0 sms, 1 mail, 2 payment): enabled by the blueprint? its name? */
 bool role_mock_enabled(const struct bp_mocks *m, size_t i);
 const char *role_mock_name(size_t i);
@@ -109,6 +120,7 @@ struct role_node {
 	const struct role_env *env;
 	const struct role_host *h;
 	struct ssh_conn *c;
+	int connect_ms; /* how long role_node_connect tries (0: 120 s) */
 	int files_changed, reloads, starts;
 	/* Called before the health check (NULL: none): waits for a prerequisite role; false when it
 	 * failed (the health check is then not run and the unit fails with gate_msg). */
@@ -121,5 +133,13 @@ int role_node_connect(struct role_node *n, struct sbx_err *err) SBX_WUR;
 /* Apply one unit: prepare, compare, upload, validate, swap, start/reload, health, post. */
 int role_node_apply(struct role_node *n, const struct role_unit *u, struct sbx_err *err) SBX_WUR;
 void role_node_close(struct role_node *n);
+/* Dry-run one unit: compare its files with the node's (no preparation) and ask which of its
+ * services run; append what role_node_apply would do to *c (see role_plan_all). Changes nothing
+ * on the node. -1 when a command could not run (err names host, role and step). */
+int role_node_plan(struct role_node *n, const struct role_unit *u, struct role_change **c, size_t *nc,
+	struct sbx_err *err) SBX_WUR;
+/* Append one change; takes ownership of what. */
+void role_change_add(struct role_change **c, size_t *nc, const struct role_host *h, const char *role,
+	enum role_change_kind kind, char *what);
 
 #endif

@@ -145,3 +145,23 @@ int role_lb_render(const struct role_env *env, const struct role_host *h, struct
 	free(hcfg);
 	return 0;
 }
+
+/* The VIP addresses and URLs. */
+int role_lb_outputs(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
+	size_t *n, struct sbx_err *err)
+{
+	(void)h;
+	(void)err;
+	for (size_t i = 0; i < ctx->bp->nvips; i++) {
+		const struct bp_vip *v = &ctx->bp->vips[i];
+		char *addr = role_vip_addr(ctx->vip_cidr, i), *up = role_output_name(v->name);
+		if (addr) {
+			role_output_add(o, n, xasprintf("VIP_%s_ADDR", up), xasprintf("%s:%d", addr, v->port), false);
+			role_output_add(o, n, xasprintf("VIP_%s_URL", up), xasprintf("tcp://%s:%d", addr, v->port),
+				false);
+		}
+		free(addr);
+		free(up);
+	}
+	return 0;
+}

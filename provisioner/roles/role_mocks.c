@@ -98,3 +98,23 @@ int role_mocks_render(const struct role_env *env, const struct role_host *h, str
 	sbx_buf_free(&health);
 	return 0;
 }
+
+/* The mock endpoints on the host's first address. */
+int role_mocks_outputs(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
+	size_t *n, struct sbx_err *err)
+{
+	const char *addr = h->addrs && h->addrs[0] ? h->addrs[0] : h->ssh_addr;
+	(void)err;
+	for (size_t i = 0; i < SBX_NELEM(mock_defs); i++) {
+		if (!role_mock_enabled(&ctx->bp->mocks, i))
+			continue;
+		char *up = role_output_name(mock_defs[i].name);
+		role_output_add(o, n, xasprintf("MOCK_%s_URL", up), xasprintf("http://%s:%d", addr,
+			mock_defs[i].port), false);
+		free(up);
+	}
+	if (role_mock_enabled(&ctx->bp->mocks, 1))
+		role_output_add(o, n, xstrdup("MOCK_MAIL_SMTP"), xasprintf("%s:%d", addr, ROLE_MOCK_SMTP_PORT),
+			false);
+	return 0;
+}

@@ -71,7 +71,8 @@ int role_node_connect(struct role_node *n, struct sbx_err *err)
 		.pinned_key = n->h->pinned_hostkey};
 	progress(n, "-", "connect");
 	n->c = ssh_pool_take(ctx->pool, &t);
-	if (n->c == NULL && ssh_connect_wait(&t, CONNECT_TIMEOUT_MS, &n->c, NULL, err) < 0) {
+	int ms = n->connect_ms > 0 ? n->connect_ms : CONNECT_TIMEOUT_MS;
+	if (n->c == NULL && ssh_connect_wait(&t, ms, &n->c, NULL, err) < 0) {
 		sbx_err_prefix(err, "node %s (%s)", n->h->node, n->h->name);
 		return -1;
 	}
@@ -98,23 +99,26 @@ static void add_paths(struct sbx_buf *b, const struct role_unit *u, const bool *
 	}
 }
 
-/* Run the unit's preparation, then read the sha256 of every target file; mark those that differ. */
-static int mark_changed(struct role_node *n, const struct role_unit *u, bool *changed,
-	struct sbx_err *err)
+/* Run the unit's preparation (when `prepare`), then read the sha256 of every target file; mark
+ * those that differ, and (missing: optional) those the node does not have. */
+static int mark_changed(struct role_node *n, const struct role_unit *u, bool prepare, bool *changed,
+	bool *missing, struct sbx_err *err)
 {
 	struct sbx_buf b = {0};
 	char *out = NULL;
-	if (u->prepare)
+	if (prepare && u->prepare)
 		sbx_buf_printf(&b, "( %s ) >&2 || exit 1\n", u->prepare);
 	sbx_buf_puts(&b, "sha256sum --");
 	add_paths(&b, u, NULL, "");
 	sbx_buf_puts(&b, " 2>/dev/null; true");
-	int rc = node_run(n, u->role, "prepare", b.data, NULL, &out, err);
+	int rc = node_run(n, u->role, prepare ? "prepare" : "compare", b.data, NULL, &out, err);
 	for (size_t i = 0; rc == 0 && i < u->nfiles; i++) {
 		char want[65], *line = xasprintf("  %s\n", u->files[i].path);
 		sbx_sha256_hex(u->files[i].data, u->files[i].len, want);
 		const char *hit = strstr(out, line);
 		changed[i] = hit == NULL || hit < out + 64 || strncmp(hit - 64, want, 64) != 0;
+		if (missing)
+			missing[i] = hit == NULL;
 		free(line);
 	}
 	free(out);
@@ -312,7 +316,7 @@ int role_node_apply(struct role_node *n, const struct role_unit *u, struct sbx_e
 	size_t nchanged = 0;
 	int rc = -1;
 	progress(n, u->role, "prepare");
-	if (mark_changed(n, u, changed, err) < 0)
+	if (mark_changed(n, u, true, changed, NULL, err) < 0)
 		goto out;
 	for (size_t i = 0; i < u->nfiles; i++)
 		nchanged += changed[i];
@@ -336,5 +340,65 @@ int role_node_apply(struct role_node *n, const struct role_unit *u, struct sbx_e
 	rc = 0;
 out:
 	free(changed);
+	return rc;
+}
+
+/* Append one change of a dry run. */
+void role_change_add(struct role_change **c, size_t *nc, const struct role_host *h, const char *role,
+	enum role_change_kind kind, char *what)
+{
+	*c = xrealloc(*c, (*nc + 1) * sizeof(**c));
+	(*c)[*nc] = (struct role_change){.host = xstrdup(h->name), .role = role, .kind = kind, .what = what};
+	(*nc)++;
+}
+
+/* Which of the unit's services run (sbx-svc running: reads pid files or systemd, starts nothing). */
+static int svc_running(struct role_node *n, const struct role_unit *u, bool *running,
+	struct sbx_err *err)
+{
+	struct sbx_buf b = {0};
+	char *out = NULL;
+	for (size_t i = 0; i < u->nservices; i++) {
+		sbx_buf_puts(&b, "if ");
+		svc_cmd(&b, n, "running", u->services[i]);
+		sbx_buf_printf(&b, " >/dev/null 2>&1; then echo 'running %s'; fi\n", u->services[i]);
+	}
+	sbx_buf_puts(&b, "true");
+	int rc = node_run(n, u->role, "status", b.data, NULL, &out, err);
+	for (size_t i = 0; rc == 0 && i < u->nservices; i++) {
+		char *line = xasprintf("running %s\n", u->services[i]);
+		running[i] = strstr(out, line) != NULL;
+		free(line);
+	}
+	free(out);
+	sbx_buf_free(&b);
+	return rc;
+}
+
+/* Dry-run one unit. */
+int role_node_plan(struct role_node *n, const struct role_unit *u, struct role_change **c, size_t *nc,
+	struct sbx_err *err)
+{
+	bool *changed = xcalloc(u->nfiles + 1, sizeof(bool)), *missing = xcalloc(u->nfiles + 1, sizeof(bool));
+	bool running[SBX_NELEM(u->services)] = {0};
+	int rc = -1;
+	if (mark_changed(n, u, false, changed, missing, err) < 0 ||
+		(u->nservices && svc_running(n, u, running, err) < 0))
+		goto out;
+	for (size_t i = 0; i < u->nfiles; i++)
+		if (changed[i])
+			role_change_add(c, nc, n->h, u->role, missing[i] ? ROLE_CHANGE_CREATE : ROLE_CHANGE_UPDATE,
+				xstrdup(u->files[i].path));
+	for (size_t i = 0; i < u->nservices; i++) {
+		int need = running[i] ? svc_need(u, changed, u->services[i]) : 0;
+		enum role_change_kind k = !running[i] ? ROLE_CHANGE_START : need == 2 ? ROLE_CHANGE_RESTART
+			: ROLE_CHANGE_RELOAD;
+		if (!running[i] || need)
+			role_change_add(c, nc, n->h, u->role, k, xstrdup(u->services[i]));
+	}
+	rc = 0;
+out:
+	free(changed);
+	free(missing);
 	return rc;
 }

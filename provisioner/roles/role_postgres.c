@@ -1,6 +1,7 @@
 /* role_postgres — PostgreSQL 15 with the blueprint's databases, pgbouncer in front (SCRAM). */
 #include "role_int.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,5 +181,47 @@ int role_postgres_render(const struct role_env *env, const struct role_host *h, 
 	u->post = xasprintf(AS_PG "psql -X -q -v ON_ERROR_STOP=1 -h %s" ROLE_RUNDIR "/postgresql -p %d "
 		"-U postgres -d postgres -f -", r, ROLE_PG_PORT);
 	u->post_input = pg_sql(env);
+	return 0;
+}
+
+/* Percent-encode a URL userinfo part; caller frees. */
+static char *url_escape(const char *s)
+{
+	struct sbx_buf b = {0};
+	for (; *s; s++) {
+		if (isalnum((unsigned char)*s) || strchr("-._~", *s))
+			sbx_buf_add(&b, s, 1);
+		else
+			sbx_buf_printf(&b, "%%%02X", (unsigned char)*s);
+	}
+	return sbx_buf_steal(&b);
+}
+
+/* The database URLs through pgbouncer. */
+int role_postgres_outputs(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
+	size_t *n, struct sbx_err *err)
+{
+	const struct bp_database *db = &ctx->bp->database;
+	const char *addr = h->addrs && h->addrs[0] ? h->addrs[0] : h->ssh_addr;
+	for (size_t i = 0; i < db->ndbs; i++) {
+		char *key = xasprintf("db-%s", db->dbs[i].owner), *pw = NULL;
+		int rc = ctx->secret ? ctx->secret(ctx->secret_ctx, key, &pw, err)
+			: sbx_err_set(err, SBX_EXIT_FAILED, "roles: no secret store for %s", key);
+		free(key);
+		if (rc < 0)
+			return -1;
+		/* a ${secret.NAME} placeholder (resolved later by `outputs`) goes in verbatim */
+		bool placeholder = strncmp(pw, "${secret.", 9) == 0;
+		char *u = url_escape(db->dbs[i].owner), *p = placeholder ? xstrdup(pw) : url_escape(pw);
+		char *up = role_output_name(db->dbs[i].name);
+		char *url = xasprintf("postgresql://%s:%s@%s:%d/%s", u, p, addr, ROLE_PGB_PORT, db->dbs[i].name);
+		if (i == 0)
+			role_output_add(o, n, xstrdup("DATABASE_URL"), xstrdup(url), true);
+		role_output_add(o, n, xasprintf("DATABASE_URL_%s", up), url, true);
+		free(u);
+		free(p);
+		free(up);
+		free(pw);
+	}
 	return 0;
 }

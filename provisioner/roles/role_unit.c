@@ -150,15 +150,6 @@ const char *role_addr_towards(const struct role_env *env, const struct role_host
 	return h->addrs[0];
 }
 
-/* True when the node carries the role. */
-static bool has_role(const struct bp_node *n, const char *role)
-{
-	for (size_t i = 0; i < n->nroles; i++)
-		if (sbx_streq(n->roles[i], role))
-			return true;
-	return false;
-}
-
 /* Indexes of the hosts matching a predicate. */
 static size_t hosts_where(const struct role_env *env, const char *key, bool by_role, size_t **idx)
 {
@@ -166,7 +157,7 @@ static size_t hosts_where(const struct role_env *env, const char *key, bool by_r
 	size_t n = 0, *v = xcalloc(ctx->nhosts + 1, sizeof(*v));
 	for (size_t i = 0; i < ctx->nhosts; i++) {
 		const struct bp_node *nd = role_node_of(env, &ctx->hosts[i]);
-		bool hit = by_role ? nd && has_role(nd, key) : sbx_streq(ctx->hosts[i].node, key);
+		bool hit = by_role ? bp_node_has_role(nd, key) : sbx_streq(ctx->hosts[i].node, key);
 		if (hit)
 			v[n++] = i;
 	}

@@ -2,7 +2,9 @@
  * The roles against real daemons: router + 2 LB + backend + DB as network namespaces (each with
  * its own sshd), applied through role_apply_all over SSH exactly as on VMs, then checked from
  * outside: BGP Established, the VIP route (ECMP), a TCP request through the VIP, psql through
- * pgbouncer, a no-op second apply, a validation failure, and failover when HAProxy stops.
+ * pgbouncer, a no-op second apply, a validation failure, and failover when HAProxy stops. The dry
+ * run (role_plan_all) before the first apply, after it, after model changes and with a host it
+ * cannot reach, each time leaving the nodes as they were.
  * SBX_ROLES_SSH_USER=NAME applies as that user through `sudo -n` (as on VMs) instead of root.
  */
 #include <setjmp.h>
@@ -43,6 +45,7 @@ struct fix {
 	struct role_ctx ctx;
 	const char *cidrs[2];
 	struct bp_blueprint bp;
+	int plan_files, plan_starts; /* what the dry run before the first apply announced */
 };
 static struct fix F;
 
@@ -61,7 +64,7 @@ static struct bp_vip bp_vips[] = {
 	{.name = "lim", .port = 81, .backend_nodes = "app", .backend_port = 8080, .rate_limit = true,
 		.rate_per_10s = 3},
 };
-static struct bp_db bp_dbs[] = {{.name = "appdb", .owner = "app"}};
+static struct bp_db bp_dbs[] = {{.name = "appdb", .owner = "app"}, {.name = "appdb2", .owner = "app"}};
 
 /* The value of KEY in DIR/env (quotes stripped); caller frees. */
 static char *env_get(const char *key)
@@ -77,14 +80,22 @@ static char *env_get(const char *key)
 	return xstrndup(hit, n);
 }
 
+/* A secret created so far, or NULL. */
+static const char *secret_find(const char *name)
+{
+	for (size_t i = 0; i < F.nsecrets; i++)
+		if (sbx_streq(F.secret_keys[i], name))
+			return F.secret_vals[i];
+	return NULL;
+}
+
 /* Get-or-create a secret (the test's stand-in for the state's secret store). */
 static int secret_cb(void *ctx, const char *name, char **value, struct sbx_err *err)
 {
 	(void)ctx;
 	(void)err;
-	for (size_t i = 0; i < F.nsecrets; i++)
-		if (sbx_streq(F.secret_keys[i], name))
-			return *value = xstrdup(F.secret_vals[i]), 0;
+	if (secret_find(name))
+		return *value = xstrdup(secret_find(name)), 0;
 	assert_true(F.nsecrets < 8);
 	F.secret_keys[F.nsecrets] = xstrdup(name);
 	F.secret_vals[F.nsecrets++] = sbx_random_token(24);
@@ -297,6 +308,8 @@ static void test_apply_first(void **state)
 		printf(", %s healthy at %lld ms", rep.timings[i].role, (long long)rep.timings[i].ms);
 	printf("\n");
 	assert_int_equal(rep.ntimings, 4); /* router, postgres, lb, mocks (possibly with no mock) */
+	assert_int_equal(rep.files_changed, F.plan_files); /* as the dry run announced */
+	assert_int_equal(rep.starts, F.plan_starts);
 }
 
 /* Poll `argv` until its stdout contains every needle and none of the unwanted, or 15 s pass. */
@@ -496,6 +509,161 @@ static void test_second_apply_noop(void **state)
 	printf("second apply (no change): %lld ms\n", (long long)rep.total_ms);
 }
 
+/* A secret as it is, never created (the dry run's getter): a missing one is a placeholder. */
+static int secret_lookup(void *ctx, const char *name, char **value, struct sbx_err *err)
+{
+	(void)ctx;
+	(void)err;
+	const char *v = secret_find(name);
+	*value = v ? xstrdup(v) : xasprintf("${secret.%s}", name);
+	return 0;
+}
+
+/* Dry-run the roles: one "HOST ROLE VERB WHAT" line per change (paths relative to the host's
+ * root prefix); caller frees. */
+static char *plan_text(void)
+{
+	struct role_ctx ctx = F.ctx;
+	struct role_change *c = NULL;
+	size_t n = 0, nsecrets = F.nsecrets;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct sbx_buf b = {0};
+	ctx.secret = secret_lookup;
+	int64_t t0 = sbx_mono_ms();
+	int rc = role_plan_all(&ctx, &c, &n, &err);
+	int64_t ms = sbx_mono_ms() - t0;
+	if (rc < 0)
+		sbx_err_print(&err, stderr);
+	assert_int_equal(rc, 0);
+	assert_int_equal(F.nsecrets, nsecrets);
+	for (size_t i = 0; i < n; i++) {
+		const char *what = c[i].what;
+		for (int k = 0; k < NHOSTS; k++)
+			if (sbx_streq(c[i].host, F.name[k]) && sbx_has_prefix(what, F.root[k]))
+				what += strlen(F.root[k]);
+		sbx_buf_printf(&b, "%s %s %s %s\n", c[i].host, c[i].role, role_change_verb(c[i].kind), what);
+	}
+	role_changes_free(c, n);
+	printf("plan (%lld ms):\n%s", (long long)ms, b.data ? b.data : "(no change)\n");
+	return sbx_buf_steal(&b);
+}
+
+/* What a dry run must leave alone on every node: every file and directory under its root prefix
+ * (path, mode, size, owner, content) except the daemons' logs, data and sockets, the services'
+ * pids, the addresses, the routes it was given (not those BIRD learns) and forwarding; caller frees. */
+static char *nodes_snapshot(void)
+{
+	struct sbx_buf b = {0};
+	for (int i = 0; i < NHOSTS; i++) {
+		char *sh = xasprintf("cd %s && ls -a . && X='( -path ./var -o -path ./run ) -prune -o' && "
+			"find . $X -printf '%%p %%m %%s %%U\n' | sort && find . $X -type f -exec sha256sum {} + | sort; "
+			"cat run/sbx/*.pid 2>/dev/null; ip -n %s -br addr; ip -n %s route | grep -v 'proto bird'; "
+			"ip netns exec %s sysctl -n net.ipv4.ip_forward", F.root[i], F.ns[i], F.ns[i], F.ns[i]);
+		char *argv[] = {"sh", "-c", sh, NULL}, *out = NULL;
+		assert_int_equal(run(argv, &out), 0);
+		sbx_buf_printf(&b, "== %s\n%s", F.name[i], out);
+		free(out);
+		free(sh);
+	}
+	return sbx_buf_steal(&b);
+}
+
+/* Dry-run the roles and check that the nodes are as they were; the plan's lines; caller frees. */
+static char *plan_untouched(void)
+{
+	char *before = nodes_snapshot();
+	char *text = plan_text();
+	char *after = nodes_snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	return text;
+}
+
+/* Before the first apply every file is to be created and every service started, and the dry run
+ * creates nothing: no file, directory, address, route, secret or process. */
+static void test_plan_before_apply(void **state)
+{
+	(void)state;
+	char *text = plan_untouched();
+	F.plan_files = F.plan_starts = 0;
+	for (const char *l = text; *l; l = strchr(l, '\n') + 1) {
+		const char *verb = strchr(strchr(l, ' ') + 1, ' ') + 1;
+		bool create = sbx_has_prefix(verb, "create "), start = sbx_has_prefix(verb, "start ");
+		assert_true(create || start);
+		F.plan_files += create;
+		F.plan_starts += start;
+	}
+	assert_int_equal(F.plan_starts, F.mock_dir ? 12 : 9);
+	assert_non_null(strstr(text, "sbx-t-db-0 postgres create /etc/sbx/pgbouncer/userlist.txt\n"));
+	assert_non_null(strstr(text, "sbx-t-app-0 base create /usr/local/lib/sbx/sbx-svc\n"));
+	assert_non_null(strstr(text, "sbx-t-lb-1 lb start lbcheck\n"));
+	assert_int_equal(F.nsecrets, 0);
+	free(text);
+}
+
+/* Once applied, the dry run finds nothing to do. */
+static void test_plan_noop(void **state)
+{
+	(void)state;
+	char *text = plan_untouched();
+	assert_string_equal(text, "");
+	free(text);
+}
+
+/* Apply with a check of the counts. */
+static void apply_expect(int files, int reloads)
+{
+	struct role_report rep;
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(apply(&rep, &err), 0);
+	assert_int_equal(rep.files_changed, files);
+	assert_int_equal(rep.reloads, reloads);
+	assert_int_equal(rep.starts, 0);
+}
+
+/* Model changes (a VIP's port, a database with its existing owner, the SMS callback) list exactly
+ * the affected files and the services apply then reloads or restarts; the nodes stay untouched
+ * until the apply, which does just that. */
+static void test_plan_model_change(void **state)
+{
+	(void)state;
+	bp_vips[0].port = 8000;                   /* haproxy.cfg on both LBs: reload */
+	F.bp.database.ndbs = 2;                   /* pgbouncer.ini (the owner exists): reload */
+	F.bp.mocks.sms_callback_url = "http://127.0.0.1:9/cb"; /* the sms service definition: restart */
+	char *text = plan_untouched();
+	char *want = xasprintf("sbx-t-lb-0 lb update /etc/haproxy/haproxy.cfg\nsbx-t-lb-0 lb reload haproxy\n"
+		"sbx-t-lb-1 lb update /etc/haproxy/haproxy.cfg\nsbx-t-lb-1 lb reload haproxy\n%s"
+		"sbx-t-db-0 postgres update /etc/sbx/pgbouncer/pgbouncer.ini\nsbx-t-db-0 postgres reload pgbouncer\n",
+		F.mock_dir ? "sbx-t-app-0 mocks update /etc/sbx/svc/sms.conf\nsbx-t-app-0 mocks restart sms\n" : "");
+	assert_string_equal(text, want);
+	apply_expect(F.mock_dir ? 4 : 3, F.mock_dir ? 4 : 3);
+	bp_vips[0].port = 80;
+	F.bp.database.ndbs = 1;
+	F.bp.mocks.sms_callback_url = NULL;
+	apply_expect(F.mock_dir ? 4 : 3, F.mock_dir ? 4 : 3);
+	free(want);
+	free(text);
+}
+
+/* A host the dry run cannot reach (its host key changed) is one entry saying so; the others are
+ * still compared. */
+static void test_plan_unreachable(void **state)
+{
+	(void)state;
+	F.hosts[0].pinned_hostkey = F.hostkey[1];
+	bp_vips[0].port = 8000;
+	char *text = plan_text();
+	F.hosts[0].pinned_hostkey = F.hostkey[0];
+	bp_vips[0].port = 80;
+	assert_true(sbx_has_prefix(text, "sbx-t-router - unreachable host unreachable: "));
+	assert_non_null(strstr(strtok(text, "\n"), "host key changed"));
+	assert_string_equal(text + strlen(text) + 1, "sbx-t-lb-0 lb update /etc/haproxy/haproxy.cfg\n"
+		"sbx-t-lb-0 lb reload haproxy\nsbx-t-lb-1 lb update /etc/haproxy/haproxy.cfg\n"
+		"sbx-t-lb-1 lb reload haproxy\n");
+	free(text);
+}
+
 /* The pid a service runs under on host i (from sbx-svc's pid file); caller frees. */
 static char *svc_pid(int i, const char *svc)
 {
@@ -656,6 +824,7 @@ int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plan_before_apply),
 		cmocka_unit_test(test_apply_first),
 		cmocka_unit_test(test_bgp_established),
 		cmocka_unit_test(test_vip_route_ecmp),
@@ -665,6 +834,9 @@ int main(void)
 		cmocka_unit_test(test_psql_through_pgbouncer),
 		cmocka_unit_test(test_mocks_answer),
 		cmocka_unit_test(test_second_apply_noop),
+		cmocka_unit_test(test_plan_noop),
+		cmocka_unit_test(test_plan_model_change),
+		cmocka_unit_test(test_plan_unreachable),
 		cmocka_unit_test(test_reload_on_change),
 		cmocka_unit_test(test_validation_failure),
 		cmocka_unit_test(test_failover),

@@ -1,7 +1,8 @@
 /*
  * Unit tests of the roles' rendering: every file, command and service definition a role
  * produces for a hand-built model, compared with golden files in tests/unit/data/roles/
- * (SBX_UPDATE_GOLDEN=1 rewrites them). Plus VIP addressing and the outputs.
+ * (SBX_UPDATE_GOLDEN=1 rewrites them). Plus VIP addressing, the outputs, and the role registry
+ * checked against the blueprint's known roles.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -261,6 +262,53 @@ static void test_outputs(void **state)
 	role_outputs_free(o, n);
 }
 
+/* True when name is in the NULL-terminated list. */
+static bool listed(const char *const *list, const char *name)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (sbx_streq(list[i], name))
+			return true;
+	return false;
+}
+
+/* The registry and the blueprint know the same roles: every registry row is a blueprint role,
+ * every blueprint role has a row, and the rows without a renderer are exactly the roles this
+ * build does not apply. */
+static void test_registry_matches_blueprint(void **state)
+{
+	(void)state;
+	static const char *const not_applied[] = {"k3s-server", "k3s-agent", "plain", NULL};
+	size_t n = 0;
+	for (const struct role_def *d = role_defs; d->name; d++, n++) {
+		assert_true(listed(bp_known_roles, d->name));
+		assert_true(role_find(d->name) == d);
+		assert_int_equal(d->render == NULL, listed(not_applied, d->name));
+		assert_int_equal(role_known(d->name), d->render != NULL);
+		assert_true(d->after == NULL || role_known(d->after));
+	}
+	for (size_t i = 0; bp_known_roles[i]; i++)
+		assert_non_null(role_find(bp_known_roles[i]));
+	for (size_t i = 0; not_applied[i]; i++)
+		assert_false(role_known(not_applied[i]));
+	assert_int_equal(n, 7);
+	assert_null(role_find("k3s"));
+	assert_false(role_known(NULL));
+	assert_true(role_known("lb"));
+	assert_string_equal(role_find("lb")->after, "router");
+}
+
+/* The verbs a plan prints. */
+static void test_change_verbs(void **state)
+{
+	(void)state;
+	assert_string_equal(role_change_verb(ROLE_CHANGE_CREATE), "create");
+	assert_string_equal(role_change_verb(ROLE_CHANGE_UPDATE), "update");
+	assert_string_equal(role_change_verb(ROLE_CHANGE_START), "start");
+	assert_string_equal(role_change_verb(ROLE_CHANGE_RELOAD), "reload");
+	assert_string_equal(role_change_verb(ROLE_CHANGE_RESTART), "restart");
+	assert_string_equal(role_change_verb(ROLE_CHANGE_UNREACHABLE), "unreachable");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +320,8 @@ int main(void)
 		cmocka_unit_test(test_lb_needs_router),
 		cmocka_unit_test(test_vip_addr),
 		cmocka_unit_test(test_outputs),
+		cmocka_unit_test(test_registry_matches_blueprint),
+		cmocka_unit_test(test_change_verbs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
