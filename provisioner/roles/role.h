@@ -59,10 +59,10 @@ struct role_ctx {
 	const char *vip_cidr;        /* a /24 for VIPs: vip i = .(10+i) */
 	const char *const *net_cidrs; /* one per bp->networks (same order), for pg_hba; NULL: host addrs */
 	struct ssh_pool *pool;       /* open connections from readiness, taken per host; NULL: connect */
-	const char *cluster_dir;     /* the repo's cluster/ (node scripts); NULL: $SBX_CLUSTER_DIR,
+	const char *cluster_dir;     /* the repo's cluster/ (node scripts); NULL: next to the binary,
 	                                then /usr/local/share/sandbox/cluster, then ./cluster */
 	const char *mock_bin_dir;    /* where sbx-mock-{sms,mail,payment} are (uploaded to the mocks
-	                                node); NULL: $SBX_MOCK_BIN_DIR, then this executable's directory */
+	                                node); NULL: this executable's directory */
 	int health_timeout_ms;       /* per role and host; 0 = 120 s */
 	/* Get-or-create a generated secret ("db-<owner>"); *value caller-freed. Called only from the
 	 * thread that called role_apply_all/role_outputs. */

@@ -215,7 +215,7 @@ static char *exe_dir(void)
 	return sbx_dirname(buf);
 }
 
-/* Find the cluster directory: given, $SBX_CLUSTER_DIR, next to the executable (installed:
+/* Find the cluster directory: given (env_config: SANDBOX_CLUSTER_DIR), next to the executable (installed:
  * PREFIX/bin/sandbox → PREFIX/share/sandbox/cluster; in the tree: build/sandbox → cluster), the
  * default prefix, ./cluster. */
 static char *cluster_dir(const struct role_ctx *ctx)
@@ -223,7 +223,7 @@ static char *cluster_dir(const struct role_ctx *ctx)
 	char *exe = exe_dir();
 	char *installed = exe ? xasprintf("%s/../share/sandbox/cluster", exe) : NULL;
 	char *tree = exe ? xasprintf("%s/../cluster", exe) : NULL;
-	const char *cands[] = {ctx->cluster_dir, getenv("SBX_CLUSTER_DIR"), installed, tree,
+	const char *cands[] = {ctx->cluster_dir, installed, tree,
 		"/usr/local/share/sandbox/cluster", "cluster"};
 	char *found = NULL;
 	for (size_t i = 0; i < SBX_NELEM(cands) && found == NULL; i++) {
@@ -281,8 +281,7 @@ static int env_secrets(const struct role_ctx *ctx, struct role_env *env, struct 
 static int env_mocks(const struct role_ctx *ctx, struct role_env *env, struct sbx_err *err)
 {
 	size_t *idx = NULL, n = role_hosts_with(env, "mocks", &idx);
-	const char *given = ctx->mock_bin_dir ? ctx->mock_bin_dir : getenv("SBX_MOCK_BIN_DIR");
-	char *dir = given ? xstrdup(given) : exe_dir();
+	char *dir = ctx->mock_bin_dir ? xstrdup(ctx->mock_bin_dir) : exe_dir();
 	int rc = 0;
 	free(idx);
 	for (size_t i = 0; n && rc == 0 && i < ROLE_NMOCKS; i++) {
@@ -291,7 +290,7 @@ static int env_mocks(const struct role_ctx *ctx, struct role_env *env, struct sb
 		char *p = xasprintf("%s/sbx-mock-%s", dir ? dir : ".", role_mock_name(i));
 		rc = sbx_read_file(p, &env->mock_bin[i], &env->mock_len[i], err);
 		if (rc < 0)
-			sbx_err_hint(err, "build the mocks (`make`) or set SBX_MOCK_BIN_DIR to their directory");
+			sbx_err_hint(err, "build the mocks (`make`) or set SANDBOX_MOCK_BIN_DIR to their directory");
 		free(p);
 	}
 	free(dir);
@@ -306,7 +305,7 @@ int role_env_init(const struct role_ctx *ctx, struct role_env *env, struct sbx_e
 	int rc = -1;
 	if (dir == NULL) {
 		sbx_err_set(err, SBX_EXIT_FAILED, "roles: cannot find the node scripts (cluster/node/sbx-svc)");
-		sbx_err_hint(err, "set SBX_CLUSTER_DIR to the sandbox source's cluster/ directory");
+		sbx_err_hint(err, "set SANDBOX_CLUSTER_DIR to the sandbox source's cluster/ directory");
 		goto out;
 	}
 	if (load_script(dir, "sbx-svc", &e.svc_script, err) < 0 ||

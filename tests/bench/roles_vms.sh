@@ -12,7 +12,7 @@ bin=${SBX_BIN_PLAIN:-$top/build}/sandbox
 sh "$top/tests/libvirt-up.sh" >/dev/null || { echo "roles_vms: libvirtd not running, skipped"; exit 0; }
 sh "$top/tests/image/build.sh" debian-12 >/dev/null || { echo "roles_vms: no image, skipped"; exit 0; }
 T=$(mktemp -d); E=rbench$$
-export SANDBOX_STATE="$T/state.db" SBX_MOCK_BIN_DIR="$(dirname "$bin")"
+export SANDBOX_STATE="$T/state.db" SANDBOX_MOCK_BIN_DIR="$(dirname "$bin")"
 trap '"$bin" down $E >/dev/null 2>&1; [ -n "${SBX_BENCH_KEEP:-}" ] && cp "$T"/up*.log "$SBX_BENCH_KEEP"/; rm -rf "$T"' EXIT
 now() { date +%s%N; }
 ms() { echo $(( ($2 - $1) / 1000000 )); }

@@ -16,8 +16,8 @@ $V version >/dev/null 2>&1 || sh "$SBX_TOP/tests/libvirt-up.sh" >/dev/null 2>&1 
 IMG=$(sh "$SBX_TOP/tests/image/build.sh" debian-12) || skip "cannot build the test image"
 echo "image: $IMG"
 # the VMs run the plain (not sanitizer) mock builds
-export SBX_MOCK_BIN_DIR="$SBX_TOP/${BUILD:-build}"
-[ -x "$SBX_MOCK_BIN_DIR/sbx-mock-sms" ] || skip "no $SBX_MOCK_BIN_DIR/sbx-mock-sms (run make)"
+export SANDBOX_MOCK_BIN_DIR="$SBX_TOP/${BUILD:-build}"
+[ -x "$SANDBOX_MOCK_BIN_DIR/sbx-mock-sms" ] || skip "no $SANDBOX_MOCK_BIN_DIR/sbx-mock-sms (run make)"
 
 E=roles$$
 on_exit "$SANDBOX down $E"

@@ -32,6 +32,7 @@ static const char *const node_ids[NHOSTS] = {"router", "lb-0", "lb-1", "app-0", 
 struct fix {
 	char dir[64];
 	char *netns_sh;
+	char *cluster;
 	char *env;            /* DIR/env contents */
 	char *mock_dir;       /* where the sbx-mock-* binaries are (NULL: mocks left out) */
 	char *priv, *pub;
@@ -205,7 +206,7 @@ static void ctx_init(void)
 	F.ctx = (struct role_ctx){.bp = &F.bp, .env = "t", .hosts = F.hosts, .nhosts = NHOSTS,
 		.ssh_user = getenv("SBX_ROLES_SSH_USER") ? getenv("SBX_ROLES_SSH_USER") : "root",
 		.ssh_priv_pem = F.priv, .vip_cidr = VIP_CIDR, .net_cidrs = F.cidrs,
-		.cluster_dir = NULL, .mock_bin_dir = F.mock_dir, .health_timeout_ms = 30000, .secret = secret_cb,
+		.cluster_dir = F.cluster, .mock_bin_dir = F.mock_dir, .health_timeout_ms = 30000, .secret = secret_cb,
 		.progress = progress_cb};
 }
 
@@ -240,9 +241,7 @@ static int setup(void **state)
 		exit(77);
 	}
 	F.netns_sh = xasprintf("%s/tests/lib/netns.sh", top ? top : ".");
-	char *cl = xasprintf("%s/cluster", top ? top : ".");
-	setenv("SBX_CLUSTER_DIR", cl, 1);
-	free(cl);
+	F.cluster = xasprintf("%s/cluster", top ? top : ".");
 	snprintf(F.dir, sizeof(F.dir), "/tmp/sbx-roles-it-XXXXXX");
 	assert_non_null(mkdtemp(F.dir));
 	guardian_start();
@@ -279,7 +278,7 @@ static int teardown(void **state)
 	for (size_t i = 0; i < F.nsecrets; i++)
 		free(F.secret_keys[i]), free(F.secret_vals[i]);
 	free((char *)F.cidrs[0]);
-	free(F.env), free(F.priv), free(F.pub), free(F.netns_sh), free(F.mock_dir);
+	free(F.env), free(F.priv), free(F.pub), free(F.netns_sh), free(F.cluster), free(F.mock_dir);
 	return rc;
 }
 

@@ -61,6 +61,7 @@ static int secret_cb(void *ctx, const char *name, char **value, struct sbx_err *
 }
 
 static char mockdir[] = "/tmp/sbx-role-unit-XXXXXX";
+static char *cluster;
 static struct role_ctx ctx = {.bp = &bp, .env = "demo", .hosts = hosts, .nhosts = 7,
 	.ssh_user = "sandbox", .vip_cidr = "10.0.9.0/24", .net_cidrs = cidrs, .secret = secret_cb};
 
@@ -69,9 +70,8 @@ static int setup(void **state)
 {
 	(void)state;
 	const char *top = getenv("SBX_TOP");
-	char *cl = xasprintf("%s/cluster", top ? top : ".");
-	setenv("SBX_CLUSTER_DIR", cl, 1);
-	free(cl);
+	cluster = xasprintf("%s/cluster", top ? top : ".");
+	ctx.cluster_dir = cluster;
 	struct sbx_err err = SBX_ERR_INIT;
 	assert_non_null(mkdtemp(mockdir));
 	for (size_t i = 0; role_mock_name(i); i++) { /* stand-ins for the mock binaries */
@@ -88,6 +88,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	sbx_rm_rf(mockdir);
+	free(cluster);
 	return 0;
 }
 
