@@ -12,7 +12,7 @@
 #   sh tests/lint.sh [--no-cppcheck]
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 2
 DIRS="provisioner mocks"
 ENV_CONFIG=provisioner/env/env_config.c
 bad=0

@@ -16,7 +16,7 @@
 # and is printed when it fails.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 2
 BUILD=${BUILD:-build}
 SUITES="unit mocks integration fuzz e2e"
 ALLOW=tests/skip-allow.txt
@@ -153,6 +153,7 @@ run_test() { # suite name path
         corpus="tests/fuzz/corpus/${2#fuzz_}"
         [ -d "$corpus" ] || corpus=""
         mkdir -p "$logs/fuzz-work/$2"
+        # shellcheck disable=SC2086 # $corpus: no argument when there is no corpus
         run_one fuzz "$2" "$3" -max_total_time="${SBX_FUZZ_SECONDS:-30}" -rss_limit_mb=2048 \
             "$logs/fuzz-work/$2" $corpus
     else
