@@ -4,7 +4,8 @@
 #   make deps       install every build/test dependency (Debian 12, root) and start libvirt
 #   make test       unit + integration + mock tests + bounded fuzzing (ASan/UBSan builds)
 #   make e2e        end-to-end tests with real QEMU VMs
-#   make check      test + e2e (what CI runs)
+#   make check      lint + test + e2e (what CI runs)
+#   make lint       cppcheck and the house rules (banned calls, getenv, comments) on provisioner/ mocks/
 #   make bench      benchmarks (print figures, assert nothing)
 #   make install    install binaries under $(PREFIX)
 
@@ -130,6 +131,7 @@ e2e: test-bins
 	sh tests/run.sh e2e
 
 check: test-bins fuzz
+	sh tests/lint.sh
 	sh tests/run.sh unit mocks integration fuzz e2e
 
 bench: all

@@ -5,7 +5,7 @@ set -eu
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
-PKGS="build-essential pkg-config clang libclang-rt-14-dev
+PKGS="build-essential pkg-config clang libclang-rt-14-dev cppcheck
  libvirt-dev libyaml-dev libjansson-dev libcurl4-openssl-dev libssh2-1-dev libsqlite3-dev libssl-dev
  libcmocka-dev libmicrohttpd-dev
  libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base

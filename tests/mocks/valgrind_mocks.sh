@@ -83,7 +83,7 @@ session_mail() { :; }
 
 fail=0
 for mock in sms payment mail; do
-    [ -x "$bin/sbx-mock-$mock" ] || { echo "skip $mock: not built"; continue; }
+    [ -x "$bin/sbx-mock-$mock" ] || { echo "no $bin/sbx-mock-$mock: run make BUILD=${BUILD:-build} first"; exit 77; }
     out="$work/$mock.out" log="$work/$mock.valgrind"
     extra=""
     [ "$mock" = sms ] && extra="--delivery-delay 5ms --callback-url http://127.0.0.1:9/cb --webhook-backoff 10ms --webhook-attempts 2"
