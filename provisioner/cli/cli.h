@@ -51,6 +51,9 @@ int cli_env_get(struct state *st, const char *name, struct state_env **env, stru
 struct json_t;
 void cli_print_json(struct json_t *j);
 
+/* One environment as JSON (list and status). */
+struct json_t *cli_env_json(const struct state_env *e);
+
 /* Whether stdout is a terminal (colour/live view). */
 bool cli_tty(void);
 

@@ -19,7 +19,6 @@ static const char *time_left(const struct state_env *e, char *buf, size_t len)
 }
 
 /* One environment as JSON (shared with status). */
-json_t *cli_env_json(const struct state_env *e);
 json_t *cli_env_json(const struct state_env *e)
 {
 	char buf[32];

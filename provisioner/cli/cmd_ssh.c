@@ -32,27 +32,11 @@ static char *join_cmd(int argc, char **argv)
 	return sbx_buf_steal(&b);
 }
 
-/* The pinned host key of the node's domain (from the known_hosts file). */
-static char *pinned_for(struct state *st, const char *env, const char *ip)
-{
-	char *path = env_known_hosts_path(st, env), *data = NULL, *key = NULL;
-	if (sbx_read_file(path, &data, NULL, NULL) == 0) {
-		for (char *line = strtok(data, "\n"); line && !key; line = strtok(NULL, "\n")) {
-			size_t n = strlen(ip);
-			if (strncmp(line, ip, n) == 0 && line[n] == ' ')
-				key = xstrdup(line + n + 1);
-		}
-	}
-	free(data);
-	free(path);
-	return key;
-}
-
 /* Run one command through libssh2; exit with its status. */
 static int run_remote(struct state *st, const char *env, const struct env_node *node, const char *cmd,
 	struct sbx_err *err)
 {
-	char *priv = NULL, *pinned = pinned_for(st, env, node->ip);
+	char *priv = NULL;
 	struct ssh_conn *c = NULL;
 	struct ssh_result res = {0};
 	int rc = -1;
@@ -61,7 +45,7 @@ static int run_remote(struct state *st, const char *env, const struct env_node *
 			sbx_err_set(err, SBX_EXIT_FAILED, "environment %s has no SSH key (was `up` ever run?)", env);
 		goto out;
 	}
-	struct ssh_target t = {node->ip, 22, "sandbox", priv, pinned};
+	struct ssh_target t = {node->ip, 22, "sandbox", priv, node->hostkey};
 	if (ssh_connect(&t, 30000, &c, NULL, err) < 0 || ssh_exec(c, cmd, NULL, &res, err) < 0)
 		goto out;
 	fwrite(res.out, 1, res.out_len, stdout);
@@ -70,7 +54,6 @@ static int run_remote(struct state *st, const char *env, const struct env_node *
 out:
 	ssh_result_clear(&res);
 	ssh_close(c);
-	free(pinned);
 	free(priv);
 	return rc;
 }

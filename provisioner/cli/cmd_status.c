@@ -8,7 +8,6 @@
 #include "cli.h"
 #include "env.h"
 
-json_t *cli_env_json(const struct state_env *e);
 
 /* The nodes as JSON. */
 static json_t *nodes_json(const struct env_node *nodes, size_t n)

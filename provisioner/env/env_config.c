@@ -24,12 +24,22 @@ static const char *var(const char *name, const char *old_name)
 	return v && *v ? v : NULL;
 }
 
-/* The user's home directory. */
-static const char *home_dir(void)
+/* The passwd entry of this user: a copy of its name or home directory (which), or NULL. */
+static char *pw_field(bool home)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return NULL;
+	return xstrdup(home ? pw.pw_dir : pw.pw_name);
+}
+
+/* The user's home directory; caller frees. */
+static char *home_dir(void)
 {
 	const char *home = var("HOME", NULL);
-	struct passwd *pw = home ? NULL : getpwuid(getuid());
-	return home ? home : pw ? pw->pw_dir : "/";
+	char *pw = home ? NULL : pw_field(true);
+	return home ? xstrdup(home) : pw ? pw : xstrdup("/");
 }
 
 /* The default state database. */
@@ -38,7 +48,9 @@ static char *default_state(void)
 	const char *xdg = var("XDG_STATE_HOME", NULL);
 	if (xdg && *xdg == '/')
 		return xasprintf("%s/sandbox/state.db", xdg);
-	return xasprintf("%s/.local/state/sandbox/state.db", home_dir());
+	char *home = home_dir(), *s = xasprintf("%s/.local/state/sandbox/state.db", home);
+	free(home);
+	return s;
 }
 
 /* The default image cache. */
@@ -49,7 +61,9 @@ static char *default_image_cache(void)
 		return xstrdup("/var/lib/sandbox/images");
 	if (xdg)
 		return xasprintf("%s/sandbox/images", xdg);
-	return xasprintf("%s/.cache/sandbox/images", home_dir());
+	char *home = home_dir(), *s = xasprintf("%s/.cache/sandbox/images", home);
+	free(home);
+	return s;
 }
 
 /* Where the KVM probe's answer is kept until the host reboots. */
@@ -66,11 +80,11 @@ static char *owner_name(void)
 {
 	char host[HOST_NAME_MAX + 1] = "localhost";
 	const char *user = var("SUDO_USER", NULL);
-	struct passwd *pw = getpwuid(getuid());
-	if (user == NULL)
-		user = pw ? pw->pw_name : "unknown";
+	char *pw = user ? NULL : pw_field(false);
 	gethostname(host, sizeof(host) - 1);
-	return xasprintf("%s@%s", user, host);
+	char *s = xasprintf("%s@%s", user ? user : pw ? pw : "unknown", host);
+	free(pw);
+	return s;
 }
 
 /* A duration variable (a duration like 15m, or plain seconds); positive. */

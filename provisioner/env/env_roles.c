@@ -96,6 +96,7 @@ static int roles_load(struct roles *r, const struct bp_blueprint *bp, struct sbx
 	return 0;
 }
 
+/* Free what roles_load loaded. */
 static void roles_free(struct roles *r)
 {
 	for (size_t i = 0; r->net_cidrs && i < r->nnets; i++)
