@@ -1,5 +1,4 @@
 /* cmd_gc — `sandbox gc [--delete]`: find libvirt objects of ours that the state does not know. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,28 +97,24 @@ static void gc_print(json_t *found, bool del)
  * environment name. */
 int cmd_gc(int argc, char **argv)
 {
-	static const struct option opts[] = {{"delete", no_argument, NULL, 'd'}, {"uri", required_argument, NULL, 'u'},
-		{"json", no_argument, NULL, 'j'}, {"env", required_argument, NULL, 'e'}, {0, 0, 0, 0}};
 	struct sbx_err err = SBX_ERR_INIT;
 	bool del = false, json = false;
 	const char *env = NULL;
-	char **uris = NULL;
-	size_t nuris = 0;
-	int c, left = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'd')
-			del = true;
-		else if (c == 'j')
-			json = true;
-		else if (c == 'e')
-			env = optarg;
-		else if (c == 'u') {
-			uris = xrealloc(uris, (nuris + 1) * sizeof(char *));
-			uris[nuris++] = xstrdup(optarg);
-		} else
-			return state_strv_free(uris, nuris), cli_usage_error("gc", "unknown option");
-	}
+	struct cli_list uri = {0};
+	int left = 0;
+	const struct cli_opt opts[] = {
+		CLI_STRING("env", 0, &env, "NAME", "only the objects of the environment NAME"),
+		CLI_FLAG("delete", 0, &del, "delete the orphans found"),
+		CLI_LIST("uri", 0, &uri, "URI",
+			"scan this libvirt URI (repeatable; default: qemu:///system and every environment's)"),
+		CLI_FLAG("json", 0, &json, "print JSON"),
+		CLI_END};
+	const struct cli_opt_syntax syn = {"gc", opts, NULL, 0, 0, NULL};
+	struct cli_opt_args a;
+	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
+		return a.exit;
+	char **uris = uri.v;
+	size_t nuris = uri.n;
 	struct state *st = NULL;
 	struct state_res *res = NULL;
 	size_t nres = 0;

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cli_opt.h"
 
 /* Where the demo command's options go; the defaults are what the struct starts with. */
 struct vals {
@@ -430,6 +429,29 @@ static void test_cli_opt_error(void **ctx)
 	free(s);
 }
 
+/* The real commands' tables: help works for each, and a bad option exits 2 naming it. */
+static void test_commands(void **ctx)
+{
+	(void)ctx;
+	for (const struct cli_cmd *c = cli_cmds; c->name; c++) {
+		char help[] = "--help", bogus[] = "--bogus";
+		struct cap out, err;
+		cap_begin(&out, STDOUT_FILENO);
+		int rc = c->fn(2, (char *[]){(char *)c->name, help, NULL});
+		char *s = cap_end(&out);
+		assert_int_equal(rc, 0);
+		assert_non_null(strstr(s, "usage: sandbox "));
+		assert_non_null(strstr(s, "-h, --help"));
+		free(s);
+		cap_begin(&err, STDERR_FILENO);
+		rc = c->fn(2, (char *[]){(char *)c->name, bogus, NULL});
+		s = cap_end(&err);
+		assert_int_equal(rc, SBX_EXIT_USAGE);
+		assert_non_null(strstr(s, "unknown option \"--bogus\""));
+		free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_error_frees_lists),
 		cmocka_unit_test(test_cli_opt_error),
+		cmocka_unit_test(test_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
