@@ -21,7 +21,7 @@ static void usage(FILE *f)
 	for (const struct cli_cmd *c = cli_cmds; c->name; c++)
 		fprintf(f, "  %-9s %s\n", c->name, c->summary);
 	fprintf(f, "\nexit codes: 0 ok, 1 failed, 2 usage or blueprint error, 3 refused "
-		"(protected, locked, no capacity)\n`sandbox help COMMAND` shows a command's usage.\n");
+		"(protected, locked, no capacity)\n`sandbox help COMMAND` shows a command's usage and options.\n");
 }
 
 /* Silence libvirt's default error printing: errors are reported through sbx_err. */
@@ -59,9 +59,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[i], "help") == 0) {
 		if (i + 1 < argc && find_cmd(argv[i + 1]))
-			cli_usage(argv[i + 1], stdout);
-		else
-			usage(stdout);
+			return cli_help(argv[i + 1]);
+		usage(stdout);
 		return 0;
 	}
 	const struct cli_cmd *c = find_cmd(argv[i]);

@@ -3,7 +3,6 @@
 #include "env.h"
 #include "event.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,45 +12,30 @@
 const struct env_config *cli_cfg;
 
 const struct cli_cmd cli_cmds[] = {
-	{"validate", cmd_validate, "validate BLUEPRINT [--var k=v]... [--name N] [--json]",
-		"check a blueprint and print it resolved (or its errors)"},
-	{"plan", cmd_plan, "plan BLUEPRINT [--name N] [--var k=v]... [--json] [-v]",
-		"show what `up` would create, change and delete"},
-	{"up", cmd_up, "up BLUEPRINT [--name N] [--ttl D] [--var k=v]... [--json] [--wait-lock D] [--parallel N] [--no-wait]",
-		"create or converge an environment"},
-	{"down", cmd_down, "down NAME [--confirm NAME] [--json] [--wait-lock S]",
-		"destroy an environment and everything it owns"},
-	{"list", cmd_list, "list [--json]", "list environments"},
-	{"status", cmd_status, "status NAME [--json]", "show an environment: nodes, addresses, time left"},
-	{"extend", cmd_extend, "extend NAME --ttl D [--json]", "push an environment's expiry (capped by max_ttl)"},
-	{"outputs", cmd_outputs, "outputs NAME [--format text|env|json]",
-		"what a CI job needs: addresses, SSH key, URLs"},
-	{"ssh", cmd_ssh, "ssh NAME NODE [-- COMMAND...]", "open a shell on a node, or run a command there"},
-	{"reap", cmd_reap, "reap [--json]", "destroy every expired environment"},
-	{"gc", cmd_gc, "gc [--env NAME] [--delete] [--uri URI]... [--json]",
-		"list (and delete) libvirt objects of ours that the state does not know"},
-	{NULL, NULL, NULL, NULL},
+	{"validate", cmd_validate, "check a blueprint and print it resolved (or its errors)"},
+	{"plan", cmd_plan, "show what `up` would create, change and delete"},
+	{"up", cmd_up, "create or converge an environment"},
+	{"down", cmd_down, "destroy an environment and everything it owns"},
+	{"list", cmd_list, "list environments"},
+	{"status", cmd_status, "show an environment: nodes, addresses, time left"},
+	{"extend", cmd_extend, "push an environment's expiry (capped by max_ttl)"},
+	{"outputs", cmd_outputs, "what a CI job needs: addresses, SSH key, URLs"},
+	{"ssh", cmd_ssh, "open a shell on a node, or run a command there"},
+	{"reap", cmd_reap, "destroy every expired environment"},
+	{"gc", cmd_gc, "list (and delete) libvirt objects of ours that the state does not know"},
+	{NULL, NULL, NULL},
 };
 
-/* Print a command's usage. */
-void cli_usage(const char *cmd, FILE *f)
+/* Print a command's help: the command parses "--help" from its own option table. */
+int cli_help(const char *cmd)
 {
+	char help[] = "--help";
 	for (const struct cli_cmd *c = cli_cmds; c->name; c++)
-		if (strcmp(c->name, cmd) == 0)
-			fprintf(f, "usage: sandbox %s\n", c->usage);
-}
-
-/* Report a usage error. */
-int cli_usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "sandbox %s: %s\n", cmd, msg);
-	cli_usage(cmd, stderr);
-	fprintf(stderr, "hint: run `sandbox help %s` for details\n", cmd);
-	free(msg);
+		if (strcmp(c->name, cmd) == 0) {
+			printf("sandbox %s: %s\n", c->name, c->summary);
+			fflush(stdout);
+			return c->fn(2, (char *[]){(char *)c->name, help, NULL});
+		}
 	return SBX_EXIT_USAGE;
 }
 
@@ -128,13 +112,4 @@ bool cli_tty(void)
 struct ev_sink *cli_ev_new(bool json)
 {
 	return ev_sink_new(json ? EV_JSON : cli_tty() ? EV_TTY : EV_PLAIN, stdout);
-}
-
-/* Parse a duration option. */
-int cli_duration(const char *cmd, const char *opt, const char *value, int64_t *secs)
-{
-	if (sbx_parse_duration(value, secs) == 0 && *secs > 0)
-		return 0;
-	cli_usage_error(cmd, "%s expects a duration like 90s, 30m, 8h or 3d, got \"%s\"", opt, value);
-	return -1;
 }

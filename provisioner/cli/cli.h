@@ -1,7 +1,8 @@
 /*
  * cli — the command table and what every subcommand shares: option conventions, opening the
  * state, printing errors with a next step, exit codes (enum sbx_exit).
- * One file per subcommand (cmd_<name>.c) provides `int cmd_<name>(int argc, char **argv)`.
+ * One file per subcommand (cmd_<name>.c) provides `int cmd_<name>(int argc, char **argv)`, which
+ * parses argv with cli_opt_parse before anything else: `sandbox help CMD` runs it with --help.
  */
 #ifndef SBX_CLI_H
 #define SBX_CLI_H
@@ -10,23 +11,22 @@
 #include <stdio.h>
 
 #include "bp.h"
+#include "cli_opt.h"
 #include "state.h"
 #include "util.h"
 
 struct cli_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
-	const char *usage;   /* "up BLUEPRINT --name N [--ttl D] [--var k=v]... [--json]" */
-	const char *summary; /* one line */
+	const char *summary; /* one line; the usage and options come from the command's cli_opt table */
 };
 
 /* The table (NULL-terminated by name). */
 extern const struct cli_cmd cli_cmds[];
 
-/* Print a command's usage line to f. */
-void cli_usage(const char *cmd, FILE *f);
-/* Report a usage error for cmd ("sandbox up: --name is required") and return SBX_EXIT_USAGE. */
-int cli_usage_error(const char *cmd, const char *fmt, ...) SBX_PRINTF(2, 3);
+/* Print the help of a command to stdout (its summary, then what `sandbox CMD --help` prints);
+ * return the exit code: 0, or SBX_EXIT_USAGE for an unknown command. */
+int cli_help(const char *cmd);
 /* Print err (and its hint) to stderr; return its exit code (SBX_EXIT_FAILED when unset). */
 int cli_fail(struct sbx_err *err);
 
@@ -36,12 +36,14 @@ int cli_state_open(struct state **st, struct sbx_err *err) SBX_WUR;
 struct env_config;
 extern const struct env_config *cli_cfg;
 
-/* --var k=v collection. */
+/* --var k=v collection (CLI_VARS rows of an option table). */
 struct cli_vars {
 	struct bp_var *v;
 	size_t n;
 };
+/* Append "KEY=VALUE" (copied); -1 with a usage error in err when kv has no KEY=. */
 int cli_vars_add(struct cli_vars *vars, const char *kv, struct sbx_err *err);
+/* Free the pairs and empty the collection. */
 void cli_vars_free(struct cli_vars *vars);
 
 /* Load the environment `name` or fail with "no environment named NAME" + a hint (exit 1). */
@@ -60,9 +62,6 @@ bool cli_tty(void);
 /* The event sink of up/down/reap: JSON lines with --json, a live view on a TTY, else plain. */
 struct ev_sink;
 struct ev_sink *cli_ev_new(bool json);
-
-/* Parse a duration option ("--ttl 8h"); a usage error names the option. */
-int cli_duration(const char *cmd, const char *opt, const char *value, int64_t *secs);
 
 /* Subcommands. */
 int cmd_validate(int argc, char **argv);

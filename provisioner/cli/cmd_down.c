@@ -1,5 +1,4 @@
 /* cmd_down — `sandbox down NAME`: destroy an environment and print a receipt. */
-#include <getopt.h>
 #include <stdlib.h>
 
 #include <jansson.h>
@@ -41,31 +40,22 @@ static void print_receipt(const char *env, const struct env_receipt *r, bool jso
 /* Tear an environment down. */
 int cmd_down(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"confirm", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
-		{"wait-lock", required_argument, NULL, 'w'}, {"parallel", required_argument, NULL, 'p'},
-		{0, 0, 0, 0}};
 	struct env_down_opts o = {0};
 	struct sbx_err err = SBX_ERR_INIT;
 	bool json = false;
-	int64_t secs;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'c')
-			o.confirm = optarg;
-		else if (c == 'j')
-			json = true;
-		else if (c == 'w' && cli_duration("down", "--wait-lock", optarg, &secs) == 0)
-			o.wait_lock = (int)secs;
-		else if (c == 'p')
-			o.parallel = (int)strtol(optarg, NULL, 10);
-		else
-			return c == 'w' ? SBX_EXIT_USAGE : cli_usage_error("down", "unknown option");
-	}
-	if (optind != argc - 1)
-		return cli_usage_error("down", "expected one environment NAME");
-	o.env = argv[optind];
+	int64_t secs = 0;
+	const struct cli_opt opts[] = {
+		CLI_STRING("confirm", 0, &o.confirm, "NAME", "destroy a protected environment: NAME repeats its name"),
+		CLI_FLAG("json", 0, &json, "print the events and the receipt as JSON lines"),
+		CLI_DURATION("wait-lock", 0, &secs, "D", "wait up to D for another command's lock on the environment"),
+		CLI_INT("parallel", 0, &o.parallel, "N", 1, 256, "delete at most N resources at once (default 16)"),
+		CLI_END};
+	const struct cli_opt_syntax syn = {"down", opts, "NAME", 1, 1, NULL};
+	struct cli_opt_args a;
+	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
+		return a.exit;
+	o.wait_lock = (int)secs;
+	o.env = a.pos[0];
 	o.ev = cli_ev_new(json);
 	exec_install_signals();
 	struct state *st = NULL;

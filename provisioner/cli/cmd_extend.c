@@ -1,5 +1,4 @@
 /* cmd_extend — `sandbox extend NAME --ttl D`: push the expiry, never past created + max_ttl. */
-#include <getopt.h>
 #include <stdlib.h>
 
 #include <jansson.h>
@@ -36,27 +35,21 @@ static int extend(struct state *st, const struct state_env *e, int64_t ttl, int6
 /* Extend an environment's lifetime. */
 int cmd_extend(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"ttl", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'}, {0, 0, 0, 0}};
 	struct sbx_err err = SBX_ERR_INIT;
 	int64_t ttl = 0, expires = 0;
 	bool json = false, capped = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 't' && cli_duration("extend", "--ttl", optarg, &ttl) < 0)
-			return SBX_EXIT_USAGE;
-		if (c == 'j')
-			json = true;
-		else if (c != 't')
-			return cli_usage_error("extend", "unknown option");
-	}
-	if (optind != argc - 1 || ttl == 0)
-		return cli_usage_error("extend", "expected one environment NAME and --ttl DURATION");
+	const struct cli_opt opts[] = {
+		CLI_DURATION("ttl", 0, &ttl, "D", "expire D from now (never past created + max_ttl)", .required = true),
+		CLI_FLAG("json", 0, &json, "print JSON"),
+		CLI_END};
+	const struct cli_opt_syntax syn = {"extend", opts, "NAME", 1, 1, NULL};
+	struct cli_opt_args a;
+	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
+		return a.exit;
 	struct state *st = NULL;
 	struct state_env *e = NULL;
 	int rc = -1;
-	if (cli_state_open(&st, &err) == 0 && cli_env_get(st, argv[optind], &e, &err) == 0)
+	if (cli_state_open(&st, &err) == 0 && cli_env_get(st, a.pos[0], &e, &err) == 0)
 		rc = extend(st, e, ttl, &expires, &capped, &err);
 	if (rc == 0 && json) {
 		cli_print_json(json_pack("{s:s, s:I, s:I, s:b}", "name", e->name, "expires", (json_int_t)expires,

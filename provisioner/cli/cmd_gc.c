@@ -1,5 +1,4 @@
 /* cmd_gc — `sandbox gc [--delete]`: find provider objects of ours that the state does not know. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,30 +35,23 @@ static json_t *gc_json(const struct env_gc_item *items, size_t n)
  * environment name. */
 int cmd_gc(int argc, char **argv)
 {
-	static const struct option opts[] = {{"delete", no_argument, NULL, 'd'}, {"uri", required_argument, NULL, 'u'},
-		{"json", no_argument, NULL, 'j'}, {"env", required_argument, NULL, 'e'}, {0, 0, 0, 0}};
 	struct sbx_err err = SBX_ERR_INIT;
 	struct env_gc_opts o = {0};
 	bool json = false;
-	char **uris = NULL;
-	size_t nuris = 0;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'd')
-			o.delete = true;
-		else if (c == 'j')
-			json = true;
-		else if (c == 'e')
-			o.env = optarg;
-		else if (c == 'u') {
-			uris = xrealloc(uris, (nuris + 1) * sizeof(char *));
-			uris[nuris++] = xstrdup(optarg);
-		} else
-			return state_strv_free(uris, nuris), cli_usage_error("gc", "unknown option");
-	}
-	o.uris = (const char *const *)uris;
-	o.nuris = nuris;
+	struct cli_list uri = {0};
+	const struct cli_opt opts[] = {
+		CLI_STRING("env", 0, &o.env, "NAME", "only the objects of the environment NAME"),
+		CLI_FLAG("delete", 0, &o.delete, "delete the orphans found"),
+		CLI_LIST("uri", 0, &uri, "URI",
+			"scan this libvirt URI (repeatable; default: qemu:///system and every environment's)"),
+		CLI_FLAG("json", 0, &json, "print JSON"),
+		CLI_END};
+	const struct cli_opt_syntax syn = {"gc", opts, NULL, 0, 0, NULL};
+	struct cli_opt_args a;
+	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
+		return a.exit;
+	o.uris = (const char *const *)uri.v;
+	o.nuris = uri.n;
 	struct state *st = NULL;
 	struct env_gc_item *items = NULL;
 	size_t n = 0;
@@ -69,7 +61,7 @@ int cmd_gc(int argc, char **argv)
 	else if (left >= 0)
 		gc_print(items, n, o.delete);
 	env_gc_items_free(items, n);
-	state_strv_free(uris, nuris);
+	cli_list_free(&uri);
 	state_close(st);
 	if (left < 0)
 		return cli_fail(&err);

@@ -1,5 +1,4 @@
 /* cmd_list — `sandbox list`: every environment the state knows. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,18 +30,13 @@ json_t *cli_env_json(const struct state_env *e)
 /* List environments. */
 int cmd_list(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0, 0, 0, 0}};
 	struct sbx_err err = SBX_ERR_INIT;
 	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_usage_error("list", "unknown option");
-		json = true;
-	}
-	if (optind != argc)
-		return cli_usage_error("list", "takes no arguments");
+	const struct cli_opt opts[] = {CLI_FLAG("json", 0, &json, "print JSON"), CLI_END};
+	const struct cli_opt_syntax syn = {"list", opts, NULL, 0, 0, NULL};
+	struct cli_opt_args a;
+	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
+		return a.exit;
 	struct state *st = NULL;
 	struct state_env **envs = NULL;
 	size_t n = 0;

@@ -1,6 +1,5 @@
 /* cmd_outputs — `sandbox outputs NAME`: what a CI job needs (addresses, SSH key, URLs). */
 #include <ctype.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,29 +120,24 @@ static void print_outputs(const struct out *o, const char *format)
 /* Print outputs. */
 int cmd_outputs(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'}, {0, 0, 0, 0}};
 	struct sbx_err err = SBX_ERR_INIT;
 	const char *format = "text";
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
-		if (c == 'f')
-			format = optarg;
-		else if (c == 'j')
-			format = "json";
-		else
-			return cli_usage_error("outputs", "unknown option");
-	}
-	if (strcmp(format, "text") && strcmp(format, "env") && strcmp(format, "json"))
-		return cli_usage_error("outputs", "--format expects text, env or json, got \"%s\"", format);
-	if (optind != argc - 1)
-		return cli_usage_error("outputs", "expected one environment NAME");
+	bool json = false;
+	const struct cli_opt opts[] = {
+		CLI_ENUM("format", 'f', &format, "text|env|json", "text masks the secrets; env and json are for programs"),
+		CLI_FLAG("json", 0, &json, "the same as --format json"),
+		CLI_END};
+	const struct cli_opt_syntax syn = {"outputs", opts, "NAME", 1, 1, NULL};
+	struct cli_opt_args a;
+	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
+		return a.exit;
+	if (json)
+		format = "json";
 	struct state *st = NULL;
 	struct state_env *e = NULL;
 	struct out o = {0};
 	int rc = -1;
-	if (cli_state_open(&st, &err) == 0 && cli_env_get(st, argv[optind], &e, &err) == 0)
+	if (cli_state_open(&st, &err) == 0 && cli_env_get(st, a.pos[0], &e, &err) == 0)
 		rc = collect(st, e, strcmp(format, "text") != 0, &o, &err);
 	if (rc == 0)
 		print_outputs(&o, format);

@@ -1,5 +1,4 @@
 /* cmd_plan — `sandbox plan BLUEPRINT`: show what `up` would do, change nothing. */
-#include <getopt.h>
 #include <stdlib.h>
 
 #include "cli.h"
@@ -8,39 +7,28 @@
 /* Print the plan of a blueprint against the state. */
 int cmd_plan(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"var", required_argument, NULL, 'V'}, {"name", required_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'j'}, {"verbose", no_argument, NULL, 'v'},
-		{"no-refresh", no_argument, NULL, 'R'}, {0, 0, 0, 0}};
 	struct cli_vars vars = {0};
 	struct sbx_err err = SBX_ERR_INIT;
 	const char *name = NULL;
-	bool json = false, verbose = false, refresh = true;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "vn:", opts, NULL)) != -1) {
-		if (c == 'V' && cli_vars_add(&vars, optarg, &err) < 0)
-			return cli_vars_free(&vars), cli_fail(&err);
-		if (c == 'n')
-			name = optarg;
-		else if (c == 'j')
-			json = true;
-		else if (c == 'v')
-			verbose = true;
-		else if (c == 'R')
-			refresh = false;
-		else if (c == '?')
-			return cli_vars_free(&vars), cli_usage_error("plan", "unknown option");
-	}
-	if (optind != argc - 1)
-		return cli_vars_free(&vars), cli_usage_error("plan", "expected one BLUEPRINT file");
+	bool json = false, verbose = false, no_refresh = false;
+	const struct cli_opt opts[] = {
+		CLI_STRING("name", 'n', &name, "N", "plan the environment named N (default: the blueprint's name)"),
+		CLI_VARS("var", 0, &vars, "set a blueprint variable (repeatable)"),
+		CLI_FLAG("json", 0, &json, "print the plan as JSON"),
+		CLI_FLAG("verbose", 'v', &verbose, "list the unchanged resources too"),
+		CLI_FLAG("no-refresh", 0, &no_refresh, "plan from the state alone, without asking libvirt what exists"),
+		CLI_END};
+	const struct cli_opt_syntax syn = {"plan", opts, "BLUEPRINT", 1, 1, NULL};
+	struct cli_opt_args a;
+	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
+		return a.exit;
 	struct bp_blueprint *bp = NULL;
 	struct state *st = NULL;
 	struct plan p = {0};
 	struct bp_load_opts lo = {vars.v, vars.n, name};
 	int rc = -1;
-	if (bp_load(argv[optind], &lo, &bp, &err) == 0 && cli_state_open(&st, &err) == 0) {
-		struct env_plan_opts po = {bp, name, refresh};
+	if (bp_load(a.pos[0], &lo, &bp, &err) == 0 && cli_state_open(&st, &err) == 0) {
+		struct env_plan_opts po = {bp, name, !no_refresh};
 		rc = env_plan(cli_cfg, st, &po, &p, &err);
 	}
 	if (rc == 0 && json) {
@@ -48,7 +36,7 @@ int cmd_plan(int argc, char **argv)
 		printf("%s\n", s);
 		free(s);
 	} else if (rc == 0) {
-		printf("Environment %s (blueprint %s):\n", name ? name : bp->name, argv[optind]);
+		printf("Environment %s (blueprint %s):\n", name ? name : bp->name, a.pos[0]);
 		plan_print(&p, stdout, verbose);
 	}
 	plan_clear(&p);

@@ -1,5 +1,4 @@
 /* cmd_reap — `sandbox reap`: claim and destroy every expired environment. */
-#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -12,18 +11,13 @@
 /* Reap expired environments. */
 int cmd_reap(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0, 0, 0, 0}};
 	struct sbx_err err = SBX_ERR_INIT;
 	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_usage_error("reap", "unknown option");
-		json = true;
-	}
-	if (optind != argc)
-		return cli_usage_error("reap", "takes no arguments");
+	const struct cli_opt opts[] = {CLI_FLAG("json", 0, &json, "print the events as JSON lines"), CLI_END};
+	const struct cli_opt_syntax syn = {"reap", opts, NULL, 0, 0, NULL};
+	struct cli_opt_args a;
+	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
+		return a.exit;
 	char host[HOST_NAME_MAX + 1] = "localhost";
 	gethostname(host, sizeof(host) - 1);
 	char *me = xasprintf("reaper@%s:%d", host, (int)getpid());

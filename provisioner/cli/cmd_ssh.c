@@ -80,31 +80,28 @@ static int exec_shell(struct state *st, const char *env, const struct env_node *
 /* Open a shell on a node, or run a command there. */
 int cmd_ssh(int argc, char **argv)
 {
-	int dash = argc;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0) {
-			dash = i;
-			break;
-		}
-	if (dash != 3)
-		return cli_usage_error("ssh", "expected NAME and NODE (then optionally -- COMMAND...)");
+	const struct cli_opt opts[] = {CLI_END};
+	const struct cli_opt_syntax syn = {"ssh", opts, "NAME NODE", 2, 2, "COMMAND..."};
+	struct cli_opt_args a;
+	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
+		return a.exit;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state *st = NULL;
 	struct state_env *e = NULL;
 	struct env_node *nodes = NULL;
 	size_t n = 0;
 	int rc = -1;
-	if (cli_state_open(&st, &err) < 0 || cli_env_get(st, argv[1], &e, &err) < 0 ||
+	if (cli_state_open(&st, &err) < 0 || cli_env_get(st, a.pos[0], &e, &err) < 0 ||
 		env_nodes(st, e->name, &nodes, &n, &err) < 0)
 		goto out;
-	const struct env_node *node = find_node(nodes, n, argv[2]);
+	const struct env_node *node = find_node(nodes, n, a.pos[1]);
 	if (node == NULL || node->ip == NULL) {
-		sbx_err_set(&err, SBX_EXIT_FAILED, "environment %s has no node \"%s\"", e->name, argv[2]);
+		sbx_err_set(&err, SBX_EXIT_FAILED, "environment %s has no node \"%s\"", e->name, a.pos[1]);
 		sbx_err_hint(&err, "`sandbox status %s` lists its nodes", e->name);
 		goto out;
 	}
-	if (dash + 1 < argc) {
-		char *cmd = join_cmd(argc - dash - 1, argv + dash + 1);
+	if (a.nrest > 0) {
+		char *cmd = join_cmd(a.nrest, a.rest);
 		rc = run_remote(st, e->name, node, cmd, &err);
 		free(cmd);
 	} else {

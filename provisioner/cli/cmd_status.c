@@ -1,5 +1,4 @@
 /* cmd_status — `sandbox status NAME`: nodes, addresses, resources, time left. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,25 +55,20 @@ static void print_status(const struct state_env *e, const struct env_node *nodes
 /* Show one environment. */
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0, 0, 0, 0}};
 	struct sbx_err err = SBX_ERR_INIT;
 	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_usage_error("status", "unknown option");
-		json = true;
-	}
-	if (optind != argc - 1)
-		return cli_usage_error("status", "expected one environment NAME");
+	const struct cli_opt opts[] = {CLI_FLAG("json", 0, &json, "print JSON"), CLI_END};
+	const struct cli_opt_syntax syn = {"status", opts, "NAME", 1, 1, NULL};
+	struct cli_opt_args a;
+	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
+		return a.exit;
 	struct state *st = NULL;
 	struct state_env *e = NULL;
 	struct env_node *nodes = NULL;
 	struct state_res *res = NULL;
 	size_t n = 0, nres = 0;
 	int rc = -1;
-	if (cli_state_open(&st, &err) == 0 && cli_env_get(st, argv[optind], &e, &err) == 0 &&
+	if (cli_state_open(&st, &err) == 0 && cli_env_get(st, a.pos[0], &e, &err) == 0 &&
 		env_nodes(st, e->name, &nodes, &n, &err) == 0 && state_res_list(st, e->name, &res, &nres, &err) == 0)
 		rc = 0;
 	if (rc == 0 && json) {

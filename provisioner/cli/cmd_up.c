@@ -1,5 +1,4 @@
 /* cmd_up — `sandbox up BLUEPRINT --name N`: create or converge an environment. */
-#include <getopt.h>
 #include <stdlib.h>
 
 #include "cli.h"
@@ -10,43 +9,26 @@
 /* Bring an environment up. */
 int cmd_up(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"var", required_argument, NULL, 'V'}, {"name", required_argument, NULL, 'n'},
-		{"ttl", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
-		{"wait-lock", required_argument, NULL, 'w'}, {"parallel", required_argument, NULL, 'p'},
-		{"no-wait", no_argument, NULL, 'N'}, {0, 0, 0, 0}};
 	struct cli_vars vars = {0};
 	struct sbx_err err = SBX_ERR_INIT;
 	struct env_up_opts o = {0};
 	bool json = false;
-	int64_t secs;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'V':
-			if (cli_vars_add(&vars, optarg, &err) < 0)
-				return cli_vars_free(&vars), cli_fail(&err);
-			break;
-		case 'n': o.env = optarg; break;
-		case 't':
-			if (cli_duration("up", "--ttl", optarg, &o.ttl) < 0)
-				return cli_vars_free(&vars), SBX_EXIT_USAGE;
-			break;
-		case 'j': json = true; break;
-		case 'w':
-			if (cli_duration("up", "--wait-lock", optarg, &secs) < 0)
-				return cli_vars_free(&vars), SBX_EXIT_USAGE;
-			o.wait_lock = (int)secs;
-			break;
-		case 'p': o.parallel = (int)strtol(optarg, NULL, 10); break;
-		case 'N': o.no_wait = true; break;
-		default: return cli_vars_free(&vars), cli_usage_error("up", "unknown option");
-		}
-	}
-	if (optind != argc - 1)
-		return cli_vars_free(&vars), cli_usage_error("up", "expected one BLUEPRINT file");
-	o.bp_path = argv[optind];
+	int64_t secs = 0;
+	const struct cli_opt opts[] = {
+		CLI_STRING("name", 'n', &o.env, "N", "the environment's name (default: the blueprint's name)"),
+		CLI_DURATION("ttl", 0, &o.ttl, "D", "expire D from now (default: the blueprint's lifetime.ttl)"),
+		CLI_VARS("var", 0, &vars, "set a blueprint variable (repeatable)"),
+		CLI_FLAG("json", 0, &json, "print the events as JSON lines"),
+		CLI_DURATION("wait-lock", 0, &secs, "D", "wait up to D for another command's lock on the environment"),
+		CLI_INT("parallel", 0, &o.parallel, "N", 1, 256, "run at most N steps at once (default 16)"),
+		CLI_FLAG("no-wait", 0, &o.no_wait, "return once the VMs run: no SSH readiness, no roles"),
+		CLI_END};
+	const struct cli_opt_syntax syn = {"up", opts, "BLUEPRINT", 1, 1, NULL};
+	struct cli_opt_args a;
+	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
+		return a.exit;
+	o.wait_lock = (int)secs;
+	o.bp_path = a.pos[0];
 	o.vars = vars.v;
 	o.nvars = vars.n;
 	o.ev = cli_ev_new(json);
