@@ -1,8 +1,54 @@
 /* cmd_plan — `sandbox plan BLUEPRINT`: show what `up` would do, change nothing. */
 #include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 #include "env.h"
+
+/* The role changes as a JSON array. */
+static json_t *roles_json(const struct env_role_plan *r)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < r->n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "host", r->changes[i].host, "role",
+			r->changes[i].role, "action", role_change_verb(r->changes[i].kind), "what", r->changes[i].what));
+	return a;
+}
+
+/* Print the role changes under the resource plan. */
+static void roles_print(const struct env_role_plan *r, bool refresh)
+{
+	size_t files = 0, services = 0, unreachable = 0;
+	if (!r->applies)
+		return;
+	if (!r->checked) {
+		printf("Roles: %s\n", refresh ? "no node to ask yet (up applies every role on new nodes)" :
+			"not checked (--no-refresh)");
+		return;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		const struct role_change *c = &r->changes[i];
+		bool file = c->kind == ROLE_CHANGE_CREATE || c->kind == ROLE_CHANGE_UPDATE;
+		files += file;
+		unreachable += c->kind == ROLE_CHANGE_UNREACHABLE;
+		services += !file && c->kind != ROLE_CHANGE_UNREACHABLE;
+		printf("%s %-28s %-9s %-11s %s\n", c->kind == ROLE_CHANGE_UNREACHABLE ? "!" : file ? "~" : ">", c->host,
+			c->role, role_change_verb(c->kind), c->what);
+	}
+	printf("Roles on %zu existing node(s): %zu file(s) to change, %zu service action(s), %zu node(s) "
+		"unreachable.\n", r->nnodes, files, services, unreachable);
+}
+
+/* Print the plan as one JSON document. */
+static void plan_json(const struct env_plan_result *res)
+{
+	json_t *o = plan_to_json_value(&res->plan);
+	json_object_set_new(o, "roles", roles_json(&res->roles));
+	json_object_set_new(o, "roles_checked", json_boolean(res->roles.checked));
+	cli_print_json(o);
+}
 
 /* Print the plan of a blueprint against the state. */
 int cmd_plan(int argc, char **argv)
@@ -16,7 +62,8 @@ int cmd_plan(int argc, char **argv)
 		CLI_VARS("var", 0, &vars, "set a blueprint variable (repeatable)"),
 		CLI_FLAG("json", 0, &json, "print the plan as JSON"),
 		CLI_FLAG("verbose", 'v', &verbose, "list the unchanged resources too"),
-		CLI_FLAG("no-refresh", 0, &no_refresh, "plan from the state alone, without asking libvirt what exists"),
+		CLI_FLAG("no-refresh", 0, &no_refresh,
+			"plan from the state alone: do not ask libvirt what exists nor the nodes what the roles would change"),
 		CLI_END};
 	const struct cli_opt_syntax syn = {"plan", opts, "BLUEPRINT", 1, 1, NULL};
 	struct cli_opt_args a;
@@ -24,22 +71,21 @@ int cmd_plan(int argc, char **argv)
 		return a.exit;
 	struct bp_blueprint *bp = NULL;
 	struct state *st = NULL;
-	struct plan p = {0};
+	struct env_plan_result res = {0};
 	struct bp_load_opts lo = {vars.v, vars.n, name};
 	int rc = -1;
 	if (bp_load(a.pos[0], &lo, &bp, &err) == 0 && cli_state_open(&st, &err) == 0) {
 		struct env_plan_opts po = {bp, name, !no_refresh};
-		rc = env_plan(cli_cfg, st, &po, &p, &err);
+		rc = env_plan(cli_cfg, st, &po, &res, &err);
 	}
 	if (rc == 0 && json) {
-		char *s = plan_to_json(&p);
-		printf("%s\n", s);
-		free(s);
+		plan_json(&res);
 	} else if (rc == 0) {
 		printf("Environment %s (blueprint %s):\n", name ? name : bp->name, a.pos[0]);
-		plan_print(&p, stdout, verbose);
+		plan_print(&res.plan, stdout, verbose);
+		roles_print(&res.roles, !no_refresh);
 	}
-	plan_clear(&p);
+	env_plan_result_clear(&res);
 	state_close(st);
 	bp_free(bp);
 	cli_vars_free(&vars);

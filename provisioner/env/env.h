@@ -18,6 +18,7 @@
 #include "env_config.h"
 #include "event.h"
 #include "plan.h"
+#include "role.h"
 #include "state.h"
 #include "util.h"
 
@@ -49,11 +50,29 @@ struct env_plan_opts {
 	bool refresh;     /* ask the provider what it has (drift); false: trust the state */
 };
 
+/* What the roles would change on the nodes that exist (asked over SSH, read-only). */
+struct env_role_plan {
+	bool applies;                /* some node carries a role this build applies */
+	bool checked;                /* the nodes were asked (refresh, and the environment has nodes) */
+	size_t nnodes;               /* how many */
+	struct role_change *changes; /* files to create/update, services to start/reload/restart,
+	                                unreachable hosts */
+	size_t n;
+};
+
+struct env_plan_result {
+	struct plan plan;            /* the provider resources */
+	struct env_role_plan roles;
+};
+
 /* What `plan` shows: the plan `up` would execute now, from the same inputs `up` uses (the state,
- * and with refresh what the provider reports), without changing anything: no IPAM allocation
- * (networks without a block yet are planned with a placeholder), no key, no lock. */
+ * and with refresh what the provider reports and what the roles would change on the existing
+ * nodes), without changing anything: no IPAM allocation (networks without a block yet are planned
+ * with a placeholder), no key, no secret, no lock, nothing uploaded. Free with
+ * env_plan_result_clear. */
 int env_plan(const struct env_config *cfg, struct state *st, const struct env_plan_opts *o,
-	struct plan *out, struct sbx_err *err) SBX_WUR;
+	struct env_plan_result *out, struct sbx_err *err) SBX_WUR;
+void env_plan_result_clear(struct env_plan_result *r);
 
 /* --- down and reap ------------------------------------------------------------------------- */
 struct env_down_opts {

@@ -65,6 +65,13 @@ int env_roles(const struct env_config *cfg, struct state *st, const struct bp_bl
 	const char *env, const char *privkey, struct ev_sink *ev, struct ssh_pool *pool,
 	struct sbx_err *err) SBX_WUR;
 
+/* Whether some node of bp carries a role this build applies. */
+bool env_roles_any(const struct bp_blueprint *bp);
+/* What the roles would change on the recorded nodes (nothing when none carries a role this build
+ * applies, or the environment has no key or nodes yet). */
+int env_roles_plan(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp,
+	const char *env, struct env_role_plan *out, struct sbx_err *err) SBX_WUR;
+
 /* Add a string to a vector. */
 void env_strv_add(char ***v, size_t *n, char *s);
 

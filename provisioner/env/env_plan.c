@@ -72,9 +72,8 @@ void env_inputs_clear(struct env_inputs *in)
 
 /* Plan without side effects. */
 int env_plan(const struct env_config *cfg, struct state *st, const struct env_plan_opts *o,
-	struct plan *out, struct sbx_err *err)
+	struct env_plan_result *out, struct sbx_err *err)
 {
-	(void)cfg;
 	const char *env = o->env ? o->env : o->bp->name;
 	struct state_env *e = NULL;
 	struct prov *p = NULL;
@@ -91,11 +90,25 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	}
 	if (env_inputs_load(st, o->bp, env, false, p, &in, err) < 0)
 		goto out;
-	rc = plan_build(&in.desired, in.rows.recs, in.rows.nrec, in.obs, in.nobs, e ? e->protected : false, out,
-		err);
+	*out = (struct env_plan_result){0};
+	rc = plan_build(&in.desired, in.rows.recs, in.rows.nrec, in.obs, in.nobs, e ? e->protected : false,
+		&out->plan, err);
+	out->roles.applies = env_roles_any(o->bp);
+	if (rc == 0 && o->refresh && e && env_roles_plan(cfg, st, o->bp, env, &out->roles, err) < 0) {
+		env_plan_result_clear(out);
+		rc = -1;
+	}
 out:
 	env_inputs_clear(&in);
 	prov_close(p);
 	state_env_free(e);
 	return rc;
+}
+
+/* Free a plan result. */
+void env_plan_result_clear(struct env_plan_result *r)
+{
+	plan_clear(&r->plan);
+	role_changes_free(r->roles.changes, r->roles.n);
+	*r = (struct env_plan_result){0};
 }

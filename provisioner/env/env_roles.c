@@ -23,7 +23,7 @@ struct roles {
 };
 
 /* Whether any node carries a role this build applies (plain nodes need nothing); says which
- * roles of the blueprint it does not apply (k3s-*). */
+ * roles of the blueprint it does not apply (k3s-*). ev may be NULL. */
 static bool has_roles(const struct bp_blueprint *bp, const char *env, struct ev_sink *ev)
 {
 	bool any = false;
@@ -40,11 +40,28 @@ static bool has_roles(const struct bp_blueprint *bp, const char *env, struct ev_
 	return any;
 }
 
+/* Whether some node carries a role this build applies. */
+bool env_roles_any(const struct bp_blueprint *bp)
+{
+	return has_roles(bp, NULL, NULL);
+}
+
 /* Secrets from the state's encrypted store. */
 static int secret_real(void *ctx, const char *name, char **value, struct sbx_err *err)
 {
 	struct roles *r = ctx;
 	return state_secret_get_or_create(r->st, r->env, name, value, err);
+}
+
+/* Secrets as stored, never created (plan): an absent one reads as its placeholder. */
+static int secret_lookup(void *ctx, const char *name, char **value, struct sbx_err *err)
+{
+	struct roles *r = ctx;
+	if (state_secret_get(r->st, r->env, name, value, err) < 0)
+		return -1;
+	if (*value == NULL)
+		*value = xasprintf("${secret.%s}", name);
+	return 0;
 }
 
 /* Secrets as ${secret.NAME} placeholders: outputs are recorded without the passwords. */
@@ -72,8 +89,9 @@ static void progress(void *ctx, const char *host, const char *role, const char *
 			strcmp(role, "base") == 0 ? "" : role, step);
 }
 
-/* Hosts, pinned keys, network blocks and the VIP block of the environment. */
-static int roles_load(struct roles *r, const struct bp_blueprint *bp, struct sbx_err *err)
+/* Hosts, pinned keys, network blocks and the VIP block of the environment (allocated when
+ * `allocate`, else as recorded). */
+static int roles_load(struct roles *r, const struct bp_blueprint *bp, bool allocate, struct sbx_err *err)
 {
 	if (env_nodes(r->st, r->env, &r->nodes, &r->nnodes, err) < 0)
 		return -1;
@@ -89,7 +107,11 @@ static int roles_load(struct roles *r, const struct bp_blueprint *bp, struct sbx
 	for (size_t i = 0; i < r->nnets; i++)
 		if (state_ipam_get(r->st, r->env, bp->networks[i].name, &r->net_cidrs[i], err) < 0)
 			return -1;
-	if (bp->nvips > 0 && state_ipam_alloc(r->st, r->env, VIP_NETWORK, NULL, &r->vip_cidr, err) < 0) {
+	int rc = 0;
+	if (bp->nvips > 0)
+		rc = allocate ? state_ipam_alloc(r->st, r->env, VIP_NETWORK, NULL, &r->vip_cidr, err) :
+			state_ipam_get(r->st, r->env, VIP_NETWORK, &r->vip_cidr, err);
+	if (rc < 0) {
 		sbx_err_prefix(err, "VIP block");
 		return -1;
 	}
@@ -163,7 +185,7 @@ int env_roles(const struct env_config *cfg, struct state *st, const struct bp_bl
 	if (exec_interrupted())
 		return sbx_err_set(err, SBX_EXIT_FAILED, "interrupted before the roles were applied");
 	struct roles r = {.st = st, .env = env, .ev = ev};
-	int rc = roles_load(&r, bp, err);
+	int rc = roles_load(&r, bp, true, err);
 	struct role_ctx ctx = {.bp = bp, .env = env, .hosts = r.hosts, .nhosts = r.nnodes, .ssh_user = "sandbox",
 		.ssh_priv_pem = privkey, .vip_cidr = r.vip_cidr, .net_cidrs = (const char *const *)r.net_cidrs,
 		.secret = secret_real, .secret_ctx = &r, .progress = progress, .progress_ctx = &r, .pool = pool,
@@ -181,6 +203,32 @@ int env_roles(const struct env_config *cfg, struct state *st, const struct bp_bl
 		ev_emit(ev, env, "roles.fail", NULL, NULL, NULL, "roles failed: %s", sbx_err_first(err));
 	}
 	(void)state_event_add(st, env, rc == 0 ? "roles.done" : "roles.fail", NULL, &(struct sbx_err){0});
+	roles_free(&r);
+	return rc;
+}
+
+/* What applying the roles would change on the environment's recorded nodes. */
+int env_roles_plan(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp,
+	const char *env, struct env_role_plan *out, struct sbx_err *err)
+{
+	struct roles r = {.st = st, .env = env};
+	char *privkey = NULL;
+	*out = (struct env_role_plan){.applies = has_roles(bp, env, NULL)};
+	if (!out->applies)
+		return 0;
+	int rc = state_secret_get(st, env, "ssh-key", &privkey, err);
+	if (rc == 0 && privkey)
+		rc = roles_load(&r, bp, false, err);
+	if (rc == 0 && privkey && r.nnodes) {
+		struct role_ctx ctx = {.bp = bp, .env = env, .hosts = r.hosts, .nhosts = r.nnodes, .ssh_user = "sandbox",
+			.ssh_priv_pem = privkey, .vip_cidr = r.vip_cidr, .net_cidrs = (const char *const *)r.net_cidrs,
+			.secret = secret_lookup, .secret_ctx = &r, .cluster_dir = cfg->cluster_dir,
+			.mock_bin_dir = cfg->mock_bin_dir};
+		rc = role_plan_all(&ctx, &out->changes, &out->n, err);
+		out->checked = rc == 0;
+		out->nnodes = r.nnodes;
+	}
+	free(privkey);
 	roles_free(&r);
 	return rc;
 }

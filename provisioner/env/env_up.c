@@ -37,7 +37,7 @@ static int up_step_create(struct up *u, const struct plan_step *s, struct sbx_er
 	if (journal(u, s, STATE_RES_PENDING, err) < 0)
 		return -1;
 	ev_emit(u->ev, u->env, "step.start", type, s->res.name, s->res.node, "%s", prov_doing(s->res.type));
-	bool replace = s->action == PLAN_UPDATE && s->res.type != RES_DOMAIN;
+	bool replace = s->action == PLAN_UPDATE && s->res.type != RES_DOMAIN && !s->drift_only;
 	if (prov_ensure(u->prov, &s->res, replace, err) < 0) {
 		ev_emit(u->ev, u->env, "step.fail", type, s->res.name, s->res.node, "%s", sbx_err_first(err));
 		struct sbx_err e2 = SBX_ERR_INIT;

@@ -284,6 +284,7 @@ static void plan_one(struct plan *p, const struct res *r, const struct plan_rec 
 	struct plan_step *s = step_add(p, a, r, reason);
 	s->changes = ch;
 	s->nchanges = nch;
+	s->drift_only = a == PLAN_UPDATE && nch == 0;
 	if (a == PLAN_UPDATE && o)
 		step_drift(s, o);
 }

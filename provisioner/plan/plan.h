@@ -51,6 +51,8 @@ struct plan_step {
 	char *reason;                 /* "new", "changed", "drift", "missing in libvirt", ... */
 	struct res_change *changes;   /* update: recorded → desired, then drift: observed → desired */
 	size_t nchanges;
+	bool drift_only;              /* an update the provider's converge fixes in place (the recorded
+	                                 spec is unchanged): no need to replace the object */
 	size_t *deps;                 /* indices of steps that must finish first */
 	size_t ndeps;
 };

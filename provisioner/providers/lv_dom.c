@@ -121,13 +121,24 @@ static int dom_stop(virDomainPtr dom, const char *name, struct sbx_err *err)
 	return 0;
 }
 
-/* Redefine an existing domain (same UUID) whose recorded spec differs; a running one is stopped. */
+/* Whether the defined domain still has the spec's CPUs and memory (someone may have edited it). */
+static bool dom_sized_as(virDomainPtr dom, const struct lv_dom_spec *s)
+{
+	virDomainInfo info;
+	if (virDomainGetInfo(dom, &info) < 0)
+		return true; /* cannot tell: trust the recorded hash */
+	unsigned vcpus = s->vcpus > 0 ? (unsigned)s->vcpus : 1;
+	return info.nrVirtCpu == vcpus && (uint64_t)info.maxMem == s->memory / 1024;
+}
+
+/* Redefine an existing domain (same UUID) whose recorded spec differs, or whose size was changed
+ * behind our back; a running one is stopped. */
 static int dom_converge(struct lv *lv, virDomainPtr *dom, const struct lv_dom_spec *s, const char *hash,
 	struct sbx_err *err)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	char *have = lv_dom_meta_attr(*dom, "spec");
-	bool same = sbx_streq(have, hash);
+	bool same = sbx_streq(have, hash) && dom_sized_as(*dom, s);
 	free(have);
 	if (same)
 		return 0;
@@ -211,4 +222,35 @@ int lv_dom_delete(struct lv *lv, const char *name, struct sbx_err *err)
 		free(log);
 	}
 	return 0;
+}
+
+/* The name of a libvirt domain state. */
+static const char *dom_state_name(int state)
+{
+	static const char *const names[] = {"no state", "running", "blocked", "paused", "shutting down",
+		"shut off", "crashed", "suspended"};
+	return state >= 0 && (size_t)state < SBX_NELEM(names) ? names[state] : "unknown";
+}
+
+/* One attempt at lv_dom_observe. */
+static int dom_observe_once(struct lv *lv, const void *arg, void *out, struct sbx_err *err)
+{
+	struct lv_dom_seen *seen = out;
+	virDomainInfo info;
+	virDomainPtr dom = virDomainLookupByName(lv->conn, arg);
+	*seen = (struct lv_dom_seen){0};
+	if (dom == NULL)
+		return lv_code() == VIR_ERR_NO_DOMAIN ? 0 : lv_fail(err, "cannot look up domain", arg);
+	int rc = virDomainGetInfo(dom, &info);
+	if (rc == 0)
+		*seen = (struct lv_dom_seen){true, info.state == VIR_DOMAIN_RUNNING, dom_state_name(info.state),
+			(int)info.nrVirtCpu, (uint64_t)info.maxMem * 1024, lv_dom_meta_attr(dom, "name")};
+	virDomainFree(dom);
+	return rc == 0 ? 0 : lv_fail(err, "cannot read the state of domain", arg);
+}
+
+/* What libvirt has for a domain. */
+int lv_dom_observe(struct lv *lv, const char *name, struct lv_dom_seen *out, struct sbx_err *err)
+{
+	return lv_retry(lv, dom_observe_once, name, out, err);
 }

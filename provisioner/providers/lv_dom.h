@@ -5,6 +5,7 @@
 #ifndef SBX_LV_DOM_H
 #define SBX_LV_DOM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,5 +38,17 @@ int lv_dom_ensure(struct lv *lv, const struct lv_dom_spec *spec, struct sbx_err 
 /* Destroy (hard stop) and undefine; also removes its console log
  * (/var/log/libvirt/qemu/<name>-console.log, written while it runs). */
 int lv_dom_delete(struct lv *lv, const char *name, struct sbx_err *err) SBX_WUR;
+
+/* What libvirt reports about a domain. */
+struct lv_dom_seen {
+	bool exists;
+	bool running;
+	const char *state;  /* static: "running", "shut off", "paused", ... */
+	int vcpus;
+	uint64_t memory;    /* bytes (the maximum) */
+	char *env;          /* the environment in its metadata, or NULL (caller frees) */
+};
+/* Observe a domain (absent: exists false, not an error). */
+int lv_dom_observe(struct lv *lv, const char *name, struct lv_dom_seen *out, struct sbx_err *err) SBX_WUR;
 
 #endif

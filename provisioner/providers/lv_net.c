@@ -1,25 +1,15 @@
 /* lv_net — libvirt networks: their XML, define, converge (address, mode, DHCP hosts), delete. */
 #include "lv_int.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* "a.b.c.0/24" → "a.b.c" (caller frees), or NULL when not a /24. */
-static char *net_prefix(const char *cidr)
+#include "ip4.h"
+
+/* The bridge address (.1) of a /24, or NULL when cidr is not one; caller frees. */
+static char *net_gateway(const char *cidr)
 {
-	struct in_addr a;
-	const char *slash = cidr ? strchr(cidr, '/') : NULL;
-	if (slash == NULL || strcmp(slash, "/24") != 0)
-		return NULL;
-	char *ip = xstrndup(cidr, (size_t)(slash - cidr));
-	char *dot = strrchr(ip, '.');
-	if (inet_pton(AF_INET, ip, &a) != 1 || dot == NULL) {
-		free(ip);
-		return NULL;
-	}
-	*dot = '\0';
-	return ip;
+	return ip4_host(cidr, 1);
 }
 
 /* One <host/> DHCP entry. */
@@ -34,17 +24,18 @@ static char *net_host_xml(const struct lv_host *h)
 }
 
 /* The network's XML. */
-static char *net_xml(const struct lv_net_spec *s, const char *prefix)
+static char *net_xml(const struct lv_net_spec *s, const char *gw)
 {
 	struct sbx_buf b = {0};
 	char *bridge = sbx_xml_escape(s->bridge);
+	char *lo = ip4_host(s->cidr, 100), *hi = ip4_host(s->cidr, 199);
 	sbx_buf_puts(&b, "<network>");
 	lv_xml_elem(&b, "name", s->name);
 	if (s->nat)
 		sbx_buf_puts(&b, "<forward mode='nat'/>");
 	sbx_buf_printf(&b, "<bridge name='%s' stp='on' delay='0'/>", bridge);
-	sbx_buf_printf(&b, "<ip address='%s.1' netmask='255.255.255.0'><dhcp>", prefix);
-	sbx_buf_printf(&b, "<range start='%s.100' end='%s.199'/>", prefix, prefix);
+	sbx_buf_printf(&b, "<ip address='%s' netmask='255.255.255.0'><dhcp>", gw);
+	sbx_buf_printf(&b, "<range start='%s' end='%s'/>", lo, hi);
 	for (size_t i = 0; i < s->nhosts; i++) {
 		char *h = net_host_xml(&s->hosts[i]);
 		sbx_buf_puts(&b, h);
@@ -52,14 +43,16 @@ static char *net_xml(const struct lv_net_spec *s, const char *prefix)
 	}
 	sbx_buf_puts(&b, "</dhcp></ip></network>");
 	free(bridge);
+	free(lo);
+	free(hi);
 	return sbx_buf_steal(&b);
 }
 
 /* Define (and mark autostart) the network; a concurrent define by someone else is fine. */
-static virNetworkPtr net_define(struct lv *lv, const struct lv_net_spec *s, const char *prefix,
+static virNetworkPtr net_define(struct lv *lv, const struct lv_net_spec *s, const char *gw,
 	struct sbx_err *err)
 {
-	char *xml = net_xml(s, prefix);
+	char *xml = net_xml(s, gw);
 	virNetworkPtr net = virNetworkDefineXML(lv->conn, xml);
 	if (net == NULL && (net = virNetworkLookupByName(lv->conn, s->name)) == NULL)
 		lv_fail(err, "cannot define network", s->name);
@@ -70,10 +63,10 @@ static virNetworkPtr net_define(struct lv *lv, const struct lv_net_spec *s, cons
 }
 
 /* Refuse an existing network whose address or forward mode differs from the spec. */
-static int net_check(virNetworkPtr net, const struct lv_net_spec *s, const char *prefix,
+static int net_check(virNetworkPtr net, const struct lv_net_spec *s, const char *gw,
 	const char *xml, struct sbx_err *err)
 {
-	char *want = xasprintf("<ip address='%s.1'", prefix);
+	char *want = xasprintf("<ip address='%s'", gw);
 	bool ip_ok = strstr(xml, want) != NULL;
 	bool nat = strstr(xml, "<forward mode='nat'") != NULL;
 	free(want);
@@ -110,7 +103,7 @@ static int net_hosts_add(virNetworkPtr net, const struct lv_net_spec *s, const c
 }
 
 /* Converge an existing network: same address and mode, every host entry present. */
-static int net_converge(virNetworkPtr net, const struct lv_net_spec *s, const char *prefix,
+static int net_converge(virNetworkPtr net, const struct lv_net_spec *s, const char *gw,
 	struct sbx_err *err)
 {
 	char *xml = virNetworkGetXMLDesc(net, VIR_NETWORK_XML_INACTIVE);
@@ -119,7 +112,7 @@ static int net_converge(virNetworkPtr net, const struct lv_net_spec *s, const ch
 		xml = virNetworkGetXMLDesc(net, 0);
 	if (xml == NULL)
 		return lv_fail(err, "cannot read network", s->name);
-	if (net_check(net, s, prefix, xml, err) == 0 && net_hosts_add(net, s, xml, err) == 0)
+	if (net_check(net, s, gw, xml, err) == 0 && net_hosts_add(net, s, xml, err) == 0)
 		rc = 0;
 	free(xml);
 	return rc;
@@ -129,11 +122,11 @@ static int net_converge(virNetworkPtr net, const struct lv_net_spec *s, const ch
 static int net_ensure_once(struct lv *lv, const void *arg, void *out, struct sbx_err *err)
 {
 	const struct lv_net_spec *s = arg;
-	char *prefix = net_prefix(s->cidr);
+	char *gw = net_gateway(s->cidr);
 	virNetworkPtr net = NULL;
 	int rc = -1;
 	(void)out;
-	if (prefix == NULL) {
+	if (gw == NULL) {
 		sbx_err_set(err, SBX_EXIT_USAGE, "network %s: cidr '%s' is not an a.b.c.0/24", s->name,
 			s->cidr ? s->cidr : "");
 		goto out;
@@ -143,7 +136,7 @@ static int net_ensure_once(struct lv *lv, const void *arg, void *out, struct sbx
 		lv_fail(err, "cannot look up network", s->name);
 		goto out;
 	}
-	if (net == NULL ? (net = net_define(lv, s, prefix, err)) == NULL : net_converge(net, s, prefix, err) < 0)
+	if (net == NULL ? (net = net_define(lv, s, gw, err)) == NULL : net_converge(net, s, gw, err) < 0)
 		goto out;
 	if (virNetworkIsActive(net) != 1 && virNetworkCreate(net) < 0 && virNetworkIsActive(net) != 1) {
 		lv_fail(err, "cannot start network", s->name);
@@ -153,7 +146,7 @@ static int net_ensure_once(struct lv *lv, const void *arg, void *out, struct sbx
 out:
 	if (net)
 		virNetworkFree(net);
-	free(prefix);
+	free(gw);
 	return rc;
 }
 
@@ -193,4 +186,24 @@ out:
 int lv_net_delete(struct lv *lv, const char *name, struct sbx_err *err)
 {
 	return lv_retry(lv, net_delete_once, name, NULL, err);
+}
+
+/* One attempt at lv_net_observe. */
+static int net_observe_once(struct lv *lv, const void *arg, void *out, struct sbx_err *err)
+{
+	struct lv_net_seen *seen = out;
+	virNetworkPtr net = virNetworkLookupByName(lv->conn, arg);
+	*seen = (struct lv_net_seen){0};
+	if (net == NULL)
+		return lv_code() == VIR_ERR_NO_NETWORK ? 0 : lv_fail(err, "cannot look up network", arg);
+	seen->exists = true;
+	seen->active = virNetworkIsActive(net) == 1;
+	virNetworkFree(net);
+	return 0;
+}
+
+/* What libvirt has for a network. */
+int lv_net_observe(struct lv *lv, const char *name, struct lv_net_seen *out, struct sbx_err *err)
+{
+	return lv_retry(lv, net_observe_once, name, out, err);
 }

@@ -34,4 +34,12 @@ int lv_net_ensure(struct lv *lv, const struct lv_net_spec *spec, struct sbx_err 
 /* Stop and undefine a network; absent is success. */
 int lv_net_delete(struct lv *lv, const char *name, struct sbx_err *err) SBX_WUR;
 
+/* What libvirt reports about a network. */
+struct lv_net_seen {
+	bool exists;
+	bool active;
+};
+/* Observe a network (absent: exists false, not an error). */
+int lv_net_observe(struct lv *lv, const char *name, struct lv_net_seen *out, struct sbx_err *err) SBX_WUR;
+
 #endif

@@ -203,10 +203,48 @@ static int seen_find(struct lvp *p, const char *name, bool *found, struct sbx_er
 	return rc;
 }
 
-/* Whether libvirt has the object. */
+/* Whether libvirt has the object (volumes and seeds). */
 static int obj_observe(void *h, const struct res *r, struct prov_seen *out, struct sbx_err *err)
 {
 	return seen_find(h, r->name, &out->exists, err);
+}
+
+/* Note one field libvirt reports differently (takes ownership of the texts). */
+static void drift_add(struct prov_seen *out, const char *field, char *seen, char *want)
+{
+	out->drift = xrealloc(out->drift, (out->ndrift + 1) * sizeof(*out->drift));
+	out->drift[out->ndrift++] = (struct res_change){xstrdup(field), seen, want};
+}
+
+/* A network: present, and active. */
+static int net_observe(void *h, const struct res *r, struct prov_seen *out, struct sbx_err *err)
+{
+	struct lv_net_seen seen;
+	if (lv_net_observe(((struct lvp *)h)->lv, r->name, &seen, err) < 0)
+		return -1;
+	out->exists = seen.exists;
+	if (seen.exists && !seen.active)
+		drift_add(out, "state", xstrdup("inactive"), xstrdup("active"));
+	return 0;
+}
+
+/* A domain: present, running, with the CPUs and memory of its spec. */
+static int dom_observe(void *h, const struct res *r, struct prov_seen *out, struct sbx_err *err)
+{
+	struct lv_dom_seen seen;
+	char a[32], b[32];
+	if (lv_dom_observe(((struct lvp *)h)->lv, r->name, &seen, err) < 0)
+		return -1;
+	out->exists = seen.exists;
+	if (seen.exists && !seen.running)
+		drift_add(out, "state", xstrdup(seen.state), xstrdup("running"));
+	if (seen.exists && seen.vcpus != (r->u.dom.vcpus > 0 ? r->u.dom.vcpus : 1))
+		drift_add(out, "vcpus", xasprintf("%d", seen.vcpus), xasprintf("%d", r->u.dom.vcpus));
+	if (seen.exists && seen.memory / 1024 != r->u.dom.memory / 1024)
+		drift_add(out, "memory", xstrdup(sbx_fmt_size(seen.memory, a, sizeof(a))),
+			xstrdup(sbx_fmt_size(r->u.dom.memory, b, sizeof(b))));
+	free(seen.env);
+	return 0;
 }
 
 /* The resource type of a listed libvirt object. */
@@ -237,10 +275,10 @@ static int lvp_list(void *h, const char *env, struct prov_obj **objs, size_t *n,
 }
 
 static const struct prov_type lvp_types[] = {
-	{RES_NETWORK, "creating network", net_ensure, net_remove, obj_observe},
+	{RES_NETWORK, "creating network", net_ensure, net_remove, net_observe},
 	{RES_VOLUME, "creating disk", vol_ensure, vol_remove, obj_observe},
 	{RES_SEED, "writing cloud-init seed", seed_ensure, vol_remove, obj_observe},
-	{RES_DOMAIN, "starting VM", dom_ensure, dom_remove, obj_observe},
+	{RES_DOMAIN, "starting VM", dom_ensure, dom_remove, dom_observe},
 };
 
 const struct provider prov_libvirt = {"libvirt", lvp_open, lvp_close, lvp_is_test, lvp_prepare, lvp_list,

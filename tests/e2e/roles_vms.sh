@@ -5,7 +5,8 @@
 #   2. from inside the router VM: BGP Established with both LBs, the VIP route via both (ECMP),
 #      an HTTP request to the VIP answered by the backend through HAProxy.
 #   3. psql through pgbouncer with the generated credentials, from the backend node.
-#   4. a second `up` changes no file, starts and reloads nothing.
+#   4. a second `up` changes no file, starts and reloads nothing; `plan` asks the nodes and agrees,
+#      and shows exactly the files and reloads a changed VIP backend port would cause.
 #   5. HAProxy stopped on lb-0: the router withdraws that path, the VIP still answers via lb-1.
 #   6. `down` leaves nothing tagged with the environment.
 . "$SBX_TOP/tests/lib/harness.sh"
@@ -68,6 +69,20 @@ expect_rc 2 "$SANDBOX" ssh $E web -- psql "$(printf '%s' "$DBURL" | sed 's/:[A-Z
 # 4. a second up changes nothing
 expect_rc 0 "$SANDBOX" up "$T/e2e.yaml" --name $E --json
 expect_out 'plan: 0 to create, 0 to update, 0 to delete'
+expect_out '"event":"roles.done".*0 file\(s\) changed, 0 start\(s\), 0 reload\(s\)'
+
+# 4b. plan asks the nodes: nothing to change; a changed backend port shows exactly the HAProxy
+#     config of both LBs and a reload, and the nodes are left as they were
+expect_rc 0 "$SANDBOX" plan "$T/e2e.yaml" --name $E
+expect_out 'Plan: 0 to create, 0 to update, 0 to delete'
+expect_out 'Roles on 5 existing node\(s\): 0 file\(s\) to change, 0 service action\(s\), 0 node\(s\) unreachable'
+sed 's/port: 8081/port: 8082/' "$T/e2e.yaml" > "$T/e2e-port.yaml"
+expect_rc 0 "$SANDBOX" plan "$T/e2e-port.yaml" --name $E --json
+n=$(printf '%s\n' "$OUT" | grep -c '"what": "/etc/haproxy/haproxy.cfg"')
+[ "$n" -eq 2 ] && pass || fail "plan: haproxy.cfg to change on $n LB(s), want 2"
+n=$(printf '%s\n' "$OUT" | grep -c '"action": "reload"')
+[ "$n" -eq 2 ] && pass || fail "plan: $n reload(s), want 2 (haproxy on each LB)"
+expect_rc 0 "$SANDBOX" up "$T/e2e.yaml" --name $E --json
 expect_out '"event":"roles.done".*0 file\(s\) changed, 0 start\(s\), 0 reload\(s\)'
 
 # 5. failover: HAProxy stops on lb-0

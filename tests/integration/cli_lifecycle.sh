@@ -43,6 +43,23 @@ expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E
 expect_out 'plan: 1 to create'
 $V dominfo sbx-$E-db-0 >/dev/null 2>&1 && pass || fail "drifted domain not re-created"
 
+# drift libvirt reports: a stopped, resized domain shows in plan (observed → wanted) and up fixes it
+$V destroy sbx-$E-web-0 >/dev/null 2>&1
+$V setmaxmem sbx-$E-web-0 131072 --config >/dev/null 2>&1
+expect_rc 0 "$SANDBOX" plan "$T/bp.yaml" --name $E
+expect_out "^~ domain +sbx-$E-web-0 +drifted in libvirt"
+expect_out "state \\(observed\\): shut off → running"
+expect_out "memory \\(observed\\): 128Mi → 64Mi"
+expect_out "Plan: 0 to create, 1 to update, 0 to delete"
+expect_rc 0 "$SANDBOX" plan "$T/bp.yaml" --name $E --no-refresh
+expect_out "Plan: 0 to create, 0 to update, 0 to delete"
+expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E
+expect_out 'plan: 0 to create, 1 to update'
+[ "$($V domstate sbx-$E-web-0 2>/dev/null)" = running ] && pass || fail "drifted domain not started again"
+$V dominfo sbx-$E-web-0 | grep -Eq 'Max memory: +65536 KiB' && pass || fail "drifted memory not restored"
+expect_rc 0 "$SANDBOX" plan "$T/bp.yaml" --name $E --json
+expect_out '"update": 0'
+
 # scale up: one more web node
 sed 's/count: 2/count: 3/' "$T/bp.yaml" > "$T/bp3.yaml"
 expect_rc 0 "$SANDBOX" up "$T/bp3.yaml" --no-wait --name $E
