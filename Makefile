@@ -43,6 +43,8 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 MOCKT_SRCS := $(wildcard tests/mocks/test_*.c)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 HELPER_SRCS:= $(wildcard tests/lib/*.c)
+# The mocks' tests link no provisioner code: only the process helper.
+MOCK_HELPER_SRCS := tests/lib/mockproc.c
 
 obj   = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 aobj  = $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(1))
@@ -97,7 +99,7 @@ $(BUILD)/asan/tests/integration/%: $(BUILD)/asan/obj/tests/integration/%.o $(cal
 	$(CC) $(SAN) -pthread -o $@ $^ $(PROV_LIBS) -lcmocka
 # Mock tests link the mocks' shared library and the non-main sources of every mock.
 MOCK_ALL_LIB := $(MOCK_LIB_SRCS) $(filter-out %/main.c,$(foreach m,$(MOCKS),$(call mock_srcs,$(m))))
-$(BUILD)/asan/tests/mocks/%: $(BUILD)/asan/obj/tests/mocks/%.o $(call aobj,$(MOCK_ALL_LIB) $(HELPER_SRCS))
+$(BUILD)/asan/tests/mocks/%: $(BUILD)/asan/obj/tests/mocks/%.o $(call aobj,$(MOCK_ALL_LIB) $(MOCK_HELPER_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(SAN) -pthread -o $@ $^ $(MOCK_LIBS) $(call pkglibs,libcurl) -lcmocka
 

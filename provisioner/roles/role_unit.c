@@ -1,11 +1,12 @@
 /* role_unit — rendered units, the derived environment, and model lookups shared by the roles. */
 #include "role_int.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "ip4.h"
 
 /* h->root + rel. */
 char *role_path(const struct role_host *h, const char *rel)
@@ -190,18 +191,7 @@ char *role_ident(const char *node, int index)
 /* The address of VIP i in a /24. */
 char *role_vip_addr(const char *vip_cidr, size_t i)
 {
-	char buf[32];
-	struct in_addr a;
-	const char *slash = vip_cidr ? strchr(vip_cidr, '/') : NULL;
-	if (slash == NULL || strcmp(slash, "/24") != 0 || (size_t)(slash - vip_cidr) >= sizeof(buf) ||
-		i > 200)
-		return NULL;
-	memcpy(buf, vip_cidr, (size_t)(slash - vip_cidr));
-	buf[slash - vip_cidr] = '\0';
-	if (inet_pton(AF_INET, buf, &a) != 1)
-		return NULL;
-	uint32_t h = (ntohl(a.s_addr) & 0xffffff00u) + 10 + (uint32_t)i;
-	return xasprintf("%u.%u.%u.%u", h >> 24, (h >> 16) & 255, (h >> 8) & 255, h & 255);
+	return i > 200 ? NULL : ip4_host(vip_cidr, 10 + (int)i);
 }
 
 /* The directory of the running executable (where `make` puts sbx-mock-*); caller frees. */

@@ -10,35 +10,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "state.h"
+#include "state_fix.h"
 
-struct fix {
-	char dir[64];
-	char *db;
-	struct state *st;
-};
-
-/* Create an environment. */
-static void add_env(struct state *st, const char *name)
-{
-	struct sbx_err err = SBX_ERR_INIT;
-	struct state_env e = {.name = (char *)name};
-	if (state_env_create(st, &e, &err) < 0)
-		fail_msg("create %s: %s", name, sbx_err_first(&err));
-}
-
-/* A temp dir, a state in it, envs a, b, c, the default pool. */
+/* A private state for the test. */
 static int setup(void **ctx)
 {
-	struct fix *f = xcalloc(1, sizeof(*f));
-	struct sbx_err err = SBX_ERR_INIT;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sbx-test-ipam-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->db = xasprintf("%s/state.db", f->dir);
-	assert_int_equal(state_open(f->db, &f->st, &err), 0);
-	add_env(f->st, "a");
-	add_env(f->st, "b");
-	add_env(f->st, "c");
+	struct state_fix *f = state_fix_new("ipam", NULL);
+	state_fix_env(f->st, "a", 0, false);
+	state_fix_env(f->st, "b", 0, false);
+	state_fix_env(f->st, "c", 0, false);
 	*ctx = f;
 	return 0;
 }
@@ -46,11 +26,7 @@ static int setup(void **ctx)
 /* Close and remove everything. */
 static int teardown(void **ctx)
 {
-	struct fix *f = *ctx;
-	state_close(f->st);
-	sbx_rm_rf(f->dir);
-	free(f->db);
-	free(f);
+	state_fix_free(*ctx);
 	return 0;
 }
 
@@ -82,7 +58,7 @@ static void alloc_fails(struct state *st, const char *env, const char *net, cons
 /* A second call returns the same block; get returns it too; another network gets the next. */
 static void test_idempotent(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	char *x = alloc_ok(f->st, "a", "front", NULL);
 	char *y = alloc_ok(f->st, "a", "front", "auto");
@@ -107,7 +83,7 @@ static void test_idempotent(void **ctx)
 /* Blocks of different environments never overlap. */
 static void test_no_overlap(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	const char *envs[] = {"a", "b", "c"}, *nets[] = {"front", "back", "mgmt"};
 	char *got[9];
 	for (int i = 0; i < 9; i++)
@@ -122,7 +98,7 @@ static void test_no_overlap(void **ctx)
 /* An explicit block taken by another env is refused, naming the holder; bad blocks are usage errors. */
 static void test_explicit(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	char *x = alloc_ok(f->st, "a", "front", "10.211.5.0/24");
 	assert_string_equal(x, "10.211.5.0/24");
 	alloc_fails(f->st, "b", "front", "10.211.5.0/24", SBX_EXIT_REFUSED, "environment a");
@@ -141,7 +117,7 @@ static void test_explicit(void **ctx)
 /* Auto skips blocks taken explicitly. */
 static void test_auto_skips_explicit(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	char *x = alloc_ok(f->st, "a", "front", "10.211.0.0/24");
 	char *y = alloc_ok(f->st, "a", "back", "10.211.2.0/24");
 	char *z = alloc_ok(f->st, "b", "front", NULL);
@@ -157,7 +133,7 @@ static void test_auto_skips_explicit(void **ctx)
 /* A /23 pool holds two blocks: the third is "no capacity" until an env releases. */
 static void test_exhaustion_and_reuse(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	state_set_ipam_pool(f->st, "10.9.0.0/23");
 	char *x = alloc_ok(f->st, "a", "front", NULL);
@@ -180,7 +156,7 @@ static void test_exhaustion_and_reuse(void **ctx)
 /* A malformed pool is a usage error naming the pool. */
 static void test_bad_pool(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	const char *bad[] = {"10.0.0.0", "10.0.0.0/25", "10.0.0.0/4", "nonsense/16", "10.0.0.0/x"};
 	for (size_t i = 0; i < SBX_NELEM(bad); i++) {
 		state_set_ipam_pool(f->st, bad[i]);
@@ -217,7 +193,7 @@ static void alloc_child(const char *db, const char *env, int start_fd)
 /* Two processes allocating at once never get the same block. */
 static void test_processes_never_overlap(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	const char *envs[PROCS] = {"a", "b"};
 	pid_t pids[PROCS];

@@ -12,24 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "state.h"
+#include "state_fix.h"
 
-struct fix {
-	char dir[64];
-	char *db, *key;
-	struct state *st;
-};
-
-/* A temp dir and a state in it. */
+/* A private state for the test. */
 static int setup(void **ctx)
 {
-	struct fix *f = xcalloc(1, sizeof(*f));
-	struct sbx_err err = SBX_ERR_INIT;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sbx-test-secret-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->db = xasprintf("%s/s/state.db", f->dir);
-	f->key = xasprintf("%s/s/key", f->dir);
-	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	struct state_fix *f = state_fix_new("secret", "s");
 	*ctx = f;
 	return 0;
 }
@@ -37,12 +25,7 @@ static int setup(void **ctx)
 /* Close and remove everything. */
 static int teardown(void **ctx)
 {
-	struct fix *f = *ctx;
-	state_close(f->st);
-	sbx_rm_rf(f->dir);
-	free(f->db);
-	free(f->key);
-	free(f);
+	state_fix_free(*ctx);
 	return 0;
 }
 
@@ -111,7 +94,7 @@ static void get_fails(struct state *st, const char *env, const char *name, const
 /* Put then get returns the value; absent is NULL; put replaces; empty values work. */
 static void test_round_trip(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	char *v = (char *)"unset";
 	assert_int_equal(state_secret_get(f->st, "demo", "db", &v, &err), 0);
@@ -135,7 +118,7 @@ static void test_round_trip(void **ctx)
 /* The value never appears in the database file; the same value twice gets two nonces. */
 static void test_sealed_and_fresh_nonces(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	const char *secret = "PLAINTEXT-MARKER-0123456789";
 	assert_int_equal(state_secret_put(f->st, "demo", "x", secret, &err), 0);
@@ -167,7 +150,7 @@ static void test_sealed_and_fresh_nonces(void **ctx)
 /* A changed ciphertext, tag or nonce, or a value moved to another name, fails clearly. */
 static void test_tampering_detected(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	assert_int_equal(state_secret_put(f->st, "demo", "a", "alpha-value", &err), 0);
 	assert_int_equal(state_secret_put(f->st, "demo", "b", "bravo-value", &err), 0);
@@ -191,7 +174,7 @@ static void test_tampering_detected(void **ctx)
 /* The key file is 32 bytes, mode 0600, in a 0700 directory. */
 static void test_key_file(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct stat sb;
 	assert_int_equal(stat(f->key, &sb), -1); /* created on first use only */
@@ -208,7 +191,7 @@ static void test_key_file(void **ctx)
 /* Another key decrypts nothing: a clear error; a key readable by others is refused. */
 static void test_wrong_key(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	unsigned char other[32];
 	assert_int_equal(state_secret_put(f->st, "demo", "db", "pw", &err), 0);
@@ -246,7 +229,7 @@ static void *goc_thread(void *arg)
 /* get_or_create makes a 32-char token once; concurrent callers on other handles agree. */
 static void test_get_or_create(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct goc g[4];
 	pthread_t th[4];
@@ -277,7 +260,7 @@ static void test_get_or_create(void **ctx)
 /* delete_env removes every secret of that env only. */
 static void test_delete_env(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	char *v = NULL;
 	assert_int_equal(state_secret_put(f->st, "a", "x", "1", &err), 0);

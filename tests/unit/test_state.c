@@ -14,23 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "state.h"
+#include "state_fix.h"
 
-struct fix {
-	char dir[64];
-	char *db;
-	struct state *st;
-};
-
-/* A temp dir and a state in a not-yet-existing subdirectory of it. */
+/* A private state for the test. */
 static int setup(void **ctx)
 {
-	struct fix *f = xcalloc(1, sizeof(*f));
-	struct sbx_err err = SBX_ERR_INIT;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sbx-test-state-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->db = xasprintf("%s/st/state.db", f->dir);
-	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	struct state_fix *f = state_fix_new("state", "st");
 	*ctx = f;
 	return 0;
 }
@@ -38,22 +27,8 @@ static int setup(void **ctx)
 /* Close and remove everything. */
 static int teardown(void **ctx)
 {
-	struct fix *f = *ctx;
-	state_close(f->st);
-	sbx_rm_rf(f->dir);
-	free(f->db);
-	free(f);
+	state_fix_free(*ctx);
 	return 0;
-}
-
-/* Create an environment with the given expiry and protection. */
-static void add_env(struct state *st, const char *name, int64_t expires, bool prot)
-{
-	struct sbx_err err = SBX_ERR_INIT;
-	struct state_env e = {.name = (char *)name, .blueprint = "/bp.yaml", .bp_hash = "h1",
-		.bp_json = "{}", .owner = "me@host", .expires = expires, .protected = prot};
-	if (state_env_create(st, &e, &err) < 0)
-		fail_msg("create %s: %s", name, sbx_err_first(&err));
 }
 
 /* Record a resource. */
@@ -94,7 +69,7 @@ static int64_t raw_int(const char *db, const char *sql)
 /* Open creates a 0700 directory, a 0600 WAL database at the latest schema; re-open keeps data. */
 static void test_open_and_reopen(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct stat sb;
 	char *dir = sbx_dirname(f->db);
@@ -105,7 +80,7 @@ static void test_open_and_reopen(void **ctx)
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	assert_true(raw_int(f->db, "PRAGMA user_version") >= 1);
 	assert_int_equal(raw_int(f->db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
-	add_env(f->st, "keep", 0, false);
+	state_fix_env(f->st, "keep", 0, false);
 	state_close(f->st);
 	assert_int_equal(state_open(f->db, &f->st, &err), 0);
 	struct state_env *e = NULL;
@@ -118,7 +93,7 @@ static void test_open_and_reopen(void **ctx)
 /* A database from a newer binary is refused with a clear message. */
 static void test_newer_schema_refused(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state *st2 = NULL;
 	assert_int_equal(raw_sql(f->db, "PRAGMA user_version = 999", NULL), SQLITE_OK);
@@ -135,7 +110,7 @@ static void test_newer_schema_refused(void **ctx)
 /* Several processes opening (creating, migrating) a fresh database at once all succeed. */
 static void test_concurrent_first_open(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	char *db = xasprintf("%s/fresh/state.db", f->dir);
 	pid_t pids[OPENERS];
@@ -174,7 +149,7 @@ static void test_concurrent_first_open(void **ctx)
 /* A file that is not a database is reported, naming the file. */
 static void test_not_a_database(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state *st = NULL;
 	char *db = xasprintf("%s/junk.db", f->dir);
@@ -192,11 +167,11 @@ static void test_not_a_database(void **ctx)
 /* Create, read, update, set status/expiry; duplicates refused; absent handled. */
 static void test_env_crud(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_env *e = NULL;
 	sbx_fake_now_set(1000);
-	add_env(f->st, "demo", 5000, false);
+	state_fix_env(f->st, "demo", 5000, false);
 	assert_int_equal(state_env_get(f->st, "demo", &e, &err), 0);
 	assert_non_null(e);
 	assert_string_equal(e->name, "demo");
@@ -262,7 +237,7 @@ static void test_env_crud(void **ctx)
 /* The list is ordered by name, whatever the insertion order. */
 static void test_env_list_order(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_env **v = NULL;
 	size_t n = 99;
@@ -271,7 +246,7 @@ static void test_env_list_order(void **ctx)
 	state_env_list_free(v, n);
 	const char *names[] = {"charlie", "alpha", "delta", "bravo"};
 	for (size_t i = 0; i < SBX_NELEM(names); i++)
-		add_env(f->st, names[i], 0, false);
+		state_fix_env(f->st, names[i], 0, false);
 	assert_int_equal(state_env_list(f->st, &v, &n, &err), 0);
 	assert_int_equal(n, 4);
 	assert_string_equal(v[0]->name, "alpha");
@@ -284,10 +259,10 @@ static void test_env_list_order(void **ctx)
 /* protected survives an update that clears it; only unprotect lifts it. */
 static void test_protect_sticky(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_env *e = NULL;
-	add_env(f->st, "prod", 0, true);
+	state_fix_env(f->st, "prod", 0, true);
 	assert_int_equal(state_env_get(f->st, "prod", &e, &err), 0);
 	assert_true(e->protected);
 	e->protected = false;
@@ -310,7 +285,7 @@ static void test_protect_sticky(void **ctx)
 /* set_expires refuses to go beyond created + max_ttl. */
 static void test_max_ttl(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	sbx_fake_now_set(1000);
 	struct state_env e = {.name = "ttl", .expires = 2000, .max_ttl = 3600};
@@ -329,12 +304,12 @@ static void test_max_ttl(void **ctx)
 /* Resources: put, update in place keeping order, list, list_all, delete; unknown env refused. */
 static void test_resources(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_res *r = NULL;
 	size_t n = 0;
-	add_env(f->st, "a", 0, false);
-	add_env(f->st, "b", 0, false);
+	state_fix_env(f->st, "a", 0, false);
+	state_fix_env(f->st, "b", 0, false);
 	add_res(f->st, "a", "network", "sbx-a-front");
 	add_res(f->st, "a", "volume", "sbx-a-web-0");
 	add_res(f->st, "a", "domain", "sbx-a-web-0");
@@ -371,11 +346,11 @@ static void test_resources(void **ctx)
 /* Delete refuses while resources or IPAM rows remain; then removes the row and its secrets. */
 static void test_delete_refused_until_empty(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_env *e = NULL;
 	char *cidr = NULL, *v = NULL;
-	add_env(f->st, "d", 0, false);
+	state_fix_env(f->st, "d", 0, false);
 	add_res(f->st, "d", "domain", "sbx-d-x-0");
 	assert_int_equal(state_ipam_alloc(f->st, "d", "front", NULL, &cidr, &err), 0);
 	assert_int_equal(state_secret_put(f->st, "d", "db", "pw", &err), 0);
@@ -400,7 +375,7 @@ static void test_delete_refused_until_empty(void **ctx)
 /* Events: append, list the last N oldest first, per env and globally; append-only; JSON checked. */
 static void test_events(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_event *ev = NULL;
 	size_t n = 0;
@@ -439,18 +414,18 @@ static void test_events(void **ctx)
 /* Two handles (two reapers): each expired env claimed once; protected/permanent/future never. */
 static void test_claim_two_handles(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state *st2 = NULL;
 	char **v = NULL;
 	size_t n = 0;
 	assert_int_equal(state_open(f->db, &st2, &err), 0);
-	add_env(f->st, "old1", 100, false);
-	add_env(f->st, "old2", 200, false);
-	add_env(f->st, "future", 5000, false);
-	add_env(f->st, "prot", 100, true);
-	add_env(f->st, "perm", 0, false);
-	add_env(f->st, "downing", 100, false);
+	state_fix_env(f->st, "old1", 100, false);
+	state_fix_env(f->st, "old2", 200, false);
+	state_fix_env(f->st, "future", 5000, false);
+	state_fix_env(f->st, "prot", 100, true);
+	state_fix_env(f->st, "perm", 0, false);
+	state_fix_env(f->st, "downing", 100, false);
 	assert_int_equal(state_env_set_status(f->st, "downing", STATE_ENV_DESTROYING, &err), 0);
 	assert_int_equal(state_env_claim_expired(f->st, 1000, "r1", 600, &v, &n, &err), 0);
 	assert_int_equal(n, 2);
@@ -475,11 +450,11 @@ static void test_claim_two_handles(void **ctx)
 /* A claim older than stale_secs is taken over, once; stale_secs <= 0 never takes over. */
 static void test_claim_stale_takeover(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	char **v = NULL;
 	size_t n = 0;
-	add_env(f->st, "e", 100, false);
+	state_fix_env(f->st, "e", 100, false);
 	assert_int_equal(state_env_claim_expired(f->st, 1000, "r1", 60, &v, &n, &err), 0);
 	assert_int_equal(n, 1);
 	state_strv_free(v, n);
@@ -534,7 +509,7 @@ static void race_child(const char *db, int start_fd, const char *out, int id)
 /* Two processes racing over 20 expired environments: each claimed exactly once in total. */
 static void test_claim_race_processes(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	int start[2];
 	pid_t pids[RACE_PROCS];
@@ -542,7 +517,7 @@ static void test_claim_race_processes(void **ctx)
 	for (int i = 0; i < RACE_ENVS; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "env-%02d", i);
-		add_env(f->st, name, 100 + i, false);
+		state_fix_env(f->st, name, 100 + i, false);
 	}
 	assert_int_equal(pipe(start), 0);
 	for (int i = 0; i < RACE_PROCS; i++) {
@@ -599,11 +574,11 @@ static void *put_thread(void *arg)
 /* One handle shared by four threads: every write lands. */
 static void test_threads_share_handle(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	pthread_t th[4];
 	struct put_job jobs[4];
-	add_env(f->st, "t", 0, false);
+	state_fix_env(f->st, "t", 0, false);
 	for (int i = 0; i < 4; i++) {
 		jobs[i] = (struct put_job){f->st, i * 1000, 0};
 		assert_int_equal(pthread_create(&th[i], NULL, put_thread, &jobs[i]), 0);
@@ -633,9 +608,9 @@ static size_t res_count(struct state *st, const char *env)
 /* A batch is all-or-nothing; batches nest. */
 static void test_batch(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
-	add_env(f->st, "b", 0, false);
+	state_fix_env(f->st, "b", 0, false);
 	assert_int_equal(state_begin(f->st, &err), 0);
 	add_res(f->st, "b", "domain", "one");
 	add_res(f->st, "b", "domain", "two");
@@ -678,7 +653,7 @@ static int64_t now_us(void)
 static void bench_puts(struct state *st, const char *env, bool batch)
 {
 	struct sbx_err err = SBX_ERR_INIT;
-	add_env(st, env, 0, false);
+	state_fix_env(st, env, 0, false);
 	if (batch)
 		assert_int_equal(state_begin(st, &err), 0);
 	for (int i = 0; i < BENCH_N; i++) {
@@ -693,7 +668,7 @@ static void bench_puts(struct state *st, const char *env, bool batch)
 /* Figures: open (fresh, then existing), 500 puts (one by one, then batched), listing 500. */
 static void test_bench(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state *st = NULL;
 	struct state_res *r = NULL;

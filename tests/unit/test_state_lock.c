@@ -14,23 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "state.h"
+#include "state_fix.h"
 
-struct fix {
-	char dir[64];
-	char *db;
-	struct state *st;
-};
-
-/* A temp dir and a state in it. */
+/* A private state for the test. */
 static int setup(void **ctx)
 {
-	struct fix *f = xcalloc(1, sizeof(*f));
-	struct sbx_err err = SBX_ERR_INIT;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sbx-test-lock-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->db = xasprintf("%s/state.db", f->dir);
-	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	struct state_fix *f = state_fix_new("lock", NULL);
 	*ctx = f;
 	return 0;
 }
@@ -38,18 +27,14 @@ static int setup(void **ctx)
 /* Close and remove everything. */
 static int teardown(void **ctx)
 {
-	struct fix *f = *ctx;
-	state_close(f->st);
-	sbx_rm_rf(f->dir);
-	free(f->db);
-	free(f);
+	state_fix_free(*ctx);
 	return 0;
 }
 
 /* A second lock of the same env fails at once with REFUSED and the --wait-lock hint. */
 static void test_busy_refused_at_once(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_lock *a = NULL, *b = NULL, *c = NULL;
 	struct stat sb;
@@ -98,7 +83,7 @@ static void *hold_then_release(void *arg)
 /* wait_secs > 0 gets the lock once another thread releases it. */
 static void test_wait_until_released(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct holder h = {.hold_ms = 300};
 	struct state_lock *lk = NULL;
@@ -117,7 +102,7 @@ static void test_wait_until_released(void **ctx)
 /* wait_secs < 0 blocks until the release. */
 static void test_wait_forever(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct holder h = {.hold_ms = 200};
 	struct state_lock *lk = NULL;
@@ -134,7 +119,7 @@ static void test_wait_forever(void **ctx)
 /* A bounded wait on a lock that stays held gives up after about wait_secs. */
 static void test_wait_times_out(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_lock *a = NULL, *b = NULL;
 	assert_int_equal(state_env_lock(f->st, "demo", 0, &a, &err), 0);
@@ -170,7 +155,7 @@ static void on_usr1(int sig)
 }
 
 /* Wait (wait_secs) on a held lock while another thread sends SIGUSR1 (handled, no SA_RESTART). */
-static void interrupted_wait(struct fix *f, int wait_secs)
+static void interrupted_wait(struct state_fix *f, int wait_secs)
 {
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_lock *a = NULL, *b = NULL;
@@ -208,7 +193,7 @@ static void test_wait_interruptible(void **ctx)
 /* A lock held by a child process is released by the kernel when the child dies. */
 static void test_dead_child_releases(void **ctx)
 {
-	struct fix *f = *ctx;
+	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_lock *lk = NULL;
 	int ready[2];
