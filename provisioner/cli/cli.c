@@ -78,21 +78,6 @@ void cli_vars_free(struct cli_vars *vars)
 	*vars = (struct cli_vars){0};
 }
 
-/* Load an environment or explain that it does not exist. */
-int cli_env_get(struct state *st, const char *name, struct state_env **env, struct sbx_err *err)
-{
-	struct state_env *e = NULL;
-	if (state_env_get(st, name, &e, err) < 0)
-		return -1;
-	if (e == NULL) {
-		sbx_err_set(err, SBX_EXIT_FAILED, "no environment named \"%s\"", name);
-		sbx_err_hint(err, "`sandbox list` shows the environments this state knows");
-		return -1;
-	}
-	*env = e;
-	return 0;
-}
-
 /* Print JSON to stdout. */
 void cli_print_json(struct json_t *j)
 {

@@ -46,9 +46,6 @@ int cli_vars_add(struct cli_vars *vars, const char *kv, struct sbx_err *err);
 /* Free the pairs and empty the collection. */
 void cli_vars_free(struct cli_vars *vars);
 
-/* Load the environment `name` or fail with "no environment named NAME" + a hint (exit 1). */
-int cli_env_get(struct state *st, const char *name, struct state_env **env, struct sbx_err *err) SBX_WUR;
-
 /* Print a JSON value compactly or indented to stdout (takes the reference). */
 struct json_t;
 void cli_print_json(struct json_t *j);

@@ -5,7 +5,6 @@
 
 #include "cli.h"
 #include "event.h"
-#include "exec.h"
 #include "env.h"
 
 /* Print what was removed and what a re-query found. */
@@ -57,7 +56,7 @@ int cmd_down(int argc, char **argv)
 	o.wait_lock = (int)secs;
 	o.env = a.pos[0];
 	o.ev = cli_ev_new(json);
-	exec_install_signals();
+	env_interrupt_on_signals();
 	struct state *st = NULL;
 	struct env_receipt r = {0};
 	int rc = cli_state_open(&st, &err);

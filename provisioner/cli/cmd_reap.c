@@ -5,7 +5,6 @@
 
 #include "cli.h"
 #include "event.h"
-#include "exec.h"
 #include "env.h"
 
 /* Reap expired environments. */
@@ -24,7 +23,7 @@ int cmd_reap(int argc, char **argv)
 	struct state *st = NULL;
 	size_t n = 0, failed = 0;
 	struct ev_sink *ev = cli_ev_new(json);
-	exec_install_signals();
+	env_interrupt_on_signals();
 	int rc = cli_state_open(&st, &err);
 	if (rc == 0)
 		rc = env_reap(cli_cfg, st, me, ev, &n, &failed, &err);

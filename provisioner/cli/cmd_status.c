@@ -68,7 +68,7 @@ int cmd_status(int argc, char **argv)
 	struct state_res *res = NULL;
 	size_t n = 0, nres = 0;
 	int rc = -1;
-	if (cli_state_open(&st, &err) == 0 && cli_env_get(st, a.pos[0], &e, &err) == 0 &&
+	if (cli_state_open(&st, &err) == 0 && env_get(st, a.pos[0], &e, &err) == 0 &&
 		env_nodes(st, e->name, &nodes, &n, &err) == 0 && state_res_list(st, e->name, &res, &nres, &err) == 0)
 		rc = 0;
 	if (rc == 0 && json) {

@@ -3,7 +3,6 @@
 
 #include "cli.h"
 #include "event.h"
-#include "exec.h"
 #include "env.h"
 
 /* Bring an environment up. */
@@ -32,7 +31,7 @@ int cmd_up(int argc, char **argv)
 	o.vars = vars.v;
 	o.nvars = vars.n;
 	o.ev = cli_ev_new(json);
-	exec_install_signals();
+	env_interrupt_on_signals();
 	struct state *st = NULL;
 	int rc = cli_state_open(&st, &err);
 	if (rc == 0)

@@ -6,6 +6,8 @@
 
 #include <jansson.h>
 
+#include "exec.h"
+
 /* Open the configured state. */
 int env_state_open(const struct env_config *cfg, struct state **st, struct sbx_err *err)
 {
@@ -16,6 +18,27 @@ int env_state_open(const struct env_config *cfg, struct state **st, struct sbx_e
 	}
 	state_set_ipam_pool(*st, cfg->ipam_pool);
 	return 0;
+}
+
+/* Load an environment or explain that it does not exist. */
+int env_get(struct state *st, const char *name, struct state_env **out, struct sbx_err *err)
+{
+	struct state_env *e = NULL;
+	if (state_env_get(st, name, &e, err) < 0)
+		return -1;
+	if (e == NULL) {
+		sbx_err_set(err, SBX_EXIT_FAILED, "no environment named \"%s\"", name);
+		sbx_err_hint(err, "`sandbox list` shows the environments this state knows");
+		return -1;
+	}
+	*out = e;
+	return 0;
+}
+
+/* Stop the lifecycle between steps on SIGINT/SIGTERM. */
+void env_interrupt_on_signals(void)
+{
+	exec_install_signals();
 }
 
 /* The provider configuration of a blueprint's site. */

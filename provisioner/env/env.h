@@ -19,11 +19,17 @@
 #include "event.h"
 #include "plan.h"
 #include "role.h"
+#include "ssh.h"
 #include "state.h"
 #include "util.h"
 
 /* Open the state the configuration names (with its IPAM pool); the hint says what to check. */
 int env_state_open(const struct env_config *cfg, struct state **st, struct sbx_err *err) SBX_WUR;
+/* Load the environment `name`, or fail with "no environment named NAME" and a hint (exit 1). */
+int env_get(struct state *st, const char *name, struct state_env **out, struct sbx_err *err) SBX_WUR;
+/* SIGINT/SIGTERM stop up/down/reap between steps (what runs finishes and is journaled); a second
+ * signal kills. */
+void env_interrupt_on_signals(void);
 
 /* --- up ------------------------------------------------------------------------------------ */
 struct env_up_opts {
@@ -123,6 +129,35 @@ struct env_gc_item {
 int env_gc(const struct env_config *cfg, struct state *st, const struct env_gc_opts *o,
 	struct env_gc_item **items, size_t *n, struct sbx_err *err) SBX_WUR;
 void env_gc_items_free(struct env_gc_item *items, size_t n);
+
+/* --- extend, outputs, ssh ------------------------------------------------------------------ */
+struct env_extend_result {
+	int64_t expires; /* the new expiry */
+	bool capped;     /* max_ttl cut the request short */
+};
+/* Push the expiry to now + ttl (capped at created + max_ttl, never shortened) under the
+ * environment's lock. Refuses (SBX_EXIT_REFUSED) a permanent environment, one being torn down or
+ * claimed by a reaper, and one past its max_ttl. */
+int env_extend(struct state *st, const char *name, int64_t ttl, int wait_lock, struct env_extend_result *out,
+	struct sbx_err *err) SBX_WUR;
+
+/* Outputs: SANDBOX_ENV, SANDBOX_SSH_USER/KEY/KNOWN_HOSTS, SANDBOX_NODE_<INSTANCE>_IP, then what the
+ * roles recorded (DATABASE_URL, VIP_*, MOCK_*). Secrets appear as **** unless revealed. */
+struct env_outputs {
+	char **keys, **values;
+	size_t n;
+};
+int env_outputs_get(struct state *st, const char *name, bool reveal, struct env_outputs *out,
+	struct sbx_err *err) SBX_WUR;
+void env_outputs_clear(struct env_outputs *o);
+
+/* Run cmd on a node ("web-0", or "web" for its first instance) as the environment's user, with
+ * the pinned host key; *res holds its status and output (free with ssh_result_clear). */
+int env_ssh_run(struct state *st, const char *env, const char *node, const char *cmd, struct ssh_result *res,
+	struct sbx_err *err) SBX_WUR;
+/* The argv (NULL-terminated, caller frees each and the array) of an interactive OpenSSH session on
+ * a node, with the environment's key and known_hosts. */
+int env_ssh_argv(struct state *st, const char *env, const char *node, char ***argv, struct sbx_err *err) SBX_WUR;
 
 /* --- what the state records about an environment ------------------------------------------- */
 

@@ -35,7 +35,7 @@ static void opt(struct sbx_buf *b, const char *flag, const char *value)
 {
 	if (value == NULL || *value == '\0')
 		return;
-	char *q = ssh_quote(value);
+	char *q = sbx_shell_quote(value);
 	sbx_buf_printf(b, " %s %s", flag, q);
 	free(q);
 }

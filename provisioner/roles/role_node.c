@@ -40,7 +40,7 @@ static char *tail_of(const char *s, size_t len, size_t max)
 static int node_run(struct role_node *n, const char *role, const char *step, const char *script,
 	const struct sbx_buf *input, char **out, struct sbx_err *err)
 {
-	char *q = ssh_quote(script), *cmd = priv_wrap(n, q);
+	char *q = sbx_shell_quote(script), *cmd = priv_wrap(n, q);
 	struct ssh_result r = {0};
 	int rc = ssh_exec_input(n->c, cmd, input ? input->data : NULL, input ? input->len : 0, &r, err);
 	if (rc == 0 && r.status != 0) {
@@ -92,7 +92,7 @@ static void add_paths(struct sbx_buf *b, const struct role_unit *u, const bool *
 	for (size_t i = 0; i < u->nfiles; i++) {
 		if (only && !only[i])
 			continue;
-		char *p = xasprintf("%s%s", u->files[i].path, suffix), *q = ssh_quote(p);
+		char *p = xasprintf("%s%s", u->files[i].path, suffix), *q = sbx_shell_quote(p);
 		sbx_buf_printf(b, " %s", q);
 		free(q);
 		free(p);
@@ -130,7 +130,7 @@ static int mark_changed(struct role_node *n, const struct role_unit *u, bool pre
 static char *subst_staged(const char *tmpl, const char *staged)
 {
 	struct sbx_buf b = {0};
-	char *q = ssh_quote(staged);
+	char *q = sbx_shell_quote(staged);
 	for (const char *p = tmpl; *p;) {
 		const char *hit = strstr(p, "{}");
 		size_t n = hit ? (size_t)(hit - p) : strlen(p);
@@ -147,7 +147,7 @@ static char *subst_staged(const char *tmpl, const char *staged)
 /* The shell that writes one staged file from stdin (exactly len bytes), then chmod/chown/validate. */
 static void stage_script(struct sbx_buf *b, const struct role_file *f)
 {
-	char *staged = xasprintf("%s" STAGED, f->path), *q = ssh_quote(staged);
+	char *staged = xasprintf("%s" STAGED, f->path), *q = sbx_shell_quote(staged);
 	sbx_buf_printf(b, "mkdir -p \"$(dirname %s)\"\n", q);
 	if (f->len)
 		sbx_buf_printf(b, "dd of=%s bs=%zu count=1 iflag=fullblock status=none\n", q, f->len);
@@ -196,7 +196,7 @@ static int swap_all(struct role_node *n, const struct role_unit *u, const bool *
 	for (size_t i = 0; i < u->nfiles; i++) {
 		if (!changed[i])
 			continue;
-		char *q = ssh_quote(u->files[i].path);
+		char *q = sbx_shell_quote(u->files[i].path);
 		sbx_buf_printf(&b, "; mv -f %s" STAGED " %s", q, q);
 		free(q);
 	}
@@ -209,7 +209,7 @@ static int swap_all(struct role_node *n, const struct role_unit *u, const bool *
 static void svc_cmd(struct sbx_buf *b, const struct role_node *n, const char *action, const char *name)
 {
 	const char *root = n->h->root ? n->h->root : "";
-	char *qr = ssh_quote(root);
+	char *qr = sbx_shell_quote(root);
 	sbx_buf_printf(b, "%s" ROLE_LIBDIR "/sbx-svc %s %s %s", root, qr, action, name);
 	free(qr);
 }

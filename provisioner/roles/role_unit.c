@@ -33,7 +33,7 @@ void role_unit_file(struct role_unit *u, char *path, char *data, int mode, const
 /* Append NAME='value' with the value single-quoted for sh. */
 static void def_var(struct sbx_buf *b, const char *name, const char *value)
 {
-	char *q = ssh_quote(value ? value : "");
+	char *q = sbx_shell_quote(value ? value : "");
 	sbx_buf_printf(b, "%s=%s\n", name, q);
 	free(q);
 }

@@ -140,20 +140,6 @@ out:
 	return rc;
 }
 
-/* Quote a string for a POSIX shell (single quotes); caller frees. */
-char *ssh_quote(const char *s)
-{
-	struct sbx_buf b = {0};
-	sbx_buf_puts(&b, "'");
-	for (; *s; s++) {
-		if (*s == '\'')
-			sbx_buf_puts(&b, "'\\''");
-		else
-			sbx_buf_add(&b, s, 1);
-	}
-	sbx_buf_puts(&b, "'");
-	return sbx_buf_steal(&b);
-}
 
 /* The key type named inside a public key blob ("ssh-ed25519", ...); caller frees. */
 static char *blob_type(const unsigned char *k, size_t len)
@@ -685,7 +671,7 @@ int ssh_exec(struct ssh_conn *c, const char *cmd, const char *input, struct ssh_
 /* Wrap a command for the connection's privilege prefix; caller frees. */
 static char *priv_cmd(struct ssh_conn *c, const char *script)
 {
-	char *q = ssh_quote(script);
+	char *q = sbx_shell_quote(script);
 	char *cmd = xasprintf("%s%ssh -c %s", c->priv ? c->priv : "", c->priv ? " " : "", q);
 	free(q);
 	return cmd;
@@ -712,7 +698,7 @@ int ssh_upload(struct ssh_conn *c, const char *path, const void *data, size_t le
 	struct sbx_err *err)
 {
 	struct ssh_result r = {0};
-	char *qp = ssh_quote(path);
+	char *qp = sbx_shell_quote(path);
 	char *script = xasprintf("set -e; mkdir -p -- \"$(dirname -- %s)\"; "
 		"t=$(mktemp -- %s.sbx-XXXXXX); trap 'rm -f -- \"$t\"' EXIT; cat > \"$t\"; "
 		"chmod %o \"$t\"; mv -f -- \"$t\" %s; trap - EXIT", qp, qp, (unsigned)mode & 07777, qp);
@@ -729,7 +715,7 @@ int ssh_upload(struct ssh_conn *c, const char *path, const void *data, size_t le
 int ssh_download(struct ssh_conn *c, const char *path, char **data, size_t *len, struct sbx_err *err)
 {
 	struct ssh_result r = {0};
-	char *qp = ssh_quote(path);
+	char *qp = sbx_shell_quote(path);
 	char *script = xasprintf("cat -- %s", qp);
 	char *what = xasprintf("download of %s", path);
 	int rc = run_checked(c, script, NULL, 0, what, &r, err);

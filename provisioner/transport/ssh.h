@@ -90,8 +90,6 @@ void ssh_pool_put(struct ssh_pool *p, struct ssh_conn *c);
 struct ssh_conn *ssh_pool_take(struct ssh_pool *p, const struct ssh_target *t);
 /* Close every connection not taken; NULL is a no-op. */
 void ssh_pool_free(struct ssh_pool *p);
-/* A string quoted for a POSIX shell ('...'); caller frees. */
-char *ssh_quote(const char *s);
 /* The OpenSSH fingerprint ("SHA256:...") of a key line "TYPE BASE64 [comment]"; caller frees. */
 char *ssh_fingerprint(const char *keyline);
 

@@ -754,3 +754,18 @@ int sbx_backoff_wait_intr(struct sbx_backoff *b)
 	b->delay_ms = b->delay_ms * 2 > b->max_ms ? b->max_ms : b->delay_ms * 2;
 	return nanosleep(&ts, NULL) == -1 && errno == EINTR ? 1 : 0;
 }
+
+/* Quote a string for a POSIX shell. */
+char *sbx_shell_quote(const char *s)
+{
+	struct sbx_buf b = {0};
+	sbx_buf_puts(&b, "'");
+	for (; *s; s++) {
+		if (*s == '\'')
+			sbx_buf_puts(&b, "'\\''");
+		else
+			sbx_buf_add(&b, s, 1);
+	}
+	sbx_buf_puts(&b, "'");
+	return sbx_buf_steal(&b);
+}

@@ -134,6 +134,8 @@ void sbx_buf_free(struct sbx_buf *b);
 
 /* An XML-escaped copy of s (for libvirt XML and templates); caller frees. */
 char *sbx_xml_escape(const char *s);
+/* s quoted for a POSIX shell: '...', each ' written as '\'' ; caller frees. */
+char *sbx_shell_quote(const char *s);
 
 /*
  * Processes. Run argv (argv[0] looked up in PATH; no shell) with stdin from /dev/null and wait at

@@ -134,10 +134,10 @@ static void test_keygen_openssh_accepts(void **state)
 static void test_quote(void **state)
 {
 	(void)state;
-	char *q = ssh_quote("it's $HOME");
+	char *q = sbx_shell_quote("it's $HOME");
 	assert_string_equal(q, "'it'\\''s $HOME'");
 	free(q);
-	q = ssh_quote("");
+	q = sbx_shell_quote("");
 	assert_string_equal(q, "''");
 	free(q);
 }
