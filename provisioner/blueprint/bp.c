@@ -1,5 +1,5 @@
-/* bp — loading a blueprint: read the extends chain, merge, interpolate, build the model. */
-#include "bp_int.h"
+/* bp — loading a blueprint: read the extends chain, merge, interpolate, then convert, default, validate. */
+#include "bp_schema.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -7,10 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-const char *const bp_known_roles[] = {
-	"router", "lb", "k3s-server", "k3s-agent", "postgres", "mocks", "plain", NULL,
-};
 
 /* Report a positioned error. */
 void bp_errf(struct bp_ctx *c, struct bp_pos pos, const char *fmt, ...)
@@ -287,7 +283,9 @@ int bp_load_string(const char *name, const char *yaml, size_t len, const struct 
 	if (load_chain(&c, name, yaml, len, &root) < 0)
 		goto out;
 	bp_interp_tree(&c, root);
-	bp_model_build(&c, root, bp);
+	bp_schema_conv_map(&c, root, &bp_tables_blueprint, bp);
+	bp_defaults_fill(bp);
+	bp_validate_model(&c, root, bp);
 	if (c.nerr > 0)
 		goto out;
 	finish(&c, bp, name);

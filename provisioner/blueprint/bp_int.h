@@ -3,8 +3,10 @@
  *
  * Loading goes through a generic tree: every YAML file becomes a tree of maps, lists and scalars,
  * each node remembering FILE:LINE:COL (bp_yaml.c); the trees of an `extends` chain are merged
- * (bp_tree.c), scalars are interpolated (bp_interp.c), and the result is converted into the typed
- * model with validation (bp_model.c).
+ * (bp_tree.c), scalars are interpolated (bp_interp.c), and the result goes through three passes,
+ * as libvirt's conf parsing does: the schema engine converts it into the typed model with the tables
+ * (bp_schema.c, bp_tables.c), the defaults pass fills what was left out (bp_defaults.c), and the
+ * validation pass checks what spans fields and sections (bp_validate.c).
  */
 #ifndef SBX_BP_INT_H
 #define SBX_BP_INT_H
@@ -52,8 +54,7 @@ struct bp_ctx {
 	size_t nfiles, capfiles, capcanon;
 	char **secrets;        /* ${secret.NAME} names seen */
 	size_t nsecrets, capsecrets;
-	struct bp_blueprint *bp;          /* the model being built */
-	struct bp_key *netkeys, *nodekeys; /* sorted names of networks and nodes */
+	struct bp_key *netkeys, *nodekeys; /* sorted names of networks and nodes (validation) */
 	size_t nnetkeys, nnodekeys;
 };
 
@@ -91,7 +92,10 @@ int bp_yaml_parse(struct bp_ctx *c, const char *file, const char *data, size_t l
 /* Interpolate every scalar of the tree in place (errors reported). */
 void bp_interp_tree(struct bp_ctx *c, struct bp_tree *t);
 
-/* Convert the merged tree into bp (errors reported; bp is filled as far as possible). */
-void bp_model_build(struct bp_ctx *c, const struct bp_tree *root, struct bp_blueprint *bp);
+/* Fill every default into a converted model (bp may be partial after conversion errors). */
+void bp_defaults_fill(struct bp_blueprint *bp);
+
+/* Check a converted, defaulted model against the tree it came from (errors reported through c). */
+void bp_validate_model(struct bp_ctx *c, const struct bp_tree *root, const struct bp_blueprint *bp);
 
 #endif

@@ -96,6 +96,40 @@ static void test_minimal_defaults(void **state)
 	bp_free(bp);
 }
 
+/* The defaults pass fills what a given section leaves out, inside lists and nested mappings too. */
+static void test_defaults_nested(void **state)
+{
+	(void)state;
+	struct bp_blueprint *bp = load_ok("apiVersion: sandbox/v1\nname: t\n"
+		"lifetime: { permanent: true }\n"
+		"site: { uri: test:///default, image: { recipe: debian-12 } }\n"
+		"networks: [ { name: front, mode: isolated } ]\n"
+		"nodes:\n"
+		"  - { name: db, cpus: 2, roles: [postgres, lb], networks: [front] }\n"
+		"  - { name: metal, provider: ipmi, bmc: { address: h } }\n"
+		"vips: [ { name: www, port: 80, backend: { nodes: db, port: 1 }, rate_limit: {} } ]\n"
+		"database: { databases: [ { name: app } ], pooler: { mode: session } }\n", NULL);
+	assert_int_equal(bp->lifetime.ttl, 0);
+	assert_int_equal(bp->lifetime.max_ttl, 0);
+	assert_string_equal(bp->site.uri, "test:///default");
+	assert_string_equal(bp->site.pool, "sandbox");
+	assert_string_equal(bp->site.pool_path, "/var/lib/sandbox/pool");
+	assert_string_equal(bp->site.domain_type, "auto");
+	assert_string_equal(bp->networks[0].cidr, "auto");
+	assert_int_equal(bp->nodes[0].cpus, 2);
+	assert_int_equal(bp->nodes[0].count, 1);
+	assert_true(bp->nodes[0].memory == 1 * GIB && bp->nodes[0].disk == 8 * GIB);
+	assert_string_equal(bp->nodes[1].provider, "ipmi");
+	assert_int_equal(bp->nodes[1].bmc.port, 623);
+	assert_true(bp->vips[0].rate_limit);
+	assert_int_equal(bp->vips[0].rate_per_10s, 100);
+	assert_string_equal(bp->database.dbs[0].owner, "app");
+	assert_string_equal(bp->database.pool_mode, "session");
+	assert_int_equal(bp->database.default_pool_size, 20);
+	assert_int_equal(bp->database.max_client_conn, 200);
+	bp_free(bp);
+}
+
 static void test_full_model(void **state)
 {
 	(void)state;
@@ -531,6 +565,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_defaults_nested),
 		cmocka_unit_test(test_full_model),
 		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_secret_ref),

@@ -1,0 +1,252 @@
+/*
+ * bp_validate — the validation pass (libvirt's Validate): run on the complete model, after the
+ * schema has converted the tree and the defaults pass has filled it. It checks what spans several
+ * fields or sections: lifetime bounds, image sources, node roles, networks and providers, undefined
+ * references, names given twice, and which sections need which roles. The tree is walked alongside
+ * the model for positions; a section the schema rejected (not a mapping) is not checked again.
+ */
+#include "bp_schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A section as the schema converted it (a mapping or null), else NULL. */
+static const struct bp_tree *as_map(const struct bp_tree *v)
+{
+	return v && (v->kind == BP_TREE_MAP || bp_tree_is_null(v)) ? v : NULL;
+}
+
+/* The item i of a list as the schema converted it, else NULL. */
+static const struct bp_tree *item_map(const struct bp_tree *list, size_t i)
+{
+	return list && list->kind == BP_TREE_SEQ && i < list->n ? as_map(list->ents[i].val) : NULL;
+}
+
+/* The position of a map value, else of the map. */
+static struct bp_pos val_pos(const struct bp_tree *m, const char *key)
+{
+	const struct bp_tree *v = bp_tree_get(m, key);
+	return v ? v->pos : m->pos;
+}
+
+/* Report an undefined reference, suggesting a close name. */
+static void undefined_ref(struct bp_ctx *c, struct bp_pos pos, const char *owner, const char *kind,
+	const char *name, const struct bp_key *k, size_t nk)
+{
+	const char **cands = xcalloc(nk, sizeof(*cands));
+	for (size_t i = 0; i < nk; i++)
+		cands[i] = k[i].name;
+	const char *near = bp_suggest(name, cands, nk);
+	if (near)
+		bp_errf(c, pos, "%s: undefined %s \"%s\" (did you mean \"%s\"?)", owner, kind, name, near);
+	else
+		bp_errf(c, pos, "%s: undefined %s \"%s\"", owner, kind, name);
+	free(cands);
+}
+
+/* image: a source, url with sha256. */
+static void image_check(struct bp_ctx *c, const struct bp_tree *m)
+{
+	if (!bp_tree_get(m, "path") && !bp_tree_get(m, "url") && !bp_tree_get(m, "recipe"))
+		bp_errf(c, m->pos, "image: expected at least one of path, url or recipe");
+	if (bp_tree_get(m, "url") && !bp_tree_get(m, "sha256"))
+		bp_errf(c, val_pos(m, "url"), "image: url needs sha256 (the image's SHA-256, 64 hex digits)");
+}
+
+/* A duration as written (or formatted when defaulted). */
+static const char *dur_text(const struct bp_tree *m, const char *key, int64_t secs, char *buf, size_t len)
+{
+	const struct bp_tree *v = bp_tree_get(m, key);
+	if (v && v->kind == BP_TREE_SCALAR) {
+		snprintf(buf, len, "%s", v->str);
+		return buf;
+	}
+	return sbx_fmt_duration(secs, buf, len);
+}
+
+/* lifetime: permanent excludes ttl; ttl within max_ttl. */
+static void lifetime_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_lifetime *l)
+{
+	static const char *const keys[] = {"ttl", "max_ttl"};
+	char a[32], b[32];
+	if (l->permanent) {
+		for (size_t i = 0; i < SBX_NELEM(keys); i++)
+			if (bp_tree_get(m, keys[i]))
+				bp_errf(c, bp_tree_ent(m, keys[i])->kpos, "%s: a permanent blueprint does not "
+					"expire (remove %s, or set permanent: false)", keys[i], keys[i]);
+		return;
+	}
+	if (l->ttl > l->max_ttl)
+		bp_errf(c, val_pos(m, bp_tree_get(m, "ttl") ? "ttl" : "max_ttl"),
+			"ttl: %s is longer than max_ttl %s%s", dur_text(m, "ttl", l->ttl, a, sizeof(a)),
+			dur_text(m, "max_ttl", l->max_ttl, b, sizeof(b)),
+			bp_tree_get(m, "max_ttl") ? "" : " (the default)");
+}
+
+/* bgp: eBGP needs two AS numbers. */
+static void bgp_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_bgp *g)
+{
+	if (g->router_as == g->lb_as)
+		bp_errf(c, m->pos, "bgp: router_as and lb_as must differ (the load balancers peer with the "
+			"router over eBGP)");
+}
+
+/* "node \"web\"" for messages. */
+static const char *node_label(const struct bp_node *n, char *buf, size_t len)
+{
+	snprintf(buf, len, "node \"%s\"", n->name ? n->name : "?");
+	return buf;
+}
+
+/* Whether item i of a small list repeats an earlier one. */
+static bool listed_before(const struct bp_tree *seq, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (seq->ents[j].val->kind == BP_TREE_SCALAR && strcmp(seq->ents[j].val->str, seq->ents[i].val->str) == 0)
+			return true;
+	return false;
+}
+
+/* node.roles: known, once each. */
+static void node_check_roles(struct bp_ctx *c, const struct bp_tree *m, const struct bp_node *n)
+{
+	const struct bp_tree *r = bp_tree_get(m, "roles");
+	char lab[64];
+	size_t nk = 0;
+	while (bp_known_roles[nk])
+		nk++;
+	for (size_t i = 0; r && r->kind == BP_TREE_SEQ && i < r->n; i++) {
+		const struct bp_tree *it = r->ents[i].val;
+		if (it->kind != BP_TREE_SCALAR || bp_tree_is_null(it))
+			continue;
+		const char *near = bp_suggest(it->str, (const char *const *)bp_known_roles, nk);
+		size_t k = 0;
+		while (k < nk && strcmp(bp_known_roles[k], it->str) != 0)
+			k++;
+		if (k == nk)
+			bp_errf(c, it->pos, "%s: unknown role \"%s\"%s%s%s", node_label(n, lab, sizeof(lab)),
+				it->str, near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+		else if (listed_before(r, i))
+			bp_errf(c, it->pos, "%s: role \"%s\" listed twice", node_label(n, lab, sizeof(lab)), it->str);
+	}
+}
+
+/* node.networks: defined, once each. */
+static void node_check_networks(struct bp_ctx *c, const struct bp_tree *m, const struct bp_node *n)
+{
+	const struct bp_tree *r = bp_tree_get(m, "networks");
+	char lab[64];
+	for (size_t i = 0; r && r->kind == BP_TREE_SEQ && i < r->n; i++) {
+		const struct bp_tree *it = r->ents[i].val;
+		if (it->kind != BP_TREE_SCALAR || bp_tree_is_null(it))
+			continue;
+		node_label(n, lab, sizeof(lab));
+		if (bp_keys_find(c->netkeys, c->nnetkeys, it->str) < 0)
+			undefined_ref(c, it->pos, lab, "network", it->str, c->netkeys, c->nnetkeys);
+		else if (listed_before(r, i))
+			bp_errf(c, it->pos, "%s: network \"%s\" listed twice", lab, it->str);
+	}
+}
+
+/* node.provider: ipmi needs a bmc and is one machine; libvirt needs a network. */
+static void node_check_provider(struct bp_ctx *c, const struct bp_tree *m, const struct bp_node *n)
+{
+	char lab[64];
+	const struct bp_tree *nets = bp_tree_get(m, "networks");
+	node_label(n, lab, sizeof(lab));
+	if (sbx_streq(n->provider, "ipmi")) {
+		if (!bp_tree_get(m, "bmc"))
+			bp_errf(c, val_pos(m, "provider"), "%s: provider ipmi needs bmc: { address: ..., user: ..., "
+				"password: ... }", lab);
+		if (n->count != 1)
+			bp_errf(c, val_pos(m, "count"), "%s: an ipmi node is one machine; count must be 1", lab);
+		return;
+	}
+	static const char *const ipmi_only[] = {"bmc", "mac"};
+	for (size_t i = 0; i < SBX_NELEM(ipmi_only); i++)
+		if (bp_tree_get(m, ipmi_only[i]))
+			bp_errf(c, bp_tree_ent(m, ipmi_only[i])->kpos, "%s: %s is only valid with provider: ipmi",
+				lab, ipmi_only[i]);
+	if (nets == NULL || (nets->kind == BP_TREE_SEQ && nets->n == 0))
+		bp_errf(c, m->pos, "%s: missing required key \"networks\" (a libvirt node needs at least one "
+			"network; the first one carries SSH)", lab);
+}
+
+/* vip: the backend names a node. */
+static void vip_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_vip *v)
+{
+	const struct bp_tree *be = bp_tree_get(bp_tree_get(m, "backend"), "nodes");
+	char lab[64];
+	if (v->backend_nodes == NULL || be == NULL ||
+		bp_keys_find(c->nodekeys, c->nnodekeys, v->backend_nodes) >= 0)
+		return;
+	snprintf(lab, sizeof(lab), "vip \"%s\"", v->name ? v->name : "?");
+	undefined_ref(c, be->pos, lab, "node", v->backend_nodes, c->nodekeys, c->nnodekeys);
+}
+
+/* Whether any node has a role. */
+static bool any_role(const struct bp_blueprint *bp, const char *role)
+{
+	for (size_t i = 0; i < bp->nnodes; i++)
+		if (bp_node_has_role(&bp->nodes[i], role))
+			return true;
+	return false;
+}
+
+/* The blueprint: what needs which role, libvirt nodes need an image. */
+static void top_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_blueprint *bp)
+{
+	const struct bp_ent *e;
+	bool libvirt = false;
+	if ((e = bp_tree_ent(m, "vips")) && bp->nvips > 0 && !any_role(bp, "lb"))
+		bp_errf(c, e->kpos, "vips: no node has role lb (the load balancers carry the VIPs)");
+	if ((e = bp_tree_ent(m, "database")) && !any_role(bp, "postgres"))
+		bp_errf(c, e->kpos, "database: no node has role postgres");
+	for (size_t i = 0; i < bp->nnodes; i++)
+		libvirt = libvirt || sbx_streq(bp->nodes[i].provider, "libvirt");
+	if (libvirt && !bp_tree_get(bp_tree_get(m, "site"), "image")) {
+		const struct bp_ent *s = bp_tree_ent(m, "site");
+		bp_errf(c, s ? s->kpos : m->pos, "missing required key \"image\" in site (libvirt nodes need "
+			"a base image: { recipe: debian-12 }, { path: ... } or { url: ..., sha256: ... })");
+	}
+}
+
+/* The networks and the nodes: names once each, references defined, roles and providers sound. */
+static void lists_check(struct bp_ctx *c, const struct bp_tree *root, const struct bp_blueprint *bp)
+{
+	const struct bp_tree *nodes = bp_tree_get(root, "nodes");
+	const struct bp_tree *m;
+	free(c->netkeys);
+	free(c->nodekeys);
+	c->netkeys = bp_schema_keys(bp->networks, bp->nnetworks, &bp_tables_network, &c->nnetkeys);
+	c->nodekeys = bp_schema_keys(bp->nodes, bp->nnodes, &bp_tables_node, &c->nnodekeys);
+	bp_schema_dup_names(c, bp->networks, bp->nnetworks, &bp_tables_network);
+	for (size_t i = 0; i < bp->nnodes; i++)
+		if ((m = item_map(nodes, i))) {
+			node_check_roles(c, m, &bp->nodes[i]);
+			node_check_networks(c, m, &bp->nodes[i]);
+			node_check_provider(c, m, &bp->nodes[i]);
+		}
+	bp_schema_dup_names(c, bp->nodes, bp->nnodes, &bp_tables_node);
+}
+
+/* Check the complete model, in the order of the schema (lifetime, site, networks, nodes, bgp, vips,
+ * database), then what spans sections. */
+void bp_validate_model(struct bp_ctx *c, const struct bp_tree *root, const struct bp_blueprint *bp)
+{
+	const struct bp_tree *m, *vips = bp_tree_get(root, "vips");
+	if ((m = as_map(bp_tree_get(root, "lifetime"))))
+		lifetime_check(c, m, &bp->lifetime);
+	if ((m = as_map(bp_tree_get(root, "site"))) && (m = as_map(bp_tree_get(m, "image"))))
+		image_check(c, m);
+	lists_check(c, root, bp);
+	if ((m = as_map(bp_tree_get(root, "bgp"))))
+		bgp_check(c, m, &bp->bgp);
+	for (size_t i = 0; i < bp->nvips; i++)
+		if ((m = item_map(vips, i)))
+			vip_check(c, m, &bp->vips[i]);
+	bp_schema_dup_names(c, bp->vips, bp->nvips, &bp_tables_vip);
+	bp_schema_dup_names(c, bp->database.dbs, bp->database.ndbs, &bp_tables_db);
+	top_check(c, root, bp);
+}
