@@ -55,6 +55,12 @@ struct bp_image {
 	struct bp_pos pos;
 };
 
+/* The site's defaults (filled by the defaults pass; also what a stored environment without them
+ * falls back to, and the URI `gc` scans by default). */
+#define BP_DEFAULT_URI       "qemu:///system"
+#define BP_DEFAULT_POOL      "sandbox"
+#define BP_DEFAULT_POOL_PATH "/var/lib/sandbox/pool"
+
 struct bp_site {
 	char *provider; /* "libvirt" (default) */
 	char *uri;      /* libvirt URI, default "qemu:///system" */

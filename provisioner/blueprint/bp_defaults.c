@@ -40,9 +40,9 @@ static void lifetime_defaults(struct bp_lifetime *l)
 static void site_defaults(struct bp_site *s)
 {
 	str_default(&s->provider, "libvirt");
-	str_default(&s->uri, "qemu:///system");
-	str_default(&s->pool, "sandbox");
-	str_default(&s->pool_path, "/var/lib/sandbox/pool");
+	str_default(&s->uri, BP_DEFAULT_URI);
+	str_default(&s->pool, BP_DEFAULT_POOL);
+	str_default(&s->pool_path, BP_DEFAULT_POOL_PATH);
 	str_default(&s->domain_type, "auto");
 }
 

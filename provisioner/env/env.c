@@ -45,8 +45,7 @@ void env_interrupt_on_signals(void)
 struct prov_cfg env_site_of_bp(const struct bp_blueprint *bp)
 {
 	const struct bp_site *s = &bp->site;
-	return (struct prov_cfg){.uri = s->uri ? s->uri : "qemu:///system", .pool = s->pool ? s->pool : "sandbox",
-		.pool_path = s->pool_path ? s->pool_path : "/var/lib/sandbox/pool", .image = &s->image};
+	return (struct prov_cfg){.uri = s->uri, .pool = s->pool, .pool_path = s->pool_path, .image = &s->image};
 }
 
 /* The site recorded with an environment (its resolved blueprint). */
@@ -57,9 +56,9 @@ void env_site_of_row(const struct state_env *e, char **uri, char **pool, char **
 	const char *u = json_string_value(json_object_get(site, "uri"));
 	const char *p = json_string_value(json_object_get(site, "pool"));
 	const char *pp = json_string_value(json_object_get(site, "pool_path"));
-	*uri = xstrdup(u ? u : "qemu:///system");
-	*pool = xstrdup(p ? p : "sandbox");
-	*pool_path = xstrdup(pp ? pp : "/var/lib/sandbox/pool");
+	*uri = xstrdup(u ? u : BP_DEFAULT_URI);
+	*pool = xstrdup(p ? p : BP_DEFAULT_POOL);
+	*pool_path = xstrdup(pp ? pp : BP_DEFAULT_POOL_PATH);
 	json_decref(j);
 }
 

@@ -28,7 +28,7 @@ static void gc_uris(struct state *st, const struct env_gc_opts *o, char ***uris,
 		env_strv_add(uris, n, xstrdup(o->uris[i]));
 	if (o->nuris)
 		return;
-	env_strv_add(uris, n, xstrdup("qemu:///system"));
+	env_strv_add(uris, n, xstrdup(BP_DEFAULT_URI));
 	if (state_env_list(st, &envs, &ne, &e) == 0)
 		for (size_t i = 0; i < ne; i++) {
 			char *uri, *pool, *pool_path;
@@ -50,7 +50,7 @@ static void gc_uris(struct state *st, const struct env_gc_opts *o, char ***uris,
 /* Scan one site; list (and delete, in the delete order) orphans. Returns those left, or -1. */
 static int gc_site(struct gc *g, const char *uri, struct sbx_err *err)
 {
-	struct prov_cfg pc = {.uri = uri, .pool = "sandbox", .pool_path = "/var/lib/sandbox/pool"};
+	struct prov_cfg pc = {.uri = uri, .pool = BP_DEFAULT_POOL, .pool_path = BP_DEFAULT_POOL_PATH};
 	struct prov *p = NULL;
 	struct prov_obj *objs = NULL;
 	size_t n = 0;

@@ -138,12 +138,12 @@ static int add_instance(struct plan_desired *d, struct addr_ctx *ac, const struc
 		const struct bp_site *site = &ac->bp->site;
 		char *vol = xasprintf("%s.qcow2", dom), *seed = xasprintf("%s-seed.iso", dom);
 		desired_add(d, RES_VOLUME, xstrdup(vol), inst)->u.vol = (struct res_volume){image_of(&site->image),
-			node->disk, xstrdup(site->pool ? site->pool : "sandbox")};
+			node->disk, xstrdup(site->pool)};
 		desired_add(d, RES_SEED, xstrdup(seed), inst)->u.seed = (struct res_seed){xstrdup(inst),
 			xstrdup("sandbox"), nics_dup(nics, node->nnetworks), node->nnetworks};
 		struct res *r = desired_add(d, RES_DOMAIN, dom, inst);
 		r->u.dom = (struct res_domain){xstrdup(node->name), i, node->cpus, node->memory, vol, seed,
-			xstrdup(site->domain_type ? site->domain_type : "auto"), nics, node->nnetworks};
+			xstrdup(site->domain_type), nics, node->nnetworks};
 		dom = NULL;
 		res_dep(r, vol);
 		res_dep(r, seed);
@@ -182,7 +182,7 @@ int plan_desired(const struct bp_blueprint *bp, const char *env, const struct pl
 	}
 	for (size_t i = 0; i < bp->nnodes && rc == 0; i++) {
 		const struct bp_node *node = &bp->nodes[i];
-		if (node->provider && strcmp(node->provider, "libvirt") != 0)
+		if (strcmp(node->provider, "libvirt") != 0)
 			continue;
 		for (int k = 0; k < node->count && rc == 0; k++)
 			rc = add_instance(&d, &ac, node, k, err);

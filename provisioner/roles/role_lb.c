@@ -25,7 +25,7 @@ static void lb_vip(struct sbx_buf *b, const struct role_env *env, const struct r
 		sbx_buf_printf(b, "\tstick-table type ip size 100k expire 30s store conn_rate(10s)\n"
 			"\ttcp-request connection track-sc0 src\n"
 			"\ttcp-request connection reject if { sc_conn_rate(0) gt %d }\n",
-			v->rate_per_10s > 0 ? v->rate_per_10s : 100);
+			v->rate_per_10s);
 	sbx_buf_printf(b, "\tdefault_backend be_%s\n\nbackend be_%s\n\tbalance roundrobin\n", v->name,
 		v->name);
 	for (size_t i = 0; i < n; i++) {

@@ -76,8 +76,7 @@ static char *pgb_ini(const struct role_env *env, const struct role_host *h)
 		"auth_file = %s" PGB_CONF "/userlist.txt\npool_mode = %s\ndefault_pool_size = %d\n"
 		"max_client_conn = %d\nmax_db_connections = 0\nignore_startup_parameters = extra_float_digits\n"
 		"server_reset_query = DISCARD ALL\n", ROLE_PGB_PORT, h->root, h->root,
-		db->pool_mode ? db->pool_mode : "transaction", db->default_pool_size > 0 ? db->default_pool_size : 20,
-		db->max_client_conn > 0 ? db->max_client_conn : 200);
+		db->pool_mode, db->default_pool_size, db->max_client_conn);
 	return sbx_buf_steal(&b);
 }
 
