@@ -10,14 +10,22 @@
 /* Print the orphans found. */
 static void gc_print(const struct env_gc_item *items, size_t n, bool del)
 {
+	size_t kept_foreign = 0;
 	if (n == 0)
-		printf("gc: no orphans: every libvirt object named sbx-* is known to the state\n");
-	for (size_t i = 0; i < n; i++)
-		printf("%-8s %-44s %s (%s)\n", items[i].type, items[i].name,
-			items[i].deleted ? "deleted" : del ? "DELETE FAILED" : "orphan", items[i].uri);
+		printf("gc: nothing to collect: every libvirt object named sbx-* is known to the state\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct env_gc_item *it = &items[i];
+		kept_foreign += it->class != ENV_GC_OURS && !it->deleted;
+		printf("%-8s %-44s %-9s %s%s%s (%s)\n", it->type, it->name, env_gc_class_name(it->class),
+			it->deleted ? "deleted" : it->note ? it->note : "present", it->env ? " env " : "",
+			it->env ? it->env : "", it->uri);
+	}
 	if (!del && n)
-		printf("hint: `sandbox gc --delete` removes them (objects of environments kept in another state "
-			"file look like orphans here: narrow with --env NAME)\n");
+		printf("hint: `sandbox gc --delete` removes the orphans of this state; objects of other states, "
+			"untagged or protected ones need --force-foreign as well\n");
+	else if (del && kept_foreign)
+		printf("hint: %zu object(s) kept: they belong to another state, carry no owner or were protected; "
+			"`sandbox gc --delete --force-foreign` removes them\n", kept_foreign);
 }
 
 /* The orphans as JSON. */
@@ -25,14 +33,14 @@ static json_t *gc_json(const struct env_gc_item *items, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s?, s:s, s:b}", "uri", items[i].uri, "kind",
-			items[i].type, "env", items[i].env, "name", items[i].name, "deleted", items[i].deleted));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:b, s:s?}", "uri", items[i].uri,
+			"kind", items[i].type, "env", items[i].env, "state", items[i].state_id, "name", items[i].name, "class",
+			env_gc_class_name(items[i].class), "deleted", items[i].deleted, "note", items[i].note));
 	return json_pack("{s:o, s:I}", "items", a, "total", (json_int_t)n);
 }
 
-/* Garbage-collect orphans: every libvirt object named sbx-* that this state does not know (other
- * state files' environments on the same host included), or with --env only those of one
- * environment name. */
+/* Garbage-collect orphans: every libvirt object named sbx-* that this state does not know, or
+ * with --env only those tagged with one environment name. */
 int cmd_gc(int argc, char **argv)
 {
 	struct sbx_err err = SBX_ERR_INIT;
@@ -40,8 +48,10 @@ int cmd_gc(int argc, char **argv)
 	bool json = false;
 	struct cli_list uri = {0};
 	const struct cli_opt opts[] = {
-		CLI_STRING("env", 0, &o.env, "NAME", "only the objects of the environment NAME"),
-		CLI_FLAG("delete", 0, &o.delete, "delete the orphans found"),
+		CLI_STRING("env", 0, &o.env, "NAME", "only the objects tagged with the environment NAME"),
+		CLI_FLAG("delete", 0, &o.delete, "delete the orphans of this state"),
+		CLI_FLAG("force-foreign", 0, &o.force_foreign,
+			"with --delete, also delete objects of other states, untagged and protected ones"),
 		CLI_LIST("uri", 0, &uri, "URI",
 			"scan this libvirt URI (repeatable; default: qemu:///system and every environment's)"),
 		CLI_FLAG("json", 0, &json, "print JSON"),
@@ -60,10 +70,15 @@ int cmd_gc(int argc, char **argv)
 		cli_print_json(gc_json(items, n));
 	else if (left >= 0)
 		gc_print(items, n, o.delete);
+	bool failed = false, kept = false;
+	for (size_t i = 0; i < n; i++) {
+		failed |= items[i].note && strncmp(items[i].note, "DELETE FAILED", 13) == 0;
+		kept |= items[i].note && strncmp(items[i].note, "kept", 4) == 0;
+	}
 	env_gc_items_free(items, n);
 	cli_list_free(&uri);
 	state_close(st);
 	if (left < 0)
 		return cli_fail(&err);
-	return o.delete && left > 0 ? cli_fail(&err) : 0;
+	return failed ? SBX_EXIT_FAILED : kept ? SBX_EXIT_REFUSED : 0;
 }

@@ -111,20 +111,38 @@ int env_reap(const struct env_config *cfg, struct state *st, const char *reaper,
 
 /* --- gc ------------------------------------------------------------------------------------ */
 struct env_gc_opts {
-	const char *env;          /* only this environment's objects (NULL: every sbx-* object) */
+	const char *env;          /* only objects tagged with this environment name, or untagged and
+	                             named sbx-<env>.* (NULL: all) */
 	const char *const *uris;  /* the sites to scan; none: the default and every environment's */
 	size_t nuris;
 	bool delete;
+	bool force_foreign;       /* also delete objects of other states, untagged or protected ones */
+};
+
+/* Whose an object the state does not know is. */
+enum env_gc_class {
+	ENV_GC_OURS,      /* tagged with this state: an orphan of ours (deleted by --delete) */
+	ENV_GC_PROTECTED, /* ours, but its environment was protected (only --force-foreign) */
+	ENV_GC_FOREIGN,   /* tagged with another state (only --force-foreign) */
+	ENV_GC_UNTAGGED,  /* carries no owner (only --force-foreign) */
 };
 
 /* One object the state does not know. */
 struct env_gc_item {
-	char *uri, *type, *name, *env; /* env: from the object's metadata, may be NULL */
+	char *uri, *type, *name;
+	char *env, *state_id;   /* its owner tag, may be NULL */
+	enum env_gc_class class;
 	bool deleted;
+	char *note;             /* why it was kept, or why its deletion failed (NULL: none) */
 };
 
+/* The class as a word ("orphan", "protected", "foreign", "untagged"). */
+const char *env_gc_class_name(enum env_gc_class c);
+
 /* Find (and with delete, remove in the delete order) the provider objects named sbx-* that this
- * state does not know. Returns the number of orphans still present (0 when all were deleted or
+ * state does not know. An orphan of ours is deleted only under its environment's lock and after
+ * re-checking the state; objects of other states, untagged and protected ones only with
+ * force_foreign. Returns the number of orphans still present (0 when every one was deleted or
  * none found), or -1. *items: free with env_gc_items_free. */
 int env_gc(const struct env_config *cfg, struct state *st, const struct env_gc_opts *o,
 	struct env_gc_item **items, size_t *n, struct sbx_err *err) SBX_WUR;

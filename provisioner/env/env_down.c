@@ -35,6 +35,8 @@ int env_step_delete(struct state *st, struct prov *p, const char *env, const str
 		exec_crash_point(type, "after");
 		rc = state_res_delete(st, env, type, s->res.name, err);
 	}
+	if (rc == 0 && s->res.type == RES_DOMAIN) /* its host key goes with it: a new VM of that name gets a new one */
+		rc = state_res_delete(st, env, ENV_ROW_HOSTKEY, s->res.name, err);
 	if (rc < 0) {
 		ev_emit(ev, env, "step.fail", type, s->res.name, NULL, "could not delete: %s", sbx_err_first(err));
 		return -1;
@@ -60,7 +62,7 @@ static int down_orphans(struct down *d, struct env_rows *rows, struct sbx_err *e
 {
 	struct prov_obj *objs = NULL;
 	size_t nobj = 0;
-	if (prov_list(d->prov, d->env, &objs, &nobj, err) < 0)
+	if (prov_list(d->prov, true, &objs, &nobj, err) < 0)
 		return -1;
 	for (size_t i = 0; i < nobj; i++) {
 		bool known = false;
@@ -84,7 +86,7 @@ static int down_verify(struct down *d, struct sbx_err *err)
 {
 	struct prov_obj *objs = NULL;
 	size_t nobj = 0;
-	if (prov_list(d->prov, d->env, &objs, &nobj, err) < 0)
+	if (prov_list(d->prov, true, &objs, &nobj, err) < 0)
 		return -1;
 	for (size_t i = 0; i < nobj; i++)
 		env_strv_add(&d->r->remaining, &d->r->nremaining, xasprintf("%s %s", res_type_name(objs[i].type),
@@ -162,7 +164,8 @@ static int down_open_site(struct down *d, const struct state_env *env, struct sb
 {
 	char *uri, *pool, *pool_path;
 	env_site_of_row(env, &uri, &pool, &pool_path);
-	struct prov_cfg pc = {.env = d->env, .env_id = env->id, .uri = uri, .pool = pool, .pool_path = pool_path};
+	struct prov_cfg pc = {.state_id = state_id(d->st), .env = d->env, .env_id = env->id, .protect = env->protected,
+		.uri = uri, .pool = pool, .pool_path = pool_path};
 	int rc = prov_open(&pc, &d->prov, err);
 	if (rc < 0)
 		sbx_err_hint(err, "is libvirtd running? nothing was deleted; retry `sandbox down %s` when it is", d->env);

@@ -1,16 +1,24 @@
-/* env_gc — provider objects named sbx-* that this state does not know: list, and delete. */
+/* env_gc — provider objects named sbx-* that this state does not know: list, classify, delete. */
 #include "env_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 struct gc {
+	struct state *st;
 	const struct env_gc_opts *o;
 	char **known;        /* every resource name of this state, sorted */
 	size_t nknown;
 	struct env_gc_item *items;
 	size_t n, cap;
 };
+
+/* The class names. */
+const char *env_gc_class_name(enum env_gc_class c)
+{
+	static const char *const names[] = {"orphan", "protected", "foreign", "untagged"};
+	return (unsigned)c < SBX_NELEM(names) ? names[c] : "?";
+}
 
 /* qsort/bsearch over strings. */
 static int cmp_str(const void *a, const void *b)
@@ -47,26 +55,106 @@ static void gc_uris(struct state *st, const struct env_gc_opts *o, char ***uris,
 	state_env_list_free(envs, ne);
 }
 
-/* Scan one site; list (and delete, in the delete order) orphans. Returns those left, or -1. */
+/* Whether an object is selected by --env: tagged with that environment name, or untagged and
+ * named sbx-<env>.* (names are unambiguous: '.' is in no environment name). */
+static bool gc_selected(const struct gc *g, const struct prov_obj *o)
+{
+	if (g->o->env == NULL)
+		return true;
+	if (o->tagged)
+		return sbx_streq(o->env, g->o->env);
+	size_t n = strlen(g->o->env);
+	return strncmp(o->name, "sbx-", 4) == 0 && strncmp(o->name + 4, g->o->env, n) == 0 && o->name[4 + n] == '.';
+}
+
+/* Whose an unknown object is. */
+static enum env_gc_class gc_classify(const struct gc *g, const struct prov_obj *o)
+{
+	if (!o->tagged)
+		return ENV_GC_UNTAGGED;
+	if (!sbx_streq(o->state_id, state_id(g->st)))
+		return ENV_GC_FOREIGN;
+	return o->protect ? ENV_GC_PROTECTED : ENV_GC_OURS;
+}
+
+/* Whether the state records the name now (re-read under the environment's lock). */
+static int gc_recorded(struct gc *g, const char *env, const char *name, bool *yes, struct sbx_err *err)
+{
+	struct state_res *rows = NULL;
+	size_t n = 0;
+	*yes = false;
+	if (state_res_list(g->st, env, &rows, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && !*yes; i++)
+		*yes = strcmp(rows[i].name, name) == 0;
+	state_res_list_free(rows, n);
+	return 0;
+}
+
+/* Delete an orphan of ours under its environment's lock, after re-checking the state. */
+static int gc_delete_ours(struct gc *g, struct prov *p, const struct prov_obj *o, char **note, struct sbx_err *err)
+{
+	struct state_lock *lk = NULL;
+	bool recorded = false;
+	struct sbx_err e = SBX_ERR_INIT;
+	if (o->env == NULL || state_env_lock(g->st, o->env, 0, &lk, &e) < 0) {
+		*note = xasprintf("kept: environment %s is busy (locked)", o->env ? o->env : "?");
+		sbx_err_clear(&e);
+		return 0;
+	}
+	int rc = gc_recorded(g, o->env, o->name, &recorded, err);
+	if (rc == 0 && recorded)
+		*note = xstrdup("kept: the state records it now (a concurrent up)");
+	else if (rc == 0)
+		rc = prov_obj_delete(p, o, err) == 0 ? 1 : -1;
+	state_env_unlock(lk);
+	return rc;
+}
+
+/* Delete one unknown object if its class allows it; 1 deleted, 0 kept, -1 failed. */
+static int gc_delete(struct gc *g, struct prov *p, const struct prov_obj *o, enum env_gc_class c, char **note,
+	struct sbx_err *err)
+{
+	if (!g->o->delete)
+		return 0;
+	if (c == ENV_GC_OURS)
+		return gc_delete_ours(g, p, o, note, err);
+	if (!g->o->force_foreign) {
+		*note = xstrdup("kept: not this state's (--force-foreign deletes it)");
+		return 0;
+	}
+	return prov_obj_delete(p, o, err) == 0 ? 1 : -1;
+}
+
+/* Scan one site; list (and delete, in the delete order) what the state does not know. Returns the
+ * number left, or -1. */
 static int gc_site(struct gc *g, const char *uri, struct sbx_err *err)
 {
-	struct prov_cfg pc = {.uri = uri, .pool = BP_DEFAULT_POOL, .pool_path = BP_DEFAULT_POOL_PATH};
+	struct prov_cfg pc = {.state_id = state_id(g->st), .uri = uri, .pool = BP_DEFAULT_POOL,
+		.pool_path = BP_DEFAULT_POOL_PATH};
 	struct prov *p = NULL;
 	struct prov_obj *objs = NULL;
 	size_t n = 0;
 	int left = 0;
-	if (prov_open(&pc, &p, err) < 0 || prov_list(p, g->o->env, &objs, &n, err) < 0) {
+	if (prov_open(&pc, &p, err) < 0 || prov_list(p, false, &objs, &n, err) < 0) {
 		prov_close(p);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (bsearch(&objs[i].name, g->known, g->nknown, sizeof(char *), cmp_str))
+		const struct prov_obj *o = &objs[i];
+		if (bsearch(&o->name, g->known, g->nknown, sizeof(char *), cmp_str) || !gc_selected(g, o))
 			continue;
-		bool deleted = g->o->delete && prov_obj_delete(p, &objs[i], err) == 0;
-		left += !deleted;
+		enum env_gc_class c = gc_classify(g, o);
+		char *note = NULL;
+		struct sbx_err e = SBX_ERR_INIT;
+		int d = gc_delete(g, p, o, c, &note, &e);
+		if (d < 0)
+			note = xasprintf("DELETE FAILED: %s", sbx_err_first(&e));
+		sbx_err_clear(&e);
+		left += d != 1;
 		xgrow(&g->items, &g->cap, g->n + 1, sizeof(*g->items));
-		g->items[g->n++] = (struct env_gc_item){xstrdup(uri), xstrdup(res_type_name(objs[i].type)),
-			xstrdup(objs[i].name), xstrdup(objs[i].env), deleted};
+		g->items[g->n++] = (struct env_gc_item){xstrdup(uri), xstrdup(res_type_name(o->type)), xstrdup(o->name),
+			xstrdup(o->env), xstrdup(o->state_id), c, d == 1, note};
 	}
 	prov_obj_list_free(objs, n);
 	prov_close(p);
@@ -77,7 +165,7 @@ static int gc_site(struct gc *g, const char *uri, struct sbx_err *err)
 int env_gc(const struct env_config *cfg, struct state *st, const struct env_gc_opts *o,
 	struct env_gc_item **items, size_t *n, struct sbx_err *err)
 {
-	struct gc g = {.o = o};
+	struct gc g = {.st = st, .o = o};
 	struct state_res *res = NULL;
 	size_t nres = 0, nuris = 0;
 	char **uris = NULL;
@@ -110,6 +198,8 @@ void env_gc_items_free(struct env_gc_item *items, size_t n)
 		free(items[i].type);
 		free(items[i].name);
 		free(items[i].env);
+		free(items[i].state_id);
+		free(items[i].note);
 	}
 	free(items);
 }

@@ -35,8 +35,21 @@ static int inputs_observe(struct prov *p, struct env_inputs *in, struct sbx_err 
 		const struct res *r = &in->desired.res[i];
 		if (prov_observe(p, r, &in->seen[i], err) < 0)
 			return -1;
-		in->obs[i] = (struct plan_obs){r->name, in->seen[i].exists, in->seen[i].drift, in->seen[i].ndrift};
+		const struct prov_seen *s = &in->seen[i];
+		in->obs[i] = (struct plan_obs){r->name, s->exists, s->foreign, s->untagged, s->drift, s->ndrift};
 	}
+	return 0;
+}
+
+/* Tell IPAM which blocks the site's networks already use (before allocating). */
+static int inputs_avoid(struct state *st, struct prov *p, struct sbx_err *err)
+{
+	char **blocks = NULL;
+	size_t n = 0;
+	if (prov_used_blocks(p, &blocks, &n, err) < 0)
+		return -1;
+	state_ipam_avoid(st, (const char *const *)blocks, n);
+	state_strv_free(blocks, n);
 	return 0;
 }
 
@@ -45,7 +58,7 @@ int env_inputs_load(struct state *st, const struct bp_blueprint *bp, const char 
 	struct prov *p, struct env_inputs *in, struct sbx_err *err)
 {
 	*in = (struct env_inputs){0};
-	if (inputs_nets(st, bp, env, allocate, in, err) < 0 ||
+	if ((allocate && p && inputs_avoid(st, p, err) < 0) || inputs_nets(st, bp, env, allocate, in, err) < 0 ||
 		plan_desired(bp, env, in->nets, in->nnets, &in->desired, err) < 0 ||
 		env_rows_load(st, env, &in->rows, err) < 0 || (p && inputs_observe(p, in, err) < 0)) {
 		env_inputs_clear(in);
@@ -79,10 +92,12 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	struct prov *p = NULL;
 	struct env_inputs in = {0};
 	struct prov_cfg pc = env_site_of_bp(o->bp);
-	pc.env = env;
 	int rc = -1;
 	if (state_env_get(st, env, &e, err) < 0)
 		goto out;
+	pc.state_id = state_id(st);
+	pc.env = env;
+	pc.env_id = e ? e->id : NULL;
 	if (o->refresh && prov_open(&pc, &p, err) < 0) {
 		sbx_err_hint(err, "plan asks libvirt what exists; without it, `sandbox plan --no-refresh` plans "
 			"from the state alone");

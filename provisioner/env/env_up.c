@@ -38,7 +38,7 @@ static int up_step_create(struct up *u, const struct plan_step *s, struct sbx_er
 		return -1;
 	ev_emit(u->ev, u->env, "step.start", type, s->res.name, s->res.node, "%s", prov_doing(s->res.type));
 	bool replace = s->action == PLAN_UPDATE && s->res.type != RES_DOMAIN && !s->drift_only;
-	if (prov_ensure(u->prov, &s->res, replace, err) < 0) {
+	if (prov_ensure(u->prov, &s->res, replace, s->recorded, err) < 0) {
 		ev_emit(u->ev, u->env, "step.fail", type, s->res.name, s->res.node, "%s", sbx_err_first(err));
 		struct sbx_err e2 = SBX_ERR_INIT;
 		(void)journal(u, s, STATE_RES_FAILED, &e2);
@@ -170,8 +170,10 @@ static int up_open_site(struct up *u, const struct state_env *env, struct sbx_er
 {
 	struct prov_cfg pc = env_site_of_bp(u->bp);
 	char *dir = sbx_dirname(u->bp->file);
+	pc.state_id = state_id(u->st);
 	pc.env = u->env;
 	pc.env_id = env->id;
+	pc.protect = env->protected;
 	pc.pubkey = u->pubkey;
 	pc.bp_dir = dir;
 	pc.image_cache = u->cfg->image_cache;
@@ -195,6 +197,20 @@ static bool plan_creates_machines(const struct plan *p)
 	return false;
 }
 
+/* Refuse a plan whose names are taken by objects this environment does not own. */
+static int refuse_conflicts(const struct plan *p, const char *env, struct sbx_err *err)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->steps[i].action == PLAN_CONFLICT)
+			sbx_err_set(err, SBX_EXIT_REFUSED, "%s %s %s", plan_step_type(&p->steps[i]), p->steps[i].res.name,
+				p->steps[i].reason);
+	if (!p->nconflict)
+		return 0;
+	sbx_err_hint(err, "nothing was changed; another environment (or another state file) owns these names: "
+		"use another environment name than %s, or remove the other one with the state that owns it", env);
+	return -1;
+}
+
 /* Plan against the state and the provider, then execute. */
 static int up_execute(struct up *u, const struct env_up_opts *o, const struct state_env *env,
 	struct sbx_err *err)
@@ -203,7 +219,8 @@ static int up_execute(struct up *u, const struct env_up_opts *o, const struct st
 	struct plan p = {0};
 	int rc = -1;
 	if (env_inputs_load(u->st, u->bp, u->env, true, u->prov, &in, err) < 0 ||
-		plan_build(&in.desired, in.rows.recs, in.rows.nrec, in.obs, in.nobs, env->protected, &p, err) < 0)
+		plan_build(&in.desired, in.rows.recs, in.rows.nrec, in.obs, in.nobs, env->protected, &p, err) < 0 ||
+		refuse_conflicts(&p, u->env, err) < 0)
 		goto out;
 	ev_emit(u->ev, u->env, "plan", NULL, NULL, NULL,
 		"plan: %zu to create, %zu to update, %zu to delete, %zu unchanged", p.ncreate, p.nupdate,

@@ -15,13 +15,13 @@
 /* Domain name of a node instance. */
 char *plan_domain_name(const char *env, const char *node, int index)
 {
-	return xasprintf("sbx-%s-%s-%d", env, node, index);
+	return xasprintf("sbx-%s.%s-%d", env, node, index);
 }
 
 /* Network name of a blueprint network. */
 char *plan_network_name(const char *env, const char *net)
 {
-	return xasprintf("sbx-%s-%s", env, net);
+	return xasprintf("sbx-%s.%s", env, net);
 }
 
 /* Bridge device name derived from the network name. */
@@ -270,7 +270,9 @@ static void plan_one(struct plan *p, const struct res *r, const struct plan_rec 
 		res_diff(&rec->res, r, &ch, &nch);
 	enum plan_action a = PLAN_NOOP;
 	char *reason;
-	if (rec == NULL)
+	if (o && o->foreign && !(o->untagged && rec))
+		a = PLAN_CONFLICT, reason = xasprintf("exists in libvirt but belongs to %s", o->foreign);
+	else if (rec == NULL)
 		a = PLAN_CREATE, reason = xstrdup("new");
 	else if (strcmp(rec->status, STATE_RES_CREATED) != 0)
 		a = PLAN_CREATE, reason = xasprintf("interrupted while %s", rec->status);
@@ -285,6 +287,7 @@ static void plan_one(struct plan *p, const struct res *r, const struct plan_rec 
 	s->changes = ch;
 	s->nchanges = nch;
 	s->drift_only = a == PLAN_UPDATE && nch == 0;
+	s->recorded = rec != NULL;
 	if (a == PLAN_UPDATE && o)
 		step_drift(s, o);
 }
@@ -374,6 +377,7 @@ static int plan_check(struct plan *p, bool protected, struct sbx_err *err)
 		p->nupdate += s->action == PLAN_UPDATE;
 		p->ndelete += s->action == PLAN_DELETE;
 		p->nnoop += s->action == PLAN_NOOP;
+		p->nconflict += s->action == PLAN_CONFLICT;
 		if (protected && step_destructive(s))
 			sbx_err_set(err, SBX_EXIT_REFUSED, "the environment is protected: the plan would %s %s %s",
 				s->action == PLAN_DELETE ? "delete" : "replace", plan_step_type(s), s->res.name);
@@ -433,8 +437,8 @@ const char *plan_step_type(const struct plan_step *s)
 	return res_type_name(s->res.type);
 }
 
-static const char *const action_mark[] = {"=", "+", "~", "-"};
-static const char *const action_word[] = {"noop", "create", "update", "delete"};
+static const char *const action_mark[] = {"=", "+", "~", "-", "!"};
+static const char *const action_word[] = {"noop", "create", "update", "delete", "conflict"};
 
 /* Print the plan like a diff, each changed field on its own line. */
 void plan_print(const struct plan *p, FILE *f, bool verbose)
@@ -449,6 +453,9 @@ void plan_print(const struct plan *p, FILE *f, bool verbose)
 	}
 	fprintf(f, "Plan: %zu to create, %zu to update, %zu to delete, %zu unchanged.\n", p->ncreate,
 		p->nupdate, p->ndelete, p->nnoop);
+	if (p->nconflict)
+		fprintf(f, "%zu name(s) taken by objects this environment does not own (!): `up` refuses.\n",
+			p->nconflict);
 }
 
 /* The changes of a step as a JSON array. */
@@ -474,9 +481,9 @@ void *plan_to_json_value(const struct plan *p)
 			action_word[s->action], "type", plan_step_type(s), "name", s->res.name, "reason", s->reason,
 			"after", deps, "changes", changes_json(s)));
 	}
-	return json_pack("{s:o, s:{s:I, s:I, s:I, s:I}}", "steps", steps, "summary", "create",
+	return json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I}}", "steps", steps, "summary", "create",
 		(json_int_t)p->ncreate, "update", (json_int_t)p->nupdate, "delete", (json_int_t)p->ndelete,
-		"unchanged", (json_int_t)p->nnoop);
+		"unchanged", (json_int_t)p->nnoop, "conflict", (json_int_t)p->nconflict);
 }
 
 /* The plan as JSON. */

@@ -4,8 +4,10 @@
  * provider reports) = a plan of create/update/delete steps with dependencies (a DAG the executor
  * walks). No I/O here: everything comes in as arguments, so it is unit-tested without any daemon.
  *
- * Resource names are deterministic: network sbx-<env>-<net>, volume sbx-<env>-<node>-<i>.qcow2,
- * seed sbx-<env>-<node>-<i>-seed.iso, domain sbx-<env>-<node>-<i>. Node instances are "<node>-<i>".
+ * Resource names are deterministic and unambiguous: network sbx-<env>.<net>, volume
+ * sbx-<env>.<node>-<i>.qcow2, seed sbx-<env>.<node>-<i>-seed.iso, domain sbx-<env>.<node>-<i>.
+ * Environment, node and network names cannot contain '.', so no two (environment, node) pairs
+ * produce the same name. Node instances are "<node>-<i>".
  */
 #ifndef SBX_PLAN_H
 #define SBX_PLAN_H
@@ -39,11 +41,15 @@ struct plan_rec {
 struct plan_obs {
 	const char *name;
 	bool exists;
+	const char *foreign;            /* exists but belongs to another owner (described), or NULL */
+	bool untagged;                  /* foreign only for lack of an owner tag */
 	const struct res_change *drift; /* field: what the provider reports → what is desired */
 	size_t ndrift;
 };
 
-enum plan_action { PLAN_NOOP, PLAN_CREATE, PLAN_UPDATE, PLAN_DELETE };
+/* PLAN_CONFLICT: the name is taken by an object this environment does not own; `up` refuses the
+ * whole plan before touching anything. */
+enum plan_action { PLAN_NOOP, PLAN_CREATE, PLAN_UPDATE, PLAN_DELETE, PLAN_CONFLICT };
 
 struct plan_step {
 	enum plan_action action;
@@ -53,6 +59,8 @@ struct plan_step {
 	size_t nchanges;
 	bool drift_only;              /* an update the provider's converge fixes in place (the recorded
 	                                 spec is unchanged): no need to replace the object */
+	bool recorded;                /* the state journaled it before this run (an untagged object of
+	                                 that name may be adopted: a crash came before its tag) */
 	size_t *deps;                 /* indices of steps that must finish first */
 	size_t ndeps;
 };
@@ -60,7 +68,7 @@ struct plan_step {
 struct plan {
 	struct plan_step *steps;
 	size_t n, cap;
-	size_t ncreate, nupdate, ndelete, nnoop;
+	size_t ncreate, nupdate, ndelete, nnoop, nconflict;
 };
 
 /*

@@ -129,6 +129,7 @@ int lv_open(const char *uri, struct lv **out, struct sbx_err *err)
 	lv->conn = conn;
 	lv->uri = xstrdup(real ? real : uri);
 	lv->test = lv_uri_is_test(uri) || lv_uri_is_test(real) || (type && strcasecmp(type, "test") == 0);
+	lv->local = !lv->test && strncmp(lv->uri, "qemu:///", 8) == 0;
 	free(real);
 	*out = lv;
 	return 0;

@@ -1,8 +1,8 @@
 /*
  * lv — the libvirt provider: networks, storage pool + volumes (qcow2 overlays), cloud-init NoCloud
- * seeds, and QEMU domains. Every object it creates is named `sbx-<env>-...` and, where libvirt
- * allows metadata (domains), carries the environment name and id in
- * <metadata><sbx:env xmlns:sbx="https://sandbox.dev/xmlns/1" name=".." id=".." node=".." index=".."/>.
+ * seeds, and QEMU domains. Every object it creates is named `sbx-<env>.<...>` and carries its owner
+ * (state id, environment id and name, protection; see lv_owner.h). An ensure call never adopts,
+ * redefines, rewrites or starts an object whose owner differs from its spec's: it refuses.
  *
  * Every ensure call is idempotent (absent → create; present and matching → nothing; running state
  * converged), every delete call treats "already absent" as success. Transient libvirt errors
@@ -41,6 +41,7 @@ const char *lv_domain_type(struct lv *lv, const char *want);
 
 #include "lv_dom.h"
 #include "lv_list.h"
+#include "lv_owner.h"
 #include "lv_net.h"
 #include "lv_seed.h"
 #include "lv_storage.h"

@@ -8,16 +8,33 @@
 #define LV_NS "https://sandbox.dev/xmlns/1"
 #define LV_CONSOLE_DIR "/var/log/libvirt/qemu"
 
+/* The sbx:env element: owner (unless hashing), node, index and the spec hash. `owner` also
+ * selects the form virDomainSetMetadata takes (no prefix: libvirt adds the namespace) when
+ * bare is set. */
+static char *dom_meta_el(const struct lv_dom_spec *s, const char *hash, bool owner, bool bare)
+{
+	const struct lv_owner *o = &s->owner;
+	char *env = sbx_xml_escape(o->env ? o->env : ""), *id = sbx_xml_escape(o->env_id ? o->env_id : "");
+	char *st = sbx_xml_escape(o->state ? o->state : ""), *node = sbx_xml_escape(s->node ? s->node : "");
+	char *who = owner ? xasprintf(" state='%s' name='%s' id='%s' protect='%d'", st, env, id, o->protect ? 1 : 0) :
+		xstrdup("");
+	char *ns = bare ? xstrdup("<env") : xasprintf("<sbx:env xmlns:sbx='%s'", LV_NS);
+	char *m = xasprintf("%s%s node='%s' index='%d' spec='%s'/>", ns, who, node, s->index, hash);
+	free(ns);
+	free(env);
+	free(id);
+	free(st);
+	free(node);
+	free(who);
+	return m;
+}
+
 /* Append the <metadata> element. */
 static void dom_xml_meta(struct sbx_buf *b, const struct lv_dom_spec *s, const char *hash)
 {
-	char *env = sbx_xml_escape(s->env), *id = sbx_xml_escape(s->env_id ? s->env_id : "");
-	char *node = sbx_xml_escape(s->node ? s->node : "");
-	sbx_buf_printf(b, "<metadata><sbx:env xmlns:sbx='%s' name='%s' id='%s' node='%s' index='%d'"
-		" spec='%s'/></metadata>", LV_NS, env, id, node, s->index, hash);
-	free(env);
-	free(id);
-	free(node);
+	char *m = dom_meta_el(s, hash, *hash != '\0', false);
+	sbx_buf_printf(b, "<metadata>%s</metadata>", m);
+	free(m);
 }
 
 /* Append <os>: direct kernel boot when a kernel is given. */
@@ -131,17 +148,59 @@ static bool dom_sized_as(virDomainPtr dom, const struct lv_dom_spec *s)
 	return info.nrVirtCpu == vcpus && (uint64_t)info.maxMem == s->memory / 1024;
 }
 
+/* The owner recorded in a domain's metadata. */
+void lv_dom_owner_of(virDomainPtr dom, struct lv_owner_rec *out)
+{
+	char *meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, LV_NS, VIR_DOMAIN_AFFECT_CONFIG);
+	char *state = lv_xml_attr(meta, "state"), *id = lv_xml_attr(meta, "id"), *prot = lv_xml_attr(meta, "protect");
+	*out = (struct lv_owner_rec){0};
+	if (state && *state && id && *id) {
+		*out = (struct lv_owner_rec){state, id, lv_xml_attr(meta, "name"), sbx_streq(prot, "1"), true};
+		state = id = NULL;
+	}
+	free(meta);
+	free(state);
+	free(id);
+	free(prot);
+}
+
+/* Rewrite the metadata in place (a changed protection flag needs no restart). */
+static int dom_retag(virDomainPtr dom, const struct lv_dom_spec *s, const char *hash, struct sbx_err *err)
+{
+	char *m = dom_meta_el(s, hash, true, true);
+	unsigned flags = VIR_DOMAIN_AFFECT_CONFIG | (virDomainIsActive(dom) == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0);
+	int rc = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, m, "sbx", LV_NS, flags);
+	free(m);
+	return rc < 0 ? lv_fail(err, "cannot update the metadata of domain", s->name) : 0;
+}
+
+/* Whether an existing domain may be converged: refuse another owner's; 1 when it needs a
+ * redefinition to carry our owner (adopted), 2 when only its protection flag changed. */
+static int dom_owner_converge(virDomainPtr dom, const struct lv_dom_spec *s, struct sbx_err *err)
+{
+	struct lv_owner_rec have;
+	lv_dom_owner_of(dom, &have);
+	int rc = lv_owner_check("domain", s->name, &have, &s->owner, s->adopt, err);
+	if (rc == 0 && have.protect != s->owner.protect)
+		rc = 2;
+	lv_owner_rec_clear(&have);
+	return rc;
+}
+
 /* Redefine an existing domain (same UUID) whose recorded spec differs, or whose size was changed
- * behind our back; a running one is stopped. */
+ * behind our back; a running one is stopped. Another owner's domain is refused untouched. */
 static int dom_converge(struct lv *lv, virDomainPtr *dom, const struct lv_dom_spec *s, const char *hash,
 	struct sbx_err *err)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN];
+	int owner = dom_owner_converge(*dom, s, err);
+	if (owner < 0)
+		return -1;
 	char *have = lv_dom_meta_attr(*dom, "spec");
-	bool same = sbx_streq(have, hash) && dom_sized_as(*dom, s);
+	bool same = owner != 1 && sbx_streq(have, hash) && dom_sized_as(*dom, s);
 	free(have);
 	if (same)
-		return 0;
+		return owner == 2 ? dom_retag(*dom, s, hash, err) : 0;
 	if (virDomainGetUUIDString(*dom, uuid) < 0)
 		return lv_fail(err, "cannot read the uuid of domain", s->name);
 	if (virDomainIsActive(*dom) == 1 && dom_stop(*dom, s->name, err) < 0)
@@ -184,7 +243,7 @@ static int dom_ensure_once(struct lv *lv, const void *arg, void *out, struct sbx
 /* Define (or redefine) and start a domain. */
 int lv_dom_ensure(struct lv *lv, const struct lv_dom_spec *spec, struct sbx_err *err)
 {
-	if (spec->name == NULL || spec->disk == NULL || spec->env == NULL)
+	if (spec->name == NULL || spec->disk == NULL || spec->owner.state == NULL || spec->owner.env_id == NULL)
 		return sbx_err_set(err, SBX_EXIT_USAGE, "domain spec needs a name, an env and a disk");
 	return lv_retry(lv, dom_ensure_once, spec, NULL, err);
 }
@@ -242,9 +301,11 @@ static int dom_observe_once(struct lv *lv, const void *arg, void *out, struct sb
 	if (dom == NULL)
 		return lv_code() == VIR_ERR_NO_DOMAIN ? 0 : lv_fail(err, "cannot look up domain", arg);
 	int rc = virDomainGetInfo(dom, &info);
-	if (rc == 0)
+	if (rc == 0) {
 		*seen = (struct lv_dom_seen){true, info.state == VIR_DOMAIN_RUNNING, dom_state_name(info.state),
-			(int)info.nrVirtCpu, (uint64_t)info.maxMem * 1024, lv_dom_meta_attr(dom, "name")};
+			(int)info.nrVirtCpu, (uint64_t)info.maxMem * 1024, {0}};
+		lv_dom_owner_of(dom, &seen->owner);
+	}
 	virDomainFree(dom);
 	return rc == 0 ? 0 : lv_fail(err, "cannot read the state of domain", arg);
 }

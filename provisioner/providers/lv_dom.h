@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lv_owner.h"
 #include "util.h"
 
 struct lv;
@@ -19,8 +20,10 @@ struct lv_nic {
 };
 
 struct lv_dom_spec {
-	const char *name;      /* sbx-<env>-<node>-<i> */
-	const char *env, *env_id, *node;
+	const char *name;      /* sbx-<env>.<node>-<i> */
+	struct lv_owner owner; /* in the metadata; not part of the spec hash */
+	bool adopt;            /* an existing domain without an owner may be taken over */
+	const char *node;
 	int index;
 	const char *type;      /* "kvm" | "qemu" */
 	int vcpus;
@@ -32,8 +35,10 @@ struct lv_dom_spec {
 	size_t nnics;
 };
 /* Define (or redefine when the XML differs) and start the domain. The XML's hash is kept in the
- * metadata (attribute spec): a changed spec stops a running domain, redefines and starts it.
- * On the test driver the domain type is "test" whatever spec->type says. */
+ * metadata (attribute spec): a changed spec stops a running domain, redefines and starts it; a
+ * changed protection flag only rewrites the metadata. An existing domain of another owner is
+ * refused (lv_owner_check) before anything is changed. On the test driver the domain type is
+ * "test" whatever spec->type says. */
 int lv_dom_ensure(struct lv *lv, const struct lv_dom_spec *spec, struct sbx_err *err) SBX_WUR;
 /* Destroy (hard stop) and undefine; also removes its console log
  * (/var/log/libvirt/qemu/<name>-console.log, written while it runs). */
@@ -46,7 +51,7 @@ struct lv_dom_seen {
 	const char *state;  /* static: "running", "shut off", "paused", ... */
 	int vcpus;
 	uint64_t memory;    /* bytes (the maximum) */
-	char *env;          /* the environment in its metadata, or NULL (caller frees) */
+	struct lv_owner_rec owner; /* free with lv_owner_rec_clear */
 };
 /* Observe a domain (absent: exists false, not an error). */
 int lv_dom_observe(struct lv *lv, const char *name, struct lv_dom_seen *out, struct sbx_err *err) SBX_WUR;

@@ -14,6 +14,7 @@ struct lv {
 	virConnectPtr conn;
 	char *uri;
 	bool test;
+	bool local;  /* qemu:/// on this host: volume files can carry an xattr owner tag */
 };
 
 /* One attempt at an idempotent operation; `out` is the caller's result slot (may be unused). */
@@ -42,6 +43,13 @@ virStoragePoolPtr lv_pool_get(struct lv *lv, const char *name, struct sbx_err *e
  * (allocated by libvirt); vol and pool are freed either way. Returns 0, or -1 without a path. */
 int lv_vol_path(virStoragePoolPtr pool, virStorageVolPtr vol, const char *name, char **out,
 	struct sbx_err *err);
+/* Check (existed) and tag the owner of a volume's file; a no-op on remote or test libvirt. */
+int lv_vol_owner_ensure(struct lv *lv, const char *kind, const char *path, const char *name,
+	const struct lv_owner *owner, bool existed, bool adopt, struct sbx_err *err) SBX_WUR;
+/* The owner recorded in a network's XML. */
+void lv_net_owner_of(const char *xml, struct lv_owner_rec *out);
+/* The owner recorded in a domain's metadata. */
+void lv_dom_owner_of(virDomainPtr dom, struct lv_owner_rec *out);
 /* The value of attribute `attr` of a domain's sbx:env metadata (caller frees), or NULL. */
 char *lv_dom_meta_attr(virDomainPtr dom, const char *attr);
 

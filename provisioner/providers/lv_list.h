@@ -1,29 +1,33 @@
 /*
- * lv_list — what of the libvirt provider's objects exists (see lv.h): listing our domains,
- * networks and volumes, attributing them to environments, and deleting one listed object (gc).
+ * lv_list — what of the libvirt provider's objects exists (see lv.h): every domain, network and
+ * volume named sbx-*, each with the owner it carries (lv_owner.h), and deleting one listed object
+ * (gc). Attributing an object to an environment is the caller's business, by its owner tag: never
+ * by a guess from its name.
  */
 #ifndef SBX_LV_LIST_H
 #define SBX_LV_LIST_H
 
 #include <stddef.h>
 
+#include "lv_owner.h"
 #include "util.h"
 
 struct lv;
 
-/* Something in libvirt that is ours (name starts with "sbx-"). */
+/* Something in libvirt whose name starts with "sbx-". */
 struct lv_obj {
-	char *kind; /* "domain", "network", "volume" */
+	char *kind;  /* "domain", "network", "volume" */
 	char *name;
-	char *env;  /* from metadata when present (domains); else NULL */
-	char *pool; /* volumes */
+	char *pool;  /* volumes: their pool */
+	struct lv_owner_rec owner; /* untagged when it carries none (or a remote volume) */
 };
-/* List objects named sbx-* (all when env == NULL; else those of env: metadata env, or the
- * name prefix "sbx-<env>-"; as env names may contain '-', an object without metadata goes to the
- * longest env known from domain metadata whose prefix matches). *out: free with lv_obj_list_free. */
-int lv_list_ours(struct lv *lv, const char *env, struct lv_obj **out, size_t *n, struct sbx_err *err);
+/* List every object named sbx-*. *out: free with lv_obj_list_free. */
+int lv_list_all(struct lv *lv, struct lv_obj **out, size_t *n, struct sbx_err *err) SBX_WUR;
 void lv_obj_list_free(struct lv_obj *objs, size_t n);
 /* Delete one listed object (gc). */
 int lv_obj_delete(struct lv *lv, const struct lv_obj *obj, struct sbx_err *err) SBX_WUR;
+/* The /24 blocks ("a.b.c.0/24") the host's libvirt networks use, ours or not (IPAM avoids them).
+ * *out: caller frees each and the array. */
+int lv_net_blocks(struct lv *lv, char ***out, size_t *n, struct sbx_err *err) SBX_WUR;
 
 #endif

@@ -23,6 +23,32 @@ static char *net_host_xml(const struct lv_host *h)
 	return s;
 }
 
+#define LV_OWNER_TXT "sbx-owner"
+
+/* The DNS TXT record carrying the owner. */
+static char *net_owner_txt(const struct lv_owner *o)
+{
+	char *text = lv_owner_text(o), *v = sbx_xml_escape(text);
+	char *s = xasprintf("<txt name='%s' value='%s'/>", LV_OWNER_TXT, v);
+	free(text);
+	free(v);
+	return s;
+}
+
+/* The owner read from a network's XML. */
+static void net_owner_read(const char *xml, struct lv_owner_rec *out)
+{
+	const char *p = xml ? strstr(xml, "name='" LV_OWNER_TXT "'") : NULL;
+	if (p == NULL && xml)
+		p = strstr(xml, "name=\"" LV_OWNER_TXT "\"");
+	const char *end = p ? strchr(p, '>') : NULL;
+	char *tag = end ? xstrndup(p, (size_t)(end - p)) : NULL;
+	char *v = tag ? lv_xml_attr(tag, "value") : NULL;
+	lv_owner_parse(v, out);
+	free(tag);
+	free(v);
+}
+
 /* The network's XML. */
 static char *net_xml(const struct lv_net_spec *s, const char *gw)
 {
@@ -34,6 +60,9 @@ static char *net_xml(const struct lv_net_spec *s, const char *gw)
 	if (s->nat)
 		sbx_buf_puts(&b, "<forward mode='nat'/>");
 	sbx_buf_printf(&b, "<bridge name='%s' stp='on' delay='0'/>", bridge);
+	char *txt = net_owner_txt(&s->owner);
+	sbx_buf_printf(&b, "<dns>%s</dns>", txt);
+	free(txt);
 	sbx_buf_printf(&b, "<ip address='%s' netmask='255.255.255.0'><dhcp>", gw);
 	sbx_buf_printf(&b, "<range start='%s' end='%s'/>", lo, hi);
 	for (size_t i = 0; i < s->nhosts; i++) {
@@ -102,6 +131,38 @@ static int net_hosts_add(virNetworkPtr net, const struct lv_net_spec *s, const c
 	return 0;
 }
 
+/* Replace the network's owner record (live and persistent). */
+static int net_owner_retag(virNetworkPtr net, const struct lv_net_spec *s, bool had, struct sbx_err *err)
+{
+	unsigned flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+	if (virNetworkIsActive(net) == 1)
+		flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
+	char *txt = net_owner_txt(&s->owner), *old = xasprintf("<txt name='%s'/>", LV_OWNER_TXT);
+	int rc = 0;
+	if (had && virNetworkUpdate(net, VIR_NETWORK_UPDATE_COMMAND_DELETE, VIR_NETWORK_SECTION_DNS_TXT, -1, old,
+		flags) < 0)
+		rc = lv_fail(err, "cannot re-tag network", s->name);
+	if (rc == 0 && virNetworkUpdate(net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, VIR_NETWORK_SECTION_DNS_TXT, -1,
+		txt, flags) < 0)
+		rc = lv_fail(err, "cannot tag network", s->name);
+	free(txt);
+	free(old);
+	return rc;
+}
+
+/* Refuse a network of another owner; tag an adoptable one; re-tag a changed protection. */
+static int net_owner_converge(virNetworkPtr net, const struct lv_net_spec *s, const char *xml,
+	struct sbx_err *err)
+{
+	struct lv_owner_rec have;
+	net_owner_read(xml, &have);
+	int rc = lv_owner_check("network", s->name, &have, &s->owner, s->adopt, err);
+	if (rc == 1 || (rc == 0 && have.protect != s->owner.protect))
+		rc = net_owner_retag(net, s, have.tagged, err);
+	lv_owner_rec_clear(&have);
+	return rc;
+}
+
 /* Converge an existing network: same address and mode, every host entry present. */
 static int net_converge(virNetworkPtr net, const struct lv_net_spec *s, const char *gw,
 	struct sbx_err *err)
@@ -112,7 +173,8 @@ static int net_converge(virNetworkPtr net, const struct lv_net_spec *s, const ch
 		xml = virNetworkGetXMLDesc(net, 0);
 	if (xml == NULL)
 		return lv_fail(err, "cannot read network", s->name);
-	if (net_check(net, s, gw, xml, err) == 0 && net_hosts_add(net, s, xml, err) == 0)
+	if (net_owner_converge(net, s, xml, err) == 0 && net_check(net, s, gw, xml, err) == 0 &&
+		net_hosts_add(net, s, xml, err) == 0)
 		rc = 0;
 	free(xml);
 	return rc;
@@ -198,6 +260,9 @@ static int net_observe_once(struct lv *lv, const void *arg, void *out, struct sb
 		return lv_code() == VIR_ERR_NO_NETWORK ? 0 : lv_fail(err, "cannot look up network", arg);
 	seen->exists = true;
 	seen->active = virNetworkIsActive(net) == 1;
+	char *xml = virNetworkGetXMLDesc(net, 0);
+	net_owner_read(xml, &seen->owner);
+	free(xml);
 	virNetworkFree(net);
 	return 0;
 }
@@ -206,4 +271,10 @@ static int net_observe_once(struct lv *lv, const void *arg, void *out, struct sb
 int lv_net_observe(struct lv *lv, const char *name, struct lv_net_seen *out, struct sbx_err *err)
 {
 	return lv_retry(lv, net_observe_once, name, out, err);
+}
+
+/* The owner of a network's XML (for the listing). */
+void lv_net_owner_of(const char *xml, struct lv_owner_rec *out)
+{
+	net_owner_read(xml, out);
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lv_owner.h"
 #include "util.h"
 
 struct lv;
@@ -20,16 +21,18 @@ struct lv_host {
 };
 
 struct lv_net_spec {
-	const char *name;   /* libvirt network name: sbx-<env>-<net> */
+	const char *name;   /* libvirt network name: sbx-<env>.<net> */
 	const char *bridge; /* bridge device (<= 15 chars), e.g. sbx<8 hex of sha256(name)> */
 	const char *cidr;   /* "a.b.c.0/24": the host is .1, DHCP range .100-.199 */
 	bool nat;           /* NAT forward, else isolated */
 	const struct lv_host *hosts;
 	size_t nhosts;
-	const char *env, *env_id;
+	struct lv_owner owner; /* tagged as a DNS TXT record "sbx-owner" */
+	bool adopt;            /* an existing untagged network may be tagged and used */
 };
-/* Define (autostart) and start the network when absent. An existing one must have the same
- * address and forward mode (else an error); missing DHCP host entries are added to it. */
+/* Define (autostart) and start the network when absent. An existing one must be the owner's
+ * (else SBX_EXIT_REFUSED, see lv_owner_check) and have the same address and forward mode (else an
+ * error); missing DHCP host entries are added to it, a changed protection flag is re-tagged. */
 int lv_net_ensure(struct lv *lv, const struct lv_net_spec *spec, struct sbx_err *err) SBX_WUR;
 /* Stop and undefine a network; absent is success. */
 int lv_net_delete(struct lv *lv, const char *name, struct sbx_err *err) SBX_WUR;
@@ -38,6 +41,7 @@ int lv_net_delete(struct lv *lv, const char *name, struct sbx_err *err) SBX_WUR;
 struct lv_net_seen {
 	bool exists;
 	bool active;
+	struct lv_owner_rec owner; /* free with lv_owner_rec_clear */
 };
 /* Observe a network (absent: exists false, not an error). */
 int lv_net_observe(struct lv *lv, const char *name, struct lv_net_seen *out, struct sbx_err *err) SBX_WUR;

@@ -20,7 +20,7 @@ static virStoragePoolPtr pool_define(struct lv *lv, const struct pool_arg *a, st
 	lv_xml_elem(&b, "name", a->name);
 	sbx_buf_puts(&b, "<target>");
 	lv_xml_elem(&b, "path", a->path);
-	sbx_buf_puts(&b, "<permissions><mode>0755</mode></permissions></target></pool>");
+	sbx_buf_puts(&b, "<permissions><mode>0711</mode></permissions></target></pool>");
 	char *xml = sbx_buf_steal(&b);
 	virStoragePoolPtr pool = virStoragePoolDefineXML(lv->conn, xml, 0);
 	free(xml);
@@ -40,8 +40,8 @@ static int pool_ensure_once(struct lv *lv, const void *arg, void *out, struct sb
 	const struct pool_arg *a = arg;
 	int rc = -1;
 	(void)out;
-	if (!lv->test && sbx_mkdir_p(a->path, 0755, err) < 0)
-		return -1;
+	if (lv->local && (sbx_mkdir_p(a->path, 0711, err) < 0 || chmod(a->path, 0711) < 0))
+		return sbx_err_set(err, SBX_EXIT_FAILED, "cannot prepare the pool directory %s", a->path);
 	virStoragePoolPtr pool = virStoragePoolLookupByName(lv->conn, a->name);
 	if (pool == NULL && lv_code() != VIR_ERR_NO_STORAGE_POOL)
 		return lv_fail(err, "cannot look up storage pool", a->name);
@@ -152,7 +152,7 @@ static char *vol_xml(const struct lv_vol_spec *s, uint64_t capacity)
 	sbx_buf_puts(&b, "<volume type='file'>");
 	lv_xml_elem(&b, "name", s->name);
 	sbx_buf_printf(&b, "<capacity unit='bytes'>%llu</capacity>", (unsigned long long)capacity);
-	sbx_buf_puts(&b, "<target><format type='qcow2'/><permissions><mode>0644</mode></permissions></target>");
+	sbx_buf_puts(&b, "<target><format type='qcow2'/><permissions><mode>0600</mode></permissions></target>");
 	if (s->backing) {
 		char *fmt = sbx_xml_escape(s->backing_format ? s->backing_format : "qcow2");
 		sbx_buf_puts(&b, "<backingStore>");
@@ -183,20 +183,45 @@ static virStorageVolPtr vol_create(struct lv *lv, virStoragePoolPtr pool, const 
 	return vol;
 }
 
+/* Check the owner of an existing volume file (local libvirt only) and tag it when it is new or
+ * adopted. */
+int lv_vol_owner_ensure(struct lv *lv, const char *kind, const char *path, const char *name,
+	const struct lv_owner *owner, bool existed, bool adopt, struct sbx_err *err)
+{
+	if (!lv->local)
+		return 0;
+	struct lv_owner_rec have;
+	lv_owner_file_read(path, &have);
+	int rc = existed ? lv_owner_check(kind, name, &have, owner, adopt, err) : 1;
+	if (rc == 1 || (rc == 0 && have.protect != owner->protect))
+		rc = lv_owner_file_write(path, owner, err);
+	lv_owner_rec_clear(&have);
+	return rc;
+}
+
 /* One attempt at lv_vol_ensure. */
 static int vol_ensure_once(struct lv *lv, const void *arg, void *out, struct sbx_err *err)
 {
 	const struct lv_vol_spec *s = arg;
 	virStorageVolPtr vol = NULL;
 	virStoragePoolPtr pool = lv_pool_get(lv, s->pool, err);
+	char *path = NULL;
 	if (pool == NULL)
 		return -1;
 	vol = virStorageVolLookupByName(pool, s->name);
+	bool existed = vol != NULL;
 	if (vol == NULL && lv_code() != VIR_ERR_NO_STORAGE_VOL)
 		lv_fail(err, "cannot look up volume", s->name);
 	else if (vol == NULL)
 		vol = vol_create(lv, pool, s, err);
-	return lv_vol_path(pool, vol, s->name, out, err);
+	if (lv_vol_path(pool, vol, s->name, &path, err) < 0)
+		return -1;
+	if (lv_vol_owner_ensure(lv, "volume", path, s->name, &s->owner, existed, s->adopt, err) < 0) {
+		free(path);
+		return -1;
+	}
+	*(char **)out = path;
+	return 0;
 }
 
 /* Create the overlay volume when absent. */

@@ -31,6 +31,7 @@ int prov_open(const struct prov_cfg *cfg, struct prov **out, struct sbx_err *err
 {
 	struct prov *p = xcalloc(1, sizeof(*p));
 	p->cfg = *cfg;
+	p->cfg.state_id = xstrdup(cfg->state_id);
 	p->cfg.env = xstrdup(cfg->env);
 	p->cfg.env_id = xstrdup(cfg->env_id);
 	p->cfg.uri = xstrdup(cfg->uri);
@@ -57,6 +58,7 @@ void prov_close(struct prov *p)
 	for (size_t i = 0; i < NPROV; i++)
 		if (p->h[i])
 			providers[i]->close(p->h[i]);
+	free((char *)p->cfg.state_id);
 	free((char *)p->cfg.env);
 	free((char *)p->cfg.env_id);
 	free((char *)p->cfg.uri);
@@ -108,7 +110,7 @@ static int no_provider(enum res_type type, struct sbx_err *err)
 }
 
 /* Create or converge one resource. */
-int prov_ensure(struct prov *p, const struct res *r, bool replace, struct sbx_err *err)
+int prov_ensure(struct prov *p, const struct res *r, bool replace, bool adopt, struct sbx_err *err)
 {
 	size_t i;
 	const struct prov_type *t = type_row(r->type, &i);
@@ -116,7 +118,7 @@ int prov_ensure(struct prov *p, const struct res *r, bool replace, struct sbx_er
 		return no_provider(r->type, err);
 	if (replace && t->remove(p->h[i], r->name, NULL, err) < 0)
 		return -1;
-	return t->ensure(p->h[i], r, err);
+	return t->ensure(p->h[i], r, adopt, err);
 }
 
 /* Delete one object. */
@@ -139,6 +141,7 @@ int prov_observe(struct prov *p, const struct res *r, struct prov_seen *out, str
 /* Free an observation. */
 void prov_seen_clear(struct prov_seen *s)
 {
+	free(s->foreign);
 	res_changes_free(s->drift, s->ndrift);
 	*s = (struct prov_seen){0};
 }
@@ -151,16 +154,37 @@ static int cmp_obj(const void *a, const void *b)
 	return ra != rb ? ra - rb : strcmp(x->name, y->name);
 }
 
+/* Whether a listed object carries this session's owner. */
+static bool obj_mine(const struct prov *p, const struct prov_obj *o)
+{
+	return o->tagged && sbx_streq(o->state_id, p->cfg.state_id) && sbx_streq(o->env_id, p->cfg.env_id);
+}
+
+/* Keep only the objects of this session's environment. */
+static void keep_mine(const struct prov *p, struct prov_obj *objs, size_t *n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (obj_mine(p, &objs[i]))
+			objs[k++] = objs[i];
+		else
+			prov_obj_list_free_one(&objs[i]);
+	}
+	*n = k;
+}
+
 /* Objects of ours from every provider. */
-int prov_list(struct prov *p, const char *env, struct prov_obj **out, size_t *n, struct sbx_err *err)
+int prov_list(struct prov *p, bool mine, struct prov_obj **out, size_t *n, struct sbx_err *err)
 {
 	struct prov_obj *objs = NULL;
 	size_t nobj = 0;
 	for (size_t i = 0; i < NPROV; i++)
-		if (providers[i]->list(p->h[i], env, &objs, &nobj, err) < 0) {
+		if (providers[i]->list(p->h[i], &objs, &nobj, err) < 0) {
 			prov_obj_list_free(objs, nobj);
 			return -1;
 		}
+	if (mine)
+		keep_mine(p, objs, &nobj);
 	if (nobj)
 		qsort(objs, nobj, sizeof(*objs), cmp_obj);
 	*out = objs;
@@ -168,15 +192,39 @@ int prov_list(struct prov *p, const char *env, struct prov_obj **out, size_t *n,
 	return 0;
 }
 
+/* Free one listed object's strings. */
+void prov_obj_list_free_one(struct prov_obj *o)
+{
+	free(o->name);
+	free(o->where);
+	free(o->state_id);
+	free(o->env_id);
+	free(o->env);
+}
+
 /* Free a listing. */
 void prov_obj_list_free(struct prov_obj *objs, size_t n)
 {
-	for (size_t i = 0; objs && i < n; i++) {
-		free(objs[i].name);
-		free(objs[i].env);
-		free(objs[i].where);
-	}
+	for (size_t i = 0; objs && i < n; i++)
+		prov_obj_list_free_one(&objs[i]);
 	free(objs);
+}
+
+/* Address blocks in use at the site. */
+int prov_used_blocks(struct prov *p, char ***out, size_t *n, struct sbx_err *err)
+{
+	char **v = NULL;
+	size_t m = 0;
+	for (size_t i = 0; i < NPROV; i++)
+		if (providers[i]->blocks(p->h[i], &v, &m, err) < 0) {
+			for (size_t k = 0; k < m; k++)
+				free(v[k]);
+			free(v);
+			return -1;
+		}
+	*out = v;
+	*n = m;
+	return 0;
 }
 
 /* Delete a listed object. */

@@ -24,8 +24,10 @@ typedef void (*prov_progress_fn)(void *ctx, const char *what, uint64_t done, uin
 
 /* Where and for whom a session acts. Strings are copied by prov_open. */
 struct prov_cfg {
+	const char *state_id;   /* the state this session acts for: carried by what it creates */
 	const char *env;        /* NULL: no environment (gc) */
-	const char *env_id;     /* carried in metadata of what is created */
+	const char *env_id;     /* carried by what is created */
+	bool protect;           /* the environment is protected (carried too, for gc) */
 	const char *uri;        /* libvirt URI */
 	const char *pool;       /* libvirt storage pool name */
 	const char *pool_path;  /* its directory */
@@ -38,17 +40,23 @@ struct prov_cfg {
 	void *progress_ctx;
 };
 
-/* An object of ours a provider holds. */
+/* An object of ours a provider holds, with the owner it carries. */
 struct prov_obj {
 	enum res_type type;
 	char *name;
-	char *env;   /* owner environment from the object's metadata; NULL when it has none */
-	char *where; /* the container it lives in (libvirt: a volume's storage pool), else NULL */
+	char *where;    /* the container it lives in (libvirt: a volume's storage pool), else NULL */
+	bool tagged;    /* it carries an owner (else: not created by this version, or unreadable) */
+	char *state_id; /* owner: the state, */
+	char *env_id;   /* the environment's id */
+	char *env;      /* and name */
+	bool protect;   /* the owner environment was protected when it was tagged */
 };
 
 /* What a provider reports about one desired resource. */
 struct prov_seen {
 	bool exists;
+	char *foreign;  /* exists but is not this environment's: its owner, for messages (NULL: ours) */
+	bool untagged;  /* foreign only because it carries no owner tag */
 	struct res_change *drift; /* field: observed → desired */
 	size_t ndrift;
 };
@@ -69,19 +77,24 @@ const char *prov_uri(const struct prov *p);
 int prov_prepare(struct prov *p, struct sbx_err *err) SBX_WUR;
 /* What creating a resource of this type looks like in progress output ("creating disk"). */
 const char *prov_doing(enum res_type type);
-/* Create or converge r. replace: delete the existing object first (a changed volume or seed). */
-int prov_ensure(struct prov *p, const struct res *r, bool replace, struct sbx_err *err) SBX_WUR;
+/* Create or converge r. replace: delete the existing object first (a changed volume or seed).
+ * An existing object of another owner is refused (SBX_EXIT_REFUSED) untouched; one without an
+ * owner tag only with adopt (the state journaled it before a crash could tag it). */
+int prov_ensure(struct prov *p, const struct res *r, bool replace, bool adopt, struct sbx_err *err) SBX_WUR;
 /* Delete the object (absent is success). */
 int prov_delete(struct prov *p, enum res_type type, const char *name, struct sbx_err *err) SBX_WUR;
 /* What the provider has for r; *out is zeroed first (free with prov_seen_clear). */
 int prov_observe(struct prov *p, const struct res *r, struct prov_seen *out, struct sbx_err *err) SBX_WUR;
 void prov_seen_clear(struct prov_seen *s);
 
-/* Every object of ours (env == NULL) or of one environment, in the delete order. *out: free with
- * prov_obj_list_free. */
-int prov_list(struct prov *p, const char *env, struct prov_obj **out, size_t *n, struct sbx_err *err) SBX_WUR;
+/* Every object named like ours (mine false), or only those tagged with this session's state and
+ * environment (mine true), in the delete order. *out: free with prov_obj_list_free. */
+int prov_list(struct prov *p, bool mine, struct prov_obj **out, size_t *n, struct sbx_err *err) SBX_WUR;
 void prov_obj_list_free(struct prov_obj *objs, size_t n);
 /* Delete a listed object. */
 int prov_obj_delete(struct prov *p, const struct prov_obj *o, struct sbx_err *err) SBX_WUR;
+/* The address blocks ("a.b.c.0/24") the site's networks already use, whoever owns them. *out:
+ * caller frees each and the array. */
+int prov_used_blocks(struct prov *p, char ***out, size_t *n, struct sbx_err *err) SBX_WUR;
 
 #endif

@@ -11,7 +11,7 @@
 struct prov_type {
 	enum res_type type;
 	const char *doing; /* "creating network" */
-	int (*ensure)(void *h, const struct res *r, struct sbx_err *err);
+	int (*ensure)(void *h, const struct res *r, bool adopt, struct sbx_err *err);
 	/* where: the container named by a listing (prov_obj.where), NULL = the session's own */
 	int (*remove)(void *h, const char *name, const char *where, struct sbx_err *err);
 	int (*observe)(void *h, const struct res *r, struct prov_seen *out, struct sbx_err *err);
@@ -25,12 +25,17 @@ struct provider {
 	bool (*is_test)(void *h);
 	/* Prepare what creation needs (once; later calls return the first result). */
 	int (*prepare)(void *h, struct sbx_err *err);
-	/* Objects of ours (of env, or all when env == NULL), appended to *objs. */
-	int (*list)(void *h, const char *env, struct prov_obj **objs, size_t *n, struct sbx_err *err);
+	/* Objects named like ours with their owners, appended to *objs. */
+	int (*list)(void *h, struct prov_obj **objs, size_t *n, struct sbx_err *err);
+	/* Address blocks in use at the site, appended to *v. */
+	int (*blocks)(void *h, char ***v, size_t *n, struct sbx_err *err);
 	const struct prov_type *types;
 	size_t ntypes;
 };
 
 extern const struct provider prov_libvirt;
+
+/* Free one listed object's strings (the struct itself is not freed). */
+void prov_obj_list_free_one(struct prov_obj *o);
 
 #endif

@@ -12,6 +12,7 @@
 struct lvp {
 	struct lv *lv;
 	const struct prov_cfg *cfg;
+	struct lv_owner owner; /* what this session tags with */
 	pthread_mutex_t mu;   /* guards the lazy preparation and the observed listing */
 	int prepared;         /* 0 not yet, 1 done, -1 failed */
 	struct image_files img;
@@ -30,6 +31,7 @@ static int lvp_open(const struct prov_cfg *cfg, void **h, struct sbx_err *err)
 		return -1;
 	}
 	p->cfg = cfg;
+	p->owner = (struct lv_owner){cfg->state_id, cfg->env_id, cfg->env, cfg->protect};
 	pthread_mutex_init(&p->mu, NULL);
 	*h = p;
 	return 0;
@@ -73,11 +75,11 @@ static int lvp_prepare(void *h, struct sbx_err *err)
 }
 
 /* Create (or converge) a network. */
-static int net_ensure(void *h, const struct res *r, struct sbx_err *err)
+static int net_ensure(void *h, const struct res *r, bool adopt, struct sbx_err *err)
 {
 	struct lvp *p = h;
 	const struct res_network *n = &r->u.net;
-	struct lv_net_spec ns = {r->name, n->bridge, n->cidr, n->nat, NULL, 0, p->cfg->env, p->cfg->env_id};
+	struct lv_net_spec ns = {r->name, n->bridge, n->cidr, n->nat, NULL, 0, p->owner, adopt};
 	return lv_net_ensure(p->lv, &ns, err);
 }
 
@@ -89,14 +91,14 @@ static int net_remove(void *h, const char *name, const char *where, struct sbx_e
 }
 
 /* Create the overlay volume of a node instance. */
-static int vol_ensure(void *h, const struct res *r, struct sbx_err *err)
+static int vol_ensure(void *h, const struct res *r, bool adopt, struct sbx_err *err)
 {
 	struct lvp *p = h;
 	if (lvp_prepare(p, err) < 0)
 		return -1;
 	bool img = p->img.disk != NULL;
 	struct lv_vol_spec vs = {p->cfg->pool, r->name, img ? p->img.disk : NULL, img ? p->img.format : NULL,
-		r->u.vol.capacity};
+		r->u.vol.capacity, p->owner, adopt};
 	char *path = NULL;
 	int rc = lv_vol_ensure(p->lv, &vs, &path, err);
 	free(path);
@@ -140,14 +142,14 @@ static void seed_render(struct lvp *p, const struct res_seed *s, struct seed_tex
 }
 
 /* Render and store the NoCloud seed of a node instance. */
-static int seed_ensure(void *h, const struct res *r, struct sbx_err *err)
+static int seed_ensure(void *h, const struct res *r, bool adopt, struct sbx_err *err)
 {
 	struct lvp *p = h;
 	if (lvp_prepare(p, err) < 0)
 		return -1;
 	struct seed_text t;
 	seed_render(p, &r->u.seed, &t);
-	struct lv_seed_spec ss = {p->cfg->pool, r->name, t.md, t.ud, t.nc};
+	struct lv_seed_spec ss = {p->cfg->pool, r->name, t.md, t.ud, t.nc, p->owner, adopt};
 	char *path = NULL;
 	int rc = lv_seed_ensure(p->lv, &ss, &path, err);
 	free(path);
@@ -158,7 +160,7 @@ static int seed_ensure(void *h, const struct res *r, struct sbx_err *err)
 }
 
 /* Define and start the domain of a node instance. */
-static int dom_ensure(void *h, const struct res *r, struct sbx_err *err)
+static int dom_ensure(void *h, const struct res *r, bool adopt, struct sbx_err *err)
 {
 	struct lvp *p = h;
 	const struct res_domain *d = &r->u.dom;
@@ -170,7 +172,7 @@ static int dom_ensure(void *h, const struct res *r, struct sbx_err *err)
 	char *disk = xasprintf("%s/%s", p->cfg->pool_path, d->disk);
 	char *seed = xasprintf("%s/%s", p->cfg->pool_path, d->seed);
 	bool img = p->img.disk != NULL;
-	struct lv_dom_spec ds = {r->name, p->cfg->env, p->cfg->env_id, d->node, d->index,
+	struct lv_dom_spec ds = {r->name, p->owner, adopt, d->node, d->index,
 		lv_domain_type(p->lv, d->domain_type), d->vcpus, d->memory, disk, seed, img ? p->img.kernel : NULL,
 		img ? p->img.initrd : NULL, img ? p->img.cmdline : NULL, ln, d->nnics};
 	int rc = lv_dom_ensure(p->lv, &ds, err);
@@ -187,26 +189,38 @@ static int dom_remove(void *h, const char *name, const char *where, struct sbx_e
 	return lv_dom_delete(((struct lvp *)h)->lv, name, err);
 }
 
-/* The listed object of a name, listing the environment's objects once per session. */
-static int seen_find(struct lvp *p, const char *name, bool *found, struct sbx_err *err)
+/* Describe an owner that is not this session's as prov_seen.foreign (NULL when it is ours). */
+static void seen_owner(struct lvp *p, const struct lv_owner_rec *have, struct prov_seen *out)
+{
+	if (lv_owner_is(have, &p->owner))
+		return;
+	out->foreign = lv_owner_describe(have);
+	out->untagged = !have->tagged;
+}
+
+/* Look up a listed object by name, listing every object once per session. */
+static int seen_find(struct lvp *p, const char *name, struct prov_seen *out, struct sbx_err *err)
 {
 	int rc = 0;
 	pthread_mutex_lock(&p->mu);
 	if (!p->listed) {
-		rc = lv_list_ours(p->lv, p->cfg->env, &p->seen, &p->nseen, err);
+		rc = lv_list_all(p->lv, &p->seen, &p->nseen, err);
 		p->listed = rc == 0;
 	}
-	*found = false;
-	for (size_t i = 0; rc == 0 && i < p->nseen && !*found; i++)
-		*found = strcmp(p->seen[i].name, name) == 0;
+	for (size_t i = 0; rc == 0 && i < p->nseen && !out->exists; i++)
+		if (strcmp(p->seen[i].name, name) == 0) {
+			out->exists = true;
+			if (p->lv && lv_is_test(p->lv) == false)
+				seen_owner(p, &p->seen[i].owner, out);
+		}
 	pthread_mutex_unlock(&p->mu);
 	return rc;
 }
 
-/* Whether libvirt has the object (volumes and seeds). */
+/* Whether libvirt has the object (volumes and seeds), and whose it is. */
 static int obj_observe(void *h, const struct res *r, struct prov_seen *out, struct sbx_err *err)
 {
-	return seen_find(h, r->name, &out->exists, err);
+	return seen_find(h, r->name, out, err);
 }
 
 /* Note one field libvirt reports differently (takes ownership of the texts). */
@@ -223,8 +237,11 @@ static int net_observe(void *h, const struct res *r, struct prov_seen *out, stru
 	if (lv_net_observe(((struct lvp *)h)->lv, r->name, &seen, err) < 0)
 		return -1;
 	out->exists = seen.exists;
+	if (seen.exists)
+		seen_owner(h, &seen.owner, out);
 	if (seen.exists && !seen.active)
 		drift_add(out, "state", xstrdup("inactive"), xstrdup("active"));
+	lv_owner_rec_clear(&seen.owner);
 	return 0;
 }
 
@@ -236,6 +253,8 @@ static int dom_observe(void *h, const struct res *r, struct prov_seen *out, stru
 	if (lv_dom_observe(((struct lvp *)h)->lv, r->name, &seen, err) < 0)
 		return -1;
 	out->exists = seen.exists;
+	if (seen.exists)
+		seen_owner(h, &seen.owner, out);
 	if (seen.exists && !seen.running)
 		drift_add(out, "state", xstrdup(seen.state), xstrdup("running"));
 	if (seen.exists && seen.vcpus != (r->u.dom.vcpus > 0 ? r->u.dom.vcpus : 1))
@@ -243,7 +262,7 @@ static int dom_observe(void *h, const struct res *r, struct prov_seen *out, stru
 	if (seen.exists && seen.memory / 1024 != r->u.dom.memory / 1024)
 		drift_add(out, "memory", xstrdup(sbx_fmt_size(seen.memory, a, sizeof(a))),
 			xstrdup(sbx_fmt_size(r->u.dom.memory, b, sizeof(b))));
-	free(seen.env);
+	lv_owner_rec_clear(&seen.owner);
 	return 0;
 }
 
@@ -258,19 +277,35 @@ static enum res_type obj_type(const struct lv_obj *o)
 	return n > 9 && strcmp(o->name + n - 9, "-seed.iso") == 0 ? RES_SEED : RES_VOLUME;
 }
 
-/* Objects of ours in libvirt. */
-static int lvp_list(void *h, const char *env, struct prov_obj **objs, size_t *n, struct sbx_err *err)
+/* Objects named like ours in libvirt, with their owners. */
+static int lvp_list(void *h, struct prov_obj **objs, size_t *n, struct sbx_err *err)
 {
 	struct lvp *p = h;
 	struct lv_obj *lo = NULL;
 	size_t nlo = 0;
-	if (lv_list_ours(p->lv, env, &lo, &nlo, err) < 0)
+	if (lv_list_all(p->lv, &lo, &nlo, err) < 0)
 		return -1;
 	*objs = xrealloc(*objs, (*n + nlo + 1) * sizeof(**objs));
-	for (size_t i = 0; i < nlo; i++)
-		(*objs)[(*n)++] = (struct prov_obj){obj_type(&lo[i]), xstrdup(lo[i].name), xstrdup(lo[i].env),
-			xstrdup(lo[i].pool)};
+	for (size_t i = 0; i < nlo; i++) {
+		const struct lv_owner_rec *o = &lo[i].owner;
+		(*objs)[(*n)++] = (struct prov_obj){obj_type(&lo[i]), xstrdup(lo[i].name), xstrdup(lo[i].pool),
+			o->tagged, xstrdup(o->state), xstrdup(o->env_id), xstrdup(o->env), o->protect};
+	}
 	lv_obj_list_free(lo, nlo);
+	return 0;
+}
+
+/* Address blocks the host's networks use. */
+static int lvp_blocks(void *h, char ***v, size_t *n, struct sbx_err *err)
+{
+	char **b = NULL;
+	size_t nb = 0;
+	if (lv_net_blocks(((struct lvp *)h)->lv, &b, &nb, err) < 0)
+		return -1;
+	*v = xrealloc(*v, (*n + nb + 1) * sizeof(char *));
+	for (size_t i = 0; i < nb; i++)
+		(*v)[(*n)++] = b[i];
+	free(b);
 	return 0;
 }
 
@@ -282,4 +317,4 @@ static const struct prov_type lvp_types[] = {
 };
 
 const struct provider prov_libvirt = {"libvirt", lvp_open, lvp_close, lvp_is_test, lvp_prepare, lvp_list,
-	lvp_types, SBX_NELEM(lvp_types)};
+	lvp_blocks, lvp_types, SBX_NELEM(lvp_types)};

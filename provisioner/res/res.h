@@ -28,7 +28,7 @@ enum res_type {
 
 /* One NIC of a node instance. */
 struct res_nic {
-	char *network; /* provider network name (sbx-<env>-<net>) */
+	char *network; /* provider network name (sbx-<env>.<net>) */
 	char *net;     /* blueprint network name */
 	char *mac;
 	char *ip;

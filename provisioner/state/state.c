@@ -45,7 +45,16 @@ static const char *const migrations[] = {
 	"CREATE TABLE secret ("
 	"  env TEXT NOT NULL, name TEXT NOT NULL, nonce BLOB NOT NULL, ct BLOB NOT NULL,"
 	"  tag BLOB NOT NULL, PRIMARY KEY (env, name));",
+	/* 2: the state's own random id, carried by every object it creates (ownership). */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"INSERT INTO meta VALUES ('state_id', lower(hex(randomblob(8))));",
 };
+
+/* The state's id. */
+const char *state_id(const struct state *st)
+{
+	return st->id;
+}
 
 /* Set the IPAM pool. */
 void state_set_ipam_pool(struct state *st, const char *pool)
@@ -190,7 +199,8 @@ int state_open(const char *path, struct state **out, struct sbx_err *err)
 		goto out;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	if (set_pragmas(st, err) < 0 || migrate(st, err) < 0)
+	if (set_pragmas(st, err) < 0 || migrate(st, err) < 0 ||
+		db_text(st, err, &st->id, "SELECT value FROM meta WHERE key = 'state_id'", NULL) < 0)
 		goto out;
 	*out = st;
 	st = NULL;
@@ -213,6 +223,8 @@ void state_close(struct state *st)
 	free(st->path);
 	free(st->dir);
 	free(st->ipam_pool);
+	free(st->id);
+	free(st->avoid);
 	free(st);
 }
 

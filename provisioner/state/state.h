@@ -76,6 +76,9 @@ void state_close(struct state *st);
 /* The pool IPAM allocates /24 blocks from ("a.b.c.d/N", N 8..24; NULL: 10.211.0.0/16). It is
  * checked at allocation. */
 void state_set_ipam_pool(struct state *st, const char *pool);
+/* The state's id: 16 random hex digits made when the database was created; every object an
+ * environment of this state creates carries it (owned by st). */
+const char *state_id(const struct state *st);
 /* The directory holding the database, key and locks (owned by st). */
 const char *state_dir(const struct state *st);
 
@@ -175,6 +178,9 @@ void state_event_list_free(struct state_event *ev, size_t n);
  */
 int state_ipam_alloc(struct state *st, const char *env, const char *network, const char *want,
 	char **cidr, struct sbx_err *err);
+/* Blocks ("a.b.c.0/24") that libvirt networks on the host already use, ours or another state's:
+ * a new automatic allocation skips them, an explicit one is refused. Replaces the previous set. */
+void state_ipam_avoid(struct state *st, const char *const *cidrs, size_t n);
 /* The block allocated to (env, network), or *cidr = NULL. */
 int state_ipam_get(struct state *st, const char *env, const char *network, char **cidr,
 	struct sbx_err *err);

@@ -26,6 +26,9 @@ struct state {
 	unsigned char key[STATE_KEY_LEN];
 	bool have_key;
 	char *ipam_pool;    /* NULL: STATE_IPAM_DEFAULT_POOL */
+	char *id;           /* the state id (meta.state_id) */
+	int64_t *avoid;     /* IPAM: /24 blocks (address >> 8) the host's networks already use */
+	size_t navoid;
 };
 
 /* Take / release the handle's mutex. */

@@ -43,24 +43,50 @@ static int want_block(const char *want, int64_t *b, struct sbx_err *err)
 	return 0;
 }
 
-/* The lowest free block of the pool. */
+/* Whether a block is in the list of blocks the host's networks already use. */
+static bool block_avoided(const struct state *st, int64_t b)
+{
+	for (size_t i = 0; i < st->navoid; i++)
+		if (st->avoid[i] == b)
+			return true;
+	return false;
+}
+
+/* The blocks of the pool already allocated in the state, ascending. */
+static int pool_taken(struct state *st, const struct pool *p, int64_t **out, size_t *n, struct sbx_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	if (db_prep(st, &s, err, "SELECT block FROM ipam WHERE block BETWEEN ? AND ? ORDER BY block",
+		"ii", p->lo, p->hi) < 0)
+		return -1;
+	while ((rc = db_step(st, s, err)) == 1) {
+		xgrow(out, &cap, *n + 1, sizeof(**out));
+		(*out)[(*n)++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	return rc < 0 ? -1 : 0;
+}
+
+/* The lowest block of the pool neither allocated nor used by the host's networks. */
 static int pool_free_block(struct state *st, int64_t *out, struct sbx_err *err)
 {
 	struct pool p = {0};
 	const char *text = "";
-	sqlite3_stmt *s = NULL;
-	int64_t next;
-	int rc;
-	if (pool_get(st, &p, &text, err) < 0)
+	int64_t *taken = NULL, next;
+	size_t ntaken = 0, k = 0;
+	if (pool_get(st, &p, &text, err) < 0 || pool_taken(st, &p, &taken, &ntaken, err) < 0)
 		return -1;
-	if (db_prep(st, &s, err, "SELECT block FROM ipam WHERE block BETWEEN ? AND ? ORDER BY block",
-		"ii", p.lo, p.hi) < 0)
-		return -1;
-	for (next = p.lo; (rc = db_step(st, s, err)) == 1 && sqlite3_column_int64(s, 0) == next;)
-		next++;
-	sqlite3_finalize(s);
-	if (rc < 0)
-		return -1;
+	for (next = p.lo; next <= p.hi; next++) {
+		while (k < ntaken && taken[k] < next)
+			k++;
+		if ((k >= ntaken || taken[k] != next) && !block_avoided(st, next))
+			break;
+	}
+	free(taken);
 	if (next > p.hi) {
 		sbx_err_set(err, SBX_EXIT_REFUSED, "no capacity: the IPAM pool %s is exhausted (%lld /24 blocks, all allocated)",
 			text, (long long)(p.hi - p.lo + 1));
@@ -141,6 +167,11 @@ static int alloc_tx(struct state *st, const char *env, const char *network, cons
 	int rc = want ? want_block(want, &b, err) : pool_free_block(st, &b, err);
 	if (rc == 0 && want)
 		rc = block_check_free(st, b, err);
+	if (rc == 0 && want && block_avoided(st, b)) {
+		rc = sbx_err_set(err, SBX_EXIT_REFUSED, "network block %s is already used by a libvirt network on "
+			"this host", want);
+		sbx_err_hint(err, "use cidr: auto, or another block (`virsh net-list --all` shows the networks)");
+	}
 	char *text = ip4_block_cidr((uint32_t)b);
 	if (rc == 0)
 		rc = ipam_insert(st, env, network, b, text, err);
@@ -181,6 +212,20 @@ int state_ipam_get(struct state *st, const char *env, const char *network, char 
 		network);
 	st_unlock(st);
 	return rc;
+}
+
+/* Set the blocks to avoid. */
+void state_ipam_avoid(struct state *st, const char *const *cidrs, size_t n)
+{
+	free(st->avoid);
+	st->avoid = xcalloc(n + 1, sizeof(*st->avoid));
+	st->navoid = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t a;
+		int bits;
+		if (ip4_parse_cidr(cidrs[i], &a, &bits) == 0)
+			st->avoid[st->navoid++] = a >> 8;
+	}
 }
 
 /* Release every block of env. */

@@ -10,7 +10,7 @@ V="virsh -c $URI"
 $V version >/dev/null 2>&1 || sh "$SBX_TOP/tests/libvirt-up.sh" >/dev/null 2>&1 || skip "libvirtd is not running"
 IMG=$(sh "$SBX_TOP/tests/image/build.sh" debian-12) || skip "cannot build the test image"
 echo "image: $IMG"
-ours() { { $V list --all --name; $V net-list --all --name; $V vol-list sandbox 2>/dev/null; } | grep -c "sbx-$1-" ; }
+ours() { { $V list --all --name; $V net-list --all --name; $V vol-list sandbox 2>/dev/null; } | grep -c "sbx-$1\\." ; }
 
 E=e2e$$
 on_exit "$SANDBOX down $E; $SANDBOX down ${E}t"
@@ -19,9 +19,9 @@ expect_out '"event":"node.ready".*"node":"web-0"'
 expect_out '"event":"node.ready".*"node":"db-0"'
 expect_out '"event":"roles.done"'
 expect_out '"event":"up.done"'
-[ "$($V domstate sbx-$E-web-0 2>/dev/null)" = running ] && pass || fail "web-0 is not running"
-$V dumpxml sbx-$E-web-0 | grep -q "<sbx:env" && pass || fail "domain lacks the environment metadata"
-$V vol-dumpxml --pool sandbox sbx-$E-web-0.qcow2 | grep -q '<backingStore>' && pass || fail "disk is not a qcow2 overlay"
+[ "$($V domstate sbx-$E.web-0 2>/dev/null)" = running ] && pass || fail "web-0 is not running"
+$V dumpxml sbx-$E.web-0 | grep -q "<sbx:env" && pass || fail "domain lacks the environment metadata"
+$V vol-dumpxml --pool sandbox sbx-$E.web-0.qcow2 | grep -q '<backingStore>' && pass || fail "disk is not a qcow2 overlay"
 
 expect_rc 0 "$SANDBOX" ssh $E web -- hostname
 expect_out '^web-0$'

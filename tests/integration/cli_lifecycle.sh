@@ -38,16 +38,16 @@ expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E --json
 expect_out 'plan: 0 to create, 0 to update, 0 to delete, 11 unchanged'
 
 # drift: a domain removed behind our back is re-created
-$V destroy sbx-$E-db-0 >/dev/null 2>&1; $V undefine sbx-$E-db-0 >/dev/null 2>&1
+$V destroy sbx-$E.db-0 >/dev/null 2>&1; $V undefine sbx-$E.db-0 >/dev/null 2>&1
 expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E
 expect_out 'plan: 1 to create'
-$V dominfo sbx-$E-db-0 >/dev/null 2>&1 && pass || fail "drifted domain not re-created"
+$V dominfo sbx-$E.db-0 >/dev/null 2>&1 && pass || fail "drifted domain not re-created"
 
 # drift libvirt reports: a stopped, resized domain shows in plan (observed → wanted) and up fixes it
-$V destroy sbx-$E-web-0 >/dev/null 2>&1
-$V setmaxmem sbx-$E-web-0 131072 --config >/dev/null 2>&1
+$V destroy sbx-$E.web-0 >/dev/null 2>&1
+$V setmaxmem sbx-$E.web-0 131072 --config >/dev/null 2>&1
 expect_rc 0 "$SANDBOX" plan "$T/bp.yaml" --name $E
-expect_out "^~ domain +sbx-$E-web-0 +drifted in libvirt"
+expect_out "^~ domain +sbx-$E.web-0 +drifted in libvirt"
 expect_out "state \\(observed\\): shut off → running"
 expect_out "memory \\(observed\\): 128Mi → 64Mi"
 expect_out "Plan: 0 to create, 1 to update, 0 to delete"
@@ -55,8 +55,8 @@ expect_rc 0 "$SANDBOX" plan "$T/bp.yaml" --name $E --no-refresh
 expect_out "Plan: 0 to create, 0 to update, 0 to delete"
 expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E
 expect_out 'plan: 0 to create, 1 to update'
-[ "$($V domstate sbx-$E-web-0 2>/dev/null)" = running ] && pass || fail "drifted domain not started again"
-$V dominfo sbx-$E-web-0 | grep -Eq 'Max memory: +65536 KiB' && pass || fail "drifted memory not restored"
+[ "$($V domstate sbx-$E.web-0 2>/dev/null)" = running ] && pass || fail "drifted domain not started again"
+$V dominfo sbx-$E.web-0 | grep -Eq 'Max memory: +65536 KiB' && pass || fail "drifted memory not restored"
 expect_rc 0 "$SANDBOX" plan "$T/bp.yaml" --name $E --json
 expect_out '"update": 0'
 
@@ -130,20 +130,23 @@ expect_out '"event":"reap.done"'
 [ "$(leftovers ${E}x)" -eq 0 ] && pass || fail "reap left objects"
 expect_rc 1 "$SANDBOX" status ${E}x
 
-# gc finds an object named like ours that the state does not know, and deletes it
+# gc lists an object named like ours that carries no owner; --delete keeps it (exit 3), only
+# --force-foreign removes it; --env narrows to one environment's objects
 cat > "$T/orphan.xml" <<XML
-<domain type='qemu'><name>sbx-$E-orphan-0</name><memory unit='MiB'>32</memory><os><type arch='x86_64'>hvm</type></os></domain>
+<domain type='qemu'><name>sbx-$E.orphan-0</name><memory unit='MiB'>32</memory><os><type arch='x86_64'>hvm</type></os></domain>
 XML
 $V define "$T/orphan.xml" >/dev/null
-on_exit "$V undefine sbx-$E-orphan-0"
-# (only with --env: this machine may run other states' environments, which a bare gc would take)
+on_exit "$V undefine sbx-$E.orphan-0"
 expect_rc 0 "$SANDBOX" gc --uri $URI
-expect_out "sbx-$E-orphan-0 .*orphan"
+expect_out "sbx-$E\\.orphan-0 +untagged"
 expect_rc 0 "$SANDBOX" gc --uri $URI --env ${E}zz
-expect_no_out "sbx-$E-orphan-0"
-expect_rc 0 "$SANDBOX" gc --uri $URI --env $E --delete
-expect_out "sbx-$E-orphan-0 .*deleted"
-$V dominfo sbx-$E-orphan-0 >/dev/null 2>&1 && fail "gc --delete left the orphan" || pass
+expect_no_out "sbx-$E\\.orphan-0"
+expect_rc 3 "$SANDBOX" gc --uri $URI --env $E --delete --json
+expect_out '"class": "untagged"'
+$V dominfo sbx-$E.orphan-0 >/dev/null 2>&1 && pass || fail "gc --delete removed an untagged object"
+# (always with --env here: this machine may run other states' environments)
+expect_rc 0 "$SANDBOX" gc --uri $URI --env $E --delete --force-foreign --json
+$V dominfo sbx-$E.orphan-0 >/dev/null 2>&1 && fail "gc --force-foreign left the orphan" || pass
 
 # blueprint errors: file:line:col, exit 2, nothing created
 printf 'apiVersion: sandbox/v1\nname: bad\nnodes:\n  - { name: web, memory: lots }\n' > "$T/bad.yaml"

@@ -1,7 +1,9 @@
 /*
  * The libvirt provider against libvirt's test driver through the daemon (test+unix:///default):
- * idempotent ensure/delete of networks, pool, volumes, seeds and domains, metadata, listing by
- * environment, gc. Every object is named after a random run id and removed in teardown.
+ * idempotent ensure/delete of networks, pool, volumes, seeds and domains, owner tags (another
+ * owner's object is refused untouched, an untagged one adopted only when asked, a protection change
+ * re-tags in place), listing with owners, gc. Every object is named after a random run id and
+ * removed in teardown.
  * Skips (77) when libvirtd does not answer.
  */
 #include <pthread.h>
@@ -26,6 +28,7 @@ static virConnectPtr raw;    /* a second connection to inspect what lv did */
 static char run[16];         /* random run id: every name contains it */
 static char *env1, *env2;    /* env2 = env1 + "-x": a prefix clash on purpose */
 static char *pool;
+static struct lv_owner owner1, owner2; /* two environments of one state */
 
 /* Fail the test with the error's first message unless rc == 0. */
 #define OK(call)                                                                    \
@@ -44,7 +47,7 @@ static void cleanup_run(void)
 	struct lv_obj *objs = NULL;
 	size_t n = 0;
 	struct sbx_err err = SBX_ERR_INIT;
-	if (lv_list_ours(lv, NULL, &objs, &n, &err) == 0) {
+	if (lv_list_all(lv, &objs, &n, &err) == 0) {
 		for (size_t pass = 0; pass < 2; pass++) /* domains first, then what they used */
 			for (size_t i = 0; i < n; i++)
 				if (strstr(objs[i].name, run) && (pass == 1) != (strcmp(objs[i].kind, "domain") == 0))
@@ -66,6 +69,8 @@ static int setup(void **state)
 	env1 = xasprintf("lv%s", run);
 	env2 = xasprintf("lv%s-x", run);
 	pool = xasprintf("sbx-pool-%s", run);
+	owner1 = (struct lv_owner){"state-a", "id1", env1, false};
+	owner2 = (struct lv_owner){"state-a", "id2", env2, false};
 	if (lv_open(URI, &lv, &err) < 0) {
 		fprintf(stderr, "libvirtd does not answer at %s: %s\n", URI, sbx_err_first(&err));
 		exit(77);
@@ -99,14 +104,14 @@ static struct lv_net_spec net_spec(const char *name, const char *bridge, int n)
 		{"52:54:00:aa:00:01", "10.250.7.10", "a"},
 		{"52:54:00:aa:00:02", "10.250.7.11", "b"},
 	};
-	return (struct lv_net_spec){name, bridge, "10.250.7.0/24", true, hosts, (size_t)n, env1, "id1"};
+	return (struct lv_net_spec){name, bridge, "10.250.7.0/24", true, hosts, (size_t)n, owner1, false};
 }
 
 /* Ensuring a network twice leaves it as it was; more hosts are added; a different cidr fails. */
 static void test_net_idempotent(void **state)
 {
 	(void)state;
-	char *name = xasprintf("sbx-%s-front", env1), *bridge = xasprintf("sbx%s", run);
+	char *name = xasprintf("sbx-%s.front", env1), *bridge = xasprintf("sbx%s", run);
 	struct lv_net_spec s = net_spec(name, bridge, 1);
 	OK(lv_net_ensure(lv, &s, E));
 	virNetworkPtr n = virNetworkLookupByName(raw, name);
@@ -149,14 +154,15 @@ static void test_net_idempotent(void **state)
 /* A volume spec. */
 static struct lv_vol_spec vol_spec(const char *name)
 {
-	return (struct lv_vol_spec){pool, name, "/var/lib/sandbox/images/base.qcow2", "qcow2", 2ULL << 30};
+	return (struct lv_vol_spec){pool, name, "/var/lib/sandbox/images/base.qcow2", "qcow2", 2ULL << 30, owner1,
+		false};
 }
 
 /* Volume and seed ensure are idempotent; delete of an absent volume is fine. */
 static void test_vol_seed_idempotent(void **state)
 {
 	(void)state;
-	char *name = xasprintf("sbx-%s-n-0.qcow2", env1), *seed = xasprintf("sbx-%s-n-0-seed.iso", env1);
+	char *name = xasprintf("sbx-%s.n-0.qcow2", env1), *seed = xasprintf("sbx-%s.n-0-seed.iso", env1);
 	char *p1 = NULL, *p2 = NULL, *s1 = NULL, *s2 = NULL;
 	struct lv_vol_spec v = vol_spec(name);
 	OK(lv_pool_ensure(lv, pool, "/sbx-test-pool", E));
@@ -172,7 +178,7 @@ static void test_vol_seed_idempotent(void **state)
 	assert_non_null(strstr(xml, "<backingStore>"));
 	assert_non_null(strstr(xml, "/var/lib/sandbox/images/base.qcow2"));
 
-	struct lv_seed_spec ss = {pool, seed, "instance-id: x\n", "#cloud-config\n", NULL};
+	struct lv_seed_spec ss = {pool, seed, "instance-id: x\n", "#cloud-config\n", NULL, owner1, false};
 	OK(lv_seed_ensure(lv, &ss, &s1, E));
 	OK(lv_seed_ensure(lv, &ss, &s2, E));
 	assert_string_equal(s1, s2);
@@ -195,11 +201,11 @@ static void test_vol_seed_idempotent(void **state)
 }
 
 /* A domain spec on one NIC. */
-static struct lv_dom_spec dom_spec(const char *name, const char *env, const char *disk)
+static struct lv_dom_spec dom_spec(const char *name, struct lv_owner owner, const char *disk)
 {
 	static const struct lv_nic nic = {"default", "52:54:00:aa:01:01"};
 	return (struct lv_dom_spec){
-		.name = name, .env = env, .env_id = "id-1", .node = "n", .index = 0, .type = "qemu",
+		.name = name, .owner = owner, .node = "n", .index = 0, .type = "qemu",
 		.vcpus = 1, .memory = 512ULL << 20, .disk = disk, .seed = NULL,
 		.kernel = "/boot/vmlinuz", .initrd = "/boot/initrd.img", .cmdline = "root=/dev/vda",
 		.nics = &nic, .nnics = 1,
@@ -210,9 +216,9 @@ static struct lv_dom_spec dom_spec(const char *name, const char *env, const char
 static void test_dom_idempotent(void **state)
 {
 	(void)state;
-	char *name = xasprintf("sbx-%s-n-0", env1);
+	char *name = xasprintf("sbx-%s.n-0", env1);
 	unsigned char u1[VIR_UUID_BUFLEN], u2[VIR_UUID_BUFLEN];
-	struct lv_dom_spec d = dom_spec(name, env1, "/default-pool/x.qcow2");
+	struct lv_dom_spec d = dom_spec(name, owner1, "/default-pool/x.qcow2");
 	OK(lv_dom_ensure(lv, &d, E));
 	virDomainPtr dom = virDomainLookupByName(raw, name);
 	assert_non_null(dom);
@@ -223,6 +229,9 @@ static void test_dom_idempotent(void **state)
 	char *want = xasprintf("name=\"%s\"", env1);
 	assert_non_null(strstr(meta, want));
 	assert_non_null(strstr(meta, "index=\"0\""));
+	assert_non_null(strstr(meta, "state=\"state-a\""));
+	assert_non_null(strstr(meta, "id=\"id1\""));
+	assert_non_null(strstr(meta, "protect=\"0\""));
 
 	OK(lv_dom_ensure(lv, &d, E));
 	virDomainPtr again = virDomainLookupByName(raw, name);
@@ -256,60 +265,131 @@ static bool listed(const struct lv_obj *o, size_t n, const char *kind, const cha
 	return false;
 }
 
-/* Create a domain and a volume for env; names returned (caller frees). */
-static void make_env(const char *env, char **dom, char **vol)
+/* Create a domain and a volume for an owner; names returned (caller frees). */
+static void make_env(struct lv_owner owner, char **dom, char **vol)
 {
 	char *path = NULL;
-	*dom = xasprintf("sbx-%s-n-0", env);
-	*vol = xasprintf("sbx-%s-n-0.qcow2", env);
+	*dom = xasprintf("sbx-%s.n-0", owner.env);
+	*vol = xasprintf("sbx-%s.n-0.qcow2", owner.env);
 	struct lv_vol_spec v = vol_spec(*vol);
+	v.owner = owner;
 	OK(lv_vol_ensure(lv, &v, &path, E));
-	struct lv_dom_spec d = dom_spec(*dom, env, path);
+	struct lv_dom_spec d = dom_spec(*dom, owner, path);
 	OK(lv_dom_ensure(lv, &d, E));
 	free(path);
 }
 
-/* list_ours filters by env (even when one env name is a prefix of another); gc deletes all. */
+/* The owner a listing reports for (kind, name); NULL when not listed. */
+static const struct lv_owner_rec *owner_of(const struct lv_obj *o, size_t n, const char *kind, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(o[i].kind, kind) == 0 && strcmp(o[i].name, name) == 0)
+			return &o[i].owner;
+	return NULL;
+}
+
+/* The listing carries each object's owner (even when one env name is a prefix of another). */
 static void test_list_and_gc(void **state)
 {
 	(void)state;
 	struct lv_obj *o = NULL;
 	size_t n = 0;
 	char *d1, *v1, *d2, *v2;
-	make_env(env1, &d1, &v1);
-	make_env(env2, &d2, &v2);
+	make_env(owner1, &d1, &v1);
+	make_env(owner2, &d2, &v2);
 
-	OK(lv_list_ours(lv, env1, &o, &n, E));
-	assert_true(listed(o, n, "domain", d1));
-	assert_true(listed(o, n, "volume", v1));
-	assert_false(listed(o, n, "domain", d2));
-	assert_false(listed(o, n, "volume", v2));
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(o[i].kind, "domain") == 0)
-			assert_string_equal(o[i].env, env1);
-	lv_obj_list_free(o, n);
-
-	OK(lv_list_ours(lv, NULL, &o, &n, E));
+	OK(lv_list_all(lv, &o, &n, E));
 	assert_true(listed(o, n, "domain", d1) && listed(o, n, "domain", d2));
 	assert_true(listed(o, n, "volume", v1) && listed(o, n, "volume", v2));
+	const struct lv_owner_rec *r1 = owner_of(o, n, "domain", d1), *r2 = owner_of(o, n, "domain", d2);
+	assert_true(lv_owner_is(r1, &owner1) && !lv_owner_is(r1, &owner2));
+	assert_true(lv_owner_is(r2, &owner2));
+	assert_string_equal(r2->env, env2);
+	assert_false(owner_of(o, n, "volume", v1)->tagged); /* the test driver's volumes have no files */
+	for (size_t pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++)
+			if (strstr(o[i].name, run) && (pass == 1) != (strcmp(o[i].kind, "domain") == 0))
+				OK(lv_obj_delete(lv, &o[i], E));
 	lv_obj_list_free(o, n);
-
-	for (const char *const *e = (const char *const[]){env1, env2, NULL}; *e; e++) {
-		OK(lv_list_ours(lv, *e, &o, &n, E));
-		assert_true(n >= 2);
-		for (size_t pass = 0; pass < 2; pass++)
-			for (size_t i = 0; i < n; i++)
-				if ((pass == 1) != (strcmp(o[i].kind, "domain") == 0))
-					OK(lv_obj_delete(lv, &o[i], E));
-		lv_obj_list_free(o, n);
-		OK(lv_list_ours(lv, *e, &o, &n, E));
-		assert_int_equal(n, 0);
-		lv_obj_list_free(o, n);
-	}
+	OK(lv_list_all(lv, &o, &n, E));
+	assert_false(listed(o, n, "domain", d1) || listed(o, n, "domain", d2) || listed(o, n, "volume", v1));
+	lv_obj_list_free(o, n);
 	free(d1);
 	free(v1);
 	free(d2);
 	free(v2);
+}
+
+/* Another owner's domain and network are refused untouched; an untagged domain is adopted only
+ * when asked; a protection change re-tags in place without a restart. */
+static void test_owner_refused(void **state)
+{
+	(void)state;
+	char *name = xasprintf("sbx-%s.own-0", env1), *net = xasprintf("sbx-%s.own", env1);
+	char *bridge = xasprintf("sbo%s", run);
+	struct sbx_err err = SBX_ERR_INIT;
+	struct lv_dom_spec d = dom_spec(name, owner1, "/default-pool/o.qcow2");
+	OK(lv_dom_ensure(lv, &d, E));
+	virDomainPtr dom = virDomainLookupByName(raw, name);
+	unsigned char u1[VIR_UUID_BUFLEN], u2[VIR_UUID_BUFLEN];
+	assert_int_equal(virDomainGetUUID(dom, u1), 0);
+	struct lv_dom_spec other = dom_spec(name, (struct lv_owner){"state-b", "id9", env1, false}, "/x.qcow2");
+	other.memory = 64ULL << 20;
+	assert_int_equal(lv_dom_ensure(lv, &other, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	assert_non_null(strstr(sbx_err_first(&err), "state state-a"));
+	sbx_err_clear(&err);
+	assert_int_equal(virDomainGetMaxMemory(dom), 512 * 1024); /* untouched */
+	d.owner.protect = true;
+	OK(lv_dom_ensure(lv, &d, E));
+	virDomainPtr again = virDomainLookupByName(raw, name);
+	assert_int_equal(virDomainGetUUID(again, u2), 0);
+	assert_memory_equal(u1, u2, VIR_UUID_BUFLEN);
+	char *meta = virDomainGetMetadata(again, VIR_DOMAIN_METADATA_ELEMENT, "https://sandbox.dev/xmlns/1", 0);
+	assert_non_null(strstr(meta, "protect=\"1\""));
+
+	struct lv_net_spec s = net_spec(net, bridge, 0);
+	OK(lv_net_ensure(lv, &s, E));
+	s.owner.env_id = "id9";
+	assert_int_equal(lv_net_ensure(lv, &s, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	sbx_err_clear(&err);
+	s.owner.env_id = "id1";
+	s.owner.protect = true;
+	OK(lv_net_ensure(lv, &s, E));
+	virNetworkPtr vn = virNetworkLookupByName(raw, net);
+	char *nx = virNetworkGetXMLDesc(vn, 0);
+	assert_non_null(strstr(nx, "protect=1"));
+	OK(lv_dom_delete(lv, name, E));
+	OK(lv_net_delete(lv, net, E));
+
+	/* a domain without an owner tag (defined behind our back) */
+	char *raw_xml = xasprintf("<domain type='test'><name>%s</name><memory>65536</memory><os><type>hvm</type>"
+		"</os></domain>", name);
+	virDomainPtr bare = virDomainDefineXML(raw, raw_xml);
+	assert_non_null(bare);
+	assert_int_equal(lv_dom_ensure(lv, &d, &err), -1);
+	assert_non_null(strstr(sbx_err_first(&err), "no owner tag"));
+	sbx_err_clear(&err);
+	d.adopt = true;
+	OK(lv_dom_ensure(lv, &d, E));
+	virDomainPtr adopted = virDomainLookupByName(raw, name);
+	char *m2 = virDomainGetMetadata(adopted, VIR_DOMAIN_METADATA_ELEMENT, "https://sandbox.dev/xmlns/1", 0);
+	assert_non_null(m2);
+	assert_non_null(strstr(m2, "state=\"state-a\""));
+	OK(lv_dom_delete(lv, name, E));
+	virDomainFree(adopted);
+	virDomainFree(bare);
+	virDomainFree(dom);
+	virDomainFree(again);
+	virNetworkFree(vn);
+	free(m2);
+	free(raw_xml);
+	free(nx);
+	free(meta);
+	free(name);
+	free(net);
+	free(bridge);
 }
 
 struct par {
@@ -338,8 +418,8 @@ static void test_parallel(void **state)
 {
 	(void)state;
 	pthread_t t[4];
-	char *net = xasprintf("sbx-%s-par", env1), *bridge = xasprintf("sbp%s", run);
-	char *vol = xasprintf("sbx-%s-par-0.qcow2", env1);
+	char *net = xasprintf("sbx-%s.par", env1), *bridge = xasprintf("sbp%s", run);
+	char *vol = xasprintf("sbx-%s.par-0.qcow2", env1);
 	struct par p[4];
 	for (int i = 0; i < 4; i++) {
 		p[i] = (struct par){net, bridge, vol, -1};
@@ -351,7 +431,7 @@ static void test_parallel(void **state)
 	}
 	struct lv_obj *o = NULL;
 	size_t n = 0, nets = 0;
-	OK(lv_list_ours(lv, env1, &o, &n, E));
+	OK(lv_list_all(lv, &o, &n, E));
 	for (size_t i = 0; i < n; i++)
 		nets += strcmp(o[i].name, net) == 0;
 	assert_int_equal(nets, 1);
@@ -387,7 +467,7 @@ static void test_bad_specs(void **state)
 	assert_int_equal(err.code, SBX_EXIT_USAGE);
 	sbx_err_clear(&err);
 	char *path = NULL;
-	struct lv_vol_spec v = {"sbx-no-such-pool", "sbx-x.qcow2", NULL, NULL, 1 << 20};
+	struct lv_vol_spec v = {"sbx-no-such-pool", "sbx-x.qcow2", NULL, NULL, 1 << 20, owner1, false};
 	assert_int_equal(lv_vol_ensure(lv, &v, &path, &err), -1);
 	assert_null(path);
 	sbx_err_clear(&err);
@@ -400,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_vol_seed_idempotent),
 		cmocka_unit_test(test_dom_idempotent),
 		cmocka_unit_test(test_list_and_gc),
+		cmocka_unit_test(test_owner_refused),
 		cmocka_unit_test(test_parallel),
 		cmocka_unit_test(test_domain_type),
 		cmocka_unit_test(test_bad_specs),

@@ -56,11 +56,11 @@ static int setup(void **state)
 	}
 	sbx_random(r, sizeof r);
 	snprintf(env, sizeof env, "lvb%02x%02x%02x", r[0], r[1], r[2]);
-	net = xasprintf("sbx-%s-net", env);
+	net = xasprintf("sbx-%s.net", env);
 	bridge = xasprintf("sbx%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-	dom = xasprintf("sbx-%s-vm-0", env);
-	vol = xasprintf("sbx-%s-vm-0.qcow2", env);
-	seed = xasprintf("sbx-%s-vm-0-seed.iso", env);
+	dom = xasprintf("sbx-%s.vm-0", env);
+	vol = xasprintf("sbx-%s.vm-0.qcow2", env);
+	seed = xasprintf("sbx-%s.vm-0-seed.iso", env);
 	mac = xasprintf("52:54:00:%02x:%02x:%02x", r[0], r[1], r[2]);
 	int third = 200 + r[3] % 50, fourth = r[2];
 	cidr = xasprintf("10.%d.%d.0/24", third, fourth);
@@ -147,16 +147,31 @@ static int virsh_mentions(const char *a1, const char *a2, const char *a3)
 	return n;
 }
 
+/* How many listed objects carry the run's owner tag. */
+static size_t owned_by_run(void)
+{
+	const struct lv_owner owner = {"lvboot", "id", env, false};
+	struct sbx_err err = SBX_ERR_INIT;
+	struct lv_obj *o = NULL;
+	size_t n = 0, k = 0;
+	assert_int_equal(lv_list_all(lv, &o, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		k += lv_owner_is(&o[i].owner, &owner);
+	lv_obj_list_free(o, n);
+	return k;
+}
+
 /* The network, overlay, seed and domain of the run; returns ms timings. */
 static void create_all(const struct image_files *img, const char *pubkey, int64_t *vol_ms, int64_t *dom_ms)
 {
 	char *disk = NULL, *seedpath = NULL, *addr = xasprintf("%s/24", ip);
 	const struct lv_host host = {mac, ip, "vm-0"};
-	const struct lv_net_spec ns = {net, bridge, cidr, true, &host, 1, env, "id"};
+	const struct lv_owner owner = {"lvboot", "id", env, false};
+	const struct lv_net_spec ns = {net, bridge, cidr, true, &host, 1, owner, false};
 	struct sbx_err err = SBX_ERR_INIT;
 	if (lv_pool_ensure(lv, POOL, POOL_PATH, &err) < 0 || lv_net_ensure(lv, &ns, &err) < 0)
 		fail_msg("%s", sbx_err_first(&err));
-	const struct lv_vol_spec vs = {POOL, vol, img->disk, img->format, 0};
+	const struct lv_vol_spec vs = {POOL, vol, img->disk, img->format, 0, owner, false};
 	int64_t t0 = sbx_mono_ms();
 	if (lv_vol_ensure(lv, &vs, &disk, &err) < 0)
 		fail_msg("%s", sbx_err_first(&err));
@@ -166,12 +181,12 @@ static void create_all(const struct image_files *img, const char *pubkey, int64_
 	const struct cloudinit_nic nic = {mac, addr, gw};
 	const struct cloudinit_spec cs = {env, "vm-0", NULL, keys, 1, &nic, 1, dns, 1};
 	char *md = cloudinit_meta_data(&cs), *ud = cloudinit_user_data(&cs), *nc = cloudinit_network_config(&cs);
-	const struct lv_seed_spec ss = {POOL, seed, md, ud, nc};
+	const struct lv_seed_spec ss = {POOL, seed, md, ud, nc, owner, false};
 	if (lv_seed_ensure(lv, &ss, &seedpath, &err) < 0)
 		fail_msg("%s", sbx_err_first(&err));
 
 	const struct lv_nic nics[] = {{net, mac}};
-	const struct lv_dom_spec ds = {dom, env, "id", "vm", 0, lv_domain_type(lv, "auto"), 1, 1ULL << 30,
+	const struct lv_dom_spec ds = {dom, owner, false, "vm", 0, lv_domain_type(lv, "auto"), 1, 1ULL << 30,
 		disk, seedpath, img->kernel, img->initrd, img->cmdline, nics, 1};
 	t0 = sbx_mono_ms();
 	if (lv_dom_ensure(lv, &ds, &err) < 0)
@@ -223,22 +238,14 @@ static void test_boot(void **state)
 	virDomainFree(d);
 	virConnectClose(c);
 
-	/* gc sees exactly the run's domain, network, overlay and seed. */
-	struct lv_obj *ours = NULL;
-	size_t nours = 0;
-	assert_int_equal(lv_list_ours(lv, env, &ours, &nours, &err), 0);
-	assert_int_equal(nours, 4);
-	lv_obj_list_free(ours, nours);
+	/* gc sees exactly the run's domain, network, overlay and seed, each tagged with its owner. */
+	assert_int_equal(owned_by_run(), 4);
 
 	cleanup();
 	assert_int_equal(virsh_mentions("list", "--all", "--name"), 0);
 	assert_int_equal(virsh_mentions("net-list", "--all", "--name"), 0);
 	assert_int_equal(virsh_mentions("vol-list", POOL, NULL), 0);
-	struct lv_obj *o = NULL;
-	size_t n = 0;
-	assert_int_equal(lv_list_ours(lv, env, &o, &n, &err), 0);
-	assert_int_equal(n, 0);
-	lv_obj_list_free(o, n);
+	assert_int_equal(owned_by_run(), 0);
 }
 
 int main(void)

@@ -62,5 +62,5 @@ use_real_libvirt() {
     qemu-img create -q -f qcow2 "$BLANK" 16M || skip "qemu-img cannot create an image"
     export SANDBOX_IPAM_POOL="10.$((150 + $$ % 100)).0.0/16"
 }
-# Number of libvirt objects named sbx-ENV-* (domains, networks, volumes of the pool "sandbox").
-leftovers() { { $V list --all --name; $V net-list --all --name; $V vol-list sandbox 2>/dev/null; } | grep -c "sbx-$1-" ; }
+# Number of libvirt objects named sbx-ENV.* (domains, networks, volumes of the pool "sandbox").
+leftovers() { { $V list --all --name; $V net-list --all --name; $V vol-list sandbox 2>/dev/null; } | grep -c "sbx-$1\\." ; }

@@ -53,10 +53,10 @@ static void test_desired(void **state)
 	struct sbx_err err = SBX_ERR_INIT;
 	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
 	assert_int_equal(d.n, 2 + 3 * 3); /* 2 networks, 3 instances × (volume, seed, domain) */
-	assert_non_null(find(&d, "sbx-demo-front"));
-	assert_non_null(find(&d, "sbx-demo-web-1.qcow2"));
-	assert_non_null(find(&d, "sbx-demo-db-0-seed.iso"));
-	const struct res *dom = find(&d, "sbx-demo-web-1");
+	assert_non_null(find(&d, "sbx-demo.front"));
+	assert_non_null(find(&d, "sbx-demo.web-1.qcow2"));
+	assert_non_null(find(&d, "sbx-demo.db-0-seed.iso"));
+	const struct res *dom = find(&d, "sbx-demo.web-1");
 	assert_non_null(dom);
 	assert_int_equal(dom->type, RES_DOMAIN);
 	assert_string_equal(dom->node, "web-1");
@@ -65,15 +65,15 @@ static void test_desired(void **state)
 	assert_int_equal(dom->u.dom.nnics, 2);
 	assert_string_equal(dom->u.dom.nics[0].ip, "10.211.1.11");
 	assert_string_equal(dom->u.dom.nics[0].gateway, "10.211.1.1");
-	assert_string_equal(dom->u.dom.nics[0].network, "sbx-demo-front");
-	assert_string_equal(dom->u.dom.disk, "sbx-demo-web-1.qcow2");
-	const struct res *db = find(&d, "sbx-demo-db-0");
+	assert_string_equal(dom->u.dom.nics[0].network, "sbx-demo.front");
+	assert_string_equal(dom->u.dom.disk, "sbx-demo.web-1.qcow2");
+	const struct res *db = find(&d, "sbx-demo.db-0");
 	/* db is the third instance on "back" (after web-0, web-1) */
 	assert_string_equal(db->u.dom.nics[0].ip, "10.211.2.12");
-	const struct res *net = find(&d, "sbx-demo-back");
+	const struct res *net = find(&d, "sbx-demo.back");
 	assert_false(net->u.net.nat);
 	assert_string_equal(net->u.net.cidr, "10.211.2.0/24");
-	assert_string_equal(find(&d, "sbx-demo-db-0.qcow2")->u.vol.image.recipe, "debian-12");
+	assert_string_equal(find(&d, "sbx-demo.db-0.qcow2")->u.vol.image.recipe, "debian-12");
 	/* same input, same output */
 	struct plan_desired d2 = {0};
 	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d2, &err), 0);
@@ -132,9 +132,9 @@ static void test_diff(void **state)
 	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
 	assert_int_equal(plan_build(&d, NULL, 0, NULL, 0, false, &p, &err), 0);
 	assert_int_equal(p.ncreate, d.n);
-	const struct plan_step *dom = step(&p, "sbx-demo-web-0");
+	const struct plan_step *dom = step(&p, "sbx-demo.web-0");
 	assert_int_equal(dom->ndeps, 4);
-	assert_string_equal(p.steps[dom->deps[0]].res.name, "sbx-demo-web-0.qcow2");
+	assert_string_equal(p.steps[dom->deps[0]].res.name, "sbx-demo.web-0.qcow2");
 	plan_clear(&p);
 
 	size_t nrec;
@@ -147,14 +147,14 @@ static void test_diff(void **state)
 	/* an interrupted create is retried; a changed field is an update that names old and new */
 	rec[0].status = STATE_RES_PENDING;
 	size_t k = 0;
-	while (strcmp(rec[k].res.name, "sbx-demo-web-1") != 0)
+	while (strcmp(rec[k].res.name, "sbx-demo.web-1") != 0)
 		k++;
 	rec[k].res.u.dom.memory = 1024 * 1024 * 1024;
 	rec[k].res.u.dom.vcpus = 2;
 	assert_int_equal(plan_build(&d, rec, nrec, NULL, 0, false, &p, &err), 0);
 	assert_int_equal(p.steps[0].action, PLAN_CREATE);
 	assert_non_null(strstr(p.steps[0].reason, "interrupted"));
-	const struct plan_step *upd = step(&p, "sbx-demo-web-1");
+	const struct plan_step *upd = step(&p, "sbx-demo.web-1");
 	assert_int_equal(upd->action, PLAN_UPDATE);
 	assert_non_null(strstr(upd->reason, "changed"));
 	assert_int_equal(upd->nchanges, 2);
@@ -169,7 +169,7 @@ static void test_diff(void **state)
 	FILE *f = open_memstream(&text, &len);
 	plan_print(&p, f, false);
 	fclose(f);
-	assert_non_null(strstr(text, "~ domain   sbx-demo-web-1"));
+	assert_non_null(strstr(text, "~ domain   sbx-demo.web-1"));
 	assert_non_null(strstr(text, "      memory: 1Gi → 512Mi\n"));
 	assert_non_null(strstr(text, "Plan: 1 to create, 1 to update, 0 to delete"));
 	free(text);
@@ -193,24 +193,24 @@ static void test_drift_and_delete_order(void **state)
 	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
 	size_t nrec;
 	struct plan_rec *rec = record_all(&d, &nrec);
-	const struct plan_obs observed[] = {{"sbx-demo-front", true, NULL, 0}, {"sbx-demo-back", true, NULL, 0}};
+	const struct plan_obs observed[] = {{"sbx-demo.front", true, NULL, false, NULL, 0}, {"sbx-demo.back", true, NULL, false, NULL, 0}};
 	assert_int_equal(plan_build(&d, rec, nrec, observed, 2, false, &p, &err), 0);
 	assert_int_equal(p.ncreate, d.n - 2);
-	assert_non_null(strstr(step(&p, "sbx-demo-db-0")->reason, "missing in libvirt"));
+	assert_non_null(strstr(step(&p, "sbx-demo.db-0")->reason, "missing in libvirt"));
 	plan_clear(&p);
 
 	/* drift the provider reports is an update listing what it saw and what is wanted */
 	const struct res_change drift[] = {{"state", "shut off", "running"}};
 	struct plan_obs all[16];
 	for (size_t i = 0; i < d.n; i++)
-		all[i] = (struct plan_obs){d.res[i].name, true, NULL, 0};
+		all[i] = (struct plan_obs){d.res[i].name, true, NULL, false, NULL, 0};
 	size_t k = 0;
-	while (strcmp(all[k].name, "sbx-demo-db-0") != 0)
+	while (strcmp(all[k].name, "sbx-demo.db-0") != 0)
 		k++;
 	all[k].drift = drift;
 	all[k].ndrift = 1;
 	assert_int_equal(plan_build(&d, rec, nrec, all, d.n, false, &p, &err), 0);
-	const struct plan_step *db = step(&p, "sbx-demo-db-0");
+	const struct plan_step *db = step(&p, "sbx-demo.db-0");
 	assert_int_equal(db->action, PLAN_UPDATE);
 	assert_non_null(strstr(db->reason, "drifted"));
 	assert_int_equal(db->nchanges, 1);
@@ -222,7 +222,7 @@ static void test_drift_and_delete_order(void **state)
 
 	assert_int_equal(plan_build(&none, rec, nrec, NULL, 0, false, &p, &err), 0);
 	assert_int_equal(p.ndelete, d.n);
-	const struct plan_step *net = step(&p, "sbx-demo-back"), *vol = step(&p, "sbx-demo-db-0.qcow2");
+	const struct plan_step *net = step(&p, "sbx-demo.back"), *vol = step(&p, "sbx-demo.db-0.qcow2");
 	assert_int_equal(net->ndeps, 9); /* after every domain, volume and seed */
 	assert_int_equal(vol->ndeps, 3); /* after the three domains */
 	for (size_t j = 0; j < vol->ndeps; j++)

@@ -90,6 +90,28 @@ static void test_open_and_reopen(void **ctx)
 	free(dir);
 }
 
+/* Each state has its own random id, kept across re-opens; a version-1 database gets one. */
+static void test_state_id(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	char *id = xstrdup(state_id(f->st));
+	assert_int_equal(strlen(id), 16);
+	assert_int_equal(strspn(id, "0123456789abcdef"), 16);
+	state_close(f->st);
+	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	assert_string_equal(state_id(f->st), id);
+	struct state_fix *g = state_fix_new("state2", NULL);
+	assert_string_not_equal(state_id(g->st), id);
+	state_fix_free(g);
+	state_close(f->st);
+	assert_int_equal(raw_sql(f->db, "DROP TABLE meta; PRAGMA user_version = 1", NULL), SQLITE_OK);
+	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	assert_int_equal(strlen(state_id(f->st)), 16);
+	assert_string_not_equal(state_id(f->st), id);
+	free(id);
+}
+
 /* A database from a newer binary is refused with a clear message. */
 static void test_newer_schema_refused(void **ctx)
 {
@@ -705,6 +727,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_and_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_crud, setup, teardown),
