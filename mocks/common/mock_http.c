@@ -1,5 +1,11 @@
 /* mock_http — the libmicrohttpd listener: body accumulation with a cap, hand-off to the pipeline. */
-#include "mock_internal.h"
+#include "mock_http.h"
+
+#include "mock_kv.h"
+#include "mock_log.h"
+#include "mock_req.h"
+#include "mock_server.h"
+#include "mock_util.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>

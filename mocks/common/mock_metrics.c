@@ -1,5 +1,7 @@
 /* mock_metrics — a small Prometheus registry: named series with a label string. */
-#include "mock.h"
+#include "mock_metrics.h"
+
+#include "mock_util.h"
 
 #include <pthread.h>
 #include <stdlib.h>

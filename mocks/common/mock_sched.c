@@ -1,5 +1,8 @@
 /* mock_sched — one background thread running delayed jobs in due order (a binary heap). */
-#include "mock.h"
+#include "mock_sched.h"
+
+#include "mock_log.h"
+#include "mock_util.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,5 +1,17 @@
 /* mock_server — routes, the request pipeline, built-in and inspection routes, main(). */
-#include "mock_internal.h"
+#include "mock_server.h"
+
+#include "mock_faults.h"
+#include "mock_http.h"
+#include "mock_kv.h"
+#include "mock_log.h"
+#include "mock_metrics.h"
+#include "mock_opts.h"
+#include "mock_req.h"
+#include "mock_sched.h"
+#include "mock_store.h"
+#include "mock_util.h"
+#include "mock_webhook.h"
 
 #include <openssl/crypto.h>
 #include <pthread.h>

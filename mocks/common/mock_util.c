@@ -1,17 +1,15 @@
-/* mock_util — allocation, errors, time, ids, parsing, hashing, buffers, key/value lists. */
-#include "mock.h"
+/* mock_util — allocation, errors, time, ids, random numbers, parsing, hashing, buffers. */
+#include "mock_util.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 /* Abort on out-of-memory. */
@@ -259,16 +257,6 @@ static void to_hex(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-/* Hex HMAC-SHA256. */
-void mock_hmac_sha256_hex(const char *key, const void *data, size_t len, char out[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = sizeof(md);
-
-	HMAC(EVP_sha256(), key, (int)strlen(key), data, len, md, &mdlen);
-	to_hex(md, 32, out);
-}
-
 /* Hex SHA-256. */
 void mock_sha256_hex(const void *data, size_t len, char out[65])
 {
@@ -277,37 +265,6 @@ void mock_sha256_hex(const void *data, size_t len, char out[65])
 
 	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
 	to_hex(md, 32, out);
-}
-
-/* Build "t=<ts>,v1=<hex>". */
-char *mock_signature(const char *secret, int64_t ts, const char *body, size_t len)
-{
-	struct mock_buf b = {0};
-	char hex[65];
-
-	mock_buf_printf(&b, "%lld.", (long long)ts);
-	mock_buf_add(&b, body, len);
-	mock_hmac_sha256_hex(secret, b.data, b.len, hex);
-	mock_buf_free(&b);
-	return mock_xasprintf("t=%lld,v1=%s", (long long)ts, hex);
-}
-
-/* Verify a "t=..,v1=.." header. */
-bool mock_signature_verify(const char *secret, const char *header, const char *body, size_t len,
-			   int64_t now_s, int64_t tolerance_s)
-{
-	long long ts;
-	char given[65], *want;
-	bool ok;
-
-	if (!header || sscanf(header, "t=%lld,v1=%64[0-9a-f]", &ts, given) != 2 || strlen(given) != 64)
-		return false;
-	if (tolerance_s > 0 && (ts > now_s + tolerance_s || ts < now_s - tolerance_s))
-		return false;
-	want = mock_signature(secret, ts, body, len);
-	ok = CRYPTO_memcmp(strstr(want, ",v1=") + 4, given, 64) == 0;
-	free(want);
-	return ok;
 }
 
 /* Make room for n more bytes plus a NUL. */
@@ -369,38 +326,4 @@ void mock_buf_free(struct mock_buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
-}
-
-/* Append a key/value copy. */
-void mock_kv_add(struct mock_kvlist *l, const char *key, const char *value)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 8;
-		l->v = mock_xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
-	l->v[l->n].key = mock_xstrdup(key);
-	l->v[l->n].value = mock_xstrdup(value);
-	l->n++;
-}
-
-/* Find the first value for key. */
-const char *mock_kv_get(const struct mock_kvlist *l, const char *key, bool nocase)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		if (nocase ? strcasecmp(l->v[i].key, key) == 0 : strcmp(l->v[i].key, key) == 0)
-			return l->v[i].value;
-	}
-	return NULL;
-}
-
-/* Free the list's entries. */
-void mock_kv_free(struct mock_kvlist *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i].key);
-		free(l->v[i].value);
-	}
-	free(l->v);
-	l->v = NULL;
-	l->n = l->cap = 0;
 }

@@ -1,5 +1,14 @@
 /* mock_webhook — signed webhook deliveries on libcurl with retries and a delivery log. */
-#include "mock.h"
+#include "mock_webhook.h"
+
+#include "mock_log.h"
+#include "mock_metrics.h"
+#include "mock_opts.h"
+#include "mock_req.h"
+#include "mock_sched.h"
+#include "mock_sig.h"
+#include "mock_store.h"
+#include "mock_util.h"
 
 #include <curl/curl.h>
 #include <pthread.h>

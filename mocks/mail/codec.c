@@ -1,6 +1,8 @@
 /* codec — base64, quoted-printable, RFC 2047 encoded words, charsets to UTF-8. */
 #include "codec.h"
 
+#include "mock_util.h"
+
 #include <string.h>
 #include <strings.h>
 

@@ -8,7 +8,7 @@
 #ifndef SBX_MAIL_CODEC_H
 #define SBX_MAIL_CODEC_H
 
-#include "mock.h"
+#include "mock_util.h"
 
 #include <stdbool.h>
 #include <stddef.h>

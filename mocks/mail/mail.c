@@ -3,6 +3,13 @@
 
 #include "mail_api.h"
 #include "mail_msg.h"
+#include "mock_faults.h"
+#include "mock_log.h"
+#include "mock_metrics.h"
+#include "mock_opts.h"
+#include "mock_server.h"
+#include "mock_store.h"
+#include "mock_util.h"
 #include "smtp_server.h"
 
 #include <stdio.h>

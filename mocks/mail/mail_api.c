@@ -2,6 +2,11 @@
 #include "mail_api.h"
 
 #include "mail_msg.h"
+#include "mock_kv.h"
+#include "mock_req.h"
+#include "mock_server.h"
+#include "mock_store.h"
+#include "mock_util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,6 +2,8 @@
 #include "mail_msg.h"
 
 #include "codec.h"
+#include "mock_kv.h"
+#include "mock_util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -20,8 +20,13 @@
 #define SBX_MAIL_MSG_H
 
 #include "mime.h"
-#include "mock.h"
+#include "mock_kv.h"
+#include "mock_util.h"
 #include "smtp_session.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 /* A new record for a delivered message (caller owns it). */
 json_t *mail_msg_new(const struct smtp_envelope *env, const char *data, size_t len);

@@ -2,7 +2,7 @@
 #include "mime.h"
 
 #include "codec.h"
-#include "mock.h"
+#include "mock_util.h"
 
 #include <ctype.h>
 #include <stdlib.h>

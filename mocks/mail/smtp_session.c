@@ -2,7 +2,7 @@
 #include "smtp_session.h"
 
 #include "codec.h"
-#include "mock.h"
+#include "mock_util.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -2,6 +2,13 @@
 #include "payment.h"
 
 #include "card.h"
+#include "mock_faults.h"
+#include "mock_opts.h"
+#include "mock_req.h"
+#include "mock_server.h"
+#include "mock_store.h"
+#include "mock_util.h"
+#include "mock_webhook.h"
 
 #include <ctype.h>
 #include <pthread.h>

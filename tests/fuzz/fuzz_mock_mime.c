@@ -5,6 +5,7 @@
 #include "../../mocks/mail/codec.h"
 #include "../../mocks/mail/mail_msg.h"
 #include "../../mocks/mail/mime.h"
+#include "mock_util.h"
 
 #include <stdint.h>
 #include <stdlib.h>

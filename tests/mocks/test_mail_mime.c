@@ -7,8 +7,9 @@
 
 #include "../../mocks/mail/codec.h"
 #include "../../mocks/mail/mime.h"
-#include "mock.h"
+#include "mock_util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

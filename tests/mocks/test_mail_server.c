@@ -11,7 +11,12 @@
 #include <cmocka.h>
 
 #include "../../mocks/mail/mail.h"
-#include "mock.h"
+#include "mock_kv.h"
+#include "mock_log.h"
+#include "mock_opts.h"
+#include "mock_req.h"
+#include "mock_server.h"
+#include "mock_util.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
