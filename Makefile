@@ -33,8 +33,10 @@ PROV_CFLAGS = $(BASEFLAGS) $(PROV_INC) $(call pkgcflags,$(PKGS))
 PROV_LIBS   = $(call pkglibs,$(PKGS)) -lm
 
 MOCKS      := sms mail payment
-MOCK_LIB_SRCS := $(wildcard mocks/common/*.c)
-MOCK_CFLAGS = $(BASEFLAGS) -Imocks/common $(call pkgcflags,$(MOCK_PKGS))
+# The helpers the mocks share with the provisioner: each stands alone in provisioner/util.
+SHARED_SRCS   := $(addprefix provisioner/util/,buf.c clock.c random.c sha256.c)
+MOCK_LIB_SRCS := $(wildcard mocks/common/*.c) $(SHARED_SRCS)
+MOCK_CFLAGS = $(BASEFLAGS) -Imocks/common -Iprovisioner/util $(call pkgcflags,$(MOCK_PKGS))
 MOCK_LIBS   = $(call pkglibs,$(MOCK_PKGS)) -lm
 mock_srcs   = $(wildcard mocks/$(1)/*.c)
 

@@ -1,7 +1,9 @@
 /* mock_sig — webhook signatures (HMAC-SHA256 of "<ts>.<body>"). */
 #include "mock_sig.h"
 
+#include "buf.h"
 #include "mock_util.h"
+#include "sha256.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -10,18 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Write len bytes as lowercase hex. */
-static void to_hex(const unsigned char *in, size_t len, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hex[in[i] >> 4];
-		out[2 * i + 1] = hex[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
 /* Lowercase hex HMAC-SHA256 of data under key. */
 static void hmac_sha256_hex(const char *key, const void *data, size_t len, char out[65])
 {
@@ -29,19 +19,19 @@ static void hmac_sha256_hex(const char *key, const void *data, size_t len, char 
 	unsigned int mdlen = sizeof(md);
 
 	HMAC(EVP_sha256(), key, (int)strlen(key), data, len, md, &mdlen);
-	to_hex(md, 32, out);
+	sbx_sha256_digest_hex(md, out);
 }
 
 /* Build "t=<ts>,v1=<hex>". */
 char *mock_signature(const char *secret, int64_t ts, const char *body, size_t len)
 {
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 	char hex[65];
 
-	mock_buf_printf(&b, "%lld.", (long long)ts);
-	mock_buf_add(&b, body, len);
+	sbx_buf_printf(&b, "%lld.", (long long)ts);
+	sbx_buf_add(&b, body, len);
 	hmac_sha256_hex(secret, b.data, b.len, hex);
-	mock_buf_free(&b);
+	sbx_buf_free(&b);
 	return mock_xasprintf("t=%lld,v1=%s", (long long)ts, hex);
 }
 

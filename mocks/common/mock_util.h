@@ -1,7 +1,8 @@
 /*
  * mock_util — what every module of the mocks' shared library leans on: allocation that aborts on
- * out-of-memory, the error object, clocks and RFC 3339 times, random ids and numbers, strict
- * number / duration / size parsing, and a growable string buffer. Thread-safe.
+ * out-of-memory, the error object, the wall clock and RFC 3339 times, random ids and numbers, strict
+ * number / duration / size parsing. Thread-safe. The helpers the mocks share with the provisioner
+ * (buf.h, clock.h, random.h, sha256.h) live in provisioner/util/.
  */
 #ifndef SBX_MOCK_UTIL_H
 #define SBX_MOCK_UTIL_H
@@ -29,10 +30,8 @@ struct mock_err {
 /* Set the message (replacing a previous one). Returns -1. */
 int mock_err_set(struct mock_err *e, const char *fmt, ...) MOCK_PRINTF(2, 3);
 
-/* Wall clock in milliseconds since the epoch; monotonic milliseconds; sleep. */
+/* Wall clock in milliseconds since the epoch (monotonic time and sleeping: clock.h). */
 int64_t mock_now_ms(void);
-int64_t mock_mono_ms(void);
-void mock_sleep_ms(int64_t ms);
 /* RFC 3339 UTC time with milliseconds ("2026-11-22T22:15:03.120Z") of ms since the epoch. */
 void mock_fmt_time(int64_t ms, char out[32]);
 /* A fresh random id: prefix + `len` characters of [0-9a-z] ("SM" + 32, "pi_" + 24); caller frees. */
@@ -50,24 +49,5 @@ int mock_parse_size(const char *s, size_t *bytes);
 
 /* Whether s starts with "http://" or "https://". */
 bool mock_is_http_url(const char *s);
-
-/* Lowercase hex SHA-256 (out has 65 bytes). */
-void mock_sha256_hex(const void *data, size_t len, char out[65]);
-
-/* A growable string buffer (zero-initialise it). */
-struct mock_buf {
-	char *data;
-	size_t len, cap;
-};
-/* Append len bytes (the data stays NUL-terminated). */
-void mock_buf_add(struct mock_buf *b, const void *data, size_t len);
-/* Append a string. */
-void mock_buf_puts(struct mock_buf *b, const char *s);
-/* Append formatted text. */
-void mock_buf_printf(struct mock_buf *b, const char *fmt, ...) MOCK_PRINTF(2, 3);
-/* Take the contents: NUL-terminated, never NULL; the buffer is reset; caller frees. */
-char *mock_buf_steal(struct mock_buf *b);
-/* Free the contents; the buffer can be reused. */
-void mock_buf_free(struct mock_buf *b);
 
 #endif

@@ -1,6 +1,7 @@
 /* codec — base64, quoted-printable, RFC 2047 encoded words, charsets to UTF-8. */
 #include "codec.h"
 
+#include "buf.h"
 #include "mock_util.h"
 
 #include <string.h>
@@ -26,12 +27,12 @@ static int b64_value(unsigned char c)
 }
 
 /* Decode base64, skipping anything outside the alphabet and stopping at padding. */
-void codec_base64_decode(const char *in, size_t len, struct mock_buf *out)
+void codec_base64_decode(const char *in, size_t len, struct sbx_buf *out)
 {
 	unsigned acc = 0;
 	int bits = 0;
 
-	mock_buf_add(out, "", 0);
+	sbx_buf_add(out, "", 0);
 	for (size_t i = 0; i < len && in[i] != '='; i++) {
 		int v = b64_value((unsigned char)in[i]);
 		if (v < 0)
@@ -41,18 +42,18 @@ void codec_base64_decode(const char *in, size_t len, struct mock_buf *out)
 		if (bits >= 8) {
 			bits -= 8;
 			char c = (char)((acc >> bits) & 0xff);
-			mock_buf_add(out, &c, 1);
+			sbx_buf_add(out, &c, 1);
 		}
 	}
 }
 
 /* Encode base64 with padding. */
-void codec_base64_encode(const void *in, size_t len, struct mock_buf *out)
+void codec_base64_encode(const void *in, size_t len, struct sbx_buf *out)
 {
 	const unsigned char *p = in;
 	char q[4];
 
-	mock_buf_add(out, "", 0);
+	sbx_buf_add(out, "", 0);
 	for (size_t i = 0; i < len; i += 3) {
 		unsigned v = (unsigned)p[i] << 16;
 		if (i + 1 < len)
@@ -63,7 +64,7 @@ void codec_base64_encode(const void *in, size_t len, struct mock_buf *out)
 		q[1] = b64_alphabet[(v >> 12) & 63];
 		q[2] = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
 		q[3] = i + 2 < len ? b64_alphabet[v & 63] : '=';
-		mock_buf_add(out, q, 4);
+		sbx_buf_add(out, q, 4);
 	}
 }
 
@@ -94,26 +95,26 @@ static size_t qp_soft_break(const char *in, size_t len, size_t i)
 }
 
 /* Decode quoted-printable (body or RFC 2047 "Q"). */
-void codec_qp_decode(const char *in, size_t len, bool header_mode, struct mock_buf *out)
+void codec_qp_decode(const char *in, size_t len, bool header_mode, struct sbx_buf *out)
 {
-	mock_buf_add(out, "", 0);
+	sbx_buf_add(out, "", 0);
 	for (size_t i = 0; i < len;) {
 		char c = in[i];
 		if (c == '_' && header_mode) {
-			mock_buf_add(out, " ", 1);
+			sbx_buf_add(out, " ", 1);
 			i++;
 		} else if (c != '=') {
-			mock_buf_add(out, &c, 1);
+			sbx_buf_add(out, &c, 1);
 			i++;
 		} else if (i + 2 < len && hex_value((unsigned char)in[i + 1]) >= 0 &&
 			   hex_value((unsigned char)in[i + 2]) >= 0) {
 			char v = (char)(hex_value((unsigned char)in[i + 1]) * 16 +
 					hex_value((unsigned char)in[i + 2]));
-			mock_buf_add(out, &v, 1);
+			sbx_buf_add(out, &v, 1);
 			i += 3;
 		} else {
 			size_t soft = header_mode ? 0 : qp_soft_break(in, len, i);
-			mock_buf_add(out, in + i, soft ? 0 : 1);
+			sbx_buf_add(out, in + i, soft ? 0 : 1);
 			i += soft ? soft : 1;
 		}
 	}
@@ -175,24 +176,24 @@ static bool charset_latin1(const char *cs)
 }
 
 /* Convert to UTF-8 (see codec.h). */
-void codec_to_utf8(const char *in, size_t len, const char *charset, struct mock_buf *out)
+void codec_to_utf8(const char *in, size_t len, const char *charset, struct sbx_buf *out)
 {
 	const unsigned char *p = (const unsigned char *)in;
 	bool latin1 = charset_latin1(charset);
 
-	mock_buf_add(out, "", 0);
+	sbx_buf_add(out, "", 0);
 	for (size_t i = 0; i < len;) {
 		size_t n = latin1 ? (p[i] && p[i] < 0x80) : utf8_seq(p + i, len - i);
 		if (n) {
-			mock_buf_add(out, in + i, n);
+			sbx_buf_add(out, in + i, n);
 			i += n;
 			continue;
 		}
 		if (latin1 && p[i]) {
 			char two[2] = {(char)(0xc0 | (p[i] >> 6)), (char)(0x80 | (p[i] & 0x3f))};
-			mock_buf_add(out, two, 2);
+			sbx_buf_add(out, two, 2);
 		} else {
-			mock_buf_add(out, "\xef\xbf\xbd", 3);
+			sbx_buf_add(out, "\xef\xbf\xbd", 3);
 		}
 		i++;
 	}
@@ -202,11 +203,11 @@ void codec_to_utf8(const char *in, size_t len, const char *charset, struct mock_
  * Parse an encoded word "=?cs?E?text?=" at in (n bytes). On success append its decoding and return
  * its length; return 0 when in does not start with a well-formed encoded word.
  */
-static size_t word_decode(const char *in, size_t n, struct mock_buf *out)
+static size_t word_decode(const char *in, size_t n, struct sbx_buf *out)
 {
 	const char *q1, *q2, *end;
 	char cs[64];
-	struct mock_buf raw = {0};
+	struct sbx_buf raw = {0};
 
 	if (n < 8 || in[0] != '=' || in[1] != '?')
 		return 0;
@@ -228,27 +229,27 @@ static size_t word_decode(const char *in, size_t n, struct mock_buf *out)
 	else
 		return 0;
 	codec_to_utf8(raw.data, raw.len, cs, out);
-	mock_buf_free(&raw);
+	sbx_buf_free(&raw);
 	return (size_t)(end + 2 - in);
 }
 
 /* Whether in (n bytes) starts with a well-formed encoded word. */
 static bool word_at(const char *in, size_t n)
 {
-	struct mock_buf scratch = {0};
+	struct sbx_buf scratch = {0};
 	size_t w = word_decode(in, n, &scratch);
 
-	mock_buf_free(&scratch);
+	sbx_buf_free(&scratch);
 	return w > 0;
 }
 
 /* Decode a header value with encoded words. */
-void codec_header_decode(const char *in, size_t len, struct mock_buf *out)
+void codec_header_decode(const char *in, size_t len, struct sbx_buf *out)
 {
 	size_t i = 0;
 	bool after_word = false;
 
-	mock_buf_add(out, "", 0);
+	sbx_buf_add(out, "", 0);
 	while (i < len) {
 		size_t n = word_decode(in + i, len - i, out);
 		if (n) {

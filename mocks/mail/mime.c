@@ -1,6 +1,7 @@
 /* mime — a lenient parser of Internet messages into headers and decoded leaf parts. */
 #include "mime.h"
 
+#include "buf.h"
 #include "codec.h"
 #include "mock_util.h"
 
@@ -75,7 +76,7 @@ static void header_add(struct header_list *l, const char *p, size_t len)
  */
 static const char *headers_parse(const char *p, const char *end, struct header_list *l)
 {
-	struct mock_buf cur = {0};
+	struct sbx_buf cur = {0};
 	const char *next;
 
 	while (p < end) {
@@ -89,18 +90,18 @@ static const char *headers_parse(const char *p, const char *end, struct header_l
 			break;
 		}
 		if (folded) {
-			mock_buf_add(&cur, p, len);
+			sbx_buf_add(&cur, p, len);
 		} else {
 			if (cur.len)
 				header_add(l, cur.data, cur.len);
 			cur.len = 0;
-			mock_buf_add(&cur, p, len);
+			sbx_buf_add(&cur, p, len);
 		}
 		p = next;
 	}
 	if (cur.len)
 		header_add(l, cur.data, cur.len);
-	mock_buf_free(&cur);
+	sbx_buf_free(&cur);
 	return p < end ? next : end;
 }
 
@@ -134,15 +135,15 @@ static char *lower(char *s)
 /* Read a token or quoted string at *pp (up to a stop character); caller frees. */
 static char *param_token(const char **pp, const char *stops)
 {
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 	const char *p = *pp;
 
-	mock_buf_add(&b, "", 0);
+	sbx_buf_add(&b, "", 0);
 	if (*p == '"') {
 		for (p++; *p && *p != '"'; p++) {
 			if (*p == '\\' && p[1])
 				p++;
-			mock_buf_add(&b, p, 1);
+			sbx_buf_add(&b, p, 1);
 		}
 		if (*p == '"')
 			p++;
@@ -150,17 +151,17 @@ static char *param_token(const char **pp, const char *stops)
 		size_t n = strcspn(p, stops), keep = n;
 		while (keep && isspace((unsigned char)p[keep - 1]))
 			keep--;
-		mock_buf_add(&b, p, keep);
+		sbx_buf_add(&b, p, keep);
 		p += n;
 	}
 	*pp = p;
-	return mock_buf_steal(&b);
+	return sbx_buf_steal(&b);
 }
 
 /* Decode an RFC 2231 extended value "charset'lang'%xx..." to UTF-8; caller frees. */
 static char *rfc2231_decode(const char *v, bool first)
 {
-	struct mock_buf raw = {0}, out = {0};
+	struct sbx_buf raw = {0}, out = {0};
 	const char *q1 = first ? strchr(v, '\'') : NULL;
 	const char *q2 = q1 ? strchr(q1 + 1, '\'') : NULL;
 	char cs[64] = "";
@@ -177,11 +178,11 @@ static char *rfc2231_decode(const char *v, bool first)
 			c = (char)strtol(hex, NULL, 16);
 			p += 2;
 		}
-		mock_buf_add(&raw, &c, 1);
+		sbx_buf_add(&raw, &c, 1);
 	}
 	codec_to_utf8(raw.data ? raw.data : "", raw.len, cs[0] ? cs : NULL, &out);
-	mock_buf_free(&raw);
-	return mock_buf_steal(&out);
+	sbx_buf_free(&raw);
+	return sbx_buf_steal(&out);
 }
 
 /* Add key=value to pl, joining RFC 2231 continuations (key*0, key*1*) onto one key. */
@@ -260,25 +261,25 @@ static void params_free(struct param_list *pl)
 /* Undo the transfer encoding of a leaf body into part->body. */
 static void part_decode(struct mime_part *part, const char *body, size_t len)
 {
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 
 	if (!strcmp(part->encoding, "base64"))
 		codec_base64_decode(body, len, &b);
 	else if (!strcmp(part->encoding, "quoted-printable"))
 		codec_qp_decode(body, len, false, &b);
 	else
-		mock_buf_add(&b, body, len);
+		sbx_buf_add(&b, body, len);
 	part->len = b.len;
-	part->body = mock_buf_steal(&b);
+	part->body = sbx_buf_steal(&b);
 }
 
 /* A header value decoded to UTF-8 (RFC 2047); caller frees. */
 static char *decode_words(const char *v)
 {
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 
 	codec_header_decode(v, strlen(v), &b);
-	return mock_buf_steal(&b);
+	return sbx_buf_steal(&b);
 }
 
 /* Fill a leaf part's descriptive fields from its headers. */
@@ -485,8 +486,8 @@ const struct mime_part *mime_body(const struct mime_msg *m, const char *content_
 /* A part's body as UTF-8. */
 char *mime_part_text(const struct mime_part *p)
 {
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 
 	codec_to_utf8(p->body, p->len, p->charset, &b);
-	return mock_buf_steal(&b);
+	return sbx_buf_steal(&b);
 }

@@ -5,7 +5,7 @@
 #include "../../mocks/mail/codec.h"
 #include "../../mocks/mail/mail_msg.h"
 #include "../../mocks/mail/mime.h"
-#include "mock_util.h"
+#include "buf.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *rcpt[] = {"bob@example.org"};
 	struct smtp_envelope env = {"fuzz", "alice@example.org", rcpt, 1, NULL, false, true, NULL};
 	struct mime_msg *m = mime_parse((const char *)data, size);
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 	json_t *rec, *d;
 	char *s;
 
@@ -48,12 +48,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	codec_header_decode((const char *)data, size, &b);
 	if (!codec_utf8_valid(b.data, b.len) && b.len)
 		abort(); /* decoded headers must be valid UTF-8 */
-	mock_buf_free(&b);
+	sbx_buf_free(&b);
 	rec = mail_msg_new(&env, (const char *)data, size);
 	mail_msg_raw(rec, &b);
 	if (b.len != size || (size && memcmp(b.data, data, size)))
 		abort(); /* the raw source must round-trip */
-	mock_buf_free(&b);
+	sbx_buf_free(&b);
 	d = mail_msg_detail(rec);
 	s = json_dumps(d, 0);
 	if (!s)

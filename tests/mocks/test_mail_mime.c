@@ -7,7 +7,7 @@
 
 #include "../../mocks/mail/codec.h"
 #include "../../mocks/mail/mime.h"
-#include "mock_util.h"
+#include "buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +22,7 @@ static struct mime_msg *parse(const char *raw)
 /* base64 both ways, with line breaks and junk; quoted-printable with soft breaks. */
 static void test_codecs(void **state)
 {
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 
 	(void)state;
 	codec_base64_decode("aGVs\r\nbG8g d29y!bGQ=", 20, &b);
@@ -39,7 +39,7 @@ static void test_codecs(void **state)
 	b.len = 0;
 	codec_qp_decode("a_b=5F", 6, true, &b);
 	assert_string_equal(b.data, "a b_");
-	mock_buf_free(&b);
+	sbx_buf_free(&b);
 	assert_true(codec_utf8_valid("caf\xc3\xa9", 5));
 	assert_false(codec_utf8_valid("caf\xe9", 4));
 	assert_false(codec_utf8_valid("\xc0\xaf", 2));       /* overlong */
@@ -49,7 +49,7 @@ static void test_codecs(void **state)
 /* Charsets and RFC 2047 encoded words. */
 static void test_charsets(void **state)
 {
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 	const char *h = "=?UTF-8?B?w6l0w6k=?= =?ISO-8859-1?Q?_=E0_la?= plage =?bogus";
 
 	(void)state;
@@ -61,7 +61,7 @@ static void test_charsets(void **state)
 	b.len = 0;
 	codec_header_decode(h, strlen(h), &b);
 	assert_string_equal(b.data, "\xc3\xa9t\xc3\xa9 \xc3\xa0 la plage =?bogus");
-	mock_buf_free(&b);
+	sbx_buf_free(&b);
 }
 
 static const char multipart_msg[] =

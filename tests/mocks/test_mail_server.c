@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../mocks/mail/mail.h"
+#include "clock.h"
 #include "mock_kv.h"
 #include "mock_log.h"
 #include "mock_opts.h"
@@ -202,7 +203,7 @@ static void test_limits(void **state)
 {
 	struct fixture *f = start("smtp-max-conn", "2", "smtp-idle-timeout", "400ms", NULL);
 	char b1[256], b2[256], b3[256];
-	int64_t t0 = mock_mono_ms();
+	int64_t t0 = sbx_mono_ms();
 	int a, b, c;
 
 	(void)state;
@@ -217,7 +218,7 @@ static void test_limits(void **state)
 	assert_true(n > 0);
 	b1[n] = '\0';
 	assert_string_equal(b1, "421 4.4.2 Idle timeout, closing connection\r\n");
-	assert_true(mock_mono_ms() - t0 >= 350);
+	assert_true(sbx_mono_ms() - t0 >= 350);
 	close(a);
 	close(b);
 	stop(f);
@@ -245,7 +246,7 @@ static void test_wait_and_stop(void **state)
 	struct waiter w = {f, 0, NULL};
 	pthread_t th;
 	char buf[256];
-	int64_t t0 = mock_mono_ms();
+	int64_t t0 = sbx_mono_ms();
 	int fd;
 
 	(void)state;
@@ -255,7 +256,7 @@ static void test_wait_and_stop(void **state)
 	pthread_join(th, NULL);
 	assert_int_equal(w.status, 200);
 	assert_string_equal(json_string_value(json_object_get(w.doc, "subject")), "yes");
-	assert_true(mock_mono_ms() - t0 < 15000);
+	assert_true(sbx_mono_ms() - t0 < 15000);
 	json_decref(w.doc);
 
 	fd = raw_connect(f->port, buf, sizeof(buf));
