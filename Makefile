@@ -17,7 +17,7 @@ BUILD    ?= build
 .SECONDARY:
 
 PKGS      := libvirt yaml-0.1 jansson libcurl libssh2 sqlite3 openssl
-MOCK_PKGS := libmicrohttpd jansson sqlite3 openssl libcurl
+MOCK_PKGS := libmicrohttpd jansson sqlite3 openssl libcurl gmime-3.0
 WARN      := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral
 OPT       ?= -O2 -g
 BASEFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -MMD -MP
