@@ -18,7 +18,7 @@ BUILD    ?= build
 .SECONDARY:
 
 PKGS      := libvirt yaml-0.1 jansson libcurl libssh2 sqlite3 openssl
-MOCK_PKGS := libmicrohttpd jansson sqlite3 openssl libcurl
+MOCK_PKGS := libmicrohttpd jansson sqlite3 openssl libcurl gmime-3.0
 WARN      := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral
 OPT       ?= -O2 -g
 BASEFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -MMD -MP
@@ -34,8 +34,10 @@ PROV_CFLAGS = $(BASEFLAGS) $(PROV_INC) $(call pkgcflags,$(PKGS))
 PROV_LIBS   = $(call pkglibs,$(PKGS)) -lm
 
 MOCKS      := sms mail payment
-MOCK_LIB_SRCS := $(wildcard mocks/common/*.c)
-MOCK_CFLAGS = $(BASEFLAGS) -Imocks/common $(call pkgcflags,$(MOCK_PKGS))
+# The helpers the mocks share with the provisioner: each stands alone in provisioner/util.
+SHARED_SRCS   := $(addprefix provisioner/util/,buf.c clock.c random.c sha256.c)
+MOCK_LIB_SRCS := $(wildcard mocks/common/*.c) $(SHARED_SRCS)
+MOCK_CFLAGS = $(BASEFLAGS) -Imocks/common -Iprovisioner/util $(call pkgcflags,$(MOCK_PKGS))
 MOCK_LIBS   = $(call pkglibs,$(MOCK_PKGS)) -lm
 mock_srcs   = $(wildcard mocks/$(1)/*.c)
 

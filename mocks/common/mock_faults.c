@@ -1,5 +1,7 @@
 /* mock_faults — the fault-injection configuration: parsed in one place, read by the server. */
-#include "mock.h"
+#include "mock_faults.h"
+
+#include "mock_util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,5 +1,13 @@
 /* mock_http — the libmicrohttpd listener: body accumulation with a cap, hand-off to the pipeline. */
-#include "mock_internal.h"
+#include "mock_http.h"
+
+#include "buf.h"
+#include "clock.h"
+#include "mock_kv.h"
+#include "mock_log.h"
+#include "mock_req.h"
+#include "mock_server.h"
+#include "mock_util.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -20,7 +28,7 @@ struct mock_http {
 struct conn_state {
 	char *uri;     /* the raw request target, for the query string */
 	bool started;  /* the access handler has seen the headers */
-	struct mock_buf body;
+	struct sbx_buf body;
 	bool too_big;
 	int64_t t0;
 };
@@ -33,7 +41,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	(void)cls;
 	(void)c;
 	st->uri = mock_xstrdup(uri);
-	st->t0 = mock_mono_ms();
+	st->t0 = sbx_mono_ms();
 	return st;
 }
 
@@ -84,7 +92,7 @@ static struct mock_req *req_from(struct MHD_Connection *c, const char *url, cons
 		mock_req_parse_query(&r->query, qm + 1);
 	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_kv, &r->headers);
 	r->body_len = st->body.len;
-	r->body = mock_buf_steal(&st->body);
+	r->body = sbx_buf_steal(&st->body);
 	r->remote = client_addr(c);
 	return r;
 }
@@ -157,10 +165,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (*upload_size) {
 		if (!st->too_big && st->body.len + *upload_size > h->max_body) {
 			st->too_big = true;
-			mock_buf_free(&st->body);
+			sbx_buf_free(&st->body);
 		}
 		if (!st->too_big)
-			mock_buf_add(&st->body, upload, *upload_size);
+			sbx_buf_add(&st->body, upload, *upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -185,7 +193,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (!st)
 		return;
-	mock_buf_free(&st->body);
+	sbx_buf_free(&st->body);
 	free(st->uri);
 	free(st);
 	*con_cls = NULL;

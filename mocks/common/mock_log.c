@@ -1,5 +1,7 @@
 /* mock_log — JSON lines on stderr, one write per line. */
-#include "mock_internal.h"
+#include "mock_log.h"
+
+#include "mock_util.h"
 
 #include <stdatomic.h>
 #include <stdio.h>

@@ -1,5 +1,8 @@
 /* mock_metrics — a small Prometheus registry: named series with a label string. */
-#include "mock.h"
+#include "mock_metrics.h"
+
+#include "buf.h"
+#include "mock_util.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -110,20 +113,20 @@ double mock_metrics_get(struct mock_metrics *m, const char *name, const char *la
 }
 
 /* Render one metric family: HELP/TYPE (when described) and its series. */
-static void render_family(struct mock_metrics *m, const char *name, struct mock_buf *b)
+static void render_family(struct mock_metrics *m, const char *name, struct sbx_buf *b)
 {
 	for (size_t i = 0; i < m->nd; i++) {
 		if (strcmp(m->d[i].name, name) == 0)
-			mock_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, m->d[i].help, name,
+			sbx_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, m->d[i].help, name,
 					m->d[i].type);
 	}
 	for (size_t i = 0; i < m->n; i++) {
 		if (strcmp(m->s[i].name, name) != 0)
 			continue;
 		if (*m->s[i].labels)
-			mock_buf_printf(b, "%s{%s} %.17g\n", name, m->s[i].labels, m->s[i].value);
+			sbx_buf_printf(b, "%s{%s} %.17g\n", name, m->s[i].labels, m->s[i].value);
 		else
-			mock_buf_printf(b, "%s %.17g\n", name, m->s[i].value);
+			sbx_buf_printf(b, "%s %.17g\n", name, m->s[i].value);
 	}
 }
 
@@ -140,7 +143,7 @@ static bool first_of_name(struct mock_metrics *m, size_t i)
 /* Render the text exposition format. */
 char *mock_metrics_render(struct mock_metrics *m)
 {
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 
 	pthread_mutex_lock(&m->lock);
 	for (size_t i = 0; i < m->n; i++) {
@@ -148,5 +151,5 @@ char *mock_metrics_render(struct mock_metrics *m)
 			render_family(m, m->s[i].name, &b);
 	}
 	pthread_mutex_unlock(&m->lock);
-	return mock_buf_steal(&b);
+	return sbx_buf_steal(&b);
 }

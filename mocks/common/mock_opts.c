@@ -1,5 +1,8 @@
 /* mock_opts — the common command line of the mocks plus each mock's own options. */
-#include "mock.h"
+#include "mock_opts.h"
+
+#include "mock_kv.h"
+#include "mock_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,8 @@
 /* mock_req — plain HTTP request/response objects and the JSON helpers of handlers. */
-#include "mock_internal.h"
+#include "mock_req.h"
+
+#include "mock_kv.h"
+#include "mock_util.h"
 
 #include <ctype.h>
 #include <stdio.h>

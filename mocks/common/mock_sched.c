@@ -1,5 +1,9 @@
 /* mock_sched — one background thread running delayed jobs in due order (a binary heap). */
-#include "mock.h"
+#include "mock_sched.h"
+
+#include "clock.h"
+#include "mock_log.h"
+#include "mock_util.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -94,7 +98,7 @@ static void *sched_main(void *arg)
 			pthread_cond_wait(&s->cond, &s->lock);
 			continue;
 		}
-		if (s->heap[0].due > mock_mono_ms()) {
+		if (s->heap[0].due > sbx_mono_ms()) {
 			wait_until(s, s->heap[0].due);
 			continue;
 		}
@@ -129,7 +133,7 @@ struct mock_sched *mock_sched_new(void)
 void mock_sched_after(struct mock_sched *s, int64_t delay_ms, mock_job_fn fn, mock_job_fn drop,
 		      void *arg)
 {
-	int64_t due = mock_mono_ms() + (delay_ms > 0 ? delay_ms : 0);
+	int64_t due = sbx_mono_ms() + (delay_ms > 0 ? delay_ms : 0);
 
 	pthread_mutex_lock(&s->lock);
 	if (s->n == s->cap) {

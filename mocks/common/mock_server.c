@@ -1,5 +1,18 @@
 /* mock_server — routes, the request pipeline, built-in and inspection routes, main(). */
-#include "mock_internal.h"
+#include "mock_server.h"
+
+#include "clock.h"
+#include "mock_faults.h"
+#include "mock_http.h"
+#include "mock_kv.h"
+#include "mock_log.h"
+#include "mock_metrics.h"
+#include "mock_opts.h"
+#include "mock_req.h"
+#include "mock_sched.h"
+#include "mock_store.h"
+#include "mock_util.h"
+#include "mock_webhook.h"
 
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -272,7 +285,7 @@ static void dispatch(struct mock_server *s, struct mock_req *req, struct mock_re
 		return;
 	}
 	if (r->flags & MOCK_ROUTE_FAULTS) {
-		mock_sleep_ms(mock_faults_latency(s->faults));
+		sbx_sleep_ms(mock_faults_latency(s->faults));
 		status = mock_faults_roll(s->faults);
 		if (status) {
 			mock_resp_error(resp, status, "injected_fault", "fault injected by /admin/faults");
@@ -285,7 +298,7 @@ static void dispatch(struct mock_server *s, struct mock_req *req, struct mock_re
 /* Run the whole pipeline. */
 void mock_server_handle(struct mock_server *s, struct mock_req *req, struct mock_resp *resp)
 {
-	int64_t t0 = mock_mono_ms();
+	int64_t t0 = sbx_mono_ms();
 
 	dispatch(s, req, resp);
 	if (resp->status == 0)
@@ -320,7 +333,7 @@ void mock_server_account(struct mock_server *s, const struct mock_req *req,
 		       json_pack("{s:s,s:s,s:s,s:s?,s:i,s:I,s:I,s:s?}", "mock", s->name, "method",
 				 req->method, "path", req->path, "route", req->route, "status",
 				 resp->status, "bytes", (json_int_t)resp->body_len, "duration_ms",
-				 (json_int_t)(mock_mono_ms() - t0_ms), "remote", req->remote));
+				 (json_int_t)(sbx_mono_ms() - t0_ms), "remote", req->remote));
 }
 
 /* GET /healthz. */

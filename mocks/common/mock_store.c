@@ -1,5 +1,10 @@
 /* mock_store — collections of JSON records in memory, written through to SQLite, with waiters. */
-#include "mock.h"
+#include "mock_store.h"
+
+#include "mock_kv.h"
+#include "mock_log.h"
+#include "mock_req.h"
+#include "mock_util.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,17 +1,15 @@
-/* mock_util — allocation, errors, time, ids, parsing, hashing, buffers, key/value lists. */
-#include "mock.h"
+/* mock_util — allocation, errors, wall-clock time, ids, random numbers, parsing. */
+#include "mock_util.h"
+
+#include "random.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 /* Abort on out-of-memory. */
@@ -80,34 +78,13 @@ int mock_err_set(struct mock_err *e, const char *fmt, ...)
 	return -1;
 }
 
-/* Read a clock in milliseconds. */
-static int64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wall clock in ms. */
 int64_t mock_now_ms(void)
 {
-	return clock_ms(CLOCK_REALTIME);
-}
+	struct timespec ts;
 
-/* Monotonic clock in ms. */
-int64_t mock_mono_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
-
-/* Sleep for ms milliseconds (restarting after signals). */
-void mock_sleep_ms(int64_t ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-	while (ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Format ms since the epoch as RFC 3339 UTC. */
@@ -122,15 +99,6 @@ void mock_fmt_time(int64_t ms, char out[32])
 	snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
 }
 
-/* Fill buf with random bytes; abort when the RNG fails. */
-static void rand_bytes(void *buf, size_t len)
-{
-	if (RAND_bytes(buf, (int)len) != 1) {
-		fputs("sbx-mock: RAND_bytes failed\n", stderr);
-		abort();
-	}
-}
-
 /* A random id of prefix + len chars of [0-9a-z]. */
 char *mock_id_new(const char *prefix, size_t len)
 {
@@ -139,7 +107,7 @@ char *mock_id_new(const char *prefix, size_t len)
 	unsigned char *rnd = mock_xmalloc(len);
 	char *id = mock_xmalloc(plen + len + 1);
 
-	rand_bytes(rnd, len);
+	sbx_random(rnd, len);
 	memcpy(id, prefix, plen);
 	for (size_t i = 0; i < len; i++)
 		id[plen + i] = alphabet[rnd[i] % 36];
@@ -153,7 +121,7 @@ double mock_rand_unit(void)
 {
 	uint64_t r;
 
-	rand_bytes(&r, sizeof(r));
+	sbx_random(&r, sizeof(r));
 	return (double)(r >> 11) / (double)(1ULL << 53);
 }
 
@@ -245,162 +213,4 @@ int mock_parse_size(const char *s, size_t *bytes)
 bool mock_is_http_url(const char *s)
 {
 	return s && (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0);
-}
-
-/* Write len bytes as lowercase hex. */
-static void to_hex(const unsigned char *in, size_t len, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hex[in[i] >> 4];
-		out[2 * i + 1] = hex[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
-/* Hex HMAC-SHA256. */
-void mock_hmac_sha256_hex(const char *key, const void *data, size_t len, char out[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = sizeof(md);
-
-	HMAC(EVP_sha256(), key, (int)strlen(key), data, len, md, &mdlen);
-	to_hex(md, 32, out);
-}
-
-/* Hex SHA-256. */
-void mock_sha256_hex(const void *data, size_t len, char out[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = sizeof(md);
-
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	to_hex(md, 32, out);
-}
-
-/* Build "t=<ts>,v1=<hex>". */
-char *mock_signature(const char *secret, int64_t ts, const char *body, size_t len)
-{
-	struct mock_buf b = {0};
-	char hex[65];
-
-	mock_buf_printf(&b, "%lld.", (long long)ts);
-	mock_buf_add(&b, body, len);
-	mock_hmac_sha256_hex(secret, b.data, b.len, hex);
-	mock_buf_free(&b);
-	return mock_xasprintf("t=%lld,v1=%s", (long long)ts, hex);
-}
-
-/* Verify a "t=..,v1=.." header. */
-bool mock_signature_verify(const char *secret, const char *header, const char *body, size_t len,
-			   int64_t now_s, int64_t tolerance_s)
-{
-	long long ts;
-	char given[65], *want;
-	bool ok;
-
-	if (!header || sscanf(header, "t=%lld,v1=%64[0-9a-f]", &ts, given) != 2 || strlen(given) != 64)
-		return false;
-	if (tolerance_s > 0 && (ts > now_s + tolerance_s || ts < now_s - tolerance_s))
-		return false;
-	want = mock_signature(secret, ts, body, len);
-	ok = CRYPTO_memcmp(strstr(want, ",v1=") + 4, given, 64) == 0;
-	free(want);
-	return ok;
-}
-
-/* Make room for n more bytes plus a NUL. */
-static void buf_reserve(struct mock_buf *b, size_t n)
-{
-	if (b->len + n + 1 <= b->cap)
-		return;
-	b->cap = (b->len + n + 1) * 2;
-	b->data = mock_xrealloc(b->data, b->cap);
-}
-
-/* Append bytes. */
-void mock_buf_add(struct mock_buf *b, const void *data, size_t len)
-{
-	buf_reserve(b, len);
-	if (len)
-		memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-}
-
-/* Append a string. */
-void mock_buf_puts(struct mock_buf *b, const char *s)
-{
-	mock_buf_add(b, s, strlen(s));
-}
-
-/* Append formatted text. */
-void mock_buf_printf(struct mock_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n <= 0)
-		return;
-	buf_reserve(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-/* Take the contents (never NULL). */
-char *mock_buf_steal(struct mock_buf *b)
-{
-	char *s = b->data ? b->data : mock_xstrdup("");
-
-	b->data = NULL;
-	b->len = b->cap = 0;
-	return s;
-}
-
-/* Free the contents. */
-void mock_buf_free(struct mock_buf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
-/* Append a key/value copy. */
-void mock_kv_add(struct mock_kvlist *l, const char *key, const char *value)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 8;
-		l->v = mock_xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
-	l->v[l->n].key = mock_xstrdup(key);
-	l->v[l->n].value = mock_xstrdup(value);
-	l->n++;
-}
-
-/* Find the first value for key. */
-const char *mock_kv_get(const struct mock_kvlist *l, const char *key, bool nocase)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		if (nocase ? strcasecmp(l->v[i].key, key) == 0 : strcmp(l->v[i].key, key) == 0)
-			return l->v[i].value;
-	}
-	return NULL;
-}
-
-/* Free the list's entries. */
-void mock_kv_free(struct mock_kvlist *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i].key);
-		free(l->v[i].value);
-	}
-	free(l->v);
-	l->v = NULL;
-	l->n = l->cap = 0;
 }

@@ -1,5 +1,15 @@
 /* mock_webhook — signed webhook deliveries on libcurl with retries and a delivery log. */
-#include "mock.h"
+#include "mock_webhook.h"
+
+#include "clock.h"
+#include "mock_log.h"
+#include "mock_metrics.h"
+#include "mock_opts.h"
+#include "mock_req.h"
+#include "mock_sched.h"
+#include "mock_sig.h"
+#include "mock_store.h"
+#include "mock_util.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -116,7 +126,7 @@ static void attempt_post(struct mock_webhook *w, struct delivery *d, struct atte
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct curl_slist *h = attempt_headers(w, d);
-	int64_t t0 = mock_mono_ms();
+	int64_t t0 = sbx_mono_ms();
 	CURLcode rc;
 	CURL *c;
 
@@ -135,7 +145,7 @@ static void attempt_post(struct mock_webhook *w, struct delivery *d, struct atte
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	a->error[0] = '\0';
 	rc = curl_easy_perform(c);
-	a->duration_ms = mock_mono_ms() - t0;
+	a->duration_ms = sbx_mono_ms() - t0;
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
 	else if (!a->error[0])

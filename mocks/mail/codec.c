@@ -1,268 +1,117 @@
-/* codec — base64, quoted-printable, RFC 2047 encoded words, charsets to UTF-8. */
+/* codec — base64, UTF-8 validation and charset conversion on GLib and GMime. */
 #include "codec.h"
 
+#include <errno.h>
+#include <gmime/gmime.h>
+#include <iconv.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
 
-/* The 6-bit value of a base64 character, or -1. */
-static int b64_value(unsigned char c)
+/* Initialise GMime (its charset tables, iconv cache and default options). */
+static void gmime_init(void)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	g_mime_init();
 }
 
-/* Decode base64, skipping anything outside the alphabet and stopping at padding. */
-void codec_base64_decode(const char *in, size_t len, struct mock_buf *out)
+/* Initialise GMime once. */
+void codec_init(void)
 {
-	unsigned acc = 0;
-	int bits = 0;
-
-	mock_buf_add(out, "", 0);
-	for (size_t i = 0; i < len && in[i] != '='; i++) {
-		int v = b64_value((unsigned char)in[i]);
-		if (v < 0)
-			continue;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			char c = (char)((acc >> bits) & 0xff);
-			mock_buf_add(out, &c, 1);
-		}
-	}
+	pthread_once(&gmime_once, gmime_init);
 }
 
-/* Encode base64 with padding. */
-void codec_base64_encode(const void *in, size_t len, struct mock_buf *out)
+/* Decode base64 leniently (GLib). */
+void codec_base64_decode(const char *in, size_t len, struct sbx_buf *out)
 {
-	const unsigned char *p = in;
-	char q[4];
+	guchar *raw = g_malloc(len / 4 * 3 + 3);
+	gint state = 0;
+	guint save = 0;
+	gsize n = g_base64_decode_step(in, len, raw, &state, &save);
 
-	mock_buf_add(out, "", 0);
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		q[0] = b64_alphabet[(v >> 18) & 63];
-		q[1] = b64_alphabet[(v >> 12) & 63];
-		q[2] = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < len ? b64_alphabet[v & 63] : '=';
-		mock_buf_add(out, q, 4);
-	}
+	sbx_buf_add(out, raw, n);
+	g_free(raw);
 }
 
-/* The value of a hex digit, or -1. */
-static int hex_value(unsigned char c)
+/* Encode base64 with padding (GLib). */
+void codec_base64_encode(const void *in, size_t len, struct sbx_buf *out)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	gchar *s = g_base64_encode(in, len);
+
+	sbx_buf_puts(out, s);
+	g_free(s);
 }
 
-/* Length of a soft line break at in[i] ("=" + optional blanks + newline), or 0. */
-static size_t qp_soft_break(const char *in, size_t len, size_t i)
-{
-	size_t j = i + 1;
-
-	while (j < len && (in[j] == ' ' || in[j] == '\t'))
-		j++;
-	if (j < len && in[j] == '\r')
-		j++;
-	if (j < len && in[j] == '\n')
-		return j + 1 - i;
-	return j == len ? len - i : 0;
-}
-
-/* Decode quoted-printable (body or RFC 2047 "Q"). */
-void codec_qp_decode(const char *in, size_t len, bool header_mode, struct mock_buf *out)
-{
-	mock_buf_add(out, "", 0);
-	for (size_t i = 0; i < len;) {
-		char c = in[i];
-		if (c == '_' && header_mode) {
-			mock_buf_add(out, " ", 1);
-			i++;
-		} else if (c != '=') {
-			mock_buf_add(out, &c, 1);
-			i++;
-		} else if (i + 2 < len && hex_value((unsigned char)in[i + 1]) >= 0 &&
-			   hex_value((unsigned char)in[i + 2]) >= 0) {
-			char v = (char)(hex_value((unsigned char)in[i + 1]) * 16 +
-					hex_value((unsigned char)in[i + 2]));
-			mock_buf_add(out, &v, 1);
-			i += 3;
-		} else {
-			size_t soft = header_mode ? 0 : qp_soft_break(in, len, i);
-			mock_buf_add(out, in + i, soft ? 0 : 1);
-			i += soft ? soft : 1;
-		}
-	}
-}
-
-/* Length of the valid UTF-8 sequence at p (n bytes available), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	size_t need;
-	unsigned cp;
-
-	if (p[0] > 0 && p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		need = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		need = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		need = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return need;
-}
-
-/* Check UTF-8 validity. */
+/* Check UTF-8 validity (GLib: NUL is invalid too). */
 bool codec_utf8_valid(const char *in, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)in;
-
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(p + i, len - i);
-		if (!n)
-			return false;
-		i += n;
-	}
-	return true;
+	return g_utf8_validate_len(in, len, NULL);
 }
 
-/* Whether charset names Latin-1 (or a superset we treat as Latin-1). */
-static bool charset_latin1(const char *cs)
+/* Append in to out with every invalid UTF-8 byte (and NUL) replaced by U+FFFD. */
+static void utf8_append_valid(const char *in, size_t len, struct sbx_buf *out)
 {
-	static const char *const names[] = {"iso-8859-1", "iso8859-1", "latin1", "latin-1",
-					    "windows-1252", "cp1252", "iso-8859-15"};
+	gchar *s = g_utf8_make_valid(in, (gssize)len);
 
-	for (size_t i = 0; cs && i < MOCK_NELEM(names); i++)
-		if (!strcasecmp(cs, names[i]))
-			return true;
-	return false;
+	sbx_buf_puts(out, s);
+	g_free(s);
 }
 
-/* Convert to UTF-8 (see codec.h). */
-void codec_to_utf8(const char *in, size_t len, const char *charset, struct mock_buf *out)
+/* Whether the bytes of charset are taken as UTF-8 as they are (no charset, UTF-8, ASCII). */
+static bool charset_utf8(const char *charset)
 {
-	const unsigned char *p = (const unsigned char *)in;
-	bool latin1 = charset_latin1(charset);
+	return !charset || !strcasecmp(charset, "utf-8") || !strcasecmp(charset, "utf8") ||
+	       !strcasecmp(charset, "us-ascii") || !strcasecmp(charset, "ascii");
+}
 
-	mock_buf_add(out, "", 0);
-	for (size_t i = 0; i < len;) {
-		size_t n = latin1 ? (p[i] && p[i] < 0x80) : utf8_seq(p + i, len - i);
-		if (n) {
-			mock_buf_add(out, in + i, n);
-			i += n;
-			continue;
+/* Convert with cd into raw; a byte iconv refuses becomes U+FFFD. */
+static void charset_convert(iconv_t cd, const char *in, size_t len, struct sbx_buf *raw)
+{
+	char *ip = (char *)in, chunk[4096];
+
+	while (len > 0) {
+		char *op = chunk;
+		size_t room = sizeof(chunk);
+		size_t rc = iconv(cd, &ip, &len, &op, &room);
+		sbx_buf_add(raw, chunk, (size_t)(op - chunk));
+		if (rc == (size_t)-1 && errno != E2BIG) {
+			sbx_buf_add(raw, "\xef\xbf\xbd", 3);
+			ip++, len--;
 		}
-		if (latin1 && p[i]) {
-			char two[2] = {(char)(0xc0 | (p[i] >> 6)), (char)(0x80 | (p[i] & 0x3f))};
-			mock_buf_add(out, two, 2);
-		} else {
-			mock_buf_add(out, "\xef\xbf\xbd", 3);
-		}
-		i++;
 	}
 }
 
 /*
- * Parse an encoded word "=?cs?E?text?=" at in (n bytes). On success append its decoding and return
- * its length; return 0 when in does not start with a well-formed encoded word.
+ * Append in, in an unknown charset, as UTF-8 the way GMime reads unlabelled 8-bit text: with the
+ * first of its fallback charsets (UTF-8, ISO-8859-1) that converts it best.
  */
-static size_t word_decode(const char *in, size_t n, struct mock_buf *out)
+static void charset_guess(const char *in, size_t len, struct sbx_buf *out)
 {
-	const char *q1, *q2, *end;
-	char cs[64];
-	struct mock_buf raw = {0};
+	char *s = g_mime_utils_decode_8bit(NULL, in, len);
 
-	if (n < 8 || in[0] != '=' || in[1] != '?')
-		return 0;
-	q1 = memchr(in + 2, '?', n - 2);
-	if (!q1 || q1 + 3 >= in + n || q1[2] != '?' || (size_t)(q1 - in - 2) >= sizeof(cs))
-		return 0;
-	q2 = q1 + 3;
-	end = memmem(q2, (size_t)(in + n - q2), "?=", 2);
-	if (!end || memchr(q2, ' ', (size_t)(end - q2)))
-		return 0;
-	memcpy(cs, in + 2, (size_t)(q1 - in - 2));
-	cs[q1 - in - 2] = '\0';
-	if (strchr(cs, '*'))
-		*strchr(cs, '*') = '\0'; /* RFC 2231 language suffix */
-	if (q1[1] == 'B' || q1[1] == 'b')
-		codec_base64_decode(q2, (size_t)(end - q2), &raw);
-	else if (q1[1] == 'Q' || q1[1] == 'q')
-		codec_qp_decode(q2, (size_t)(end - q2), true, &raw);
-	else
-		return 0;
-	codec_to_utf8(raw.data, raw.len, cs, out);
-	mock_buf_free(&raw);
-	return (size_t)(end + 2 - in);
+	utf8_append_valid(s, strlen(s), out);
+	g_free(s);
 }
 
-/* Whether in (n bytes) starts with a well-formed encoded word. */
-static bool word_at(const char *in, size_t n)
+/* Convert to UTF-8 (see codec.h). */
+void codec_to_utf8(const char *in, size_t len, const char *charset, struct sbx_buf *out)
 {
-	struct mock_buf scratch = {0};
-	size_t w = word_decode(in, n, &scratch);
+	struct sbx_buf raw = {0};
+	iconv_t cd;
 
-	mock_buf_free(&scratch);
-	return w > 0;
-}
-
-/* Decode a header value with encoded words. */
-void codec_header_decode(const char *in, size_t len, struct mock_buf *out)
-{
-	size_t i = 0;
-	bool after_word = false;
-
-	mock_buf_add(out, "", 0);
-	while (i < len) {
-		size_t n = word_decode(in + i, len - i, out);
-		if (n) {
-			i += n;
-			after_word = true;
-			continue;
-		}
-		/* A run of plain text up to the next "=?"; blanks between two words are dropped. */
-		const char *next = memmem(in + i + 1, len - i - 1, "=?", 2);
-		size_t stop = next ? (size_t)(next - in) : len;
-		bool blank = true;
-		for (size_t k = i; k < stop; k++)
-			blank = blank && strchr(" \t\r\n", in[k]) != NULL && in[k];
-		if (!(blank && after_word && next && word_at(next, len - stop)))
-			codec_to_utf8(in + i, stop - i, NULL, out);
-		after_word = false;
-		i = stop;
+	if (charset_utf8(charset)) {
+		utf8_append_valid(in, len, out);
+		return;
 	}
+	codec_init();
+	cd = iconv_open("UTF-8", g_mime_charset_iconv_name(charset));
+	if (cd == (iconv_t)-1) {
+		charset_guess(in, len, out);
+		return;
+	}
+	charset_convert(cd, in, len, &raw);
+	iconv_close(cd);
+	utf8_append_valid(raw.data ? raw.data : "", raw.len, out);
+	sbx_buf_free(&raw);
 }

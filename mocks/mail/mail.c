@@ -1,8 +1,16 @@
 /* mail — the mail mock's domain: options, SMTP policy and delivery hooks, wiring. */
 #include "mail.h"
 
+#include "clock.h"
 #include "mail_api.h"
 #include "mail_msg.h"
+#include "mock_faults.h"
+#include "mock_log.h"
+#include "mock_metrics.h"
+#include "mock_opts.h"
+#include "mock_server.h"
+#include "mock_store.h"
+#include "mock_util.h"
 #include "smtp_server.h"
 
 #include <stdio.h>
@@ -129,7 +137,7 @@ static int hook_deliver(void *arg, const struct smtp_envelope *env, const char *
 	char *id;
 
 	if (delay > 0)
-		mock_sleep_ms(delay);
+		sbx_sleep_ms(delay);
 	if (status) {
 		r->code = fault_code(status);
 		snprintf(r->text, sizeof(r->text), "%s injected failure", r->code >= 500 ? "5.3.0" : "4.3.0");

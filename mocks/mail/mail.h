@@ -12,7 +12,12 @@
 #ifndef SBX_MOCK_MAIL_H
 #define SBX_MOCK_MAIL_H
 
-#include "mock.h"
+#include "mock_opts.h"
+#include "mock_util.h"
+
+#include <stddef.h>
+
+struct mock_server;
 
 /* Mock-specific options: --smtp, --tls-cert, --tls-key, --smtp-auth, --smtp-max-* ... */
 extern const struct mock_optdef mail_options[];

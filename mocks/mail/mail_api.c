@@ -1,7 +1,13 @@
 /* mail_api — the HTTP inspection API of the mail mock. */
 #include "mail_api.h"
 
+#include "buf.h"
 #include "mail_msg.h"
+#include "mock_kv.h"
+#include "mock_req.h"
+#include "mock_server.h"
+#include "mock_store.h"
+#include "mock_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -91,12 +97,12 @@ static void h_get(const struct mock_req *req, struct mock_resp *resp, void *arg)
 }
 
 /* Respond with bytes (stolen from b) and a content type (copied). */
-static void resp_bytes(struct mock_resp *resp, struct mock_buf *b, const char *type)
+static void resp_bytes(struct mock_resp *resp, struct sbx_buf *b, const char *type)
 {
 	mock_resp_clear(resp);
 	resp->status = 200;
 	resp->body_len = b->len;
-	resp->body = mock_buf_steal(b);
+	resp->body = sbx_buf_steal(b);
 	resp->content_type = NULL;
 	mock_resp_header(resp, "Content-Type", type);
 }
@@ -105,7 +111,7 @@ static void resp_bytes(struct mock_resp *resp, struct mock_buf *b, const char *t
 static void h_raw(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
 	json_t *rec = record_get(req, resp, arg);
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 
 	if (rec) {
 		mail_msg_raw(rec, &b);
@@ -121,7 +127,7 @@ static void h_attachment(const struct mock_req *req, struct mock_resp *resp, voi
 	struct mime_msg *m = rec ? mail_msg_parse(rec) : NULL;
 	const char *idx = mock_req_param(req, "index");
 	const struct mime_part *p = NULL;
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 	int64_t i;
 
 	if (m && mock_parse_int(idx, 0, INT32_MAX, &i) == 0 && (size_t)i < mime_nparts(m))
@@ -129,7 +135,7 @@ static void h_attachment(const struct mock_req *req, struct mock_resp *resp, voi
 	if (m && (!p || !p->attachment)) {
 		mock_resp_error(resp, 404, "not_found", "message has no attachment at index \"%s\"", idx);
 	} else if (p) {
-		mock_buf_add(&b, p->body, p->len);
+		sbx_buf_add(&b, p->body, p->len);
 		resp_bytes(resp, &b, p->content_type);
 		if (p->filename && !strpbrk(p->filename, "\"\r\n")) {
 			char *cd = mock_xasprintf("attachment; filename=\"%s\"", p->filename);

@@ -11,7 +11,8 @@
 #ifndef SBX_MAIL_API_H
 #define SBX_MAIL_API_H
 
-#include "mock.h"
+struct mock_server;
+struct mock_store;
 
 /* Register the routes on srv for the store st (which must outlive srv's handlers). */
 void mail_api_register(struct mock_server *srv, struct mock_store *st);

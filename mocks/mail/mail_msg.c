@@ -1,7 +1,11 @@
 /* mail_msg — received messages as store records; summary and detail views; filters. */
 #include "mail_msg.h"
 
+#include "buf.h"
 #include "codec.h"
+#include "mock_kv.h"
+#include "mock_util.h"
+#include "sha256.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +54,10 @@ static void add_headers(json_t *rec, const char *data, size_t len)
 /* A JSON string of an address (sanitised to UTF-8). */
 static json_t *addr_json(const char *a)
 {
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 
 	codec_to_utf8(a, strlen(a), NULL, &b);
-	return str_or_null(mock_buf_steal(&b));
+	return str_or_null(sbx_buf_steal(&b));
 }
 
 /* Build a record (see mail_msg.h). */
@@ -78,10 +82,10 @@ json_t *mail_msg_new(const struct smtp_envelope *env, const char *data, size_t l
 	if (codec_utf8_valid(data, len)) {
 		json_object_set_new(rec, "raw", json_stringn_nocheck(data, len));
 	} else {
-		struct mock_buf b = {0};
+		struct sbx_buf b = {0};
 		codec_base64_encode(data, len, &b);
 		json_object_set_new(rec, "raw_base64", json_stringn_nocheck(b.data, b.len));
-		mock_buf_free(&b);
+		sbx_buf_free(&b);
 	}
 	return rec;
 }
@@ -97,14 +101,14 @@ json_t *mail_msg_summary(const json_t *rec)
 }
 
 /* The raw bytes. */
-void mail_msg_raw(const json_t *rec, struct mock_buf *out)
+void mail_msg_raw(const json_t *rec, struct sbx_buf *out)
 {
 	const json_t *raw = json_object_get(rec, "raw");
 	const json_t *b64 = json_object_get(rec, "raw_base64");
 
-	mock_buf_add(out, "", 0);
+	sbx_buf_add(out, "", 0);
 	if (json_is_string(raw))
-		mock_buf_add(out, json_string_value(raw), json_string_length(raw));
+		sbx_buf_add(out, json_string_value(raw), json_string_length(raw));
 	else if (json_is_string(b64))
 		codec_base64_decode(json_string_value(b64), json_string_length(b64), out);
 }
@@ -112,12 +116,12 @@ void mail_msg_raw(const json_t *rec, struct mock_buf *out)
 /* Parse the raw message. */
 struct mime_msg *mail_msg_parse(const json_t *rec)
 {
-	struct mock_buf raw = {0};
+	struct sbx_buf raw = {0};
 	struct mime_msg *m;
 
 	mail_msg_raw(rec, &raw);
 	m = mime_parse(raw.data, raw.len);
-	mock_buf_free(&raw);
+	sbx_buf_free(&raw);
 	return m;
 }
 
@@ -142,7 +146,7 @@ static json_t *attachment_json(const struct mime_part *p, size_t i)
 {
 	char sha[65];
 
-	mock_sha256_hex(p->body, p->len, sha);
+	sbx_sha256_hex(p->body, p->len, sha);
 	return json_pack("{s:I,s:o,s:o,s:I,s:o,s:s}", "index", (json_int_t)i, "filename",
 			 opt_str(p->filename), "content_type", opt_str(p->content_type), "size",
 			 (json_int_t)p->len, "content_id", opt_str(p->content_id), "sha256", sha);

@@ -19,16 +19,21 @@
 #ifndef SBX_MAIL_MSG_H
 #define SBX_MAIL_MSG_H
 
+#include "buf.h"
 #include "mime.h"
-#include "mock.h"
+#include "mock_kv.h"
 #include "smtp_session.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 /* A new record for a delivered message (caller owns it). */
 json_t *mail_msg_new(const struct smtp_envelope *env, const char *data, size_t len);
 /* The list view of a record (new reference). */
 json_t *mail_msg_summary(const json_t *rec);
 /* Append the raw message bytes of a record to out. */
-void mail_msg_raw(const json_t *rec, struct mock_buf *out);
+void mail_msg_raw(const json_t *rec, struct sbx_buf *out);
 /* Parse the raw message of a record (free with mime_free). */
 struct mime_msg *mail_msg_parse(const json_t *rec);
 /* The detail view of a record: summary plus the MIME view (new reference). */

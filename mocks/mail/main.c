@@ -5,6 +5,10 @@
  * then "listening on smtp://...", and on SIGTERM/SIGINT stops HTTP, then SMTP, and exits 0.
  */
 #include "mail.h"
+#include "mock_log.h"
+#include "mock_opts.h"
+#include "mock_server.h"
+#include "mock_util.h"
 
 #include <stdio.h>
 

@@ -1,10 +1,12 @@
-/* mime — a lenient parser of Internet messages into headers and decoded leaf parts. */
+/* mime — Internet messages parsed by GMime into headers and decoded leaf parts. */
 #include "mime.h"
 
+#include "buf.h"
 #include "codec.h"
-#include "mock.h"
+#include "mock_util.h"
 
 #include <ctype.h>
+#include <gmime/gmime.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,115 +15,18 @@ struct mime_header {
 	char *name, *value;
 };
 
-/* The headers of one entity. */
-struct header_list {
-	struct mime_header *v;
-	size_t n;
-};
-
 struct mime_msg {
-	struct header_list headers; /* top level */
+	struct mime_header *headers; /* top level */
+	size_t nheaders;
 	struct mime_part *parts;
 	size_t nparts;
 };
 
-/* A parameter list of a structured header ("type/sub; a=b; c*=utf-8''x"). */
-struct param {
-	char *key, *value; /* key lowercase, RFC 2231 "*" suffixes removed; value decoded */
+/* What walking GMime's tree needs: the result, and the message's line endings for re-writing. */
+struct walk {
+	struct mime_msg *m;
+	GMimeFormatOptions *format;
 };
-struct param_list {
-	struct param v[32];
-	size_t n;
-};
-
-/* The end of the line starting at p (pointing at its "\n", or end) and the start of the next. */
-static const char *line_end(const char *p, const char *end, const char **next)
-{
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-	*next = nl ? nl + 1 : end;
-	return nl ? nl : end;
-}
-
-/* Whether [p, e) is empty or a lone "\r". */
-static bool line_blank(const char *p, const char *e)
-{
-	return p == e || (e - p == 1 && *p == '\r');
-}
-
-/* Append one header (name/value from a raw unfolded line) to l. */
-static void header_add(struct header_list *l, const char *p, size_t len)
-{
-	const char *colon = memchr(p, ':', len);
-	size_t vl;
-
-	if (!colon || colon == p || l->n >= MIME_MAX_HEADERS)
-		return;
-	l->v = mock_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-	l->v[l->n].name = mock_xstrndup(p, (size_t)(colon - p));
-	colon++;
-	vl = len - (size_t)(colon - p);
-	while (vl && (*colon == ' ' || *colon == '\t'))
-		colon++, vl--;
-	while (vl && isspace((unsigned char)colon[vl - 1]))
-		vl--;
-	l->v[l->n].value = mock_xstrndup(colon, vl);
-	l->n++;
-}
-
-/*
- * Parse the header section of [p, end) into l, unfolding continuation lines. Returns the start of
- * the body (after the blank line, or end).
- */
-static const char *headers_parse(const char *p, const char *end, struct header_list *l)
-{
-	struct mock_buf cur = {0};
-	const char *next;
-
-	while (p < end) {
-		const char *e = line_end(p, end, &next);
-		if (line_blank(p, e))
-			break;
-		size_t len = (size_t)(e - p) - (e > p && e[-1] == '\r');
-		bool folded = (*p == ' ' || *p == '\t') && cur.len;
-		if (!folded && !memchr(p, ':', len)) {
-			next = p; /* not a header: the body starts here */
-			break;
-		}
-		if (folded) {
-			mock_buf_add(&cur, p, len);
-		} else {
-			if (cur.len)
-				header_add(l, cur.data, cur.len);
-			cur.len = 0;
-			mock_buf_add(&cur, p, len);
-		}
-		p = next;
-	}
-	if (cur.len)
-		header_add(l, cur.data, cur.len);
-	mock_buf_free(&cur);
-	return p < end ? next : end;
-}
-
-/* Free a header list. */
-static void headers_free(struct header_list *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i].name);
-		free(l->v[i].value);
-	}
-	free(l->v);
-}
-
-/* The value of header name in l, or NULL. */
-static const char *headers_get(const struct header_list *l, const char *name)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcasecmp(l->v[i].name, name))
-			return l->v[i].value;
-	return NULL;
-}
 
 /* Lowercase a string in place; returns it. */
 static char *lower(char *s)
@@ -131,287 +36,261 @@ static char *lower(char *s)
 	return s;
 }
 
-/* Read a token or quoted string at *pp (up to a stop character); caller frees. */
-static char *param_token(const char **pp, const char *stops)
+/* A header value unfolded (line breaks removed, outer blanks trimmed); caller frees. */
+static char *unfold(const char *raw)
 {
-	struct mock_buf b = {0};
-	const char *p = *pp;
+	char *g = g_mime_utils_header_unfold(raw ? raw : "");
+	char *s = mock_xstrdup(g);
 
-	mock_buf_add(&b, "", 0);
-	if (*p == '"') {
-		for (p++; *p && *p != '"'; p++) {
-			if (*p == '\\' && p[1])
-				p++;
-			mock_buf_add(&b, p, 1);
-		}
-		if (*p == '"')
-			p++;
-	} else {
-		size_t n = strcspn(p, stops), keep = n;
-		while (keep && isspace((unsigned char)p[keep - 1]))
-			keep--;
-		mock_buf_add(&b, p, keep);
-		p += n;
+	g_free(g);
+	return s;
+}
+
+/* The unfolded raw value of header name of obj, or NULL; caller frees. */
+static char *header_raw(GMimeObject *obj, const char *name)
+{
+	GMimeHeader *h = g_mime_header_list_get_header(g_mime_object_get_header_list(obj), name);
+
+	return h ? unfold(g_mime_header_get_raw_value(h)) : NULL;
+}
+
+/* Copy the headers of the top-level entity: names as written, values unfolded. */
+static void headers_copy(struct mime_msg *m, GMimeObject *top)
+{
+	GMimeHeaderList *l = g_mime_object_get_header_list(top);
+	size_t n = (size_t)g_mime_header_list_get_count(l);
+
+	n = n < MIME_MAX_HEADERS ? n : MIME_MAX_HEADERS;
+	m->headers = mock_xcalloc(n, sizeof(*m->headers));
+	for (size_t i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(l, (int)i);
+		m->headers[i].name = mock_xstrdup(g_mime_header_get_name(h));
+		m->headers[i].value = unfold(g_mime_header_get_raw_value(h));
 	}
-	*pp = p;
-	return mock_buf_steal(&b);
+	m->nheaders = n;
 }
-
-/* Decode an RFC 2231 extended value "charset'lang'%xx..." to UTF-8; caller frees. */
-static char *rfc2231_decode(const char *v, bool first)
-{
-	struct mock_buf raw = {0}, out = {0};
-	const char *q1 = first ? strchr(v, '\'') : NULL;
-	const char *q2 = q1 ? strchr(q1 + 1, '\'') : NULL;
-	char cs[64] = "";
-
-	if (q2 && (size_t)(q1 - v) < sizeof(cs)) {
-		memcpy(cs, v, (size_t)(q1 - v));
-		cs[q1 - v] = '\0';
-		v = q2 + 1;
-	}
-	for (const char *p = v; *p; p++) {
-		char c = *p;
-		if (c == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
-			char hex[3] = {p[1], p[2], 0};
-			c = (char)strtol(hex, NULL, 16);
-			p += 2;
-		}
-		mock_buf_add(&raw, &c, 1);
-	}
-	codec_to_utf8(raw.data ? raw.data : "", raw.len, cs[0] ? cs : NULL, &out);
-	mock_buf_free(&raw);
-	return mock_buf_steal(&out);
-}
-
-/* Add key=value to pl, joining RFC 2231 continuations (key*0, key*1*) onto one key. */
-static void param_add(struct param_list *pl, char *key, char *value)
-{
-	char *star = strchr(key, '*');
-	bool ext = key[0] && key[strlen(key) - 1] == '*';
-	bool first = !star || !strncmp(star, "*0", 2) || !strcmp(star, "*");
-	char *v = ext ? rfc2231_decode(value, first) : mock_xstrdup(value);
-
-	if (star)
-		*star = '\0';
-	for (size_t i = 0; i < pl->n; i++) {
-		if (star && !first && !strcmp(pl->v[i].key, key)) {
-			char *joined = mock_xasprintf("%s%s", pl->v[i].value, v);
-			free(pl->v[i].value);
-			pl->v[i].value = joined;
-			free(v);
-			free(key);
-			return;
-		}
-	}
-	if (pl->n < MOCK_NELEM(pl->v)) {
-		pl->v[pl->n].key = key;
-		pl->v[pl->n++].value = v;
-		return;
-	}
-	free(key);
-	free(v);
-}
-
-/* Parse "value; k=v; ..." : returns the lowercase main value (caller frees), params into pl. */
-static char *params_parse(const char *s, struct param_list *pl)
-{
-	const char *p = s;
-	char *main = lower(param_token(&p, ";"));
-
-	while (*p) {
-		p += strspn(p, "; \t");
-		if (!*p)
-			break;
-		char *key = lower(param_token(&p, "=;"));
-		p += strspn(p, " \t");
-		if (*p != '=') {
-			free(key);
-			continue;
-		}
-		p++;
-		p += strspn(p, " \t");
-		char *value = param_token(&p, ";");
-		param_add(pl, key, value);
-		free(value);
-	}
-	return main;
-}
-
-/* The value of a parameter, or NULL. */
-static const char *params_get(const struct param_list *pl, const char *key)
-{
-	for (size_t i = 0; i < pl->n; i++)
-		if (!strcmp(pl->v[i].key, key))
-			return pl->v[i].value;
-	return NULL;
-}
-
-/* Free a parameter list. */
-static void params_free(struct param_list *pl)
-{
-	for (size_t i = 0; i < pl->n; i++) {
-		free(pl->v[i].key);
-		free(pl->v[i].value);
-	}
-	pl->n = 0;
-}
-
-/* Undo the transfer encoding of a leaf body into part->body. */
-static void part_decode(struct mime_part *part, const char *body, size_t len)
-{
-	struct mock_buf b = {0};
-
-	if (!strcmp(part->encoding, "base64"))
-		codec_base64_decode(body, len, &b);
-	else if (!strcmp(part->encoding, "quoted-printable"))
-		codec_qp_decode(body, len, false, &b);
-	else
-		mock_buf_add(&b, body, len);
-	part->len = b.len;
-	part->body = mock_buf_steal(&b);
-}
-
-/* A header value decoded to UTF-8 (RFC 2047); caller frees. */
-static char *decode_words(const char *v)
-{
-	struct mock_buf b = {0};
-
-	codec_header_decode(v, strlen(v), &b);
-	return mock_buf_steal(&b);
-}
-
-/* Fill a leaf part's descriptive fields from its headers. */
-static void part_describe(struct mime_part *part, const struct header_list *h, char *type,
-			  const struct param_list *tp)
-{
-	const char *enc = headers_get(h, "Content-Transfer-Encoding");
-	const char *disp = headers_get(h, "Content-Disposition");
-	const char *cid = headers_get(h, "Content-ID");
-	struct param_list dp = {.n = 0};
-	const char *fname;
-
-	part->content_type = type;
-	part->charset = mock_xstrdup(params_get(tp, "charset"));
-	part->encoding = lower(mock_xstrdup(enc ? enc : "7bit"));
-	part->encoding[strcspn(part->encoding, " \t;")] = '\0';
-	part->disposition = disp ? params_parse(disp, &dp) : NULL;
-	fname = params_get(&dp, "filename");
-	fname = fname ? fname : params_get(tp, "name");
-	part->filename = fname ? decode_words(fname) : NULL;
-	if (cid) {
-		cid += strspn(cid, " <");
-		part->content_id = mock_xstrndup(cid, strcspn(cid, ">"));
-	}
-	part->attachment = (part->disposition && !strcmp(part->disposition, "attachment")) ||
-			   part->filename ||
-			   (strncmp(type, "text/", 5) && strncmp(type, "multipart/", 10));
-	params_free(&dp);
-}
-
-/* Append a leaf part built from an entity's headers and body. */
-static void leaf_add(struct mime_msg *m, const struct header_list *h, char *type,
-		     const struct param_list *tp, const char *body, size_t len)
-{
-	struct mime_part *part;
-
-	if (m->nparts >= MIME_MAX_PARTS) {
-		free(type);
-		return;
-	}
-	m->parts = mock_xrealloc(m->parts, (m->nparts + 1) * sizeof(*m->parts));
-	part = &m->parts[m->nparts++];
-	memset(part, 0, sizeof(*part));
-	part_describe(part, h, type, tp);
-	part_decode(part, body, len);
-}
-
-static void entity_parse(struct mime_msg *m, const char *p, const char *end, int depth,
-			 struct header_list *h);
 
 /*
- * Whether the line [p, e) is a delimiter of boundary b: 1 for "--b", 2 for the closing "--b--",
- * 0 otherwise.
+ * The lowercase "type/subtype" of an entity: GMime's reading of its Content-Type (its default
+ * when absent: text/plain, or message/rfc822 in a digest), but text/plain (RFC 2045's default)
+ * when the header names no type/subtype; caller frees.
  */
-static int boundary_line(const char *p, const char *e, const char *b, size_t bl)
+static char *entity_type(GMimeObject *obj)
 {
-	if ((size_t)(e - p) < bl + 2 || p[0] != '-' || p[1] != '-' || memcmp(p + 2, b, bl))
-		return 0;
-	p += bl + 2;
-	if (e - p >= 2 && p[0] == '-' && p[1] == '-')
-		return 2;
-	while (p < e && isspace((unsigned char)*p))
-		p++;
-	return p == e ? 1 : 0;
+	char *ct = header_raw(obj, "Content-Type");
+	bool typed = !ct || memchr(ct, '/', strcspn(ct, ";"));
+	char *g = typed ? g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj)) : NULL;
+	char *type = lower(mock_xstrdup(g ? g : "text/plain"));
+
+	g_free(g);
+	free(ct);
+	return type;
 }
 
-/* Walk the parts of a multipart body; returns 0, or -1 when no delimiter was found. */
-static int multipart_parse(struct mime_msg *m, const char *p, const char *end, const char *b,
-			   int depth)
+/* The Content-ID of an entity without its angle brackets, or NULL; caller frees. */
+static char *entity_content_id(GMimeObject *obj)
 {
-	size_t bl = strlen(b);
-	const char *part = NULL, *next;
-	int found = -1;
+	char *raw = header_raw(obj, "Content-ID");
+	char *id = NULL;
+
+	if (raw) {
+		const char *p = raw + strspn(raw, " <");
+		id = mock_xstrndup(p, strcspn(p, ">"));
+	}
+	free(raw);
+	return id;
+}
+
+/* The lowercase Content-Transfer-Encoding token of an entity ("7bit" when absent); caller frees. */
+static char *entity_encoding(GMimeObject *obj)
+{
+	char *enc = header_raw(obj, "Content-Transfer-Encoding");
+
+	enc = lower(enc ? enc : mock_xstrdup("7bit"));
+	enc[strcspn(enc, " \t;")] = '\0';
+	return enc;
+}
+
+/* The lowercase disposition ("inline", "attachment"), or NULL without the header; caller frees. */
+static char *entity_disposition(GMimeObject *obj)
+{
+	GMimeContentDisposition *d = g_mime_object_get_content_disposition(obj);
+	const char *v = d ? g_mime_content_disposition_get_disposition(d) : NULL;
+
+	if (!g_mime_object_get_header(obj, "Content-Disposition"))
+		return NULL;
+	return lower(mock_xstrdup(v ? v : ""));
+}
+
+/* The decoded filename (Content-Disposition filename=, else Content-Type name=), or NULL. */
+static char *entity_filename(GMimeObject *obj)
+{
+	GMimeContentDisposition *d = g_mime_object_get_content_disposition(obj);
+	const char *f = d ? g_mime_content_disposition_get_parameter(d, "filename") : NULL;
+	struct sbx_buf b = {0};
+
+	f = f ? f : g_mime_object_get_content_type_parameter(obj, "name");
+	if (!f)
+		return NULL;
+	codec_to_utf8(f, strlen(f), NULL, &b);
+	return sbx_buf_steal(&b);
+}
+
+/* Append the bytes a GMime stream holds to out. */
+static void stream_take(GMimeStream *s, struct sbx_buf *out)
+{
+	GByteArray *a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
+
+	sbx_buf_add(out, a->data, a->len);
+}
+
+/*
+ * The body of a leaf: a part's content with its transfer encoding undone; anything else (a
+ * message/rfc822, a multipart shown as a leaf) as GMime writes its content, with the line
+ * endings of the message.
+ */
+static void entity_body(const struct walk *w, GMimeObject *obj, struct mime_part *part)
+{
+	GMimeStream *s = g_mime_stream_mem_new();
+	struct sbx_buf b = {0};
+
+	if (GMIME_IS_PART(obj)) {
+		GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(obj));
+		if (content)
+			g_mime_data_wrapper_write_to_stream(content, s);
+	} else {
+		g_mime_object_write_content_to_stream(obj, w->format, s);
+	}
+	stream_take(s, &b);
+	g_object_unref(s);
+	part->len = b.len;
+	part->body = sbx_buf_steal(&b);
+}
+
+/* Append a leaf part built from an entity. */
+static void leaf_add(const struct walk *w, GMimeObject *obj)
+{
+	struct mime_msg *m = w->m;
+	struct mime_part *p;
+
+	if (m->nparts >= MIME_MAX_PARTS)
+		return;
+	m->parts = mock_xrealloc(m->parts, (m->nparts + 1) * sizeof(*m->parts));
+	p = &m->parts[m->nparts++];
+	memset(p, 0, sizeof(*p));
+	p->content_type = entity_type(obj);
+	p->charset = mock_xstrdup(g_mime_object_get_content_type_parameter(obj, "charset"));
+	p->encoding = entity_encoding(obj);
+	p->disposition = entity_disposition(obj);
+	p->filename = entity_filename(obj);
+	p->content_id = entity_content_id(obj);
+	entity_body(w, obj, p);
+	p->attachment = (p->disposition && !strcmp(p->disposition, "attachment")) || p->filename ||
+			(strncmp(p->content_type, "text/", 5) && strncmp(p->content_type, "multipart/", 10));
+}
+
+/* Collect the leaves under obj: multiparts are walked (up to MIME_MAX_DEPTH), the rest kept. */
+static void entity_walk(const struct walk *w, GMimeObject *obj, int depth)
+{
+	GMimeMultipart *mp = GMIME_IS_MULTIPART(obj) ? GMIME_MULTIPART(obj) : NULL;
+	int n = mp ? g_mime_multipart_get_count(mp) : 0;
+
+	if (n == 0 || depth >= MIME_MAX_DEPTH) {
+		leaf_add(w, obj);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		entity_walk(w, g_mime_multipart_get_part(mp, i), depth + 1);
+}
+
+/* A message GMime cannot read at all (empty, odd first line): one text/plain part of every byte. */
+static void raw_add(struct mime_msg *m, const char *raw, size_t len)
+{
+	struct sbx_buf b = {0};
+
+	m->parts = mock_xcalloc(1, sizeof(*m->parts));
+	m->nparts = 1;
+	m->parts[0].content_type = mock_xstrdup("text/plain");
+	m->parts[0].encoding = mock_xstrdup("7bit");
+	sbx_buf_add(&b, raw, len);
+	m->parts[0].len = len;
+	m->parts[0].body = sbx_buf_steal(&b);
+}
+
+/*
+ * Where the top-level header section ends without the blank line RFC 5322 wants: the offset of
+ * the first line that is neither blank, a continuation nor has a ':', or len when there is none.
+ * GMime would read on to the next blank line as (invalid) headers and drop that text; the body
+ * starts there instead, as mail written by hand expects.
+ */
+static size_t header_gap(const char *raw, size_t len)
+{
+	const char *p = raw, *end = raw + len;
 
 	while (p < end) {
-		const char *e = line_end(p, end, &next);
-		int kind = boundary_line(p, e, b, bl);
-		if (kind) {
-			if (part) {
-				const char *stop = p > part && p[-1] == '\n' ? p - 1 : p;
-				stop = stop > part && stop[-1] == '\r' ? stop - 1 : stop;
-				entity_parse(m, part, stop, depth + 1, NULL);
-			}
-			found = 0;
-			part = kind == 1 ? next : NULL;
-			if (kind == 2)
-				break;
-		}
-		p = next;
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+		if (e == p || (e - p == 1 && *p == '\r'))
+			return len;
+		if (!((*p == ' ' || *p == '\t') && p > raw) && !memchr(p, ':', (size_t)(e - p)))
+			return (size_t)(p - raw);
+		p = nl ? nl + 1 : end;
 	}
-	if (part && part < end)
-		entity_parse(m, part, end, depth + 1, NULL);
-	return found;
+	return len;
 }
 
-/*
- * Parse one entity [p, end): its headers (into *top when given, kept by the caller), then its
- * body, as a multipart container or as a leaf.
- */
-static void entity_parse(struct mime_msg *m, const char *p, const char *end, int depth,
-			 struct header_list *top)
+/* The bytes GMime parses: raw, with the missing blank line inserted at the header gap. */
+static GMimeStream *input_stream(const char *raw, size_t len, bool crlf)
 {
-	struct header_list local = {0};
-	struct header_list *h = top ? top : &local;
-	struct param_list tp = {.n = 0};
-	const char *ct, *body, *boundary;
-	char *type;
+	size_t gap = header_gap(raw, len);
+	GMimeStream *s = g_mime_stream_mem_new();
 
-	body = headers_parse(p, end, h);
-	ct = headers_get(h, "Content-Type");
-	type = params_parse(ct && *ct ? ct : "text/plain", &tp);
-	if (!strchr(type, '/')) {
-		free(type);
-		type = mock_xstrdup("text/plain");
+	g_mime_stream_write(s, raw, gap);
+	if (gap < len) {
+		g_mime_stream_write_string(s, crlf ? "\r\n" : "\n");
+		g_mime_stream_write(s, raw + gap, len - gap);
 	}
-	boundary = params_get(&tp, "boundary");
-	if (!strncmp(type, "multipart/", 10) && boundary && *boundary && depth < MIME_MAX_DEPTH &&
-	    multipart_parse(m, body, end, boundary, depth) == 0)
-		free(type);
-	else
-		leaf_add(m, h, type, &tp, body, (size_t)(end - body));
-	params_free(&tp);
-	if (!top)
-		headers_free(&local);
+	g_mime_stream_reset(s);
+	return s;
+}
+
+/* GMime's tree of raw (len bytes, line endings CRLF when crlf), or NULL. Caller unrefs. */
+static GMimeObject *gmime_read(const char *raw, size_t len, bool crlf)
+{
+	GMimeStream *s = input_stream(raw, len, crlf);
+	GMimeParser *parser = g_mime_parser_new_with_stream(s);
+	GMimeObject *top;
+
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	top = g_mime_parser_construct_part(parser, NULL);
+	g_object_unref(parser);
+	g_object_unref(s);
+	return top;
 }
 
 /* Parse a message (see mime.h). */
 struct mime_msg *mime_parse(const char *raw, size_t len)
 {
-	struct mime_msg *m = mock_xcalloc(1, sizeof(*m));
+	struct walk w = {mock_xcalloc(1, sizeof(*w.m)), NULL};
+	const char *nl = raw ? memchr(raw, '\n', len) : NULL;
+	bool crlf = nl && nl > raw && nl[-1] == '\r';
+	GMimeObject *top;
 
-	entity_parse(m, raw ? raw : "", (raw ? raw : "") + len, 0, &m->headers);
-	return m;
+	codec_init();
+	raw = raw ? raw : "";
+	top = gmime_read(raw, len, crlf);
+	if (!top) {
+		raw_add(w.m, raw, len);
+		return w.m;
+	}
+	w.format = g_mime_format_options_new();
+	g_mime_format_options_set_newline_format(w.format, crlf ? GMIME_NEWLINE_FORMAT_DOS
+								: GMIME_NEWLINE_FORMAT_UNIX);
+	headers_copy(w.m, top);
+	entity_walk(&w, top, 0);
+	g_mime_format_options_free(w.format);
+	g_object_unref(top);
+	return w.m;
 }
 
 /* Free a parsed message. */
@@ -419,7 +298,11 @@ void mime_free(struct mime_msg *m)
 {
 	if (!m)
 		return;
-	headers_free(&m->headers);
+	for (size_t i = 0; i < m->nheaders; i++) {
+		free(m->headers[i].name);
+		free(m->headers[i].value);
+	}
+	free(m->headers);
 	for (size_t i = 0; i < m->nparts; i++) {
 		struct mime_part *p = &m->parts[i];
 		free(p->content_type);
@@ -437,28 +320,39 @@ void mime_free(struct mime_msg *m)
 /* Number of top-level headers. */
 size_t mime_nheaders(const struct mime_msg *m)
 {
-	return m->headers.n;
+	return m->nheaders;
 }
 
 /* The i-th top-level header. */
 void mime_header_at(const struct mime_msg *m, size_t i, const char **name, const char **value)
 {
-	*name = m->headers.v[i].name;
-	*value = m->headers.v[i].value;
+	*name = m->headers[i].name;
+	*value = m->headers[i].value;
 }
 
 /* The first top-level header called name. */
 const char *mime_header(const struct mime_msg *m, const char *name)
 {
-	return headers_get(&m->headers, name);
+	for (size_t i = 0; i < m->nheaders; i++)
+		if (!strcasecmp(m->headers[i].name, name))
+			return m->headers[i].value;
+	return NULL;
 }
 
-/* A decoded top-level header. */
+/* A decoded top-level header (GMime's RFC 2047 decoder, then made valid UTF-8). */
 char *mime_header_decoded(const struct mime_msg *m, const char *name)
 {
 	const char *v = mime_header(m, name);
+	struct sbx_buf b = {0};
+	char *g;
 
-	return v ? decode_words(v) : NULL;
+	if (!v)
+		return NULL;
+	codec_init();
+	g = g_mime_utils_header_decode_text(NULL, v);
+	codec_to_utf8(g, strlen(g), NULL, &b);
+	g_free(g);
+	return sbx_buf_steal(&b);
 }
 
 /* Number of leaf parts. */
@@ -485,8 +379,8 @@ const struct mime_part *mime_body(const struct mime_msg *m, const char *content_
 /* A part's body as UTF-8. */
 char *mime_part_text(const struct mime_part *p)
 {
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 
 	codec_to_utf8(p->body, p->len, p->charset, &b);
-	return mock_buf_steal(&b);
+	return sbx_buf_steal(&b);
 }

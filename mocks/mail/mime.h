@@ -1,11 +1,14 @@
 /*
- * mime — a lenient parser of Internet messages (RFC 5322 headers, MIME RFC 2045-2047, 2231).
+ * mime — Internet messages (RFC 5322 headers, MIME RFC 2045-2047, 2231) read by GMime into the
+ * top-level headers and the list of leaf parts.
  *
  * mime_parse() never fails: whatever the input, it yields the top-level headers and the list of
  * leaf parts (multipart containers are walked, up to MIME_MAX_DEPTH levels and MIME_MAX_PARTS
- * parts), each with its transfer encoding (base64, quoted-printable) undone. A message without
- * MIME structure is one text/plain part. Parsing copies what it keeps: the input may be freed
- * afterwards. A parsed message is read-only, so it may be shared between threads.
+ * parts; a multipart without parts is a leaf of its own type), each with its transfer encoding
+ * (base64, quoted-printable, uuencode) undone. A message without MIME structure is one
+ * text/plain part; one GMime cannot read at all (no header section) is one text/plain part
+ * holding every byte. Parsing copies what it keeps: the input may be freed afterwards, and a
+ * parsed message is plain data, read-only, so it may be shared between threads.
  */
 #ifndef SBX_MAIL_MIME_H
 #define SBX_MAIL_MIME_H

@@ -1,6 +1,9 @@
 /* smtp_server — the SMTP listener: accept thread, a thread per connection, STARTTLS. */
 #include "smtp_server.h"
 
+#include "mock_metrics.h"
+#include "mock_util.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

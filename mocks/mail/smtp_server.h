@@ -12,8 +12,13 @@
 #ifndef SBX_SMTP_SERVER_H
 #define SBX_SMTP_SERVER_H
 
-#include "mock.h"
+#include "mock_util.h"
 #include "smtp_session.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mock_metrics;
 
 struct smtp_server_config {
 	const char *host;          /* address to bind ("127.0.0.1", "::", "0.0.0.0") */

@@ -1,8 +1,9 @@
 /* smtp_session — the SMTP protocol state machine of one connection (no I/O). */
 #include "smtp_session.h"
 
+#include "buf.h"
 #include "codec.h"
-#include "mock.h"
+#include "mock_util.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -16,9 +17,9 @@ struct smtp_session {
 	const struct smtp_config *cfg;
 	struct smtp_hooks hooks;
 	enum smtp_state state;
-	struct mock_buf out;   /* pending replies */
-	struct mock_buf line;  /* the line being received */
-	struct mock_buf data;  /* the message being received (DATA) */
+	struct sbx_buf out;   /* pending replies */
+	struct sbx_buf line;  /* the line being received */
+	struct sbx_buf data;  /* the message being received (DATA) */
 	bool discarding;       /* the current line is too long: skip to its end */
 	char *helo;            /* NULL until EHLO/HELO */
 	bool esmtp;
@@ -39,7 +40,7 @@ typedef int (*cmd_fn)(struct smtp_session *s, char *arg);
 /* Append a reply line: "code text" (last) or "code-text" (continued). */
 static void reply_line(struct smtp_session *s, int code, bool last, const char *text)
 {
-	mock_buf_printf(&s->out, "%03d%c%s\r\n", code, last ? ' ' : '-', text);
+	sbx_buf_printf(&s->out, "%03d%c%s\r\n", code, last ? ' ' : '-', text);
 }
 
 /* Append a one-line reply. Returns 0 (so that handlers can `return reply(...)`). */
@@ -59,7 +60,7 @@ static void txn_reset(struct smtp_session *s)
 	free(s->rcpt);
 	s->rcpt = NULL;
 	s->nrcpt = 0;
-	mock_buf_free(&s->data);
+	sbx_buf_free(&s->data);
 	s->data_too_long = s->data_too_big = false;
 }
 
@@ -86,8 +87,8 @@ void smtp_session_free(struct smtp_session *s)
 	free(s->helo);
 	free(s->auth_user);
 	free(s->peer);
-	mock_buf_free(&s->out);
-	mock_buf_free(&s->line);
+	sbx_buf_free(&s->out);
+	sbx_buf_free(&s->line);
 	free(s);
 }
 
@@ -262,7 +263,7 @@ static int cmd_data(struct smtp_session *s, char *arg)
 		return reply(s, 503, "5.5.1 Error: need MAIL command");
 	if (!s->nrcpt)
 		return reply(s, 554, "5.5.1 Error: no valid recipients");
-	mock_buf_add(&s->data, "", 0);
+	sbx_buf_add(&s->data, "", 0);
 	s->state = ST_DATA;
 	return reply(s, 354, "End data with <CR><LF>.<CR><LF>");
 }
@@ -322,7 +323,7 @@ static int cmd_starttls(struct smtp_session *s, char *arg)
 /* Check a base64 AUTH PLAIN response ("authzid\0user\0pass") and reply. */
 static int auth_plain(struct smtp_session *s, const char *b64)
 {
-	struct mock_buf raw = {0};
+	struct sbx_buf raw = {0};
 	struct smtp_reply r = {0};
 	const char *user, *pass, *end;
 
@@ -342,7 +343,7 @@ static int auth_plain(struct smtp_session *s, const char *b64)
 	s->auth_user = mock_xstrdup(user);
 	reply(s, 235, "2.7.0 Authentication successful");
 out:
-	mock_buf_free(&raw);
+	sbx_buf_free(&raw);
 	return 0;
 }
 
@@ -446,10 +447,10 @@ static int data_line(struct smtp_session *s, const char *line, size_t len)
 		return 0;
 	if (s->data.len + len > s->cfg->max_size) {
 		s->data_too_big = true;
-		mock_buf_free(&s->data);
+		sbx_buf_free(&s->data);
 		return 0;
 	}
-	mock_buf_add(&s->data, line, len);
+	sbx_buf_add(&s->data, line, len);
 	return 0;
 }
 
@@ -458,7 +459,7 @@ static int line_too_long(struct smtp_session *s)
 {
 	if (s->state == ST_DATA) {
 		s->data_too_long = true;
-		mock_buf_free(&s->data);
+		sbx_buf_free(&s->data);
 		return 0;
 	}
 	s->state = ST_CMD;
@@ -504,7 +505,7 @@ void smtp_session_feed(struct smtp_session *s, const char *buf, size_t len)
 			if (nl)
 				line_too_long(s);
 		} else {
-			mock_buf_add(&s->line, buf + i, n);
+			sbx_buf_add(&s->line, buf + i, n);
 			if (nl)
 				line_done(s);
 		}

@@ -1,4 +1,6 @@
 /* sbx-mock-payment — the payment gateway mock. */
+#include "mock_server.h"
+#include "mock_util.h"
 #include "payment.h"
 
 /* Register the payment domain. */

@@ -1,7 +1,16 @@
 /* payment — payment intents, their state machine, idempotency and webhooks. */
 #include "payment.h"
 
+#include "buf.h"
 #include "card.h"
+#include "mock_faults.h"
+#include "mock_opts.h"
+#include "mock_req.h"
+#include "mock_server.h"
+#include "mock_store.h"
+#include "mock_util.h"
+#include "mock_webhook.h"
+#include "sha256.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -401,15 +410,15 @@ static void fingerprint(const struct mock_req *req, char out[65])
 {
 	json_t *doc = json_loadb(req->body, req->body_len, 0, NULL);
 	char *canon = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-	struct mock_buf b = {0};
+	struct sbx_buf b = {0};
 
-	mock_buf_printf(&b, "%s %s\n", req->method, req->path);
+	sbx_buf_printf(&b, "%s %s\n", req->method, req->path);
 	if (canon)
-		mock_buf_puts(&b, canon);
+		sbx_buf_puts(&b, canon);
 	else
-		mock_buf_add(&b, req->body, req->body_len);
-	mock_sha256_hex(b.data, b.len, out);
-	mock_buf_free(&b);
+		sbx_buf_add(&b, req->body, req->body_len);
+	sbx_sha256_hex(b.data, b.len, out);
+	sbx_buf_free(&b);
 	free(canon);
 	json_decref(doc);
 }

@@ -5,7 +5,12 @@
 #ifndef SBX_MOCK_PAYMENT_H
 #define SBX_MOCK_PAYMENT_H
 
-#include "mock.h"
+#include "mock_opts.h"
+#include "mock_util.h"
+
+#include <stddef.h>
+
+struct mock_server;
 
 /* Mock-specific options: --webhook-url URL. */
 extern const struct mock_optdef payment_options[];

@@ -1,4 +1,6 @@
 /* sbx-mock-sms — the SMS gateway mock. */
+#include "mock_server.h"
+#include "mock_util.h"
 #include "sms.h"
 
 /* Register the SMS domain. */

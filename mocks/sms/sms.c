@@ -1,6 +1,15 @@
 /* sms — the SMS gateway's routes and delivery simulation. */
 #include "sms.h"
 
+#include "mock_faults.h"
+#include "mock_opts.h"
+#include "mock_req.h"
+#include "mock_sched.h"
+#include "mock_server.h"
+#include "mock_store.h"
+#include "mock_util.h"
+#include "mock_webhook.h"
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -5,7 +5,13 @@
 #ifndef SBX_MOCK_SMS_H
 #define SBX_MOCK_SMS_H
 
-#include "mock.h"
+#include "mock_opts.h"
+#include "mock_util.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct mock_server;
 
 /* The magic recipients (documented in mocks/README.md). */
 #define SMS_MAGIC_INVALID "+15005550001"     /* 400 invalid_number */

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 /* Abort on out-of-memory. */
 static void oom(size_t n)
@@ -216,22 +215,6 @@ int64_t sbx_now(void)
 {
 	int64_t fake = fake_now;
 	return fake ? fake : (int64_t)time(NULL);
-}
-
-/* Monotonic milliseconds. */
-int64_t sbx_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleep, resuming after signals. */
-void sbx_sleep_ms(int64_t ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-	while (ms > 0 && nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
 }
 
 /* Start a backoff sequence. */
@@ -476,26 +459,6 @@ char *sbx_path_join(const char *dir, const char *rel)
 	return xasprintf("%s/%s", dir, rel);
 }
 
-/* Hex-encode a digest. */
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-/* SHA-256 of a buffer, hex. */
-void sbx_sha256_hex(const void *data, size_t len, char out[65])
-{
-	unsigned char d[32];
-	unsigned int dl = 0;
-	EVP_Digest(data, len, d, &dl, EVP_sha256(), NULL);
-	hex(d, 32, out);
-}
-
 /* SHA-256 of a file, hex. */
 int sbx_sha256_file(const char *path, char out[65], struct sbx_err *e)
 {
@@ -515,17 +478,8 @@ int sbx_sha256_file(const char *path, char out[65], struct sbx_err *e)
 	EVP_MD_CTX_free(ctx);
 	if (bad)
 		return sbx_err_set(e, SBX_EXIT_FAILED, "cannot read %s", path);
-	hex(d, 32, out);
+	sbx_sha256_digest_hex(d, out);
 	return 0;
-}
-
-/* Cryptographic random bytes. */
-void sbx_random(void *buf, size_t len)
-{
-	if (RAND_bytes(buf, (int)len) != 1) {
-		fprintf(stderr, "sandbox: the random number generator failed\n");
-		abort();
-	}
 }
 
 /* A random alphanumeric token. */
@@ -566,48 +520,6 @@ bool sbx_valid_name(const char *s)
 		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '-')
 			return false;
 	return true;
-}
-
-/* Append bytes. */
-void sbx_buf_add(struct sbx_buf *b, const void *data, size_t len)
-{
-	xgrow(&b->data, &b->cap, b->len + len + 1, 1);
-	if (len)
-		memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-}
-
-/* Append a string. */
-void sbx_buf_puts(struct sbx_buf *b, const char *s)
-{
-	sbx_buf_add(b, s, strlen(s));
-}
-
-/* Append formatted text. */
-void sbx_buf_printf(struct sbx_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = xvasprintf(fmt, ap);
-	va_end(ap);
-	sbx_buf_puts(b, s);
-	free(s);
-}
-
-/* Take the buffer's string. */
-char *sbx_buf_steal(struct sbx_buf *b)
-{
-	char *s = b->data ? b->data : xstrdup("");
-	*b = (struct sbx_buf){0};
-	return s;
-}
-
-/* Free the buffer. */
-void sbx_buf_free(struct sbx_buf *b)
-{
-	free(b->data);
-	*b = (struct sbx_buf){0};
 }
 
 /* Escape &<>"' for XML. */

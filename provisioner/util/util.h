@@ -1,9 +1,15 @@
 /*
  * util — allocation that aborts on out-of-memory, the error object every module reports into,
- * monotonic time, backoff against a deadline, small file and hashing helpers.
+ * backoff against a deadline, units, small file and hashing helpers. It includes the helpers the
+ * mocks share (buf.h, clock.h, random.h, sha256.h: each stands alone, the mocks compile them too).
  */
 #ifndef SBX_UTIL_H
 #define SBX_UTIL_H
+
+#include "buf.h"
+#include "clock.h"
+#include "random.h"
+#include "sha256.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -73,8 +79,6 @@ void sbx_err_clear(struct sbx_err *e);
 int64_t sbx_now(void);     /* wall clock, seconds since the epoch (or the fake clock) */
 /* Tests: make sbx_now() return `now` (0: the real clock again). Set from env_config. */
 void sbx_fake_now_set(int64_t now);
-int64_t sbx_mono_ms(void); /* monotonic milliseconds */
-void sbx_sleep_ms(int64_t ms);
 
 /*
  * Backoff against a deadline: first delay `initial_ms`, doubled up to `max_ms`, never past the
@@ -107,11 +111,8 @@ int sbx_rm_rf(const char *path);
 char *sbx_dirname(const char *path);                       /* caller frees */
 char *sbx_path_join(const char *dir, const char *rel);     /* rel if absolute; caller frees */
 
-/* Hashing: lowercase hex SHA-256 of a buffer (out has 65 bytes). */
-void sbx_sha256_hex(const void *data, size_t len, char out[65]);
+/* Hashing: lowercase hex SHA-256 of a file (out has 65 bytes); sbx_sha256_hex is in sha256.h. */
 int sbx_sha256_file(const char *path, char out[65], struct sbx_err *e);
-/* Random bytes from OpenSSL; aborts when the RNG fails. */
-void sbx_random(void *buf, size_t len);
 /* A random token of `len` characters from [A-Za-z0-9]; caller frees. */
 char *sbx_random_token(size_t len);
 
@@ -120,17 +121,6 @@ bool sbx_streq(const char *a, const char *b); /* NULL-safe */
 bool sbx_has_prefix(const char *s, const char *prefix);
 /* A name usable in resource names: [a-z0-9-], starting with a letter, at most 40 chars. */
 bool sbx_valid_name(const char *s);
-
-/* A growable string buffer. */
-struct sbx_buf {
-	char *data;
-	size_t len, cap;
-};
-void sbx_buf_add(struct sbx_buf *b, const void *data, size_t len);
-void sbx_buf_puts(struct sbx_buf *b, const char *s);
-void sbx_buf_printf(struct sbx_buf *b, const char *fmt, ...) SBX_PRINTF(2, 3);
-char *sbx_buf_steal(struct sbx_buf *b); /* NUL-terminated; the buffer is reset; caller frees */
-void sbx_buf_free(struct sbx_buf *b);
 
 /* An XML-escaped copy of s (for libvirt XML and templates); caller frees. */
 char *sbx_xml_escape(const char *s);

@@ -3,7 +3,12 @@
  * into a request target (path + query string, percent-decoding, routing, inspection queries) and a
  * PUT /admin/faults body.
  */
-#include "mock.h"
+#include "mock_log.h"
+#include "mock_opts.h"
+#include "mock_req.h"
+#include "mock_server.h"
+#include "mock_store.h"
+#include "mock_util.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -3,7 +3,11 @@
  * the first byte picks the operation (create, confirm, capture, refund, cancel) on a fresh intent,
  * with or without an Idempotency-Key.
  */
-#include "mock.h"
+#include "mock_log.h"
+#include "mock_opts.h"
+#include "mock_req.h"
+#include "mock_server.h"
+#include "mock_util.h"
 #include "../../mocks/payment/payment.h"
 
 #include <stdint.h>

@@ -1,5 +1,10 @@
 /* fuzz_mock_sms_json — POST /v1/messages bodies through the whole pipeline, without a socket. */
-#include "mock.h"
+#include "mock_kv.h"
+#include "mock_log.h"
+#include "mock_opts.h"
+#include "mock_req.h"
+#include "mock_server.h"
+#include "mock_util.h"
 #include "../../mocks/sms/sms.h"
 
 #include <stdint.h>

@@ -8,7 +8,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "mock.h"
+#include "mock_kv.h"
+#include "mock_sig.h"
+#include "mock_store.h"
+#include "mock_util.h"
 #include "mocktest.h"
 
 #include <pthread.h>

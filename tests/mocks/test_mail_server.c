@@ -11,7 +11,14 @@
 #include <cmocka.h>
 
 #include "../../mocks/mail/mail.h"
-#include "mock.h"
+#include "clock.h"
+#include "mime_fixture.h"
+#include "mock_kv.h"
+#include "mock_log.h"
+#include "mock_opts.h"
+#include "mock_req.h"
+#include "mock_server.h"
+#include "mock_util.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -176,6 +183,34 @@ static void test_curl_concurrent(void **state)
 	stop(f);
 }
 
+/* The JSON API over a MIME message: RFC 2047 subject and sender, alternative inside mixed. */
+static void test_mime_views(void **state)
+{
+	struct fixture *f = start(NULL);
+	json_t *doc, *item;
+	char path[128];
+
+	(void)state;
+	assert_int_equal(curl_send(f->port, "<bob@example.org>", mime_fixture), CURLE_OK);
+	assert_int_equal(http(f, "GET", "/v1/messages?subject=r%C3%A9SUM%C3%A9%20DU", &doc), 200);
+	assert_int_equal(json_integer_value(json_object_get(doc, "total")), 1);
+	item = json_array_get(json_object_get(doc, "items"), 0);
+	assert_string_equal(json_string_value(json_object_get(item, "subject")), "R\xc3\xa9sum\xc3\xa9 du mois");
+	assert_string_equal(json_string_value(json_object_get(item, "header_from")), "Zo\xc3\xab <zoe@example.org>");
+	snprintf(path, sizeof(path), "/v1/messages/%s", json_string_value(json_object_get(item, "id")));
+	json_decref(doc);
+	assert_int_equal(http(f, "GET", path, &doc), 200);
+	assert_string_equal(json_string_value(json_object_get(doc, "text")), "\xc3\xa9t\xc3\xa9");
+	assert_string_equal(json_string_value(json_object_get(doc, "html")), "<p>\xc3\xa9t\xc3\xa9</p>");
+	assert_int_equal(json_array_size(json_object_get(doc, "parts")), 3);
+	item = json_array_get(json_object_get(doc, "attachments"), 0);
+	assert_int_equal(json_integer_value(json_object_get(item, "index")), 2);
+	assert_string_equal(json_string_value(json_object_get(item, "filename")), "r\xc3\xa9ponse.eml");
+	assert_int_equal(json_integer_value(json_object_get(item, "size")), 28);
+	json_decref(doc);
+	stop(f);
+}
+
 /* Connect a raw client and read its first reply line into buf. Returns the socket. */
 static int raw_connect(int port, char *buf, size_t len)
 {
@@ -197,7 +232,7 @@ static void test_limits(void **state)
 {
 	struct fixture *f = start("smtp-max-conn", "2", "smtp-idle-timeout", "400ms", NULL);
 	char b1[256], b2[256], b3[256];
-	int64_t t0 = mock_mono_ms();
+	int64_t t0 = sbx_mono_ms();
 	int a, b, c;
 
 	(void)state;
@@ -212,7 +247,7 @@ static void test_limits(void **state)
 	assert_true(n > 0);
 	b1[n] = '\0';
 	assert_string_equal(b1, "421 4.4.2 Idle timeout, closing connection\r\n");
-	assert_true(mock_mono_ms() - t0 >= 350);
+	assert_true(sbx_mono_ms() - t0 >= 350);
 	close(a);
 	close(b);
 	stop(f);
@@ -240,7 +275,7 @@ static void test_wait_and_stop(void **state)
 	struct waiter w = {f, 0, NULL};
 	pthread_t th;
 	char buf[256];
-	int64_t t0 = mock_mono_ms();
+	int64_t t0 = sbx_mono_ms();
 	int fd;
 
 	(void)state;
@@ -250,7 +285,7 @@ static void test_wait_and_stop(void **state)
 	pthread_join(th, NULL);
 	assert_int_equal(w.status, 200);
 	assert_string_equal(json_string_value(json_object_get(w.doc, "subject")), "yes");
-	assert_true(mock_mono_ms() - t0 < 15000);
+	assert_true(sbx_mono_ms() - t0 < 15000);
 	json_decref(w.doc);
 
 	fd = raw_connect(f->port, buf, sizeof(buf));
@@ -292,6 +327,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_curl_concurrent),
+		cmocka_unit_test(test_mime_views),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_wait_and_stop),
 		cmocka_unit_test(test_bad_options),

@@ -6,7 +6,6 @@
 #include <cmocka.h>
 
 #include "../../mocks/mail/smtp_session.h"
-#include "mock.h"
 
 #include <stdio.h>
 #include <stdlib.h>

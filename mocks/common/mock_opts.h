@@ -1,0 +1,49 @@
+/* mock_opts — the command line every mock shares (--listen, --data, --api-key, ...) plus its own. */
+#ifndef SBX_MOCK_OPTS_H
+#define SBX_MOCK_OPTS_H
+
+#include "mock_kv.h"
+#include "mock_util.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A mock-specific option: "--name VALUE" (has_arg) or "--name" (flag, value "1"). */
+struct mock_optdef {
+	const char *name;   /* without the dashes: "callback-url" */
+	bool has_arg;
+	const char *env;    /* environment variable used when the option is absent, or NULL */
+	const char *help;   /* one line for --help */
+};
+
+struct mock_opts {
+	char *listen_host;       /* --listen HOST:PORT (default 127.0.0.1:0) */
+	int listen_port;
+	char *data;              /* --data FILE: SQLite store, NULL = in memory */
+	char *api_key;           /* --api-key KEY or $SBX_MOCK_API_KEY; NULL = no auth */
+	size_t max_body;         /* --max-body SIZE (default 1M) */
+	size_t max_records;      /* --max-records N per collection (default 10000, oldest evicted) */
+	char *webhook_secret;    /* --webhook-secret S or $SBX_MOCK_WEBHOOK_SECRET */
+	int webhook_attempts;    /* --webhook-attempts N (default 5) */
+	int64_t webhook_backoff_ms; /* --webhook-backoff MS first retry delay, doubled (default 500) */
+	int64_t webhook_timeout_ms; /* --webhook-timeout MS per attempt (default 5000) */
+	bool quiet;              /* --quiet: no access log */
+	struct mock_kvlist extra; /* mock-specific options by name (see mock_opts_get) */
+};
+
+/*
+ * Parse argv. `prog` is the program name for --help, `extra` a table of mock-specific options
+ * (may be NULL when nextra == 0). Returns 0, 1 when --help was printed (exit 0), or -1 with a
+ * message in e (exit 2). Free with mock_opts_free (also after a failure).
+ */
+int mock_opts_parse(struct mock_opts *o, int argc, char **argv, const char *prog,
+		    const struct mock_optdef *extra, size_t nextra, struct mock_err *e) MOCK_WUR;
+/* Defaults only (what tests and fuzzers use without a command line). */
+void mock_opts_defaults(struct mock_opts *o);
+/* The value of a mock-specific option (or its environment variable), or NULL. */
+const char *mock_opts_get(const struct mock_opts *o, const char *name);
+/* Free what the options hold (not the struct itself). */
+void mock_opts_free(struct mock_opts *o);
+
+#endif

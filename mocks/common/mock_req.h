@@ -1,0 +1,82 @@
+/*
+ * mock_req — plain HTTP request/response objects, independent of libmicrohttpd (so that tests and
+ * fuzzers build them by hand), and the JSON helpers of route handlers (jansson).
+ */
+#ifndef SBX_MOCK_REQ_H
+#define SBX_MOCK_REQ_H
+
+#include "mock_kv.h"
+#include "mock_util.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MOCK_MAX_PARAMS 4
+
+struct mock_req {
+	char *method;            /* "GET" */
+	char *path;              /* "/v1/messages/SM1" (decoded, without the query) */
+	struct mock_kvlist query;   /* decoded query arguments */
+	struct mock_kvlist headers; /* request headers */
+	char *body;              /* NUL-terminated (also when body_len == 0) */
+	size_t body_len;
+	char *remote;            /* client address, or NULL */
+	/* Set by the router: {name} captures of the matched pattern. */
+	const char *param_names[MOCK_MAX_PARAMS];
+	char *param_values[MOCK_MAX_PARAMS];
+	size_t nparams;
+	const char *route;       /* the matched pattern ("/v1/messages/{id}") or NULL */
+};
+
+/* A request built by hand (tests, fuzzers): path may carry "?a=b&c=d" (percent-decoded here). */
+struct mock_req *mock_req_new(const char *method, const char *path, const void *body, size_t len);
+/* Add a request header. */
+void mock_req_add_header(struct mock_req *r, const char *name, const char *value);
+/* Free a request. NULL is a no-op. */
+void mock_req_free(struct mock_req *r);
+/* Query argument, header (case-insensitive) or path capture by name; NULL when absent. */
+const char *mock_req_query(const struct mock_req *r, const char *key);
+const char *mock_req_header(const struct mock_req *r, const char *name);
+const char *mock_req_param(const struct mock_req *r, const char *name);
+/* Parse a query string "a=b&c=d" (percent-decoded, '+' kept) into l (what the listener calls). */
+void mock_req_parse_query(struct mock_kvlist *l, const char *q);
+
+struct mock_resp {
+	int status;              /* 0 until set: the pipeline turns it into 500 */
+	char *body;
+	size_t body_len;
+	const char *content_type; /* static string */
+	struct mock_kvlist headers;
+};
+/* Release what the response holds (not the struct itself); it can be reused. */
+void mock_resp_clear(struct mock_resp *r);
+/* Respond with a JSON document (steals `doc`; compact, followed by "\n"). */
+void mock_resp_json(struct mock_resp *r, int status, json_t *doc);
+/* Respond with text (copied). */
+void mock_resp_text(struct mock_resp *r, int status, const char *content_type, const char *text);
+/* Respond {"error": {"code": code, "message": message}}. */
+void mock_resp_error(struct mock_resp *r, int status, const char *code, const char *fmt, ...)
+	MOCK_PRINTF(4, 5);
+/* Add a response header (copied). */
+void mock_resp_header(struct mock_resp *r, const char *name, const char *value);
+
+/*
+ * Parse the body as a JSON object. On failure respond 400 (malformed JSON with jansson's
+ * message and position, or "body must be a JSON object") and return NULL. Caller decrefs.
+ */
+json_t *mock_req_json(const struct mock_req *r, struct mock_resp *resp);
+/*
+ * Read obj[key] as a string. Returns 0 (and *out, borrowed from obj, or NULL when absent and not
+ * required), or -1 after a 400 response naming the field.
+ */
+int mock_json_str(json_t *obj, const char *key, bool required, const char **out,
+		  struct mock_resp *resp) MOCK_WUR;
+/* Read obj[key] as an integer in [min, max]; same contract (absent and optional: *out untouched). */
+int mock_json_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max,
+		  int64_t *out, struct mock_resp *resp) MOCK_WUR;
+/* Compact JSON text of doc; caller frees. */
+char *mock_json_dump(const json_t *doc);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * mock_store — named collections of JSON object records, each with a unique string "id", in
+ * insertion order (a sequence number), in memory and written through to SQLite (mock_db) with
+ * --data, reloaded at start. Lists return newest first. Filters, paging, a cap (oldest evicted)
+ * and long-poll waiters. Thread-safe.
+ *
+ * A filter is a list of key=value pairs (usually the query string minus paging keys). The match
+ * function decides whether a record matches; the default (mock_store_match_fields) compares each
+ * filter key with the record's top-level field of the same name: equal to a string or number, or
+ * equal to any element of an array. Keys the record does not have never match.
+ */
+#ifndef SBX_MOCK_STORE_H
+#define SBX_MOCK_STORE_H
+
+#include "mock_kv.h"
+#include "mock_util.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef bool (*mock_match_fn)(const json_t *rec, const struct mock_kvlist *filter, void *arg);
+/* The default match function (see above; arg unused). */
+bool mock_store_match_fields(const json_t *rec, const struct mock_kvlist *filter, void *arg);
+
+struct mock_db;
+/* Open the SQLite file (created when missing), or an in-memory-only database when path is NULL. */
+struct mock_db *mock_db_open(const char *path, struct mock_err *e);
+/* Close a database (after freeing its stores). NULL is a no-op. */
+void mock_db_close(struct mock_db *db);
+
+struct mock_store;
+/* A collection named `name` in db, holding at most max_records (0 = unlimited; oldest evicted). */
+struct mock_store *mock_store_new(struct mock_db *db, const char *name, size_t max_records,
+				  struct mock_err *e);
+/* Free a collection (its records stay in the database). NULL is a no-op. */
+void mock_store_free(struct mock_store *s);
+/* The collection's name. */
+const char *mock_store_name(const struct mock_store *s);
+/* Replace the match function (arg is passed back). */
+void mock_store_set_match(struct mock_store *s, mock_match_fn fn, void *arg);
+/* Insert rec, or replace the record with the same "id" (keeping its place). Steals rec. 0 / -1. */
+int mock_store_put(struct mock_store *s, json_t *rec);
+/* A copy of the record with this id, or NULL. Caller decrefs. */
+json_t *mock_store_get(struct mock_store *s, const char *id);
+/*
+ * Update a record in place under the store's lock: fn gets the record (mutable) and returns 0 to
+ * keep the change (written through, waiters woken) or -1 to leave it unchanged (fn must then not
+ * have modified it). Returns fn's result, or -1 when the id is unknown (fn not called).
+ */
+int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *rec, void *arg),
+		      void *arg);
+/* Delete one record: 0, or -1 when absent. */
+int mock_store_del(struct mock_store *s, const char *id);
+/* Delete every record; returns how many. */
+size_t mock_store_clear(struct mock_store *s);
+/* How many records the collection holds. */
+size_t mock_store_count(struct mock_store *s);
+/* Matching records (copies), newest first, after skipping `offset`; *total = all matches. */
+json_t *mock_store_list(struct mock_store *s, const struct mock_kvlist *filter, size_t offset,
+			size_t limit, size_t *total);
+/*
+ * Long-poll: the newest matching record whose sequence number is > after_seq (0 = any), waiting
+ * up to timeout_ms for one to be put. Returns a copy or NULL on timeout/shutdown.
+ */
+json_t *mock_store_wait(struct mock_store *s, const struct mock_kvlist *filter, uint64_t after_seq,
+			int64_t timeout_ms);
+/* The sequence number of a record (0 when unknown) — for "after" cursors. */
+uint64_t mock_store_seq(struct mock_store *s, const char *id);
+/* How many long-polls are waiting now. */
+size_t mock_store_waiters(struct mock_store *s);
+/* Wake every waiter and make further waits return at once (shutdown). */
+void mock_store_shutdown(struct mock_store *s);
+
+#endif
