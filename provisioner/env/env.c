@@ -65,13 +65,13 @@ void env_site_of_row(const struct state_env *e, char **uri, char **pool, char **
 /* The key file of an environment. */
 char *env_key_path(struct state *st, const char *env)
 {
-	return xasprintf("%s/keys/%s.pem", state_dir(st), env);
+	return xasprintf("%s/keys/%s.pem", state_private_dir(st), env);
 }
 
 /* The known_hosts file of an environment. */
 char *env_known_hosts_path(struct state *st, const char *env)
 {
-	return xasprintf("%s/keys/%s.known_hosts", state_dir(st), env);
+	return xasprintf("%s/keys/%s.known_hosts", state_private_dir(st), env);
 }
 
 /* Add a string to a vector. */

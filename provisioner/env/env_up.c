@@ -145,7 +145,7 @@ static int env_key(struct up *u, struct sbx_err *err)
 			state_secret_put(u->st, u->env, "ssh-pub", u->pubkey, err) < 0)
 			return -1;
 	}
-	char *dir = xasprintf("%s/keys", state_dir(u->st)), *path = env_key_path(u->st, u->env);
+	char *dir = xasprintf("%s/keys", state_private_dir(u->st)), *path = env_key_path(u->st, u->env);
 	int rc = sbx_mkdir_p(dir, 0700, err);
 	if (rc == 0)
 		rc = sbx_write_file(path, u->privkey, strlen(u->privkey), 0600, err);

@@ -50,6 +50,12 @@ static const char *const migrations[] = {
 	"INSERT INTO meta VALUES ('state_id', lower(hex(randomblob(8))));",
 };
 
+/* This state's private directory. */
+const char *state_private_dir(const struct state *st)
+{
+	return st->private_dir;
+}
+
 /* The state's id. */
 const char *state_id(const struct state *st)
 {
@@ -69,10 +75,32 @@ const char *state_dir(const struct state *st)
 	return st->dir;
 }
 
+/* Refuse a directory another user owns, or that group or others can get into. */
+static int check_dir(const char *dir, struct sbx_err *err)
+{
+	struct stat sb;
+	if (lstat(dir, &sb) < 0)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "cannot inspect %s: %s", dir, strerror(errno));
+	if (S_ISDIR(sb.st_mode) && sb.st_uid == geteuid() && (sb.st_mode & 077) == 0)
+		return 0;
+	sbx_err_set(err, SBX_EXIT_FAILED, "the state directory %s must be a directory of yours with mode 0700 "
+		"(it is %s, owner uid %u, mode %03o): it holds the environments' keys", dir,
+		S_ISDIR(sb.st_mode) ? "a directory" : "not a directory", (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 0777));
+	sbx_err_hint(err, "`chmod 700 %s` if it is yours, or point SANDBOX_STATE at a directory of your own", dir);
+	return -1;
+}
+
+/* This state's own directory (keys, locks) beside the database: dir/<state id>, 0700. */
+static int private_dir(struct state *st, struct sbx_err *err)
+{
+	st->private_dir = xasprintf("%s/%s", st->dir, st->id);
+	return sbx_mkdir_p(st->private_dir, 0700, err) < 0 ? -1 : check_dir(st->private_dir, err);
+}
+
 /* Create the directory (0700) and the database file (0600) when missing. */
 static int prepare_files(struct state *st, struct sbx_err *err)
 {
-	if (sbx_mkdir_p(st->dir, 0700, err) < 0)
+	if (sbx_mkdir_p(st->dir, 0700, err) < 0 || check_dir(st->dir, err) < 0)
 		return -1;
 	int fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -200,7 +228,8 @@ int state_open(const char *path, struct state **out, struct sbx_err *err)
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	if (set_pragmas(st, err) < 0 || migrate(st, err) < 0 ||
-		db_text(st, err, &st->id, "SELECT value FROM meta WHERE key = 'state_id'", NULL) < 0)
+		db_text(st, err, &st->id, "SELECT value FROM meta WHERE key = 'state_id'", NULL) < 0 ||
+		private_dir(st, err) < 0)
 		goto out;
 	*out = st;
 	st = NULL;
@@ -224,6 +253,7 @@ void state_close(struct state *st)
 	free(st->dir);
 	free(st->ipam_pool);
 	free(st->id);
+	free(st->private_dir);
 	free(st->avoid);
 	free(st);
 }

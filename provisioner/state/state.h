@@ -5,7 +5,7 @@
  * SQLite in WAL mode at a path the caller gives (env_config: --state, $SANDBOX_STATE or the
  * default), schema versioned with migrations (PRAGMA user_version).
  * Beside the database: `key` (32 random bytes, mode 0600: the AES-256-GCM key of the secrets) and
- * `locks/` (one flock file per environment). A handle is safe to use from several threads
+ * `<state id>/locks/` (one flock file per environment). A handle is safe to use from several threads
  * (calls are serialised by a mutex). Every call returns 0 on success, -1 with `err` set otherwise.
  *
  * Several processes (CLI, reaper, daemon) share the database: WAL, busy_timeout 30 s, write
@@ -79,7 +79,11 @@ void state_set_ipam_pool(struct state *st, const char *pool);
 /* The state's id: 16 random hex digits made when the database was created; every object an
  * environment of this state creates carries it (owned by st). */
 const char *state_id(const struct state *st);
-/* The directory holding the database, key and locks (owned by st). */
+/* This state's own directory, DIR/<state id> (0700): its environments' SSH keys, known_hosts
+ * files and locks live there, so two state files in one directory never share them (owned by st). */
+const char *state_private_dir(const struct state *st);
+/* The directory holding the database and the secrets' key file; it must be the caller's and 0700
+ * (checked at open) (owned by st). */
 const char *state_dir(const struct state *st);
 
 /*
@@ -204,7 +208,7 @@ int state_secret_get_or_create(struct state *st, const char *env, const char *na
 int state_secret_delete_env(struct state *st, const char *env, struct sbx_err *err);
 
 /*
- * Per-environment lock (flock on locks/<env>.lock; released by the kernel if the process dies).
+ * Per-environment lock (flock on <state id>/locks/<env>.lock; released by the kernel if the process dies).
  * wait_secs < 0: wait forever; 0: fail at once; > 0: poll with backoff until then.
  * Busy → -1 with SBX_EXIT_REFUSED and a hint naming --wait-lock. Each lock is its own open file,
  * so it also excludes other threads of this process (and a second lock by the same thread: do not

@@ -27,6 +27,7 @@ struct state {
 	bool have_key;
 	char *ipam_pool;    /* NULL: STATE_IPAM_DEFAULT_POOL */
 	char *id;           /* the state id (meta.state_id) */
+	char *private_dir;  /* dir/<id>: this state's keys and locks */
 	int64_t *avoid;     /* IPAM: /24 blocks (address >> 8) the host's networks already use */
 	size_t navoid;
 };

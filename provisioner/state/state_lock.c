@@ -15,7 +15,7 @@ struct state_lock {
 /* Open (creating) the lock file of env. */
 static int lock_open(struct state *st, const char *env, int *fd, struct sbx_err *err)
 {
-	char *dir = sbx_path_join(st->dir, "locks");
+	char *dir = sbx_path_join(st->private_dir, "locks");
 	char *path = xasprintf("%s/%s.lock", dir, env);
 	int rc = sbx_mkdir_p(dir, 0700, err);
 	if (rc == 0) {

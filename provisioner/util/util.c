@@ -368,8 +368,8 @@ int sbx_read_file(const char *path, char **data, size_t *len, struct sbx_err *e)
 /* Write a file atomically with a mode. */
 int sbx_write_file(const char *path, const void *data, size_t len, int mode, struct sbx_err *e)
 {
-	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	char *tmp = xasprintf("%s.XXXXXX", path);
+	int fd = mkostemp(tmp, O_CLOEXEC); /* O_EXCL, 0600, a name nobody can predict */
 	int rc = -1;
 	if (fd < 0) {
 		sbx_err_set(e, SBX_EXIT_FAILED, "cannot create %s: %s", tmp, strerror(errno));

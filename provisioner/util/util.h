@@ -103,7 +103,8 @@ const char *sbx_fmt_size(uint64_t bytes, char *buf, size_t len);
 
 /* Files. */
 int sbx_read_file(const char *path, char **data, size_t *len, struct sbx_err *e); /* NUL-terminated */
-/* Write atomically (temp file + rename) with the given mode. */
+/* Write atomically with the given mode: a temp file beside path created exclusively (mkostemp:
+ * unpredictable name, O_EXCL, mode 0600 until written), then rename. */
 int sbx_write_file(const char *path, const void *data, size_t len, int mode, struct sbx_err *e);
 int sbx_mkdir_p(const char *path, int mode, struct sbx_err *e);
 /* Remove a directory tree; missing is not an error. */

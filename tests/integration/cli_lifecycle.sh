@@ -80,7 +80,8 @@ expect_out 'capped'
 expect_rc 2 "$SANDBOX" extend $E --ttl soon
 
 # a second command on a locked environment is refused with exit 3
-LOCK="$T/state/locks/$E.lock"
+SID=$(sqlite3 "$T/state/state.db" "SELECT value FROM meta WHERE key = 'state_id'")
+LOCK="$T/state/$SID/locks/$E.lock"
 ( flock -x 9; sleep 2 ) 9>"$LOCK" &
 LPID=$!
 on_exit "kill $LPID"

@@ -314,24 +314,17 @@ static char *big_blueprint(size_t n)
 	return sbx_buf_steal(&b);
 }
 
+/* A 500-node blueprint loads (its speed is measured by tests/bench/plan500.sh, not asserted). */
 static void test_load_500_nodes(void **state)
 {
 	(void)state;
 	char *y = big_blueprint(500);
 	struct bp_blueprint *bp = NULL;
 	struct sbx_err err = SBX_ERR_INIT;
-	int64_t best = INT64_MAX;
-	for (int i = 0; i < 5; i++) {
-		int64_t t0 = sbx_mono_ms();
-		assert_int_equal(bp_load_string("big.yaml", y, strlen(y), NULL, &bp, &err), 0);
-		int64_t dt = sbx_mono_ms() - t0;
-		best = dt < best ? dt : best;
-		assert_int_equal(bp->nnodes, 500);
-		bp_free(bp);
-	}
-	fprintf(stderr, "bp_load of 500 nodes: best of 5 = %lld ms (sanitizer build)\n", (long long)best);
-	/* Well under 50 ms in a normal build; the ASan+UBSan build is several times slower. */
-	assert_true(best < 250);
+	assert_int_equal(bp_load_string("big.yaml", y, strlen(y), NULL, &bp, &err), 0);
+	assert_int_equal(bp->nnodes, 500);
+	assert_string_equal(bp->nodes[499].name, "node-498");
+	bp_free(bp);
 	free(y);
 }
 
