@@ -4,12 +4,17 @@
  * A role (router, lb, postgres, mocks) renders its config files from the model in C, then on each of
  * its hosts: prepare (idempotent: directories, VIPs on lo, initdb) → compare the sha256 of
  * every rendered file with the node's copy → upload the changed ones next to their target
- * (PATH.sbx-new) → validate them on the node (`haproxy -c`, `bird -p -c`, `postgres -C`,
- * pgbouncer loading a copy that listens nowhere) → swap
+ * (PATH.sbx-new: whatever was there is removed, the file created anew with O_EXCL and mode 0600,
+ * given its owner and mode once its content is complete) → validate them on the node
+ * (`haproxy -c`, `bird -p -c`, `postgres -C`, pgbouncer loading a copy that listens nowhere) → swap
  * atomically (mv) → start services that are not running, reload (or restart) only those whose
  * files changed → poll the health check until it passes or the deadline.
  * A second apply without model changes uploads nothing and reloads nothing. role_plan_all is the
  * dry run of all this (for `sandbox plan`): the same renders and comparison, no action.
+ * Database passwords never reach a node: PostgreSQL (ALTER ROLE) and pgbouncer (userlist.txt)
+ * get the SCRAM-SHA-256 verifier computed here, salted from a stored random secret
+ * (role_scram_salt), so it is the same on every apply. HAProxy's master binds the VIP ports as
+ * root and runs its workers as the haproxy user.
  * Which roles exist, their order, prerequisites, renderers and outputs: one registry (role_defs).
  *
  * Services are run by the node-side helper cluster/node/sbx-svc (uploaded by the role): under
@@ -64,8 +69,9 @@ struct role_ctx {
 	const char *mock_bin_dir;    /* where sbx-mock-{sms,mail,payment} are (uploaded to the mocks
 	                                node); NULL: this executable's directory */
 	int health_timeout_ms;       /* per role and host; 0 = 120 s */
-	/* Get-or-create a generated secret ("db-<owner>"); *value caller-freed. Called only from the
-	 * thread that called role_apply_all/role_outputs. */
+	/* Get-or-create a generated secret ("db-<owner>": a password; "pg-scram-salt": the seed of the
+	 * SCRAM salts); *value caller-freed. Called only from the thread that called
+	 * role_apply_all/role_outputs. */
 	int (*secret)(void *ctx, const char *name, char **value, struct sbx_err *err);
 	void *secret_ctx;
 	/* Optional progress ("connect", "render", "upload", "validate", "reload", "health", "done").

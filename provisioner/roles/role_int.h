@@ -25,7 +25,7 @@
 /* Everything derived from the context once, read-only while hosts run in parallel. */
 struct role_env {
 	const struct role_ctx *ctx;
-	char **secret_keys, **secret_vals; /* "db-<owner>" → password */
+	char **secret_keys, **secret_vals; /* "db-<owner>" → password; ROLE_SCRAM_SEED */
 	size_t nsecrets;
 	char *svc_script;     /* cluster/node/sbx-svc */
 	char *lbcheck_script; /* cluster/node/sbx-lbcheck */
@@ -114,6 +114,31 @@ bool role_mock_enabled(const struct bp_mocks *m, size_t i);
 const char *role_mock_name(size_t i);
 /* The base unit of every host: the node scripts, and the VIP route via the router. */
 void role_base_render(const struct role_env *env, const struct role_host *h, struct role_unit *u);
+
+/* SCRAM-SHA-256 as PostgreSQL (and pgbouncer's auth_file) store it: PostgreSQL's defaults. */
+#define ROLE_SCRAM_ITERATIONS 4096
+#define ROLE_SCRAM_SALT_LEN 16
+/* The secret (per environment) the owners' salts derive from. */
+#define ROLE_SCRAM_SEED "pg-scram-salt"
+/* True when every byte of s is 7-bit ASCII (false for NULL). SASLprep, which PostgreSQL, libpq
+ * and pgbouncer apply to a password, leaves such a password as it is. */
+bool role_scram_ascii(const char *s);
+/*
+ * The SCRAM-SHA-256 verifier of password with this salt, in the format of pg_authid.rolpassword:
+ * "SCRAM-SHA-256$<iterations>:<base64 salt>$<base64 StoredKey>:<base64 ServerKey>", where
+ * SaltedPassword = PBKDF2-HMAC-SHA256(password, salt, iterations), StoredKey =
+ * SHA256(HMAC(SaltedPassword, "Client Key")), ServerKey = HMAC(SaltedPassword, "Server Key").
+ * NULL when the password is not ASCII (no SASLprep here) or iterations < 1; caller frees.
+ */
+char *role_scram_verifier(const char *password, const unsigned char *salt, size_t saltlen, int iterations);
+/*
+ * The salt of a database owner: the first ROLE_SCRAM_SALT_LEN bytes of
+ * HMAC-SHA256(seed, "sbx-scram-salt:<env>:<owner>"). Stable while the seed (a stored random
+ * secret, ROLE_SCRAM_SEED) is, so a re-apply renders the same verifier; never derived from the
+ * password, because the salt is sent to anyone who starts a SCRAM exchange.
+ */
+void role_scram_salt(const char *seed, const char *env, const char *owner,
+	unsigned char salt[ROLE_SCRAM_SALT_LEN]);
 
 /* The engine: one host's connection and counters. */
 struct role_node {

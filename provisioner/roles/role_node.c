@@ -144,18 +144,25 @@ static char *subst_staged(const char *tmpl, const char *staged)
 	return sbx_buf_steal(&b);
 }
 
-/* The shell that writes one staged file from stdin (exactly len bytes), then chmod/chown/validate. */
+/*
+ * The shell that writes one staged file from stdin (exactly len bytes), then chown/chmod/validate.
+ * Whatever is at the staged path (a file left by an interrupted run, a link someone planted) is
+ * removed, and the file is created anew with O_EXCL (noclobber), so a link is never followed;
+ * it is born 0600 root (umask 077 of the stage script) and gets its owner and mode only once
+ * its content is complete. Missing directories are created 0755.
+ */
 static void stage_script(struct sbx_buf *b, const struct role_file *f)
 {
 	char *staged = xasprintf("%s" STAGED, f->path), *q = sbx_shell_quote(staged);
-	sbx_buf_printf(b, "mkdir -p \"$(dirname %s)\"\n", q);
+	sbx_buf_printf(b, "(umask 022; mkdir -p \"$(dirname %s)\")\nrm -f %s\n", q, q);
 	if (f->len)
-		sbx_buf_printf(b, "dd of=%s bs=%zu count=1 iflag=fullblock status=none\n", q, f->len);
+		sbx_buf_printf(b, "(set -C; dd bs=%zu count=1 iflag=fullblock status=none > %s)\n", f->len, q);
 	else
-		sbx_buf_printf(b, ": > %s\n", q);
-	sbx_buf_printf(b, "[ \"$(stat -c %%s %s)\" = %zu ]\nchmod %o %s\n", q, f->len, (unsigned)f->mode, q);
+		sbx_buf_printf(b, "(set -C; : > %s)\n", q);
+	sbx_buf_printf(b, "[ \"$(stat -c %%s %s)\" = %zu ]\n", q, f->len);
 	if (f->owner)
 		sbx_buf_printf(b, "chown %s: %s\n", f->owner, q);
+	sbx_buf_printf(b, "chmod %o %s\n", (unsigned)f->mode, q);
 	if (f->validate) {
 		char *v = subst_staged(f->validate, staged);
 		sbx_buf_printf(b, "%s\n", v);

@@ -13,7 +13,7 @@
 /* pgbouncer has no check mode: load a copy that listens nowhere; "nowhere to listen on" is
  * what it says once the whole file loaded, anything else is the error. */
 #define PGB_CHECK "t=$(mktemp) && sed -e 's/^listen_addr.*/listen_addr =/' " \
-	"-e 's/^unix_socket_dir.*/unix_socket_dir =/' {} > \"$t\" && chmod 644 \"$t\" && " \
+	"-e 's/^unix_socket_dir.*/unix_socket_dir =/' {} > \"$t\" && chown postgres: \"$t\" && " \
 	"o=$(" AS_PG "pgbouncer \"$t\" 2>&1 || true); rm -f \"$t\"; " \
 	"case $o in *'nowhere to listen on'*) ;; *) echo \"$o\" >&2; exit 1 ;; esac"
 
@@ -80,7 +80,21 @@ static char *pgb_ini(const struct role_env *env, const struct role_host *h)
 	return sbx_buf_steal(&b);
 }
 
-/* Render userlist.txt (the owners' passwords; pgbouncer uses them for SCRAM both ways). */
+/* The SCRAM verifier of an owner's password (salt from the environment's seed); caller frees.
+ * Only the verifier goes to the node: the plain password never reaches its files, SQL or logs. */
+static char *pg_verifier(const struct role_env *env, const char *owner)
+{
+	unsigned char salt[ROLE_SCRAM_SALT_LEN];
+	char *key = xasprintf("db-%s", owner);
+	const char *pw = role_env_secret(env, key), *seed = role_env_secret(env, ROLE_SCRAM_SEED);
+	role_scram_salt(seed ? seed : "", env->ctx->env, owner, salt);
+	char *v = role_scram_verifier(pw, salt, sizeof(salt), ROLE_SCRAM_ITERATIONS);
+	free(key);
+	return v ? v : xstrdup("");
+}
+
+/* Render userlist.txt: the owners' SCRAM verifiers, the same PostgreSQL stores (pgbouncer
+ * checks clients against it and, from their proof, logs in to PostgreSQL as them). */
 static char *pgb_users(const struct role_env *env)
 {
 	const struct bp_database *db = &env->ctx->bp->database;
@@ -89,38 +103,33 @@ static char *pgb_users(const struct role_env *env)
 		bool dup = false;
 		for (size_t k = 0; k < i; k++)
 			dup = dup || sbx_streq(db->dbs[k].owner, db->dbs[i].owner);
-		char *key = xasprintf("db-%s", db->dbs[i].owner);
-		const char *pw = role_env_secret(env, key);
-		char *o = dbl(db->dbs[i].owner, '"'), *p = dbl(pw, '"');
-		if (!dup)
-			sbx_buf_printf(&b, "\"%s\" \"%s\"\n", o, p);
+		if (dup)
+			continue;
+		char *v = pg_verifier(env, db->dbs[i].owner), *o = dbl(db->dbs[i].owner, '"');
+		sbx_buf_printf(&b, "\"%s\" \"%s\"\n", o, v);
 		free(o);
-		free(p);
-		free(key);
+		free(v);
 	}
 	return sbx_buf_steal(&b);
 }
 
-/* The SQL for one database and its owner. The owner's password is set only when the marker
- * comment on the role (a hash of env, owner and password) differs: a re-apply changes nothing. */
+/* The SQL for one database and its owner. The password is set (as its verifier) only when the
+ * stored one differs, so a re-apply changes nothing; the marker comment of earlier versions (a
+ * fast hash of the password, readable by every role) is dropped. */
 static void pg_sql_db(struct sbx_buf *b, const struct role_env *env, const struct bp_db *db)
 {
-	char *key = xasprintf("db-%s", db->owner), mark[65];
-	const char *pw = role_env_secret(env, key);
-	char *tag = xasprintf("%s:%s:%s", env->ctx->env, db->owner, pw ? pw : "");
-	sbx_sha256_hex(tag, strlen(tag), mark);
-	mark[32] = '\0';
-	char *o = dbl(db->owner, '\''), *d = dbl(db->name, '\''), *p = dbl(pw, '\'');
-	const char *cur = "coalesce(shobj_description((SELECT oid FROM pg_roles WHERE rolname = ";
+	char *v = pg_verifier(env, db->owner);
+	char *o = dbl(db->owner, '\''), *d = dbl(db->name, '\'');
 	sbx_buf_printf(b, "SELECT format('CREATE ROLE %%I LOGIN', '%s') WHERE NOT EXISTS "
 		"(SELECT 1 FROM pg_roles WHERE rolname = '%s')\\gexec\n", o, o);
 	sbx_buf_printf(b, "SELECT format('ALTER ROLE %%I LOGIN PASSWORD %%L', '%s', '%s') WHERE "
-		"%s'%s'), 'pg_authid'), '') <> 'sbx:%s'\\gexec\n", o, p, cur, o, mark);
-	sbx_buf_printf(b, "SELECT format('COMMENT ON ROLE %%I IS %%L', '%s', 'sbx:%s') WHERE "
-		"%s'%s'), 'pg_authid'), '') <> 'sbx:%s'\\gexec\n", o, mark, cur, o, mark);
+		"(SELECT rolpassword FROM pg_authid WHERE rolname = '%s') IS DISTINCT FROM '%s'\\gexec\n",
+		o, v, o, v);
+	sbx_buf_printf(b, "SELECT format('COMMENT ON ROLE %%I IS NULL', '%s') WHERE shobj_description("
+		"(SELECT oid FROM pg_roles WHERE rolname = '%s'), 'pg_authid') LIKE 'sbx:%%'\\gexec\n", o, o);
 	sbx_buf_printf(b, "SELECT format('CREATE DATABASE %%I OWNER %%I', '%s', '%s') WHERE NOT EXISTS "
 		"(SELECT 1 FROM pg_database WHERE datname = '%s')\\gexec\n", d, o, d);
-	free(o), free(d), free(p), free(tag), free(key);
+	free(o), free(d), free(v);
 }
 
 /* The SQL that creates owners and databases (idempotent). */
@@ -158,19 +167,35 @@ static void pg_services(const struct role_host *h, struct role_unit *u)
 	free(cmd);
 }
 
+/* Refuse a password the verifier cannot be computed for here (not ASCII: it would need SASLprep). */
+static int pg_check_passwords(const struct role_env *env, const struct role_host *h, struct sbx_err *err)
+{
+	const struct bp_database *db = &env->ctx->bp->database;
+	for (size_t i = 0; i < db->ndbs; i++) {
+		char *key = xasprintf("db-%s", db->dbs[i].owner);
+		bool ok = role_scram_ascii(role_env_secret(env, key));
+		free(key);
+		if (!ok)
+			return sbx_err_set(err, SBX_EXIT_FAILED, "role postgres on %s: the password of owner %s "
+				"is not ASCII (its SCRAM verifier would need SASLprep)", h->node, db->dbs[i].owner);
+	}
+	return 0;
+}
+
 /* Render the postgres role for one host. */
 int role_postgres_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
 	struct sbx_err *err)
 {
-	(void)err;
 	const char *r = h->root;
+	if (pg_check_passwords(env, h, err) < 0)
+		return -1;
 	u->role = "postgres";
 	u->prepare = pg_prepare(h);
 	role_unit_file(u, role_path(h, PG_CONF "/postgresql.conf"), pg_conf(env, h), 0644, "postgres",
 		"postgresql", true, xstrdup(AS_PG PG_BIN "/postgres -C data_directory -c config_file={} >/dev/null"));
 	role_unit_file(u, role_path(h, PG_CONF "/pg_hba.conf"), pg_hba(env), 0640, "postgres",
 		"postgresql", false, NULL);
-	role_unit_file(u, role_path(h, PGB_CONF "/pgbouncer.ini"), pgb_ini(env, h), 0644, "postgres",
+	role_unit_file(u, role_path(h, PGB_CONF "/pgbouncer.ini"), pgb_ini(env, h), 0640, "postgres",
 		"pgbouncer", false, xstrdup(PGB_CHECK));
 	role_unit_file(u, role_path(h, PGB_CONF "/userlist.txt"), pgb_users(env), 0600, "postgres",
 		"pgbouncer", false, NULL);

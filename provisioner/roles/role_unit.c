@@ -249,22 +249,30 @@ static void env_secret_add(struct role_env *env, const char *key, char *val)
 	env->secret_vals[env->nsecrets++] = val;
 }
 
-/* Fetch every database owner's secret. */
+/* Fetch one secret unless it is loaded already. */
+static int env_secret_load(const struct role_ctx *ctx, struct role_env *env, const char *key,
+	struct sbx_err *err)
+{
+	char *val = NULL;
+	int rc = role_env_secret(env, key) ? 0 : ctx->secret == NULL
+		? sbx_err_set(err, SBX_EXIT_FAILED, "roles: no secret store for %s", key)
+		: ctx->secret(ctx->secret_ctx, key, &val, err);
+	if (rc == 0 && val)
+		env_secret_add(env, key, val);
+	return rc;
+}
+
+/* Fetch every database owner's password and, with databases, the seed of their SCRAM salts. */
 static int env_secrets(const struct role_ctx *ctx, struct role_env *env, struct sbx_err *err)
 {
-	for (size_t i = 0; i < ctx->bp->database.ndbs; i++) {
-		char *key = xasprintf("db-%s", ctx->bp->database.dbs[i].owner);
-		char *val = NULL;
-		int rc = role_env_secret(env, key) ? 0 : ctx->secret == NULL
-			? sbx_err_set(err, SBX_EXIT_FAILED, "roles: no secret store for %s", key)
-			: ctx->secret(ctx->secret_ctx, key, &val, err);
-		if (rc == 0 && val)
-			env_secret_add(env, key, val);
+	const struct bp_database *db = &ctx->bp->database;
+	int rc = db->ndbs ? env_secret_load(ctx, env, ROLE_SCRAM_SEED, err) : 0;
+	for (size_t i = 0; rc == 0 && i < db->ndbs; i++) {
+		char *key = xasprintf("db-%s", db->dbs[i].owner);
+		rc = env_secret_load(ctx, env, key, err);
 		free(key);
-		if (rc < 0)
-			return -1;
 	}
-	return 0;
+	return rc;
 }
 
 /* Load the mock binaries the blueprint enables, when some host carries the mocks role. */

@@ -2,7 +2,10 @@
  * The roles against real daemons: router + 2 LB + backend + DB as network namespaces (each with
  * its own sshd), applied through role_apply_all over SSH exactly as on VMs, then checked from
  * outside: BGP Established, the VIP route (ECMP), a TCP request through the VIP, psql through
- * pgbouncer, a no-op second apply, a validation failure, and failover when HAProxy stops. The dry
+ * pgbouncer, a no-op second apply, a validation failure, and failover when HAProxy stops. Safety on
+ * the nodes: passwords reach PostgreSQL and pgbouncer only as SCRAM verifiers (never in the SQL the
+ * server logs), secret files have their modes from birth, a planted link at a staged path is not
+ * followed, and HAProxy's workers run as the haproxy user. The dry
  * run (role_plan_all) before the first apply, after it, after model changes and with a host it
  * cannot reach, each time leaving the nodes as they were.
  * SBX_ROLES_SSH_USER=NAME applies as that user through `sudo -n` (as on VMs) instead of root.
@@ -14,9 +17,11 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -421,10 +426,9 @@ static void test_vip_from_other_node(void **state)
 	free(out);
 }
 
-/* DATABASE_URL (through pgbouncer, generated password) works with psql. */
-static void test_psql_through_pgbouncer(void **state)
+/* DATABASE_URL (through pgbouncer, the current password) works with psql; a wrong password not. */
+static void psql_check(void)
 {
-	(void)state;
 	struct role_output *o = NULL;
 	size_t n = 0;
 	struct sbx_err err = SBX_ERR_INIT;
@@ -452,16 +456,31 @@ static void test_psql_through_pgbouncer(void **state)
 	role_outputs_free(o, n);
 }
 
+/* DATABASE_URL (through pgbouncer, generated password) works with psql. */
+static void test_psql_through_pgbouncer(void **state)
+{
+	(void)state;
+	psql_check();
+}
+
+/* The command running sql through psql as postgres over the DB node's unix socket (valid until
+ * the next call). */
+static char *const *pg_admin(const char *sql)
+{
+	static char sock[256];
+	static char *argv[] = {"setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "env", "-C",
+		"/", "psql", "-X", "-tA", "-h", sock, "-U", "postgres", "-d", "postgres", "-c", NULL, NULL};
+	snprintf(sock, sizeof(sock), "%s/run/sbx/postgresql", F.root[4]);
+	argv[SBX_NELEM(argv) - 2] = (char *)sql;
+	return argv;
+}
+
 /* The stored SCRAM verifier of the database owner (read as postgres over the unix socket). */
 static char *owner_verifier(void)
 {
-	char *sock = xasprintf("%s/run/sbx/postgresql", F.root[4]), *out = NULL;
-	char *argv[] = {"setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "env", "-C", "/",
-		"psql", "-X", "-tA", "-h", sock, "-U", "postgres", "-d", "postgres", "-c",
-		"select rolpassword from pg_authid where rolname = 'app'", NULL};
-	assert_int_equal(run(argv, &out), 0);
+	char *out = NULL;
+	assert_int_equal(run(pg_admin("select rolpassword from pg_authid where rolname = 'app'"), &out), 0);
 	assert_true(sbx_has_prefix(out, "SCRAM-SHA-256$"));
-	free(sock);
 	return out;
 }
 
@@ -674,6 +693,147 @@ static char *svc_pid(int i, const char *svc)
 	return data;
 }
 
+/* Log every statement (on) or stop (off), and wait until new sessions see it. */
+static void pg_log_statements(bool on)
+{
+	assert_int_equal(run(pg_admin(on ? "ALTER SYSTEM SET log_statement = 'all'" :
+		"ALTER SYSTEM RESET log_statement"), NULL), 0);
+	assert_int_equal(run(pg_admin("SELECT pg_reload_conf()"), NULL), 0);
+	const char *want[] = {on ? "all\n" : "none\n", NULL};
+	assert_true(poll_output(pg_admin("SHOW log_statement"), want, NULL) >= 0);
+}
+
+/* A file's mode bits and owner; the file must exist. */
+static void file_stat(const char *path, unsigned *mode, uid_t *uid)
+{
+	struct stat st;
+	assert_int_equal(lstat(path, &st), 0);
+	*mode = st.st_mode & 07777;
+	*uid = st.st_uid;
+}
+
+/* The rendered files holding or guarding the database credentials: owned by postgres, closed to
+ * others. */
+static void test_secret_file_modes(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *rel;
+		unsigned mode;
+	} want[] = {{"/etc/sbx/pgbouncer/userlist.txt", 0600}, {"/etc/sbx/pgbouncer/pgbouncer.ini", 0640},
+		{"/etc/sbx/postgresql/pg_hba.conf", 0640}};
+	struct passwd *pg = getpwnam("postgres");
+	assert_non_null(pg);
+	for (size_t i = 0; i < SBX_NELEM(want); i++) {
+		char *p = xasprintf("%s%s", F.root[4], want[i].rel);
+		unsigned mode;
+		uid_t uid;
+		file_stat(p, &mode, &uid);
+		if (mode != want[i].mode)
+			fprintf(stderr, "%s: mode %o, expected %o\n", want[i].rel, mode, want[i].mode);
+		assert_int_equal(mode, want[i].mode);
+		assert_int_equal(uid, pg->pw_uid);
+		free(p);
+	}
+}
+
+/* The database owner's line of userlist.txt is the verifier PostgreSQL stores, not a password. */
+static void test_userlist_verifier(void **state)
+{
+	(void)state;
+	char *p = xasprintf("%s/etc/sbx/pgbouncer/userlist.txt", F.root[4]), *data = NULL, *v = owner_verifier();
+	size_t len;
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(sbx_read_file(p, &data, &len, &err), 0);
+	v[strcspn(v, "\n")] = '\0';
+	char *line = xasprintf("\"app\" \"%s\"\n", v);
+	assert_string_equal(data, line);
+	assert_null(strstr(data, secret_find("db-app")));
+	free(line);
+	free(data);
+	free(v);
+	free(p);
+}
+
+/* A new password for the owner: with every statement logged, the apply replaces userlist.txt
+ * (through a fresh file: the link planted at its staged path is not followed) and sets the
+ * password; the server's log and the node's files hold its verifier, never the password, and
+ * psql through pgbouncer logs in with the new password. */
+static void test_password_never_plaintext(void **state)
+{
+	(void)state;
+	char *leak = xasprintf("%s/leak", F.dir), *staged = xasprintf("%s/etc/sbx/pgbouncer/userlist.txt.sbx-new",
+		F.root[4]), *logp = xasprintf("%s/var/log/sbx/postgresql.log", F.root[4]), *log = NULL;
+	size_t k = 0, len;
+	struct sbx_err err = SBX_ERR_INIT;
+	while (k < F.nsecrets && !sbx_streq(F.secret_keys[k], "db-app"))
+		k++;
+	assert_true(k < F.nsecrets);
+	char *old = F.secret_vals[k];
+	F.secret_vals[k] = sbx_random_token(24);
+	assert_int_equal(symlink(leak, staged), 0);
+	pg_log_statements(true);
+	apply_expect(1, 1); /* userlist.txt; pgbouncer reloads */
+	pg_log_statements(false);
+	assert_int_not_equal(access(leak, F_OK), 0);
+	assert_int_not_equal(access(staged, F_OK), 0);
+	char *v = owner_verifier();
+	v[strcspn(v, "\n")] = '\0';
+	assert_int_equal(sbx_read_file(logp, &log, &len, &err), 0);
+	assert_non_null(strstr(log, v)); /* the statement setting it was logged */
+	assert_null(strstr(log, F.secret_vals[k]));
+	assert_null(strstr(log, old));
+	psql_check();
+	free(log), free(v), free(old), free(logp), free(staged), free(leak);
+}
+
+/* The haproxy user's uid. */
+static uid_t haproxy_uid(void)
+{
+	struct passwd *pw = getpwnam("haproxy");
+	assert_non_null(pw);
+	assert_int_not_equal(pw->pw_uid, 0);
+	return pw->pw_uid;
+}
+
+/* Every worker of the HAProxy master on LB host i runs as the haproxy user (real, effective,
+ * saved and file-system uid). */
+static void haproxy_workers_unprivileged(int i)
+{
+	char *master = svc_pid(i, "haproxy"), *out = NULL;
+	master[strcspn(master, "\n")] = '\0';
+	char *argv[] = {"pgrep", "-P", master, NULL};
+	const char *any[] = {"", NULL};
+	assert_true(poll_output(argv, any, NULL) >= 0);
+	assert_int_equal(run(argv, &out), 0);
+	char *uids = xasprintf("Uid:\t%u\t%u\t%u\t%u\n", (unsigned)haproxy_uid(), (unsigned)haproxy_uid(),
+		(unsigned)haproxy_uid(), (unsigned)haproxy_uid());
+	int n = 0;
+	for (char *pid = strtok(out, "\n"); pid; pid = strtok(NULL, "\n"), n++) {
+		char *p = xasprintf("/proc/%s/status", pid), *st = NULL;
+		size_t len;
+		struct sbx_err err = SBX_ERR_INIT;
+		assert_int_equal(sbx_read_file(p, &st, &len, &err), 0);
+		if (strstr(st, uids) == NULL)
+			fprintf(stderr, "haproxy worker %s of %s: %s", pid, F.name[i], strstr(st, "Uid:"));
+		assert_non_null(strstr(st, uids));
+		free(st);
+		free(p);
+	}
+	assert_true(n >= 1);
+	free(uids);
+	free(out);
+	free(master);
+}
+
+/* HAProxy's master starts as root (it binds port 80 and 81) and its workers run as haproxy. */
+static void test_haproxy_unprivileged(void **state)
+{
+	(void)state;
+	haproxy_workers_unprivileged(1);
+	haproxy_workers_unprivileged(2);
+}
+
 /* A model change rewrites only the affected files and reloads (not restarts) only their services. */
 static void test_reload_on_change(void **state)
 {
@@ -693,6 +853,7 @@ static void test_reload_on_change(void **state)
 	assert_string_equal(h0, h1); /* reloaded in place */
 	assert_string_equal(b0, b1);
 	vip_answers();
+	haproxy_workers_unprivileged(1); /* the reloaded workers too */
 	free(h0), free(h1), free(b0), free(b1);
 }
 
@@ -772,6 +933,7 @@ static void test_failover(void **state)
 	assert_int_equal(rep.files_changed, 0);
 	const char *both[] = {gone, kept, NULL};
 	assert_true(poll_output(argv, both, NULL) >= 0);
+	haproxy_workers_unprivileged(1);
 	free(gone);
 	free(kept);
 	free(svc);
@@ -829,8 +991,12 @@ int main(void)
 		cmocka_unit_test(test_vip_from_other_node),
 		cmocka_unit_test(test_vip_rate_limit),
 		cmocka_unit_test(test_psql_through_pgbouncer),
+		cmocka_unit_test(test_secret_file_modes),
+		cmocka_unit_test(test_userlist_verifier),
+		cmocka_unit_test(test_haproxy_unprivileged),
 		cmocka_unit_test(test_mocks_answer),
 		cmocka_unit_test(test_second_apply_noop),
+		cmocka_unit_test(test_password_never_plaintext),
 		cmocka_unit_test(test_plan_noop),
 		cmocka_unit_test(test_plan_model_change),
 		cmocka_unit_test(test_plan_unreachable),

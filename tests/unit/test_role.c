@@ -1,8 +1,9 @@
 /*
  * Unit tests of the roles' rendering: every file, command and service definition a role
  * produces for a hand-built model, compared with golden files in tests/unit/data/roles/
- * (SBX_UPDATE_GOLDEN=1 rewrites them). Plus VIP addressing, the outputs, and the role registry
- * checked against the blueprint's known roles.
+ * (SBX_UPDATE_GOLDEN=1 rewrites them). Plus VIP addressing, the outputs, the role registry
+ * checked against the blueprint's known roles, and the SCRAM verifiers that replace the database
+ * passwords on the node (known answers from Python's hashlib/hmac and RFC 7677's exchange).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include "role_int.h"
 
@@ -310,6 +315,130 @@ static void test_change_verbs(void **state)
 	assert_string_equal(role_change_verb(ROLE_CHANGE_UNREACHABLE), "unreachable");
 }
 
+/* Known answers computed with Python (hashlib.pbkdf2_hmac, hmac, base64) as in the comment of
+ * role_scram_verifier; PostgreSQL accepting such a verifier is the integration test's part. */
+static void test_scram_known_answers(void **state)
+{
+	(void)state;
+	unsigned char seq[16];
+	for (int i = 0; i < 16; i++)
+		seq[i] = (unsigned char)i;
+	char *v = role_scram_verifier("pw-db-dilosi", seq, 16, 4096);
+	assert_string_equal(v, "SCRAM-SHA-256$4096:AAECAwQFBgcICQoLDA0ODw==$"
+		"Ye9FvA30grg04uOD0tGAR4ugJy5lzQ/QCM+QJThDITE=:aR69qg0SQDfEg/1Ijdf/nNiPWBocCCbcmqkNO4MBICI=");
+	free(v);
+	v = role_scram_verifier("correct horse battery staple", (const unsigned char *)"0123456789abcdef", 16, 4096);
+	assert_string_equal(v, "SCRAM-SHA-256$4096:MDEyMzQ1Njc4OWFiY2RlZg==$"
+		"5uVcxEsM9g7qPWkT/Usq98S+VIB8ZwsV7h8MtqvDrsw=:w3JcoKUbh5ZrGRqalbS6V0TZabsE2hsOQi9C15FvDZk=");
+	free(v);
+	assert_null(role_scram_verifier("p\xc3\xa4ss", seq, 16, 4096)); /* would need SASLprep */
+	assert_null(role_scram_verifier(NULL, seq, 16, 4096));
+	assert_null(role_scram_verifier("pw", seq, 16, 0));
+}
+
+/* The 32 bytes a base64 key of a verifier encodes. */
+static void b64_key(const char *b64, unsigned char out[32])
+{
+	unsigned char buf[48];
+	assert_int_equal(strlen(b64), 44);
+	assert_true(EVP_DecodeBlock(buf, (const unsigned char *)b64, 44) >= 32);
+	memcpy(out, buf, 32);
+}
+
+/* RFC 7677's SCRAM-SHA-256 exchange (user "user", password "pencil"): the verifier's ServerKey
+ * signs the AuthMessage as the RFC's server does, and its StoredKey verifies the RFC's client proof. */
+static void test_scram_rfc7677(void **state)
+{
+	(void)state;
+	static const char am[] = "n=user,r=rOprNGfwEbeRWgbNEkqO,"
+		"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,"
+		"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+	unsigned char salt[32], stored[32], server[32], proof[32], sig[32], h[32];
+	unsigned int n = 32;
+	assert_int_equal(EVP_DecodeBlock(salt, (const unsigned char *)"W22ZaJ0SNY7soEsUEjb6gQ==", 24), 18);
+	char *v = role_scram_verifier("pencil", salt, 16, 4096);
+	assert_true(sbx_has_prefix(v, "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$"));
+	char *keys = strrchr(v, '$') + 1;
+	keys[44] = '\0';
+	b64_key(keys, stored);
+	b64_key(keys + 45, server);
+	HMAC(EVP_sha256(), server, 32, (const unsigned char *)am, strlen(am), sig, &n);
+	b64_key("6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=", h); /* the RFC's v= */
+	assert_memory_equal(sig, h, 32);
+	HMAC(EVP_sha256(), stored, 32, (const unsigned char *)am, strlen(am), sig, &n);
+	b64_key("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=", proof); /* the RFC's p= */
+	for (int i = 0; i < 32; i++)
+		proof[i] ^= sig[i]; /* = ClientKey */
+	SHA256(proof, 32, h);
+	assert_memory_equal(h, stored, 32);
+	free(v);
+}
+
+/* Salts are stable for one seed, and differ between owners, environments and seeds. */
+static void test_scram_salt(void **state)
+{
+	(void)state;
+	unsigned char a[ROLE_SCRAM_SALT_LEN], b[ROLE_SCRAM_SALT_LEN];
+	role_scram_salt("seed", "demo", "app", a);
+	role_scram_salt("seed", "demo", "app", b);
+	assert_memory_equal(a, b, sizeof(a));
+	role_scram_salt("seed", "demo", "app2", b);
+	assert_memory_not_equal(a, b, sizeof(a));
+	role_scram_salt("seed", "demo2", "app", b);
+	assert_memory_not_equal(a, b, sizeof(a));
+	role_scram_salt("seed2", "demo", "app", b);
+	assert_memory_not_equal(a, b, sizeof(a));
+}
+
+/* True when any file, command or input of the unit contains s. */
+static bool unit_mentions(const struct role_unit *u, const char *s)
+{
+	bool hit = (u->prepare && strstr(u->prepare, s)) || (u->post && strstr(u->post, s)) ||
+		(u->post_input && strstr(u->post_input, s)) || (u->health && strstr(u->health, s));
+	for (size_t i = 0; i < u->nfiles; i++)
+		hit = hit || memmem(u->files[i].data, u->files[i].len, s, strlen(s)) != NULL;
+	return hit;
+}
+
+/* Secrets with a non-ASCII password for pay-svc. */
+static int secret_umlaut(void *c, const char *name, char **value, struct sbx_err *err)
+{
+	if (sbx_streq(name, "db-pay-svc"))
+		return *value = xstrdup("p\xc3\xa4ss"), 0;
+	return secret_cb(c, name, value, err);
+}
+
+/* No password reaches the node, only verifiers: userlist.txt holds the one the SQL sets (salt
+ * from the seed secret); a password the verifier cannot be made for here is refused. */
+static void test_postgres_no_plaintext(void **state)
+{
+	(void)state;
+	struct role_env env;
+	struct role_unit u = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	unsigned char salt[ROLE_SCRAM_SALT_LEN];
+	assert_int_equal(role_env_init(&ctx, &env, &err), 0);
+	assert_int_equal(role_postgres_render(&env, &hosts[5], &u, &err), 0);
+	assert_false(unit_mentions(&u, "pw-db-dilosi"));
+	assert_false(unit_mentions(&u, "p@ss/word"));
+	role_scram_salt("pw-" ROLE_SCRAM_SEED, "demo", "pay-svc", salt);
+	char *v = role_scram_verifier("p@ss/word", salt, sizeof(salt), 4096), *line = xasprintf("\"pay-svc\" \"%s\"\n", v);
+	assert_non_null(strstr(u.files[3].data, line));
+	assert_non_null(strstr(u.post_input, v));
+	free(line);
+	free(v);
+	role_unit_clear(&u);
+	role_env_clear(&env);
+	ctx.secret = secret_umlaut;
+	assert_int_equal(role_env_init(&ctx, &env, &err), 0);
+	assert_int_equal(role_postgres_render(&env, &hosts[5], &u, &err), -1);
+	ctx.secret = secret_cb;
+	assert_non_null(strstr(sbx_err_first(&err), "password of owner pay-svc is not ASCII"));
+	role_unit_clear(&u);
+	role_env_clear(&env);
+	sbx_err_clear(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +452,10 @@ int main(void)
 		cmocka_unit_test(test_outputs),
 		cmocka_unit_test(test_registry_matches_blueprint),
 		cmocka_unit_test(test_change_verbs),
+		cmocka_unit_test(test_scram_known_answers),
+		cmocka_unit_test(test_scram_rfc7677),
+		cmocka_unit_test(test_scram_salt),
+		cmocka_unit_test(test_postgres_no_plaintext),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
