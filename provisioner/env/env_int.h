@@ -54,10 +54,11 @@ int env_step_delete(struct state *st, struct prov *p, const char *env, const str
 	struct ev_sink *ev, struct sbx_err *err) SBX_WUR;
 
 /* Wait (in parallel, against cfg->ready_timeout) until every node instance of env accepts SSH
- * and runs a command; pin and record host keys; write the environment's known_hosts file. The
- * open connections are put in pool (may be NULL) for the roles. */
-int env_ready(const struct env_config *cfg, struct state *st, const char *env, const char *privkey,
-	struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err) SBX_WUR;
+ * and runs a command; pin and record host keys, a new one only once the node's console (through
+ * prov) lists it (a warning when the site cannot show consoles); write the environment's
+ * known_hosts file. The open connections are put in pool (may be NULL) for the roles. */
+int env_ready(const struct env_config *cfg, struct state *st, struct prov *prov, const char *env,
+	const char *privkey, struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err) SBX_WUR;
 
 /* Apply the roles of every node (router, lb, postgres, ...) over the connections in pool (may be
  * NULL) or new ones; record their outputs. */

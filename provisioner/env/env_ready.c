@@ -8,6 +8,7 @@
 
 struct ready {
 	struct state *st;
+	struct prov *prov;
 	const char *env;
 	const char *privkey;
 	struct ev_sink *ev;
@@ -15,6 +16,46 @@ struct ready {
 	int timeout_ms;
 	struct ssh_pool *pool;
 };
+
+/* Refuse a first host key the console does not vouch for. */
+static int hostkey_refused(struct ready *r, const struct env_node *n, const char *hostkey, bool other,
+	struct sbx_err *err)
+{
+	char *fp = ssh_fingerprint(hostkey);
+	if (other)
+		sbx_err_set(err, SBX_EXIT_FAILED, "node %s: the SSH host key %s at %s is not one its console printed: "
+			"another machine answers on its address", n->instance, fp, n->ip);
+	else
+		sbx_err_set(err, SBX_EXIT_FAILED, "node %s: its console never printed its SSH host key fingerprints "
+			"(cloud-init keys_to_console), so the key %s at %s cannot be trusted", n->instance, fp, n->ip);
+	sbx_err_hint(err, "`virsh console %s` shows what the VM printed; `sandbox down %s` removes the environment",
+		n->domain, r->env);
+	free(fp);
+	return -1;
+}
+
+/* First contact: wait (until deadline_ms) for the node's console to list the key it offered. */
+static int hostkey_vouched(struct ready *r, const struct env_node *n, const char *hostkey, int64_t deadline_ms,
+	struct sbx_err *err)
+{
+	struct sbx_backoff b;
+	sbx_backoff_init(&b, deadline_ms - sbx_mono_ms(), 200, 2000);
+	for (;;) {
+		char *console = NULL;
+		int got = prov_console(r->prov, n->domain, &console, err);
+		int v = got == 0 ? ssh_hostkey_on_console(console, hostkey) : 2;
+		free(console);
+		if (got < 0)
+			return -1;
+		if (v == 2)
+			ev_emit(r->ev, r->env, "node.hostkey", "domain", n->domain, n->instance,
+				"warning: host key pinned on first use (this site's console log cannot be read from here)");
+		if (v == 1 || v == 2)
+			return 0;
+		if (v < 0 || sbx_backoff_wait(&b) < 0)
+			return hostkey_refused(r, n, hostkey, v < 0, err);
+	}
+}
 
 /* Wait for one node. */
 static int ready_one(void *ctx, size_t i, struct sbx_err *err)
@@ -27,6 +68,12 @@ static int ready_one(void *ctx, size_t i, struct sbx_err *err)
 	int64_t t0 = sbx_mono_ms();
 	ev_emit(r->ev, r->env, "node.booting", "domain", n->domain, n->instance, "booting, waiting for SSH on %s", n->ip);
 	int rc = ssh_connect_wait(&t, r->timeout_ms, &c, &hostkey, err);
+	if (rc < 0 && strstr(sbx_err_first(err), "host key changed"))
+		sbx_err_hint(err, "something other than node %s answers at %s, or its VM was rebuilt outside sandbox: "
+			"`sandbox status %s` shows the node, `sandbox down %s` removes the environment and its pinned keys",
+			n->instance, n->ip, r->env, r->env);
+	if (rc == 0 && n->hostkey == NULL)
+		rc = hostkey_vouched(r, n, hostkey, t0 + r->timeout_ms, err);
 	if (rc == 0 && n->hostkey == NULL) {
 		struct state_res row = {(char *)r->env, ENV_ROW_HOSTKEY, n->domain, NULL, hostkey, STATE_RES_CREATED, 0};
 		rc = state_res_put(r->st, &row, err);
@@ -65,10 +112,10 @@ static int write_known_hosts(struct state *st, const char *env, const struct env
 }
 
 /* Wait for every node. */
-int env_ready(const struct env_config *cfg, struct state *st, const char *env, const char *privkey,
-	struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err)
+int env_ready(const struct env_config *cfg, struct state *st, struct prov *prov, const char *env,
+	const char *privkey, struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err)
 {
-	struct ready r = {st, env, privkey, ev, NULL, (int)cfg->ready_timeout * 1000, pool};
+	struct ready r = {st, prov, env, privkey, ev, NULL, (int)cfg->ready_timeout * 1000, pool};
 	size_t n = 0;
 	if (env_nodes(st, env, &r.nodes, &n, err) < 0)
 		return -1;

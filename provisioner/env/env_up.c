@@ -16,6 +16,7 @@ struct up {
 	const char *env;
 	struct ev_sink *ev;
 	char *pubkey, *privkey;
+	int64_t ttl_at_finish; /* the TTL whose clock starts when up finishes (0: keep the expiry) */
 };
 
 /* Journal a resource row. */
@@ -61,9 +62,16 @@ static int up_step(void *ctx, const struct plan_step *s, struct sbx_err *err)
 	return up_step_create(u, s, err);
 }
 
-/* Work out the expiry of a new or converged environment. */
+/* An expiry, never past created + max_ttl (max_ttl 0: unbounded). */
+static int64_t expiry_capped(int64_t created, int64_t max_ttl, int64_t want)
+{
+	return max_ttl && want > created + max_ttl ? created + max_ttl : want;
+}
+
+/* The expiry of a new or converged environment while up runs: the TTL starts when up finishes
+ * (see up_finish), so meanwhile it is now + ttl + grace (the time up may take). */
 static int compute_expiry(const struct bp_blueprint *bp, const struct env_up_opts *o,
-	const struct state_env *old, int64_t *expires, struct sbx_err *err)
+	const struct state_env *old, int64_t grace, int64_t *expires, int64_t *ttl_at_finish, struct sbx_err *err)
 {
 	int64_t now = sbx_now(), ttl = o->ttl ? o->ttl : bp->lifetime.ttl;
 	char a[32], b[32];
@@ -84,10 +92,8 @@ static int compute_expiry(const struct bp_blueprint *bp, const struct env_up_opt
 		*expires = old->expires; /* a converging re-run keeps the expiry */
 		return 0;
 	}
-	int64_t created = old ? old->created : now, cap = bp->lifetime.max_ttl ? created + bp->lifetime.max_ttl : 0;
-	*expires = now + ttl;
-	if (cap && *expires > cap)
-		*expires = cap;
+	*expires = expiry_capped(old ? old->created : now, bp->lifetime.max_ttl, now + ttl + grace);
+	*ttl_at_finish = ttl;
 	return 0;
 }
 
@@ -110,7 +116,8 @@ static int env_record(struct up *u, const struct env_up_opts *o, struct state_en
 		return -1;
 	int rc = refuse_teardown(u, old, err);
 	if (rc == 0)
-		rc = compute_expiry(u->bp, o, old, &expires, err);
+		rc = compute_expiry(u->bp, o, old, u->cfg->ready_timeout + 2 * u->cfg->role_timeout + 600, &expires,
+			&u->ttl_at_finish, err);
 	if (rc < 0)
 		goto out;
 	char *path = realpath(o->bp_path, NULL), *json = bp_to_json(u->bp);
@@ -247,17 +254,30 @@ static int up_converge(struct up *u, const struct env_up_opts *o, const struct s
 	if (prov_is_test(u->prov))
 		return 0;
 	struct ssh_pool *pool = ssh_pool_new();
-	int rc = env_ready(u->cfg, u->st, u->env, u->privkey, u->ev, pool, err);
+	int rc = env_ready(u->cfg, u->st, u->prov, u->env, u->privkey, u->ev, pool, err);
 	if (rc == 0)
 		rc = env_roles(u->cfg, u->st, u->bp, u->env, u->privkey, u->ev, pool, err);
 	ssh_pool_free(pool);
 	return rc;
 }
 
-/* Mark the end of the run in the state and the event stream. */
-static void up_finish(struct up *u, const struct state_env *env, int rc, struct sbx_err *err)
+/* Start the TTL's clock now that up has finished (ready or failed). */
+static void up_start_clock(struct up *u, struct state_env *env)
 {
 	struct sbx_err e2 = SBX_ERR_INIT;
+	if (u->ttl_at_finish == 0)
+		return;
+	int64_t expires = expiry_capped(env->created, env->max_ttl, sbx_now() + u->ttl_at_finish);
+	if (state_env_set_expires(u->st, u->env, expires, &e2) == 0)
+		env->expires = expires;
+	sbx_err_clear(&e2);
+}
+
+/* Mark the end of the run in the state and the event stream. */
+static void up_finish(struct up *u, struct state_env *env, int rc, struct sbx_err *err)
+{
+	struct sbx_err e2 = SBX_ERR_INIT;
+	up_start_clock(u, env);
 	(void)state_env_set_status(u->st, u->env, rc == 0 ? STATE_ENV_READY : STATE_ENV_FAILED, &e2);
 	(void)state_event_add(u->st, u->env, rc == 0 ? "up.done" : "up.fail", NULL, &e2);
 	sbx_err_clear(&e2);

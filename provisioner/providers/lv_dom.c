@@ -315,3 +315,20 @@ int lv_dom_observe(struct lv *lv, const char *name, struct lv_dom_seen *out, str
 {
 	return lv_retry(lv, dom_observe_once, name, out, err);
 }
+
+/* Read a domain's console log. */
+int lv_dom_console(struct lv *lv, const char *name, char **text, struct sbx_err *err)
+{
+	if (!lv->local || strchr(name, '/') != NULL)
+		return 1;
+	char *path = xasprintf("%s/%s-console.log", LV_CONSOLE_DIR, name);
+	struct sbx_err e = SBX_ERR_INIT;
+	size_t len = 0;
+	int rc = sbx_read_file(path, text, &len, &e) == 0 ? 0 : access(path, F_OK) == 0 ? 1 : 0;
+	if (rc == 0 && *text == NULL)
+		*text = xstrdup(""); /* not written yet: empty so far */
+	sbx_err_clear(&e);
+	free(path);
+	(void)err;
+	return rc;
+}

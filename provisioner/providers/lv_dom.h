@@ -44,6 +44,11 @@ int lv_dom_ensure(struct lv *lv, const struct lv_dom_spec *spec, struct sbx_err 
  * (/var/log/libvirt/qemu/<name>-console.log, written while it runs). */
 int lv_dom_delete(struct lv *lv, const char *name, struct sbx_err *err) SBX_WUR;
 
+/* The serial console log of a domain since its last start (libvirt keeps it in
+ * /var/log/libvirt/qemu/<name>-console.log). 0 and *text (caller frees) when readable; 1 when this
+ * connection cannot read it (remote or test libvirt, or no permission): not an error. */
+int lv_dom_console(struct lv *lv, const char *name, char **text, struct sbx_err *err) SBX_WUR;
+
 /* What libvirt reports about a domain. */
 struct lv_dom_seen {
 	bool exists;

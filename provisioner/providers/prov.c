@@ -210,6 +210,16 @@ void prov_obj_list_free(struct prov_obj *objs, size_t n)
 	free(objs);
 }
 
+/* A machine's console output, from the provider that has it. */
+int prov_console(struct prov *p, const char *name, char **text, struct sbx_err *err)
+{
+	size_t i;
+	*text = NULL;
+	if (type_row(RES_DOMAIN, &i) == NULL || providers[i]->console == NULL)
+		return 1;
+	return providers[i]->console(p->h[i], name, text, err);
+}
+
 /* Address blocks in use at the site. */
 int prov_used_blocks(struct prov *p, char ***out, size_t *n, struct sbx_err *err)
 {

@@ -93,6 +93,9 @@ int prov_list(struct prov *p, bool mine, struct prov_obj **out, size_t *n, struc
 void prov_obj_list_free(struct prov_obj *objs, size_t n);
 /* Delete a listed object. */
 int prov_obj_delete(struct prov *p, const struct prov_obj *o, struct sbx_err *err) SBX_WUR;
+/* What machine `name` printed on its serial console since it started: 0 with *text (caller
+ * frees), or 1 when this site cannot show it (remote libvirt, test driver). */
+int prov_console(struct prov *p, const char *name, char **text, struct sbx_err *err) SBX_WUR;
 /* The address blocks ("a.b.c.0/24") the site's networks already use, whoever owns them. *out:
  * caller frees each and the array. */
 int prov_used_blocks(struct prov *p, char ***out, size_t *n, struct sbx_err *err) SBX_WUR;

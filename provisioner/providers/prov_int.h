@@ -27,6 +27,8 @@ struct provider {
 	int (*prepare)(void *h, struct sbx_err *err);
 	/* Objects named like ours with their owners, appended to *objs. */
 	int (*list)(void *h, struct prov_obj **objs, size_t *n, struct sbx_err *err);
+	/* The console output of a machine (0), or 1 when it cannot be read from here. */
+	int (*console)(void *h, const char *name, char **text, struct sbx_err *err);
 	/* Address blocks in use at the site, appended to *v. */
 	int (*blocks)(void *h, char ***v, size_t *n, struct sbx_err *err);
 	const struct prov_type *types;

@@ -295,6 +295,12 @@ static int lvp_list(void *h, struct prov_obj **objs, size_t *n, struct sbx_err *
 	return 0;
 }
 
+/* A domain's console log. */
+static int lvp_console(void *h, const char *name, char **text, struct sbx_err *err)
+{
+	return lv_dom_console(((struct lvp *)h)->lv, name, text, err);
+}
+
 /* Address blocks the host's networks use. */
 static int lvp_blocks(void *h, char ***v, size_t *n, struct sbx_err *err)
 {
@@ -317,4 +323,4 @@ static const struct prov_type lvp_types[] = {
 };
 
 const struct provider prov_libvirt = {"libvirt", lvp_open, lvp_close, lvp_is_test, lvp_prepare, lvp_list,
-	lvp_blocks, lvp_types, SBX_NELEM(lvp_types)};
+	lvp_console, lvp_blocks, lvp_types, SBX_NELEM(lvp_types)};

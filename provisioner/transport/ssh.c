@@ -324,8 +324,8 @@ static int hostkey_check(struct ssh_conn *c, const char *pinned, const char *got
 	char *fp_pin = ssh_fingerprint(pinned), *fp_got = ssh_fingerprint(got);
 	sbx_err_set(err, SBX_EXIT_FAILED,
 		"ssh %s: host key changed: pinned %s, the host offered %s", c->label, fp_pin, fp_got);
-	sbx_err_hint(err, "if the node was rebuilt on purpose, forget its pinned key; otherwise "
-		"something else answers at that address");
+	sbx_err_hint(err, "something else answers at that address, or the machine was rebuilt outside "
+		"sandbox (the caller knows what to do next)");
 	free(fp_pin);
 	free(fp_got);
 	return -1;
@@ -728,5 +728,39 @@ int ssh_download(struct ssh_conn *c, const char *path, char **data, size_t *len,
 	free(what);
 	free(script);
 	free(qp);
+	return rc;
+}
+
+/* The text between a BEGIN and an END marker line of cloud-init's output (caller frees), or NULL
+ * when the block is not complete. The last complete block counts (a reboot prints again). */
+static char *console_block(const char *console, const char *what)
+{
+	char *begin = xasprintf("-----BEGIN SSH HOST KEY %s-----", what), *end = xasprintf("-----END SSH HOST KEY %s-----", what);
+	const char *b = NULL, *e = NULL;
+	for (const char *p = console; (p = strstr(p, begin)) != NULL; p += strlen(begin)) {
+		const char *q = strstr(p, end);
+		if (q)
+			b = p, e = q;
+	}
+	char *block = b ? xstrndup(b, (size_t)(e - b)) : NULL;
+	free(begin);
+	free(end);
+	return block;
+}
+
+/* Whether the console vouches for a host key. */
+int ssh_hostkey_on_console(const char *console, const char *keyline)
+{
+	char *keys = console ? console_block(console, "KEYS") : NULL;
+	char *fps = console ? console_block(console, "FINGERPRINTS") : NULL;
+	const char *sp = keyline ? strchr(keyline, ' ') : NULL;
+	char *b64 = sp ? xstrndup(sp + 1, strcspn(sp + 1, " \n")) : NULL, *fp = ssh_fingerprint(keyline);
+	int rc = keys == NULL && fps == NULL ? 0 : -1;
+	if ((keys && b64 && *b64 && strstr(keys, b64)) || (fps && strstr(fps, fp)))
+		rc = 1;
+	free(keys);
+	free(fps);
+	free(b64);
+	free(fp);
 	return rc;
 }

@@ -90,6 +90,14 @@ void ssh_pool_put(struct ssh_pool *p, struct ssh_conn *c);
 struct ssh_conn *ssh_pool_take(struct ssh_pool *p, const struct ssh_target *t);
 /* Close every connection not taken; NULL is a no-op. */
 void ssh_pool_free(struct ssh_pool *p);
+/*
+ * Whether a machine's console output vouches for a host key line "TYPE BASE64": cloud-init's
+ * keys_to_console prints the host keys between "-----BEGIN SSH HOST KEY KEYS-----" and
+ * "-----END SSH HOST KEY KEYS-----" and their fingerprints between "...FINGERPRINTS-----" markers.
+ * 1: the key (or its SHA256 fingerprint) is listed; 0: no complete block printed yet; -1: a
+ * complete block lists other keys only (someone else answered on the node's address).
+ */
+int ssh_hostkey_on_console(const char *console, const char *keyline);
 /* The OpenSSH fingerprint ("SHA256:...") of a key line "TYPE BASE64 [comment]"; caller frees. */
 char *ssh_fingerprint(const char *keyline);
 

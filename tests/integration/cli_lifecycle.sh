@@ -123,6 +123,11 @@ expect_rc 0 "$SANDBOX" down ${E}p --confirm ${E}p
 
 # expiry: an expired environment is gone after one reap; a live one stays
 expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --no-wait --name ${E}x --ttl 1m
+T1=$(date +%s)
+# the TTL's clock starts when up has finished, not when it began (up took seconds here)
+EXP=$("$SANDBOX" status ${E}x --json | sed -n 's/^ *"expires": \([0-9]*\),*$/\1/p')
+[ "$EXP" -ge $((T1 + 59)) ] && [ "$EXP" -le $(( $(date +%s) + 60 )) ] && pass ||
+    fail "expires $EXP: want finish ($T1) + 60 s"
 expect_rc 0 "$SANDBOX" reap
 [ "$(leftovers ${E}x)" -eq 11 ] && pass || fail "reap removed a live environment"
 NOW=$(( $(date +%s) + 120 ))

@@ -155,6 +155,32 @@ static void test_fingerprint(void **state)
 	free(fp);
 }
 
+/* The console vouches for a host key by its key line or its fingerprint; a block listing only
+ * other keys refuses; no (complete) block yet is "wait". */
+static void test_hostkey_on_console(void **state)
+{
+	(void)state;
+	const char *key = "ssh-test YWJj", *other = "ssh-test eHl6";
+	const char *fps = "[   12.3] cloud-init[501]: ec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----\r\n"
+		"ec2: 256 SHA256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0 root@web-0 (TEST)\r\n"
+		"ec2: -----END SSH HOST KEY FINGERPRINTS-----\r\n";
+	const char *keys = "-----BEGIN SSH HOST KEY KEYS-----\r\nssh-test YWJj root@web-0\r\n"
+		"-----END SSH HOST KEY KEYS-----\r\n";
+	assert_int_equal(ssh_hostkey_on_console("", key), 0);
+	assert_int_equal(ssh_hostkey_on_console("booting...\n-----BEGIN SSH HOST KEY KEYS-----\nssh-test YWJj", key), 0);
+	assert_int_equal(ssh_hostkey_on_console(fps, key), 1);
+	assert_int_equal(ssh_hostkey_on_console(keys, key), 1);
+	assert_int_equal(ssh_hostkey_on_console(fps, other), -1);
+	assert_int_equal(ssh_hostkey_on_console(keys, other), -1);
+	char *both = xasprintf("%s%s", fps, keys);
+	assert_int_equal(ssh_hostkey_on_console(both, key), 1);
+	free(both);
+	/* a key outside the blocks (printed by anyone) does not count */
+	assert_int_equal(ssh_hostkey_on_console("ssh-test YWJj\n-----BEGIN SSH HOST KEY KEYS-----\n"
+		"ssh-test eHl6\n-----END SSH HOST KEY KEYS-----\n", key), -1);
+	assert_int_equal(ssh_hostkey_on_console(NULL, key), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +189,7 @@ int main(void)
 		cmocka_unit_test(test_keygen_openssh_accepts),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_fingerprint),
+		cmocka_unit_test(test_hostkey_on_console),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
