@@ -6,7 +6,9 @@
 #      xasprintf, sbx_buf_*, strtol/strtoul, exec without a shell);
 #   3. getenv only in provisioner/env/env_config.c and the files of tests/getenv-allow.txt;
 #   4. a comment line directly above every function definition in a .c file (STYLE.md), except
-#      tests/comment-allow.txt.
+#      tests/comment-allow.txt;
+#   5. layering: a file of provisioner/MODULE/ includes only headers of the modules
+#      tests/layers.txt allows MODULE (the module graph stays a DAG pointing down).
 # Comments and string literals do not count for 2 and 3. Prints FILE:LINE: rule: message.
 #
 #   sh tests/lint.sh [--no-cppcheck]
@@ -137,7 +139,32 @@ uncommented_functions() {
     done <"$tmp/com-allow"
 }
 
-checks="banned calls, getenv, function comments"
+# 5. Includes of provisioner headers that tests/layers.txt does not allow the including module.
+layer_violations() {
+    find provisioner -name '*.h' | awk -F/ '{ print $NF " " $(NF-1) }' | sort >"$tmp/hdr-mod"
+    entries tests/layers.txt >"$tmp/layers"
+    find provisioner -mindepth 2 -name '*.[ch]' | sort | xargs grep -Hn '^#include "' |
+    awk -v hm="$tmp/hdr-mod" -v lay="$tmp/layers" '
+    BEGIN {
+        while ((getline l < hm) > 0) { split(l, a, " "); mod[a[1]] = a[2] }
+        while ((getline l < lay) > 0) {
+            m = l; sub(/:.*/, "", m); rest = l; sub(/^[^:]*:/, "", rest)
+            n = split(rest, d, " "); known[m] = 1
+            for (i = 1; i <= n; i++) ok[m " " d[i]] = 1
+        }
+    }
+    {
+        split($0, f, ":"); file = f[1]; line = f[2]
+        k = split(file, p, "/"); from = p[k - 1]
+        h = $0; sub(/.*#include "/, "", h); sub(/".*/, "", h)
+        to = mod[h]
+        if (to == "" || to == from) next
+        if (!(from in known)) { print file ":" line ": module " from " is not in tests/layers.txt"; next }
+        if (!((from " " to) in ok)) print file ":" line ": " from " includes " h " of " to " (tests/layers.txt)"
+    }'
+}
+
+checks="banned calls, getenv, function comments, layering"
 if [ "${1:-}" != --no-cppcheck ]; then
     run_cppcheck
     checks="cppcheck, $checks"
@@ -149,6 +176,8 @@ getenv_calls >"$tmp/getenv-out"
 report "$tmp/getenv-out"
 uncommented_functions >"$tmp/comments"
 report "$tmp/comments"
+layer_violations >"$tmp/layering"
+report "$tmp/layering"
 if [ $bad -ne 0 ]; then
     echo "lint: FAILED"
     exit 1
