@@ -140,12 +140,13 @@ static int set_vars(struct parse *p, const struct cli_opt *o, char *v)
 	return -1;
 }
 
-/* Parse a duration in seconds (> 0). */
+/* Parse a duration (a bare number is seconds; > 0). */
 static int set_duration(struct parse *p, const struct cli_opt *o, char *v)
 {
 	int64_t secs;
-	if (sbx_parse_duration(v, &secs) != 0 || secs <= 0)
-		return parse_error(p, "--%s expects a duration like 90s, 30m, 8h or 3d, got \"%s\"", o->name, v);
+	if (sbx_parse_duration_arg(v, &secs) != 0 || secs <= 0)
+		return parse_error(p, "--%s expects a duration like 90s, 30m, 8h or 3d (a bare number is seconds), "
+			"got \"%s\"", o->name, v);
 	*(int64_t *)o->dst = secs;
 	return 0;
 }

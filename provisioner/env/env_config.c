@@ -91,18 +91,12 @@ static char *owner_name(void)
 static int duration_var(const char *name, int64_t def, int64_t *out, struct sbx_err *err)
 {
 	const char *v = var(name, NULL);
-	char *end = NULL;
 	*out = def;
-	if (v == NULL)
+	if (v == NULL || (sbx_parse_duration_arg(v, out) == 0 && *out > 0))
 		return 0;
-	if (sbx_parse_duration(v, out) == 0 && *out > 0)
-		return 0;
-	long long n = strtoll(v, &end, 10);
-	if (end != v && *end == '\0' && n > 0) {
-		*out = n;
-		return 0;
-	}
-	return sbx_err_set(err, SBX_EXIT_USAGE, "%s=%s: expected a duration like 90s, 15m or 1h", name, v);
+	*out = def;
+	return sbx_err_set(err, SBX_EXIT_USAGE, "%s=%s: expected a duration like 90s, 15m or 1h (a bare number is "
+		"seconds)", name, v);
 }
 
 /* The fake clock of the tests. */
