@@ -27,6 +27,10 @@
 int env_state_open(const struct env_config *cfg, struct state **st, struct sbx_err *err) SBX_WUR;
 /* Load the environment `name`, or fail with "no environment named NAME" and a hint (exit 1). */
 int env_get(struct state *st, const char *name, struct state_env **out, struct sbx_err *err) SBX_WUR;
+/* The options a command loads a blueprint with: the --var pairs, the environment's name (NULL:
+ * none) and the configured image directories (cfg may be NULL: none). */
+struct bp_load_opts env_bp_opts(const struct env_config *cfg, const struct bp_var *vars, size_t nvars,
+	const char *env);
 /* SIGINT/SIGTERM stop up/down/reap between steps (what runs finishes and is journaled); a second
  * signal kills. */
 void env_interrupt_on_signals(void);

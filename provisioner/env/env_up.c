@@ -276,7 +276,7 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 	struct state_env *env = NULL;
 	struct up u = {.cfg = cfg, .st = st, .ev = o->ev};
 	int rc = -1;
-	struct bp_load_opts lo = {o->vars, o->nvars, o->env};
+	struct bp_load_opts lo = env_bp_opts(cfg, o->vars, o->nvars, o->env);
 	if (bp_load(o->bp_path, &lo, &bp, err) < 0)
 		return -1;
 	u.bp = bp;
