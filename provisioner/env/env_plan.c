@@ -81,7 +81,7 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	struct prov_cfg pc = env_site_of_bp(o->bp);
 	pc.env = env;
 	int rc = -1;
-	if (state_env_get(st, env, &e, err) < 0)
+	if ((o->refresh && env_secret_check(st, env, o->bp, err) < 0) || state_env_get(st, env, &e, err) < 0)
 		goto out;
 	if (o->refresh && prov_open(&pc, &p, err) < 0) {
 		sbx_err_hint(err, "plan asks libvirt what exists; without it, `sandbox plan --no-refresh` plans "
