@@ -53,7 +53,7 @@ struct cli_opt {
 	void *dst;              /* where the value goes (type: see enum cli_opt_kind) */
 	const char *arg;        /* the value in usage ("N", "D", "URI"); ENUM: the choices, '|'-separated */
 	const char *help;       /* one line for `sandbox help CMD` */
-	int min, max;           /* INT: the accepted range */
+	int min, max;           /* INT: the accepted range; DURATION: min is the shortest, in seconds */
 	bool required;          /* a usage error when absent */
 };
 

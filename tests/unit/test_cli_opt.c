@@ -192,6 +192,27 @@ static void test_duration_forms(void **ctx)
 	}
 }
 
+/* A duration row's min is the shortest accepted ("--ttl 8" is 8 seconds, likely not what was meant). */
+static void test_duration_min(void **ctx)
+{
+	(void)ctx;
+	int64_t ttl = 0;
+	const struct cli_opt opts[] = {CLI_DURATION("ttl", 0, &ttl, "D", "lifetime", .min = 60), CLI_END};
+	const struct cli_opt_syntax syn = {"up", opts, NULL, 0, 0, NULL};
+	struct cli_opt_args a;
+	char *ok[] = {"up", "--ttl", "60", NULL}, *short_[] = {"up", "--ttl", "8", NULL};
+	assert_int_equal(cli_opt_parse(&syn, 3, ok, &a), 0);
+	assert_int_equal(ttl, 60);
+	struct cap c;
+	cap_begin(&c, STDERR_FILENO);
+	assert_int_equal(cli_opt_parse(&syn, 3, short_, &a), -1);
+	char *err = cap_end(&c);
+	assert_int_equal(a.exit, SBX_EXIT_USAGE);
+	assert_non_null(strstr(err, "sandbox up: --ttl expects at least 1m 0s, got \"8\" (a bare number is seconds)\n"));
+	assert_int_equal(ttl, 60);
+	free(err);
+}
+
 /* What is not given keeps its default. */
 static void test_defaults_kept(void **ctx)
 {
@@ -478,6 +499,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_kind),
 		cmocka_unit_test(test_duration_forms),
+		cmocka_unit_test(test_duration_min),
 		cmocka_unit_test(test_defaults_kept),
 		cmocka_unit_test(test_short_forms),
 		cmocka_unit_test(test_abbreviations),
