@@ -68,11 +68,11 @@ static const char *ctx_add_file(struct bp_ctx *c, const char *name, const char *
 /* The canonical path of a file (itself when it cannot be resolved). */
 static char *canon_path(const char *path)
 {
-	char *r = realpath(path, NULL);
+	char *r = bp_file_canon(path);
 	return r ? r : xstrdup(path);
 }
 
-/* The path of a parent, relative to the directory of the child. */
+/* The path of a parent, relative to the directory of the child (for messages and positions). */
 static char *parent_path(const char *child, const char *rel)
 {
 	char *dir = sbx_dirname(child);
@@ -113,7 +113,37 @@ static int read_blueprint(const char *path, char **data, size_t *len, const char
 	return rc;
 }
 
-/* Load the parent named by `extends` of the tree t (which came from file `child`). */
+/* Parse a parent file. Its content may appear in messages only once it has declared itself a
+ * blueprint (apiVersion: sandbox/v1 at its top); otherwise one message at the `extends` that
+ * named it says so, quoting at most the first BP_QUOTE_MAX bytes of the line at fault. */
+static int parse_parent(struct bp_ctx *c, struct bp_pos at, const char *file, const char *data, size_t len,
+	struct bp_tree **out)
+{
+	struct sbx_err own = SBX_ERR_INIT, *err = c->err;
+	int nerr = c->nerr;
+	bool declared = false;
+	c->err = &own;
+	int rc = bp_yaml_parse(c, file, data, len, out, &declared);
+	c->err = err;
+	for (size_t i = 0; declared && i < own.n; i++)
+		sbx_err_at(err, own.msgs[i].file, own.msgs[i].line, own.msgs[i].col, "%s", own.msgs[i].text);
+	if (!declared) {
+		int line = own.n ? own.msgs[0].line : 1;
+		char *start = bp_file_line_prefix(data, len, line);
+		c->nerr = nerr;
+		bp_errf(c, at, "extends: %s is not a sandbox blueprint (no \"apiVersion: sandbox/v1\" at its top); its "
+			"line %d begins \"%s\"", file, line, start);
+		free(start);
+		if (rc == 0)
+			bp_tree_free(*out);
+		rc = -1;
+	}
+	sbx_err_clear(&own);
+	return rc;
+}
+
+/* Load the parent named by `extends` of the tree t (which came from file `child`): a file the
+ * blueprint may read (bp_file_resolve), not yet in the chain. */
 static int load_parent(struct bp_ctx *c, struct bp_tree *ext, struct bp_pos kpos, const char *child,
 	struct bp_tree **out)
 {
@@ -126,7 +156,8 @@ static int load_parent(struct bp_ctx *c, struct bp_tree *ext, struct bp_pos kpos
 		goto out;
 	}
 	path = parent_path(child, ext->str);
-	canon = canon_path(path);
+	if ((canon = bp_file_resolve(c, ext->pos, "extends", ext->str)) == NULL)
+		goto out;
 	for (size_t i = 0; i < c->nfiles; i++)
 		if (strcmp(c->canon[i], canon) == 0) {
 			report_cycle(c, ext->pos, path);
@@ -136,11 +167,11 @@ static int load_parent(struct bp_ctx *c, struct bp_tree *ext, struct bp_pos kpos
 		bp_errf(c, kpos, "extends: chain longer than %d files", BP_MAX_CHAIN);
 		goto out;
 	}
-	if (read_blueprint(path, &data, &len, &why) < 0) {
+	if (read_blueprint(canon, &data, &len, &why) < 0) {
 		bp_errf(c, ext->pos, "extends: cannot read \"%s\": %s", path, why);
 		goto out;
 	}
-	rc = bp_yaml_parse(c, ctx_add_file(c, path, canon), data, len, out);
+	rc = parse_parent(c, ext->pos, ctx_add_file(c, path, canon), data, len, out);
 out:
 	free(data);
 	free(path);
@@ -156,7 +187,7 @@ static int load_chain(struct bp_ctx *c, const char *name, const char *yaml, size
 	size_t n = 0, cap = 0;
 	struct bp_tree *t;
 	char *canon = canon_path(name);
-	int rc = bp_yaml_parse(c, ctx_add_file(c, name, canon), yaml, len, &t);
+	int rc = bp_yaml_parse(c, ctx_add_file(c, name, canon), yaml, len, &t, NULL);
 	free(canon);
 	while (rc == 0) {
 		xgrow(&chain, &cap, n + 1, sizeof(*chain));
@@ -261,6 +292,7 @@ static void ctx_free(struct bp_ctx *c)
 	strv_free(c->files, c->nfiles);
 	strv_free(c->canon, c->nfiles);
 	strv_free(c->secrets, c->nsecrets);
+	strv_free(c->dirs, c->ndirs);
 	free(c->netkeys);
 	free(c->nodekeys);
 }
@@ -280,6 +312,7 @@ int bp_load_string(const char *name, const char *yaml, size_t len, const struct 
 		yaml = "";
 		len = 0;
 	}
+	bp_file_dirs_init(&c);
 	if (load_chain(&c, name, yaml, len, &root) < 0)
 		goto out;
 	bp_interp_tree(&c, root);

@@ -12,8 +12,15 @@
  * without leaking secrets; the executor resolves it from the state (bp_secret_ref() recognises such
  * a value). `$${` escapes a literal `${`. Unknown variables are errors.
  *
- * After loading, relative image paths (image.path, kernel, initrd) are absolute: resolved against
- * the directory of the file that set them. The full reference is blueprints/README.md.
+ * A blueprint is untrusted input. site.uri names only the local system or session daemon, a
+ * remote one over SSH or TLS (with no parameter that names a command, socket or file) or the test
+ * driver. image.path, kernel, initrd and extends name files inside the directory tree of the file
+ * that sets them or inside bp_load_opts.image_dirs, compared after resolving symlinks and ".."; the
+ * model keeps the resolved absolute path. A file reached through `extends` must declare
+ * `apiVersion: sandbox/v1` at its top: until it has, messages quote at most the first 40 bytes of
+ * one of its lines (cleaned for a terminal), so naming a file that is not a blueprint cannot print
+ * it. A credential (bmc.password) is only ever a ${secret.NAME} reference. The full reference is
+ * blueprints/README.md.
  */
 #ifndef SBX_BP_H
 #define SBX_BP_H
@@ -170,6 +177,9 @@ struct bp_load_opts {
 	const struct bp_var *vars;
 	size_t nvars;
 	const char *env_name; /* for ${env.name}; NULL when validating without an environment */
+	const char *const *image_dirs; /* directories besides its own tree a blueprint may read files
+	                                * from (env_config: SANDBOX_IMAGE_DIRS and the image cache) */
+	size_t nimage_dirs;
 };
 
 /*

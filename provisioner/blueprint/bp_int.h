@@ -16,6 +16,8 @@
 #define BP_MAX_DEPTH 64          /* nesting limit of a YAML file */
 #define BP_MAX_FILE (4u << 20)   /* largest blueprint file read */
 #define BP_MAX_CHAIN 16          /* longest `extends` chain */
+#define BP_QUOTE_MAX 40          /* most bytes of a line of a file not known to be a blueprint that a
+                                  * message shows */
 
 enum bp_tree_kind { BP_TREE_SCALAR, BP_TREE_MAP, BP_TREE_SEQ };
 
@@ -56,6 +58,8 @@ struct bp_ctx {
 	size_t nsecrets, capsecrets;
 	struct bp_key *netkeys, *nodekeys; /* sorted names of networks and nodes (validation) */
 	size_t nnetkeys, nnodekeys;
+	char **dirs;           /* the image directories, resolved (bp_file_dirs_init) */
+	size_t ndirs;
 };
 
 /* Report an error at a position (counts it in c->nerr). */
@@ -76,7 +80,8 @@ struct bp_tree *bp_tree_take(struct bp_tree *t, const char *key, struct bp_pos *
 struct bp_tree *bp_tree_merge(struct bp_tree *dst, struct bp_tree *src);
 /* A plain null scalar (empty, ~, null). */
 bool bp_tree_is_null(const struct bp_tree *t);
-/* A short description for messages: "\"lots\"", "a mapping", "a list", "nothing". */
+/* A short description for messages: "\"lots\"" (at most BP_QUOTE_MAX bytes of a string), "a mapping",
+ * "a list", "nothing". */
 const char *bp_tree_describe(const struct bp_tree *t, char *buf, size_t len);
 /* Report duplicate keys of a map. */
 void bp_tree_dupkeys(struct bp_ctx *c, const struct bp_tree *t);
@@ -85,9 +90,28 @@ void bp_tree_dupkeys(struct bp_ctx *c, const struct bp_tree *t);
 void bp_keys_sort(struct bp_key *k, size_t n);
 long bp_keys_find(const struct bp_key *k, size_t n, const char *name);
 
-/* Parse one YAML file into a tree whose root is a mapping. Returns 0 or -1 (errors reported). */
+/* Parse one YAML file into a tree whose root is a mapping. Returns 0 or -1 (errors reported).
+ * *declared (may be NULL) tells, also on failure, whether the file's top-level mapping has
+ * `apiVersion: sandbox/v1` (as written): whether it declared itself a blueprint. */
 int bp_yaml_parse(struct bp_ctx *c, const char *file, const char *data, size_t len,
-	struct bp_tree **out);
+	struct bp_tree **out, bool *declared);
+
+/* Files (bp_file.c). The canonical absolute form of path (relative: to the current directory):
+ * symlinks and ".." of the part that exists resolved (realpath), the rest appended; NULL when
+ * ".." follows a part that does not exist. Caller frees. */
+char *bp_file_canon(const char *path);
+/* Resolve c->opts->image_dirs into c->dirs (those that cannot be resolved are dropped). */
+void bp_file_dirs_init(struct bp_ctx *c);
+/* Resolve `path`, named at pos (relative: to the directory of pos.file), and check that it lies
+ * inside the directory tree of pos.file or an image directory. Returns the canonical path (caller
+ * frees), or NULL after reporting at pos ("WHAT: ..."). */
+char *bp_file_resolve(struct bp_ctx *c, struct bp_pos pos, const char *what, const char *path);
+/* At most BP_QUOTE_MAX bytes of line `line` (1-based) of data, cleaned for a terminal; caller frees. */
+char *bp_file_line_prefix(const char *data, size_t len, int line);
+
+/* What is wrong with a libvirt URI for site.uri, as a new message (caller frees); NULL when a
+ * blueprint may use it (bp_uri.c). */
+char *bp_uri_problem(const char *uri);
 
 /* Interpolate every scalar of the tree in place (errors reported). */
 void bp_interp_tree(struct bp_ctx *c, struct bp_tree *t);

@@ -5,12 +5,12 @@
  */
 #include "bp_schema.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "ip4.h"
 
 typedef void conv_fn(struct bp_ctx *c, const struct bp_tree *v, void *obj, const struct bp_field *f);
 
@@ -250,23 +250,10 @@ static char *mac_ok(const char *s)
 	return lower_dup(s);
 }
 
-/* A copy of "auto" or of an IPv4 network a.b.c.d/N (N in 8..30, no host bits), or NULL. */
+/* A copy of "auto" or of an IPv4 /24 network a.b.c.0/24, or NULL. */
 static char *cidr_ok(const char *s)
 {
-	char addr[INET_ADDRSTRLEN];
-	struct in_addr a;
-	const char *slash = strchr(s, '/');
-	if (strcmp(s, "auto") == 0)
-		return xstrdup(s);
-	if (slash == NULL || (size_t)(slash - s) >= sizeof(addr) || strspn(slash + 1, "0123456789") != 2 ||
-		slash[3] != '\0')
-		return NULL;
-	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - s), s);
-	int bits = (slash[1] - '0') * 10 + (slash[2] - '0');
-	if (inet_pton(AF_INET, addr, &a) != 1 || bits < 8 || bits > 30)
-		return NULL;
-	uint32_t host = ntohl(a.s_addr) & (UINT32_MAX >> bits);
-	return host == 0 ? xstrdup(s) : NULL;
+	return strcmp(s, "auto") == 0 || ip4_is_network(s, 24, 24) ? xstrdup(s) : NULL;
 }
 
 /* A copy of an http(s):// or file:// URL, or NULL. */
@@ -304,7 +291,8 @@ struct syntax {
 static const struct syntax syntaxes[] = {
 	[BP_F_SHA256] = {sha256_ok, "a SHA-256 (64 hex digits)"},
 	[BP_F_MAC] = {mac_ok, "a MAC address like 52:54:00:12:34:56"},
-	[BP_F_CIDR] = {cidr_ok, "\"auto\" or an IPv4 network like 10.20.0.0/24 (prefix 8 to 30, host bits zero)"},
+	[BP_F_CIDR] = {cidr_ok, "\"auto\" or an IPv4 network like 10.20.0.0/24 (a /24, host bits zero: each "
+		"network gets one /24 block)"},
 	[BP_F_URL] = {url_ok, "an http://, https:// or file:// URL"},
 	[BP_F_ABSPATH] = {abspath_ok, "an absolute path"},
 	[BP_F_PGNAME] = {pgname_ok, "a PostgreSQL name (lowercase letters, digits, '_')"},
@@ -336,35 +324,41 @@ static void conv_literal(struct bp_ctx *c, const struct bp_tree *v, void *obj, c
 	free(want);
 }
 
-/* The absolute directory of the file that set a value. */
-static char *value_dir(const struct bp_tree *v)
-{
-	char *dir = sbx_dirname(v->pos.file ? v->pos.file : ".");
-	char *real = realpath(dir, NULL);
-	if (real == NULL && dir[0] != '/') {
-		char *cwd = getcwd(NULL, 0);
-		real = cwd ? sbx_path_join(cwd, dir) : NULL;
-		free(cwd);
-	}
-	if (real == NULL)
-		real = xstrdup(dir);
-	free(dir);
-	return real;
-}
-
-/* BP_F_PATH: a relative path is made absolute against the directory of the file that set it. */
+/* BP_F_PATH: a file the blueprint may read, stored resolved. */
 static void conv_path(struct bp_ctx *c, const struct bp_tree *v, void *obj, const struct bp_field *f)
 {
 	const char *s = scalar(c, v, f->key, "a file path");
-	if (s == NULL)
-		return;
-	while (sbx_has_prefix(s, "./"))
-		s += 2;
-	char *dir = s[0] == '/' ? NULL : value_dir(v);
-	char *p = dir ? sbx_path_join(dir, s) : xstrdup(s);
-	free(*AT(obj, f->off, char *));
-	*AT(obj, f->off, char *) = p;
-	free(dir);
+	char *p = s ? bp_file_resolve(c, v->pos, f->key, s) : NULL;
+	if (p) {
+		free(*AT(obj, f->off, char *));
+		*AT(obj, f->off, char *) = p;
+	}
+}
+
+/* BP_F_URI: a libvirt URI of an allowed transport. */
+static void conv_uri(struct bp_ctx *c, const struct bp_tree *v, void *obj, const struct bp_field *f)
+{
+	const char *s = scalar(c, v, f->key, "a libvirt URI");
+	char *why = s ? bp_uri_problem(s) : NULL;
+	if (why)
+		bp_errf(c, v->pos, "%s: %s", f->key, why);
+	else if (s)
+		set_str(obj, f->off, s);
+	free(why);
+}
+
+/* BP_F_SECRET: a credential, only as a ${secret.NAME} reference; a literal is never echoed. */
+static void conv_secret(struct bp_ctx *c, const struct bp_tree *v, void *obj, const struct bp_field *f)
+{
+	const char *s = scalar(c, v, f->key, "a ${secret.NAME} reference");
+	char *name = s ? bp_secret_ref(s) : NULL;
+	if (s && name == NULL)
+		bp_errf(c, v->pos, "%s: a credential must be a \"${secret.NAME}\" reference, not a literal value "
+			"(store it with `printf %%s \"$VALUE\" | sandbox secret set ENV NAME`, then write "
+			"\"${secret.NAME}\" here)", f->key);
+	else if (s)
+		set_str(obj, f->off, s);
+	free(name);
 }
 
 /* ---- mappings and lists of them ------------------------------------------------------------ */
@@ -400,8 +394,8 @@ static conv_fn *const convs[] = {
 	[BP_F_U32] = conv_u32, [BP_F_BOOL] = conv_bool, [BP_F_SIZE] = conv_size, [BP_F_DUR] = conv_dur,
 	[BP_F_STRS] = conv_strs, [BP_F_SHA256] = conv_syntax, [BP_F_MAC] = conv_syntax,
 	[BP_F_CIDR] = conv_syntax, [BP_F_URL] = conv_syntax, [BP_F_ABSPATH] = conv_syntax,
-	[BP_F_PGNAME] = conv_syntax, [BP_F_PATH] = conv_path, [BP_F_SUB] = conv_sub,
-	[BP_F_LIST] = conv_list,
+	[BP_F_PGNAME] = conv_syntax, [BP_F_PATH] = conv_path, [BP_F_URI] = conv_uri,
+	[BP_F_SECRET] = conv_secret, [BP_F_SUB] = conv_sub, [BP_F_LIST] = conv_list,
 };
 
 /* Report keys of a map that the schema does not know. */

@@ -37,11 +37,14 @@ enum bp_ftype {
 	BP_F_STRS,    /* a list of strings: a new char ** at .off, its count (size_t) at .off_n */
 	BP_F_SHA256,  /* 64 hex digits, stored lowercase */
 	BP_F_MAC,     /* aa:bb:cc:dd:ee:ff, stored lowercase */
-	BP_F_CIDR,    /* "auto" or an IPv4 network a.b.c.d/8..30 without host bits */
+	BP_F_CIDR,    /* "auto" or an IPv4 /24 network a.b.c.0/24 (the blocks IPAM serves) */
 	BP_F_URL,     /* an http://, https:// or file:// URL */
 	BP_F_ABSPATH, /* an absolute path */
 	BP_F_PGNAME,  /* a PostgreSQL identifier [a-z_][a-z0-9_]{0,62} */
-	BP_F_PATH,    /* a file path, made absolute against the directory of the file that set it */
+	BP_F_PATH,    /* a file path inside the tree of the file that set it or an image directory
+	               * (bp_file_resolve), stored resolved */
+	BP_F_URI,     /* a libvirt URI of an allowed transport (bp_uri_problem) */
+	BP_F_SECRET,  /* a credential: exactly a ${secret.NAME} reference, never a literal */
 	BP_F_SUB,     /* a nested mapping (.sub) stored at .off */
 	BP_F_LIST,    /* a list of mappings (.sub): a new array at .off, its count (size_t) at .off_n;
 	               * at least .min items */

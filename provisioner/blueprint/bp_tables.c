@@ -37,7 +37,7 @@ static const struct bp_schema image_schema = SCHEMA("image", struct bp_image, im
 
 static const struct bp_field site_fields[] = {
 	FLD("provider", BP_F_CHOICE, struct bp_site, provider, .choices = providers_site),
-	FLD("uri", BP_F_STR, struct bp_site, uri),
+	FLD("uri", BP_F_URI, struct bp_site, uri),
 	FLD("pool", BP_F_NAME, struct bp_site, pool),
 	FLD("pool_path", BP_F_ABSPATH, struct bp_site, pool_path),
 	FLD("domain_type", BP_F_CHOICE, struct bp_site, domain_type, .choices = domain_types),
@@ -66,7 +66,7 @@ static const struct bp_field bmc_fields[] = {
 	FLD("address", BP_F_STR, struct bp_bmc, address, .required = true),
 	FLD("port", BP_F_INT, struct bp_bmc, port, .min = 1, .max = 65535),
 	FLD("user", BP_F_STR, struct bp_bmc, user),
-	FLD("password", BP_F_STR, struct bp_bmc, password),
+	FLD("password", BP_F_SECRET, struct bp_bmc, password),
 };
 static const struct bp_schema bmc_schema = SCHEMA("bmc", struct bp_bmc, bmc_fields);
 

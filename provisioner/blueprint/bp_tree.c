@@ -97,7 +97,7 @@ const char *bp_tree_describe(const struct bp_tree *t, char *buf, size_t len)
 		snprintf(buf, len, "%s", kinds[t->kind]);
 		return buf;
 	}
-	char v[48];
+	char v[BP_QUOTE_MAX + 1];
 	size_t n = 0;
 	for (const char *s = t->str; *s && n + 1 < sizeof(v); s++)
 		v[n++] = (*s == '"' || (unsigned char)*s < 0x20) ? '?' : *s;

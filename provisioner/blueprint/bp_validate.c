@@ -2,8 +2,9 @@
  * bp_validate — the validation pass (libvirt's Validate): run on the complete model, after the
  * schema has converted the tree and the defaults pass has filled it. It checks what spans several
  * fields or sections: lifetime bounds, image sources, node roles, networks and providers, undefined
- * references, names given twice, and which sections need which roles. The tree is walked alongside
- * the model for positions; a section the schema rejected (not a mapping) is not checked again.
+ * references, names given twice, names PostgreSQL reserves, and which sections and roles need
+ * which roles. The tree is walked alongside the model for positions; a section the schema rejected
+ * (not a mapping) is not checked again.
  */
 #include "bp_schema.h"
 
@@ -185,6 +186,28 @@ static void vip_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp
 	undefined_ref(c, be->pos, lab, "node", v->backend_nodes, c->nodekeys, c->nnodekeys);
 }
 
+/* Whether PostgreSQL or pgbouncer reserve a name: its superuser, the template databases, the
+ * pooler's own user and the pg_ prefix of the system catalogs and roles. */
+static bool pg_reserved(const char *name)
+{
+	static const char *const reserved[] = {"postgres", "template0", "template1", "pgbouncer"};
+	for (size_t i = 0; i < SBX_NELEM(reserved); i++)
+		if (strcmp(name, reserved[i]) == 0)
+			return true;
+	return sbx_has_prefix(name, "pg_");
+}
+
+/* database.databases: a name or owner given in the blueprint is not reserved. */
+static void db_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_db *d)
+{
+	static const char *const keys[] = {"name", "owner"};
+	const char *const vals[] = {d->name, d->owner};
+	for (size_t i = 0; i < SBX_NELEM(keys); i++)
+		if (vals[i] && bp_tree_get(m, keys[i]) && pg_reserved(vals[i]))
+			bp_errf(c, val_pos(m, keys[i]), "%s: \"%s\" is reserved by PostgreSQL (postgres, template0, "
+				"template1, pgbouncer and names starting with pg_ cannot be used)", keys[i], vals[i]);
+}
+
 /* Whether any node has a role. */
 static bool any_role(const struct bp_blueprint *bp, const char *role)
 {
@@ -194,15 +217,56 @@ static bool any_role(const struct bp_blueprint *bp, const char *role)
 	return false;
 }
 
-/* The blueprint: what needs which role, libvirt nodes need an image. */
-static void top_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_blueprint *bp)
+/* The position of the first node's `role` in its roles list (else of the node). */
+static struct bp_pos role_pos(const struct bp_tree *root, const struct bp_blueprint *bp, const char *role)
+{
+	const struct bp_tree *nodes = bp_tree_get(root, "nodes");
+	for (size_t i = 0; i < bp->nnodes; i++) {
+		const struct bp_tree *m = item_map(nodes, i), *r = bp_tree_get(m, "roles");
+		for (size_t k = 0; bp_node_has_role(&bp->nodes[i], role) && r && r->kind == BP_TREE_SEQ && k < r->n; k++)
+			if (r->ents[k].val->kind == BP_TREE_SCALAR && strcmp(r->ents[k].val->str, role) == 0)
+				return r->ents[k].val->pos;
+		if (bp_node_has_role(&bp->nodes[i], role))
+			return bp->nodes[i].pos;
+	}
+	return root->pos;
+}
+
+/* Whether the mocks section enables a mock. */
+static bool mocks_enabled(const struct bp_mocks *m)
+{
+	return m->present && (m->sms || m->mail || m->payment);
+}
+
+/* What needs which role: the VIPs, the database and the mocks a node to run on; a load balancer a
+ * router to peer with; a mocks node something to run. */
+static void roles_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_blueprint *bp)
 {
 	const struct bp_ent *e;
-	bool libvirt = false;
+	char lab[64];
 	if ((e = bp_tree_ent(m, "vips")) && bp->nvips > 0 && !any_role(bp, "lb"))
 		bp_errf(c, e->kpos, "vips: no node has role lb (the load balancers carry the VIPs)");
 	if ((e = bp_tree_ent(m, "database")) && !any_role(bp, "postgres"))
 		bp_errf(c, e->kpos, "database: no node has role postgres");
+	if ((e = bp_tree_ent(m, "mocks")) && !any_role(bp, "mocks"))
+		bp_errf(c, e->kpos, "mocks: no node has role mocks (the mocks run on a node with role mocks)");
+	if (any_role(bp, "lb") && !any_role(bp, "router"))
+		bp_errf(c, role_pos(m, bp, "lb"), "role lb needs a node with role router (the load balancers announce "
+			"the VIPs to it over BGP)");
+	for (size_t i = 0; !mocks_enabled(&bp->mocks) && i < bp->nnodes; i++)
+		if (bp_node_has_role(&bp->nodes[i], "mocks")) {
+			bp_errf(c, role_pos(m, bp, "mocks"), "%s: role mocks has nothing to run: no mocks: section enables a "
+				"mock (add mocks: { sms: {}, mail: {}, payment: {} })",
+				node_label(&bp->nodes[i], lab, sizeof(lab)));
+			break;
+		}
+}
+
+/* The blueprint: what needs which role, libvirt nodes need an image. */
+static void top_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_blueprint *bp)
+{
+	bool libvirt = false;
+	roles_check(c, m, bp);
 	for (size_t i = 0; i < bp->nnodes; i++)
 		libvirt = libvirt || sbx_streq(bp->nodes[i].provider, "libvirt");
 	if (libvirt && !bp_tree_get(bp_tree_get(m, "site"), "image")) {
@@ -248,5 +312,9 @@ void bp_validate_model(struct bp_ctx *c, const struct bp_tree *root, const struc
 			vip_check(c, m, &bp->vips[i]);
 	bp_schema_dup_names(c, bp->vips, bp->nvips, &bp_tables_vip);
 	bp_schema_dup_names(c, bp->database.dbs, bp->database.ndbs, &bp_tables_db);
+	const struct bp_tree *dbs = bp_tree_get(as_map(bp_tree_get(root, "database")), "databases");
+	for (size_t i = 0; i < bp->database.ndbs; i++)
+		if ((m = item_map(dbs, i)))
+			db_check(c, m, &bp->database.dbs[i]);
 	top_check(c, root, bp);
 }

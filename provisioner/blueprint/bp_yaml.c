@@ -161,9 +161,16 @@ static int yparse_run(struct yparse *y, yaml_parser_t *p)
 	}
 }
 
+/* Whether the (possibly partial) root mapping has apiVersion: sandbox/v1 as written. */
+static bool yparse_declared(const struct yparse *y)
+{
+	const struct bp_tree *v = y->root && y->root->kind == BP_TREE_MAP ? bp_tree_get(y->root, "apiVersion") : NULL;
+	return v && v->kind == BP_TREE_SCALAR && strcmp(v->str, "sandbox/v1") == 0;
+}
+
 /* Parse a YAML file into a tree. */
 int bp_yaml_parse(struct bp_ctx *c, const char *file, const char *data, size_t len,
-	struct bp_tree **out)
+	struct bp_tree **out, bool *declared)
 {
 	struct yparse y = {.c = c, .file = file, .data = data};
 	yaml_parser_t p;
@@ -171,7 +178,10 @@ int bp_yaml_parse(struct bp_ctx *c, const char *file, const char *data, size_t l
 	int rc = -1;
 	yaml_parser_initialize(&p);
 	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
-	if (yparse_run(&y, &p) < 0)
+	int ran = yparse_run(&y, &p);
+	if (declared)
+		*declared = yparse_declared(&y);
+	if (ran < 0)
 		goto out;
 	if (y.root == NULL || y.root->kind != BP_TREE_MAP) {
 		struct bp_pos pos = y.root ? y.root->pos : (struct bp_pos){file, 1, 1};

@@ -23,6 +23,7 @@ const struct cli_cmd cli_cmds[] = {
 	{"ssh", cmd_ssh, "open a shell on a node, or run a command there"},
 	{"reap", cmd_reap, "destroy every expired environment"},
 	{"gc", cmd_gc, "list (and delete) libvirt objects of ours that the state does not know"},
+	{"secret", cmd_secret, "set (from stdin), list or remove the values of a blueprint's ${secret.NAME}"},
 	{NULL, NULL, NULL},
 };
 

@@ -140,12 +140,17 @@ static int set_vars(struct parse *p, const struct cli_opt *o, char *v)
 	return -1;
 }
 
-/* Parse a duration in seconds (> 0). */
+/* Parse a duration (a bare number is seconds; > 0 and at least the row's min). */
 static int set_duration(struct parse *p, const struct cli_opt *o, char *v)
 {
 	int64_t secs;
-	if (sbx_parse_duration(v, &secs) != 0 || secs <= 0)
-		return parse_error(p, "--%s expects a duration like 90s, 30m, 8h or 3d, got \"%s\"", o->name, v);
+	char least[32];
+	if (sbx_parse_duration_arg(v, &secs) != 0 || secs <= 0)
+		return parse_error(p, "--%s expects a duration like 90s, 30m, 8h or 3d (a bare number is seconds), "
+			"got \"%s\"", o->name, v);
+	if (secs < o->min)
+		return parse_error(p, "--%s expects at least %s, got \"%s\" (a bare number is seconds)", o->name,
+			sbx_fmt_duration(o->min, least, sizeof(least)), v);
 	*(int64_t *)o->dst = secs;
 	return 0;
 }

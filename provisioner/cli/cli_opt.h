@@ -38,7 +38,8 @@ enum cli_opt_kind {
 	CLI_OPT_STRING,   /* const char *: the argument itself (not copied) */
 	CLI_OPT_LIST,     /* struct cli_list: each value copied and appended; repeatable */
 	CLI_OPT_VARS,     /* struct cli_vars: KEY=VALUE, appended with cli_vars_add; repeatable */
-	CLI_OPT_DURATION, /* int64_t: seconds, > 0 ("90s", "30m", "8h", "3d"; sbx_parse_duration) */
+	CLI_OPT_DURATION, /* int64_t: seconds, > 0 ("90s", "30m", "8h", "3d", or "30" = 30 s;
+	                   * sbx_parse_duration_arg) */
 	CLI_OPT_INT,      /* int: a whole number in [min, max] */
 	CLI_OPT_ENUM,     /* const char *: the argument, one of the choices in arg ("text|env|json") */
 };
@@ -52,7 +53,7 @@ struct cli_opt {
 	void *dst;              /* where the value goes (type: see enum cli_opt_kind) */
 	const char *arg;        /* the value in usage ("N", "D", "URI"); ENUM: the choices, '|'-separated */
 	const char *help;       /* one line for `sandbox help CMD` */
-	int min, max;           /* INT: the accepted range */
+	int min, max;           /* INT: the accepted range; DURATION: min is the shortest, in seconds */
 	bool required;          /* a usage error when absent */
 };
 

@@ -13,7 +13,8 @@ int cmd_extend(int argc, char **argv)
 	int64_t ttl = 0, wait = 0;
 	bool json = false;
 	const struct cli_opt opts[] = {
-		CLI_DURATION("ttl", 0, &ttl, "D", "expire D from now (never past created + max_ttl)", .required = true),
+		CLI_DURATION("ttl", 0, &ttl, "D", "expire D from now (never past created + max_ttl)", .required = true,
+			.min = 60),
 		CLI_DURATION("wait-lock", 0, &wait, "D", "wait up to D for another command's lock on the environment"),
 		CLI_FLAG("json", 0, &json, "print JSON"),
 		CLI_END};

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "env.h"
+#include "term.h"
 
 /* The role changes as a JSON array. */
 static json_t *roles_json(const struct env_role_plan *r)
@@ -34,8 +35,10 @@ static void roles_print(const struct env_role_plan *r, bool refresh)
 		files += file;
 		unreachable += c->kind == ROLE_CHANGE_UNREACHABLE;
 		services += !file && c->kind != ROLE_CHANGE_UNREACHABLE;
+		char *what = term_sanitize(c->what); /* an unreachable host's error may carry remote text */
 		printf("%s %-28s %-9s %-11s %s\n", c->kind == ROLE_CHANGE_UNREACHABLE ? "!" : file ? "~" : ">", c->host,
-			c->role, role_change_verb(c->kind), c->what);
+			c->role, role_change_verb(c->kind), what);
+		free(what);
 	}
 	printf("Roles on %zu existing node(s): %zu file(s) to change, %zu service action(s), %zu node(s) "
 		"unreachable.\n", r->nnodes, files, services, unreachable);
@@ -72,7 +75,7 @@ int cmd_plan(int argc, char **argv)
 	struct bp_blueprint *bp = NULL;
 	struct state *st = NULL;
 	struct env_plan_result res = {0};
-	struct bp_load_opts lo = {vars.v, vars.n, name};
+	struct bp_load_opts lo = env_bp_opts(cli_cfg, vars.v, vars.n, name);
 	int rc = -1;
 	if (bp_load(a.pos[0], &lo, &bp, &err) == 0 && cli_state_open(&st, &err) == 0) {
 		struct env_plan_opts po = {bp, name, !no_refresh};

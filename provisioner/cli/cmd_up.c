@@ -15,7 +15,7 @@ int cmd_up(int argc, char **argv)
 	int64_t secs = 0;
 	const struct cli_opt opts[] = {
 		CLI_STRING("name", 'n', &o.env, "N", "the environment's name (default: the blueprint's name)"),
-		CLI_DURATION("ttl", 0, &o.ttl, "D", "expire D from now (default: the blueprint's lifetime.ttl)"),
+		CLI_DURATION("ttl", 0, &o.ttl, "D", "expire D from now (default: the blueprint's lifetime.ttl)", .min = 60),
 		CLI_VARS("var", 0, &vars, "set a blueprint variable (repeatable)"),
 		CLI_FLAG("json", 0, &json, "print the events as JSON lines"),
 		CLI_DURATION("wait-lock", 0, &secs, "D", "wait up to D for another command's lock on the environment"),

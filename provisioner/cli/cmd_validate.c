@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "env.h"
 
 /* Validate a blueprint. */
 int cmd_validate(int argc, char **argv)
@@ -24,7 +25,7 @@ int cmd_validate(int argc, char **argv)
 	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
 		return a.exit;
 	struct bp_blueprint *bp = NULL;
-	struct bp_load_opts lo = {vars.v, vars.n, name};
+	struct bp_load_opts lo = env_bp_opts(cli_cfg, vars.v, vars.n, name);
 	if (bp_load(a.pos[0], &lo, &bp, &err) < 0) {
 		cli_vars_free(&vars);
 		return cli_fail(&err);

@@ -35,6 +35,14 @@ int env_get(struct state *st, const char *name, struct state_env **out, struct s
 	return 0;
 }
 
+/* The blueprint loading options of a command. */
+struct bp_load_opts env_bp_opts(const struct env_config *cfg, const struct bp_var *vars, size_t nvars,
+	const char *env)
+{
+	return (struct bp_load_opts){.vars = vars, .nvars = nvars, .env_name = env,
+		.image_dirs = cfg ? (const char *const *)cfg->image_dirs : NULL, .nimage_dirs = cfg ? cfg->nimage_dirs : 0};
+}
+
 /* Stop the lifecycle between steps on SIGINT/SIGTERM. */
 void env_interrupt_on_signals(void)
 {

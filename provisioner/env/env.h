@@ -27,6 +27,10 @@
 int env_state_open(const struct env_config *cfg, struct state **st, struct sbx_err *err) SBX_WUR;
 /* Load the environment `name`, or fail with "no environment named NAME" and a hint (exit 1). */
 int env_get(struct state *st, const char *name, struct state_env **out, struct sbx_err *err) SBX_WUR;
+/* The options a command loads a blueprint with: the --var pairs, the environment's name (NULL:
+ * none) and the configured image directories (cfg may be NULL: none). */
+struct bp_load_opts env_bp_opts(const struct env_config *cfg, const struct bp_var *vars, size_t nvars,
+	const char *env);
 /* SIGINT/SIGTERM stop up/down/reap between steps (what runs finishes and is journaled); a second
  * signal kills. */
 void env_interrupt_on_signals(void);
@@ -44,8 +48,9 @@ struct env_up_opts {
 	struct ev_sink *ev;
 };
 
-/* Create or converge the environment. On failure the environment is left "failed" with every
- * resource journaled: `up` again resumes, `down` cleans up. */
+/* Create or converge the environment. Before touching anything (lock, state row) it checks that
+ * every ${secret.NAME} of the blueprint is set (env_secret_check). On failure the environment is
+ * left "failed" with every resource journaled: `up` again resumes, `down` cleans up. */
 int env_up(const struct env_config *cfg, struct state *st, const struct env_up_opts *o,
 	struct sbx_err *err) SBX_WUR;
 
@@ -74,7 +79,8 @@ struct env_plan_result {
 /* What `plan` shows: the plan `up` would execute now, from the same inputs `up` uses (the state,
  * and with refresh what the provider reports and what the roles would change on the existing
  * nodes), without changing anything: no IPAM allocation (networks without a block yet are planned
- * with a placeholder), no key, no secret, no lock, nothing uploaded. Free with
+ * with a placeholder), no key, no secret, no lock, nothing uploaded. With refresh, like `up`, it
+ * first checks that every ${secret.NAME} of the blueprint is set (env_secret_check). Free with
  * env_plan_result_clear. */
 int env_plan(const struct env_config *cfg, struct state *st, const struct env_plan_opts *o,
 	struct env_plan_result *out, struct sbx_err *err) SBX_WUR;
@@ -176,6 +182,34 @@ int env_ssh_run(struct state *st, const char *env, const char *node, const char 
 /* The argv (NULL-terminated, caller frees each and the array) of an interactive OpenSSH session on
  * a node, with the environment's key and known_hosts. */
 int env_ssh_argv(struct state *st, const char *env, const char *node, char ***argv, struct sbx_err *err) SBX_WUR;
+
+/* --- secrets a blueprint names ------------------------------------------------------------- */
+
+/*
+ * A blueprint's ${secret.NAME} (a BMC password, a token) is set by the user before `up`, kept
+ * encrypted in the state per environment, and resolved only where it is used (env_secret_resolve,
+ * at apply time). These secrets live apart from the ones sandbox generates itself (the SSH key, the
+ * database passwords): a NAME can neither read nor replace those. The environment need not exist
+ * yet; `down` forgets its secrets with it. Values are never printed or logged; names are
+ * [A-Za-z0-9_-], at most ENV_SECRET_NAME_MAX characters.
+ */
+#define ENV_SECRET_NAME_MAX 64
+/* Store (or replace) a value; refuses an invalid environment or secret name and an empty value
+ * (SBX_EXIT_USAGE). */
+int env_secret_set(struct state *st, const char *env, const char *name, const char *value,
+	struct sbx_err *err) SBX_WUR;
+/* The names set for env, sorted (caller frees with state_strv_free). */
+int env_secret_list(struct state *st, const char *env, char ***names, size_t *n, struct sbx_err *err) SBX_WUR;
+/* Forget one; an absent one is an error (exit 1) naming the ones that exist. */
+int env_secret_rm(struct state *st, const char *env, const char *name, struct sbx_err *err) SBX_WUR;
+/* Check that every ${secret.NAME} bp uses (bp->secret_names) is set for env: one message per missing
+ * one (SBX_EXIT_USAGE) and a hint with the command that sets it. Reads no value. */
+int env_secret_check(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err) SBX_WUR;
+/* The value of a "${secret.NAME}" reference (exactly that, as a credential field holds) set for env:
+ * *out is a new string (caller frees, and should OPENSSL_cleanse it). Not a reference, or not set:
+ * SBX_EXIT_USAGE. */
+int env_secret_resolve(struct state *st, const char *env, const char *value, char **out,
+	struct sbx_err *err) SBX_WUR;
 
 /* --- what the state records about an environment ------------------------------------------- */
 

@@ -91,18 +91,12 @@ static char *owner_name(void)
 static int duration_var(const char *name, int64_t def, int64_t *out, struct sbx_err *err)
 {
 	const char *v = var(name, NULL);
-	char *end = NULL;
 	*out = def;
-	if (v == NULL)
+	if (v == NULL || (sbx_parse_duration_arg(v, out) == 0 && *out > 0))
 		return 0;
-	if (sbx_parse_duration(v, out) == 0 && *out > 0)
-		return 0;
-	long long n = strtoll(v, &end, 10);
-	if (end != v && *end == '\0' && n > 0) {
-		*out = n;
-		return 0;
-	}
-	return sbx_err_set(err, SBX_EXIT_USAGE, "%s=%s: expected a duration like 90s, 15m or 1h", name, v);
+	*out = def;
+	return sbx_err_set(err, SBX_EXIT_USAGE, "%s=%s: expected a duration like 90s, 15m or 1h (a bare number is "
+		"seconds)", name, v);
 }
 
 /* The fake clock of the tests. */
@@ -132,6 +126,26 @@ static int check_pool(const char *pool, struct sbx_err *err)
 	return -1;
 }
 
+/* The image directories: the cache, then each absolute entry of SANDBOX_IMAGE_DIRS. */
+static int image_dirs(struct env_config *c, struct sbx_err *err)
+{
+	const char *v = var("SANDBOX_IMAGE_DIRS", NULL);
+	c->image_dirs = xcalloc(1, sizeof(*c->image_dirs));
+	c->image_dirs[c->nimage_dirs++] = xstrdup(c->image_cache);
+	for (const char *p = v; p && *p;) {
+		size_t n = strcspn(p, ":");
+		if (n > 0 && p[0] != '/')
+			return sbx_err_set(err, SBX_EXIT_USAGE, "SANDBOX_IMAGE_DIRS=%s: expected absolute directories "
+				"separated by ':', got \"%.*s\"", v, (int)n, p);
+		if (n > 0) {
+			c->image_dirs = xrealloc(c->image_dirs, (c->nimage_dirs + 1) * sizeof(*c->image_dirs));
+			c->image_dirs[c->nimage_dirs++] = xstrndup(p, n);
+		}
+		p += n + (p[n] == ':');
+	}
+	return 0;
+}
+
 /* Read the variables. */
 static void read_strings(struct env_config *c, const char *state_flag)
 {
@@ -157,7 +171,7 @@ int env_config_load(struct env_config *c, const char *state_flag, struct sbx_err
 	read_strings(c, state_flag);
 	if (duration_var("SANDBOX_READY_TIMEOUT", CFG_READY_TIMEOUT_S, &c->ready_timeout, err) < 0 ||
 		duration_var("SANDBOX_ROLE_TIMEOUT", CFG_ROLE_TIMEOUT_S, &c->role_timeout, err) < 0 ||
-		fake_now(&c->fake_now, err) < 0 || check_pool(c->ipam_pool, err) < 0) {
+		fake_now(&c->fake_now, err) < 0 || check_pool(c->ipam_pool, err) < 0 || image_dirs(c, err) < 0) {
 		env_config_clear(c);
 		return -1;
 	}
@@ -176,4 +190,9 @@ void env_config_clear(struct env_config *c)
 		free(*s[i]);
 		*s[i] = NULL;
 	}
+	for (size_t i = 0; i < c->nimage_dirs; i++)
+		free(c->image_dirs[i]);
+	free(c->image_dirs);
+	c->image_dirs = NULL;
+	c->nimage_dirs = 0;
 }

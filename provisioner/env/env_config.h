@@ -8,6 +8,9 @@
  *   SANDBOX_IPAM_POOL        the pool the /24 blocks come from (default 10.211.0.0/16)
  *   SANDBOX_IMAGE_CACHE      base images (default /var/lib/sandbox/images as root, else
  *                            $XDG_CACHE_HOME/sandbox/images or ~/.cache/sandbox/images)
+ *   SANDBOX_IMAGE_DIRS       directories (absolute, ':'-separated) besides its own directory tree
+ *                            that a blueprint may name image files (image.path, kernel, initrd) and
+ *                            parents (extends) in; the image cache is always one of them
  *   SANDBOX_RECIPES          an extra directory of image recipes (searched first)
  *   SANDBOX_READY_TIMEOUT    SSH readiness deadline per node (duration or seconds, default 900 s)
  *   SANDBOX_ROLE_TIMEOUT     health-check deadline per role and node (default 120 s)
@@ -31,6 +34,8 @@ struct env_config {
 	char *state_path;
 	char *ipam_pool;
 	char *image_cache;
+	char **image_dirs;      /* the image cache, then SANDBOX_IMAGE_DIRS (for bp_load_opts) */
+	size_t nimage_dirs;
 	char *recipes_dir;      /* NULL: only the built-in recipe directories */
 	int64_t ready_timeout;  /* seconds */
 	int64_t role_timeout;   /* seconds */

@@ -93,7 +93,7 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	struct env_inputs in = {0};
 	struct prov_cfg pc = env_site_of_bp(o->bp);
 	int rc = -1;
-	if (state_env_get(st, env, &e, err) < 0)
+	if ((o->refresh && env_secret_check(st, env, o->bp, err) < 0) || state_env_get(st, env, &e, err) < 0)
 		goto out;
 	pc.state_id = state_id(st);
 	pc.env = env;

@@ -313,13 +313,13 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 	struct state_env *env = NULL;
 	struct up u = {.cfg = cfg, .st = st, .ev = o->ev};
 	int rc = -1;
-	struct bp_load_opts lo = {o->vars, o->nvars, o->env};
+	struct bp_load_opts lo = env_bp_opts(cfg, o->vars, o->nvars, o->env);
 	if (bp_load(o->bp_path, &lo, &bp, err) < 0)
 		return -1;
 	u.bp = bp;
 	u.env = o->env ? o->env : bp->name;
-	if (check_name(u.env, err) < 0 || state_env_lock(st, u.env, o->wait_lock, &lk, err) < 0 ||
-		env_record(&u, o, &env, err) < 0)
+	if (check_name(u.env, err) < 0 || env_secret_check(st, u.env, bp, err) < 0 ||
+		state_env_lock(st, u.env, o->wait_lock, &lk, err) < 0 || env_record(&u, o, &env, err) < 0)
 		goto out;
 	ev_emit(u.ev, u.env, "up.start", NULL, NULL, NULL, "bringing up %s from %s", u.env, o->bp_path);
 	(void)state_event_add(st, u.env, "up.start", NULL, NULL);

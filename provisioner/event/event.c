@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 
+#include "term.h"
+
 struct ev_row {
 	char *node;
 	char *text;
@@ -134,7 +136,7 @@ static void emit_tty(struct ev_sink *s, const char *kind, const char *node, cons
 	redraw(s);
 }
 
-/* Emit an event in the sink's mode. */
+/* Emit an event in the sink's mode, its message cleaned for a terminal. */
 void ev_emit(struct ev_sink *s, const char *env, const char *kind, const char *type, const char *name,
 	const char *node, const char *fmt, ...)
 {
@@ -142,8 +144,9 @@ void ev_emit(struct ev_sink *s, const char *env, const char *kind, const char *t
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = xvasprintf(fmt, ap);
+	char *raw = xvasprintf(fmt, ap), *msg = term_sanitize(raw);
 	va_end(ap);
+	free(raw);
 	pthread_mutex_lock(&s->mu);
 	switch (s->mode) {
 	case EV_JSON:

@@ -27,7 +27,8 @@ enum ev_mode ev_sink_mode(const struct ev_sink *s);
 /*
  * Emit an event. `kind` is a dotted name ("step.start", "step.done", "step.fail", "node.ready",
  * "up.done", ...); `type`/`name` identify the resource (may be NULL); `node` is the node instance
- * ("web-0") the TTY view groups by (may be NULL); `msg` is for humans.
+ * ("web-0") the TTY view groups by (may be NULL); `msg` is for humans. In every mode the message
+ * is cleaned for a terminal first (term_sanitize: it may carry a guest's output or a remote error).
  */
 void ev_emit(struct ev_sink *s, const char *env, const char *kind, const char *type, const char *name,
 	const char *node, const char *fmt, ...) SBX_PRINTF(7, 8);

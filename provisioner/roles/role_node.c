@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "term.h"
+
 /* The node answered SSH moments ago (readiness); this bounds a reconnect to a guest that may be
  * starved of CPU while its peers boot or install, not a boot. */
 #define CONNECT_TIMEOUT_MS 120000
@@ -25,12 +27,12 @@ static char *priv_wrap(const struct role_node *n, const char *script)
 	return xasprintf("sudo -n sh -c %s", script);
 }
 
-/* The last `max` bytes of s without trailing blanks, for messages; caller frees. */
+/* The last `max` bytes of s without trailing blanks, cleaned for a terminal, for messages; caller frees. */
 static char *tail_of(const char *s, size_t len, size_t max)
 {
 	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' '))
 		len--;
-	return len > max ? xstrndup(s + len - max, max) : xstrndup(s, len);
+	return len > max ? term_sanitize_n(s + len - max, max) : term_sanitize_n(s, len);
 }
 
 /*

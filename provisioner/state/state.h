@@ -206,6 +206,11 @@ int state_secret_put(struct state *st, const char *env, const char *name, const 
 int state_secret_get_or_create(struct state *st, const char *env, const char *name, char **value,
 	struct sbx_err *err);
 int state_secret_delete_env(struct state *st, const char *env, struct sbx_err *err);
+/* Forget one secret of env (absent is not an error). */
+int state_secret_delete(struct state *st, const char *env, const char *name, struct sbx_err *err);
+/* The names (never the values) of env's secrets, sorted; none is not an error. *names: caller frees
+ * with state_strv_free. Nothing is decrypted: the key file is not needed. */
+int state_secret_names(struct state *st, const char *env, char ***names, size_t *n, struct sbx_err *err);
 
 /*
  * Per-environment lock (flock on <state id>/locks/<env>.lock; released by the kernel if the process dies).

@@ -325,3 +325,38 @@ int state_secret_delete_env(struct state *st, const char *env, struct sbx_err *e
 	st_unlock(st);
 	return rc;
 }
+
+/* Forget one secret of env. */
+int state_secret_delete(struct state *st, const char *env, const char *name, struct sbx_err *err)
+{
+	if (secret_args(env, name, err) < 0)
+		return -1;
+	st_lock(st);
+	int rc = db_exec(st, err, NULL, "DELETE FROM secret WHERE env = ? AND name = ?", "ss", env, name);
+	st_unlock(st);
+	return rc;
+}
+
+/* The names of env's secrets, sorted. */
+int state_secret_names(struct state *st, const char *env, char ***names, size_t *n, struct sbx_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	char **v = NULL;
+	size_t len = 0, cap = 0;
+	int rc = -1;
+	st_lock(st);
+	if (db_prep(st, &stmt, err, "SELECT name FROM secret WHERE env = ? ORDER BY name", "s", env) == 0)
+		while ((rc = db_step(st, stmt, err)) == 1) {
+			xgrow(&v, &cap, len + 1, sizeof(*v));
+			v[len++] = db_col_str(stmt, 0);
+		}
+	sqlite3_finalize(stmt);
+	st_unlock(st);
+	if (rc < 0) {
+		state_strv_free(v, len);
+		return -1;
+	}
+	*names = v;
+	*n = len;
+	return 0;
+}

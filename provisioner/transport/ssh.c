@@ -17,6 +17,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "term.h"
+
 #define SSH_DEFAULT_OP_MS 300000
 #define SSH_KEEPALIVE_S 15
 /* One attempt of ssh_connect_wait: the TCP connect may take SSH_CONNECT_MAX_MS (a booting guest
@@ -677,7 +679,7 @@ static char *priv_cmd(struct ssh_conn *c, const char *script)
 	return cmd;
 }
 
-/* Run a helper command; a non-zero status is an error carrying the node's stderr. */
+/* Run a helper command; a non-zero status is an error carrying the node's stderr (cleaned). */
 static int run_checked(struct ssh_conn *c, const char *script, const void *in, size_t in_len,
 	const char *what, struct ssh_result *r, struct sbx_err *err)
 {
@@ -685,8 +687,9 @@ static int run_checked(struct ssh_conn *c, const char *script, const void *in, s
 	int rc = ssh_exec_input(c, cmd, in, in_len, r, err);
 	free(cmd);
 	if (rc == 0 && r->status != 0) {
-		sbx_err_set(err, SBX_EXIT_FAILED, "ssh %s: %s failed (exit %d): %s", c->label, what,
-			r->status, r->err_len ? r->err : "");
+		char *msg = term_sanitize_n(r->err ? r->err : "", r->err ? r->err_len : 0);
+		sbx_err_set(err, SBX_EXIT_FAILED, "ssh %s: %s failed (exit %d): %s", c->label, what, r->status, msg);
+		free(msg);
 		ssh_result_clear(r);
 		return -1;
 	}

@@ -1,5 +1,6 @@
 /* util — allocation, errors, time, backoff, units, files, hashing, strings. */
 #include "util.h"
+#include "term.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -174,18 +175,26 @@ const char *sbx_err_first(const struct sbx_err *e)
 	return (e && e->n) ? e->msgs[0].text : "";
 }
 
-/* Print every message and the hint. */
+/* Print one line "PREFIX: TEXT" with both cleaned for the terminal. */
+static void print_clean(FILE *f, const char *prefix, const char *text)
+{
+	char *p = term_sanitize(prefix), *t = term_sanitize(text);
+	fprintf(f, "%s: %s\n", p, t ? t : "");
+	free(p);
+	free(t);
+}
+
+/* Print every message and the hint (remote text in them is cleaned for the terminal). */
 void sbx_err_print(const struct sbx_err *e, FILE *f)
 {
 	for (size_t i = 0; e && i < e->n; i++) {
 		const struct sbx_err_msg *m = &e->msgs[i];
-		if (m->file)
-			fprintf(f, "%s:%d:%d: %s\n", m->file, m->line, m->col, m->text);
-		else
-			fprintf(f, "sandbox: %s\n", m->text);
+		char *at = m->file ? xasprintf("%s:%d:%d", m->file, m->line, m->col) : NULL;
+		print_clean(f, at ? at : "sandbox", m->text);
+		free(at);
 	}
 	if (e && e->hint)
-		fprintf(f, "hint: %s\n", e->hint);
+		print_clean(f, "hint", e->hint);
 }
 
 /* Release every message. */
@@ -309,6 +318,16 @@ int sbx_parse_duration(const char *s, int64_t *secs)
 		s += n + 1;
 	}
 	*secs = (int64_t)total;
+	return 0;
+}
+
+/* Parse a duration, or a bare number of seconds. */
+int sbx_parse_duration_arg(const char *s, int64_t *secs)
+{
+	size_t n = s ? strspn(s, "0123456789") : 0;
+	if (n == 0 || n > 12 || s[n] != '\0')
+		return sbx_parse_duration(s, secs);
+	*secs = (int64_t)strtoll(s, NULL, 10);
 	return 0;
 }
 

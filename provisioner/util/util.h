@@ -70,7 +70,8 @@ void sbx_err_prefix(struct sbx_err *e, const char *fmt, ...) SBX_PRINTF(2, 3);
 bool sbx_err_isset(const struct sbx_err *e);
 /* The first message's text (without position), or "" when empty. */
 const char *sbx_err_first(const struct sbx_err *e);
-/* Print every message ("sandbox: " prefix when unpositioned) and the hint to f. */
+/* Print every message ("sandbox: " prefix when unpositioned) and the hint to f, each cleaned for a
+ * terminal (term_sanitize): messages may carry a guest's or a remote daemon's text. */
 void sbx_err_print(const struct sbx_err *e, FILE *f);
 /* Release the messages; the object can be reused. */
 void sbx_err_clear(struct sbx_err *e);
@@ -96,6 +97,9 @@ bool sbx_backoff_expired(const struct sbx_backoff *b);
 /* Units: "512Mi", "2Gi", "1G", "4096" (bytes) → bytes; "90s", "15m", "8h", "3d", "1w" → seconds. */
 int sbx_parse_size(const char *s, uint64_t *bytes);
 int sbx_parse_duration(const char *s, int64_t *secs);
+/* The same, where a bare number is seconds ("30" = 30 s): what command-line options and SANDBOX_*
+ * variables take (a blueprint keeps the unit required: "ttl: 8" is more likely 8 hours). */
+int sbx_parse_duration_arg(const char *s, int64_t *secs);
 /* "1h 5m", "3d 2h", "45s": for humans; writes into buf. */
 const char *sbx_fmt_duration(int64_t secs, char *buf, size_t len);
 /* "512Mi", "2Gi": exact binary unit when possible. */

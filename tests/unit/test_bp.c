@@ -107,6 +107,7 @@ static void test_defaults_nested(void **state)
 		"nodes:\n"
 		"  - { name: db, cpus: 2, roles: [postgres, lb], networks: [front] }\n"
 		"  - { name: metal, provider: ipmi, bmc: { address: h } }\n"
+		"  - { name: edge, roles: [router], networks: [front] }\n"
 		"vips: [ { name: www, port: 80, backend: { nodes: db, port: 1 }, rate_limit: {} } ]\n"
 		"database: { databases: [ { name: app } ], pooler: { mode: session } }\n", NULL);
 	assert_int_equal(bp->lifetime.ttl, 0);
@@ -133,10 +134,13 @@ static void test_defaults_nested(void **state)
 static void test_full_model(void **state)
 {
 	(void)state;
-	struct bp_load_opts o = {.vars = (struct bp_var[]){{"path", "p"}}, .nvars = 1, .env_name = "demo"};
+	static const char *const dirs[] = {"/sandbox-images"};
+	struct bp_load_opts o = {.vars = (struct bp_var[]){{"path", "p"}}, .nvars = 1, .env_name = "demo",
+		.image_dirs = dirs, .nimage_dirs = 1};
 	struct bp_blueprint *bp = NULL;
 	struct sbx_err err = SBX_ERR_INIT;
 	assert_int_equal(bp_load("tests/unit/data/bp/full.yaml", &o, &bp, &err), 0);
+	assert_string_equal(bp->site.image.kernel, "/sandbox-images/vmlinuz");
 	assert_string_equal(bp->name, "full-demo");
 	assert_int_equal(bp->lifetime.ttl, 90 * 60);
 	assert_int_equal(bp->lifetime.max_ttl, 2 * 86400);
@@ -271,7 +275,7 @@ static void test_interp(void **state)
 	struct bp_load_opts o = {.vars = vars, .nvars = 3, .env_name = "demo"};
 	struct bp_blueprint *bp = load_ok(HDR
 		"networks: [ { name: front } ]\n"
-		"nodes: [ { name: \"web-${env.name}\", count: \"${n}\", networks: [front], roles: [postgres] } ]\n"
+		"nodes: [ { name: \"web-${env.name}\", count: \"${n}\", networks: [front], roles: [postgres, mocks] } ]\n"
 		"database: { databases: [ { name: \"${db}_${missing:-dflt}\", owner: o_x } ] }\n"
 		"mocks: { mail: {}, sms: { callback_url: \"http://x/${secret.tok}/${secret.a}/${secret.tok}\" } }\n",
 		&o);
@@ -286,7 +290,7 @@ static void test_interp(void **state)
 
 	bp = load_ok(HDR
 		"networks: [ { name: front } ]\n"
-		"nodes: [ { name: web, networks: [front] } ]\n"
+		"nodes: [ { name: web, networks: [front], roles: [mocks] } ]\n"
 		"mocks: { payment: { webhook_url: \"http://h/$${a}/${secret.tok}/${secret.a}/${secret.tok}/$\" } }\n",
 		NULL);
 	assert_string_equal(bp->mocks.payment_webhook_url, "http://h/${a}/${secret.tok}/${secret.a}/${secret.tok}/$");
@@ -304,7 +308,7 @@ static void test_interp_binary_var(void **state)
 	struct bp_load_opts o = {.vars = &v, .nvars = 1};
 	struct bp_blueprint *bp = load_ok(HDR
 		"networks: [ { name: front } ]\n"
-		"nodes: [ { name: web, networks: [front] } ]\n"
+		"nodes: [ { name: web, networks: [front], roles: [mocks] } ]\n"
 		"mocks: { sms: { callback_url: \"http://x/${tok}\" } }\n", &o);
 	assert_string_equal(bp->mocks.sms_callback_url, "http://x/a\xff\xfe");
 	char *json = bp_to_json(bp);
@@ -482,6 +486,62 @@ static const struct bad bad_cases[] = {
 		3, 3, "expected a plain key (key: value), got a list"},
 	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: f } ]\n",
 		5, 31, "networks: expected a list like [a, b], got \"f\""},
+	/* site.uri: only transports that run no command and open no socket or file the blueprint names */
+#define URI(u) "apiVersion: sandbox/v1\nname: t\nsite: { uri: \"" u "\", image: { recipe: r } }\n" \
+	"networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n"
+#define URI_EXPECTED "uri: expected qemu:///system, qemu:///session, qemu+ssh://[USER@]HOST[:PORT]/system, " \
+	"qemu+tls://HOST[:PORT]/system (or /session on that host) or test:///default, got "
+	{URI("ext:///x?command=/bin/sh"), 3, 14, URI_EXPECTED "\"ext:///x?command=/bin/sh\""},
+	{URI("qemu+ext:///system?command=/tmp/evil"), 3, 14, URI_EXPECTED "\"qemu+ext:///system?command=/tmp/evil\""},
+	{URI("qemu+unix:///system?socket=/tmp/s"), 3, 14, URI_EXPECTED "\"qemu+unix:///system?socket=/tmp/s\""},
+	{URI("qemu+tcp://host/system"), 3, 14, URI_EXPECTED "\"qemu+tcp://host/system\""},
+	{URI("qemu+libssh2://host/system?known_hosts=/x"), 3, 14, URI_EXPECTED "\"qemu+libssh2://host/system?known_ho"},
+	{URI("qemu:///system?socket=/tmp/s"), 3, 14, URI_EXPECTED "\"qemu:///system?socket=/tmp/s\""},
+	{URI("test:///etc/passwd"), 3, 14, URI_EXPECTED "\"test:///etc/passwd\""},
+	{URI("qemu+ssh://-oProxyCommand=sh/system"), 3, 14, URI_EXPECTED "\"qemu+ssh://-oProxyCommand=sh/system\""},
+	{URI("qemu+ssh://a@b@host/system"), 3, 14, URI_EXPECTED "\"qemu+ssh://a@b@host/system\""},
+	{URI("qemu+ssh://host/"), 3, 14, URI_EXPECTED "\"qemu+ssh://host/\""},
+	{URI("qemu+ssh://host/system?netcat=/tmp/nc"), 3, 14, "uri: parameter \"netcat\" is not allowed (libvirt "
+		"would run a command or use a socket or file it names); allowed: mode, no_tty, sshauth, tls_priority"},
+	{URI("qemu+ssh://root@host/system?mode=direct&keyfile=/root/.ssh/id_rsa"), 3, 14, "uri: parameter \"keyfile\" is not allowed"},
+	{URI("qemu+ssh://host/system?socket=/run/x.sock"), 3, 14, "uri: parameter \"socket\" is not allowed"},
+	{URI("qemu+ssh://host/system?command=sh"), 3, 14, "uri: parameter \"command\" is not allowed"},
+	{URI("qemu+ssh://host/system?proxy=netcat"), 3, 14, "uri: parameter \"proxy\" is not allowed"},
+	{URI("qemu+ssh://host/system?no_verify=1"), 3, 14, "uri: parameter \"no_verify\" is not allowed"},
+	{URI("qemu+tls://host/system?pkipath=/tmp/pki"), 3, 14, "uri: parameter \"pkipath\" is not allowed"},
+	{URI("qemu+ssh://host/system?mode=$(reboot)"), 3, 14, "uri: parameter \"mode\": expected letters, digits and"},
+	/* credentials are ${secret.NAME} references; a literal is never echoed */
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h, password: hunter2 } } ]\n", 4, 66,
+		"password: a credential must be a \"${secret.NAME}\" reference, not a literal value (store it with "
+		"`printf %s \"$VALUE\" | sandbox secret set ENV NAME`, then write \"${secret.NAME}\" here)"},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h, password: \"pw-${secret.bmc}\" } } ]\n", 4, 66,
+		"password: a credential must be a \"${secret.NAME}\" reference"},
+	/* names PostgreSQL and pgbouncer reserve */
+#define DB(d) HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], roles: [postgres] } ]\n" \
+	"database: { databases: [ " d " ] }\n"
+#define RESERVED "is reserved by PostgreSQL (postgres, template0, template1, pgbouncer and names starting with " \
+	"pg_ cannot be used)"
+	{DB("{ name: postgres }"), 6, 34, "name: \"postgres\" " RESERVED},
+	{DB("{ name: template0 }"), 6, 34, "name: \"template0\" " RESERVED},
+	{DB("{ name: app, owner: template1 }"), 6, 46, "owner: \"template1\" " RESERVED},
+	{DB("{ name: app, owner: pg_monitor }"), 6, 46, "owner: \"pg_monitor\" " RESERVED},
+	{DB("{ name: pgbouncer, owner: app }"), 6, 34, "name: \"pgbouncer\" " RESERVED},
+	/* networks: IPAM serves /24 blocks */
+	{HDR "networks: [ { name: f, cidr: 10.0.0.0/16 } ]\nnodes: [ { name: w, networks: [f] } ]\n", 4, 30,
+		"cidr: expected \"auto\" or an IPv4 network like 10.20.0.0/24 (a /24, host bits zero: each network gets "
+		"one /24 block), got \"10.0.0.0/16\""},
+	{HDR "networks: [ { name: f, cidr: 10.0.0.128/25 } ]\nnodes: [ { name: w, networks: [f] } ]\n", 4, 30,
+		"got \"10.0.0.128/25\""},
+	/* roles that need other roles or sections */
+	{HDR "networks: [ { name: f } ]\nnodes:\n  - { name: w, networks: [f] }\n  - { name: lb, networks: [f], roles: [plain, lb] }\n",
+		7, 47, "role lb needs a node with role router (the load balancers announce the VIPs to it over BGP)"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\nmocks: { sms: {} }\n",
+		6, 1, "mocks: no node has role mocks (the mocks run on a node with role mocks)"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], roles: [mocks] } ]\n",
+		5, 44, "node \"w\": role mocks has nothing to run: no mocks: section enables a mock (add mocks: { sms: {}, "
+		"mail: {}, payment: {} })"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], roles: [mocks] } ]\nmocks: {}\n",
+		5, 44, "node \"w\": role mocks has nothing to run"},
 };
 
 /* Whether the error list has a message at line:col in t.yaml containing phrase. */
@@ -515,6 +575,45 @@ static void test_bad_inputs(void **state)
 		sbx_err_clear(&err);
 	}
 	assert_int_equal(failures, 0);
+}
+
+/* What the rules for untrusted blueprints still accept; what they refuse is reported once, and a
+ * literal credential is never repeated. */
+static void test_untrusted_accepted(void **state)
+{
+	(void)state;
+	static const char *const uris[] = {"qemu:///system", "qemu:///session", "test:///default",
+		"qemu+ssh://deploy@kvm-1.example.org:2222/system?mode=direct&no_tty=1&sshauth=agent,privkey",
+		"qemu+tls://10.0.0.7/session", "qemu+ssh://[fd00::1]/system"};
+	for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+		char *y = xasprintf("apiVersion: sandbox/v1\nname: t\nsite: { uri: \"%s\", image: { recipe: r } }\n"
+			"networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n", uris[i]);
+		struct bp_blueprint *bp = load_ok(y, NULL);
+		assert_string_equal(bp->site.uri, uris[i]);
+		bp_free(bp);
+		free(y);
+	}
+	struct bp_blueprint *bp = load_ok(HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h, user: admin, "
+		"password: \"${secret.bmc-pw}\" } } ]\n", NULL);
+	assert_string_equal(bp->nodes[0].bmc.password, "${secret.bmc-pw}");
+	assert_int_equal(bp->nsecret_names, 1);
+	bp_free(bp);
+
+	struct sbx_err err = SBX_ERR_INIT;
+	bp = NULL;
+	assert_int_equal(load_str(DB("{ name: pg_app }"), NULL, &bp, &err), -1);
+	assert_int_equal(err.n, 1); /* the owner defaults to the name: one error */
+	sbx_err_clear(&err);
+	assert_int_equal(load_str(HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h, password: hunter2 } } ]\n",
+		NULL, &bp, &err), -1);
+	FILE *f = tmpfile();
+	sbx_err_print(&err, f);
+	char out[2048] = "";
+	rewind(f);
+	assert_true(fread(out, 1, sizeof(out) - 1, f) > 0);
+	fclose(f);
+	assert_null(strstr(out, "hunter2"));
+	sbx_err_clear(&err);
 }
 
 static void test_many_errors_one_pass(void **state)
@@ -574,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_interp_binary_var),
 		cmocka_unit_test(test_interp_env_placeholder),
 		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_untrusted_accepted),
 		cmocka_unit_test(test_many_errors_one_pass),
 		cmocka_unit_test(test_unreadable_file),
 	};

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -86,10 +87,11 @@ static void test_extends_merge(void **state)
 	assert_string_equal(bp->site.image.recipe, "debian-12");
 	assert_string_equal(bp->site.image.cmdline, "console=ttyS0");
 	/* merge by name: web keeps cpus and networks, takes count; roles (scalars) are replaced */
-	assert_int_equal(bp->nnodes, 3);
+	assert_int_equal(bp->nnodes, 4);
 	assert_string_equal(bp->nodes[0].name, "lb");
 	assert_string_equal(bp->nodes[1].name, "web");
-	assert_string_equal(bp->nodes[2].name, "db");
+	assert_string_equal(bp->nodes[2].name, "router");
+	assert_string_equal(bp->nodes[3].name, "db");
 	const struct bp_node *web = bp_node_find(bp, "web");
 	assert_int_equal(web->count, 1);
 	assert_int_equal(web->cpus, 2);
@@ -131,8 +133,15 @@ static void test_extends_chain(void **state)
 	assert_int_equal(bp->networks[1].mode, BP_NET_ISOLATED);
 	bp_free(bp);
 
-	/* a parent in another directory: relative to the extending file */
-	bp = load_ok(D "sub/nested.yaml", NULL);
+	/* a parent in another directory: relative to the extending file; outside the extending file's
+	 * tree it must be in an image directory */
+	struct sbx_err err = load_bad(D "sub/nested.yaml");
+	assert_true(has_error(&err, D "sub/nested.yaml", 2, 10, "extends: \"../child.yaml\" (resolves to "));
+	assert_int_equal(err.n, 1);
+	sbx_err_clear(&err);
+	static const char *const dirs[] = {D};
+	struct bp_load_opts o = {.image_dirs = dirs, .nimage_dirs = 1};
+	bp = load_ok(D "sub/nested.yaml", &o);
 	assert_int_equal(bp->nfiles, 3);
 	assert_string_equal(bp->files[1], D "sub/../child.yaml");
 	assert_abs_path(bp->site.image.kernel, D "sub/vmlinuz");
@@ -199,6 +208,188 @@ static void test_merge_rules(void **state)
 	sbx_err_clear(&err);
 }
 
+/* ---- the files a blueprint may read ------------------------------------------------------- */
+
+/* A scratch tree: TOP/bp holds the blueprints, TOP/outside is another directory, TOP/bp/link.qcow2
+ * and TOP/outlink are symlinks to it. */
+struct tree {
+	char top[64];
+	char *real; /* realpath(top) */
+};
+
+/* Write a file under the tree. */
+static void put(const struct tree *t, const char *rel, const char *text)
+{
+	char *path = xasprintf("%s/%s", t->top, rel);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(path);
+}
+
+/* Make the scratch tree. */
+static void tree_make(struct tree *t)
+{
+	snprintf(t->top, sizeof(t->top), "/tmp/sbx-bpfiles-XXXXXX");
+	assert_non_null(mkdtemp(t->top));
+	t->real = realpath(t->top, NULL);
+	char *a = xasprintf("%s/bp", t->top), *b = xasprintf("%s/outside", t->top), *c = xasprintf("%s/bp/images", t->top);
+	assert_int_equal(mkdir(a, 0755) | mkdir(b, 0755) | mkdir(c, 0755), 0);
+	free(a);
+	free(b);
+	free(c);
+	put(t, "bp/images/disk.qcow2", "QFI\xfb");
+	put(t, "outside/disk.qcow2", "QFI\xfb");
+	put(t, "outside/parent.yaml", "apiVersion: sandbox/v1\nname: parent\nsite: { image: { path: disk.qcow2 } }\n"
+		"networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n");
+	put(t, "bp/secret.env", "DB_PASSWORD=hunter2-very-long-secret-value-0123456789abcdef\nTOKEN=second-line-secret\n");
+	put(t, "bp/other.yml", "password_for_production_database_cluster_primary: s3cr3t-value\nnodes: nope\n");
+	put(t, "bp/broken.yml", "token: \"unterminated s3cr3t-value\n");
+	char *link = xasprintf("%s/bp/link.qcow2", t->top), *outlink = xasprintf("%s/outlink", t->top);
+	assert_int_equal(symlink("../outside/disk.qcow2", link), 0);
+	assert_int_equal(symlink("outside", outlink), 0);
+	free(link);
+	free(outlink);
+}
+
+/* Remove the scratch tree. */
+static void tree_free(struct tree *t)
+{
+	sbx_rm_rf(t->top);
+	free(t->real);
+}
+
+/* Load TOP/bp/x.yaml made of `body` after a header line; 0 or -1 with the errors in *err. */
+static int load_in(const struct tree *t, const char *body, const struct bp_load_opts *o,
+	struct bp_blueprint **bp, struct sbx_err *err)
+{
+	char *y = xasprintf("apiVersion: sandbox/v1\nname: t\n%s", body);
+	put(t, "bp/x.yaml", y);
+	char *path = xasprintf("%s/bp/x.yaml", t->top);
+	int rc = bp_load(path, o, bp, err);
+	free(path);
+	free(y);
+	return rc;
+}
+
+#define NODES "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n"
+
+/* One error at TOP/bp/x.yaml:line:col whose text is `want` with %s replaced by realpath(TOP). */
+static void expect_one(const struct tree *t, const char *body, const struct bp_load_opts *o, int line, int col,
+	const char *want)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct bp_blueprint *bp = NULL;
+	char *file = xasprintf("%s/bp/x.yaml", t->top), *text = xasprintf(want, t->real, t->real);
+	assert_int_equal(load_in(t, body, o, &bp, &err), -1);
+	if (err.n != 1 || strcmp(err.msgs[0].file, file) != 0 || err.msgs[0].line != line || err.msgs[0].col != col ||
+		strcmp(err.msgs[0].text, text) != 0) {
+		sbx_err_print(&err, stderr);
+		fail_msg("wanted %s:%d:%d: %s", file, line, col, text);
+	}
+	sbx_err_clear(&err);
+	free(file);
+	free(text);
+}
+
+/* image.path, kernel, initrd and extends stay inside the blueprint's tree; symlinks and ".." are
+ * resolved first; what is inside is kept resolved. */
+static void test_files_confined(void **state)
+{
+	(void)state;
+	struct tree t;
+	tree_make(&t);
+	struct sbx_err err = SBX_ERR_INIT;
+	struct bp_blueprint *bp = NULL;
+	assert_int_equal(load_in(&t, "site: { image: { path: ./images/../images/disk.qcow2, kernel: boot/vmlinuz } }\n"
+		NODES, NULL, &bp, &err), 0);
+	char *want = xasprintf("%s/bp/images/disk.qcow2", t.real), *k = xasprintf("%s/bp/boot/vmlinuz", t.real);
+	assert_string_equal(bp->site.image.path, want);
+	assert_string_equal(bp->site.image.kernel, k);
+	free(want);
+	free(k);
+	bp_free(bp);
+	expect_one(&t, "site: { image: { path: ../outside/disk.qcow2 } }\n" NODES, NULL, 3, 24,
+		"path: \"../outside/disk.qcow2\" (resolves to %s/outside/disk.qcow2) is outside the blueprint's "
+		"directory %s/bp: a blueprint reads files only from its own directory tree and the image "
+		"directories (none configured; SANDBOX_IMAGE_DIRS adds some)");
+	expect_one(&t, "site: { image: { path: link.qcow2 } }\n" NODES, NULL, 3, 24,
+		"path: \"link.qcow2\" (resolves to %s/outside/disk.qcow2) is outside the blueprint's directory %s/bp: "
+		"a blueprint reads files only from its own directory tree and the image directories (none "
+		"configured; SANDBOX_IMAGE_DIRS adds some)");
+	static const char *const dirs[] = {"/nonexistent-images", "/var/../etc"};
+	struct bp_load_opts o = {.image_dirs = dirs, .nimage_dirs = 2};
+	expect_one(&t, "site: { image: { recipe: r, kernel: /etc/../etc/passwd } }\n" NODES, NULL, 3, 37,
+		"kernel: \"/etc/../etc/passwd\" (resolves to /etc/passwd) is outside the blueprint's directory %s/bp: "
+		"a blueprint reads files only from its own directory tree and the image directories (none "
+		"configured; SANDBOX_IMAGE_DIRS adds some)");
+	assert_int_equal(load_in(&t, "site: { image: { recipe: r, kernel: /etc/passwd } }\n" NODES, &o, &bp, &err), 0);
+	bp_free(bp);
+	expect_one(&t, "site: { image: { recipe: r, initrd: nothere/../../outside/initrd } }\n" NODES, NULL, 3, 37,
+		"initrd: \"nothere/../../outside/initrd\" cannot be resolved: \"..\" follows a directory that does "
+		"not exist");
+	o.nimage_dirs = 1;
+	expect_one(&t, "extends: /etc/shadow\n" NODES, &o, 3, 10,
+		"extends: \"/etc/shadow\" is outside the blueprint's directory %s/bp: a blueprint reads files only "
+		"from its own directory tree and the image directories (/nonexistent-images)");
+	tree_free(&t);
+}
+
+/* A configured image directory (named through a symlink, too) opens files and parents to a blueprint. */
+static void test_files_image_dirs(void **state)
+{
+	(void)state;
+	struct tree t;
+	tree_make(&t);
+	struct sbx_err err = SBX_ERR_INIT;
+	struct bp_blueprint *bp = NULL;
+	char *outlink = xasprintf("%s/outlink", t.top), *body = xasprintf("site: { image: { path: %s/disk.qcow2 } }\n"
+		NODES, outlink);
+	const char *dirs[] = {outlink};
+	struct bp_load_opts o = {.image_dirs = dirs, .nimage_dirs = 1};
+	assert_int_equal(load_in(&t, body, &o, &bp, &err), 0);
+	char *want = xasprintf("%s/outside/disk.qcow2", t.real);
+	assert_string_equal(bp->site.image.path, want);
+	bp_free(bp);
+	/* a parent there: its relative image path is inside its own directory */
+	assert_int_equal(load_in(&t, "extends: ../outlink/parent.yaml\n", &o, &bp, &err), 0);
+	assert_string_equal(bp->name, "t");
+	assert_string_equal(bp->site.image.path, want);
+	bp_free(bp);
+	expect_one(&t, "extends: ../outside/parent.yaml\n", NULL, 3, 10,
+		"extends: \"../outside/parent.yaml\" (resolves to %s/outside/parent.yaml) is outside the blueprint's "
+		"directory %s/bp: a blueprint reads files only from its own directory tree and the image directories "
+		"(none configured; SANDBOX_IMAGE_DIRS adds some)");
+	free(want);
+	free(body);
+	free(outlink);
+	tree_free(&t);
+}
+
+/* A file reached through extends that does not declare itself a blueprint is never quoted beyond
+ * the first 40 bytes of one line, cleaned for a terminal. */
+static void test_files_foreign(void **state)
+{
+	(void)state;
+	struct tree t;
+	tree_make(&t);
+	expect_one(&t, "extends: secret.env\n" NODES, NULL, 3, 10,
+		"extends: %1$s/bp/secret.env is not a sandbox blueprint (no \"apiVersion: sandbox/v1\" at its top); "
+		"its line 1 begins \"DB_PASSWORD=hunter2-very-long-secret-val\"");
+	expect_one(&t, "extends: other.yml\n" NODES, NULL, 3, 10,
+		"extends: %1$s/bp/other.yml is not a sandbox blueprint (no \"apiVersion: sandbox/v1\" at its top); "
+		"its line 1 begins \"password_for_production_database_cluster\"");
+	expect_one(&t, "extends: broken.yml\n" NODES, NULL, 3, 10,
+		"extends: %1$s/bp/broken.yml is not a sandbox blueprint (no \"apiVersion: sandbox/v1\" at its top); "
+		"its line 2 begins \"\"");
+	put(&t, "bp/esc.yml", "key: value\n\x1b]0;title\x07\x1b[2Jsecret-after-the-escapes-that-is-long: x\n");
+	expect_one(&t, "extends: esc.yml\n" NODES, NULL, 3, 10,
+		"extends: %1$s/bp/esc.yml is not a sandbox blueprint (no \"apiVersion: sandbox/v1\" at its top); "
+		"its line 2 begins \"??secret-after-the-escapes-t\"");
+	tree_free(&t);
+}
+
 static void test_shipped_blueprints(void **state)
 {
 	(void)state;
@@ -252,7 +443,8 @@ static void test_json_golden(void **state)
 {
 	(void)state;
 	struct bp_var v = {"path", "p"};
-	struct bp_load_opts o = {.vars = &v, .nvars = 1, .env_name = "demo"};
+	static const char *const dirs[] = {"/sandbox-images"};
+	struct bp_load_opts o = {.vars = &v, .nvars = 1, .env_name = "demo", .image_dirs = dirs, .nimage_dirs = 1};
 	struct bp_blueprint *bp = load_ok(D "full.yaml", &o);
 	char *json = bp_to_json(bp);
 	char *want = slurp(D "full.json");
@@ -306,8 +498,9 @@ static char *big_blueprint(size_t n)
 	struct sbx_buf b = {0};
 	sbx_buf_puts(&b, "apiVersion: sandbox/v1\nname: big\nsite: { image: { recipe: debian-12 } }\n"
 		"networks:\n  - { name: front }\n  - { name: back, mode: isolated }\nnodes:\n"
-		"  - { name: lb, count: 2, roles: [lb], networks: [front, back] }\n");
-	for (size_t i = 0; i < n - 1; i++)
+		"  - { name: lb, count: 2, roles: [lb], networks: [front, back] }\n"
+		"  - { name: router, roles: [router], networks: [front] }\n");
+	for (size_t i = 0; i < n - 2; i++)
 		sbx_buf_printf(&b, "  - name: node-%zu\n    cpus: 2\n    memory: 2Gi\n    disk: 10Gi\n"
 			"    roles: [k3s-agent]\n    networks: [back, front]\n", i);
 	sbx_buf_puts(&b, "vips:\n  - { name: www, port: 443, backend: { nodes: node-7, port: 30443 } }\n");
@@ -335,6 +528,9 @@ int main(void)
 		cmocka_unit_test(test_extends_chain),
 		cmocka_unit_test(test_extends_errors),
 		cmocka_unit_test(test_merge_rules),
+		cmocka_unit_test(test_files_confined),
+		cmocka_unit_test(test_files_image_dirs),
+		cmocka_unit_test(test_files_foreign),
 		cmocka_unit_test(test_shipped_blueprints),
 		cmocka_unit_test(test_json_golden),
 		cmocka_unit_test(test_hash_stability),

@@ -175,6 +175,44 @@ static void test_every_kind(void **ctx)
 	vals_free(&v);
 }
 
+/* A duration: "--wait-lock 30" means 30 seconds; units and sums as in a blueprint. */
+static void test_duration_forms(void **ctx)
+{
+	(void)ctx;
+	static const struct {
+		const char *arg;
+		int64_t secs;
+	} ok[] = {{"30", 30}, {"1", 1}, {"90s", 90}, {"15m", 900}, {"1h30m", 5400}, {"3d", 3 * 86400}, {"007", 7}};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct vals v = {0};
+		struct run r = parse(&v, &two_args, "a", "b", "--ttl", ok[i].arg, NULL);
+		assert_ok(&r);
+		assert_int_equal(v.ttl, ok[i].secs);
+		vals_free(&v);
+	}
+}
+
+/* A duration row's min is the shortest accepted ("--ttl 8" is 8 seconds, likely not what was meant). */
+static void test_duration_min(void **ctx)
+{
+	(void)ctx;
+	int64_t ttl = 0;
+	const struct cli_opt opts[] = {CLI_DURATION("ttl", 0, &ttl, "D", "lifetime", .min = 60), CLI_END};
+	const struct cli_opt_syntax syn = {"up", opts, NULL, 0, 0, NULL};
+	struct cli_opt_args a;
+	char *ok[] = {"up", "--ttl", "60", NULL}, *short_[] = {"up", "--ttl", "8", NULL};
+	assert_int_equal(cli_opt_parse(&syn, 3, ok, &a), 0);
+	assert_int_equal(ttl, 60);
+	struct cap c;
+	cap_begin(&c, STDERR_FILENO);
+	assert_int_equal(cli_opt_parse(&syn, 3, short_, &a), -1);
+	char *err = cap_end(&c);
+	assert_int_equal(a.exit, SBX_EXIT_USAGE);
+	assert_non_null(strstr(err, "sandbox up: --ttl expects at least 1m 0s, got \"8\" (a bare number is seconds)\n"));
+	assert_int_equal(ttl, 60);
+	free(err);
+}
+
 /* What is not given keeps its default. */
 static void test_defaults_kept(void **ctx)
 {
@@ -284,9 +322,13 @@ static const struct {
 	{{"--ttl", "1h", "a", "b", "--ttl=2h"}, "--ttl may be given only once"},
 	{{"-fenv", "a", "b", "--format", "env"}, "--format may be given only once"},
 	/* durations: the wording of cli_duration; zero is not a duration */
-	{{"a", "b", "--ttl", "soon"}, "--ttl expects a duration like 90s, 30m, 8h or 3d, got \"soon\""},
+	{{"a", "b", "--ttl", "soon"}, "--ttl expects a duration like 90s, 30m, 8h or 3d (a bare number is seconds), "
+		"got \"soon\""},
+	{{"a", "b", "--ttl", "0"}, "--ttl expects a duration"},
+	{{"a", "b", "--ttl", "-30"}, "--ttl expects a duration"},
+	{{"a", "b", "--ttl", "30 "}, "--ttl expects a duration"},
 	{{"a", "b", "--ttl=0s"}, "--ttl expects a duration"},
-	{{"a", "b", "--ttl="}, "--ttl expects a duration like 90s, 30m, 8h or 3d, got \"\""},
+	{{"a", "b", "--ttl="}, "--ttl expects a duration like 90s, 30m, 8h or 3d (a bare number is seconds), got \"\""},
 	/* enums name their choices, ints their range */
 	{{"a", "b", "--format", "yaml"}, "--format expects text, env or json, got \"yaml\""},
 	{{"a", "b", "--format", "jso"}, "got \"jso\""},
@@ -456,6 +498,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_kind),
+		cmocka_unit_test(test_duration_forms),
+		cmocka_unit_test(test_duration_min),
 		cmocka_unit_test(test_defaults_kept),
 		cmocka_unit_test(test_short_forms),
 		cmocka_unit_test(test_abbreviations),

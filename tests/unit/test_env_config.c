@@ -12,7 +12,7 @@
 static const char *const vars[] = {"SANDBOX_STATE", "XDG_STATE_HOME", "SANDBOX_IPAM_POOL", "SANDBOX_IMAGE_CACHE",
 	"SANDBOX_RECIPES", "SANDBOX_READY_TIMEOUT", "SANDBOX_ROLE_TIMEOUT", "SANDBOX_CLUSTER_DIR", "SBX_CLUSTER_DIR",
 	"SANDBOX_MOCK_BIN_DIR", "SBX_MOCK_BIN_DIR", "SANDBOX_FAKE_NOW", "SBX_FAKE_NOW", "SANDBOX_TEST_CRASH",
-	"SBX_TEST_CRASH", "SANDBOX_KVM", "SBX_KVM", "SUDO_USER"};
+	"SBX_TEST_CRASH", "SANDBOX_KVM", "SBX_KVM", "SUDO_USER", "SANDBOX_IMAGE_DIRS"};
 
 /* Start every test from an environment without our variables. */
 static int clean(void **state)
@@ -66,6 +66,8 @@ static void test_values(void **state)
 	assert_null(c.test_crash);
 	assert_int_equal(c.fake_now, 0);
 	assert_non_null(strchr(c.owner, '@'));
+	assert_int_equal(c.nimage_dirs, 1); /* the image cache is always one */
+	assert_string_equal(c.image_dirs[0], c.image_cache);
 	env_config_clear(&c);
 	setenv("SANDBOX_READY_TIMEOUT", "15m", 1);
 	setenv("SANDBOX_ROLE_TIMEOUT", "30", 1);
@@ -75,7 +77,12 @@ static void test_values(void **state)
 	setenv("SANDBOX_IMAGE_CACHE", "/cache", 1);
 	setenv("SUDO_USER", "alice", 1);
 	setenv("SANDBOX_FAKE_NOW", "1000", 1);
+	setenv("SANDBOX_IMAGE_DIRS", "/srv/images::/mnt/golden/", 1);
 	load_ok(&c, NULL);
+	assert_int_equal(c.nimage_dirs, 3);
+	assert_string_equal(c.image_dirs[0], "/cache");
+	assert_string_equal(c.image_dirs[1], "/srv/images");
+	assert_string_equal(c.image_dirs[2], "/mnt/golden/");
 	assert_int_equal(c.ready_timeout, 15 * 60);
 	assert_int_equal(c.role_timeout, 30);
 	assert_string_equal(c.cluster_dir, "/old");
@@ -96,7 +103,9 @@ static void test_bad_values(void **state)
 {
 	(void)state;
 	static const char *const bad[][2] = {{"SANDBOX_READY_TIMEOUT", "soon"}, {"SANDBOX_ROLE_TIMEOUT", "-5"},
-		{"SANDBOX_FAKE_NOW", "yesterday"}, {"SANDBOX_IPAM_POOL", "10.0.0.0/25"}, {"SANDBOX_IPAM_POOL", "x"}};
+		{"SANDBOX_FAKE_NOW", "yesterday"}, {"SANDBOX_IPAM_POOL", "10.0.0.0/25"}, {"SANDBOX_IPAM_POOL", "x"},
+		{"SANDBOX_IMAGE_DIRS", "/srv/images:relative/dir"}, {"SANDBOX_READY_TIMEOUT", "0"},
+		{"SANDBOX_ROLE_TIMEOUT", "30 s"}};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct env_config c;
 		struct sbx_err err = SBX_ERR_INIT;

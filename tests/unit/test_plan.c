@@ -27,7 +27,7 @@ static struct bp_blueprint *load(const char *text)
 {
 	struct bp_blueprint *bp = NULL;
 	struct sbx_err err = SBX_ERR_INIT;
-	struct bp_load_opts o = {NULL, 0, "demo"};
+	struct bp_load_opts o = {.env_name = "demo"};
 	if (bp_load_string("test.yaml", text, strlen(text), &o, &bp, &err) < 0)
 		sbx_err_print(&err, stderr);
 	sbx_err_clear(&err);

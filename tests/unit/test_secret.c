@@ -274,6 +274,38 @@ static void test_delete_env(void **ctx)
 	free(v);
 }
 
+/* One secret is deleted by name; names are listed sorted, per environment. */
+static void test_delete_and_names(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	char **names = NULL, *v = NULL;
+	size_t n = 9;
+	assert_int_equal(state_secret_names(f->st, "a", &names, &n, &err), 0);
+	assert_int_equal(n, 0);
+	state_strv_free(names, n);
+	assert_int_equal(state_secret_put(f->st, "a", "zeta", "1", &err), 0);
+	assert_int_equal(state_secret_put(f->st, "a", "alpha", "2", &err), 0);
+	assert_int_equal(state_secret_put(f->st, "b", "beta", "3", &err), 0);
+	assert_int_equal(state_secret_names(f->st, "a", &names, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "alpha");
+	assert_string_equal(names[1], "zeta");
+	state_strv_free(names, n);
+	assert_int_equal(state_secret_delete(f->st, "a", "zeta", &err), 0);
+	assert_int_equal(state_secret_delete(f->st, "a", "zeta", &err), 0); /* absent: not an error */
+	assert_int_equal(state_secret_get(f->st, "a", "zeta", &v, &err), 0);
+	assert_null(v);
+	assert_int_equal(state_secret_get(f->st, "b", "beta", &v, &err), 0);
+	assert_string_equal(v, "3");
+	free(v);
+	assert_int_equal(state_secret_names(f->st, "a", &names, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(names[0], "alpha");
+	state_strv_free(names, n);
+	assert_false(sbx_err_isset(&err));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +316,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_or_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_and_names, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
