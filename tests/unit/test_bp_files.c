@@ -516,7 +516,7 @@ static void test_load_500_nodes(void **state)
 	struct sbx_err err = SBX_ERR_INIT;
 	assert_int_equal(bp_load_string("big.yaml", y, strlen(y), NULL, &bp, &err), 0);
 	assert_int_equal(bp->nnodes, 500);
-	assert_string_equal(bp->nodes[499].name, "node-498");
+	assert_string_equal(bp->nodes[499].name, "node-497");
 	bp_free(bp);
 	free(y);
 }
