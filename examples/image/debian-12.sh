@@ -18,7 +18,7 @@ SIZE=${SIZE:-4G}
 SUITE=bookworm
 CMDLINE="root=/dev/vda console=ttyS0 net.ifnames=0 quiet"
 BASE_PKGS=systemd-sysv,dbus,openssh-server,linux-image-cloud-amd64,iproute2,ifupdown,isc-dhcp-client,cloud-init,sudo,python3,python3-cffi-backend,ca-certificates,curl
-ROLE_PKGS="haproxy bird2 postgresql-15 pgbouncer libmicrohttpd12 libjansson4 libsqlite3-0 libcurl4 libssl3"
+ROLE_PKGS="haproxy bird2 postgresql-15 pgbouncer libmicrohttpd12 libjansson4 libsqlite3-0 libcurl4 libssl3 libgmime-3.0-0"
 MASK="haproxy.service bird.service postgresql.service postgresql@.service pgbouncer.service
  apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer man-db.timer
  systemd-binfmt.service proc-sys-fs-binfmt_misc.automount sys-kernel-debug.mount sys-kernel-tracing.mount

@@ -2,7 +2,9 @@
 # End to end with real VMs: libvirtd + QEMU (TCG here), the project's Debian image, real SSH.
 #   1. `up` the README's example (examples/quickstart.yaml: web + PostgreSQL), `ssh` into both,
 #      psql through pgbouncer with the generated credentials, `down`, and virsh shows nothing left.
-#   2. an environment with a 1-minute TTL is gone after one `reap` once it has expired.
+#   2. scale 1 → 2 → 1 → 2: the re-created node gets a new host key, and its old pin (deleted with
+#      its domain) does not block readiness; host keys are vouched by the consoles, not trusted blindly.
+#   3. an environment with a 1-minute TTL is gone after one `reap` once it has expired.
 . "$SBX_TOP/tests/lib/harness.sh"
 URI=qemu:///system
 V="virsh -c $URI"
@@ -19,6 +21,7 @@ expect_out '"event":"node.ready".*"node":"web-0"'
 expect_out '"event":"node.ready".*"node":"db-0"'
 expect_out '"event":"roles.done"'
 expect_out '"event":"up.done"'
+expect_no_out '"event":"node.hostkey"'
 [ "$($V domstate sbx-$E.web-0 2>/dev/null)" = running ] && pass || fail "web-0 is not running"
 $V dumpxml sbx-$E.web-0 | grep -q "<sbx:env" && pass || fail "domain lacks the environment metadata"
 $V vol-dumpxml --pool sandbox sbx-$E.web-0.qcow2 | grep -q '<backingStore>' && pass || fail "disk is not a qcow2 overlay"
@@ -57,6 +60,18 @@ networks: [ { name: lan } ]
 nodes: [ { name: vm, memory: 768Mi, networks: [lan] } ]
 YAML
 expect_rc 0 "$SANDBOX" up "$T/one.yaml" --name ${E}t
+# scale 1 → 2 → 1 → 2 with SSH readiness each time
+sed 's/name: vm,/name: vm, count: 2,/' "$T/one.yaml" > "$T/two.yaml"
+expect_rc 0 "$SANDBOX" up "$T/two.yaml" --name ${E}t --json
+expect_out '"event":"node.ready".*"node":"vm-1"'
+KEY1=$("$SANDBOX" ssh ${E}t vm-1 -- cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2)
+expect_rc 0 "$SANDBOX" up "$T/one.yaml" --name ${E}t --json
+expect_out 'plan: 0 to create, 0 to update, 3 to delete'
+expect_rc 0 "$SANDBOX" up "$T/two.yaml" --name ${E}t --json
+expect_out '"event":"node.ready".*"node":"vm-1"'
+expect_no_out 'host key changed'
+KEY2=$("$SANDBOX" ssh ${E}t vm-1 -- cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2)
+[ -n "$KEY1" ] && [ -n "$KEY2" ] && [ "$KEY1" != "$KEY2" ] && pass || fail "vm-1's host key did not change on re-creation"
 expect_rc 0 "$SANDBOX" status ${E}t
 expect_out 'expires: +in '
 expect_rc 0 env SANDBOX_FAKE_NOW=$(( $(date +%s) + 61 )) "$SANDBOX" reap

@@ -85,6 +85,10 @@ n=$(printf '%s\n' "$OUT" | grep -c '"action": "reload"')
 expect_rc 0 "$SANDBOX" up "$T/e2e.yaml" --name $E --json
 expect_out '"event":"roles.done".*0 file\(s\) changed, 0 start\(s\), 0 reload\(s\)'
 
+# HAProxy's workers run unprivileged
+expect_rc 0 "$SANDBOX" ssh $E lb-0 -- ps -o user= -C haproxy
+expect_out '^haproxy$'
+
 # 5. failover: HAProxy stops on lb-0
 LB0=$("$SANDBOX" outputs $E --format env | sed -n 's/^SANDBOX_NODE_LB_0_IP=//p')
 expect_rc 0 "$SANDBOX" ssh $E lb-0 -- sudo -n /usr/local/lib/sbx/sbx-svc "" stop haproxy
