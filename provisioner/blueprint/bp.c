@@ -349,66 +349,14 @@ int bp_load(const char *path, const struct bp_load_opts *opts, struct bp_bluepri
 	return rc;
 }
 
-/* Free a node's members. */
-static void node_free(struct bp_node *n)
-{
-	free(n->name);
-	strv_free(n->roles, n->nroles);
-	strv_free(n->networks, n->nnetworks);
-	free(n->provider);
-	free(n->bmc.address);
-	free(n->bmc.user);
-	free(n->bmc.password);
-	free(n->mac);
-}
-
-/* Free the site's members. */
-static void site_free(struct bp_site *s)
-{
-	char *strs[] = {s->provider, s->uri, s->pool, s->pool_path, s->domain_type, s->image.path,
-		s->image.url, s->image.sha256, s->image.recipe, s->image.kernel, s->image.initrd,
-		s->image.cmdline};
-	for (size_t i = 0; i < SBX_NELEM(strs); i++)
-		free(strs[i]);
-}
-
-/* Free the lists of networks, vips and databases. */
-static void lists_free(struct bp_blueprint *bp)
-{
-	for (size_t i = 0; bp->networks && i < bp->nnetworks; i++) {
-		free(bp->networks[i].name);
-		free(bp->networks[i].cidr);
-	}
-	free(bp->networks);
-	for (size_t i = 0; bp->vips && i < bp->nvips; i++) {
-		free(bp->vips[i].name);
-		free(bp->vips[i].backend_nodes);
-	}
-	free(bp->vips);
-	for (size_t i = 0; bp->database.dbs && i < bp->database.ndbs; i++) {
-		free(bp->database.dbs[i].name);
-		free(bp->database.dbs[i].owner);
-	}
-	free(bp->database.dbs);
-}
-
 /* Free a blueprint. */
 void bp_free(struct bp_blueprint *bp)
 {
 	if (bp == NULL)
 		return;
-	free(bp->api_version);
-	free(bp->name);
+	bp_schema_free(&bp_tables_blueprint, bp);
 	free(bp->file);
 	strv_free(bp->files, bp->nfiles);
-	site_free(&bp->site);
-	for (size_t i = 0; bp->nodes && i < bp->nnodes; i++)
-		node_free(&bp->nodes[i]);
-	free(bp->nodes);
-	lists_free(bp);
-	free(bp->database.pool_mode);
-	free(bp->mocks.payment_webhook_url);
-	free(bp->mocks.sms_callback_url);
 	strv_free(bp->secret_names, bp->nsecret_names);
 	free(bp);
 }

@@ -138,6 +138,53 @@ struct bp_database {
 	bool present;          /* the key was given */
 };
 
+/* A file the cluster install needs (the k3s binary, the airgap images): a local path or a URL,
+ * checked against its SHA-256. */
+struct bp_artifact {
+	char *path;    /* in the blueprint's tree or an image directory */
+	char *url;     /* downloaded once into the artifact cache */
+	char *sha256;  /* required */
+	struct bp_pos pos;
+	bool present;
+};
+
+/* A team's namespace on the cluster, with its quota and the default limits of its containers.
+ * Quantities are Kubernetes quantities as written ("4", "500m", "8Gi"). */
+struct bp_namespace {
+	char *name;
+	char *quota_cpu, *quota_memory; /* ResourceQuota hard limits (NULL: none) */
+	int quota_pods;
+	char *limit_cpu, *limit_memory; /* LimitRange defaults per container (default 500m / 512Mi) */
+	char *request_cpu, *request_memory; /* LimitRange default requests (default 100m / 128Mi) */
+	struct bp_pos pos;
+};
+
+/* The Kubernetes cluster: installed (k3s on the nodes with roles k3s-server / k3s-agent, from
+ * artifacts) or attached (an existing cluster's kubeconfig). */
+struct bp_cluster {
+	char *bundle;             /* install: a directory of k3s release assets (k3s,
+	                             k3s-airgap-images-amd64.tar*, sha256sum-amd64.txt) */
+	struct bp_artifact k3s;   /* install: the k3s binary (instead of the bundle) */
+	struct bp_artifact images;/* install: the airgap images tarball (instead of the bundle) */
+	int api_port;             /* install: the API server's port (default 6443) */
+	char *kubeconfig;         /* attach: a kubeconfig file in the blueprint's tree or an image dir */
+	char *context;            /* attach: its context (default: its current-context) */
+	struct bp_namespace *namespaces; /* one per team: <env>-<name> on the cluster */
+	size_t nnamespaces;
+	struct bp_pos pos;
+	bool present;
+};
+
+/* An application applied after the platform defaults. */
+struct bp_app {
+	char *name;
+	char *manifests;  /* a file or directory of YAML/JSON manifests (in the blueprint's tree) */
+	char *chart;      /* or a Helm chart directory, rendered with `helm template` */
+	char *values;     /* the chart's values file (optional) */
+	char *namespace;  /* a cluster.namespaces name: where namespaced objects go */
+	struct bp_pos pos;
+};
+
 struct bp_mocks {
 	bool sms, mail, payment;
 	char *payment_webhook_url;
@@ -162,6 +209,9 @@ struct bp_blueprint {
 	size_t nvips;
 	struct bp_database database;
 	struct bp_mocks mocks;
+	struct bp_cluster cluster;
+	struct bp_app *apps;
+	size_t napps;
 	char **secret_names; /* every NAME used as ${secret.NAME}, sorted, unique */
 	size_t nsecret_names;
 	char hash[65];       /* sha256 of the resolved model's canonical JSON */

@@ -85,6 +85,21 @@ static void database_defaults(struct bp_database *d)
 	int_default(&d->max_client_conn, 200);
 }
 
+/* cluster: the API on 6443; every container gets requests and limits by default. */
+static void cluster_defaults(struct bp_cluster *cl)
+{
+	if (!cl->present)
+		return;
+	int_default(&cl->api_port, 6443);
+	for (size_t i = 0; i < cl->nnamespaces; i++) {
+		struct bp_namespace *ns = &cl->namespaces[i];
+		str_default(&ns->limit_cpu, "500m");
+		str_default(&ns->limit_memory, "512Mi");
+		str_default(&ns->request_cpu, "100m");
+		str_default(&ns->request_memory, "128Mi");
+	}
+}
+
 /* Fill every default into the model. */
 void bp_defaults_fill(struct bp_blueprint *bp)
 {
@@ -98,4 +113,5 @@ void bp_defaults_fill(struct bp_blueprint *bp)
 	for (size_t i = 0; i < bp->nvips; i++)
 		int_default(&bp->vips[i].rate_per_10s, 100);
 	database_defaults(&bp->database);
+	cluster_defaults(&bp->cluster);
 }

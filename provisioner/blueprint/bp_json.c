@@ -112,6 +112,41 @@ static json_t *mocks_json(const struct bp_mocks *m)
 		"sms_callback_url", jstr(m->sms_callback_url), NULL);
 }
 
+/* An artifact. */
+static json_t *artifact_json(const struct bp_artifact *a)
+{
+	return a->present ? jobj("path", jstr(a->path), "url", jstr(a->url), "sha256", jstr(a->sha256), NULL) :
+		json_null();
+}
+
+/* The cluster section. */
+static json_t *cluster_json(const struct bp_cluster *cl)
+{
+	json_t *ns = json_array();
+	for (size_t i = 0; i < cl->nnamespaces; i++) {
+		const struct bp_namespace *n = &cl->namespaces[i];
+		json_array_append_new(ns, jobj("name", jstr(n->name), "quota_cpu", jstr(n->quota_cpu), "quota_memory",
+			jstr(n->quota_memory), "quota_pods", json_integer(n->quota_pods), "limit_cpu", jstr(n->limit_cpu),
+			"limit_memory", jstr(n->limit_memory), "request_cpu", jstr(n->request_cpu), "request_memory",
+			jstr(n->request_memory), NULL));
+	}
+	return jobj("present", json_boolean(cl->present), "bundle", jstr(cl->bundle), "k3s", artifact_json(&cl->k3s),
+		"images", artifact_json(&cl->images), "api_port", json_integer(cl->api_port), "kubeconfig",
+		jstr(cl->kubeconfig), "context", jstr(cl->context), "namespaces", ns, NULL);
+}
+
+/* The apps. */
+static json_t *apps_json(const struct bp_blueprint *bp)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < bp->napps; i++) {
+		const struct bp_app *app = &bp->apps[i];
+		json_array_append_new(a, jobj("name", jstr(app->name), "manifests", jstr(app->manifests), "chart",
+			jstr(app->chart), "values", jstr(app->values), "namespace", jstr(app->namespace), NULL));
+	}
+	return a;
+}
+
 /* The whole model. */
 static json_t *bp_json(const struct bp_blueprint *bp)
 {
@@ -125,7 +160,8 @@ static json_t *bp_json(const struct bp_blueprint *bp)
 		"site", site_json(&bp->site), "networks", networks_json(bp), "nodes", nodes,
 		"bgp", jobj("router_as", json_integer(bp->bgp.router_as), "lb_as", json_integer(bp->bgp.lb_as), NULL),
 		"vips", vips_json(bp), "database", database_json(&bp->database),
-		"mocks", mocks_json(&bp->mocks), "secrets", jstrs(bp->secret_names, bp->nsecret_names), NULL);
+		"mocks", mocks_json(&bp->mocks), "secrets", jstrs(bp->secret_names, bp->nsecret_names),
+		"cluster", cluster_json(&bp->cluster), "apps", apps_json(bp), NULL);
 }
 
 /* The canonical JSON of the model. */

@@ -283,6 +283,25 @@ static char *pgname_ok(const char *s)
 }
 
 /* A syntax: its check (the canonical copy, or NULL) and what messages say was expected. */
+/* A copy of a Kubernetes quantity (digits, an optional fraction, an optional suffix), or NULL. */
+static char *quantity_ok(const char *s)
+{
+	static const char *const suffixes[] = {"", "m", "k", "M", "G", "T", "Ki", "Mi", "Gi", "Ti"};
+	size_t n = strspn(s, "0123456789");
+	if (n == 0)
+		return NULL;
+	if (s[n] == '.') {
+		size_t f = strspn(s + n + 1, "0123456789");
+		if (f == 0)
+			return NULL;
+		n += 1 + f;
+	}
+	for (size_t i = 0; i < SBX_NELEM(suffixes); i++)
+		if (strcmp(s + n, suffixes[i]) == 0)
+			return xstrdup(s);
+	return NULL;
+}
+
 struct syntax {
 	char *(*ok)(const char *s);
 	const char *expected;
@@ -296,6 +315,7 @@ static const struct syntax syntaxes[] = {
 	[BP_F_URL] = {url_ok, "an http://, https:// or file:// URL"},
 	[BP_F_ABSPATH] = {abspath_ok, "an absolute path"},
 	[BP_F_PGNAME] = {pgname_ok, "a PostgreSQL name (lowercase letters, digits, '_')"},
+	[BP_F_QUANTITY] = {quantity_ok, "a Kubernetes quantity like 2, 500m or 8Gi"},
 };
 
 /* A string checked by its syntax; the canonical copy is stored. */
@@ -396,6 +416,7 @@ static conv_fn *const convs[] = {
 	[BP_F_CIDR] = conv_syntax, [BP_F_URL] = conv_syntax, [BP_F_ABSPATH] = conv_syntax,
 	[BP_F_PGNAME] = conv_syntax, [BP_F_PATH] = conv_path, [BP_F_URI] = conv_uri,
 	[BP_F_SECRET] = conv_secret, [BP_F_SUB] = conv_sub, [BP_F_LIST] = conv_list,
+	[BP_F_QUANTITY] = conv_syntax,
 };
 
 /* Report keys of a map that the schema does not know. */
@@ -485,4 +506,39 @@ void bp_schema_dup_names(struct bp_ctx *c, const void *arr, size_t n, const stru
 			k[i].name, p0->file, p0->line, p0->col);
 	}
 	free(k);
+}
+
+/* Whether a field type stores an owned string. */
+static bool owns_string(enum bp_ftype t)
+{
+	return t != BP_F_ENUM && t != BP_F_INT && t != BP_F_U32 && t != BP_F_BOOL && t != BP_F_SIZE &&
+		t != BP_F_DUR && t != BP_F_STRS && t != BP_F_SUB && t != BP_F_LIST;
+}
+
+/* Free one list converted with schema s. */
+static void free_list(const struct bp_schema *s, char *arr, size_t n)
+{
+	for (size_t i = 0; arr && i < n; i++)
+		bp_schema_free(s, arr + i * s->size);
+	free(arr);
+}
+
+/* Free what a schema stored into obj. */
+void bp_schema_free(const struct bp_schema *s, void *obj)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct bp_field *f = &s->fields[i];
+		if (owns_string(f->type)) {
+			free(*AT(obj, f->off, char *));
+		} else if (f->type == BP_F_STRS) {
+			char **v = *AT(obj, f->off, char **);
+			for (size_t k = 0; v && k < *AT(obj, f->off_n, size_t); k++)
+				free(v[k]);
+			free(v);
+		} else if (f->type == BP_F_SUB) {
+			bp_schema_free(f->sub, AT(obj, f->off, char));
+		} else if (f->type == BP_F_LIST) {
+			free_list(f->sub, *AT(obj, f->off, char *), *AT(obj, f->off_n, size_t));
+		}
+	}
 }

@@ -45,6 +45,8 @@ enum bp_ftype {
 	               * (bp_file_resolve), stored resolved */
 	BP_F_URI,     /* a libvirt URI of an allowed transport (bp_uri_problem) */
 	BP_F_SECRET,  /* a credential: exactly a ${secret.NAME} reference, never a literal */
+	BP_F_QUANTITY,/* a Kubernetes quantity: digits with an optional fraction and suffix (m, k, M, G,
+	               * T, Ki, Mi, Gi, Ti): "500m", "2", "8Gi" */
 	BP_F_SUB,     /* a nested mapping (.sub) stored at .off */
 	BP_F_LIST,    /* a list of mappings (.sub): a new array at .off, its count (size_t) at .off_n;
 	               * at least .min items */
@@ -75,6 +77,11 @@ struct bp_schema {
  * Errors are reported through c; obj is filled as far as possible and owns what was stored. */
 void bp_schema_conv_map(struct bp_ctx *c, const struct bp_tree *m, const struct bp_schema *s, void *obj);
 
+/* Free every string, list and nested mapping the schema stored into obj (obj itself is not
+ * freed). Fields of a mapping stored in its parent (BP_F_SUB at offset 0 with fields of the same
+ * struct) are freed once, through the sub-schema. */
+void bp_schema_free(const struct bp_schema *s, void *obj);
+
 /* Report names given twice in a converted list of n elements of schema s (an element's name is its
  * first member, its position at s->pos). */
 void bp_schema_dup_names(struct bp_ctx *c, const void *arr, size_t n, const struct bp_schema *s);
@@ -85,6 +92,7 @@ struct bp_key *bp_schema_keys(const void *arr, size_t n, const struct bp_schema 
 
 /* The tables (bp_tables.c): the whole blueprint, and the lists of named items. */
 extern const struct bp_schema bp_tables_blueprint;
-extern const struct bp_schema bp_tables_network, bp_tables_node, bp_tables_vip, bp_tables_db;
+extern const struct bp_schema bp_tables_network, bp_tables_node, bp_tables_vip, bp_tables_db,
+	bp_tables_namespace, bp_tables_app;
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * bp_tables — the schema of a blueprint as data: one table of fields per section (site, image,
- * lifetime, networks, nodes, bmc, bgp, vips, backend, rate_limit, database, pooler, mocks), the
+ * lifetime, networks, nodes, bmc, bgp, vips, backend, rate_limit, database, pooler, mocks, cluster,
+ * namespaces, apps), the
  * choices of its enumerations and the roles a node may carry. The engine that reads these tables is
  * bp_schema.c; defaults are filled by bp_defaults.c, cross-field checks made by bp_validate.c.
  */
@@ -157,6 +158,61 @@ static const struct bp_field mocks_fields[] = {
 static const struct bp_schema mocks_schema = SCHEMA("mocks", struct bp_mocks, mocks_fields,
 	.present = BP_OPT(struct bp_mocks, present));
 
+static const struct bp_field artifact_fields[] = {
+	FLD("path", BP_F_PATH, struct bp_artifact, path),
+	FLD("url", BP_F_URL, struct bp_artifact, url),
+	FLD("sha256", BP_F_SHA256, struct bp_artifact, sha256, .required = true),
+};
+static const struct bp_schema k3s_artifact_schema = SCHEMA("cluster.k3s", struct bp_artifact, artifact_fields,
+	.pos = BP_OPT(struct bp_artifact, pos), .present = BP_OPT(struct bp_artifact, present));
+static const struct bp_schema images_artifact_schema = SCHEMA("cluster.images", struct bp_artifact,
+	artifact_fields, .pos = BP_OPT(struct bp_artifact, pos), .present = BP_OPT(struct bp_artifact, present));
+
+/* namespace.quota and namespace.limits: their fields live in the namespace itself. */
+static const struct bp_field quota_fields[] = {
+	FLD("cpu", BP_F_QUANTITY, struct bp_namespace, quota_cpu),
+	FLD("memory", BP_F_QUANTITY, struct bp_namespace, quota_memory),
+	FLD("pods", BP_F_INT, struct bp_namespace, quota_pods, .min = 1, .max = 100000),
+};
+static const struct bp_schema quota_schema = SCHEMA("quota", struct bp_namespace, quota_fields);
+static const struct bp_field limits_fields[] = {
+	FLD("cpu", BP_F_QUANTITY, struct bp_namespace, limit_cpu),
+	FLD("memory", BP_F_QUANTITY, struct bp_namespace, limit_memory),
+	FLD("request_cpu", BP_F_QUANTITY, struct bp_namespace, request_cpu),
+	FLD("request_memory", BP_F_QUANTITY, struct bp_namespace, request_memory),
+};
+static const struct bp_schema limits_schema = SCHEMA("limits", struct bp_namespace, limits_fields);
+
+static const struct bp_field namespace_fields[] = {
+	FLD("name", BP_F_NAME, struct bp_namespace, name, .required = true),
+	{.key = "quota", .type = BP_F_SUB, .off = 0, .sub = &quota_schema},
+	{.key = "limits", .type = BP_F_SUB, .off = 0, .sub = &limits_schema},
+};
+const struct bp_schema bp_tables_namespace = SCHEMA("namespace", struct bp_namespace, namespace_fields,
+	.pos = BP_OPT(struct bp_namespace, pos));
+
+static const struct bp_field cluster_fields[] = {
+	FLD("bundle", BP_F_PATH, struct bp_cluster, bundle),
+	FLD("k3s", BP_F_SUB, struct bp_cluster, k3s, .sub = &k3s_artifact_schema),
+	FLD("images", BP_F_SUB, struct bp_cluster, images, .sub = &images_artifact_schema),
+	FLD("api_port", BP_F_INT, struct bp_cluster, api_port, .min = 1, .max = 65535),
+	FLD("kubeconfig", BP_F_PATH, struct bp_cluster, kubeconfig),
+	FLD("context", BP_F_STR, struct bp_cluster, context),
+	FLD("namespaces", BP_F_LIST, struct bp_cluster, namespaces,
+		.off_n = offsetof(struct bp_cluster, nnamespaces), .sub = &bp_tables_namespace),
+};
+static const struct bp_schema cluster_schema = SCHEMA("cluster", struct bp_cluster, cluster_fields,
+	.pos = BP_OPT(struct bp_cluster, pos), .present = BP_OPT(struct bp_cluster, present));
+
+static const struct bp_field app_fields[] = {
+	FLD("name", BP_F_NAME, struct bp_app, name, .required = true),
+	FLD("manifests", BP_F_PATH, struct bp_app, manifests),
+	FLD("chart", BP_F_PATH, struct bp_app, chart),
+	FLD("values", BP_F_PATH, struct bp_app, values),
+	FLD("namespace", BP_F_NAME, struct bp_app, namespace),
+};
+const struct bp_schema bp_tables_app = SCHEMA("app", struct bp_app, app_fields, .pos = BP_OPT(struct bp_app, pos));
+
 static const struct bp_field top_fields[] = {
 	FLD("apiVersion", BP_F_LITERAL, struct bp_blueprint, api_version, .choices = api_versions,
 		.required = true),
@@ -166,11 +222,14 @@ static const struct bp_field top_fields[] = {
 	FLD("networks", BP_F_LIST, struct bp_blueprint, networks,
 		.off_n = offsetof(struct bp_blueprint, nnetworks), .sub = &bp_tables_network),
 	FLD("nodes", BP_F_LIST, struct bp_blueprint, nodes, .off_n = offsetof(struct bp_blueprint, nnodes),
-		.sub = &bp_tables_node, .min = 1, .required = true),
+		.sub = &bp_tables_node),
 	FLD("bgp", BP_F_SUB, struct bp_blueprint, bgp, .sub = &bgp_schema),
 	FLD("vips", BP_F_LIST, struct bp_blueprint, vips, .off_n = offsetof(struct bp_blueprint, nvips),
 		.sub = &bp_tables_vip),
 	FLD("database", BP_F_SUB, struct bp_blueprint, database, .sub = &database_schema),
 	FLD("mocks", BP_F_SUB, struct bp_blueprint, mocks, .sub = &mocks_schema),
+	FLD("cluster", BP_F_SUB, struct bp_blueprint, cluster, .sub = &cluster_schema),
+	FLD("apps", BP_F_LIST, struct bp_blueprint, apps, .off_n = offsetof(struct bp_blueprint, napps),
+		.sub = &bp_tables_app),
 };
 const struct bp_schema bp_tables_blueprint = SCHEMA("blueprint", struct bp_blueprint, top_fields);

@@ -276,6 +276,98 @@ static void top_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp
 	}
 }
 
+/* An artifact: exactly one source. */
+static void artifact_check(struct bp_ctx *c, const struct bp_tree *m, const char *what)
+{
+	if ((bp_tree_get(m, "path") != NULL) == (bp_tree_get(m, "url") != NULL))
+		bp_errf(c, m->pos, "cluster.%s: expected exactly one of path or url (with its sha256)", what);
+}
+
+/* How the cluster comes to be: installed (k3s roles + artifacts) or attached (kubeconfig). */
+static void cluster_source_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_blueprint *bp,
+	const struct bp_tree *root)
+{
+	const struct bp_cluster *cl = &bp->cluster;
+	bool k3s = any_role(bp, "k3s-server") || any_role(bp, "k3s-agent");
+	bool files = cl->bundle || cl->k3s.present || cl->images.present;
+	if (cl->kubeconfig && (k3s || files))
+		bp_errf(c, val_pos(m, "kubeconfig"), "cluster: kubeconfig attaches an existing cluster; it cannot be "
+			"combined with k3s roles or k3s artifacts (bundle, k3s, images)");
+	else if (!cl->kubeconfig && !k3s)
+		bp_errf(c, m->pos, "cluster: expected nodes with role k3s-server (install k3s) or kubeconfig "
+			"(attach an existing cluster)");
+	if (cl->bundle && (cl->k3s.present || cl->images.present))
+		bp_errf(c, val_pos(m, "bundle"), "cluster: bundle and k3s/images are alternatives: give a bundle "
+			"directory, or both k3s and images");
+	else if (!cl->kubeconfig && k3s && !cl->bundle && !(cl->k3s.present && cl->images.present))
+		bp_errf(c, m->pos, "cluster: k3s needs its artifacts: bundle: DIR (with k3s, "
+			"k3s-airgap-images-amd64.tar.zst and sha256sum-amd64.txt from a k3s release), or k3s: and images: "
+			"{ path or url, sha256 }");
+	if (any_role(bp, "k3s-agent") && !any_role(bp, "k3s-server"))
+		bp_errf(c, role_pos(root, bp, "k3s-agent"), "role k3s-agent needs a node with role k3s-server to join");
+}
+
+/* The cluster section, its artifacts and namespaces. */
+static void cluster_check(struct bp_ctx *c, const struct bp_tree *root, const struct bp_blueprint *bp)
+{
+	const struct bp_tree *m = as_map(bp_tree_get(root, "cluster")), *a;
+	if (m == NULL) {
+		if (any_role(bp, "k3s-server") || any_role(bp, "k3s-agent"))
+			bp_errf(c, role_pos(root, bp, any_role(bp, "k3s-server") ? "k3s-server" : "k3s-agent"),
+				"k3s roles need a cluster: section with the k3s artifacts (bundle: DIR, or k3s: and images:)");
+		return;
+	}
+	cluster_source_check(c, m, bp, root);
+	if ((a = as_map(bp_tree_get(m, "k3s"))))
+		artifact_check(c, a, "k3s");
+	if ((a = as_map(bp_tree_get(m, "images"))))
+		artifact_check(c, a, "images");
+	bp_schema_dup_names(c, bp->cluster.namespaces, bp->cluster.nnamespaces, &bp_tables_namespace);
+}
+
+/* An app: one source, in a namespace of the cluster. */
+static void app_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_app *app, const struct bp_key *ns,
+	size_t nns)
+{
+	if ((bp_tree_get(m, "manifests") != NULL) == (bp_tree_get(m, "chart") != NULL))
+		bp_errf(c, m->pos, "app %s: expected exactly one of manifests (a file or directory) or chart",
+			app->name ? app->name : "?");
+	if (app->values && !app->chart)
+		bp_errf(c, val_pos(m, "values"), "app %s: values goes with chart", app->name ? app->name : "?");
+	if (app->namespace && bp_keys_find(ns, nns, app->namespace) < 0)
+		undefined_ref(c, val_pos(m, "namespace"), "app", "namespace", app->namespace, ns, nns);
+}
+
+/* The apps: a cluster to run on, one source each, names once. */
+static void apps_check(struct bp_ctx *c, const struct bp_tree *root, const struct bp_blueprint *bp)
+{
+	const struct bp_tree *apps = bp_tree_get(root, "apps"), *m;
+	const struct bp_ent *e = bp_tree_ent(root, "apps");
+	size_t nns = 0;
+	if (bp->napps && !bp->cluster.present && e)
+		bp_errf(c, e->kpos, "apps: there is no cluster to apply them to (add a cluster: section)");
+	struct bp_key *ns = bp_schema_keys(bp->cluster.namespaces, bp->cluster.nnamespaces, &bp_tables_namespace, &nns);
+	for (size_t i = 0; i < bp->napps; i++)
+		if ((m = item_map(apps, i)))
+			app_check(c, m, &bp->apps[i], ns, nns);
+	free(ns);
+	bp_schema_dup_names(c, bp->apps, bp->napps, &bp_tables_app);
+}
+
+/* Machines or an attached cluster: a blueprint describes at least one. */
+static void nodes_needed(struct bp_ctx *c, const struct bp_tree *root, const struct bp_blueprint *bp)
+{
+	const struct bp_tree *v = bp_tree_get(root, "nodes");
+	if (bp->nnodes > 0 || bp->cluster.kubeconfig || (v && v->kind != BP_TREE_SEQ && !bp_tree_is_null(v)))
+		return;
+	if (v)
+		bp_errf(c, v->pos, "nodes: expected at least one node (or cluster.kubeconfig, to run on an existing "
+			"cluster without machines)");
+	else
+		bp_errf(c, root->pos, "missing required key \"nodes\" in blueprint (or cluster.kubeconfig, to run on an "
+			"existing cluster without machines)");
+}
+
 /* The networks and the nodes: names once each, references defined, roles and providers sound. */
 static void lists_check(struct bp_ctx *c, const struct bp_tree *root, const struct bp_blueprint *bp)
 {
@@ -317,4 +409,7 @@ void bp_validate_model(struct bp_ctx *c, const struct bp_tree *root, const struc
 		if ((m = item_map(dbs, i)))
 			db_check(c, m, &bp->database.dbs[i]);
 	top_check(c, root, bp);
+	cluster_check(c, root, bp);
+	apps_check(c, root, bp);
+	nodes_needed(c, root, bp);
 }

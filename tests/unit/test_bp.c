@@ -337,7 +337,27 @@ struct bad {
 	const char *phrase;
 };
 
+#define SHA64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define K3S_NODES "networks: [ { name: b } ]\nnodes:\n  - { name: c, roles: [k3s-server], networks: [b] }\n"
 static const struct bad bad_cases[] = {
+	{HDR K3S_NODES, 6, 24, "k3s roles need a cluster: section with the k3s artifacts"},
+	{HDR K3S_NODES "cluster: { namespaces: [ { name: t } ] }\n", 7, 10,
+		"cluster: k3s needs its artifacts: bundle: DIR"},
+	{HDR K3S_NODES "cluster: { kubeconfig: kc }\n", 7, 24, "cluster: kubeconfig attaches an existing cluster"},
+	{HDR K3S_NODES "cluster: { bundle: b, k3s: { path: k, sha256: " SHA64 " } }\n", 7, 20,
+		"cluster: bundle and k3s/images are alternatives"},
+	{HDR K3S_NODES "cluster:\n  k3s: { path: k, url: http://x/k, sha256: " SHA64 " }\n  images: { url: http://x/i, "
+		"sha256: " SHA64 " }\n", 8, 8, "cluster.k3s: expected exactly one of path or url"},
+	{HDR K3S_NODES "cluster: { bundle: b, namespaces: [ { name: t, quota: { cpu: lots } } ] }\n", 7, 62,
+		"cpu: expected a Kubernetes quantity like 2, 500m or 8Gi, got \"lots\""},
+	{HDR "cluster: { kubeconfig: kc, namespaces: [ { name: team } ] }\napps: [ { name: a, manifests: m, "
+		"namespace: tema } ]\n", 5, 45, "app: undefined namespace \"tema\" (did you mean \"team\"?)"},
+	{HDR "cluster: { kubeconfig: kc }\napps: [ { name: a, manifests: m, chart: c } ]\n", 5, 9,
+		"app a: expected exactly one of manifests (a file or directory) or chart"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\napps: [ { name: a, manifests: m } ]\n",
+		6, 1, "apps: there is no cluster to apply them to"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\ncluster: { namespaces: [] }\n", 6, 10,
+		"cluster: expected nodes with role k3s-server (install k3s) or kubeconfig"},
 	{HDR "networks: [ { name: front } ]\nnodes:\n  - name: web\n    memroy: 1Gi\n    networks: [front]\n",
 		7, 5, "unknown key \"memroy\" in node (did you mean \"memory\"?)"},
 	{HDR "networks: [ { name: front } ]\nnodes:\n  - name: web\n    memory: lots\n    networks: [front]\n",
@@ -400,9 +420,9 @@ static const struct bad bad_cases[] = {
 	{"name: t\nnodes: [ { name: m, provider: ipmi, bmc: { address: h } } ]\n",
 		1, 1, "missing required key \"apiVersion\" in blueprint"},
 	{"apiVersion: sandbox/v1\nname: t\n",
-		1, 1, "missing required key \"nodes\" in blueprint"},
+		1, 1, "missing required key \"nodes\" in blueprint (or cluster.kubeconfig"},
 	{"apiVersion: sandbox/v1\nname: t\nnodes: []\n",
-		3, 8, "nodes: expected at least one node"},
+		3, 8, "nodes: expected at least one node (or cluster.kubeconfig"},
 	{"apiVersion: sandbox/v1\nname: t\nnode: []\n",
 		3, 1, "unknown key \"node\" in blueprint (did you mean \"nodes\"?)"},
 	{"apiVersion: sandbox/v1\nname: t\nzzzzzz: 1\n",
@@ -593,6 +613,14 @@ static void test_untrusted_accepted(void **state)
 		bp_free(bp);
 		free(y);
 	}
+	/* an attached cluster needs no machines */
+	struct bp_blueprint *kb = load_ok(HDR "cluster: { kubeconfig: kc, context: shared, namespaces: [ { name: t } ] }\n"
+		"apps: [ { name: a, manifests: apps/a, namespace: t } ]\n", NULL);
+	assert_int_equal(kb->nnodes, 0);
+	assert_string_equal(kb->cluster.context, "shared");
+	assert_string_equal(kb->cluster.namespaces[0].limit_memory, "512Mi");
+	assert_int_equal(kb->cluster.api_port, 6443);
+	bp_free(kb);
 	struct bp_blueprint *bp = load_ok(HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h, user: admin, "
 		"password: \"${secret.bmc-pw}\" } } ]\n", NULL);
 	assert_string_equal(bp->nodes[0].bmc.password, "${secret.bmc-pw}");

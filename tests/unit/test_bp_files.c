@@ -499,11 +499,13 @@ static char *big_blueprint(size_t n)
 	sbx_buf_puts(&b, "apiVersion: sandbox/v1\nname: big\nsite: { image: { recipe: debian-12 } }\n"
 		"networks:\n  - { name: front }\n  - { name: back, mode: isolated }\nnodes:\n"
 		"  - { name: lb, count: 2, roles: [lb], networks: [front, back] }\n"
-		"  - { name: router, roles: [router], networks: [front] }\n");
-	for (size_t i = 0; i < n - 2; i++)
+		"  - { name: router, roles: [router], networks: [front] }\n"
+		"  - { name: control, roles: [k3s-server], networks: [back] }\n");
+	for (size_t i = 0; i < n - 3; i++)
 		sbx_buf_printf(&b, "  - name: node-%zu\n    cpus: 2\n    memory: 2Gi\n    disk: 10Gi\n"
 			"    roles: [k3s-agent]\n    networks: [back, front]\n", i);
-	sbx_buf_puts(&b, "vips:\n  - { name: www, port: 443, backend: { nodes: node-7, port: 30443 } }\n");
+	sbx_buf_puts(&b, "vips:\n  - { name: www, port: 443, backend: { nodes: node-7, port: 30443 } }\n"
+		"cluster: { bundle: k3s }\n");
 	return sbx_buf_steal(&b);
 }
 
@@ -516,7 +518,7 @@ static void test_load_500_nodes(void **state)
 	struct sbx_err err = SBX_ERR_INIT;
 	assert_int_equal(bp_load_string("big.yaml", y, strlen(y), NULL, &bp, &err), 0);
 	assert_int_equal(bp->nnodes, 500);
-	assert_string_equal(bp->nodes[499].name, "node-497");
+	assert_string_equal(bp->nodes[499].name, "node-496");
 	bp_free(bp);
 	free(y);
 }
