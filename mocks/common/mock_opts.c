@@ -4,13 +4,18 @@
 #include "mock_kv.h"
 #include "mock_util.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum opt_id {
-	OPT_LISTEN, OPT_DATA, OPT_API_KEY, OPT_MAX_BODY, OPT_MAX_RECORDS, OPT_SECRET,
-	OPT_WH_ATTEMPTS, OPT_WH_BACKOFF, OPT_WH_TIMEOUT, OPT_QUIET, OPT_HELP,
+	OPT_LISTEN, OPT_DATA, OPT_API_KEY, OPT_API_KEY_FILE, OPT_MAX_BODY, OPT_MAX_RECORDS, OPT_SECRET,
+	OPT_SECRET_FILE, OPT_ALLOW, OPT_WH_ATTEMPTS, OPT_WH_BACKOFF, OPT_WH_TIMEOUT, OPT_QUIET, OPT_HELP,
 };
 
 /* The common options, in --help order. */
@@ -20,10 +25,13 @@ static const struct {
 } common_opts[] = {
 	{OPT_LISTEN, {"listen", true, NULL, "HOST:PORT to listen on (default 127.0.0.1:0, 0 = any port)"}},
 	{OPT_DATA, {"data", true, NULL, "SQLite FILE to persist records in (default: memory only)"}},
-	{OPT_API_KEY, {"api-key", true, "SBX_MOCK_API_KEY", "require Authorization: Bearer KEY"}},
+	{OPT_API_KEY, {"api-key", true, "SBX_MOCK_API_KEY", "require Authorization: Bearer KEY (or X-Api-Key)"}},
+	{OPT_API_KEY_FILE, {"api-key-file", true, NULL, "read the API key from FILE (mode 0600)"}},
 	{OPT_MAX_BODY, {"max-body", true, NULL, "largest request body (default 1M; larger: 413)"}},
 	{OPT_MAX_RECORDS, {"max-records", true, NULL, "records kept per collection (default 10000)"}},
 	{OPT_SECRET, {"webhook-secret", true, "SBX_MOCK_WEBHOOK_SECRET", "HMAC-SHA256 key of webhooks"}},
+	{OPT_SECRET_FILE, {"webhook-secret-file", true, NULL, "read the webhook key from FILE (mode 0600)"}},
+	{OPT_ALLOW, {"allow-callback", true, NULL, "CIDR webhooks may go to (repeatable; default: loopback)"}},
 	{OPT_WH_ATTEMPTS, {"webhook-attempts", true, NULL, "delivery attempts per webhook (default 5)"}},
 	{OPT_WH_BACKOFF, {"webhook-backoff", true, NULL, "first retry delay, doubled (default 500ms)"}},
 	{OPT_WH_TIMEOUT, {"webhook-timeout", true, NULL, "timeout of one attempt (default 5s)"}},
@@ -43,6 +51,9 @@ void mock_opts_defaults(struct mock_opts *o)
 	o->webhook_timeout_ms = 5000;
 	o->api_key = mock_xstrdup(getenv("SBX_MOCK_API_KEY"));
 	o->webhook_secret = mock_xstrdup(getenv("SBX_MOCK_WEBHOOK_SECRET"));
+	if (mock_allow_add(&o->allow_callback, "127.0.0.0/8", NULL) < 0 ||
+	    mock_allow_add(&o->allow_callback, "::1/128", NULL) < 0)
+		abort(); /* constants */
 	if (o->api_key && !*o->api_key) {
 		free(o->api_key);
 		o->api_key = NULL;
@@ -87,6 +98,54 @@ static int opt_string(char **dst, const char *v)
 	return 0;
 }
 
+/* Open a secret file only its owner may access; the descriptor, or -1 with e. */
+static int secret_open(const char *name, const char *path, struct mock_err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+
+	if (fd < 0)
+		return mock_err_set(e, "--%s: cannot open %s: %s", name, path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+		close(fd);
+		return mock_err_set(e, "--%s: %s must be a regular file that only its owner can access "
+				    "(chmod 600)", name, path);
+	}
+	return fd;
+}
+
+/* Replace *dst by the secret in a file: one line, trailing whitespace dropped. */
+static int opt_secret_file(const char *name, char **dst, const char *path, struct mock_err *e)
+{
+	char buf[4097];
+	int fd = secret_open(name, path, e);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	int rc = 0;
+
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0)
+		return -1;
+	while (n > 0 && strchr(" \t\r\n", buf[n - 1]))
+		n--;
+	buf[n > 0 ? n : 0] = '\0';
+	if (n <= 0 || n >= (ssize_t)sizeof(buf) - 1 || strpbrk(buf, "\r\n"))
+		rc = mock_err_set(e, "--%s: %s must hold one line of at most 4095 bytes", name, path);
+	else
+		opt_string(dst, buf);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc;
+}
+
+/* Add a network to the callback allow-list (the first one replaces the default). */
+static int opt_allow(struct mock_opts *o, const char *v, struct mock_err *e)
+{
+	if (!o->allow_given)
+		mock_allow_free(&o->allow_callback);
+	o->allow_given = true;
+	return mock_allow_add(&o->allow_callback, v, e);
+}
+
 /* Store the value of a common option. */
 static int set_common(struct mock_opts *o, enum opt_id id, const char *v, struct mock_err *e)
 {
@@ -96,7 +155,10 @@ static int set_common(struct mock_opts *o, enum opt_id id, const char *v, struct
 	case OPT_LISTEN: return parse_listen(o, v, e);
 	case OPT_DATA: return opt_string(&o->data, v);
 	case OPT_API_KEY: return opt_string(&o->api_key, *v ? v : NULL);
+	case OPT_API_KEY_FILE: return opt_secret_file("api-key-file", &o->api_key, v, e);
 	case OPT_SECRET: return opt_string(&o->webhook_secret, v);
+	case OPT_SECRET_FILE: return opt_secret_file("webhook-secret-file", &o->webhook_secret, v, e);
+	case OPT_ALLOW: return opt_allow(o, v, e);
 	case OPT_MAX_BODY:
 		if (mock_parse_size(v, &o->max_body) < 0 || o->max_body == 0)
 			return mock_err_set(e, "--max-body: bad size \"%s\"", v);
@@ -247,6 +309,7 @@ void mock_opts_free(struct mock_opts *o)
 	free(o->data);
 	free(o->api_key);
 	free(o->webhook_secret);
+	mock_allow_free(&o->allow_callback);
 	mock_kv_free(&o->extra);
 	memset(o, 0, sizeof(*o));
 }

@@ -1,7 +1,16 @@
-/* mock_opts — the command line every mock shares (--listen, --data, --api-key, ...) plus its own. */
+/*
+ * mock_opts — the command line every mock shares (--listen, --data, --api-key, ...) plus its own.
+ *
+ * Secrets stay out of argv where it matters: --api-key-file and --webhook-secret-file read the
+ * key from a file that only its owner may access (mode 0600 or stricter; anything else is a
+ * usage error), one line, trailing whitespace dropped. Without any key the API is open (local
+ * use). --allow-callback CIDR (repeatable) lists the networks webhooks and callbacks may go to;
+ * without it: this machine only (127.0.0.0/8 and ::1/128), see mock_allow.h.
+ */
 #ifndef SBX_MOCK_OPTS_H
 #define SBX_MOCK_OPTS_H
 
+#include "mock_allow.h"
 #include "mock_kv.h"
 #include "mock_util.h"
 
@@ -21,10 +30,13 @@ struct mock_opts {
 	char *listen_host;       /* --listen HOST:PORT (default 127.0.0.1:0) */
 	int listen_port;
 	char *data;              /* --data FILE: SQLite store, NULL = in memory */
-	char *api_key;           /* --api-key KEY or $SBX_MOCK_API_KEY; NULL = no auth */
+	char *api_key;           /* --api-key KEY, --api-key-file FILE or $SBX_MOCK_API_KEY; NULL = no auth */
 	size_t max_body;         /* --max-body SIZE (default 1M) */
 	size_t max_records;      /* --max-records N per collection (default 10000, oldest evicted) */
-	char *webhook_secret;    /* --webhook-secret S or $SBX_MOCK_WEBHOOK_SECRET */
+	char *webhook_secret;    /* --webhook-secret S, --webhook-secret-file FILE or $SBX_MOCK_WEBHOOK_SECRET */
+	struct mock_allow allow_callback; /* --allow-callback CIDR...; default 127.0.0.0/8, ::1/128 */
+	bool allow_given;        /* an --allow-callback replaced the default */
+	bool callback_numeric;   /* callback hosts must be IP literals: no DNS (fuzzers; no option) */
 	int webhook_attempts;    /* --webhook-attempts N (default 5) */
 	int64_t webhook_backoff_ms; /* --webhook-backoff MS first retry delay, doubled (default 500) */
 	int64_t webhook_timeout_ms; /* --webhook-timeout MS per attempt (default 5000) */

@@ -249,19 +249,24 @@ static const struct route *route_find(struct mock_server *s, struct mock_req *re
 	return NULL;
 }
 
-/* Whether the request carries the API key. */
+/* Whether a presented key is the API key (constant time). */
+static bool key_equal(const char *given, const char *key)
+{
+	size_t klen = strlen(key);
+
+	return given && strlen(given) == klen && CRYPTO_memcmp(given, key, klen) == 0;
+}
+
+/* Whether the request carries the API key: Authorization: Bearer KEY, or X-Api-Key: KEY. */
 static bool auth_ok(struct mock_server *s, const struct mock_req *req)
 {
 	const char *h = mock_req_header(req, "Authorization");
-	size_t klen;
 
 	if (!s->opts->api_key)
 		return true;
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
-	h += 7;
-	klen = strlen(s->opts->api_key);
-	return strlen(h) == klen && CRYPTO_memcmp(h, s->opts->api_key, klen) == 0;
+	if (h && strncasecmp(h, "Bearer ", 7) == 0 && key_equal(h + 7, s->opts->api_key))
+		return true;
+	return key_equal(mock_req_header(req, "X-Api-Key"), s->opts->api_key);
 }
 
 /* Route, authenticate, inject faults, run the handler. */
@@ -280,7 +285,7 @@ static void dispatch(struct mock_server *s, struct mock_req *req, struct mock_re
 		return;
 	}
 	if (!(r->flags & MOCK_ROUTE_PUBLIC) && !auth_ok(s, req)) {
-		mock_resp_error(resp, 401, "unauthorized", "missing or wrong API key (Authorization: Bearer KEY)");
+		mock_resp_error(resp, 401, "unauthorized", "missing or wrong API key (Authorization: Bearer KEY, or X-Api-Key: KEY)");
 		mock_resp_header(resp, "WWW-Authenticate", "Bearer");
 		return;
 	}

@@ -1,13 +1,15 @@
 /*
  * mock_server — a mock's HTTP server: the route table with {name} captures, the request pipeline
- * (bearer auth, fault injection, access log, metrics), the built-in routes (/healthz, /metrics,
- * /admin/faults), the generic inspection routes of a store, and the whole main() of a mock.
+ * (the API key as a bearer token or X-Api-Key, fault injection, access log, metrics), the built-in
+ * routes (/healthz, /metrics, /admin/faults), the generic inspection routes of a store, and the
+ * whole main() of a mock.
  *
  * A mock is route handlers plus its domain; the shared library (mocks/common) holds the rest, one
  * header per module: mock_opts (command line), mock_http (libmicrohttpd listener), mock_req
  * (request/response, JSON helpers), mock_store (records in memory and SQLite, long-poll),
  * mock_metrics, mock_log, mock_faults, mock_sched (delayed jobs), mock_webhook (signed deliveries,
- * mock_sig), mock_kv and mock_util.
+ * mock_sig; their targets checked and pinned by mock_target against the allow-list of mock_allow),
+ * mock_kv and mock_util.
  *
  * Threads: handlers run on libmicrohttpd's connection threads, concurrently. Every object of the
  * library is thread-safe unless its comment says otherwise. JSON values handed to handlers are

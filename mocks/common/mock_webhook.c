@@ -9,6 +9,7 @@
 #include "mock_sched.h"
 #include "mock_sig.h"
 #include "mock_store.h"
+#include "mock_target.h"
 #include "mock_util.h"
 
 #include <curl/curl.h>
@@ -22,6 +23,7 @@ struct mock_webhook {
 	CURL *curl; /* used by the scheduler thread only; created at the first delivery */
 	struct mock_store *log;
 	struct mock_metrics *metrics;
+	const struct mock_opts *opts; /* the allow-list */
 	char *secret;
 	int attempts;
 	int64_t backoff_ms, timeout_ms;
@@ -29,7 +31,8 @@ struct mock_webhook {
 
 struct delivery {
 	struct mock_webhook *w;
-	char *id, *url, *event, *body;
+	char *id, *event, *body;
+	struct mock_target target;
 	int attempt;
 };
 
@@ -56,6 +59,7 @@ struct mock_webhook *mock_webhook_new(const struct mock_opts *o, struct mock_sto
 
 	w->log = log;
 	w->metrics = m;
+	w->opts = o;
 	w->secret = mock_xstrdup(o->webhook_secret);
 	w->attempts = o->webhook_attempts > 0 ? o->webhook_attempts : 1;
 	w->backoff_ms = o->webhook_backoff_ms;
@@ -74,7 +78,7 @@ static void delivery_free(void *arg)
 	struct delivery *d = arg;
 
 	free(d->id);
-	free(d->url);
+	mock_target_clear(&d->target);
 	free(d->event);
 	free(d->body);
 	free(d);
@@ -125,7 +129,7 @@ static struct curl_slist *attempt_headers(struct mock_webhook *w, struct deliver
 static void attempt_post(struct mock_webhook *w, struct delivery *d, struct attempt *a)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	struct curl_slist *h = attempt_headers(w, d);
+	struct curl_slist *h = attempt_headers(w, d), *pin;
 	int64_t t0 = sbx_mono_ms();
 	CURLcode rc;
 	CURL *c;
@@ -135,7 +139,7 @@ static void attempt_post(struct mock_webhook *w, struct delivery *d, struct atte
 		w->curl = curl_easy_init();
 	c = w->curl;
 	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, d->url);
+	pin = mock_target_pin(&d->target, c);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, d->body);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
@@ -155,6 +159,7 @@ static void attempt_post(struct mock_webhook *w, struct delivery *d, struct atte
 	a->ok = rc == CURLE_OK && a->status >= 200 && a->status <= 299;
 	a->done = a->ok || d->attempt >= w->attempts;
 	curl_slist_free_all(h);
+	curl_slist_free_all(pin);
 }
 
 /* Record an attempt in the delivery's log record. */
@@ -178,6 +183,45 @@ static int log_attempt(json_t *rec, void *arg)
 	return 0;
 }
 
+/* Record the address a delivery was pinned to. */
+static int log_address(json_t *rec, void *arg)
+{
+	const struct mock_target *t = arg;
+
+	json_object_set_new(rec, "address", json_string(t->addr_text));
+	return 0;
+}
+
+/* Record that a delivery's target was refused at its first attempt. */
+static int log_refused(json_t *rec, void *arg)
+{
+	char ts[32];
+
+	mock_fmt_time(mock_now_ms(), ts);
+	json_object_set_new(rec, "status", json_string("refused"));
+	json_object_set_new(rec, "error", json_string(arg));
+	json_object_set_new(rec, "updated_at", json_string(ts));
+	return 0;
+}
+
+/* Pin a delivery's target at its first attempt; false (logged, counted) when refused. */
+static bool delivery_pin(struct mock_webhook *w, struct delivery *d)
+{
+	struct mock_err e;
+
+	if (mock_target_pinned(&d->target))
+		return true;
+	if (mock_target_check(&d->target, &w->opts->allow_callback, w->opts->callback_numeric, &e) == 0) {
+		mock_store_update(w->log, d->id, log_address, &d->target);
+		return true;
+	}
+	mock_metrics_add(w->metrics, "sbx_mock_webhook_deliveries_total", "result=\"refused\"", 1);
+	mock_store_update(w->log, d->id, log_refused, e.msg);
+	mock_log_event("warn", "webhook refused",
+		       json_pack("{s:s,s:s,s:s}", "delivery", d->id, "url", d->target.url, "error", e.msg));
+	return false;
+}
+
 /* Run one attempt, then retry or finish. */
 static void delivery_run(void *arg)
 {
@@ -186,6 +230,10 @@ static void delivery_run(void *arg)
 	struct attempt a = {0};
 	int64_t delay;
 
+	if (!delivery_pin(w, d)) {
+		delivery_free(d);
+		return;
+	}
 	d->attempt++;
 	attempt_post(w, d, &a);
 	mock_metrics_add(w->metrics, "sbx_mock_webhook_deliveries_total",
@@ -195,7 +243,7 @@ static void delivery_run(void *arg)
 		if (!a.ok) {
 			mock_metrics_add(w->metrics, "sbx_mock_webhook_failures_total", "", 1);
 			mock_log_event("warn", "webhook delivery failed",
-				       json_pack("{s:s,s:s,s:i,s:s}", "delivery", d->id, "url", d->url,
+				       json_pack("{s:s,s:s,s:i,s:s}", "delivery", d->id, "url", d->target.url,
 						 "attempts", d->attempt, "error", a.error));
 		}
 		delivery_free(d);
@@ -207,8 +255,32 @@ static void delivery_run(void *arg)
 	mock_sched_after(w->sched, delay < 60000 ? delay : 60000, delivery_run, delivery_free, d);
 }
 
+/* Check and resolve a URL from a request now. */
+int mock_webhook_target(const struct mock_webhook *w, const char *url, struct mock_target *t,
+			struct mock_err *e)
+{
+	return mock_target_resolve(t, url, &w->opts->allow_callback, w->opts->callback_numeric, e);
+}
+
+/* Check a URL from the command line: a literal now, a name per delivery. */
+int mock_webhook_configured(const struct mock_webhook *w, const char *url, struct mock_target *t,
+			    struct mock_err *e)
+{
+	struct mock_target n;
+
+	if (mock_target_parse(&n, url, e) < 0)
+		return -1;
+	if (mock_target_numeric(&n) &&
+	    mock_target_check(&n, &w->opts->allow_callback, true, e) < 0) {
+		mock_target_clear(&n);
+		return -1;
+	}
+	*t = n;
+	return 0;
+}
+
 /* Queue a delivery. */
-char *mock_webhook_send(struct mock_webhook *w, const char *url, const char *event,
+char *mock_webhook_send(struct mock_webhook *w, const struct mock_target *t, const char *event,
 			const json_t *doc, int64_t delay_ms)
 {
 	struct delivery *d = mock_xcalloc(1, sizeof(*d));
@@ -216,14 +288,15 @@ char *mock_webhook_send(struct mock_webhook *w, const char *url, const char *eve
 
 	d->w = w;
 	d->id = mock_id_new("whd_", 24);
-	d->url = mock_xstrdup(url);
+	mock_target_copy(&d->target, t);
 	d->event = mock_xstrdup(event);
 	d->body = mock_json_dump(doc);
 	mock_fmt_time(mock_now_ms(), ts);
-	mock_store_put(w->log, json_pack("{s:s,s:s,s:s,s:s,s:i,s:n,s:n,s:s,s:s,s:o,s:[]}", "id", d->id,
-					 "url", url, "event", event, "status", "pending", "attempts", 0,
-					 "response_status", "error", "created_at", ts, "updated_at", ts,
-					 "body", json_deep_copy(doc), "history"));
+	mock_store_put(w->log, json_pack("{s:s,s:s,s:s?,s:s,s:s,s:i,s:n,s:n,s:s,s:s,s:o,s:[]}", "id",
+					 d->id, "url", t->url, "address", mock_target_pinned(t) ? t->addr_text : NULL, "event", event,
+					 "status", "pending", "attempts", 0, "response_status", "error",
+					 "created_at", ts, "updated_at", ts, "body", json_deep_copy(doc),
+					 "history"));
 	id = mock_xstrdup(d->id); /* d belongs to the sender once scheduled */
 	mock_sched_after(w->sched, delay_ms, delivery_run, delivery_free, d);
 	return id;

@@ -4,12 +4,23 @@
  * Deliveries POST a JSON body with headers Content-Type: application/json, Signature: t=..,v1=..
  * (when a secret is set; see mock_sig.h), Sbx-Delivery: <id>, Sbx-Event: <event>.
  * A 2xx answer is a success; anything else is retried after backoff, backoff*2, ... up to
- * `attempts` attempts. Every delivery is a record in the store given to mock_webhook_new:
- *   {"id": "whd_..", "url", "event", "status": "pending"|"succeeded"|"failed", "attempts": n,
- *    "response_status": code, "error": "...", "created_at", "updated_at", "body": <doc>,
+ * `attempts` attempts. Redirects are not followed (a 3xx is a failed attempt).
+ *
+ * A delivery goes only to an address the options' allow-list (--allow-callback, mock_allow.h)
+ * contains, resolved once and pinned for all its attempts (mock_target.h). A URL from a request is
+ * checked when it is submitted (mock_webhook_target: refused, it never reaches the sender); a URL
+ * from the command line is checked at start when its host is an IP literal, and a name is
+ * resolved and checked at the first attempt of each delivery: refused, the delivery is logged
+ * "refused" with the reason and never attempted. So the delivery log cannot tell whether a port
+ * on a host outside the list is open.
+ *
+ * Every delivery is a record in the store given to mock_webhook_new:
+ *   {"id": "whd_..", "url", "address" (the pinned one, null until known), "event",
+ *    "status": "pending"|"succeeded"|"failed"|"refused", "attempts": n, "response_status": code,
+ *    "error": "...", "created_at", "updated_at", "body": <doc>,
  *    "history": [{"at", "status", "error", "duration_ms"}]}
- * Counters: sbx_mock_webhook_deliveries_total{result="succeeded"|"failed"} (per attempt) and
- * sbx_mock_webhook_failures_total (deliveries given up).
+ * Counters: sbx_mock_webhook_deliveries_total{result="succeeded"|"failed"|"refused"} (per attempt;
+ * a refused delivery counts once) and sbx_mock_webhook_failures_total (deliveries given up).
  */
 #ifndef SBX_MOCK_WEBHOOK_H
 #define SBX_MOCK_WEBHOOK_H
@@ -17,18 +28,36 @@
 #include <jansson.h>
 #include <stdint.h>
 
+struct mock_err;
 struct mock_metrics;
 struct mock_opts;
 struct mock_store;
+struct mock_target;
 
 struct mock_webhook;
-/* A sender on these options (borrowed), logging into `log`, counting into m. */
+/* A sender on these options (borrowed: secret, allow-list), logging into `log`, counting into m. */
 struct mock_webhook *mock_webhook_new(const struct mock_opts *o, struct mock_store *log,
 				      struct mock_metrics *m);
 /* Stop the sender (pending retries are dropped). NULL is a no-op. */
 void mock_webhook_free(struct mock_webhook *w);
-/* Queue a delivery of doc (not stolen) to url after delay_ms. Returns the delivery id; caller frees. */
-char *mock_webhook_send(struct mock_webhook *w, const char *url, const char *event,
+/*
+ * Check a URL from a request against the options' --allow-callback networks and resolve it now
+ * (may block on DNS): 0 and *t pinned (free with mock_target_clear), or -1 with a message in e
+ * naming the rule. Thread-safe.
+ */
+int mock_webhook_target(const struct mock_webhook *w, const char *url, struct mock_target *t,
+			struct mock_err *e) __attribute__((warn_unused_result));
+/*
+ * Check a URL from the command line: an IP literal host now (0 and *t pinned, or -1 with e), a
+ * name at each delivery's first attempt (0 and *t unpinned). Free *t with mock_target_clear.
+ */
+int mock_webhook_configured(const struct mock_webhook *w, const char *url, struct mock_target *t,
+			    struct mock_err *e) __attribute__((warn_unused_result));
+/*
+ * Queue a delivery of doc (not stolen) to t (copied; pinned, or checked at the first attempt)
+ * after delay_ms. Returns the delivery id; caller frees.
+ */
+char *mock_webhook_send(struct mock_webhook *w, const struct mock_target *t, const char *event,
 			const json_t *doc, int64_t delay_ms);
 
 #endif

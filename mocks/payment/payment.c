@@ -8,6 +8,7 @@
 #include "mock_req.h"
 #include "mock_server.h"
 #include "mock_store.h"
+#include "mock_target.h"
 #include "mock_util.h"
 #include "mock_webhook.h"
 #include "sha256.h"
@@ -25,7 +26,7 @@ const size_t payment_noptions = MOCK_NELEM(payment_options);
 struct payment {
 	struct mock_server *srv;
 	struct mock_store *intents, *idem;
-	const char *webhook_url;
+	struct mock_target webhook; /* --webhook-url, checked at start (url NULL: none) */
 	pthread_mutex_t idem_lock; /* serialises requests carrying an Idempotency-Key */
 };
 
@@ -49,12 +50,12 @@ static void send_event(struct payment *p, const char *type, const json_t *intent
 	char *id;
 	json_t *ev;
 
-	if (!p->webhook_url || !type || !intent)
+	if (!p->webhook.url || !type || !intent)
 		return;
 	id = mock_id_new("evt_", 24);
 	ev = json_pack("{s:s,s:s,s:s,s:I,s:{s:O}}", "id", id, "object", "event", "type", type,
 		       "created", (json_int_t)(mock_now_ms() / 1000), "data", "object", intent);
-	free(mock_webhook_send(mock_server_webhook(p->srv), p->webhook_url, type, ev, 0));
+	free(mock_webhook_send(mock_server_webhook(p->srv), &p->webhook, type, ev, 0));
 	json_decref(ev);
 	free(id);
 }
@@ -553,12 +554,16 @@ struct payment *payment_new(struct mock_server *srv, struct mock_err *e)
 	struct payment *p = mock_xcalloc(1, sizeof(*p));
 	const char *url = mock_opts_get(mock_server_opts(srv), "webhook-url");
 	struct mock_store *log;
+	struct mock_err why;
 
 	pthread_mutex_init(&p->idem_lock, NULL);
 	p->srv = srv;
-	p->webhook_url = url;
 	if (url && !mock_is_http_url(url)) {
 		mock_err_set(e, "--webhook-url: expected an http(s) URL");
+		goto fail;
+	}
+	if (url && mock_webhook_configured(mock_server_webhook(srv), url, &p->webhook, &why) < 0) {
+		mock_err_set(e, "--webhook-url: %s", why.msg);
 		goto fail;
 	}
 	p->intents = mock_server_store(srv, "payment_intents", e);
@@ -579,5 +584,6 @@ void payment_free(struct payment *p)
 	if (!p)
 		return;
 	pthread_mutex_destroy(&p->idem_lock);
+	mock_target_clear(&p->webhook);
 	free(p);
 }

@@ -7,6 +7,7 @@
 #include "mock_sched.h"
 #include "mock_server.h"
 #include "mock_store.h"
+#include "mock_target.h"
 #include "mock_util.h"
 #include "mock_webhook.h"
 
@@ -22,7 +23,7 @@ const size_t sms_noptions = MOCK_NELEM(sms_options);
 struct sms {
 	struct mock_server *srv;
 	struct mock_store *messages;
-	const char *callback_url;
+	struct mock_target callback; /* --callback-url, checked at start (url NULL: none) */
 	int64_t delay_ms;
 };
 
@@ -44,7 +45,7 @@ struct transition {
 	struct sms *sms;
 	char *id;
 	const struct step *step;
-	bool notify; /* the message has somewhere to send callbacks */
+	struct mock_target own; /* the message's status_callback, checked when it was sent (url NULL: none) */
 };
 
 /* Whether s is E.164. */
@@ -87,23 +88,28 @@ static size_t segments(size_t chars)
 	return chars <= 160 ? 1 : (chars + 152) / 153;
 }
 
-/* Send the status callbacks of a message. */
-static void callbacks(struct sms *s, const json_t *msg)
+/* Send the status callbacks of a message to --callback-url and its own (checked) target. */
+static void callbacks(struct sms *s, const json_t *msg, const struct mock_target *own)
 {
-	const char *own = json_string_value(json_object_get(msg, "status_callback"));
 	json_t *doc = json_pack("{s:s,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "event", "message.status", "id",
 				json_object_get(msg, "id"), "status", json_object_get(msg, "status"),
 				"to", json_object_get(msg, "to"), "from", json_object_get(msg, "from"),
 				"error_code", json_object_get(msg, "error_code"), "error_message",
 				json_object_get(msg, "error_message"), "updated_at",
 				json_object_get(msg, "updated_at"));
-	const char *urls[2] = {s->callback_url, own};
+	const struct mock_target *to[2] = {&s->callback, own};
 
 	for (size_t i = 0; doc && i < 2; i++) {
-		if (urls[i])
-			free(mock_webhook_send(mock_server_webhook(s->srv), urls[i], "message.status", doc, 0));
+		if (to[i]->url)
+			free(mock_webhook_send(mock_server_webhook(s->srv), to[i], "message.status", doc, 0));
 	}
 	json_decref(doc);
+}
+
+/* Whether a message has somewhere to send callbacks. */
+static bool notifies(const struct sms *s, const struct transition *t)
+{
+	return s->callback.url || t->own.url;
 }
 
 /* Move a record to step's status. */
@@ -129,6 +135,7 @@ static void transition_free(void *arg)
 	struct transition *t = arg;
 
 	free(t->id);
+	mock_target_clear(&t->own);
 	free(t);
 }
 
@@ -143,9 +150,9 @@ static void transition_run(void *arg)
 		transition_free(t); /* deleted meanwhile */
 		return;
 	}
-	msg = t->notify ? mock_store_get(s->messages, t->id) : NULL;
+	msg = notifies(s, t) ? mock_store_get(s->messages, t->id) : NULL;
 	if (msg)
-		callbacks(s, msg);
+		callbacks(s, msg, &t->own);
 	json_decref(msg);
 	t->step++;
 	if (t->step->status && mock_server_sched(s->srv))
@@ -227,17 +234,18 @@ static json_t *message_new(const char *to, const char *from, const char *body, c
 	return rec;
 }
 
-/* Store, announce and schedule a new message (steals rec); answer 201. */
-static void message_accept(struct sms *s, json_t *rec, struct mock_resp *resp)
+/* Store, announce and schedule a new message (steals rec and own); answer 201. */
+static void message_accept(struct sms *s, json_t *rec, struct mock_target *own, struct mock_resp *resp)
 {
 	struct transition *t = mock_xcalloc(1, sizeof(*t));
 
 	t->sms = s;
 	t->id = mock_xstrdup(json_string_value(json_object_get(rec, "id")));
 	t->step = plan_for(json_string_value(json_object_get(rec, "to")));
-	t->notify = s->callback_url || json_is_string(json_object_get(rec, "status_callback"));
-	if (t->notify)
-		callbacks(s, rec);
+	t->own = *own;
+	memset(own, 0, sizeof(*own));
+	if (notifies(s, t))
+		callbacks(s, rec, &t->own);
 	mock_resp_json(resp, 201, json_incref(rec));
 	mock_store_put(s->messages, rec); /* nobody else holds rec: no copy needed */
 	if (mock_server_sched(s->srv))
@@ -246,11 +254,23 @@ static void message_accept(struct sms *s, json_t *rec, struct mock_resp *resp)
 		transition_free(t);
 }
 
+/* Check and pin the message's status_callback (none: own->url NULL); 0, or -1 after a 400. */
+static int check_callback(struct sms *s, const char *cb, struct mock_target *own, struct mock_resp *resp)
+{
+	struct mock_err e;
+
+	if (!cb || mock_webhook_target(mock_server_webhook(s->srv), cb, own, &e) == 0)
+		return 0;
+	mock_resp_error(resp, 400, "callback_not_allowed", "\"status_callback\": %s", e.msg);
+	return -1;
+}
+
 /* POST /v1/messages. */
 static void h_send(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
 	struct sms *s = arg;
 	const char *to, *from, *body, *cb;
+	struct mock_target own = {.url = NULL};
 	json_t *doc = mock_req_json(req, resp);
 
 	if (!doc)
@@ -259,25 +279,28 @@ static void h_send(const struct mock_req *req, struct mock_resp *resp, void *arg
 	    mock_json_str(doc, "from", true, &from, resp) < 0 ||
 	    mock_json_str(doc, "body", true, &body, resp) < 0 ||
 	    mock_json_str(doc, "status_callback", false, &cb, resp) < 0 ||
-	    check_fields(to, from, body, cb, resp) < 0 || check_recipient(s, to, resp) < 0)
+	    check_fields(to, from, body, cb, resp) < 0 || check_recipient(s, to, resp) < 0 ||
+	    check_callback(s, cb, &own, resp) < 0)
 		goto out;
-	message_accept(s, message_new(to, from, body, cb), resp);
+	message_accept(s, message_new(to, from, body, cb), &own, resp);
 out:
 	json_decref(doc);
 }
 
-/* Read the SMS options. */
+/* Read the SMS options (after the server exists: --callback-url is checked by its sender). */
 static int sms_config(struct sms *s, struct mock_err *e)
 {
 	const struct mock_opts *o = mock_server_opts(s->srv);
-	const char *d = mock_opts_get(o, "delivery-delay");
+	const char *d = mock_opts_get(o, "delivery-delay"), *url = mock_opts_get(o, "callback-url");
+	struct mock_err why;
 
-	s->callback_url = mock_opts_get(o, "callback-url");
 	s->delay_ms = 20;
 	if (d && mock_parse_duration_ms(d, &s->delay_ms) < 0)
 		return mock_err_set(e, "--delivery-delay: bad duration \"%s\" (e.g. 20ms, 1s)", d);
-	if (s->callback_url && !mock_is_http_url(s->callback_url))
+	if (url && !mock_is_http_url(url))
 		return mock_err_set(e, "--callback-url: expected an http(s) URL");
+	if (url && mock_webhook_configured(mock_server_webhook(s->srv), url, &s->callback, &why) < 0)
+		return mock_err_set(e, "--callback-url: %s", why.msg);
 	return 0;
 }
 
@@ -291,8 +314,8 @@ struct sms *sms_new(struct mock_server *srv, struct mock_err *e)
 	if (sms_config(s, e) < 0)
 		goto fail;
 	s->messages = mock_server_store(srv, "messages", e);
-	log = mock_server_store(srv, "webhook_deliveries", e);
-	if (!s->messages || !log)
+	log = s->messages ? mock_server_store(srv, "webhook_deliveries", e) : NULL;
+	if (!log)
 		goto fail;
 	mock_server_route(srv, "POST", "/v1/messages", h_send, s, MOCK_ROUTE_FAULTS);
 	mock_server_inspect(srv, "/v1/messages", s->messages, MOCK_INSPECT_ALL);
@@ -300,12 +323,15 @@ struct sms *sms_new(struct mock_server *srv, struct mock_err *e)
 			    MOCK_INSPECT_LIST | MOCK_INSPECT_GET | MOCK_INSPECT_WAIT);
 	return s;
 fail:
-	free(s);
+	sms_free(s);
 	return NULL;
 }
 
 /* Free the domain (the stores belong to the server). */
 void sms_free(struct sms *s)
 {
+	if (!s)
+		return;
+	mock_target_clear(&s->callback);
 	free(s);
 }

@@ -14,7 +14,8 @@
  * Database passwords never reach a node: PostgreSQL (ALTER ROLE) and pgbouncer (userlist.txt)
  * get the SCRAM-SHA-256 verifier computed here, salted from a stored random secret
  * (role_scram_salt), so it is the same on every apply. HAProxy's master binds the VIP ports as
- * root and runs its workers as the haproxy user.
+ * root and runs its workers as the haproxy user. The mocks run as the sbx-mocks user, with their
+ * per-environment API key and webhook secret in files only it can read (role_mocks.c).
  * Which roles exist, their order, prerequisites, renderers and outputs: one registry (role_defs).
  *
  * Services are run by the node-side helper cluster/node/sbx-svc (uploaded by the role): under
@@ -116,7 +117,9 @@ struct role_output {
  * DATABASE_URL_<DB> for every database (name upper-cased, '-' → '_'), per VIP
  * VIP_<NAME>_ADDR (a.b.c.d:port) and VIP_<NAME>_URL (tcp://a.b.c.d:port), and per enabled mock
  * MOCK_SMS_URL, MOCK_MAIL_URL, MOCK_PAYMENT_URL (http://ADDR:8081/8082/8083 on the mocks node's
- * first address) and MOCK_MAIL_SMTP (ADDR:2525).
+ * first address) and MOCK_MAIL_SMTP (ADDR:2525); with any mock MOCK_API_KEY (the mocks' API key,
+ * ctx->secret("mock-api-key")) and with sms or payment MOCK_WEBHOOK_SECRET (their webhook signing
+ * secret, ctx->secret("mock-webhook-secret")), both secret, verbatim (placeholders stay as they are).
  * *out is a caller-owned array (free with role_outputs_free), written only on success.
  */
 int role_outputs(const struct role_ctx *ctx, struct role_output **out, size_t *n, struct sbx_err *err) SBX_WUR;

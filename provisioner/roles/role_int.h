@@ -21,11 +21,16 @@
 #define ROLE_MOCK_PAYMENT_PORT 8083
 #define ROLE_MOCK_SMTP_PORT 2525
 #define ROLE_NMOCKS 3
+/* The mocks' per-environment secrets (generated into the state, given by `outputs`) and the
+ * unprivileged user they run as. */
+#define ROLE_MOCK_API_KEY "mock-api-key"
+#define ROLE_MOCK_WEBHOOK_SECRET "mock-webhook-secret"
+#define ROLE_MOCK_USER "sbx-mocks"
 
 /* Everything derived from the context once, read-only while hosts run in parallel. */
 struct role_env {
 	const struct role_ctx *ctx;
-	char **secret_keys, **secret_vals; /* "db-<owner>" → password; ROLE_SCRAM_SEED */
+	char **secret_keys, **secret_vals; /* "db-<owner>" → password; ROLE_SCRAM_SEED; ROLE_MOCK_* */
 	size_t nsecrets;
 	char *svc_script;     /* cluster/node/sbx-svc */
 	char *lbcheck_script; /* cluster/node/sbx-lbcheck */

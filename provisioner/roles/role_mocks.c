@@ -1,4 +1,13 @@
-/* role_mocks — the mocked external services (SMS, mail, payment) on the mocks node. */
+/*
+ * role_mocks — the mocked external services (SMS, mail, payment) on the mocks node.
+ *
+ * The mocks run as the unprivileged system user sbx-mocks (created by the preparation; their
+ * ports are above 1024), which owns their data directory. Their API key and webhook signing
+ * secret are per environment (generated into the state: mock-api-key, mock-webhook-secret) and
+ * reach them in files only sbx-mocks can read (mode 0600), never in argv or in the world-readable
+ * service definitions. Webhooks and callbacks go only to the environment's own networks (its
+ * network blocks, and its VIP block when it has VIPs): --allow-callback.
+ */
 #include "role_int.h"
 
 #include <stdlib.h>
@@ -16,6 +25,15 @@ static const struct mock_def mock_defs[] = {
 	{"mail", ROLE_MOCK_MAIL_PORT, 1},
 	{"payment", ROLE_MOCK_PAYMENT_PORT, 2},
 };
+
+#define MOCK_DATA "/var/lib/sbx/mocks"
+#define MOCK_ETC "/etc/sbx/mocks"
+
+/* Whether mock d sends webhooks (and gets the signing secret and the allow-list). */
+static bool mock_signs(const struct mock_def *d)
+{
+	return d->bin != 1;
+}
 
 /* True when the blueprint enables mock i. */
 bool role_mock_enabled(const struct bp_mocks *m, size_t i)
@@ -40,23 +58,64 @@ static void opt(struct sbx_buf *b, const char *flag, const char *value)
 	free(q);
 }
 
-/* The foreground command line of one mock. */
+/* Append the networks callbacks may go to: the environment's blocks (else its hosts' addresses)
+ * and its VIP block. */
+static void allow_opts(struct sbx_buf *b, const struct role_env *env)
+{
+	const struct role_ctx *ctx = env->ctx;
+	for (size_t i = 0; ctx->net_cidrs && i < ctx->bp->nnetworks; i++)
+		opt(b, "--allow-callback", ctx->net_cidrs[i]);
+	for (size_t i = 0; !ctx->net_cidrs && i < ctx->nhosts; i++)
+		for (size_t k = 0; ctx->hosts[i].addrs && ctx->hosts[i].addrs[k]; k++) {
+			char *one = xasprintf("%s/32", ctx->hosts[i].addrs[k]);
+			opt(b, "--allow-callback", one);
+			free(one);
+		}
+	if (ctx->bp->nvips && ctx->vip_cidr)
+		opt(b, "--allow-callback", ctx->vip_cidr);
+}
+
+/* The path of one of mock d's secret files ("api-key", "webhook-secret") on host h; caller frees. */
+static char *secret_path(const struct role_host *h, const struct mock_def *d, const char *what)
+{
+	char *rel = xasprintf(MOCK_ETC "/%s.%s", d->name, what), *p = role_path(h, rel);
+	free(rel);
+	return p;
+}
+
+/* The foreground command line of one mock: no secret in it, only the paths of their files. */
 static char *mock_cmd(const struct role_env *env, const struct role_host *h, const struct mock_def *d)
 {
 	const struct bp_mocks *m = &env->ctx->bp->mocks;
 	struct sbx_buf b = {0};
-	sbx_buf_printf(&b, "%s" ROLE_LIBDIR "/sbx-mock-%s --listen 0.0.0.0:%d --data %s/var/lib/sbx/mocks/%s.db "
-		"--quiet", h->root, d->name, d->port, h->root, d->name);
+	char *key = secret_path(h, d, "api-key"), *sig = secret_path(h, d, "webhook-secret");
+	sbx_buf_printf(&b, "%s" ROLE_LIBDIR "/sbx-mock-%s --listen 0.0.0.0:%d --data %s" MOCK_DATA "/%s.db "
+		"--quiet --api-key-file %s", h->root, d->name, d->port, h->root, d->name, key);
 	if (d->bin == 1)
 		sbx_buf_printf(&b, " --smtp 0.0.0.0:%d", ROLE_MOCK_SMTP_PORT);
+	if (mock_signs(d)) {
+		sbx_buf_printf(&b, " --webhook-secret-file %s", sig);
+		allow_opts(&b, env);
+	}
 	if (d->bin == 0)
 		opt(&b, "--callback-url", m->sms_callback_url);
 	if (d->bin == 2)
 		opt(&b, "--webhook-url", m->payment_webhook_url);
+	free(key);
+	free(sig);
 	return sbx_buf_steal(&b);
 }
 
-/* Add one mock: its binary, its service, its health check. */
+/* Add one secret file of mock d: 0600, owned by the mocks' user; a change restarts the mock. */
+static void secret_file(const struct role_env *env, const struct role_host *h, struct role_unit *u,
+	const struct mock_def *d, const char *what, const char *secret)
+{
+	const char *v = role_env_secret(env, secret);
+	role_unit_file(u, secret_path(h, d, what), xasprintf("%s\n", v ? v : ""), 0600, ROLE_MOCK_USER,
+		d->name, true, NULL);
+}
+
+/* Add one mock: its binary, its secrets, its service, its health check. */
 static void mock_add(const struct role_env *env, const struct role_host *h, struct role_unit *u,
 	const struct mock_def *d, struct sbx_buf *health)
 {
@@ -66,13 +125,30 @@ static void mock_add(const struct role_env *env, const struct role_host *h, stru
 	data[env->mock_len[d->bin]] = '\0';
 	role_unit_file(u, role_path(h, rel), data, 0755, NULL, d->name, true, NULL);
 	u->files[u->nfiles - 1].len = env->mock_len[d->bin]; /* binary: not strlen */
+	secret_file(env, h, u, d, "api-key", ROLE_MOCK_API_KEY);
+	if (mock_signs(d))
+		secret_file(env, h, u, d, "webhook-secret", ROLE_MOCK_WEBHOOK_SECRET);
 	char *cmd = mock_cmd(env, h, d);
-	role_unit_service(u, h, d->name, cmd, NULL, NULL, NULL, NULL);
+	role_unit_service(u, h, d->name, cmd, ROLE_MOCK_USER, NULL, NULL, NULL);
 	sbx_buf_printf(health, "%stimeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d; "
 		"printf \"GET /healthz HTTP/1.0\\r\\n\\r\\n\" >&3; grep -q \"\\\"ok\\\"\" <&3'",
 		health->len ? " && " : "", d->port);
 	free(cmd);
 	free(rel);
+}
+
+/* The preparation: the mocks' user (idempotent, also when two applies race on one machine), its
+ * data directory (taking over the files an earlier root-run mock left: regular files with one
+ * link only, never following a link), the secrets' directory. */
+static char *mocks_prepare(const struct role_host *h)
+{
+	const char *r = h->root;
+	return xasprintf("{ id -u " ROLE_MOCK_USER " >/dev/null 2>&1 || useradd --system --user-group "
+		"--no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin " ROLE_MOCK_USER " || "
+		"id -u " ROLE_MOCK_USER " >/dev/null; } && mkdir -p %s" MOCK_DATA " %s" MOCK_ETC " %s" ROLE_RUNDIR
+		" %s/var/log/sbx && chown " ROLE_MOCK_USER ": %s" MOCK_DATA " && chmod 700 %s" MOCK_DATA
+		" && find %s" MOCK_DATA " -maxdepth 1 -type f -user root -links 1 -exec chown -h "
+		ROLE_MOCK_USER ": {} +", r, r, r, r, r, r, r);
 }
 
 /* Render the mocks role for one host. */
@@ -82,8 +158,7 @@ int role_mocks_render(const struct role_env *env, const struct role_host *h, str
 	const struct bp_mocks *m = &env->ctx->bp->mocks;
 	struct sbx_buf health = {0};
 	u->role = "mocks";
-	u->prepare = xasprintf("mkdir -p %s/var/lib/sbx/mocks %s" ROLE_RUNDIR " %s/var/log/sbx", h->root,
-		h->root, h->root);
+	u->prepare = mocks_prepare(h);
 	for (size_t i = 0; i < SBX_NELEM(mock_defs); i++) {
 		if (!role_mock_enabled(m, i))
 			continue;
@@ -99,12 +174,25 @@ int role_mocks_render(const struct role_env *env, const struct role_host *h, str
 	return 0;
 }
 
-/* The mock endpoints on the host's first address. */
+/* Append a secret output: the value the secret getter gives (a ${secret.NAME} placeholder when
+ * outputs are recorded, so that text output masks it). */
+static int secret_output(const struct role_ctx *ctx, const char *key, const char *secret,
+	struct role_output **o, size_t *n, struct sbx_err *err)
+{
+	char *v = NULL;
+	int rc = ctx->secret ? ctx->secret(ctx->secret_ctx, secret, &v, err)
+		: sbx_err_set(err, SBX_EXIT_FAILED, "roles: no secret store for %s", secret);
+	if (rc == 0)
+		role_output_add(o, n, xstrdup(key), v, true);
+	return rc;
+}
+
+/* The mock endpoints on the host's first address, the API key and the webhook signing secret. */
 int role_mocks_outputs(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
 	size_t *n, struct sbx_err *err)
 {
 	const char *addr = h->addrs && h->addrs[0] ? h->addrs[0] : h->ssh_addr;
-	(void)err;
+	bool any = false, signs = false;
 	for (size_t i = 0; i < SBX_NELEM(mock_defs); i++) {
 		if (!role_mock_enabled(&ctx->bp->mocks, i))
 			continue;
@@ -112,9 +200,15 @@ int role_mocks_outputs(const struct role_ctx *ctx, const struct role_host *h, st
 		role_output_add(o, n, xasprintf("MOCK_%s_URL", up), xasprintf("http://%s:%d", addr,
 			mock_defs[i].port), false);
 		free(up);
+		any = true;
+		signs = signs || mock_signs(&mock_defs[i]);
 	}
 	if (role_mock_enabled(&ctx->bp->mocks, 1))
 		role_output_add(o, n, xstrdup("MOCK_MAIL_SMTP"), xasprintf("%s:%d", addr, ROLE_MOCK_SMTP_PORT),
 			false);
+	if (any && secret_output(ctx, "MOCK_API_KEY", ROLE_MOCK_API_KEY, o, n, err) < 0)
+		return -1;
+	if (signs && secret_output(ctx, "MOCK_WEBHOOK_SECRET", ROLE_MOCK_WEBHOOK_SECRET, o, n, err) < 0)
+		return -1;
 	return 0;
 }

@@ -5,6 +5,8 @@
 #   2. from inside the router VM: BGP Established with both LBs, the VIP route via both (ECMP),
 #      an HTTP request to the VIP answered by the backend through HAProxy.
 #   3. psql through pgbouncer with the generated credentials, from the backend node.
+#   3b. the mocks run as sbx-mocks, want MOCK_API_KEY (401 without it), and refuse a status
+#      callback to the node's loopback.
 #   4. a second `up` changes no file, starts and reloads nothing; `plan` asks the nodes and agrees,
 #      and shows exactly the files and reloads a changed VIP backend port would cause.
 #   5. HAProxy stopped on lb-0: the router withdraws that path, the VIP still answers via lb-1.
@@ -42,14 +44,19 @@ printf '%s\n' "$OUT" | grep '"event":"roles.done"' | sed 's/.*"message":"\([^"]*
 expect_rc 0 "$SANDBOX" outputs $E --format env
 expect_out '^DATABASE_URL=postgresql://dilosi:[A-Za-z0-9]+@[0-9.]+:6432/dilosi$'
 expect_out '^MOCK_SMS_URL=http://'
+expect_out '^MOCK_API_KEY=[A-Za-z0-9_-]+$'
+expect_out '^MOCK_WEBHOOK_SECRET=[A-Za-z0-9_-]+$'
 expect_out '^VIP_WWW_ADDR=[0-9.]+:80$'
 ENVOUT=$OUT
 VIP=$(printf '%s\n' "$ENVOUT" | sed -n 's/^VIP_WWW_ADDR=\([0-9.]*\):80$/\1/p')
 DBURL=$(printf '%s\n' "$ENVOUT" | sed -n 's/^DATABASE_URL=//p')
+MOCKKEY=$(printf '%s\n' "$ENVOUT" | sed -n 's/^MOCK_API_KEY=//p')
 # the text format never shows the password
 expect_rc 0 "$SANDBOX" outputs $E
 expect_out 'DATABASE_URL.*dilosi:\*\*\*\*@'
 expect_no_out "${DBURL#postgresql://dilosi:}"
+expect_out 'MOCK_API_KEY.*\*\*\*\*'
+expect_no_out "$MOCKKEY"
 
 # 2. from the router
 expect_rc 0 "$SANDBOX" ssh $E router -- sudo -n birdc -s /run/sbx/bird.ctl show protocols
@@ -65,6 +72,20 @@ expect_out '"ok"'
 expect_rc 0 "$SANDBOX" ssh $E web -- psql "$DBURL" -tAc "select current_user || '@' || current_database()"
 expect_out '^dilosi@dilosi$'
 expect_rc 2 "$SANDBOX" ssh $E web -- psql "$(printf '%s' "$DBURL" | sed 's/:[A-Za-z0-9]*@/:wrong@/')" -tAc 'select 1'
+
+# 3b. the mocks: unprivileged, behind the environment's API key, callbacks confined
+expect_rc 0 "$SANDBOX" ssh $E web -- pgrep -c -u sbx-mocks -f /usr/local/lib/sbx/sbx-mock-
+expect_out '^3$'
+expect_rc 1 "$SANDBOX" ssh $E web -- pgrep -u root -f /usr/local/lib/sbx/sbx-mock-
+expect_rc 0 "$SANDBOX" ssh $E web -- curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8081/v1/messages
+expect_out '^401$'
+expect_rc 0 "$SANDBOX" ssh $E web -- curl -s -o /dev/null -w '%{http_code}' -H "X-Api-Key: $MOCKKEY" \
+    http://127.0.0.1:8081/v1/messages
+expect_out '^200$'
+expect_rc 0 "$SANDBOX" ssh $E web -- curl -s -H "Authorization: Bearer $MOCKKEY" -d \
+    '{"to":"+15557770001","from":"Acme","body":"x","status_callback":"http://127.0.0.1:8083/"}' \
+    http://127.0.0.1:8081/v1/messages
+expect_out 'callback_not_allowed'
 
 # 4. a second up changes nothing
 expect_rc 0 "$SANDBOX" up "$T/e2e.yaml" --name $E --json

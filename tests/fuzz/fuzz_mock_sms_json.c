@@ -12,7 +12,7 @@
 
 static struct mock_server *srv;
 
-/* Build the server once (quiet, small stores, instant deliveries, no callbacks). */
+/* Build the server once (quiet, small stores, instant deliveries, callbacks to loopback only). */
 static void init(void)
 {
 	static struct mock_opts o;
@@ -20,6 +20,7 @@ static void init(void)
 
 	mock_opts_defaults(&o);
 	o.max_records = 200;
+	o.callback_numeric = true; /* status_callback hosts: IP literals only, never DNS */
 	mock_kv_add(&o.extra, "delivery-delay", "0ms");
 	mock_log_access_enable(false);
 	srv = mock_server_new("sms", &o, &e);

@@ -5,7 +5,9 @@
  * pgbouncer, a no-op second apply, a validation failure, and failover when HAProxy stops. Safety on
  * the nodes: passwords reach PostgreSQL and pgbouncer only as SCRAM verifiers (never in the SQL the
  * server logs), secret files have their modes from birth, a planted link at a staged path is not
- * followed, and HAProxy's workers run as the haproxy user. The dry
+ * followed, and HAProxy's workers run as the haproxy user. The mocks run as the sbx-mocks user,
+ * want the environment's API key (given by the outputs, kept out of argv and world-readable files)
+ * and take callbacks only to the environment's network. The dry
  * run (role_plan_all) before the first apply, after it, after model changes and with a host it
  * cannot reach, each time leaving the nodes as they were.
  * SBX_ROLES_SSH_USER=NAME applies as that user through `sudo -n` (as on VMs) instead of root.
@@ -484,7 +486,41 @@ static char *owner_verifier(void)
 	return out;
 }
 
-/* The mock endpoints of the outputs answer their health check. */
+/* The value of output key, or NULL (caller frees). */
+static char *output_value(const char *key)
+{
+	struct role_output *o = NULL;
+	size_t n = 0;
+	struct sbx_err err = SBX_ERR_INIT;
+	char *v = NULL;
+	assert_int_equal(role_outputs(&F.ctx, &o, &n, &err), 0);
+	for (size_t i = 0; i < n && v == NULL; i++)
+		if (sbx_streq(o[i].key, key)) {
+			assert_true(o[i].secret);
+			v = xstrdup(o[i].value);
+		}
+	role_outputs_free(o, n);
+	return v;
+}
+
+/* curl with the arguments (NULL-terminated, at most 12); its stdout (caller frees). */
+static char *curl_out(const char *first, ...)
+{
+	char *argv[16] = {"curl", "-s", "--max-time", "5"};
+	size_t n = 4;
+	va_list ap;
+	va_start(ap, first);
+	for (const char *a = first; a && n < 15; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	char *out = NULL;
+	assert_int_equal(run(argv, &out), 0);
+	return out;
+}
+
+/* The mock endpoints of the outputs answer their health check; their APIs want the environment's
+ * API key (MOCK_API_KEY), as a bearer token or as X-Api-Key. */
 static void test_mocks_answer(void **state)
 {
 	(void)state;
@@ -493,20 +529,36 @@ static void test_mocks_answer(void **state)
 	struct role_output *o = NULL;
 	size_t n = 0, seen = 0;
 	struct sbx_err err = SBX_ERR_INIT;
+	char *key = output_value("MOCK_API_KEY"), *sig = output_value("MOCK_WEBHOOK_SECRET");
+	assert_non_null(key);
+	assert_non_null(sig);
+	assert_string_equal(key, secret_find("mock-api-key"));
+	assert_string_equal(sig, secret_find("mock-webhook-secret"));
+	char *bearer = xasprintf("Authorization: Bearer %s", key), *xkey = xasprintf("X-Api-Key: %s", key);
 	assert_int_equal(role_outputs(&F.ctx, &o, &n, &err), 0);
 	for (size_t i = 0; i < n; i++) {
 		if (!sbx_has_prefix(o[i].key, "MOCK_") || strstr(o[i].key, "_URL") == NULL)
 			continue;
-		char *url = xasprintf("%s/healthz", o[i].value), *out = NULL;
-		char *argv[] = {"curl", "-sf", "--max-time", "5", url, NULL};
-		assert_int_equal(run(argv, &out), 0);
+		char *url = xasprintf("%s/healthz", o[i].value), *api = xasprintf("%s/admin/faults", o[i].value);
+		char *out = curl_out("-f", url, NULL);
 		assert_non_null(strstr(out, "\"ok\""));
-		seen++;
 		free(out);
+		out = curl_out("-o", "/dev/null", "-w", "%{http_code}", api, NULL);
+		assert_string_equal(out, "401");
+		free(out);
+		out = curl_out("-o", "/dev/null", "-w", "%{http_code}", "-H", bearer, api, NULL);
+		assert_string_equal(out, "200");
+		free(out);
+		out = curl_out("-o", "/dev/null", "-w", "%{http_code}", "-H", xkey, api, NULL);
+		assert_string_equal(out, "200");
+		free(out);
+		seen++;
 		free(url);
+		free(api);
 	}
 	assert_int_equal(seen, 3);
 	role_outputs_free(o, n);
+	free(bearer), free(xkey), free(key), free(sig);
 }
 
 /* A second apply changes no file, reloads nothing, and leaves the password as it was. */
@@ -648,7 +700,8 @@ static void test_plan_model_change(void **state)
 	(void)state;
 	bp_vips[0].port = 8000;                   /* haproxy.cfg on both LBs: reload */
 	F.bp.database.ndbs = 2;                   /* pgbouncer.ini (the owner exists): reload */
-	F.bp.mocks.sms_callback_url = "http://127.0.0.1:9/cb"; /* the sms service definition: restart */
+	char *cb = xasprintf("http://%s:9/cb", F.addr[3]); /* inside the network: allowed */
+	F.bp.mocks.sms_callback_url = cb; /* the sms service definition: restart */
 	char *text = plan_untouched();
 	char *want = xasprintf("sbx-t-lb-0 lb update /etc/haproxy/haproxy.cfg\nsbx-t-lb-0 lb reload haproxy\n"
 		"sbx-t-lb-1 lb update /etc/haproxy/haproxy.cfg\nsbx-t-lb-1 lb reload haproxy\n%s"
@@ -660,6 +713,7 @@ static void test_plan_model_change(void **state)
 	F.bp.database.ndbs = 1;
 	F.bp.mocks.sms_callback_url = NULL;
 	apply_expect(F.mock_dir ? 4 : 3, F.mock_dir ? 4 : 3);
+	free(cb);
 	free(want);
 	free(text);
 }
@@ -834,6 +888,97 @@ static void test_haproxy_unprivileged(void **state)
 	haproxy_workers_unprivileged(2);
 }
 
+/* A file of a mock's /proc/PID/ on the app node ("status", "cmdline"; pid from sbx-svc's pid
+ * file), NULs as spaces; caller frees. */
+static char *mock_proc(const char *name, const char *what)
+{
+	char *pid = svc_pid(3, name), *data = NULL;
+	pid[strcspn(pid, "\n")] = '\0';
+	char *p = xasprintf("/proc/%s/%s", pid, what);
+	size_t len;
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(sbx_read_file(p, &data, &len, &err), 0);
+	for (size_t i = 0; i < len; i++)
+		data[i] = data[i] ? data[i] : ' ';
+	free(p);
+	free(pid);
+	return data;
+}
+
+/* The mocks run as the unprivileged sbx-mocks user (real, effective, saved and file-system uid),
+ * which owns their data directory; their API key and webhook secret are in 0600 files of that
+ * user and in no command line or service definition. */
+static void test_mocks_unprivileged(void **state)
+{
+	(void)state;
+	if (F.mock_dir == NULL)
+		skip();
+	struct passwd *pw = getpwnam("sbx-mocks");
+	assert_non_null(pw);
+	assert_int_not_equal(pw->pw_uid, 0);
+	char *uids = xasprintf("Uid:\t%u\t%u\t%u\t%u\n", (unsigned)pw->pw_uid, (unsigned)pw->pw_uid,
+		(unsigned)pw->pw_uid, (unsigned)pw->pw_uid);
+	const char *key = secret_find("mock-api-key"), *sig = secret_find("mock-webhook-secret");
+	for (size_t i = 0; role_mock_name_test(i); i++) {
+		const char *name = role_mock_name_test(i);
+		char *st = mock_proc(name, "status"), *cl = mock_proc(name, "cmdline");
+		if (strstr(st, uids) == NULL)
+			fprintf(stderr, "mock %s: %s", name, strstr(st, "Uid:"));
+		assert_non_null(strstr(st, uids));
+		assert_non_null(strstr(cl, "sbx-mock-"));
+		assert_null(strstr(cl, key));
+		assert_null(strstr(cl, sig));
+		char *conf = xasprintf("%s/etc/sbx/svc/%s.conf", F.root[3], name), *data = NULL;
+		char *kf = xasprintf("%s/etc/sbx/mocks/%s.api-key", F.root[3], name);
+		size_t len;
+		unsigned mode;
+		uid_t uid;
+		struct sbx_err err = SBX_ERR_INIT;
+		assert_int_equal(sbx_read_file(conf, &data, &len, &err), 0);
+		assert_null(strstr(data, key));
+		assert_null(strstr(data, sig));
+		file_stat(kf, &mode, &uid);
+		assert_int_equal(mode, 0600);
+		assert_int_equal(uid, pw->pw_uid);
+		free(data), free(conf), free(kf), free(st), free(cl);
+	}
+	char *dir = xasprintf("%s/var/lib/sbx/mocks", F.root[3]);
+	unsigned mode;
+	uid_t uid;
+	file_stat(dir, &mode, &uid);
+	assert_int_equal(mode, 0700);
+	assert_int_equal(uid, pw->pw_uid);
+	free(dir);
+	free(uids);
+}
+
+/* On the node, the SMS mock takes status callbacks only to the environment's network: one to the
+ * node's loopback is refused at submit time (400 naming the rule), one to a node of the network
+ * is accepted and its delivery pinned to that address. */
+static void test_mocks_callbacks_confined(void **state)
+{
+	(void)state;
+	if (F.mock_dir == NULL)
+		skip();
+	char *key = output_value("MOCK_API_KEY"), *bearer = xasprintf("Authorization: Bearer %s", key);
+	char *url = xasprintf("http://%s:%d/v1/messages", F.addr[3], 8081);
+	char *out = curl_out("-H", bearer, "-d", "{\"to\":\"+15557772000\",\"from\":\"Acme\",\"body\":\"x\","
+		"\"status_callback\":\"http://127.0.0.1:8081/v1/messages\"}", url, NULL);
+	assert_non_null(strstr(out, "\"callback_not_allowed\""));
+	assert_non_null(strstr(out, "--allow-callback"));
+	free(out);
+	char *body = xasprintf("{\"to\":\"+15557772001\",\"from\":\"Acme\",\"body\":\"x\","
+		"\"status_callback\":\"http://%s:8080/cb\"}", F.addr[3]);
+	out = curl_out("-H", bearer, "-d", body, url, NULL);
+	assert_non_null(strstr(out, "\"queued\""));
+	free(out);
+	char *wait = xasprintf("http://%s:8081/v1/webhook_deliveries/wait?address=%s&timeout=10s", F.addr[3],
+		F.addr[3]);
+	out = curl_out("-f", "-H", bearer, wait, NULL);
+	assert_non_null(strstr(out, "/cb\""));
+	free(out), free(wait), free(body), free(url), free(bearer), free(key);
+}
+
 /* A model change rewrites only the affected files and reloads (not restarts) only their services. */
 static void test_reload_on_change(void **state)
 {
@@ -995,6 +1140,8 @@ int main(void)
 		cmocka_unit_test(test_userlist_verifier),
 		cmocka_unit_test(test_haproxy_unprivileged),
 		cmocka_unit_test(test_mocks_answer),
+		cmocka_unit_test(test_mocks_unprivileged),
+		cmocka_unit_test(test_mocks_callbacks_confined),
 		cmocka_unit_test(test_second_apply_noop),
 		cmocka_unit_test(test_password_never_plaintext),
 		cmocka_unit_test(test_plan_noop),

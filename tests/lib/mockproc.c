@@ -184,6 +184,7 @@ struct hookrecv {
 	struct hookreq **reqs;
 	size_t n;
 	int fail_n, fail_status;
+	char location[256]; /* sent with the scripted answers when set */
 	atomic_int stop;
 };
 
@@ -258,7 +259,7 @@ static void serve(struct hookrecv *r, int fd)
 {
 	struct hookreq *q = read_request(fd);
 	int status = 200;
-	char resp[128];
+	char resp[512], loc[300] = "";
 
 	if (!q)
 		return;
@@ -266,12 +267,15 @@ static void serve(struct hookrecv *r, int fd)
 	if (r->fail_n > 0) {
 		r->fail_n--;
 		status = r->fail_status;
+		if (r->location[0])
+			snprintf(loc, sizeof(loc), "Location: %s\r\n", r->location);
 	}
 	r->reqs = realloc(r->reqs, (r->n + 1) * sizeof(*r->reqs));
 	r->reqs[r->n++] = q;
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
-	snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status);
+	snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n",
+		 status, loc);
 	if (write(fd, resp, strlen(resp)) < 0)
 		return;
 }
@@ -295,13 +299,23 @@ static void *hook_main(void *arg)
 	return NULL;
 }
 
-/* Start a receiver. */
+/* Start a receiver on 127.0.0.1. */
 struct hookrecv *hookrecv_start(void)
 {
+	return hookrecv_start_at("127.0.0.1");
+}
+
+/* Start a receiver on an IPv4 address. */
+struct hookrecv *hookrecv_start_at(const char *ip)
+{
 	struct hookrecv *r = calloc(1, sizeof(*r));
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
 
+	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
+		free(r);
+		return NULL;
+	}
 	r->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (r->fd < 0 || bind(r->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(r->fd, 64) < 0 ||
 	    getsockname(r->fd, (struct sockaddr *)&sa, &sl) < 0) {
@@ -326,9 +340,16 @@ int hookrecv_port(const struct hookrecv *r)
 /* Script failures. */
 void hookrecv_fail_next(struct hookrecv *r, int n, int status)
 {
+	hookrecv_redirect_next(r, n, status, NULL);
+}
+
+/* Script answers with a Location header. */
+void hookrecv_redirect_next(struct hookrecv *r, int n, int status, const char *location)
+{
 	pthread_mutex_lock(&r->lock);
 	r->fail_n = n;
 	r->fail_status = status;
+	snprintf(r->location, sizeof(r->location), "%s", location ? location : "");
 	pthread_mutex_unlock(&r->lock);
 }
 

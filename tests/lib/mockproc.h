@@ -40,9 +40,13 @@ int mockproc_stop(struct mockproc *p, int sig, int timeout_ms);
 /* A webhook receiver on 127.0.0.1:<ephemeral>: answers 200 (or a scripted failure), records. */
 struct hookrecv;
 struct hookrecv *hookrecv_start(void);
+/* The same on another IPv4 address (127.0.0.2: a second loopback host); NULL on failure. */
+struct hookrecv *hookrecv_start_at(const char *ip);
 int hookrecv_port(const struct hookrecv *r);
 /* Answer `status` to the next n requests (then 200 again). */
 void hookrecv_fail_next(struct hookrecv *r, int n, int status);
+/* The same with a "Location: location" header (a redirect; NULL: none). */
+void hookrecv_redirect_next(struct hookrecv *r, int n, int status, const char *location);
 /* Wait until at least n requests were recorded; returns how many there are. */
 size_t hookrecv_wait(struct hookrecv *r, size_t n, int timeout_ms);
 /* The i-th recorded request: path, body (NUL-terminated), a header (case-insensitive) or NULL. */

@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #define MSG(to) "{\"to\":\"" to "\",\"from\":\"+15550009999\",\"body\":\"hello\"}"
 
@@ -305,30 +306,90 @@ static void test_fault_invalid(void **state)
 	http_resp_free(&r);
 }
 
-/* With --api-key, requests need "Authorization: Bearer KEY"; /healthz and /metrics do not. */
+/* Request METHOD base+path (body and headers may be NULL) and expect status want. */
+static void expect_status(const char *base, const char *method, const char *path, const char *body,
+			  const char *const *headers, long want)
+{
+	struct http_resp r;
+
+	assert_int_equal(http_reqf(&r, method, body, headers, "%s%s", base, path), want);
+	http_resp_free(&r);
+}
+
+/* With --api-key, requests need "Authorization: Bearer KEY" (or X-Api-Key: KEY); /healthz and
+ * /metrics do not. */
 static void test_auth(void **state)
 {
 	struct mockproc p;
 	struct http_resp r;
 	const char *good[] = {"Authorization: Bearer s3cret", NULL};
 	const char *wrong[] = {"Authorization: Bearer s3cres", NULL};
+	const char *xkey[] = {"X-Api-Key: s3cret", NULL};
 
 	(void)state;
 	assert_int_equal(mt_start(&p, "sms", "--api-key", "s3cret", (char *)NULL), 0);
 	assert_int_equal(http_reqf(&r, "POST", MSG("+15551110008"), NULL, "%s/v1/messages", p.url), 401);
 	assert_true(http_has_header(&r, "WWW-Authenticate: Bearer"));
 	http_resp_free(&r);
-	assert_int_equal(http_reqf(&r, "GET", NULL, wrong, "%s/v1/messages", p.url), 401);
-	http_resp_free(&r);
-	assert_int_equal(http_reqf(&r, "PUT", "{}", NULL, "%s/admin/faults", p.url), 401);
-	http_resp_free(&r);
-	assert_int_equal(http_reqf(&r, "POST", MSG("+15551110008"), good, "%s/v1/messages", p.url), 201);
-	http_resp_free(&r);
-	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/healthz", p.url), 200);
-	http_resp_free(&r);
-	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/metrics", p.url), 200);
+	expect_status(p.url, "GET", "/v1/messages", NULL, wrong, 401);
+	expect_status(p.url, "GET", "/v1/messages", NULL, xkey, 200);
+	expect_status(p.url, "PUT", "/admin/faults", "{}", NULL, 401);
+	expect_status(p.url, "POST", "/v1/messages", MSG("+15551110008"), good, 201);
+	expect_status(p.url, "GET", "/healthz", NULL, NULL, 200);
+	expect_status(p.url, "GET", "/metrics", NULL, NULL, 200);
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+}
+
+/* Write the key file DIR/api-key with this mode; its path goes into file. */
+static void key_file_write(const char *dir, char *file, size_t len, unsigned mode)
+{
+	FILE *f;
+
+	snprintf(file, len, "%s/api-key", dir);
+	assert_non_null(f = fopen(file, "w"));
+	fputs("k3y-from-file\n", f);
+	fclose(f);
+	assert_int_equal(chmod(file, mode), 0);
+}
+
+/* The mail mock's HTTP API wants the key too; /healthz does not. */
+static void auth_mail(const char *file, const char *const *xkey)
+{
+	struct mockproc p;
+
+	assert_int_equal(mt_start(&p, "mail", "--smtp", "127.0.0.1:0", "--api-key-file", file, (char *)NULL), 0);
+	expect_status(p.url, "GET", "/v1/messages", NULL, NULL, 401);
+	expect_status(p.url, "GET", "/v1/messages", NULL, xkey, 200);
+	expect_status(p.url, "GET", "/healthz", NULL, NULL, 200);
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+}
+
+/* The API key from a file only its owner can read (as the mocks role gives it: never in argv),
+ * presented as a bearer token or as X-Api-Key, on the SMS and on the mail mock's HTTP API; a key
+ * file that others can read stops the start. */
+static void test_auth_key_file(void **state)
+{
+	char dir[] = "/tmp/sbx-mock-key-XXXXXX", file[128];
+	const char *bearer[] = {"Authorization: Bearer k3y-from-file", NULL};
+	const char *xkey[] = {"X-Api-Key: k3y-from-file", NULL}, *xwrong[] = {"X-Api-Key: k3y-from-fil", NULL};
+	struct mockproc p;
+	struct http_resp r;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	key_file_write(dir, file, sizeof(file), 0644);
+	assert_int_equal(mt_start(&p, "sms", "--api-key-file", file, (char *)NULL), -1);
+	key_file_write(dir, file, sizeof(file), 0600);
+	assert_int_equal(mt_start(&p, "sms", "--api-key-file", file, (char *)NULL), 0);
+	expect_status(p.url, "GET", "/v1/messages", NULL, xwrong, 401);
+	expect_status(p.url, "POST", "/v1/messages", MSG("+15551110010"), bearer, 201);
+	assert_int_equal(http_reqf(&r, "GET", NULL, xkey, "%s/v1/messages", p.url), 200);
+	assert_int_equal(http_int(&r, "total"), 1);
 	http_resp_free(&r);
 	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+	auth_mail(file, xkey);
+	assert_int_equal(unlink(file), 0);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 /* With --data, messages survive a restart. */
@@ -480,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_fault_latency),
 		cmocka_unit_test(test_fault_invalid),
 		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_auth_key_file),
 		cmocka_unit_test(test_persistence),
 		cmocka_unit_test(test_sigterm_during_wait),
 		cmocka_unit_test(test_bad_options),

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Run each mock server (plain build, not ASan) under valgrind for a short scripted session over
-# HTTP, stop it with SIGTERM, and fail on any memory error or leak (valgrind exit code 9).
+# HTTP, stop it with SIGTERM, and fail on any memory error or leak (valgrind exit code 9). The
+# mocks run as the mocks role starts them: API key and webhook secret from 0600 files, callbacks
+# allowed to one network only (a refused and a named callback are part of the SMS session).
 set -u
 top=${SBX_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin="$top/${BUILD:-build}"
@@ -27,13 +29,15 @@ wait_line() {
     done
 }
 
-# req METHOD PATH [BODY] [HEADER]: one request; prints the status code.
+KEY=vg-api-key
+printf '%s\n' "$KEY" >"$work/api-key"
+printf 'vg-webhook-secret\n' >"$work/webhook-secret"
+chmod 600 "$work/api-key" "$work/webhook-secret"
+
+# req METHOD PATH [BODY] [HEADER]: one request with the API key; prints the status code.
 req() {
-    if [ -n "${4:-}" ]; then
-        curl -s -o /dev/null -w '%{http_code}' -X "$1" "$url$2" ${3:+--data-binary "$3"} -H "$4"
-    else
-        curl -s -o /dev/null -w '%{http_code}' -X "$1" "$url$2" ${3:+--data-binary "$3"}
-    fi
+    curl -s -o /dev/null -w '%{http_code}' -X "$1" "$url$2" ${3:+--data-binary "$3"} \
+        -H "Authorization: Bearer $KEY" ${4:+-H "$4"}
 }
 
 # expect WANT GOT WHAT
@@ -42,6 +46,7 @@ expect() {
 }
 
 session_common() {
+    expect 401 "$(curl -s -o /dev/null -w '%{http_code}' "$url/admin/faults")" "no API key"
     expect 200 "$(req GET /healthz)" "healthz"
     expect 200 "$(req GET /metrics)" "metrics"
     expect 404 "$(req GET /nope)" "unknown route"
@@ -49,12 +54,15 @@ session_common() {
     expect 200 "$(req PUT /admin/faults '{"latency_ms": {"min": 1, "max": 3}}')" "faults"
     expect 200 "$(req DELETE /admin/faults)" "reset faults"
     big=$(head -c 3000000 /dev/zero | tr '\0' 'a')
-    expect 413 "$(printf '%s' "$big" | curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @- "$url/v1/x")" "413"
+    expect 413 "$(printf '%s' "$big" | curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @- \
+        -H "Authorization: Bearer $KEY" "$url/v1/x")" "413"
 }
 
 session_sms() {
     expect 201 "$(req POST /v1/messages '{"to":"+15551230001","from":"Acme","body":"hi"}')" "send"
     expect 201 "$(req POST /v1/messages '{"to":"+15005550002","from":"Acme","body":"hi"}')" "send unreachable"
+    expect 400 "$(req POST /v1/messages '{"to":"+15551230002","from":"Acme","body":"hi","status_callback":"http://169.254.169.254/"}')" "refused callback"
+    expect 201 "$(req POST /v1/messages '{"to":"+15551230003","from":"Acme","body":"hi","status_callback":"http://localhost:9/own"}')" "named callback"
     expect 400 "$(req POST /v1/messages '{"to":"123"}')" "invalid"
     expect 400 "$(req POST /v1/messages '{"to":')" "malformed"
     expect 200 "$(req GET '/v1/messages/wait?to=%2B15551230001&status=delivered&timeout=30s')" "wait"
@@ -65,7 +73,7 @@ session_sms() {
 }
 
 session_payment() {
-    id=$(curl -s -X POST "$url/v1/payment_intents" -H 'Idempotency-Key: vg1' \
+    id=$(curl -s -X POST "$url/v1/payment_intents" -H 'Idempotency-Key: vg1' -H "Authorization: Bearer $KEY" \
         --data-binary '{"amount": 500, "currency": "usd"}' | sed -n 's/^{"id":"\([^"]*\)".*/\1/p')
     [ -n "$id" ] || { echo "FAIL: create"; fail=1; return; }
     expect 200 "$(req POST /v1/payment_intents '{"amount": 500, "currency": "usd"}' 'Idempotency-Key: vg1')" "replay"
@@ -85,9 +93,9 @@ fail=0
 for mock in sms payment mail; do
     [ -x "$bin/sbx-mock-$mock" ] || { echo "no $bin/sbx-mock-$mock: run make BUILD=${BUILD:-build} first"; exit 77; }
     out="$work/$mock.out" log="$work/$mock.valgrind"
-    extra=""
-    [ "$mock" = sms ] && extra="--delivery-delay 5ms --callback-url http://127.0.0.1:9/cb --webhook-backoff 10ms --webhook-attempts 2"
-    [ "$mock" = payment ] && extra="--webhook-url http://127.0.0.1:9/wh --webhook-backoff 10ms --webhook-attempts 2"
+    extra="--api-key-file $work/api-key --webhook-secret-file $work/webhook-secret --allow-callback 127.0.0.1/32"
+    [ "$mock" = sms ] && extra="$extra --delivery-delay 5ms --callback-url http://127.0.0.1:9/cb --webhook-backoff 10ms --webhook-attempts 2"
+    [ "$mock" = payment ] && extra="$extra --webhook-url http://127.0.0.1:9/wh --webhook-backoff 10ms --webhook-attempts 2"
     # shellcheck disable=SC2086
     valgrind --leak-check=full --error-exitcode=9 --log-file="$log" \
         "$bin/sbx-mock-$mock" --listen 127.0.0.1:0 --quiet --data "$work/$mock.db" $extra >"$out" 2>"$work/$mock.err" &
