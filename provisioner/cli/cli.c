@@ -22,6 +22,7 @@ const struct cli_cmd cli_cmds[] = {
 	{"outputs", cmd_outputs, "what a CI job needs: addresses, SSH key, URLs"},
 	{"ssh", cmd_ssh, "open a shell on a node, or run a command there"},
 	{"reap", cmd_reap, "destroy every expired environment"},
+	{"apply", cmd_apply, "server-side apply of Kubernetes manifests to a cluster (--kubeconfig)"},
 	{"gc", cmd_gc, "list (and delete) libvirt objects of ours that the state does not know"},
 	{"secret", cmd_secret, "set (from stdin), list or remove the values of a blueprint's ${secret.NAME}"},
 	{NULL, NULL, NULL},

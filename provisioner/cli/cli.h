@@ -73,5 +73,6 @@ int cmd_ssh(int argc, char **argv);
 int cmd_reap(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_secret(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
 
 #endif
