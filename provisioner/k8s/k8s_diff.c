@@ -38,7 +38,16 @@ static json_t *keep(const struct dwalk *w, const char *path, const json_t *v)
 {
 	if (v == NULL)
 		return NULL;
-	return hidden(w, path) ? json_string("(hidden)") : json_deep_copy(v);
+	if (hidden(w, path))
+		return json_string("(hidden)");
+	json_t *c = json_deep_copy(v);
+	const char *key;
+	json_t *m;
+	void *tmp;
+	if (strcmp(path, ".metadata") == 0)
+		json_object_foreach_safe(c, tmp, key, m) if (ignored(path, key))
+			json_object_del(c, key);
+	return c;
 }
 
 /* Record one change. */
@@ -129,7 +138,8 @@ void k8s_diff_objects(const json_t *live, const json_t *want, struct k8s_diff *o
 	json_t *empty = json_object();
 	size_t from = out->n;
 	walk_object(&w, "", live ? live : empty, want ? want : empty);
-	qsort(out->v + from, out->n - from, sizeof(*out->v), change_cmp);
+	if (out->n > from)
+		qsort(out->v + from, out->n - from, sizeof(*out->v), change_cmp);
 	json_decref(empty);
 }
 

@@ -421,9 +421,11 @@ static void yparse_free(struct yparse *y)
 /* Move the documents of a finished parse to the end of out. */
 static void docs_move(struct k8s_docs *from, struct k8s_docs *out)
 {
-	xgrow(&out->v, &out->cap, out->n + from->n, sizeof(*out->v));
-	memcpy(out->v + out->n, from->v, from->n * sizeof(*from->v));
-	out->n += from->n;
+	if (from->n) {
+		xgrow(&out->v, &out->cap, out->n + from->n, sizeof(*out->v));
+		memcpy(out->v + out->n, from->v, from->n * sizeof(*from->v));
+		out->n += from->n;
+	}
 	free(from->v);
 	*from = (struct k8s_docs){0};
 }
