@@ -85,19 +85,20 @@ static void print_summary(const struct k8s_apply_report *r, bool json)
 
 /* Load, connect, apply, print; the exit code. */
 static int apply_run(const char *kubeconfig, const char *context, const struct cli_list *files,
-	struct k8s_apply_opts *o, bool json, struct sbx_err *err)
+	const struct k8s_apply_opts *opts, bool json, struct sbx_err *err)
 {
 	struct k8s_manifest_set *set = NULL;
 	struct k8s_config *cfg = NULL;
 	struct k8s *k = NULL;
 	struct k8s_apply_report *rep = NULL;
-	struct apply_print p = {json, o->dry_run};
+	struct apply_print p = {json, opts->dry_run};
+	struct k8s_apply_opts o = *opts;
 	int rc = -1;
-	o->progress = print_item;
-	o->ud = &p;
+	o.progress = print_item;
+	o.ud = &p;
 	if (k8s_manifests_load((const char *const *)files->v, files->n, &set, err) < 0 ||
 		k8s_config_load(kubeconfig, context, &cfg, err) < 0 || k8s_open(cfg, &k, err) < 0 ||
-		k8s_apply(k, set, o, &rep, err) < 0)
+		k8s_apply(k, set, &o, &rep, err) < 0)
 		goto out;
 	print_summary(rep, json);
 	rc = k8s_apply_report_check(rep, err);

@@ -195,7 +195,7 @@ static void apply_batch(struct run *r, size_t from, size_t to)
 {
 	int want = r->o->parallel > 0 ? r->o->parallel : APPLY_PARALLEL;
 	size_t nthreads = (size_t)(want < APPLY_PARALLEL_MAX ? want : APPLY_PARALLEL_MAX);
-	pthread_t th[APPLY_PARALLEL_MAX];
+	pthread_t th[APPLY_PARALLEL_MAX] = {0};
 	size_t started = 0;
 	r->next = from;
 	r->end = to;

@@ -139,43 +139,34 @@ static int mf_load_file(struct k8s_manifest_set *set, const char *path, struct s
 	return rc;
 }
 
-/* Whether a directory entry is a manifest file by its name. */
-static bool mf_wanted(const char *name)
+/* Whether a directory entry is a manifest file by its name (scandir's filter). */
+static int mf_wanted(const struct dirent *e)
 {
 	static const char *const ext[] = {".yaml", ".yml", ".json"};
-	size_t n = strlen(name);
-	if (name[0] == '.')
-		return false;
+	size_t n = strlen(e->d_name);
+	if (e->d_name[0] == '.')
+		return 0;
 	for (size_t i = 0; i < SBX_NELEM(ext); i++)
-		if (n > strlen(ext[i]) && strcmp(name + n - strlen(ext[i]), ext[i]) == 0)
-			return true;
-	return false;
+		if (n > strlen(ext[i]) && strcmp(e->d_name + n - strlen(ext[i]), ext[i]) == 0)
+			return 1;
+	return 0;
 }
 
-/* Compare two strings through pointers (qsort). */
-static int mf_cmp(const void *a, const void *b)
+/* Order directory entries by name, bytewise (scandir's compare). */
+static int mf_cmp(const struct dirent **a, const struct dirent **b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
 /* Add the manifest files of a directory, sorted by name. */
 static int mf_load_dir(struct k8s_manifest_set *set, const char *dir, struct sbx_err *err)
 {
-	DIR *d = opendir(dir);
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-	if (d == NULL)
+	struct dirent **names = NULL;
+	int n = scandir(dir, &names, mf_wanted, mf_cmp), rc = 0;
+	if (n < 0)
 		return sbx_err_set(err, SBX_EXIT_USAGE, "cannot read %s: %s", dir, strerror(errno));
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		if (mf_wanted(e->d_name)) {
-			xgrow(&names, &cap, n + 1, sizeof(*names));
-			names[n++] = xstrdup(e->d_name);
-		}
-	closedir(d);
-	qsort(names, n, sizeof(*names), mf_cmp);
-	for (size_t i = 0; i < n; i++) {
-		char *p = sbx_path_join(dir, names[i]);
+	for (int i = 0; i < n; i++) {
+		char *p = sbx_path_join(dir, names[i]->d_name);
 		if (mf_load_file(set, p, err) < 0)
 			rc = -1;
 		free(p);
