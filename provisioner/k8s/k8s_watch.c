@@ -21,6 +21,7 @@ struct wstate {
 	int64_t deadline;   /* monotonic ms */
 	int done;           /* 1 the predicate holds, -1 it failed */
 	bool relist;        /* 410 Gone: list again */
+	bool exact;         /* the next list is at spec->resource_version exactly */
 	struct sbx_buf why;
 };
 
@@ -72,17 +73,28 @@ static void ask(struct wstate *s)
 /* List the objects (every page) and the resourceVersion to watch from. */
 static int do_list(struct wstate *s, struct sbx_err *err)
 {
-	char *cont = NULL;
+	char *cont = NULL, *at = NULL;
 	int rc = 0;
+	bool gone = false;
+	struct k8s_status st = {0};
 	json_object_clear(s->objs);
+	if (s->exact) {
+		char *e = k8s_escape(s->w->resource_version);
+		at = xasprintf("&resourceVersion=%s&resourceVersionMatch=Exact", e);
+		free(e);
+	}
 	do {
-		char *path = xasprintf("%s?limit=500%s%s%s", s->coll, s->query, cont ? "&continue=" : "", cont ? cont : "");
+		char *path = xasprintf("%s?limit=500%s%s%s%s", s->coll, s->query, at ? at : "", cont ? "&continue=" : "",
+			cont ? cont : "");
 		struct k8s_req r = {.method = "GET", .path = path};
 		json_t *list = NULL, *it;
 		size_t i;
 		free(cont);
 		cont = NULL;
-		rc = k8s_call(s->k, &r, &list, NULL, err);
+		rc = k8s_call(s->k, &r, &list, &st, err);
+		gone = rc < 0 && st.code == 410 && s->exact; /* compacted: the latest state will do */
+		if (rc < 0 && st.code && !gone)
+			k8s_req_err(&r, &st, err);
 		const json_t *md = json_object_get(list, "metadata");
 		const char *c = json_string_value(json_object_get(md, "continue"));
 		cont = c && *c ? k8s_escape(c) : NULL;
@@ -97,7 +109,12 @@ static int do_list(struct wstate *s, struct sbx_err *err)
 		free(path);
 	} while (rc == 0 && cont);
 	free(cont);
-	s->relist = false;
+	free(at);
+	k8s_status_clear(&st);
+	s->relist = gone;
+	s->exact = false;
+	if (gone)
+		return 0;
 	if (rc == 0)
 		ask(s);
 	return rc;
@@ -151,7 +168,8 @@ static int64_t left_ms(const struct wstate *s)
 static int do_watch(struct wstate *s, struct sbx_err *err)
 {
 	int64_t left = left_ms(s);
-	long secs = (long)(left / 1000) + 1 < WATCH_MAX_S ? (long)(left / 1000) + 1 : WATCH_MAX_S;
+	long max = s->w->watch_s > 0 ? s->w->watch_s : WATCH_MAX_S;
+	long secs = (long)(left / 1000) + 1 < max ? (long)(left / 1000) + 1 : max;
 	char *rv = k8s_escape(s->rv ? s->rv : "");
 	char *path = xasprintf("%s?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%ld%s",
 		s->coll, rv, secs, s->query);
@@ -218,7 +236,7 @@ static int wait_init(struct wstate *s, struct sbx_err *err)
 /* Wait until the predicate holds. */
 int k8s_wait(struct k8s *k, const struct k8s_wait_spec *spec, struct sbx_err *err)
 {
-	struct wstate s = {.k = k, .w = spec, .objs = json_object(),
+	struct wstate s = {.k = k, .w = spec, .objs = json_object(), .exact = spec->resource_version != NULL,
 		.deadline = sbx_mono_ms() + (spec->timeout_ms > 0 ? spec->timeout_ms : 1)};
 	int rc = wait_init(&s, err);
 	if (rc == 0)

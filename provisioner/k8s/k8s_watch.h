@@ -35,6 +35,11 @@ struct k8s_wait_spec {
 	k8s_pred_fn pred;
 	void *ud;
 	int64_t timeout_ms;              /* the deadline, from now (> 0) */
+	const char *resource_version;    /* NULL: start from the latest state; else list exactly at this
+	                                  * resourceVersion first (nothing after it is missed); when it is
+	                                  * compacted (410 Gone) the latest state is listed instead */
+	int watch_s;                     /* how long one watch request may last before the server ends
+	                                  * it and the wait resumes from its resourceVersion; 0: 290 s */
 };
 
 /*

@@ -322,6 +322,8 @@ static void serve_collection(const struct freq *q, const char *res, const char *
 	char *sel = query_get(q->query, "labelSelector"), *watch = query_get(q->query, "watch");
 	if (watch) {
 		serve_watch(q, res, out);
+	} else if (strcmp(res, "nodes") == 0 && strstr(q->query, "resourceVersionMatch=Exact")) {
+		reply_status(out, 410, "Expired", "The resourceVersion for the provided list is too old.", NULL);
 	} else if (strcmp(res, "nodes") == 0 && sel == NULL) {
 		const char *rv = F.watch_step == 0 ? "10" : "20";
 		reply_json(out, 200, json_pack("{s:{s:s}, s:[o]}", "metadata", "resourceVersion", rv, "items",
@@ -672,6 +674,12 @@ static void test_wait(void **state)
 	}
 	assert_int_equal(F.watch_step, 4);
 	assert_int_equal(logged("GET /api/v1/nodes"), 3 + 4); /* 3 lists, 4 watches */
+	/* from a resourceVersion that is compacted: the exact list answers 410, the latest is listed */
+	F.watch_step = 3;
+	w.resource_version = "5";
+	assert_int_equal(k8s_wait(k, &w, &err), 0);
+	assert_int_equal(logged("GET /api/v1/nodes"), 7 + 3); /* the exact list, the list, a watch */
+	w.resource_version = NULL;
 	/* a deadline that passes: the error says what is missing */
 	F.watch_step = 1000;
 	struct k8s_cond never = {"Ready", "Unknown", 1};
