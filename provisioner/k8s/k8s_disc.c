@@ -184,11 +184,20 @@ size_t k8s_disc_count(struct k8s_disc *d)
 	return n;
 }
 
-/* GET a discovery document, asking for the aggregated form. */
+/* GET a discovery document, asking for the aggregated form; it must be a JSON object. */
 static int disc_get(struct k8s *k, const char *path, json_t **out, struct sbx_err *err)
 {
 	struct k8s_req r = {.method = "GET", .path = path, .accept = DISC_ACCEPT};
-	return k8s_call(k, &r, out, NULL, err);
+	json_t *j = NULL;
+	if (k8s_call(k, &r, &j, NULL, err) < 0)
+		return -1;
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return sbx_err_set(err, SBX_EXIT_FAILED, "GET %s: the answer is not a JSON object "
+			"(is %s a Kubernetes API server?)", path, k->cfg->server);
+	}
+	*out = j;
+	return 0;
 }
 
 /* Fetch and add a legacy group version ("v1" under /api, "apps/v1" under /apis). */
