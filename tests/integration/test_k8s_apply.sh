@@ -1,7 +1,7 @@
 #!/bin/sh
 # `sandbox apply` against a real Kubernetes API server: the test API server that tests/lib/k8s.sh
 # starts (a generic apiserver over etcd built from Debian's Kubernetes libraries, HTTPS with a
-# client certificate; k8s_start exports K8S_KUBECONFIG and K8S_URL). Checks: apply creates,
+# client certificate; k8s_start exports K8S_KUBECONFIG and K8S_URL, k8s_compact compacts etcd). Checks: apply creates,
 # re-apply is unchanged, a second field manager's conflicting apply is refused (exit 3, the field
 # and the manager named) and --force-conflicts takes it over, --dry-run=server changes nothing and
 # shows the diff, a CRD and its object in one file (order + Established wait), bad manifests exit 2
@@ -13,10 +13,9 @@
 harness=${SBX_K8S_HARNESS:-$SBX_TOP/tests/lib/k8s.sh}
 [ -f "$harness" ] || skip "no test API server: $harness is not in this tree"
 . "$harness"
-k8s_start; rc=$?
-[ $rc -eq 77 ] && skip "the test API server is not built (see $harness)"
-[ $rc -eq 0 ] || { echo "FAIL: k8s_start exited $rc" >&2; exit 1; }
+k8s_require
 on_exit k8s_stop
+k8s_start "$T/k8s" || { echo "FAIL: the test API server did not start" >&2; exit 1; }
 KC=$K8S_KUBECONFIG
 A="$SANDBOX apply --kubeconfig $KC"
 ns=sbx-itest-$$
