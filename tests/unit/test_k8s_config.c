@@ -9,23 +9,21 @@
 #include <unistd.h>
 
 #include "k8s_config.h"
+#include "tdir.h"
 
 static char dir[] = "/tmp/sbx-k8scfg.XXXXXX";
 
 /* Write a file under the test directory. */
 static void put(const char *name, const char *text)
 {
-	char *p = xasprintf("%s/%s", dir, name);
-	struct sbx_err err = SBX_ERR_INIT;
-	assert_int_equal(sbx_write_file(p, text, strlen(text), 0600, &err), 0);
-	free(p);
+	tdir_put(dir, name, text);
 }
 
 /* Make the test directory with a CA, a client certificate and key, a token file. */
 static int setup(void **state)
 {
 	(void)state;
-	if (mkdtemp(dir) == NULL)
+	if (tdir_make(dir) < 0)
 		return -1;
 	put("ca.pem", "CA-PEM");
 	put("client.pem", "CERT-PEM");

@@ -10,23 +10,21 @@
 
 #include "k8s_apply.h"
 #include "k8s_manifest.h"
+#include "tdir.h"
 
 static char dir[] = "/tmp/sbx-k8smf.XXXXXX";
 
 /* Write a file under the test directory. */
 static void put(const char *name, const char *text)
 {
-	char *p = xasprintf("%s/%s", dir, name);
-	struct sbx_err err = SBX_ERR_INIT;
-	assert_int_equal(sbx_write_file(p, text, strlen(text), 0600, &err), 0);
-	free(p);
+	tdir_put(dir, name, text);
 }
 
 /* A directory of manifests, out of name order, with files that are not manifests. */
 static int setup(void **state)
 {
 	(void)state;
-	if (mkdtemp(dir) == NULL)
+	if (tdir_make(dir) < 0)
 		return -1;
 	char *sub = xasprintf("%s/d", dir);
 	mkdir(sub, 0700);
