@@ -282,8 +282,11 @@ int k8s_config_load(const char *path, const char *context, struct k8s_config **o
 {
 	unsigned char *text;
 	size_t len;
-	if (k8s_secret_read(path, &text, &len, err) < 0) {
+	struct sbx_err rerr = SBX_ERR_INIT;
+	if (k8s_secret_read(path, &text, &len, &rerr) < 0) {
+		sbx_err_set(err, SBX_EXIT_USAGE, "kubeconfig: %s", sbx_err_first(&rerr));
 		sbx_err_hint(err, "pass the cluster's kubeconfig with --kubeconfig FILE");
+		sbx_err_clear(&rerr);
 		return -1;
 	}
 	char *dir = sbx_dirname(path);

@@ -41,8 +41,8 @@ struct k8s_config {
 /*
  * Load the kubeconfig at path and select `context` (NULL: its current-context). On success *out
  * is a new config the caller frees with k8s_config_free; on failure *out is untouched and err says
- * what is wrong (SBX_EXIT_USAGE for a bad or refused kubeconfig, SBX_EXIT_FAILED when a file
- * cannot be read).
+ * what is wrong (SBX_EXIT_USAGE for a kubeconfig that cannot be read, is bad or is refused;
+ * SBX_EXIT_FAILED when a file it names cannot be read).
  */
 int k8s_config_load(const char *path, const char *context, struct k8s_config **out,
 	struct sbx_err *err) SBX_WUR;
