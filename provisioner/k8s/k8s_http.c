@@ -171,8 +171,10 @@ static struct curl_slist *req_headers(const struct k8s *k, const struct k8s_req 
 	snprintf(a, sizeof(a), "Accept: %s", r->accept ? r->accept : "application/json");
 	snprintf(c, sizeof(c), "Content-Type: %s", r->ctype ? r->ctype : "application/json");
 	struct curl_slist *l = curl_slist_append(NULL, a);
-	if (r->body)
+	if (r->body) {
 		l = curl_slist_append(l, c);
+		l = curl_slist_append(l, "Expect:"); /* no 100-continue round trip for large objects */
+	}
 	struct curl_slist *last = l;
 	while (last->next)
 		last = last->next;
