@@ -13,22 +13,16 @@
 
 static char dir[] = "/tmp/sbx-k8scfg.XXXXXX";
 
-/* Write a file under the test directory. */
-static void put(const char *name, const char *text)
-{
-	tdir_put(dir, name, text);
-}
-
 /* Make the test directory with a CA, a client certificate and key, a token file. */
 static int setup(void **state)
 {
 	(void)state;
 	if (tdir_make(dir) < 0)
 		return -1;
-	put("ca.pem", "CA-PEM");
-	put("client.pem", "CERT-PEM");
-	put("client.key", "KEY-PEM");
-	put("token", "tok-from-file\n");
+	tdir_put(dir, "ca.pem", "CA-PEM");
+	tdir_put(dir, "client.pem", "CERT-PEM");
+	tdir_put(dir, "client.key", "KEY-PEM");
+	tdir_put(dir, "token", "tok-from-file\n");
 	return 0;
 }
 
@@ -126,7 +120,7 @@ static void test_files(void **state)
 	k8s_config_free(d);
 	k8s_config_free(c);
 	/* the same file through k8s_config_load */
-	put("kc.yaml", kubeconfig);
+	tdir_put(dir, "kc.yaml", kubeconfig);
 	char *p = xasprintf("%s/kc.yaml", dir);
 	assert_int_equal(k8s_config_load(p, "files", &c, &e), 0);
 	assert_true(blob_is(&c->ca, "CA-PEM"));

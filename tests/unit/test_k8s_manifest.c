@@ -14,12 +14,6 @@
 
 static char dir[] = "/tmp/sbx-k8smf.XXXXXX";
 
-/* Write a file under the test directory. */
-static void put(const char *name, const char *text)
-{
-	tdir_put(dir, name, text);
-}
-
 /* A directory of manifests, out of name order, with files that are not manifests. */
 static int setup(void **state)
 {
@@ -29,16 +23,16 @@ static int setup(void **state)
 	char *sub = xasprintf("%s/d", dir);
 	mkdir(sub, 0700);
 	free(sub);
-	put("d/20-app.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: team}\n"
+	tdir_put(dir, "d/20-app.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: team}\n"
 		"data: {a: \"1\"}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n");
-	put("d/10-ns.yml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n");
-	put("d/30-crd.json", "{\"apiVersion\": \"apiextensions.k8s.io/v1\", \"kind\": \"CustomResourceDefinition\","
+	tdir_put(dir, "d/10-ns.yml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n");
+	tdir_put(dir, "d/30-crd.json", "{\"apiVersion\": \"apiextensions.k8s.io/v1\", \"kind\": \"CustomResourceDefinition\","
 		" \"metadata\": {\"name\": \"widgets.example.com\"}, \"spec\": {\"group\": \"example.com\","
 		" \"scope\": \"Namespaced\", \"names\": {\"kind\": \"Widget\", \"plural\": \"widgets\"},"
 		" \"versions\": [{\"name\": \"v1\", \"served\": true, \"storage\": true}]}}");
-	put("d/README.md", "not a manifest");
-	put("d/.hidden.yaml", "not: [valid");
-	put("d/40-list.yaml", "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: s}}\n"
+	tdir_put(dir, "d/README.md", "not a manifest");
+	tdir_put(dir, "d/.hidden.yaml", "not: [valid");
+	tdir_put(dir, "d/40-list.yaml", "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: s}}\n"
 		"- {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: r}}\n");
 	return 0;
 }
@@ -124,7 +118,7 @@ static void test_errors(void **state)
 	assert_int_equal(k8s_manifests_load(paths, 1, &set, &err), -1);
 	assert_int_equal(err.code, SBX_EXIT_USAGE);
 	sbx_err_clear(&err);
-	put("empty.yaml", "# nothing\n");
+	tdir_put(dir, "empty.yaml", "# nothing\n");
 	char *p = xasprintf("%s/empty.yaml", dir);
 	paths[0] = p;
 	assert_int_equal(k8s_manifests_load(paths, 1, &set, &err), -1);
