@@ -70,6 +70,22 @@ void env_site_of_row(const struct state_env *e, char **uri, char **pool, char **
 	json_decref(j);
 }
 
+/* The cluster of a recorded environment, and whether it has machines (nodes, networks). */
+enum env_cluster_kind env_cluster_of_row(const struct state_env *e, char **kubeconfig, char **context,
+	bool *machines)
+{
+	json_t *j = json_loads(e->bp_json ? e->bp_json : "{}", 0, NULL);
+	json_t *cl = json_object_get(j, "cluster");
+	const char *kc = json_string_value(json_object_get(cl, "kubeconfig"));
+	enum env_cluster_kind kind = !json_is_true(json_object_get(cl, "present")) ? ENV_CLUSTER_NONE :
+		kc ? ENV_CLUSTER_ATTACHED : ENV_CLUSTER_INSTALLED;
+	*kubeconfig = xstrdup(kc);
+	*context = xstrdup(json_string_value(json_object_get(cl, "context")));
+	*machines = json_array_size(json_object_get(j, "nodes")) > 0 || json_array_size(json_object_get(j, "networks")) > 0;
+	json_decref(j);
+	return kind;
+}
+
 /* The key file of an environment. */
 char *env_key_path(struct state *st, const char *env)
 {

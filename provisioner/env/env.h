@@ -238,6 +238,8 @@ void env_nodes_free(struct env_node *nodes, size_t n);
 
 /* Path of the environment's private SSH key file (written 0600 by up); caller frees. */
 char *env_key_path(struct state *st, const char *env);
+/* Where an installed cluster's kubeconfig is kept (0600); caller frees. */
+char *env_kubeconfig_path(struct state *st, const char *env);
 /* Path of the environment's known_hosts file (pinned host keys); caller frees. */
 char *env_known_hosts_path(struct state *st, const char *env);
 

@@ -17,6 +17,8 @@ struct down {
 	struct ev_sink *ev;
 	pthread_mutex_t mu;
 	struct env_receipt *r;
+	enum env_cluster_kind cluster;
+	int64_t wait_ms; /* how long deletions the cluster finishes later (namespaces) are waited for */
 };
 
 /* Journal "deleting", delete through the provider table, drop the row. */
@@ -81,21 +83,60 @@ static int down_orphans(struct down *d, struct env_rows *rows, struct sbx_err *e
 	return 0;
 }
 
-/* Re-query the providers: what is still tagged with the env. */
-static int down_verify(struct down *d, struct sbx_err *err)
+/* What is still tagged with the env, into the receipt; whether any of it is a cluster object. */
+static int down_remaining(struct down *d, bool *cluster, struct sbx_err *err)
 {
 	struct prov_obj *objs = NULL;
 	size_t nobj = 0;
+	state_strv_free(d->r->remaining, d->r->nremaining);
+	d->r->remaining = NULL;
+	d->r->nremaining = 0;
+	*cluster = false;
 	if (prov_list(d->prov, true, &objs, &nobj, err) < 0)
 		return -1;
-	for (size_t i = 0; i < nobj; i++)
+	for (size_t i = 0; i < nobj; i++) {
+		*cluster = *cluster || objs[i].type == RES_K8S;
 		env_strv_add(&d->r->remaining, &d->r->nremaining, xasprintf("%s %s", res_type_name(objs[i].type),
 			objs[i].name));
+	}
 	prov_obj_list_free(objs, nobj);
-	if (d->r->nremaining)
-		return sbx_err_set(err, SBX_EXIT_FAILED, "%zu object(s) tagged with %s remain in libvirt (first: %s)",
-			d->r->nremaining, d->env, d->r->remaining[0]);
 	return 0;
+}
+
+/* Re-query the providers until nothing is tagged with the env; a cluster finishes deleting a
+ * namespace (and what is in it) after the delete returns, so those are waited for. */
+static int down_verify(struct down *d, struct sbx_err *err)
+{
+	struct sbx_backoff b;
+	bool cluster = false;
+	sbx_backoff_init(&b, d->wait_ms, 200, 2000);
+	do {
+		if (down_remaining(d, &cluster, err) < 0)
+			return -1;
+	} while (d->r->nremaining && cluster && sbx_backoff_wait_intr(&b) == 0);
+	if (d->r->nremaining)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "%zu object(s) tagged with %s remain (first: %s)%s",
+			d->r->nremaining, d->env, d->r->remaining[0], cluster ? "; the cluster has not finished deleting "
+			"them" : "");
+	return 0;
+}
+
+/* An installed cluster's objects go with its machines: drop them from the targets. */
+static void down_skip_cluster(struct down *d, struct env_rows *rows)
+{
+	size_t k = 0, skipped = 0;
+	for (size_t i = 0; i < rows->nrec; i++) {
+		if (rows->recs[i].res.type == RES_K8S) {
+			res_clear(&rows->recs[i].res);
+			skipped++;
+		} else {
+			rows->recs[k++] = rows->recs[i];
+		}
+	}
+	rows->nrec = k;
+	if (skipped)
+		ev_emit(d->ev, d->env, "down.cluster", NULL, NULL, NULL, "%zu cluster object(s) go with the cluster's "
+			"machines", skipped);
 }
 
 /* Drop the rows that are not provider resources (host keys, outputs), then the env itself. */
@@ -128,7 +169,11 @@ static int down_run(struct down *d, const struct env_down_opts *o, struct sbx_er
 	struct plan_desired none = {0};
 	struct plan p = {0};
 	int rc = -1;
-	if (env_rows_load(d->st, d->env, &rows, err) < 0 || down_orphans(d, &rows, err) < 0 ||
+	if (env_rows_load(d->st, d->env, &rows, err) < 0)
+		goto out;
+	if (d->cluster == ENV_CLUSTER_INSTALLED)
+		down_skip_cluster(d, &rows);
+	if (down_orphans(d, &rows, err) < 0 ||
 		plan_build(&none, rows.recs, rows.nrec, NULL, 0, false, &p, err) < 0)
 		goto out;
 	ev_emit(d->ev, d->env, "plan", NULL, NULL, NULL, "tearing down %zu resource(s)", p.ndelete);
@@ -159,19 +204,40 @@ static int down_guard(struct down *d, const struct env_down_opts *o, const struc
 	return state_env_set_status(d->st, d->env, o->reaping ? STATE_ENV_REAPING : STATE_ENV_DESTROYING, err);
 }
 
-/* Open the provider session of a recorded environment. */
+/* Whether the recorded environment has, or had, machines. */
+static int down_machines(struct down *d, bool *machines, struct sbx_err *err)
+{
+	struct env_rows rows = {0};
+	if (*machines)
+		return 0;
+	if (env_rows_load(d->st, d->env, &rows, err) < 0)
+		return -1;
+	for (size_t i = 0; i < rows.nrec && !*machines; i++)
+		*machines = rows.recs[i].res.type != RES_K8S;
+	env_rows_clear(&rows);
+	return 0;
+}
+
+/* Open the provider session of a recorded environment: libvirt when it has machines, the
+ * attached cluster when it has one. */
 static int down_open_site(struct down *d, const struct state_env *env, struct sbx_err *err)
 {
-	char *uri, *pool, *pool_path;
+	char *uri, *pool, *pool_path, *kubeconfig, *context;
+	bool machines = false;
 	env_site_of_row(env, &uri, &pool, &pool_path);
+	d->cluster = env_cluster_of_row(env, &kubeconfig, &context, &machines);
 	struct prov_cfg pc = {.state_id = state_id(d->st), .env = d->env, .env_id = env->id, .protect = env->protected,
-		.uri = uri, .pool = pool, .pool_path = pool_path};
-	int rc = prov_open(&pc, &d->prov, err);
-	if (rc < 0)
-		sbx_err_hint(err, "is libvirtd running? nothing was deleted; retry `sandbox down %s` when it is", d->env);
+		.uri = uri, .pool = pool, .pool_path = pool_path, .kubeconfig = kubeconfig, .kube_context = context};
+	int rc = down_machines(d, &machines, err);
+	pc.no_machines = !machines;
+	if (rc == 0 && (rc = prov_open(&pc, &d->prov, err)) < 0)
+		sbx_err_hint(err, "%s nothing was deleted; retry `sandbox down %s` when it is reachable",
+			machines ? "is libvirtd running?" : "is the cluster reachable with its kubeconfig?", d->env);
 	free(uri);
 	free(pool);
 	free(pool_path);
+	free(kubeconfig);
+	free(context);
 	return rc;
 }
 
@@ -179,11 +245,11 @@ static int down_open_site(struct down *d, const struct state_env *env, struct sb
 int env_down(const struct env_config *cfg, struct state *st, const struct env_down_opts *o,
 	struct env_receipt *r, struct sbx_err *err)
 {
-	struct down d = {st, NULL, o->env, o->ev, PTHREAD_MUTEX_INITIALIZER, r};
+	struct down d = {st, NULL, o->env, o->ev, PTHREAD_MUTEX_INITIALIZER, r, ENV_CLUSTER_NONE,
+		cfg->ready_timeout * 1000};
 	struct state_lock *lk = NULL;
 	struct state_env *env = NULL;
 	int rc = -1;
-	(void)cfg;
 	*r = (struct env_receipt){0};
 	if (state_env_lock(st, o->env, o->wait_lock, &lk, err) < 0 || state_env_get(st, o->env, &env, err) < 0)
 		goto out;

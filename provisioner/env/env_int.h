@@ -7,6 +7,7 @@
 #define SBX_ENV_INT_H
 
 #include "env.h"
+#include "k8s.h"
 #include "prov.h"
 #include "ssh.h"
 
@@ -29,7 +30,9 @@ struct env_inputs {
 	char **cidrs;
 	size_t nnets;
 	struct plan_desired desired;
-	struct env_rows rows;
+	struct env_rows rows;         /* recs: the machine resources first, then the cluster objects */
+	size_t nplanned;              /* how many of rows.recs the planner diffs (not the cluster
+	                                 objects: the cluster phase applies and prunes those) */
 	struct plan_obs *obs;     /* NULL: not observed */
 	struct prov_seen *seen;
 	size_t nobs;
@@ -48,6 +51,15 @@ struct prov_cfg env_site_of_bp(const struct bp_blueprint *bp);
 /* The libvirt URI and pool of a recorded environment (from its resolved blueprint); caller frees
  * each. */
 void env_site_of_row(const struct state_env *e, char **uri, char **pool, char **pool_path);
+enum env_cluster_kind {
+	ENV_CLUSTER_NONE,
+	ENV_CLUSTER_INSTALLED, /* k3s on the environment's machines: its objects go with them */
+	ENV_CLUSTER_ATTACHED,  /* a cluster the blueprint names a kubeconfig of: down deletes them */
+};
+/* The cluster of a recorded environment (the attached one's kubeconfig and context, else NULL;
+ * caller frees), and whether its blueprint declares machines. */
+enum env_cluster_kind env_cluster_of_row(const struct state_env *e, char **kubeconfig, char **context,
+	bool *machines);
 
 /* Journal "deleting", delete through the provider table, drop the row. Emits step events. */
 int env_step_delete(struct state *st, struct prov *p, const char *env, const struct plan_step *s,
@@ -72,6 +84,35 @@ bool env_roles_any(const struct bp_blueprint *bp);
  * applies, or the environment has no key or nodes yet). */
 int env_roles_plan(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp,
 	const char *env, struct env_role_plan *out, struct sbx_err *err) SBX_WUR;
+
+/* A recorded output value with each ${secret.NAME} replaced by the secret (reveal) or by ****;
+ * caller frees; NULL with err when a secret cannot be read. */
+char *env_output_resolve(struct state *st, const char *env, const char *v, bool reveal, struct sbx_err *err);
+
+/* The cluster phase of up (after the roles): apply the platform defaults, the environment's
+ * addresses and the apps to the environment's cluster; prune what is no longer declared. A no-op
+ * without a cluster section. */
+int env_cluster(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp,
+	const struct state_env *row, struct ev_sink *ev, struct sbx_err *err) SBX_WUR;
+/* The kubeconfig (path, context; caller frees both) an environment's cluster is reached with:
+ * the blueprint's for an attached cluster, the fetched one for an installed cluster. */
+void env_cluster_access(struct state *st, const struct state_env *e, const struct bp_cluster *cl, char **path,
+	char **context);
+/* The namespace of a team: <env>-<team>; caller frees. */
+char *env_namespace(const char *env, const char *team);
+
+/* A template variable: one value, several (a line is repeated per value), or none (a line naming
+ * it is left out). */
+struct env_tvar {
+	const char *name;
+	const char *const *values;
+	size_t n;
+};
+/* Render a manifest template (see cluster/manifests/README.md); caller frees. */
+char *env_manifest_render(const char *text, const struct env_tvar *vars, size_t n);
+/* Read DIR/manifests/FILE, render it and add its objects to set. */
+int env_manifest_add(struct k8s_manifest_set *set, const char *dir, const char *file, const struct env_tvar *vars,
+	size_t n, struct sbx_err *err) SBX_WUR;
 
 /* Add a string to a vector. */
 void env_strv_add(char ***v, size_t *n, char *s);

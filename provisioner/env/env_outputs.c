@@ -24,7 +24,7 @@ static char *node_key(const char *instance)
 }
 
 /* Replace ${secret.NAME} in v by the secret (reveal) or by ****. */
-static char *resolve(struct state *st, const char *env, const char *v, bool reveal, struct sbx_err *err)
+char *env_output_resolve(struct state *st, const char *env, const char *v, bool reveal, struct sbx_err *err)
 {
 	struct sbx_buf b = {0};
 	const char *p = v;
@@ -80,7 +80,7 @@ int env_outputs_get(struct state *st, const char *name, bool reveal, struct env_
 	for (size_t i = 0; i < rows.nrows && rc == 0; i++) {
 		if (strcmp(rows.rows[i].type, ENV_ROW_OUTPUT) != 0)
 			continue;
-		char *v = resolve(st, name, rows.rows[i].spec ? rows.rows[i].spec : "", reveal, err);
+		char *v = env_output_resolve(st, name, rows.rows[i].spec ? rows.rows[i].spec : "", reveal, err);
 		rc = v ? 0 : -1;
 		if (v)
 			out_add(&o, rows.rows[i].name, v);

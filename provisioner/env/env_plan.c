@@ -53,6 +53,23 @@ static int inputs_avoid(struct state *st, struct prov *p, struct sbx_err *err)
 	return 0;
 }
 
+/* Put the rows the planner diffs first (stable), the cluster objects after them. */
+static size_t rows_partition(struct env_rows *r)
+{
+	struct plan_rec *v = xcalloc(r->nrec + 1, sizeof(*v));
+	size_t k = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < r->nrec; i++)
+			if ((r->recs[i].res.type == RES_K8S) == (pass == 1))
+				v[k++] = r->recs[i];
+	size_t planned = 0;
+	while (planned < r->nrec && v[planned].res.type != RES_K8S)
+		planned++;
+	free(r->recs);
+	r->recs = v;
+	return planned;
+}
+
 /* Gather the planner's inputs. */
 int env_inputs_load(struct state *st, const struct bp_blueprint *bp, const char *env, bool allocate,
 	struct prov *p, struct env_inputs *in, struct sbx_err *err)
@@ -64,6 +81,7 @@ int env_inputs_load(struct state *st, const struct bp_blueprint *bp, const char 
 		env_inputs_clear(in);
 		return -1;
 	}
+	in->nplanned = rows_partition(&in->rows);
 	return 0;
 }
 
@@ -106,7 +124,7 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	if (env_inputs_load(st, o->bp, env, false, p, &in, err) < 0)
 		goto out;
 	*out = (struct env_plan_result){0};
-	rc = plan_build(&in.desired, in.rows.recs, in.rows.nrec, in.obs, in.nobs, e ? e->protected : false,
+	rc = plan_build(&in.desired, in.rows.recs, in.nplanned, in.obs, in.nobs, e ? e->protected : false,
 		&out->plan, err);
 	out->roles.applies = env_roles_any(o->bp);
 	if (rc == 0 && o->refresh && e && env_roles_plan(cfg, st, o->bp, env, &out->roles, err) < 0) {

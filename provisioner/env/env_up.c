@@ -226,7 +226,7 @@ static int up_execute(struct up *u, const struct env_up_opts *o, const struct st
 	struct plan p = {0};
 	int rc = -1;
 	if (env_inputs_load(u->st, u->bp, u->env, true, u->prov, &in, err) < 0 ||
-		plan_build(&in.desired, in.rows.recs, in.rows.nrec, in.obs, in.nobs, env->protected, &p, err) < 0 ||
+		plan_build(&in.desired, in.rows.recs, in.nplanned, in.obs, in.nobs, env->protected, &p, err) < 0 ||
 		refuse_conflicts(&p, u->env, err) < 0)
 		goto out;
 	ev_emit(u->ev, u->env, "plan", NULL, NULL, NULL,
@@ -241,17 +241,29 @@ out:
 	return rc;
 }
 
+/* Whether up has machines to converge: the blueprint declares some, or an earlier up made some
+ * (a blueprint of only an attached cluster never opens libvirt). */
+static int machines_wanted(struct up *u, bool *want, struct sbx_err *err)
+{
+	struct env_rows rows = {0};
+	*want = u->bp->nnodes > 0 || u->bp->nnetworks > 0;
+	if (*want)
+		return 0;
+	if (env_rows_load(u->st, u->env, &rows, err) < 0)
+		return -1;
+	for (size_t i = 0; i < rows.nrec && !*want; i++)
+		*want = rows.recs[i].res.type != RES_K8S;
+	env_rows_clear(&rows);
+	return 0;
+}
+
 /* Converge the machines, then wait for them and apply the roles. */
-static int up_converge(struct up *u, const struct env_up_opts *o, const struct state_env *env,
+static int up_machines(struct up *u, const struct env_up_opts *o, const struct state_env *env,
 	struct sbx_err *err)
 {
 	if (env_key(u, err) < 0 || up_open_site(u, env, err) < 0 || up_execute(u, o, env, err) < 0)
 		return -1;
-	if (o->no_wait) {
-		ev_emit(u->ev, u->env, "up.nowait", NULL, NULL, NULL, "--no-wait: not waiting for SSH, roles not applied");
-		return 0;
-	}
-	if (prov_is_test(u->prov))
+	if (o->no_wait || prov_is_test(u->prov))
 		return 0;
 	struct ssh_pool *pool = ssh_pool_new();
 	int rc = env_ready(u->cfg, u->st, u->prov, u->env, u->privkey, u->ev, pool, err);
@@ -259,6 +271,24 @@ static int up_converge(struct up *u, const struct env_up_opts *o, const struct s
 		rc = env_roles(u->cfg, u->st, u->bp, u->env, u->privkey, u->ev, pool, err);
 	ssh_pool_free(pool);
 	return rc;
+}
+
+/* Converge the machines and their roles, then the cluster on them (or the attached one). */
+static int up_converge(struct up *u, const struct env_up_opts *o, const struct state_env *env,
+	struct sbx_err *err)
+{
+	bool machines = false;
+	if (machines_wanted(u, &machines, err) < 0 || (machines && up_machines(u, o, env, err) < 0))
+		return -1;
+	if (o->no_wait) {
+		ev_emit(u->ev, u->env, "up.nowait", NULL, NULL, NULL, "--no-wait: not waiting for SSH; roles and "
+			"cluster not applied");
+		return 0;
+	}
+	bool attached = u->bp->cluster.kubeconfig != NULL;
+	if (machines && prov_is_test(u->prov) && !attached)
+		return 0;
+	return env_cluster(u->cfg, u->st, u->bp, env, u->ev, err);
 }
 
 /* Start the TTL's clock now that up has finished (ready or failed). */

@@ -19,6 +19,7 @@ void k8s_refs_clear(struct k8s_refs *r)
 		free(f->name);
 		free(f->uid);
 		free(f->resource_version);
+		json_decref(f->labels);
 	}
 	free(r->v);
 	*r = (struct k8s_refs){0};
@@ -78,7 +79,8 @@ static void refs_add_items(struct k8s_refs *out, const struct k8s_rtype *t, cons
 		out->v[out->n++] = (struct k8s_ref){k8s_rtype_api_version(t), xstrdup(t->kind),
 			t->namespaced ? xstrdup(json_string_value(json_object_get(md, "namespace"))) : NULL,
 			xstrdup(json_string_value(json_object_get(md, "name"))), xstrdup(uid),
-			xstrdup(json_string_value(json_object_get(md, "resourceVersion")))};
+			xstrdup(json_string_value(json_object_get(md, "resourceVersion"))),
+			json_incref(json_object_get(md, "labels"))};
 	}
 }
 
@@ -179,7 +181,7 @@ static int delete_rank(const struct k8s_ref *r)
 static struct k8s_ref ref_dup(const struct k8s_ref *r)
 {
 	return (struct k8s_ref){xstrdup(r->api_version), xstrdup(r->kind), xstrdup(r->namespace),
-		xstrdup(r->name), xstrdup(r->uid), xstrdup(r->resource_version)};
+		xstrdup(r->name), xstrdup(r->uid), xstrdup(r->resource_version), json_incref(r->labels)};
 }
 
 /* Delete everything a selector matches, in the delete order. */

@@ -22,6 +22,7 @@ struct k8s_ref {
 	char *name;
 	char *uid;                /* NULL when unknown */
 	char *resource_version;   /* NULL when unknown */
+	json_t *labels;           /* metadata.labels (a reference the ref owns), or NULL */
 };
 /* A list of references; zero-initialise, free with k8s_refs_clear. */
 struct k8s_refs {

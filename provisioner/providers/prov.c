@@ -5,7 +5,7 @@
 #include <string.h>
 
 /* Every provider this build has. */
-static const struct provider *const providers[] = {&prov_libvirt};
+static const struct provider *const providers[] = {&prov_libvirt, &prov_k8s};
 #define NPROV SBX_NELEM(providers)
 
 struct prov {
@@ -41,8 +41,10 @@ int prov_open(const struct prov_cfg *cfg, struct prov **out, struct sbx_err *err
 	p->cfg.bp_dir = xstrdup(cfg->bp_dir);
 	p->cfg.image_cache = xstrdup(cfg->image_cache);
 	p->cfg.recipes_dir = xstrdup(cfg->recipes_dir);
+	p->cfg.kubeconfig = xstrdup(cfg->kubeconfig);
+	p->cfg.kube_context = xstrdup(cfg->kube_context);
 	for (size_t i = 0; i < NPROV; i++)
-		if (providers[i]->open(&p->cfg, &p->h[i], err) < 0) {
+		if (!(cfg->no_machines && providers[i]->machines) && providers[i]->open(&p->cfg, &p->h[i], err) < 0) {
 			prov_close(p);
 			return -1;
 		}
@@ -68,6 +70,8 @@ void prov_close(struct prov *p)
 	free((char *)p->cfg.bp_dir);
 	free((char *)p->cfg.image_cache);
 	free((char *)p->cfg.recipes_dir);
+	free((char *)p->cfg.kubeconfig);
+	free((char *)p->cfg.kube_context);
 	free(p);
 }
 
@@ -75,7 +79,7 @@ void prov_close(struct prov *p)
 bool prov_is_test(const struct prov *p)
 {
 	for (size_t i = 0; i < NPROV; i++)
-		if (!providers[i]->is_test(p->h[i]))
+		if (p->h[i] && !providers[i]->is_test(p->h[i]))
 			return false;
 	return true;
 }
@@ -90,7 +94,7 @@ const char *prov_uri(const struct prov *p)
 int prov_prepare(struct prov *p, struct sbx_err *err)
 {
 	for (size_t i = 0; i < NPROV; i++)
-		if (providers[i]->prepare(p->h[i], err) < 0)
+		if (p->h[i] && providers[i]->prepare(p->h[i], err) < 0)
 			return -1;
 	return 0;
 }
@@ -109,13 +113,26 @@ static int no_provider(enum res_type type, struct sbx_err *err)
 		res_type_name(type));
 }
 
+/* The row of a type whose provider this session opened (else NULL with err). */
+static const struct prov_type *session_row(const struct prov *p, enum res_type type, size_t *pi,
+	struct sbx_err *err)
+{
+	const struct prov_type *t = type_row(type, pi);
+	if (t == NULL)
+		no_provider(type, err);
+	else if (p->h[*pi] == NULL)
+		sbx_err_set(err, SBX_EXIT_FAILED, "this environment has no machines: %s %s is not managed here",
+			providers[*pi]->name, res_type_name(type));
+	return t && p->h[*pi] ? t : NULL;
+}
+
 /* Create or converge one resource. */
 int prov_ensure(struct prov *p, const struct res *r, bool replace, bool adopt, struct sbx_err *err)
 {
 	size_t i;
-	const struct prov_type *t = type_row(r->type, &i);
+	const struct prov_type *t = session_row(p, r->type, &i, err);
 	if (t == NULL)
-		return no_provider(r->type, err);
+		return -1;
 	if (replace && t->remove(p->h[i], r->name, NULL, err) < 0)
 		return -1;
 	return t->ensure(p->h[i], r, adopt, err);
@@ -125,17 +142,17 @@ int prov_ensure(struct prov *p, const struct res *r, bool replace, bool adopt, s
 int prov_delete(struct prov *p, enum res_type type, const char *name, struct sbx_err *err)
 {
 	size_t i;
-	const struct prov_type *t = type_row(type, &i);
-	return t ? t->remove(p->h[i], name, NULL, err) : no_provider(type, err);
+	const struct prov_type *t = session_row(p, type, &i, err);
+	return t ? t->remove(p->h[i], name, NULL, err) : -1;
 }
 
 /* Observe one resource. */
 int prov_observe(struct prov *p, const struct res *r, struct prov_seen *out, struct sbx_err *err)
 {
 	size_t i;
-	const struct prov_type *t = type_row(r->type, &i);
+	const struct prov_type *t = session_row(p, r->type, &i, err);
 	*out = (struct prov_seen){0};
-	return t ? t->observe(p->h[i], r, out, err) : no_provider(r->type, err);
+	return t ? t->observe(p->h[i], r, out, err) : -1;
 }
 
 /* Free an observation. */
@@ -179,7 +196,7 @@ int prov_list(struct prov *p, bool mine, struct prov_obj **out, size_t *n, struc
 	struct prov_obj *objs = NULL;
 	size_t nobj = 0;
 	for (size_t i = 0; i < NPROV; i++)
-		if (providers[i]->list(p->h[i], &objs, &nobj, err) < 0) {
+		if (p->h[i] && providers[i]->list(p->h[i], &objs, &nobj, err) < 0) {
 			prov_obj_list_free(objs, nobj);
 			return -1;
 		}
@@ -215,7 +232,7 @@ int prov_console(struct prov *p, const char *name, char **text, struct sbx_err *
 {
 	size_t i;
 	*text = NULL;
-	if (type_row(RES_DOMAIN, &i) == NULL || providers[i]->console == NULL)
+	if (type_row(RES_DOMAIN, &i) == NULL || providers[i]->console == NULL || p->h[i] == NULL)
 		return 1;
 	return providers[i]->console(p->h[i], name, text, err);
 }
@@ -226,7 +243,7 @@ int prov_used_blocks(struct prov *p, char ***out, size_t *n, struct sbx_err *err
 	char **v = NULL;
 	size_t m = 0;
 	for (size_t i = 0; i < NPROV; i++)
-		if (providers[i]->blocks(p->h[i], &v, &m, err) < 0) {
+		if (p->h[i] && providers[i]->blocks(p->h[i], &v, &m, err) < 0) {
 			for (size_t k = 0; k < m; k++)
 				free(v[k]);
 			free(v);
@@ -241,6 +258,6 @@ int prov_used_blocks(struct prov *p, char ***out, size_t *n, struct sbx_err *err
 int prov_obj_delete(struct prov *p, const struct prov_obj *o, struct sbx_err *err)
 {
 	size_t i;
-	const struct prov_type *t = type_row(o->type, &i);
-	return t ? t->remove(p->h[i], o->name, o->where, err) : no_provider(o->type, err);
+	const struct prov_type *t = session_row(p, o->type, &i, err);
+	return t ? t->remove(p->h[i], o->name, o->where, err) : -1;
 }

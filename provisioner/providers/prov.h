@@ -38,6 +38,9 @@ struct prov_cfg {
 	const char *recipes_dir; /* an extra directory of image recipes, may be NULL */
 	prov_progress_fn progress;
 	void *progress_ctx;
+	const char *kubeconfig; /* the environment's cluster (NULL: none): its objects are resources */
+	const char *kube_context; /* its context (NULL: the kubeconfig's current-context) */
+	bool no_machines;        /* the environment has none: the machine providers are not opened */
 };
 
 /* An object of ours a provider holds, with the owner it carries. */

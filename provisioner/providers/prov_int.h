@@ -33,9 +33,10 @@ struct provider {
 	int (*blocks)(void *h, char ***v, size_t *n, struct sbx_err *err);
 	const struct prov_type *types;
 	size_t ntypes;
+	bool machines; /* it runs machines (a session with prov_cfg.no_machines does not open it) */
 };
 
-extern const struct provider prov_libvirt;
+extern const struct provider prov_libvirt, prov_k8s;
 
 /* Free one listed object's strings (the struct itself is not freed). */
 void prov_obj_list_free_one(struct prov_obj *o);

@@ -323,4 +323,4 @@ static const struct prov_type lvp_types[] = {
 };
 
 const struct provider prov_libvirt = {"libvirt", lvp_open, lvp_close, lvp_is_test, lvp_prepare, lvp_list,
-	lvp_console, lvp_blocks, lvp_types, SBX_NELEM(lvp_types)};
+	lvp_console, lvp_blocks, lvp_types, SBX_NELEM(lvp_types), true};

@@ -58,6 +58,11 @@ static const struct field dom_fields[] = {
 	FLD(struct res_domain, "seed", F_STR, seed), FLD(struct res_domain, "vcpus", F_INT, vcpus),
 };
 
+static const struct field k8s_fields[] = {
+	FLD(struct res_k8s, "api_version", F_STR, api_version), FLD(struct res_k8s, "kind", F_STR, kind),
+	FLD(struct res_k8s, "name", F_STR, obj_name), FLD(struct res_k8s, "namespace", F_STR, namespace),
+};
+
 static const struct table nic_table = TABLE(nic_fields), image_table = TABLE(image_fields);
 
 static const struct {
@@ -65,10 +70,11 @@ static const struct {
 	int delete_rank;
 	struct table t;
 } types[RES_NTYPES] = {
-	[RES_NETWORK] = {"network", 2, TABLE(net_fields)},
-	[RES_VOLUME] = {"volume", 1, TABLE(vol_fields)},
-	[RES_SEED] = {"seed", 1, TABLE(seed_fields)},
-	[RES_DOMAIN] = {"domain", 0, TABLE(dom_fields)},
+	[RES_NETWORK] = {"network", 3, TABLE(net_fields)},
+	[RES_VOLUME] = {"volume", 2, TABLE(vol_fields)},
+	[RES_SEED] = {"seed", 2, TABLE(seed_fields)},
+	[RES_DOMAIN] = {"domain", 1, TABLE(dom_fields)},
+	[RES_K8S] = {"k8s", 0, TABLE(k8s_fields)},
 };
 
 /* The name of a type. */
@@ -394,4 +400,25 @@ char *res_changes_text(const struct res_change *c, size_t n)
 	for (size_t i = 0; i < n; i++)
 		sbx_buf_printf(&b, "%s%s %s → %s", i ? ", " : "", c[i].field, c[i].old, c[i].new);
 	return b.len ? sbx_buf_steal(&b) : xstrdup("");
+}
+
+/* The row key of a cluster object. */
+char *res_k8s_key(const char *api_version, const char *kind, const char *ns, const char *name)
+{
+	return xasprintf("%s|%s|%s|%s", api_version, kind, ns ? ns : "-", name);
+}
+
+/* Split a row key. */
+int res_k8s_parse(const char *key, struct res_k8s *out)
+{
+	const char *a = key, *b = strchr(a, '|'), *c = b ? strchr(b + 1, '|') : NULL, *d = c ? strchr(c + 1, '|') : NULL;
+	if (d == NULL || strchr(d + 1, '|') || b == a || c == b + 1 || d == c + 1 || d[1] == '\0')
+		return -1;
+	char *ns = xstrndup(c + 1, (size_t)(d - c - 1));
+	if (strcmp(ns, "-") == 0) {
+		free(ns);
+		ns = NULL;
+	}
+	*out = (struct res_k8s){xstrndup(a, (size_t)(b - a)), xstrndup(b + 1, (size_t)(c - b - 1)), ns, xstrdup(d + 1)};
+	return 0;
 }

@@ -23,6 +23,7 @@ enum res_type {
 	RES_VOLUME,
 	RES_SEED,
 	RES_DOMAIN,
+	RES_K8S,      /* an object on the environment's Kubernetes cluster */
 	RES_NTYPES,
 };
 
@@ -74,6 +75,14 @@ struct res_domain {
 	size_t nnics;
 };
 
+/* An object applied to a cluster. Its row key (res.name) is "API_VERSION|KIND|NAMESPACE|NAME"
+ * (NAMESPACE "-" when cluster-scoped): res_k8s_key / res_k8s_parse. */
+struct res_k8s {
+	char *api_version, *kind;
+	char *namespace; /* NULL: cluster-scoped */
+	char *obj_name;
+};
+
 struct res {
 	enum res_type type;
 	char *name;
@@ -85,6 +94,7 @@ struct res {
 		struct res_volume vol;
 		struct res_seed seed;
 		struct res_domain dom;
+		struct res_k8s k8s;
 	} u;
 };
 
@@ -92,10 +102,16 @@ struct res {
 const char *res_type_name(enum res_type t);
 /* The type of a stored name; -1 when the name is not a resource type (host keys, outputs). */
 int res_type_parse(const char *name);
-/* The one delete order: resources of a lower rank are deleted first (domains 0, volumes and
- * seeds 1, networks 2), the order of `up`'s removals, `down` and `gc`. */
+/* The one delete order: resources of a lower rank are deleted first (cluster objects 0, domains
+ * 1, volumes and seeds 2, networks 3), the order of `up`'s removals, `down` and `gc`. */
 int res_delete_rank(enum res_type t);
-#define RES_MAX_RANK 2
+#define RES_MAX_RANK 3
+
+/* The row key of a cluster object (caller frees). */
+char *res_k8s_key(const char *api_version, const char *kind, const char *ns, const char *name);
+/* Split a row key into its parts (fills out, caller frees with res_clear of a RES_K8S resource);
+ * -1 when it is not a key. */
+int res_k8s_parse(const char *key, struct res_k8s *out);
 
 /* Free what r holds (r itself is not freed); the struct is zeroed. */
 void res_clear(struct res *r);

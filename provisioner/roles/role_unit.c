@@ -194,42 +194,6 @@ char *role_vip_addr(const char *vip_cidr, size_t i)
 	return i > 200 ? NULL : ip4_host(vip_cidr, 10 + (int)i);
 }
 
-/* The directory of the running executable (where `make` puts sbx-mock-*); caller frees. */
-static char *exe_dir(void)
-{
-	char buf[4096];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	return sbx_dirname(buf);
-}
-
-/* Find the cluster directory: given (env_config: SANDBOX_CLUSTER_DIR), next to the executable (installed:
- * PREFIX/bin/sandbox → PREFIX/share/sandbox/cluster; in the tree: build/sandbox → cluster), the
- * default prefix, ./cluster. */
-static char *cluster_dir(const struct role_ctx *ctx)
-{
-	char *exe = exe_dir();
-	char *installed = exe ? xasprintf("%s/../share/sandbox/cluster", exe) : NULL;
-	char *tree = exe ? xasprintf("%s/../cluster", exe) : NULL;
-	const char *cands[] = {ctx->cluster_dir, installed, tree,
-		"/usr/local/share/sandbox/cluster", "cluster"};
-	char *found = NULL;
-	for (size_t i = 0; i < SBX_NELEM(cands) && found == NULL; i++) {
-		if (cands[i] == NULL || *cands[i] == '\0')
-			continue;
-		char *p = xasprintf("%s/node/sbx-svc", cands[i]);
-		if (access(p, R_OK) == 0)
-			found = xstrdup(cands[i]);
-		free(p);
-	}
-	free(exe);
-	free(installed);
-	free(tree);
-	return found;
-}
-
 /* Read one node script. */
 static int load_script(const char *dir, const char *name, char **out, struct sbx_err *err)
 {
@@ -280,7 +244,7 @@ static int env_secrets(const struct role_ctx *ctx, struct role_env *env, struct 
 static int env_mocks(const struct role_ctx *ctx, struct role_env *env, struct sbx_err *err)
 {
 	size_t *idx = NULL, n = role_hosts_with(env, "mocks", &idx);
-	char *dir = ctx->mock_bin_dir ? xstrdup(ctx->mock_bin_dir) : exe_dir();
+	char *dir = ctx->mock_bin_dir ? xstrdup(ctx->mock_bin_dir) : sbx_exe_dir();
 	int rc = 0;
 	free(idx);
 	if (n && ctx->bp->mocks.present)
@@ -303,7 +267,7 @@ static int env_mocks(const struct role_ctx *ctx, struct role_env *env, struct sb
 int role_env_init(const struct role_ctx *ctx, struct role_env *env, struct sbx_err *err)
 {
 	struct role_env e = {.ctx = ctx};
-	char *dir = cluster_dir(ctx);
+	char *dir = sbx_cluster_dir(ctx->cluster_dir, "node/sbx-svc");
 	int rc = -1;
 	if (dir == NULL) {
 		sbx_err_set(err, SBX_EXIT_FAILED, "roles: cannot find the node scripts (cluster/node/sbx-svc)");

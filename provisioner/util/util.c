@@ -700,3 +700,37 @@ char *sbx_shell_quote(const char *s)
 	sbx_buf_puts(&b, "'");
 	return sbx_buf_steal(&b);
 }
+
+/* The directory of the running executable. */
+char *sbx_exe_dir(void)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return sbx_dirname(buf);
+}
+
+/* The project's cluster/ directory: the first candidate holding `probe`. */
+char *sbx_cluster_dir(const char *given, const char *probe)
+{
+	char *exe = sbx_exe_dir();
+	char *installed = exe ? xasprintf("%s/../share/sandbox/cluster", exe) : NULL;
+	char *tree = exe ? xasprintf("%s/../cluster", exe) : NULL, *tree2 = exe ? xasprintf("%s/../../cluster", exe) : NULL;
+	const char *cands[] = {given, installed, tree, tree2, "/usr/local/share/sandbox/cluster", "cluster"};
+	char *found = NULL;
+	for (size_t i = 0; i < SBX_NELEM(cands) && found == NULL; i++) {
+		if (cands[i] == NULL || *cands[i] == '\0' || (given && *given && i > 0))
+			continue;
+		char *p = xasprintf("%s/%s", cands[i], probe);
+		if (access(p, R_OK) == 0)
+			found = xstrdup(cands[i]);
+		free(p);
+	}
+	free(exe);
+	free(installed);
+	free(tree);
+	free(tree2);
+	return found;
+}

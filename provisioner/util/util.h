@@ -129,6 +129,13 @@ bool sbx_valid_name(const char *s);
 
 /* An XML-escaped copy of s (for libvirt XML and templates); caller frees. */
 char *sbx_xml_escape(const char *s);
+/* The directory of the running executable (caller frees), or NULL. */
+char *sbx_exe_dir(void);
+/* The project's cluster/ directory (node scripts, manifests): `given` when set, else found next to
+ * the binary (PREFIX/bin → PREFIX/share/sandbox/cluster; build/sandbox or build/asan/sandbox in the
+ * tree), /usr/local/share/sandbox/cluster, ./cluster: the first that holds the file `probe`.
+ * Caller frees; NULL when none does. */
+char *sbx_cluster_dir(const char *given, const char *probe);
 /* s quoted for a POSIX shell: '...', each ' written as '\'' ; caller frees. */
 char *sbx_shell_quote(const char *s);
 

@@ -1,0 +1,467 @@
+/*
+ * env_cluster — the cluster phase of `up`: connect to the environment's Kubernetes cluster
+ * (installed: the kubeconfig fetched from its first server; attached: the blueprint's), wait for
+ * its nodes, then apply the platform defaults (cluster/manifests/ for each team namespace), the
+ * environment's addresses as a ConfigMap and a Secret, and the blueprint's apps, all with
+ * server-side apply and ownership labels; every object is journaled before it is applied, and
+ * what an earlier `up` applied but the blueprint no longer declares is pruned.
+ */
+#include "env_int.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#define CLUSTER_FIELD_MANAGER "sandbox"
+#define NS_NAME_MAX 63
+
+struct cluster {
+	const struct env_config *cfg;
+	struct state *st;
+	const struct bp_blueprint *bp;
+	const struct state_env *row;
+	struct ev_sink *ev;
+	struct k8s *k;
+	char *dir;                   /* cluster/ */
+	struct k8s_label labels[4];
+	size_t nlabels;
+	char **keys;                 /* row keys of everything applied this run */
+	size_t nkeys;
+};
+
+/* The kubeconfig an environment's cluster is reached with, and its context. */
+void env_cluster_access(struct state *st, const struct state_env *e, const struct bp_cluster *cl, char **path,
+	char **context)
+{
+	*path = cl->kubeconfig ? xstrdup(cl->kubeconfig) : env_kubeconfig_path(st, e->name);
+	*context = xstrdup(cl->kubeconfig ? cl->context : NULL);
+}
+
+/* Where an installed cluster's kubeconfig is kept. */
+char *env_kubeconfig_path(struct state *st, const char *env)
+{
+	return xasprintf("%s/kube/%s.kubeconfig", state_private_dir(st), env);
+}
+
+/* The namespace of a team: <env>-<team>. */
+char *env_namespace(const char *env, const char *team)
+{
+	return xasprintf("%s-%s", env, team);
+}
+
+/* Connect to the cluster. */
+static int cluster_connect(struct cluster *c, struct sbx_err *err)
+{
+	char *path = NULL, *context = NULL;
+	struct k8s_config *kc = NULL;
+	env_cluster_access(c->st, c->row, &c->bp->cluster, &path, &context);
+	int rc = k8s_config_load(path, context, &kc, err);
+	if (rc == 0)
+		rc = k8s_open(kc, &c->k, err);
+	if (rc < 0)
+		sbx_err_prefix(err, "cluster of %s", c->row->name);
+	k8s_config_free(kc);
+	free(path);
+	free(context);
+	return rc;
+}
+
+/* The environment's network blocks (egress the namespaces may use). */
+static char **env_blocks(struct cluster *c, size_t *n)
+{
+	char **v = xcalloc(c->bp->nnetworks + 2, sizeof(char *));
+	*n = 0;
+	for (size_t i = 0; i < c->bp->nnetworks; i++) {
+		struct sbx_err e = SBX_ERR_INIT;
+		if (state_ipam_get(c->st, c->row->name, c->bp->networks[i].name, &v[*n], &e) == 0 && v[*n])
+			(*n)++;
+		sbx_err_clear(&e);
+	}
+	struct sbx_err e = SBX_ERR_INIT;
+	if (state_ipam_get(c->st, c->row->name, "_vip", &v[*n], &e) == 0 && v[*n])
+		(*n)++;
+	sbx_err_clear(&e);
+	return v;
+}
+
+/* A one-value template variable. */
+#define TV(name, value) {name, (const char *const[]){value}, 1}
+
+/* The platform objects of one team namespace. */
+static int platform_ns(struct cluster *c, struct k8s_manifest_set *set, const struct bp_namespace *t,
+	char *const *blocks, size_t nblocks, struct sbx_err *err)
+{
+	char *ns = env_namespace(c->row->name, t->name), pods[16] = "";
+	if (t->quota_pods)
+		snprintf(pods, sizeof(pods), "%d", t->quota_pods);
+	const struct env_tvar vars[] = {TV("NAMESPACE", ns), TV("TEAM", t->name), TV("ENV", c->row->name),
+		TV("QUOTA_CPU", t->quota_cpu), TV("QUOTA_MEMORY", t->quota_memory), TV("QUOTA_PODS", pods),
+		TV("LIMIT_CPU", t->limit_cpu), TV("LIMIT_MEMORY", t->limit_memory), TV("REQUEST_CPU", t->request_cpu),
+		TV("REQUEST_MEMORY", t->request_memory), {"EGRESS_CIDR", (const char *const *)blocks, nblocks}};
+	static const char *const files[] = {"namespace.yaml", "networkpolicy.yaml", "limitrange.yaml"};
+	int rc = strlen(ns) > NS_NAME_MAX ? sbx_err_set(err, SBX_EXIT_USAGE, "namespace %s is longer than %d "
+		"characters: shorten the environment or the team name", ns, NS_NAME_MAX) : 0;
+	for (size_t i = 0; rc == 0 && i < SBX_NELEM(files); i++)
+		rc = env_manifest_add(set, c->dir, files[i], vars, SBX_NELEM(vars), err);
+	if (rc == 0 && (t->quota_cpu || t->quota_memory || t->quota_pods))
+		rc = env_manifest_add(set, c->dir, "quota.yaml", vars, SBX_NELEM(vars), err);
+	free(ns);
+	return rc;
+}
+
+/* The role outputs, split into what a ConfigMap and what a Secret carries. */
+static int env_values(struct cluster *c, json_t *plain, json_t *secret, struct sbx_err *err)
+{
+	struct env_rows rows = {0};
+	if (env_rows_load(c->st, c->row->name, &rows, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < rows.nrows; i++) {
+		const struct state_res *r = &rows.rows[i];
+		if (strcmp(r->type, ENV_ROW_OUTPUT) != 0 || r->spec == NULL)
+			continue;
+		char *v = env_output_resolve(c->st, c->row->name, r->spec, true, err);
+		rc = v ? 0 : -1;
+		if (v)
+			json_object_set_new(strstr(r->spec, "${secret.") ? secret : plain, r->name, json_string(v));
+		free(v);
+	}
+	env_rows_clear(&rows);
+	return rc;
+}
+
+/* The environment's addresses in one namespace: a ConfigMap and a Secret named sandbox-env. */
+static int env_objects(struct k8s_manifest_set *set, const char *ns, json_t *plain, json_t *secret,
+	struct sbx_err *err)
+{
+	json_t *cm = json_pack("{s:s, s:s, s:{s:s, s:s}, s:O}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
+		"name", "sandbox-env", "namespace", ns, "data", plain);
+	json_t *sec = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:O}", "apiVersion", "v1", "kind", "Secret", "metadata",
+		"name", "sandbox-env", "namespace", ns, "type", "Opaque", "stringData", secret);
+	char *t1 = json_dumps(cm, JSON_COMPACT), *t2 = json_dumps(sec, JSON_COMPACT);
+	int rc = k8s_manifests_add_text(set, "sandbox-env", t1, strlen(t1), true, err);
+	if (rc == 0)
+		rc = k8s_manifests_add_text(set, "sandbox-env", t2, strlen(t2), true, err);
+	OPENSSL_cleanse(t2, strlen(t2));
+	free(t1);
+	free(t2);
+	json_decref(cm);
+	json_decref(sec);
+	return rc;
+}
+
+/* Every team namespace's platform objects and addresses. */
+static int platform_set(struct cluster *c, struct k8s_manifest_set *set, struct sbx_err *err)
+{
+	size_t nblocks = 0;
+	char **blocks = env_blocks(c, &nblocks);
+	json_t *plain = json_object(), *secret = json_object();
+	int rc = env_values(c, plain, secret, err);
+	for (size_t i = 0; rc == 0 && i < c->bp->cluster.nnamespaces; i++) {
+		const struct bp_namespace *t = &c->bp->cluster.namespaces[i];
+		char *ns = env_namespace(c->row->name, t->name);
+		rc = platform_ns(c, set, t, blocks, nblocks, err);
+		if (rc == 0)
+			rc = env_objects(set, ns, plain, secret, err);
+		free(ns);
+	}
+	json_decref(plain);
+	json_decref(secret);
+	state_strv_free(blocks, nblocks);
+	return rc;
+}
+
+/* Render a Helm chart with `helm template` into set. */
+static int app_chart(struct cluster *c, const struct bp_app *app, const char *ns, struct k8s_manifest_set *set,
+	struct sbx_err *err)
+{
+	char *out = NULL;
+	char *argv[] = {"helm", "template", (char *)app->name, (char *)app->chart, "--namespace", (char *)ns,
+		app->values ? "--values" : NULL, (char *)app->values, NULL};
+	(void)c;
+	if (sbx_run(argv, 300000, &out, err) < 0) {
+		sbx_err_hint(err, "apps[%s] is a Helm chart: install helm on this host (it only renders the chart, "
+			"`helm template`), or render it yourself and give the files as manifests", app->name);
+		return -1;
+	}
+	int rc = k8s_manifests_add_text(set, app->chart, out, strlen(out), false, err);
+	free(out);
+	return rc;
+}
+
+/* Map a manifest's namespace: a team name becomes the team's namespace; on an attached cluster
+ * anything else is refused (an environment writes only into its own namespaces). */
+static int app_namespace(struct cluster *c, const struct bp_app *app, struct k8s_manifest *m, struct sbx_err *err)
+{
+	if (m->namespace == NULL)
+		return 0;
+	for (size_t i = 0; i < c->bp->cluster.nnamespaces; i++) {
+		char *ns = env_namespace(c->row->name, c->bp->cluster.namespaces[i].name);
+		bool team = strcmp(m->namespace, c->bp->cluster.namespaces[i].name) == 0 || strcmp(m->namespace, ns) == 0;
+		if (team) {
+			json_object_set_new(json_object_get(m->obj, "metadata"), "namespace", json_string(ns));
+			m->namespace = json_string_value(json_object_get(json_object_get(m->obj, "metadata"), "namespace"));
+		}
+		free(ns);
+		if (team)
+			return 0;
+	}
+	if (c->bp->cluster.kubeconfig == NULL)
+		return 0;
+	return sbx_err_set(err, SBX_EXIT_USAGE, "%s:%d: %s %s names namespace %s, which is not one of this "
+		"environment's (cluster.namespaces); app %s", m->file, m->line, m->kind, m->name, m->namespace, app->name);
+}
+
+/* Load one app's objects, in its namespace. */
+static int app_set(struct cluster *c, const struct bp_app *app, struct k8s_manifest_set **out, struct sbx_err *err)
+{
+	char *ns = app->namespace ? env_namespace(c->row->name, app->namespace) : NULL;
+	struct k8s_manifest_set *set = NULL;
+	int rc;
+	if (app->chart) {
+		set = xcalloc(1, sizeof(*set));
+		rc = app_chart(c, app, ns ? ns : "default", set, err);
+	} else {
+		const char *paths[] = {app->manifests};
+		rc = k8s_manifests_load(paths, 1, &set, err);
+	}
+	for (size_t i = 0; rc == 0 && set && i < set->n; i++)
+		rc = app_namespace(c, app, &set->v[i], err);
+	free(ns);
+	if (rc < 0) {
+		k8s_manifests_free(set);
+		return -1;
+	}
+	*out = set;
+	return 0;
+}
+
+/* The row key of a manifest applied with default namespace ns (a cluster-scoped kind: none). */
+static char *manifest_key(struct cluster *c, const struct k8s_manifest_set *set, const struct k8s_manifest *m,
+	const char *ns, bool *cluster_scoped, struct sbx_err *err)
+{
+	struct k8s_rtype t = {0};
+	int crd = k8s_manifests_crd_scope(set, m->api_version, m->kind, NULL);
+	bool namespaced = true;
+	if (crd < 0 && k8s_disc_resolve(c->k, m->api_version, m->kind, &t, err) == 0) {
+		namespaced = t.namespaced;
+		k8s_rtype_clear(&t);
+	} else if (crd >= 0) {
+		namespaced = crd == 1;
+	} else {
+		sbx_err_clear(err); /* a kind of a CRD in the same set: applied after it, namespaced as declared */
+	}
+	*cluster_scoped = !namespaced;
+	return res_k8s_key(m->api_version, m->kind, namespaced ? (m->namespace ? m->namespace : ns) : NULL, m->name);
+}
+
+/* Journal one object's row. */
+static int journal(struct cluster *c, const char *key, const char *status, struct sbx_err *err)
+{
+	struct res r = {.type = RES_K8S, .name = (char *)key};
+	if (res_k8s_parse(key, &r.u.k8s) < 0)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "bad cluster object key %s", key);
+	char *spec = res_encode(&r);
+	struct state_res row = {(char *)c->row->name, "k8s", (char *)key, NULL, spec, (char *)status, 0};
+	int rc = state_res_put(c->st, &row, err);
+	free(spec);
+	r.name = NULL;
+	res_clear(&r);
+	return rc;
+}
+
+/* Report each object's outcome as it is applied. */
+static void apply_progress(const struct k8s_apply_item *it, void *ud)
+{
+	struct cluster *c = ud;
+	const struct k8s_manifest *m = it->src;
+	ev_emit(c->ev, c->row->name, it->result == K8S_APPLY_FAILED || it->result == K8S_APPLY_CONFLICT ? "k8s.fail" :
+		"k8s.apply", m->kind, m->name, NULL, "%s %s%s%s: %s", m->kind, it->namespace ? it->namespace : "",
+		it->namespace ? "/" : "", m->name, k8s_result_name(it->result));
+}
+
+/* Journal every object of a set as pending; remember its key. */
+static int journal_set(struct cluster *c, const struct k8s_manifest_set *set, const char *ns, char ***keys,
+	struct sbx_err *err)
+{
+	*keys = xcalloc(set->n + 1, sizeof(char *));
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < set->n; i++) {
+		bool cs = false;
+		char *key = manifest_key(c, set, &set->v[i], ns, &cs, err);
+		if (cs && c->bp->cluster.kubeconfig && strncmp(set->v[i].name, c->row->name, strlen(c->row->name)) != 0)
+			rc = sbx_err_set(err, SBX_EXIT_USAGE, "%s:%d: cluster-scoped %s %s: on a shared cluster its name must "
+				"start with the environment's name (%s-...)", set->v[i].file, set->v[i].line, set->v[i].kind,
+				set->v[i].name, c->row->name);
+		if (rc == 0)
+			rc = journal(c, key, STATE_RES_PENDING, err);
+		(*keys)[i] = key;
+		env_strv_add(&c->keys, &c->nkeys, xstrdup(key));
+	}
+	return rc;
+}
+
+/* Journal, apply (default namespace ns) and journal again one set. */
+static int apply_set(struct cluster *c, const struct k8s_manifest_set *set, const char *ns, struct sbx_err *err)
+{
+	struct k8s_apply_report *rep = NULL;
+	char **keys = NULL;
+	struct k8s_apply_opts o = {.field_manager = CLUSTER_FIELD_MANAGER, .namespace = ns, .labels = c->labels,
+		.nlabels = c->nlabels, .progress = apply_progress, .ud = c};
+	int rc = journal_set(c, set, ns, &keys, err);
+	if (rc == 0)
+		rc = k8s_apply(c->k, set, &o, &rep, err);
+	for (size_t i = 0; rc == 0 && rep && i < rep->n; i++) {
+		enum k8s_result r = rep->v[i].result;
+		size_t k = (size_t)(rep->v[i].src - set->v);
+		if (r == K8S_APPLY_CREATED || r == K8S_APPLY_CONFIGURED || r == K8S_APPLY_UNCHANGED)
+			rc = journal(c, keys[k], STATE_RES_CREATED, err);
+	}
+	if (rc == 0 && rep)
+		rc = k8s_apply_report_check(rep, err);
+	k8s_apply_report_free(rep);
+	state_strv_free(keys, set->n);
+	return rc;
+}
+
+/* The order pruned objects go in: namespaced, other cluster-scoped, namespaces, CRDs. */
+static int prune_rank(const struct res_k8s *o)
+{
+	if (strcmp(o->kind, "CustomResourceDefinition") == 0)
+		return 3;
+	if (strcmp(o->kind, "Namespace") == 0)
+		return 2;
+	return o->namespace ? 0 : 1;
+}
+
+/* Whether a key was applied this run. */
+static bool applied_now(const struct cluster *c, const char *key)
+{
+	for (size_t i = 0; i < c->nkeys; i++)
+		if (strcmp(c->keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* Delete what an earlier run applied and this blueprint no longer declares. */
+static int prune(struct cluster *c, struct sbx_err *err)
+{
+	struct env_rows rows = {0};
+	int rc = env_rows_load(c->st, c->row->name, &rows, err);
+	for (int rank = 0; rc == 0 && rank < 4; rank++)
+		for (size_t i = 0; rc == 0 && i < rows.nrec; i++) {
+			const struct res *r = &rows.recs[i].res;
+			if (r->type != RES_K8S || applied_now(c, r->name) || prune_rank(&r->u.k8s) != rank)
+				continue;
+			const struct res_k8s *o = &r->u.k8s;
+			struct k8s_ref ref = {o->api_version, o->kind, o->namespace, o->obj_name, NULL, NULL, NULL};
+			ev_emit(c->ev, c->row->name, "k8s.prune", o->kind, o->obj_name, NULL, "%s %s%s%s: no longer declared: "
+				"deleting it", o->kind, o->namespace ? o->namespace : "", o->namespace ? "/" : "", o->obj_name);
+			rc = k8s_delete(c->k, &ref, K8S_PROPAGATE_BACKGROUND, err);
+			if (rc == 0)
+				rc = state_res_delete(c->st, c->row->name, "k8s", r->name, err);
+		}
+	env_rows_clear(&rows);
+	return rc;
+}
+
+/* An installed cluster: wait until every k3s node is Ready (the API says which is not, and why). */
+static int wait_nodes(struct cluster *c, struct sbx_err *err)
+{
+	size_t want = 0;
+	for (size_t i = 0; i < c->bp->nnodes; i++)
+		if (bp_node_has_role(&c->bp->nodes[i], "k3s-server") || bp_node_has_role(&c->bp->nodes[i], "k3s-agent"))
+			want += (size_t)c->bp->nodes[i].count;
+	if (c->bp->cluster.kubeconfig || want == 0)
+		return 0;
+	struct k8s_cond ready = {"Ready", "True", want};
+	struct k8s_wait_spec w = {.api_version = "v1", .kind = "Node", .pred = k8s_pred_condition, .ud = &ready,
+		.timeout_ms = c->cfg->ready_timeout * 1000};
+	ev_emit(c->ev, c->row->name, "k8s.nodes", NULL, NULL, NULL, "waiting for %zu Kubernetes node(s) to be Ready", want);
+	return k8s_wait(c->k, &w, err);
+}
+
+/* Record KUBECONFIG and each team's namespace as outputs. */
+static int cluster_outputs(struct cluster *c, struct sbx_err *err)
+{
+	char *path = NULL, *context = NULL;
+	env_cluster_access(c->st, c->row, &c->bp->cluster, &path, &context);
+	struct state_res row = {(char *)c->row->name, ENV_ROW_OUTPUT, "KUBECONFIG", NULL, path, STATE_RES_CREATED, 0};
+	int rc = state_res_put(c->st, &row, err);
+	for (size_t i = 0; rc == 0 && i < c->bp->cluster.nnamespaces; i++) {
+		const char *team = c->bp->cluster.namespaces[i].name;
+		char *key = xasprintf("K8S_NAMESPACE_%s", team), *ns = env_namespace(c->row->name, team);
+		for (char *p = key; *p; p++)
+			*p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+		struct state_res r = {(char *)c->row->name, ENV_ROW_OUTPUT, key, NULL, ns, STATE_RES_CREATED, 0};
+		rc = state_res_put(c->st, &r, err);
+		free(key);
+		free(ns);
+	}
+	free(path);
+	free(context);
+	return rc;
+}
+
+/* Apply the platform, then every app. */
+static int cluster_apply(struct cluster *c, struct sbx_err *err)
+{
+	struct k8s_manifest_set *set = xcalloc(1, sizeof(*set));
+	int rc = platform_set(c, set, err);
+	if (rc == 0 && set->n)
+		rc = apply_set(c, set, NULL, err);
+	k8s_manifests_free(set);
+	for (size_t i = 0; rc == 0 && i < c->bp->napps; i++) {
+		const struct bp_app *app = &c->bp->apps[i];
+		char *ns = app->namespace ? env_namespace(c->row->name, app->namespace) : NULL;
+		set = NULL;
+		ev_emit(c->ev, c->row->name, "k8s.app", "app", app->name, NULL, "applying app %s", app->name);
+		rc = app_set(c, app, &set, err);
+		if (rc == 0)
+			rc = apply_set(c, set, ns, err);
+		if (rc < 0)
+			sbx_err_prefix(err, "app %s", app->name);
+		k8s_manifests_free(set);
+		free(ns);
+	}
+	return rc;
+}
+
+/* The cluster phase of up. */
+int env_cluster(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp,
+	const struct state_env *row, struct ev_sink *ev, struct sbx_err *err)
+{
+	if (!bp->cluster.present)
+		return 0;
+	struct cluster c = {.cfg = cfg, .st = st, .bp = bp, .row = row, .ev = ev,
+		.dir = sbx_cluster_dir(cfg->cluster_dir, "manifests/namespace.yaml")};
+	c.labels[c.nlabels++] = (struct k8s_label){"sandbox.dev/state", state_id(st)};
+	c.labels[c.nlabels++] = (struct k8s_label){"sandbox.dev/env-id", row->id};
+	c.labels[c.nlabels++] = (struct k8s_label){"sandbox.dev/env", row->name};
+	if (row->protected)
+		c.labels[c.nlabels++] = (struct k8s_label){"sandbox.dev/protect", "true"};
+	int rc = c.dir ? 0 : sbx_err_set(err, SBX_EXIT_FAILED, "cannot find the platform manifests (cluster/manifests)");
+	if (rc < 0)
+		sbx_err_hint(err, "set SANDBOX_CLUSTER_DIR to the sandbox source's cluster/ directory");
+	if (rc == 0)
+		rc = cluster_connect(&c, err);
+	ev_emit(ev, row->name, "k8s.start", NULL, NULL, NULL, "applying the platform and %zu app(s) to the cluster",
+		bp->napps);
+	if (rc == 0)
+		rc = wait_nodes(&c, err);
+	if (rc == 0)
+		rc = cluster_apply(&c, err);
+	if (rc == 0)
+		rc = prune(&c, err);
+	if (rc == 0)
+		rc = cluster_outputs(&c, err);
+	ev_emit(ev, row->name, rc == 0 ? "k8s.done" : "k8s.fail", NULL, NULL, NULL, "cluster %s%s",
+		rc == 0 ? "ready" : "failed: ", rc == 0 ? "" : sbx_err_first(err));
+	state_strv_free(c.keys, c.nkeys);
+	k8s_close(c.k);
+	free(c.dir);
+	return rc;
+}
