@@ -149,6 +149,8 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/sandbox/cluster/node $(DESTDIR)$(PREFIX)/share/sandbox/images
 	install -m 0755 cluster/node/sbx-svc cluster/node/sbx-lbcheck $(DESTDIR)$(PREFIX)/share/sandbox/cluster/node/
+	install -d $(DESTDIR)$(PREFIX)/share/sandbox/cluster/manifests
+	install -m 0644 cluster/manifests/*.yaml cluster/manifests/README.md $(DESTDIR)$(PREFIX)/share/sandbox/cluster/manifests/
 	install -m 0755 examples/image/debian-12.sh $(DESTDIR)$(PREFIX)/share/sandbox/images/
 
 clean:

@@ -67,7 +67,8 @@ expect_out '"event":"node.ready".*"node":"vm-1"'
 KEY1=$("$SANDBOX" ssh ${E}t vm-1 -- cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2)
 expect_rc 0 "$SANDBOX" up "$T/one.yaml" --name ${E}t --json
 expect_out 'plan: 0 to create, 0 to update, 3 to delete'
-expect_rc 0 "$SANDBOX" up "$T/two.yaml" --name ${E}t --json
+# (a new --ttl restarts the clock at the end of this up: the scaling took minutes of the first one)
+expect_rc 0 "$SANDBOX" up "$T/two.yaml" --name ${E}t --json --ttl 1m
 expect_out '"event":"node.ready".*"node":"vm-1"'
 expect_no_out 'host key changed'
 KEY2=$("$SANDBOX" ssh ${E}t vm-1 -- cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2)
