@@ -74,5 +74,6 @@ int cmd_reap(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_secret(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_kubeconfig(int argc, char **argv);
 
 #endif

@@ -1,12 +1,13 @@
-/* cmd_apply — `sandbox apply --kubeconfig FILE -f PATH...`: server-side apply of manifests to any
- * cluster, with --dry-run=server showing what would change. (`sandbox apply ENV`, an environment's
- * own cluster, comes with the Kubernetes integration of env/.) */
+/* cmd_apply — `sandbox apply ENV -f PATH...`: server-side apply of manifests to an environment's
+ * cluster, with its ownership labels (down deletes them) and within its namespaces; `sandbox apply
+ * --kubeconfig FILE -f PATH...` applies to any cluster. --dry-run=server shows what would change. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "cli.h"
+#include "env.h"
 #include "k8s.h"
 
 /* How the objects are printed. */
@@ -110,6 +111,27 @@ out:
 	return rc;
 }
 
+/* Apply to an environment's cluster; print; the exit code. */
+static int apply_env(const struct env_apply_opts *eo, bool json, struct sbx_err *err)
+{
+	struct state *st = NULL;
+	struct env_applied ap = {0};
+	struct apply_print p = {json, eo->dry_run};
+	struct env_apply_opts o = *eo;
+	o.progress = print_item;
+	o.ud = &p;
+	int rc = cli_state_open(&st, err);
+	if (rc == 0)
+		rc = env_apply(cli_cfg, st, &o, &ap, err);
+	if (rc == 0) {
+		print_summary(ap.rep, json);
+		rc = k8s_apply_report_check(ap.rep, err);
+	}
+	env_applied_clear(&ap);
+	state_close(st);
+	return rc;
+}
+
 /* Apply manifests to a cluster. */
 int cmd_apply(int argc, char **argv)
 {
@@ -118,27 +140,45 @@ int cmd_apply(int argc, char **argv)
 	struct cli_list files = {0};
 	struct k8s_apply_opts o = {0};
 	bool json = false;
-	int64_t timeout = 60;
+	int64_t timeout = 60, wait_lock = 0;
 	const struct cli_opt opts[] = {
-		CLI_STRING("kubeconfig", 0, &kubeconfig, "FILE", "the cluster's kubeconfig (exec plugins are refused)",
-			.required = true),
-		CLI_STRING("context", 0, &context, "NAME", "a context of the kubeconfig (default: its current-context)"),
+		CLI_STRING("kubeconfig", 0, &kubeconfig, "FILE", "apply to this cluster instead of an environment's "
+			"(exec plugins are refused)"),
+		CLI_STRING("context", 0, &context, "NAME", "with --kubeconfig: a context of it (default: its current-context)"),
 		CLI_LIST("filename", 'f', &files, "PATH",
 			"a manifest file or directory (*.yaml, *.yml, *.json; - reads stdin); repeatable", .required = true),
-		CLI_STRING("namespace", 'n', &o.namespace, "NS", "for namespaced objects that name none (default: the context's)"),
+		CLI_STRING("namespace", 'n', &o.namespace, "NS", "for namespaced objects that name none; with ENV a team "
+			"of cluster.namespaces (default: the first), else a namespace (default: the context's)"),
 		CLI_ENUM("dry-run", 0, &dry_run, "server", "the server computes the result; nothing changes; prints a diff"),
 		CLI_FLAG("force-conflicts", 0, &o.force, "take over fields that another field manager owns"),
-		CLI_STRING("field-manager", 0, &o.field_manager, "NAME", "the field manager (default: sandbox)"),
+		CLI_STRING("field-manager", 0, &o.field_manager, "NAME", "with --kubeconfig: the field manager (default: sandbox)"),
 		CLI_DURATION("timeout", 0, &timeout, "D", "how long a CustomResourceDefinition may take to be established (60s)"),
+		CLI_DURATION("wait-lock", 0, &wait_lock, "D", "with ENV: wait this long for another command on it (default: 0)"),
 		CLI_FLAG("json", 0, &json, "one JSON object per line for each object, then a summary"),
 		CLI_END};
-	const struct cli_opt_syntax syn = {"apply", opts, NULL, 0, 0, NULL};
+	const struct cli_opt_syntax syn = {"apply", opts, "[ENV]", 0, 1, NULL};
 	struct cli_opt_args a;
 	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
 		return a.exit;
+	if ((a.npos == 1) == (kubeconfig != NULL)) {
+		cli_list_free(&files);
+		sbx_err_set(&err, SBX_EXIT_USAGE, a.npos ? "give an environment or --kubeconfig, not both" :
+			"apply to what? give an environment name or --kubeconfig FILE");
+		sbx_err_hint(&err, "`sandbox apply ENV -f FILE` applies to an environment's cluster; `sandbox apply "
+			"--kubeconfig FILE -f FILE` to any cluster");
+		return cli_fail(&err);
+	}
 	o.dry_run = dry_run != NULL;
 	o.timeout_ms = timeout * 1000;
-	int rc = apply_run(kubeconfig, context, &files, &o, json, &err);
+	int rc;
+	if (a.npos == 1) {
+		struct env_apply_opts eo = {.env = a.pos[0], .files = (const char *const *)files.v, .nfiles = files.n,
+			.team = o.namespace, .dry_run = o.dry_run, .force = o.force, .timeout_ms = o.timeout_ms,
+			.wait_lock = (int)wait_lock};
+		rc = apply_env(&eo, json, &err);
+	} else {
+		rc = apply_run(kubeconfig, context, &files, &o, json, &err);
+	}
 	cli_list_free(&files);
 	return rc == 0 ? 0 : cli_fail(&err);
 }

@@ -17,6 +17,7 @@
 #include "bp.h"
 #include "env_config.h"
 #include "event.h"
+#include "k8s.h"
 #include "plan.h"
 #include "role.h"
 #include "ssh.h"
@@ -240,6 +241,39 @@ void env_nodes_free(struct env_node *nodes, size_t n);
 char *env_key_path(struct state *st, const char *env);
 /* Where an installed cluster's kubeconfig is kept (0600); caller frees. */
 char *env_kubeconfig_path(struct state *st, const char *env);
+/* --- cluster -------------------------------------------------------------------------------- */
+struct env_cluster_info {
+	char *kubeconfig, *context; /* how the cluster is reached (context NULL: the current-context) */
+	bool installed;             /* k3s on the environment's machines (else an attached cluster) */
+	char **namespaces;          /* the team namespaces, <env>-<team> */
+	size_t nnamespaces;
+};
+/* The cluster of an environment; an error (exit 2) when it has none. */
+int env_cluster_info(struct state *st, const char *env, struct env_cluster_info *out, struct sbx_err *err) SBX_WUR;
+void env_cluster_info_clear(struct env_cluster_info *ci);
+
+struct env_apply_opts {
+	const char *env;
+	const char *const *files;  /* manifest files or directories ("-": stdin) */
+	size_t nfiles;
+	const char *team;          /* the default namespace's team (NULL: the first of cluster.namespaces) */
+	bool dry_run, force;
+	int64_t timeout_ms;        /* how long a CRD may take to be Established (0: 60 s) */
+	int wait_lock;             /* seconds to wait for the environment's lock */
+	void (*progress)(const struct k8s_apply_item *it, void *ud);
+	void *ud;
+};
+struct env_applied {
+	struct k8s_manifest_set *set;
+	struct k8s_apply_report *rep; /* its items point into set */
+};
+/* Apply manifests to an environment's cluster with its ownership labels (down deletes them),
+ * team names as namespaces mapped to the environment's, and, on an attached cluster, nothing
+ * outside its namespaces. Returns 0 with a report (check it with k8s_apply_report_check). */
+int env_apply(const struct env_config *cfg, struct state *st, const struct env_apply_opts *o,
+	struct env_applied *out, struct sbx_err *err) SBX_WUR;
+void env_applied_clear(struct env_applied *a);
+
 /* Path of the environment's known_hosts file (pinned host keys); caller frees. */
 char *env_known_hosts_path(struct state *st, const char *env);
 

@@ -25,6 +25,10 @@ struct cluster {
 	const struct state_env *row;
 	struct ev_sink *ev;
 	struct k8s *k;
+	char *kubeconfig, *context;  /* how the cluster is reached */
+	bool attached;               /* a shared cluster: the environment writes only its namespaces */
+	char **teams;                /* cluster.namespaces' names */
+	size_t nteams;
 	char *dir;                   /* cluster/ */
 	struct k8s_label labels[4];
 	size_t nlabels;
@@ -55,18 +59,38 @@ char *env_namespace(const char *env, const char *team)
 /* Connect to the cluster. */
 static int cluster_connect(struct cluster *c, struct sbx_err *err)
 {
-	char *path = NULL, *context = NULL;
 	struct k8s_config *kc = NULL;
-	env_cluster_access(c->st, c->row, &c->bp->cluster, &path, &context);
-	int rc = k8s_config_load(path, context, &kc, err);
+	int rc = k8s_config_load(c->kubeconfig, c->context, &kc, err);
 	if (rc == 0)
 		rc = k8s_open(kc, &c->k, err);
 	if (rc < 0)
 		sbx_err_prefix(err, "cluster of %s", c->row->name);
+	if (rc < 0 && !c->attached)
+		sbx_err_hint(err, "the kubeconfig of an installed cluster is fetched by `sandbox up %s`: run it again",
+			c->row->name);
 	k8s_config_free(kc);
-	free(path);
-	free(context);
 	return rc;
+}
+
+/* Set the labels every object of the environment carries. */
+static void cluster_labels(struct cluster *c)
+{
+	c->labels[c->nlabels++] = (struct k8s_label){"sandbox.dev/state", state_id(c->st)};
+	c->labels[c->nlabels++] = (struct k8s_label){"sandbox.dev/env-id", c->row->id};
+	c->labels[c->nlabels++] = (struct k8s_label){"sandbox.dev/env", c->row->name};
+	if (c->row->protected)
+		c->labels[c->nlabels++] = (struct k8s_label){"sandbox.dev/protect", "true"};
+}
+
+/* Free what a cluster session holds. */
+static void cluster_clear(struct cluster *c)
+{
+	state_strv_free(c->keys, c->nkeys);
+	state_strv_free(c->teams, c->nteams);
+	k8s_close(c->k);
+	free(c->kubeconfig);
+	free(c->context);
+	free(c->dir);
 }
 
 /* The environment's network blocks (egress the namespaces may use). */
@@ -133,14 +157,23 @@ static int env_values(struct cluster *c, json_t *plain, json_t *secret, struct s
 	return rc;
 }
 
-/* The environment's addresses in one namespace: a ConfigMap and a Secret named sandbox-env. */
+/* The environment's addresses in one namespace: a ConfigMap and a Secret named sandbox-env (its
+ * values in data, base64, as the API stores them). */
 static int env_objects(struct k8s_manifest_set *set, const char *ns, json_t *plain, json_t *secret,
 	struct sbx_err *err)
 {
+	json_t *data = json_object(), *v;
+	const char *key;
+	json_object_foreach(secret, key, v) {
+		char *b = sbx_base64(json_string_value(v), json_string_length(v));
+		json_object_set_new(data, key, json_string(b));
+		OPENSSL_cleanse(b, strlen(b));
+		free(b);
+	}
 	json_t *cm = json_pack("{s:s, s:s, s:{s:s, s:s}, s:O}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
 		"name", "sandbox-env", "namespace", ns, "data", plain);
-	json_t *sec = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:O}", "apiVersion", "v1", "kind", "Secret", "metadata",
-		"name", "sandbox-env", "namespace", ns, "type", "Opaque", "stringData", secret);
+	json_t *sec = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:o}", "apiVersion", "v1", "kind", "Secret", "metadata",
+		"name", "sandbox-env", "namespace", ns, "type", "Opaque", "data", data);
 	char *t1 = json_dumps(cm, JSON_COMPACT), *t2 = json_dumps(sec, JSON_COMPACT);
 	int rc = k8s_manifests_add_text(set, "sandbox-env", t1, strlen(t1), true, err);
 	if (rc == 0)
@@ -194,13 +227,13 @@ static int app_chart(struct cluster *c, const struct bp_app *app, const char *ns
 
 /* Map a manifest's namespace: a team name becomes the team's namespace; on an attached cluster
  * anything else is refused (an environment writes only into its own namespaces). */
-static int app_namespace(struct cluster *c, const struct bp_app *app, struct k8s_manifest *m, struct sbx_err *err)
+static int map_namespace(struct cluster *c, struct k8s_manifest *m, struct sbx_err *err)
 {
 	if (m->namespace == NULL)
 		return 0;
-	for (size_t i = 0; i < c->bp->cluster.nnamespaces; i++) {
-		char *ns = env_namespace(c->row->name, c->bp->cluster.namespaces[i].name);
-		bool team = strcmp(m->namespace, c->bp->cluster.namespaces[i].name) == 0 || strcmp(m->namespace, ns) == 0;
+	for (size_t i = 0; i < c->nteams; i++) {
+		char *ns = env_namespace(c->row->name, c->teams[i]);
+		bool team = strcmp(m->namespace, c->teams[i]) == 0 || strcmp(m->namespace, ns) == 0;
 		if (team) {
 			json_object_set_new(json_object_get(m->obj, "metadata"), "namespace", json_string(ns));
 			m->namespace = json_string_value(json_object_get(json_object_get(m->obj, "metadata"), "namespace"));
@@ -209,10 +242,10 @@ static int app_namespace(struct cluster *c, const struct bp_app *app, struct k8s
 		if (team)
 			return 0;
 	}
-	if (c->bp->cluster.kubeconfig == NULL)
+	if (!c->attached)
 		return 0;
 	return sbx_err_set(err, SBX_EXIT_USAGE, "%s:%d: %s %s names namespace %s, which is not one of this "
-		"environment's (cluster.namespaces); app %s", m->file, m->line, m->kind, m->name, m->namespace, app->name);
+		"environment's (cluster.namespaces)", m->file, m->line, m->kind, m->name, m->namespace);
 }
 
 /* Load one app's objects, in its namespace. */
@@ -229,7 +262,7 @@ static int app_set(struct cluster *c, const struct bp_app *app, struct k8s_manif
 		rc = k8s_manifests_load(paths, 1, &set, err);
 	}
 	for (size_t i = 0; rc == 0 && set && i < set->n; i++)
-		rc = app_namespace(c, app, &set->v[i], err);
+		rc = map_namespace(c, &set->v[i], err);
 	free(ns);
 	if (rc < 0) {
 		k8s_manifests_free(set);
@@ -292,7 +325,7 @@ static int journal_set(struct cluster *c, const struct k8s_manifest_set *set, co
 	for (size_t i = 0; rc == 0 && i < set->n; i++) {
 		bool cs = false;
 		char *key = manifest_key(c, set, &set->v[i], ns, &cs, err);
-		if (cs && c->bp->cluster.kubeconfig && strncmp(set->v[i].name, c->row->name, strlen(c->row->name)) != 0)
+		if (cs && c->attached && strncmp(set->v[i].name, c->row->name, strlen(c->row->name)) != 0)
 			rc = sbx_err_set(err, SBX_EXIT_USAGE, "%s:%d: cluster-scoped %s %s: on a shared cluster its name must "
 				"start with the environment's name (%s-...)", set->v[i].file, set->v[i].line, set->v[i].kind,
 				set->v[i].name, c->row->name);
@@ -436,13 +469,12 @@ int env_cluster(const struct env_config *cfg, struct state *st, const struct bp_
 {
 	if (!bp->cluster.present)
 		return 0;
-	struct cluster c = {.cfg = cfg, .st = st, .bp = bp, .row = row, .ev = ev,
+	struct cluster c = {.cfg = cfg, .st = st, .bp = bp, .row = row, .ev = ev, .attached = bp->cluster.kubeconfig != NULL,
 		.dir = sbx_cluster_dir(cfg->cluster_dir, "manifests/namespace.yaml")};
-	c.labels[c.nlabels++] = (struct k8s_label){"sandbox.dev/state", state_id(st)};
-	c.labels[c.nlabels++] = (struct k8s_label){"sandbox.dev/env-id", row->id};
-	c.labels[c.nlabels++] = (struct k8s_label){"sandbox.dev/env", row->name};
-	if (row->protected)
-		c.labels[c.nlabels++] = (struct k8s_label){"sandbox.dev/protect", "true"};
+	env_cluster_access(st, row, &bp->cluster, &c.kubeconfig, &c.context);
+	for (size_t i = 0; i < bp->cluster.nnamespaces; i++)
+		env_strv_add(&c.teams, &c.nteams, xstrdup(bp->cluster.namespaces[i].name));
+	cluster_labels(&c);
 	int rc = c.dir ? 0 : sbx_err_set(err, SBX_EXIT_FAILED, "cannot find the platform manifests (cluster/manifests)");
 	if (rc < 0)
 		sbx_err_hint(err, "set SANDBOX_CLUSTER_DIR to the sandbox source's cluster/ directory");
@@ -460,8 +492,114 @@ int env_cluster(const struct env_config *cfg, struct state *st, const struct bp_
 		rc = cluster_outputs(&c, err);
 	ev_emit(ev, row->name, rc == 0 ? "k8s.done" : "k8s.fail", NULL, NULL, NULL, "cluster %s%s",
 		rc == 0 ? "ready" : "failed: ", rc == 0 ? "" : sbx_err_first(err));
-	state_strv_free(c.keys, c.nkeys);
-	k8s_close(c.k);
-	free(c.dir);
+	cluster_clear(&c);
 	return rc;
+}
+
+/* The cluster of a recorded environment, for the CLI. */
+int env_cluster_info(struct state *st, const char *env, struct env_cluster_info *out, struct sbx_err *err)
+{
+	struct state_env *e = NULL;
+	bool machines = false;
+	*out = (struct env_cluster_info){0};
+	if (env_get(st, env, &e, err) < 0)
+		return -1;
+	enum env_cluster_kind kind = env_cluster_of_row(e, &out->kubeconfig, &out->context, &machines);
+	out->installed = kind == ENV_CLUSTER_INSTALLED;
+	if (kind == ENV_CLUSTER_INSTALLED)
+		out->kubeconfig = env_kubeconfig_path(st, env);
+	json_t *j = json_loads(e->bp_json ? e->bp_json : "{}", 0, NULL), *ns;
+	size_t i;
+	json_array_foreach(json_object_get(json_object_get(j, "cluster"), "namespaces"), i, ns)
+		env_strv_add(&out->namespaces, &out->nnamespaces,
+			env_namespace(env, json_string_value(json_object_get(ns, "name"))));
+	json_decref(j);
+	state_env_free(e);
+	if (kind != ENV_CLUSTER_NONE)
+		return 0;
+	env_cluster_info_clear(out);
+	sbx_err_set(err, SBX_EXIT_USAGE, "environment %s has no Kubernetes cluster", env);
+	sbx_err_hint(err, "add a cluster: section to its blueprint (see blueprints/README.md) and run `sandbox up` again");
+	return -1;
+}
+
+/* Free a cluster description. */
+void env_cluster_info_clear(struct env_cluster_info *ci)
+{
+	free(ci->kubeconfig);
+	free(ci->context);
+	state_strv_free(ci->namespaces, ci->nnamespaces);
+	*ci = (struct env_cluster_info){0};
+}
+
+/* Apply manifests to an environment's cluster, with its labels and within its namespaces. */
+int env_apply(const struct env_config *cfg, struct state *st, const struct env_apply_opts *o,
+	struct env_applied *out, struct sbx_err *err)
+{
+	struct state_lock *lk = NULL;
+	struct state_env *e = NULL;
+	struct env_cluster_info ci = {0};
+	struct cluster c = {.cfg = cfg, .st = st};
+	char *ns = NULL;
+	int rc = -1;
+	*out = (struct env_applied){0};
+	if (state_env_lock(st, o->env, o->wait_lock, &lk, err) < 0 || env_cluster_info(st, o->env, &ci, err) < 0 ||
+		env_get(st, o->env, &e, err) < 0)
+		goto out;
+	json_t *j = json_loads(e->bp_json ? e->bp_json : "{}", 0, NULL), *t;
+	size_t i;
+	json_array_foreach(json_object_get(json_object_get(j, "cluster"), "namespaces"), i, t)
+		env_strv_add(&c.teams, &c.nteams, xstrdup(json_string_value(json_object_get(t, "name"))));
+	json_decref(j);
+	c.row = e;
+	c.attached = !ci.installed;
+	c.kubeconfig = xstrdup(ci.kubeconfig);
+	c.context = xstrdup(ci.context);
+	cluster_labels(&c);
+	ns = o->team ? env_namespace(o->env, o->team) : (c.nteams ? env_namespace(o->env, c.teams[0]) : NULL);
+	bool known = o->team == NULL;
+	for (size_t k = 0; k < c.nteams && !known; k++)
+		known = strcmp(c.teams[k], o->team) == 0;
+	if (!known) {
+		sbx_err_set(err, SBX_EXIT_USAGE, "%s is not a namespace of %s", o->team, o->env);
+		sbx_err_hint(err, "name one of cluster.namespaces in its blueprint (a team name)");
+		goto out;
+	}
+	if (k8s_manifests_load(o->files, o->nfiles, &out->set, err) < 0 || cluster_connect(&c, err) < 0)
+		goto out;
+	for (size_t k = 0; k < out->set->n; k++) {
+		bool cs = false;
+		char *key = NULL;
+		if (map_namespace(&c, &out->set->v[k], err) < 0 || (key = manifest_key(&c, out->set, &out->set->v[k], ns,
+			&cs, err)) == NULL)
+			goto out;
+		free(key);
+		if (cs && c.attached && strncmp(out->set->v[k].name, o->env, strlen(o->env)) != 0) {
+			sbx_err_set(err, SBX_EXIT_USAGE, "%s:%d: cluster-scoped %s %s: on a shared cluster its name must start "
+				"with the environment's name (%s-...)", out->set->v[k].file, out->set->v[k].line,
+				out->set->v[k].kind, out->set->v[k].name, o->env);
+			goto out;
+		}
+	}
+	struct k8s_apply_opts ao = {.field_manager = CLUSTER_FIELD_MANAGER, .force = o->force, .dry_run = o->dry_run,
+		.namespace = ns, .labels = c.labels, .nlabels = c.nlabels, .timeout_ms = o->timeout_ms,
+		.progress = o->progress, .ud = o->ud};
+	rc = k8s_apply(c.k, out->set, &ao, &out->rep, err);
+out:
+	if (rc < 0)
+		env_applied_clear(out);
+	free(ns);
+	cluster_clear(&c);
+	env_cluster_info_clear(&ci);
+	state_env_free(e);
+	state_env_unlock(lk);
+	return rc;
+}
+
+/* Free what env_apply returned. */
+void env_applied_clear(struct env_applied *a)
+{
+	k8s_apply_report_free(a->rep);
+	k8s_manifests_free(a->set);
+	*a = (struct env_applied){0};
 }

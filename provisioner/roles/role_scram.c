@@ -11,14 +11,6 @@
 
 #define KEY_LEN SHA256_DIGEST_LENGTH
 
-/* Base64 (with padding) of len bytes; caller frees. */
-static char *b64(const unsigned char *p, size_t len)
-{
-	char *s = xmalloc(4 * ((len + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)s, p, (int)len);
-	return s;
-}
-
 /* HMAC-SHA256 of a string under a 32-byte key. */
 static void hmac_str(const unsigned char *key, const char *msg, unsigned char out[KEY_LEN])
 {
@@ -48,7 +40,7 @@ char *role_scram_verifier(const char *password, const unsigned char *salt, size_
 	hmac_str(salted, "Client Key", client);
 	SHA256(client, KEY_LEN, stored);
 	hmac_str(salted, "Server Key", server);
-	char *s = b64(salt, saltlen), *k1 = b64(stored, KEY_LEN), *k2 = b64(server, KEY_LEN);
+	char *s = sbx_base64(salt, saltlen), *k1 = sbx_base64(stored, KEY_LEN), *k2 = sbx_base64(server, KEY_LEN);
 	char *v = xasprintf("SCRAM-SHA-256$%d:%s$%s:%s", iterations, s, k1, k2);
 	OPENSSL_cleanse(salted, sizeof(salted));
 	OPENSSL_cleanse(client, sizeof(client));

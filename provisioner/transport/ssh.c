@@ -56,14 +56,6 @@ static void wire_string(struct sbx_buf *b, const void *data, size_t len)
 	sbx_buf_add(b, data, len);
 }
 
-/* Base64-encode without line breaks; caller frees. */
-static char *b64_encode(const unsigned char *d, size_t n)
-{
-	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, d, (int)n);
-	return out;
-}
-
 /* Base64-decode (padding honoured); caller frees *out. */
 static int b64_decode(const char *s, size_t slen, unsigned char **out, size_t *outlen)
 {
@@ -107,7 +99,7 @@ static char *pub_line(EVP_PKEY *pk, const char *comment)
 	wire_string(&b, "ecdsa-sha2-nistp256", 19);
 	wire_string(&b, "nistp256", 8);
 	wire_string(&b, q, qlen);
-	char *enc = b64_encode((unsigned char *)b.data, b.len);
+	char *enc = sbx_base64(b.data, b.len);
 	char *line = xasprintf("ecdsa-sha2-nistp256 %s%s%s", enc, comment && *comment ? " " : "",
 		comment ? comment : "");
 	free(enc);
@@ -159,7 +151,7 @@ static char *blob_fingerprint(const unsigned char *k, size_t len)
 {
 	unsigned char md[32];
 	EVP_Digest(k, len, md, NULL, EVP_sha256(), NULL);
-	char *enc = b64_encode(md, sizeof(md));
+	char *enc = sbx_base64(md, sizeof(md));
 	enc[strcspn(enc, "=")] = '\0';
 	char *fp = xasprintf("SHA256:%s", enc);
 	free(enc);
@@ -311,7 +303,7 @@ static char *sess_hostkey(struct ssh_conn *c)
 	char *t = k ? blob_type((const unsigned char *)k, len) : NULL;
 	if (t == NULL)
 		return NULL;
-	char *enc = b64_encode((const unsigned char *)k, len);
+	char *enc = sbx_base64(k, len);
 	char *line = xasprintf("%s %s", t, enc);
 	free(t);
 	free(enc);

@@ -734,3 +734,11 @@ char *sbx_cluster_dir(const char *given, const char *probe)
 	free(tree2);
 	return found;
 }
+
+/* Base64 of n bytes. */
+char *sbx_base64(const void *d, size_t n)
+{
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, d, (int)n);
+	return out;
+}

@@ -116,6 +116,9 @@ int sbx_rm_rf(const char *path);
 char *sbx_dirname(const char *path);                       /* caller frees */
 char *sbx_path_join(const char *dir, const char *rel);     /* rel if absolute; caller frees */
 
+/* Base64 (standard alphabet, padded, no line breaks) of n bytes; caller frees. */
+char *sbx_base64(const void *d, size_t n);
+
 /* Hashing: lowercase hex SHA-256 of a file (out has 65 bytes); sbx_sha256_hex is in sha256.h. */
 int sbx_sha256_file(const char *path, char out[65], struct sbx_err *e);
 /* A random token of `len` characters from [A-Za-z0-9]; caller frees. */
