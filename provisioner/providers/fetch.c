@@ -21,13 +21,14 @@ bool fetch_sha_ok(const char *s)
 }
 
 /* Check a file's sha256 against `want` (hex, case-insensitive). */
-int fetch_verify(const char *path, const char *want, struct sbx_err *err)
+int fetch_verify(const char *path, const char *label, const char *want, struct sbx_err *err)
 {
 	char have[65];
 	if (sbx_sha256_file(path, have, err) < 0)
 		return -1;
 	if (strcasecmp(have, want) != 0)
-		return sbx_err_set(err, SBX_EXIT_FAILED, "%s: sha256 mismatch: expected %s, got %s", path, want, have);
+		return sbx_err_set(err, SBX_EXIT_FAILED, "%s: sha256 mismatch: expected %s, got %s",
+			label ? label : path, want, have);
 	return 0;
 }
 
@@ -139,7 +140,7 @@ static int dl_into_cache(const char *url, const char *sha, const char *dir, cons
 		goto out;
 	}
 	*fetch_failed = dl_fetch(url, f, d, err) < 0;
-	if (*fetch_failed || fetch_verify(tmp, sha, err) < 0)
+	if (*fetch_failed || fetch_verify(tmp, url, sha, err) < 0)
 		goto out;
 	fchmod(fd, 0644);
 	if (rename(tmp, final) < 0) {

@@ -23,8 +23,8 @@ typedef void (*fetch_progress_fn)(void *ctx, const char *what, uint64_t done, ui
 bool fetch_sha_ok(const char *s);
 
 /* Check path's sha256 against `want` (hex, case-insensitive). A mismatch fails with
- * "PATH: sha256 mismatch: expected WANT, got HAVE" (SBX_EXIT_FAILED). */
-int fetch_verify(const char *path, const char *want, struct sbx_err *err) SBX_WUR;
+ * "LABEL: sha256 mismatch: expected WANT, got HAVE" (SBX_EXIT_FAILED); label NULL: the path. */
+int fetch_verify(const char *path, const char *label, const char *want, struct sbx_err *err) SBX_WUR;
 
 /* The directory CACHE/SUB, created (0755, the cache itself too) when missing; caller frees;
  * NULL with an error. */
@@ -37,7 +37,7 @@ void fetch_unlock(int fd);
 
 /*
  * The file of `url` in cache directory `dir` (made with fetch_cache_dir): DIR/<sha256, lowercase>,
- * downloaded and verified against sha256 unless it is there already. *path (caller frees) is
+ * downloaded and verified against sha256 unless it is there already (a mismatch names the URL). *path (caller frees) is
  * written on success. *fetch_failed (may be NULL) tells a download that failed (network, HTTP
  * error: worth a fallback) from a file that arrived but does not match its sha256 (a usage
  * problem: the URL or the sha256 is wrong). sha256 must satisfy fetch_sha_ok (else

@@ -80,7 +80,7 @@ static int image_from_path(const struct bp_image *img, const char *bp_dir, struc
 		sbx_err_set(err, SBX_EXIT_FAILED, "image %s: %s", joined, strerror(errno));
 		goto out;
 	}
-	if (img->sha256 && fetch_verify(real, img->sha256, err) < 0)
+	if (img->sha256 && fetch_verify(real, NULL, img->sha256, err) < 0)
 		goto out;
 	out->disk = xstrdup(real);
 	out->format = xstrdup(image_format(real));
