@@ -73,6 +73,18 @@ bool env_roles_any(const struct bp_blueprint *bp);
 int env_roles_plan(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp,
 	const char *env, struct env_role_plan *out, struct sbx_err *err) SBX_WUR;
 
+struct artifact_set;
+/* When bp installs k3s: resolve its artifacts (download what is missing into the image cache,
+ * verify every digest; progress as "artifact.progress" events), before `up` touches anything.
+ * An error says what to supply and where to get it. 0 when bp installs no k3s. */
+int env_artifacts_check(const struct env_config *cfg, const struct bp_blueprint *bp, const char *env,
+	struct ev_sink *ev, struct sbx_err *err) SBX_WUR;
+/* When bp installs k3s: look its artifacts up (no download, no hashing: the nodes check every
+ * upload against the digest) into *s (the caller clears it with artifact_set_clear after the
+ * roles ran) and point ctx->k3s_bin / k3s_images at them. */
+int env_artifacts_roles(const struct env_config *cfg, const struct bp_blueprint *bp, struct artifact_set *s,
+	struct role_ctx *ctx, struct sbx_err *err) SBX_WUR;
+
 /* Add a string to a vector. */
 void env_strv_add(char ***v, size_t *n, char *s);
 
