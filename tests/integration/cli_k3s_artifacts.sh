@@ -80,4 +80,10 @@ rm "$T/cache/artifacts/$ISHA"
 refused 1 "^sandbox: cluster.k3s.url: file://$T/dl/k3s: sha256 mismatch: expected $ISHA, got "
 expect_out "^sandbox: cluster.images.url: cannot download file://$T/dl/images.tar.zst"
 [ ! -e "$T/cache/artifacts/$ISHA" ] && pass || fail "a mismatching download stayed in the cache"
+
+# examples/k3s.yaml takes its bundle through a variable and an image directory
+expect_rc 2 "$SANDBOX" validate "$SBX_TOP/examples/k3s.yaml"
+expect_out 'unknown variable "k3s_bundle"'
+expect_rc 0 env SANDBOX_IMAGE_DIRS="$K" "$SANDBOX" validate "$SBX_TOP/examples/k3s.yaml" --var k3s_bundle="$K" --json
+expect_out "\"bundle\": \"$K\""
 finish
