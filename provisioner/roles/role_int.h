@@ -41,7 +41,7 @@ void role_env_clear(struct role_env *env);
 /* The secret `name` loaded by role_env_init, or NULL. */
 const char *role_env_secret(const struct role_env *env, const char *name);
 
-/* One rendered file, or a large local file uploaded as it is (a blob: src set, data NULL). */
+/* One rendered file, or a large local file uploaded as it is (a blob: data NULL). */
 struct role_file {
 	char *path;          /* absolute on the node, root prefix included */
 	char *data;
@@ -75,7 +75,8 @@ struct role_unit {
 void role_unit_file(struct role_unit *u, char *path, char *data, int mode, const char *owner,
 	const char *service, bool restart, char *validate);
 /* Add a blob: a local file (src, may be NULL in a dry run) uploaded to path when the node's copy
- * does not have digest sha256; takes ownership of nothing. */
+ * does not have digest sha256 (required: the node checks the upload against it); takes ownership
+ * of path only. */
 void role_unit_blob(struct role_unit *u, char *path, const char *src, const char *sha256, int mode,
 	const char *service, bool restart);
 /* Add a service: its definition file ROOT/etc/sbx/svc/NAME.conf for sbx-svc (a change restarts). */

@@ -132,7 +132,7 @@ static int mark_changed(struct role_node *n, const struct role_unit *u, bool pre
 	int rc = node_run(n, u->role, prepare ? "prepare" : "compare", b.data, NULL, &out, err);
 	for (size_t i = 0; rc == 0 && i < u->nfiles; i++) {
 		char want[65], *line = xasprintf("  %s\n", u->files[i].path);
-		if (u->files[i].src || u->files[i].sha256)
+		if (u->files[i].data == NULL) /* a blob */
 			snprintf(want, sizeof want, "%s", u->files[i].sha256 ? u->files[i].sha256 : "");
 		else
 			sbx_sha256_hex(u->files[i].data, u->files[i].len, want);
@@ -176,8 +176,9 @@ static char *subst_staged(const char *tmpl, const char *staged)
 static void stage_script(struct sbx_buf *b, const struct role_file *f, uint64_t len)
 {
 	char *staged = xasprintf("%s" STAGED, f->path), *q = sbx_shell_quote(staged);
+	bool blob = f->data == NULL;
 	sbx_buf_printf(b, "(umask 022; mkdir -p \"$(dirname %s)\")\nrm -f %s\n", q, q);
-	if (f->sha256)
+	if (blob)
 		sbx_buf_printf(b, "(set -C; head -c %llu > %s)\n", (unsigned long long)len, q);
 	else if (len)
 		sbx_buf_printf(b, "(set -C; dd bs=%llu count=1 iflag=fullblock status=none > %s)\n",
@@ -185,9 +186,13 @@ static void stage_script(struct sbx_buf *b, const struct role_file *f, uint64_t 
 	else
 		sbx_buf_printf(b, "(set -C; : > %s)\n", q);
 	sbx_buf_printf(b, "[ \"$(stat -c %%s %s)\" = %llu ]\n", q, (unsigned long long)len);
-	if (f->sha256)
-		sbx_buf_printf(b, "[ \"$(sha256sum < %s | cut -c1-64)\" = %s ] || { echo \"%s: the upload does not "
-			"have sha256 %s\" >&2; exit 1; }\n", q, f->sha256, f->path, f->sha256);
+	if (blob) {
+		char *qs = sbx_shell_quote(f->sha256 ? f->sha256 : ""), *qp = sbx_shell_quote(f->path);
+		sbx_buf_printf(b, "[ \"$(sha256sum < %s | cut -c1-64)\" = %s ] || { printf '%%s: the upload does not "
+			"have sha256 %%s\\n' %s %s >&2; exit 1; }\n", q, qs, qp, qs);
+		free(qs);
+		free(qp);
+	}
 	if (f->owner)
 		sbx_buf_printf(b, "chown %s: %s\n", f->owner, q);
 	sbx_buf_printf(b, "chmod %o %s\n", (unsigned)f->mode, q);
@@ -206,7 +211,7 @@ static int stage_input(const struct role_node *n, const struct role_unit *u, con
 	struct ssh_input *in, uint64_t *size, struct sbx_err *err)
 {
 	struct stat st;
-	if (f->sha256 == NULL) {
+	if (f->data) {
 		*in = (struct ssh_input){.data = f->data, .len = f->len};
 		*size = f->len;
 		return 0;
