@@ -114,6 +114,18 @@ char *env_manifest_render(const char *text, const struct env_tvar *vars, size_t 
 int env_manifest_add(struct k8s_manifest_set *set, const char *dir, const char *file, const struct env_tvar *vars,
 	size_t n, struct sbx_err *err) SBX_WUR;
 
+struct artifact_set;
+/* When bp installs k3s: resolve its artifacts (download what is missing into the image cache,
+ * verify every digest; progress as "artifact.progress" events), before `up` touches anything.
+ * An error says what to supply and where to get it. 0 when bp installs no k3s. */
+int env_artifacts_check(const struct env_config *cfg, const struct bp_blueprint *bp, const char *env,
+	struct ev_sink *ev, struct sbx_err *err) SBX_WUR;
+/* When bp installs k3s: look its artifacts up (no download, no hashing: the nodes check every
+ * upload against the digest) into *s (the caller clears it with artifact_set_clear after the
+ * roles ran) and point ctx->k3s_bin / k3s_images at them. */
+int env_artifacts_roles(const struct env_config *cfg, const struct bp_blueprint *bp, struct artifact_set *s,
+	struct role_ctx *ctx, struct sbx_err *err) SBX_WUR;
+
 /* Add a string to a vector. */
 void env_strv_add(char ***v, size_t *n, char *s);
 

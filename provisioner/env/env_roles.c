@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifact.h"
 #include "exec.h"
 #include "role.h"
 
@@ -23,7 +24,7 @@ struct roles {
 };
 
 /* Whether any node carries a role this build applies (plain nodes need nothing); says which
- * roles of the blueprint it does not apply (k3s-*). ev may be NULL. */
+ * roles of the blueprint it does not apply. ev may be NULL. */
 static bool has_roles(const struct bp_blueprint *bp, const char *env, struct ev_sink *ev)
 {
 	bool any = false;
@@ -192,6 +193,9 @@ int env_roles(const struct env_config *cfg, struct state *st, const struct bp_bl
 		.cluster_dir = cfg->cluster_dir, .mock_bin_dir = cfg->mock_bin_dir,
 		.health_timeout_ms = (int)cfg->role_timeout * 1000};
 	struct role_report rep = {0};
+	struct artifact_set art = {0};
+	if (rc == 0)
+		rc = env_artifacts_roles(cfg, bp, &art, &ctx, err);
 	if (rc == 0) {
 		ev_emit(ev, env, "roles.start", NULL, NULL, NULL, "applying roles on %zu node(s)", r.nnodes);
 		rc = role_apply_all(&ctx, &rep, err);
@@ -203,6 +207,7 @@ int env_roles(const struct env_config *cfg, struct state *st, const struct bp_bl
 		ev_emit(ev, env, "roles.fail", NULL, NULL, NULL, "roles failed: %s", sbx_err_first(err));
 	}
 	(void)state_event_add(st, env, rc == 0 ? "roles.done" : "roles.fail", NULL, &(struct sbx_err){0});
+	artifact_set_clear(&art);
 	roles_free(&r);
 	return rc;
 }
@@ -224,7 +229,11 @@ int env_roles_plan(const struct env_config *cfg, struct state *st, const struct 
 			.ssh_priv_pem = privkey, .vip_cidr = r.vip_cidr, .net_cidrs = (const char *const *)r.net_cidrs,
 			.secret = secret_lookup, .secret_ctx = &r, .cluster_dir = cfg->cluster_dir,
 			.mock_bin_dir = cfg->mock_bin_dir};
-		rc = role_plan_all(&ctx, &out->changes, &out->n, err);
+		struct artifact_set art = {0};
+		rc = env_artifacts_roles(cfg, bp, &art, &ctx, err);
+		if (rc == 0)
+			rc = role_plan_all(&ctx, &out->changes, &out->n, err);
+		artifact_set_clear(&art);
 		out->checked = rc == 0;
 		out->nnodes = r.nnodes;
 	}

@@ -5,15 +5,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
-#include <strings.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <curl/curl.h>
 
 #define IMAGE_BUILD_MS (45 * 60 * 1000)
 #define IMAGE_KEY_LEN 16
@@ -56,57 +51,6 @@ static const char *image_format(const char *path)
 	return n == 4 && memcmp(magic, "QFI\xfb", 4) == 0 ? "qcow2" : "raw";
 }
 
-/* Check a file's sha256 against `want` (hex, case-insensitive). */
-static int image_verify(const char *path, const char *want, struct sbx_err *err)
-{
-	char have[65];
-	if (sbx_sha256_file(path, have, err) < 0)
-		return -1;
-	if (strcasecmp(have, want) != 0)
-		return sbx_err_set(err, SBX_EXIT_FAILED, "%s: sha256 mismatch: expected %s, got %s", path, want, have);
-	return 0;
-}
-
-/* Make the directories of the cache (0755 so libvirt's QEMU can read what is inside). */
-static char *image_cache_sub(const struct image_ctx *c, const char *sub, struct sbx_err *err)
-{
-	const char *cache = c->dirs->cache;
-	char *dir = sbx_path_join(cache, sub);
-	int rc = sbx_mkdir_p(dir, 0755, err);
-	if (rc == 0) {
-		chmod(cache, 0755);
-		chmod(dir, 0755);
-	}
-	if (rc == 0)
-		return dir;
-	free(dir);
-	return NULL;
-}
-
-/* Take an exclusive flock on `path` (created); returns the fd or -1. */
-static int image_lock(const char *path, struct sbx_err *err)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return sbx_err_set(err, SBX_EXIT_FAILED, "cannot open lock %s: %s", path, strerror(errno));
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			close(fd);
-			return sbx_err_set(err, SBX_EXIT_FAILED, "cannot lock %s: %s", path, strerror(errno));
-		}
-	}
-	return fd;
-}
-
-/* Release a lock from image_lock. */
-static void image_unlock(int fd)
-{
-	if (fd >= 0) {
-		flock(fd, LOCK_UN);
-		close(fd);
-	}
-}
-
 /* Replace *slot with v when v is set. */
 static void image_set(char **slot, char *v)
 {
@@ -136,7 +80,7 @@ static int image_from_path(const struct bp_image *img, const char *bp_dir, struc
 		sbx_err_set(err, SBX_EXIT_FAILED, "image %s: %s", joined, strerror(errno));
 		goto out;
 	}
-	if (img->sha256 && image_verify(real, img->sha256, err) < 0)
+	if (img->sha256 && fetch_verify(real, NULL, img->sha256, err) < 0)
 		goto out;
 	out->disk = xstrdup(real);
 	out->format = xstrdup(image_format(real));
@@ -149,129 +93,24 @@ out:
 
 /* --- url ------------------------------------------------------------------------------------ */
 
-static pthread_once_t image_curl_once = PTHREAD_ONCE_INIT;
-
-/* Initialize libcurl once per process. */
-static void image_curl_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-struct dl {
-	const struct image_ctx *c;
-	const char *what;
-	int64_t last_ms;
-};
-
-/* libcurl progress: forward at most every 200 ms. */
-static int dl_progress(void *p, curl_off_t total, curl_off_t now, curl_off_t ut, curl_off_t un)
-{
-	struct dl *d = p;
-	(void)ut;
-	(void)un;
-	int64_t t = sbx_mono_ms();
-	if (t - d->last_ms >= 200 || (total > 0 && now == total)) {
-		d->last_ms = t;
-		image_progress(d->c, d->what, (uint64_t)now, (uint64_t)total);
-	}
-	return 0;
-}
-
-/* Download url into the open file fd. */
-static int dl_fetch(const char *url, FILE *f, struct dl *d, struct sbx_err *err)
-{
-	char ebuf[CURL_ERROR_SIZE] = "";
-	pthread_once(&image_curl_once, image_curl_init);
-	CURL *h = curl_easy_init();
-	if (h == NULL)
-		return sbx_err_set(err, SBX_EXIT_FAILED, "cannot initialize libcurl");
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, dl_progress);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, d);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-	CURLcode rc = curl_easy_perform(h);
-	curl_easy_cleanup(h);
-	if (rc != CURLE_OK)
-		return sbx_err_set(err, SBX_EXIT_FAILED, "cannot download %s: %s", url,
-			*ebuf ? ebuf : curl_easy_strerror(rc));
-	return fflush(f) == 0 ? 0 : sbx_err_set(err, SBX_EXIT_FAILED, "cannot write download: %s", strerror(errno));
-}
-
-/* Download into a temp file in dir, verify, rename to `final`. *fetch_failed tells a network
- * failure (worth a fallback) from a verification failure. */
-static int dl_into_cache(const char *url, const char *sha, const char *dir, const char *final,
-	const struct image_ctx *c, bool *fetch_failed, struct sbx_err *err)
-{
-	char *tmp = xasprintf("%s/.dl-%s.XXXXXX", dir, sha);
-	struct dl d = {c, url, 0};
-	int rc = -1, fd = mkstemp(tmp);
-	FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-	if (f == NULL) {
-		sbx_err_set(err, SBX_EXIT_FAILED, "cannot create %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	*fetch_failed = dl_fetch(url, f, &d, err) < 0;
-	if (*fetch_failed || image_verify(tmp, sha, err) < 0)
-		goto out;
-	fchmod(fd, 0644);
-	if (rename(tmp, final) < 0) {
-		sbx_err_set(err, SBX_EXIT_FAILED, "cannot rename %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (f)
-		fclose(f);
-	else if (fd >= 0)
-		close(fd);
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
-	return rc;
-}
-
-/* Whether s is a 64-digit hex sha256. */
-static bool image_sha_ok(const char *s)
-{
-	return s && strlen(s) == 64 && strspn(s, "0123456789abcdefABCDEF") == 64;
-}
-
 /* A downloaded image, cached as <cache>/url/<sha256>. */
 static int image_from_url(const struct bp_image *img, const struct image_ctx *c, struct image_files *out,
 	bool *fetch_failed, struct sbx_err *err)
 {
-	char *dir = NULL, *final = NULL, *lock = NULL, sha[65];
-	int rc = -1, lfd = -1;
+	char *dir = NULL, *final = NULL;
 	*fetch_failed = false;
-	if (!image_sha_ok(img->sha256))
+	if (!fetch_sha_ok(img->sha256))
 		return sbx_err_set(err, SBX_EXIT_USAGE, "image url %s needs a sha256 (64 hex digits)", img->url);
-	for (size_t i = 0; i < 65; i++)
-		sha[i] = (char)(i < 64 ? (img->sha256[i] | 0x20) : '\0'); /* lowercase hex */
-	if ((dir = image_cache_sub(c, "url", err)) == NULL)
-		goto out;
-	final = xasprintf("%s/%s", dir, sha);
-	lock = xasprintf("%s/%s.lock", dir, sha);
-	if ((lfd = image_lock(lock, err)) < 0)
-		goto out;
-	if (access(final, R_OK) != 0 && dl_into_cache(img->url, sha, dir, final, c, fetch_failed, err) < 0)
-		goto out;
-	out->disk = xstrdup(final);
+	if ((dir = fetch_cache_dir(c->dirs->cache, "url", err)) == NULL ||
+		fetch_cached(img->url, img->sha256, dir, c->progress, c->ctx, &final, fetch_failed, err) < 0) {
+		free(dir);
+		return -1;
+	}
+	out->disk = final;
 	out->format = xstrdup(image_format(final));
-	out->sha256 = xstrdup(sha);
-	rc = 0;
-out:
-	image_unlock(lfd);
+	out->sha256 = xstrdup(final + strlen(dir) + 1);
 	free(dir);
-	free(final);
-	free(lock);
-	return rc;
+	return 0;
 }
 
 /* --- recipe --------------------------------------------------------------------------------- */
@@ -416,7 +255,7 @@ static char *recipe_disk_sha(const char *dir, const char *disk, struct sbx_err *
 	char *path = sbx_path_join(dir, "disk.sha256"), *data = NULL, hex[65];
 	size_t len = 0;
 	struct sbx_err ignore = SBX_ERR_INIT;
-	if (sbx_read_file(path, &data, &len, &ignore) == 0 && image_sha_ok(data)) {
+	if (sbx_read_file(path, &data, &len, &ignore) == 0 && fetch_sha_ok(data)) {
 		free(path);
 		return data;
 	}
@@ -450,13 +289,13 @@ static int image_from_recipe(const char *name, const struct image_ctx *c, struct
 	int rc = -1, lfd = -1;
 	if (!recipe_name_ok(name))
 		return sbx_err_set(err, SBX_EXIT_USAGE, "image recipe '%s': not a valid name", name ? name : "");
-	if ((script = recipe_script(c, name, err)) == NULL || (parent = image_cache_sub(c, "recipe", err)) == NULL ||
+	if ((script = recipe_script(c, name, err)) == NULL || (parent = fetch_cache_dir(c->dirs->cache, "recipe", err)) == NULL ||
 		(dir = recipe_dir(parent, name, script, err)) == NULL)
 		goto out;
 	lock = xasprintf("%s.lock", dir);
 	manifest = sbx_path_join(dir, "manifest");
 	if (access(manifest, R_OK) != 0) {
-		if ((lfd = image_lock(lock, err)) < 0)
+		if ((lfd = fetch_lock(lock, err)) < 0)
 			goto out;
 		if (access(manifest, R_OK) != 0 && recipe_build(script, name, parent, dir, c, err) < 0)
 			goto out;
@@ -471,7 +310,7 @@ static int image_from_recipe(const char *name, const struct image_ctx *c, struct
 	*out = f;
 	rc = 0;
 out:
-	image_unlock(lfd);
+	fetch_unlock(lfd);
 	free(script);
 	free(parent);
 	free(dir);

@@ -1,8 +1,8 @@
 /*
  * image — resolve a blueprint's base image to local files: a `path` (sha256 checked when given),
- * a `url` (libcurl download with progress, sha256 verified, cached under the image cache), or a
- * `recipe` (the project's image recipe, built with debootstrap and cached, keyed by a hash of the
- * recipe). With url + recipe, the recipe is the fallback when the url cannot be fetched.
+ * a `url` (downloaded once by fetch.c: progress, sha256 verified, cached under the image cache's
+ * url/), or a `recipe` (the project's image recipe, built with debootstrap and cached, keyed by a
+ * hash of the recipe). With url + recipe, the recipe is the fallback when the url cannot be fetched.
  * Cache: a directory given by the caller (env_config: SANDBOX_IMAGE_CACHE or its default);
  * directories are 0755 so libvirt's QEMU can read them.
  */
@@ -10,6 +10,7 @@
 #define SBX_IMAGE_H
 
 #include "bp.h"
+#include "fetch.h"
 #include "util.h"
 
 struct image_files {
@@ -22,8 +23,8 @@ struct image_files {
 };
 
 /* Progress callback for downloads and builds: `what` is a short phrase; done/total in bytes
- * (total 0 = unknown). */
-typedef void (*image_progress_fn)(void *ctx, const char *what, uint64_t done, uint64_t total);
+ * (total 0 = unknown). The downloader's (fetch.h). */
+typedef fetch_progress_fn image_progress_fn;
 
 /* Where images are cached and recipes found. */
 struct image_dirs {

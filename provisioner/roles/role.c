@@ -17,9 +17,9 @@ const struct role_def role_defs[] = {
 	{"postgres", NULL, role_postgres_render, role_postgres_outputs},
 	{"lb", "router", role_lb_render, role_lb_outputs}, /* its health check needs BGP Established */
 	{"mocks", NULL, role_mocks_render, role_mocks_outputs},
+	{"k3s-server", NULL, role_k3s_server_render, NULL},
+	{"k3s-agent", "k3s-server", role_k3s_agent_render, NULL}, /* joins a server: checked once they are up */
 	/* accepted by the blueprint, not applied by this build */
-	{"k3s-server", NULL, NULL, NULL}, /* not implemented yet */
-	{"k3s-agent", NULL, NULL, NULL},  /* not implemented yet */
 	{"plain", NULL, NULL, NULL},      /* a plain machine: nothing to apply */
 	{NULL, NULL, NULL, NULL},
 };

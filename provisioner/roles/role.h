@@ -1,14 +1,15 @@
 /*
  * role — turn SSH-ready machines into the platform the blueprint describes.
  *
- * A role (router, lb, postgres, mocks) renders its config files from the model in C, then on each of
- * its hosts: prepare (idempotent: directories, VIPs on lo, initdb) → compare the sha256 of
- * every rendered file with the node's copy → upload the changed ones next to their target
- * (PATH.sbx-new: whatever was there is removed, the file created anew with O_EXCL and mode 0600,
- * given its owner and mode once its content is complete) → validate them on the node
- * (`haproxy -c`, `bird -p -c`, `postgres -C`, pgbouncer loading a copy that listens nowhere) → swap
- * atomically (mv) → start services that are not running, reload (or restart) only those whose
- * files changed → poll the health check until it passes or the deadline.
+ * A role (router, lb, postgres, mocks, k3s-server, k3s-agent) renders its config files from the
+ * model in C, then on each of its hosts: prepare (idempotent: directories, VIPs on lo, initdb) →
+ * compare the sha256 of every rendered file with the node's copy → upload the changed ones next
+ * to their target (PATH.sbx-new: whatever was there is removed, the file created anew with O_EXCL
+ * and mode 0600, given its owner and mode once its content is complete) → validate them on the
+ * node (`haproxy -c`, `bird -p -c`, `postgres -C`, pgbouncer loading a copy that listens nowhere;
+ * a large artifact must have its digest) → swap atomically (mv) → start services that are not
+ * running, reload (or restart) only those whose files changed → poll the health check until it
+ * passes or the deadline.
  * A second apply without model changes uploads nothing and reloads nothing. role_plan_all is the
  * dry run of all this (for `sandbox plan`): the same renders and comparison, no action.
  * Database passwords never reach a node: PostgreSQL (ALTER ROLE) and pgbouncer (userlist.txt)
@@ -16,6 +17,21 @@
  * (role_scram_salt), so it is the same on every apply. HAProxy's master binds the VIP ports as
  * root and runs its workers as the haproxy user. The mocks run as the sbx-mocks user, with their
  * per-environment API key and webhook secret in files only it can read (role_mocks.c).
+ * k3s (role_k3s.c): every k3s-server and k3s-agent host gets the binary (/usr/local/bin/k3s) and
+ * the airgap images (/var/lib/rancher/k3s/agent/images/, imported by k3s at start: nothing is
+ * downloaded on a node) from ctx->k3s_bin / k3s_images, streamed over SSH only when the node's
+ * digest differs, and /etc/rancher/k3s/config.yaml (0600): the join token (ctx->secret
+ * "k3s-token": the same on every node, never on a command line or in an event), node-name,
+ * node-ip (the host's address on its first network); servers also https-listen-port
+ * (cluster.api_port), tls-san (their addresses), write-kubeconfig-mode 0600 and `disable:
+ * [servicelb]` (the lb role provides the VIPs; Traefik, the ingress controller, stays). The first
+ * k3s-server host (ctx->hosts order) starts the cluster (cluster-init: embedded etcd, so more
+ * servers make an HA control plane); every other server and agent joins it (server:
+ * https://FIRST:PORT). The service k3s (sbx-svc; under systemd with KillMode=process and
+ * Delegate=yes, as k3s's own unit) restarts when the binary, the images or the config change.
+ * Health: a server's /readyz answers ok (k3s kubectl, at least 10 minutes allowed); an agent's
+ * k3s runs (its node's readiness is the env layer's to check through the API). Agents' health
+ * checks wait for every server.
  * Which roles exist, their order, prerequisites, renderers and outputs: one registry (role_defs).
  *
  * Services are run by the node-side helper cluster/node/sbx-svc (uploaded by the role): under
@@ -55,6 +71,14 @@ struct role_host {
 
 struct ssh_pool;
 
+/* A large local file a role installs as it is (k3s: the binary, the airgap images): streamed over
+ * SSH when the node's copy does not have its digest, and checked against it on the node. */
+struct role_artifact {
+	const char *path;   /* the local file (NULL in a dry run before its download: compared only) */
+	const char *sha256; /* lowercase hex */
+	const char *name;   /* its file name on the node ("k3s-airgap-images-amd64.tar.zst") */
+};
+
 struct role_ctx {
 	const struct bp_blueprint *bp;
 	const char *env;
@@ -70,9 +94,12 @@ struct role_ctx {
 	const char *mock_bin_dir;    /* where sbx-mock-{sms,mail,payment} are (uploaded to the mocks
 	                                node); NULL: this executable's directory */
 	int health_timeout_ms;       /* per role and host; 0 = 120 s */
+	/* The k3s roles' files (the env layer resolves them with artifact_resolve before any node is
+	 * touched); unset (NULL sha256) when the blueprint installs no k3s. */
+	struct role_artifact k3s_bin, k3s_images;
 	/* Get-or-create a generated secret ("db-<owner>": a password; "pg-scram-salt": the seed of the
-	 * SCRAM salts); *value caller-freed. Called only from the thread that called
-	 * role_apply_all/role_outputs. */
+	 * SCRAM salts; "k3s-token": the cluster's join token); *value caller-freed. Called only from
+	 * the thread that called role_apply_all/role_outputs. */
 	int (*secret)(void *ctx, const char *name, char **value, struct sbx_err *err);
 	void *secret_ctx;
 	/* Optional progress ("connect", "render", "upload", "validate", "reload", "health", "done").
@@ -125,6 +152,18 @@ struct role_output {
 int role_outputs(const struct role_ctx *ctx, struct role_output **out, size_t *n, struct sbx_err *err) SBX_WUR;
 void role_outputs_free(struct role_output *o, size_t n);
 
+/*
+ * The kubeconfig of the installed cluster: /etc/rancher/k3s/k3s.yaml (below the host's root),
+ * which k3s writes on the first k3s-server host (ctx->hosts order), read over SSH (as root,
+ * through `sudo -n` when ctx->ssh_user is not root), with every `server:` rewritten to
+ * https://FIRST_SSH_ADDR:API_PORT (the address sandbox reaches that host on, which its
+ * certificate's tls-san lists; API_PORT = cluster.api_port). It holds the cluster admin's client
+ * key: the caller stores it 0600 and never prints it. *out caller-freed (written only on
+ * success). Fails when no host carries k3s-server, the host cannot be reached, or the file is
+ * not there yet (k3s not started).
+ */
+int role_k3s_kubeconfig(const struct role_ctx *ctx, char **out, struct sbx_err *err) SBX_WUR;
+
 /* The address of VIP number i (0-based) in vip_cidr ("10.1.2.0/24" → "10.1.2.(10+i)"); caller
  * frees; NULL when vip_cidr is not an IPv4 /24 network or i is out of range. */
 char *role_vip_addr(const char *vip_cidr, size_t i);
@@ -136,8 +175,7 @@ struct role_unit;
  * One row of the role registry. The registry has a row for every role the blueprint accepts
  * (bp_known_roles; a unit test keeps the two in step), in the order a host carrying several
  * roles applies them. A row without render is accepted by the blueprint but not applied by this
- * build: k3s-server and k3s-agent (not implemented yet) and plain (a machine with nothing to
- * apply).
+ * build: plain (a machine with nothing to apply).
  */
 struct role_def {
 	const char *name;
@@ -158,8 +196,8 @@ extern const struct role_def role_defs[];
 /* The registry row of a role, or NULL when the blueprint does not know it either. */
 const struct role_def *role_find(const char *name);
 
-/* True when this build applies the role (its row has a renderer); false for k3s-*, plain and
- * names the registry does not have. */
+/* True when this build applies the role (its row has a renderer); false for plain and names the
+ * registry does not have. */
 bool role_known(const char *name);
 
 /* What a dry run found that an apply would do. */

@@ -26,6 +26,8 @@
 #define ROLE_MOCK_API_KEY "mock-api-key"
 #define ROLE_MOCK_WEBHOOK_SECRET "mock-webhook-secret"
 #define ROLE_MOCK_USER "sbx-mocks"
+/* The secret holding the k3s cluster's join token. */
+#define ROLE_K3S_TOKEN "k3s-token"
 
 /* Everything derived from the context once, read-only while hosts run in parallel. */
 struct role_env {
@@ -44,11 +46,15 @@ void role_env_clear(struct role_env *env);
 /* The secret `name` loaded by role_env_init, or NULL. */
 const char *role_env_secret(const struct role_env *env, const char *name);
 
-/* One rendered file. */
+/* One rendered file, or a large local file uploaded as it is (a blob: data NULL). */
 struct role_file {
 	char *path;          /* absolute on the node, root prefix included */
 	char *data;
 	size_t len;
+	char *src;           /* a blob: the local file streamed to the node (NULL in a dry run that has
+	                        only the digest: applying it fails) */
+	char *sha256;        /* a blob: its digest (lowercase hex), compared with the node's copy and
+	                        checked on the node after the upload */
 	int mode;
 	const char *owner;   /* static: chown to this user (NULL: root) */
 	char *validate;      /* shell command checking the staged file, "{}" = its path; NULL: none */
@@ -67,15 +73,24 @@ struct role_unit {
 	char *health;              /* shell; exit 0 = healthy; polled until the deadline */
 	char *post;                /* shell run after health (e.g. SQL through psql) */
 	char *post_input;          /* its stdin (may hold secrets: never logged) */
+	int health_ms;             /* the health check's deadline when longer than the context's */
 };
 
 /* Add a file; takes ownership of data and validate. */
 void role_unit_file(struct role_unit *u, char *path, char *data, int mode, const char *owner,
 	const char *service, bool restart, char *validate);
+/* Add a blob: a local file (src, may be NULL in a dry run) uploaded to path when the node's copy
+ * does not have digest sha256 (required: the node checks the upload against it); takes ownership
+ * of path only. */
+void role_unit_blob(struct role_unit *u, char *path, const char *src, const char *sha256, int mode,
+	const char *service, bool restart);
 /* Add a service: its definition file ROOT/etc/sbx/svc/NAME.conf for sbx-svc (a change restarts). */
 void role_unit_service(struct role_unit *u, const struct role_host *h, const char *name,
 	const char *cmd, const char *runas, const char *reload_sig, const char *reload_cmd,
 	const char *stop_sig);
+/* Append lines (newline-separated "Key=Value") to the [Service] section of service `name`'s
+ * systemd unit (sbx-svc's SYSTEMD=), after role_unit_service added it; unused without systemd. */
+void role_unit_service_systemd(struct role_unit *u, const char *name, const char *lines);
 void role_unit_clear(struct role_unit *u);
 /* h->root + rel; caller frees. */
 char *role_path(const struct role_host *h, const char *rel);
@@ -103,6 +118,12 @@ int role_postgres_render(const struct role_env *env, const struct role_host *h, 
 bool role_base_routes(const struct role_env *env, const struct role_host *h);
 int role_mocks_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
 	struct sbx_err *err) SBX_WUR;
+int role_k3s_server_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
+	struct sbx_err *err) SBX_WUR;
+int role_k3s_agent_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
+	struct sbx_err *err) SBX_WUR;
+/* A kubeconfig with the value of every `server:` line replaced by https://ADDR:PORT; caller frees. */
+char *role_k3s_kubeconfig_rewrite(const char *yaml, const char *addr, int port);
 /* The outputs of the roles that provide some (struct role_def.outputs). */
 int role_postgres_outputs(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
 	size_t *n, struct sbx_err *err) SBX_WUR;

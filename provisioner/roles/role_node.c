@@ -1,8 +1,11 @@
 /* role_node — apply a rendered unit to one host over SSH: compare, stage, validate, swap, reload. */
 #include "role_int.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "term.h"
 
@@ -10,6 +13,10 @@
  * starved of CPU while its peers boot or install, not a boot. */
 #define CONNECT_TIMEOUT_MS 120000
 #define STAGED ".sbx-new"
+/* The bound on one staging command: 5 min, plus 1 s per 256 KiB uploaded (blobs of 200+ MB over
+ * a slow guest's SSH). */
+#define STAGE_BASE_MS 300000
+#define STAGE_BYTES_PER_MS 262
 
 /* Report progress, if anyone listens. */
 static void progress(const struct role_node *n, const char *role, const char *step)
@@ -36,15 +43,16 @@ static char *tail_of(const char *s, size_t len, size_t max)
 }
 
 /*
- * Run a script on the node. A non-zero exit is an error naming host, role and step with the
- * node's stderr (or stdout when stderr is empty). *out (optional) receives stdout on success.
+ * Run a script on the node with stdin from pieces of memory and local files. A non-zero exit is
+ * an error naming host, role and step with the node's stderr (or stdout when stderr is empty).
+ * *out (optional) receives stdout on success.
  */
-static int node_run(struct role_node *n, const char *role, const char *step, const char *script,
-	const struct sbx_buf *input, char **out, struct sbx_err *err)
+static int node_run_in(struct role_node *n, const char *role, const char *step, const char *script,
+	const struct ssh_input *in, size_t nin, char **out, struct sbx_err *err)
 {
 	char *q = sbx_shell_quote(script), *cmd = priv_wrap(n, q);
 	struct ssh_result r = {0};
-	int rc = ssh_exec_input(n->c, cmd, input ? input->data : NULL, input ? input->len : 0, &r, err);
+	int rc = ssh_exec_stream(n->c, cmd, in, nin, &r, err);
 	if (rc == 0 && r.status != 0) {
 		const char *msg = r.err_len ? r.err : r.out ? r.out : "";
 		size_t mlen = r.err_len ? r.err_len : r.out_len;
@@ -62,6 +70,14 @@ static int node_run(struct role_node *n, const char *role, const char *step, con
 	free(cmd);
 	free(q);
 	return rc;
+}
+
+/* Run a script on the node, `input` (may be NULL) on its stdin (see node_run_in). */
+static int node_run(struct role_node *n, const char *role, const char *step, const char *script,
+	const struct sbx_buf *input, char **out, struct sbx_err *err)
+{
+	struct ssh_input in = {.data = input && input->data ? input->data : "", .len = input ? input->len : 0};
+	return node_run_in(n, role, step, script, &in, 1, out, err);
 }
 
 /* Connect to the host, or take its open connection from readiness. */
@@ -116,7 +132,10 @@ static int mark_changed(struct role_node *n, const struct role_unit *u, bool pre
 	int rc = node_run(n, u->role, prepare ? "prepare" : "compare", b.data, NULL, &out, err);
 	for (size_t i = 0; rc == 0 && i < u->nfiles; i++) {
 		char want[65], *line = xasprintf("  %s\n", u->files[i].path);
-		sbx_sha256_hex(u->files[i].data, u->files[i].len, want);
+		if (u->files[i].data == NULL) /* a blob */
+			snprintf(want, sizeof want, "%s", u->files[i].sha256 ? u->files[i].sha256 : "");
+		else
+			sbx_sha256_hex(u->files[i].data, u->files[i].len, want);
 		const char *hit = strstr(out, line);
 		changed[i] = hit == NULL || hit < out + 64 || strncmp(hit - 64, want, 64) != 0;
 		if (missing)
@@ -151,17 +170,29 @@ static char *subst_staged(const char *tmpl, const char *staged)
  * Whatever is at the staged path (a file left by an interrupted run, a link someone planted) is
  * removed, and the file is created anew with O_EXCL (noclobber), so a link is never followed;
  * it is born 0600 root (umask 077 of the stage script) and gets its owner and mode only once
- * its content is complete. Missing directories are created 0755.
+ * its content is complete. Missing directories are created 0755. A blob is copied with head (no
+ * block of its size in memory) and must then have its digest.
  */
-static void stage_script(struct sbx_buf *b, const struct role_file *f)
+static void stage_script(struct sbx_buf *b, const struct role_file *f, uint64_t len)
 {
 	char *staged = xasprintf("%s" STAGED, f->path), *q = sbx_shell_quote(staged);
+	bool blob = f->data == NULL;
 	sbx_buf_printf(b, "(umask 022; mkdir -p \"$(dirname %s)\")\nrm -f %s\n", q, q);
-	if (f->len)
-		sbx_buf_printf(b, "(set -C; dd bs=%zu count=1 iflag=fullblock status=none > %s)\n", f->len, q);
+	if (blob)
+		sbx_buf_printf(b, "(set -C; head -c %llu > %s)\n", (unsigned long long)len, q);
+	else if (len)
+		sbx_buf_printf(b, "(set -C; dd bs=%llu count=1 iflag=fullblock status=none > %s)\n",
+			(unsigned long long)len, q);
 	else
 		sbx_buf_printf(b, "(set -C; : > %s)\n", q);
-	sbx_buf_printf(b, "[ \"$(stat -c %%s %s)\" = %zu ]\n", q, f->len);
+	sbx_buf_printf(b, "[ \"$(stat -c %%s %s)\" = %llu ]\n", q, (unsigned long long)len);
+	if (blob) {
+		char *qs = sbx_shell_quote(f->sha256 ? f->sha256 : ""), *qp = sbx_shell_quote(f->path);
+		sbx_buf_printf(b, "[ \"$(sha256sum < %s | cut -c1-64)\" = %s ] || { printf '%%s: the upload does not "
+			"have sha256 %%s\\n' %s %s >&2; exit 1; }\n", q, qs, qp, qs);
+		free(qs);
+		free(qp);
+	}
 	if (f->owner)
 		sbx_buf_printf(b, "chown %s: %s\n", f->owner, q);
 	sbx_buf_printf(b, "chmod %o %s\n", (unsigned)f->mode, q);
@@ -174,25 +205,52 @@ static void stage_script(struct sbx_buf *b, const struct role_file *f)
 	free(staged);
 }
 
-/* Upload every changed file next to its target and validate it there, in one command; a
- * failure removes every staged file. */
+/* The stdin piece of one changed file: its rendered data, or its blob's local file (*size: its
+ * size now); -1 when the blob has no local file. */
+static int stage_input(const struct role_node *n, const struct role_unit *u, const struct role_file *f,
+	struct ssh_input *in, uint64_t *size, struct sbx_err *err)
+{
+	struct stat st;
+	if (f->data) {
+		*in = (struct ssh_input){.data = f->data, .len = f->len};
+		*size = f->len;
+		return 0;
+	}
+	if (f->src == NULL || stat(f->src, &st) < 0)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "node %s (%s), role %s: no local file to upload to %s%s%s",
+			n->h->node, n->h->name, u->role, f->path, f->src ? ": " : "", f->src ? strerror(errno) : "");
+	*in = (struct ssh_input){.path = f->src, .len = (uint64_t)st.st_size};
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Upload every changed file next to its target and validate it there, in one command (stdin:
+ * the files one after the other, blobs streamed from their local files); a failure removes
+ * every staged file. */
 static int stage_all(struct role_node *n, const struct role_unit *u, const bool *changed,
 	struct sbx_err *err)
 {
-	struct sbx_buf b = {0}, in = {0};
+	struct sbx_buf b = {0};
+	struct ssh_input *in = xcalloc(u->nfiles + 1, sizeof(*in));
+	uint64_t size = 0, total = 0;
+	size_t nin = 0;
+	int rc = 0;
 	sbx_buf_puts(&b, "set -e\numask 077\ntrap 'rm -f");
 	add_paths(&b, u, changed, STAGED);
 	sbx_buf_puts(&b, "' EXIT\n");
-	for (size_t i = 0; i < u->nfiles; i++) {
-		if (!changed[i])
+	for (size_t i = 0; rc == 0 && i < u->nfiles; i++) {
+		if (!changed[i] || (rc = stage_input(n, u, &u->files[i], &in[nin++], &size, err)) < 0)
 			continue;
-		stage_script(&b, &u->files[i]);
-		sbx_buf_add(&in, u->files[i].data, u->files[i].len);
+		stage_script(&b, &u->files[i], size);
+		total += size;
 	}
 	sbx_buf_puts(&b, "trap - EXIT\n");
-	int rc = node_run(n, u->role, "validate", b.data, &in, NULL, err);
+	ssh_set_timeout(n->c, (int)(STAGE_BASE_MS + total / STAGE_BYTES_PER_MS));
+	if (rc == 0)
+		rc = node_run_in(n, u->role, "validate", b.data, in, nin, NULL, err);
+	ssh_set_timeout(n->c, 0);
 	sbx_buf_free(&b);
-	sbx_buf_free(&in);
+	free(in);
 	return rc;
 }
 
@@ -298,7 +356,8 @@ static int health(struct role_node *n, const struct role_unit *u, struct sbx_err
 	if (u->health == NULL)
 		return 0;
 	progress(n, u->role, "health");
-	sbx_backoff_init(&b, ctx->health_timeout_ms > 0 ? ctx->health_timeout_ms : 120000, 100, 500);
+	int ms = ctx->health_timeout_ms > 0 ? ctx->health_timeout_ms : 120000;
+	sbx_backoff_init(&b, u->health_ms > ms ? u->health_ms : ms, 100, 500);
 	do {
 		sbx_err_clear(&last);
 		rc = node_run(n, u->role, "health", u->health, NULL, NULL, &last);

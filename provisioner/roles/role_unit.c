@@ -30,6 +30,15 @@ void role_unit_file(struct role_unit *u, char *path, char *data, int mode, const
 	f->validate = validate;
 }
 
+/* Add a blob (a local file streamed as it is) to a unit. */
+void role_unit_blob(struct role_unit *u, char *path, const char *src, const char *sha256, int mode,
+	const char *service, bool restart)
+{
+	xgrow(&u->files, &u->cap, u->nfiles + 1, sizeof(*u->files));
+	u->files[u->nfiles++] = (struct role_file){.path = path, .src = xstrdup(src), .sha256 = xstrdup(sha256),
+		.mode = mode, .service = service, .restart = restart};
+}
+
 /* Append NAME='value' with the value single-quoted for sh. */
 static void def_var(struct sbx_buf *b, const char *name, const char *value)
 {
@@ -57,6 +66,25 @@ void role_unit_service(struct role_unit *u, const struct role_host *h, const cha
 		u->services[u->nservices++] = name;
 }
 
+/* Add systemd [Service] lines to a service's definition. */
+void role_unit_service_systemd(struct role_unit *u, const char *name, const char *lines)
+{
+	char *suffix = xasprintf(ROLE_SVCDIR "/%s.conf", name);
+	for (size_t i = 0; i < u->nfiles; i++) {
+		struct role_file *f = &u->files[i];
+		size_t pl = strlen(f->path), sl = strlen(suffix);
+		if (f->data == NULL || pl < sl || strcmp(f->path + pl - sl, suffix) != 0)
+			continue;
+		struct sbx_buf b = {0};
+		sbx_buf_add(&b, f->data, f->len);
+		def_var(&b, "SYSTEMD", lines);
+		free(f->data);
+		f->len = b.len;
+		f->data = sbx_buf_steal(&b);
+	}
+	free(suffix);
+}
+
 /* Free a unit's contents; the unit can be reused. */
 void role_unit_clear(struct role_unit *u)
 {
@@ -64,6 +92,8 @@ void role_unit_clear(struct role_unit *u)
 		free(u->files[i].path);
 		free(u->files[i].data);
 		free(u->files[i].validate);
+		free(u->files[i].src);
+		free(u->files[i].sha256);
 	}
 	free(u->files);
 	free(u->prepare);
@@ -226,11 +256,23 @@ static int env_secret_load(const struct role_ctx *ctx, struct role_env *env, con
 	return rc;
 }
 
-/* Fetch every database owner's password and, with databases, the seed of their SCRAM salts. */
+/* Whether some host carries a k3s role. */
+static bool env_has_k3s(const struct role_env *env)
+{
+	size_t *a = NULL, *b = NULL, n = role_hosts_with(env, "k3s-server", &a) + role_hosts_with(env, "k3s-agent", &b);
+	free(a);
+	free(b);
+	return n > 0;
+}
+
+/* Fetch every database owner's password and, with databases, the seed of their SCRAM salts; with
+ * k3s hosts, the cluster's join token. */
 static int env_secrets(const struct role_ctx *ctx, struct role_env *env, struct sbx_err *err)
 {
 	const struct bp_database *db = &ctx->bp->database;
 	int rc = db->ndbs ? env_secret_load(ctx, env, ROLE_SCRAM_SEED, err) : 0;
+	if (rc == 0 && env_has_k3s(env))
+		rc = env_secret_load(ctx, env, ROLE_K3S_TOKEN, err);
 	for (size_t i = 0; rc == 0 && i < db->ndbs; i++) {
 		char *key = xasprintf("db-%s", db->dbs[i].owner);
 		rc = env_secret_load(ctx, env, key, err);

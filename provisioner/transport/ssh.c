@@ -530,10 +530,19 @@ void ssh_result_clear(struct ssh_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
+/* A local failure while feeding stdin (pump.ioerr says what). */
+#define PUMP_LOCAL_ERROR (-10000)
+#define PUMP_CHUNK 32768
+
 /* The state of one exec while it pumps data. */
 struct pump {
-	const char *in;
-	size_t in_len, in_off;
+	const struct ssh_input *in;
+	size_t nin, cur;       /* the piece of stdin being sent */
+	uint64_t off;          /* bytes of it sent */
+	int fd;                /* the current piece's file, or -1 */
+	char buf[PUMP_CHUNK];  /* bytes of that file read, from boff to blen not yet sent */
+	size_t blen, boff;
+	char *ioerr;           /* what went wrong locally */
 	bool eof_sent;
 	struct sbx_buf out, err;
 };
@@ -548,14 +557,69 @@ static ssize_t pump_read(LIBSSH2_CHANNEL *ch, int stream, struct sbx_buf *b)
 	return n;
 }
 
+/* Fill the buffer from the current piece's file (opened on first use). */
+static int pump_fill(struct pump *p, const struct ssh_input *in)
+{
+	if (p->fd < 0 && (p->fd = open(in->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		p->ioerr = xasprintf("cannot open %s: %s", in->path, strerror(errno));
+		return -1;
+	}
+	uint64_t want = in->len - p->off;
+	ssize_t n = read(p->fd, p->buf, want < sizeof(p->buf) ? (size_t)want : sizeof(p->buf));
+	if (n <= 0) {
+		p->ioerr = n < 0 ? xasprintf("cannot read %s: %s", in->path, strerror(errno))
+			: xasprintf("%s: shorter than %llu bytes (changed while sent?)", in->path,
+				(unsigned long long)in->len);
+		return -1;
+	}
+	p->blen = (size_t)n;
+	p->boff = 0;
+	return 0;
+}
+
+/* The next bytes of stdin to send (*n 0: all sent); -1 on a local error. */
+static int pump_chunk(struct pump *p, const char **chunk, size_t *n)
+{
+	*n = 0;
+	while (p->cur < p->nin) {
+		const struct ssh_input *in = &p->in[p->cur];
+		if (p->off == in->len) {
+			if (p->fd >= 0)
+				close(p->fd);
+			p->fd = -1;
+			p->cur++;
+			p->off = 0;
+			continue;
+		}
+		if (in->data) {
+			uint64_t left = in->len - p->off;
+			*chunk = (const char *)in->data + p->off;
+			*n = left < PUMP_CHUNK ? (size_t)left : PUMP_CHUNK;
+			return 0;
+		}
+		if (p->boff == p->blen && pump_fill(p, in) < 0)
+			return -1;
+		*chunk = p->buf + p->boff;
+		*n = p->blen - p->boff;
+		return 0;
+	}
+	return 0;
+}
+
 /* Feed stdin; then send EOF. Returns >0 on progress, 0 when blocked, <0 on error. */
 static ssize_t pump_write(LIBSSH2_CHANNEL *ch, struct pump *p)
 {
-	if (p->in_off < p->in_len) {
-		size_t chunk = p->in_len - p->in_off;
-		ssize_t n = libssh2_channel_write(ch, p->in + p->in_off, chunk > 32768 ? 32768 : chunk);
-		if (n > 0)
-			p->in_off += (size_t)n;
+	const char *chunk = NULL;
+	size_t len = 0;
+	if (pump_chunk(p, &chunk, &len) < 0)
+		return PUMP_LOCAL_ERROR;
+	if (len > 0) {
+		ssize_t n = libssh2_channel_write(ch, chunk, len);
+		if (n > 0) {
+			p->off += (uint64_t)n;
+			if (p->in[p->cur].data == NULL)
+				p->boff += (size_t)n;
+		}
 		return n == LIBSSH2_ERROR_EAGAIN ? 0 : n;
 	}
 	if (p->eof_sent)
@@ -624,35 +688,48 @@ static int chan_finish(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, int64_t dl, int 
 	return 0;
 }
 
-/* Run a command with binary stdin. */
-int ssh_exec_input(struct ssh_conn *c, const char *cmd, const void *input, size_t input_len,
+/* Run a command with stdin from pieces of memory and local files. */
+int ssh_exec_stream(struct ssh_conn *c, const char *cmd, const struct ssh_input *in, size_t nin,
 	struct ssh_result *res, struct sbx_err *err)
 {
 	int64_t dl = sbx_mono_ms() + c->op_ms;
-	struct pump p = {.in = input, .in_len = input ? input_len : 0};
+	struct pump *p = xcalloc(1, sizeof(*p));
 	int status = 0, rc = -1;
+	*p = (struct pump){.in = in, .nin = in ? nin : 0, .fd = -1};
 	LIBSSH2_CHANNEL *ch = chan_start(c, cmd, dl, err);
 	if (ch == NULL)
 		goto out;
-	int prc = pump_run(c, ch, &p, dl);
-	if (prc != 0) {
+	int prc = pump_run(c, ch, p, dl);
+	if (prc == PUMP_LOCAL_ERROR)
+		sbx_err_set(err, SBX_EXIT_FAILED, "ssh %s: exec: %s", c->label, p->ioerr);
+	else if (prc != 0)
 		sess_err(c, prc, "exec", err);
-		goto out;
-	}
-	if (chan_finish(c, ch, dl, &status, err) < 0)
+	if (prc != 0 || chan_finish(c, ch, dl, &status, err) < 0)
 		goto out;
 	res->status = status;
-	res->out_len = p.out.len;
-	res->err_len = p.err.len;
-	res->out = sbx_buf_steal(&p.out);
-	res->err = sbx_buf_steal(&p.err);
+	res->out_len = p->out.len;
+	res->err_len = p->err.len;
+	res->out = sbx_buf_steal(&p->out);
+	res->err = sbx_buf_steal(&p->err);
 	rc = 0;
 out:
 	if (ch)
 		libssh2_channel_free(ch);
-	sbx_buf_free(&p.out);
-	sbx_buf_free(&p.err);
+	if (p->fd >= 0)
+		close(p->fd);
+	sbx_buf_free(&p->out);
+	sbx_buf_free(&p->err);
+	free(p->ioerr);
+	free(p);
 	return rc;
+}
+
+/* Run a command with binary stdin. */
+int ssh_exec_input(struct ssh_conn *c, const char *cmd, const void *input, size_t input_len,
+	struct ssh_result *res, struct sbx_err *err)
+{
+	struct ssh_input in = {.data = input ? input : "", .len = input ? input_len : 0};
+	return ssh_exec_stream(c, cmd, &in, 1, res, err);
 }
 
 /* Run a command, feeding `input` (may be NULL) on stdin. */

@@ -1,14 +1,15 @@
 /*
  * ssh — the transport to every node: libssh2 sessions authenticated with the environment's key,
  * host keys pinned on first contact (a changed key is an error), exec with exit status and
- * separate stdout/stderr, upload with mode and atomic rename, keepalive, and connect-with-retry
- * until a deadline (backoff, never a fixed sleep).
+ * separate stdout/stderr, stdin streamed from memory or local files, upload with mode and atomic
+ * rename, keepalive, and connect-with-retry until a deadline (backoff, never a fixed sleep).
  */
 #ifndef SBX_SSH_H
 #define SBX_SSH_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util.h"
 
@@ -63,6 +64,23 @@ int ssh_download(struct ssh_conn *c, const char *path, char **data, size_t *len,
 
 /* Like ssh_exec with binary stdin of input_len bytes (input may be NULL). */
 int ssh_exec_input(struct ssh_conn *c, const char *cmd, const void *input, size_t input_len,
+	struct ssh_result *res, struct sbx_err *err) SBX_WUR;
+
+/* One piece of a command's stdin: `len` bytes at `data`, or (data NULL) the first `len` bytes of
+ * the local file `path`, read while they are sent. */
+struct ssh_input {
+	const void *data;
+	const char *path;
+	uint64_t len;
+};
+/*
+ * Like ssh_exec_input with stdin the concatenation of n pieces: a streaming upload (files of
+ * hundreds of megabytes go through a 32 KiB buffer, never whole into memory). A file that cannot
+ * be read, or ends before its len, fails the call ("ssh LABEL: exec: PATH: shorter than N bytes");
+ * the remote command then sees its stdin cut short. The operation's bound (ssh_set_timeout)
+ * covers the whole transfer: raise it for large files.
+ */
+int ssh_exec_stream(struct ssh_conn *c, const char *cmd, const struct ssh_input *in, size_t n,
 	struct ssh_result *res, struct sbx_err *err) SBX_WUR;
 /* Bound every later operation (exec, upload, download) on c to timeout_ms (default 300 s;
  * <= 0 restores the default). A dead host fails the operation with "timed out". */

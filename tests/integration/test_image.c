@@ -5,9 +5,7 @@
  * image, and two concurrent builds of one recipe running it once. Everything lives in a temp
  * dir (the image_dirs passed to image_resolve point into it).
  */
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,87 +14,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "http_fix.h"
 #include "image.h"
 
 static char top[] = "/tmp/sbx-test-image.XXXXXX";
 static char *cache, *recipes, *counter, *payload_path, payload_sha[65];
 static struct image_dirs dirs;
 static unsigned char payload[70000];
-
-/* --- a tiny HTTP server: GET /image → payload, anything else → 404 ------------------------ */
-
-static int srv_fd = -1, srv_port;
-static int srv_hits;
-static pthread_t srv_thread;
-
-/* Write all of buf. */
-static void write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-/* Answer one request. */
-static void srv_answer(int c)
-{
-	char req[2048] = "";
-	size_t got = 0;
-	while (got < sizeof req - 1 && strstr(req, "\r\n\r\n") == NULL) {
-		ssize_t n = read(c, req + got, sizeof req - 1 - got);
-		if (n <= 0)
-			return;
-		got += (size_t)n;
-		req[got] = '\0';
-	}
-	__atomic_add_fetch(&srv_hits, 1, __ATOMIC_SEQ_CST);
-	if (strncmp(req, "GET /image ", 11) == 0) {
-		char *h = xasprintf("HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", sizeof payload);
-		write_all(c, h, strlen(h));
-		write_all(c, payload, sizeof payload);
-		free(h);
-	} else {
-		const char *nf = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-		write_all(c, nf, strlen(nf));
-	}
-}
-
-/* Accept until the listening socket is shut down. */
-static void *srv_run(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		int c = accept(srv_fd, NULL, NULL);
-		if (c < 0)
-			return NULL;
-		srv_answer(c);
-		close(c);
-	}
-}
-
-/* Listen on 127.0.0.1:0; returns the port. */
-static int listen_any(int *fd)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-	socklen_t len = sizeof a;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	*fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(*fd >= 0);
-	assert_int_equal(bind(*fd, (struct sockaddr *)&a, sizeof a), 0);
-	assert_int_equal(listen(*fd, 16), 0);
-	assert_int_equal(getsockname(*fd, (struct sockaddr *)&a, &len), 0);
-	return ntohs(a.sin_port);
-}
+static struct http_fix *srv;
+static int srv_port;
 
 /* --- fixtures ----------------------------------------------------------------------------- */
 
@@ -132,8 +62,9 @@ static int setup(void **state)
 	memcpy(payload, "QFI\xfb", 4);
 	sbx_sha256_hex(payload, sizeof payload, payload_sha);
 	assert_int_equal(sbx_write_file(payload_path, payload, sizeof payload, 0644, &err), 0);
-	srv_port = listen_any(&srv_fd);
-	assert_int_equal(pthread_create(&srv_thread, NULL, srv_run, NULL), 0);
+	srv = http_fix_start();
+	http_fix_route(srv, "/image", payload, sizeof payload);
+	srv_port = http_fix_port(srv);
 	return 0;
 }
 
@@ -141,9 +72,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	shutdown(srv_fd, SHUT_RDWR);
-	close(srv_fd);
-	pthread_join(srv_thread, NULL);
+	http_fix_stop(srv);
 	sbx_rm_rf(top);
 	free(cache);
 	free(recipes);
@@ -240,13 +169,13 @@ static void test_url_cached(void **state)
 	struct prog p = {0};
 	char *url = xasprintf("http://127.0.0.1:%d/image", srv_port);
 	struct bp_image img = {.url = url, .sha256 = payload_sha};
-	int hits0 = srv_hits;
+	int hits0 = http_fix_hits(srv);
 	if (image_resolve(&img, top, &dirs, on_progress, &p, &f, &err) < 0)
 		fail_msg("%s", sbx_err_first(&err));
 	char *want = xasprintf("%s/url/%s", cache, payload_sha);
 	assert_string_equal(f.disk, want);
 	assert_string_equal(f.format, "qcow2");
-	assert_int_equal(srv_hits, hits0 + 1);
+	assert_int_equal(http_fix_hits(srv), hits0 + 1);
 	assert_true(p.calls > 0);
 	assert_int_equal(p.last, sizeof payload);
 	char got[65];
@@ -254,7 +183,7 @@ static void test_url_cached(void **state)
 	assert_string_equal(got, payload_sha);
 	image_files_clear(&f);
 	assert_int_equal(image_resolve(&img, top, &dirs, NULL, NULL, &f, &err), 0);
-	assert_int_equal(srv_hits, hits0 + 1);
+	assert_int_equal(http_fix_hits(srv), hits0 + 1);
 	image_files_clear(&f);
 	free(want);
 	free(url);
@@ -288,7 +217,7 @@ static void test_url_fallback_recipe(void **state)
 	(void)state;
 	struct image_files f = {0};
 	struct sbx_err err = SBX_ERR_INIT;
-	int closed_fd, closed_port = listen_any(&closed_fd);
+	int closed_fd, closed_port = http_fix_listen(&closed_fd);
 	close(closed_fd); /* nothing listens there any more */
 	char *url = xasprintf("http://127.0.0.1:%d/image", closed_port);
 	write_recipe("tiny", good_recipe);
