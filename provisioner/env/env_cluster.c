@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -50,6 +51,39 @@ char *env_kubeconfig_path(struct state *st, const char *env)
 	return xasprintf("%s/kube/%s.kubeconfig", state_private_dir(st), env);
 }
 
+/* Write an installed cluster's kubeconfig file (0600) from the encrypted state, where the roles
+ * stored it; 1 when there is none yet. */
+int env_kubeconfig_write(struct state *st, const char *env, struct sbx_err *err)
+{
+	char *kc = NULL;
+	if (state_secret_get(st, env, ENV_SECRET_KUBECONFIG, &kc, err) < 0)
+		return -1;
+	if (kc == NULL)
+		return 1;
+	char *dir = xasprintf("%s/kube", state_private_dir(st)), *path = env_kubeconfig_path(st, env);
+	int rc = sbx_mkdir_p(dir, 0700, err);
+	if (rc == 0)
+		rc = sbx_write_file(path, kc, strlen(kc), 0600, err);
+	OPENSSL_cleanse(kc, strlen(kc));
+	free(kc);
+	free(dir);
+	free(path);
+	return rc;
+}
+
+/* Fetch an installed cluster's kubeconfig from its first server; keep it encrypted in the state
+ * and as a 0600 file. */
+int env_kubeconfig_fetch(struct state *st, const char *env, const struct role_ctx *ctx, struct sbx_err *err)
+{
+	char *kc = NULL;
+	if (role_k3s_kubeconfig(ctx, &kc, err) < 0)
+		return -1;
+	int rc = state_secret_put(st, env, ENV_SECRET_KUBECONFIG, kc, err);
+	OPENSSL_cleanse(kc, strlen(kc));
+	free(kc);
+	return rc == 0 && env_kubeconfig_write(st, env, err) == 0 ? 0 : -1;
+}
+
 /* The namespace of a team: <env>-<team>. */
 char *env_namespace(const char *env, const char *team)
 {
@@ -60,6 +94,8 @@ char *env_namespace(const char *env, const char *team)
 static int cluster_connect(struct cluster *c, struct sbx_err *err)
 {
 	struct k8s_config *kc = NULL;
+	if (!c->attached && access(c->kubeconfig, R_OK) != 0 && env_kubeconfig_write(c->st, c->row->name, err) < 0)
+		return -1;
 	int rc = k8s_config_load(c->kubeconfig, c->context, &kc, err);
 	if (rc == 0)
 		rc = k8s_open(kc, &c->k, err);
@@ -417,25 +453,52 @@ static int wait_nodes(struct cluster *c, struct sbx_err *err)
 	return k8s_wait(c->k, &w, err);
 }
 
+/* The output key of a team's namespace: K8S_NAMESPACE_<TEAM>; caller frees. */
+static char *ns_output_key(const char *team)
+{
+	char *key = xasprintf("K8S_NAMESPACE_%s", team);
+	for (char *p = key; *p; p++)
+		*p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+	return key;
+}
+
+/* Drop the namespace outputs of teams the blueprint no longer has. */
+static int drop_stale_outputs(struct cluster *c, struct sbx_err *err)
+{
+	struct state_res *rows = NULL;
+	size_t n = 0;
+	int rc = state_res_list(c->st, c->row->name, &rows, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (strcmp(rows[i].type, ENV_ROW_OUTPUT) != 0 || strncmp(rows[i].name, "K8S_NAMESPACE_", 14) != 0)
+			continue;
+		bool kept = false;
+		for (size_t k = 0; k < c->nteams && !kept; k++) {
+			char *key = ns_output_key(c->teams[k]);
+			kept = strcmp(key, rows[i].name) == 0;
+			free(key);
+		}
+		if (!kept)
+			rc = state_res_delete(c->st, c->row->name, ENV_ROW_OUTPUT, rows[i].name, err);
+	}
+	state_res_list_free(rows, n);
+	return rc;
+}
+
 /* Record KUBECONFIG and each team's namespace as outputs. */
 static int cluster_outputs(struct cluster *c, struct sbx_err *err)
 {
-	char *path = NULL, *context = NULL;
-	env_cluster_access(c->st, c->row, &c->bp->cluster, &path, &context);
-	struct state_res row = {(char *)c->row->name, ENV_ROW_OUTPUT, "KUBECONFIG", NULL, path, STATE_RES_CREATED, 0};
-	int rc = state_res_put(c->st, &row, err);
-	for (size_t i = 0; rc == 0 && i < c->bp->cluster.nnamespaces; i++) {
-		const char *team = c->bp->cluster.namespaces[i].name;
-		char *key = xasprintf("K8S_NAMESPACE_%s", team), *ns = env_namespace(c->row->name, team);
-		for (char *p = key; *p; p++)
-			*p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+	struct state_res row = {(char *)c->row->name, ENV_ROW_OUTPUT, "KUBECONFIG", NULL, c->kubeconfig,
+		STATE_RES_CREATED, 0};
+	int rc = drop_stale_outputs(c, err);
+	if (rc == 0)
+		rc = state_res_put(c->st, &row, err);
+	for (size_t i = 0; rc == 0 && i < c->nteams; i++) {
+		char *key = ns_output_key(c->teams[i]), *ns = env_namespace(c->row->name, c->teams[i]);
 		struct state_res r = {(char *)c->row->name, ENV_ROW_OUTPUT, key, NULL, ns, STATE_RES_CREATED, 0};
 		rc = state_res_put(c->st, &r, err);
 		free(key);
 		free(ns);
 	}
-	free(path);
-	free(context);
 	return rc;
 }
 
@@ -506,8 +569,14 @@ int env_cluster_info(struct state *st, const char *env, struct env_cluster_info 
 		return -1;
 	enum env_cluster_kind kind = env_cluster_of_row(e, &out->kubeconfig, &out->context, &machines);
 	out->installed = kind == ENV_CLUSTER_INSTALLED;
-	if (kind == ENV_CLUSTER_INSTALLED)
+	if (kind == ENV_CLUSTER_INSTALLED) {
 		out->kubeconfig = env_kubeconfig_path(st, env);
+		if (access(out->kubeconfig, R_OK) != 0 && env_kubeconfig_write(st, env, err) < 0) {
+			env_cluster_info_clear(out);
+			state_env_free(e);
+			return -1;
+		}
+	}
 	json_t *j = json_loads(e->bp_json ? e->bp_json : "{}", 0, NULL), *ns;
 	size_t i;
 	json_array_foreach(json_object_get(json_object_get(j, "cluster"), "namespaces"), i, ns)

@@ -98,6 +98,12 @@ int env_cluster(const struct env_config *cfg, struct state *st, const struct bp_
  * the blueprint's for an attached cluster, the fetched one for an installed cluster. */
 void env_cluster_access(struct state *st, const struct state_env *e, const struct bp_cluster *cl, char **path,
 	char **context);
+/* The secret an installed cluster's kubeconfig is kept in (it holds the admin's client key). */
+#define ENV_SECRET_KUBECONFIG "kubeconfig"
+/* Write the kubeconfig file (0600) of an installed cluster from the state; 1: none stored yet. */
+int env_kubeconfig_write(struct state *st, const char *env, struct sbx_err *err) SBX_WUR;
+/* Fetch it from the first k3s server (after the roles), store it and write the file. */
+int env_kubeconfig_fetch(struct state *st, const char *env, const struct role_ctx *ctx, struct sbx_err *err) SBX_WUR;
 /* The namespace of a team: <env>-<team>; caller frees. */
 char *env_namespace(const char *env, const char *team);
 

@@ -177,7 +177,16 @@ static void report_timings(struct roles *r, const struct role_report *rep)
 	sbx_buf_free(&b);
 }
 
-/* Apply the roles of every node, then record the outputs. */
+/* Whether a node of bp runs a k3s server. */
+static bool env_roles_k3s(const struct bp_blueprint *bp)
+{
+	for (size_t i = 0; i < bp->nnodes; i++)
+		if (bp_node_has_role(&bp->nodes[i], "k3s-server"))
+			return true;
+	return false;
+}
+
+/* Apply the roles of every node, record the outputs, fetch an installed cluster's kubeconfig. */
 int env_roles(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp,
 	const char *env, const char *privkey, struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err)
 {
@@ -203,7 +212,10 @@ int env_roles(const struct env_config *cfg, struct state *st, const struct bp_bl
 	if (rc == 0) {
 		report_timings(&r, &rep);
 		rc = record_outputs(&r, &ctx, err);
-	} else if (r.hosts) {
+	}
+	if (rc == 0 && bp->cluster.present && bp->cluster.kubeconfig == NULL && env_roles_k3s(bp))
+		rc = env_kubeconfig_fetch(st, env, &ctx, err);
+	if (rc < 0 && r.hosts) {
 		ev_emit(ev, env, "roles.fail", NULL, NULL, NULL, "roles failed: %s", sbx_err_first(err));
 	}
 	(void)state_event_add(st, env, rc == 0 ? "roles.done" : "roles.fail", NULL, &(struct sbx_err){0});
