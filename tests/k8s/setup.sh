@@ -204,7 +204,7 @@ build() { # full|""
 step "apt-get update ($suite, private lists)" apt_update
 if ! (build) ; then
     # A package list that fell behind unstable shows as a missing Go package: fetch the closure.
-    grep -q "cannot find package\|is not in std\|no required module" "$log" || exit 1
+    grep -q "cannot find package\|could not import\|is not in std\|no required module" "$log" || exit 1
     echo "k8s-test-server: go-packages.txt is incomplete for $suite today; retrying with the full closure"
     build full
 fi
