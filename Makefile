@@ -7,6 +7,9 @@
 #   make check      lint + test + e2e (what CI runs)
 #   make lint       cppcheck and the house rules (banned calls, getenv, comments) on provisioner/ mocks/
 #   make bench      benchmarks (print figures, assert nothing)
+#   make k8s-test-server  the tests' Kubernetes API server, built from Debian's Go libraries
+#                   (tests/k8s/README.md; first build several minutes, then a no-op); test and
+#                   check build it, test-bins does not
 #   make install    install binaries under $(PREFIX)
 
 CC       ?= cc
@@ -61,7 +64,7 @@ MOCKT_BINS:= $(patsubst tests/mocks/%.c,$(BUILD)/asan/tests/mocks/%,$(MOCKT_SRCS
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
 .SECONDEXPANSION:
-.PHONY: all deps test e2e check bench install clean fuzz test-bins lint
+.PHONY: all deps test e2e check bench install clean fuzz test-bins lint k8s-test-server
 all: $(BINS)
 
 # --- normal build -------------------------------------------------------------
@@ -127,14 +130,18 @@ deps:
 
 test-bins: $(BINS) $(ASAN_BINS) $(UNIT_BINS) $(INTEG_BINS) $(MOCKT_BINS)
 fuzz: $(FUZZ_BINS)
+# Go, k8s.io/* sources and etcd from Debian unstable into a private cache (tests/k8s/setup.sh);
+# tests that need the server skip (exit 77, with the reason) while it is not built.
+k8s-test-server:
+	BUILD=$(BUILD) sh tests/k8s/setup.sh
 
-test: test-bins fuzz
+test: test-bins fuzz k8s-test-server
 	sh tests/run.sh unit mocks integration fuzz
 
 e2e: test-bins
 	sh tests/run.sh e2e
 
-check: test-bins fuzz
+check: test-bins fuzz k8s-test-server
 	sh tests/lint.sh
 	sh tests/run.sh unit mocks integration fuzz e2e
 
