@@ -134,9 +134,11 @@ int k8s_list_labelled(struct k8s *k, const char *selector, struct k8s_refs *out,
 		k8s_refs_clear(&got);
 		return -1;
 	}
-	xgrow(&out->v, &out->cap, out->n + got.n, sizeof(*out->v));
-	memcpy(out->v + out->n, got.v, got.n * sizeof(*got.v));
-	out->n += got.n;
+	if (got.n) {
+		xgrow(&out->v, &out->cap, out->n + got.n, sizeof(*out->v));
+		memcpy(out->v + out->n, got.v, got.n * sizeof(*got.v));
+		out->n += got.n;
+	}
 	free(got.v);
 	return 0;
 }

@@ -100,7 +100,7 @@ expect_out "2 unchanged"
 # bad manifests: exit 2 with FILE:LINE, nothing sent
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n' >"$T/bad.yaml"
 expect_rc 2 $A -f "$T/bad.yaml"
-expect_out "bad.yaml:5: ConfigMap: no metadata.name"
+expect_out "bad.yaml:5:[0-9]*:? ConfigMap: no metadata.name"
 # a kubeconfig with an exec plugin is refused
 printf 'current-context: a\ncontexts: [{name: a, context: {cluster: c, user: u}}]\nclusters: [{name: c, cluster: {server: "%s"}}]\nusers: [{name: u, user: {exec: {command: sh}}}]\n' "$K8S_URL" >"$T/exec.kc"
 expect_rc 2 "$SANDBOX" apply --kubeconfig "$T/exec.kc" -f "$T/app.yaml"
