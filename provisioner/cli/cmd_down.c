@@ -32,7 +32,7 @@ static void print_receipt(const char *env, const struct env_receipt *r, bool jso
 	for (size_t i = 0; i < r->nremaining; i++)
 		printf("  REMAINING %s\n", r->remaining[i]);
 	if (r->nremaining == 0)
-		printf("  re-query of libvirt: nothing tagged with %s remains\n", env);
+		printf("  re-query: nothing tagged with %s remains\n", env);
 	printf("  state: %s\n", r->env_removed ? "environment removed" : "environment kept (see errors)");
 }
 

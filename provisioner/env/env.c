@@ -104,3 +104,10 @@ void env_strv_add(char ***v, size_t *n, char *s)
 	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[(*n)++] = s;
 }
+
+/* A state row's resource as people read it. */
+char *env_res_display(const char *type, const char *name)
+{
+	int t = res_type_parse(type);
+	return t < 0 ? xstrdup(name) : res_display((enum res_type)t, name);
+}

@@ -241,6 +241,9 @@ void env_nodes_free(struct env_node *nodes, size_t n);
 char *env_key_path(struct state *st, const char *env);
 /* Where an installed cluster's kubeconfig is kept (0600); caller frees. */
 char *env_kubeconfig_path(struct state *st, const char *env);
+/* A state row's resource as people read it (a cluster object: "Kind namespace/name"); caller frees. */
+char *env_res_display(const char *type, const char *name);
+
 /* --- cluster -------------------------------------------------------------------------------- */
 struct env_cluster_info {
 	char *kubeconfig, *context; /* how the cluster is reached (context NULL: the current-context) */

@@ -181,8 +181,8 @@ static int env_values(struct cluster *c, json_t *plain, json_t *secret, struct s
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < rows.nrows; i++) {
 		const struct state_res *r = &rows.rows[i];
-		if (strcmp(r->type, ENV_ROW_OUTPUT) != 0 || r->spec == NULL)
-			continue;
+		if (strcmp(r->type, ENV_ROW_OUTPUT) != 0 || r->spec == NULL || strcmp(r->name, "KUBECONFIG") == 0)
+			continue; /* (a path on this host means nothing in the cluster) */
 		char *v = env_output_resolve(c->st, c->row->name, r->spec, true, err);
 		rc = v ? 0 : -1;
 		if (v)
@@ -206,10 +206,16 @@ static int env_objects(struct k8s_manifest_set *set, const char *ns, json_t *pla
 		OPENSSL_cleanse(b, strlen(b));
 		free(b);
 	}
-	json_t *cm = json_pack("{s:s, s:s, s:{s:s, s:s}, s:O}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
-		"name", "sandbox-env", "namespace", ns, "data", plain);
-	json_t *sec = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:o}", "apiVersion", "v1", "kind", "Secret", "metadata",
-		"name", "sandbox-env", "namespace", ns, "type", "Opaque", "data", data);
+	json_t *cm = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
+		"name", "sandbox-env", "namespace", ns);
+	json_t *sec = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s}", "apiVersion", "v1", "kind", "Secret", "metadata",
+		"name", "sandbox-env", "namespace", ns, "type", "Opaque");
+	/* no empty maps: the server drops them, and each apply would set them again */
+	if (json_object_size(plain))
+		json_object_set(cm, "data", plain);
+	if (json_object_size(data))
+		json_object_set(sec, "data", data);
+	json_decref(data);
 	char *t1 = json_dumps(cm, JSON_COMPACT), *t2 = json_dumps(sec, JSON_COMPACT);
 	int rc = k8s_manifests_add_text(set, "sandbox-env", t1, strlen(t1), true, err);
 	if (rc == 0)
@@ -547,12 +553,12 @@ int env_cluster(const struct env_config *cfg, struct state *st, const struct bp_
 		bp->napps);
 	if (rc == 0)
 		rc = wait_nodes(&c, err);
+	if (rc == 0) /* first: the sandbox-env ConfigMap carries them */
+		rc = cluster_outputs(&c, err);
 	if (rc == 0)
 		rc = cluster_apply(&c, err);
 	if (rc == 0)
 		rc = prune(&c, err);
-	if (rc == 0)
-		rc = cluster_outputs(&c, err);
 	ev_emit(ev, row->name, rc == 0 ? "k8s.done" : "k8s.fail", NULL, NULL, NULL, "cluster %s%s",
 		rc == 0 ? "ready" : "failed: ", rc == 0 ? "" : sbx_err_first(err));
 	cluster_clear(&c);

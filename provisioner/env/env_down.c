@@ -43,7 +43,9 @@ int env_step_delete(struct state *st, struct prov *p, const char *env, const str
 		ev_emit(ev, env, "step.fail", type, s->res.name, NULL, "could not delete: %s", sbx_err_first(err));
 		return -1;
 	}
-	ev_emit(ev, env, "step.done", type, s->res.name, NULL, "deleted %s %s", type, s->res.name);
+	char *who = res_display(s->res.type, s->res.name);
+	ev_emit(ev, env, "step.done", type, s->res.name, NULL, "deleted %s %s", type, who);
+	free(who);
 	return 0;
 }
 
@@ -54,7 +56,9 @@ static int down_step(void *ctx, const struct plan_step *s, struct sbx_err *err)
 	if (env_step_delete(d->st, d->prov, d->env, s, d->ev, err) < 0)
 		return -1;
 	pthread_mutex_lock(&d->mu);
-	env_strv_add(&d->r->removed, &d->r->nremoved, xasprintf("%s %s", plan_step_type(s), s->res.name));
+	char *who = res_display(s->res.type, s->res.name);
+	env_strv_add(&d->r->removed, &d->r->nremoved, xasprintf("%s %s", plan_step_type(s), who));
+	free(who);
 	pthread_mutex_unlock(&d->mu);
 	return 0;
 }
@@ -75,9 +79,11 @@ static int down_orphans(struct down *d, struct env_rows *rows, struct sbx_err *e
 		rows->recs = xrealloc(rows->recs, (rows->nrec + 1) * sizeof(*rows->recs));
 		rows->recs[rows->nrec++] = (struct plan_rec){.res = {.type = objs[i].type, .name = xstrdup(objs[i].name)},
 			.status = STATE_RES_CREATED};
+		char *who = res_display(objs[i].type, objs[i].name);
 		ev_emit(d->ev, d->env, "down.orphan", res_type_name(objs[i].type), objs[i].name, NULL,
-			"found %s %s in libvirt but not in the state: deleting it too", res_type_name(objs[i].type),
-			objs[i].name);
+			"found %s %s tagged with %s but not in the state%s: deleting it too", res_type_name(objs[i].type), who,
+			d->env, objs[i].type == RES_K8S ? " (applied by `sandbox apply`)" : "");
+		free(who);
 	}
 	prov_obj_list_free(objs, nobj);
 	return 0;
@@ -96,8 +102,9 @@ static int down_remaining(struct down *d, bool *cluster, struct sbx_err *err)
 		return -1;
 	for (size_t i = 0; i < nobj; i++) {
 		*cluster = *cluster || objs[i].type == RES_K8S;
-		env_strv_add(&d->r->remaining, &d->r->nremaining, xasprintf("%s %s", res_type_name(objs[i].type),
-			objs[i].name));
+		char *who = res_display(objs[i].type, objs[i].name);
+		env_strv_add(&d->r->remaining, &d->r->nremaining, xasprintf("%s %s", res_type_name(objs[i].type), who));
+		free(who);
 	}
 	prov_obj_list_free(objs, nobj);
 	return 0;

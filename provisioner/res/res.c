@@ -422,3 +422,15 @@ int res_k8s_parse(const char *key, struct res_k8s *out)
 	*out = (struct res_k8s){xstrndup(a, (size_t)(b - a)), xstrndup(b + 1, (size_t)(c - b - 1)), ns, xstrdup(d + 1)};
 	return 0;
 }
+
+/* How a resource is named to people: a cluster object as "Kind namespace/name". */
+char *res_display(enum res_type type, const char *name)
+{
+	struct res r = {.type = RES_K8S};
+	if (type != RES_K8S || res_k8s_parse(name, &r.u.k8s) < 0)
+		return xstrdup(name);
+	const struct res_k8s *o = &r.u.k8s;
+	char *s = xasprintf("%s %s%s%s", o->kind, o->namespace ? o->namespace : "", o->namespace ? "/" : "", o->obj_name);
+	res_clear(&r);
+	return s;
+}

@@ -112,6 +112,8 @@ char *res_k8s_key(const char *api_version, const char *kind, const char *ns, con
 /* Split a row key into its parts (fills out, caller frees with res_clear of a RES_K8S resource);
  * -1 when it is not a key. */
 int res_k8s_parse(const char *key, struct res_k8s *out);
+/* How a resource is named to people (a cluster object: "Kind namespace/name"); caller frees. */
+char *res_display(enum res_type type, const char *name);
 
 /* Free what r holds (r itself is not freed); the struct is zeroed. */
 void res_clear(struct res *r);

@@ -91,7 +91,7 @@ expect_out 'lock'
 expect_out 'hint: .*--wait-lock'
 expect_rc 0 "$SANDBOX" down $E --wait-lock 20s
 wait $LPID 2>/dev/null
-expect_out "re-query of libvirt: nothing tagged with $E remains"
+expect_out "re-query: nothing tagged with $E remains"
 [ "$(leftovers $E)" -eq 0 ] && pass || fail "objects left after down: $(leftovers $E)"
 expect_rc 0 "$SANDBOX" down $E
 expect_rc 1 "$SANDBOX" status $E
