@@ -44,12 +44,49 @@ static void roles_print(const struct env_role_plan *r, bool refresh)
 		"unreachable.\n", r->nnodes, files, services, unreachable);
 }
 
+/* The cluster's planned changes as a JSON array. */
+static json_t *cluster_json(const struct env_cluster_plan *c)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < c->n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s?}", "object", c->v[i].who, "action", c->v[i].action,
+			"detail", c->v[i].detail));
+	return a;
+}
+
+/* Print what the cluster phase would do. */
+static void cluster_print(const struct env_cluster_plan *c, bool verbose)
+{
+	if (!c->applies)
+		return;
+	if (!c->checked) {
+		printf("Cluster: %s\n", c->why ? c->why : "not checked");
+		return;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		const struct env_cluster_change *ch = &c->v[i];
+		const char *a = ch->action;
+		if (strcmp(a, "unchanged") == 0 && !verbose)
+			continue;
+		char *detail = term_sanitize(ch->detail ? ch->detail : ""); /* server text */
+		printf("%s %s%s%s%s\n", strcmp(a, "create") == 0 ? "+" : strcmp(a, "change") == 0 ? "~" :
+			strcmp(a, "prune") == 0 ? "-" : strcmp(a, "unchanged") == 0 ? " " : "!", ch->who,
+			strcmp(a, "prune") == 0 ? " (no longer declared)" : strcmp(a, "conflict") == 0 ? " (conflict)" : "",
+			*detail ? "\n" : "", detail);
+		free(detail);
+	}
+	printf("Cluster (server-side dry run): %zu to create, %zu to change, %zu to prune, %zu unchanged%s%zu "
+		"would fail.\n", c->ncreate, c->nchange, c->nprune, c->nunchanged, ", ", c->nfail);
+}
+
 /* Print the plan as one JSON document. */
 static void plan_json(const struct env_plan_result *res)
 {
 	json_t *o = plan_to_json_value(&res->plan);
 	json_object_set_new(o, "roles", roles_json(&res->roles));
 	json_object_set_new(o, "roles_checked", json_boolean(res->roles.checked));
+	json_object_set_new(o, "cluster", cluster_json(&res->cluster));
+	json_object_set_new(o, "cluster_checked", json_boolean(res->cluster.checked));
 	cli_print_json(o);
 }
 
@@ -66,7 +103,7 @@ int cmd_plan(int argc, char **argv)
 		CLI_FLAG("json", 0, &json, "print the plan as JSON"),
 		CLI_FLAG("verbose", 'v', &verbose, "list the unchanged resources too"),
 		CLI_FLAG("no-refresh", 0, &no_refresh,
-			"plan from the state alone: do not ask libvirt what exists nor the nodes what the roles would change"),
+			"plan from the state alone: do not ask libvirt, the nodes or the cluster"),
 		CLI_END};
 	const struct cli_opt_syntax syn = {"plan", opts, "BLUEPRINT", 1, 1, NULL};
 	struct cli_opt_args a;
@@ -87,6 +124,7 @@ int cmd_plan(int argc, char **argv)
 		printf("Environment %s (blueprint %s):\n", name ? name : bp->name, a.pos[0]);
 		plan_print(&res.plan, stdout, verbose);
 		roles_print(&res.roles, !no_refresh);
+		cluster_print(&res.cluster, verbose);
 	}
 	env_plan_result_clear(&res);
 	state_close(st);

@@ -52,7 +52,7 @@ static void print_status(const struct state_env *e, const struct env_node *nodes
 		}
 	}
 	if (nout)
-		printf("\n%zu output(s) recorded by the roles: `sandbox outputs %s`\n", nout, e->name);
+		printf("\n%zu output(s) recorded: `sandbox outputs %s`\n", nout, e->name);
 }
 
 /* Show one environment. */

@@ -72,9 +72,25 @@ struct env_role_plan {
 	size_t n;
 };
 
+/* What the cluster phase would do (a server-side dry run of the same objects). */
+struct env_cluster_change {
+	char *who;                   /* "Kind namespace/name" */
+	const char *action;          /* create, change, unchanged, prune, conflict, fail */
+	char *detail;                /* change: the diff lines; conflict/fail: why; else NULL */
+};
+struct env_cluster_plan {
+	bool applies;                /* the blueprint has a cluster */
+	bool checked;                /* the cluster was asked */
+	char *why;                   /* not checked: why (else NULL) */
+	struct env_cluster_change *v;
+	size_t n, ncreate, nchange, nunchanged, nprune, nfail;
+};
+void env_cluster_plan_clear(struct env_cluster_plan *p);
+
 struct env_plan_result {
 	struct plan plan;            /* the provider resources */
 	struct env_role_plan roles;
+	struct env_cluster_plan cluster;
 };
 
 /* What `plan` shows: the plan `up` would execute now, from the same inputs `up` uses (the state,

@@ -35,6 +35,7 @@ struct cluster {
 	size_t nlabels;
 	char **keys;                 /* row keys of everything applied this run */
 	size_t nkeys;
+	struct env_cluster_plan *plan; /* a dry run (plan): nothing journaled, nothing changed */
 };
 
 /* The kubeconfig an environment's cluster is reached with, and its context. */
@@ -371,7 +372,7 @@ static int journal_set(struct cluster *c, const struct k8s_manifest_set *set, co
 			rc = sbx_err_set(err, SBX_EXIT_USAGE, "%s:%d: cluster-scoped %s %s: on a shared cluster its name must "
 				"start with the environment's name (%s-...)", set->v[i].file, set->v[i].line, set->v[i].kind,
 				set->v[i].name, c->row->name);
-		if (rc == 0)
+		if (rc == 0 && c->plan == NULL)
 			rc = journal(c, key, STATE_RES_PENDING, err);
 		(*keys)[i] = key;
 		env_strv_add(&c->keys, &c->nkeys, xstrdup(key));
@@ -379,23 +380,90 @@ static int journal_set(struct cluster *c, const struct k8s_manifest_set *set, co
 	return rc;
 }
 
-/* Journal, apply (default namespace ns) and journal again one set. */
+/* A planned change's line. */
+static void plan_add(struct env_cluster_plan *p, char *who, const char *action, char *detail)
+{
+	p->v = xrealloc(p->v, (p->n + 1) * sizeof(*p->v));
+	p->v[p->n++] = (struct env_cluster_change){who, action, detail};
+}
+
+/* Whether the dry run creates this namespace (its objects cannot be dry-run before it exists). */
+static bool plan_creates_ns(const struct env_cluster_plan *p, const char *ns)
+{
+	char *who = xasprintf("Namespace %s", ns);
+	bool found = false;
+	for (size_t i = 0; i < p->n && !found; i++)
+		found = strcmp(p->v[i].action, "create") == 0 && strcmp(p->v[i].who, who) == 0;
+	free(who);
+	return found;
+}
+
+/* Note each object of a dry run's report in the plan. */
+static void plan_report(struct cluster *c, const struct k8s_apply_report *rep)
+{
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct k8s_apply_item *it = &rep->v[i];
+		char *who = xasprintf("%s %s%s%s", it->src->kind, it->namespace ? it->namespace : "",
+			it->namespace ? "/" : "", it->src->name), *detail = NULL;
+		const char *action = "unchanged";
+		size_t len = 0;
+		FILE *f;
+		switch (it->result) {
+		case K8S_APPLY_CREATED:
+			action = "create";
+			break;
+		case K8S_APPLY_CONFIGURED:
+			action = "change";
+			if ((f = open_memstream(&detail, &len)) != NULL) {
+				k8s_diff_print(&it->diff, f, "    ");
+				fclose(f);
+				while (len && detail[len - 1] == '\n')
+					detail[--len] = '\0';
+			}
+			break;
+		case K8S_APPLY_UNCHANGED:
+			break;
+		case K8S_APPLY_CONFLICT:
+			action = "conflict";
+			detail = xasprintf("    owned by %s: %s", it->nconflicts && it->conflicts[0].manager ?
+				it->conflicts[0].manager : "another field manager", it->nconflicts && it->conflicts[0].field ?
+				it->conflicts[0].field : "a field");
+			break;
+		default:
+			/* in a namespace the same dry run creates: it would be created with it */
+			action = it->namespace && plan_creates_ns(c->plan, it->namespace) ? "create" : "fail";
+			if (strcmp(action, "fail") == 0)
+				detail = xasprintf("    %s", it->error ? it->error : "failed");
+			break;
+		}
+		c->plan->ncreate += strcmp(action, "create") == 0;
+		c->plan->nchange += strcmp(action, "change") == 0;
+		c->plan->nunchanged += strcmp(action, "unchanged") == 0;
+		c->plan->nfail += strcmp(action, "fail") == 0 || strcmp(action, "conflict") == 0;
+		plan_add(c->plan, who, action, detail);
+	}
+}
+
+/* Journal, apply (default namespace ns) and journal again one set; in a dry run, only apply with
+ * dryRun and note the outcome. */
 static int apply_set(struct cluster *c, const struct k8s_manifest_set *set, const char *ns, struct sbx_err *err)
 {
 	struct k8s_apply_report *rep = NULL;
 	char **keys = NULL;
 	struct k8s_apply_opts o = {.field_manager = CLUSTER_FIELD_MANAGER, .namespace = ns, .labels = c->labels,
-		.nlabels = c->nlabels, .progress = apply_progress, .ud = c};
+		.nlabels = c->nlabels, .progress = c->plan ? NULL : apply_progress, .ud = c, .dry_run = c->plan != NULL};
 	int rc = journal_set(c, set, ns, &keys, err);
 	if (rc == 0)
 		rc = k8s_apply(c->k, set, &o, &rep, err);
-	for (size_t i = 0; rc == 0 && rep && i < rep->n; i++) {
+	if (rc == 0 && rep && c->plan)
+		plan_report(c, rep);
+	for (size_t i = 0; rc == 0 && rep && !c->plan && i < rep->n; i++) {
 		enum k8s_result r = rep->v[i].result;
 		size_t k = (size_t)(rep->v[i].src - set->v);
 		if (r == K8S_APPLY_CREATED || r == K8S_APPLY_CONFIGURED || r == K8S_APPLY_UNCHANGED)
 			rc = journal(c, keys[k], STATE_RES_CREATED, err);
 	}
-	if (rc == 0 && rep)
+	if (rc == 0 && rep && !c->plan)
 		rc = k8s_apply_report_check(rep, err);
 	k8s_apply_report_free(rep);
 	state_strv_free(keys, set->n);
@@ -433,6 +501,11 @@ static int prune(struct cluster *c, struct sbx_err *err)
 				continue;
 			const struct res_k8s *o = &r->u.k8s;
 			struct k8s_ref ref = {o->api_version, o->kind, o->namespace, o->obj_name, NULL, NULL, NULL};
+			if (c->plan) {
+				plan_add(c->plan, res_display(RES_K8S, r->name), "prune", NULL);
+				c->plan->nprune++;
+				continue;
+			}
 			ev_emit(c->ev, c->row->name, "k8s.prune", o->kind, o->obj_name, NULL, "%s %s%s%s: no longer declared: "
 				"deleting it", o->kind, o->namespace ? o->namespace : "", o->namespace ? "/" : "", o->obj_name);
 			rc = k8s_delete(c->k, &ref, K8S_PROPAGATE_BACKGROUND, err);
@@ -677,4 +750,56 @@ void env_applied_clear(struct env_applied *a)
 	k8s_apply_report_free(a->rep);
 	k8s_manifests_free(a->set);
 	*a = (struct env_applied){0};
+}
+
+/* What the cluster phase of up would do: a server-side dry run of the same objects. */
+int env_cluster_plan(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp, const char *env,
+	const struct state_env *row, struct env_cluster_plan *out, struct sbx_err *err)
+{
+	*out = (struct env_cluster_plan){.applies = bp->cluster.present};
+	if (!bp->cluster.present)
+		return 0;
+	struct state_env planned = {.name = (char *)env, .id = "0000000000000000"};
+	const struct state_env *r = row ? row : &planned;
+	struct cluster c = {.cfg = cfg, .st = st, .bp = bp, .row = r, .attached = bp->cluster.kubeconfig != NULL,
+		.dir = sbx_cluster_dir(cfg->cluster_dir, "manifests/namespace.yaml"), .plan = out};
+	env_cluster_access(st, r, &bp->cluster, &c.kubeconfig, &c.context);
+	if (!c.attached && access(c.kubeconfig, R_OK) != 0) {
+		char *kc = NULL;
+		struct sbx_err e = SBX_ERR_INIT;
+		if (state_secret_get(st, env, ENV_SECRET_KUBECONFIG, &kc, &e) < 0 || kc == NULL) {
+			out->why = xstrdup("the cluster is not installed yet (up installs it, then applies every object)");
+			sbx_err_clear(&e);
+			free(kc);
+			cluster_clear(&c);
+			return 0;
+		}
+		OPENSSL_cleanse(kc, strlen(kc));
+		free(kc);
+	}
+	for (size_t i = 0; i < bp->cluster.nnamespaces; i++)
+		env_strv_add(&c.teams, &c.nteams, xstrdup(bp->cluster.namespaces[i].name));
+	cluster_labels(&c);
+	int rc = c.dir ? 0 : sbx_err_set(err, SBX_EXIT_FAILED, "cannot find the platform manifests (cluster/manifests)");
+	if (rc == 0)
+		rc = cluster_connect(&c, err);
+	if (rc == 0)
+		rc = cluster_apply(&c, err);
+	if (rc == 0 && row)
+		rc = prune(&c, err);
+	out->checked = rc == 0;
+	cluster_clear(&c);
+	return rc;
+}
+
+/* Free a cluster plan. */
+void env_cluster_plan_clear(struct env_cluster_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->v[i].who);
+		free(p->v[i].detail);
+	}
+	free(p->v);
+	free(p->why);
+	*p = (struct env_cluster_plan){0};
 }

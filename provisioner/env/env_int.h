@@ -94,6 +94,9 @@ char *env_output_resolve(struct state *st, const char *env, const char *v, bool 
  * without a cluster section. */
 int env_cluster(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp,
 	const struct state_env *row, struct ev_sink *ev, struct sbx_err *err) SBX_WUR;
+/* The cluster phase's dry run for plan (row NULL: the environment does not exist yet). */
+int env_cluster_plan(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp, const char *env,
+	const struct state_env *row, struct env_cluster_plan *out, struct sbx_err *err) SBX_WUR;
 /* The kubeconfig (path, context; caller frees both) an environment's cluster is reached with:
  * the blueprint's for an attached cluster, the fetched one for an installed cluster. */
 void env_cluster_access(struct state *st, const struct state_env *e, const struct bp_cluster *cl, char **path,

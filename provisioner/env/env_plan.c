@@ -116,6 +116,7 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	pc.state_id = state_id(st);
 	pc.env = env;
 	pc.env_id = e ? e->id : NULL;
+	pc.no_machines = o->bp->nnodes == 0 && o->bp->nnetworks == 0;
 	if (o->refresh && prov_open(&pc, &p, err) < 0) {
 		sbx_err_hint(err, "plan asks libvirt what exists; without it, `sandbox plan --no-refresh` plans "
 			"from the state alone");
@@ -127,10 +128,14 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	rc = plan_build(&in.desired, in.rows.recs, in.nplanned, in.obs, in.nobs, e ? e->protected : false,
 		&out->plan, err);
 	out->roles.applies = env_roles_any(o->bp);
-	if (rc == 0 && o->refresh && e && env_roles_plan(cfg, st, o->bp, env, &out->roles, err) < 0) {
-		env_plan_result_clear(out);
+	if (rc == 0 && o->refresh && e && env_roles_plan(cfg, st, o->bp, env, &out->roles, err) < 0)
 		rc = -1;
-	}
+	if (rc == 0 && o->refresh && env_cluster_plan(cfg, st, o->bp, env, e, &out->cluster, err) < 0)
+		rc = -1;
+	if (rc == 0 && !o->refresh && o->bp->cluster.present)
+		out->cluster = (struct env_cluster_plan){.applies = true, .why = xstrdup("not checked (--no-refresh)")};
+	if (rc < 0)
+		env_plan_result_clear(out);
 out:
 	env_inputs_clear(&in);
 	prov_close(p);
@@ -143,5 +148,6 @@ void env_plan_result_clear(struct env_plan_result *r)
 {
 	plan_clear(&r->plan);
 	role_changes_free(r->roles.changes, r->roles.n);
+	env_cluster_plan_clear(&r->cluster);
 	*r = (struct env_plan_result){0};
 }

@@ -61,6 +61,17 @@ labels() {
 # rv KIND NS NAME: the object's resourceVersion
 rv() { $KUBECTL get "$1" -n "$2" "$3" -o go-template='{{.metadata.resourceVersion}}' 2>&1; }
 
+# plan: a server-side dry run; nothing is created
+expect_rc 0 "$SANDBOX" plan "$D/attached.yaml" --name "$A"
+expect_out "^\\+ Namespace $A-web$"
+expect_out "^\\+ ConfigMap $A-web/hello$"
+expect_out "^\\+ Secret $A-api/token$"
+expect_out "Cluster \\(server-side dry run\\): 16 to create, 0 to change, 0 to prune, 0 unchanged, 0 would fail"
+expect_no_out "not-printed-4d1f|bm90LXByaW50ZWQtNGQxZg"
+expect_rc 1 $KUBECTL get namespace "$A-web"
+expect_rc 0 "$SANDBOX" plan "$D/attached.yaml" --name "$A" --no-refresh
+expect_out "^Cluster: not checked \\(--no-refresh\\)"
+
 # up: no machines, so no libvirt; everything applied and labelled
 expect_rc 0 "$SANDBOX" up "$D/attached.yaml" --name "$A"
 expect_out "environment $A is ready"
@@ -121,12 +132,26 @@ expect_no_out ": (created|configured)"
 [ "$(rv configmap "$A-web" hello)" = "$R1" ] && pass || fail "a no-op up changed the ConfigMap"
 [ "$(rv namespace "" "$A-web")" = "$RNS" ] && pass || fail "a no-op up changed the namespace"
 
-# prune: the Secret leaves the blueprint's app, so it leaves the cluster and the state
+expect_rc 0 "$SANDBOX" plan "$D/attached.yaml" --name "$A" --json
+expect_out '"cluster_checked": true'
+expect_no_out '"action": "(create|change|prune)"'
+
+# prune: the Secret leaves the blueprint's app, so it leaves the cluster and the state; plan says so
+# first, and shows what a changed object would become
 rm "$D/app/20-secret.yaml"
+sed -i 's/greeting: hello/greeting: bonjour/' "$D/app/10-config.yaml"
+expect_rc 0 "$SANDBOX" plan "$D/attached.yaml" --name "$A"
+expect_out "^- Secret $A-api/token \\(no longer declared\\)$"
+expect_out "^~ ConfigMap $A-web/hello$"
+expect_out "^    ~ .data.greeting: \"?hello\"? → \"?bonjour\"?$"
+expect_out "0 to create, 1 to change, 1 to prune, 14 unchanged"
+expect_rc 0 $KUBECTL get secret -n "$A-api" token
 expect_rc 0 "$SANDBOX" up "$D/attached.yaml" --name "$A"
 expect_out "Secret $A-api/token: no longer declared"
 expect_rc 1 $KUBECTL get secret -n "$A-api" token
 expect_rc 0 $KUBECTL get secret -n "$B-api" token
+expect_rc 0 $KUBECTL get configmap -n "$A-web" hello -o go-template='{{.data.greeting}}'
+expect_out "^bonjour$"
 expect_rc 0 "$SANDBOX" status "$A"
 expect_no_out "token"
 
