@@ -12,7 +12,8 @@ static void gc_print(const struct env_gc_item *items, size_t n, bool del)
 {
 	size_t kept_foreign = 0;
 	if (n == 0)
-		printf("gc: nothing to collect: every libvirt object named sbx-* is known to the state\n");
+		printf("gc: nothing to collect: every libvirt object named sbx-* and every labelled cluster object is "
+			"known to the state\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct env_gc_item *it = &items[i];
 		kept_foreign += it->class != ENV_GC_OURS && !it->deleted;
@@ -46,14 +47,17 @@ int cmd_gc(int argc, char **argv)
 	struct sbx_err err = SBX_ERR_INIT;
 	struct env_gc_opts o = {0};
 	bool json = false;
-	struct cli_list uri = {0};
+	struct cli_list uri = {0}, kc = {0};
 	const struct cli_opt opts[] = {
 		CLI_STRING("env", 0, &o.env, "NAME", "only the objects tagged with the environment NAME"),
 		CLI_FLAG("delete", 0, &o.delete, "delete the orphans of this state"),
 		CLI_FLAG("force-foreign", 0, &o.force_foreign,
 			"with --delete, also delete objects of other states, untagged and protected ones"),
 		CLI_LIST("uri", 0, &uri, "URI",
-			"scan this libvirt URI (repeatable; default: qemu:///system and every environment's)"),
+			"scan this libvirt URI (repeatable; default: qemu:///system, every environment's site and attached "
+			"cluster)"),
+		CLI_LIST("kubeconfig", 0, &kc, "FILE", "scan this cluster for objects labelled by sandbox (repeatable)"),
+		CLI_STRING("context", 0, &o.context, "NAME", "the kubeconfigs' context (default: their current-context)"),
 		CLI_FLAG("json", 0, &json, "print JSON"),
 		CLI_END};
 	const struct cli_opt_syntax syn = {"gc", opts, NULL, 0, 0, NULL};
@@ -62,6 +66,8 @@ int cmd_gc(int argc, char **argv)
 		return a.exit;
 	o.uris = (const char *const *)uri.v;
 	o.nuris = uri.n;
+	o.kubeconfigs = (const char *const *)kc.v;
+	o.nkubeconfigs = kc.n;
 	struct state *st = NULL;
 	struct env_gc_item *items = NULL;
 	size_t n = 0;
@@ -77,6 +83,7 @@ int cmd_gc(int argc, char **argv)
 	}
 	env_gc_items_free(items, n);
 	cli_list_free(&uri);
+	cli_list_free(&kc);
 	state_close(st);
 	if (left < 0)
 		return cli_fail(&err);

@@ -136,8 +136,12 @@ int env_reap(const struct env_config *cfg, struct state *st, const char *reaper,
 struct env_gc_opts {
 	const char *env;          /* only objects tagged with this environment name, or untagged and
 	                             named sbx-<env>.* (NULL: all) */
-	const char *const *uris;  /* the sites to scan; none: the default and every environment's */
+	const char *const *uris;  /* the sites to scan; none (and no kubeconfigs): the default and every
+	                             environment's, and every attached cluster */
 	size_t nuris;
+	const char *const *kubeconfigs; /* clusters to scan */
+	size_t nkubeconfigs;
+	const char *context;      /* their context (NULL: current-context) */
 	bool delete;
 	bool force_foreign;       /* also delete objects of other states, untagged or protected ones */
 };

@@ -1,4 +1,5 @@
-/* env_gc — provider objects named sbx-* that this state does not know: list, classify, delete. */
+/* env_gc — provider objects of ours (libvirt objects named sbx-*, cluster objects labelled
+ * sandbox.dev/state) that this state does not know: list, classify, delete. */
 #include "env_int.h"
 
 #include <stdlib.h>
@@ -26,26 +27,53 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The sites to scan: those given, else the default plus every environment's. */
-static void gc_uris(struct state *st, const struct env_gc_opts *o, char ***uris, size_t *n)
+/* A place objects of ours live: a libvirt URI, or a cluster (kubeconfig, context). */
+struct gc_site {
+	char *uri, *kubeconfig, *context;
+};
+
+/* Add a site unless it is there already. */
+static void site_add(struct gc_site **v, size_t *n, char *uri, char *kubeconfig, char *context)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (sbx_streq((*v)[i].uri, uri) && sbx_streq((*v)[i].kubeconfig, kubeconfig) &&
+			sbx_streq((*v)[i].context, context)) {
+			free(uri);
+			free(kubeconfig);
+			free(context);
+			return;
+		}
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = (struct gc_site){uri, kubeconfig, context};
+}
+
+/* The sites to scan: those given (URIs, kubeconfigs), else the default libvirt URI plus every
+ * environment's URI and attached cluster. */
+static void gc_sites(struct state *st, const struct env_gc_opts *o, struct gc_site **v, size_t *n)
 {
 	struct state_env **envs = NULL;
 	size_t ne = 0;
 	struct sbx_err e = SBX_ERR_INIT;
 	for (size_t i = 0; i < o->nuris; i++)
-		env_strv_add(uris, n, xstrdup(o->uris[i]));
-	if (o->nuris)
+		site_add(v, n, xstrdup(o->uris[i]), NULL, NULL);
+	for (size_t i = 0; i < o->nkubeconfigs; i++)
+		site_add(v, n, NULL, xstrdup(o->kubeconfigs[i]), xstrdup(o->context));
+	if (o->nuris || o->nkubeconfigs)
 		return;
-	env_strv_add(uris, n, xstrdup(BP_DEFAULT_URI));
+	site_add(v, n, xstrdup(BP_DEFAULT_URI), NULL, NULL);
 	if (state_env_list(st, &envs, &ne, &e) == 0)
 		for (size_t i = 0; i < ne; i++) {
-			char *uri, *pool, *pool_path;
+			char *uri, *pool, *pool_path, *kc, *ctx;
+			bool machines = false;
 			env_site_of_row(envs[i], &uri, &pool, &pool_path);
-			bool seen = false;
-			for (size_t k = 0; k < *n; k++)
-				seen |= strcmp((*uris)[k], uri) == 0;
-			if (!seen)
-				env_strv_add(uris, n, uri);
+			if (env_cluster_of_row(envs[i], &kc, &ctx, &machines) == ENV_CLUSTER_ATTACHED) {
+				site_add(v, n, NULL, kc, ctx);
+			} else {
+				free(kc);
+				free(ctx);
+			}
+			if (machines)
+				site_add(v, n, uri, NULL, NULL);
 			else
 				free(uri);
 			free(pool);
@@ -53,6 +81,17 @@ static void gc_uris(struct state *st, const struct env_gc_opts *o, char ***uris,
 		}
 	sbx_err_clear(&e);
 	state_env_list_free(envs, ne);
+}
+
+/* Free the sites. */
+static void gc_sites_free(struct gc_site *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].uri);
+		free(v[i].kubeconfig);
+		free(v[i].context);
+	}
+	free(v);
 }
 
 /* Whether an object is selected by --env: tagged with that environment name, or untagged and
@@ -128,16 +167,21 @@ static int gc_delete(struct gc *g, struct prov *p, const struct prov_obj *o, enu
 
 /* Scan one site; list (and delete, in the delete order) what the state does not know. Returns the
  * number left, or -1. */
-static int gc_site(struct gc *g, const char *uri, struct sbx_err *err)
+static int gc_site(struct gc *g, const struct gc_site *site, struct sbx_err *err)
 {
-	struct prov_cfg pc = {.state_id = state_id(g->st), .uri = uri, .pool = BP_DEFAULT_POOL,
-		.pool_path = BP_DEFAULT_POOL_PATH};
+	struct prov_cfg pc = {.state_id = state_id(g->st), .uri = site->uri, .pool = BP_DEFAULT_POOL,
+		.pool_path = BP_DEFAULT_POOL_PATH, .kubeconfig = site->kubeconfig, .kube_context = site->context,
+		.no_machines = site->uri == NULL};
+	char *where = site->uri ? xstrdup(site->uri) : xasprintf("kubeconfig %s%s%s", site->kubeconfig,
+		site->context ? " context " : "", site->context ? site->context : "");
 	struct prov *p = NULL;
 	struct prov_obj *objs = NULL;
 	size_t n = 0;
 	int left = 0;
 	if (prov_open(&pc, &p, err) < 0 || prov_list(p, false, &objs, &n, err) < 0) {
+		sbx_err_prefix(err, "%s", where);
 		prov_close(p);
+		free(where);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -153,11 +197,12 @@ static int gc_site(struct gc *g, const char *uri, struct sbx_err *err)
 		sbx_err_clear(&e);
 		left += d != 1;
 		xgrow(&g->items, &g->cap, g->n + 1, sizeof(*g->items));
-		g->items[g->n++] = (struct env_gc_item){xstrdup(uri), xstrdup(res_type_name(o->type)), xstrdup(o->name),
-			xstrdup(o->env), xstrdup(o->state_id), c, d == 1, note};
+		g->items[g->n++] = (struct env_gc_item){xstrdup(where), xstrdup(res_type_name(o->type)),
+			res_display(o->type, o->name), xstrdup(o->env), xstrdup(o->state_id), c, d == 1, note};
 	}
 	prov_obj_list_free(objs, n);
 	prov_close(p);
+	free(where);
 	return left;
 }
 
@@ -167,8 +212,8 @@ int env_gc(const struct env_config *cfg, struct state *st, const struct env_gc_o
 {
 	struct gc g = {.st = st, .o = o};
 	struct state_res *res = NULL;
-	size_t nres = 0, nuris = 0;
-	char **uris = NULL;
+	size_t nres = 0, nsites = 0;
+	struct gc_site *sites = NULL;
 	int left = 0;
 	(void)cfg;
 	if (state_res_list_all(st, &res, &nres, err) < 0)
@@ -177,14 +222,14 @@ int env_gc(const struct env_config *cfg, struct state *st, const struct env_gc_o
 	for (size_t i = 0; i < nres; i++)
 		g.known[g.nknown++] = res[i].name;
 	qsort(g.known, g.nknown, sizeof(char *), cmp_str);
-	gc_uris(st, o, &uris, &nuris);
-	for (size_t i = 0; i < nuris && left >= 0; i++) {
-		int l = gc_site(&g, uris[i], err);
+	gc_sites(st, o, &sites, &nsites);
+	for (size_t i = 0; i < nsites && left >= 0; i++) {
+		int l = gc_site(&g, &sites[i], err);
 		left = l < 0 ? -1 : left + l;
 	}
 	free(g.known);
 	state_res_list_free(res, nres);
-	state_strv_free(uris, nuris);
+	gc_sites_free(sites, nsites);
 	*items = g.items;
 	*n = g.n;
 	return left;

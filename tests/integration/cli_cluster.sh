@@ -208,6 +208,27 @@ expect_rc 0 $KUBECTL get configmap -l "sandbox.dev/env-id=$ID" -A -o name
 [ -z "$OUT" ] && pass || fail "objects of $A remain: $OUT"
 expect_rc 0 $KUBECTL get configmap -n "$B-web" hello
 expect_rc 1 "$SANDBOX" status "$A"
+
+# gc: an object of B the state forgot is an orphan of ours (deleted); another state's are foreign
+C=clc$$
+S2="$T/state2/state.db"
+on_exit "SANDBOX_STATE='$S2' $SANDBOX down $C"
+expect_rc 0 env SANDBOX_STATE="$S2" "$SANDBOX" up "$D/attached.yaml" --name "$C"
+sqlite3 "$SANDBOX_STATE" "DELETE FROM res WHERE env = '$B' AND type = 'k8s' AND name LIKE '%|hello'"
+expect_rc 0 "$SANDBOX" gc
+expect_out "^k8s +ConfigMap $B-web/hello +orphan +present env $B \\(kubeconfig $D/kubeconfig\\)"
+expect_out "ConfigMap $C-web/hello +foreign +present env $C"
+expect_rc 0 env SANDBOX_STATE="$S2" "$SANDBOX" gc --kubeconfig "$D/kubeconfig" --json
+expect_out '"class": "foreign"'
+expect_no_out "$C-web"
+expect_rc 3 "$SANDBOX" gc --kubeconfig "$D/kubeconfig" --delete
+expect_out "ConfigMap $B-web/hello +orphan +deleted"
+expect_out "ConfigMap $C-web/hello +foreign +kept: not this state's"
+expect_rc 1 $KUBECTL get configmap -n "$B-web" hello
+expect_rc 0 $KUBECTL get configmap -n "$C-web" hello
 expect_rc 0 "$SANDBOX" down "$B"
 expect_rc 1 $KUBECTL get namespace "$B-web"
+expect_rc 0 $KUBECTL get namespace "$C-web"
+expect_rc 0 env SANDBOX_STATE="$S2" "$SANDBOX" down "$C"
+expect_rc 1 $KUBECTL get namespace "$C-web"
 finish
