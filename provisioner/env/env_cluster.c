@@ -142,7 +142,7 @@ static char **env_blocks(struct cluster *c, size_t *n)
 		sbx_err_clear(&e);
 	}
 	struct sbx_err e = SBX_ERR_INIT;
-	if (state_ipam_get(c->st, c->row->name, "_vip", &v[*n], &e) == 0 && v[*n])
+	if (state_ipam_get(c->st, c->row->name, ENV_VIP_NETWORK, &v[*n], &e) == 0 && v[*n])
 		(*n)++;
 	sbx_err_clear(&e);
 	return v;

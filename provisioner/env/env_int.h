@@ -101,6 +101,13 @@ int env_cluster_plan(const struct env_config *cfg, struct state *st, const struc
  * the blueprint's for an attached cluster, the fetched one for an installed cluster. */
 void env_cluster_access(struct state *st, const struct state_env *e, const struct bp_cluster *cl, char **path,
 	char **context);
+/* The pseudo-network under which the VIP block is allocated from the IPAM pool. */
+#define ENV_VIP_NETWORK "_vip"
+/* Route the VIP block from this host through the environment's router (local libvirt only; a
+ * failure is a warning event). */
+int env_vip_route(struct state *st, const struct bp_blueprint *bp, const char *env, const char *uri,
+	struct ev_sink *ev, struct sbx_err *err) SBX_WUR;
+
 /* The secret an installed cluster's kubeconfig is kept in (it holds the admin's client key). */
 #define ENV_SECRET_KUBECONFIG "kubeconfig"
 /* Write the kubeconfig file (0600) of an installed cluster from the state; 1: none stored yet. */

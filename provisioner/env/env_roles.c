@@ -8,8 +8,6 @@
 #include "exec.h"
 #include "role.h"
 
-/* The pseudo-network under which the VIP block is allocated from the IPAM pool. */
-#define VIP_NETWORK "_vip"
 
 struct roles {
 	struct state *st;
@@ -110,8 +108,8 @@ static int roles_load(struct roles *r, const struct bp_blueprint *bp, bool alloc
 			return -1;
 	int rc = 0;
 	if (bp->nvips > 0)
-		rc = allocate ? state_ipam_alloc(r->st, r->env, VIP_NETWORK, NULL, &r->vip_cidr, err) :
-			state_ipam_get(r->st, r->env, VIP_NETWORK, &r->vip_cidr, err);
+		rc = allocate ? state_ipam_alloc(r->st, r->env, ENV_VIP_NETWORK, NULL, &r->vip_cidr, err) :
+			state_ipam_get(r->st, r->env, ENV_VIP_NETWORK, &r->vip_cidr, err);
 	if (rc < 0) {
 		sbx_err_prefix(err, "VIP block");
 		return -1;

@@ -3,7 +3,8 @@
 # PostgreSQL) extended so the backend node runs the mocks and the VIP forwards to the SMS mock:
 #   1. `up` applies every role; outputs give DATABASE_URL, the VIP and the mock URLs.
 #   2. from inside the router VM: BGP Established with both LBs, the VIP route via both (ECMP),
-#      an HTTP request to the VIP answered by the backend through HAProxy.
+#      an HTTP request to the VIP answered by the backend through HAProxy; the same request from
+#      this host, through the route `up` set via the router.
 #   3. psql through pgbouncer with the generated credentials, from the backend node.
 #   3b. the mocks run as sbx-mocks, want MOCK_API_KEY (401 without it), and refuse a status
 #      callback to the node's loopback.
@@ -40,6 +41,7 @@ YAML
 expect_rc 0 "$SANDBOX" up "$T/e2e.yaml" --name $E --json
 [ "$rc" -eq 0 ] || { fail "up failed: the remaining checks need the environment"; finish; }
 expect_out '"event":"roles.done"'
+UPOUT=$OUT
 printf '%s\n' "$OUT" | grep '"event":"roles.done"' | sed 's/.*"message":"\([^"]*\)".*/up: \1/'
 expect_rc 0 "$SANDBOX" outputs $E --format env
 expect_out '^DATABASE_URL=postgresql://dilosi:[A-Za-z0-9]+@[0-9.]+:6432/dilosi$'
@@ -66,6 +68,13 @@ expect_rc 0 "$SANDBOX" ssh $E router -- ip route show "$VIP"
 n=$(printf '%s\n' "$OUT" | grep -c 'nexthop via')
 [ "$n" -eq 2 ] && pass || fail "router: VIP route has $n nexthop(s), want 2 (ECMP)"
 expect_rc 0 "$SANDBOX" ssh $E router -- curl -sS -m 5 "http://$VIP/healthz"
+expect_out '"ok"'
+# and from this host: up routed the VIP block through the router
+expect_out_of_up=$(printf '%s\n' "$UPOUT" | grep -c '"event":"vip.route".*routed from this host')
+[ "$expect_out_of_up" -eq 1 ] && pass || fail "up did not route the VIP block from this host"
+expect_rc 0 ip route show "$VIP"
+expect_out "via "
+expect_rc 0 curl -sS -m 10 "http://$VIP/healthz"
 expect_out '"ok"'
 
 # 3. PostgreSQL through pgbouncer with the generated credentials
@@ -128,4 +137,6 @@ expect_out '"ok"'
 expect_rc 0 "$SANDBOX" down $E
 expect_out "nothing tagged with $E remains"
 [ "$(leftovers $E)" -eq 0 ] && pass || fail "virsh still shows $(leftovers $E) object(s) of $E"
+[ -z "$(ip route show "$VIP" 2>/dev/null)$(ip route show "${VIP%.*}.0/24" 2>/dev/null)" ] && pass ||
+    fail "a route to the VIP block outlived the environment"
 finish
