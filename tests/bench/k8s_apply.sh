@@ -27,7 +27,8 @@ while [ $i -le "$N" ]; do
         "$i" "$i" >"$T/m/cm-$i.yaml"
     printf '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm-%s","namespace":"bench-curl"},"data":{"index":"%s","text":"some configuration value"}}' \
         "$i" "$i" >"$T/c/cm-$i.json"
-    printf 'url = "%s/api/v1/namespaces/bench-curl/configmaps/cm-%s?fieldManager=curl"\nrequest = "PATCH"\nheader = "Content-Type: application/apply-patch+yaml"\ndata-binary = "@%s/c/cm-%s.json"\ncacert = "%s"\ncert = "%s"\nkey = "%s"\noutput = "/dev/null"\nsilent\nfail\nnext\n' \
+    [ $i -gt 1 ] && echo next >>"$T/curl.cfg"
+    printf 'url = "%s/api/v1/namespaces/bench-curl/configmaps/cm-%s?fieldManager=curl"\nrequest = "PATCH"\nheader = "Content-Type: application/apply-patch+yaml"\ndata-binary = "@%s/c/cm-%s.json"\ncacert = "%s"\ncert = "%s"\nkey = "%s"\noutput = "/dev/null"\nsilent\nfail\n' \
         "$K8S_URL" "$i" "$T" "$i" "$K8S_CA" "$K8S_CERT" "$K8S_KEY" >>"$T/curl.cfg"
     i=$((i + 1))
 done
