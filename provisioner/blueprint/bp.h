@@ -167,6 +167,9 @@ struct bp_cluster {
 	struct bp_artifact k3s;   /* install: the k3s binary (instead of the bundle) */
 	struct bp_artifact images;/* install: the airgap images tarball (instead of the bundle) */
 	int api_port;             /* install: the API server's port (default 6443) */
+	int ingress_http;         /* install: the NodePorts of the ingress controller (Traefik) on */
+	int ingress_https;        /* every node (defaults 30080, 30443): what VIP backends point at */
+	bool ingress;             /* an ingress: mapping was given */
 	char *kubeconfig;         /* attach: a kubeconfig file in the blueprint's tree or an image dir */
 	char *context;            /* attach: its context (default: its current-context) */
 	struct bp_namespace *namespaces; /* one per team: <env>-<name> on the cluster */

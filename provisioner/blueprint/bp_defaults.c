@@ -85,12 +85,17 @@ static void database_defaults(struct bp_database *d)
 	int_default(&d->max_client_conn, 200);
 }
 
-/* cluster: the API on 6443; every container gets requests and limits by default. */
+/* cluster: an installed one has its API on 6443 and Traefik's NodePorts on 30080 and 30443; every
+ * container gets requests and limits by default. */
 static void cluster_defaults(struct bp_cluster *cl)
 {
 	if (!cl->present)
 		return;
 	int_default(&cl->api_port, 6443);
+	if (cl->kubeconfig == NULL) {
+		int_default(&cl->ingress_http, 30080);
+		int_default(&cl->ingress_https, 30443);
+	}
 	for (size_t i = 0; i < cl->nnamespaces; i++) {
 		struct bp_namespace *ns = &cl->namespaces[i];
 		str_default(&ns->limit_cpu, "500m");

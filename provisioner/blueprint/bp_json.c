@@ -131,7 +131,8 @@ static json_t *cluster_json(const struct bp_cluster *cl)
 			jstr(n->request_memory), NULL));
 	}
 	return jobj("present", json_boolean(cl->present), "bundle", jstr(cl->bundle), "k3s", artifact_json(&cl->k3s),
-		"images", artifact_json(&cl->images), "api_port", json_integer(cl->api_port), "kubeconfig",
+		"images", artifact_json(&cl->images), "api_port", json_integer(cl->api_port), "ingress_http",
+		json_integer(cl->ingress_http), "ingress_https", json_integer(cl->ingress_https), "kubeconfig",
 		jstr(cl->kubeconfig), "context", jstr(cl->context), "namespaces", ns, NULL);
 }
 

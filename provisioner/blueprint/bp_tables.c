@@ -191,11 +191,20 @@ static const struct bp_field namespace_fields[] = {
 const struct bp_schema bp_tables_namespace = SCHEMA("namespace", struct bp_namespace, namespace_fields,
 	.pos = BP_OPT(struct bp_namespace, pos));
 
+/* cluster.ingress: NodePorts (the Kubernetes default range) whose fields live in the cluster itself. */
+static const struct bp_field ingress_fields[] = {
+	FLD("http", BP_F_INT, struct bp_cluster, ingress_http, .min = 30000, .max = 32767),
+	FLD("https", BP_F_INT, struct bp_cluster, ingress_https, .min = 30000, .max = 32767),
+};
+static const struct bp_schema ingress_schema = SCHEMA("ingress", struct bp_cluster, ingress_fields,
+	.present = BP_OPT(struct bp_cluster, ingress));
+
 static const struct bp_field cluster_fields[] = {
 	FLD("bundle", BP_F_PATH, struct bp_cluster, bundle),
 	FLD("k3s", BP_F_SUB, struct bp_cluster, k3s, .sub = &k3s_artifact_schema),
 	FLD("images", BP_F_SUB, struct bp_cluster, images, .sub = &images_artifact_schema),
 	FLD("api_port", BP_F_INT, struct bp_cluster, api_port, .min = 1, .max = 65535),
+	{.key = "ingress", .type = BP_F_SUB, .off = 0, .sub = &ingress_schema},
 	FLD("kubeconfig", BP_F_PATH, struct bp_cluster, kubeconfig),
 	FLD("context", BP_F_STR, struct bp_cluster, context),
 	FLD("namespaces", BP_F_LIST, struct bp_cluster, namespaces,

@@ -174,16 +174,34 @@ static void node_check_provider(struct bp_ctx *c, const struct bp_tree *m, const
 			"network; the first one carries SSH)", lab);
 }
 
-/* vip: the backend names a node. */
-static void vip_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_vip *v)
+/* Whether the node named `name` carries a k3s role. */
+static bool k3s_node(const struct bp_blueprint *bp, const char *name)
 {
-	const struct bp_tree *be = bp_tree_get(bp_tree_get(m, "backend"), "nodes");
+	for (size_t i = 0; i < bp->nnodes; i++)
+		if (sbx_streq(bp->nodes[i].name, name))
+			return bp_node_has_role(&bp->nodes[i], "k3s-server") || bp_node_has_role(&bp->nodes[i], "k3s-agent");
+	return false;
+}
+
+/* vip: the backend names a node; on the cluster's nodes it is a NodePort (where the ingress
+ * controller or an app's NodePort Service listens on every node). */
+static void vip_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_vip *v,
+	const struct bp_blueprint *bp)
+{
+	const struct bp_tree *be = bp_tree_get(m, "backend"), *nodes = bp_tree_get(be, "nodes");
 	char lab[64];
-	if (v->backend_nodes == NULL || be == NULL ||
-		bp_keys_find(c->nodekeys, c->nnodekeys, v->backend_nodes) >= 0)
-		return;
 	snprintf(lab, sizeof(lab), "vip \"%s\"", v->name ? v->name : "?");
-	undefined_ref(c, be->pos, lab, "node", v->backend_nodes, c->nodekeys, c->nnodekeys);
+	if (v->backend_nodes == NULL || nodes == NULL)
+		return;
+	if (bp_keys_find(c->nodekeys, c->nnodekeys, v->backend_nodes) < 0) {
+		undefined_ref(c, nodes->pos, lab, "node", v->backend_nodes, c->nodekeys, c->nnodekeys);
+		return;
+	}
+	if (k3s_node(bp, v->backend_nodes) && bp_tree_get(be, "port") && (v->backend_port < 30000 ||
+		v->backend_port > 32767))
+		bp_errf(c, val_pos(be, "port"), "%s: backend.port %d: nodes \"%s\" run k3s, where services are reached on "
+			"a NodePort (30000-32767): the ingress controller's (cluster.ingress: https 30443, http 30080 by "
+			"default) or an app's NodePort Service", lab, v->backend_port, v->backend_nodes);
 }
 
 /* Whether PostgreSQL or pgbouncer reserve a name: its superuser, the template databases, the
@@ -307,6 +325,27 @@ static void cluster_source_check(struct bp_ctx *c, const struct bp_tree *m, cons
 		bp_errf(c, role_pos(root, bp, "k3s-agent"), "role k3s-agent needs a node with role k3s-server to join");
 }
 
+/* Whether a and b are scalars with the same text (values the blueprint gave, not defaults). */
+static bool scalar_eq(const struct bp_tree *a, const struct bp_tree *b)
+{
+	return a && b && a->kind == BP_TREE_SCALAR && b->kind == BP_TREE_SCALAR && sbx_streq(a->str, b->str);
+}
+
+/* cluster.ingress: the installed k3s's Traefik, on two different NodePorts. */
+static void ingress_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_cluster *cl)
+{
+	const struct bp_ent *e = bp_tree_ent(m, "ingress");
+	const struct bp_tree *in = as_map(bp_tree_get(m, "ingress"));
+	if (e == NULL)
+		return;
+	if (cl->kubeconfig)
+		bp_errf(c, e->kpos, "cluster.ingress: sets the NodePorts of the ingress controller of the k3s this "
+			"blueprint installs; an attached cluster's ingress is its own (remove ingress, or install k3s)");
+	else if (in && cl->ingress_http == cl->ingress_https && scalar_eq(bp_tree_get(in, "http"), bp_tree_get(in, "https")))
+		bp_errf(c, val_pos(in, "https"), "cluster.ingress: http and https need different NodePorts (both are %d)",
+			cl->ingress_https);
+}
+
 /* The cluster section, its artifacts and namespaces. */
 static void cluster_check(struct bp_ctx *c, const struct bp_tree *root, const struct bp_blueprint *bp)
 {
@@ -322,6 +361,7 @@ static void cluster_check(struct bp_ctx *c, const struct bp_tree *root, const st
 		artifact_check(c, a, "k3s");
 	if ((a = as_map(bp_tree_get(m, "images"))))
 		artifact_check(c, a, "images");
+	ingress_check(c, m, &bp->cluster);
 	bp_schema_dup_names(c, bp->cluster.namespaces, bp->cluster.nnamespaces, &bp_tables_namespace);
 }
 
@@ -401,7 +441,7 @@ void bp_validate_model(struct bp_ctx *c, const struct bp_tree *root, const struc
 		bgp_check(c, m, &bp->bgp);
 	for (size_t i = 0; i < bp->nvips; i++)
 		if ((m = item_map(vips, i)))
-			vip_check(c, m, &bp->vips[i]);
+			vip_check(c, m, &bp->vips[i], bp);
 	bp_schema_dup_names(c, bp->vips, bp->nvips, &bp_tables_vip);
 	bp_schema_dup_names(c, bp->database.dbs, bp->database.ndbs, &bp_tables_db);
 	const struct bp_tree *dbs = bp_tree_get(as_map(bp_tree_get(root, "database")), "databases");

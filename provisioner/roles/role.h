@@ -24,7 +24,9 @@
  * "k3s-token": the same on every node, never on a command line or in an event), node-name,
  * node-ip (the host's address on its first network); servers also https-listen-port
  * (cluster.api_port), tls-san (their addresses), write-kubeconfig-mode 0600 and `disable:
- * [servicelb]` (the lb role provides the VIPs; Traefik, the ingress controller, stays). The first
+ * [servicelb]` (the lb role provides the VIPs; Traefik, the ingress controller, stays, as a
+ * NodePort Service on cluster.ingress's ports through a HelmChartConfig in k3s's server manifests
+ * directory, so VIP backends on the cluster's nodes reach it). The first
  * k3s-server host (ctx->hosts order) starts the cluster (cluster-init: embedded etcd, so more
  * servers make an HA control plane); every other server and agent joins it (server:
  * https://FIRST:PORT). The service k3s (sbx-svc; under systemd with KillMode=process and

@@ -122,6 +122,8 @@ int role_k3s_server_render(const struct role_env *env, const struct role_host *h
 	struct sbx_err *err) SBX_WUR;
 int role_k3s_agent_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
 	struct sbx_err *err) SBX_WUR;
+/* The HelmChartConfig pinning Traefik's NodePorts to cluster.ingress (role_k3s.c); caller frees. */
+char *role_k3s_traefik_config(const struct bp_cluster *cl);
 /* A kubeconfig with the value of every `server:` line replaced by https://ADDR:PORT; caller frees. */
 char *role_k3s_kubeconfig_rewrite(const char *yaml, const char *addr, int port);
 /* The outputs of the roles that provide some (struct role_def.outputs). */

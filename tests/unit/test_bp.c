@@ -341,6 +341,11 @@ struct bad {
 #define K3S_NODES "networks: [ { name: b } ]\nnodes:\n  - { name: c, roles: [k3s-server], networks: [b] }\n"
 static const struct bad bad_cases[] = {
 	{HDR K3S_NODES, 6, 24, "k3s roles need a cluster: section with the k3s artifacts"},
+	{HDR "cluster: { kubeconfig: kc, ingress: { http: 30080 } }\n", 4, 28, "cluster.ingress: sets the NodePorts of the ingress controller of the k3s"},
+	{HDR K3S_NODES "cluster: { bundle: b, ingress: { http: 8080 } }\n", 7, 40, "http: "},
+	{HDR K3S_NODES "cluster: { bundle: b, ingress: { http: 30080, https: 30080 } }\n", 7, 54, "cluster.ingress: http and https need different NodePorts"},
+	{HDR K3S_NODES "cluster: { bundle: b }\nvips: [ { name: www, port: 443, backend: { nodes: c, port: 8080 } } ]\n", 8, 60,
+		"vip \"www\": backend.port 8080: nodes \"c\" run k3s, where services are reached on a NodePort (30000-32767)"},
 	{HDR K3S_NODES "cluster: { namespaces: [ { name: t } ] }\n", 7, 10,
 		"cluster: k3s needs its artifacts: bundle: DIR"},
 	{HDR K3S_NODES "cluster: { kubeconfig: kc }\n", 7, 24, "cluster: kubeconfig attaches an existing cluster"},
@@ -620,6 +625,19 @@ static void test_untrusted_accepted(void **state)
 	assert_string_equal(kb->cluster.context, "shared");
 	assert_string_equal(kb->cluster.namespaces[0].limit_memory, "512Mi");
 	assert_int_equal(kb->cluster.api_port, 6443);
+	assert_int_equal(kb->cluster.ingress_http, 0); /* an attached cluster's ingress is its own */
+	bp_free(kb);
+	/* an installed one: Traefik on 30080/30443, which VIPs on its nodes may point at */
+	kb = load_ok(HDR "networks: [ { name: b } ]\nnodes:\n  - { name: c, roles: [k3s-server], networks: [b] }\n"
+		"  - { name: r, roles: [router], networks: [b] }\n  - { name: l, roles: [lb], networks: [b] }\n"
+		"cluster: { bundle: b }\nvips: [ { name: www, port: 443, backend: { nodes: c, port: 30443 } } ]\n", NULL);
+	assert_int_equal(kb->cluster.ingress_http, 30080);
+	assert_int_equal(kb->cluster.ingress_https, 30443);
+	bp_free(kb);
+	kb = load_ok(HDR "networks: [ { name: b } ]\nnodes:\n  - { name: c, roles: [k3s-server], networks: [b] }\n"
+		"cluster: { bundle: b, ingress: { http: 31080, https: 31443 } }\n", NULL);
+	assert_int_equal(kb->cluster.ingress_http, 31080);
+	assert_int_equal(kb->cluster.ingress_https, 31443);
 	bp_free(kb);
 	struct bp_blueprint *bp = load_ok(HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h, user: admin, "
 		"password: \"${secret.bmc-pw}\" } } ]\n", NULL);

@@ -2,7 +2,8 @@
  * Unit tests of the k3s roles' rendering: the first server starts the cluster (cluster-init), the
  * second server and the agent join it at the first server's address on their shared network;
  * config.yaml (0600) carries the token YAML-quoted, node name and address, the servers' API port,
- * certificate names and disabled servicelb; the binary and the images are blobs (local file +
+ * certificate names and disabled servicelb; servers carry Traefik's HelmChartConfig (NodePorts from
+ * cluster.ingress, 30080/30443 by default); the binary and the images are blobs (local file +
  * digest); the k3s service runs `k3s server|agent --config ...` with k3s's systemd settings; the
  * join token is fetched only when a host carries a k3s role; missing artifacts are an error; the
  * kubeconfig's `server:` is rewritten.
@@ -90,14 +91,17 @@ static void render(render_fn fn, size_t i, struct role_unit *u)
 	role_env_clear(&env);
 }
 
-/* The binary and the images are blobs restarting k3s; config.yaml 0600; the service definition. */
+/* The binary and the images are blobs restarting k3s; config.yaml 0600; a server's Traefik
+ * HelmChartConfig (restarting nothing: k3s applies it); the service definition. */
 static void check_files(const struct role_unit *u, const char *root, const char *mode)
 {
+	bool server = sbx_streq(mode, "server");
+	size_t last = server ? 4 : 3;
 	char *bin = xasprintf("%s/usr/local/bin/k3s", root),
 		*img = xasprintf("%s/var/lib/rancher/k3s/agent/images/k3s-airgap-images-amd64.tar.zst", root),
 		*cfg = xasprintf("%s/etc/rancher/k3s/config.yaml", root), *svc = xasprintf("%s/etc/sbx/svc/k3s.conf", root),
 		*cmd = xasprintf("CMD='%s/usr/local/bin/k3s %s --config %s/etc/rancher/k3s/config.yaml'\n", root, mode, root);
-	assert_int_equal(u->nfiles, 4);
+	assert_int_equal(u->nfiles, last + 1);
 	assert_string_equal(u->files[0].path, bin);
 	assert_string_equal(u->files[0].src, "/b/k3s");
 	assert_string_equal(u->files[0].sha256, SHA_BIN);
@@ -108,10 +112,17 @@ static void check_files(const struct role_unit *u, const char *root, const char 
 	assert_int_equal(u->files[1].mode, 0644);
 	assert_string_equal(u->files[2].path, cfg);
 	assert_int_equal(u->files[2].mode, 0600);
-	assert_string_equal(u->files[3].path, svc);
-	assert_non_null(strstr(u->files[3].data, cmd));
-	assert_non_null(strstr(u->files[3].data, "SYSTEMD='KillMode=process\nDelegate=yes\n"));
-	for (size_t i = 0; i < 4; i++) {
+	assert_string_equal(u->files[last].path, svc);
+	assert_non_null(strstr(u->files[last].data, cmd));
+	assert_non_null(strstr(u->files[last].data, "SYSTEMD='KillMode=process\nDelegate=yes\n"));
+	for (size_t i = 0; i <= last; i++) {
+		if (server && i == 3) {
+			char *tcfg = xasprintf("%s/var/lib/rancher/k3s/server/manifests/sandbox-traefik-config.yaml", root);
+			assert_string_equal(u->files[i].path, tcfg);
+			assert_null(u->files[i].service);
+			free(tcfg);
+			continue;
+		}
 		assert_string_equal(u->files[i].service, "k3s");
 		assert_true(u->files[i].restart);
 	}
@@ -149,6 +160,27 @@ static void test_server_first(void **state)
 		"--request-timeout=5s get --raw=/readyz) && [ \"$out\" = ok ]");
 	assert_int_equal(u.health_ms, 600000);
 	role_unit_clear(&u);
+}
+
+/* Every server carries the HelmChartConfig that puts Traefik on cluster.ingress's NodePorts. */
+static void test_server_traefik(void **state)
+{
+	(void)state;
+	struct role_unit u = {0};
+	bp.cluster.ingress_http = 31080;
+	bp.cluster.ingress_https = 31443;
+	render_checked(1, true, "", &u);
+	bp.cluster.ingress_http = bp.cluster.ingress_https = 0;
+	const char *t = u.files[3].data;
+	assert_non_null(strstr(t, "apiVersion: helm.cattle.io/v1\nkind: HelmChartConfig\nmetadata:\n  name: traefik\n"
+		"  namespace: kube-system\nspec:\n  valuesContent: |-\n    service:\n      type: NodePort\n"
+		"    ports:\n      web:\n        nodePort: 31080\n      websecure:\n        nodePort: 31443\n"));
+	assert_int_equal(u.files[3].mode, 0600);
+	role_unit_clear(&u);
+	char *def = role_k3s_traefik_config(&bp.cluster);
+	assert_non_null(strstr(def, "nodePort: 30080\n"));
+	assert_non_null(strstr(def, "nodePort: 30443\n"));
+	free(def);
 }
 
 /* The second server joins the first. */
@@ -259,6 +291,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_first),
+		cmocka_unit_test(test_server_traefik),
 		cmocka_unit_test(test_server_join),
 		cmocka_unit_test(test_agent),
 		cmocka_unit_test(test_token_asked),
