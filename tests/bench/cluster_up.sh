@@ -29,13 +29,7 @@ while [ $i -le 100 ]; do
     printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%s}\ndata: {index: "%s"}\n' $i $i >>"$T/bp/app/cms.yaml"
     i=$((i + 1))
 done
-# Seconds (3 decimals) that a command takes; its output is dropped, its failure reported.
-secs() {
-    t0=$(date +%s%N)
-    "$@" >/dev/null 2>"$T/err" || { echo "failed: $* ($(tail -n 3 "$T/err"))" >&2; }
-    t1=$(date +%s%N)
-    awk -v d=$((t1 - t0)) 'BEGIN { printf "%.3f", d / 1e9 }'
-}
+. "$SBX_TOP/tests/bench/lib.sh"
 echo "cluster_up: 10 team namespaces (70 platform objects) + an app of 100 ConfigMaps, test API server on loopback"
 echo "  sandbox up (create)                 $(secs "$bin" up "$T/bp/bench.yaml") s"
 echo "  sandbox up (no change)              $(secs "$bin" up "$T/bp/bench.yaml") s"

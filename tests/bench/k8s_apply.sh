@@ -32,13 +32,7 @@ while [ $i -le "$N" ]; do
         "$K8S_URL" "$i" "$T" "$i" "$K8S_CA" "$K8S_CERT" "$K8S_KEY" >>"$T/curl.cfg"
     i=$((i + 1))
 done
-# Seconds (3 decimals) that a command takes; its output is dropped, its failure reported.
-secs() {
-    t0=$(date +%s%N)
-    "$@" >/dev/null 2>"$T/err" || { echo "failed: $* ($(tail -n 3 "$T/err"))" >&2; }
-    t1=$(date +%s%N)
-    awk -v d=$((t1 - t0)) 'BEGIN { printf "%.3f", d / 1e9 }'
-}
+. "$SBX_TOP/tests/bench/lib.sh"
 echo "k8s_apply: $N ConfigMaps + 1 Namespace, test API server on loopback (etcd, watch cache)"
 echo "  sandbox apply (create)            $(secs "$bin" apply --kubeconfig "$K8S_KUBECONFIG" -f "$T/m") s"
 echo "  sandbox apply (no change)         $(secs "$bin" apply --kubeconfig "$K8S_KUBECONFIG" -f "$T/m") s"

@@ -14,8 +14,7 @@ sh "$top/tests/image/build.sh" debian-12 >/dev/null || { echo "roles_vms: no ima
 T=$(mktemp -d); E=rbench$$
 export SANDBOX_STATE="$T/state.db" SANDBOX_MOCK_BIN_DIR="$(dirname "$bin")"
 trap '"$bin" down $E >/dev/null 2>&1; [ -n "${SBX_BENCH_KEEP:-}" ] && cp "$T"/up*.log "$SBX_BENCH_KEEP"/; rm -rf "$T"' EXIT
-now() { date +%s%N; }
-ms() { echo $(( ($2 - $1) / 1000000 )); }
+. "$top/tests/bench/lib.sh"
 msg() { sed -n "s/.*\"event\":\"$1\".*\"message\":\"\\([^\"]*\\)\".*/\\1/p" "$2"; }
 cp "$top/examples/govstack.yaml" "$T/govstack.yaml"
 cat >"$T/bench.yaml" <<YAML

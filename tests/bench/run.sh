@@ -7,7 +7,7 @@ export SBX_TOP="$top"
 export SBX_BIN_PLAIN="${SBX_BIN_PLAIN:-$top/${BUILD:-build}}"
 for b in "$top"/tests/bench/*.sh; do
     n=$(basename "$b" .sh)
-    [ "$n" = run ] && continue
+    case $n in run | lib) continue ;; esac
     if [ $# -gt 0 ]; then
         case " $* " in *" $n "*) ;; *) continue ;; esac
     fi

@@ -12,8 +12,7 @@ sh "$top/tests/image/build.sh" debian-12 >/dev/null || { echo "up bench: no imag
 T=$(mktemp -d); E=bench$$
 export SANDBOX_STATE="$T/state.db"
 trap '"$bin" down $E-1 >/dev/null 2>&1; "$bin" down $E-3 >/dev/null 2>&1; rm -rf "$T"' EXIT
-now() { date +%s%N; }
-ms() { echo $(( ($2 - $1) / 1000000 )); }
+. "$top/tests/bench/lib.sh"
 mk() { # name count
     cat > "$T/$1.yaml" <<YAML
 apiVersion: sandbox/v1
