@@ -196,6 +196,8 @@ static void usage(const char *prog, const struct mock_optdef *extra, size_t next
 		snprintf(name, sizeof(name), "%s%s", extra[i].name, extra[i].has_arg ? " X" : "");
 		printf("  --%-20s %s\n", name, extra[i].help);
 	}
+	if (nextra)
+		printf("  each of these options with a value X also takes --OPTION-file FILE: X read from FILE (mode 0600)\n");
 }
 
 /* Split "--name=value" / "--name value"; returns the name length. */
@@ -241,6 +243,29 @@ static int opt_value(const struct mock_optdef *d, const char *inl, int argc, cha
 	return 0;
 }
 
+/* "--NAME-file PATH" for a mock-specific option NAME that takes a value: the value is read from
+ * PATH (one line, a file only its owner can access), so a value holding a credential (a webhook
+ * URL with a token) never appears on a command line. */
+static int parse_file_opt(struct mock_opts *o, int argc, char **argv, int *i,
+			  const struct mock_optdef *extra, size_t nextra, struct mock_err *e)
+{
+	const char *arg = argv[*i] + 2, *inl, *path = NULL;
+	size_t len = opt_name(arg, &inl), idx;
+	const struct mock_optdef *d = extra ? find_def(extra, nextra, sizeof(*extra), arg, len - 5, &idx) : NULL;
+	char *v = NULL, name[80];
+
+	if (!d || !d->has_arg)
+		return mock_err_set(e, "unknown option \"--%.*s\" (see --help)", (int)len, arg);
+	snprintf(name, sizeof(name), "%s-file", d->name);
+	struct mock_optdef fd = {name, true, NULL, NULL};
+	if (opt_value(&fd, inl, argc, argv, i, &path, e) < 0 || opt_secret_file(name, &v, path, e) < 0)
+		return -1;
+	mock_kv_add(&o->extra, d->name, v);
+	OPENSSL_cleanse(v, strlen(v));
+	free(v);
+	return 0;
+}
+
 /* Parse one "--..." argument at argv[*i]. Returns 1 for --help. */
 static int parse_one(struct mock_opts *o, int argc, char **argv, int *i,
 		     const struct mock_optdef *extra, size_t nextra, struct mock_err *e)
@@ -260,6 +285,8 @@ static int parse_one(struct mock_opts *o, int argc, char **argv, int *i,
 		return common_opts[idx].id == OPT_HELP ? 1 : set_common(o, common_opts[idx].id, val, e);
 	}
 	d = extra ? find_def(extra, nextra, sizeof(*extra), arg + 2, len, &idx) : NULL;
+	if (!d && len > 5 && strncmp(arg + 2 + len - 5, "-file", 5) == 0)
+		return parse_file_opt(o, argc, argv, i, extra, nextra, e);
 	if (!d)
 		return mock_err_set(e, "unknown option \"%.*s\" (see --help)", (int)(len + 2), arg);
 	if (opt_value(d, inl, argc, argv, i, &val, e) < 0)

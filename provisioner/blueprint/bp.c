@@ -375,6 +375,37 @@ char *bp_secret_ref(const char *value)
 	return xstrndup(name, nl);
 }
 
+/* Replace each ${secret.NAME} of text by its value. */
+int bp_secret_expand(const char *text, const char *(*get)(void *ud, const char *name), void *ud, char **out,
+	char **missing)
+{
+	static const char pre[] = "${secret.";
+	struct sbx_buf b = {0};
+	const char *p = text ? text : "", *ref;
+	while ((ref = strstr(p, pre)) != NULL) {
+		const char *name = ref + sizeof(pre) - 1, *end = strchr(name, '}');
+		if (end == NULL)
+			break;
+		char *n = xstrndup(name, (size_t)(end - name));
+		const char *v = get(ud, n);
+		if (v == NULL) {
+			if (missing)
+				*missing = n;
+			else
+				free(n);
+			sbx_buf_free(&b);
+			return -1;
+		}
+		free(n);
+		sbx_buf_add(&b, p, (size_t)(ref - p));
+		sbx_buf_puts(&b, v);
+		p = end + 1;
+	}
+	sbx_buf_puts(&b, p);
+	*out = sbx_buf_steal(&b);
+	return 0;
+}
+
 /* Find a node by name. */
 const struct bp_node *bp_node_find(const struct bp_blueprint *bp, const char *name)
 {

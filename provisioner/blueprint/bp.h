@@ -259,6 +259,16 @@ char *bp_to_json(const struct bp_blueprint *bp);
 /* If `value` is exactly "${secret.NAME}", return a copy of NAME (caller frees); else NULL. */
 char *bp_secret_ref(const char *value);
 
+/* Where the state keeps the value of a blueprint's ${secret.NAME}: under BP_SECRET_STORE "NAME"
+ * (`sandbox secret set` writes there; the roles read it). */
+#define BP_SECRET_STORE "user/"
+
+/* `text` with every ${secret.NAME} replaced by get(ud, NAME) (NULL: unknown); *out is a new string
+ * (caller frees; it holds secrets: cleanse it). On an unknown name -1, and *missing (when not
+ * NULL) is a copy of it (caller frees). */
+int bp_secret_expand(const char *text, const char *(*get)(void *ud, const char *name), void *ud, char **out,
+	char **missing) SBX_WUR;
+
 /* Look up a node by name; NULL when absent. */
 const struct bp_node *bp_node_find(const struct bp_blueprint *bp, const char *name);
 const struct bp_network *bp_network_find(const struct bp_blueprint *bp, const char *name);

@@ -45,11 +45,21 @@ bool env_roles_any(const struct bp_blueprint *bp)
 	return has_roles(bp, NULL, NULL);
 }
 
-/* Secrets from the state's encrypted store. */
+/* Secrets from the state's encrypted store: the roles' own are created on first use; the
+ * blueprint's (${secret.NAME}, set with `sandbox secret set`) only read. */
 static int secret_real(void *ctx, const char *name, char **value, struct sbx_err *err)
 {
 	struct roles *r = ctx;
-	return state_secret_get_or_create(r->st, r->env, name, value, err);
+	if (!sbx_has_prefix(name, BP_SECRET_STORE))
+		return state_secret_get_or_create(r->st, r->env, name, value, err);
+	if (state_secret_get(r->st, r->env, name, value, err) < 0)
+		return -1;
+	if (*value)
+		return 0;
+	const char *user = name + strlen(BP_SECRET_STORE);
+	sbx_err_set(err, SBX_EXIT_USAGE, "secret \"%s\" is not set for environment %s", user, r->env);
+	sbx_err_hint(err, "set it with: printf %%s \"$VALUE\" | sandbox secret set %s %s", r->env, user);
+	return -1;
 }
 
 /* Secrets as stored, never created (plan): an absent one reads as its placeholder. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 
-#define USER_PREFIX "user/"
+#define USER_PREFIX BP_SECRET_STORE
 
 /* Whether a secret name is [A-Za-z0-9_-]{1,ENV_SECRET_NAME_MAX}. */
 static bool name_ok(const char *name)

@@ -45,6 +45,9 @@ int role_env_init(const struct role_ctx *ctx, struct role_env *env, struct sbx_e
 void role_env_clear(struct role_env *env);
 /* The secret `name` loaded by role_env_init, or NULL. */
 const char *role_env_secret(const struct role_env *env, const char *name);
+/* `text` with each of the blueprint's ${secret.NAME} replaced by its value (loaded by
+ * role_env_init); NULL when one is not loaded. Caller frees (the copy holds secrets). */
+char *role_env_expand(const struct role_env *env, const char *text);
 
 /* One rendered file, or a large local file uploaded as it is (a blob: data NULL). */
 struct role_file {

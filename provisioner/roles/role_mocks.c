@@ -6,9 +6,13 @@
  * secret are per environment (generated into the state: mock-api-key, mock-webhook-secret) and
  * reach them in files only sbx-mocks can read (mode 0600), never in argv or in the world-readable
  * service definitions. Webhooks and callbacks go only to the environment's own networks (its
- * network blocks, and its VIP block when it has VIPs): --allow-callback.
+ * network blocks, and its VIP block when it has VIPs): --allow-callback. A callback or webhook
+ * URL with a ${secret.NAME} in it is resolved from the state and reaches the mock the same way
+ * (a 0600 file, --callback-url-file / --webhook-url-file).
  */
 #include "role_int.h"
+
+#include <openssl/crypto.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +87,20 @@ static char *secret_path(const struct role_host *h, const struct mock_def *d, co
 	return p;
 }
 
-/* The foreground command line of one mock: no secret in it, only the paths of their files. */
+/* The URL mock d sends its callbacks or webhooks to (the blueprint's), or NULL. */
+static const char *target_url(const struct bp_mocks *m, const struct mock_def *d)
+{
+	return d->bin == 0 ? m->sms_callback_url : d->bin == 2 ? m->payment_webhook_url : NULL;
+}
+
+/* Whether a blueprint value holds a ${secret.NAME}. */
+static bool has_secret(const char *s)
+{
+	return strstr(s, "${secret.") != NULL;
+}
+
+/* The foreground command line of one mock: no secret in it, only the paths of their files (a
+ * target URL holding a ${secret.NAME} too: --callback-url-file / --webhook-url-file). */
 static char *mock_cmd(const struct role_env *env, const struct role_host *h, const struct mock_def *d)
 {
 	const struct bp_mocks *m = &env->ctx->bp->mocks;
@@ -97,10 +114,14 @@ static char *mock_cmd(const struct role_env *env, const struct role_host *h, con
 		sbx_buf_printf(&b, " --webhook-secret-file %s", sig);
 		allow_opts(&b, env);
 	}
-	if (d->bin == 0)
-		opt(&b, "--callback-url", m->sms_callback_url);
-	if (d->bin == 2)
-		opt(&b, "--webhook-url", m->payment_webhook_url);
+	const char *url = target_url(m, d), *flag = d->bin == 0 ? "--callback-url" : "--webhook-url";
+	if (url && has_secret(url)) {
+		char *f = secret_path(h, d, "target-url");
+		sbx_buf_printf(&b, " %s-file %s", flag, f);
+		free(f);
+	} else if (url) {
+		opt(&b, flag, url);
+	}
 	free(key);
 	free(sig);
 	return sbx_buf_steal(&b);
@@ -128,6 +149,15 @@ static void mock_add(const struct role_env *env, const struct role_host *h, stru
 	secret_file(env, h, u, d, "api-key", ROLE_MOCK_API_KEY);
 	if (mock_signs(d))
 		secret_file(env, h, u, d, "webhook-secret", ROLE_MOCK_WEBHOOK_SECRET);
+	const char *url = target_url(&env->ctx->bp->mocks, d);
+	if (url && has_secret(url)) {
+		char *v = role_env_expand(env, url);
+		role_unit_file(u, secret_path(h, d, "target-url"), xasprintf("%s\n", v ? v : ""), 0600, ROLE_MOCK_USER,
+			d->name, true, NULL);
+		if (v)
+			OPENSSL_cleanse(v, strlen(v));
+		free(v);
+	}
 	char *cmd = mock_cmd(env, h, d);
 	role_unit_service(u, h, d->name, cmd, ROLE_MOCK_USER, NULL, NULL, NULL);
 	sbx_buf_printf(health, "%stimeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d; "

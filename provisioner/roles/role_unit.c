@@ -278,6 +278,11 @@ static int env_secrets(const struct role_ctx *ctx, struct role_env *env, struct 
 		rc = env_secret_load(ctx, env, key, err);
 		free(key);
 	}
+	for (size_t i = 0; rc == 0 && i < ctx->bp->nsecret_names; i++) {
+		char *key = xasprintf(BP_SECRET_STORE "%s", ctx->bp->secret_names[i]);
+		rc = env_secret_load(ctx, env, key, err);
+		free(key);
+	}
 	return rc;
 }
 
@@ -343,6 +348,23 @@ void role_env_clear(struct role_env *env)
 	for (size_t i = 0; i < ROLE_NMOCKS; i++)
 		free(env->mock_bin[i]);
 	memset(env, 0, sizeof(*env));
+}
+
+/* bp_secret_expand's getter: the blueprint's secret NAME as role_env_init loaded it. */
+static const char *user_secret(void *ud, const char *name)
+{
+	char *key = xasprintf(BP_SECRET_STORE "%s", name);
+	const char *v = role_env_secret(ud, key);
+	free(key);
+	return v;
+}
+
+/* text with the blueprint's ${secret.NAME} references replaced by their values; NULL when one was
+ * not loaded. */
+char *role_env_expand(const struct role_env *env, const char *text)
+{
+	char *out = NULL;
+	return bp_secret_expand(text, user_secret, (void *)env, &out, NULL) == 0 ? out : NULL;
 }
 
 /* Look up a loaded secret. */

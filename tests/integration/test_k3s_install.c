@@ -299,13 +299,18 @@ static void test_apply_first(void **state)
 	struct sbx_err err = SBX_ERR_INIT;
 	assert_int_equal(apply(&rep, &err), 0);
 	printf("first apply: %lld ms, %d files, %d starts\n", (long long)rep.total_ms, rep.files_changed, rep.starts);
-	assert_int_equal(rep.files_changed, NHOSTS * 4); /* binary, images, config, service (sbx-svc failed earlier) */
+	/* binary, images, config, service (sbx-svc failed earlier); the 2 servers also Traefik's HelmChartConfig */
+	assert_int_equal(rep.files_changed, NHOSTS * 4 + 2);
 	assert_int_equal(rep.starts, NHOSTS);
 	assert_int_equal(rep.reloads, 0);
 	for (int i = 0; i < NHOSTS; i++) {
 		char *bin = on_node(i, "/usr/local/bin/k3s"), *img = on_node(i, "/var/lib/rancher/k3s/agent/images/"
 			IMAGES_NAME), *cfg = on_node(i, "/etc/rancher/k3s/config.yaml"), *seen = on_node(i, "/fake-k3s/images-seen");
 		file_check(bin, F.art.k3s.sha256, 0755);
+		char *tcfg = on_node(i, "/var/lib/rancher/k3s/server/manifests/sandbox-traefik-config.yaml");
+		struct stat tst;
+		assert_int_equal(stat(tcfg, &tst) == 0, i < 2); /* servers only */
+		free(tcfg);
 		file_check(img, F.art.images.sha256, 0644);
 		struct stat st;
 		assert_int_equal(stat(cfg, &st), 0);

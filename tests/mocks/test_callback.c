@@ -4,7 +4,9 @@
  * refused when the message is submitted and never attempted; one inside is delivered, signed with
  * the secret of --webhook-secret-file (verified here with OpenSSL); a redirect is not followed to
  * another host; a name is resolved once and the connection goes to the checked address; URLs
- * from the command line are checked too. Receivers listen on 127.0.0.1 and 127.0.0.2.
+ * from the command line are checked too, and may come from a 0600 file (--callback-url-file,
+ * --webhook-url-file: a URL holding a token stays off the command line). Receivers listen on
+ * 127.0.0.1 and 127.0.0.2.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -235,6 +237,38 @@ static void test_configured_urls(void **state)
 	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
 }
 
+/* --callback-url-file / --webhook-url-file: the URL (with its token) read from a file only its
+ * owner can access, used as --callback-url would be; a readable-by-others file or an unknown
+ * NAME-file option is refused at start. */
+static void test_url_from_file(void **state)
+{
+	struct mockproc p;
+	struct http_resp r;
+	char url[160], file[160];
+	size_t before = hookrecv_wait(a, 0, 0);
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/callback-url", dir);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook/tok-s3cr3t?sig=1\n", hookrecv_port(a));
+	write_private(file, url);
+	assert_int_equal(mt_start(&p, "sms", "--api-key-file", key_file, "--allow-callback", "127.0.0.1/32",
+				  "--callback-url-file", file, "--delivery-delay", "5ms", (char *)NULL), 0);
+	assert_int_equal(http_reqf(&r, "POST", "{\"to\":\"+15557771002\",\"from\":\"Acme\",\"body\":\"x\"}", auth,
+				   "%s/v1/messages", p.url), 201);
+	http_resp_free(&r);
+	assert_true(hookrecv_wait(a, before + 1, 10000) >= before + 1);
+	assert_string_equal(hookrecv_path(a, before), "/hook/tok-s3cr3t?sig=1");
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+	assert_int_equal(mt_start(&p, "payment", "--allow-callback", "127.0.0.1/32", "--webhook-url-file", file,
+				  (char *)NULL), 0);
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+	assert_int_equal(chmod(file, 0644), 0);
+	assert_int_equal(mt_start(&p, "sms", "--callback-url-file", file, (char *)NULL), -1);
+	assert_int_equal(mt_start(&p, "sms", "--listen-file", file, (char *)NULL), -1);
+	assert_int_equal(mt_start(&p, "sms", "--quiet-file", file, (char *)NULL), -1);
+	unlink(file);
+}
+
 /* An allow-list from CIDRs (each line "CIDR..." then the addresses and whether they pass). */
 static void test_allow_list(void **state)
 {
@@ -337,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_allowed_delivered_signed),
 		cmocka_unit_test(test_redirect_not_followed),
 		cmocka_unit_test(test_configured_urls),
+		cmocka_unit_test(test_url_from_file),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -239,6 +239,13 @@ static void test_units(void **state)
 	}
 }
 
+/* A getter for bp_secret_expand: a → "A", b-2 → "B2", else unknown. */
+static const char *expand_get(void *ud, const char *name)
+{
+	(void)ud;
+	return sbx_streq(name, "a") ? "A" : sbx_streq(name, "b-2") ? "B2" : NULL;
+}
+
 static void test_secret_ref(void **state)
 {
 	(void)state;
@@ -251,6 +258,17 @@ static void test_secret_ref(void **state)
 	assert_null(bp_secret_ref("${env.name}"));
 	assert_null(bp_secret_ref(NULL));
 	assert_null(bp_secret_ref("plain"));
+	/* every ${secret.NAME} of a text replaced; an unknown one named */
+	char *out = NULL, *miss = NULL;
+	assert_int_equal(bp_secret_expand("https://h/${secret.a}/x?t=${secret.b-2}&$${c}", expand_get, NULL, &out, &miss), 0);
+	assert_string_equal(out, "https://h/A/x?t=B2&$${c}");
+	free(out);
+	assert_int_equal(bp_secret_expand("${secret.a}${secret.zz}", expand_get, NULL, &out, &miss), -1);
+	assert_string_equal(miss, "zz");
+	free(miss);
+	assert_int_equal(bp_secret_expand("plain ${secret.a", expand_get, NULL, &out, NULL), 0);
+	assert_string_equal(out, "plain ${secret.a");
+	free(out);
 }
 
 static void test_known_roles(void **state)

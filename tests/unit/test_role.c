@@ -224,6 +224,56 @@ static void test_mocks_secrets_private(void **state)
 	role_env_clear(&env);
 }
 
+/* A webhook URL with a ${secret.NAME}: resolved from the blueprint's secrets (BP_SECRET_STORE
+ * names) into a 0600 file of the mocks' user, given as --webhook-url-file; the command line and
+ * the service definition hold neither the token nor the URL. The SMS mock, whose callback URL has
+ * no secret, keeps --callback-url. */
+static void test_mocks_secret_url(void **state)
+{
+	(void)state;
+	struct bp_blueprint b2 = bp;
+	char *names[] = {"hook-tok"};
+	b2.mocks.payment_webhook_url = "https://hooks.example/p/${secret.hook-tok}?x=1";
+	b2.mocks.sms_callback_url = "http://10.0.2.21:30080/sms";
+	b2.secret_names = names;
+	b2.nsecret_names = 1;
+	struct role_ctx c2 = ctx;
+	c2.bp = &b2;
+	struct role_env env;
+	struct role_unit u = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(role_env_init(&c2, &env, &err), 0);
+	assert_int_equal(role_mocks_render(&env, &hosts[6], &u, &err), 0);
+	size_t urls = 0;
+	for (size_t i = 0; i < u.nfiles; i++) {
+		const struct role_file *f = &u.files[i];
+		if (strcmp(f->path, "/etc/sbx/mocks/payment.target-url") == 0) {
+			assert_string_equal(f->data, "https://hooks.example/p/pw-user/hook-tok?x=1\n");
+			assert_int_equal(f->mode, 0600);
+			assert_string_equal(f->owner, "sbx-mocks");
+			assert_string_equal(f->service, "payment");
+			urls++;
+		} else if (f->data) {
+			assert_null(strstr(f->data, "pw-user/hook-tok"));
+		}
+		if (strcmp(f->path, "/etc/sbx/svc/payment.conf") == 0) {
+			assert_non_null(strstr(f->data, " --webhook-url-file /etc/sbx/mocks/payment.target-url"));
+			assert_null(strstr(f->data, "hooks.example"));
+		}
+		if (strcmp(f->path, "/etc/sbx/svc/sms.conf") == 0)
+			assert_non_null(strstr(f->data, "--callback-url '\\''http://10.0.2.21:30080/sms'\\''"));
+	}
+	assert_int_equal(urls, 1);
+	/* a secret the blueprint does not name is not loaded: nothing resolved */
+	char *out = role_env_expand(&env, "a ${secret.nope} b");
+	assert_null(out);
+	out = role_env_expand(&env, "no secret here");
+	assert_string_equal(out, "no secret here");
+	free(out);
+	role_unit_clear(&u);
+	role_env_clear(&env);
+}
+
 /* The base unit as a renderer. */
 static int base_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
 	struct sbx_err *err)
@@ -486,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_postgres_render),
 		cmocka_unit_test(test_mocks_render),
 		cmocka_unit_test(test_mocks_secrets_private),
+		cmocka_unit_test(test_mocks_secret_url),
 		cmocka_unit_test(test_base_render),
 		cmocka_unit_test(test_lb_needs_router),
 		cmocka_unit_test(test_vip_addr),
