@@ -6,8 +6,8 @@
  * res_encode / res_decode are the one pair that turns a resource's fields into the `spec` column
  * of a state row and back (decode ignores unknown keys, so rows written by an older build still
  * read). res_diff compares two resources field by field, which is what `plan` prints as
- * "old → new". Types without a provider yet (bare-metal machines, Kubernetes objects) have their
- * slot in enum res_type so that the provider table and the delete order already name them.
+ * "old → new". Kubernetes objects (RES_K8S, the Kubernetes provider) are one more type; a
+ * bare-metal machine will be another, with its provider, when the IPMI provider is built.
  */
 #ifndef SBX_RES_H
 #define SBX_RES_H
