@@ -4,7 +4,8 @@
 #   - a second state refuses a name the first owns (exit 3, nothing touched), plans it as a
 #     conflict, and allocates its networks around the first state's;
 #   - gc from the second state never deletes the first state's (protected) objects;
-#   - an orphan of this state is collected only under its environment's lock.
+#   - an orphan of this state is collected only under its environment's lock;
+#   - extend waits for no one (a held lock refuses it) and refuses an environment a reaper claimed.
 . "$SBX_TOP/tests/lib/harness.sh"
 use_real_libvirt
 X=own$$
@@ -35,6 +36,14 @@ $V dumpxml sbx-$X-b.web-0 2>/dev/null | grep -q "name=\"$X-b\"" && pass || fail 
 $V dumpxml sbx-$X.b-web-0 2>/dev/null | grep -q "protect=\"1\"" && pass || fail "the protected domain is not tagged protected"
 [ "$(leftovers $X)" -eq 4 ] && pass || fail "expected 4 objects of $X, found $(leftovers $X)"
 MEM=$($V dominfo sbx-$X.b-web-0 | sed -n 's/^Max memory: *//p')
+# the disk and the seed are 0600 and tagged with their owner; the pool's directory is 0711
+VOL=$($V vol-path --pool sandbox sbx-$X.b-web-0.qcow2 2>/dev/null)
+SEED=$($V vol-path --pool sandbox sbx-$X.b-web-0-seed.iso 2>/dev/null)
+[ -n "$VOL" ] && [ "$(stat -c %a "$VOL")" = 600 ] && pass || fail "volume $VOL is not 0600"
+[ -n "$SEED" ] && [ "$(stat -c %a "$SEED")" = 600 ] && pass || fail "seed $SEED is not 0600"
+[ "$(stat -c %a "$(dirname "$VOL")")" = 711 ] && pass || fail "pool directory $(dirname "$VOL") is not 0711"
+python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.sbx.owner").decode())' "$VOL" 2>/dev/null |
+    grep -q "^state=[0-9a-f-]*;env_id=[^;]*;env=$X;protect=1$" && pass || fail "volume $VOL has no owner xattr for $X (protected)"
 
 # 2. a second state: the same environment name is refused, nothing is touched
 expect_rc 0 B plan "$T/prot.yaml" --name $X
@@ -72,6 +81,21 @@ wait $LPID
 expect_rc 0 A gc --uri $URI --env $X-b --delete
 expect_out "sbx-$X-b\\.web-0 +orphan +deleted"
 $V dominfo sbx-$X-b.web-0 >/dev/null 2>&1 && fail "the orphan is still there" || pass
+
+# 5b. extend takes the environment's lock (refused while another command holds it) and refuses an
+#     environment that a reaper has claimed
+( flock -x 9; sleep 3 ) 9>"$LOCK" &
+LPID=$!
+i=0; while flock -n "$LOCK" true 2>/dev/null && [ $i -lt 100 ]; do i=$((i+1)); sleep 0.05; done
+expect_rc 3 A extend $X-b --ttl 2h
+expect_out "environment $X-b is locked"
+wait $LPID
+sqlite3 "$SA" "UPDATE env SET status = 'reaping', claimed_by = 'reaper@elsewhere:42', claimed_at = strftime('%s', 'now') WHERE name = '$X-b'" &&
+    pass || fail "cannot edit state A"
+expect_rc 3 A extend $X-b --ttl 2h
+expect_out "environment $X-b is reaping \\(claimed by a reaper\\)"
+sqlite3 "$SA" "UPDATE env SET status = 'ready', claimed_by = NULL, claimed_at = 0 WHERE name = '$X-b'"
+expect_rc 0 A extend $X-b --ttl 2h
 
 # 6. down of everything leaves nothing
 expect_rc 0 A down $X --confirm $X
