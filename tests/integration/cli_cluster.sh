@@ -7,7 +7,8 @@
 # its own namespaces and leaves the first's alone; a second `up` changes nothing; an object taken
 # out of the blueprint is pruned; a manifest naming a namespace that is not the environment's is
 # refused; `sandbox apply ENV` and `sandbox kubeconfig ENV`; `down` deletes everything it made,
-# waits until the cluster has finished, and lists it in the receipt.
+# waits until the cluster has finished, and lists it in the receipt; gc of orphans and foreign
+# objects; a Helm chart app through `helm template` (a stand-in: Debian packages no helm).
 . "$SBX_TOP/tests/lib/harness.sh"
 . "$SBX_TOP/tests/lib/k8s.sh"
 k8s_require
@@ -231,4 +232,43 @@ expect_rc 1 $KUBECTL get namespace "$B-web"
 expect_rc 0 $KUBECTL get namespace "$C-web"
 expect_rc 0 env SANDBOX_STATE="$S2" "$SANDBOX" down "$C"
 expect_rc 1 $KUBECTL get namespace "$C-web"
+
+# a Helm chart app: rendered by `helm template NAME CHART --namespace NS --values FILE` (Debian has
+# no helm package: a stand-in on PATH records its arguments and prints what helm would), applied
+# in the team's namespace with the environment's labels; without helm, up says to install it
+H=clh$$
+on_exit "$SANDBOX down $H"
+mkdir -p "$D/charts/shop" "$T/bin"
+printf 'apiVersion: v2\nname: shop\nversion: 0.1.0\n' > "$D/charts/shop/Chart.yaml"
+printf 'replicas: 1\n' > "$D/charts/shop-values.yaml"
+cat > "$D/charted.yaml" <<'EOF'
+apiVersion: sandbox/v1
+name: charted
+cluster:
+  kubeconfig: kubeconfig
+  namespaces: [ { name: web } ]
+apps:
+  - { name: shop, chart: charts/shop, values: charts/shop-values.yaml, namespace: web }
+EOF
+cat > "$T/bin/helm" <<EOF
+#!/bin/sh
+printf '%s\n' "\$@" > "$T/helm-args"
+printf -- '---\n# Source: shop/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s-config\ndata:\n  release: "%s"\n' "\$2" "\$2"
+EOF
+chmod +x "$T/bin/helm"
+expect_rc 0 env PATH="$T/bin:$PATH" "$SANDBOX" up "$D/charted.yaml" --name "$H"
+expect_out "environment $H is ready"
+[ "$(sed -n 1,3p "$T/helm-args" | tr '\n' ' ')" = "template shop $(cd "$D" && pwd -P)/charts/shop " ] && pass ||
+    fail "helm was called with: $(tr '\n' ' ' < "$T/helm-args")"
+grep -qx -- "--namespace" "$T/helm-args" && grep -qx "$H-web" "$T/helm-args" && pass || fail "helm got no --namespace $H-web"
+grep -qx -- "--values" "$T/helm-args" && grep -q "/charts/shop-values.yaml$" "$T/helm-args" && pass || fail "helm got no --values"
+expect_rc 0 $KUBECTL get configmap -n "$H-web" shop-config -o go-template='{{.data.release}}'
+expect_out "^shop$"
+L=$(labels configmap "$H-web" shop-config)
+case "$L" in *"sandbox.dev/env=$H"*) pass ;; *) fail "shop-config's labels: $L" ;; esac
+rm "$T/bin/helm"
+expect_rc 1 env PATH="$T/bin:/usr/bin:/bin" "$SANDBOX" up "$D/charted.yaml" --name "$H"
+expect_out "apps\\[shop\\] is a Helm chart: install helm on this host"
+expect_rc 0 "$SANDBOX" down "$H"
+expect_rc 1 $KUBECTL get namespace "$H-web"
 finish
