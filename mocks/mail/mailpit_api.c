@@ -19,26 +19,38 @@
 #define COVERED "GET|DELETE /api/v1/messages, GET|DELETE /api/v1/search, " \
 		"GET /api/v1/message/{ID}[/raw|/headers|/part/{PartID}]"
 
-/* Answer 400 unless every query key is one of `known` (NULL-terminated). 0 / -1. */
-static int keys_check(const struct mock_req *req, const char *const *known, struct mock_resp *resp)
+/*
+ * The query of a request read as Mailpit's Go server reads it ('+' is a space: what
+ * URLSearchParams sends) into q, and 0; or -1 after a 400 when a key is not one of `known`
+ * (NULL-terminated). Free q either way.
+ */
+static int form_read(const struct mock_req *req, const char *const *known, struct mock_kvlist *q,
+		     struct mock_resp *resp)
 {
-	for (size_t i = 0; i < req->query.n; i++) {
+	mock_req_parse_form(q, req->raw_query);
+	for (size_t i = 0; i < q->n; i++) {
 		size_t j = 0;
-		while (known[j] && strcmp(known[j], req->query.v[i].key) != 0)
+		while (known[j] && strcmp(known[j], q->v[i].key) != 0)
 			j++;
 		if (!known[j]) {
 			mock_resp_error(resp, 400, "invalid_query", "unknown query parameter \"%s\"",
-					req->query.v[i].key);
+					q->v[i].key);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-/* Read start and limit (Mailpit's paging: limit 0 = all, default 50). 0 / -1 after a 400. */
-static int paging(const struct mock_req *req, size_t *start, size_t *limit, struct mock_resp *resp)
+/* A query value (NULL when absent). */
+static const char *qget(const struct mock_kvlist *q, const char *key)
 {
-	const char *s = mock_req_query(req, "start"), *l = mock_req_query(req, "limit");
+	return mock_kv_get(q, key, false);
+}
+
+/* Read start and limit (Mailpit's paging: limit 0 = all, default 50). 0 / -1 after a 400. */
+static int paging(const struct mock_kvlist *q, size_t *start, size_t *limit, struct mock_resp *resp)
+{
+	const char *s = qget(q, "start"), *l = qget(q, "limit");
 	int64_t v = 0;
 
 	*start = 0;
@@ -109,27 +121,28 @@ static void summary_respond(struct mock_store *st, const struct mock_kvlist *f, 
 static void h_list(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
 	static const char *const known[] = {"start", "limit", "tz", NULL};
-	struct mock_kvlist f = {0};
+	struct mock_kvlist f = {0}, q = {0};
 	size_t start, limit;
 
-	if (keys_check(req, known, resp) == 0 && paging(req, &start, &limit, resp) == 0)
+	if (form_read(req, known, &q, resp) == 0 && paging(&q, &start, &limit, resp) == 0)
 		summary_respond(arg, &f, start, limit, resp);
+	mock_kv_free(&q);
 }
 
 /* GET /api/v1/search. */
 static void h_search(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
 	static const char *const known[] = {"query", "start", "limit", "tz", NULL};
-	const char *query = mock_req_query(req, "query");
-	struct mock_kvlist f = {0};
+	struct mock_kvlist f = {0}, q = {0};
 	size_t start, limit;
 
-	if (keys_check(req, known, resp) < 0 || paging(req, &start, &limit, resp) < 0 ||
-	    query_check(query, resp) < 0)
-		return;
-	mock_kv_add(&f, MAILPIT_FILTER_QUERY, query);
-	summary_respond(arg, &f, start, limit, resp);
+	if (form_read(req, known, &q, resp) == 0 && paging(&q, &start, &limit, resp) == 0 &&
+	    query_check(qget(&q, "query"), resp) == 0) {
+		mock_kv_add(&f, MAILPIT_FILTER_QUERY, qget(&q, "query"));
+		summary_respond(arg, &f, start, limit, resp);
+	}
 	mock_kv_free(&f);
+	mock_kv_free(&q);
 }
 
 /* Delete the records matching f; returns how many. */
@@ -148,15 +161,15 @@ static size_t delete_matching(struct mock_store *st, const struct mock_kvlist *f
 static void h_search_delete(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
 	static const char *const known[] = {"query", "tz", NULL};
-	const char *query = mock_req_query(req, "query");
-	struct mock_kvlist f = {0};
+	struct mock_kvlist f = {0}, q = {0};
 
-	if (keys_check(req, known, resp) < 0 || query_check(query, resp) < 0)
-		return;
-	mock_kv_add(&f, MAILPIT_FILTER_QUERY, query);
-	delete_matching(arg, &f);
+	if (form_read(req, known, &q, resp) == 0 && query_check(qget(&q, "query"), resp) == 0) {
+		mock_kv_add(&f, MAILPIT_FILTER_QUERY, qget(&q, "query"));
+		delete_matching(arg, &f);
+		mock_resp_text(resp, 200, "text/plain", "ok");
+	}
 	mock_kv_free(&f);
-	mock_resp_text(resp, 200, "text/plain", "ok");
+	mock_kv_free(&q);
 }
 
 /* The IDs array of a DELETE body: NULL (and 0) for all messages, or -1 after a 400. */
@@ -193,9 +206,10 @@ static int ids_read(const struct mock_req *req, json_t **doc, json_t **ids, stru
 static void h_delete(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
 	json_t *doc = NULL, *ids = NULL, *id;
+	struct mock_kvlist q = {0};
 	size_t i;
 
-	if (keys_check(req, (const char *const[]){NULL}, resp) < 0 || ids_read(req, &doc, &ids, resp) < 0)
+	if (form_read(req, (const char *const[]){NULL}, &q, resp) < 0 || ids_read(req, &doc, &ids, resp) < 0)
 		goto out;
 	if (json_array_size(ids) == 0)
 		mock_store_clear(arg);
@@ -203,6 +217,7 @@ static void h_delete(const struct mock_req *req, struct mock_resp *resp, void *a
 		(void)mock_store_del(arg, json_string_value(id)); /* unknown IDs are ignored, as in Mailpit */
 	mock_resp_text(resp, 200, "text/plain", "ok");
 out:
+	mock_kv_free(&q);
 	json_decref(doc);
 }
 
@@ -210,13 +225,14 @@ out:
 static json_t *record_get(const struct mock_req *req, struct mock_resp *resp, struct mock_store *st)
 {
 	static const char *const known[] = {"query", "tz", "dl", NULL};
-	const char *id = mock_req_param(req, "id"), *query = mock_req_query(req, "query");
-	struct mock_kvlist f = {0};
+	const char *id = mock_req_param(req, "id"), *query;
+	struct mock_kvlist f = {0}, q = {0};
 	size_t total;
 	json_t *rec = NULL, *items;
 
-	if (keys_check(req, known, resp) < 0)
-		return NULL;
+	if (form_read(req, known, &q, resp) < 0)
+		goto out;
+	query = qget(&q, "query");
 	if (strcmp(id, "latest") != 0) {
 		rec = mock_store_get(st, id);
 	} else if (!query || query_check(query, resp) == 0) {
@@ -225,12 +241,14 @@ static json_t *record_get(const struct mock_req *req, struct mock_resp *resp, st
 		items = mock_store_list(st, &f, 0, 1, &total);
 		rec = json_incref(json_array_get(items, 0));
 		json_decref(items);
-		mock_kv_free(&f);
 	} else {
-		return NULL;
+		goto out;
 	}
 	if (!rec)
 		mock_resp_error(resp, 404, "not_found", "no message with ID \"%s\"", id);
+out:
+	mock_kv_free(&f);
+	mock_kv_free(&q);
 	return rec;
 }
 

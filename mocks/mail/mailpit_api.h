@@ -11,7 +11,8 @@
  *   GET    /api/v1/message/{ID}/part/{PartID}   an attachment's bytes
  * {ID} "latest" is the newest message (the newest match of ?query= when given). Shapes:
  * mailpit_msg.h; search terms: mailpit_query.h. Any other /api/v1/ request answers 501 naming
- * it; malformed parameters 400; unknown IDs 404. Same API key as the rest of the mock.
+ * it; malformed parameters 400; unknown IDs 404. Same API key as the rest of the mock. Query
+ * strings are read as Mailpit's Go server reads them: '+' is a space (what URLSearchParams sends).
  */
 #ifndef SBX_MAILPIT_API_H
 #define SBX_MAILPIT_API_H

@@ -446,6 +446,8 @@ static void test_search(void **state)
 	expect_search(f, "larger:600", "Invoice 42", NULL);
 	expect_search(f, "-has:attachment%20smaller:0.5kb%20to:carol", "Password reset", "Statement ready", NULL);
 	expect_search(f, "from:ann%20-subject:reset", "Order shipped", NULL);
+	expect_search(f, "from:ann+-subject:reset", "Order shipped", NULL);   /* '+' is a space */
+	expect_search(f, "%22parcel+left%22", "Order shipped", NULL);
 	expect_search(f, "!warehouse%20!invoice", "Password reset", NULL);
 	expect_search(f, "to:", "Invoice 42", "Password reset", "Statement ready", "Order shipped", NULL);
 	expect_search(f, "nothing-like-this", NULL);
