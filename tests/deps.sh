@@ -34,3 +34,18 @@ done
 
 # No systemd as PID 1 on these machines: start the libvirt daemons by hand when they are not running.
 $SUDO sh "$(dirname "$0")/libvirt-up.sh"
+
+# npm packages the tests drive the mocks with, pinned, into a cache outside the tree
+# (tests/mocks/mailpit_client.sh: Mailpit's Node client against the mail mock).
+NPM_DIR=${SBX_NPM_DIR:-${HOME:-/root}/.cache/sandbox-tests/npm}
+NPM_PKGS="mailpit-api@2.1.0"
+if ! command -v npm >/dev/null 2>&1; then
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm
+fi
+mkdir -p "$NPM_DIR"
+[ -f "$NPM_DIR/package.json" ] || echo '{"private": true}' >"$NPM_DIR/package.json"
+# shellcheck disable=SC2086
+(cd "$NPM_DIR" && npm install --no-audit --no-fund --save-exact $NPM_PKGS >/dev/null) ||
+    { echo "deps: npm install $NPM_PKGS failed" >&2; exit 1; }
+echo "deps: npm packages present ($NPM_PKGS in $NPM_DIR)"

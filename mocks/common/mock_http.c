@@ -88,8 +88,10 @@ static struct mock_req *req_from(struct MHD_Connection *c, const char *url, cons
 
 	r->method = mock_xstrdup(method);
 	r->path = mock_xstrdup(url);
-	if (qm)
+	if (qm) {
 		mock_req_parse_query(&r->query, qm + 1);
+		r->raw_query = mock_xstrdup(qm + 1);
+	}
 	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_kv, &r->headers);
 	r->body_len = st->body.len;
 	r->body = sbx_buf_steal(&st->body);

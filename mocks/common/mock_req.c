@@ -18,8 +18,8 @@ static int hexval(int c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Percent-decode n bytes of s into a fresh string ('+' stays '+'). */
-static char *pct_decode(const char *s, size_t n)
+/* Percent-decode n bytes of s into a fresh string ('+' stays '+' unless plus_space). */
+static char *pct_decode_as(const char *s, size_t n, bool plus_space)
 {
 	char *out = mock_xmalloc(n + 1), *o = out;
 
@@ -28,29 +28,47 @@ static char *pct_decode(const char *s, size_t n)
 			*o++ = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
 			i += 2;
 		} else {
-			*o++ = s[i];
+			*o++ = plus_space && s[i] == '+' ? ' ' : s[i];
 		}
 	}
 	*o = '\0';
 	return out;
 }
 
-/* Parse "a=b&c=d" into l. */
-void mock_req_parse_query(struct mock_kvlist *l, const char *q)
+/* Percent-decode n bytes of s into a fresh string ('+' stays '+'). */
+static char *pct_decode(const char *s, size_t n)
 {
-	while (*q) {
+	return pct_decode_as(s, n, false);
+}
+
+/* Parse "a=b&c=d" into l, '+' kept or read as a space. */
+static void parse_query_as(struct mock_kvlist *l, const char *q, bool plus_space)
+{
+	while (q && *q) {
 		size_t len = strcspn(q, "&");
 		const char *eq = memchr(q, '=', len);
 		if (len > 0) {
 			size_t klen = eq ? (size_t)(eq - q) : len;
-			char *k = pct_decode(q, klen);
-			char *v = eq ? pct_decode(eq + 1, len - klen - 1) : mock_xstrdup("");
+			char *k = pct_decode_as(q, klen, plus_space);
+			char *v = eq ? pct_decode_as(eq + 1, len - klen - 1, plus_space) : mock_xstrdup("");
 			mock_kv_add(l, k, v);
 			free(k);
 			free(v);
 		}
 		q += len + (q[len] == '&');
 	}
+}
+
+/* Parse "a=b&c=d" into l ('+' kept). */
+void mock_req_parse_query(struct mock_kvlist *l, const char *q)
+{
+	parse_query_as(l, q, false);
+}
+
+/* Parse "a=b+c&d=e" into l ('+' is a space). */
+void mock_req_parse_form(struct mock_kvlist *l, const char *q)
+{
+	parse_query_as(l, q, true);
 }
 
 /* Build a request by hand. */
@@ -61,8 +79,10 @@ struct mock_req *mock_req_new(const char *method, const char *path, const void *
 
 	r->method = mock_xstrdup(method);
 	r->path = pct_decode(path, qm ? (size_t)(qm - path) : strlen(path));
-	if (qm)
+	if (qm) {
 		mock_req_parse_query(&r->query, qm + 1);
+		r->raw_query = mock_xstrdup(qm + 1);
+	}
 	r->body = mock_xmalloc(len + 1);
 	if (len)
 		memcpy(r->body, body, len);
@@ -86,6 +106,7 @@ void mock_req_free(struct mock_req *r)
 	free(r->path);
 	free(r->body);
 	free(r->remote);
+	free(r->raw_query);
 	mock_kv_free(&r->query);
 	mock_kv_free(&r->headers);
 	for (size_t i = 0; i < r->nparams; i++)

@@ -18,7 +18,8 @@
 struct mock_req {
 	char *method;            /* "GET" */
 	char *path;              /* "/v1/messages/SM1" (decoded, without the query) */
-	struct mock_kvlist query;   /* decoded query arguments */
+	struct mock_kvlist query;   /* decoded query arguments ('+' kept: "?to=+1555...") */
+	char *raw_query;         /* the query string as sent (without the '?'), or NULL */
 	struct mock_kvlist headers; /* request headers */
 	char *body;              /* NUL-terminated (also when body_len == 0) */
 	size_t body_len;
@@ -42,6 +43,11 @@ const char *mock_req_header(const struct mock_req *r, const char *name);
 const char *mock_req_param(const struct mock_req *r, const char *name);
 /* Parse a query string "a=b&c=d" (percent-decoded, '+' kept) into l (what the listener calls). */
 void mock_req_parse_query(struct mock_kvlist *l, const char *q);
+/*
+ * Parse a query string as an HTML form encodes it ('+' is a space, as URLSearchParams and Go's
+ * url.Query read it) into l; q may be NULL (nothing added).
+ */
+void mock_req_parse_form(struct mock_kvlist *l, const char *q);
 
 struct mock_resp {
 	int status;              /* 0 until set: the pipeline turns it into 500 */

@@ -206,6 +206,8 @@ static bool path_match(const char *pat, const char *path, struct mock_req *req)
 {
 	params_clear(req);
 	while (*pat && *path) {
+		if (pat[0] == '*' && pat[1] == '\0')
+			return true; /* a final "*" takes the rest (one segment or more) */
 		size_t pl = strcspn(pat, "/"), sl = strcspn(path, "/");
 		if (pat[0] == '{' && pl > 2 && pat[pl - 1] == '}') {
 			if (sl == 0 || req->nparams == MOCK_MAX_PARAMS)
@@ -236,7 +238,7 @@ static const struct route *route_find(struct mock_server *s, struct mock_req *re
 		const struct route *r = &s->routes[i];
 		if (!path_match(r->pattern, req->path, req))
 			continue;
-		if (strcmp(r->method, req->method) != 0) {
+		if (strcmp(r->method, "*") != 0 && strcmp(r->method, req->method) != 0) {
 			*path_hit = true;
 			continue;
 		}

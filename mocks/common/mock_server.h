@@ -51,8 +51,9 @@ struct mock_server *mock_server_new(const char *name, const struct mock_opts *op
 void mock_server_free(struct mock_server *s);
 /*
  * Register a route. Pattern segments "{name}" capture one path segment (at most
- * MOCK_MAX_PARAMS). First registered match wins, so register "/x/wait" before "/x/{id}".
- * A path that matches with another method answers 405.
+ * MOCK_MAX_PARAMS); a final segment "*" matches the rest of the path (one segment or more), and
+ * the method "*" any method. First registered match wins, so register "/x/wait" before "/x/{id}"
+ * and catch-alls last. A path that matches with another method only answers 405.
  */
 void mock_server_route(struct mock_server *s, const char *method, const char *pattern,
 		       mock_handler_fn fn, void *arg, unsigned flags);

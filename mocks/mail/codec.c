@@ -5,6 +5,7 @@
 #include <gmime/gmime.h>
 #include <iconv.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -114,4 +115,20 @@ void codec_to_utf8(const char *in, size_t len, const char *charset, struct sbx_b
 	iconv_close(cd);
 	utf8_append_valid(raw.data ? raw.data : "", raw.len, out);
 	sbx_buf_free(&raw);
+}
+
+/* One GLib checksum of in as hex into out (size n). */
+static void checksum_hex(GChecksumType type, const void *in, size_t len, char *out, size_t n)
+{
+	gchar *s = g_compute_checksum_for_data(type, (const guchar *)(in ? in : ""), len);
+
+	snprintf(out, n, "%s", s ? s : "");
+	g_free(s);
+}
+
+/* MD5 and SHA-1 as hex. */
+void codec_md5_sha1_hex(const void *in, size_t len, char md5[33], char sha1[41])
+{
+	checksum_hex(G_CHECKSUM_MD5, in, len, md5, 33);
+	checksum_hex(G_CHECKSUM_SHA1, in, len, sha1, 41);
 }

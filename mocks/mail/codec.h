@@ -21,6 +21,8 @@ void codec_init(void);
 void codec_base64_decode(const char *in, size_t len, struct sbx_buf *out);
 /* Append the base64 encoding of in (with padding, no line breaks) to out. */
 void codec_base64_encode(const void *in, size_t len, struct sbx_buf *out);
+/* The MD5 and SHA-1 of in as lowercase hex (GLib's checksums). */
+void codec_md5_sha1_hex(const void *in, size_t len, char md5[33], char sha1[41]);
 /* Whether in is valid UTF-8 (no overlongs, no surrogates, no NUL). */
 bool codec_utf8_valid(const char *in, size_t len);
 /*

@@ -4,6 +4,8 @@
 #include "clock.h"
 #include "mail_api.h"
 #include "mail_msg.h"
+#include "mailpit_api.h"
+#include "mailpit_msg.h"
 #include "mock_faults.h"
 #include "mock_log.h"
 #include "mock_metrics.h"
@@ -146,6 +148,7 @@ static int hook_deliver(void *arg, const struct smtp_envelope *env, const char *
 		return -1;
 	}
 	rec = mail_msg_new(env, data, len);
+	json_object_set_new(rec, "mailpit", mailpit_msg_index(data, len));
 	id = mock_xstrdup(json_string_value(json_object_get(rec, "id")));
 	if (mock_store_put(m->store, rec) < 0) {
 		free(id);
@@ -260,8 +263,9 @@ struct mail *mail_new(struct mock_server *srv, struct mock_err *e)
 	m->store = mock_server_store(srv, "messages", e);
 	if (!m->store)
 		goto fail;
-	mock_store_set_match(m->store, mail_msg_match, NULL);
+	mock_store_set_match(m->store, mailpit_msg_match, NULL);
 	mail_api_register(srv, m->store);
+	mailpit_api_register(srv, m->store);
 	if (smtp_start(m, mock_server_opts(srv), e) < 0)
 		goto fail;
 	return m;

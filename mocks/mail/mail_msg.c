@@ -97,6 +97,8 @@ json_t *mail_msg_summary(const json_t *rec)
 
 	json_object_del(sum, "raw");
 	json_object_del(sum, "raw_base64");
+	json_object_del(sum, "mailpit");
+	json_object_del(sum, "read");
 	return sum;
 }
 

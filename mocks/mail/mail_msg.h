@@ -7,8 +7,9 @@
  *    "header_cc": decoded headers (or null), "message_id", "size": bytes, "helo", "auth_user",
  *    "tls": bool, "remote": client address,
  *    "raw": the message as received (after dot-unstuffing) when it is valid UTF-8,
- *    else "raw_base64": the same bytes in base64}
- * Summaries (lists) are the record without raw/raw_base64. Details add the MIME view: "headers"
+ *    else "raw_base64": the same bytes in base64,
+ *    "mailpit": the Mailpit index, "read": Mailpit's read flag (see mailpit_msg.h)}
+ * Summaries (lists) are the record without raw/raw_base64/mailpit/read. Details add the MIME view: "headers"
  * [{name, value}], "text", "html" (null when absent), "parts" [{index, content_type, charset,
  * encoding, disposition, filename, content_id, size, attachment}], "attachments" [{index,
  * filename, content_type, size, content_id, sha256}].

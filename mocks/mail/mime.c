@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <gmime/gmime.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -383,4 +384,80 @@ char *mime_part_text(const struct mime_part *p)
 
 	codec_to_utf8(p->body, p->len, p->charset, &b);
 	return sbx_buf_steal(&b);
+}
+
+/* Append the mailboxes of an address list (groups walked one level) to *a, up to the cap. */
+static void addrs_add(InternetAddressList *l, struct mime_addr **a, size_t *n, int depth)
+{
+	int count = l ? internet_address_list_length(l) : 0;
+	struct sbx_buf b = {0};
+
+	for (int i = 0; i < count && *n < MIME_MAX_ADDRS; i++) {
+		InternetAddress *ia = internet_address_list_get_address(l, i);
+		const char *name = internet_address_get_name(ia), *addr;
+		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+			if (depth < 1)
+				addrs_add(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), a, n,
+					  depth + 1);
+			continue;
+		}
+		addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+		*a = mock_xrealloc(*a, (*n + 1) * sizeof(**a));
+		codec_to_utf8(name ? name : "", name ? strlen(name) : 0, NULL, &b);
+		(*a)[*n].name = sbx_buf_steal(&b);
+		codec_to_utf8(addr ? addr : "", addr ? strlen(addr) : 0, NULL, &b);
+		(*a)[*n].address = sbx_buf_steal(&b);
+		(*n)++;
+	}
+}
+
+/* The mailboxes of a header (GMime's address parser). */
+struct mime_addr *mime_header_addrs(const struct mime_msg *m, const char *name, size_t *n)
+{
+	const char *v = mime_header(m, name);
+	struct mime_addr *a = NULL;
+	InternetAddressList *l;
+
+	*n = 0;
+	if (!v)
+		return NULL;
+	codec_init();
+	l = internet_address_list_parse(NULL, v);
+	addrs_add(l, &a, n, 0);
+	if (l)
+		g_object_unref(l);
+	return a;
+}
+
+/* Free a mailbox array. */
+void mime_addrs_free(struct mime_addr *a, size_t n)
+{
+	for (size_t i = 0; a && i < n; i++) {
+		free(a[i].name);
+		free(a[i].address);
+	}
+	free(a);
+}
+
+/* The Date header as RFC 3339 (GMime's RFC 5322 date parser). */
+int mime_header_date(const struct mime_msg *m, char out[40])
+{
+	const char *v = mime_header(m, "Date");
+	GDateTime *dt;
+	gchar *s;
+
+	if (!v)
+		return -1;
+	codec_init();
+	dt = g_mime_utils_header_decode_date(v);
+	if (!dt)
+		return -1;
+	s = g_date_time_get_utc_offset(dt) == 0 ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ")
+						 : g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S%:z");
+	g_date_time_unref(dt);
+	if (!s)
+		return -1;
+	snprintf(out, 40, "%s", s);
+	g_free(s);
+	return 0;
 }

@@ -19,6 +19,7 @@
 #define MIME_MAX_DEPTH 16
 #define MIME_MAX_PARTS 256
 #define MIME_MAX_HEADERS 512
+#define MIME_MAX_ADDRS 1000
 
 /* A leaf part. Strings are NUL-terminated; optional ones are NULL when absent. */
 struct mime_part {
@@ -47,6 +48,25 @@ void mime_header_at(const struct mime_msg *m, size_t i, const char **name, const
 const char *mime_header(const struct mime_msg *m, const char *name);
 /* The same value as UTF-8 with encoded words decoded, or NULL when absent; caller frees. */
 char *mime_header_decoded(const struct mime_msg *m, const char *name);
+
+/* A mailbox of an address header: display name (decoded, "" when none) and address. */
+struct mime_addr {
+	char *name;
+	char *address;
+};
+/*
+ * The mailboxes of the first top-level header called name (To, Cc, From ...), groups flattened,
+ * as valid UTF-8; NULL and *n = 0 when absent or empty. At most MIME_MAX_ADDRS. Free with
+ * mime_addrs_free.
+ */
+struct mime_addr *mime_header_addrs(const struct mime_msg *m, const char *name, size_t *n);
+/* Free what mime_header_addrs returned. NULL is a no-op. */
+void mime_addrs_free(struct mime_addr *a, size_t n);
+/*
+ * The Date header as RFC 3339 in its own offset ("2026-12-02T13:04:05+01:00", "...Z" at UTC)
+ * into out; 0, or -1 when absent or unreadable.
+ */
+int mime_header_date(const struct mime_msg *m, char out[40]);
 
 /* Number of leaf parts, and the i-th one. */
 size_t mime_nparts(const struct mime_msg *m);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # sbx-mock-mail (plain, non-ASan build) under valgrind --leak-check=full: a short scripted session
-# (plain and STARTTLS SMTP, MIME with an attachment, the HTTP API, SIGTERM) must end with exit 0
+# (plain and STARTTLS SMTP, MIME with an attachment, the HTTP API and Mailpit's, SIGTERM) must end with exit 0
 # and no memory errors or leaks (valgrind exits 9 on any).
 . "$(dirname "$0")/../lib/harness.sh"
 BIN="$SBX_TOP/${BUILD:-build}/sbx-mock-mail"
@@ -48,6 +48,22 @@ expect_rc 0 curl -sf -o /dev/null "$api/v1/messages/wait?to=v3@example.org&timeo
 expect_rc 0 curl -sf -o /dev/null -X PUT -d '{"targets": {"no@example.org": {"status": 550}}}' "$api/admin/faults"
 expect_rc 24 $SW --to no@example.org
 expect_rc 0 curl -sf -o /dev/null "$api/metrics"
+# Mailpit's API: list, message, headers, raw, part, search (and its parser's errors), 501, deletes
+expect_rc 0 curl -sf -o /dev/null "$api/api/v1/messages?start=0&limit=2"
+expect_rc 0 curl -sf -o "$T/mp.json" "$api/api/v1/message/$id"
+part=$(sed -n 's/.*"Attachments":\[{"PartID":"\([0-9]*\)".*/\1/p' "$T/mp.json")
+expect_rc 0 curl -sf -o "$T/mpatt" "$api/api/v1/message/$id/part/$part"
+if cmp -s "$T/mpatt" "$T/a.bin"; then pass; else fail "Mailpit part $part differs"; fi
+expect_rc 0 curl -sf -o /dev/null "$api/api/v1/message/latest/headers"
+expect_rc 0 curl -sf -o /dev/null "$api/api/v1/message/latest/raw"
+expect_rc 0 curl -sf -o "$T/search.json" "$api/api/v1/search?query=subject:caf%C3%A9%20%22line%20one%22%20-is:unread%20to:v1"
+OUT=$(cat "$T/search.json")
+expect_out '"messages_count":1'
+expect_rc 22 curl -sf -o /dev/null "$api/api/v1/search?query=%22open"
+expect_rc 22 curl -sf -o /dev/null "$api/api/v1/search?query=tag:x"
+expect_rc 22 curl -sf -o /dev/null "$api/api/v1/info"
+expect_rc 0 curl -sf -o /dev/null -X DELETE "$api/api/v1/search?query=to:v2"
+expect_rc 0 curl -sf -o /dev/null -X DELETE -d '{"IDs": ["msg_unknown"]}' "$api/api/v1/messages"
 expect_rc 0 curl -sf -o /dev/null -X DELETE "$api/v1/messages/$id"
 expect_rc 0 curl -sf -o /dev/null -X DELETE "$api/v1/messages"
 

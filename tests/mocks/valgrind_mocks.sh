@@ -87,7 +87,15 @@ session_payment() {
     expect 200 "$(req GET /v1/webhook_deliveries)" "deliveries"
 }
 
-session_mail() { :; }
+session_mail() {
+    expect 200 "$(req GET '/api/v1/messages?limit=5')" "mailpit list"
+    expect 200 "$(req GET '/api/v1/search?query=to:x%20%22a%20b%22%20-is:read')" "mailpit search"
+    expect 400 "$(req GET '/api/v1/search?query=%22open')" "mailpit malformed query"
+    expect 404 "$(req GET /api/v1/message/latest)" "mailpit no latest"
+    expect 501 "$(req GET /api/v1/info)" "mailpit other route"
+    expect 401 "$(curl -s -o /dev/null -w '%{http_code}' "$url/api/v1/messages")" "mailpit without API key"
+    expect 200 "$(req DELETE /api/v1/messages '{"IDs": ["msg_x"]}')" "mailpit delete"
+}
 
 fail=0
 for mock in sms payment mail; do

@@ -1,0 +1,51 @@
+/*
+ * mailpit_msg — a received message in Mailpit's shapes (server/apiv1 and internal/storage of
+ * axllent/mailpit): the index kept in the store record at delivery, and the views built on it.
+ *
+ * The index (the record's "mailpit" object, see mail_msg.h): {"MessageID", "From" {Name,
+ * Address}, "To", "Cc", "Bcc", "ReplyTo" [{Name, Address}], "ReturnPath", "Subject", "Date" (RFC
+ * 3339 of the Date header, or null), "Snippet" (up to 200 bytes of the HTML text, else the text,
+ * blanks collapsed, "..." when cut), "Attachments", "Inline" (counts), "search" (the text plain
+ * search terms look in: subject, names and addresses, text, HTML text, file names)}. Records
+ * stored by older versions have none; it is then built from the raw message when needed.
+ * The record's "read" (bool, absent = false) is Mailpit's read flag.
+ *
+ * Views: the MessageSummary of a list, the Message of GET /api/v1/message/{ID} (Attachments and
+ * Inline [{PartID, FileName, ContentType, ContentID, Size, Checksums {MD5, SHA1, SHA256}}]; a
+ * PartID is the index of the leaf part in mime.h's order, as a string), and the headers as
+ * {"Canonical-Name": [values]} in name order.
+ */
+#ifndef SBX_MAILPIT_MSG_H
+#define SBX_MAILPIT_MSG_H
+
+#include "mime.h"
+#include "mock_kv.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The index of a raw message (new reference). */
+json_t *mailpit_msg_index(const char *raw, size_t len);
+/* The index of a record: its own (new reference to it) or one built from its raw message. */
+json_t *mailpit_msg_record_index(const json_t *rec);
+/* Whether a record is marked read. */
+bool mailpit_msg_read(const json_t *rec);
+/* The MessageSummary of a record (new reference). */
+json_t *mailpit_msg_summary(const json_t *rec);
+/* The Message of a record (new reference). */
+json_t *mailpit_msg_full(const json_t *rec);
+/* The headers of a record as {"Name": [values]} (new reference). */
+json_t *mailpit_msg_headers(const json_t *rec);
+/*
+ * The store's match function: the filters of mail_msg_match, plus MAILPIT_FILTER_QUERY (a
+ * search query, see mailpit_query.h; a query that does not parse matches nothing) and
+ * MAILPIT_FILTER_UNREAD (any value: unread messages only). arg unused.
+ */
+#define MAILPIT_FILTER_QUERY "mailpit:query"
+#define MAILPIT_FILTER_UNREAD "mailpit:unread"
+bool mailpit_msg_match(const json_t *rec, const struct mock_kvlist *filter, void *arg);
+/* The attachment or inline part PartID of a parsed message, or NULL. */
+const struct mime_part *mailpit_msg_part(const struct mime_msg *m, const char *part_id);
+
+#endif

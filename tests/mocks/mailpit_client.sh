@@ -1,0 +1,47 @@
+#!/bin/sh
+# sbx-mock-mail read by Mailpit's own Node client, mailpit-api (the version tests/deps.sh pins and
+# installs with npm): mail sent with swaks, then mailpit_client.js lists, searches, waits for,
+# reads (message, source, headers, attachment) and deletes through the client with the mock's
+# API key, and sees 501 / 400 / 404 as errors.
+. "$(dirname "$0")/../lib/harness.sh"
+MAIL="$SBX_BIN/sbx-mock-mail"
+NPM_DIR=${SBX_NPM_DIR:-${HOME:-/root}/.cache/sandbox-tests/npm}
+MODULE="$NPM_DIR/node_modules/mailpit-api"
+[ -x "$MAIL" ] || skip "no $MAIL (make test-bins)"
+for tool in node swaks base64; do
+    command -v $tool >/dev/null 2>&1 || skip "$tool is not installed (make deps)"
+done
+[ -f "$MODULE/package.json" ] || skip "mailpit-api is not installed in $NPM_DIR (make deps)"
+
+"$MAIL" --listen 127.0.0.1:0 --smtp 127.0.0.1:0 --api-key mp-key --quiet >"$T/out" 2>"$T/err" &
+pid=$!
+on_exit "kill -KILL $pid"
+deadline=$(( $(date +%s) + 30 )); delay=0.01
+while :; do
+    h=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$T/out")
+    s=$(sed -n 's|^listening on smtp://127.0.0.1:\([0-9]*\)$|\1|p' "$T/out")
+    [ -n "$h" ] && [ -n "$s" ] && break
+    if ! kill -0 $pid 2>/dev/null || [ "$(date +%s)" -gt "$deadline" ]; then
+        cat "$T/err" >&2; echo "FAIL: the mock did not start" >&2; exit 1
+    fi
+    sleep $delay; delay=$(awk "BEGIN { d = $delay * 2; print (d > 0.5 ? 0.5 : d) }")
+done
+
+head -c 3000 /dev/urandom >"$T/terms.pdf"
+SW="swaks --server 127.0.0.1:$s --timeout 30 --from shop@example.org"
+expect_rc 0 $SW --to ann@example.org --header "Subject: Welcome" --body "Hello Ann" \
+    --attach-type application/pdf --attach-name terms.pdf --attach @"$T/terms.pdf"
+expect_rc 0 $SW --to bob@example.org --header "Subject: Receipt" --body "Thanks Bob"
+
+MP_MODULE="$MODULE" MP_URL="http://127.0.0.1:$h" MP_KEY=mp-key MP_PDF=$(base64 -w0 "$T/terms.pdf")
+export MP_MODULE MP_URL MP_KEY MP_PDF
+expect_rc 0 node "$(dirname "$0")/mailpit_client.js"
+expect_out "mailpit-api checks passed"
+[ $_failures -eq 0 ] || cat "$T/err" >&2
+
+kill -TERM $pid
+deadline=$(( $(date +%s) + 30 ))
+while kill -0 $pid 2>/dev/null && [ "$(date +%s)" -le "$deadline" ]; do sleep 0.05; done
+wait $pid; rc=$?
+if [ $rc -eq 0 ]; then pass; else fail "mock exited $rc after SIGTERM"; tail -n 40 "$T/err" >&2; fi
+finish
