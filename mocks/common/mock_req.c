@@ -191,6 +191,17 @@ void mock_resp_header(struct mock_resp *r, const char *name, const char *value)
 	mock_kv_add(&r->headers, name, value);
 }
 
+/* Respond with bytes the response takes over. */
+void mock_resp_bytes(struct mock_resp *r, int status, char *body, size_t len, const char *content_type)
+{
+	mock_resp_clear(r);
+	r->status = status;
+	r->body_len = len;
+	r->body = body;
+	r->content_type = NULL;
+	mock_resp_header(r, "Content-Type", content_type);
+}
+
 /* Parse the body as a JSON object or answer 400. */
 json_t *mock_req_json(const struct mock_req *r, struct mock_resp *resp)
 {

@@ -274,15 +274,11 @@ static void h_message(const struct mock_req *req, struct mock_resp *resp, void *
 	json_decref(rec);
 }
 
-/* Respond 200 with bytes (stolen from b) of a content type. */
+/* Respond 200 with bytes (stolen from b) of a content type (copied). */
 static void resp_bytes(struct mock_resp *resp, struct sbx_buf *b, const char *type)
 {
-	mock_resp_clear(resp);
-	resp->status = 200;
-	resp->body_len = b->len;
-	resp->body = sbx_buf_steal(b);
-	resp->content_type = NULL;
-	mock_resp_header(resp, "Content-Type", type);
+	size_t n = b->len;
+	mock_resp_bytes(resp, 200, sbx_buf_steal(b), n, type);
 }
 
 /* GET /api/v1/message/{id}/raw. */
