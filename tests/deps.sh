@@ -27,6 +27,17 @@ else
     echo "deps: all packages present"
 fi
 
+# Node.js for the tests with the providers' official SDKs (tests/mocks/sdk_*.sh): Debian's nodejs
+# and npm, unless a node with its npm is installed already (NodeSource's nodejs bundles npm and
+# conflicts with Debian's). Then the SDKs at the versions tests/sdk/package-lock.json pins.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "deps: installing nodejs npm"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm
+fi
+echo "deps: npm ci in tests/sdk"
+(cd "$(dirname "$0")/sdk" && npm ci --no-audit --no-fund --loglevel=error)
+
 # Package post-install scripts start daemons we do not want holding ports or CPUs in tests.
 for svc in haproxy bird pgbouncer; do
     pkill -x "$svc" 2>/dev/null || true

@@ -22,6 +22,7 @@
 #include "mock_req.h"
 #include "mock_util.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ typedef void (*mock_handler_fn)(const struct mock_req *req, struct mock_resp *re
 enum mock_route_flags {
 	MOCK_ROUTE_PUBLIC = 1 << 0, /* no API key needed (/healthz, /metrics) */
 	MOCK_ROUTE_FAULTS = 1 << 1, /* fault injection (latency, error rate) applies */
+	MOCK_ROUTE_SELF_AUTH = 1 << 2, /* the handler authenticates (a provider's own scheme): no API key */
 };
 
 /*
@@ -51,8 +53,9 @@ struct mock_server *mock_server_new(const char *name, const struct mock_opts *op
 void mock_server_free(struct mock_server *s);
 /*
  * Register a route. Pattern segments "{name}" capture one path segment (at most
- * MOCK_MAX_PARAMS). First registered match wins, so register "/x/wait" before "/x/{id}".
- * A path that matches with another method answers 405.
+ * MOCK_MAX_PARAMS); a last segment "*" matches any non-empty rest of the path ("/v2/" then "*"), and
+ * method "*" any method. First registered match wins, so register "/x/wait" before "/x/{id}",
+ * and catch-alls last. A path that matches only with another method answers 405.
  */
 void mock_server_route(struct mock_server *s, const char *method, const char *pattern,
 		       mock_handler_fn fn, void *arg, unsigned flags);
@@ -69,6 +72,9 @@ enum mock_inspect_flags {
 /* Register the generic inspection routes for a store under prefix ("/v1/messages"). */
 void mock_server_inspect(struct mock_server *s, const char *prefix, struct mock_store *st,
 			 unsigned flags);
+
+/* Whether a presented secret (NULL: none) equals want, in constant time. */
+bool mock_secret_equal(const char *given, const char *want);
 
 /* The server's options, metrics, faults and scheduler (owned by the server). */
 const struct mock_opts *mock_server_opts(const struct mock_server *s);
