@@ -27,6 +27,18 @@ else
     echo "deps: all packages present"
 fi
 
+# Node.js for the tests with the providers' official SDKs (tests/mocks/sdk_*.sh): Debian's nodejs
+# and npm, unless a node with its npm is installed already (NodeSource's nodejs bundles npm and
+# conflicts with Debian's). Then the SDKs and clients at the versions tests/sdk/package-lock.json
+# pins (twilio for tests/mocks/sdk_twilio.sh, mailpit-api for tests/mocks/mailpit_client.sh).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "deps: installing nodejs npm"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm
+fi
+echo "deps: npm ci in tests/sdk"
+(cd "$(dirname "$0")/sdk" && npm ci --no-audit --no-fund --loglevel=error)
+
 # Package post-install scripts start daemons we do not want holding ports or CPUs in tests.
 for svc in haproxy bird pgbouncer; do
     pkill -x "$svc" 2>/dev/null || true
@@ -34,18 +46,3 @@ done
 
 # No systemd as PID 1 on these machines: start the libvirt daemons by hand when they are not running.
 $SUDO sh "$(dirname "$0")/libvirt-up.sh"
-
-# npm packages the tests drive the mocks with, pinned, into a cache outside the tree
-# (tests/mocks/mailpit_client.sh: Mailpit's Node client against the mail mock).
-NPM_DIR=${SBX_NPM_DIR:-${HOME:-/root}/.cache/sandbox-tests/npm}
-NPM_PKGS="mailpit-api@2.1.0"
-if ! command -v npm >/dev/null 2>&1; then
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm
-fi
-mkdir -p "$NPM_DIR"
-[ -f "$NPM_DIR/package.json" ] || echo '{"private": true}' >"$NPM_DIR/package.json"
-# shellcheck disable=SC2086
-(cd "$NPM_DIR" && npm install --no-audit --no-fund --save-exact $NPM_PKGS >/dev/null) ||
-    { echo "deps: npm install $NPM_PKGS failed" >&2; exit 1; }
-echo "deps: npm packages present ($NPM_PKGS in $NPM_DIR)"

@@ -115,7 +115,7 @@ static int secret_open(const char *name, const char *path, struct mock_err *e)
 }
 
 /* Replace *dst by the secret in a file: one line, trailing whitespace dropped. */
-static int opt_secret_file(const char *name, char **dst, const char *path, struct mock_err *e)
+int mock_opts_secret_file(const char *name, char **dst, const char *path, struct mock_err *e)
 {
 	char buf[4097];
 	int fd = secret_open(name, path, e);
@@ -155,9 +155,9 @@ static int set_common(struct mock_opts *o, enum opt_id id, const char *v, struct
 	case OPT_LISTEN: return parse_listen(o, v, e);
 	case OPT_DATA: return opt_string(&o->data, v);
 	case OPT_API_KEY: return opt_string(&o->api_key, *v ? v : NULL);
-	case OPT_API_KEY_FILE: return opt_secret_file("api-key-file", &o->api_key, v, e);
+	case OPT_API_KEY_FILE: return mock_opts_secret_file("api-key-file", &o->api_key, v, e);
 	case OPT_SECRET: return opt_string(&o->webhook_secret, v);
-	case OPT_SECRET_FILE: return opt_secret_file("webhook-secret-file", &o->webhook_secret, v, e);
+	case OPT_SECRET_FILE: return mock_opts_secret_file("webhook-secret-file", &o->webhook_secret, v, e);
 	case OPT_ALLOW: return opt_allow(o, v, e);
 	case OPT_MAX_BODY:
 		if (mock_parse_size(v, &o->max_body) < 0 || o->max_body == 0)

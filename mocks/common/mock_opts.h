@@ -55,6 +55,12 @@ int mock_opts_parse(struct mock_opts *o, int argc, char **argv, const char *prog
 void mock_opts_defaults(struct mock_opts *o);
 /* The value of a mock-specific option (or its environment variable), or NULL. */
 const char *mock_opts_get(const struct mock_opts *o, const char *name);
+/*
+ * Read a secret from the file at path (a mock's own --NAME-file option): a regular file only its
+ * owner may access, one line of at most 4095 bytes, trailing whitespace dropped. 0 and *dst
+ * replaced (caller frees), or -1 with a message naming --NAME in e.
+ */
+int mock_opts_secret_file(const char *name, char **dst, const char *path, struct mock_err *e) MOCK_WUR;
 /* Free what the options hold (not the struct itself). */
 void mock_opts_free(struct mock_opts *o);
 

@@ -251,12 +251,12 @@ static const struct route *route_find(struct mock_server *s, struct mock_req *re
 	return NULL;
 }
 
-/* Whether a presented key is the API key (constant time). */
-static bool key_equal(const char *given, const char *key)
+/* Whether a presented secret equals the expected one (constant time). */
+bool mock_secret_equal(const char *given, const char *want)
 {
-	size_t klen = strlen(key);
+	size_t n = strlen(want);
 
-	return given && strlen(given) == klen && CRYPTO_memcmp(given, key, klen) == 0;
+	return given && strlen(given) == n && CRYPTO_memcmp(given, want, n) == 0;
 }
 
 /* Whether the request carries the API key: Authorization: Bearer KEY, or X-Api-Key: KEY. */
@@ -266,9 +266,9 @@ static bool auth_ok(struct mock_server *s, const struct mock_req *req)
 
 	if (!s->opts->api_key)
 		return true;
-	if (h && strncasecmp(h, "Bearer ", 7) == 0 && key_equal(h + 7, s->opts->api_key))
+	if (h && strncasecmp(h, "Bearer ", 7) == 0 && mock_secret_equal(h + 7, s->opts->api_key))
 		return true;
-	return key_equal(mock_req_header(req, "X-Api-Key"), s->opts->api_key);
+	return mock_secret_equal(mock_req_header(req, "X-Api-Key"), s->opts->api_key);
 }
 
 /* Route, authenticate, inject faults, run the handler. */
@@ -286,7 +286,7 @@ static void dispatch(struct mock_server *s, struct mock_req *req, struct mock_re
 			mock_resp_error(resp, 404, "not_found", "no route for %s %s", req->method, req->path);
 		return;
 	}
-	if (!(r->flags & MOCK_ROUTE_PUBLIC) && !auth_ok(s, req)) {
+	if (!(r->flags & (MOCK_ROUTE_PUBLIC | MOCK_ROUTE_SELF_AUTH)) && !auth_ok(s, req)) {
 		mock_resp_error(resp, 401, "unauthorized", "missing or wrong API key (Authorization: Bearer KEY, or X-Api-Key: KEY)");
 		mock_resp_header(resp, "WWW-Authenticate", "Bearer");
 		return;

@@ -22,6 +22,7 @@
 #include "mock_req.h"
 #include "mock_util.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ typedef void (*mock_handler_fn)(const struct mock_req *req, struct mock_resp *re
 enum mock_route_flags {
 	MOCK_ROUTE_PUBLIC = 1 << 0, /* no API key needed (/healthz, /metrics) */
 	MOCK_ROUTE_FAULTS = 1 << 1, /* fault injection (latency, error rate) applies */
+	MOCK_ROUTE_SELF_AUTH = 1 << 2, /* the handler authenticates (a provider's own scheme): no API key */
 };
 
 /*
@@ -70,6 +72,9 @@ enum mock_inspect_flags {
 /* Register the generic inspection routes for a store under prefix ("/v1/messages"). */
 void mock_server_inspect(struct mock_server *s, const char *prefix, struct mock_store *st,
 			 unsigned flags);
+
+/* Whether a presented secret (NULL: none) equals want, in constant time. */
+bool mock_secret_equal(const char *given, const char *want);
 
 /* The server's options, metrics, faults and scheduler (owned by the server). */
 const struct mock_opts *mock_server_opts(const struct mock_server *s);

@@ -1,7 +1,8 @@
-/* mock_sig — webhook signatures (HMAC-SHA256 of "<ts>.<body>"). */
+/* mock_sig — webhook signatures (HMAC-SHA256 of "<ts>.<body>"; Twilio's HMAC-SHA1). */
 #include "mock_sig.h"
 
 #include "buf.h"
+#include "mock_kv.h"
 #include "mock_util.h"
 #include "sha256.h"
 
@@ -51,4 +52,37 @@ bool mock_signature_verify(const char *secret, const char *header, const char *b
 	ok = CRYPTO_memcmp(strstr(want, ",v1=") + 4, given, 64) == 0;
 	free(want);
 	return ok;
+}
+
+/* Order two parameters by name, then value (qsort). */
+static int param_cmp(const void *a, const void *b)
+{
+	const struct mock_kv *x = *(const struct mock_kv *const *)a, *y = *(const struct mock_kv *const *)b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : strcmp(x->value ? x->value : "", y->value ? y->value : "");
+}
+
+/* Build X-Twilio-Signature. */
+char *mock_twilio_signature(const char *token, const char *url, const struct mock_kvlist *params)
+{
+	const struct mock_kv **sorted = mock_xcalloc(params->n + 1, sizeof(*sorted));
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	struct sbx_buf b = {0};
+	char *out = mock_xmalloc(4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1);
+
+	for (size_t i = 0; i < params->n; i++)
+		sorted[i] = &params->v[i];
+	qsort(sorted, params->n, sizeof(*sorted), param_cmp);
+	sbx_buf_puts(&b, url);
+	for (size_t i = 0; i < params->n; i++) {
+		sbx_buf_puts(&b, sorted[i]->key);
+		sbx_buf_puts(&b, sorted[i]->value ? sorted[i]->value : "");
+	}
+	HMAC(EVP_sha1(), token, (int)strlen(token), (const unsigned char *)b.data, b.len, md, &mdlen);
+	EVP_EncodeBlock((unsigned char *)out, md, (int)mdlen);
+	sbx_buf_free(&b);
+	free(sorted);
+	return out;
 }

@@ -2,6 +2,7 @@
 #include "mock_webhook.h"
 
 #include "clock.h"
+#include "mock_kv.h"
 #include "mock_log.h"
 #include "mock_metrics.h"
 #include "mock_opts.h"
@@ -32,6 +33,8 @@ struct mock_webhook {
 struct delivery {
 	struct mock_webhook *w;
 	char *id, *event, *body;
+	char *content_type;
+	struct mock_kvlist headers; /* the caller's extra headers */
 	struct mock_target target;
 	int attempt;
 };
@@ -81,6 +84,8 @@ static void delivery_free(void *arg)
 	mock_target_clear(&d->target);
 	free(d->event);
 	free(d->body);
+	free(d->content_type);
+	mock_kv_free(&d->headers);
 	free(d);
 }
 
@@ -106,9 +111,15 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
 /* Build the request headers of an attempt. */
 static struct curl_slist *attempt_headers(struct mock_webhook *w, struct delivery *d)
 {
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	char *line;
+	char *line = mock_xasprintf("Content-Type: %s", d->content_type);
+	struct curl_slist *h = curl_slist_append(NULL, line);
 
+	free(line);
+	for (size_t i = 0; i < d->headers.n; i++) {
+		line = mock_xasprintf("%s: %s", d->headers.v[i].key, d->headers.v[i].value);
+		h = curl_slist_append(h, line);
+		free(line);
+	}
 	line = mock_xasprintf("Sbx-Delivery: %s", d->id);
 	h = curl_slist_append(h, line);
 	free(line);
@@ -279,9 +290,9 @@ int mock_webhook_configured(const struct mock_webhook *w, const char *url, struc
 	return 0;
 }
 
-/* Queue a delivery. */
-char *mock_webhook_send(struct mock_webhook *w, const struct mock_target *t, const char *event,
-			const json_t *doc, int64_t delay_ms)
+/* Queue a delivery of a body the caller encoded. */
+char *mock_webhook_send_raw(struct mock_webhook *w, const struct mock_target *t, const char *event,
+			    const struct mock_webhook_raw *m, int64_t delay_ms)
 {
 	struct delivery *d = mock_xcalloc(1, sizeof(*d));
 	char ts[32], *id;
@@ -290,14 +301,29 @@ char *mock_webhook_send(struct mock_webhook *w, const struct mock_target *t, con
 	d->id = mock_id_new("whd_", 24);
 	mock_target_copy(&d->target, t);
 	d->event = mock_xstrdup(event);
-	d->body = mock_json_dump(doc);
+	d->body = mock_xstrdup(m->body);
+	d->content_type = mock_xstrdup(m->content_type);
+	for (size_t i = 0; m->headers && i < m->headers->n; i++)
+		mock_kv_add(&d->headers, m->headers->v[i].key, m->headers->v[i].value);
 	mock_fmt_time(mock_now_ms(), ts);
 	mock_store_put(w->log, json_pack("{s:s,s:s,s:s?,s:s,s:s,s:i,s:n,s:n,s:s,s:s,s:o,s:[]}", "id",
 					 d->id, "url", t->url, "address", mock_target_pinned(t) ? t->addr_text : NULL, "event", event,
 					 "status", "pending", "attempts", 0, "response_status", "error",
-					 "created_at", ts, "updated_at", ts, "body", json_deep_copy(doc),
+					 "created_at", ts, "updated_at", ts, "body", json_deep_copy(m->logged),
 					 "history"));
 	id = mock_xstrdup(d->id); /* d belongs to the sender once scheduled */
 	mock_sched_after(w->sched, delay_ms, delivery_run, delivery_free, d);
+	return id;
+}
+
+/* Queue a JSON delivery. */
+char *mock_webhook_send(struct mock_webhook *w, const struct mock_target *t, const char *event,
+			const json_t *doc, int64_t delay_ms)
+{
+	char *body = mock_json_dump(doc), *id;
+	struct mock_webhook_raw m = {.content_type = "application/json", .body = body, .logged = doc};
+
+	id = mock_webhook_send_raw(w, t, event, &m, delay_ms);
+	free(body);
 	return id;
 }

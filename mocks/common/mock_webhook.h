@@ -2,7 +2,8 @@
  * mock_webhook — signed webhook deliveries with exponential backoff and a delivery log.
  *
  * Deliveries POST a JSON body with headers Content-Type: application/json, Signature: t=..,v1=..
- * (when a secret is set; see mock_sig.h), Sbx-Delivery: <id>, Sbx-Event: <event>.
+ * (when a secret is set; see mock_sig.h), Sbx-Delivery: <id>, Sbx-Event: <event>; or a body the
+ * caller encoded, with its content type and extra headers (mock_webhook_send_raw).
  * A 2xx answer is a success; anything else is retried after backoff, backoff*2, ... up to
  * `attempts` attempts. Redirects are not followed (a 3xx is a failed attempt).
  *
@@ -27,6 +28,8 @@
 
 #include <jansson.h>
 #include <stdint.h>
+
+#include "mock_kv.h"
 
 struct mock_err;
 struct mock_metrics;
@@ -59,5 +62,19 @@ int mock_webhook_configured(const struct mock_webhook *w, const char *url, struc
  */
 char *mock_webhook_send(struct mock_webhook *w, const struct mock_target *t, const char *event,
 			const json_t *doc, int64_t delay_ms);
+
+/* A delivery whose body the caller encoded (Twilio's form-encoded status callbacks). */
+struct mock_webhook_raw {
+	const char *content_type;          /* "application/x-www-form-urlencoded" */
+	const char *body;                  /* sent as it is */
+	const struct mock_kvlist *headers; /* extra headers ("X-Twilio-Signature"), or NULL */
+	const json_t *logged;              /* what the delivery log shows as "body" */
+};
+/*
+ * Queue a delivery of m (copied) to t, with the same headers, signature, retries and log as
+ * mock_webhook_send. Returns the delivery id; caller frees.
+ */
+char *mock_webhook_send_raw(struct mock_webhook *w, const struct mock_target *t, const char *event,
+			    const struct mock_webhook_raw *m, int64_t delay_ms);
 
 #endif

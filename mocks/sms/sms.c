@@ -1,5 +1,7 @@
-/* sms — the SMS gateway's routes and delivery simulation. */
+/* sms — the SMS gateway's JSON API and the delivery simulation both of its APIs share. */
 #include "sms.h"
+#include "sms_int.h"
+#include "twilio.h"
 
 #include "mock_faults.h"
 #include "mock_opts.h"
@@ -11,41 +13,36 @@
 #include "mock_util.h"
 #include "mock_webhook.h"
 
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
 const struct mock_optdef sms_options[] = {
 	{"callback-url", true, "SBX_MOCK_SMS_CALLBACK_URL", "URL receiving every status callback"},
 	{"delivery-delay", true, NULL, "time between status changes (default 20ms)"},
+	{"account-sid", true, "SBX_MOCK_TWILIO_ACCOUNT_SID", "Twilio API: the account SID (AC...) required"},
+	{"account-sid-file", true, NULL, "read the account SID from FILE (mode 0600)"},
+	{"auth-token", true, "SBX_MOCK_TWILIO_AUTH_TOKEN", "Twilio API: the auth token required (and signing)"},
+	{"auth-token-file", true, NULL, "read the auth token from FILE (mode 0600)"},
 };
 const size_t sms_noptions = MOCK_NELEM(sms_options);
 
-struct sms {
-	struct mock_server *srv;
-	struct mock_store *messages;
-	struct mock_target callback; /* --callback-url, checked at start (url NULL: none) */
-	int64_t delay_ms;
-};
-
-/* One step of a message's life: the status it moves to and why it failed. */
-struct step {
-	const char *status, *error_code, *error_message;
-};
-
 /* The plans: what happens after "queued". */
-static const struct step plan_ok[] = {{"sent", NULL, NULL}, {"delivered", NULL, NULL}, {NULL, NULL, NULL}};
-static const struct step plan_unreachable[] = {
-	{"failed", "unreachable", "the handset is unreachable"}, {NULL, NULL, NULL}};
-static const struct step plan_rejected[] = {
-	{"sent", NULL, NULL}, {"failed", "carrier_rejected", "the carrier rejected the message"},
-	{NULL, NULL, NULL}};
+const struct sms_step sms_plan_ok[] = {{"sent", NULL, NULL, 0}, {"delivered", NULL, NULL, 0}, {NULL, NULL, NULL, 0}};
+static const struct sms_step plan_unreachable[] = {
+	{"failed", "unreachable", "the handset is unreachable", 0}, {NULL, NULL, NULL, 0}};
+static const struct sms_step plan_rejected[] = {
+	{"sent", NULL, NULL, 0}, {"failed", "carrier_rejected", "the carrier rejected the message", 0},
+	{NULL, NULL, NULL, 0}};
 
 /* A pending status change. */
 struct transition {
 	struct sms *sms;
 	char *id;
-	const struct step *step;
+	const struct sms_step *step;
 	struct mock_target own; /* the message's status_callback, checked when it was sent (url NULL: none) */
+	sms_notify_fn notify;   /* how own is called (NULL: JSON) */
+	char *key;              /* what notify signs with, or NULL */
 };
 
 /* Whether s is E.164. */
@@ -60,7 +57,7 @@ bool sms_valid_e164(const char *s)
 }
 
 /* Whether s is an alphanumeric sender id: 1-11 of [A-Za-z0-9 ], at least one letter. */
-static bool valid_sender_id(const char *s)
+bool sms_valid_sender_id(const char *s)
 {
 	size_t n = strlen(s);
 	bool letter = false;
@@ -73,7 +70,7 @@ static bool valid_sender_id(const char *s)
 }
 
 /* Count UTF-8 code points. */
-static size_t utf8_len(const char *s)
+size_t sms_utf8_len(const char *s)
 {
 	size_t n = 0;
 
@@ -88,8 +85,8 @@ static size_t segments(size_t chars)
 	return chars <= 160 ? 1 : (chars + 152) / 153;
 }
 
-/* Send the status callbacks of a message to --callback-url and its own (checked) target. */
-static void callbacks(struct sms *s, const json_t *msg, const struct mock_target *own)
+/* Send the status callbacks of a message to --callback-url (JSON) and its own (checked) target. */
+static void callbacks(struct sms *s, const json_t *msg, const struct transition *t)
 {
 	json_t *doc = json_pack("{s:s,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "event", "message.status", "id",
 				json_object_get(msg, "id"), "status", json_object_get(msg, "status"),
@@ -97,13 +94,15 @@ static void callbacks(struct sms *s, const json_t *msg, const struct mock_target
 				"error_code", json_object_get(msg, "error_code"), "error_message",
 				json_object_get(msg, "error_message"), "updated_at",
 				json_object_get(msg, "updated_at"));
-	const struct mock_target *to[2] = {&s->callback, own};
+	const struct mock_target *to[2] = {&s->callback, t->notify ? NULL : &t->own};
 
 	for (size_t i = 0; doc && i < 2; i++) {
-		if (to[i]->url)
+		if (to[i] && to[i]->url)
 			free(mock_webhook_send(mock_server_webhook(s->srv), to[i], "message.status", doc, 0));
 	}
 	json_decref(doc);
+	if (t->notify && t->own.url)
+		t->notify(s, msg, &t->own, t->key);
 }
 
 /* Whether a message has somewhere to send callbacks. */
@@ -115,13 +114,14 @@ static bool notifies(const struct sms *s, const struct transition *t)
 /* Move a record to step's status. */
 static int apply_step(json_t *rec, void *arg)
 {
-	const struct step *st = arg;
+	const struct sms_step *st = arg;
 	char ts[32];
 
 	mock_fmt_time(mock_now_ms(), ts);
 	json_object_set_new(rec, "status", json_string(st->status));
 	json_object_set_new(rec, "updated_at", json_string(ts));
-	json_object_set_new(rec, "error_code", st->error_code ? json_string(st->error_code) : json_null());
+	json_object_set_new(rec, "error_code", st->code ? json_integer(st->code)
+				 : st->error_code ? json_string(st->error_code) : json_null());
 	json_object_set_new(rec, "error_message",
 			    st->error_message ? json_string(st->error_message) : json_null());
 	json_array_append_new(json_object_get(rec, "history"),
@@ -136,6 +136,9 @@ static void transition_free(void *arg)
 
 	free(t->id);
 	mock_target_clear(&t->own);
+	if (t->key)
+		OPENSSL_cleanse(t->key, strlen(t->key));
+	free(t->key);
 	free(t);
 }
 
@@ -152,7 +155,7 @@ static void transition_run(void *arg)
 	}
 	msg = notifies(s, t) ? mock_store_get(s->messages, t->id) : NULL;
 	if (msg)
-		callbacks(s, msg, &t->own);
+		callbacks(s, msg, t);
 	json_decref(msg);
 	t->step++;
 	if (t->step->status && mock_server_sched(s->srv))
@@ -162,13 +165,13 @@ static void transition_run(void *arg)
 }
 
 /* The plan of a recipient. */
-static const struct step *plan_for(const char *to)
+static const struct sms_step *plan_for(const char *to)
 {
 	if (strcmp(to, SMS_MAGIC_UNREACHABLE) == 0)
 		return plan_unreachable;
 	if (strcmp(to, SMS_MAGIC_REJECTED) == 0)
 		return plan_rejected;
-	return plan_ok;
+	return sms_plan_ok;
 }
 
 /* Check the fields of a new message; 0, or -1 after a 400. */
@@ -180,12 +183,12 @@ static int check_fields(const char *to, const char *from, const char *body, cons
 				"\"to\" must be an E.164 number (\"+\" then 2 to 15 digits), got \"%s\"", to);
 		return -1;
 	}
-	if (!sms_valid_e164(from) && !valid_sender_id(from)) {
+	if (!sms_valid_e164(from) && !sms_valid_sender_id(from)) {
 		mock_resp_error(resp, 400, "invalid_from",
 				"\"from\" must be an E.164 number or an alphanumeric sender id (1-11 characters)");
 		return -1;
 	}
-	if (!*body || utf8_len(body) > 1600) {
+	if (!*body || sms_utf8_len(body) > 1600) {
 		mock_resp_error(resp, 400, "invalid_body", "\"body\" must have 1 to 1600 characters");
 		return -1;
 	}
@@ -219,34 +222,36 @@ static int check_recipient(struct sms *s, const char *to, struct mock_resp *resp
 }
 
 /* A new message record. */
-static json_t *message_new(const char *to, const char *from, const char *body, const char *cb)
+json_t *sms_message_new(const char *to, const char *from, const char *body, const char *cb)
 {
 	char ts[32], *id = mock_id_new("SM", 32);
 	json_t *rec;
 
 	mock_fmt_time(mock_now_ms(), ts);
-	rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s?,s:n,s:n,s:s,s:s,s:[{s:s,s:s}]}", "id", id,
+	rec = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:I,s:s?,s:n,s:n,s:s,s:s,s:[{s:s,s:s}]}", "id", id,
 			"status", "queued", "to", to, "from", from, "body", body, "segments",
-			(json_int_t)segments(utf8_len(body)), "status_callback", cb, "error_code",
+			(json_int_t)segments(sms_utf8_len(body)), "status_callback", cb, "error_code",
 			"error_message", "created_at", ts, "updated_at", ts, "history", "status",
 			"queued", "at", ts);
 	free(id);
 	return rec;
 }
 
-/* Store, announce and schedule a new message (steals rec and own); answer 201. */
-static void message_accept(struct sms *s, json_t *rec, struct mock_target *own, struct mock_resp *resp)
+/* Store, announce and schedule a new message (steals rec and own). */
+void sms_accept(struct sms *s, json_t *rec, const struct sms_step *plan, struct mock_target *own,
+		sms_notify_fn notify, const char *key)
 {
 	struct transition *t = mock_xcalloc(1, sizeof(*t));
 
 	t->sms = s;
 	t->id = mock_xstrdup(json_string_value(json_object_get(rec, "id")));
-	t->step = plan_for(json_string_value(json_object_get(rec, "to")));
+	t->step = plan;
 	t->own = *own;
 	memset(own, 0, sizeof(*own));
+	t->notify = notify;
+	t->key = mock_xstrdup(key);
 	if (notifies(s, t))
-		callbacks(s, rec, &t->own);
-	mock_resp_json(resp, 201, json_incref(rec));
+		callbacks(s, rec, t);
 	mock_store_put(s->messages, rec); /* nobody else holds rec: no copy needed */
 	if (mock_server_sched(s->srv))
 		mock_sched_after(mock_server_sched(s->srv), s->delay_ms, transition_run, transition_free, t);
@@ -254,12 +259,20 @@ static void message_accept(struct sms *s, json_t *rec, struct mock_target *own, 
 		transition_free(t);
 }
 
+/* Check and pin a status callback URL. */
+int sms_callback_check(struct sms *s, const char *cb, struct mock_target *own, struct mock_err *e)
+{
+	if (!cb)
+		return 0;
+	return mock_webhook_target(mock_server_webhook(s->srv), cb, own, e);
+}
+
 /* Check and pin the message's status_callback (none: own->url NULL); 0, or -1 after a 400. */
 static int check_callback(struct sms *s, const char *cb, struct mock_target *own, struct mock_resp *resp)
 {
 	struct mock_err e;
 
-	if (!cb || mock_webhook_target(mock_server_webhook(s->srv), cb, own, &e) == 0)
+	if (sms_callback_check(s, cb, own, &e) == 0)
 		return 0;
 	mock_resp_error(resp, 400, "callback_not_allowed", "\"status_callback\": %s", e.msg);
 	return -1;
@@ -271,7 +284,7 @@ static void h_send(const struct mock_req *req, struct mock_resp *resp, void *arg
 	struct sms *s = arg;
 	const char *to, *from, *body, *cb;
 	struct mock_target own = {.url = NULL};
-	json_t *doc = mock_req_json(req, resp);
+	json_t *doc = mock_req_json(req, resp), *rec;
 
 	if (!doc)
 		return;
@@ -282,7 +295,9 @@ static void h_send(const struct mock_req *req, struct mock_resp *resp, void *arg
 	    check_fields(to, from, body, cb, resp) < 0 || check_recipient(s, to, resp) < 0 ||
 	    check_callback(s, cb, &own, resp) < 0)
 		goto out;
-	message_accept(s, message_new(to, from, body, cb), &own, resp);
+	rec = sms_message_new(to, from, body, cb);
+	mock_resp_json(resp, 201, json_incref(rec));
+	sms_accept(s, rec, plan_for(to), &own, NULL, NULL);
 out:
 	json_decref(doc);
 }
@@ -321,6 +336,9 @@ struct sms *sms_new(struct mock_server *srv, struct mock_err *e)
 	mock_server_inspect(srv, "/v1/messages", s->messages, MOCK_INSPECT_ALL);
 	mock_server_inspect(srv, "/v1/webhook_deliveries", log,
 			    MOCK_INSPECT_LIST | MOCK_INSPECT_GET | MOCK_INSPECT_WAIT);
+	s->twilio = twilio_new(s, e);
+	if (!s->twilio)
+		goto fail;
 	return s;
 fail:
 	sms_free(s);
@@ -333,5 +351,6 @@ void sms_free(struct sms *s)
 	if (!s)
 		return;
 	mock_target_clear(&s->callback);
+	twilio_free(s->twilio);
 	free(s);
 }

@@ -1,6 +1,7 @@
 /*
  * sms — the SMS gateway mock: POST /v1/messages, E.164 validation, magic numbers, delivery-status
- * callbacks (queued → sent → delivered, or failed) signed like every webhook of the mocks.
+ * callbacks (queued → sent → delivered, or failed) signed like every webhook of the mocks; and,
+ * on the same messages, Twilio's Messages API for the official SDKs (twilio.h).
  */
 #ifndef SBX_MOCK_SMS_H
 #define SBX_MOCK_SMS_H
@@ -19,7 +20,8 @@ struct mock_server;
 #define SMS_MAGIC_BLOCKED "+15005550003"     /* 403 blocked */
 #define SMS_MAGIC_REJECTED "+15005550004"    /* accepted, sent, then failed: carrier_rejected */
 
-/* Mock-specific options: --callback-url URL, --delivery-delay DURATION. */
+/* Mock-specific options: --callback-url URL, --delivery-delay DURATION, and the Twilio API's
+ * --account-sid, --auth-token (each also as --NAME-file FILE, mode 0600). */
 extern const struct mock_optdef sms_options[];
 extern const size_t sms_noptions;
 

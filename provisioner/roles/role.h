@@ -148,7 +148,10 @@ struct role_output {
  * MOCK_SMS_URL, MOCK_MAIL_URL, MOCK_PAYMENT_URL (http://ADDR:8081/8082/8083 on the mocks node's
  * first address) and MOCK_MAIL_SMTP (ADDR:2525); with any mock MOCK_API_KEY (the mocks' API key,
  * ctx->secret("mock-api-key")) and with sms or payment MOCK_WEBHOOK_SECRET (their webhook signing
- * secret, ctx->secret("mock-webhook-secret")), both secret, verbatim (placeholders stay as they are).
+ * secret, ctx->secret("mock-webhook-secret")), both secret, verbatim (placeholders stay as they are);
+ * with sms what the Twilio SDK needs: TWILIO_ACCOUNT_SID ("AC" and ctx->secret("mock-twilio-account-sid")),
+ * TWILIO_AUTH_TOKEN (ctx->secret("mock-twilio-auth-token")), both secret, and TWILIO_API_BASE (the
+ * SMS mock's URL).
  * *out is a caller-owned array (free with role_outputs_free), written only on success.
  */
 int role_outputs(const struct role_ctx *ctx, struct role_output **out, size_t *n, struct sbx_err *err) SBX_WUR;

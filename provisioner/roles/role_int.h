@@ -25,6 +25,9 @@
  * unprivileged user they run as. */
 #define ROLE_MOCK_API_KEY "mock-api-key"
 #define ROLE_MOCK_WEBHOOK_SECRET "mock-webhook-secret"
+/* The SMS mock's Twilio credentials: the account SID is "AC" and this secret, the auth token this one. */
+#define ROLE_MOCK_TWILIO_SID "mock-twilio-account-sid"
+#define ROLE_MOCK_TWILIO_TOKEN "mock-twilio-auth-token"
 #define ROLE_MOCK_USER "sbx-mocks"
 /* The secret holding the k3s cluster's join token. */
 #define ROLE_K3S_TOKEN "k3s-token"

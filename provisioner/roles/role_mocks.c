@@ -5,10 +5,12 @@
  * ports are above 1024), which owns their data directory. Their API key and webhook signing
  * secret are per environment (generated into the state: mock-api-key, mock-webhook-secret) and
  * reach them in files only sbx-mocks can read (mode 0600), never in argv or in the world-readable
- * service definitions. Webhooks and callbacks go only to the environment's own networks (its
- * network blocks, and its VIP block when it has VIPs): --allow-callback. A callback or webhook
- * URL with a ${secret.NAME} in it is resolved from the state and reaches the mock the same way
- * (a 0600 file, --callback-url-file / --webhook-url-file).
+ * service definitions; so do the SMS mock's Twilio account SID ("AC" and the secret
+ * mock-twilio-account-sid) and auth token (mock-twilio-auth-token). Webhooks and callbacks go
+ * only to the environment's own networks (its network blocks, and its VIP block when it has
+ * VIPs): --allow-callback. A callback or webhook URL with a ${secret.NAME} in it is resolved from
+ * the state and reaches the mock the same way (a 0600 file, --callback-url-file /
+ * --webhook-url-file).
  */
 #include "role_int.h"
 
@@ -79,7 +81,8 @@ static void allow_opts(struct sbx_buf *b, const struct role_env *env)
 		opt(b, "--allow-callback", ctx->vip_cidr);
 }
 
-/* The path of one of mock d's secret files ("api-key", "webhook-secret") on host h; caller frees. */
+/* The path of one of mock d's secret files ("api-key", "webhook-secret", "auth-token") on host h;
+ * caller frees. */
 static char *secret_path(const struct role_host *h, const struct mock_def *d, const char *what)
 {
 	char *rel = xasprintf(MOCK_ETC "/%s.%s", d->name, what), *p = role_path(h, rel);
@@ -114,6 +117,12 @@ static char *mock_cmd(const struct role_env *env, const struct role_host *h, con
 		sbx_buf_printf(&b, " --webhook-secret-file %s", sig);
 		allow_opts(&b, env);
 	}
+	if (d->bin == 0) {
+		char *sid = secret_path(h, d, "account-sid"), *token = secret_path(h, d, "auth-token");
+		sbx_buf_printf(&b, " --account-sid-file %s --auth-token-file %s", sid, token);
+		free(sid);
+		free(token);
+	}
 	const char *url = target_url(m, d), *flag = d->bin == 0 ? "--callback-url" : "--webhook-url";
 	if (url && has_secret(url)) {
 		char *f = secret_path(h, d, "target-url");
@@ -127,13 +136,14 @@ static char *mock_cmd(const struct role_env *env, const struct role_host *h, con
 	return sbx_buf_steal(&b);
 }
 
-/* Add one secret file of mock d: 0600, owned by the mocks' user; a change restarts the mock. */
+/* Add one secret file of mock d holding prefix and the secret: 0600, owned by the mocks' user; a
+ * change restarts the mock. */
 static void secret_file(const struct role_env *env, const struct role_host *h, struct role_unit *u,
-	const struct mock_def *d, const char *what, const char *secret)
+	const struct mock_def *d, const char *what, const char *prefix, const char *secret)
 {
 	const char *v = role_env_secret(env, secret);
-	role_unit_file(u, secret_path(h, d, what), xasprintf("%s\n", v ? v : ""), 0600, ROLE_MOCK_USER,
-		d->name, true, NULL);
+	role_unit_file(u, secret_path(h, d, what), xasprintf("%s%s\n", prefix, v ? v : ""), 0600,
+		ROLE_MOCK_USER, d->name, true, NULL);
 }
 
 /* Add one mock: its binary, its secrets, its service, its health check. */
@@ -146,9 +156,13 @@ static void mock_add(const struct role_env *env, const struct role_host *h, stru
 	data[env->mock_len[d->bin]] = '\0';
 	role_unit_file(u, role_path(h, rel), data, 0755, NULL, d->name, true, NULL);
 	u->files[u->nfiles - 1].len = env->mock_len[d->bin]; /* binary: not strlen */
-	secret_file(env, h, u, d, "api-key", ROLE_MOCK_API_KEY);
+	secret_file(env, h, u, d, "api-key", "", ROLE_MOCK_API_KEY);
 	if (mock_signs(d))
-		secret_file(env, h, u, d, "webhook-secret", ROLE_MOCK_WEBHOOK_SECRET);
+		secret_file(env, h, u, d, "webhook-secret", "", ROLE_MOCK_WEBHOOK_SECRET);
+	if (d->bin == 0) {
+		secret_file(env, h, u, d, "account-sid", "AC", ROLE_MOCK_TWILIO_SID);
+		secret_file(env, h, u, d, "auth-token", "", ROLE_MOCK_TWILIO_TOKEN);
+	}
 	const char *url = target_url(&env->ctx->bp->mocks, d);
 	if (url && has_secret(url)) {
 		char *v = role_env_expand(env, url);
@@ -204,20 +218,38 @@ int role_mocks_render(const struct role_env *env, const struct role_host *h, str
 	return 0;
 }
 
-/* Append a secret output: the value the secret getter gives (a ${secret.NAME} placeholder when
- * outputs are recorded, so that text output masks it). */
-static int secret_output(const struct role_ctx *ctx, const char *key, const char *secret,
-	struct role_output **o, size_t *n, struct sbx_err *err)
+/* Append a secret output: prefix and the value the secret getter gives (a ${secret.NAME}
+ * placeholder when outputs are recorded, so that text output masks it). */
+static int secret_output(const struct role_ctx *ctx, const char *key, const char *prefix,
+	const char *secret, struct role_output **o, size_t *n, struct sbx_err *err)
 {
 	char *v = NULL;
 	int rc = ctx->secret ? ctx->secret(ctx->secret_ctx, secret, &v, err)
 		: sbx_err_set(err, SBX_EXIT_FAILED, "roles: no secret store for %s", secret);
+	if (rc == 0 && *prefix) {
+		char *pv = xasprintf("%s%s", prefix, v);
+		OPENSSL_cleanse(v, strlen(v));
+		free(v);
+		v = pv;
+	}
 	if (rc == 0)
 		role_output_add(o, n, xstrdup(key), v, true);
 	return rc;
 }
 
-/* The mock endpoints on the host's first address, the API key and the webhook signing secret. */
+/* What the Twilio SDK needs to talk to the SMS mock: the account SID, the auth token, the base URL. */
+static int twilio_outputs(const struct role_ctx *ctx, const char *addr, struct role_output **o, size_t *n,
+	struct sbx_err *err)
+{
+	if (secret_output(ctx, "TWILIO_ACCOUNT_SID", "AC", ROLE_MOCK_TWILIO_SID, o, n, err) < 0 ||
+		secret_output(ctx, "TWILIO_AUTH_TOKEN", "", ROLE_MOCK_TWILIO_TOKEN, o, n, err) < 0)
+		return -1;
+	role_output_add(o, n, xstrdup("TWILIO_API_BASE"), xasprintf("http://%s:%d", addr, ROLE_MOCK_SMS_PORT), false);
+	return 0;
+}
+
+/* The mock endpoints on the host's first address, the API key, the webhook signing secret and,
+ * with SMS, the Twilio SDK's settings. */
 int role_mocks_outputs(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
 	size_t *n, struct sbx_err *err)
 {
@@ -236,9 +268,11 @@ int role_mocks_outputs(const struct role_ctx *ctx, const struct role_host *h, st
 	if (role_mock_enabled(&ctx->bp->mocks, 1))
 		role_output_add(o, n, xstrdup("MOCK_MAIL_SMTP"), xasprintf("%s:%d", addr, ROLE_MOCK_SMTP_PORT),
 			false);
-	if (any && secret_output(ctx, "MOCK_API_KEY", ROLE_MOCK_API_KEY, o, n, err) < 0)
+	if (any && secret_output(ctx, "MOCK_API_KEY", "", ROLE_MOCK_API_KEY, o, n, err) < 0)
 		return -1;
-	if (signs && secret_output(ctx, "MOCK_WEBHOOK_SECRET", ROLE_MOCK_WEBHOOK_SECRET, o, n, err) < 0)
+	if (signs && secret_output(ctx, "MOCK_WEBHOOK_SECRET", "", ROLE_MOCK_WEBHOOK_SECRET, o, n, err) < 0)
+		return -1;
+	if (role_mock_enabled(&ctx->bp->mocks, 0) && twilio_outputs(ctx, addr, o, n, err) < 0)
 		return -1;
 	return 0;
 }

@@ -286,8 +286,8 @@ static int env_secrets(const struct role_ctx *ctx, struct role_env *env, struct 
 	return rc;
 }
 
-/* Load the mock binaries the blueprint enables and the mocks' secrets, when some host carries
- * the mocks role. */
+/* Load the mock binaries the blueprint enables and the mocks' secrets (with SMS, its Twilio
+ * credentials), when some host carries the mocks role. */
 static int env_mocks(const struct role_ctx *ctx, struct role_env *env, struct sbx_err *err)
 {
 	size_t *idx = NULL, n = role_hosts_with(env, "mocks", &idx);
@@ -297,6 +297,9 @@ static int env_mocks(const struct role_ctx *ctx, struct role_env *env, struct sb
 	if (n && ctx->bp->mocks.present)
 		rc = env_secret_load(ctx, env, ROLE_MOCK_API_KEY, err) < 0 ||
 			env_secret_load(ctx, env, ROLE_MOCK_WEBHOOK_SECRET, err) < 0 ? -1 : 0;
+	if (n && rc == 0 && role_mock_enabled(&ctx->bp->mocks, 0))
+		rc = env_secret_load(ctx, env, ROLE_MOCK_TWILIO_SID, err) < 0 ||
+			env_secret_load(ctx, env, ROLE_MOCK_TWILIO_TOKEN, err) < 0 ? -1 : 0;
 	for (size_t i = 0; n && rc == 0 && i < ROLE_NMOCKS; i++) {
 		if (!role_mock_enabled(&ctx->bp->mocks, i))
 			continue;

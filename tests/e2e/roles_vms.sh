@@ -48,17 +48,23 @@ expect_out '^DATABASE_URL=postgresql://dilosi:[A-Za-z0-9]+@[0-9.]+:6432/dilosi$'
 expect_out '^MOCK_SMS_URL=http://'
 expect_out '^MOCK_API_KEY=[A-Za-z0-9_-]+$'
 expect_out '^MOCK_WEBHOOK_SECRET=[A-Za-z0-9_-]+$'
+expect_out '^TWILIO_ACCOUNT_SID=AC[A-Za-z0-9]+$'
+expect_out '^TWILIO_AUTH_TOKEN=[A-Za-z0-9_-]+$'
+expect_out '^TWILIO_API_BASE=http://[0-9.]+:8081$'
 expect_out '^VIP_WWW_ADDR=[0-9.]+:80$'
 ENVOUT=$OUT
 VIP=$(printf '%s\n' "$ENVOUT" | sed -n 's/^VIP_WWW_ADDR=\([0-9.]*\):80$/\1/p')
 DBURL=$(printf '%s\n' "$ENVOUT" | sed -n 's/^DATABASE_URL=//p')
 MOCKKEY=$(printf '%s\n' "$ENVOUT" | sed -n 's/^MOCK_API_KEY=//p')
+TWTOKEN=$(printf '%s\n' "$ENVOUT" | sed -n 's/^TWILIO_AUTH_TOKEN=//p')
 # the text format never shows the password
 expect_rc 0 "$SANDBOX" outputs $E
 expect_out 'DATABASE_URL.*dilosi:\*\*\*\*@'
 expect_no_out "${DBURL#postgresql://dilosi:}"
 expect_out 'MOCK_API_KEY.*\*\*\*\*'
 expect_no_out "$MOCKKEY"
+expect_out 'TWILIO_AUTH_TOKEN.*\*\*\*\*'
+expect_no_out "$TWTOKEN"
 
 # 2. from the router
 expect_rc 0 "$SANDBOX" ssh $E router -- sudo -n birdc -s /run/sbx/bird.ctl show protocols

@@ -45,7 +45,7 @@ struct fix {
 	char *priv, *pub;
 	int guard_fd;
 	pid_t guard_pid;
-	char *secret_keys[8], *secret_vals[8];
+	char *secret_keys[12], *secret_vals[12];
 	size_t nsecrets;
 	char *ns[NHOSTS], *addr[NHOSTS], *root[NHOSTS], *hostkey[NHOSTS], *name[NHOSTS];
 	const char *addrs[NHOSTS][2];
@@ -104,7 +104,7 @@ static int secret_cb(void *ctx, const char *name, char **value, struct sbx_err *
 	(void)err;
 	if (secret_find(name))
 		return *value = xstrdup(secret_find(name)), 0;
-	assert_true(F.nsecrets < 8);
+	assert_true(F.nsecrets < 12);
 	F.secret_keys[F.nsecrets] = xstrdup(name);
 	F.secret_vals[F.nsecrets++] = sbx_random_token(24);
 	*value = xstrdup(F.secret_vals[F.nsecrets - 1]);
@@ -919,6 +919,8 @@ static void test_mocks_unprivileged(void **state)
 	char *uids = xasprintf("Uid:\t%u\t%u\t%u\t%u\n", (unsigned)pw->pw_uid, (unsigned)pw->pw_uid,
 		(unsigned)pw->pw_uid, (unsigned)pw->pw_uid);
 	const char *key = secret_find("mock-api-key"), *sig = secret_find("mock-webhook-secret");
+	const char *token = secret_find("mock-twilio-auth-token");
+	assert_non_null(token);
 	for (size_t i = 0; role_mock_name_test(i); i++) {
 		const char *name = role_mock_name_test(i);
 		char *st = mock_proc(name, "status"), *cl = mock_proc(name, "cmdline");
@@ -928,6 +930,7 @@ static void test_mocks_unprivileged(void **state)
 		assert_non_null(strstr(cl, "sbx-mock-"));
 		assert_null(strstr(cl, key));
 		assert_null(strstr(cl, sig));
+		assert_null(strstr(cl, token));
 		char *conf = xasprintf("%s/etc/sbx/svc/%s.conf", F.root[3], name), *data = NULL;
 		char *kf = xasprintf("%s/etc/sbx/mocks/%s.api-key", F.root[3], name);
 		size_t len;
@@ -937,6 +940,7 @@ static void test_mocks_unprivileged(void **state)
 		assert_int_equal(sbx_read_file(conf, &data, &len, &err), 0);
 		assert_null(strstr(data, key));
 		assert_null(strstr(data, sig));
+		assert_null(strstr(data, token));
 		file_stat(kf, &mode, &uid);
 		assert_int_equal(mode, 0600);
 		assert_int_equal(uid, pw->pw_uid);
@@ -977,6 +981,45 @@ static void test_mocks_callbacks_confined(void **state)
 	out = curl_out("-f", "-H", bearer, wait, NULL);
 	assert_non_null(strstr(out, "/cb\""));
 	free(out), free(wait), free(body), free(url), free(bearer), free(key);
+}
+
+/* The SMS mock on the node speaks Twilio's Messages API with the outputs' credentials
+ * (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, both secret) at TWILIO_API_BASE: a message is created
+ * with them (201, a Twilio resource of that account); another token gets Twilio's 401. */
+static void test_mocks_twilio(void **state)
+{
+	(void)state;
+	if (F.mock_dir == NULL)
+		skip();
+	struct role_output *o = NULL;
+	size_t n = 0;
+	struct sbx_err err = SBX_ERR_INIT;
+	char *sid = output_value("TWILIO_ACCOUNT_SID"), *token = output_value("TWILIO_AUTH_TOKEN"), *base = NULL;
+	assert_int_equal(role_outputs(&F.ctx, &o, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		if (sbx_streq(o[i].key, "TWILIO_API_BASE")) {
+			assert_false(o[i].secret);
+			base = xstrdup(o[i].value);
+		}
+	role_outputs_free(o, n);
+	assert_non_null(base);
+	char *want = xasprintf("http://%s:8081", F.addr[3]), *sid_want = xasprintf("AC%s", secret_find("mock-twilio-account-sid"));
+	assert_string_equal(base, want);
+	assert_string_equal(sid, sid_want);
+	assert_string_equal(token, secret_find("mock-twilio-auth-token"));
+	char *url = xasprintf("%s/2010-04-01/Accounts/%s/Messages.json", base, sid);
+	char *user = xasprintf("%s:%s", sid, token), *bad = xasprintf("%s:not-%s", sid, token);
+	char *acct = xasprintf("\"account_sid\":\"%s\"", sid);
+	char *out = curl_out("-u", user, "--data-urlencode", "To=+15557773000", "--data-urlencode", "From=+15005550006",
+		"-d", "Body=hello", "-w", " %{http_code}", url, NULL);
+	assert_non_null(strstr(out, acct));
+	assert_non_null(strstr(out, "\"status\":\"queued\""));
+	assert_non_null(strstr(out, " 201"));
+	free(out);
+	out = curl_out("-u", bad, "-d", "To=+15557773000", "-w", " %{http_code}", url, NULL);
+	assert_non_null(strstr(out, "\"code\":20003"));
+	assert_non_null(strstr(out, " 401"));
+	free(out), free(acct), free(user), free(bad), free(url), free(want), free(sid_want), free(base), free(sid), free(token);
 }
 
 /* A model change rewrites only the affected files and reloads (not restarts) only their services. */
@@ -1142,6 +1185,7 @@ int main(void)
 		cmocka_unit_test(test_mocks_answer),
 		cmocka_unit_test(test_mocks_unprivileged),
 		cmocka_unit_test(test_mocks_callbacks_confined),
+		cmocka_unit_test(test_mocks_twilio),
 		cmocka_unit_test(test_second_apply_noop),
 		cmocka_unit_test(test_password_never_plaintext),
 		cmocka_unit_test(test_plan_noop),

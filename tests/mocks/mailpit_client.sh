@@ -1,17 +1,17 @@
 #!/bin/sh
-# sbx-mock-mail read by Mailpit's own Node client, mailpit-api (the version tests/deps.sh pins and
-# installs with npm): mail sent with swaks, then mailpit_client.js lists, searches, waits for,
+# sbx-mock-mail read by Mailpit's own Node client, mailpit-api (the version tests/sdk/package-lock.json
+# pins; make deps installs it with npm ci): mail sent with swaks, then mailpit_client.js lists, searches, waits for,
 # reads (message, source, headers, attachment) and deletes through the client with the mock's
 # API key, and sees 501 / 400 / 404 as errors.
 . "$(dirname "$0")/../lib/harness.sh"
 MAIL="$SBX_BIN/sbx-mock-mail"
-NPM_DIR=${SBX_NPM_DIR:-${HOME:-/root}/.cache/sandbox-tests/npm}
-MODULE="$NPM_DIR/node_modules/mailpit-api"
+SDK="$(cd "$(dirname "$0")/../sdk" && pwd)"
+MODULE="$SDK/node_modules/mailpit-api"
 [ -x "$MAIL" ] || skip "no $MAIL (make test-bins)"
 for tool in node swaks base64; do
     command -v $tool >/dev/null 2>&1 || skip "$tool is not installed (make deps)"
 done
-[ -f "$MODULE/package.json" ] || skip "mailpit-api is not installed in $NPM_DIR (make deps)"
+[ -f "$MODULE/package.json" ] || skip "mailpit-api is not installed in tests/sdk (make deps: npm ci)"
 
 "$MAIL" --listen 127.0.0.1:0 --smtp 127.0.0.1:0 --api-key mp-key --quiet >"$T/out" 2>"$T/err" &
 pid=$!
@@ -35,7 +35,7 @@ expect_rc 0 $SW --to bob@example.org --header "Subject: Receipt" --body "Thanks 
 
 MP_MODULE="$MODULE" MP_URL="http://127.0.0.1:$h" MP_KEY=mp-key MP_PDF=$(base64 -w0 "$T/terms.pdf")
 export MP_MODULE MP_URL MP_KEY MP_PDF
-expect_rc 0 node "$(dirname "$0")/mailpit_client.js"
+expect_rc 0 node "$SDK/mailpit_client.js"
 expect_out "mailpit-api checks passed"
 [ $_failures -eq 0 ] || cat "$T/err" >&2
 

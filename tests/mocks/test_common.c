@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "buf.h"
+#include "mock_form.h"
 #include "mock_kv.h"
 #include "mock_sig.h"
 #include "mock_store.h"
@@ -522,11 +524,72 @@ static void test_util_in_process(void **state)
 	assert_int_equal(mock_parse_size("1x", &sz), -1);
 }
 
+/* Form bodies: '+' is a space, %XX a byte, repeated names kept, empty pairs skipped; bad escapes,
+ * empty names, NUL bytes, invalid UTF-8 and too many parameters refused; encoding round-trips. */
+static void test_form_in_process(void **state)
+{
+	(void)state;
+	struct mock_kvlist l = {0}, r = {0};
+	struct mock_err e;
+	const char *body = "To=%2B15557770001&Body=Hello+w%C3%B6rld%21&&flag&MediaUrl=a&MediaUrl=b";
+	assert_int_equal(mock_form_parse(body, strlen(body), &l, &e), 0);
+	assert_int_equal(l.n, 5);
+	assert_string_equal(mock_kv_get(&l, "To", false), "+15557770001");
+	assert_string_equal(mock_kv_get(&l, "Body", false), "Hello w\xc3\xb6rld!");
+	assert_string_equal(mock_kv_get(&l, "flag", false), "");
+	assert_string_equal(l.v[3].value, "a");
+	assert_string_equal(l.v[4].value, "b");
+	char *enc = mock_form_encode(&l);
+	assert_string_equal(enc, "To=%2B15557770001&Body=Hello+w%C3%B6rld%21&flag=&MediaUrl=a&MediaUrl=b");
+	assert_int_equal(mock_form_parse(enc, strlen(enc), &r, &e), 0);
+	assert_int_equal(r.n, l.n);
+	free(enc);
+	mock_kv_free(&l);
+	mock_kv_free(&r);
+	const char *bad[] = {"To=%zz", "To=%4", "=x", "To=%00", "Body=%C3%28", "Body=%ED%A0%80", "a=%F4%90%80%80"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(mock_form_parse(bad[i], strlen(bad[i]), &l, &e), -1);
+		assert_true(strlen(e.msg) > 0);
+		mock_kv_free(&l);
+	}
+	struct sbx_buf many = {0};
+	for (int i = 0; i <= MOCK_FORM_MAX_PARAMS; i++)
+		sbx_buf_printf(&many, "p%d=1&", i);
+	assert_int_equal(mock_form_parse(many.data, many.len, &l, &e), -1);
+	assert_non_null(strstr(e.msg, "too many"));
+	mock_kv_free(&l);
+	sbx_buf_free(&many);
+	char *esc = mock_form_escape("a b+c/~");
+	assert_string_equal(esc, "a+b%2Bc%2F~");
+	free(esc);
+}
+
+/* X-Twilio-Signature: Twilio's documented example (token 12345; the value twilio-node computes). */
+static void test_twilio_signature_in_process(void **state)
+{
+	(void)state;
+	struct mock_kvlist p = {0};
+	mock_kv_add(&p, "To", "+18005551212");
+	mock_kv_add(&p, "CallSid", "CA1234567890ABCDE");
+	mock_kv_add(&p, "Digits", "1234");
+	mock_kv_add(&p, "From", "+12349013030");
+	mock_kv_add(&p, "Caller", "+12349013030");
+	char *sig = mock_twilio_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &p);
+	assert_string_equal(sig, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
+	free(sig);
+	sig = mock_twilio_signature("12346", "https://mycompany.com/myapp.php?foo=1&bar=2", &p);
+	assert_string_not_equal(sig, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
+	free(sig);
+	mock_kv_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_in_process),
 		cmocka_unit_test(test_util_in_process),
+		cmocka_unit_test(test_form_in_process),
+		cmocka_unit_test(test_twilio_signature_in_process),
 		cmocka_unit_test(test_healthz),
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_body_too_large),

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Run each mock server (plain build, not ASan) under valgrind for a short scripted session over
 # HTTP, stop it with SIGTERM, and fail on any memory error or leak (valgrind exit code 9). The
-# mocks run as the mocks role starts them: API key and webhook secret from 0600 files, callbacks
-# allowed to one network only (a refused and a named callback are part of the SMS session).
+# mocks run as the mocks role starts them: API key and webhook secret (and the SMS mock's Twilio
+# account SID and auth token) from 0600 files, callbacks allowed to one network only (a refused and
+# a named callback are part of the SMS session, and its Twilio API).
 set -u
 top=${SBX_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin="$top/${BUILD:-build}"
@@ -32,7 +33,9 @@ wait_line() {
 KEY=vg-api-key
 printf '%s\n' "$KEY" >"$work/api-key"
 printf 'vg-webhook-secret\n' >"$work/webhook-secret"
-chmod 600 "$work/api-key" "$work/webhook-secret"
+printf 'ACvg0123456789\n' >"$work/account-sid"
+printf 'vg-auth-token\n' >"$work/auth-token"
+chmod 600 "$work/api-key" "$work/webhook-secret" "$work/account-sid" "$work/auth-token"
 
 # req METHOD PATH [BODY] [HEADER]: one request with the API key; prints the status code.
 req() {
@@ -69,7 +72,23 @@ session_sms() {
     expect 408 "$(req GET '/v1/messages/wait?to=%2B15550000000&timeout=200ms')" "wait timeout"
     expect 200 "$(req GET '/v1/messages?limit=1&offset=1')" "list"
     expect 200 "$(req GET /v1/webhook_deliveries)" "deliveries"
+    tw="/2010-04-01/Accounts/ACvg0123456789/Messages"
+    expect 201 "$(tw POST "$tw.json" -d 'To=%2B15551230004&From=%2B15005550006&Body=hi+there&StatusCallback=http%3A%2F%2F127.0.0.1%3A9%2Fst')" "twilio send"
+    expect 201 "$(tw POST "$tw.json" -d 'To=%2B15005550010&From=Acme&Body=x')" "twilio undelivered"
+    expect 400 "$(tw POST "$tw.json" -d 'To=%2B15005550002&From=%2B15005550006&Body=x')" "twilio magic"
+    expect 400 "$(tw POST "$tw.json" -d 'To=%zz')" "twilio malformed form"
+    expect 401 "$(curl -s -o /dev/null -w '%{http_code}' -u ACvg0123456789:wrong "$url$tw.json")" "twilio 401"
+    expect 501 "$(tw GET /2010-04-01/Accounts/ACvg0123456789/Calls.json)" "twilio 501"
+    expect 200 "$(tw GET "$tw.json?PageSize=1&Page=1&To=%2B15005550010")" "twilio list"
+    expect 200 "$(req GET '/v1/messages/wait?to=%2B15005550010&status=undelivered&timeout=30s')" "twilio wait"
+    expect 404 "$(tw GET "$tw/SM0.json")" "twilio fetch unknown"
     expect 200 "$(req DELETE /v1/messages)" "delete all"
+}
+
+# tw METHOD PATH [CURL ARGS]: a Twilio API request with the account SID and auth token; prints the status.
+tw() {
+    m=$1 p=$2; shift 2
+    curl -s -o /dev/null -w '%{http_code}' -X "$m" -u ACvg0123456789:vg-auth-token "$url$p" "$@"
 }
 
 session_payment() {
@@ -102,7 +121,7 @@ for mock in sms payment mail; do
     [ -x "$bin/sbx-mock-$mock" ] || { echo "no $bin/sbx-mock-$mock: run make BUILD=${BUILD:-build} first"; exit 77; }
     out="$work/$mock.out" log="$work/$mock.valgrind"
     extra="--api-key-file $work/api-key --webhook-secret-file $work/webhook-secret --allow-callback 127.0.0.1/32"
-    [ "$mock" = sms ] && extra="$extra --delivery-delay 5ms --callback-url http://127.0.0.1:9/cb --webhook-backoff 10ms --webhook-attempts 2"
+    [ "$mock" = sms ] && extra="$extra --delivery-delay 5ms --callback-url http://127.0.0.1:9/cb --webhook-backoff 10ms --webhook-attempts 2 --account-sid-file $work/account-sid --auth-token-file $work/auth-token"
     [ "$mock" = payment ] && extra="$extra --webhook-url http://127.0.0.1:9/wh --webhook-backoff 10ms --webhook-attempts 2"
     # shellcheck disable=SC2086
     valgrind --leak-check=full --error-exitcode=9 --log-file="$log" \

@@ -188,37 +188,49 @@ static void test_mocks_render(void **state)
 	check_render(role_mocks_render, 6, "mocks.golden");
 }
 
-/* The mocks' API key and webhook secret reach the node only in files that the mocks' user alone
- * can read (one per mock and secret), never in a command line or a world-readable file; every
- * mock runs as that user and gets the environment's networks as its callback allow-list. */
+/* The mocks' API key and webhook secret, and the SMS mock's Twilio account SID and auth token,
+ * reach the node only in files that the mocks' user alone can read (one per mock and secret),
+ * never in a command line or a world-readable file; every mock runs as that user and gets the
+ * environment's networks as its callback allow-list. */
 static void test_mocks_secrets_private(void **state)
 {
 	(void)state;
 	struct role_env env;
 	struct role_unit u = {0};
 	struct sbx_err err = SBX_ERR_INIT;
-	size_t keys = 0, sigs = 0;
+	size_t keys = 0, sigs = 0, sids = 0, tokens = 0;
 	assert_int_equal(role_env_init(&ctx, &env, &err), 0);
 	assert_int_equal(role_mocks_render(&env, &hosts[6], &u, &err), 0);
 	for (size_t i = 0; i < u.nfiles; i++) {
 		const struct role_file *f = &u.files[i];
 		bool key = strstr(f->data, "pw-mock-api-key") != NULL, sig = strstr(f->data, "pw-mock-webhook-secret") != NULL;
-		if (key || sig) {
+		bool sid = strstr(f->data, "pw-mock-twilio-account-sid") != NULL;
+		bool token = strstr(f->data, "pw-mock-twilio-auth-token") != NULL;
+		if (key || sig || sid || token) {
 			assert_int_equal(f->mode, 0600);
 			assert_string_equal(f->owner, "sbx-mocks");
 		}
+		if (sid)
+			assert_string_equal(f->data, "ACpw-mock-twilio-account-sid\n");
 		keys += key;
 		sigs += sig;
+		sids += sid;
+		tokens += token;
 		if (strstr(f->path, "/etc/sbx/svc/")) {
 			assert_non_null(strstr(f->data, "\nRUNAS='sbx-mocks'\n"));
 			assert_non_null(strstr(f->data, " --api-key-file /etc/sbx/mocks/"));
 		}
+		if (strstr(f->path, "/etc/sbx/svc/") && strstr(f->path, "sms"))
+			assert_non_null(strstr(f->data, " --account-sid-file /etc/sbx/mocks/sms.account-sid "
+				"--auth-token-file /etc/sbx/mocks/sms.auth-token"));
 		if (strstr(f->path, "/etc/sbx/svc/") && !strstr(f->path, "mail"))
 			assert_non_null(strstr(f->data, " --allow-callback '\\''10.0.1.0/24'\\'' "
 				"--allow-callback '\\''10.0.2.0/24'\\'' --allow-callback '\\''10.0.9.0/24'\\''"));
 	}
 	assert_int_equal(keys, 3); /* sms, mail, payment */
 	assert_int_equal(sigs, 2); /* sms, payment: mail sends no webhooks */
+	assert_int_equal(sids, 1); /* sms: its Twilio API */
+	assert_int_equal(tokens, 1);
 	assert_non_null(strstr(u.prepare, "useradd --system"));
 	role_unit_clear(&u);
 	role_env_clear(&env);
@@ -350,7 +362,9 @@ static void test_outputs(void **state)
 		"VIP_API_ADDR=10.0.9.11:80\nVIP_API_URL=tcp://10.0.9.11:80\n"
 		"MOCK_SMS_URL=http://10.0.2.40:8081\nMOCK_MAIL_URL=http://10.0.2.40:8082\n"
 		"MOCK_PAYMENT_URL=http://10.0.2.40:8083\nMOCK_MAIL_SMTP=10.0.2.40:2525\n"
-		"MOCK_API_KEY=pw-mock-api-key (secret)\nMOCK_WEBHOOK_SECRET=pw-mock-webhook-secret (secret)\n");
+		"MOCK_API_KEY=pw-mock-api-key (secret)\nMOCK_WEBHOOK_SECRET=pw-mock-webhook-secret (secret)\n"
+		"TWILIO_ACCOUNT_SID=ACpw-mock-twilio-account-sid (secret)\n"
+		"TWILIO_AUTH_TOKEN=pw-mock-twilio-auth-token (secret)\nTWILIO_API_BASE=http://10.0.2.40:8081\n");
 	sbx_buf_free(&b);
 	role_outputs_free(o, n);
 }
