@@ -258,7 +258,7 @@ static int parse_file_opt(struct mock_opts *o, int argc, char **argv, int *i,
 		return mock_err_set(e, "unknown option \"--%.*s\" (see --help)", (int)len, arg);
 	snprintf(name, sizeof(name), "%s-file", d->name);
 	struct mock_optdef fd = {name, true, NULL, NULL};
-	if (opt_value(&fd, inl, argc, argv, i, &path, e) < 0 || opt_secret_file(name, &v, path, e) < 0)
+	if (opt_value(&fd, inl, argc, argv, i, &path, e) < 0 || mock_opts_secret_file(name, &v, path, e) < 0)
 		return -1;
 	mock_kv_add(&o->extra, d->name, v);
 	OPENSSL_cleanse(v, strlen(v));
