@@ -5,7 +5,8 @@
 #     conflict, and allocates its networks around the first state's;
 #   - gc from the second state never deletes the first state's (protected) objects;
 #   - an orphan of this state is collected only under its environment's lock;
-#   - extend waits for no one (a held lock refuses it) and refuses an environment a reaper claimed.
+#   - extend waits for no one (a held lock refuses it) and refuses an environment a reaper claimed;
+#   - down deletes what is recorded or tagged with its environment, not an untagged look-alike.
 . "$SBX_TOP/tests/lib/harness.sh"
 use_real_libvirt
 X=own$$
@@ -97,9 +98,17 @@ expect_out "environment $X-b is reaping \\(claimed by a reaper\\)"
 sqlite3 "$SA" "UPDATE env SET status = 'ready', claimed_by = NULL, claimed_at = 0 WHERE name = '$X-b'"
 expect_rc 0 A extend $X-b --ttl 2h
 
-# 6. down of everything leaves nothing
+# 6. down of everything leaves nothing of theirs; an object named like X-b's that carries no owner
+#    (defined by hand here) is not down's to delete
+STRAY=sbx-$X-b.stray
+on_exit "$V net-undefine $STRAY"
+printf '<network><name>%s</name><bridge name="sbxs%s"/></network>\n' "$STRAY" "$$" > "$T/stray.xml"
+$V net-define "$T/stray.xml" >/dev/null 2>&1 && pass || fail "cannot define $STRAY"
 expect_rc 0 A down $X --confirm $X
 expect_rc 0 A down $X-b
+expect_no_out "$STRAY"
+$V net-info $STRAY >/dev/null 2>&1 && pass || fail "down deleted $STRAY, which carries no owner"
+$V net-undefine $STRAY >/dev/null 2>&1
 expect_rc 0 B down ${X}o
 [ "$(leftovers $X)" -eq 0 ] && [ "$(leftovers $X-b)" -eq 0 ] && [ "$(leftovers ${X}o)" -eq 0 ] && pass ||
     fail "objects left: $(leftovers $X) $(leftovers $X-b) $(leftovers ${X}o)"
