@@ -192,12 +192,12 @@ void mock_resp_header(struct mock_resp *r, const char *name, const char *value)
 }
 
 /* Respond with bytes the response takes over. */
-void mock_resp_bytes(struct mock_resp *r, int status, char *body, size_t len, const char *content_type)
+void mock_resp_bytes(struct mock_resp *r, int status, struct sbx_buf *b, const char *content_type)
 {
 	mock_resp_clear(r);
 	r->status = status;
-	r->body_len = len;
-	r->body = body;
+	r->body_len = b->len;
+	r->body = sbx_buf_steal(b);
 	r->content_type = NULL;
 	mock_resp_header(r, "Content-Type", content_type);
 }

@@ -5,6 +5,7 @@
 #ifndef SBX_MOCK_REQ_H
 #define SBX_MOCK_REQ_H
 
+#include "buf.h"
 #include "mock_kv.h"
 #include "mock_util.h"
 
@@ -65,8 +66,8 @@ void mock_resp_text(struct mock_resp *r, int status, const char *content_type, c
 /* Respond {"error": {"code": code, "message": message}}. */
 void mock_resp_error(struct mock_resp *r, int status, const char *code, const char *fmt, ...)
 	MOCK_PRINTF(4, 5);
-/* Respond with bytes (takes `body`, malloc'd, of len bytes) and a Content-Type (copied). */
-void mock_resp_bytes(struct mock_resp *r, int status, char *body, size_t len, const char *content_type);
+/* Respond with the bytes of b (taken over: b is left empty) and a Content-Type (copied). */
+void mock_resp_bytes(struct mock_resp *r, int status, struct sbx_buf *b, const char *content_type);
 /* Add a response header (copied). */
 void mock_resp_header(struct mock_resp *r, const char *name, const char *value);
 

@@ -96,13 +96,6 @@ static void h_get(const struct mock_req *req, struct mock_resp *resp, void *arg)
 	json_decref(rec);
 }
 
-/* Respond 200 with bytes (stolen from b) of a content type (copied). */
-static void resp_bytes(struct mock_resp *resp, struct sbx_buf *b, const char *type)
-{
-	size_t n = b->len;
-	mock_resp_bytes(resp, 200, sbx_buf_steal(b), n, type);
-}
-
 /* GET /v1/messages/{id}/raw. */
 static void h_raw(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
@@ -111,7 +104,7 @@ static void h_raw(const struct mock_req *req, struct mock_resp *resp, void *arg)
 
 	if (rec) {
 		mail_msg_raw(rec, &b);
-		resp_bytes(resp, &b, "message/rfc822");
+		mock_resp_bytes(resp, 200, &b, "message/rfc822");
 	}
 	json_decref(rec);
 }
@@ -132,7 +125,7 @@ static void h_attachment(const struct mock_req *req, struct mock_resp *resp, voi
 		mock_resp_error(resp, 404, "not_found", "message has no attachment at index \"%s\"", idx);
 	} else if (p) {
 		sbx_buf_add(&b, p->body, p->len);
-		resp_bytes(resp, &b, p->content_type);
+		mock_resp_bytes(resp, 200, &b, p->content_type);
 		if (p->filename && !strpbrk(p->filename, "\"\r\n")) {
 			char *cd = mock_xasprintf("attachment; filename=\"%s\"", p->filename);
 			mock_resp_header(resp, "Content-Disposition", cd);

@@ -274,13 +274,6 @@ static void h_message(const struct mock_req *req, struct mock_resp *resp, void *
 	json_decref(rec);
 }
 
-/* Respond 200 with bytes (stolen from b) of a content type (copied). */
-static void resp_bytes(struct mock_resp *resp, struct sbx_buf *b, const char *type)
-{
-	size_t n = b->len;
-	mock_resp_bytes(resp, 200, sbx_buf_steal(b), n, type);
-}
-
 /* GET /api/v1/message/{id}/raw. */
 static void h_raw(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
@@ -290,7 +283,7 @@ static void h_raw(const struct mock_req *req, struct mock_resp *resp, void *arg)
 	if (!rec)
 		return;
 	mail_msg_raw(rec, &b);
-	resp_bytes(resp, &b, "text/plain; charset=utf-8");
+	mock_resp_bytes(resp, 200, &b, "text/plain; charset=utf-8");
 	json_decref(rec);
 }
 
@@ -318,7 +311,7 @@ static void h_part(const struct mock_req *req, struct mock_resp *resp, void *arg
 				mock_req_param(req, "part"));
 	} else if (p) {
 		sbx_buf_add(&b, p->body, p->len);
-		resp_bytes(resp, &b, p->content_type);
+		mock_resp_bytes(resp, 200, &b, p->content_type);
 	}
 	mime_free(m);
 	json_decref(rec);
