@@ -159,13 +159,23 @@ static void st_unsupported(const struct mock_req *req, const char *what, struct 
 	free(op);
 }
 
-/* Whether a request on a shared path is the Stripe API's: a Stripe-Version header or a form body. */
+/*
+ * Whether a request on a shared path is the Stripe API's: a Stripe-Version header (every Stripe
+ * SDK sends one), or a form-encoded body that is not a JSON object (curl labels a JSON body
+ * --data sends as a form: the JSON API's clients keep working unchanged).
+ */
 bool stripe_request(const struct mock_req *req)
 {
 	const char *ct = mock_req_header(req, "Content-Type");
+	size_t i = 0;
 
-	return mock_req_header(req, "Stripe-Version") ||
-	       (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0);
+	if (mock_req_header(req, "Stripe-Version"))
+		return true;
+	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0)
+		return false;
+	while (i < req->body_len && strchr(" \t\r\n", req->body[i]))
+		i++;
+	return i < req->body_len && req->body[i] != '{';
 }
 
 /* The key a request presents: Bearer KEY, or Basic with KEY as the user; NULL: none. Caller frees. */

@@ -12,8 +12,8 @@
  * and 501 with a Stripe error naming the operation for anything else.
  *
  * The JSON API lives under /v1/ too: a request is the Stripe API's when it carries a
- * Stripe-Version header or a form-encoded body (stripe_request), or when its path is one the JSON
- * API does not have (customers, refunds, _complete_3ds). Events go to --webhook-url as Stripe
+ * Stripe-Version header or a form-encoded body that is not a JSON object (stripe_request), or when
+ * its path is one the JSON API does not have (customers, refunds, _complete_3ds). Events go to --webhook-url as Stripe
  * Event objects signed with Stripe-Signature (key: --stripe-webhook-secret, else
  * --webhook-secret). See mocks/README.md. Thread-safe like every route of the mocks.
  */
