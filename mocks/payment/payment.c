@@ -22,6 +22,8 @@
 
 const struct mock_optdef payment_options[] = {
 	{"webhook-url", true, "SBX_MOCK_PAYMENT_WEBHOOK_URL", "URL receiving every event"},
+	{"stripe-api-key", true, "SBX_MOCK_PAYMENT_STRIPE_API_KEY",
+	 "the key the Stripe API requires (default: --api-key; neither: any key)"},
 	{"stripe-webhook-secret", true, "SBX_MOCK_PAYMENT_STRIPE_WEBHOOK_SECRET",
 	 "key of the Stripe-Signature of the Stripe API's events (default: --webhook-secret)"},
 };

@@ -32,6 +32,7 @@
 struct stripe {
 	struct payment *p;
 	struct mock_store *customers, *refunds;
+	char *api_key;   /* --stripe-api-key, else --api-key; NULL: any key */
 	char *wh_secret; /* the Stripe-Signature key, or NULL: events unsigned */
 };
 
@@ -125,18 +126,28 @@ static void MOCK_PRINTF(7, 8) st_error(struct mock_resp *resp, int status, const
 #define bad_param(c, code, param, ...) \
 	st_error((c)->resp, 400, "invalid_request_error", code, param, NULL, __VA_ARGS__)
 
-/* The operation of a request as Stripe's docs name it ("POST /v1/payment_intents/{id}"). */
+/* Whether a path segment (n bytes) is an object id: "pi_3MtwBw..." (an underscore, and a digit or a capital). */
+static bool is_id(const char *seg, size_t n)
+{
+	bool under = false, mark = false;
+
+	for (size_t i = 0; i < n; i++) {
+		under = under || seg[i] == '_';
+		mark = mark || (seg[i] >= '0' && seg[i] <= '9') || (seg[i] >= 'A' && seg[i] <= 'Z');
+	}
+	return under && mark;
+}
+
+/* The operation of a request as Stripe's docs name it ("POST /v1/payment_intents/{id}/confirm"). */
 static char *op_name(const struct mock_req *req)
 {
 	struct sbx_buf b = {0};
 	const char *p = req->path;
 
 	sbx_buf_printf(&b, "%s ", req->method);
-	while (*p) {
+	for (int i = 0; *p; i++) {
 		size_t n = strcspn(p + 1, "/") + 1;
-		bool id = n > 4 && strchr(p + 1, '_') && strchr(p + 1, '_') < p + n && p != req->path &&
-			  strncmp(p + 1, "v1", 2) != 0 && strncmp(p + 1, "payment_intents", n - 1) != 0;
-		if (id)
+		if (i >= 2 && is_id(p + 1, n - 1))
 			sbx_buf_puts(&b, "/{id}");
 		else
 			sbx_buf_add(&b, p, n);
@@ -231,7 +242,7 @@ static char *mask_key(const char *k)
 /* Authenticate a request: 0, or -1 after Stripe's 401. With no --api-key, any key (or none) passes. */
 static int st_auth(const struct stripe *st, const struct mock_req *req, struct mock_resp *resp)
 {
-	const char *want = mock_server_opts(st->p->srv)->api_key;
+	const char *want = st->api_key;
 	char *key = want ? presented_key(req) : NULL, *shown;
 	bool ok = !want || (key && mock_secret_equal(key, want));
 
@@ -1394,9 +1405,10 @@ struct stripe *stripe_new(struct payment *p, struct mock_err *e)
 {
 	struct stripe *st = mock_xcalloc(1, sizeof(*st));
 	const struct mock_opts *o = mock_server_opts(p->srv);
-	const char *sec = mock_opts_get(o, "stripe-webhook-secret");
+	const char *sec = mock_opts_get(o, "stripe-webhook-secret"), *key = mock_opts_get(o, "stripe-api-key");
 
 	st->p = p;
+	st->api_key = mock_xstrdup(key && *key ? key : o->api_key);
 	st->wh_secret = mock_xstrdup(sec && *sec ? sec : o->webhook_secret);
 	st->customers = mock_server_store(p->srv, "customers", e);
 	st->refunds = st->customers ? mock_server_store(p->srv, "refunds", e) : NULL;
@@ -1416,5 +1428,8 @@ void stripe_free(struct stripe *st)
 	if (st->wh_secret)
 		OPENSSL_cleanse(st->wh_secret, strlen(st->wh_secret));
 	free(st->wh_secret);
+	if (st->api_key)
+		OPENSSL_cleanse(st->api_key, strlen(st->api_key));
+	free(st->api_key);
 	free(st);
 }

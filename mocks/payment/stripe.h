@@ -3,7 +3,8 @@
  * unchanged (only host, port and protocol differ): under /v1/, form-encoded parameters with
  * brackets (stripe_form.h), Stripe's objects, lists ({object: "list", data, has_more, url} with
  * limit, starting_after, ending_before), errors ({error: {type, code, decline_code, message, param,
- * doc_url}}) and HTTP codes, Idempotency-Key, Bearer (or Basic) auth with the API key:
+ * doc_url}}) and HTTP codes, Idempotency-Key, Bearer (or Basic) auth with the API key
+ * (--stripe-api-key, else --api-key; neither: any key):
  *   PaymentIntents: POST /v1/payment_intents, GET /v1/payment_intents[/{id}], POST
  *     /v1/payment_intents/{id}, POST .../{id}/confirm|capture|cancel
  *   Refunds: POST /v1/refunds, GET /v1/refunds[/{id}]

@@ -230,6 +230,14 @@ async function idempotency(s) {
 async function unsupported(s) {
   const e = await expectError(s.charges.list(), "StripeAPIError", 501, "sbx_unsupported", "charges.list");
   check(e && /GET \/v1\/charges/.test(e.message), "501 names the operation", e && e.message);
+  const pi = await s.paymentIntents.create({ amount: 100, currency: "usd" });
+  const a = await expectError(s.paymentIntents.applyCustomerBalance(pi.id), "StripeAPIError", 501, "sbx_unsupported",
+    "paymentIntents.applyCustomerBalance");
+  check(a && a.message.includes("POST /v1/payment_intents/{id}/apply_customer_balance"), "501 names it by its route",
+    a && a.message);
+  const m = await expectError(s.paymentMethods.list({ type: "card" }), "StripeAPIError", 501, "sbx_unsupported",
+    "paymentMethods.list");
+  check(m && m.message.includes("GET /v1/payment_methods:"), "501 names payment_methods", m && m.message);
   const p = await expectError(s.paymentIntents.create({ amount: 100, currency: "usd", statement_descriptor: "SHOP" }),
     "StripeAPIError", 501, "sbx_unsupported", "an unsupported parameter");
   check(p && /statement_descriptor/.test(p.message) && /POST \/v1\/payment_intents/.test(p.message),
