@@ -30,7 +30,8 @@ fi
 # Node.js for the tests with the providers' official SDKs (tests/mocks/sdk_*.sh): Debian's nodejs
 # and npm, unless a node with its npm is installed already (NodeSource's nodejs bundles npm and
 # conflicts with Debian's). Then the SDKs and clients at the versions tests/sdk/package-lock.json
-# pins (twilio for tests/mocks/sdk_twilio.sh, mailpit-api for tests/mocks/mailpit_client.sh).
+# pins (twilio for tests/mocks/sdk_twilio.sh, stripe for tests/mocks/sdk_stripe.sh, mailpit-api for
+# tests/mocks/mailpit_client.sh).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "deps: installing nodejs npm"
     $SUDO apt-get update -q

@@ -27,6 +27,7 @@ struct route {
 	mock_handler_fn fn;
 	void *arg;
 	unsigned flags;
+	mock_guard_fn when; /* NULL: always; else the route applies only when it says so */
 };
 
 struct named_store {
@@ -131,13 +132,20 @@ void mock_server_free(struct mock_server *s)
 void mock_server_route(struct mock_server *s, const char *method, const char *pattern,
 		       mock_handler_fn fn, void *arg, unsigned flags)
 {
+	mock_server_route_when(s, method, pattern, fn, arg, flags, NULL);
+}
+
+/* Register a guarded route. */
+void mock_server_route_when(struct mock_server *s, const char *method, const char *pattern,
+			    mock_handler_fn fn, void *arg, unsigned flags, mock_guard_fn when)
+{
 	struct route *r;
 	size_t i = 0;
 
 	s->routes = mock_xrealloc(s->routes, (s->nroutes + 1) * sizeof(*s->routes));
 	r = &s->routes[s->nroutes++];
 	*r = (struct route){.method = mock_xstrdup(method), .pattern = mock_xstrdup(pattern),
-			    .fn = fn, .arg = arg, .flags = flags};
+			    .fn = fn, .arg = arg, .flags = flags, .when = when};
 	for (const char *p = strchr(pattern, '{'); p && i < MOCK_MAX_PARAMS; p = strchr(p + 1, '{'))
 		r->names[i++] = mock_xstrndup(p + 1, strcspn(p + 1, "}"));
 }
@@ -236,7 +244,7 @@ static const struct route *route_find(struct mock_server *s, struct mock_req *re
 	*path_hit = false;
 	for (size_t i = 0; i < s->nroutes; i++) {
 		const struct route *r = &s->routes[i];
-		if (!path_match(r->pattern, req->path, req))
+		if ((r->when && !r->when(req)) || !path_match(r->pattern, req->path, req))
 			continue;
 		if (strcmp(r->method, "*") != 0 && strcmp(r->method, req->method) != 0) {
 			*path_hit = true;

@@ -59,6 +59,15 @@ void mock_server_free(struct mock_server *s);
  */
 void mock_server_route(struct mock_server *s, const char *method, const char *pattern,
 		       mock_handler_fn fn, void *arg, unsigned flags);
+/* Whether a guarded route applies to a request (its headers, method, path; no captures yet). */
+typedef bool (*mock_guard_fn)(const struct mock_req *req);
+/*
+ * A route that applies only to the requests `when` accepts; the others go on to the next routes
+ * (they neither match it nor make a 405). Two APIs on one path (a provider's SDK's and the mock's
+ * own JSON API) are told apart this way.
+ */
+void mock_server_route_when(struct mock_server *s, const char *method, const char *pattern,
+			    mock_handler_fn fn, void *arg, unsigned flags, mock_guard_fn when);
 /* A store (collection) of the server's database, created on first use; owned by the server. */
 struct mock_store *mock_server_store(struct mock_server *s, const char *name, struct mock_err *e);
 

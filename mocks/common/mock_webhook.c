@@ -14,6 +14,7 @@
 #include "mock_util.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ struct delivery {
 	struct mock_webhook *w;
 	char *id, *event, *body;
 	char *content_type;
+	char *sig_header, *sig_secret; /* a second signature header and its key, or NULL */
 	struct mock_kvlist headers; /* the caller's extra headers */
 	struct mock_target target;
 	int attempt;
@@ -85,6 +87,10 @@ static void delivery_free(void *arg)
 	free(d->event);
 	free(d->body);
 	free(d->content_type);
+	free(d->sig_header);
+	if (d->sig_secret)
+		OPENSSL_cleanse(d->sig_secret, strlen(d->sig_secret));
+	free(d->sig_secret);
 	mock_kv_free(&d->headers);
 	free(d);
 }
@@ -129,6 +135,13 @@ static struct curl_slist *attempt_headers(struct mock_webhook *w, struct deliver
 	if (w->secret) {
 		char *sig = mock_signature(w->secret, mock_now_ms() / 1000, d->body, strlen(d->body));
 		line = mock_xasprintf("Signature: %s", sig);
+		h = curl_slist_append(h, line);
+		free(sig);
+		free(line);
+	}
+	if (d->sig_header) {
+		char *sig = mock_signature(d->sig_secret, mock_now_ms() / 1000, d->body, strlen(d->body));
+		line = mock_xasprintf("%s: %s", d->sig_header, sig);
 		h = curl_slist_append(h, line);
 		free(sig);
 		free(line);
@@ -303,6 +316,10 @@ char *mock_webhook_send_raw(struct mock_webhook *w, const struct mock_target *t,
 	d->event = mock_xstrdup(event);
 	d->body = mock_xstrdup(m->body);
 	d->content_type = mock_xstrdup(m->content_type);
+	if (m->sig_header && m->sig_secret) {
+		d->sig_header = mock_xstrdup(m->sig_header);
+		d->sig_secret = mock_xstrdup(m->sig_secret);
+	}
 	for (size_t i = 0; m->headers && i < m->headers->n; i++)
 		mock_kv_add(&d->headers, m->headers->v[i].key, m->headers->v[i].value);
 	mock_fmt_time(mock_now_ms(), ts);

@@ -69,6 +69,8 @@ struct mock_webhook_raw {
 	const char *body;                  /* sent as it is */
 	const struct mock_kvlist *headers; /* extra headers ("X-Twilio-Signature"), or NULL */
 	const json_t *logged;              /* what the delivery log shows as "body" */
+	const char *sig_header;            /* another signature header ("Stripe-Signature"), or NULL */
+	const char *sig_secret;            /* its key: the same t=..,v1=.. computed at each attempt */
 };
 /*
  * Queue a delivery of m (copied) to t, with the same headers, signature, retries and log as

@@ -1,5 +1,6 @@
 /* payment — payment intents, their state machine, idempotency and webhooks. */
 #include "payment.h"
+#include "payment_int.h"
 
 #include "buf.h"
 #include "card.h"
@@ -12,6 +13,7 @@
 #include "mock_util.h"
 #include "mock_webhook.h"
 #include "sha256.h"
+#include "stripe.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -20,15 +22,12 @@
 
 const struct mock_optdef payment_options[] = {
 	{"webhook-url", true, "SBX_MOCK_PAYMENT_WEBHOOK_URL", "URL receiving every event"},
+	{"stripe-api-key", true, "SBX_MOCK_PAYMENT_STRIPE_API_KEY",
+	 "the key the Stripe API requires (default: --api-key; neither: any key)"},
+	{"stripe-webhook-secret", true, "SBX_MOCK_PAYMENT_STRIPE_WEBHOOK_SECRET",
+	 "key of the Stripe-Signature of the Stripe API's events (default: --webhook-secret)"},
 };
 const size_t payment_noptions = MOCK_NELEM(payment_options);
-
-struct payment {
-	struct mock_server *srv;
-	struct mock_store *intents, *idem;
-	struct mock_target webhook; /* --webhook-url, checked at start (url NULL: none) */
-	pthread_mutex_t idem_lock; /* serialises requests carrying an Idempotency-Key */
-};
 
 enum op_kind { OP_CONFIRM, OP_CAPTURE, OP_REFUND, OP_CANCEL };
 
@@ -571,6 +570,9 @@ struct payment *payment_new(struct mock_server *srv, struct mock_err *e)
 	log = p->idem ? mock_server_store(srv, "webhook_deliveries", e) : NULL;
 	if (!log)
 		goto fail;
+	p->stripe = stripe_new(p, e); /* first: its routes are tried before the JSON API's */
+	if (!p->stripe)
+		goto fail;
 	payment_routes(p, log);
 	return p;
 fail:
@@ -583,6 +585,7 @@ void payment_free(struct payment *p)
 {
 	if (!p)
 		return;
+	stripe_free(p->stripe);
 	pthread_mutex_destroy(&p->idem_lock);
 	mock_target_clear(&p->webhook);
 	free(p);

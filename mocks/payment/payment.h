@@ -12,7 +12,8 @@
 
 struct mock_server;
 
-/* Mock-specific options: --webhook-url URL. */
+/* Mock-specific options: --webhook-url URL, --stripe-api-key KEY, --stripe-webhook-secret SECRET
+ * (each also as --OPTION-file FILE). */
 extern const struct mock_optdef payment_options[];
 extern const size_t payment_noptions;
 

@@ -151,7 +151,9 @@ struct role_output {
  * secret, ctx->secret("mock-webhook-secret")), both secret, verbatim (placeholders stay as they are);
  * with sms what the Twilio SDK needs: TWILIO_ACCOUNT_SID ("AC" and ctx->secret("mock-twilio-account-sid")),
  * TWILIO_AUTH_TOKEN (ctx->secret("mock-twilio-auth-token")), both secret, and TWILIO_API_BASE (the
- * SMS mock's URL).
+ * SMS mock's URL); with payment what the Stripe SDK needs: STRIPE_API_KEY ("sk_test_" and
+ * ctx->secret("mock-stripe-api-key")), STRIPE_API_BASE (the payment mock's URL) and
+ * STRIPE_WEBHOOK_SECRET ("whsec_" and the mocks' webhook secret), the keys secret.
  * *out is a caller-owned array (free with role_outputs_free), written only on success.
  */
 int role_outputs(const struct role_ctx *ctx, struct role_output **out, size_t *n, struct sbx_err *err) SBX_WUR;

@@ -28,6 +28,9 @@
 /* The SMS mock's Twilio credentials: the account SID is "AC" and this secret, the auth token this one. */
 #define ROLE_MOCK_TWILIO_SID "mock-twilio-account-sid"
 #define ROLE_MOCK_TWILIO_TOKEN "mock-twilio-auth-token"
+/* The payment mock's Stripe API key is "sk_test_" and this secret; its Stripe webhook signing secret
+ * is "whsec_" and the mocks' webhook secret. */
+#define ROLE_MOCK_STRIPE_KEY "mock-stripe-api-key"
 #define ROLE_MOCK_USER "sbx-mocks"
 /* The secret holding the k3s cluster's join token. */
 #define ROLE_K3S_TOKEN "k3s-token"

@@ -6,7 +6,9 @@
  * secret are per environment (generated into the state: mock-api-key, mock-webhook-secret) and
  * reach them in files only sbx-mocks can read (mode 0600), never in argv or in the world-readable
  * service definitions; so do the SMS mock's Twilio account SID ("AC" and the secret
- * mock-twilio-account-sid) and auth token (mock-twilio-auth-token). Webhooks and callbacks go
+ * mock-twilio-account-sid) and auth token (mock-twilio-auth-token), and the payment mock's Stripe
+ * API key ("sk_test_" and mock-stripe-api-key) and Stripe webhook secret ("whsec_" and the webhook
+ * secret). Webhooks and callbacks go
  * only to the environment's own networks (its network blocks, and its VIP block when it has
  * VIPs): --allow-callback. A callback or webhook URL with a ${secret.NAME} in it is resolved from
  * the state and reaches the mock the same way (a 0600 file, --callback-url-file /
@@ -123,6 +125,12 @@ static char *mock_cmd(const struct role_env *env, const struct role_host *h, con
 		free(sid);
 		free(token);
 	}
+	if (d->bin == 2) {
+		char *sk = secret_path(h, d, "stripe-api-key"), *wh = secret_path(h, d, "stripe-webhook-secret");
+		sbx_buf_printf(&b, " --stripe-api-key-file %s --stripe-webhook-secret-file %s", sk, wh);
+		free(sk);
+		free(wh);
+	}
 	const char *url = target_url(m, d), *flag = d->bin == 0 ? "--callback-url" : "--webhook-url";
 	if (url && has_secret(url)) {
 		char *f = secret_path(h, d, "target-url");
@@ -162,6 +170,10 @@ static void mock_add(const struct role_env *env, const struct role_host *h, stru
 	if (d->bin == 0) {
 		secret_file(env, h, u, d, "account-sid", "AC", ROLE_MOCK_TWILIO_SID);
 		secret_file(env, h, u, d, "auth-token", "", ROLE_MOCK_TWILIO_TOKEN);
+	}
+	if (d->bin == 2) {
+		secret_file(env, h, u, d, "stripe-api-key", "sk_test_", ROLE_MOCK_STRIPE_KEY);
+		secret_file(env, h, u, d, "stripe-webhook-secret", "whsec_", ROLE_MOCK_WEBHOOK_SECRET);
 	}
 	const char *url = target_url(&env->ctx->bp->mocks, d);
 	if (url && has_secret(url)) {
@@ -248,8 +260,20 @@ static int twilio_outputs(const struct role_ctx *ctx, const char *addr, struct r
 	return 0;
 }
 
+/* What the Stripe SDK needs to talk to the payment mock: the API key, the base URL, the webhook
+ * signing secret. */
+static int stripe_outputs(const struct role_ctx *ctx, const char *addr, struct role_output **o, size_t *n,
+	struct sbx_err *err)
+{
+	if (secret_output(ctx, "STRIPE_API_KEY", "sk_test_", ROLE_MOCK_STRIPE_KEY, o, n, err) < 0)
+		return -1;
+	role_output_add(o, n, xstrdup("STRIPE_API_BASE"), xasprintf("http://%s:%d", addr, ROLE_MOCK_PAYMENT_PORT),
+		false);
+	return secret_output(ctx, "STRIPE_WEBHOOK_SECRET", "whsec_", ROLE_MOCK_WEBHOOK_SECRET, o, n, err);
+}
+
 /* The mock endpoints on the host's first address, the API key, the webhook signing secret and,
- * with SMS, the Twilio SDK's settings. */
+ * with SMS, the Twilio SDK's settings, with payment the Stripe SDK's. */
 int role_mocks_outputs(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
 	size_t *n, struct sbx_err *err)
 {
@@ -273,6 +297,8 @@ int role_mocks_outputs(const struct role_ctx *ctx, const struct role_host *h, st
 	if (signs && secret_output(ctx, "MOCK_WEBHOOK_SECRET", "", ROLE_MOCK_WEBHOOK_SECRET, o, n, err) < 0)
 		return -1;
 	if (role_mock_enabled(&ctx->bp->mocks, 0) && twilio_outputs(ctx, addr, o, n, err) < 0)
+		return -1;
+	if (role_mock_enabled(&ctx->bp->mocks, 2) && stripe_outputs(ctx, addr, o, n, err) < 0)
 		return -1;
 	return 0;
 }

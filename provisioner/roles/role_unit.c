@@ -287,7 +287,7 @@ static int env_secrets(const struct role_ctx *ctx, struct role_env *env, struct 
 }
 
 /* Load the mock binaries the blueprint enables and the mocks' secrets (with SMS, its Twilio
- * credentials), when some host carries the mocks role. */
+ * credentials; with payment, its Stripe API key), when some host carries the mocks role. */
 static int env_mocks(const struct role_ctx *ctx, struct role_env *env, struct sbx_err *err)
 {
 	size_t *idx = NULL, n = role_hosts_with(env, "mocks", &idx);
@@ -300,6 +300,8 @@ static int env_mocks(const struct role_ctx *ctx, struct role_env *env, struct sb
 	if (n && rc == 0 && role_mock_enabled(&ctx->bp->mocks, 0))
 		rc = env_secret_load(ctx, env, ROLE_MOCK_TWILIO_SID, err) < 0 ||
 			env_secret_load(ctx, env, ROLE_MOCK_TWILIO_TOKEN, err) < 0 ? -1 : 0;
+	if (n && rc == 0 && role_mock_enabled(&ctx->bp->mocks, 2))
+		rc = env_secret_load(ctx, env, ROLE_MOCK_STRIPE_KEY, err);
 	for (size_t i = 0; n && rc == 0 && i < ROLE_NMOCKS; i++) {
 		if (!role_mock_enabled(&ctx->bp->mocks, i))
 			continue;

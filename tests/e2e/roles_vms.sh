@@ -51,12 +51,16 @@ expect_out '^MOCK_WEBHOOK_SECRET=[A-Za-z0-9_-]+$'
 expect_out '^TWILIO_ACCOUNT_SID=AC[A-Za-z0-9]+$'
 expect_out '^TWILIO_AUTH_TOKEN=[A-Za-z0-9_-]+$'
 expect_out '^TWILIO_API_BASE=http://[0-9.]+:8081$'
+expect_out '^STRIPE_API_KEY=sk_test_[A-Za-z0-9_-]+$'
+expect_out '^STRIPE_API_BASE=http://[0-9.]+:8083$'
+expect_out '^STRIPE_WEBHOOK_SECRET=whsec_[A-Za-z0-9_-]+$'
 expect_out '^VIP_WWW_ADDR=[0-9.]+:80$'
 ENVOUT=$OUT
 VIP=$(printf '%s\n' "$ENVOUT" | sed -n 's/^VIP_WWW_ADDR=\([0-9.]*\):80$/\1/p')
 DBURL=$(printf '%s\n' "$ENVOUT" | sed -n 's/^DATABASE_URL=//p')
 MOCKKEY=$(printf '%s\n' "$ENVOUT" | sed -n 's/^MOCK_API_KEY=//p')
 TWTOKEN=$(printf '%s\n' "$ENVOUT" | sed -n 's/^TWILIO_AUTH_TOKEN=//p')
+SKKEY=$(printf '%s\n' "$ENVOUT" | sed -n 's/^STRIPE_API_KEY=sk_test_//p')
 # the text format never shows the password
 expect_rc 0 "$SANDBOX" outputs $E
 expect_out 'DATABASE_URL.*dilosi:\*\*\*\*@'
@@ -65,6 +69,8 @@ expect_out 'MOCK_API_KEY.*\*\*\*\*'
 expect_no_out "$MOCKKEY"
 expect_out 'TWILIO_AUTH_TOKEN.*\*\*\*\*'
 expect_no_out "$TWTOKEN"
+expect_out 'STRIPE_API_KEY.*\*\*\*\*'
+expect_no_out "$SKKEY"
 
 # 2. from the router
 expect_rc 0 "$SANDBOX" ssh $E router -- sudo -n birdc -s /run/sbx/bird.ctl show protocols

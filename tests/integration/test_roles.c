@@ -919,8 +919,9 @@ static void test_mocks_unprivileged(void **state)
 	char *uids = xasprintf("Uid:\t%u\t%u\t%u\t%u\n", (unsigned)pw->pw_uid, (unsigned)pw->pw_uid,
 		(unsigned)pw->pw_uid, (unsigned)pw->pw_uid);
 	const char *key = secret_find("mock-api-key"), *sig = secret_find("mock-webhook-secret");
-	const char *token = secret_find("mock-twilio-auth-token");
+	const char *token = secret_find("mock-twilio-auth-token"), *stripe = secret_find("mock-stripe-api-key");
 	assert_non_null(token);
+	assert_non_null(stripe);
 	for (size_t i = 0; role_mock_name_test(i); i++) {
 		const char *name = role_mock_name_test(i);
 		char *st = mock_proc(name, "status"), *cl = mock_proc(name, "cmdline");
@@ -931,6 +932,7 @@ static void test_mocks_unprivileged(void **state)
 		assert_null(strstr(cl, key));
 		assert_null(strstr(cl, sig));
 		assert_null(strstr(cl, token));
+		assert_null(strstr(cl, stripe));
 		char *conf = xasprintf("%s/etc/sbx/svc/%s.conf", F.root[3], name), *data = NULL;
 		char *kf = xasprintf("%s/etc/sbx/mocks/%s.api-key", F.root[3], name);
 		size_t len;
@@ -941,6 +943,7 @@ static void test_mocks_unprivileged(void **state)
 		assert_null(strstr(data, key));
 		assert_null(strstr(data, sig));
 		assert_null(strstr(data, token));
+		assert_null(strstr(data, stripe));
 		file_stat(kf, &mode, &uid);
 		assert_int_equal(mode, 0600);
 		assert_int_equal(uid, pw->pw_uid);
@@ -1020,6 +1023,50 @@ static void test_mocks_twilio(void **state)
 	assert_non_null(strstr(out, "\"code\":20003"));
 	assert_non_null(strstr(out, " 401"));
 	free(out), free(acct), free(user), free(bad), free(url), free(want), free(sid_want), free(base), free(sid), free(token);
+}
+
+/* The payment mock on the node speaks Stripe's API with the outputs' key (STRIPE_API_KEY, secret,
+ * "sk_test_" and the generated secret) at STRIPE_API_BASE: a PaymentIntent is created and
+ * confirmed with it; another key gets Stripe's 401; STRIPE_WEBHOOK_SECRET is "whsec_" and the
+ * mocks' webhook secret, the key the node's mock signs Stripe-Signature with (its 0600 file). */
+static void test_mocks_stripe(void **state)
+{
+	(void)state;
+	if (F.mock_dir == NULL)
+		skip();
+	char *key = output_value("STRIPE_API_KEY"), *wh = output_value("STRIPE_WEBHOOK_SECRET"), *base = NULL;
+	struct role_output *o = NULL;
+	size_t n = 0;
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(role_outputs(&F.ctx, &o, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		if (sbx_streq(o[i].key, "STRIPE_API_BASE")) {
+			assert_false(o[i].secret);
+			base = xstrdup(o[i].value);
+		}
+	role_outputs_free(o, n);
+	assert_non_null(base);
+	char *want = xasprintf("http://%s:8083", F.addr[3]), *key_want = xasprintf("sk_test_%s", secret_find("mock-stripe-api-key"));
+	char *wh_want = xasprintf("whsec_%s", secret_find("mock-webhook-secret")), *wh_file = xasprintf("%s\n", wh_want);
+	char *whf = NULL;
+	assert_string_equal(base, want);
+	assert_string_equal(key, key_want);
+	assert_string_equal(wh, wh_want);
+	char *path = xasprintf("%s/etc/sbx/mocks/payment.stripe-webhook-secret", F.root[3]);
+	size_t len;
+	assert_int_equal(sbx_read_file(path, &whf, &len, &err), 0);
+	assert_string_equal(whf, wh_file);
+	char *url = xasprintf("%s/v1/payment_intents", base), *bearer = xasprintf("Authorization: Bearer %s", key);
+	char *out = curl_out("-H", bearer, "-d", "amount=1200&currency=usd&confirm=true&payment_method=pm_card_visa",
+		"-w", " %{http_code}", url, NULL);
+	assert_non_null(strstr(out, "\"object\":\"payment_intent\""));
+	assert_non_null(strstr(out, "\"status\":\"succeeded\""));
+	assert_non_null(strstr(out, " 200"));
+	free(out);
+	out = curl_out("-H", "Authorization: Bearer sk_test_not-the-key-0000", "-d", "amount=1", "-w", " %{http_code}", url, NULL);
+	assert_non_null(strstr(out, "Invalid API Key provided"));
+	assert_non_null(strstr(out, " 401"));
+	free(out), free(url), free(bearer), free(path), free(whf), free(wh_want), free(wh_file), free(want), free(key_want), free(base), free(key), free(wh);
 }
 
 /* A model change rewrites only the affected files and reloads (not restarts) only their services. */
@@ -1186,6 +1233,7 @@ int main(void)
 		cmocka_unit_test(test_mocks_unprivileged),
 		cmocka_unit_test(test_mocks_callbacks_confined),
 		cmocka_unit_test(test_mocks_twilio),
+		cmocka_unit_test(test_mocks_stripe),
 		cmocka_unit_test(test_second_apply_noop),
 		cmocka_unit_test(test_password_never_plaintext),
 		cmocka_unit_test(test_plan_noop),

@@ -1,6 +1,8 @@
 /*
  * test_payment — the payment gateway mock over HTTP: validation, idempotency, every test card,
- * capture/refund/cancel state machine, signed webhooks with retries, per-card faults.
+ * capture/refund/cancel state machine, signed webhooks with retries, per-card faults; Stripe's
+ * nested form parameters and which API a request on a shared path goes to (the Stripe API with the
+ * official SDK: sdk_stripe.sh).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +10,7 @@
 #include <cmocka.h>
 
 #include "mocktest.h"
+#include "../../mocks/payment/stripe_form.h"
 
 #include <stdlib.h>
 
@@ -371,6 +374,113 @@ static void test_card_fault(void **state)
 	http_resp_free(&r);
 }
 
+/* The compact JSON of a form body's Stripe parameters, or NULL (refused); caller frees. */
+static char *form_json(const char *body)
+{
+	struct mock_err e;
+	json_t *doc = stripe_form_parse(body, strlen(body), &e);
+	char *out = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	json_decref(doc);
+	return out;
+}
+
+/* Stripe's nested form parameters: brackets make objects, [] and [N] arrays; inconsistent names,
+ * gaps in indices and too deep nesting are refused. */
+static void test_stripe_form(void **state)
+{
+	static const char *const cases[][2] = {
+		{"amount=100&currency=usd", "{\"amount\":\"100\",\"currency\":\"usd\"}"},
+		{"metadata[order]=A-17&metadata[note]=a+b%21", "{\"metadata\":{\"note\":\"a b!\",\"order\":\"A-17\"}}"},
+		{"payment_method_types[]=card&payment_method_types[]=link", "{\"payment_method_types\":[\"card\",\"link\"]}"},
+		{"t[0]=card&t[1]=link", "{\"t\":[\"card\",\"link\"]}"},
+		{"items[0][price]=p1&items[0][qty]=2&items[1][price]=p2",
+		 "{\"items\":[{\"price\":\"p1\",\"qty\":\"2\"},{\"price\":\"p2\"}]}"},
+		{"expand[]=customer&a[b][c][d][e]=deep", "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":\"deep\"}}}},\"expand\":[\"customer\"]}"},
+		{"metadata=", "{\"metadata\":\"\"}"},
+		{"", "{}"},
+	};
+	static const char *const refused[] = {
+		"a=1&a[b]=2", "a[b]=2&a=1", "a[b]=1&a[b]=2", "a[]=1&a[x]=2", "t[1]=card", "a[b", "a]b=1", "[x]=1",
+		"a[][b]=1", "a[b]c=1", "a[b][c][d][e][f][g]=too+deep", "a=%zz",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = form_json(cases[i][0]);
+		assert_non_null(got);
+		assert_string_equal(got, cases[i][1]);
+		free(got);
+	}
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char *got = form_json(refused[i]);
+		if (got)
+			fail_msg("accepted %s as %s", refused[i], got);
+	}
+}
+
+/* A response body, cut at 8 KiB. */
+struct body_buf {
+	char data[8192];
+	size_t len;
+};
+
+/* Collect a response body. */
+static size_t collect(char *p, size_t size, size_t n, void *arg)
+{
+	struct body_buf *b = arg;
+	size_t k = size * n, room = sizeof(b->data) - 1 - b->len;
+
+	memcpy(b->data + b->len, p, k < room ? k : room);
+	b->len += k < room ? k : room;
+	b->data[b->len] = '\0';
+	return k;
+}
+
+/* POST body to /v1/payment_intents labelled Content-Type: application/x-www-form-urlencoded (as
+ * curl --data does); the answer's JSON (NULL when none) and *status. */
+static json_t *post_as_form(const char *body, long *status)
+{
+	struct body_buf b = {.len = 0};
+	char url[256];
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
+
+	b.data[0] = '\0';
+	snprintf(url, sizeof(url), "%s/v1/payment_intents", srv.url);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	*status = curl_easy_perform(c) == CURLE_OK && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status) == CURLE_OK
+		? *status : 0;
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return json_loads(b.data, 0, NULL);
+}
+
+/* A JSON body labelled as a form (what curl --data sends) stays the JSON API's; a form body with
+ * no Stripe-Version is Stripe's. */
+static void test_api_by_content(void **state)
+{
+	long status;
+	json_t *doc;
+
+	(void)state;
+	doc = post_as_form(" {\"amount\": 300, \"currency\": \"usd\"}", &status);
+	assert_int_equal(status, 200);
+	assert_non_null(json_object_get(doc, "created_at")); /* the JSON API's record */
+	json_decref(doc);
+	doc = post_as_form("amount=300&currency=usd&metadata[order]=9", &status);
+	assert_int_equal(status, 200);
+	assert_null(json_object_get(doc, "created_at"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "metadata"), "order")), "9");
+	assert_false(json_object_get(doc, "livemode") == NULL || json_is_true(json_object_get(doc, "livemode")));
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +497,8 @@ int main(void)
 		cmocka_unit_test(test_webhook_signed),
 		cmocka_unit_test(test_webhook_retry),
 		cmocka_unit_test(test_card_fault),
+		cmocka_unit_test(test_stripe_form),
+		cmocka_unit_test(test_api_by_content),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -104,6 +104,36 @@ session_payment() {
     expect 400 "$(req POST "/v1/payment_intents/$id/capture")" "capture"
     expect 200 "$(req GET "/v1/payment_intents?status=succeeded")" "list"
     expect 200 "$(req GET /v1/webhook_deliveries)" "deliveries"
+    sp="-H Stripe-Version:2025-01-27.acacia"
+    sid=$(stbody POST /v1/payment_intents -d amount=700 -d currency=usd -d 'metadata[order]=7' -d 'payment_method_types[]=card' \
+        -H 'Idempotency-Key: vgs1' | sed -n 's/^{.*"id":"\(pi_[^"]*\)".*/\1/p')
+    [ -n "$sid" ] || { echo "FAIL: stripe create"; fail=1; return; }
+    expect 200 "$(st POST /v1/payment_intents -d amount=700 -d currency=usd -d 'metadata[order]=7' -d 'payment_method_types[]=card' -H 'Idempotency-Key: vgs1')" "stripe replay"
+    expect 400 "$(st POST /v1/payment_intents -d amount=701 -d currency=usd -H 'Idempotency-Key: vgs1')" "stripe idempotency conflict"
+    expect 402 "$(st POST "/v1/payment_intents/$sid/confirm" -d payment_method=pm_card_chargeDeclined)" "stripe decline"
+    expect 200 "$(st POST "/v1/payment_intents/$sid/confirm" -d payment_method=pm_card_threeDSecure2Required -d return_url=https://x.example/r)" "stripe 3ds"
+    expect 200 "$(st POST "/v1/payment_intents/$sid/_complete_3ds")" "stripe 3ds complete"
+    expect 200 "$(st POST /v1/refunds -d payment_intent="$sid" -d amount=100)" "stripe refund"
+    expect 200 "$(st POST /v1/payment_intents -d amount=900 -d currency=eur -d capture_method=manual -d confirm=true -d payment_method=pm_card_visa)" "stripe manual"
+    expect 200 "$(st GET "/v1/payment_intents?limit=1&starting_after=$sid" $sp)" "stripe list"
+    expect 200 "$(st GET "/v1/payment_intents/$sid" $sp)" "stripe retrieve"
+    cus=$(stbody POST /v1/customers -d email=a@example.com | sed -n 's/^{.*"id":"\(cus_[^"]*\)".*/\1/p')
+    expect 200 "$(st POST "/v1/customers/$cus" -d 'metadata[k]=v')" "stripe customer update"
+    expect 200 "$(st DELETE "/v1/customers/$cus")" "stripe customer delete"
+    expect 400 "$(st POST /v1/payment_intents -d 'a=1&a[b]=2')" "stripe malformed nesting"
+    expect 501 "$(st GET /v1/charges $sp)" "stripe 501"
+    expect 401 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer sk_test_wrongwrongwrong1234' $sp "$url/v1/customers")" "stripe 401"
+}
+
+# st METHOD PATH CURL-ARGS...: one Stripe API request (form body) with the API key; prints the status
+# code (stbody: the body).
+st() {
+    m=$1 p=$2; shift 2
+    curl -s -o /dev/null -w '%{http_code}' -X "$m" "$url$p" -H "Authorization: Bearer $KEY" "$@"
+}
+stbody() {
+    m=$1 p=$2; shift 2
+    curl -s -X "$m" "$url$p" -H "Authorization: Bearer $KEY" "$@"
 }
 
 session_mail() {

@@ -188,8 +188,8 @@ static void test_mocks_render(void **state)
 	check_render(role_mocks_render, 6, "mocks.golden");
 }
 
-/* The mocks' API key and webhook secret, and the SMS mock's Twilio account SID and auth token,
- * reach the node only in files that the mocks' user alone can read (one per mock and secret),
+/* The mocks' API key and webhook secret, the SMS mock's Twilio account SID and auth token, and
+ * the payment mock's Stripe API key and Stripe webhook secret reach the node only in files that the mocks' user alone can read (one per mock and secret),
  * never in a command line or a world-readable file; every mock runs as that user and gets the
  * environment's networks as its callback allow-list. */
 static void test_mocks_secrets_private(void **state)
@@ -198,7 +198,7 @@ static void test_mocks_secrets_private(void **state)
 	struct role_env env;
 	struct role_unit u = {0};
 	struct sbx_err err = SBX_ERR_INIT;
-	size_t keys = 0, sigs = 0, sids = 0, tokens = 0;
+	size_t keys = 0, sigs = 0, sids = 0, tokens = 0, stripe_keys = 0;
 	assert_int_equal(role_env_init(&ctx, &env, &err), 0);
 	assert_int_equal(role_mocks_render(&env, &hosts[6], &u, &err), 0);
 	for (size_t i = 0; i < u.nfiles; i++) {
@@ -206,16 +206,22 @@ static void test_mocks_secrets_private(void **state)
 		bool key = strstr(f->data, "pw-mock-api-key") != NULL, sig = strstr(f->data, "pw-mock-webhook-secret") != NULL;
 		bool sid = strstr(f->data, "pw-mock-twilio-account-sid") != NULL;
 		bool token = strstr(f->data, "pw-mock-twilio-auth-token") != NULL;
-		if (key || sig || sid || token) {
+		bool sk = strstr(f->data, "pw-mock-stripe-api-key") != NULL;
+		if (key || sig || sid || token || sk) {
 			assert_int_equal(f->mode, 0600);
 			assert_string_equal(f->owner, "sbx-mocks");
 		}
 		if (sid)
 			assert_string_equal(f->data, "ACpw-mock-twilio-account-sid\n");
+		if (sk)
+			assert_string_equal(f->data, "sk_test_pw-mock-stripe-api-key\n");
+		if (sig && strstr(f->path, "stripe-webhook-secret"))
+			assert_string_equal(f->data, "whsec_pw-mock-webhook-secret\n");
 		keys += key;
 		sigs += sig;
 		sids += sid;
 		tokens += token;
+		stripe_keys += sk;
 		if (strstr(f->path, "/etc/sbx/svc/")) {
 			assert_non_null(strstr(f->data, "\nRUNAS='sbx-mocks'\n"));
 			assert_non_null(strstr(f->data, " --api-key-file /etc/sbx/mocks/"));
@@ -223,14 +229,18 @@ static void test_mocks_secrets_private(void **state)
 		if (strstr(f->path, "/etc/sbx/svc/") && strstr(f->path, "sms"))
 			assert_non_null(strstr(f->data, " --account-sid-file /etc/sbx/mocks/sms.account-sid "
 				"--auth-token-file /etc/sbx/mocks/sms.auth-token"));
+		if (strstr(f->path, "/etc/sbx/svc/") && strstr(f->path, "payment"))
+			assert_non_null(strstr(f->data, " --stripe-api-key-file /etc/sbx/mocks/payment.stripe-api-key "
+				"--stripe-webhook-secret-file /etc/sbx/mocks/payment.stripe-webhook-secret"));
 		if (strstr(f->path, "/etc/sbx/svc/") && !strstr(f->path, "mail"))
 			assert_non_null(strstr(f->data, " --allow-callback '\\''10.0.1.0/24'\\'' "
 				"--allow-callback '\\''10.0.2.0/24'\\'' --allow-callback '\\''10.0.9.0/24'\\''"));
 	}
 	assert_int_equal(keys, 3); /* sms, mail, payment */
-	assert_int_equal(sigs, 2); /* sms, payment: mail sends no webhooks */
+	assert_int_equal(sigs, 3); /* sms, payment (and its Stripe form): mail sends no webhooks */
 	assert_int_equal(sids, 1); /* sms: its Twilio API */
 	assert_int_equal(tokens, 1);
+	assert_int_equal(stripe_keys, 1); /* payment: its Stripe API */
 	assert_non_null(strstr(u.prepare, "useradd --system"));
 	role_unit_clear(&u);
 	role_env_clear(&env);
@@ -364,7 +374,9 @@ static void test_outputs(void **state)
 		"MOCK_PAYMENT_URL=http://10.0.2.40:8083\nMOCK_MAIL_SMTP=10.0.2.40:2525\n"
 		"MOCK_API_KEY=pw-mock-api-key (secret)\nMOCK_WEBHOOK_SECRET=pw-mock-webhook-secret (secret)\n"
 		"TWILIO_ACCOUNT_SID=ACpw-mock-twilio-account-sid (secret)\n"
-		"TWILIO_AUTH_TOKEN=pw-mock-twilio-auth-token (secret)\nTWILIO_API_BASE=http://10.0.2.40:8081\n");
+		"TWILIO_AUTH_TOKEN=pw-mock-twilio-auth-token (secret)\nTWILIO_API_BASE=http://10.0.2.40:8081\n"
+		"STRIPE_API_KEY=sk_test_pw-mock-stripe-api-key (secret)\nSTRIPE_API_BASE=http://10.0.2.40:8083\n"
+		"STRIPE_WEBHOOK_SECRET=whsec_pw-mock-webhook-secret (secret)\n");
 	sbx_buf_free(&b);
 	role_outputs_free(o, n);
 }
