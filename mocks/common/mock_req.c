@@ -5,9 +5,12 @@
 #include "mock_util.h"
 
 #include <ctype.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Value of one hex digit, or -1. */
 static int hexval(int c)
@@ -276,4 +279,37 @@ char *mock_json_dump(const json_t *doc)
 	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 
 	return s ? s : mock_xstrdup("null");
+}
+
+/* Decode the Authorization: Basic header. */
+char *mock_req_basic(const struct mock_req *r, const char **pass)
+{
+	const char *h = mock_req_header(r, "Authorization");
+	size_t n;
+	unsigned char *out;
+	char *colon;
+	int len;
+
+	if (!h || strncasecmp(h, "Basic ", 6) != 0)
+		return NULL;
+	for (h += 6; *h == ' '; h++)
+		;
+	n = strlen(h);
+	if (n < 4 || n % 4 || n > 4096)
+		return NULL;
+	out = mock_xcalloc(1, n / 4 * 3 + 1);
+	len = EVP_DecodeBlock(out, (const unsigned char *)h, (int)n);
+	if (len > 0)
+		len -= (h[n - 1] == '=') + (h[n - 2] == '=');
+	if (len <= 0 || memchr(out, '\0', (size_t)len)) {
+		OPENSSL_cleanse(out, n / 4 * 3 + 1);
+		free(out);
+		return NULL;
+	}
+	out[len] = '\0';
+	colon = strchr((char *)out, ':');
+	if (colon)
+		*colon = '\0';
+	*pass = colon ? colon + 1 : (const char *)out + len;
+	return (char *)out;
 }

@@ -68,6 +68,10 @@ void mock_resp_error(struct mock_resp *r, int status, const char *code, const ch
 	MOCK_PRINTF(4, 5);
 /* Respond with the bytes of b (taken over: b is left empty) and a Content-Type (copied). */
 void mock_resp_bytes(struct mock_resp *r, int status, struct sbx_buf *b, const char *content_type);
+/* The HTTP Basic credentials of a request, decoded: "user\0password" (caller frees; cleanse it),
+ * *pass pointing into it ("" when the decoded text has no colon); NULL when there are none or
+ * they are malformed (not base64, NUL inside, over 4 KiB). */
+char *mock_req_basic(const struct mock_req *r, const char **pass);
 /* Add a response header (copied). */
 void mock_resp_header(struct mock_resp *r, const char *name, const char *value);
 

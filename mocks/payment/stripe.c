@@ -192,34 +192,11 @@ bool stripe_request(const struct mock_req *req)
 /* The key a request presents: Bearer KEY, or Basic with KEY as the user; NULL: none. Caller frees. */
 static char *presented_key(const struct mock_req *req)
 {
-	const char *h = mock_req_header(req, "Authorization");
-	size_t n;
-	unsigned char *out;
-	int len;
-	char *colon;
+	const char *h = mock_req_header(req, "Authorization"), *pass;
 
 	if (h && strncasecmp(h, "Bearer ", 7) == 0)
 		return mock_xstrdup(h + 7);
-	if (!h || strncasecmp(h, "Basic ", 6) != 0)
-		return NULL;
-	for (h += 6; *h == ' '; h++)
-		;
-	n = strlen(h);
-	if (n < 4 || n % 4 || n > 4096)
-		return NULL;
-	out = mock_xcalloc(1, n / 4 * 3 + 1);
-	len = EVP_DecodeBlock(out, (const unsigned char *)h, (int)n);
-	if (len > 0)
-		len -= (h[n - 1] == '=') + (h[n - 2] == '=');
-	if (len <= 0 || memchr(out, '\0', (size_t)len)) {
-		free(out);
-		return NULL;
-	}
-	out[len] = '\0';
-	colon = strchr((char *)out, ':');
-	if (colon)
-		*colon = '\0';
-	return (char *)out;
+	return mock_req_basic(req, &pass);
 }
 
 /* A key as Stripe shows it in errors: its sk_test_-like prefix, stars, its last 4 characters. */

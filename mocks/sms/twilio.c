@@ -106,38 +106,6 @@ static void MOCK_PRINTF(4, 5) tw_error(struct mock_resp *resp, int status, int c
 	free(info);
 }
 
-/* The Basic credentials of a request, decoded ("user\0password"; *pass into it), or NULL. */
-static char *basic_creds(const struct mock_req *req, const char **pass)
-{
-	const char *h = mock_req_header(req, "Authorization");
-	size_t n;
-	unsigned char *out;
-	char *colon;
-	int len;
-
-	if (!h || strncasecmp(h, "Basic ", 6) != 0)
-		return NULL;
-	for (h += 6; *h == ' '; h++)
-		;
-	n = strlen(h);
-	if (n < 4 || n % 4 || n > 4096)
-		return NULL;
-	out = mock_xcalloc(1, n / 4 * 3 + 1);
-	len = EVP_DecodeBlock(out, (const unsigned char *)h, (int)n);
-	if (len > 0)
-		len -= (h[n - 1] == '=') + (h[n - 2] == '=');
-	colon = len > 0 ? memchr(out, ':', (size_t)len) : NULL;
-	if (!colon || memchr(out, '\0', (size_t)len)) {
-		OPENSSL_cleanse(out, n / 4 * 3 + 1);
-		free(out);
-		return NULL;
-	}
-	out[len] = '\0';
-	*colon = '\0';
-	*pass = colon + 1;
-	return (char *)out;
-}
-
 /* Whether the credentials are the configured ones (or, with none configured, the API key if any). */
 static bool creds_ok(const struct twilio *tw, const char *user, const char *pass)
 {
@@ -153,7 +121,7 @@ static bool creds_ok(const struct twilio *tw, const char *user, const char *pass
 static int tw_auth(const struct twilio *tw, const struct mock_req *req, char **key, struct mock_resp *resp)
 {
 	const char *pass = NULL;
-	char *user = basic_creds(req, &pass);
+	char *user = mock_req_basic(req, &pass);
 	bool ok = creds_ok(tw, user, pass);
 
 	if (ok)
