@@ -60,7 +60,7 @@ static void send_event(struct payment *p, const char *type, const json_t *intent
 }
 
 /* Set status and updated_at. */
-static void set_status(json_t *rec, const char *status)
+void payment_set_status(json_t *rec, const char *status)
 {
 	char ts[32];
 
@@ -76,7 +76,7 @@ static const char *status_of(const json_t *rec)
 }
 
 /* An integer field of a record. */
-static int64_t int_of(const json_t *rec, const char *key)
+int64_t payment_int_of(const json_t *rec, const char *key)
 {
 	return json_integer_value(json_object_get(rec, key));
 }
@@ -103,7 +103,7 @@ static const char *card_number(const json_t *body)
 static int pay(struct op *op, json_t *rec, const char *digits, const char *brand)
 {
 	bool manual = strcmp(json_string_value(json_object_get(rec, "capture_method")), "manual") == 0;
-	int64_t amount = int_of(rec, "amount");
+	int64_t amount = payment_int_of(rec, "amount");
 
 	if (digits)
 		json_object_set_new(rec, "payment_method_details",
@@ -113,7 +113,7 @@ static int pay(struct op *op, json_t *rec, const char *digits, const char *brand
 	json_object_set_new(rec, "next_action", json_null());
 	json_object_set_new(rec, manual ? "amount_capturable" : "amount_received",
 			    json_integer(amount));
-	set_status(rec, manual ? "requires_capture" : "succeeded");
+	payment_set_status(rec, manual ? "requires_capture" : "succeeded");
 	op->event = manual ? "payment_intent.amount_capturable_updated" : "payment_intent.succeeded";
 	return 0;
 }
@@ -127,7 +127,7 @@ static int decline(struct op *op, json_t *rec, const char *code, const char *dec
 
 	json_object_set_new(rec, "last_payment_error", json_deep_copy(err));
 	json_object_set_new(rec, "next_action", json_null());
-	set_status(rec, "requires_payment_method");
+	payment_set_status(rec, "requires_payment_method");
 	op->decline = err;
 	op->event = "payment_intent.payment_failed";
 	return 0;
@@ -157,7 +157,7 @@ static int require_3ds(struct op *op, json_t *rec, const char *digits, const cha
 			    json_pack("{s:s,s:{s:s,s:s}}", "type", "three_d_secure", "three_d_secure",
 				      "confirm_url", url, "hint", "POST {\"three_d_secure\": \"pass\"|\"fail\"}"));
 	free(url);
-	set_status(rec, "requires_action");
+	payment_set_status(rec, "requires_action");
 	op->event = "payment_intent.requires_action";
 	return 0;
 }
@@ -225,11 +225,11 @@ static int op_capture(struct op *op, json_t *rec)
 
 	if (strcmp(status_of(rec), "requires_capture") != 0)
 		return unexpected_state(op, rec, "capture");
-	if (opt_amount(op, "amount_to_capture", int_of(rec, "amount_capturable"), &amount) < 0)
+	if (opt_amount(op, "amount_to_capture", payment_int_of(rec, "amount_capturable"), &amount) < 0)
 		return -1;
 	json_object_set_new(rec, "amount_received", json_integer(amount));
 	json_object_set_new(rec, "amount_capturable", json_integer(0));
-	set_status(rec, "succeeded");
+	payment_set_status(rec, "succeeded");
 	op->event = "payment_intent.succeeded";
 	return 0;
 }
@@ -237,12 +237,12 @@ static int op_capture(struct op *op, json_t *rec)
 /* Refund (part of) a succeeded payment. */
 static int op_refund(struct op *op, json_t *rec)
 {
-	int64_t amount, refunded = int_of(rec, "amount_refunded");
+	int64_t amount, refunded = payment_int_of(rec, "amount_refunded");
 	char *id, ts[32];
 
 	if (strcmp(status_of(rec), "succeeded") != 0)
 		return unexpected_state(op, rec, "refund");
-	if (opt_amount(op, "amount", int_of(rec, "amount_received") - refunded, &amount) < 0)
+	if (opt_amount(op, "amount", payment_int_of(rec, "amount_received") - refunded, &amount) < 0)
 		return -1;
 	id = mock_id_new("re_", 24);
 	mock_fmt_time(mock_now_ms(), ts);
@@ -265,7 +265,7 @@ static int op_cancel(struct op *op, json_t *rec)
 		return unexpected_state(op, rec, "cancel");
 	json_object_set_new(rec, "amount_capturable", json_integer(0));
 	json_object_set_new(rec, "next_action", json_null());
-	set_status(rec, "canceled");
+	payment_set_status(rec, "canceled");
 	op->event = "payment_intent.canceled";
 	return 0;
 }
@@ -431,7 +431,7 @@ static void replay(const json_t *saved, const char *fp, struct mock_resp *resp)
 				"this Idempotency-Key was used with a different request");
 		return;
 	}
-	mock_resp_text(resp, (int)int_of(saved, "status"), "application/json",
+	mock_resp_text(resp, (int)payment_int_of(saved, "status"), "application/json",
 		       json_string_value(json_object_get(saved, "body")));
 	mock_resp_header(resp, "Idempotent-Replayed", "true");
 }

@@ -8,7 +8,9 @@
 
 #include "mock_target.h"
 
+#include <jansson.h>
 #include <pthread.h>
+#include <stdint.h>
 
 struct stripe;
 
@@ -19,5 +21,10 @@ struct payment {
 	pthread_mutex_t idem_lock; /* serialises requests carrying an Idempotency-Key */
 	struct stripe *stripe;
 };
+
+/* Set an intent record's status and the JSON API's updated_at (both APIs keep these in step). */
+void payment_set_status(json_t *rec, const char *status);
+/* An integer field of an intent record (0 when absent). */
+int64_t payment_int_of(const json_t *rec, const char *key);
 
 #endif

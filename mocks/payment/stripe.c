@@ -434,26 +434,10 @@ static const char *field(const json_t *rec, const char *key)
 	return v ? v : "";
 }
 
-/* An integer field of a record. */
-static int64_t int_of(const json_t *rec, const char *key)
-{
-	return json_integer_value(json_object_get(rec, key));
-}
-
 /* Now in Unix seconds. */
 static json_t *now_s(void)
 {
 	return json_integer(mock_now_ms() / 1000);
-}
-
-/* Set a record's status and the JSON API's updated_at. */
-static void set_status(json_t *rec, const char *status)
-{
-	char ts[32];
-
-	mock_fmt_time(mock_now_ms(), ts);
-	json_object_set_new(rec, "status", json_string(status));
-	json_object_set_new(rec, "updated_at", json_string(ts));
 }
 
 /* The Stripe PaymentIntent of a stored intent (either API's): a new reference. */
@@ -515,14 +499,14 @@ static char *complete_url(const struct mock_req *req, const char *id)
 static void pay(struct call *c, json_t *rec)
 {
 	bool manual = strcmp(field(rec, "capture_method"), "manual") == 0;
-	int64_t amount = int_of(rec, "amount");
+	int64_t amount = payment_int_of(rec, "amount");
 	char *ch = mock_xasprintf("ch_%s", field(rec, "id") + 3);
 
 	json_object_set_new(rec, "last_payment_error", json_null());
 	json_object_set_new(rec, "next_action", json_null());
 	json_object_set_new(rec, "latest_charge", json_string(ch));
 	json_object_set_new(rec, manual ? "amount_capturable" : "amount_received", json_integer(amount));
-	set_status(rec, manual ? "requires_capture" : "succeeded");
+	payment_set_status(rec, manual ? "requires_capture" : "succeeded");
 	c->event = manual ? "payment_intent.amount_capturable_updated" : "payment_intent.succeeded";
 	free(ch);
 }
@@ -538,7 +522,7 @@ static void decline(struct call *c, json_t *rec, const struct test_pm *pm)
 	json_object_set_new(rec, "last_payment_error", json_deep_copy(err));
 	json_object_set_new(rec, "next_action", json_null());
 	json_object_set_new(rec, "payment_method", json_null());
-	set_status(rec, "requires_payment_method");
+	payment_set_status(rec, "requires_payment_method");
 	c->error = err;
 	c->event = "payment_intent.payment_failed";
 }
@@ -556,7 +540,7 @@ static void require_3ds(struct call *c, json_t *rec)
 		json_object_set_new(rec, "next_action",
 				    json_pack("{s:s,s:{s:s,s:s}}", "type", "use_stripe_sdk", "use_stripe_sdk", "type",
 					      "three_d_secure_redirect", "stripe_js", url));
-	set_status(rec, "requires_action");
+	payment_set_status(rec, "requires_action");
 	c->event = "payment_intent.requires_action";
 	free(url);
 }
@@ -654,7 +638,7 @@ static int op_complete(json_t *rec, void *arg)
 				      "PaymentIntent again.", "doc_url", DOCS "payment_intent_authentication_failure"));
 	json_object_set_new(rec, "next_action", json_null());
 	json_object_set_new(rec, "payment_method", json_null());
-	set_status(rec, "requires_payment_method");
+	payment_set_status(rec, "requires_payment_method");
 	c->event = "payment_intent.payment_failed";
 	return 0;
 }
@@ -663,7 +647,7 @@ static int op_complete(json_t *rec, void *arg)
 static int op_capture(json_t *rec, void *arg)
 {
 	struct call *c = arg;
-	int64_t amount = int_of(rec, "amount_capturable");
+	int64_t amount = payment_int_of(rec, "amount_capturable");
 
 	if (strcmp(field(rec, "status"), "requires_capture") != 0)
 		return unexpected(c, rec, "capture", "requires_capture");
@@ -671,7 +655,7 @@ static int op_capture(json_t *rec, void *arg)
 		return -1;
 	json_object_set_new(rec, "amount_received", json_integer(amount));
 	json_object_set_new(rec, "amount_capturable", json_integer(0));
-	set_status(rec, "succeeded");
+	payment_set_status(rec, "succeeded");
 	c->event = "payment_intent.succeeded";
 	return 0;
 }
@@ -692,7 +676,7 @@ static int op_cancel(json_t *rec, void *arg)
 	json_object_set_new(rec, "next_action", json_null());
 	json_object_set_new(rec, "canceled_at", now_s());
 	json_object_set_new(rec, "cancellation_reason", reason ? json_string(reason) : json_null());
-	set_status(rec, "canceled");
+	payment_set_status(rec, "canceled");
 	c->event = "payment_intent.canceled";
 	return 0;
 }
@@ -784,7 +768,7 @@ static int op_update(json_t *rec, void *arg)
 		json_object_set_new(rec, "capture_method", json_string(capture));
 	if (json_is_string(json_object_get(c->params, "payment_method")) && strcmp(st, "requires_payment_method") == 0 &&
 	    json_is_string(json_object_get(rec, "payment_method")))
-		set_status(rec, "requires_confirmation");
+		payment_set_status(rec, "requires_confirmation");
 	return 0;
 }
 
@@ -1024,7 +1008,7 @@ static json_t *as_is(const json_t *rec)
 static int op_refund(json_t *rec, void *arg)
 {
 	struct call *c = arg;
-	int64_t left = int_of(rec, "amount_received") - int_of(rec, "amount_refunded"), amount = left;
+	int64_t left = payment_int_of(rec, "amount_received") - payment_int_of(rec, "amount_refunded"), amount = left;
 	json_t *r = json_object_get(c->params, "_refund");
 	char ts[32];
 
@@ -1050,7 +1034,7 @@ static int op_refund(json_t *rec, void *arg)
 	json_array_append_new(json_object_get(rec, "refunds"),
 			      json_pack("{s:O,s:I,s:s,s:s}", "id", json_object_get(r, "id"), "amount",
 					(json_int_t)amount, "status", "succeeded", "created_at", ts));
-	json_object_set_new(rec, "amount_refunded", json_integer(int_of(rec, "amount_refunded") + amount));
+	json_object_set_new(rec, "amount_refunded", json_integer(payment_int_of(rec, "amount_refunded") + amount));
 	json_object_set_new(rec, "updated_at", json_string(ts));
 	return 0;
 }
@@ -1240,7 +1224,7 @@ static void replay(const json_t *saved, const char *fp, const char *key, struct 
 			 "with. Try using a key other than '%s' if you meant to execute a different request.", key);
 		return;
 	}
-	mock_resp_text(resp, (int)int_of(saved, "status"), "application/json", field(saved, "body"));
+	mock_resp_text(resp, (int)payment_int_of(saved, "status"), "application/json", field(saved, "body"));
 	mock_resp_header(resp, "Idempotent-Replayed", "true");
 	mock_resp_header(resp, "Original-Request", field(saved, "request_id"));
 }
@@ -1266,7 +1250,7 @@ static void idempotent(struct call *c, call_fn fn, const char *request_id)
 	sid = mock_xasprintf("stripe:%s", key);
 	pthread_mutex_lock(&p->idem_lock);
 	saved = mock_store_get(p->idem, sid);
-	if (saved && mock_now_ms() - int_of(saved, "created_ms") > IDEM_MAX_AGE_MS) {
+	if (saved && mock_now_ms() - payment_int_of(saved, "created_ms") > IDEM_MAX_AGE_MS) {
 		mock_store_del(p->idem, sid);
 		json_decref(saved);
 		saved = NULL;

@@ -4,6 +4,7 @@
 # reads (message, source, headers, attachment) and deletes through the client with the mock's
 # API key, and sees 501 / 400 / 404 as errors.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$SBX_TOP/tests/lib/mockproc.sh"
 MAIL="$SBX_BIN/sbx-mock-mail"
 SDK="$(cd "$(dirname "$0")/../sdk" && pwd)"
 MODULE="$SDK/node_modules/mailpit-api"
@@ -16,16 +17,10 @@ done
 "$MAIL" --listen 127.0.0.1:0 --smtp 127.0.0.1:0 --api-key mp-key --quiet >"$T/out" 2>"$T/err" &
 pid=$!
 on_exit "kill -KILL $pid"
-deadline=$(( $(date +%s) + 30 )); delay=0.01
-while :; do
-    h=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$T/out")
-    s=$(sed -n 's|^listening on smtp://127.0.0.1:\([0-9]*\)$|\1|p' "$T/out")
-    [ -n "$h" ] && [ -n "$s" ] && break
-    if ! kill -0 $pid 2>/dev/null || [ "$(date +%s)" -gt "$deadline" ]; then
-        cat "$T/err" >&2; echo "FAIL: the mock did not start" >&2; exit 1
-    fi
-    sleep $delay; delay=$(awk "BEGIN { d = $delay * 2; print (d > 0.5 ? 0.5 : d) }")
-done
+mockproc_wait $pid "$T/out" '^listening on http://127\.0\.0\.1:[0-9]+$' "$T/err" sbx-mock-mail
+mockproc_wait $pid "$T/out" '^listening on smtp://127\.0\.0\.1:[0-9]+$' "$T/err" sbx-mock-mail
+h=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$T/out")
+s=$(sed -n 's|^listening on smtp://127.0.0.1:\([0-9]*\)$|\1|p' "$T/out")
 
 head -c 3000 /dev/urandom >"$T/terms.pdf"
 SW="swaks --server 127.0.0.1:$s --timeout 30 --from shop@example.org"
@@ -39,9 +34,5 @@ expect_rc 0 node "$SDK/mailpit_client.js"
 expect_out "mailpit-api checks passed"
 [ $_failures -eq 0 ] || cat "$T/err" >&2
 
-kill -TERM $pid
-deadline=$(( $(date +%s) + 30 ))
-while kill -0 $pid 2>/dev/null && [ "$(date +%s)" -le "$deadline" ]; do sleep 0.05; done
-wait $pid; rc=$?
-if [ $rc -eq 0 ]; then pass; else fail "mock exited $rc after SIGTERM"; tail -n 40 "$T/err" >&2; fi
+mockproc_stop $pid "$T/err" sbx-mock-mail
 finish

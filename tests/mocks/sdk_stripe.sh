@@ -6,6 +6,7 @@
 # stripe.webhooks.constructEvent. The mock runs as the mocks role starts it: API key and Stripe
 # webhook secret from 0600 files; its --webhook-url is the driver's receiver (started first).
 . "$(dirname "$0")/../lib/harness.sh"
+. "$SBX_TOP/tests/lib/mockproc.sh"
 PAY="$SBX_BIN/sbx-mock-payment"
 SDK="$SBX_TOP/tests/sdk"
 [ -x "$PAY" ] || skip "no $PAY (make test-bins)"
@@ -25,26 +26,14 @@ STRIPE_API_KEY="$KEY" STRIPE_WEBHOOK_SECRET="$WHSEC" MOCK_API_KEY=sdk-api-key RX
     BASE_FILE="$T/base" node "$SDK/stripe_flow.js" >"$T/flow.out" 2>&1 &
 npid=$!
 on_exit "kill -KILL $npid"
-deadline=$(( $(date +%s) + 30 )); delay=0.01
-while [ ! -s "$T/rx.port" ]; do
-    if ! kill -0 $npid 2>/dev/null || [ "$(date +%s)" -gt "$deadline" ]; then
-        cat "$T/flow.out" >&2; echo "FAIL: the driver did not start its receiver" >&2; exit 1
-    fi
-    sleep $delay; delay=$(awk "BEGIN { d = $delay * 2; print (d > 0.5 ? 0.5 : d) }")
-done
+mockproc_wait $npid "$T/rx.port" '[0-9]' "$T/flow.out" "the driver's webhook receiver"
 
 "$PAY" --listen 127.0.0.1:0 --quiet --api-key-file "$T/api-key" --stripe-api-key-file "$T/stripe-key" --webhook-secret-file "$T/webhook-secret" \
     --stripe-webhook-secret-file "$T/whsec" --webhook-url "http://127.0.0.1:$(cat "$T/rx.port")/stripe/hooks" \
     --webhook-backoff 50ms --allow-callback 127.0.0.1/32 >"$T/pay.out" 2>"$T/pay.err" &
 pid=$!
 on_exit "kill -KILL $pid"
-deadline=$(( $(date +%s) + 30 )); delay=0.01
-while ! grep -q '^listening on http://' "$T/pay.out"; do
-    if ! kill -0 $pid 2>/dev/null || [ "$(date +%s)" -gt "$deadline" ]; then
-        cat "$T/pay.err" >&2; echo "FAIL: sbx-mock-payment did not start" >&2; exit 1
-    fi
-    sleep $delay; delay=$(awk "BEGIN { d = $delay * 2; print (d > 0.5 ? 0.5 : d) }")
-done
+mockproc_wait $pid "$T/pay.out" '^listening on http://' "$T/pay.err" sbx-mock-payment
 base=$(sed -n 's/^listening on //p' "$T/pay.out")
 printf '%s\n' "$base" >"$T/base.tmp" && mv "$T/base.tmp" "$T/base"
 
@@ -65,9 +54,5 @@ if [ "$code" = 401 ]; then pass; else fail "the JSON API's key on the Stripe API
 code=$(curl -s -o /dev/null -w '%{http_code}' -u "$KEY:" "$base/v1/customers")
 if [ "$code" = 200 ]; then pass; else fail "Basic auth with the Stripe key as the user: $code"; fi
 
-kill -TERM $pid
-deadline=$(( $(date +%s) + 30 ))
-while kill -0 $pid 2>/dev/null && [ "$(date +%s)" -le "$deadline" ]; do sleep 0.05; done
-wait $pid; rc=$?
-if [ $rc -eq 0 ]; then pass; else fail "sbx-mock-payment exited $rc after SIGTERM"; tail -n 40 "$T/pay.err" >&2; fi
+mockproc_stop $pid "$T/pay.err" sbx-mock-payment
 finish

@@ -5,6 +5,7 @@
 # verifies every signed status callback with twilio.validateRequest. The mock runs as the mocks
 # role starts it: account SID, auth token and API key from 0600 files.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$SBX_TOP/tests/lib/mockproc.sh"
 SMS="$SBX_BIN/sbx-mock-sms"
 SDK="$SBX_TOP/tests/sdk"
 [ -x "$SMS" ] || skip "no $SMS (make test-bins)"
@@ -22,13 +23,7 @@ chmod 600 "$T/sid" "$T/token" "$T/api-key"
     >"$T/sms.out" 2>"$T/sms.err" &
 pid=$!
 on_exit "kill -KILL $pid"
-deadline=$(( $(date +%s) + 30 )); delay=0.01
-while ! grep -q '^listening on http://' "$T/sms.out"; do
-    if ! kill -0 $pid 2>/dev/null || [ "$(date +%s)" -gt "$deadline" ]; then
-        cat "$T/sms.err" >&2; echo "FAIL: sbx-mock-sms did not start" >&2; exit 1
-    fi
-    sleep $delay; delay=$(awk "BEGIN { d = $delay * 2; print (d > 0.5 ? 0.5 : d) }")
-done
+mockproc_wait $pid "$T/sms.out" '^listening on http://' "$T/sms.err" sbx-mock-sms
 base=$(sed -n 's/^listening on //p' "$T/sms.out")
 
 expect_rc 0 env TWILIO_ACCOUNT_SID="$SID" TWILIO_AUTH_TOKEN="$(cat "$T/token")" TWILIO_API_BASE="$base" \
@@ -40,9 +35,5 @@ expect_out '^twilio 5\.[0-9.]+: [0-9]+ checks, 0 failed$'
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer sdk-api-key' "$base/v1/messages?status=delivered")
 if [ "$code" = 200 ]; then pass; else fail "GET /v1/messages: $code"; fi
 
-kill -TERM $pid
-deadline=$(( $(date +%s) + 30 ))
-while kill -0 $pid 2>/dev/null && [ "$(date +%s)" -le "$deadline" ]; do sleep 0.05; done
-wait $pid; rc=$?
-if [ $rc -eq 0 ]; then pass; else fail "sbx-mock-sms exited $rc after SIGTERM"; tail -n 40 "$T/sms.err" >&2; fi
+mockproc_stop $pid "$T/sms.err" sbx-mock-sms
 finish
