@@ -8,63 +8,18 @@
 // MOCK_API_KEY (the inspection API's key, the same here). One line per failed check; exits 1 on one.
 "use strict";
 const fs = require("fs");
-const http = require("http");
 const path = require("path");
 const Stripe = require("stripe");
+const { check, finish, receiver, until, error } = require("./flow");
 
 const KEY = process.env.STRIPE_API_KEY;
 const WHSEC = process.env.STRIPE_WEBHOOK_SECRET;
 let BASE;
-let failures = 0;
-let checks = 0;
-
-function check(ok, what, detail) {
-  checks++;
-  if (ok) return;
-  failures++;
-  console.log(`FAIL: ${what}${detail === undefined ? "" : ": " + JSON.stringify(detail)}`);
-}
 
 // The client as the README tells application teams to build it: host, port, protocol from STRIPE_API_BASE.
 function client(key) {
   const u = new URL(BASE);
   return new Stripe(key, { host: u.hostname, port: Number(u.port), protocol: u.protocol.replace(":", "") });
-}
-
-// A local receiver of webhooks: every POST kept with its headers and raw body.
-function receiver() {
-  const got = [];
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      got.push({ path: req.url, headers: req.headers, raw: body });
-      res.writeHead(200);
-      res.end();
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => resolve({ server, got, port: server.address().port })));
-}
-
-// Poll until cond() holds or the deadline passes (no fixed sleeps decide a result).
-async function until(cond, ms) {
-  const end = Date.now() + ms;
-  for (let delay = 10; Date.now() < end; delay = Math.min(delay * 2, 200)) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, delay));
-  }
-  return cond();
-}
-
-// The error of a call that must fail.
-async function error(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  return null;
 }
 
 async function expectError(promise, type, status, code, what) {
@@ -303,7 +258,7 @@ async function webhooks(s, rx, want) {
 async function main() {
   if (!KEY || !WHSEC || !process.env.RX_PORT_FILE || !process.env.BASE_FILE)
     throw new Error("STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET, RX_PORT_FILE and BASE_FILE are required");
-  const rx = await receiver();
+  const rx = await receiver(200);
   fs.writeFileSync(process.env.RX_PORT_FILE + ".tmp", `${rx.port}\n`);
   fs.renameSync(process.env.RX_PORT_FILE + ".tmp", process.env.RX_PORT_FILE);
   check(await until(() => fs.existsSync(process.env.BASE_FILE), 30000), "the mock starts");
@@ -332,8 +287,7 @@ async function main() {
   } finally {
     rx.server.close();
   }
-  console.log(`stripe ${JSON.parse(fs.readFileSync(path.join(__dirname, "node_modules/stripe/package.json"))).version}: ${checks} checks, ${failures} failed`);
-  process.exit(failures === 0 && checks > 0 ? 0 : 1);
+  finish(`stripe ${JSON.parse(fs.readFileSync(path.join(__dirname, "node_modules/stripe/package.json"))).version}`);
 }
 
 main().catch((e) => {

@@ -4,24 +4,15 @@
 // Run by tests/mocks/sdk_twilio.sh with TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_API_BASE
 // (the mock) and MOCK_API_KEY (its inspection API). Prints one line per check; exits 1 on a failure.
 "use strict";
-const http = require("http");
 const querystring = require("querystring");
 const twilio = require("twilio");
+const { check, finish, receiver, until, error } = require("./flow");
 
 const SID = process.env.TWILIO_ACCOUNT_SID;
 const TOKEN = process.env.TWILIO_AUTH_TOKEN;
 const BASE = process.env.TWILIO_API_BASE;
 const API_KEY = process.env.MOCK_API_KEY;
 const FROM = "+15005550006";
-let failures = 0;
-let checks = 0;
-
-function check(ok, what, detail) {
-  checks++;
-  if (ok) return;
-  failures++;
-  console.log(`FAIL: ${what}${detail === undefined ? "" : ": " + JSON.stringify(detail)}`);
-}
 
 // The client as the README tells application teams to build it.
 function client(token) {
@@ -30,47 +21,11 @@ function client(token) {
   return c;
 }
 
-// A local receiver of status callbacks: every POST is kept with its URL, headers and parameters.
-function receiver() {
-  const got = [];
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      got.push({ path: req.url, headers: req.headers, params: querystring.parse(body), raw: body });
-      res.writeHead(204);
-      res.end();
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => resolve({ server, got, port: server.address().port })));
-}
-
-// Poll until cond() holds or the deadline passes (no fixed sleeps decide a result).
-async function until(cond, ms) {
-  const end = Date.now() + ms;
-  for (let delay = 10; Date.now() < end; delay = Math.min(delay * 2, 200)) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, delay));
-  }
-  return cond();
-}
-
 // The mock's long-poll inspection API: the message with this id once it has this status.
 async function waitStatus(to, id, status) {
   const url = `${BASE}/v1/messages/wait?to=${encodeURIComponent(to)}&id=${id}&status=${status}&timeout=20s`;
   const r = await fetch(url, { headers: { Authorization: `Bearer ${API_KEY}` } });
   return r.status === 200 ? r.json() : null;
-}
-
-// The RestException of a call that must fail.
-async function error(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  return null;
 }
 
 async function expectError(promise, status, code, what) {
@@ -202,7 +157,7 @@ async function errors(c) {
 
 async function main() {
   if (!SID || !TOKEN || !BASE || !API_KEY) throw new Error("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_API_BASE and MOCK_API_KEY are required");
-  const rx = await receiver();
+  const rx = await receiver(204, querystring.parse);
   const c = client(TOKEN);
   try {
     await sendAndDeliver(c, rx);
@@ -212,8 +167,7 @@ async function main() {
   } finally {
     rx.server.close();
   }
-  console.log(`twilio ${require("twilio/package.json").version}: ${checks} checks, ${failures} failed`);
-  process.exit(failures === 0 && checks > 0 ? 0 : 1);
+  finish(`twilio ${require("twilio/package.json").version}`);
 }
 
 main().catch((e) => {
