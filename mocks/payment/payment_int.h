@@ -1,6 +1,6 @@
 /*
  * payment_int — what the payment mock's two APIs share inside the mock: its JSON API (payment.c)
- * and its Stripe API (stripe.c) keep payment intents in one collection (so that inspection and
+ * and its Stripe API (stripe*.c) keep payment intents in one collection (so that inspection and
  * wait see both) and Idempotency-Key answers in another, and send events to one webhook URL.
  */
 #ifndef SBX_MOCK_PAYMENT_INT_H
