@@ -124,11 +124,15 @@ out:
 	free(rid);
 }
 
-/* Anything else of the Stripe API: 401 without the key, else 501 naming the operation. */
+/* Anything else of the Stripe API: 401 without the key, else 501 naming the operation (a Request-Id either way). */
 static void h_unsupported(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
+	char *rid = mock_id_new("req_", 14);
+
+	mock_resp_header(resp, "Request-Id", rid);
 	if (st_auth(arg, req, resp) == 0)
 		stripe_unsupported(req, NULL, resp);
+	free(rid);
 }
 
 /* Register the routes: each noun's, then 501 for the rest (the shared paths guarded by stripe_request). */
@@ -136,6 +140,9 @@ static void stripe_routes(struct stripe *st, struct mock_server *srv)
 {
 	const unsigned f = MOCK_ROUTE_SELF_AUTH;
 
+	/* search would otherwise be read as an id */
+	mock_server_route(srv, "GET", "/v1/customers/search", h_unsupported, st, f);
+	mock_server_route_when(srv, "GET", "/v1/payment_intents/search", h_unsupported, st, f, stripe_request);
 	stripe_intent_routes(st, srv);
 	stripe_refund_routes(st, srv);
 	stripe_customer_routes(st, srv);

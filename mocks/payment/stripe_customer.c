@@ -4,6 +4,7 @@
 #include "mock_kv.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -39,40 +40,102 @@ static void do_create_customer(struct stripe_call *c)
 	free(id);
 }
 
-/* Update a customer (under the store's lock). */
-static int op_customer(json_t *rec, void *arg)
+/* Whether rec is a deleted customer: then 404 "No such customer", as Stripe answers an update or delete of one. */
+static bool gone(struct stripe_call *c, const json_t *rec)
 {
-	return customer_fields(arg, rec);
+	if (!json_is_true(json_object_get(rec, "deleted")))
+		return false;
+	stripe_error(c->resp, 404, "invalid_request_error", "resource_missing", "id", NULL, "No such customer: '%.60s'",
+		     stripe_field(rec, "id"));
+	return true;
 }
 
-/* POST /v1/customers/{id}. */
+/* The fields of cur that differ from before, with their former values (null when absent): a new reference. */
+static json_t *changed(const json_t *before, const json_t *cur)
+{
+	json_t *prev = json_object(), *v;
+	const char *k;
+
+	json_object_foreach((json_t *)cur, k, v) {
+		json_t *old = json_object_get(before, k);
+		if (!old || !json_equal(old, v))
+			json_object_set_new(prev, k, old ? json_incref(old) : json_null());
+	}
+	return prev;
+}
+
+/* Update a customer (under the store's lock); the changed fields go to customer.updated. */
+static int op_customer(json_t *rec, void *arg)
+{
+	struct stripe_call *c = arg;
+	json_t *before;
+
+	if (gone(c, rec))
+		return -1;
+	before = json_deep_copy(rec);
+	if (customer_fields(c, rec) < 0) {
+		json_decref(before);
+		return -1;
+	}
+	json_object_set_new(c->params, "_previous", changed(before, rec));
+	json_decref(before);
+	return 0;
+}
+
+/* POST /v1/customers/{id}: customer.updated when a field changed. */
 static void do_update_customer(struct stripe_call *c)
 {
 	const char *id = mock_req_param(c->req, "id");
+	json_t *prev, *cus;
 
 	if (stripe_params_check(c, customer_params) < 0)
 		return;
 	if (mock_store_update(c->st->customers, id, op_customer, c) < 0) {
 		if (!c->resp->status)
 			stripe_error(c->resp, 404, "invalid_request_error", "resource_missing", "id", NULL,
-				 "No such customer: '%.60s'", id);
+				     "No such customer: '%.60s'", id);
 		return;
 	}
+	prev = json_object_get(c->params, "_previous");
+	cus = mock_store_get(c->st->customers, id);
+	if (cus && json_object_size(prev) > 0)
+		stripe_event_send_changed(c->st, c->req, "customer.updated", cus, prev);
+	json_decref(cus);
 	stripe_answer_one(c, c->st->customers, "customer");
 }
 
-/* DELETE /v1/customers/{id}: {id, object, deleted: true}. */
+/* Delete a customer (under the store's lock): the record becomes Stripe's deleted customer {id, object,
+ * deleted: true}, which a retrieve answers (lists skip it); the customer as it was goes to customer.deleted. */
+static int op_delete(json_t *rec, void *arg)
+{
+	struct stripe_call *c = arg;
+	json_t *was;
+
+	if (gone(c, rec))
+		return -1;
+	was = json_deep_copy(rec);
+	json_object_clear(rec);
+	json_object_set(rec, "id", json_object_get(was, "id"));
+	json_object_set_new(rec, "object", json_string("customer"));
+	json_object_set_new(rec, "deleted", json_true());
+	json_object_set_new(c->params, "_deleted", was);
+	return 0;
+}
+
+/* DELETE /v1/customers/{id}: {id, object, deleted: true}, and customer.deleted. */
 static void do_delete_customer(struct stripe_call *c)
 {
 	const char *id = mock_req_param(c->req, "id");
 
 	if (stripe_params_check(c, stripe_no_params) < 0)
 		return;
-	if (mock_store_del(c->st->customers, id) < 0) {
-		stripe_error(c->resp, 404, "invalid_request_error", "resource_missing", "id", NULL,
-			 "No such customer: '%.60s'", id);
+	if (mock_store_update(c->st->customers, id, op_delete, c) < 0) {
+		if (!c->resp->status)
+			stripe_error(c->resp, 404, "invalid_request_error", "resource_missing", "id", NULL,
+				     "No such customer: '%.60s'", id);
 		return;
 	}
+	stripe_event_send(c->st, c->req, "customer.deleted", json_object_get(c->params, "_deleted"));
 	mock_resp_json(c->resp, 200, json_pack("{s:s,s:s,s:b}", "id", id, "object", "customer", "deleted", 1));
 }
 

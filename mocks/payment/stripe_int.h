@@ -8,6 +8,7 @@
  *   stripe_idem.c      Idempotency-Key: fingerprint, replay, conflicts
  *   stripe_event.c     Events to --webhook-url, signed with Stripe-Signature
  *   stripe_pm.c        the test payment methods (pm_card_visa, pm_card_chargeDeclined, ...)
+ *   stripe_charge.c    the Charge of a paid intent, as charge.refunded carries it (no Charges API)
  *   stripe_intent.c    PaymentIntents
  *   stripe_refund.c    Refunds
  *   stripe_customer.c  Customers
@@ -123,6 +124,14 @@ void stripe_idem_run(struct stripe_call *c, stripe_call_fn fn, const char *reque
 /* Send a Stripe Event of type about obj (not stolen) to --webhook-url, signed with Stripe-Signature;
  * nothing without a URL, a type or an object. */
 void stripe_event_send(struct stripe *st, const struct mock_req *req, const char *type, const json_t *obj);
+/* The same, with data.previous_attributes prev (the changed fields' former values; not stolen). */
+void stripe_event_send_changed(struct stripe *st, const struct mock_req *req, const char *type, const json_t *obj,
+			       const json_t *prev);
+
+/* --- stripe_charge.c --- */
+/* The Charge of a paid PaymentIntent record (latest_charge), as charge.* events carry it: a new
+ * reference. The mock has no Charges API (/v1/charges answers 501). */
+json_t *stripe_charge_view(const json_t *intent);
 
 /* --- stripe_pm.c --- */
 /* The test payment method with this id (NULL: none), or NULL. */

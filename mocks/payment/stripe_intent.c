@@ -265,6 +265,7 @@ static int check_refs(struct stripe_call *c, json_t *obj)
 	const char *pm, *cus;
 	json_t *types = json_object_get(c->params, "payment_method_types"), *t, *rec;
 	size_t i;
+	bool gone;
 
 	if (stripe_param_str(c, "payment_method", false, &pm) < 0 || stripe_param_str(c, "customer", false, &cus) < 0)
 		return -1;
@@ -275,8 +276,9 @@ static int check_refs(struct stripe_call *c, json_t *obj)
 	}
 	if (cus && *cus) {
 		rec = mock_store_get(c->st->customers, cus);
+		gone = !rec || json_is_true(json_object_get(rec, "deleted"));
 		json_decref(rec);
-		if (!rec) {
+		if (gone) {
 			stripe_error(c->resp, 400, "invalid_request_error", "resource_missing", "customer", NULL,
 				 "No such customer: '%.60s'", cus);
 			return -1;

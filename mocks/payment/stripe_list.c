@@ -21,6 +21,15 @@ static ssize_t cursor_at(struct stripe_call *c, const json_t *all, const char *n
 	return -1;
 }
 
+/* Drop the deleted objects ({id, object, deleted: true}, kept for retrieves) from a list: Stripe lists skip them. */
+static void drop_deleted(json_t *all)
+{
+	for (size_t i = json_array_size(all); i-- > 0;) {
+		if (json_is_true(json_object_get(json_array_get(all, i), "deleted")))
+			json_array_remove(all, i);
+	}
+}
+
 /* GET a list: Stripe's paging over the store's records (newest first) matching filter. */
 void stripe_list_page(struct stripe_call *c, struct mock_store *s, const struct mock_kvlist *filter, const char *url,
 		      const char *what, json_t *(*view)(const json_t *rec))
@@ -35,6 +44,7 @@ void stripe_list_page(struct stripe_call *c, struct mock_store *s, const struct 
 	    stripe_param_str(c, "ending_before", false, &before) < 0)
 		return;
 	all = mock_store_list(s, filter, 0, SIZE_MAX, &total);
+	drop_deleted(all);
 	end = json_array_size(all);
 	if (after && (at = cursor_at(c, all, "starting_after", after, what)) < 0)
 		goto out;

@@ -4,11 +4,26 @@
 #include "mock_kv.h"
 #include "payment_int.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const refund_params[] = {"payment_intent", "amount", "reason", "metadata", "expand", NULL};
+
+/* Keep the Charge after a refund, and the fields it changed, for charge.refunded (in the call's parameters). */
+static void charge_refunded(struct stripe_call *c, const json_t *rec, bool full)
+{
+	json_t *ch = stripe_charge_view(rec), *prev = json_object();
+
+	json_object_set_new(prev, "amount_refunded", json_integer(payment_int_of(rec, "amount_refunded") -
+								  payment_int_of(json_object_get(c->params, "_refund"),
+										 "amount")));
+	if (full)
+		json_object_set_new(prev, "refunded", json_false());
+	json_object_set_new(c->params, "_charge", ch);
+	json_object_set_new(c->params, "_charge_prev", prev);
+}
 
 /* Make a refund (under the intent's lock): checks the amount left, records it on the intent. */
 static int op_refund(json_t *rec, void *arg)
@@ -42,6 +57,7 @@ static int op_refund(json_t *rec, void *arg)
 					(json_int_t)amount, "status", "succeeded", "created_at", ts));
 	json_object_set_new(rec, "amount_refunded", json_integer(payment_int_of(rec, "amount_refunded") + amount));
 	json_object_set_new(rec, "updated_at", json_string(ts));
+	charge_refunded(c, rec, amount == left);
 	return 0;
 }
 
@@ -72,6 +88,8 @@ static void do_create_refund(struct stripe_call *c)
 	}
 	mock_store_put(c->st->refunds, json_deep_copy(r));
 	stripe_event_send(c->st, c->req, "refund.created", r);
+	stripe_event_send_changed(c->st, c->req, "charge.refunded", json_object_get(c->params, "_charge"),
+				  json_object_get(c->params, "_charge_prev"));
 	mock_resp_json(c->resp, 200, json_incref(r));
 out:
 	json_decref(r);

@@ -1,7 +1,8 @@
 // The official stripe SDK (tests/sdk/package.json pins it) against sbx-mock-payment, as a checkout
 // uses it: create and confirm, a decline, 3-D Secure, manual capture, cancel, refunds, lists with
 // starting_after/ending_before, customers CRUD, Idempotency-Key replay and conflict, a wrong key,
-// a route and a parameter outside the subset, and every webhook verified with
+// routes and a parameter outside the subset (501 naming the operation), refund and customer events,
+// and every webhook verified with
 // stripe.webhooks.constructEvent. Run by tests/mocks/sdk_stripe.sh: the driver starts its webhook
 // receiver first and writes its port to RX_PORT_FILE, then waits for the mock's base URL in
 // BASE_FILE (the mock's --webhook-url names the receiver). STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET,
@@ -123,19 +124,35 @@ async function capture(s) {
 }
 
 async function refunds(s, pi) {
+  const ch = (await s.paymentIntents.retrieve(pi.id)).latest_charge;
   const r = await s.refunds.create({ payment_intent: pi.id, amount: 1500, reason: "requested_by_customer",
     metadata: { ticket: "T-1" } });
   check(/^re_/.test(r.id) && r.object === "refund" && r.amount === 1500 && r.status === "succeeded" &&
     r.payment_intent === pi.id && r.currency === "usd" && r.metadata.ticket === "T-1", "refund create", r);
+  check(/^ch_/.test(ch) && r.charge === ch, "the refund names the intent's charge", [r.charge, ch]);
   const g = await s.refunds.retrieve(r.id);
   check(g.id === r.id && g.amount === 1500, "refund retrieve", g);
-  await s.refunds.create({ payment_intent: pi.id });
+  const r2 = await s.refunds.create({ payment_intent: pi.id });
   const l = await s.refunds.list({ payment_intent: pi.id });
   check(l.object === "list" && l.data.length === 2 && l.data[1].id === r.id && l.data[0].amount === 2000 - 1500 &&
     l.url === "/v1/refunds", "refund list: the rest refunded second", l);
   await expectError(s.refunds.create({ payment_intent: pi.id, amount: 1 }), "StripeInvalidRequestError", 400,
     "charge_already_refunded", "refund a fully refunded payment");
-  return r;
+  return { r, r2, ch };
+}
+
+// The charge.refunded events of the two refunds: the Charge after each, and what each changed.
+function chargeRefunded(rx, pi, ch) {
+  const evs = eventsOf(rx, ch).filter((e) => e.type === "charge.refunded");
+  const [a, b] = evs.map((e) => e.data.object);
+  check(evs.length === 2 && a.object === "charge" && a.payment_intent === pi.id && a.amount === 2000 &&
+    a.amount_captured === 2000 && a.currency === "usd" && a.captured === true && a.paid === true &&
+    a.status === "succeeded" && a.payment_method === "pm_card_visa", "charge.refunded carries the Charge", a);
+  check(a && a.amount_refunded === 1500 && a.refunded === false && b && b.amount_refunded === 2000 && b.refunded === true,
+    "charge.refunded: amount_refunded and refunded after each refund", [a, b]);
+  const [pa, pb] = evs.map((e) => e.data.previous_attributes);
+  check(pa && pa.amount_refunded === 0 && pa.refunded === undefined && pb && pb.amount_refunded === 1500 &&
+    pb.refunded === false, "charge.refunded: previous_attributes", [pa, pb]);
 }
 
 async function customersAndPaging(s) {
@@ -165,9 +182,30 @@ async function customersAndPaging(s) {
   const all = await s.paymentIntents.list({ customer: cus.id, limit: 2 }).autoPagingToArray({ limit: 100 });
   check(JSON.stringify(all.map((p) => p.id)) === JSON.stringify(newest), "autoPagingToArray follows has_more", all.length);
   const d = await s.customers.del(cus.id);
-  check(d.deleted === true && d.id === cus.id, "customer delete", d);
-  await expectError(s.customers.retrieve(cus.id), "StripeInvalidRequestError", 404, "resource_missing",
-    "retrieve a deleted customer");
+  check(d.deleted === true && d.id === cus.id && d.object === "customer", "customer delete", d);
+  const gone = await s.customers.retrieve(cus.id);
+  check(gone.deleted === true && gone.id === cus.id && gone.object === "customer" && gone.email === undefined,
+    "retrieve a deleted customer: {id, object, deleted: true}", gone);
+  check((await s.customers.list({ email })).data.length === 0, "a deleted customer is not listed");
+  await expectError(s.customers.update(cus.id, { name: "x" }), "StripeInvalidRequestError", 404, "resource_missing",
+    "update a deleted customer");
+  await expectError(s.customers.del(cus.id), "StripeInvalidRequestError", 404, "resource_missing",
+    "delete a deleted customer");
+  const e = await expectError(s.paymentIntents.create({ amount: 100, currency: "usd", customer: cus.id }),
+    "StripeInvalidRequestError", 400, "resource_missing", "an intent for a deleted customer");
+  check(e && e.param === "customer", "param customer", e && e.param);
+  return cus;
+}
+
+// customer.created, .updated (previous_attributes: what the update changed) and .deleted (the customer as it was).
+function customerEvents(rx, cus) {
+  const evs = eventsOf(rx, cus.id);
+  const up = evs.find((e) => e.type === "customer.updated"), del = evs.find((e) => e.type === "customer.deleted");
+  const prev = up && up.data.previous_attributes;
+  check(prev && prev.phone === null && prev.metadata && prev.metadata.tier === "gold" && prev.name === undefined &&
+    up.data.object.phone === "+15551234567", "customer.updated: previous_attributes", up && up.data);
+  check(del && del.data.object.email === cus.email && del.data.object.deleted === undefined,
+    "customer.deleted carries the customer as it was", del && del.data);
 }
 
 async function idempotency(s) {
@@ -182,9 +220,34 @@ async function idempotency(s) {
   check(e && e.message.includes(key), "idempotency_error message", e && e.message);
 }
 
+// A call outside the subset: 501 api_error sbx_unsupported naming the operation, Stripe-Should-Retry: false.
+async function expect501(promise, op, what) {
+  const e = await expectError(promise, "StripeAPIError", 501, "sbx_unsupported", what);
+  check(e && e.message.startsWith(`sbx-mock-payment does not implement ${op}: `) && e.raw && e.raw.type === "api_error" &&
+    e.headers && e.headers["stripe-should-retry"] === "false" && /^req_/.test(e.requestId),
+    `${what}: 501 names ${op}`, e && { message: e.message, headers: e.headers });
+  return e;
+}
+
 async function unsupported(s) {
   const e = await expectError(s.charges.list(), "StripeAPIError", 501, "sbx_unsupported", "charges.list");
   check(e && /GET \/v1\/charges/.test(e.message), "501 names the operation", e && e.message);
+  await expect501(s.charges.create({ amount: 500, currency: "usd", source: "tok_visa" }), "POST /v1/charges",
+    "charges.create");
+  await expect501(s.charges.retrieve("ch_3Mock0000000000000000"), "GET /v1/charges/{id}", "charges.retrieve");
+  await expect501(s.checkout.sessions.create({ mode: "payment", success_url: "https://shop.example/ok",
+    line_items: [{ price_data: { currency: "usd", unit_amount: 500, product_data: { name: "T-shirt" } }, quantity: 1 }] }),
+  "POST /v1/checkout/sessions", "checkout.sessions.create");
+  await expect501(s.paymentMethods.create({ type: "card", card: { token: "tok_visa" } }), "POST /v1/payment_methods",
+    "paymentMethods.create");
+  const cus = await s.customers.create({ email: "sources@example.com" });
+  await expect501(s.customers.createSource(cus.id, { source: "tok_visa" }), "POST /v1/customers/{id}/sources",
+    "customers.createSource");
+  await expect501(s.customers.search({ query: "email:'sources@example.com'" }), "GET /v1/customers/search",
+    "customers.search");
+  await expect501(s.paymentIntents.search({ query: "status:'succeeded'" }), "GET /v1/payment_intents/search",
+    "paymentIntents.search");
+  await expect501(s.rawRequest("GET", "/v1/sbx_no_such_route"), "GET /v1/sbx_no_such_route", "an unknown route under /v1");
   const pi = await s.paymentIntents.create({ amount: 100, currency: "usd" });
   const a = await expectError(s.paymentIntents.applyCustomerBalance(pi.id), "StripeAPIError", 501, "sbx_unsupported",
     "paymentIntents.applyCustomerBalance");
@@ -270,7 +333,7 @@ async function main() {
     const [a, b] = await threeDS(s);
     const [cap, can] = await capture(s);
     const re = await refunds(s, pi);
-    await customersAndPaging(s);
+    const cus = await customersAndPaging(s);
     await idempotency(s);
     await unsupported(s);
     await jsonApiStillThere();
@@ -282,8 +345,13 @@ async function main() {
       [b.id]: [created, "payment_intent.requires_action", failed],
       [cap.id]: [created, "payment_intent.amount_capturable_updated", ok],
       [can.id]: [created, "payment_intent.canceled"],
-      [re.id]: ["refund.created"],
+      [re.r.id]: ["refund.created"],
+      [re.r2.id]: ["refund.created"],
+      [re.ch]: ["charge.refunded", "charge.refunded"],
+      [cus.id]: ["customer.created", "customer.updated", "customer.deleted"],
     });
+    chargeRefunded(rx, pi, re.ch);
+    customerEvents(rx, cus);
   } finally {
     rx.server.close();
   }
