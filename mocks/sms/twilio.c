@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define API "/2010-04-01"
@@ -485,30 +486,91 @@ static int page_arg(const struct mock_req *req, const char *key, int64_t min, in
 	return -1;
 }
 
-/* The URI of one page of a list (the filters, then PageSize and Page), or NULL (page < 0); caller frees. */
-static char *page_uri(const char *acct, const struct mock_kvlist *filters, int64_t size, int64_t page)
+/* The URI of one page of a list (the filters, then PageSize, Page and PageToken when not NULL), or NULL
+ * (page < 0); caller frees. */
+static char *page_uri(const char *acct, const struct mock_kvlist *filters, int64_t size, int64_t page,
+		      const char *token)
 {
 	char *q = mock_form_encode(filters), *uri;
 
-	uri = page < 0 ? NULL : mock_xasprintf(API "/Accounts/%s/Messages.json?%s%sPageSize=%lld&Page=%lld", acct,
-					      q, *q ? "&" : "", (long long)size, (long long)page);
+	uri = page < 0 ? NULL : mock_xasprintf(API "/Accounts/%s/Messages.json?%s%sPageSize=%lld&Page=%lld%s%s", acct,
+					      q, *q ? "&" : "", (long long)size, (long long)page,
+					      token ? "&PageToken=" : "", token ? token : "");
 	free(q);
 	return uri;
 }
 
-/* The list answer around the page's items (stolen). */
-static json_t *list_doc(const char *acct, const struct mock_kvlist *filters, int64_t size, int64_t page,
-			size_t total, json_t *items)
+/* One page of a list: where it starts in the matches, its number and the token it was asked with. */
+struct page {
+	int64_t size, number;
+	size_t start, end; /* the page's items are matches [start, end), at most size of them */
+	const char *token; /* the request's PageToken, or NULL */
+};
+
+/* The position of the message sid in a list of records, or -1. */
+static ssize_t position(const json_t *recs, const char *sid)
 {
-	size_t n = json_array_size(items), start = (size_t)(size * page);
-	char *first = page_uri(acct, filters, size, 0), *cur = page_uri(acct, filters, size, page);
-	char *next = page_uri(acct, filters, size, start + n < total ? page + 1 : -1);
-	char *prev = page_uri(acct, filters, size, page - 1);
+	size_t i;
+	json_t *rec;
+
+	json_array_foreach(recs, i, rec) {
+		if (strcmp(field(rec, "id"), sid) == 0)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+/*
+ * Place a page in the matches (newest first). A PageToken anchors it on a message, as Twilio's do,
+ * so that messages created between two pages shift nothing: "PA" + sid, the page after that message
+ * (next_page_uri); "PB" + sid, the page before it (previous_page_uri). Without a token, or when its
+ * message is gone (deleted or evicted), Page * PageSize. -1 after a 400 for a malformed token.
+ */
+static int page_place(const struct mock_req *req, const json_t *recs, struct page *pg, struct mock_resp *resp)
+{
+	const char *t = pg->token = mock_req_query(req, "PageToken");
+	size_t total = json_array_size(recs);
+	ssize_t at = -1;
+
+	if (t && ((strncmp(t, "PA", 2) != 0 && strncmp(t, "PB", 2) != 0) || strlen(t) > 64)) {
+		tw_error(resp, 400, 0, "PageToken must be one that a next_page_uri or previous_page_uri gave");
+		return -1;
+	}
+	if (t)
+		at = position(recs, t + 2);
+	if (at >= 0 && t[1] == 'A') {
+		pg->start = (size_t)at + 1;
+		pg->end = total;
+	} else if (at >= 0) {
+		pg->end = (size_t)at;
+		pg->start = pg->end > (size_t)pg->size ? pg->end - (size_t)pg->size : 0;
+	} else {
+		pg->start = (size_t)(pg->size * pg->number) < total ? (size_t)(pg->size * pg->number) : total;
+		pg->end = total;
+	}
+	if (pg->end - pg->start > (size_t)pg->size)
+		pg->end = pg->start + (size_t)pg->size;
+	return 0;
+}
+
+/* The list answer around a page's items (stolen): next and previous pages anchored on its last and first. */
+static json_t *list_doc(const char *acct, const struct mock_kvlist *filters, const struct page *pg, size_t total,
+			json_t *items)
+{
+	size_t n = json_array_size(items), start = (size_t)(pg->size * pg->number);
+	const char *first_sid = field(json_array_get(items, 0), "sid"), *last_sid = field(json_array_get(items, n - 1), "sid");
+	char *after = mock_xasprintf("PA%s", last_sid), *before = mock_xasprintf("PB%s", first_sid);
+	char *first = page_uri(acct, filters, pg->size, 0, NULL), *cur = page_uri(acct, filters, pg->size, pg->number, pg->token);
+	char *next = page_uri(acct, filters, pg->size, n && pg->start + n < total ? pg->number + 1 : -1, after);
+	char *prev = page_uri(acct, filters, pg->size, n && pg->start > 0 ? (pg->number > 0 ? pg->number - 1 : 0) : -1,
+			      before);
 	json_t *doc = json_pack("{s:I,s:s,s:s?,s:I,s:I,s:s?,s:o,s:I,s:s}", "end",
 				(json_int_t)(n ? start + n - 1 : start), "first_page_uri", first, "next_page_uri",
-				next, "page", (json_int_t)page, "page_size", (json_int_t)size, "previous_page_uri",
-				prev, "messages", items, "start", (json_int_t)start, "uri", cur);
+				next, "page", (json_int_t)pg->number, "page_size", (json_int_t)pg->size,
+				"previous_page_uri", prev, "messages", items, "start", (json_int_t)start, "uri", cur);
 
+	free(after);
+	free(before);
 	free(first);
 	free(cur);
 	free(next);
@@ -516,15 +578,15 @@ static json_t *list_doc(const char *acct, const struct mock_kvlist *filters, int
 	return doc ? doc : json_object();
 }
 
-/* GET /2010-04-01/Accounts/{AccountSid}/Messages.json: newest first, Twilio's paging. */
+/* GET /2010-04-01/Accounts/{AccountSid}/Messages.json: newest first, Twilio's paging (PageToken anchored). */
 static void h_list(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
 	struct twilio *tw = arg;
 	const char *acct = mock_req_param(req, "AccountSid");
 	struct mock_kvlist filters = {0}, match = {0};
-	int64_t size = 50, page = 0;
+	struct page pg = {.size = 50};
 	size_t total, i;
-	json_t *recs, *items, *rec;
+	json_t *recs, *items;
 
 	if (tw_begin(tw, req, NULL, resp) < 0)
 		return;
@@ -534,7 +596,8 @@ static void h_list(const struct mock_req *req, struct mock_resp *resp, void *arg
 			return;
 		}
 	}
-	if (page_arg(req, "PageSize", 1, 1000, &size, resp) < 0 || page_arg(req, "Page", 0, 1000000, &page, resp) < 0)
+	if (page_arg(req, "PageSize", 1, 1000, &pg.size, resp) < 0 ||
+	    page_arg(req, "Page", 0, 1000000, &pg.number, resp) < 0)
 		return;
 	mock_kv_add(&match, "account_sid", acct);
 	for (i = 0; i < 2; i++) {
@@ -544,12 +607,14 @@ static void h_list(const struct mock_req *req, struct mock_resp *resp, void *arg
 			mock_kv_add(&match, i ? "from" : "to", v);
 		}
 	}
-	recs = mock_store_list(tw->sms->messages, &match, (size_t)(size * page), (size_t)size, &total);
-	items = json_array();
-	json_array_foreach(recs, i, rec)
-		json_array_append_new(items, tw_message(rec));
+	recs = mock_store_list(tw->sms->messages, &match, 0, SIZE_MAX, &total);
+	if (page_place(req, recs, &pg, resp) == 0) {
+		items = json_array();
+		for (i = pg.start; i < pg.end; i++)
+			json_array_append_new(items, tw_message(json_array_get(recs, i)));
+		mock_resp_json(resp, 200, list_doc(acct, &filters, &pg, json_array_size(recs), items));
+	}
 	json_decref(recs);
-	mock_resp_json(resp, 200, list_doc(acct, &filters, size, page, total, items));
 	mock_kv_free(&filters);
 	mock_kv_free(&match);
 }

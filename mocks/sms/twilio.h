@@ -2,7 +2,7 @@
  * twilio — the SMS mock's Twilio Messages API, so that the official Twilio SDKs talk to the mock
  * unchanged (only the base URL differs): under /2010-04-01/Accounts/{AccountSid}/,
  *   POST Messages.json          form-encoded To, From | MessagingServiceSid, Body, StatusCallback
- *   GET  Messages.json          PageSize, Page (PageToken ignored), To, From; Twilio's paging keys
+ *   GET  Messages.json          PageSize, Page, PageToken (anchored on a message), To, From; Twilio's paging keys
  *   GET  Messages/{Sid}.json    one message
  *   DELETE Messages/{Sid}.json  204
  * and 501 with a Twilio-shaped body naming the operation for anything else under /2010-04-01/.

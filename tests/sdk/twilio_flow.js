@@ -109,6 +109,23 @@ async function paging(c) {
   const p3 = await p2.nextPage();
   check(p2.instances.length === 2 && p3.instances.length === 1 && p3.nextPageUrl === undefined,
     "second and last page", [p2.instances.length, p3.instances.length, p3.nextPageUrl]);
+  check(/[?&]PageToken=PA(SM[0-9a-f]{32})(&|$)/.test(p1.nextPageUrl) && p1.nextPageUrl.includes(`PASM${p1.instances[1].sid.slice(2)}`) &&
+    /[?&]PageSize=2(&|$)/.test(p1.nextPageUrl) && /[?&]Page=1(&|$)/.test(p1.nextPageUrl),
+    "next_page_uri: Page, PageSize and a PageToken anchored on the page's last message", p1.nextPageUrl);
+  // A message created between two pages shifts nothing: page 2 starts after page 1's last message.
+  const fresh = (await c.messages.create({ to, from: FROM, body: "between pages" })).sid;
+  const q2 = await p1.nextPage();
+  const q3 = await q2.nextPage();
+  const seen = [...p1.instances, ...q2.instances, ...q3.instances].map((m) => m.sid);
+  check(JSON.stringify(seen) === JSON.stringify([...sids].reverse()) && !seen.includes(fresh),
+    "a message created between pages: no duplicate, no skip", { seen, want: [...sids].reverse(), fresh });
+  const back = await q2.previousPage();
+  check(JSON.stringify(back.instances.map((m) => m.sid)) === JSON.stringify(p1.instances.map((m) => m.sid)),
+    "previous_page_uri anchored on the page's first message", back.instances.map((m) => m.sid));
+  const top = await c.messages.page({ to, pageSize: 2 });
+  check(top.instances[0].sid === fresh, "the new message heads a fresh first page", top.instances.map((m) => m.sid));
+  await expectError(c.messages.page({ to, pageSize: 2, pageToken: "XX1" }), 400, null, "a malformed PageToken");
+  sids.push(fresh);
   const limited = await c.messages.list({ to, limit: 3, pageSize: 2 });
   check(limited.length === 3, "list with a limit", limited.length);
   const other = await c.messages.list({ to: "+15557770999" });
