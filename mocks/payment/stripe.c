@@ -75,8 +75,8 @@ static int st_auth(const struct stripe *st, const struct mock_req *req, struct m
 	}
 	if (!key || !*key) {
 		stripe_error(resp, 401, "invalid_request_error", NULL, NULL, NULL,
-			 "You did not provide an API key. You need to provide your API key in the Authorization "
-			 "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').");
+			     "You did not provide an API key. You need to provide your API key in the Authorization "
+			     "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').");
 	} else {
 		shown = mask_key(key);
 		stripe_error(resp, 401, "invalid_request_error", NULL, NULL, NULL, "Invalid API Key provided: %s", shown);
@@ -101,7 +101,7 @@ static int st_faults(const struct stripe *st, struct mock_resp *resp)
 		return 0;
 	if (status == 429)
 		stripe_error(resp, 429, "invalid_request_error", "rate_limit", NULL, NULL,
-			 "Too many requests hit the API too quickly (fault injected by /admin/faults).");
+			     "Too many requests hit the API too quickly (fault injected by /admin/faults).");
 	else
 		stripe_error(resp, status, "api_error", NULL, NULL, NULL, "fault injected by /admin/faults");
 	return -1;

@@ -69,10 +69,10 @@ void stripe_unsupported(const struct mock_req *req, const char *what, struct moc
 	char *op = op_name(req);
 
 	stripe_error(resp, 501, "api_error", "sbx_unsupported", what, NULL,
-		 "sbx-mock-payment does not implement %s%s%s%s: it covers PaymentIntents (create, retrieve, update, "
-		 "confirm, capture, cancel, list), Refunds (create, retrieve, list) and Customers (create, retrieve, "
-		 "update, delete, list); see mocks/README.md", what ? "the parameter " : "", what ? what : "",
-		 what ? " of " : "", op);
+		     "sbx-mock-payment does not implement %s%s%s%s: it covers PaymentIntents (create, retrieve, update, "
+		     "confirm, capture, cancel, list), Refunds (create, retrieve, list) and Customers (create, retrieve, "
+		     "update, delete, list); see mocks/README.md", what ? "the parameter " : "", what ? what : "",
+		     what ? " of " : "", op);
 	mock_resp_header(resp, "Stripe-Should-Retry", "false");
 	free(op);
 }

@@ -28,8 +28,8 @@ static void replay(const json_t *saved, const char *fp, const char *key, struct 
 {
 	if (strcmp(stripe_field(saved, "fingerprint"), fp) != 0) {
 		stripe_error(resp, 400, "idempotency_error", NULL, NULL, NULL,
-			 "Keys for idempotent requests can only be used with the same parameters they were first used "
-			 "with. Try using a key other than '%s' if you meant to execute a different request.", key);
+			     "Keys for idempotent requests can only be used with the same parameters they were first used "
+			     "with. Try using a key other than '%s' if you meant to execute a different request.", key);
 		return;
 	}
 	mock_resp_text(resp, (int)payment_int_of(saved, "status"), "application/json", stripe_field(saved, "body"));
@@ -51,7 +51,7 @@ void stripe_idem_run(struct stripe_call *c, stripe_call_fn fn, const char *reque
 	}
 	if (!*key || strlen(key) > 255) {
 		stripe_error(c->resp, 400, "invalid_request_error", NULL, "Idempotency-Key", NULL,
-			 "Idempotency-Key must have 1 to 255 characters");
+			     "Idempotency-Key must have 1 to 255 characters");
 		return;
 	}
 	fingerprint(c->req, c->params, fp);

@@ -106,11 +106,11 @@ static void require_3ds(struct stripe_call *c, json_t *rec)
 static int unexpected(struct stripe_call *c, const json_t *rec, const char *action, const char *allowed)
 {
 	stripe_error(c->resp, 400, "invalid_request_error", "payment_intent_unexpected_state", NULL,
-		 json_pack("{s:o}", "payment_intent", intent_view(rec)),
-		 "You cannot %s this PaymentIntent because it has a status of %s. Only a PaymentIntent with one of "
-		 "the following statuses may be %s: %s.", action, stripe_field(rec, "status"),
-		 strcmp(action, "capture") == 0 ? "captured" : strcmp(action, "cancel") == 0 ? "canceled" : "confirmed",
-		 allowed);
+		     json_pack("{s:o}", "payment_intent", intent_view(rec)),
+		     "You cannot %s this PaymentIntent because it has a status of %s. Only a PaymentIntent with one of "
+		     "the following statuses may be %s: %s.", action, stripe_field(rec, "status"),
+		     strcmp(action, "capture") == 0 ? "captured" : strcmp(action, "cancel") == 0 ? "canceled" : "confirmed",
+		     allowed);
 	return -1;
 }
 
@@ -124,14 +124,14 @@ static const struct stripe_test_pm *confirm_pm(struct stripe_call *c, json_t *re
 		id = json_string_value(json_object_get(rec, "payment_method"));
 	if (!id) {
 		stripe_bad_param(c, "payment_intent_unexpected_state", "payment_method",
-			  "You cannot confirm this PaymentIntent because it's missing a payment method. Update the "
-			  "PaymentIntent with a payment_method and then confirm it again.");
+				 "You cannot confirm this PaymentIntent because it's missing a payment method. Update the "
+				 "PaymentIntent with a payment_method and then confirm it again.");
 		return NULL;
 	}
 	pm = stripe_pm_find(id);
 	if (!pm)
 		stripe_error(c->resp, 400, "invalid_request_error", "resource_missing", "payment_method", NULL,
-			 "No such PaymentMethod: '%.60s'", id);
+			     "No such PaymentMethod: '%.60s'", id);
 	return pm;
 }
 
@@ -271,7 +271,7 @@ static int check_refs(struct stripe_call *c, json_t *obj)
 		return -1;
 	if (pm && *pm && !stripe_pm_find(pm)) {
 		stripe_error(c->resp, 400, "invalid_request_error", "resource_missing", "payment_method", NULL,
-			 "No such PaymentMethod: '%.60s'", pm);
+			     "No such PaymentMethod: '%.60s'", pm);
 		return -1;
 	}
 	if (cus && *cus) {
@@ -280,7 +280,7 @@ static int check_refs(struct stripe_call *c, json_t *obj)
 		json_decref(rec);
 		if (gone) {
 			stripe_error(c->resp, 400, "invalid_request_error", "resource_missing", "customer", NULL,
-				 "No such customer: '%.60s'", cus);
+				     "No such customer: '%.60s'", cus);
 			return -1;
 		}
 	}
@@ -338,7 +338,7 @@ static void answer_intent(struct stripe_call *c, const char *id)
 
 	if (!rec) { /* deleted meanwhile */
 		stripe_error(c->resp, 404, "invalid_request_error", "resource_missing", "intent", NULL,
-			 "No such payment_intent: '%.60s'", id);
+			     "No such payment_intent: '%.60s'", id);
 		return;
 	}
 	view = intent_view(rec);
@@ -346,7 +346,7 @@ static void answer_intent(struct stripe_call *c, const char *id)
 	if (c->error) {
 		json_object_set_new(c->error, "payment_intent", json_incref(view));
 		stripe_error(c->resp, 402, "card_error", stripe_field(c->error, "code"), NULL, c->error, "%s",
-			 stripe_field(c->error, "message"));
+			     stripe_field(c->error, "message"));
 		c->error = NULL;
 	} else {
 		mock_resp_json(c->resp, 200, json_incref(view));
@@ -363,7 +363,7 @@ static void intent_op(struct stripe_call *c, int (*fn)(json_t *rec, void *arg))
 	if (mock_store_update(c->st->p->intents, id, fn, c) < 0) {
 		if (!c->resp->status)
 			stripe_error(c->resp, 404, "invalid_request_error", "resource_missing", "intent", NULL,
-				 "No such payment_intent: '%.60s'", id);
+				     "No such payment_intent: '%.60s'", id);
 		return;
 	}
 	answer_intent(c, id);
@@ -384,7 +384,7 @@ static void do_create(struct stripe_call *c)
 	    set_currency(c, rec, true) < 0 || stripe_param_enum(c, "capture_method", captures, &capture) < 0 ||
 	    stripe_param_bool(c, "confirm", &confirm) < 0 || stripe_param_str(c, "return_url", false, &ret) < 0 ||
 	    (ape && !json_is_object(ape) && (stripe_bad_param(c, "parameter_invalid_string", "automatic_payment_methods",
-						       "Invalid hash"), 1)))
+							      "Invalid hash"), 1)))
 		goto out;
 	json_object_set_new(rec, "id", json_string(id));
 	json_object_set_new(rec, "object", json_string("payment_intent"));
@@ -417,7 +417,7 @@ static void do_create(struct stripe_call *c)
 	json_object_set_new(rec, "updated_at", json_string(ts));
 	if (confirm && !json_is_string(json_object_get(rec, "payment_method"))) {
 		stripe_bad_param(c, "payment_intent_unexpected_state", "payment_method",
-			  "You cannot confirm this PaymentIntent because it's missing a payment method.");
+				 "You cannot confirm this PaymentIntent because it's missing a payment method.");
 		goto out;
 	}
 	mock_store_put(c->st->p->intents, json_incref(rec));
@@ -486,7 +486,7 @@ static void do_retrieve_intent(struct stripe_call *c)
 	rec = mock_store_get(c->st->p->intents, id);
 	if (!rec) {
 		stripe_error(c->resp, 404, "invalid_request_error", "resource_missing", "intent", NULL,
-			 "No such payment_intent: '%.60s'", id);
+			     "No such payment_intent: '%.60s'", id);
 		return;
 	}
 	mock_resp_json(c->resp, 200, intent_view(rec));

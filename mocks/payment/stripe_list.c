@@ -80,7 +80,7 @@ void stripe_answer_one(struct stripe_call *c, struct mock_store *s, const char *
 
 	if (!rec) {
 		stripe_error(c->resp, 404, "invalid_request_error", "resource_missing", "id", NULL, "No such %s: '%.60s'",
-			 what, id);
+			     what, id);
 		return;
 	}
 	mock_resp_json(c->resp, 200, rec);

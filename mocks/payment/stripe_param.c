@@ -40,7 +40,7 @@ json_t *stripe_params_parse(const struct mock_req *req, struct mock_resp *resp)
 					req->raw_query ? strlen(req->raw_query) : 0, &e);
 	if (!doc)
 		stripe_error(resp, 400, "invalid_request_error", "parameter_invalid_string", NULL, NULL,
-			 "Invalid request body (application/x-www-form-urlencoded): %s", e.msg);
+			     "Invalid request body (application/x-www-form-urlencoded): %s", e.msg);
 	return doc;
 }
 
@@ -76,7 +76,7 @@ int stripe_param_int(struct stripe_call *c, const char *name, bool required, int
 	}
 	if (*out < min || *out > max) {
 		stripe_bad_param(c, *out < min ? "amount_too_small" : "amount_too_large", name,
-			  "Invalid %s: must be between %lld and %lld", name, (long long)min, (long long)max);
+				 "Invalid %s: must be between %lld and %lld", name, (long long)min, (long long)max);
 		return -1;
 	}
 	return 0;
@@ -133,7 +133,7 @@ int stripe_metadata_apply(struct stripe_call *c, json_t *obj)
 	json_object_foreach(m, k, v) {
 		if (!json_is_string(v) || strlen(k) > 40 || strlen(json_string_value(v)) > 500) {
 			stripe_bad_param(c, "parameter_invalid_string", "metadata",
-				  "Invalid metadata: keys up to 40 characters, values strings up to 500");
+					 "Invalid metadata: keys up to 40 characters, values strings up to 500");
 			return -1;
 		}
 	}

@@ -35,17 +35,17 @@ static int op_refund(json_t *rec, void *arg)
 
 	if (strcmp(stripe_field(rec, "status"), "succeeded") != 0 || left < 1) {
 		stripe_error(c->resp, 400, "invalid_request_error", "charge_already_refunded", "payment_intent", NULL,
-			 left < 1 && strcmp(stripe_field(rec, "status"), "succeeded") == 0
-			 ? "Charge %s has already been refunded." : "This PaymentIntent (%s) does not have a successful charge to refund.",
-			 stripe_field(rec, "id"));
+			     left < 1 && strcmp(stripe_field(rec, "status"), "succeeded") == 0
+			     ? "Charge %s has already been refunded." : "This PaymentIntent (%s) does not have a successful charge to refund.",
+			     stripe_field(rec, "id"));
 		return -1;
 	}
 	if (stripe_param_int(c, "amount", false, 1, INT64_MAX, &amount) < 0)
 		return -1;
 	if (amount > left) {
 		stripe_bad_param(c, "amount_too_large", "amount",
-			  "Refund amount (%lld) is greater than unrefunded amount on charge (%lld)", (long long)amount,
-			  (long long)left);
+				 "Refund amount (%lld) is greater than unrefunded amount on charge (%lld)", (long long)amount,
+				 (long long)left);
 		return -1;
 	}
 	mock_fmt_time(mock_now_ms(), ts);
@@ -83,7 +83,7 @@ static void do_create_refund(struct stripe_call *c)
 	if (mock_store_update(c->st->p->intents, pi, op_refund, c) < 0) {
 		if (!c->resp->status)
 			stripe_error(c->resp, 400, "invalid_request_error", "resource_missing", "payment_intent", NULL,
-				 "No such payment_intent: '%.60s'", pi);
+				     "No such payment_intent: '%.60s'", pi);
 		goto out;
 	}
 	mock_store_put(c->st->refunds, json_deep_copy(r));
