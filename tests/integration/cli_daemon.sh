@@ -12,6 +12,7 @@
 use_real_libvirt
 command -v curl >/dev/null || skip "curl is not installed"
 command -v python3 >/dev/null || skip "python3 is not installed"
+command -v chromium >/dev/null || skip "chromium is not installed (tests/deps.sh installs it)"
 E=dmn$$
 A=${E}a B=${E}b C=${E}c
 SECRET=topsecret-$$-value
@@ -113,6 +114,36 @@ expect_out '<meta http-equiv="refresh" content="[0-9]+">'
 expect_no_out "$SECRET"
 expect_no_out 'PRIVATE KEY'
 expect_no_out "<td>$B</td>"
+# the page as a browser parses it: one row per environment, the owner a text node (no element
+# injected), the refresh kept
+DOM=$(timeout 120 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$T/chromium" \
+    --dump-dom "$URL/" 2>"$T/chromium.err")
+printf '%s\n' "$DOM" > "$T/dom.html"
+python3 - "$T/dom.html" "$A" "$(printf '%s\n' "$LIST" | grep -c '"name": ')" <<'PY' && pass || fail "the page as Chromium parsed it"
+import sys
+from html.parser import HTMLParser
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__(); self.rows = []; self.cell = None; self.tags = set(); self.refresh = False; self.tb = False
+    def handle_starttag(self, t, a):
+        self.tags.add(t); a = dict(a)
+        if t == "meta" and a.get("http-equiv") == "refresh": self.refresh = True
+        if t == "tbody": self.tb = True
+        if t == "tr" and self.tb: self.rows.append([])
+        if t == "td": self.cell = ""
+    def handle_endtag(self, t):
+        if t == "td" and self.rows: self.rows[-1].append(self.cell); self.cell = None
+        if t == "tbody": self.tb = False
+    def handle_data(self, d):
+        if self.cell is not None: self.cell += d
+p = P(); p.feed(open(sys.argv[1]).read())
+env, n = sys.argv[2], int(sys.argv[3])
+row = [r for r in p.rows if r and r[0] == env]
+ok = p.refresh and len(p.rows) == n and len(row) == 1 and row[0][1].startswith("<b>o&k@") and row[0][4] == "web-0" \
+    and "b" not in p.tags and "script" not in p.tags
+if not ok: print("rows", p.rows, "tags", sorted(p.tags), "refresh", p.refresh, file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
 [ "$(code "$URL/nope")" = 404 ] && pass || fail "/nope: not 404"
 [ "$(code -X POST "$URL/")" = 405 ] && pass || fail "POST /: not 405"
 [ "$(code -X DELETE "$URL/metrics")" = 405 ] && pass || fail "DELETE /metrics: not 405"
