@@ -155,6 +155,33 @@ print(s.recv(64).split(b"\r\n")[0].decode())
 PY
 )
 printf '%s\n' "$BAD" | grep -Eq '^HTTP/1\.[01] 4[0-9][0-9] ' && pass || fail "malformed request answered \"$BAD\""
+# bounds: 16 connections from one address, the 17th closed unanswered; an idle connection closed
+# by the server's timeout (10 s); then a new connection is answered
+python3 - "${URL##*:}" <<'PY' && pass || fail "connection bounds"
+import socket, sys, time
+port = int(sys.argv[1])
+conn = lambda: socket.create_connection(("127.0.0.1", port), timeout=30)
+idle = [conn() for _ in range(16)]
+time.sleep(0.5)
+def refused():  # closed (FIN or RST) without an answer
+    try:
+        extra = conn()
+        extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        return extra.recv(64) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+refused = refused()
+for s in idle[1:]:
+    s.close()
+t0 = time.time()
+closed = idle[0].recv(64) == b""
+waited = time.time() - t0
+s = conn()
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+answered = s.recv(64).startswith(b"HTTP/1.1 200")
+print("17th refused", refused, "idle closed", closed, "after %.1fs" % waited, "then answered", answered)
+sys.exit(0 if refused and closed and 5 <= waited <= 30 and answered else 1)
+PY
 until_true 30 test "$(warns $A 86400)" -ge 1 && pass || fail "no 24 h warning for $A"
 stop_daemon
 
