@@ -12,7 +12,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev cppcheck
  debootstrap cloud-image-utils e2fsprogs openssh-server openssh-client
  bird2 haproxy postgresql postgresql-contrib pgbouncer openipmi ipmitool iproute2
  wrk swaks libnet-ssleay-perl libio-socket-ssl-perl hyperfine curl valgrind sqlite3 python3 procps psmisc
- genisoimage netcat-openbsd sudo openssl util-linux"
+ genisoimage netcat-openbsd sudo openssl util-linux chromium"
 
 missing=""
 for p in $PKGS; do

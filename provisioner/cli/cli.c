@@ -22,6 +22,7 @@ const struct cli_cmd cli_cmds[] = {
 	{"outputs", cmd_outputs, "what a CI job needs: addresses, SSH key, URLs"},
 	{"ssh", cmd_ssh, "open a shell on a node, or run a command there"},
 	{"reap", cmd_reap, "destroy every expired environment"},
+	{"daemon", cmd_daemon, "reap expired environments every interval; serve /metrics, /healthz and a status page"},
 	{"apply", cmd_apply, "server-side apply of Kubernetes manifests to an environment's cluster"},
 	{"kubeconfig", cmd_kubeconfig, "the path of the kubeconfig of an environment's cluster"},
 	{"gc", cmd_gc, "list (and delete) libvirt objects of ours that the state does not know"},

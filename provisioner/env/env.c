@@ -49,6 +49,12 @@ void env_interrupt_on_signals(void)
 	exec_install_signals();
 }
 
+/* Stop the lifecycle between steps now. */
+void env_interrupt(void)
+{
+	exec_interrupt();
+}
+
 /* The provider configuration of a blueprint's site. */
 struct prov_cfg env_site_of_bp(const struct bp_blueprint *bp)
 {

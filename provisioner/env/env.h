@@ -35,6 +35,8 @@ struct bp_load_opts env_bp_opts(const struct env_config *cfg, const struct bp_va
 /* SIGINT/SIGTERM stop up/down/reap between steps (what runs finishes and is journaled); a second
  * signal kills. */
 void env_interrupt_on_signals(void);
+/* Stop the up/down/reap of this process between steps, as a signal would (async-signal-safe). */
+void env_interrupt(void);
 
 /* --- up ------------------------------------------------------------------------------------ */
 struct env_up_opts {
@@ -131,6 +133,16 @@ void env_receipt_clear(struct env_receipt *r);
  * counts the claims, *nfailed the teardowns that failed (their errors are in err). */
 int env_reap(const struct env_config *cfg, struct state *st, const char *reaper, struct ev_sink *ev,
 	size_t *nexpired, size_t *nfailed, struct sbx_err *err) SBX_WUR;
+/* What a long-running reaper (the daemon) learns of a pass. */
+struct env_reap_watch {
+	/* Called after each teardown with its duration and outcome (may be NULL). */
+	void (*done)(void *ctx, const char *env, int64_t ms, bool ok);
+	void *ctx;
+	bool quiet_idle; /* no "reap.summary" event when nothing was expired */
+};
+/* env_reap, telling w (may be NULL) about each teardown. */
+int env_reap_watched(const struct env_config *cfg, struct state *st, const char *reaper, struct ev_sink *ev,
+	const struct env_reap_watch *w, size_t *nexpired, size_t *nfailed, struct sbx_err *err) SBX_WUR;
 
 /* --- gc ------------------------------------------------------------------------------------ */
 struct env_gc_opts {

@@ -48,6 +48,11 @@ static const char *const migrations[] = {
 	/* 2: the state's own random id, carried by every object it creates (ownership). */
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"INSERT INTO meta VALUES ('state_id', lower(hex(randomblob(8))));",
+	/* 3: the expiry warnings sent (the daemon), once per environment, offset and expiry. */
+	"CREATE TABLE IF NOT EXISTS warning ("
+	"  env_id TEXT NOT NULL REFERENCES env(id) ON UPDATE RESTRICT ON DELETE CASCADE,"
+	"  before_s INTEGER NOT NULL, expires INTEGER NOT NULL, sent INTEGER NOT NULL,"
+	"  PRIMARY KEY (env_id, before_s, expires));",
 };
 
 /* This state's private directory. */

@@ -172,6 +172,16 @@ int state_event_list(struct state *st, const char *env, size_t limit, struct sta
 void state_event_list_free(struct state_event *ev, size_t n);
 
 /*
+ * Expiry warnings: record that the warning `before` seconds ahead of the expiry `expires` of the
+ * environment (env, env_id) was sent, and in the same transaction append the event
+ * "expiry.warning" (detail_json, may be NULL) to its log. *first = whether this call recorded it:
+ * false when it was already recorded (by this or another process), and then no event is added.
+ * Rows go with their environment (state_env_delete); a new expiry (extend) is a new warning.
+ */
+int state_warn_record(struct state *st, const char *env, const char *env_id, int64_t before,
+	int64_t expires, const char *detail_json, bool *first, struct sbx_err *err);
+
+/*
  * IPAM: one /24 per (env, network) from the pool state_set_ipam_pool set (default 10.211.0.0/16),
  * never overlapping between environments. Idempotent: a second call returns the same block.
  * `want` is an explicit "a.b.c.0/24" or NULL/"auto"; an explicit block taken by another

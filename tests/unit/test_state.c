@@ -127,6 +127,49 @@ static void test_newer_schema_refused(void **ctx)
 	sbx_err_clear(&err);
 }
 
+/* Count the expiry.warning events of env. */
+static size_t warn_events(struct state *st, const char *env)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_event *ev = NULL;
+	size_t n = 0, k = 0;
+	assert_int_equal(state_event_list(st, env, 0, &ev, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		k += strcmp(ev[i].kind, "expiry.warning") == 0;
+	state_event_list_free(ev, n);
+	return k;
+}
+
+/* A warning is recorded (with its event) once per environment, offset and expiry; a new expiry
+ * re-arms it; the rows go with the environment. */
+static void test_warn_once(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env *e = NULL;
+	bool first = false;
+	state_fix_env(f->st, "w", 5000, false);
+	assert_int_equal(state_env_get(f->st, "w", &e, &err), 0);
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 3600, 5000, "{\"before_s\":3600}", &first, &err), 0);
+	assert_true(first);
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 3600, 5000, "{\"before_s\":3600}", &first, &err), 0);
+	assert_false(first);
+	assert_int_equal(warn_events(f->st, "w"), 1);
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 600, 5000, NULL, &first, &err), 0);
+	assert_true(first);
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 600, 9000, NULL, &first, &err), 0);
+	assert_true(first);
+	assert_int_equal(warn_events(f->st, "w"), 3);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM warning"), 3);
+	/* a detail that is not JSON fails the whole record: no row, so a retry warns */
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 60, 5000, "{bad", &first, &err), -1);
+	sbx_err_clear(&err);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM warning"), 3);
+	assert_int_equal(state_env_delete(f->st, "w", &err), 0);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM warning"), 0);
+	state_env_free(e);
+}
+
 #define OPENERS 4
 
 /* Several processes opening (creating, migrating) a fresh database at once all succeed. */
@@ -724,6 +767,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_race_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_share_handle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warn_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_puts, setup, teardown),
 	};
 	sbx_fake_now_set(0);

@@ -1,0 +1,40 @@
+/*
+ * daemon — `sandbox daemon`: the reaper loop and its HTTP side, one process on one state.
+ *
+ * Every interval it reaps (env_reap_watched: the same claim, lock and ownership checks as
+ * `sandbox reap`) and records expiry warnings (24 h, 1 h and 10 min ahead, once per environment,
+ * offset and expiry: state_warn_record). It serves GET /healthz, /metrics (Prometheus text) and /
+ * (a read-only HTML page of the environments, never a secret) with bounded connections. Logs are
+ * JSON lines on stderr. SIGTERM/SIGINT stop it after the teardowns of the current pass; a second
+ * signal stops those between steps (journaled: the next reaper resumes them once the claim is
+ * stale, `sandbox down ENV` at once); a third exits at once.
+ */
+#ifndef SBX_DAEMON_H
+#define SBX_DAEMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "env_config.h"
+#include "util.h"
+
+struct daemon_opts {
+	const char *host;    /* numeric address or name to listen on */
+	int port;            /* 0: any free port */
+	int64_t interval_s;  /* seconds between reaper passes (> 0) */
+	FILE *out;           /* where "listening on http://ADDR:PORT" goes once bound */
+};
+
+/* The offsets (seconds ahead of the expiry) the daemon warns at, largest first. */
+extern const int64_t daemon_warn_offsets[];
+extern const size_t daemon_nwarn_offsets;
+
+/* Run until SIGTERM/SIGINT. Returns 0 after a clean stop, -1 with err set when it cannot start
+ * (state, address). */
+int daemon_run(const struct env_config *cfg, const struct daemon_opts *o, struct sbx_err *err) SBX_WUR;
+
+/* Split "HOST:PORT" ("[v6]:PORT" for IPv6) into a copy of the host (caller frees) and the port
+ * (0..65535); -1 with a usage error otherwise. */
+int daemon_parse_listen(const char *s, char **host, int *port, struct sbx_err *err) SBX_WUR;
+
+#endif

@@ -1,0 +1,66 @@
+/* daemon_warn — warnings ahead of an environment's expiry, each recorded once in the state. */
+#include "daemon_int.h"
+
+#include <string.h>
+
+#include <jansson.h>
+
+/* 24 h, 1 h and 10 min ahead, largest first. */
+const int64_t daemon_warn_offsets[] = {86400, 3600, 600};
+const size_t daemon_nwarn_offsets = SBX_NELEM(daemon_warn_offsets);
+
+/* The smallest offset `left` seconds have crossed, or 0 when none (or already expired). */
+static int64_t warn_offset(int64_t left)
+{
+	int64_t off = 0;
+	for (size_t i = 0; i < daemon_nwarn_offsets && left > 0; i++)
+		if (left <= daemon_warn_offsets[i])
+			off = daemon_warn_offsets[i];
+	return off;
+}
+
+/* Whether an environment is one the reaper will destroy at its expiry and not yet doing so. */
+static bool warnable(const struct state_env *e)
+{
+	return e->expires > 0 && !e->protected && !sbx_streq(e->status, STATE_ENV_REAPING) &&
+		!sbx_streq(e->status, STATE_ENV_DESTROYING);
+}
+
+/* Record (and log, the first time) the warning due for one environment. */
+static int warn_one(struct daemon *d, const struct state_env *e, int64_t now, struct sbx_err *err)
+{
+	int64_t left = e->expires - now, off = warn_offset(left);
+	char a[32], b[32];
+	bool first = false;
+	if (off == 0)
+		return 0;
+	json_t *j = json_pack("{s:I, s:I, s:I, s:s}", "before_s", (json_int_t)off, "expires", (json_int_t)e->expires,
+		"seconds_left", (json_int_t)left, "by", d->reaper);
+	char *detail = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	int rc = state_warn_record(d->st, e->name, e->id, off, e->expires, detail, &first, err);
+	free(detail);
+	if (rc == 0 && first) {
+		ev_emit(d->log, e->name, "expiry.warning", NULL, NULL, NULL, "%s expires in %s (the %s warning); "
+			"`sandbox extend %s` keeps it", e->name, sbx_fmt_duration(left, a, sizeof(a)),
+			sbx_fmt_duration(off, b, sizeof(b)), e->name);
+		pthread_mutex_lock(&d->mu);
+		d->stats.warnings++;
+		pthread_mutex_unlock(&d->mu);
+	}
+	return rc;
+}
+
+/* Record the warnings due now. */
+int daemon_warn(struct daemon *d, struct sbx_err *err)
+{
+	struct state_env **envs = NULL;
+	size_t n = 0;
+	int rc = state_env_list(d->st, &envs, &n, err);
+	int64_t now = sbx_now();
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (warnable(envs[i]))
+			rc = warn_one(d, envs[i], now, err);
+	state_env_list_free(envs, n);
+	return rc;
+}
