@@ -157,7 +157,7 @@ static int down_forget(struct down *d, struct sbx_err *err)
 	state_res_list_free(rows, n);
 	char *key = env_key_path(d->st, d->env), *kh = env_known_hosts_path(d->st, d->env);
 	char *kc = env_kubeconfig_path(d->st, d->env);
-	if (rc == 0 && state_ipam_release(d->st, d->env, err) == 0 &&
+	if (rc == 0 && state_ipam_release(d->st, d->env, err) == 0 && state_lease_release(d->st, d->env, err) == 0 &&
 		state_secret_delete_env(d->st, d->env, err) == 0 && state_env_delete(d->st, d->env, err) == 0) {
 		unlink(key);
 		unlink(kh);

@@ -130,6 +130,13 @@ char *env_manifest_render(const char *text, const struct env_tvar *vars, size_t 
 int env_manifest_add(struct k8s_manifest_set *set, const char *dir, const char *file, const struct env_tvar *vars,
 	size_t n, struct sbx_err *err) SBX_WUR;
 
+/* Bare-metal machines are leased to one environment at a time (key: plan_machine_key). check
+ * refuses (SBX_EXIT_REFUSED, naming the holder) when another environment holds a machine of bp,
+ * touching nothing; take leases them to env (which must be recorded), refusing the same way when
+ * another environment got there first. */
+int env_lease_check(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err) SBX_WUR;
+int env_lease_take(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err) SBX_WUR;
+
 struct artifact_set;
 /* When bp installs k3s: resolve its artifacts (download what is missing into the image cache,
  * verify every digest; progress as "artifact.progress" events), before `up` touches anything.

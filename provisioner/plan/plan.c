@@ -18,6 +18,12 @@ char *plan_domain_name(const char *env, const char *node, int index)
 	return xasprintf("sbx-%s.%s-%d", env, node, index);
 }
 
+/* The key of a bare-metal machine: its BMC. */
+char *plan_machine_key(const char *bmc_address, int bmc_port)
+{
+	return xasprintf("ipmi:%s:%d", bmc_address, bmc_port);
+}
+
 /* Network name of a blueprint network. */
 char *plan_network_name(const char *env, const char *net)
 {

@@ -109,6 +109,8 @@ const char *plan_step_type(const struct plan_step *s);
 /* Deterministic names (caller frees). */
 char *plan_domain_name(const char *env, const char *node, int index);
 char *plan_network_name(const char *env, const char *net);
+/* The identity of a bare-metal machine, what a lease is held on: "ipmi:ADDRESS:PORT" of its BMC. */
+char *plan_machine_key(const char *bmc_address, int bmc_port);
 /* The bridge device of a network name: "sbx" + 8 hex digits (fits IFNAMSIZ). Writes 12 bytes. */
 void plan_bridge_name(const char *network_name, char out[12]);
 /* A stable locally administered MAC for (env, instance, network). Writes 18 bytes. */

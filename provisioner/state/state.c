@@ -48,6 +48,11 @@ static const char *const migrations[] = {
 	/* 2: the state's own random id, carried by every object it creates (ownership). */
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"INSERT INTO meta VALUES ('state_id', lower(hex(randomblob(8))));",
+	/* 3: bare-metal machines ("ipmi:ADDRESS:PORT"), each leased to one environment at a time. */
+	"CREATE TABLE lease ("
+	"  machine TEXT PRIMARY KEY,"
+	"  env TEXT NOT NULL REFERENCES env(name) ON UPDATE RESTRICT ON DELETE RESTRICT,"
+	"  node TEXT NOT NULL, since INTEGER NOT NULL);",
 };
 
 /* This state's private directory. */
