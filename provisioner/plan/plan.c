@@ -315,7 +315,7 @@ static void plan_one(struct plan *p, const struct res *r, const struct plan_rec 
 	else if (strcmp(rec->status, STATE_RES_CREATED) != 0)
 		a = PLAN_CREATE, reason = xasprintf("interrupted while %s", rec->status);
 	else if (o && !o->exists)
-		a = PLAN_CREATE, reason = xstrdup("missing in libvirt");
+		a = PLAN_CREATE, reason = xstrdup(r->type == RES_MACHINE ? "powered off" : "missing in libvirt");
 	else if (nch || (o && o->ndrift))
 		a = PLAN_UPDATE, reason = xstrdup(nch && o && o->ndrift ? "changed, and drifted in libvirt" :
 			nch ? "changed" : "drifted in libvirt");

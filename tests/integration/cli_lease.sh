@@ -1,9 +1,10 @@
 #!/bin/sh
 # A bare-metal machine is leased to one environment at a time: `up` of a second environment whose
 # node names a BMC the first one holds is refused (exit 3, naming the holder) before anything is
-# recorded or touched; `down` of the holder releases the lease. `plan` shows the machine with its
-# boot and power actions. Needs no BMC and no libvirtd (test:///default; the lease is taken before
-# any BMC is contacted, so `up` of the holder itself may fail later: only the lease is checked).
+# recorded or touched; `down` of the holder releases the lease. `plan --no-refresh` shows the
+# machine with its boot and power actions. Needs no BMC and no libvirtd (test:///default): the
+# lease is taken before any BMC is contacted; `up` of the holder then fails on its unreachable BMC
+# (192.0.2.7 is TEST-NET-1) after the IPMI session timeout of 20 s. Only the lease is checked.
 . "$SBX_TOP/tests/lib/harness.sh"
 A=lsa$$ B=lsb$$
 on_exit "$SANDBOX down $A; $SANDBOX down $B"

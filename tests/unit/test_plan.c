@@ -341,6 +341,13 @@ static void test_machine(void **state)
 	assert_int_equal(plan_build(&d, rec, nrec, NULL, 0, false, &p, &err), 0);
 	assert_int_equal(step(&p, "sbx-demo.metal-0")->action, PLAN_NOOP);
 	plan_clear(&p);
+	/* the BMC reads the recorded machine powered off: up powers it on again */
+	struct plan_obs off = {.name = "sbx-demo.metal-0", .exists = false};
+	assert_int_equal(plan_build(&d, rec, nrec, &off, 1, false, &p, &err), 0);
+	s = step(&p, "sbx-demo.metal-0");
+	assert_int_equal(s->action, PLAN_CREATE);
+	assert_string_equal(s->reason, "powered off: boot pxe, power on (BMC 10.0.0.5:623)");
+	plan_clear(&p);
 	assert_int_equal(plan_build(&none, rec, nrec, NULL, 0, false, &p, &err), 0);
 	s = step(&p, "sbx-demo.metal-0");
 	assert_int_equal(s->action, PLAN_DELETE);
