@@ -19,6 +19,7 @@ struct down {
 	struct env_receipt *r;
 	enum env_cluster_kind cluster;
 	int64_t wait_ms; /* how long deletions the cluster finishes later (namespaces) are waited for */
+	struct env_secrets sec; /* the providers' secret resolver (BMC passwords) */
 };
 
 /* Journal "deleting", delete through the provider table, drop the row. */
@@ -32,7 +33,7 @@ int env_step_delete(struct state *st, struct prov *p, const char *env, const str
 	int rc = state_res_put(st, &row, err);
 	free(spec);
 	if (rc == 0)
-		rc = prov_delete(p, s->res.type, s->res.name, err);
+		rc = prov_delete(p, &s->res, err);
 	if (rc == 0) {
 		exec_crash_point(type, "after");
 		rc = state_res_delete(st, env, type, s->res.name, err);
@@ -157,7 +158,7 @@ static int down_forget(struct down *d, struct sbx_err *err)
 	state_res_list_free(rows, n);
 	char *key = env_key_path(d->st, d->env), *kh = env_known_hosts_path(d->st, d->env);
 	char *kc = env_kubeconfig_path(d->st, d->env);
-	if (rc == 0 && state_ipam_release(d->st, d->env, err) == 0 &&
+	if (rc == 0 && state_ipam_release(d->st, d->env, err) == 0 && state_lease_release(d->st, d->env, err) == 0 &&
 		state_secret_delete_env(d->st, d->env, err) == 0 && state_env_delete(d->st, d->env, err) == 0) {
 		unlink(key);
 		unlink(kh);
@@ -240,6 +241,9 @@ static int down_open_site(struct down *d, const struct state_env *env, struct sb
 		.uri = uri, .pool = pool, .pool_path = pool_path, .kubeconfig = kubeconfig, .kube_context = context};
 	int rc = down_machines(d, &machines, err);
 	pc.no_machines = !machines;
+	d->sec = (struct env_secrets){d->st, d->env};
+	pc.secret = env_secret_cb;
+	pc.secret_ctx = &d->sec;
 	if (rc == 0 && (rc = prov_open(&pc, &d->prov, err)) < 0)
 		sbx_err_hint(err, "%s nothing was deleted; retry `sandbox down %s` when it is reachable",
 			machines ? "is libvirtd running?" : "is the cluster reachable with its kubeconfig?", d->env);
@@ -256,7 +260,7 @@ int env_down(const struct env_config *cfg, struct state *st, const struct env_do
 	struct env_receipt *r, struct sbx_err *err)
 {
 	struct down d = {st, NULL, o->env, o->ev, PTHREAD_MUTEX_INITIALIZER, r, ENV_CLUSTER_NONE,
-		cfg->ready_timeout * 1000};
+		cfg->ready_timeout * 1000, {st, o->env}};
 	struct state_lock *lk = NULL;
 	struct state_env *env = NULL;
 	int rc = -1;

@@ -130,6 +130,21 @@ char *env_manifest_render(const char *text, const struct env_tvar *vars, size_t 
 int env_manifest_add(struct k8s_manifest_set *set, const char *dir, const char *file, const struct env_tvar *vars,
 	size_t n, struct sbx_err *err) SBX_WUR;
 
+/* The providers' secret resolver (prov_cfg.secret) for one environment: ctx is a struct
+ * env_secrets that outlives the session. */
+struct env_secrets {
+	struct state *st;
+	const char *env;
+};
+int env_secret_cb(void *ctx, const char *ref, char **value, struct sbx_err *err);
+
+/* Bare-metal machines are leased to one environment at a time (key: plan_machine_key). check
+ * refuses (SBX_EXIT_REFUSED, naming the holder) when another environment holds a machine of bp,
+ * touching nothing; take leases them to env (which must be recorded), refusing the same way when
+ * another environment got there first. */
+int env_lease_check(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err) SBX_WUR;
+int env_lease_take(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err) SBX_WUR;
+
 struct artifact_set;
 /* When bp installs k3s: resolve its artifacts (download what is missing into the image cache,
  * verify every digest; progress as "artifact.progress" events), before `up` touches anything.

@@ -117,6 +117,9 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	pc.env = env;
 	pc.env_id = e ? e->id : NULL;
 	pc.no_machines = o->bp->nnodes == 0 && o->bp->nnetworks == 0;
+	struct env_secrets sec = {st, env};
+	pc.secret = env_secret_cb;
+	pc.secret_ctx = &sec;
 	if (o->refresh && prov_open(&pc, &p, err) < 0) {
 		sbx_err_hint(err, "plan asks libvirt what exists; without it, `sandbox plan --no-refresh` plans "
 			"from the state alone");

@@ -157,3 +157,10 @@ out:
 	free(name);
 	return rc;
 }
+
+/* prov_cfg.secret: resolve a reference of the environment in ctx. */
+int env_secret_cb(void *ctx, const char *ref, char **value, struct sbx_err *err)
+{
+	const struct env_secrets *s = ctx;
+	return env_secret_resolve(s->st, s->env, ref, value, err);
+}

@@ -17,6 +17,7 @@ struct up {
 	struct ev_sink *ev;
 	char *pubkey, *privkey;
 	int64_t ttl_at_finish; /* the TTL whose clock starts when up finishes (0: keep the expiry) */
+	struct env_secrets sec; /* the providers' secret resolver (BMC passwords) */
 };
 
 /* Journal a resource row. */
@@ -38,7 +39,8 @@ static int up_step_create(struct up *u, const struct plan_step *s, struct sbx_er
 	if (journal(u, s, STATE_RES_PENDING, err) < 0)
 		return -1;
 	ev_emit(u->ev, u->env, "step.start", type, s->res.name, s->res.node, "%s", prov_doing(s->res.type));
-	bool replace = s->action == PLAN_UPDATE && s->res.type != RES_DOMAIN && !s->drift_only;
+	bool replace = s->action == PLAN_UPDATE && s->res.type != RES_DOMAIN && s->res.type != RES_MACHINE &&
+		!s->drift_only;
 	if (prov_ensure(u->prov, &s->res, replace, s->recorded, err) < 0) {
 		ev_emit(u->ev, u->env, "step.fail", type, s->res.name, s->res.node, "%s", sbx_err_first(err));
 		struct sbx_err e2 = SBX_ERR_INIT;
@@ -187,6 +189,9 @@ static int up_open_site(struct up *u, const struct state_env *env, struct sbx_er
 	pc.recipes_dir = u->cfg->recipes_dir;
 	pc.progress = image_progress;
 	pc.progress_ctx = u;
+	u->sec = (struct env_secrets){u->st, u->env};
+	pc.secret = env_secret_cb;
+	pc.secret_ctx = &u->sec;
 	int rc = prov_open(&pc, &u->prov, err);
 	free(dir);
 	return rc;
@@ -351,12 +356,12 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 	u.bp = bp;
 	u.env = o->env ? o->env : bp->name;
 	if (check_name(u.env, err) < 0 || env_secret_check(st, u.env, bp, err) < 0 ||
-		env_artifacts_check(cfg, bp, u.env, u.ev, err) < 0 ||
+		env_lease_check(st, u.env, bp, err) < 0 || env_artifacts_check(cfg, bp, u.env, u.ev, err) < 0 ||
 		state_env_lock(st, u.env, o->wait_lock, &lk, err) < 0 || env_record(&u, o, &env, err) < 0)
 		goto out;
 	ev_emit(u.ev, u.env, "up.start", NULL, NULL, NULL, "bringing up %s from %s", u.env, o->bp_path);
 	(void)state_event_add(st, u.env, "up.start", NULL, NULL);
-	rc = up_converge(&u, o, env, err);
+	rc = env_lease_take(st, u.env, bp, err) < 0 ? -1 : up_converge(&u, o, env, err);
 	up_finish(&u, env, rc, err);
 out:
 	prov_close(u.prov);

@@ -18,6 +18,12 @@ char *plan_domain_name(const char *env, const char *node, int index)
 	return xasprintf("sbx-%s.%s-%d", env, node, index);
 }
 
+/* The key of a bare-metal machine: its BMC. */
+char *plan_machine_key(const char *bmc_address, int bmc_port)
+{
+	return xasprintf("ipmi:%s:%d", bmc_address, bmc_port);
+}
+
 /* Network name of a blueprint network. */
 char *plan_network_name(const char *env, const char *net)
 {
@@ -165,7 +171,19 @@ static void add_network(struct plan_desired *d, const char *env, const struct bp
 	r->u.net = (struct res_network){xstrdup(n->name), xstrdup(cidr), xstrdup(br), n->mode != BP_NET_ISOLATED};
 }
 
-/* Compute every desired libvirt resource of the blueprint. */
+/* Add the machine of a node with provider ipmi (one instance, "<node>-0"). */
+static void add_machine(struct plan_desired *d, const char *env, const struct bp_node *node)
+{
+	char *inst = xasprintf("%s-0", node->name);
+	struct res *r = desired_add(d, RES_MACHINE, plan_domain_name(env, node->name, 0), inst);
+	const struct bp_bmc *b = &node->bmc;
+
+	r->u.mach = (struct res_machine){xstrdup(node->name), xstrdup(b->address), b->port, xstrdup(b->user),
+		xstrdup(b->password), xstrdup(node->mac), xstrdup("pxe"), xstrdup("on")};
+	free(inst);
+}
+
+/* Compute every desired resource of the blueprint: networks, VMs, bare-metal machines. */
 int plan_desired(const struct bp_blueprint *bp, const char *env, const struct plan_net *nets,
 	size_t nnets, struct plan_desired *out, struct sbx_err *err)
 {
@@ -182,6 +200,8 @@ int plan_desired(const struct bp_blueprint *bp, const char *env, const struct pl
 	}
 	for (size_t i = 0; i < bp->nnodes && rc == 0; i++) {
 		const struct bp_node *node = &bp->nodes[i];
+		if (strcmp(node->provider, "ipmi") == 0)
+			add_machine(&d, env, node);
 		if (strcmp(node->provider, "libvirt") != 0)
 			continue;
 		for (int k = 0; k < node->count && rc == 0; k++)
@@ -233,12 +253,30 @@ static const struct plan_rec *rec_find(const struct plan_rec **sorted, size_t n,
 	return hit ? *hit : NULL;
 }
 
+/* What a step does to a bare-metal machine, after its reason: "new: power on, boot pxe (BMC
+ * 10.0.0.5:623)"; the reason itself for other types and for noops. Takes ownership of reason. */
+static char *machine_reason(enum plan_action a, const struct res *r, char *reason)
+{
+	const struct res_machine *m = &r->u.mach;
+	char *out;
+
+	if (r->type != RES_MACHINE || a == PLAN_NOOP || a == PLAN_CONFLICT)
+		return reason;
+	if (a == PLAN_DELETE)
+		out = xasprintf("%s: power off, release the lease (BMC %s:%d)", reason, m->bmc_address, m->bmc_port);
+	else
+		out = xasprintf("%s: boot %s, power %s%s (BMC %s:%d)", reason, m->boot ? m->boot : "pxe",
+			m->power ? m->power : "on", a == PLAN_UPDATE ? " again" : "", m->bmc_address, m->bmc_port);
+	free(reason);
+	return out;
+}
+
 /* Append a step holding a copy of r. */
 static struct plan_step *step_add(struct plan *p, enum plan_action a, const struct res *r, char *reason)
 {
 	xgrow(&p->steps, &p->cap, p->n + 1, sizeof(*p->steps));
 	struct plan_step *s = &p->steps[p->n++];
-	*s = (struct plan_step){.action = a, .reason = reason};
+	*s = (struct plan_step){.action = a, .reason = machine_reason(a, r, reason)};
 	res_copy(&s->res, r);
 	return s;
 }
@@ -277,7 +315,7 @@ static void plan_one(struct plan *p, const struct res *r, const struct plan_rec 
 	else if (strcmp(rec->status, STATE_RES_CREATED) != 0)
 		a = PLAN_CREATE, reason = xasprintf("interrupted while %s", rec->status);
 	else if (o && !o->exists)
-		a = PLAN_CREATE, reason = xstrdup("missing in libvirt");
+		a = PLAN_CREATE, reason = xstrdup(r->type == RES_MACHINE ? "powered off" : "missing in libvirt");
 	else if (nch || (o && o->ndrift))
 		a = PLAN_UPDATE, reason = xstrdup(nch && o && o->ndrift ? "changed, and drifted in libvirt" :
 			nch ? "changed" : "drifted in libvirt");
@@ -360,11 +398,11 @@ static void plan_deletes(struct plan *p, const struct plan_desired *d, const str
 	free(dsorted);
 }
 
-/* Whether a step destroys data a protected environment keeps (its VMs and disks). */
+/* Whether a step destroys what a protected environment keeps (its VMs, disks and machines' power). */
 static bool step_destructive(const struct plan_step *s)
 {
 	if (s->action == PLAN_DELETE)
-		return s->res.type == RES_DOMAIN || s->res.type == RES_VOLUME;
+		return s->res.type == RES_DOMAIN || s->res.type == RES_VOLUME || s->res.type == RES_MACHINE;
 	return s->action == PLAN_UPDATE && s->res.type == RES_VOLUME;
 }
 

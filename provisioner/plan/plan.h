@@ -5,7 +5,8 @@
  * walks). No I/O here: everything comes in as arguments, so it is unit-tested without any daemon.
  *
  * Resource names are deterministic and unambiguous: network sbx-<env>.<net>, volume
- * sbx-<env>.<node>-<i>.qcow2, seed sbx-<env>.<node>-<i>-seed.iso, domain sbx-<env>.<node>-<i>.
+ * sbx-<env>.<node>-<i>.qcow2, seed sbx-<env>.<node>-<i>-seed.iso, domain sbx-<env>.<node>-<i>,
+ * bare-metal machine sbx-<env>.<node>-0.
  * Environment, node and network names cannot contain '.', so no two (environment, node) pairs
  * produce the same name. Node instances are "<node>-<i>".
  */
@@ -73,7 +74,8 @@ struct plan {
 
 /*
  * Compute the desired resources. `nets` gives the block of every blueprint network (all must be
- * present). Nodes with provider "ipmi" are not libvirt resources and are skipped here.
+ * present). A node with provider "ipmi" is one RES_MACHINE named like a domain (sbx-<env>.<node>-0)
+ * that `up` boots from the network and powers on, and `down` powers off.
  * Fails (SBX_EXIT_USAGE) when a network cannot hold its nodes (at most 240 per /24).
  */
 int plan_desired(const struct bp_blueprint *bp, const char *env, const struct plan_net *nets,
@@ -107,6 +109,8 @@ const char *plan_step_type(const struct plan_step *s);
 /* Deterministic names (caller frees). */
 char *plan_domain_name(const char *env, const char *node, int index);
 char *plan_network_name(const char *env, const char *net);
+/* The identity of a bare-metal machine, what a lease is held on: "ipmi:ADDRESS:PORT" of its BMC. */
+char *plan_machine_key(const char *bmc_address, int bmc_port);
 /* The bridge device of a network name: "sbx" + 8 hex digits (fits IFNAMSIZ). Writes 12 bytes. */
 void plan_bridge_name(const char *network_name, char out[12]);
 /* A stable locally administered MAC for (env, instance, network). Writes 18 bytes. */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 /* Every provider this build has. */
-static const struct provider *const providers[] = {&prov_libvirt, &prov_k8s};
+static const struct provider *const providers[] = {&prov_libvirt, &prov_k8s, &prov_ipmi};
 #define NPROV SBX_NELEM(providers)
 
 struct prov {
@@ -139,11 +139,13 @@ int prov_ensure(struct prov *p, const struct res *r, bool replace, bool adopt, s
 }
 
 /* Delete one object. */
-int prov_delete(struct prov *p, enum res_type type, const char *name, struct sbx_err *err)
+int prov_delete(struct prov *p, const struct res *r, struct sbx_err *err)
 {
 	size_t i;
-	const struct prov_type *t = session_row(p, type, &i, err);
-	return t ? t->remove(p->h[i], name, NULL, err) : -1;
+	const struct prov_type *t = session_row(p, r->type, &i, err);
+	if (t == NULL)
+		return -1;
+	return t->remove_res ? t->remove_res(p->h[i], r, err) : t->remove(p->h[i], r->name, NULL, err);
 }
 
 /* Observe one resource. */

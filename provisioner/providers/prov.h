@@ -41,6 +41,10 @@ struct prov_cfg {
 	const char *kubeconfig; /* the environment's cluster (NULL: none): its objects are resources */
 	const char *kube_context; /* its context (NULL: the kubeconfig's current-context) */
 	bool no_machines;        /* the environment has none: the machine providers are not opened */
+	/* Resolve a "${secret.NAME}" reference of the environment (a BMC password) into *value
+	 * (caller wipes and frees); NULL: no secrets here. Never logs the value. */
+	int (*secret)(void *ctx, const char *ref, char **value, struct sbx_err *err);
+	void *secret_ctx; /* must outlive the session */
 };
 
 /* An object of ours a provider holds, with the owner it carries. */
@@ -84,8 +88,8 @@ const char *prov_doing(enum res_type type);
  * An existing object of another owner is refused (SBX_EXIT_REFUSED) untouched; one without an
  * owner tag only with adopt (the state journaled it before a crash could tag it). */
 int prov_ensure(struct prov *p, const struct res *r, bool replace, bool adopt, struct sbx_err *err) SBX_WUR;
-/* Delete the object (absent is success). */
-int prov_delete(struct prov *p, enum res_type type, const char *name, struct sbx_err *err) SBX_WUR;
+/* Delete the object of a recorded resource (absent is success; a machine: powered off). */
+int prov_delete(struct prov *p, const struct res *r, struct sbx_err *err) SBX_WUR;
 /* What the provider has for r; *out is zeroed first (free with prov_seen_clear). */
 int prov_observe(struct prov *p, const struct res *r, struct prov_seen *out, struct sbx_err *err) SBX_WUR;
 void prov_seen_clear(struct prov_seen *s);

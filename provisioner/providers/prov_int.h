@@ -15,6 +15,8 @@ struct prov_type {
 	/* where: the container named by a listing (prov_obj.where), NULL = the session's own */
 	int (*remove)(void *h, const char *name, const char *where, struct sbx_err *err);
 	int (*observe)(void *h, const struct res *r, struct prov_seen *out, struct sbx_err *err);
+	/* Delete from the recorded resource (NULL: remove by name): what a machine's BMC needs. */
+	int (*remove_res)(void *h, const struct res *r, struct sbx_err *err);
 };
 
 struct provider {
@@ -36,7 +38,7 @@ struct provider {
 	bool machines; /* it runs machines (a session with prov_cfg.no_machines does not open it) */
 };
 
-extern const struct provider prov_libvirt, prov_k8s;
+extern const struct provider prov_libvirt, prov_k8s, prov_ipmi;
 
 /* Free one listed object's strings (the struct itself is not freed). */
 void prov_obj_list_free_one(struct prov_obj *o);

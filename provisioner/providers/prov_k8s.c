@@ -151,7 +151,7 @@ static int kp_blocks(void *h, char ***v, size_t *n, struct sbx_err *err)
 }
 
 static const struct prov_type kp_types[] = {
-	{RES_K8S, "applying to the cluster", obj_ensure, obj_remove, obj_observe},
+	{RES_K8S, "applying to the cluster", obj_ensure, obj_remove, obj_observe, NULL},
 };
 
 const struct provider prov_k8s = {"kubernetes", kp_open, kp_close, kp_is_test, kp_prepare, kp_list, NULL,

@@ -316,10 +316,10 @@ static int lvp_blocks(void *h, char ***v, size_t *n, struct sbx_err *err)
 }
 
 static const struct prov_type lvp_types[] = {
-	{RES_NETWORK, "creating network", net_ensure, net_remove, net_observe},
-	{RES_VOLUME, "creating disk", vol_ensure, vol_remove, obj_observe},
-	{RES_SEED, "writing cloud-init seed", seed_ensure, vol_remove, obj_observe},
-	{RES_DOMAIN, "starting VM", dom_ensure, dom_remove, dom_observe},
+	{RES_NETWORK, "creating network", net_ensure, net_remove, net_observe, NULL},
+	{RES_VOLUME, "creating disk", vol_ensure, vol_remove, obj_observe, NULL},
+	{RES_SEED, "writing cloud-init seed", seed_ensure, vol_remove, obj_observe, NULL},
+	{RES_DOMAIN, "starting VM", dom_ensure, dom_remove, dom_observe, NULL},
 };
 
 const struct provider prov_libvirt = {"libvirt", lvp_open, lvp_close, lvp_is_test, lvp_prepare, lvp_list,

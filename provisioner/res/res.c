@@ -63,6 +63,14 @@ static const struct field k8s_fields[] = {
 	FLD(struct res_k8s, "name", F_STR, obj_name), FLD(struct res_k8s, "namespace", F_STR, namespace),
 };
 
+static const struct field mach_fields[] = {
+	FLD(struct res_machine, "bmc_address", F_STR, bmc_address),
+	FLD(struct res_machine, "bmc_password", F_STR, bmc_password),
+	FLD(struct res_machine, "bmc_port", F_INT, bmc_port), FLD(struct res_machine, "bmc_user", F_STR, bmc_user),
+	FLD(struct res_machine, "boot", F_STR, boot), FLD(struct res_machine, "mac", F_STR, mac),
+	FLD(struct res_machine, "node", F_STR, node), FLD(struct res_machine, "power", F_STR, power),
+};
+
 static const struct table nic_table = TABLE(nic_fields), image_table = TABLE(image_fields);
 
 static const struct {
@@ -75,6 +83,7 @@ static const struct {
 	[RES_SEED] = {"seed", 2, TABLE(seed_fields)},
 	[RES_DOMAIN] = {"domain", 1, TABLE(dom_fields)},
 	[RES_K8S] = {"k8s", 0, TABLE(k8s_fields)},
+	[RES_MACHINE] = {"machine", 1, TABLE(mach_fields)},
 };
 
 /* The name of a type. */

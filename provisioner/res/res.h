@@ -7,7 +7,7 @@
  * of a state row and back (decode ignores unknown keys, so rows written by an older build still
  * read). res_diff compares two resources field by field, which is what `plan` prints as
  * "old → new". Kubernetes objects (RES_K8S, the Kubernetes provider) are one more type; a
- * bare-metal machine will be another, with its provider, when the IPMI provider is built.
+ * bare-metal machine behind a BMC (RES_MACHINE, a node with provider ipmi) another.
  */
 #ifndef SBX_RES_H
 #define SBX_RES_H
@@ -24,6 +24,7 @@ enum res_type {
 	RES_SEED,
 	RES_DOMAIN,
 	RES_K8S,      /* an object on the environment's Kubernetes cluster */
+	RES_MACHINE,  /* a bare-metal machine: powered on and network-booted through its BMC */
 	RES_NTYPES,
 };
 
@@ -83,6 +84,20 @@ struct res_k8s {
 	char *obj_name;
 };
 
+/* A bare-metal machine (a node with provider ipmi): the BMC that powers it and what `up` asks of it.
+ * The password is the blueprint's ${secret.NAME} reference, never the value: the value is resolved
+ * from the encrypted state when the BMC is contacted. */
+struct res_machine {
+	char *node;        /* blueprint node name */
+	char *bmc_address; /* host or IP of the BMC */
+	int bmc_port;      /* its UDP port (623) */
+	char *bmc_user;
+	char *bmc_password; /* "${secret.NAME}" */
+	char *mac;          /* the MAC it network-boots from (NULL: not declared) */
+	char *boot;         /* "pxe": the boot device set before power on */
+	char *power;        /* "on": the power state `up` wants */
+};
+
 struct res {
 	enum res_type type;
 	char *name;
@@ -95,6 +110,7 @@ struct res {
 		struct res_seed seed;
 		struct res_domain dom;
 		struct res_k8s k8s;
+		struct res_machine mach;
 	} u;
 };
 
@@ -103,7 +119,7 @@ const char *res_type_name(enum res_type t);
 /* The type of a stored name; -1 when the name is not a resource type (host keys, outputs). */
 int res_type_parse(const char *name);
 /* The one delete order: resources of a lower rank are deleted first (cluster objects 0, domains
- * 1, volumes and seeds 2, networks 3), the order of `up`'s removals, `down` and `gc`. */
+ * and machines 1, volumes and seeds 2, networks 3), the order of `up`'s removals, `down` and `gc`. */
 int res_delete_rank(enum res_type t);
 #define RES_MAX_RANK 3
 

@@ -53,6 +53,11 @@ static const char *const migrations[] = {
 	"  env_id TEXT NOT NULL REFERENCES env(id) ON UPDATE RESTRICT ON DELETE CASCADE,"
 	"  before_s INTEGER NOT NULL, expires INTEGER NOT NULL, sent INTEGER NOT NULL,"
 	"  PRIMARY KEY (env_id, before_s, expires));",
+	/* 4: bare-metal machines ("ipmi:ADDRESS:PORT"), each leased to one environment at a time. */
+	"CREATE TABLE lease ("
+	"  machine TEXT PRIMARY KEY,"
+	"  env TEXT NOT NULL REFERENCES env(name) ON UPDATE RESTRICT ON DELETE RESTRICT,"
+	"  node TEXT NOT NULL, since INTEGER NOT NULL);",
 };
 
 /* This state's private directory. */

@@ -202,6 +202,19 @@ int state_ipam_get(struct state *st, const char *env, const char *network, char 
 int state_ipam_release(struct state *st, const char *env, struct sbx_err *err);
 
 /*
+ * Leases: a bare-metal machine (its key, "ipmi:ADDRESS:PORT") belongs to one environment at a time.
+ * acquire leases it to env (node: the blueprint node that uses it) atomically: 0 when env holds it
+ * now (new or already), 1 when another environment does (*holder: its name, caller frees), -1 on
+ * error. The environment must be in the state; it cannot be deleted while it holds a lease.
+ */
+int state_lease_acquire(struct state *st, const char *machine, const char *env, const char *node,
+	char **holder, struct sbx_err *err);
+/* The environment holding machine, or *env = NULL (caller frees). */
+int state_lease_holder(struct state *st, const char *machine, char **env, struct sbx_err *err);
+/* Release every lease of env (none is not an error). */
+int state_lease_release(struct state *st, const char *env, struct sbx_err *err);
+
+/*
  * Secrets, encrypted with AES-256-GCM under the key file (nonce per value, env+name as AAD).
  * get_or_create generates a 32-char random token when absent (atomically: concurrent callers all
  * get the same value). Values are never logged. The environment need not be in the state;

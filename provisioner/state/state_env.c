@@ -257,13 +257,14 @@ static int count_rows(struct state *st, const char *table, const char *env, int6
 /* Delete the row and its secrets once nothing else refers to it (inside a transaction). */
 static int env_delete_tx(struct state *st, const char *name, struct sbx_err *err)
 {
-	int64_t nres = 0, nip = 0;
-	if (count_rows(st, "res", name, &nres, err) < 0 || count_rows(st, "ipam", name, &nip, err) < 0)
+	int64_t nres = 0, nip = 0, nlease = 0;
+	if (count_rows(st, "res", name, &nres, err) < 0 || count_rows(st, "ipam", name, &nip, err) < 0 ||
+		count_rows(st, "lease", name, &nlease, err) < 0)
 		return -1;
-	if (nres > 0 || nip > 0) {
+	if (nres > 0 || nip > 0 || nlease > 0) {
 		sbx_err_set(err, SBX_EXIT_REFUSED,
-			"environment %s still has %lld resource(s) and %lld IPAM allocation(s) in the state",
-			name, (long long)nres, (long long)nip);
+			"environment %s still has %lld resource(s), %lld IPAM allocation(s) and %lld machine "
+			"lease(s) in the state", name, (long long)nres, (long long)nip, (long long)nlease);
 		sbx_err_hint(err, "destroy its resources first (`sandbox down %s`)", name);
 		return -1;
 	}

@@ -293,6 +293,78 @@ static void test_network_capacity(void **state)
 	bp_free(bp);
 }
 
+/* A node with provider ipmi is one machine: its BMC (the password as the ${secret} reference) and
+ * what up and down do to it, in the plan's reason; a protected environment keeps it powered. */
+static void test_machine(void **state)
+{
+	(void)state;
+	struct bp_blueprint *bp = load("apiVersion: sandbox/v1\nname: demo\n"
+		"site: { image: { recipe: debian-12 } }\n"
+		"networks: [ { name: front }, { name: back } ]\n"
+		"nodes:\n"
+		"  - { name: web, networks: [front] }\n"
+		"  - { name: metal, provider: ipmi, mac: \"52:54:00:12:34:56\",\n"
+		"      bmc: { address: 10.0.0.5, user: admin, password: \"${secret.bmc}\" } }\n");
+	struct plan_desired d = {0}, none = {0};
+	struct plan p = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
+	const struct res *m = find(&d, "sbx-demo.metal-0");
+	assert_non_null(m);
+	assert_int_equal(m->type, RES_MACHINE);
+	assert_string_equal(m->node, "metal-0");
+	assert_string_equal(m->u.mach.bmc_address, "10.0.0.5");
+	assert_int_equal(m->u.mach.bmc_port, 623);
+	assert_string_equal(m->u.mach.bmc_user, "admin");
+	assert_string_equal(m->u.mach.bmc_password, "${secret.bmc}");
+	assert_string_equal(m->u.mach.mac, "52:54:00:12:34:56");
+	assert_string_equal(m->u.mach.boot, "pxe");
+	assert_string_equal(m->u.mach.power, "on");
+
+	assert_int_equal(plan_build(&d, NULL, 0, NULL, 0, false, &p, &err), 0);
+	const struct plan_step *s = step(&p, "sbx-demo.metal-0");
+	assert_non_null(s);
+	assert_int_equal(s->action, PLAN_CREATE);
+	assert_string_equal(s->reason, "new: boot pxe, power on (BMC 10.0.0.5:623)");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	plan_print(&p, f, false);
+	fclose(f);
+	assert_non_null(strstr(text, "+ machine  sbx-demo.metal-0"));
+	assert_null(strstr(text, "${secret"));
+	free(text);
+	plan_clear(&p);
+
+	size_t nrec;
+	struct plan_rec *rec = record_all(&d, &nrec);
+	assert_int_equal(plan_build(&d, rec, nrec, NULL, 0, false, &p, &err), 0);
+	assert_int_equal(step(&p, "sbx-demo.metal-0")->action, PLAN_NOOP);
+	plan_clear(&p);
+	/* the BMC reads the recorded machine powered off: up powers it on again */
+	struct plan_obs off = {.name = "sbx-demo.metal-0", .exists = false};
+	assert_int_equal(plan_build(&d, rec, nrec, &off, 1, false, &p, &err), 0);
+	s = step(&p, "sbx-demo.metal-0");
+	assert_int_equal(s->action, PLAN_CREATE);
+	assert_string_equal(s->reason, "powered off: boot pxe, power on (BMC 10.0.0.5:623)");
+	plan_clear(&p);
+	assert_int_equal(plan_build(&none, rec, nrec, NULL, 0, false, &p, &err), 0);
+	s = step(&p, "sbx-demo.metal-0");
+	assert_int_equal(s->action, PLAN_DELETE);
+	assert_string_equal(s->reason, "environment teardown: power off, release the lease (BMC 10.0.0.5:623)");
+	plan_clear(&p);
+	assert_int_equal(plan_build(&none, rec, nrec, NULL, 0, true, &p, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	bool named = false;
+	for (size_t i = 0; i < err.n; i++)
+		named = named || strstr(err.msgs[i].text, "would delete machine sbx-demo.metal-0");
+	assert_true(named);
+	sbx_err_clear(&err);
+	recs_free(rec, nrec);
+	plan_desired_clear(&d);
+	bp_free(bp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_protected),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_network_capacity),
+		cmocka_unit_test(test_machine),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,6 +40,10 @@ static void sample(enum res_type t, struct res *r)
 			strdup("auto"), nics, 2};
 		nics = NULL;
 		break;
+	case RES_MACHINE:
+		r->u.mach = (struct res_machine){strdup("x"), strdup("10.0.0.5"), 623, strdup("admin"),
+			strdup("${secret.bmc}"), strdup("52:54:00:12:34:56"), strdup("pxe"), strdup("on")};
+		break;
 	default:
 		break;
 	}
@@ -168,6 +172,8 @@ static void test_types(void **state)
 	assert_int_equal(res_delete_rank(RES_VOLUME), res_delete_rank(RES_SEED));
 	assert_true(res_delete_rank(RES_SEED) < res_delete_rank(RES_NETWORK));
 	assert_int_equal(res_delete_rank(RES_NETWORK), RES_MAX_RANK);
+	assert_int_equal(res_delete_rank(RES_MACHINE), res_delete_rank(RES_DOMAIN)); /* off before networks go */
+	assert_string_equal(res_type_name(RES_MACHINE), "machine");
 }
 
 int main(void)

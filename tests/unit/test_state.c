@@ -105,7 +105,7 @@ static void test_state_id(void **ctx)
 	assert_string_not_equal(state_id(g->st), id);
 	state_fix_free(g);
 	state_close(f->st);
-	assert_int_equal(raw_sql(f->db, "DROP TABLE meta; PRAGMA user_version = 1", NULL), SQLITE_OK);
+	assert_int_equal(raw_sql(f->db, "DROP TABLE meta; DROP TABLE lease; PRAGMA user_version = 1", NULL), SQLITE_OK);
 	assert_int_equal(state_open(f->db, &f->st, &err), 0);
 	assert_int_equal(strlen(state_id(f->st)), 16);
 	assert_string_not_equal(state_id(f->st), id);
@@ -437,6 +437,39 @@ static void test_delete_refused_until_empty(void **ctx)
 	free(cidr);
 }
 
+/* A machine is leased to one environment at a time: the second gets the holder, a repeat by the
+ * holder is fine, release frees it, and an environment holding one is not deleted. */
+static void test_leases(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	char *holder = NULL;
+	state_fix_env(f->st, "a", 0, false);
+	state_fix_env(f->st, "b", 0, false);
+	assert_int_equal(state_lease_holder(f->st, "ipmi:10.0.0.5:623", &holder, &err), 0);
+	assert_null(holder);
+	assert_int_equal(state_lease_acquire(f->st, "ipmi:10.0.0.5:623", "a", "metal", &holder, &err), 0);
+	assert_null(holder);
+	assert_int_equal(state_lease_acquire(f->st, "ipmi:10.0.0.5:623", "a", "metal", &holder, &err), 0);
+	assert_int_equal(state_lease_acquire(f->st, "ipmi:10.0.0.5:623", "b", "m2", &holder, &err), 1);
+	assert_string_equal(holder, "a");
+	free(holder);
+	assert_int_equal(state_lease_acquire(f->st, "ipmi:10.0.0.5:624", "b", "m2", &holder, &err), 0);
+	assert_int_equal(state_env_delete(f->st, "a", &err), -1);
+	assert_non_null(strstr(sbx_err_first(&err), "1 machine lease"));
+	sbx_err_clear(&err);
+	assert_int_equal(state_lease_release(f->st, "a", &err), 0);
+	assert_int_equal(state_lease_holder(f->st, "ipmi:10.0.0.5:623", &holder, &err), 0);
+	assert_null(holder);
+	assert_int_equal(state_lease_holder(f->st, "ipmi:10.0.0.5:624", &holder, &err), 0);
+	assert_string_equal(holder, "b");
+	free(holder);
+	assert_int_equal(state_lease_acquire(f->st, "ipmi:10.0.0.5:623", "b", "m2", &holder, &err), 0);
+	assert_int_equal(state_env_delete(f->st, "a", &err), 0);
+	assert_int_equal(state_lease_acquire(f->st, "ipmi:10.0.0.6:623", "ghost", "m", &holder, &err), -1);
+	sbx_err_clear(&err);
+}
+
 /* Events: append, list the last N oldest first, per env and globally; append-only; JSON checked. */
 static void test_events(void **ctx)
 {
@@ -756,6 +789,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_crud, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_list_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protect_sticky, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_ttl, setup, teardown),

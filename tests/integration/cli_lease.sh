@@ -1,0 +1,49 @@
+#!/bin/sh
+# A bare-metal machine is leased to one environment at a time: `up` of a second environment whose
+# node names a BMC the first one holds is refused (exit 3, naming the holder) before anything is
+# recorded or touched; `down` of the holder releases the lease. `plan --no-refresh` shows the
+# machine with its boot and power actions. Needs no BMC and no libvirtd (test:///default): the
+# lease is taken before any BMC is contacted; `up` of the holder then fails on its unreachable BMC
+# (192.0.2.7 is TEST-NET-1) after the IPMI session timeout of 20 s. Only the lease is checked.
+. "$SBX_TOP/tests/lib/harness.sh"
+A=lsa$$ B=lsb$$
+on_exit "$SANDBOX down $A; $SANDBOX down $B"
+printf 'QFI\373' > "$T/blank.img"
+cat > "$T/m.yaml" <<'YAML'
+apiVersion: sandbox/v1
+name: x
+site: { uri: test:///default, image: { path: blank.img } }
+networks: [ { name: f } ]
+nodes:
+  - { name: w, memory: 64Mi, networks: [f] }
+  - { name: db, provider: ipmi, mac: "52:54:00:12:34:56",
+      bmc: { address: 192.0.2.7, port: 6230, user: admin, password: "${secret.bmc}" } }
+YAML
+for e in $A $B; do printf %s 's3cret-bmc' | "$SANDBOX" secret set $e bmc >/dev/null || fail "secret set $e"; done
+
+expect_rc 0 "$SANDBOX" plan "$T/m.yaml" --name $A --no-refresh
+expect_out "^\\+ machine +sbx-$A\\.db-0 +new: boot pxe, power on \\(BMC 192\\.0\\.2\\.7:6230\\)$"
+expect_no_out "s3cret-bmc"
+
+# the first environment takes the lease (whatever becomes of its up afterwards)
+expect_rc_not() { want=$1; shift; OUT=$("$@" 2>&1); rc=$?; [ "$rc" -ne "$want" ] && pass || fail "exit $rc: $*"; }
+expect_rc_not 3 "$SANDBOX" up "$T/m.yaml" --name $A --no-wait
+[ "$(sqlite3 "$SANDBOX_STATE" "SELECT env FROM lease WHERE machine = 'ipmi:192.0.2.7:6230'")" = $A ] &&
+    pass || fail "no lease of ipmi:192.0.2.7:6230 for $A"
+
+# the second is refused before anything is recorded
+expect_rc 3 "$SANDBOX" up "$T/m.yaml" --name $B --no-wait
+expect_out "node db: machine ipmi:192\\.0\\.2\\.7:6230 \\(BMC 192\\.0\\.2\\.7:6230\\) is leased to environment $A"
+expect_out "hint: .*sandbox down $A. releases it"
+expect_no_out "s3cret-bmc"
+[ "$(sqlite3 "$SANDBOX_STATE" "SELECT count(*) FROM env WHERE name = '$B'")" = 0 ] &&
+    pass || fail "the refused up recorded environment $B"
+
+# down releases it; then the second environment may take it
+expect_rc 0 "$SANDBOX" down $A
+[ "$(sqlite3 "$SANDBOX_STATE" "SELECT count(*) FROM lease")" = 0 ] && pass || fail "down kept the lease"
+expect_rc_not 3 "$SANDBOX" up "$T/m.yaml" --name $B --no-wait
+[ "$(sqlite3 "$SANDBOX_STATE" "SELECT env FROM lease WHERE machine = 'ipmi:192.0.2.7:6230'")" = $B ] &&
+    pass || fail "no lease for $B after $A's down"
+expect_rc 0 "$SANDBOX" down $B
+finish
