@@ -21,6 +21,9 @@ BUILD    ?= build
 .SECONDARY:
 
 PKGS      := libvirt yaml-0.1 jansson libcurl libssh2 sqlite3 openssl libmicrohttpd libfreeipmi
+# Linked: what every command needs. The others are loaded on first use instead
+# (provisioner/util/dynlib.h), by the SONAME of the library the headers came from.
+PKGS_LINK := yaml-0.1 jansson sqlite3 openssl
 MOCK_PKGS := libmicrohttpd jansson sqlite3 openssl libcurl gmime-3.0
 WARN      := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral
 OPT       ?= -O2 -g
@@ -29,12 +32,19 @@ SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 
 pkgcflags  = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkglibs    = $(shell pkg-config --libs $(1) 2>/dev/null)
+# The SONAME of pkg-config package $(1)'s library lib$(2).so (empty when it cannot be read).
+soname     = $(shell objdump -p $$(pkg-config --variable=libdir $(1) 2>/dev/null)/lib$(2).so 2>/dev/null | awk '/SONAME/{print $$2}')
+SONAMES   := $(foreach v,VIRT:libvirt:virt SSH2:libssh2:ssh2 CURL:libcurl:curl IPMI:libfreeipmi:freeipmi MHD:libmicrohttpd:microhttpd,$(if $(call soname,$(word 2,$(subst :, ,$(v))),$(word 3,$(subst :, ,$(v)))),-DSBX_SONAME_$(word 1,$(subst :, ,$(v)))='"$(call soname,$(word 2,$(subst :, ,$(v))),$(word 3,$(subst :, ,$(v))))"'))
 
 PROV_DIRS  := $(shell find provisioner -type d)
 PROV_SRCS  := $(shell find provisioner -name '*.c' ! -path provisioner/main.c)
 PROV_INC   := $(addprefix -I,$(PROV_DIRS))
-PROV_CFLAGS = $(BASEFLAGS) $(PROV_INC) $(call pkgcflags,$(PKGS))
-PROV_LIBS   = $(call pkglibs,$(PKGS)) -lm
+PROV_CFLAGS = $(BASEFLAGS) $(PROV_INC) $(call pkgcflags,$(PKGS)) $(SONAMES)
+PROV_LIBS   = $(call pkglibs,$(PKGS_LINK)) -lm
+# Sanitizer builds (what the tests run) link every library, loaded before main: ASan's interceptors
+# find the real functions only in libraries loaded at start-up (libvirt's XDR calls crash otherwise),
+# and tests call the libraries directly too. The wrappers still run: the binary's definitions win.
+SAN_LIBS    = $(call pkglibs,$(PKGS)) -lm
 
 MOCKS      := sms mail payment
 # The helpers the mocks share with the provisioner: each stands alone in provisioner/util.
@@ -92,16 +102,16 @@ $(BUILD)/asan/obj/tests/%.o: tests/%.c
 	$(CC) -O1 -g $(SAN) $(PROV_CFLAGS) -Imocks/common -Itests/lib $(call pkgcflags,$(MOCK_PKGS) cmocka libcurl) -c $< -o $@
 
 $(BUILD)/asan/sandbox: $(call aobj,provisioner/main.c $(PROV_SRCS))
-	$(CC) $(SAN) -pthread -o $@ $^ $(PROV_LIBS)
+	$(CC) $(SAN) -pthread -o $@ $^ $(SAN_LIBS)
 $(BUILD)/asan/sbx-mock-%: $$(call aobj,$$(call mock_srcs,$$*) $(MOCK_LIB_SRCS))
 	$(CC) $(SAN) -pthread -o $@ $^ $(MOCK_LIBS)
 $(BUILD)/asan/tests/unit/%: $(BUILD)/asan/obj/tests/unit/%.o $(call aobj,$(PROV_SRCS) $(HELPER_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(SAN) -pthread -o $@ $^ $(PROV_LIBS) -lcmocka
+	$(CC) $(SAN) -pthread -o $@ $^ $(SAN_LIBS) -lcmocka
 # Integration tests in C drive provisioner modules against real daemons.
 $(BUILD)/asan/tests/integration/%: $(BUILD)/asan/obj/tests/integration/%.o $(call aobj,$(PROV_SRCS) $(HELPER_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(SAN) -pthread -o $@ $^ $(PROV_LIBS) -lcmocka
+	$(CC) $(SAN) -pthread -o $@ $^ $(SAN_LIBS) -lcmocka
 # Mock tests link the mocks' shared library and the non-main sources of every mock.
 MOCK_ALL_LIB := $(MOCK_LIB_SRCS) $(filter-out %/main.c,$(foreach m,$(MOCKS),$(call mock_srcs,$(m))))
 $(BUILD)/asan/tests/mocks/%: $(BUILD)/asan/obj/tests/mocks/%.o $(call aobj,$(MOCK_ALL_LIB) $(MOCK_HELPER_SRCS))
@@ -122,7 +132,7 @@ $(BUILD)/fuzz/obj/tests/%.o: tests/%.c
 $(BUILD)/fuzz/fuzz_mock_%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_mock_%.o $(call fobj,$(MOCK_ALL_LIB))
 	$(FUZZCC) -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(MOCK_LIBS)
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(call fobj,$(PROV_SRCS))
-	$(FUZZCC) -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(PROV_LIBS)
+	$(FUZZCC) -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(SAN_LIBS)
 
 # --- tasks --------------------------------------------------------------------
 deps:

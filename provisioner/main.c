@@ -3,10 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
-
 #include "cli.h"
 #include "env_config.h"
 
@@ -22,13 +18,6 @@ static void usage(FILE *f)
 		fprintf(f, "  %-9s %s\n", c->name, c->summary);
 	fprintf(f, "\nexit codes: 0 ok, 1 failed, 2 usage or blueprint error, 3 refused "
 		"(protected, locked, no capacity)\n`sandbox help COMMAND` shows a command's usage and options.\n");
-}
-
-/* Silence libvirt's default error printing: errors are reported through sbx_err. */
-static void quiet_libvirt(void *ud, virErrorPtr e)
-{
-	(void)ud;
-	(void)e;
 }
 
 /* Find a subcommand by name. */
@@ -73,10 +62,11 @@ int main(int argc, char **argv)
 	if (env_config_load(&cfg, state_flag, &err) < 0)
 		return cli_fail(&err);
 	cli_cfg = &cfg;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	virSetErrorFunc(NULL, quiet_libvirt);
+	if (cli_load_libs(c, &err) < 0) {
+		env_config_clear(&cfg);
+		return cli_fail(&err);
+	}
 	int rc = c->fn(argc - i, argv + i);
-	curl_global_cleanup();
 	env_config_clear(&cfg);
 	return rc;
 }

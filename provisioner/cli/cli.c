@@ -1,5 +1,6 @@
 /* cli — the command table and shared helpers of the subcommands. */
 #include "cli.h"
+#include "dynlib.h"
 #include "env.h"
 #include "event.h"
 
@@ -12,23 +13,37 @@
 const struct env_config *cli_cfg;
 
 const struct cli_cmd cli_cmds[] = {
-	{"validate", cmd_validate, "check a blueprint and print it resolved (or its errors)"},
-	{"plan", cmd_plan, "show what `up` would create, change and delete"},
-	{"up", cmd_up, "create or converge an environment"},
-	{"down", cmd_down, "destroy an environment and everything it owns"},
-	{"list", cmd_list, "list environments"},
-	{"status", cmd_status, "show an environment: nodes, addresses, time left"},
-	{"extend", cmd_extend, "push an environment's expiry (capped by max_ttl)"},
-	{"outputs", cmd_outputs, "what a CI job needs: addresses, SSH key, URLs"},
-	{"ssh", cmd_ssh, "open a shell on a node, or run a command there"},
-	{"reap", cmd_reap, "destroy every expired environment"},
-	{"daemon", cmd_daemon, "reap expired environments every interval; serve /metrics, /healthz and a status page"},
-	{"apply", cmd_apply, "server-side apply of Kubernetes manifests to an environment's cluster"},
-	{"kubeconfig", cmd_kubeconfig, "the path of the kubeconfig of an environment's cluster"},
-	{"gc", cmd_gc, "list (and delete) libvirt objects of ours that the state does not know"},
-	{"secret", cmd_secret, "set (from stdin), list or remove the values of a blueprint's ${secret.NAME}"},
-	{NULL, NULL, NULL},
+	{"validate", cmd_validate, "check a blueprint and print it resolved (or its errors)", 0},
+	{"plan", cmd_plan, "show what `up` would create, change and delete", 0},
+	{"up", cmd_up, "create or converge an environment", CLI_LIBS_INFRA},
+	{"down", cmd_down, "destroy an environment and everything it owns", CLI_LIBS_INFRA},
+	{"list", cmd_list, "list environments", 0},
+	{"status", cmd_status, "show an environment: nodes, addresses, time left", 0},
+	{"extend", cmd_extend, "push an environment's expiry (capped by max_ttl)", 0},
+	{"outputs", cmd_outputs, "what a CI job needs: addresses, SSH key, URLs", 0},
+	{"ssh", cmd_ssh, "open a shell on a node, or run a command there", 0},
+	{"reap", cmd_reap, "destroy every expired environment", CLI_LIBS_INFRA},
+	{"daemon", cmd_daemon, "reap expired environments every interval; serve /metrics, /healthz and a status page",
+		CLI_LIBS_INFRA | CLI_LIBS_HTTPD},
+	{"apply", cmd_apply, "server-side apply of Kubernetes manifests to an environment's cluster", CLI_LIBS_INFRA},
+	{"kubeconfig", cmd_kubeconfig, "the path of the kubeconfig of an environment's cluster", 0},
+	{"gc", cmd_gc, "list (and delete) libvirt objects of ours that the state does not know", CLI_LIBS_INFRA},
+	{"secret", cmd_secret, "set (from stdin), list or remove the values of a blueprint's ${secret.NAME}", 0},
+	{NULL, NULL, NULL, 0},
 };
+
+/* Load the libraries of a command's CLI_LIBS_* bits (plan and ssh only read: they load what they use
+ * when they use it). */
+int cli_load_libs(const struct cli_cmd *c, struct sbx_err *err)
+{
+	if ((c->libs & CLI_LIBS_INFRA) &&
+	    (dynlib_open(&dynlib_virt, err) < 0 || dynlib_open(&dynlib_ssh2, err) < 0 ||
+	     dynlib_open(&dynlib_curl, err) < 0 || dynlib_open(&dynlib_ipmi, err) < 0))
+		return -1;
+	if ((c->libs & CLI_LIBS_HTTPD) && dynlib_open(&dynlib_mhd, err) < 0)
+		return -1;
+	return 0;
+}
 
 /* Print a command's help: the command parses "--help" from its own option table. */
 int cli_help(const char *cmd)

@@ -19,11 +19,19 @@ struct cli_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *summary; /* one line; the usage and options come from the command's cli_opt table */
+	unsigned libs;       /* CLI_LIBS_* bits: the libraries to load before it starts */
 };
+
+/* A command that changes infrastructure loads libvirt, libssh2, libcurl and libfreeipmi up front, so
+ * that a missing one is an error with a hint before anything is touched; the daemon also libmicrohttpd. */
+enum { CLI_LIBS_INFRA = 1u << 0, CLI_LIBS_HTTPD = 1u << 1 };
 
 /* The table (NULL-terminated by name). */
 extern const struct cli_cmd cli_cmds[];
 
+/* Load the libraries a command needs before it runs (a missing one is an error with a hint, not a
+ * failure halfway through); the others load on first use, if ever. 0, or -1 with err. */
+int cli_load_libs(const struct cli_cmd *c, struct sbx_err *err);
 /* Print the help of a command to stdout (its summary, then what `sandbox CMD --help` prints);
  * return the exit code: 0, or SBX_EXIT_USAGE for an unknown command. */
 int cli_help(const char *cmd);

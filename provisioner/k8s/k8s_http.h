@@ -21,7 +21,7 @@ struct k8s;
 
 /*
  * Open a connection to the cluster cfg describes. cfg is copied (the caller keeps and frees its
- * own); nothing is sent yet (the first request connects). curl_global_init must have run.
+ * own); nothing is sent yet (the first request connects).
  * On success *out is the caller's, closed with k8s_close.
  */
 int k8s_open(const struct k8s_config *cfg, struct k8s **out, struct sbx_err *err) SBX_WUR;

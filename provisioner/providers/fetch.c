@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,14 +69,6 @@ void fetch_unlock(int fd)
 	}
 }
 
-static pthread_once_t fetch_curl_once = PTHREAD_ONCE_INIT;
-
-/* Initialize libcurl once per process. */
-static void fetch_curl_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* One download in progress. */
 struct dl {
 	fetch_progress_fn progress;
@@ -104,7 +95,6 @@ static int dl_progress(void *p, curl_off_t total, curl_off_t now, curl_off_t ut,
 static int dl_fetch(const char *url, FILE *f, struct dl *d, struct sbx_err *err)
 {
 	char ebuf[CURL_ERROR_SIZE] = "";
-	pthread_once(&fetch_curl_once, fetch_curl_init);
 	CURL *h = curl_easy_init();
 	if (h == NULL)
 		return sbx_err_set(err, SBX_EXIT_FAILED, "cannot initialize libcurl");

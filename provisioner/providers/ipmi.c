@@ -5,6 +5,7 @@
  * names the BMC (address:port) and never a credential, and drives the chassis commands.
  */
 #include "ipmi.h"
+#include "ipmi_dl.h"
 
 #include <freeipmi/freeipmi.h>
 
@@ -191,7 +192,7 @@ static int ipmi_field(fiid_obj_t o, const char *field, uint64_t *val)
 /* Chassis status. */
 enum ipmi_rc ipmi_bmc_power_status(struct ipmi_bmc *b, bool *on, struct sbx_err *err)
 {
-	fiid_obj_t o = ipmi_obj(tmpl_cmd_get_chassis_status_rs);
+	fiid_obj_t o = ipmi_obj(IPMI_TMPL(tmpl_cmd_get_chassis_status_rs));
 	enum ipmi_rc rc = IPMI_OK;
 	uint64_t v;
 
@@ -232,7 +233,7 @@ enum ipmi_rc ipmi_bmc_power(struct ipmi_bmc *b, enum ipmi_power_op op, struct sb
 
 	if ((size_t)op >= SBX_NELEM(power_ops))
 		return ipmi_failf(err, SBX_EXIT_FAILED, "BMC %s: unknown power operation", b->target);
-	o = ipmi_obj(tmpl_cmd_chassis_control_rs);
+	o = ipmi_obj(IPMI_TMPL(tmpl_cmd_chassis_control_rs));
 	if (ipmi_cmd_chassis_control(b->ctx, power_ops[op].code, o) < 0) {
 		char *doing = xasprintf("power %s", power_ops[op].name);
 
@@ -258,7 +259,7 @@ enum ipmi_rc ipmi_bmc_boot_set(struct ipmi_bmc *b, enum ipmi_boot_dev dev, bool 
 
 	if ((size_t)dev >= SBX_NELEM(boot_devices) || dev == IPMI_BOOT_OTHER)
 		return ipmi_failf(err, SBX_EXIT_FAILED, "BMC %s: unknown boot device", b->target);
-	o = ipmi_obj(tmpl_cmd_set_system_boot_options_rs);
+	o = ipmi_obj(IPMI_TMPL(tmpl_cmd_set_system_boot_options_rs));
 	if (ipmi_cmd_set_system_boot_options_boot_flags(b->ctx, IPMI_SYSTEM_BOOT_OPTIONS_PARAMETER_VALID_UNLOCKED,
 		    IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_BOOT_TYPE_PC_COMPATIBLE,
 		    persistent ? IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_VALID_PERSISTENTLY
@@ -274,7 +275,7 @@ enum ipmi_rc ipmi_bmc_boot_set(struct ipmi_bmc *b, enum ipmi_boot_dev dev, bool 
 /* Read the boot flags back. */
 enum ipmi_rc ipmi_bmc_boot_get(struct ipmi_bmc *b, enum ipmi_boot_dev *dev, bool *valid, struct sbx_err *err)
 {
-	fiid_obj_t o = ipmi_obj(tmpl_cmd_get_system_boot_options_boot_flags_rs);
+	fiid_obj_t o = ipmi_obj(IPMI_TMPL(tmpl_cmd_get_system_boot_options_boot_flags_rs));
 	enum ipmi_rc rc = IPMI_OK;
 	uint64_t d, v;
 

@@ -1,0 +1,70 @@
+/* lv_dl — libvirt, loaded on first use (util/dynlib.h says why). One line per libvirt function that
+ * sandbox calls; the compiler checks each against <libvirt/libvirt.h>. A new call needs a line here. */
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "dynlib.h"
+
+#ifndef SBX_SONAME_VIRT
+#define SBX_SONAME_VIRT "libvirt.so.0"
+#endif
+
+struct dynlib dynlib_virt = DYNLIB_INIT(SBX_SONAME_VIRT, "libvirt0", NULL);
+
+DYNLIB_FN(dynlib_virt, int, virConnectClose, (virConnectPtr conn), (conn))
+DYNLIB_FN(dynlib_virt, const char *, virConnectGetType, (virConnectPtr conn), (conn))
+DYNLIB_FN(dynlib_virt, char *, virConnectGetURI, (virConnectPtr conn), (conn))
+DYNLIB_FN(dynlib_virt, int, virConnectListAllDomains, (virConnectPtr conn, virDomainPtr **domains, unsigned int flags), (conn, domains, flags))
+DYNLIB_FN(dynlib_virt, int, virConnectListAllNetworks, (virConnectPtr conn, virNetworkPtr **nets, unsigned int flags), (conn, nets, flags))
+DYNLIB_FN(dynlib_virt, int, virConnectListAllStoragePools, (virConnectPtr conn, virStoragePoolPtr **pools, unsigned int flags), (conn, pools, flags))
+DYNLIB_FN(dynlib_virt, virConnectPtr, virConnectOpen, (const char *name), (name))
+DYNLIB_FN(dynlib_virt, int, virDomainCreate, (virDomainPtr domain), (domain))
+DYNLIB_FN(dynlib_virt, virDomainPtr, virDomainDefineXML, (virConnectPtr conn, const char *xml), (conn, xml))
+DYNLIB_FN(dynlib_virt, int, virDomainDestroy, (virDomainPtr domain), (domain))
+DYNLIB_FN(dynlib_virt, int, virDomainFree, (virDomainPtr domain), (domain))
+DYNLIB_FN(dynlib_virt, int, virDomainGetInfo, (virDomainPtr domain, virDomainInfoPtr info), (domain, info))
+DYNLIB_FN(dynlib_virt, char *, virDomainGetMetadata, (virDomainPtr domain, int type, const char *uri, unsigned int flags), (domain, type, uri, flags))
+DYNLIB_FN(dynlib_virt, const char *, virDomainGetName, (virDomainPtr domain), (domain))
+DYNLIB_FN(dynlib_virt, int, virDomainGetUUIDString, (virDomainPtr domain, char *buf), (domain, buf))
+DYNLIB_FN(dynlib_virt, int, virDomainIsActive, (virDomainPtr dom), (dom))
+DYNLIB_FN(dynlib_virt, virDomainPtr, virDomainLookupByName, (virConnectPtr conn, const char *name), (conn, name))
+DYNLIB_FN(dynlib_virt, int, virDomainSetMetadata, (virDomainPtr domain, int type, const char *metadata, const char *key, const char *uri, unsigned int flags), (domain, type, metadata, key, uri, flags))
+DYNLIB_FN(dynlib_virt, int, virDomainUndefineFlags, (virDomainPtr domain, unsigned int flags), (domain, flags))
+DYNLIB_FN(dynlib_virt, virErrorPtr, virGetLastError, (void), ())
+DYNLIB_FN(dynlib_virt, int, virInitialize, (void), ())
+DYNLIB_FN(dynlib_virt, int, virNetworkCreate, (virNetworkPtr network), (network))
+DYNLIB_FN(dynlib_virt, virNetworkPtr, virNetworkDefineXML, (virConnectPtr conn, const char *xmlDesc), (conn, xmlDesc))
+DYNLIB_FN(dynlib_virt, int, virNetworkDestroy, (virNetworkPtr network), (network))
+DYNLIB_FN(dynlib_virt, int, virNetworkFree, (virNetworkPtr network), (network))
+DYNLIB_FN(dynlib_virt, const char *, virNetworkGetName, (virNetworkPtr network), (network))
+DYNLIB_FN(dynlib_virt, char *, virNetworkGetXMLDesc, (virNetworkPtr network, unsigned int flags), (network, flags))
+DYNLIB_FN(dynlib_virt, int, virNetworkIsActive, (virNetworkPtr net), (net))
+DYNLIB_FN(dynlib_virt, virNetworkPtr, virNetworkLookupByName, (virConnectPtr conn, const char *name), (conn, name))
+DYNLIB_FN(dynlib_virt, int, virNetworkSetAutostart, (virNetworkPtr network, int autostart), (network, autostart))
+DYNLIB_FN(dynlib_virt, int, virNetworkUndefine, (virNetworkPtr network), (network))
+DYNLIB_FN(dynlib_virt, int, virNetworkUpdate, (virNetworkPtr network, unsigned int command, unsigned int section, int parentIndex, const char *xml, unsigned int flags), (network, command, section, parentIndex, xml, flags))
+DYNLIB_VOID(dynlib_virt, virSetErrorFunc, (void *userData, virErrorFunc handler), (userData, handler))
+DYNLIB_FN(dynlib_virt, int, virStoragePoolBuild, (virStoragePoolPtr pool, unsigned int flags), (pool, flags))
+DYNLIB_FN(dynlib_virt, int, virStoragePoolCreate, (virStoragePoolPtr pool, unsigned int flags), (pool, flags))
+DYNLIB_FN(dynlib_virt, virStoragePoolPtr, virStoragePoolDefineXML, (virConnectPtr conn, const char *xmlDesc, unsigned int flags), (conn, xmlDesc, flags))
+DYNLIB_FN(dynlib_virt, int, virStoragePoolDestroy, (virStoragePoolPtr pool), (pool))
+DYNLIB_FN(dynlib_virt, int, virStoragePoolFree, (virStoragePoolPtr pool), (pool))
+DYNLIB_FN(dynlib_virt, const char *, virStoragePoolGetName, (virStoragePoolPtr pool), (pool))
+DYNLIB_FN(dynlib_virt, int, virStoragePoolIsActive, (virStoragePoolPtr pool), (pool))
+DYNLIB_FN(dynlib_virt, int, virStoragePoolListAllVolumes, (virStoragePoolPtr pool, virStorageVolPtr **vols, unsigned int flags), (pool, vols, flags))
+DYNLIB_FN(dynlib_virt, virStoragePoolPtr, virStoragePoolLookupByName, (virConnectPtr conn, const char *name), (conn, name))
+DYNLIB_FN(dynlib_virt, int, virStoragePoolRefresh, (virStoragePoolPtr pool, unsigned int flags), (pool, flags))
+DYNLIB_FN(dynlib_virt, int, virStoragePoolSetAutostart, (virStoragePoolPtr pool, int autostart), (pool, autostart))
+DYNLIB_FN(dynlib_virt, int, virStoragePoolUndefine, (virStoragePoolPtr pool), (pool))
+DYNLIB_FN(dynlib_virt, virStorageVolPtr, virStorageVolCreateXML, (virStoragePoolPtr pool, const char *xmldesc, unsigned int flags), (pool, xmldesc, flags))
+DYNLIB_FN(dynlib_virt, int, virStorageVolDelete, (virStorageVolPtr vol, unsigned int flags), (vol, flags))
+DYNLIB_FN(dynlib_virt, int, virStorageVolFree, (virStorageVolPtr vol), (vol))
+DYNLIB_FN(dynlib_virt, const char *, virStorageVolGetName, (virStorageVolPtr vol), (vol))
+DYNLIB_FN(dynlib_virt, char *, virStorageVolGetPath, (virStorageVolPtr vol), (vol))
+DYNLIB_FN(dynlib_virt, virStorageVolPtr, virStorageVolLookupByName, (virStoragePoolPtr pool, const char *name), (pool, name))
+DYNLIB_FN(dynlib_virt, int, virStorageVolUpload, (virStorageVolPtr vol, virStreamPtr stream, unsigned long long offset, unsigned long long length, unsigned int flags), (vol, stream, offset, length, flags))
+DYNLIB_FN(dynlib_virt, int, virStreamAbort, (virStreamPtr st), (st))
+DYNLIB_FN(dynlib_virt, int, virStreamFinish, (virStreamPtr st), (st))
+DYNLIB_FN(dynlib_virt, int, virStreamFree, (virStreamPtr st), (st))
+DYNLIB_FN(dynlib_virt, virStreamPtr, virStreamNew, (virConnectPtr conn, unsigned int flags), (conn, flags))
+DYNLIB_FN(dynlib_virt, int, virStreamSendAll, (virStreamPtr st, virStreamSourceFunc handler, void *opaque), (st, handler, opaque))
