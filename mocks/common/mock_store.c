@@ -27,6 +27,20 @@ struct node {
 	json_t *rec;
 };
 
+/* A long-poll a handler handed back (mock_resp_wait); linked into its store while watching. */
+struct mock_wait {
+	struct mock_store *st;
+	struct mock_kvlist filter;
+	uint64_t after;
+	int64_t timeout_ms;
+	mock_wait_fn fn;
+	void *arg;
+	void (*wake)(void *arg, json_t *rec); /* while watching */
+	void *wake_arg;
+	bool linked;
+	struct mock_wait *prev, *next;
+};
+
 struct mock_store {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -38,7 +52,9 @@ struct mock_store {
 	struct node **buckets;
 	size_t nbuckets;
 	uint64_t last_seq;
-	size_t waiters;
+	size_t waiters;           /* blocked in mock_store_wait */
+	struct mock_wait *watches; /* non-blocking waits (mock_wait_watch) */
+	size_t nwatches;
 	bool shutdown;
 	mock_match_fn match;
 	void *match_arg;
@@ -339,6 +355,37 @@ bool mock_store_match_fields(const json_t *rec, const struct mock_kvlist *filter
 	return true;
 }
 
+/* Unlink a watching wait (lock held). */
+static void watch_unlink(struct mock_store *s, struct mock_wait *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		s->watches = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	w->linked = false;
+	s->nwatches--;
+}
+
+/*
+ * Wake the watches node n now matches (lock held). A watch registered after finding no match can
+ * only be matched by a record stored or changed since, so n is the one candidate.
+ */
+static void notify(struct mock_store *s, struct node *n)
+{
+	struct mock_wait *w = s->watches, *next;
+
+	for (; w; w = next) {
+		next = w->next;
+		if (n->seq <= w->after || !s->match(n->rec, &w->filter, s->match_arg))
+			continue;
+		watch_unlink(s, w);
+		w->wake(w->wake_arg, json_deep_copy(n->rec));
+	}
+}
+
 /* Insert or replace a record. */
 int mock_store_put(struct mock_store *s, json_t *rec)
 {
@@ -360,6 +407,7 @@ int mock_store_put(struct mock_store *s, json_t *rec)
 		link_node(s, n);
 	}
 	db_save(s, n);
+	notify(s, n);
 	while (s->max && s->n > s->max) {
 		struct node *h = s->head;
 		unlink_node(s, h, true);
@@ -404,6 +452,7 @@ int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *re
 		rc = fn(n->rec, arg);
 	if (n && rc == 0) {
 		db_save(s, n);
+		notify(s, n);
 		pthread_cond_broadcast(&s->cond);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -522,7 +571,7 @@ size_t mock_store_waiters(struct mock_store *s)
 	size_t n;
 
 	pthread_mutex_lock(&s->lock);
-	n = s->waiters;
+	n = s->waiters + s->nwatches;
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
@@ -532,6 +581,98 @@ void mock_store_shutdown(struct mock_store *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->shutdown = true;
+	while (s->watches) {
+		struct mock_wait *w = s->watches;
+		watch_unlink(s, w);
+		w->wake(w->wake_arg, NULL);
+	}
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* Make resp a long-poll. */
+void mock_resp_wait(struct mock_resp *resp, struct mock_store *s, struct mock_kvlist *filter,
+		    uint64_t after_seq, int64_t timeout_ms, mock_wait_fn fn, void *arg)
+{
+	struct mock_wait *w = mock_xcalloc(1, sizeof(*w));
+
+	w->st = s;
+	w->filter = *filter;
+	memset(filter, 0, sizeof(*filter));
+	w->after = after_seq;
+	w->timeout_ms = timeout_ms;
+	w->fn = fn;
+	w->arg = arg;
+	mock_wait_free(resp->wait);
+	resp->wait = w;
+}
+
+/* The wait's timeout. */
+int64_t mock_wait_timeout(const struct mock_wait *w)
+{
+	return w->timeout_ms;
+}
+
+/* Wait, blocking. */
+json_t *mock_wait_block(struct mock_wait *w)
+{
+	return mock_store_wait(w->st, &w->filter, w->after, w->timeout_ms);
+}
+
+/* Watch without blocking. */
+int mock_wait_watch(struct mock_wait *w, void (*wake)(void *arg, json_t *rec), void *arg,
+		    json_t **rec)
+{
+	struct mock_store *s = w->st;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->shutdown) {
+		rc = -1;
+	} else if ((*rec = newest_match(s, &w->filter, w->after))) {
+		rc = 1;
+	} else {
+		w->wake = wake;
+		w->wake_arg = arg;
+		w->linked = true;
+		w->prev = NULL;
+		w->next = s->watches;
+		if (s->watches)
+			s->watches->prev = w;
+		s->watches = w;
+		s->nwatches++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* Stop watching. */
+void mock_wait_unwatch(struct mock_wait *w)
+{
+	pthread_mutex_lock(&w->st->lock);
+	if (w->linked)
+		watch_unlink(w->st, w);
+	pthread_mutex_unlock(&w->st->lock);
+}
+
+/* Finish a wait into its response. */
+void mock_wait_finish(struct mock_resp *resp, const json_t *rec)
+{
+	struct mock_wait *w = resp->wait;
+
+	if (!w)
+		return;
+	resp->wait = NULL;
+	w->fn(resp, rec, w->timeout_ms, w->arg);
+	mock_wait_free(w);
+}
+
+/* Free a wait. */
+void mock_wait_free(struct mock_wait *w)
+{
+	if (!w)
+		return;
+	mock_wait_unwatch(w);
+	mock_kv_free(&w->filter);
+	free(w);
 }
