@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "mock_kv.h"
 #include "mock_log.h"
+#include "mock_opts.h"
 #include "mock_req.h"
 #include "mock_sched.h"
 #include "mock_server.h"
@@ -429,9 +430,12 @@ static unsigned pool_size(void)
 }
 
 /* Start listening. */
-struct mock_http *mock_http_start(struct mock_server *s, const char *host, int port,
-				  size_t max_body, struct mock_err *e)
+struct mock_http *mock_http_start(struct mock_server *s, const struct mock_opts *o,
+				  struct mock_err *e)
 {
+	const char *host = o->listen_host;
+	int port = o->listen_port;
+	unsigned idle = (unsigned)((o->idle_timeout_ms + 999) / 1000);
 	struct mock_http *h = mock_xcalloc(1, sizeof(*h));
 	struct sockaddr_storage ss;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
@@ -439,7 +443,7 @@ struct mock_http *mock_http_start(struct mock_server *s, const char *host, int p
 	const union MHD_DaemonInfo *di;
 
 	h->srv = s;
-	h->max_body = max_body;
+	h->max_body = o->max_body;
 	pthread_mutex_init(&h->lock, NULL);
 	mono_cond_init(&h->drained);
 	if (resolve(host, port, &ss, e) < 0)
@@ -453,7 +457,8 @@ struct mock_http *mock_http_start(struct mock_server *s, const char *host, int p
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 				MHD_OPTION_THREAD_POOL_SIZE, pool_size(),
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+				MHD_OPTION_CONNECTION_TIMEOUT, idle ? idle : 1u,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->max_conns_per_ip,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 				MHD_OPTION_END);

