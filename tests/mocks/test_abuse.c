@@ -13,7 +13,6 @@
 #include "mocktest.h"
 #include "rawconn.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 
 #define NSLOW 100
@@ -166,6 +165,64 @@ static void test_store_bytes(void **state)
 	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
 }
 
+/* A receiver that accepts connections (the kernel's backlog) and never answers; its port. */
+static int silent_listener(int *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* POST a message whose status callbacks go to port; the HTTP status. */
+static long send_with_callback(const struct mockproc *p, int i, int port)
+{
+	struct http_resp r;
+	char body[512];
+	long status;
+
+	snprintf(body, sizeof(body), "{\"to\":\"+1555100%04d\",\"from\":\"Acme\",\"body\":\"hi\","
+		 "\"status_callback\":\"http://127.0.0.1:%d/cb\"}", i, port);
+	status = http_reqf(&r, "POST", body, NULL, "%s/v1/messages", p->url);
+	http_resp_free(&r);
+	return status;
+}
+
+/* A receiver that never answers delays only its own deliveries; another target gets its own. */
+static void test_slow_receiver(void **state)
+{
+	struct hookrecv *fast = hookrecv_start();
+	struct mockproc p;
+	int slow_port = 0, slow = silent_listener(&slow_port);
+	long long t0;
+
+	(void)state;
+	assert_non_null(fast);
+	assert_true(slow >= 0);
+	assert_int_equal(mt_start(&p, "sms", "--quiet", "--delivery-delay", "5ms", "--webhook-timeout", "60s",
+				  "--webhook-attempts", "1", (char *)NULL), 0);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(send_with_callback(&p, i, slow_port), 201);
+	t0 = mockproc_now_ms();
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(send_with_callback(&p, 100 + i, hookrecv_port(fast)), 201);
+	/* one sender thread would have waited 8 x 60 s for the silent receiver first */
+	assert_true(hookrecv_wait(fast, 3, 30000) >= 3);
+	print_message("3 callbacks past 8 stuck on a silent receiver: %lld ms\n", mockproc_now_ms() - t0);
+	close(slow); /* resets the stuck attempts, so the mock stops at once */
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+	hookrecv_stop(fast);
+}
+
 /* The cases. */
 int main(void)
 {
@@ -173,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_per_address_cap),
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_store_bytes),
+		cmocka_unit_test(test_slow_receiver),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
