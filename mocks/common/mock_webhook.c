@@ -389,10 +389,11 @@ static void *worker_main(void *arg)
 			w->nidle--;
 			continue;
 		}
-		wk->busy = d->key;
+		wk->busy = mock_xstrdup(d->key); /* d may be freed before the worker is done */
 		pthread_mutex_unlock(&w->lock);
 		delivery_run(wk, d); /* d is gone (freed or rescheduled) afterwards */
 		pthread_mutex_lock(&w->lock);
+		free(wk->busy);
 		wk->busy = NULL;
 		pthread_cond_broadcast(&w->cond); /* that target is free again */
 	}
