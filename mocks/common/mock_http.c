@@ -461,6 +461,8 @@ struct mock_http *mock_http_start(struct mock_server *s, const struct mock_opts 
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->max_conns_per_ip,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+				/* headers and read buffer per connection: MHD zeroes it for every request */
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
 				MHD_OPTION_END);
 	if (!h->d) {
 		mock_err_set(e, "cannot listen on %s:%d (address in use or not local?)", host, port);

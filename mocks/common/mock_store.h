@@ -105,7 +105,7 @@ void mock_wait_free(struct mock_wait *w);
 /* The sequence number of a record (0 when unknown) — for "after" cursors. */
 uint64_t mock_store_seq(struct mock_store *s, const char *id);
 /*
- * Also bound the collection in bytes (its records as compact JSON; 0 = unbounded): a put past
+ * Also bound the collection in bytes (about its records as compact JSON; 0 = unbounded): a put past
  * either bound evicts the oldest records, never the one just put.
  */
 void mock_store_set_max_bytes(struct mock_store *s, size_t max_bytes);
