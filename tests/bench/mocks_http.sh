@@ -9,6 +9,8 @@
 #   sh tests/bench/mocks_http.sh        env: BUILD (default build), SBX_BENCH_SECONDS (default 10),
 #                                       SBX_BENCH_BASELINE (another sbx-mock-sms binary, e.g. an
 #                                       older commit's, measured too in the same run)
+# Each mock is also measured with the body posted to a path without a route (a 404), which is the
+# HTTP core alone.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin="$top/${BUILD:-build}"
@@ -81,7 +83,10 @@ bench_sms() {
     mock_url=$(sed -n 's/^listening on //p' "$work/sms.out" | head -n 1)
     wrk -t2 -c"$conns" -d2s -s "$work/post.lua" "$mock_url/v1/messages" >/dev/null 2>&1 # warm-up
     run_wrk "$mock_url/v1/messages" "$2"
+    post_rps=$rps
     echo "$2 after the load: RSS $(rss_kb "$mock_pid") kB, $(threads "$mock_pid") threads"
+    # the same body to a path without a route (404): the HTTP core without the SMS handler
+    run_wrk "$mock_url/v1/no-route" "$2 (404)"
     kill -TERM "$mock_pid"; wait "$mock_pid" 2>/dev/null
 }
 
@@ -90,7 +95,7 @@ start_mock sms || exit 0
 sms_idle=$(rss_kb "$mock_pid")
 kill -TERM "$mock_pid"; wait "$mock_pid" 2>/dev/null
 bench_sms "$bin/sbx-mock-sms" "sbx-mock-sms"
-sms_rps=$rps
+sms_rps=$post_rps
 if [ -n "${SBX_BENCH_BASELINE:-}" ] && [ -x "$SBX_BENCH_BASELINE" ]; then
     bench_sms "$SBX_BENCH_BASELINE" "sbx-mock-sms baseline"
 fi
