@@ -492,10 +492,11 @@ int mock_http_port(const struct mock_http *h)
 void mock_http_stop(struct mock_http *h)
 {
 	struct timespec dl;
+	MHD_socket lfd;
 
 	if (!h)
 		return;
-	MHD_quiesce_daemon(h->d);
+	lfd = MHD_quiesce_daemon(h->d); /* the listening socket is ours to close now */
 	clock_gettime(CLOCK_MONOTONIC, &dl);
 	dl.tv_sec += 2;
 	pthread_mutex_lock(&h->lock);
@@ -509,6 +510,8 @@ void mock_http_stop(struct mock_http *h)
 		;
 	pthread_mutex_unlock(&h->lock);
 	MHD_stop_daemon(h->d);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
 	mock_sched_free(h->timer);
 	pthread_cond_destroy(&h->drained);
 	pthread_mutex_destroy(&h->lock);

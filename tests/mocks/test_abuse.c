@@ -2,8 +2,8 @@
  * test_abuse — the mocks hold up under abuse: a cap on connections per client address (a
  * slowloris from one address is refused while another address still gets answers), idle
  * connections dropped (--idle-timeout 1s; a parked long-poll is not idle), stores bounded in bytes
- * (oldest evicted, counted in /metrics), and a slow webhook receiver delaying only its own
- * deliveries.
+ * (oldest evicted, counted in /metrics), a slow webhook receiver delaying only its own
+ * deliveries, and a flood of 5 MB mails leaving the mock answering.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include "mocktest.h"
 #include "rawconn.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #define NSLOW 100
@@ -223,6 +224,128 @@ static void test_slow_receiver(void **state)
 	hookrecv_stop(fast);
 }
 
+#define FLOOD_THREADS 4
+#define FLOOD_EACH 3
+#define FLOOD_MB 5
+
+struct flooder {
+	int port;
+	int accepted; /* 250 after DATA */
+};
+
+static int flooders_done; /* __atomic */
+
+/* Read one SMTP reply (the last line of a multi-line one) into buf; its code, or -1. */
+static int smtp_reply(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (;;) {
+		ssize_t r = recv(fd, buf + n, len - 1 - n, 0);
+		char *last;
+		if (r <= 0)
+			return -1;
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (n < 2 || strcmp(buf + n - 2, "\r\n") != 0)
+			continue;
+		buf[n - 2] = '\0';
+		last = strrchr(buf, '\n');
+		last = last ? last + 1 : buf;
+		buf[n - 2] = '\r';
+		if (strlen(last) >= 4 && last[3] == ' ')
+			return atoi(last);
+		if (n >= len - 1)
+			return -1;
+	}
+}
+
+/* Send a command and read the reply code. */
+static int smtp_cmd(int fd, const char *cmd)
+{
+	char buf[4096];
+
+	if (rc_send(fd, cmd) < 0)
+		return -1;
+	return smtp_reply(fd, buf, sizeof(buf));
+}
+
+/* One sender: FLOOD_EACH mails of FLOOD_MB MB each over one SMTP session. */
+static void *flood(void *arg)
+{
+	struct flooder *f = arg;
+	char buf[4096], line[80];
+	int fd = rc_connect(f->port);
+
+	memset(line, 'a', sizeof(line) - 2);
+	memcpy(line + sizeof(line) - 2, "\r\n", 2);
+	if (fd < 0 || smtp_reply(fd, buf, sizeof(buf)) != 220 || smtp_cmd(fd, "EHLO flood\r\n") != 250)
+		goto out;
+	for (int m = 0; m < FLOOD_EACH; m++) {
+		if (smtp_cmd(fd, "MAIL FROM:<flood@example.com>\r\n") != 250 ||
+		    smtp_cmd(fd, "RCPT TO:<sink@example.com>\r\n") != 250 || smtp_cmd(fd, "DATA\r\n") != 354 ||
+		    rc_send(fd, "Subject: flood\r\n\r\n") < 0)
+			goto out;
+		for (size_t sent = 0; sent < (size_t)FLOOD_MB << 20; sent += sizeof(line))
+			if (send(fd, line, sizeof(line), MSG_NOSIGNAL) != (ssize_t)sizeof(line))
+				goto out;
+		if (smtp_cmd(fd, ".\r\n") == 250)
+			f->accepted++;
+	}
+	smtp_cmd(fd, "QUIT\r\n");
+out:
+	if (fd >= 0)
+		close(fd);
+	__atomic_add_fetch(&flooders_done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* A flood of 5 MB mails over SMTP: every one stored (then evicted by bytes), HTTP still answers. */
+static void test_mail_flood(void **state)
+{
+	struct flooder f[FLOOD_THREADS];
+	pthread_t t[FLOOD_THREADS];
+	struct mockproc p;
+	char rest[128];
+	double stored, evicted;
+	int answered = 0, asked = 0, smtp_port;
+	long long worst = 0;
+
+	(void)state;
+	assert_int_equal(mt_start(&p, "mail", "--quiet", "--max-store-bytes", "24M", "--smtp", "127.0.0.1:0",
+				  (char *)NULL), 0);
+	assert_int_equal(mockproc_expect(&p, "listening on smtp://", rest, sizeof(rest), 20000), 0);
+	assert_non_null(strrchr(rest, ':'));
+	smtp_port = atoi(strrchr(rest, ':') + 1);
+	for (int i = 0; i < FLOOD_THREADS; i++) {
+		f[i] = (struct flooder){.port = smtp_port};
+		assert_int_equal(pthread_create(&t[i], NULL, flood, &f[i]), 0);
+	}
+	__atomic_store_n(&flooders_done, 0, __ATOMIC_SEQ_CST);
+	/* the HTTP API while the flood goes on */
+	while (__atomic_load_n(&flooders_done, __ATOMIC_SEQ_CST) < FLOOD_THREADS || asked < 5) {
+		struct http_resp r;
+		long long t0 = mockproc_now_ms();
+		asked++;
+		if (http_reqf(&r, "GET", NULL, NULL, "%s/healthz", p.url) == 200)
+			answered++;
+		worst = mockproc_now_ms() - t0 > worst ? mockproc_now_ms() - t0 : worst;
+		http_resp_free(&r);
+	}
+	for (int i = 0; i < FLOOD_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(f[i].accepted, FLOOD_EACH);
+	}
+	stored = metric(&p, "sbx_mock_messages_stored{collection=\"messages\"}");
+	evicted = metric(&p, "sbx_mock_store_evictions_total{collection=\"messages\"}");
+	print_message("%d mails of %d MB: %.0f kept in 24M, %.0f evicted; /healthz %d/%d during, slowest %lld ms\n",
+		      FLOOD_THREADS * FLOOD_EACH, FLOOD_MB, stored, evicted, answered, asked, worst);
+	assert_int_equal(answered, asked);
+	assert_true(stored >= 1 && stored <= 24 / FLOOD_MB);
+	assert_true(stored + evicted == FLOOD_THREADS * FLOOD_EACH);
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+}
+
 /* The cases. */
 int main(void)
 {
@@ -231,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_store_bytes),
 		cmocka_unit_test(test_slow_receiver),
+		cmocka_unit_test(test_mail_flood),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
