@@ -11,7 +11,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev cppcheck
  libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base
  debootstrap cloud-image-utils e2fsprogs openssh-server openssh-client
  bird2 haproxy postgresql postgresql-contrib pgbouncer openipmi ipmitool iproute2
- wrk swaks libnet-ssleay-perl libio-socket-ssl-perl hyperfine curl valgrind sqlite3 python3 procps psmisc
+ wrk nginx-light swaks libnet-ssleay-perl libio-socket-ssl-perl hyperfine curl valgrind sqlite3 python3 procps psmisc
  genisoimage netcat-openbsd sudo openssl util-linux chromium"
 
 missing=""

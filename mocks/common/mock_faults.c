@@ -169,10 +169,19 @@ json_t *mock_faults_get(struct mock_faults *f)
 	return doc;
 }
 
+/* Where this thread's latencies go instead of being returned (mock_faults_defer). */
+static _Thread_local int64_t *defer_sink;
+
+/* Send this thread's latencies to sink (NULL: return them again). */
+void mock_faults_defer(int64_t *sink)
+{
+	defer_sink = sink;
+}
+
 /* Latency to add now. */
 int64_t mock_faults_latency(struct mock_faults *f)
 {
-	int64_t lo, hi;
+	int64_t lo, hi, ms;
 
 	if (!atomic_load(&f->active))
 		return 0;
@@ -180,7 +189,11 @@ int64_t mock_faults_latency(struct mock_faults *f)
 	lo = f->cfg.lat_min;
 	hi = f->cfg.lat_max;
 	pthread_mutex_unlock(&f->lock);
-	return mock_rand_range(lo, hi);
+	ms = mock_rand_range(lo, hi);
+	if (!defer_sink)
+		return ms;
+	*defer_sink += ms;
+	return 0;
 }
 
 /* Roll the error-rate dice. */

@@ -28,8 +28,14 @@ int mock_faults_set(struct mock_faults *f, const json_t *doc, struct mock_err *e
 void mock_faults_reset(struct mock_faults *f);
 /* The configuration as JSON (caller decrefs). */
 json_t *mock_faults_get(struct mock_faults *f);
-/* Latency to add now (ms, 0 = none). */
+/*
+ * Latency to add now (ms, 0 = none). While mock_faults_defer has a sink on this thread, the
+ * latency is added to the sink and 0 is returned: a handler that sleeps for the result sleeps
+ * for nothing and the pipeline delays its answer instead (no thread held).
+ */
 int64_t mock_faults_latency(struct mock_faults *f);
+/* Make this thread's mock_faults_latency add to *sink (NULL: return the latency again). */
+void mock_faults_defer(int64_t *sink);
 /* Whether to fail this request: returns the status to answer, or 0. */
 int mock_faults_roll(struct mock_faults *f);
 /* Whether key has a deterministic failure: 1 with *status and *message (caller frees), else 0. */

@@ -15,7 +15,8 @@
 
 enum opt_id {
 	OPT_LISTEN, OPT_DATA, OPT_API_KEY, OPT_API_KEY_FILE, OPT_MAX_BODY, OPT_MAX_RECORDS, OPT_SECRET,
-	OPT_SECRET_FILE, OPT_ALLOW, OPT_WH_ATTEMPTS, OPT_WH_BACKOFF, OPT_WH_TIMEOUT, OPT_QUIET, OPT_HELP,
+	OPT_SECRET_FILE, OPT_ALLOW, OPT_WH_ATTEMPTS, OPT_WH_BACKOFF, OPT_WH_TIMEOUT, OPT_WH_WORKERS,
+	OPT_WH_QUEUE, OPT_MAX_BYTES, OPT_CONNS_IP, OPT_IDLE, OPT_QUIET, OPT_HELP,
 };
 
 /* The common options, in --help order. */
@@ -29,12 +30,17 @@ static const struct {
 	{OPT_API_KEY_FILE, {"api-key-file", true, NULL, "read the API key from FILE (mode 0600)"}},
 	{OPT_MAX_BODY, {"max-body", true, NULL, "largest request body (default 1M; larger: 413)"}},
 	{OPT_MAX_RECORDS, {"max-records", true, NULL, "records kept per collection (default 10000)"}},
+	{OPT_MAX_BYTES, {"max-store-bytes", true, NULL, "bytes of records kept per collection (default 128M)"}},
+	{OPT_CONNS_IP, {"max-conns-per-ip", true, NULL, "open HTTP connections per client address (default 256)"}},
+	{OPT_IDLE, {"idle-timeout", true, NULL, "drop idle HTTP connections and SMTP sessions (default 30s)"}},
 	{OPT_SECRET, {"webhook-secret", true, "SBX_MOCK_WEBHOOK_SECRET", "HMAC-SHA256 key of webhooks"}},
 	{OPT_SECRET_FILE, {"webhook-secret-file", true, NULL, "read the webhook key from FILE (mode 0600)"}},
 	{OPT_ALLOW, {"allow-callback", true, NULL, "CIDR webhooks may go to (repeatable; default: loopback)"}},
 	{OPT_WH_ATTEMPTS, {"webhook-attempts", true, NULL, "delivery attempts per webhook (default 5)"}},
 	{OPT_WH_BACKOFF, {"webhook-backoff", true, NULL, "first retry delay, doubled (default 500ms)"}},
 	{OPT_WH_TIMEOUT, {"webhook-timeout", true, NULL, "timeout of one attempt (default 5s)"}},
+	{OPT_WH_WORKERS, {"webhook-workers", true, NULL, "deliveries in flight at once (default 4)"}},
+	{OPT_WH_QUEUE, {"webhook-queue", true, NULL, "deliveries waiting at most (default 10000; more: failed)"}},
 	{OPT_QUIET, {"quiet", false, NULL, "no access log"}},
 	{OPT_HELP, {"help", false, NULL, "print this help"}},
 };
@@ -46,6 +52,11 @@ void mock_opts_defaults(struct mock_opts *o)
 	o->listen_host = mock_xstrdup("127.0.0.1");
 	o->max_body = 1 << 20;
 	o->max_records = 10000;
+	o->max_store_bytes = (size_t)128 << 20;
+	o->max_conns_per_ip = 256;
+	o->idle_timeout_ms = 30000;
+	o->webhook_workers = 4;
+	o->webhook_queue = 10000;
 	o->webhook_attempts = 5;
 	o->webhook_backoff_ms = 500;
 	o->webhook_timeout_ms = 5000;
@@ -87,6 +98,19 @@ static int opt_duration(const char *name, const char *v, int64_t *out, struct mo
 {
 	if (mock_parse_duration_ms(v, out) < 0)
 		return mock_err_set(e, "--%s: bad duration \"%s\" (e.g. 500ms, 5s)", name, v);
+	return 0;
+}
+
+/* Parse a count between lo and hi. */
+static int opt_count(const char *name, const char *v, int64_t lo, int64_t hi, size_t *out,
+		     struct mock_err *e)
+{
+	int64_t n;
+
+	if (mock_parse_int(v, lo, hi, &n) < 0)
+		return mock_err_set(e, "--%s: bad count \"%s\" (%lld to %lld)", name, v, (long long)lo,
+				    (long long)hi);
+	*out = (size_t)n;
 	return 0;
 }
 
@@ -172,6 +196,19 @@ static int set_common(struct mock_opts *o, enum opt_id id, const char *v, struct
 		if (mock_parse_int(v, 1, 100, &n) < 0)
 			return mock_err_set(e, "--webhook-attempts: bad count \"%s\"", v);
 		o->webhook_attempts = (int)n;
+		return 0;
+	case OPT_MAX_BYTES:
+		if (mock_parse_size(v, &o->max_store_bytes) < 0 || o->max_store_bytes == 0)
+			return mock_err_set(e, "--max-store-bytes: bad size \"%s\"", v);
+		return 0;
+	case OPT_CONNS_IP: return opt_count("max-conns-per-ip", v, 1, 100000, &o->max_conns_per_ip, e);
+	case OPT_WH_WORKERS: return opt_count("webhook-workers", v, 1, 64, &o->webhook_workers, e);
+	case OPT_WH_QUEUE: return opt_count("webhook-queue", v, 1, 10000000, &o->webhook_queue, e);
+	case OPT_IDLE:
+		if (opt_duration("idle-timeout", v, &o->idle_timeout_ms, e) < 0)
+			return -1;
+		if (o->idle_timeout_ms < 1000)
+			return mock_err_set(e, "--idle-timeout: at least 1s");
 		return 0;
 	case OPT_WH_BACKOFF: return opt_duration("webhook-backoff", v, &o->webhook_backoff_ms, e);
 	case OPT_WH_TIMEOUT: return opt_duration("webhook-timeout", v, &o->webhook_timeout_ms, e);

@@ -33,6 +33,11 @@ struct mock_opts {
 	char *api_key;           /* --api-key KEY, --api-key-file FILE or $SBX_MOCK_API_KEY; NULL = no auth */
 	size_t max_body;         /* --max-body SIZE (default 1M) */
 	size_t max_records;      /* --max-records N per collection (default 10000, oldest evicted) */
+	size_t max_store_bytes;  /* --max-store-bytes SIZE per collection (default 128M, oldest evicted) */
+	size_t max_conns_per_ip; /* --max-conns-per-ip N open HTTP connections per address (default 256) */
+	int64_t idle_timeout_ms; /* --idle-timeout DUR: idle HTTP connections, SMTP sessions (default 30s) */
+	size_t webhook_workers;  /* --webhook-workers N deliveries in flight (default 4) */
+	size_t webhook_queue;    /* --webhook-queue N deliveries waiting (default 10000) */
 	char *webhook_secret;    /* --webhook-secret S, --webhook-secret-file FILE or $SBX_MOCK_WEBHOOK_SECRET */
 	struct mock_allow allow_callback; /* --allow-callback CIDR...; default 127.0.0.0/8, ::1/128 */
 	bool allow_given;        /* an --allow-callback replaced the default */

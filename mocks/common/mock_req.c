@@ -2,6 +2,7 @@
 #include "mock_req.h"
 
 #include "mock_kv.h"
+#include "mock_store.h"
 #include "mock_util.h"
 
 #include <ctype.h>
@@ -142,9 +143,16 @@ const char *mock_req_param(const struct mock_req *r, const char *name)
 /* Release the response's contents. */
 void mock_resp_clear(struct mock_resp *r)
 {
+	mock_wait_free(r->wait);
 	free(r->body);
 	mock_kv_free(&r->headers);
 	memset(r, 0, sizeof(*r));
+}
+
+/* Hold the answer back. */
+void mock_resp_delay(struct mock_resp *r, int64_t ms)
+{
+	r->delay_ms = ms > 0 ? ms : 0;
 }
 
 /* Replace the body. */

@@ -30,6 +30,10 @@ struct mock_req {
 	char *param_values[MOCK_MAX_PARAMS];
 	size_t nparams;
 	const char *route;       /* the matched pattern ("/v1/messages/{id}") or NULL */
+	/* The pipeline's progress (mock_server_step); zero in a new request. */
+	int stage;
+	int64_t t0_ms;           /* monotonic start, 0 = when the pipeline starts */
+	size_t route_ix;
 };
 
 /* A request built by hand (tests, fuzzers): path may carry "?a=b&c=d" (percent-decoded here). */
@@ -50,15 +54,23 @@ void mock_req_parse_query(struct mock_kvlist *l, const char *q);
  */
 void mock_req_parse_form(struct mock_kvlist *l, const char *q);
 
+struct mock_wait;
 struct mock_resp {
 	int status;              /* 0 until set: the pipeline turns it into 500 */
 	char *body;
 	size_t body_len;
 	const char *content_type; /* static string */
 	struct mock_kvlist headers;
+	int64_t delay_ms;         /* hold the answer back this long (mock_resp_delay) */
+	struct mock_wait *wait;   /* a long-poll to finish first (mock_resp_wait in mock_store.h) */
 };
 /* Release what the response holds (not the struct itself); it can be reused. */
 void mock_resp_clear(struct mock_resp *r);
+/*
+ * Send the answer ms milliseconds later (injected latency). The HTTP layer parks the connection
+ * meanwhile (no thread waits); mock_server_handle sleeps.
+ */
+void mock_resp_delay(struct mock_resp *r, int64_t ms);
 /* Respond with a JSON document (steals `doc`; compact, followed by "\n"). */
 void mock_resp_json(struct mock_resp *r, int status, json_t *doc);
 /* Respond with text (copied). */

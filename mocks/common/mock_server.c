@@ -69,6 +69,8 @@ static void describe_metrics(struct mock_metrics *m)
 	mock_metrics_describe(m, "sbx_mock_messages_stored", "gauge",
 			      "Records currently stored, by collection.");
 	mock_metrics_describe(m, "sbx_mock_waiters", "gauge", "Long-polls in progress, by collection.");
+	mock_metrics_describe(m, "sbx_mock_store_evictions_total", "counter",
+			      "Records evicted by --max-records or --max-store-bytes, by collection.");
 }
 
 /* Create a server. */
@@ -163,6 +165,7 @@ struct mock_store *mock_server_store(struct mock_server *s, const char *name, st
 	if (!st) {
 		st = mock_store_new(s->db, name, s->opts->max_records, e);
 		if (st) {
+			mock_store_set_max_bytes(st, s->opts->max_store_bytes);
 			s->stores = mock_xrealloc(s->stores, (s->nstores + 1) * sizeof(*s->stores));
 			s->stores[s->nstores++] = (struct named_store){mock_xstrdup(name), st};
 		}
@@ -279,12 +282,14 @@ static bool auth_ok(struct mock_server *s, const struct mock_req *req)
 	return mock_secret_equal(mock_req_header(req, "X-Api-Key"), s->opts->api_key);
 }
 
-/* Route, authenticate, inject faults, run the handler. */
-static void dispatch(struct mock_server *s, struct mock_req *req, struct mock_resp *resp)
+/* The pipeline's stages (req->stage). */
+enum { STAGE_START, STAGE_HANDLER, STAGE_AFTER, STAGE_LAST, STAGE_DONE };
+
+/* Route and authenticate: 0 with req->route_ix, or -1 with the error in resp. */
+static int route_auth(struct mock_server *s, struct mock_req *req, struct mock_resp *resp)
 {
 	bool path_hit;
 	const struct route *r = route_find(s, req, &path_hit);
-	int status;
 
 	if (!r) {
 		if (path_hit)
@@ -292,33 +297,92 @@ static void dispatch(struct mock_server *s, struct mock_req *req, struct mock_re
 					req->method, req->path);
 		else
 			mock_resp_error(resp, 404, "not_found", "no route for %s %s", req->method, req->path);
-		return;
+		return -1;
 	}
 	if (!(r->flags & (MOCK_ROUTE_PUBLIC | MOCK_ROUTE_SELF_AUTH)) && !auth_ok(s, req)) {
 		mock_resp_error(resp, 401, "unauthorized", "missing or wrong API key (Authorization: Bearer KEY, or X-Api-Key: KEY)");
 		mock_resp_header(resp, "WWW-Authenticate", "Bearer");
-		return;
+		return -1;
 	}
-	if (r->flags & MOCK_ROUTE_FAULTS) {
-		sbx_sleep_ms(mock_faults_latency(s->faults));
-		status = mock_faults_roll(s->faults);
-		if (status) {
-			mock_resp_error(resp, status, "injected_fault", "fault injected by /admin/faults");
-			return;
-		}
-	}
-	r->fn(req, resp, r->arg);
+	req->route_ix = (size_t)(r - s->routes);
+	return 0;
 }
 
-/* Run the whole pipeline. */
+/* Roll the injected error rate (fault routes), then run the handler; its latencies delay the answer. */
+static void run_handler(struct mock_server *s, struct mock_req *req, struct mock_resp *resp)
+{
+	const struct route *r = &s->routes[req->route_ix];
+	int status = (r->flags & MOCK_ROUTE_FAULTS) ? mock_faults_roll(s->faults) : 0;
+
+	int64_t delay = 0;
+
+	if (status) {
+		mock_resp_error(resp, status, "injected_fault", "fault injected by /admin/faults");
+		return;
+	}
+	mock_faults_defer(&delay); /* a handler applying latency itself (a provider's API) */
+	r->fn(req, resp, r->arg);
+	mock_faults_defer(NULL);
+	resp->delay_ms += delay;
+}
+
+/* The last stage: a missing answer is a 500; count and log. */
+static enum mock_step step_done(struct mock_server *s, struct mock_req *req, struct mock_resp *resp)
+{
+	if (req->stage != STAGE_DONE) {
+		req->stage = STAGE_DONE;
+		if (resp->status == 0)
+			mock_resp_error(resp, 500, "internal", "the handler produced no response");
+		mock_server_account(s, req, resp, req->t0_ms);
+	}
+	return MOCK_STEP_DONE;
+}
+
+/* Run the pipeline as far as it goes without blocking. */
+enum mock_step mock_server_step(struct mock_server *s, struct mock_req *req,
+				struct mock_resp *resp, int64_t *ms)
+{
+	if (req->stage == STAGE_START) {
+		req->stage = STAGE_HANDLER;
+		if (!req->t0_ms)
+			req->t0_ms = sbx_mono_ms();
+		if (route_auth(s, req, resp) < 0)
+			return step_done(s, req, resp);
+		if ((s->routes[req->route_ix].flags & MOCK_ROUTE_FAULTS) &&
+		    (*ms = mock_faults_latency(s->faults)) > 0)
+			return MOCK_STEP_SLEEP;
+	}
+	if (req->stage == STAGE_HANDLER) {
+		req->stage = STAGE_AFTER;
+		run_handler(s, req, resp);
+		if (resp->wait)
+			return MOCK_STEP_WAIT;
+	}
+	if (req->stage == STAGE_AFTER && resp->delay_ms > 0) {
+		req->stage = STAGE_LAST;
+		*ms = resp->delay_ms;
+		resp->delay_ms = 0;
+		return MOCK_STEP_SLEEP;
+	}
+	return step_done(s, req, resp);
+}
+
+/* Run the whole pipeline, blocking on delays and long-polls. */
 void mock_server_handle(struct mock_server *s, struct mock_req *req, struct mock_resp *resp)
 {
-	int64_t t0 = sbx_mono_ms();
+	enum mock_step st;
+	int64_t ms = 0;
+	json_t *rec;
 
-	dispatch(s, req, resp);
-	if (resp->status == 0)
-		mock_resp_error(resp, 500, "internal", "the handler produced no response");
-	mock_server_account(s, req, resp, t0);
+	while ((st = mock_server_step(s, req, resp, &ms)) != MOCK_STEP_DONE) {
+		if (st == MOCK_STEP_SLEEP) {
+			sbx_sleep_ms(ms);
+			continue;
+		}
+		rec = mock_wait_block(resp->wait);
+		mock_wait_finish(resp, rec);
+		json_decref(rec);
+	}
 }
 
 /* A method name safe as a label value. */
@@ -374,6 +438,8 @@ static void h_metrics(const struct mock_req *req, struct mock_resp *resp, void *
 				 (double)mock_store_count(s->stores[i].st));
 		mock_metrics_set(s->metrics, "sbx_mock_waiters", labels,
 				 (double)mock_store_waiters(s->stores[i].st));
+		mock_metrics_set(s->metrics, "sbx_mock_store_evictions_total", labels,
+				 (double)mock_store_evictions(s->stores[i].st));
 	}
 	pthread_mutex_unlock(&s->lock);
 	text = mock_metrics_render(s->metrics);
@@ -488,6 +554,16 @@ static void h_get(const struct mock_req *req, struct mock_resp *resp, void *arg)
 		mock_resp_json(resp, 200, rec);
 }
 
+/* The answer of a finished long-poll. */
+static void wait_done(struct mock_resp *resp, const json_t *rec, int64_t timeout_ms, void *arg)
+{
+	(void)arg;
+	if (rec)
+		mock_resp_json(resp, 200, json_deep_copy(rec));
+	else
+		mock_resp_error(resp, 408, "timeout", "nothing matched within %lldms", (long long)timeout_ms);
+}
+
 /* GET prefix/wait: long-poll. */
 static void h_wait(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
@@ -496,7 +572,6 @@ static void h_wait(const struct mock_req *req, struct mock_resp *resp, void *arg
 	struct mock_kvlist f = {0};
 	int64_t ms = 10000;
 	uint64_t seq = 0;
-	json_t *rec;
 
 	if (t && (mock_parse_duration_ms(t, &ms) < 0 || ms > 300000)) {
 		mock_resp_error(resp, 400, "invalid_query", "timeout must be a duration up to 300s (e.g. 10s, 500ms)");
@@ -507,12 +582,7 @@ static void h_wait(const struct mock_req *req, struct mock_resp *resp, void *arg
 		return;
 	}
 	inspect_filter(req, &f);
-	rec = mock_store_wait(in->st, &f, seq, ms);
-	mock_kv_free(&f);
-	if (rec)
-		mock_resp_json(resp, 200, rec);
-	else
-		mock_resp_error(resp, 408, "timeout", "nothing matched within %lldms", (long long)ms);
+	mock_resp_wait(resp, in->st, &f, seq, ms, wait_done, NULL);
 }
 
 /* DELETE prefix/{id}. */
@@ -563,7 +633,7 @@ void mock_server_inspect(struct mock_server *s, const char *prefix, struct mock_
 /* Start listening. */
 int mock_server_start(struct mock_server *s, struct mock_err *e)
 {
-	s->http = mock_http_start(s, s->opts->listen_host, s->opts->listen_port, s->opts->max_body, e);
+	s->http = mock_http_start(s, s->opts, e);
 	return s->http ? 0 : -1;
 }
 

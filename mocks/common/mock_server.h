@@ -11,9 +11,10 @@
  * mock_sig; their targets checked and pinned by mock_target against the allow-list of mock_allow),
  * mock_kv and mock_util.
  *
- * Threads: handlers run on libmicrohttpd's connection threads, concurrently. Every object of the
- * library is thread-safe unless its comment says otherwise. JSON values handed to handlers are
- * private copies.
+ * Threads: handlers run on libmicrohttpd's pool threads, concurrently, and must not block: a
+ * long-poll hands back a wait (mock_resp_wait), a latency a delay (mock_resp_delay). Every object
+ * of the library is thread-safe unless its comment says otherwise. JSON values handed to handlers
+ * are private copies.
  */
 #ifndef SBX_MOCK_SERVER_H
 #define SBX_MOCK_SERVER_H
@@ -100,6 +101,18 @@ struct mock_webhook *mock_server_webhook(struct mock_server *s);
  * in progress). What the HTTP layer calls, and what fuzzers call.
  */
 void mock_server_handle(struct mock_server *s, struct mock_req *req, struct mock_resp *resp);
+/* What mock_server_step asks of its caller. */
+enum mock_step {
+	MOCK_STEP_DONE,  /* resp is the answer (counted and logged) */
+	MOCK_STEP_SLEEP, /* call again after *ms milliseconds (injected latency, mock_resp_delay) */
+	MOCK_STEP_WAIT,  /* resp->wait is a long-poll: finish it (mock_wait_finish), then call again */
+};
+/*
+ * The pipeline of mock_server_handle in steps that never block, for the HTTP layer: call with a
+ * new request (req->stage 0) and the same req and resp again as told until MOCK_STEP_DONE.
+ */
+enum mock_step mock_server_step(struct mock_server *s, struct mock_req *req,
+				struct mock_resp *resp, int64_t *ms);
 /*
  * Count and log a finished request that started at t0_ms (monotonic): what mock_server_handle does
  * after the handler, and what the HTTP layer does for requests it answers itself (413).

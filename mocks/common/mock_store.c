@@ -25,6 +25,21 @@ struct node {
 	uint64_t seq;
 	char *id;
 	json_t *rec;
+	size_t bytes; /* of rec as compact JSON */
+};
+
+/* A long-poll a handler handed back (mock_resp_wait); linked into its store while watching. */
+struct mock_wait {
+	struct mock_store *st;
+	struct mock_kvlist filter;
+	uint64_t after;
+	int64_t timeout_ms;
+	mock_wait_fn fn;
+	void *arg;
+	void (*wake)(void *arg, json_t *rec); /* while watching */
+	void *wake_arg;
+	bool linked;
+	struct mock_wait *prev, *next;
 };
 
 struct mock_store {
@@ -33,12 +48,17 @@ struct mock_store {
 	struct mock_db *db;
 	char *name;
 	size_t max;
+	size_t max_bytes;  /* 0: unbounded */
+	size_t bytes;      /* of every record */
+	uint64_t evicted;
 	struct node *head, *tail;
 	size_t n;
 	struct node **buckets;
 	size_t nbuckets;
 	uint64_t last_seq;
-	size_t waiters;
+	size_t waiters;           /* blocked in mock_store_wait */
+	struct mock_wait *watches; /* non-blocking waits (mock_wait_watch) */
+	size_t nwatches;
 	bool shutdown;
 	mock_match_fn match;
 	void *match_arg;
@@ -177,6 +197,7 @@ static void link_node(struct mock_store *s, struct node *n)
 		s->head = n;
 	s->tail = n;
 	s->n++;
+	s->bytes += n->bytes;
 }
 
 /* Unlink a node (lock held); also delete it from the database when persist. */
@@ -196,6 +217,7 @@ static void unlink_node(struct mock_store *s, struct node *n, bool persist)
 	else
 		s->tail = n->prev;
 	s->n--;
+	s->bytes -= n->bytes;
 	if (persist)
 		db_exec(s->db, "DELETE FROM records WHERE coll = ? AND id = ?", "ss", s->name, n->id);
 }
@@ -215,6 +237,32 @@ static void drop_node(struct mock_store *s, struct node *n, bool persist)
 	node_free(n);
 }
 
+/*
+ * The size of a value, about as compact JSON but without formatting it (numbers count 8): what
+ * the byte bound counts, cheap enough for every put.
+ */
+static size_t rec_bytes(const json_t *v)
+{
+	const char *key;
+	json_t *item;
+	size_t i, n = 2;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		json_object_foreach ((json_t *)v, key, item)
+			n += strlen(key) + 4 + rec_bytes(item);
+		return n;
+	case JSON_ARRAY:
+		json_array_foreach (v, i, item)
+			n += 1 + rec_bytes(item);
+		return n;
+	case JSON_STRING:
+		return json_string_length(v) + 2;
+	default:
+		return 8;
+	}
+}
+
 /* A new node for rec (steals it). */
 static struct node *node_new(const char *id, uint64_t seq, json_t *rec)
 {
@@ -223,7 +271,25 @@ static struct node *node_new(const char *id, uint64_t seq, json_t *rec)
 	n->id = mock_xstrdup(id);
 	n->seq = seq;
 	n->rec = rec;
+	n->bytes = rec_bytes(rec);
 	return n;
+}
+
+/* Set a node's record and size (lock held; the old record is the caller's). */
+static void node_set(struct mock_store *s, struct node *n, json_t *rec)
+{
+	s->bytes -= n->bytes;
+	n->rec = rec;
+	n->bytes = rec_bytes(rec);
+	s->bytes += n->bytes;
+}
+
+/* Whether the collection is over a bound, so its oldest record (not keep) must go (lock held). */
+static bool over_bounds(const struct mock_store *s, const struct node *keep)
+{
+	if (!s->head || s->head == keep)
+		return false;
+	return (s->max && s->n > s->max) || (s->max_bytes && s->bytes > s->max_bytes);
 }
 
 /* Load the collection's rows from the database. */
@@ -339,6 +405,37 @@ bool mock_store_match_fields(const json_t *rec, const struct mock_kvlist *filter
 	return true;
 }
 
+/* Unlink a watching wait (lock held). */
+static void watch_unlink(struct mock_store *s, struct mock_wait *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		s->watches = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	w->linked = false;
+	s->nwatches--;
+}
+
+/*
+ * Wake the watches node n now matches (lock held). A watch registered after finding no match can
+ * only be matched by a record stored or changed since, so n is the one candidate.
+ */
+static void notify(struct mock_store *s, struct node *n)
+{
+	struct mock_wait *w = s->watches, *next;
+
+	for (; w; w = next) {
+		next = w->next;
+		if (n->seq <= w->after || !s->match(n->rec, &w->filter, s->match_arg))
+			continue;
+		watch_unlink(s, w);
+		w->wake(w->wake_arg, json_deep_copy(n->rec));
+	}
+}
+
 /* Insert or replace a record. */
 int mock_store_put(struct mock_store *s, json_t *rec)
 {
@@ -354,17 +451,19 @@ int mock_store_put(struct mock_store *s, json_t *rec)
 	n = find(s, id);
 	if (n) {
 		old = n->rec;
-		n->rec = rec;
+		node_set(s, n, rec);
 	} else {
 		n = node_new(id, ++s->last_seq, rec);
 		link_node(s, n);
 	}
 	db_save(s, n);
-	while (s->max && s->n > s->max) {
+	notify(s, n);
+	while (over_bounds(s, n)) {
 		struct node *h = s->head;
 		unlink_node(s, h, true);
 		h->next = gone;
 		gone = h;
+		s->evicted++;
 	}
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
@@ -403,7 +502,9 @@ int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *re
 	if (n)
 		rc = fn(n->rec, arg);
 	if (n && rc == 0) {
+		node_set(s, n, n->rec);
 		db_save(s, n);
+		notify(s, n);
 		pthread_cond_broadcast(&s->cond);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -516,13 +617,32 @@ uint64_t mock_store_seq(struct mock_store *s, const char *id)
 	return seq;
 }
 
+/* Bound the collection in bytes too. */
+void mock_store_set_max_bytes(struct mock_store *s, size_t max_bytes)
+{
+	pthread_mutex_lock(&s->lock);
+	s->max_bytes = max_bytes;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Records evicted by the bounds so far. */
+uint64_t mock_store_evictions(struct mock_store *s)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->evicted;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 /* Long-polls in progress. */
 size_t mock_store_waiters(struct mock_store *s)
 {
 	size_t n;
 
 	pthread_mutex_lock(&s->lock);
-	n = s->waiters;
+	n = s->waiters + s->nwatches;
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
@@ -532,6 +652,98 @@ void mock_store_shutdown(struct mock_store *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->shutdown = true;
+	while (s->watches) {
+		struct mock_wait *w = s->watches;
+		watch_unlink(s, w);
+		w->wake(w->wake_arg, NULL);
+	}
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* Make resp a long-poll. */
+void mock_resp_wait(struct mock_resp *resp, struct mock_store *s, struct mock_kvlist *filter,
+		    uint64_t after_seq, int64_t timeout_ms, mock_wait_fn fn, void *arg)
+{
+	struct mock_wait *w = mock_xcalloc(1, sizeof(*w));
+
+	w->st = s;
+	w->filter = *filter;
+	memset(filter, 0, sizeof(*filter));
+	w->after = after_seq;
+	w->timeout_ms = timeout_ms;
+	w->fn = fn;
+	w->arg = arg;
+	mock_wait_free(resp->wait);
+	resp->wait = w;
+}
+
+/* The wait's timeout. */
+int64_t mock_wait_timeout(const struct mock_wait *w)
+{
+	return w->timeout_ms;
+}
+
+/* Wait, blocking. */
+json_t *mock_wait_block(struct mock_wait *w)
+{
+	return mock_store_wait(w->st, &w->filter, w->after, w->timeout_ms);
+}
+
+/* Watch without blocking. */
+int mock_wait_watch(struct mock_wait *w, void (*wake)(void *arg, json_t *rec), void *arg,
+		    json_t **rec)
+{
+	struct mock_store *s = w->st;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->shutdown) {
+		rc = -1;
+	} else if ((*rec = newest_match(s, &w->filter, w->after))) {
+		rc = 1;
+	} else {
+		w->wake = wake;
+		w->wake_arg = arg;
+		w->linked = true;
+		w->prev = NULL;
+		w->next = s->watches;
+		if (s->watches)
+			s->watches->prev = w;
+		s->watches = w;
+		s->nwatches++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* Stop watching. */
+void mock_wait_unwatch(struct mock_wait *w)
+{
+	pthread_mutex_lock(&w->st->lock);
+	if (w->linked)
+		watch_unlink(w->st, w);
+	pthread_mutex_unlock(&w->st->lock);
+}
+
+/* Finish a wait into its response. */
+void mock_wait_finish(struct mock_resp *resp, const json_t *rec)
+{
+	struct mock_wait *w = resp->wait;
+
+	if (!w)
+		return;
+	resp->wait = NULL;
+	w->fn(resp, rec, w->timeout_ms, w->arg);
+	mock_wait_free(w);
+}
+
+/* Free a wait. */
+void mock_wait_free(struct mock_wait *w)
+{
+	if (!w)
+		return;
+	mock_wait_unwatch(w);
+	mock_kv_free(&w->filter);
+	free(w);
 }

@@ -1,8 +1,8 @@
 /*
  * mock_store — named collections of JSON object records, each with a unique string "id", in
  * insertion order (a sequence number), in memory and written through to SQLite (mock_db) with
- * --data, reloaded at start. Lists return newest first. Filters, paging, a cap (oldest evicted)
- * and long-poll waiters. Thread-safe.
+ * --data, reloaded at start. Lists return newest first. Filters, paging, caps in records and in
+ * bytes (oldest evicted, counted) and long-poll waiters. Thread-safe.
  *
  * A filter is a list of key=value pairs (usually the query string minus paging keys). The match
  * function decides whether a record matches; the default (mock_store_match_fields) compares each
@@ -19,6 +19,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct mock_resp;
+struct mock_wait;
 
 typedef bool (*mock_match_fn)(const json_t *rec, const struct mock_kvlist *filter, void *arg);
 /* The default match function (see above; arg unused). */
@@ -66,9 +69,49 @@ json_t *mock_store_list(struct mock_store *s, const struct mock_kvlist *filter, 
  */
 json_t *mock_store_wait(struct mock_store *s, const struct mock_kvlist *filter, uint64_t after_seq,
 			int64_t timeout_ms);
+
+/*
+ * A long-poll that does not block, for handlers: mock_resp_wait makes resp a wait for the newest
+ * record matching filter with a sequence number > after_seq (0 = any), for up to timeout_ms. The
+ * pipeline then finishes it (mock_server_handle blocks in mock_wait_block; the HTTP layer parks
+ * the connection and calls mock_wait_watch) and calls fn(resp, rec, timeout_ms, arg) with the
+ * record (a borrowed copy) or NULL after the timeout or at shutdown; fn writes the answer.
+ * Takes the pairs of filter (left empty).
+ */
+typedef void (*mock_wait_fn)(struct mock_resp *resp, const json_t *rec, int64_t timeout_ms,
+			     void *arg);
+void mock_resp_wait(struct mock_resp *resp, struct mock_store *s, struct mock_kvlist *filter,
+		    uint64_t after_seq, int64_t timeout_ms, mock_wait_fn fn, void *arg);
+/* The wait's timeout (ms). */
+int64_t mock_wait_timeout(const struct mock_wait *w);
+/* Wait for resp->wait's record, blocking the calling thread; returns it (caller decrefs) or NULL. */
+json_t *mock_wait_block(struct mock_wait *w);
+/*
+ * Watch without blocking: 1 with *rec (caller decrefs) when a record matches already; -1 after
+ * shutdown; 0 when registered: then wake(arg, rec) is called exactly once, from the thread that
+ * stores the record (rec a copy the callee owns) or shuts the store down (rec NULL), with the
+ * store's lock held (wake must be short and must not call the store) — unless mock_wait_unwatch
+ * came first.
+ */
+int mock_wait_watch(struct mock_wait *w, void (*wake)(void *arg, json_t *rec), void *arg,
+		    json_t **rec);
+/* Stop watching (a no-op when wake has been called or nothing was watched). */
+void mock_wait_unwatch(struct mock_wait *w);
+/* Detach resp->wait and call its fn with rec (borrowed; NULL: timed out); frees the wait. */
+void mock_wait_finish(struct mock_resp *resp, const json_t *rec);
+/* Free a wait (unwatching it first). NULL is a no-op. */
+void mock_wait_free(struct mock_wait *w);
+
 /* The sequence number of a record (0 when unknown) — for "after" cursors. */
 uint64_t mock_store_seq(struct mock_store *s, const char *id);
-/* How many long-polls are waiting now. */
+/*
+ * Also bound the collection in bytes (about its records as compact JSON; 0 = unbounded): a put past
+ * either bound evicts the oldest records, never the one just put.
+ */
+void mock_store_set_max_bytes(struct mock_store *s, size_t max_bytes);
+/* How many records the bounds have evicted since the collection was opened. */
+uint64_t mock_store_evictions(struct mock_store *s);
+/* How many long-polls are waiting now (blocked or watching). */
 size_t mock_store_waiters(struct mock_store *s);
 /* Wake every waiter and make further waits return at once (shutdown). */
 void mock_store_shutdown(struct mock_store *s);

@@ -7,6 +7,11 @@
  * A 2xx answer is a success; anything else is retried after backoff, backoff*2, ... up to
  * `attempts` attempts. Redirects are not followed (a 3xx is a failed attempt).
  *
+ * Attempts run on a pool of --webhook-workers threads (started on demand), one attempt at a time
+ * per target (host:port), oldest due first: a slow receiver holds one worker and delays only its
+ * own deliveries. At most --webhook-queue deliveries are pending; past that a delivery is logged
+ * "failed" ("queue full") without an attempt and counted in sbx_mock_webhook_failures_total.
+ *
  * A delivery goes only to an address the options' allow-list (--allow-callback, mock_allow.h)
  * contains, resolved once and pinned for all its attempts (mock_target.h). A URL from a request is
  * checked when it is submitted (mock_webhook_target: refused, it never reaches the sender); a URL

@@ -29,7 +29,7 @@ const struct mock_optdef mail_options[] = {
 	{"smtp-max-line", true, NULL, "longest line, CRLF included (default 1000)"},
 	{"smtp-max-conn", true, NULL, "most simultaneous SMTP connections (default 100)"},
 	{"smtp-max-rcpt", true, NULL, "most recipients per message (default 100)"},
-	{"smtp-idle-timeout", true, NULL, "idle SMTP connections are closed after this (default 5m)"},
+	{"smtp-idle-timeout", true, NULL, "idle SMTP connections are closed after this (default: --idle-timeout, 30s)"},
 };
 const size_t mail_noptions = MOCK_NELEM(mail_options);
 
@@ -201,7 +201,7 @@ static int limits_parse(const struct mock_opts *o, struct smtp_server_config *c,
 	const char *name = mock_opts_get(o, "smtp-hostname");
 
 	c->session.hostname = name ? name : "sbx-mock-mail";
-	c->idle_timeout_ms = 300000;
+	c->idle_timeout_ms = o->idle_timeout_ms > 0 ? o->idle_timeout_ms : 30000; /* --idle-timeout */
 	if (idle && (mock_parse_duration_ms(idle, &c->idle_timeout_ms) < 0 || c->idle_timeout_ms < 1))
 		return mock_err_set(e, "--smtp-idle-timeout: expected a duration, got \"%s\"", idle);
 	if (opt_size(o, "smtp-max-size", 10 << 20, 1, &c->session.max_size, e) < 0 ||

@@ -136,6 +136,16 @@ static void h_attachment(const struct mock_req *req, struct mock_resp *resp, voi
 	json_decref(rec);
 }
 
+/* The answer of a finished long-poll. */
+static void wait_done(struct mock_resp *resp, const json_t *rec, int64_t timeout_ms, void *arg)
+{
+	(void)arg;
+	if (rec)
+		mock_resp_json(resp, 200, mail_msg_detail(rec));
+	else
+		mock_resp_error(resp, 408, "timeout", "no matching message within %lldms", (long long)timeout_ms);
+}
+
 /* GET /v1/messages/wait: long-poll for a matching message. */
 static void h_wait(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
@@ -144,7 +154,6 @@ static void h_wait(const struct mock_req *req, struct mock_resp *resp, void *arg
 	struct mock_kvlist f = {0};
 	int64_t ms = 10000;
 	uint64_t seq = 0;
-	json_t *rec;
 
 	if (filter_build(req, keys, 2, &f, resp) < 0)
 		goto out;
@@ -156,12 +165,7 @@ static void h_wait(const struct mock_req *req, struct mock_resp *resp, void *arg
 		mock_resp_error(resp, 400, "invalid_query", "after: no message with id \"%s\"", after);
 		goto out;
 	}
-	rec = mock_store_wait(arg, &f, seq, ms);
-	if (rec)
-		mock_resp_json(resp, 200, mail_msg_detail(rec));
-	else
-		mock_resp_error(resp, 408, "timeout", "no matching message within %lldms", (long long)ms);
-	json_decref(rec);
+	mock_resp_wait(resp, arg, &f, seq, ms, wait_done, NULL);
 out:
 	mock_kv_free(&f);
 }

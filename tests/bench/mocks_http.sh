@@ -1,10 +1,16 @@
 #!/bin/sh
-# Benchmark: POST /v1/messages on sbx-mock-sms vs WireMock serving a stub for the same route, same
-# client (wrk, 64 connections, a Lua script for the body): requests/s and p99 latency; then the
-# idle RSS of each mock. Prints figures, asserts nothing; skips WireMock (exit 0) when npm, Java
-# or the package are unavailable.
+# Benchmark: POST /v1/messages on sbx-mock-sms vs nginx answering from its config (the machine's
+# HTTP limit) and WireMock serving a stub for the same route, in one run, same client (wrk -t2
+# -c64 --latency, a Lua script for the same JSON body): requests/s and p99 latency; the mock's RSS
+# and thread count after the load; then the idle RSS of each mock. Prints figures, asserts
+# nothing; skips nginx or WireMock when they are unavailable (nginx: `make deps`, nginx-light).
+# nginx runs with its own prefix and config on a free port, never the system's, and is stopped.
 #
-#   sh tests/bench/mocks_http.sh        env: BUILD (default build), SBX_BENCH_SECONDS (default 10)
+#   sh tests/bench/mocks_http.sh        env: BUILD (default build), SBX_BENCH_SECONDS (default 10),
+#                                       SBX_BENCH_BASELINE (another sbx-mock-sms binary, e.g. an
+#                                       older commit's, measured too in the same run)
+# Each mock is also measured with the body posted to a path without a route (a 404), which is the
+# HTTP core alone.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin="$top/${BUILD:-build}"
@@ -50,6 +56,12 @@ start_mock() {
 }
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+threads() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
+
+# free_port: a TCP port nothing listens on now (bind 0, read it, close).
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
 
 # run_wrk URL LABEL: print requests/s and p99.
 run_wrk() {
@@ -62,15 +74,77 @@ run_wrk() {
 
 echo "POST /v1/messages, wrk -t2 -c$conns -d${secs}s ($(nproc) CPUs shared by client and server)"
 
-# --- sbx-mock-sms ---
+# bench_sms BIN LABEL: start BIN quietly, warm up, measure; RSS and threads after the load.
+bench_sms() {
+    "$1" --listen 127.0.0.1:0 --quiet >"$work/sms.out" 2>"$work/sms.err" &
+    mock_pid=$!
+    pids="$pids $mock_pid"
+    wait_for "$work/sms.out" '^listening on http://' 20 || { echo "mocks_http: $2 did not start"; return 1; }
+    mock_url=$(sed -n 's/^listening on //p' "$work/sms.out" | head -n 1)
+    wrk -t2 -c"$conns" -d2s -s "$work/post.lua" "$mock_url/v1/messages" >/dev/null 2>&1 # warm-up
+    run_wrk "$mock_url/v1/messages" "$2"
+    post_rps=$rps
+    echo "$2 after the load: RSS $(rss_kb "$mock_pid") kB, $(threads "$mock_pid") threads"
+    # the same body to a path without a route (404): the HTTP core without the SMS handler
+    run_wrk "$mock_url/v1/no-route" "$2 (404)"
+    kill -TERM "$mock_pid"; wait "$mock_pid" 2>/dev/null
+}
+
+# --- sbx-mock-sms (and a baseline binary) ---
 start_mock sms || exit 0
-sms_pid=$mock_pid sms_url=$mock_url
-sms_idle=$(rss_kb "$sms_pid")
-wrk -t2 -c"$conns" -d2s -s "$work/post.lua" "$sms_url/v1/messages" >/dev/null 2>&1 # warm-up
-run_wrk "$sms_url/v1/messages" "sbx-mock-sms"
-sms_rps=$rps
-echo "sbx-mock-sms RSS after load: $(rss_kb "$sms_pid") kB"
-kill -TERM "$sms_pid"; wait "$sms_pid" 2>/dev/null
+sms_idle=$(rss_kb "$mock_pid")
+kill -TERM "$mock_pid"; wait "$mock_pid" 2>/dev/null
+bench_sms "$bin/sbx-mock-sms" "sbx-mock-sms"
+sms_rps=$post_rps
+if [ -n "${SBX_BENCH_BASELINE:-}" ] && [ -x "$SBX_BENCH_BASELINE" ]; then
+    bench_sms "$SBX_BENCH_BASELINE" "sbx-mock-sms baseline"
+fi
+
+# --- nginx answering from its config ---
+nginx_bin=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null)
+if [ -z "$nginx_bin" ]; then
+    echo "nginx: skipped (not installed; make deps installs nginx-light)"
+else
+    np=$(free_port)
+    mkdir -p "$work/nginx/logs"
+    cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes auto;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    server {
+        listen 127.0.0.1:$np;
+        location / {
+            default_type application/json;
+            return 201 '{"id":"SM0123456789abcdef0123456789abcdef","status":"queued"}';
+        }
+    }
+}
+NGINX
+    "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" >"$work/nginx/out" 2>&1 &
+    ng_pid=$!
+    pids="$pids $ng_pid"
+    t0=$(date +%s)
+    until curl -s -o /dev/null "http://127.0.0.1:$np/" 2>/dev/null; do
+        [ $(( $(date +%s) - t0 )) -ge 20 ] && break
+        sleep 0.1
+    done
+    wrk -t2 -c"$conns" -d2s -s "$work/post.lua" "http://127.0.0.1:$np/v1/messages" >/dev/null 2>&1 # warm-up
+    run_wrk "http://127.0.0.1:$np/v1/messages" "nginx $("$nginx_bin" -v 2>&1 | sed 's|.*/||')"
+    ng_rps=$rps
+    kill -TERM "$ng_pid"; wait "$ng_pid" 2>/dev/null
+    if [ -n "$ng_rps" ] && [ -n "$sms_rps" ]; then
+        awk -v a="$sms_rps" -v b="$ng_rps" 'BEGIN { if (b > 0) printf "throughput ratio sbx-mock-sms / nginx: %.0f%%\n", 100 * a / b }'
+    fi
+fi
 
 # --- WireMock ---
 wm_rps=""

@@ -63,6 +63,25 @@ static struct fixture *start(const char *first, ...)
 	return f;
 }
 
+/* A fixture whose common --idle-timeout is ms (no --smtp-idle-timeout). */
+static struct fixture *start_idle(int64_t ms)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct mock_err e = {{0}};
+
+	mock_opts_defaults(&f->opts);
+	f->opts.quiet = true;
+	f->opts.idle_timeout_ms = ms;
+	mock_kv_add(&f->opts.extra, "smtp", "127.0.0.1:0");
+	f->srv = mock_server_new("mail", &f->opts, &e);
+	assert_non_null(f->srv);
+	f->mail = mail_new(f->srv, &e);
+	if (!f->mail)
+		fail_msg("mail_new: %s", e.msg);
+	f->port = mail_smtp_port(f->mail);
+	return f;
+}
+
 /* Stop and free a fixture. */
 static void stop(struct fixture *f)
 {
@@ -253,6 +272,32 @@ static void test_limits(void **state)
 	stop(f);
 }
 
+/* Without --smtp-idle-timeout, the common --idle-timeout drops an idle SMTP session. */
+static void test_idle_default(void **state)
+{
+	struct fixture *f;
+	char b[256];
+	int64_t t0;
+	ssize_t n;
+	int a;
+
+	(void)state;
+	f = start(NULL);
+	assert_int_equal(f->opts.idle_timeout_ms, 30000); /* the default */
+	stop(f);
+	f = start_idle(1000);
+	t0 = sbx_mono_ms();
+	a = raw_connect(f->port, b, sizeof(b));
+	assert_memory_equal(b, "220 ", 4);
+	n = recv(a, b, sizeof(b) - 1, 0);
+	assert_true(n > 0);
+	b[n] = '\0';
+	assert_string_equal(b, "421 4.4.2 Idle timeout, closing connection\r\n");
+	assert_true(sbx_mono_ms() - t0 >= 900);
+	close(a);
+	stop(f);
+}
+
 struct waiter {
 	struct fixture *f;
 	int status;
@@ -329,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_curl_concurrent),
 		cmocka_unit_test(test_mime_views),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_idle_default),
 		cmocka_unit_test(test_wait_and_stop),
 		cmocka_unit_test(test_bad_options),
 	};

@@ -70,6 +70,9 @@ session_sms() {
     expect 400 "$(req POST /v1/messages '{"to":')" "malformed"
     expect 200 "$(req GET '/v1/messages/wait?to=%2B15551230001&status=delivered&timeout=30s')" "wait"
     expect 408 "$(req GET '/v1/messages/wait?to=%2B15550000000&timeout=200ms')" "wait timeout"
+    expect 200 "$(req PUT /admin/faults '{"latency_ms": 50}')" "latency"
+    expect 201 "$(req POST /v1/messages '{"to":"+15551230009","from":"Acme","body":"late"}')" "delayed send"
+    expect 200 "$(req DELETE /admin/faults)" "reset latency"
     expect 200 "$(req GET '/v1/messages?limit=1&offset=1')" "list"
     expect 200 "$(req GET /v1/webhook_deliveries)" "deliveries"
     tw="/2010-04-01/Accounts/ACvg0123456789/Messages"
@@ -169,8 +172,20 @@ for mock in sms payment mail; do
     url=$(sed -n 's/^listening on //p' "$out" | head -n 1)
     session_common
     "session_$mock"
+    # a long-poll still parked at shutdown: answered (408) by the stop
+    coll=webhook_deliveries wpath='/v1/webhook_deliveries/wait?event=none&timeout=60s'
+    [ "$mock" = mail ] && coll=messages wpath='/v1/messages/wait?to=nobody%40example.invalid&timeout=60s'
+    req GET "$wpath" >"$work/parked.code" &
+    parked=$! tries=0
+    until curl -s -H "Authorization: Bearer $KEY" "$url/metrics" | grep -q "^sbx_mock_waiters{collection=\"$coll\"} 1"; do
+        tries=$((tries + 1))
+        [ "$tries" -gt 600 ] && { echo "FAIL: $mock: the long-poll never showed in /metrics"; fail=1; break; }
+        sleep 0.1
+    done
     kill -TERM "$pid"
     wait "$pid"; rc=$?; pid=""
+    wait "$parked"
+    expect 408 "$(cat "$work/parked.code")" "$mock: parked long-poll at shutdown"
     if [ "$rc" -ne 0 ]; then
         echo "FAIL: $mock exited $rc under valgrind"; cat "$log"; fail=1
     else
