@@ -30,13 +30,14 @@ int cmd_validate(int argc, char **argv)
 		cli_vars_free(&vars);
 		return cli_fail(&err);
 	}
-	char *s = bp_to_json(bp);
-	if (json)
+	if (json) {
+		char *s = bp_to_json(bp); /* built only when printed: a 500-node model takes a while */
 		printf("%s\n", s);
-	else if (!quiet)
+		free(s);
+	} else if (!quiet) {
 		printf("%s: valid (%zu node group(s), %zu network(s), hash %.12s)\n", a.pos[0], bp->nnodes,
 			bp->nnetworks, bp->hash);
-	free(s);
+	}
 	bp_free(bp);
 	cli_vars_free(&vars);
 	rc = 0;
