@@ -26,6 +26,7 @@ int cmd_validate(int argc, char **argv)
 		return a.exit;
 	struct bp_blueprint *bp = NULL;
 	struct bp_load_opts lo = env_bp_opts(cli_cfg, vars.v, vars.n, name);
+	lo.no_hash = quiet && !json; /* only the text line prints it */
 	if (bp_load(a.pos[0], &lo, &bp, &err) < 0) {
 		cli_vars_free(&vars);
 		return cli_fail(&err);
