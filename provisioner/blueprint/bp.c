@@ -273,6 +273,8 @@ static void finish(struct bp_ctx *c, struct bp_blueprint *bp, const char *name)
 	bp->nfiles = c->nfiles;
 	c->files = NULL; /* c->nfiles still counts c->canon */
 	finish_secrets(c, bp);
+	if (c->opts && c->opts->no_hash)
+		return;
 	char *json = bp_to_json(bp);
 	sbx_sha256_hex(json, strlen(json), bp->hash);
 	free(json);

@@ -233,6 +233,8 @@ struct bp_load_opts {
 	const char *const *image_dirs; /* directories besides its own tree a blueprint may read files
 	                                * from (env_config: SANDBOX_IMAGE_DIRS and the image cache) */
 	size_t nimage_dirs;
+	bool no_hash; /* leave bp->hash "" (for callers that never read it: plan, validate -q): hashing
+	               * a 500-node model's canonical JSON is a third of its load */
 };
 
 /*

@@ -60,6 +60,9 @@ void cli_print_json(struct json_t *j);
 
 /* One environment as JSON (list and status). */
 struct json_t *cli_env_json(const struct state_env *e);
+/* What `list --json` prints of envs, without the final newline (caller frees): the same bytes as
+ * cli_print_json of {"items": [cli_env_json of each], "total": n}. */
+char *cli_env_list_json(struct state_env **envs, size_t n);
 
 /* Whether stdout is a terminal (colour/live view). */
 bool cli_tty(void);

@@ -113,6 +113,7 @@ int cmd_plan(int argc, char **argv)
 	struct state *st = NULL;
 	struct env_plan_result res = {0};
 	struct bp_load_opts lo = env_bp_opts(cli_cfg, vars.v, vars.n, name);
+	lo.no_hash = true; /* the plan never reads it */
 	int rc = -1;
 	if (bp_load(a.pos[0], &lo, &bp, &err) == 0 && cli_state_open(&st, &err) == 0) {
 		struct env_plan_opts po = {bp, name, !no_refresh};

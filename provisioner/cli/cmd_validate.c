@@ -26,17 +26,19 @@ int cmd_validate(int argc, char **argv)
 		return a.exit;
 	struct bp_blueprint *bp = NULL;
 	struct bp_load_opts lo = env_bp_opts(cli_cfg, vars.v, vars.n, name);
+	lo.no_hash = quiet && !json; /* only the text line prints it */
 	if (bp_load(a.pos[0], &lo, &bp, &err) < 0) {
 		cli_vars_free(&vars);
 		return cli_fail(&err);
 	}
-	char *s = bp_to_json(bp);
-	if (json)
+	if (json) {
+		char *s = bp_to_json(bp); /* built only when printed: a 500-node model takes a while */
 		printf("%s\n", s);
-	else if (!quiet)
+		free(s);
+	} else if (!quiet) {
 		printf("%s: valid (%zu node group(s), %zu network(s), hash %.12s)\n", a.pos[0], bp->nnodes,
 			bp->nnetworks, bp->hash);
-	free(s);
+	}
 	bp_free(bp);
 	cli_vars_free(&vars);
 	rc = 0;

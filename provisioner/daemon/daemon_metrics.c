@@ -114,7 +114,7 @@ int daemon_metrics(struct daemon *d, char **out, struct sbx_err *err)
 	size_t n = 0;
 	struct sbx_buf b = {0};
 	struct daemon_stats s;
-	if (state_env_list(d->st, &envs, &n, err) < 0)
+	if (state_env_list_brief(d->st, &envs, &n, err) < 0)
 		return -1;
 	pthread_mutex_lock(&d->mu);
 	s = d->stats;

@@ -84,7 +84,7 @@ int daemon_page(struct daemon *d, char **out, struct sbx_err *err)
 	struct state_env **envs = NULL;
 	size_t n = 0;
 	struct sbx_buf b = {0};
-	int rc = state_env_list(d->st, &envs, &n, err);
+	int rc = state_env_list_brief(d->st, &envs, &n, err);
 	if (rc == 0)
 		page_head(d, &b, n);
 	for (size_t i = 0; rc == 0 && i < n; i++)

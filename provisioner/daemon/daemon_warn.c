@@ -56,7 +56,7 @@ int daemon_warn(struct daemon *d, struct sbx_err *err)
 {
 	struct state_env **envs = NULL;
 	size_t n = 0;
-	int rc = state_env_list(d->st, &envs, &n, err);
+	int rc = state_env_list_brief(d->st, &envs, &n, err);
 	int64_t now = sbx_now();
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		if (warnable(envs[i]))

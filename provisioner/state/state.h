@@ -104,6 +104,9 @@ void state_rollback(struct state *st);
  */
 int state_env_get(struct state *st, const char *name, struct state_env **out, struct sbx_err *err);
 int state_env_list(struct state *st, struct state_env ***out, size_t *n, struct sbx_err *err);
+/* state_env_list without the resolved blueprints (bp_json NULL in every row): what `list` needs,
+ * read from a covering index instead of the whole table. */
+int state_env_list_brief(struct state *st, struct state_env ***out, size_t *n, struct sbx_err *err);
 /*
  * Insert a new environment (fails with SBX_EXIT_REFUSED when the name exists, SBX_EXIT_USAGE when
  * the name is empty or holds '/'). Defaults: id NULL → a random 16-hex-char id; status NULL →

@@ -8,6 +8,11 @@
 	"name, id, blueprint, bp_hash, bp_json, status, owner, created, updated, expires, max_ttl," \
 	" protected, claimed_by, claimed_at"
 
+/* ENV_COLS with NULL for bp_json: what the env_brief index covers. */
+#define ENV_BRIEF_COLS \
+	"name, id, blueprint, bp_hash, NULL, status, owner, created, updated, expires, max_ttl," \
+	" protected, claimed_by, claimed_at"
+
 /*
  * Who a reaper may claim at ?1 (now) with staleness ?2: expired, unprotected, and either not
  * being torn down, or claimed by a reaper longer than ?2 seconds ago (that reaper died).
@@ -104,6 +109,15 @@ int state_env_list(struct state *st, struct state_env ***out, size_t *n, struct 
 {
 	st_lock(st);
 	int rc = env_query(st, out, n, err, "SELECT " ENV_COLS " FROM env ORDER BY name", NULL);
+	st_unlock(st);
+	return rc;
+}
+
+/* Every environment, ordered by name, without its resolved blueprint (from the env_brief index). */
+int state_env_list_brief(struct state *st, struct state_env ***out, size_t *n, struct sbx_err *err)
+{
+	st_lock(st);
+	int rc = env_query(st, out, n, err, "SELECT " ENV_BRIEF_COLS " FROM env ORDER BY name", NULL);
 	st_unlock(st);
 	return rc;
 }

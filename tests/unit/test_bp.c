@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "bp.h"
+#include "sha256.h"
 
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
@@ -94,6 +95,29 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(bp->nsecret_names, 0);
 	assert_int_equal(strlen(bp->hash), 64);
 	bp_free(bp);
+}
+
+/* no_hash leaves the hash empty and the model as it is; the hash does not depend on it. */
+static void test_no_hash(void **state)
+{
+	(void)state;
+	const char *yaml = HDR "networks: [ { name: a }, { name: b } ]\n"
+		"nodes: [ { name: web, count: 3, networks: [a, b] }, { name: db, memory: 2Gi, networks: [b] } ]\n";
+	struct bp_load_opts with = {0}, without = {.no_hash = true};
+	struct bp_blueprint *a = load_ok(yaml, &with), *b = load_ok(yaml, &without), *c = load_ok(yaml, NULL);
+	assert_int_equal(strlen(a->hash), 64);
+	assert_string_equal(b->hash, "");
+	assert_string_equal(c->hash, a->hash);
+	char *ja = bp_to_json(a), *jb = bp_to_json(b);
+	assert_string_equal(ja, jb);
+	char hex[65];
+	sbx_sha256_hex(ja, strlen(ja), hex);
+	assert_string_equal(hex, a->hash);
+	free(ja);
+	free(jb);
+	bp_free(a);
+	bp_free(b);
+	bp_free(c);
 }
 
 /* The defaults pass fills what a given section leaves out, inside lists and nested mappings too. */
@@ -729,6 +753,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_defaults_nested),
+		cmocka_unit_test(test_no_hash),
 		cmocka_unit_test(test_full_model),
 		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_secret_ref),

@@ -321,6 +321,65 @@ static void test_env_list_order(void **ctx)
 	state_env_list_free(v, n);
 }
 
+/* Whether EXPLAIN QUERY PLAN of sql mentions `want` (on the database file directly). */
+static bool plan_mentions(const char *db, const char *sql, const char *want)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+	bool hit = false;
+	char *q = xasprintf("EXPLAIN QUERY PLAN %s", sql);
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, q, -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		hit = hit || strstr((const char *)sqlite3_column_text(s, 3), want) != NULL;
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	free(q);
+	return hit;
+}
+
+/* The brief list is the full list without bp_json, in the same order, read from the covering index. */
+static void test_env_list_brief(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env **full = NULL, **brief = NULL;
+	size_t nf = 0, nb = 99;
+	assert_int_equal(state_env_list_brief(f->st, &brief, &nb, &err), 0);
+	assert_int_equal(nb, 0);
+	state_env_list_free(brief, nb);
+	for (int i = 0; i < 300; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "e%d", (i * 7919) % 300); /* not in name order */
+		state_fix_env(f->st, name, i % 3 ? sbx_now() + i : 0, i % 5 == 0);
+	}
+	assert_int_equal(state_env_set_status(f->st, "e42", STATE_ENV_FAILED, &err), 0);
+	assert_int_equal(state_env_list(f->st, &full, &nf, &err), 0);
+	assert_int_equal(state_env_list_brief(f->st, &brief, &nb, &err), 0);
+	assert_int_equal(nb, 300);
+	assert_int_equal(nf, nb);
+	for (size_t i = 0; i < nb; i++) {
+		const struct state_env *a = full[i], *b = brief[i];
+		assert_string_equal(a->name, b->name);
+		assert_string_equal(a->id, b->id);
+		assert_string_equal(a->status, b->status);
+		assert_string_equal(a->blueprint, b->blueprint);
+		assert_string_equal(a->bp_hash, b->bp_hash);
+		assert_string_equal(a->owner, b->owner);
+		assert_non_null(a->bp_json);
+		assert_null(b->bp_json);
+		assert_true(a->created == b->created && a->updated == b->updated && a->expires == b->expires);
+		assert_true(a->max_ttl == b->max_ttl && a->protected == b->protected && a->claimed_at == b->claimed_at);
+		assert_true(sbx_streq(a->claimed_by, b->claimed_by));
+		if (i > 0)
+			assert_true(strcmp(brief[i - 1]->name, b->name) < 0);
+	}
+	state_env_list_free(full, nf);
+	state_env_list_free(brief, nb);
+	assert_true(plan_mentions(f->db, "SELECT name, id, blueprint, bp_hash, NULL, status, owner, created, updated,"
+		" expires, max_ttl, protected, claimed_by, claimed_at FROM env ORDER BY name", "COVERING INDEX env_brief"));
+}
+
 /* protected survives an update that clears it; only unprotect lifts it. */
 static void test_protect_sticky(void **ctx)
 {
@@ -788,6 +847,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_env_list_brief, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_crud, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_list_order, setup, teardown),
