@@ -7,6 +7,7 @@
 #include "mock_util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -36,6 +37,11 @@ struct node {
 
 /* How many of the newest records a collection keeps as trees. */
 #define STORE_HOT 1024
+/*
+ * Every this many trees turned into text, hand the freed memory back to the system (malloc_trim):
+ * the trees' small blocks are freed in the middle of the heap, where malloc keeps them otherwise.
+ */
+#define STORE_TRIM_EVERY 2048
 
 /* A long-poll a handler handed back (mock_resp_wait); linked into its store while watching. */
 struct mock_wait {
@@ -60,6 +66,7 @@ struct mock_store {
 	size_t max_bytes;  /* 0: unbounded */
 	size_t bytes;      /* of every record */
 	uint64_t evicted;
+	uint64_t compacted; /* trees turned into text so far */
 	struct node *head, *tail;
 	size_t n;
 	struct node *hot;  /* the oldest node kept as a tree (the trees are a suffix of the list) */
@@ -316,6 +323,7 @@ static void compact(struct mock_store *s)
 	s->bytes += n->bytes;
 	s->hot = n->next;
 	s->nhot--;
+	s->compacted++;
 }
 
 /* A new node (doc: compact JSON text, or NULL and a tree rec, of `bytes`; steals either). */
@@ -516,8 +524,11 @@ static void put_rec(struct mock_store *s, const char *id, json_t *rec, size_t by
 	struct node *n, *gone = NULL; /* evicted nodes, freed after unlocking */
 	json_t *old = NULL;
 	char *old_doc = NULL;
+	uint64_t compacted;
+	bool trim;
 
 	pthread_mutex_lock(&s->lock);
+	compacted = s->compacted;
 	n = find(s, id);
 	if (n) {
 		old = node_set(s, n, rec, &old_doc);
@@ -534,6 +545,7 @@ static void put_rec(struct mock_store *s, const char *id, json_t *rec, size_t by
 		gone = h;
 		s->evicted++;
 	}
+	trim = compacted / STORE_TRIM_EVERY != s->compacted / STORE_TRIM_EVERY;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	json_decref(old);
@@ -543,6 +555,8 @@ static void put_rec(struct mock_store *s, const char *id, json_t *rec, size_t by
 		node_free(gone);
 		gone = next;
 	}
+	if (trim)
+		malloc_trim(0);
 }
 
 /* The record's "id", or NULL when it has none (rec is then freed). */
