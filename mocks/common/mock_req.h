@@ -78,6 +78,8 @@ void mock_resp_text(struct mock_resp *r, int status, const char *content_type, c
 /* Respond {"error": {"code": code, "message": message}}. */
 void mock_resp_error(struct mock_resp *r, int status, const char *code, const char *fmt, ...)
 	MOCK_PRINTF(4, 5);
+/* Respond with body (malloc'd, len bytes; taken over) and a static Content-Type string. */
+void mock_resp_take(struct mock_resp *r, int status, const char *content_type, char *body, size_t len);
 /* Respond with the bytes of b (taken over: b is left empty) and a Content-Type (copied). */
 void mock_resp_bytes(struct mock_resp *r, int status, struct sbx_buf *b, const char *content_type);
 /* The HTTP Basic credentials of a request, decoded: "user\0password" (caller frees; cleanse it),

@@ -7,6 +7,7 @@
 #include "mock_util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -24,9 +25,23 @@ struct node {
 	struct node *hnext;       /* hash chain */
 	uint64_t seq;
 	char *id;
+	/*
+	 * The record: a tree while it is among the newest STORE_HOT (rec; doc NULL), then compact JSON
+	 * text parsed only when read (doc; rec NULL): a tree costs several times the text, and the
+	 * newest records are the ones updated (an SMS changes status twice within 40 ms).
+	 */
 	json_t *rec;
-	size_t bytes; /* of rec as compact JSON */
+	char *doc;
+	size_t bytes; /* of the record as compact JSON (about, for a tree: rec_bytes) */
 };
+
+/* How many of the newest records a collection keeps as trees. */
+#define STORE_HOT 1024
+/*
+ * Every this many trees turned into text, hand the freed memory back to the system (malloc_trim):
+ * the trees' small blocks are freed in the middle of the heap, where malloc keeps them otherwise.
+ */
+#define STORE_TRIM_EVERY 2048
 
 /* A long-poll a handler handed back (mock_resp_wait); linked into its store while watching. */
 struct mock_wait {
@@ -51,8 +66,11 @@ struct mock_store {
 	size_t max_bytes;  /* 0: unbounded */
 	size_t bytes;      /* of every record */
 	uint64_t evicted;
+	uint64_t compacted; /* trees turned into text so far */
 	struct node *head, *tail;
 	size_t n;
+	struct node *hot;  /* the oldest node kept as a tree (the trees are a suffix of the list) */
+	size_t nhot;
 	struct node **buckets;
 	size_t nbuckets;
 	uint64_t last_seq;
@@ -137,9 +155,9 @@ static void db_save(struct mock_store *s, struct node *n)
 
 	if (!s->db->sql)
 		return;
-	doc = mock_json_dump(n->rec);
+	doc = n->rec ? mock_json_dump(n->rec) : NULL;
 	db_exec(s->db, "INSERT OR REPLACE INTO records(coll, id, seq, doc) VALUES(?, ?, ?, ?)", "ssis",
-		s->name, n->id, n->seq, doc);
+		s->name, n->id, n->seq, doc ? doc : n->doc);
 	free(doc);
 }
 
@@ -179,6 +197,9 @@ static void rehash(struct mock_store *s)
 	s->nbuckets = nb;
 }
 
+/* Turn the oldest tree into text (defined below). */
+static void compact(struct mock_store *s);
+
 /* Link a new node at the tail and into the hash (lock held). */
 static void link_node(struct mock_store *s, struct node *n)
 {
@@ -198,6 +219,13 @@ static void link_node(struct mock_store *s, struct node *n)
 	s->tail = n;
 	s->n++;
 	s->bytes += n->bytes;
+	if (!n->rec)
+		return;
+	if (!s->hot)
+		s->hot = n;
+	s->nhot++;
+	while (s->nhot > STORE_HOT)
+		compact(s);
 }
 
 /* Unlink a node (lock held); also delete it from the database when persist. */
@@ -218,6 +246,11 @@ static void unlink_node(struct mock_store *s, struct node *n, bool persist)
 		s->tail = n->prev;
 	s->n--;
 	s->bytes -= n->bytes;
+	if (n->rec) {
+		s->nhot--;
+		if (s->hot == n)
+			s->hot = n->next;
+	}
 	if (persist)
 		db_exec(s->db, "DELETE FROM records WHERE coll = ? AND id = ?", "ss", s->name, n->id);
 }
@@ -226,6 +259,7 @@ static void unlink_node(struct mock_store *s, struct node *n, bool persist)
 static void node_free(struct node *n)
 {
 	free(n->id);
+	free(n->doc);
 	json_decref(n->rec);
 	free(n);
 }
@@ -239,7 +273,7 @@ static void drop_node(struct mock_store *s, struct node *n, bool persist)
 
 /*
  * The size of a value, about as compact JSON but without formatting it (numbers count 8): what
- * the byte bound counts, cheap enough for every put.
+ * the byte bound counts for a tree, cheap enough for every put.
  */
 static size_t rec_bytes(const json_t *v)
 {
@@ -263,25 +297,68 @@ static size_t rec_bytes(const json_t *v)
 	}
 }
 
-/* A new node for rec (steals it). */
-static struct node *node_new(const char *id, uint64_t seq, json_t *rec)
+/* A node's record to read (lock held): the tree itself (*owned false) or one parsed from the text. */
+static json_t *node_tree(const struct node *n, bool *owned)
+{
+	*owned = !n->rec;
+	return n->rec ? n->rec : json_loadb(n->doc, n->bytes, JSON_DECODE_ANY, NULL);
+}
+
+/* A copy of a node's record the caller owns (lock held); NULL only when memory runs out. */
+static json_t *node_rec(const struct node *n)
+{
+	return n->rec ? json_deep_copy(n->rec) : json_loadb(n->doc, n->bytes, JSON_DECODE_ANY, NULL);
+}
+
+/* Turn the oldest tree into text (lock held; there is one). */
+static void compact(struct mock_store *s)
+{
+	struct node *n = s->hot;
+
+	n->doc = mock_json_dump(n->rec);
+	json_decref(n->rec);
+	n->rec = NULL;
+	s->bytes -= n->bytes;
+	n->bytes = strlen(n->doc);
+	s->bytes += n->bytes;
+	s->hot = n->next;
+	s->nhot--;
+	s->compacted++;
+}
+
+/* A new node (doc: compact JSON text, or NULL and a tree rec, of `bytes`; steals either). */
+static struct node *node_new(const char *id, uint64_t seq, json_t *rec, char *doc, size_t bytes)
 {
 	struct node *n = mock_xcalloc(1, sizeof(*n));
 
 	n->id = mock_xstrdup(id);
 	n->seq = seq;
-	n->rec = rec;
-	n->bytes = rec_bytes(rec);
+	n->rec = doc ? NULL : rec;
+	n->doc = doc;
+	n->bytes = bytes;
 	return n;
 }
 
-/* Set a node's record and size (lock held; the old record is the caller's). */
-static void node_set(struct mock_store *s, struct node *n, json_t *rec)
+/*
+ * Set a node's record (lock held): a tree stays a tree, text stays text (rec dumped); returns what
+ * it replaces (a tree, or text in *old_doc) for the caller to free after unlocking.
+ */
+static json_t *node_set(struct mock_store *s, struct node *n, json_t *rec, char **old_doc)
 {
+	json_t *old = n->rec;
+
+	*old_doc = n->doc;
 	s->bytes -= n->bytes;
-	n->rec = rec;
-	n->bytes = rec_bytes(rec);
+	if (n->rec) {
+		n->rec = rec;
+		n->bytes = rec_bytes(rec);
+	} else {
+		n->doc = mock_json_dump(rec);
+		n->bytes = strlen(n->doc);
+		old = rec;
+	}
 	s->bytes += n->bytes;
+	return old;
 }
 
 /* Whether the collection is over a bound, so its oldest record (not keep) must go (lock held). */
@@ -305,11 +382,16 @@ static int store_load(struct mock_store *s, struct mock_err *e)
 				-1, &st, NULL);
 	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
 	while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-		json_t *rec = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+		const char *doc = (const char *)sqlite3_column_text(st, 2);
+		json_t *rec = doc ? json_loads(doc, 0, NULL) : NULL;
 		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 1);
-		if (!rec)
+		if (!json_is_object(rec)) {
+			json_decref(rec);
 			continue;
-		link_node(s, node_new((const char *)sqlite3_column_text(st, 0), seq, rec));
+		}
+		char *text = mock_json_dump(rec);
+		link_node(s, node_new((const char *)sqlite3_column_text(st, 0), seq, NULL, text, strlen(text)));
+		json_decref(rec);
 		if (seq > s->last_seq)
 			s->last_seq = seq;
 	}
@@ -423,41 +505,39 @@ static void watch_unlink(struct mock_store *s, struct mock_wait *w)
  * Wake the watches node n now matches (lock held). A watch registered after finding no match can
  * only be matched by a record stored or changed since, so n is the one candidate.
  */
-static void notify(struct mock_store *s, struct node *n)
+static void notify(struct mock_store *s, struct node *n, const json_t *rec)
 {
 	struct mock_wait *w = s->watches, *next;
 
 	for (; w; w = next) {
 		next = w->next;
-		if (n->seq <= w->after || !s->match(n->rec, &w->filter, s->match_arg))
+		if (n->seq <= w->after || !s->match(rec, &w->filter, s->match_arg))
 			continue;
 		watch_unlink(s, w);
-		w->wake(w->wake_arg, json_deep_copy(n->rec));
+		w->wake(w->wake_arg, json_deep_copy(rec));
 	}
 }
 
-/* Insert or replace a record. */
-int mock_store_put(struct mock_store *s, json_t *rec)
+/* Store rec (steals it; bytes: its size as compact JSON) under id (lock not held). */
+static void put_rec(struct mock_store *s, const char *id, json_t *rec, size_t bytes)
 {
-	const char *id = json_string_value(json_object_get(rec, "id"));
 	struct node *n, *gone = NULL; /* evicted nodes, freed after unlocking */
 	json_t *old = NULL;
+	char *old_doc = NULL;
+	uint64_t compacted;
+	bool trim;
 
-	if (!id || !*id) {
-		json_decref(rec);
-		return -1;
-	}
 	pthread_mutex_lock(&s->lock);
+	compacted = s->compacted;
 	n = find(s, id);
 	if (n) {
-		old = n->rec;
-		node_set(s, n, rec);
+		old = node_set(s, n, rec, &old_doc);
 	} else {
-		n = node_new(id, ++s->last_seq, rec);
+		n = node_new(id, ++s->last_seq, rec, NULL, bytes);
 		link_node(s, n);
 	}
 	db_save(s, n);
-	notify(s, n);
+	notify(s, n, rec);
 	while (over_bounds(s, n)) {
 		struct node *h = s->head;
 		unlink_node(s, h, true);
@@ -465,14 +545,60 @@ int mock_store_put(struct mock_store *s, json_t *rec)
 		gone = h;
 		s->evicted++;
 	}
+	trim = compacted / STORE_TRIM_EVERY != s->compacted / STORE_TRIM_EVERY;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	json_decref(old);
+	free(old_doc);
 	while (gone) {
 		struct node *next = gone->next;
 		node_free(gone);
 		gone = next;
 	}
+	if (trim)
+		malloc_trim(0);
+}
+
+/* The record's "id", or NULL when it has none (rec is then freed). */
+static const char *put_id(json_t *rec)
+{
+	const char *id = json_string_value(json_object_get(rec, "id"));
+
+	if (id && *id)
+		return id;
+	json_decref(rec);
+	return NULL;
+}
+
+/* Insert or replace a record. */
+int mock_store_put(struct mock_store *s, json_t *rec)
+{
+	const char *id = put_id(rec);
+
+	if (!id)
+		return -1;
+	put_rec(s, id, rec, rec_bytes(rec));
+	return 0;
+}
+
+/* Insert or replace a record and answer resp with the same text. */
+int mock_store_put_answer(struct mock_store *s, json_t *rec, struct mock_resp *resp, int status)
+{
+	const char *id = put_id(rec);
+	char *doc, *body;
+	size_t len;
+
+	if (!id)
+		return -1;
+	doc = mock_json_dump(rec);
+	len = strlen(doc);
+	body = mock_xmalloc(len + 2);
+	memcpy(body, doc, len);
+	body[len] = '\n';
+	body[len + 1] = '\0';
+	mock_resp_take(resp, status, "application/json", body, len + 1);
+	free(doc);
+	put_rec(s, id, rec, len);
 	return 0;
 }
 
@@ -485,7 +611,7 @@ json_t *mock_store_get(struct mock_store *s, const char *id)
 	pthread_mutex_lock(&s->lock);
 	n = find(s, id);
 	if (n)
-		copy = json_deep_copy(n->rec);
+		copy = node_rec(n);
 	pthread_mutex_unlock(&s->lock);
 	return copy;
 }
@@ -497,17 +623,29 @@ int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *re
 	struct node *n;
 	int rc = -1;
 
+	json_t *rec = NULL;
+	bool owned = false;
+	char *old_doc = NULL;
+
 	pthread_mutex_lock(&s->lock);
 	n = find(s, id);
 	if (n)
-		rc = fn(n->rec, arg);
-	if (n && rc == 0) {
-		node_set(s, n, n->rec);
+		rec = node_tree(n, &owned);
+	if (rec)
+		rc = fn(rec, arg);
+	if (rec && rc == 0) {
+		/* text: rec dumped and handed back; a tree: the same one, only its size changes */
+		json_t *spent = node_set(s, n, rec, &old_doc);
 		db_save(s, n);
-		notify(s, n);
+		notify(s, n, rec);
 		pthread_cond_broadcast(&s->cond);
+		if (owned)
+			json_decref(spent);
 	}
 	pthread_mutex_unlock(&s->lock);
+	free(old_doc);
+	if (owned && rc != 0)
+		json_decref(rec);
 	return rc;
 }
 
@@ -549,6 +687,15 @@ size_t mock_store_count(struct mock_store *s)
 	return count;
 }
 
+/*
+ * Whether every record matches filter without looking (the default match with no pair; lock
+ * held): then a list parses only the records of its page.
+ */
+static bool matches_all(const struct mock_store *s, const struct mock_kvlist *filter)
+{
+	return s->match == mock_store_match_fields && (!filter || filter->n == 0);
+}
+
 /* Matching records, newest first, paged. */
 json_t *mock_store_list(struct mock_store *s, const struct mock_kvlist *filter, size_t offset,
 			size_t limit, size_t *total)
@@ -558,10 +705,22 @@ json_t *mock_store_list(struct mock_store *s, const struct mock_kvlist *filter, 
 
 	pthread_mutex_lock(&s->lock);
 	for (struct node *n = s->tail; n; n = n->prev) {
-		if (!s->match(n->rec, filter, s->match_arg))
-			continue;
-		if (matched >= offset && matched - offset < limit)
-			json_array_append_new(items, json_deep_copy(n->rec));
+		bool want, owned = false;
+		json_t *rec = NULL;
+
+		if (!matches_all(s, filter)) {
+			rec = node_tree(n, &owned);
+			if (!rec || !s->match(rec, filter, s->match_arg)) {
+				if (owned)
+					json_decref(rec);
+				continue;
+			}
+		}
+		want = matched >= offset && matched - offset < limit;
+		if (want)
+			json_array_append_new(items, owned ? json_incref(rec) : node_rec(n));
+		if (owned)
+			json_decref(rec);
 		matched++;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -573,8 +732,13 @@ json_t *mock_store_list(struct mock_store *s, const struct mock_kvlist *filter, 
 static json_t *newest_match(struct mock_store *s, const struct mock_kvlist *filter, uint64_t after)
 {
 	for (struct node *n = s->tail; n && n->seq > after; n = n->prev) {
-		if (s->match(n->rec, filter, s->match_arg))
-			return json_deep_copy(n->rec);
+		bool owned;
+		json_t *rec = node_tree(n, &owned);
+
+		if (rec && (matches_all(s, filter) || s->match(rec, filter, s->match_arg)))
+			return owned ? rec : json_deep_copy(rec);
+		if (owned)
+			json_decref(rec);
 	}
 	return NULL;
 }

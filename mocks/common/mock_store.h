@@ -1,6 +1,7 @@
 /*
  * mock_store — named collections of JSON object records, each with a unique string "id", in
- * insertion order (a sequence number), in memory and written through to SQLite (mock_db) with
+ * insertion order (a sequence number), in memory as compact JSON text (parsed when read, so that
+ * 10,000 records cost megabytes, not tens of them) and written through to SQLite (mock_db) with
  * --data, reloaded at start. Lists return newest first. Filters, paging, caps in records and in
  * bytes (oldest evicted, counted) and long-poll waiters. Thread-safe.
  *
@@ -45,6 +46,11 @@ const char *mock_store_name(const struct mock_store *s);
 void mock_store_set_match(struct mock_store *s, mock_match_fn fn, void *arg);
 /* Insert rec, or replace the record with the same "id" (keeping its place). Steals rec. 0 / -1. */
 int mock_store_put(struct mock_store *s, json_t *rec);
+/*
+ * mock_store_put, answering resp with status and the record as compact JSON (then "\n") from the
+ * one serialization the store keeps.
+ */
+int mock_store_put_answer(struct mock_store *s, json_t *rec, struct mock_resp *resp, int status);
 /* A copy of the record with this id, or NULL. Caller decrefs. */
 json_t *mock_store_get(struct mock_store *s, const char *id);
 /*

@@ -95,7 +95,7 @@ static int st_faults(const struct stripe *st, struct mock_resp *resp)
 	struct mock_faults *f = mock_server_faults(st->p->srv);
 	int status;
 
-	sbx_sleep_ms(mock_faults_latency(f));
+	mock_resp_delay(resp, mock_faults_latency(f));
 	status = mock_faults_roll(f);
 	if (!status)
 		return 0;

@@ -239,7 +239,7 @@ json_t *sms_message_new(const char *to, const char *from, const char *body, cons
 
 /* Store, announce and schedule a new message (steals rec and own). */
 void sms_accept(struct sms *s, json_t *rec, const struct sms_step *plan, struct mock_target *own,
-		sms_notify_fn notify, const char *key)
+		sms_notify_fn notify, const char *key, struct mock_resp *resp)
 {
 	struct transition *t = mock_xcalloc(1, sizeof(*t));
 
@@ -252,7 +252,10 @@ void sms_accept(struct sms *s, json_t *rec, const struct sms_step *plan, struct 
 	t->key = mock_xstrdup(key);
 	if (notifies(s, t))
 		callbacks(s, rec, t);
-	mock_store_put(s->messages, rec); /* nobody else holds rec: no copy needed */
+	if (resp)
+		mock_store_put_answer(s->messages, rec, resp, 201);
+	else
+		mock_store_put(s->messages, rec);
 	if (mock_server_sched(s->srv))
 		mock_sched_after(mock_server_sched(s->srv), s->delay_ms, transition_run, transition_free, t);
 	else
@@ -296,8 +299,7 @@ static void h_send(const struct mock_req *req, struct mock_resp *resp, void *arg
 	    check_callback(s, cb, &own, resp) < 0)
 		goto out;
 	rec = sms_message_new(to, from, body, cb);
-	mock_resp_json(resp, 201, json_incref(rec));
-	sms_accept(s, rec, plan_for(to), &own, NULL, NULL);
+	sms_accept(s, rec, plan_for(to), &own, NULL, NULL, resp);
 out:
 	json_decref(doc);
 }

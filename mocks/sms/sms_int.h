@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mock_resp;
+
 struct twilio;
 
 struct sms {
@@ -48,10 +50,11 @@ json_t *sms_message_new(const char *to, const char *from, const char *body, cons
 /*
  * Announce (--callback-url; own through notify, or as JSON when notify is NULL), store and
  * schedule a new message along plan (a static table ending with a NULL status). Steals rec and
- * *own (cleared); key is copied.
+ * *own (cleared); key is copied. With resp, also answer it 201 with the record (one serialization
+ * for the store and the answer).
  */
 void sms_accept(struct sms *s, json_t *rec, const struct sms_step *plan, struct mock_target *own,
-		sms_notify_fn notify, const char *key);
+		sms_notify_fn notify, const char *key, struct mock_resp *resp);
 /* Check and pin a status callback URL from a request: 0 (own->url NULL when cb is NULL), or -1 with e. */
 int sms_callback_check(struct sms *s, const char *cb, struct mock_target *own, struct mock_err *e);
 /* Whether s is an alphanumeric sender id: 1-11 of [A-Za-z0-9 ], at least one letter. */

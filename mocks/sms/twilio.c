@@ -198,7 +198,7 @@ static int tw_faults(const struct twilio *tw, struct mock_resp *resp)
 	struct mock_faults *f = mock_server_faults(tw->sms->srv);
 	int status;
 
-	sbx_sleep_ms(mock_faults_latency(f));
+	mock_resp_delay(resp, mock_faults_latency(f));
 	status = mock_faults_roll(f);
 	if (!status)
 		return 0;
@@ -466,7 +466,7 @@ static void h_create(const struct mock_req *req, struct mock_resp *resp, void *a
 		goto out;
 	rec = tw_record(req, &in);
 	mock_resp_json(resp, 201, tw_message(rec));
-	sms_accept(tw->sms, rec, plan_for(in.to), &own, tw_notify, key);
+	sms_accept(tw->sms, rec, plan_for(in.to), &own, tw_notify, key, NULL);
 out:
 	mock_target_clear(&own);
 	mock_kv_free(&form);

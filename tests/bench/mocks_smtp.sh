@@ -1,9 +1,12 @@
 #!/bin/sh
-# Benchmark (prints figures, asserts nothing): SMTP ingestion of sbx-mock-mail vs maildev (npm),
-# 10 KB messages, 8 concurrent senders, the same load client for both (tests/bench/smtp_load.c,
-# compiled here): one message per connection (like postfix's smtp-source) and 100 per connection.
-# Also the idle RSS of sbx-mock-mail. Skips (exit 0 with a message) when a tool is missing;
-# maildev is installed with npm into $SBX_BENCH_CACHE (default ~/.cache/sandbox-bench).
+# Benchmark (prints figures, asserts nothing): SMTP ingestion of sbx-mock-mail vs postfix's
+# smtp-sink (which stores nothing: the machine's SMTP limit) and maildev (npm), in one run, 10 KB
+# messages, 8 concurrent senders. Two clients: postfix's smtp-source (one message per connection,
+# and with -d all of a sender's messages over one connection) and tests/bench/smtp_load.c (compiled
+# here; 1 and 100 messages per connection). Also sbx-mock-mail's idle RSS and its RSS after the
+# load. Skips (exit 0 with a message) when a tool is missing (smtp-sink/smtp-source: the Debian
+# package postfix, whose own daemon is never started here); maildev is installed with npm into
+# $SBX_BENCH_CACHE (default ~/.cache/sandbox-bench).
 #
 #   BUILD=build sh tests/bench/mocks_smtp.sh
 #   SBX_BENCH_MESSAGES=20000 SBX_BENCH_MAILDEV_MESSAGES=1000 ...   (message counts)
@@ -44,8 +47,42 @@ load() {
     echo "  $1: $(cat "$T/$1")"
 }
 
+# source NAME PORT COUNT [FLAGS]: postfix's smtp-source, 8 sessions of 10 KB messages; the rate
+# (messages/s, from the wall time) in $T/NAME.
+source_load() {
+    if [ -z "$src" ]; then echo "rate=0" >"$T/$1"; return; fi
+    t0=$(date +%s.%N)
+    if timeout 300 "$src" $4 -s 8 -l 10240 -m "$3" -f bench@example.com -t sink@example.com "127.0.0.1:$2" \
+        >"$T/$1.log" 2>&1; then
+        awk -v n="$3" -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "rate=%d\n", n / (t1 - t0) }' >"$T/$1"
+    else
+        echo "rate=0" >"$T/$1"; echo "  $1: smtp-source failed: $(tail -n 2 "$T/$1.log")"
+    fi
+    echo "  $1 (smtp-source $4): $(rate "$T/$1") messages/s"
+}
+src=$(command -v smtp-source || ls /usr/sbin/smtp-source 2>/dev/null || true)
+sink=$(command -v smtp-sink || ls /usr/sbin/smtp-sink 2>/dev/null || true)
+[ -n "$src" ] || echo "mocks_smtp: smtp-source is not installed (Debian package postfix): smtp_load figures only"
+
+# --- smtp-sink (postfix; stores nothing) --------------------------------------------------------
+if [ -n "$sink" ] && [ -n "$src" ]; then
+    kport=$(free_port)
+    # -u: smtp-sink refuses to run as root without a user to switch to.
+    if [ "$(id -u)" = 0 ]; then kuser="-u nobody"; else kuser=""; fi
+    "$sink" $kuser "127.0.0.1:$kport" 256 >"$T/sink.log" 2>&1 &
+    kpid=$!; pids="$pids $kpid"
+    if wait_for port_open "$kport"; then
+        echo "smtp-sink (${N} messages of 10 KB, 8 sessions)"
+        source_load sink-src1 "$kport" "$N" ""
+        source_load sink-srcd "$kport" "$N" "-d"
+    else
+        echo "mocks_smtp: smtp-sink did not start: $(tail -n 3 "$T/sink.log")"
+    fi
+    kill $kpid 2>/dev/null
+fi
+
 # --- sbx-mock-mail ------------------------------------------------------------------------
-"$BIN" --listen 127.0.0.1:0 --smtp 127.0.0.1:0 --quiet --max-records 100000 >"$T/sbx.out" 2>"$T/sbx.err" &
+"$BIN" --listen 127.0.0.1:0 --smtp 127.0.0.1:0 --quiet --max-records 100000 --max-store-bytes 2G >"$T/sbx.out" 2>"$T/sbx.err" &
 sbx=$!; pids="$pids $sbx"
 wait_for grep -q '^listening on http://' "$T/sbx.out" || skip "sbx-mock-mail did not start: $(cat "$T/sbx.err")"
 sport=$(sed -n 's|^listening on smtp://127.0.0.1:\([0-9]*\)$|\1|p' "$T/sbx.out")
@@ -54,7 +91,12 @@ echo "sbx-mock-mail (${N} messages of 10 KB, 8 senders)"
 echo "  idle RSS: ${idle} kB"
 load sbx-1 "$sport" "$N" 1
 load sbx-100 "$sport" "$N" 100
-echo "  RSS after $((2 * N)) stored messages: $(rss_kb $sbx) kB"
+source_load sbx-src1 "$sport" "$N" ""
+source_load sbx-srcd "$sport" "$N" "-d"
+stored=$(python3 -c 'import json,sys,urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1] + "/v1/messages?limit=1"))["total"])' \
+    "$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$T/sbx.out" | head -n 1)" 2>/dev/null || echo "?")
+echo "  messages stored: $stored of $((4 * N)) sent"
+echo "  RSS after $((4 * N)) messages (100000 kept at most): $(rss_kb $sbx) kB"
 kill $sbx
 
 # --- maildev ----------------------------------------------------------------------------------
@@ -75,8 +117,16 @@ echo "maildev $(node "$md" --version 2>/dev/null) (${NMD} messages of 10 KB, 8 s
 echo "  idle RSS: $(rss_kb $mpid) kB"
 load maildev-1 "$mport" "$NMD" 1
 load maildev-100 "$mport" "$((NMD * 4))" 100
+source_load maildev-src1 "$mport" "$NMD" ""
+source_load maildev-srcd "$mport" "$NMD" "-d"
 kill $mpid
 
-echo "ratio sbx-mock-mail / maildev (messages/s):"
+echo "ratio sbx-mock-mail / smtp-sink (smtp-source, messages/s; goal at least 0.5):"
+awk -v a="$(rate "$T/sbx-src1")" -v b="$(rate "$T/sink-src1" 2>/dev/null)" -v c="$(rate "$T/sbx-srcd")" -v d="$(rate "$T/sink-srcd" 2>/dev/null)" \
+    'BEGIN { printf "  1 message per connection: %.2f\n  one connection per sender (-d): %.2f\n", (b ? a / b : 0), (d ? c / d : 0) }'
+echo "ratio sbx-mock-mail / maildev (smtp-source, messages/s):"
+awk -v a="$(rate "$T/sbx-src1")" -v b="$(rate "$T/maildev-src1")" -v c="$(rate "$T/sbx-srcd")" -v d="$(rate "$T/maildev-srcd")" \
+    'BEGIN { printf "  1 message per connection: %.1fx\n  one connection per sender (-d): %.1fx\n", (b ? a / b : 0), (d ? c / d : 0) }'
+echo "ratio sbx-mock-mail / maildev (smtp_load, messages/s):"
 awk -v a="$(rate "$T/sbx-1")" -v b="$(rate "$T/maildev-1")" -v c="$(rate "$T/sbx-100")" -v d="$(rate "$T/maildev-100")" \
     'BEGIN { printf "  1 message per connection: %.1fx\n  100 messages per connection: %.1fx\n", (b ? a / b : 0), (d ? c / d : 0) }'

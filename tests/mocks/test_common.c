@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "mock_form.h"
 #include "mock_kv.h"
+#include "mock_req.h"
 #include "mock_sig.h"
 #include "mock_store.h"
 #include "mock_util.h"
@@ -497,6 +498,100 @@ static void test_store_in_process(void **state)
 	mock_db_close(db);
 }
 
+/* Set "n" to 7 (a mock_store_update callback). */
+static int set_seven(json_t *rec, void *arg)
+{
+	(void)arg;
+	return json_object_set_new(rec, "n", json_integer(7));
+}
+
+/*
+ * In process: records past the newest 1024 are kept as text; reading, filtering, updating,
+ * replacing and evicting them behave as for the newest (kept as trees), and the byte bound counts
+ * their exact size.
+ */
+static void test_store_old_records(void **state)
+{
+	struct mock_err e;
+	struct mock_db *db = mock_db_open(NULL, &e);
+	struct mock_store *st = mock_store_new(db, "t", 3000, &e);
+	struct mock_kvlist f = {0};
+	char id[16];
+	size_t total;
+	json_t *items, *rec;
+
+	(void)state;
+	for (int i = 0; i < 3000; i++) {
+		snprintf(id, sizeof(id), "r%d", i);
+		assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i,s:[s]}", "id", id, "n", i % 10, "tags", "x\"\n")), 0);
+	}
+	rec = mock_store_get(st, "r5"); /* an old one */
+	assert_non_null(rec);
+	assert_int_equal(json_integer_value(json_object_get(rec, "n")), 5);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(rec, "tags"), 0)), "x\"\n");
+	json_decref(rec);
+	assert_int_equal(mock_store_update(st, "r5", set_seven, NULL), 0);
+	assert_int_equal(mock_store_update(st, "r2990", set_seven, NULL), 0); /* a new one */
+	mock_kv_add(&f, "n", "7");
+	items = mock_store_list(st, &f, 0, 1000, &total);
+	assert_int_equal(total, 302); /* 300 with n=7, r5 and r2990 */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")), "r2997");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 301), "id")), "r5");
+	json_decref(items);
+	items = mock_store_list(st, NULL, 2990, 5, &total); /* a page of old ones, unfiltered */
+	assert_int_equal(total, 3000);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")), "r9");
+	json_decref(items);
+	rec = mock_store_wait(st, &f, mock_store_seq(st, "r4"), 0);
+	assert_non_null(rec);
+	assert_string_equal(json_string_value(json_object_get(rec, "id")), "r2997");
+	json_decref(rec);
+	/* replacing an old record keeps its place */
+	assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i}", "id", "r1", "n", 99)), 0);
+	assert_int_equal(mock_store_seq(st, "r1"), 2);
+	rec = mock_store_get(st, "r1");
+	assert_int_equal(json_integer_value(json_object_get(rec, "n")), 99);
+	json_decref(rec);
+	/* the byte bound evicts the oldest (each record takes about 35 bytes) */
+	mock_store_set_max_bytes(st, 3000 * 20);
+	assert_int_equal(mock_store_put(st, json_pack("{s:s}", "id", "new")), 0);
+	assert_true(mock_store_evictions(st) > 0);
+	assert_null(mock_store_get(st, "r0"));
+	assert_int_equal(mock_store_del(st, "r2999"), 0);
+	assert_null(mock_store_get(st, "r2999"));
+	total = mock_store_count(st);
+	assert_int_equal(mock_store_clear(st), total);
+	assert_int_equal(mock_store_count(st), 0);
+	mock_kv_free(&f);
+	mock_store_free(st);
+	mock_db_close(db);
+}
+
+/* In process: mock_json_dump writes what json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER) writes. */
+static void test_json_dump_in_process(void **state)
+{
+	static const char *const docs[] = {
+		"{}", "[]", "\"\"", "0", "-9223372036854775807", "true", "false", "null", "1.5", "-0.001",
+		"1e300", "{\"b\":1,\"a\":[1,2,{\"z\":null,\"y\":\"\"}],\"c\":{}}",
+		"\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\\u0000x\"",
+		"{\"k\\n\\\"\":\"caf\\u00e9 \\u2028 \\ud83d\\ude00 \\u00ff\"}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		json_t *v = json_loads(docs[i], JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+		char *want, *got;
+
+		assert_non_null(v);
+		want = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+		got = mock_json_dump(v);
+		assert_string_equal(got, want);
+		free(want);
+		free(got);
+		json_decref(v);
+	}
+}
+
 /* In process: signatures verify independently; parsers accept units and refuse junk. */
 static void test_util_in_process(void **state)
 {
@@ -587,6 +682,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_in_process),
+		cmocka_unit_test(test_store_old_records),
+		cmocka_unit_test(test_json_dump_in_process),
 		cmocka_unit_test(test_util_in_process),
 		cmocka_unit_test(test_form_in_process),
 		cmocka_unit_test(test_twilio_signature_in_process),
