@@ -20,7 +20,7 @@ BUILD    ?= build
 # Objects are intermediate files of pattern rules: keep them, or every make relinks everything.
 .SECONDARY:
 
-PKGS      := libvirt yaml-0.1 jansson libcurl libssh2 sqlite3 openssl libmicrohttpd libfreeipmi
+PKGS      := libvirt yaml-0.1 jansson libcurl libssh2 sqlite3 libpq openssl libmicrohttpd libfreeipmi
 MOCK_PKGS := libmicrohttpd jansson sqlite3 openssl libcurl gmime-3.0
 WARN      := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral
 OPT       ?= -O2 -g

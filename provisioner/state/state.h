@@ -71,6 +71,15 @@ struct state_event {
 
 /* Open (creating and migrating when needed) the state at `path` (required). */
 int state_open(const char *path, struct state **out, struct sbx_err *err) SBX_WUR;
+/*
+ * Open the state at `location`: a SQLite file path (local_dir ignored: the file's directory), or
+ * a PostgreSQL URL (postgresql://... or postgres://..., libpq's syntax) whose local files (the
+ * secrets' key, SSH keys, locks) live in `local_dir` (absolute, required, 0700). The same schema
+ * and migrations on both; PostgreSQL write transactions are serialised by an advisory lock, like
+ * SQLite's BEGIN IMMEDIATE. Every client of one PostgreSQL state needs the same key file.
+ */
+int state_open_at(const char *location, const char *local_dir, struct state **out,
+	struct sbx_err *err) SBX_WUR;
 /* Close; state_close(NULL) is a no-op. */
 void state_close(struct state *st);
 /* The pool IPAM allocates /24 blocks from ("a.b.c.d/N", N 8..24; NULL: 10.211.0.0/16). It is
