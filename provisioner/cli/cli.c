@@ -26,6 +26,7 @@ const struct cli_cmd cli_cmds[] = {
 	{"apply", cmd_apply, "server-side apply of Kubernetes manifests to an environment's cluster"},
 	{"kubeconfig", cmd_kubeconfig, "the path of the kubeconfig of an environment's cluster"},
 	{"gc", cmd_gc, "list (and delete) libvirt objects of ours that the state does not know"},
+	{"unlock", cmd_unlock, "drop an environment's lock lease (PostgreSQL state) whose holder is gone; logs it"},
 	{"secret", cmd_secret, "set (from stdin), list or remove the values of a blueprint's ${secret.NAME}"},
 	{NULL, NULL, NULL},
 };

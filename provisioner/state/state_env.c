@@ -322,6 +322,50 @@ static int claim_one(struct state *st, const char *name, int64_t now, int64_t st
 	return rc;
 }
 
+/*
+ * PostgreSQL: claim them all in one statement; rows another reaper's claim holds are skipped
+ * (FOR UPDATE SKIP LOCKED) instead of waited for. Oldest expiry first, as on SQLite.
+ */
+static int claim_skip_locked(struct state *st, int64_t now, const char *reaper, int64_t stale,
+	char ***out, size_t *n, struct sbx_err *err)
+{
+	struct db_rows *s = NULL;
+	char **v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	if (db_query(st, &s, err,
+		"WITH c AS (SELECT name FROM env WHERE " CLAIMABLE " FOR UPDATE SKIP LOCKED)"
+		" UPDATE env SET status = 'reaping', claimed_by = ?3, claimed_at = ?1, updated = ?1"
+		" FROM c WHERE env.name = c.name RETURNING env.name, env.expires", "iis", now, stale, reaper) < 0)
+		return -1;
+	struct claimed { int64_t expires; char *name; } *c = NULL;
+	while ((rc = db_next(st, s, err)) == 1) {
+		xgrow(&c, &cap, len + 1, sizeof(*c));
+		c[len].name = db_col_str(s, 0);
+		c[len++].expires = db_col_int(s, 1);
+	}
+	db_done(st, s);
+	/* oldest expiry first, then by name (a few rows: insertion sort) */
+	for (size_t i = 1; i < len; i++)
+		for (size_t j = i; j > 0 && (c[j - 1].expires > c[j].expires || (c[j - 1].expires ==
+			c[j].expires && strcmp(c[j - 1].name, c[j].name) > 0)); j--) {
+			struct claimed t = c[j];
+			c[j] = c[j - 1];
+			c[j - 1] = t;
+		}
+	v = len ? xcalloc(len, sizeof(*v)) : NULL;
+	for (size_t i = 0; i < len; i++)
+		v[i] = c[i].name;
+	free(c);
+	if (rc < 0) {
+		state_strv_free(v, len);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
 /* Claim every expired environment, one atomic UPDATE each. */
 int state_env_claim_expired(struct state *st, int64_t now, const char *reaper, int64_t stale_secs,
 	char ***names, size_t *n, struct sbx_err *err)
@@ -329,6 +373,12 @@ int state_env_claim_expired(struct state *st, int64_t now, const char *reaper, i
 	char **cand = NULL, **won = NULL;
 	size_t ncand = 0, nwon = 0;
 	int rc;
+	if (st->be == &db_pg) {
+		st_lock(st);
+		rc = claim_skip_locked(st, now, reaper, stale_secs, names, n, err);
+		st_unlock(st);
+		return rc;
+	}
 	st_lock(st);
 	rc = claim_candidates(st, now, stale_secs, &cand, &ncand, err);
 	for (size_t i = 0; rc == 0 && i < ncand; i++) {

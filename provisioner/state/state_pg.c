@@ -79,6 +79,10 @@ static const char *const migrations[] = {
 	"  machine TEXT PRIMARY KEY,"
 	"  env TEXT NOT NULL REFERENCES env(name) ON UPDATE RESTRICT ON DELETE RESTRICT,"
 	"  node TEXT NOT NULL, since BIGINT NOT NULL);",
+	/* 5: environment locks as leases, with the holder's host and pid and a heartbeat. */
+	"CREATE TABLE env_lock ("
+	"  env TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL, pid BIGINT NOT NULL,"
+	"  since BIGINT NOT NULL, heartbeat BIGINT NOT NULL, expires BIGINT NOT NULL);",
 };
 
 /* The connection of the handle. */

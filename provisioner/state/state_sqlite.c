@@ -59,6 +59,10 @@ static const char *const migrations[] = {
 	"  machine TEXT PRIMARY KEY,"
 	"  env TEXT NOT NULL REFERENCES env(name) ON UPDATE RESTRICT ON DELETE RESTRICT,"
 	"  node TEXT NOT NULL, since INTEGER NOT NULL);",
+	/* 5: environment locks as leases (used on PostgreSQL; a SQLite state's locks are flocks). */
+	"CREATE TABLE env_lock ("
+	"  env TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,"
+	"  since INTEGER NOT NULL, heartbeat INTEGER NOT NULL, expires INTEGER NOT NULL);",
 };
 
 /* The connection. */

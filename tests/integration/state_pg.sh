@@ -34,6 +34,18 @@ expect_rc 0 "$PG_BIN/psql" -X -At -d "$PG_URL" -c "SELECT count(*) FROM secret W
 expect_out '^1$'
 expect_rc 0 "$PG_BIN/psql" -X -At -d "$PG_URL" -c "SELECT encode(ct, 'escape') FROM secret"
 expect_no_out 'hunter2'
+# sandbox unlock: a lease left by a holder on another host is dropped and logged
+expect_rc 0 "$SANDBOX" --state "$PG_URL" unlock demo
+expect_out 'demo held no lock lease'
+expect_rc 0 "$PG_BIN/psql" -X -At -d "$PG_URL" -c "INSERT INTO env_lock VALUES ('demo', 't', 'elsewhere', 4242, 1, 1, 9999999999)"
+expect_rc 0 "$SANDBOX" --state "$PG_URL" unlock demo
+expect_out '^unlocked demo'
+expect_rc 0 "$PG_BIN/psql" -X -At -d "$PG_URL" -c "SELECT count(*) FROM env_lock"
+expect_out '^0$'
+expect_rc 0 "$PG_BIN/psql" -X -At -d "$PG_URL" -c "SELECT detail FROM event WHERE kind = 'lock.unlock' ORDER BY id"
+expect_out '^\{"held":false,'
+expect_out '"host":"elsewhere","pid":4242'
+
 # a bad URL fails with a hint, without printing the password
 expect_rc 1 "$SANDBOX" --state "postgresql://sbx:s3cret@/nodb?host=$PG_DIR/sock&port=$PG_PORT" list
 expect_out 'connect'

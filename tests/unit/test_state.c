@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -147,7 +148,7 @@ static void test_state_id(void **ctx)
 	assert_string_not_equal(state_id(g->st), id);
 	state_fix_free(g);
 	state_close(f->st);
-	char *v1 = set_version_sql(1), *sql = xasprintf("DROP TABLE meta; DROP TABLE lease; %s", v1);
+	char *v1 = set_version_sql(1), *sql = xasprintf("DROP TABLE meta; DROP TABLE lease; DROP TABLE env_lock; %s", v1);
 	assert_int_equal(raw_sql(f->db, sql, NULL), SQLITE_OK);
 	free(v1);
 	free(sql);
@@ -827,6 +828,146 @@ static void test_many_puts(void **ctx)
 	free(db);
 }
 
+/* A child that opens the state at path, takes env's lock and waits; returns its pid once it holds it. */
+static pid_t lock_holder(const char *path, const char *env)
+{
+	int p[2];
+	char c = 0;
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sbx_err err = SBX_ERR_INIT;
+		struct state *st = NULL;
+		struct state_lock *lk = NULL;
+		close(p[0]);
+		if (state_fix_open(path, &st, &err) < 0 || state_env_lock(st, env, 0, &lk, &err) < 0)
+			_exit(2);
+		if (write(p[1], "x", 1) != 1)
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	ssize_t n = read(p[0], &c, 1); /* the child holds the lock, or died (0) */
+	close(p[0]);
+	if (n != 1) {
+		waitpid(pid, NULL, 0);
+		fail_msg("the lock holder died before taking the lock");
+	}
+	return pid;
+}
+
+/* SIGKILL and reap a child. */
+static void kill_child(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Whether env's events include kind with `text` in its detail. */
+static bool has_event(struct state *st, const char *env, const char *kind, const char *text)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_event *ev = NULL;
+	size_t n = 0;
+	bool found = false;
+	assert_int_equal(state_event_list(st, env, 0, &ev, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ev[i].kind, kind) == 0 && ev[i].detail && strstr(ev[i].detail, text))
+			found = true;
+	state_event_list_free(ev, n);
+	return found;
+}
+
+/* PostgreSQL: a lease whose holder (on another host) was SIGKILLed is taken over after the lease. */
+static void test_lock_lease_takeover(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_lock *lk = NULL;
+	pid_t pid = lock_holder(f->db, "e");
+	int busy = state_env_lock(f->st, "e", 0, &lk, &err);
+	int exit_busy = err.code;
+	sbx_err_clear(&err);
+	int moved = raw_sql(f->db, "UPDATE env_lock SET host = 'elsewhere' WHERE env = 'e'", NULL);
+	kill_child(pid);
+	assert_int_equal(busy, -1);
+	assert_int_equal(exit_busy, SBX_EXIT_REFUSED);
+	assert_int_equal(moved, SQLITE_OK);
+	/* the holder is gone, but its lease (another host's) runs until it expires */
+	int64_t now = sbx_now();
+	assert_int_equal(state_env_lock(f->st, "e", 0, &lk, &err), -1);
+	char *want = xasprintf("locked by elsewhere pid %d", (int)pid);
+	assert_non_null(strstr(sbx_err_first(&err), want));
+	assert_non_null(err.hint);
+	assert_non_null(strstr(err.hint, "sandbox unlock e"));
+	free(want);
+	sbx_err_clear(&err);
+	sbx_fake_now_set(now + STATE_LOCK_LEASE_S - 1);
+	assert_int_equal(state_env_lock(f->st, "e", 0, &lk, &err), -1);
+	sbx_err_clear(&err);
+	sbx_fake_now_set(now + STATE_LOCK_LEASE_S + 1);
+	assert_int_equal(state_env_lock(f->st, "e", 0, &lk, &err), 0);
+	assert_true(has_event(f->st, "e", "lock.takeover", "\"host\":\"elsewhere\""));
+	assert_true(has_event(f->st, "e", "lock.takeover", "\"expired\":true"));
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM env_lock WHERE env = 'e'"), 1);
+	char *mine = xasprintf("SELECT pid FROM env_lock WHERE env = 'e'");
+	assert_int_equal(raw_int(f->db, mine), getpid());
+	free(mine);
+	state_env_unlock(lk);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM env_lock"), 0);
+	sbx_fake_now_set(0);
+}
+
+/* PostgreSQL: a lease held by a process of this host that was SIGKILLed is taken over at once. */
+static void test_lock_dead_holder_here(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_lock *lk = NULL;
+	pid_t pid = lock_holder(f->db, "d");
+	kill_child(pid);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM env_lock WHERE env = 'd'"), 1);
+	assert_int_equal(state_env_lock(f->st, "d", 0, &lk, &err), 0);
+	assert_true(has_event(f->st, "d", "lock.takeover", "\"expired\":false"));
+	char *pidtext = xasprintf("\"pid\":%d", (int)pid);
+	assert_true(has_event(f->st, "d", "lock.takeover", pidtext));
+	free(pidtext);
+	state_env_unlock(lk);
+}
+
+/* `sandbox unlock`: a live holder's lease is dropped and logged; then there is nothing to drop. */
+static void test_lock_break(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_lock *lk = NULL;
+	bool held = false;
+	if (!state_fix_pg()) { /* SQLite: a flock, nothing in the database to drop */
+		assert_int_equal(state_env_lock_break(f->st, "u", "ops@here", &held, &err), 0);
+		assert_false(held);
+		assert_true(has_event(f->st, "u", "lock.unlock", "\"held\":false"));
+		return;
+	}
+	pid_t pid = lock_holder(f->db, "u");
+	int rc = state_env_lock_break(f->st, "u", "ops@here", &held, &err);
+	int64_t left = raw_int(f->db, "SELECT count(*) FROM env_lock");
+	kill_child(pid);
+	assert_int_equal(rc, 0);
+	assert_true(held);
+	assert_int_equal(left, 0);
+	char *pidtext = xasprintf("\"pid\":%d", (int)pid);
+	assert_true(has_event(f->st, "u", "lock.unlock", pidtext));
+	assert_true(has_event(f->st, "u", "lock.unlock", "\"by\":\"ops@here\""));
+	free(pidtext);
+	assert_int_equal(state_env_lock_break(f->st, "u", "ops@here", &held, &err), 0);
+	assert_false(held);
+	/* and the lock is free */
+	assert_int_equal(state_env_lock(f->st, "u", 0, &lk, &err), 0);
+	state_env_unlock(lk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -849,11 +990,23 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warn_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_puts, setup, teardown),
-		/* SQLite only (last: left out on PostgreSQL) */
+		cmocka_unit_test_setup_teardown(test_lock_break, setup, teardown),
+		/* SQLite only (left out on PostgreSQL) */
 		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
 	};
+	/* PostgreSQL only: lock leases (a SQLite state's locks are flocks) */
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test_setup_teardown(test_lock_lease_takeover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_dead_holder_here, setup, teardown),
+	};
+	struct CMUnitTest run[SBX_NELEM(tests) + SBX_NELEM(pg_tests)];
 	size_t n = SBX_NELEM(tests) - (state_fix_pg() ? 1 : 0);
+	memcpy(run, tests, n * sizeof(*run));
+	if (state_fix_pg()) {
+		memcpy(run + n, pg_tests, sizeof(pg_tests));
+		n += SBX_NELEM(pg_tests);
+	}
 	sbx_fake_now_set(0);
-	return _cmocka_run_group_tests(state_fix_pg() ? "state on PostgreSQL" : "state on SQLite", tests, n,
+	return _cmocka_run_group_tests(state_fix_pg() ? "state on PostgreSQL" : "state on SQLite", run, n,
 		NULL, NULL);
 }
