@@ -29,6 +29,12 @@ void state_set_ipam_pool(struct state *st, const char *pool)
 	st->ipam_pool = xstrdup(pool);
 }
 
+/* Where the state is, without a password. */
+const char *state_location(const struct state *st)
+{
+	return st->shown;
+}
+
 /* The directory holding the database, key and locks. */
 const char *state_dir(const struct state *st)
 {
@@ -129,6 +135,7 @@ static struct state *state_new(const char *path, const char *dir)
 	pthread_mutex_init(&st->mu, &a);
 	pthread_mutexattr_destroy(&a);
 	st->path = xstrdup(path);
+	st->shown = db_url_shown(path);
 	st->be = state_is_url(path) ? &db_pg : &db_sqlite;
 	st->dir = st->be == &db_sqlite ? sbx_dirname(st->path) : xstrdup(dir);
 	return st;
@@ -176,6 +183,7 @@ void state_close(struct state *st)
 	OPENSSL_cleanse(st->key, sizeof(st->key));
 	pthread_mutex_destroy(&st->mu);
 	free(st->path);
+	free(st->shown);
 	free(st->dir);
 	free(st->ipam_pool);
 	free(st->id);

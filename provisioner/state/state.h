@@ -91,6 +91,8 @@ const char *state_id(const struct state *st);
 /* This state's own directory, DIR/<state id> (0700): its environments' SSH keys, known_hosts
  * files and locks live there, so two state files in one directory never share them (owned by st). */
 const char *state_private_dir(const struct state *st);
+/* Where the state is: its file, or its URL without the password (for logs; owned by st). */
+const char *state_location(const struct state *st);
 /* The directory holding the database and the secrets' key file; it must be the caller's and 0700
  * (checked at open) (owned by st). */
 const char *state_dir(const struct state *st);

@@ -24,6 +24,19 @@ bool state_is_url(const char *location)
 		strncmp(location, "postgres://", 11) == 0);
 }
 
+/* The URL without the password (user:secret@ becomes user@). */
+char *db_url_shown(const char *url)
+{
+	const char *auth = strstr(url, "://");
+	const char *at = auth ? strpbrk(auth + 3, "@/") : NULL;
+	if (!at || *at != '@')
+		return xstrdup(url);
+	const char *colon = memchr(auth + 3, ':', (size_t)(at - auth - 3));
+	if (!colon)
+		return xstrdup(url);
+	return xasprintf("%.*s%s", (int)(colon - url), url, at);
+}
+
 /* Add an error naming the last database failure. */
 int db_fail(struct state *st, struct sbx_err *err, const char *what)
 {
@@ -184,7 +197,7 @@ int db_commit(struct state *st, struct sbx_err *err)
 	if (st->be->txn_lost(st)) { /* rolled back after an I/O or full-disk error */
 		db_rollback(st);
 		return sbx_err_set(err, SBX_EXIT_FAILED, "state database %s: the transaction was rolled "
-			"back after an earlier error; nothing of it was saved", st->path);
+			"back after an earlier error; nothing of it was saved", st->shown);
 	}
 	if (db_run(st, st->txn_depth == 1 ? "COMMIT" : "RELEASE sbx", err) < 0) {
 		db_rollback(st);

@@ -67,11 +67,14 @@ extern const struct db_backend db_sqlite, db_pg;
 
 /* Whether a state location names a PostgreSQL database (postgres:// or postgresql://). */
 bool state_is_url(const char *location);
+/* A URL without its password, for messages and logs; caller frees. */
+char *db_url_shown(const char *url);
 
 struct state {
 	const struct db_backend *be;
 	void *conn;         /* the backend's connection */
 	char *path, *dir;   /* path: the location (file or URL); dir: the local directory */
+	char *shown;        /* path without a password (state_location) */
 	pthread_mutex_t mu; /* recursive: state_begin holds it until state_commit/state_rollback */
 	int txn_depth;      /* open db_begin levels */
 	int user_txn;       /* open state_begin levels */

@@ -314,25 +314,12 @@ static void quiet(void *arg, const char *msg)
 	(void)msg;
 }
 
-/* The URL without the password (user:secret@ becomes user@). */
-static char *url_shown(const char *url)
-{
-	const char *auth = strstr(url, "://");
-	const char *at = auth ? strpbrk(auth + 3, "@/") : NULL;
-	if (!at || *at != '@')
-		return xstrdup(url);
-	const char *colon = memchr(auth + 3, ':', (size_t)(at - auth - 3));
-	if (!colon)
-		return xstrdup(url);
-	return xasprintf("%.*s%s", (int)(colon - url), url, at);
-}
-
 /* Connect. */
 static int pg_open(struct state *st, struct sbx_err *err)
 {
 	struct pg_conn *pc = xcalloc(1, sizeof(*pc));
 	st->conn = pc;
-	pc->shown = url_shown(st->path);
+	pc->shown = db_url_shown(st->path);
 	pc->c = PQconnectdb(st->path);
 	if (!pc->c)
 		abort(); /* libpq could not allocate the connection */

@@ -31,7 +31,8 @@ start_daemon() {
         "$SANDBOX" daemon --listen 127.0.0.1:0 --interval 1 >"$T/d$1.out" 2>"$T/d$1.err"; echo $? >"$T/d$1.rc" ) &
     on_exit "[ -s '$T/d$1.pid' ] && [ ! -s '$T/d$1.rc' ] && kill -KILL \$(cat '$T/d$1.pid')"
 }
-start_daemon 1
+# daemon 1 with a password in its URL (trust auth ignores it): its log must not show it
+SANDBOX_STATE="postgresql://sbx:s3cret-pw@/postgres?host=$PG_DIR/sock&port=$PG_PORT" start_daemon 1
 start_daemon 2
 for i in 1 2; do
     until_true 60 grep -q '^listening on ' "$T/d$i.out" && pass || { fail "daemon $i not listening"; tail -5 "$T/d$i.err" >&2; }
@@ -58,5 +59,7 @@ grep -h '"event":"reap.done"' "$T/d1.err" "$T/d2.err" | grep -o '"env":"[^"]*"' 
 grep -h '"event":"reap.fail"\|"event":"reap.error"' "$T/d1.err" "$T/d2.err" >"$T/errs"
 [ ! -s "$T/errs" ] && pass || { fail "reap failures"; head -5 "$T/errs" >&2; }
 [ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left"
+grep -q '"event":"daemon.start".*state postgresql://sbx@/postgres' "$T/d1.err" && pass || fail "daemon.start does not name the state"
+! grep -q 's3cret-pw' "$T/d1.err" "$T/d1.out" && pass || fail "the daemon logged the password"
 
 finish
