@@ -6,7 +6,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev cppcheck
- libvirt-dev libyaml-dev libjansson-dev libcurl4-openssl-dev libssh2-1-dev libsqlite3-dev libssl-dev
+ libvirt-dev libyaml-dev libjansson-dev libcurl4-openssl-dev libssh2-1-dev libsqlite3-dev libpq-dev libssl-dev
  libcmocka-dev libmicrohttpd-dev libgmime-3.0-dev libfreeipmi-dev
  libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base
  debootstrap cloud-image-utils e2fsprogs openssh-server openssh-client

@@ -28,6 +28,7 @@ const struct cli_cmd cli_cmds[] = {
 	{"apply", cmd_apply, "server-side apply of Kubernetes manifests to an environment's cluster", CLI_LIBS_INFRA},
 	{"kubeconfig", cmd_kubeconfig, "the path of the kubeconfig of an environment's cluster", 0},
 	{"gc", cmd_gc, "list (and delete) libvirt objects of ours that the state does not know", CLI_LIBS_INFRA},
+	{"unlock", cmd_unlock, "drop an environment's lock lease (PostgreSQL state) whose holder is gone; logs it", 0},
 	{"secret", cmd_secret, "set (from stdin), list or remove the values of a blueprint's ${secret.NAME}", 0},
 	{NULL, NULL, NULL, 0},
 };

@@ -114,7 +114,7 @@ static int daemon_start(struct daemon *d, struct sbx_err *err)
 	fprintf(d->o->out, "listening on http://%s:%d\n", addr, port);
 	fflush(d->o->out);
 	ev_emit(d->log, NULL, "daemon.start", NULL, NULL, NULL, "listening on http://%s:%d, state %s, a reaper "
-		"pass every %llds as %s", addr, port, d->cfg->state_path, (long long)d->o->interval_s, d->reaper);
+		"pass every %llds as %s", addr, port, state_location(d->st), (long long)d->o->interval_s, d->reaper);
 	free(addr);
 	return 0;
 }

@@ -11,9 +11,13 @@
 /* Open the configured state. */
 int env_state_open(const struct env_config *cfg, struct state **st, struct sbx_err *err)
 {
-	if (state_open(cfg->state_path, st, err) < 0) {
-		sbx_err_hint(err, "set SANDBOX_STATE (or --state) to a writable path, or check the permissions of %s",
-			cfg->state_path);
+	if (state_open_at(cfg->state_path, cfg->state_dir, st, err) < 0) {
+		if (cfg->state_dir)
+			sbx_err_hint(err, "check the PostgreSQL URL of SANDBOX_STATE (or --state) and the "
+				"permissions of %s", cfg->state_dir);
+		else
+			sbx_err_hint(err, "set SANDBOX_STATE (or --state) to a writable path, or check the "
+				"permissions of %s", cfg->state_path);
 		return -1;
 	}
 	state_set_ipam_pool(*st, cfg->ipam_pool);

@@ -151,6 +151,12 @@ static void read_strings(struct env_config *c, const char *state_flag)
 {
 	const char *s = state_flag && *state_flag ? state_flag : var("SANDBOX_STATE", NULL);
 	c->state_path = s ? xstrdup(s) : default_state();
+	if (strncmp(c->state_path, "postgresql://", 13) == 0 || strncmp(c->state_path, "postgres://", 11) == 0) {
+		s = var("SANDBOX_STATE_DIR", NULL);
+		char *def = s ? NULL : default_state();
+		c->state_dir = s ? xstrdup(s) : sbx_dirname(def);
+		free(def);
+	}
 	c->ipam_pool = xstrdup(var("SANDBOX_IPAM_POOL", NULL) ? var("SANDBOX_IPAM_POOL", NULL) : CFG_IPAM_POOL);
 	s = var("SANDBOX_IMAGE_CACHE", NULL);
 	c->image_cache = s ? xstrdup(s) : default_image_cache();
@@ -184,7 +190,7 @@ int env_config_load(struct env_config *c, const char *state_flag, struct sbx_err
 /* Free the strings. */
 void env_config_clear(struct env_config *c)
 {
-	char **s[] = {&c->state_path, &c->ipam_pool, &c->image_cache, &c->recipes_dir, &c->cluster_dir,
+	char **s[] = {&c->state_path, &c->state_dir, &c->ipam_pool, &c->image_cache, &c->recipes_dir, &c->cluster_dir,
 		&c->mock_bin_dir, &c->kvm_force, &c->kvm_probe_kernel, &c->kvm_cache, &c->owner, &c->test_crash};
 	for (size_t i = 0; i < SBX_NELEM(s); i++) {
 		free(*s[i]);

@@ -3,8 +3,11 @@
  * main, later the daemon) from flags, SANDBOX_* variables and defaults, then passed down as plain
  * values: no other module calls getenv.
  *
- *   SANDBOX_STATE            the state database (--state wins); default $XDG_STATE_HOME/sandbox/
+ *   SANDBOX_STATE            the state database (--state wins): a SQLite file, or a PostgreSQL URL
+ *                            (postgresql://USER@HOST/DB...); default $XDG_STATE_HOME/sandbox/
  *                            state.db, else ~/.local/state/sandbox/state.db
+ *   SANDBOX_STATE_DIR        with a PostgreSQL state: the local directory of the secrets' key file
+ *                            (`key`), SSH keys and locks; default the default state's directory
  *   SANDBOX_IPAM_POOL        the pool the /24 blocks come from (default 10.211.0.0/16)
  *   SANDBOX_IMAGE_CACHE      base images (default /var/lib/sandbox/images as root, else
  *                            $XDG_CACHE_HOME/sandbox/images or ~/.cache/sandbox/images)
@@ -31,7 +34,8 @@
 #include "util.h"
 
 struct env_config {
-	char *state_path;
+	char *state_path;       /* a file or a postgresql:// URL */
+	char *state_dir;        /* a URL state's local directory (NULL for a file: its directory) */
 	char *ipam_pool;
 	char *image_cache;
 	char **image_dirs;      /* the image cache, then SANDBOX_IMAGE_DIRS (for bp_load_opts) */

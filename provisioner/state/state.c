@@ -10,60 +10,6 @@
 
 #include <openssl/crypto.h>
 
-#define BUSY_TIMEOUT_MS 30000
-
-/*
- * The schema, one step per version: step i takes user_version i to i + 1. Append only; never edit
- * a released step.
- */
-static const char *const migrations[] = {
-	/* 1: environments, resources, events, IPAM, secrets. */
-	"CREATE TABLE env ("
-	"  name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, blueprint TEXT, bp_hash TEXT,"
-	"  bp_json TEXT, status TEXT NOT NULL, owner TEXT,"
-	"  created INTEGER NOT NULL, updated INTEGER NOT NULL,"
-	"  expires INTEGER NOT NULL DEFAULT 0, max_ttl INTEGER NOT NULL DEFAULT 0,"
-	"  protected INTEGER NOT NULL DEFAULT 0 CHECK (protected IN (0, 1)),"
-	"  claimed_by TEXT, claimed_at INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX env_expires ON env(expires) WHERE expires > 0;"
-	"CREATE TABLE res ("
-	"  env TEXT NOT NULL REFERENCES env(name) ON UPDATE RESTRICT ON DELETE RESTRICT,"
-	"  type TEXT NOT NULL, name TEXT NOT NULL, provider_id TEXT, spec TEXT,"
-	"  status TEXT NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (env, type, name));"
-	"CREATE TABLE event ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, env TEXT,"
-	"  kind TEXT NOT NULL, detail TEXT CHECK (detail IS NULL OR json_valid(detail)));"
-	"CREATE INDEX event_env ON event(env, id);"
-	"CREATE TRIGGER event_no_update BEFORE UPDATE ON event"
-	"  BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;"
-	"CREATE TRIGGER event_no_delete BEFORE DELETE ON event"
-	"  BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;"
-	"CREATE TABLE ipam ("
-	"  env TEXT NOT NULL REFERENCES env(name) ON UPDATE RESTRICT ON DELETE RESTRICT,"
-	"  network TEXT NOT NULL, block INTEGER NOT NULL UNIQUE, cidr TEXT NOT NULL,"
-	"  PRIMARY KEY (env, network));"
-	"CREATE TABLE secret ("
-	"  env TEXT NOT NULL, name TEXT NOT NULL, nonce BLOB NOT NULL, ct BLOB NOT NULL,"
-	"  tag BLOB NOT NULL, PRIMARY KEY (env, name));",
-	/* 2: the state's own random id, carried by every object it creates (ownership). */
-	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"INSERT INTO meta VALUES ('state_id', lower(hex(randomblob(8))));",
-	/* 3: the expiry warnings sent (the daemon), once per environment, offset and expiry. */
-	"CREATE TABLE IF NOT EXISTS warning ("
-	"  env_id TEXT NOT NULL REFERENCES env(id) ON UPDATE RESTRICT ON DELETE CASCADE,"
-	"  before_s INTEGER NOT NULL, expires INTEGER NOT NULL, sent INTEGER NOT NULL,"
-	"  PRIMARY KEY (env_id, before_s, expires));",
-	/* 4: bare-metal machines ("ipmi:ADDRESS:PORT"), each leased to one environment at a time. */
-	"CREATE TABLE lease ("
-	"  machine TEXT PRIMARY KEY,"
-	"  env TEXT NOT NULL REFERENCES env(name) ON UPDATE RESTRICT ON DELETE RESTRICT,"
-	"  node TEXT NOT NULL, since INTEGER NOT NULL);",
-	/* 5: `list` reads every environment but not its resolved blueprint (bp_json, the bulk of a
-	 * row): a covering index in name order spares it reading the whole table. */
-	"CREATE INDEX IF NOT EXISTS env_brief ON env(name, id, blueprint, bp_hash, status, owner, created, updated,"
-	"  expires, max_ttl, protected, claimed_by, claimed_at);",
-};
-
 /* This state's private directory. */
 const char *state_private_dir(const struct state *st)
 {
@@ -81,6 +27,12 @@ void state_set_ipam_pool(struct state *st, const char *pool)
 {
 	free(st->ipam_pool);
 	st->ipam_pool = xstrdup(pool);
+}
+
+/* Where the state is, without a password. */
+const char *state_location(const struct state *st)
+{
+	return st->shown;
 }
 
 /* The directory holding the database, key and locks. */
@@ -116,6 +68,8 @@ static int prepare_files(struct state *st, struct sbx_err *err)
 {
 	if (sbx_mkdir_p(st->dir, 0700, err) < 0 || check_dir(st->dir, err) < 0)
 		return -1;
+	if (st->be != &db_sqlite)
+		return 0; /* a server's database: only the local directory */
 	int fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sbx_err_set(err, SBX_EXIT_FAILED, "cannot open the state database %s: %s",
@@ -124,46 +78,10 @@ static int prepare_files(struct state *st, struct sbx_err *err)
 	return 0;
 }
 
-/*
- * Switch the database to WAL. Switching takes an exclusive lock and SQLite answers SQLITE_BUSY at
- * once, without calling the busy handler, while another process holds the file (several processes
- * opening a fresh state together): retry with backoff until the busy timeout.
- */
-static int set_wal(struct state *st, struct sbx_err *err)
-{
-	struct sbx_backoff b;
-	sbx_backoff_init(&b, BUSY_TIMEOUT_MS, 2, 100);
-	for (;;) {
-		int rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-		if (rc == SQLITE_OK)
-			return 0;
-		if ((rc & 0xff) != SQLITE_BUSY || sbx_backoff_wait(&b) < 0)
-			return db_fail(st, err, "PRAGMA journal_mode = WAL");
-	}
-}
-
-/* Apply the pragmas every connection needs. */
-static int set_pragmas(struct state *st, struct sbx_err *err)
-{
-	static const char *const pragmas[] = {
-		"PRAGMA synchronous = NORMAL",
-		"PRAGMA foreign_keys = ON",
-	};
-	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-	if (set_wal(st, err) < 0)
-		return -1;
-	for (size_t i = 0; i < SBX_NELEM(pragmas); i++) {
-		if (sqlite3_exec(st->db, pragmas[i], NULL, NULL, NULL) != SQLITE_OK)
-			return db_fail(st, err, pragmas[i]);
-	}
-	return 0;
-}
-
-/* Read PRAGMA user_version. */
+/* The schema version. */
 static int schema_version(struct state *st, int64_t *v, struct sbx_err *err)
 {
-	bool found;
-	return db_int(st, err, v, &found, "PRAGMA user_version", NULL);
+	return st->be->version_get(st, v, err);
 }
 
 /* Refuse a schema newer than this binary knows. */
@@ -182,19 +100,16 @@ static int check_version(struct state *st, int64_t v, int64_t known, struct sbx_
 static int apply_steps(struct state *st, int64_t v, int64_t known, struct sbx_err *err)
 {
 	for (; v < known; v++) {
-		if (sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK)
+		if (st->be->run(st, st->be->migrations[v], NULL) < 0)
 			return db_fail(st, err, "schema migration");
 	}
-	char *sql = xasprintf("PRAGMA user_version = %lld", (long long)known);
-	int rc = db_exec(st, err, NULL, sql, NULL);
-	free(sql);
-	return rc;
+	return st->be->version_set(st, known, err);
 }
 
 /* Bring the schema to the version this binary knows, all steps in one transaction. */
 static int migrate(struct state *st, struct sbx_err *err)
 {
-	int64_t v = 0, known = (int64_t)SBX_NELEM(migrations);
+	int64_t v = 0, known = (int64_t)st->be->nmigrations;
 	if (schema_version(st, &v, err) < 0 || check_version(st, v, known, err) < 0)
 		return -1;
 	if (v == known)
@@ -210,8 +125,8 @@ static int migrate(struct state *st, struct sbx_err *err)
 	return db_end(st, rc, err);
 }
 
-/* Allocate a handle for `path`. */
-static struct state *state_new(const char *path)
+/* Allocate a handle for `path` (a file, or a URL with its local directory `dir`). */
+static struct state *state_new(const char *path, const char *dir)
 {
 	struct state *st = xcalloc(1, sizeof(*st));
 	pthread_mutexattr_t a;
@@ -220,28 +135,31 @@ static struct state *state_new(const char *path)
 	pthread_mutex_init(&st->mu, &a);
 	pthread_mutexattr_destroy(&a);
 	st->path = xstrdup(path);
-	st->dir = sbx_dirname(st->path);
+	st->shown = db_url_shown(path);
+	st->be = state_is_url(path) ? &db_pg : &db_sqlite;
+	st->dir = st->be == &db_sqlite ? sbx_dirname(st->path) : xstrdup(dir);
 	return st;
 }
 
-/* Open (creating and migrating when needed) the state. */
+/* Open the state at a file. */
 int state_open(const char *path, struct state **out, struct sbx_err *err)
 {
-	if (path == NULL || *path == '\0')
+	return state_open_at(path, NULL, out, err);
+}
+
+/* Open (creating and migrating when needed) the state at a file or PostgreSQL URL. */
+int state_open_at(const char *location, const char *local_dir, struct state **out, struct sbx_err *err)
+{
+	if (location == NULL || *location == '\0')
 		return sbx_err_set(err, SBX_EXIT_USAGE, "no state path given");
-	struct state *st = state_new(path);
+	if (state_is_url(location) && (local_dir == NULL || *local_dir != '/'))
+		return sbx_err_set(err, SBX_EXIT_USAGE, "a PostgreSQL state needs a local directory "
+			"(absolute) for its secrets key, SSH keys and locks");
+	struct state *st = state_new(location, local_dir);
 	int rc = -1;
 	if (prepare_files(st, err) < 0)
 		goto out;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
-	if (sqlite3_open_v2(st->path, &st->db, flags, NULL) != SQLITE_OK) {
-		if (!st->db)
-			abort(); /* SQLite could not allocate the handle */
-		db_fail(st, err, "open");
-		goto out;
-	}
-	sqlite3_extended_result_codes(st->db, 1);
-	if (set_pragmas(st, err) < 0 || migrate(st, err) < 0 ||
+	if (st->be->open(st, err) < 0 || migrate(st, err) < 0 ||
 		db_text(st, err, &st->id, "SELECT value FROM meta WHERE key = 'state_id'", NULL) < 0 ||
 		private_dir(st, err) < 0)
 		goto out;
@@ -260,10 +178,12 @@ void state_close(struct state *st)
 		return;
 	while (st->user_txn > 0)
 		state_rollback(st); /* a batch left open is discarded */
-	sqlite3_close_v2(st->db);
+	if (st->conn)
+		st->be->close(st);
 	OPENSSL_cleanse(st->key, sizeof(st->key));
 	pthread_mutex_destroy(&st->mu);
 	free(st->path);
+	free(st->shown);
 	free(st->dir);
 	free(st->ipam_pool);
 	free(st->id);

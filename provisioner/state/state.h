@@ -71,6 +71,15 @@ struct state_event {
 
 /* Open (creating and migrating when needed) the state at `path` (required). */
 int state_open(const char *path, struct state **out, struct sbx_err *err) SBX_WUR;
+/*
+ * Open the state at `location`: a SQLite file path (local_dir ignored: the file's directory), or
+ * a PostgreSQL URL (postgresql://... or postgres://..., libpq's syntax) whose local files (the
+ * secrets' key, SSH keys, locks) live in `local_dir` (absolute, required, 0700). The same schema
+ * and migrations on both; PostgreSQL write transactions are serialised by an advisory lock, like
+ * SQLite's BEGIN IMMEDIATE. Every client of one PostgreSQL state needs the same key file.
+ */
+int state_open_at(const char *location, const char *local_dir, struct state **out,
+	struct sbx_err *err) SBX_WUR;
 /* Close; state_close(NULL) is a no-op. */
 void state_close(struct state *st);
 /* The pool IPAM allocates /24 blocks from ("a.b.c.d/N", N 8..24; NULL: 10.211.0.0/16). It is
@@ -82,6 +91,8 @@ const char *state_id(const struct state *st);
 /* This state's own directory, DIR/<state id> (0700): its environments' SSH keys, known_hosts
  * files and locks live there, so two state files in one directory never share them (owned by st). */
 const char *state_private_dir(const struct state *st);
+/* Where the state is: its file, or its URL without the password (for logs; owned by st). */
+const char *state_location(const struct state *st);
 /* The directory holding the database and the secrets' key file; it must be the caller's and 0700
  * (checked at open) (owned by st). */
 const char *state_dir(const struct state *st);
@@ -135,8 +146,8 @@ int state_env_unprotect(struct state *st, const char *name, struct sbx_err *err)
 int state_env_delete(struct state *st, const char *name, struct sbx_err *err);
 /*
  * Atomically claim every environment expired at `now` (expires != 0 && expires <= now, not
- * protected, not already reaping/destroying): one UPDATE per environment, so two reapers never
- * claim the same one. A claim older than `stale_secs` (a reaper that died) may be taken over:
+ * protected, not already reaping/destroying): one UPDATE per environment (on PostgreSQL one
+ * UPDATE of them all over SELECT ... FOR UPDATE SKIP LOCKED), so two reapers never claim the same one. A claim older than `stale_secs` (a reaper that died) may be taken over:
  * an expired environment in status reaping or destroying whose claimed_at <= now - stale_secs
  * (stale_secs <= 0: never). A claim sets status = reaping, claimed_by = reaper, claimed_at = now.
  * A reaper should then take the environment's lock (state_env_lock) before destroying it: a live
@@ -243,12 +254,26 @@ int state_secret_names(struct state *st, const char *env, char ***names, size_t 
  * wait_secs < 0: wait forever; 0: fail at once; > 0: poll with backoff until then.
  * Busy → -1 with SBX_EXIT_REFUSED and a hint naming --wait-lock. Each lock is its own open file,
  * so it also excludes other threads of this process (and a second lock by the same thread: do not
- * nest). The lock does not touch the database; st only gives the directory.
+ * nest). On SQLite the lock does not touch the database; st only gives the directory.
+ *
+ * On PostgreSQL (clients on several hosts) the flock is followed by a lease in the table env_lock:
+ * the holder's host and pid, renewed by a heartbeat thread every STATE_LOCK_LEASE_S / 3 seconds.
+ * A lease not renewed for STATE_LOCK_LEASE_S (its holder died or lost the server), or held by a
+ * process of this host that no longer exists, is taken over, logging the event "lock.takeover"
+ * (detail: the previous host, pid and expiry). A busy lease's error names its holder.
  */
+#define STATE_LOCK_LEASE_S 60
 struct state_lock;
 int state_env_lock(struct state *st, const char *env, int wait_secs, struct state_lock **out,
 	struct sbx_err *err) SBX_WUR;
 /* Release; NULL is a no-op. */
 void state_env_unlock(struct state_lock *lk);
+/*
+ * `sandbox unlock`: drop env's lease whoever holds it and log the event "lock.unlock" (detail:
+ * the holder's host and pid, or held false; `by`). *held = whether a lease was dropped. A SQLite
+ * state's flock cannot be broken (the kernel drops it with its process): held = false.
+ */
+int state_env_lock_break(struct state *st, const char *env, const char *by, bool *held,
+	struct sbx_err *err);
 
 #endif

@@ -1,7 +1,11 @@
 /*
- * state_db — private to provisioner/state/: the handle and the small SQLite helpers every state
- * file shares (prepare/bind/step with errors in sbx_err, nested transactions, row decoding).
+ * state_db — private to provisioner/state/: the handle and the small SQL helpers every state
+ * file shares (query/bind/rows with errors in sbx_err, nested transactions, row decoding), over a
+ * backend table (state_sqlite.c: a SQLite file; state_pg.c: PostgreSQL through libpq).
  * Not for use outside provisioner/state/.
+ *
+ * Portable SQL: `?` and `?N` placeholders (the PostgreSQL backend turns them into $n), ON CONFLICT
+ * clauses, no rowid outside `ORDER BY rowid` of res (a column on PostgreSQL), no PRAGMA.
  *
  * Locking: every public state_* function takes st->mu (a recursive mutex) around its work;
  * the db_* helpers below expect it held.
@@ -11,15 +15,66 @@
 
 #include <pthread.h>
 #include <stdarg.h>
-#include <sqlite3.h>
 
 #include "state.h"
 
 #define STATE_KEY_LEN 32
 
+/* The kinds of constraint failure callers tell apart (db_last_is). */
+enum db_errkind { DB_ERR_OTHER, DB_ERR_FOREIGNKEY, DB_ERR_UNIQUE, DB_ERR_CHECK };
+
+struct state;
+struct db_backend;
+
+/* Rows of one statement; each backend's own struct starts with this. */
+struct db_rows {
+	const struct db_backend *be;
+};
+
+/* A database backend: one connection per handle; every call with st->mu held. */
+struct db_backend {
+	const char *name;
+	/* Connect (st->path) and configure the connection. */
+	int (*open)(struct state *st, struct sbx_err *err);
+	void (*close)(struct state *st);
+	/* Run `sql` with the values of fmt bound; *out: the rows to read (db_next). */
+	int (*query)(struct state *st, struct db_rows **out, const char *sql, const char *fmt, va_list ap,
+		struct sbx_err *err);
+	/* 1 = a row, 0 = done, -1 = error. */
+	int (*next)(struct state *st, struct db_rows *r, struct sbx_err *err);
+	const char *(*col_text)(struct db_rows *r, int i);
+	int64_t (*col_int)(struct db_rows *r, int i);
+	const void *(*col_blob)(struct db_rows *r, int i, size_t *len);
+	/* Rows changed by the statement (after its last db_next). */
+	int (*changes)(struct state *st, struct db_rows *r);
+	void (*done)(struct db_rows *r);
+	/* Run fixed statements (several, separated by ';'); no values. */
+	int (*run)(struct state *st, const char *sql, struct sbx_err *err);
+	/* Whether the server abandoned the open transaction after an error. */
+	bool (*txn_lost)(struct state *st);
+	int (*fail)(struct state *st, struct sbx_err *err, const char *what);
+	enum db_errkind (*last_kind)(struct state *st);
+	/* What opens a write transaction (one writer at a time, like SQLite's BEGIN IMMEDIATE). */
+	const char *begin_sql;
+	/* The schema steps: step i takes version i to i + 1. */
+	const char *const *migrations;
+	size_t nmigrations;
+	int (*version_get)(struct state *st, int64_t *v, struct sbx_err *err);
+	int (*version_set)(struct state *st, int64_t v, struct sbx_err *err);
+};
+
+extern const struct db_backend db_sqlite, db_pg;
+
+/* Whether a state location names a PostgreSQL database (postgres:// or postgresql://). */
+bool state_is_url(const char *location);
+/* A URL without its password, for messages and logs; caller frees. */
+char *db_url_shown(const char *url);
+
 struct state {
-	sqlite3 *db;
-	char *path, *dir;
+	const struct db_backend *be;
+	void *conn;         /* the backend's connection */
+	char *path, *dir;   /* path: the location (file or URL); dir: the local directory */
+	char *shown;        /* path without a password (state_location) */
 	pthread_mutex_t mu; /* recursive: state_begin holds it until state_commit/state_rollback */
 	int txn_depth;      /* open db_begin levels */
 	int user_txn;       /* open state_begin levels */
@@ -37,15 +92,20 @@ void st_lock(struct state *st);
 void st_unlock(struct state *st);
 
 /*
- * Bind the values in `fmt` to `stmt` from parameter 1 on: 's' = const char * (NULL binds NULL),
- * 'i' = int64_t, 'b' = const void * followed by int length. Returns 0, or -1 with err set.
+ * Run `sql` with the values in `fmt` bound from parameter 1 on: 's' = const char * (NULL binds
+ * NULL), 'i' = int64_t, 'b' = const void * followed by int length. *out is freed by the caller
+ * (db_done). Returns 0, or -1 with err set.
  */
-int db_bindv(struct state *st, sqlite3_stmt *stmt, const char *fmt, va_list ap, struct sbx_err *err);
-/* Prepare `sql` and bind the values of `fmt` (see db_bindv). *out is finalized by the caller. */
-int db_prep(struct state *st, sqlite3_stmt **out, struct sbx_err *err, const char *sql,
+int db_query(struct state *st, struct db_rows **out, struct sbx_err *err, const char *sql,
 	const char *fmt, ...);
-/* Step once: 1 = a row, 0 = done, -1 = error (err set, naming the SQLite message). */
-int db_step(struct state *st, sqlite3_stmt *stmt, struct sbx_err *err);
+/* The next row: 1 = a row, 0 = done, -1 = error (err set, naming the database's message). */
+int db_next(struct state *st, struct db_rows *r, struct sbx_err *err);
+/* Column i of the current row as an integer (0 when NULL). */
+int64_t db_col_int(struct db_rows *r, int i);
+/* Column i as bytes (valid until the next db_next/db_done); *len its length. */
+const void *db_col_blob(struct db_rows *r, int i, size_t *len);
+/* Free the rows; NULL is a no-op. */
+void db_done(struct state *st, struct db_rows *r);
 /* Prepare, bind, run to completion, finalize. Returns 0 or -1. *changes (may be NULL) = rows changed. */
 int db_exec(struct state *st, struct sbx_err *err, int *changes, const char *sql, const char *fmt, ...);
 int db_execv(struct state *st, struct sbx_err *err, int *changes, const char *sql, const char *fmt,
@@ -55,13 +115,15 @@ int db_int(struct state *st, struct sbx_err *err, int64_t *v, bool *found, const
 	const char *fmt, ...);
 /* Run a one-value text query: *out = a copy of the first column of the first row, NULL if none. */
 int db_text(struct state *st, struct sbx_err *err, char **out, const char *sql, const char *fmt, ...);
-/* Add an error naming the last SQLite failure, prefixed with `what`. Returns -1. */
+/* Add an error naming the last database failure, prefixed with `what`. Returns -1. */
 int db_fail(struct state *st, struct sbx_err *err, const char *what);
 
-/* Whether the last failure on the connection had this extended result code. */
-bool db_last_is(struct state *st, int extended_code);
+/* Whether the last failure on the connection was this kind of constraint. */
+bool db_last_is(struct state *st, enum db_errkind kind);
+/* Run fixed statements (no values). */
+int db_run(struct state *st, const char *sql, struct sbx_err *err);
 
-/* Open a (possibly nested) write transaction: BEGIN IMMEDIATE at depth 0, SAVEPOINT deeper. */
+/* Open a (possibly nested) write transaction: the backend's begin_sql at depth 0, SAVEPOINT deeper. */
 int db_begin(struct state *st, struct sbx_err *err);
 /* Commit the innermost level. On failure the level is rolled back. */
 int db_commit(struct state *st, struct sbx_err *err);
@@ -71,7 +133,7 @@ void db_rollback(struct state *st);
 int db_end(struct state *st, int rc, struct sbx_err *err);
 
 /* A copy of column i (NULL stays NULL); caller frees. */
-char *db_col_str(sqlite3_stmt *stmt, int i);
+char *db_col_str(struct db_rows *r, int i);
 
 /* Whether a name is usable as a lock file name / key part: non-empty, no '/', not "." or "..". */
 bool state_name_ok(const char *s);

@@ -22,7 +22,7 @@
 	" OR (?2 > 0 AND claimed_at > 0 AND claimed_at <= ?1 - ?2))"
 
 /* Decode one row of ENV_COLS. */
-static struct state_env *env_from_row(sqlite3_stmt *s)
+static struct state_env *env_from_row(struct db_rows *s)
 {
 	struct state_env *e = xcalloc(1, sizeof(*e));
 	char **strs[] = {&e->name, &e->id, &e->blueprint, &e->bp_hash, &e->bp_json, &e->status, &e->owner};
@@ -30,10 +30,10 @@ static struct state_env *env_from_row(sqlite3_stmt *s)
 		*strs[i] = db_col_str(s, i);
 	int64_t *ints[] = {&e->created, &e->updated, &e->expires, &e->max_ttl};
 	for (int i = 0; i < (int)SBX_NELEM(ints); i++)
-		*ints[i] = sqlite3_column_int64(s, 7 + i);
-	e->protected = sqlite3_column_int64(s, 11) != 0;
+		*ints[i] = db_col_int(s, 7 + i);
+	e->protected = db_col_int(s, 11) != 0;
 	e->claimed_by = db_col_str(s, 12);
-	e->claimed_at = sqlite3_column_int64(s, 13);
+	e->claimed_at = db_col_int(s, 13);
 	return e;
 }
 
@@ -69,17 +69,17 @@ void state_strv_free(char **v, size_t n)
 static int env_query(struct state *st, struct state_env ***out, size_t *n, struct sbx_err *err,
 	const char *sql, const char *name)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_rows *s = NULL;
 	struct state_env **v = NULL;
 	size_t len = 0, cap = 0;
 	int rc;
-	if (db_prep(st, &s, err, sql, name ? "s" : NULL, name) < 0)
+	if (db_query(st, &s, err, sql, name ? "s" : NULL, name) < 0)
 		return -1;
-	while ((rc = db_step(st, s, err)) == 1) {
+	while ((rc = db_next(st, s, err)) == 1) {
 		xgrow(&v, &cap, len + 1, sizeof(*v));
 		v[len++] = env_from_row(s);
 	}
-	sqlite3_finalize(s);
+	db_done(st, s);
 	if (rc < 0) {
 		state_env_list_free(v, len);
 		return -1;
@@ -204,7 +204,7 @@ int state_env_update(struct state *st, const struct state_env *e, struct sbx_err
 {
 	return env_write(st, e->name, err,
 		"UPDATE env SET blueprint = ?, bp_hash = ?, bp_json = ?, status = COALESCE(?, status),"
-		" owner = ?, updated = ?, expires = ?, max_ttl = ?, protected = (protected OR ?)"
+		" owner = ?, updated = ?, expires = ?, max_ttl = ?, protected = CASE WHEN ? <> 0 THEN 1 ELSE protected END"
 		" WHERE name = ?",
 		"sssssiiiis", e->blueprint, e->bp_hash, e->bp_json, e->status, e->owner, sbx_now(),
 		e->expires, e->max_ttl, (int64_t)e->protected, e->name);
@@ -302,18 +302,18 @@ int state_env_delete(struct state *st, const char *name, struct sbx_err *err)
 static int claim_candidates(struct state *st, int64_t now, int64_t stale, char ***out, size_t *n,
 	struct sbx_err *err)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_rows *s = NULL;
 	char **v = NULL;
 	size_t len = 0, cap = 0;
 	int rc;
-	if (db_prep(st, &s, err, "SELECT name FROM env WHERE " CLAIMABLE " ORDER BY expires, name",
+	if (db_query(st, &s, err, "SELECT name FROM env WHERE " CLAIMABLE " ORDER BY expires, name",
 		"ii", now, stale) < 0)
 		return -1;
-	while ((rc = db_step(st, s, err)) == 1) {
+	while ((rc = db_next(st, s, err)) == 1) {
 		xgrow(&v, &cap, len + 1, sizeof(*v));
 		v[len++] = db_col_str(s, 0);
 	}
-	sqlite3_finalize(s);
+	db_done(st, s);
 	if (rc < 0) {
 		state_strv_free(v, len);
 		return -1;
@@ -336,6 +336,50 @@ static int claim_one(struct state *st, const char *name, int64_t now, int64_t st
 	return rc;
 }
 
+/*
+ * PostgreSQL: claim them all in one statement; rows another reaper's claim holds are skipped
+ * (FOR UPDATE SKIP LOCKED) instead of waited for. Oldest expiry first, as on SQLite.
+ */
+static int claim_skip_locked(struct state *st, int64_t now, const char *reaper, int64_t stale,
+	char ***out, size_t *n, struct sbx_err *err)
+{
+	struct db_rows *s = NULL;
+	char **v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	if (db_query(st, &s, err,
+		"WITH c AS (SELECT name FROM env WHERE " CLAIMABLE " FOR UPDATE SKIP LOCKED)"
+		" UPDATE env SET status = 'reaping', claimed_by = ?3, claimed_at = ?1, updated = ?1"
+		" FROM c WHERE env.name = c.name RETURNING env.name, env.expires", "iis", now, stale, reaper) < 0)
+		return -1;
+	struct claimed { int64_t expires; char *name; } *c = NULL;
+	while ((rc = db_next(st, s, err)) == 1) {
+		xgrow(&c, &cap, len + 1, sizeof(*c));
+		c[len].name = db_col_str(s, 0);
+		c[len++].expires = db_col_int(s, 1);
+	}
+	db_done(st, s);
+	/* oldest expiry first, then by name (a few rows: insertion sort) */
+	for (size_t i = 1; i < len; i++)
+		for (size_t j = i; j > 0 && (c[j - 1].expires > c[j].expires || (c[j - 1].expires ==
+			c[j].expires && strcmp(c[j - 1].name, c[j].name) > 0)); j--) {
+			struct claimed t = c[j];
+			c[j] = c[j - 1];
+			c[j - 1] = t;
+		}
+	v = len ? xcalloc(len, sizeof(*v)) : NULL;
+	for (size_t i = 0; i < len; i++)
+		v[i] = c[i].name;
+	free(c);
+	if (rc < 0) {
+		state_strv_free(v, len);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
 /* Claim every expired environment, one atomic UPDATE each. */
 int state_env_claim_expired(struct state *st, int64_t now, const char *reaper, int64_t stale_secs,
 	char ***names, size_t *n, struct sbx_err *err)
@@ -343,6 +387,12 @@ int state_env_claim_expired(struct state *st, int64_t now, const char *reaper, i
 	char **cand = NULL, **won = NULL;
 	size_t ncand = 0, nwon = 0;
 	int rc;
+	if (st->be == &db_pg) {
+		st_lock(st);
+		rc = claim_skip_locked(st, now, reaper, stale_secs, names, n, err);
+		st_unlock(st);
+		return rc;
+	}
 	st_lock(st);
 	rc = claim_candidates(st, now, stale_secs, &cand, &ncand, err);
 	for (size_t i = 0; rc == 0 && i < ncand; i++) {

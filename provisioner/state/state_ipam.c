@@ -55,19 +55,19 @@ static bool block_avoided(const struct state *st, int64_t b)
 /* The blocks of the pool already allocated in the state, ascending. */
 static int pool_taken(struct state *st, const struct pool *p, int64_t **out, size_t *n, struct sbx_err *err)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_rows *s = NULL;
 	size_t cap = 0;
 	int rc;
 	*out = NULL;
 	*n = 0;
-	if (db_prep(st, &s, err, "SELECT block FROM ipam WHERE block BETWEEN ? AND ? ORDER BY block",
+	if (db_query(st, &s, err, "SELECT block FROM ipam WHERE block BETWEEN ? AND ? ORDER BY block",
 		"ii", p->lo, p->hi) < 0)
 		return -1;
-	while ((rc = db_step(st, s, err)) == 1) {
+	while ((rc = db_next(st, s, err)) == 1) {
 		xgrow(out, &cap, *n + 1, sizeof(**out));
-		(*out)[(*n)++] = sqlite3_column_int64(s, 0);
+		(*out)[(*n)++] = db_col_int(s, 0);
 	}
-	sqlite3_finalize(s);
+	db_done(st, s);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -139,10 +139,10 @@ static int ipam_insert(struct state *st, const char *env, const char *network, i
 	if (db_exec(st, NULL, NULL, "INSERT INTO ipam (env, network, block, cidr) VALUES (?, ?, ?, ?)",
 		"ssis", env, network, b, cidr) == 0)
 		return 0;
-	if (db_last_is(st, SQLITE_CONSTRAINT_FOREIGNKEY))
+	if (db_last_is(st, DB_ERR_FOREIGNKEY))
 		return sbx_err_set(err, SBX_EXIT_FAILED, "cannot allocate %s to network %s: environment %s "
 			"is not in the state", cidr, network, env);
-	if (db_last_is(st, SQLITE_CONSTRAINT_UNIQUE))
+	if (db_last_is(st, DB_ERR_UNIQUE))
 		return sbx_err_set(err, SBX_EXIT_REFUSED, "network block %s is already allocated", cidr);
 	return db_fail(st, err, "cannot record an IPAM allocation");
 }

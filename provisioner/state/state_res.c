@@ -17,7 +17,7 @@ int state_res_put(struct state *st, const struct state_res *r, struct sbx_err *e
 		" ON CONFLICT (env, type, name) DO UPDATE SET provider_id = excluded.provider_id,"
 		" spec = excluded.spec, status = excluded.status, updated = excluded.updated",
 		"ssssssi", r->env, r->type, r->name, r->provider_id, r->spec, r->status, sbx_now());
-	if (rc < 0 && db_last_is(st, SQLITE_CONSTRAINT_FOREIGNKEY))
+	if (rc < 0 && db_last_is(st, DB_ERR_FOREIGNKEY))
 		sbx_err_set(err, SBX_EXIT_FAILED, "cannot record %s %s: environment %s is not in the state",
 			r->type, r->name, r->env);
 	else if (rc < 0)
@@ -39,30 +39,30 @@ void state_res_list_free(struct state_res *res, size_t n)
 }
 
 /* Decode one row of RES_COLS into r. */
-static void res_from_row(sqlite3_stmt *s, struct state_res *r)
+static void res_from_row(struct db_rows *s, struct state_res *r)
 {
 	char **strs[] = {&r->env, &r->type, &r->name, &r->provider_id, &r->spec, &r->status};
 	for (int i = 0; i < (int)SBX_NELEM(strs); i++)
 		*strs[i] = db_col_str(s, i);
-	r->updated = sqlite3_column_int64(s, 6);
+	r->updated = db_col_int(s, 6);
 }
 
 /* Run a resource query and collect the rows. */
 static int res_query(struct state *st, const char *sql, const char *env, struct state_res **out,
 	size_t *n, struct sbx_err *err)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_rows *s = NULL;
 	struct state_res *v = NULL;
 	size_t len = 0, cap = 0;
 	int rc = -1;
 	st_lock(st);
-	if (db_prep(st, &s, err, sql, env ? "s" : NULL, env) < 0)
+	if (db_query(st, &s, err, sql, env ? "s" : NULL, env) < 0)
 		goto out;
-	while ((rc = db_step(st, s, err)) == 1) {
+	while ((rc = db_next(st, s, err)) == 1) {
 		xgrow(&v, &cap, len + 1, sizeof(*v));
 		res_from_row(s, &v[len++]);
 	}
-	sqlite3_finalize(s);
+	db_done(st, s);
 out:
 	st_unlock(st);
 	if (rc < 0) {
@@ -108,7 +108,7 @@ int state_event_add(struct state *st, const char *env, const char *kind, const c
 	st_lock(st);
 	int rc = db_exec(st, NULL, NULL, "INSERT INTO event (ts, env, kind, detail) VALUES (?, ?, ?, ?)",
 		"isss", sbx_now(), env, kind, detail_json);
-	if (rc < 0 && db_last_is(st, SQLITE_CONSTRAINT_CHECK))
+	if (rc < 0 && db_last_is(st, DB_ERR_CHECK))
 		sbx_err_set(err, SBX_EXIT_FAILED, "cannot log event %s: its detail is not valid JSON", kind);
 	else if (rc < 0)
 		db_fail(st, err, "cannot log an event");
@@ -128,17 +128,17 @@ void state_event_list_free(struct state_event *ev, size_t n)
 }
 
 /* Collect the rows of an event query. */
-static int event_rows(struct state *st, sqlite3_stmt *s, struct state_event **out, size_t *n,
+static int event_rows(struct state *st, struct db_rows *s, struct state_event **out, size_t *n,
 	struct sbx_err *err)
 {
 	struct state_event *v = NULL;
 	size_t len = 0, cap = 0;
 	int rc;
-	while ((rc = db_step(st, s, err)) == 1) {
+	while ((rc = db_next(st, s, err)) == 1) {
 		xgrow(&v, &cap, len + 1, sizeof(*v));
 		struct state_event *e = &v[len++];
-		e->id = sqlite3_column_int64(s, 0);
-		e->ts = sqlite3_column_int64(s, 1);
+		e->id = db_col_int(s, 0);
+		e->ts = db_col_int(s, 1);
 		e->env = db_col_str(s, 2);
 		e->kind = db_col_str(s, 3);
 		e->detail = db_col_str(s, 4);
@@ -156,15 +156,15 @@ static int event_rows(struct state *st, sqlite3_stmt *s, struct state_event **ou
 int state_event_list(struct state *st, const char *env, size_t limit, struct state_event **out,
 	size_t *n, struct sbx_err *err)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_rows *s = NULL;
 	int rc = -1;
-	int64_t lim = limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit;
+	int64_t lim = limit == 0 || limit > INT64_MAX ? INT64_MAX : (int64_t)limit;
 	st_lock(st);
-	if (db_prep(st, &s, err,
+	if (db_query(st, &s, err,
 		"SELECT * FROM (SELECT id, ts, env, kind, detail FROM event WHERE ?1 IS NULL OR env = ?1"
-		" ORDER BY id DESC LIMIT ?2) ORDER BY id", "si", env, lim) == 0) {
+		" ORDER BY id DESC LIMIT ?2) AS last ORDER BY id", "si", env, lim) == 0) {
 		rc = event_rows(st, s, out, n, err);
-		sqlite3_finalize(s);
+		db_done(st, s);
 	}
 	st_unlock(st);
 	return rc;

@@ -177,11 +177,13 @@ static int unseal(struct state *st, const char *env, const char *name, struct se
 }
 
 /* Copy a blob column of exactly len bytes into dst. */
-static bool col_fixed(sqlite3_stmt *stmt, int i, unsigned char *dst, int len)
+static bool col_fixed(struct db_rows *stmt, int i, unsigned char *dst, int len)
 {
-	if (sqlite3_column_bytes(stmt, i) != len)
+	size_t n = 0;
+	const void *p = db_col_blob(stmt, i, &n);
+	if (n != (size_t)len)
 		return false;
-	memcpy(dst, sqlite3_column_blob(stmt, i), (size_t)len);
+	memcpy(dst, p, (size_t)len);
 	return true;
 }
 
@@ -189,21 +191,21 @@ static bool col_fixed(sqlite3_stmt *stmt, int i, unsigned char *dst, int len)
 static int sealed_read(struct state *st, const char *env, const char *name, struct sealed *s,
 	bool *found, struct sbx_err *err)
 {
-	sqlite3_stmt *stmt = NULL;
-	if (db_prep(st, &stmt, err, "SELECT nonce, tag, ct FROM secret WHERE env = ? AND name = ?",
+	struct db_rows *stmt = NULL;
+	if (db_query(st, &stmt, err, "SELECT nonce, tag, ct FROM secret WHERE env = ? AND name = ?",
 		"ss", env, name) < 0)
 		return -1;
-	int rc = db_step(st, stmt, err);
+	int rc = db_next(st, stmt, err);
 	*found = rc == 1;
 	if (rc == 1) {
-		s->len = (size_t)sqlite3_column_bytes(stmt, 2);
+		const void *ct = db_col_blob(stmt, 2, &s->len);
 		s->ct = xmalloc(s->len + 1);
 		if (s->len)
-			memcpy(s->ct, sqlite3_column_blob(stmt, 2), s->len);
+			memcpy(s->ct, ct, s->len);
 		if (!col_fixed(stmt, 0, s->nonce, NONCE_LEN) || !col_fixed(stmt, 1, s->tag, TAG_LEN))
 			rc = sbx_err_set(err, SBX_EXIT_FAILED, "secret %s of environment %s is corrupt", name, env);
 	}
-	sqlite3_finalize(stmt);
+	db_done(st, stmt);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -340,17 +342,17 @@ int state_secret_delete(struct state *st, const char *env, const char *name, str
 /* The names of env's secrets, sorted. */
 int state_secret_names(struct state *st, const char *env, char ***names, size_t *n, struct sbx_err *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	struct db_rows *stmt = NULL;
 	char **v = NULL;
 	size_t len = 0, cap = 0;
 	int rc = -1;
 	st_lock(st);
-	if (db_prep(st, &stmt, err, "SELECT name FROM secret WHERE env = ? ORDER BY name", "s", env) == 0)
-		while ((rc = db_step(st, stmt, err)) == 1) {
+	if (db_query(st, &stmt, err, "SELECT name FROM secret WHERE env = ? ORDER BY name", "s", env) == 0)
+		while ((rc = db_next(st, stmt, err)) == 1) {
 			xgrow(&v, &cap, len + 1, sizeof(*v));
 			v[len++] = db_col_str(stmt, 0);
 		}
-	sqlite3_finalize(stmt);
+	db_done(st, stmt);
 	st_unlock(st);
 	if (rc < 0) {
 		state_strv_free(v, len);

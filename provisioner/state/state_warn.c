@@ -6,8 +6,8 @@ static int warn_tx(struct state *st, const char *env, const char *env_id, int64_
 	const char *detail_json, bool *first, struct sbx_err *err)
 {
 	int changes = 0;
-	if (db_exec(st, err, &changes, "INSERT OR IGNORE INTO warning (env_id, before_s, expires, sent)"
-		" VALUES (?, ?, ?, ?)", "siii", env_id, before, expires, sbx_now()) < 0)
+	if (db_exec(st, err, &changes, "INSERT INTO warning (env_id, before_s, expires, sent)"
+		" VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", "siii", env_id, before, expires, sbx_now()) < 0)
 		return -1;
 	*first = changes == 1;
 	return *first ? state_event_add(st, env, "expiry.warning", detail_json, err) : 0;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The release binary links none of libvirt, libssh2, libcurl, libfreeipmi and libmicrohttpd: it loads
+# The release binary links none of libvirt, libssh2, libcurl, libfreeipmi, libmicrohttpd and libpq: it loads
 # each when a command first uses it (provisioner/util/dynlib.h), so a command that needs none starts
 # without mapping them. Checked on the release build (the other tests run the ASan build, which links
 # them all):
@@ -17,7 +17,7 @@ command -v unshare >/dev/null || skip "unshare is not installed"
 E=dl$$
 on_exit "$REL down $E"
 on_exit '[ -s "$T/d.pid" ] && kill -KILL "$(cat "$T/d.pid")"'
-LAZY='libvirt\.so|libssh2\.so|libcurl\.so|libfreeipmi\.so|libmicrohttpd\.so'
+LAZY='libvirt\.so|libssh2\.so|libcurl\.so|libfreeipmi\.so|libmicrohttpd\.so|libpq\.so'
 
 cat > "$T/bp.yaml" <<YAML
 apiVersion: sandbox/v1

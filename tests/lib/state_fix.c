@@ -5,10 +5,78 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "sha256.h"
 #include "state_fix.h"
+
+/* Whether the states are on PostgreSQL. */
+bool state_fix_pg(void)
+{
+	const char *u = getenv("SBX_TEST_PG_URL");
+	return u && *u;
+}
+
+/* The schema of path: s_ and 16 hex digits of its hash. */
+static void schema_of(const char *path, char out[19])
+{
+	char hex[65];
+	sbx_sha256_hex(path, strlen(path), hex);
+	snprintf(out, 19, "s_%.16s", hex);
+}
+
+/* Ignore the server's notices ("schema already exists, skipping"). */
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* Run one statement on the scratch server as its superuser; fails the test on error. */
+static void pg_admin(const char *sql)
+{
+	PGconn *c = PQconnectdb(getenv("SBX_TEST_PG_URL"));
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("connect %s: %s", getenv("SBX_TEST_PG_URL"), PQerrorMessage(c));
+	PQsetNoticeProcessor(c, quiet, NULL);
+	const char *steps[] = {"SELECT pg_advisory_lock(4242)", sql, "SELECT pg_advisory_unlock(4242)"};
+	for (size_t i = 0; i < 3; i++) {
+		PGresult *r = PQexec(c, steps[i]);
+		ExecStatusType st = PQresultStatus(r);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+			fail_msg("%s: %s", steps[i], PQresultErrorMessage(r));
+		PQclear(r);
+	}
+	PQfinish(c);
+}
+
+/* The location of path. */
+char *state_fix_location(const char *path)
+{
+	if (!state_fix_pg())
+		return xstrdup(path);
+	char schema[19];
+	schema_of(path, schema);
+	char *sql = xasprintf("CREATE SCHEMA IF NOT EXISTS %s", schema);
+	pg_admin(sql);
+	free(sql);
+	return xasprintf("%s&options=-csearch_path%%3D%s", getenv("SBX_TEST_PG_URL"), schema);
+}
+
+/* Open the state of path. */
+int state_fix_open(const char *path, struct state **st, struct sbx_err *err)
+{
+	if (!state_fix_pg())
+		return state_open(path, st, err);
+	char *loc = state_fix_location(path), *dir = sbx_dirname(path);
+	int rc = state_open_at(loc, dir, st, err);
+	free(loc);
+	free(dir);
+	return rc;
+}
 
 /* A temp dir and a state in it. */
 struct state_fix *state_fix_new(const char *tag, const char *sub)
@@ -20,7 +88,7 @@ struct state_fix *state_fix_new(const char *tag, const char *sub)
 		fail_msg("mkdtemp %s failed", f->dir);
 	f->db = sub ? xasprintf("%s/%s/state.db", f->dir, sub) : xasprintf("%s/state.db", f->dir);
 	f->key = sub ? xasprintf("%s/%s/key", f->dir, sub) : xasprintf("%s/key", f->dir);
-	if (state_open(f->db, &f->st, &err) < 0)
+	if (state_fix_open(f->db, &f->st, &err) < 0)
 		fail_msg("state_open %s: %s", f->db, sbx_err_first(&err));
 	return f;
 }

@@ -6,6 +6,8 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <signal.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,9 +43,30 @@ static void add_res(struct state *st, const char *env, const char *type, const c
 		fail_msg("put %s: %s", name, sbx_err_first(&err));
 }
 
-/* Run one SQL statement on the database file directly (outside the module). */
+/* Run SQL on the PostgreSQL schema of path directly; *ok = whether it succeeded. */
+static PGresult *pg_raw(const char *path, const char *sql, bool *ok)
+{
+	char *loc = state_fix_location(path);
+	PGconn *c = PQconnectdb(loc);
+	free(loc);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PGresult *r = PQexec(c, sql);
+	*ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+	PQfinish(c);
+	return r;
+}
+
+/* Run SQL statements on the database directly (outside the module): 0 = done, else failed. */
 static int raw_sql(const char *db, const char *sql, char **errmsg)
 {
+	if (state_fix_pg()) {
+		bool ok = false;
+		PGresult *r = pg_raw(db, sql, &ok);
+		if (!ok && errmsg) /* freed with sqlite3_free, as SQLite's */
+			*errmsg = sqlite3_mprintf("%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return ok ? SQLITE_OK : SQLITE_ERROR;
+	}
 	sqlite3 *h = NULL;
 	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
 	sqlite3_busy_timeout(h, 5000);
@@ -55,6 +78,15 @@ static int raw_sql(const char *db, const char *sql, char **errmsg)
 /* Read one integer with SQL directly. */
 static int64_t raw_int(const char *db, const char *sql)
 {
+	if (state_fix_pg()) {
+		bool ok = false;
+		PGresult *r = pg_raw(db, sql, &ok);
+		assert_true(ok);
+		assert_int_equal(PQntuples(r), 1);
+		int64_t v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		return v;
+	}
 	sqlite3 *h = NULL;
 	sqlite3_stmt *s = NULL;
 	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
@@ -64,6 +96,13 @@ static int64_t raw_int(const char *db, const char *sql)
 	sqlite3_finalize(s);
 	sqlite3_close(h);
 	return v;
+}
+
+/* The SQL that sets the schema version to v (backend's own). */
+static char *set_version_sql(int v)
+{
+	return state_fix_pg() ? xasprintf("UPDATE sbx_schema SET version = %d", v) :
+		xasprintf("PRAGMA user_version = %d", v);
 }
 
 /* Open creates a 0700 directory, a 0600 WAL database at the latest schema; re-open keeps data. */
@@ -76,13 +115,17 @@ static void test_open_and_reopen(void **ctx)
 	assert_string_equal(state_dir(f->st), dir);
 	assert_int_equal(stat(dir, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0700);
-	assert_int_equal(stat(f->db, &sb), 0);
-	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_true(raw_int(f->db, "PRAGMA user_version") >= 1);
-	assert_int_equal(raw_int(f->db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+	if (state_fix_pg()) {
+		assert_true(raw_int(f->db, "SELECT max(version) FROM sbx_schema") >= 1);
+	} else {
+		assert_int_equal(stat(f->db, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0600);
+		assert_true(raw_int(f->db, "PRAGMA user_version") >= 1);
+		assert_int_equal(raw_int(f->db, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+	}
 	state_fix_env(f->st, "keep", 0, false);
 	state_close(f->st);
-	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	assert_int_equal(state_fix_open(f->db, &f->st, &err), 0);
 	struct state_env *e = NULL;
 	assert_int_equal(state_env_get(f->st, "keep", &e, &err), 0);
 	assert_non_null(e);
@@ -99,14 +142,17 @@ static void test_state_id(void **ctx)
 	assert_int_equal(strlen(id), 16);
 	assert_int_equal(strspn(id, "0123456789abcdef"), 16);
 	state_close(f->st);
-	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	assert_int_equal(state_fix_open(f->db, &f->st, &err), 0);
 	assert_string_equal(state_id(f->st), id);
 	struct state_fix *g = state_fix_new("state2", NULL);
 	assert_string_not_equal(state_id(g->st), id);
 	state_fix_free(g);
 	state_close(f->st);
-	assert_int_equal(raw_sql(f->db, "DROP TABLE meta; DROP TABLE lease; PRAGMA user_version = 1", NULL), SQLITE_OK);
-	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	char *v1 = set_version_sql(1), *sql = xasprintf("DROP TABLE meta; DROP TABLE lease; DROP TABLE env_lock; %s", v1);
+	assert_int_equal(raw_sql(f->db, sql, NULL), SQLITE_OK);
+	free(v1);
+	free(sql);
+	assert_int_equal(state_fix_open(f->db, &f->st, &err), 0);
 	assert_int_equal(strlen(state_id(f->st)), 16);
 	assert_string_not_equal(state_id(f->st), id);
 	free(id);
@@ -118,8 +164,10 @@ static void test_newer_schema_refused(void **ctx)
 	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state *st2 = NULL;
-	assert_int_equal(raw_sql(f->db, "PRAGMA user_version = 999", NULL), SQLITE_OK);
-	assert_int_equal(state_open(f->db, &st2, &err), -1);
+	char *v999 = set_version_sql(999);
+	assert_int_equal(raw_sql(f->db, v999, NULL), SQLITE_OK);
+	free(v999);
+	assert_int_equal(state_fix_open(f->db, &st2, &err), -1);
 	assert_null(st2);
 	assert_non_null(strstr(sbx_err_first(&err), "newer"));
 	assert_non_null(strstr(sbx_err_first(&err), "999"));
@@ -190,7 +238,7 @@ static void test_concurrent_first_open(void **ctx)
 			snprintf(name, sizeof(name), "p%d", i);
 			if (read(start[0], &c, 1) != 1)
 				_exit(2);
-			if (state_open(db, &st, &err) < 0) {
+			if (state_fix_open(db, &st, &err) < 0) {
 				fprintf(stderr, "opener %d: %s\n", i, sbx_err_first(&err));
 				_exit(2);
 			}
@@ -376,8 +424,10 @@ static void test_env_list_brief(void **ctx)
 	}
 	state_env_list_free(full, nf);
 	state_env_list_free(brief, nb);
-	assert_true(plan_mentions(f->db, "SELECT name, id, blueprint, bp_hash, NULL, status, owner, created, updated,"
-		" expires, max_ttl, protected, claimed_by, claimed_at FROM env ORDER BY name", "COVERING INDEX env_brief"));
+	if (!state_fix_pg()) /* SQLite's query plan */
+		assert_true(plan_mentions(f->db, "SELECT name, id, blueprint, bp_hash, NULL, status, owner, created,"
+			" updated, expires, max_ttl, protected, claimed_by, claimed_at FROM env ORDER BY name",
+			"COVERING INDEX env_brief"));
 }
 
 /* protected survives an update that clears it; only unprotect lifts it. */
@@ -576,7 +626,7 @@ static void test_claim_two_handles(void **ctx)
 	struct state *st2 = NULL;
 	char **v = NULL;
 	size_t n = 0;
-	assert_int_equal(state_open(f->db, &st2, &err), 0);
+	assert_int_equal(state_fix_open(f->db, &st2, &err), 0);
 	state_fix_env(f->st, "old1", 100, false);
 	state_fix_env(f->st, "old2", 200, false);
 	state_fix_env(f->st, "future", 5000, false);
@@ -647,7 +697,7 @@ static void race_child(const char *db, int start_fd, const char *out, int id)
 	struct state *st = NULL;
 	struct sbx_buf b = {0};
 	char c, *reaper = xasprintf("reaper-%d", id);
-	if (state_open(db, &st, &err) < 0 || read(start_fd, &c, 1) != 1)
+	if (state_fix_open(db, &st, &err) < 0 || read(start_fd, &c, 1) != 1)
 		_exit(2);
 	for (int round = 0; round < 3; round++) {
 		char **v = NULL;
@@ -792,7 +842,7 @@ static void test_batch(void **ctx)
 	assert_int_equal(state_begin(f->st, &err), 0);
 	add_res(f->st, "b", "domain", "lost");
 	state_close(f->st);
-	assert_int_equal(state_open(f->db, &f->st, &err), 0);
+	assert_int_equal(state_fix_open(f->db, &f->st, &err), 0);
 	assert_int_equal(res_count(f->st, "b"), 1);
 }
 
@@ -825,11 +875,11 @@ static void test_many_puts(void **ctx)
 	struct state_res *r = NULL;
 	size_t n = 0;
 	char *db = xasprintf("%s/many/state.db", f->dir);
-	assert_int_equal(state_open(db, &st, &err), 0);
+	assert_int_equal(state_fix_open(db, &st, &err), 0);
 	many_puts(st, "single", false);
 	many_puts(st, "batch", true);
 	state_close(st);
-	assert_int_equal(state_open(db, &st, &err), 0);
+	assert_int_equal(state_fix_open(db, &st, &err), 0);
 	for (int k = 0; k < 2; k++) {
 		assert_int_equal(state_res_list(st, k ? "batch" : "single", &r, &n, &err), 0);
 		assert_int_equal(n, MANY_N);
@@ -839,6 +889,146 @@ static void test_many_puts(void **ctx)
 	free(db);
 }
 
+/* A child that opens the state at path, takes env's lock and waits; returns its pid once it holds it. */
+static pid_t lock_holder(const char *path, const char *env)
+{
+	int p[2];
+	char c = 0;
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sbx_err err = SBX_ERR_INIT;
+		struct state *st = NULL;
+		struct state_lock *lk = NULL;
+		close(p[0]);
+		if (state_fix_open(path, &st, &err) < 0 || state_env_lock(st, env, 0, &lk, &err) < 0)
+			_exit(2);
+		if (write(p[1], "x", 1) != 1)
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	ssize_t n = read(p[0], &c, 1); /* the child holds the lock, or died (0) */
+	close(p[0]);
+	if (n != 1) {
+		waitpid(pid, NULL, 0);
+		fail_msg("the lock holder died before taking the lock");
+	}
+	return pid;
+}
+
+/* SIGKILL and reap a child. */
+static void kill_child(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Whether env's events include kind with `text` in its detail. */
+static bool has_event(struct state *st, const char *env, const char *kind, const char *text)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_event *ev = NULL;
+	size_t n = 0;
+	bool found = false;
+	assert_int_equal(state_event_list(st, env, 0, &ev, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ev[i].kind, kind) == 0 && ev[i].detail && strstr(ev[i].detail, text))
+			found = true;
+	state_event_list_free(ev, n);
+	return found;
+}
+
+/* PostgreSQL: a lease whose holder (on another host) was SIGKILLed is taken over after the lease. */
+static void test_lock_lease_takeover(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_lock *lk = NULL;
+	pid_t pid = lock_holder(f->db, "e");
+	int busy = state_env_lock(f->st, "e", 0, &lk, &err);
+	int exit_busy = err.code;
+	sbx_err_clear(&err);
+	int moved = raw_sql(f->db, "UPDATE env_lock SET host = 'elsewhere' WHERE env = 'e'", NULL);
+	kill_child(pid);
+	assert_int_equal(busy, -1);
+	assert_int_equal(exit_busy, SBX_EXIT_REFUSED);
+	assert_int_equal(moved, SQLITE_OK);
+	/* the holder is gone, but its lease (another host's) runs until it expires */
+	int64_t now = sbx_now();
+	assert_int_equal(state_env_lock(f->st, "e", 0, &lk, &err), -1);
+	char *want = xasprintf("locked by elsewhere pid %d", (int)pid);
+	assert_non_null(strstr(sbx_err_first(&err), want));
+	assert_non_null(err.hint);
+	assert_non_null(strstr(err.hint, "sandbox unlock e"));
+	free(want);
+	sbx_err_clear(&err);
+	sbx_fake_now_set(now + STATE_LOCK_LEASE_S - 1);
+	assert_int_equal(state_env_lock(f->st, "e", 0, &lk, &err), -1);
+	sbx_err_clear(&err);
+	sbx_fake_now_set(now + STATE_LOCK_LEASE_S + 1);
+	assert_int_equal(state_env_lock(f->st, "e", 0, &lk, &err), 0);
+	assert_true(has_event(f->st, "e", "lock.takeover", "\"host\":\"elsewhere\""));
+	assert_true(has_event(f->st, "e", "lock.takeover", "\"expired\":true"));
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM env_lock WHERE env = 'e'"), 1);
+	char *mine = xasprintf("SELECT pid FROM env_lock WHERE env = 'e'");
+	assert_int_equal(raw_int(f->db, mine), getpid());
+	free(mine);
+	state_env_unlock(lk);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM env_lock"), 0);
+	sbx_fake_now_set(0);
+}
+
+/* PostgreSQL: a lease held by a process of this host that was SIGKILLed is taken over at once. */
+static void test_lock_dead_holder_here(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_lock *lk = NULL;
+	pid_t pid = lock_holder(f->db, "d");
+	kill_child(pid);
+	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM env_lock WHERE env = 'd'"), 1);
+	assert_int_equal(state_env_lock(f->st, "d", 0, &lk, &err), 0);
+	assert_true(has_event(f->st, "d", "lock.takeover", "\"expired\":false"));
+	char *pidtext = xasprintf("\"pid\":%d", (int)pid);
+	assert_true(has_event(f->st, "d", "lock.takeover", pidtext));
+	free(pidtext);
+	state_env_unlock(lk);
+}
+
+/* `sandbox unlock`: a live holder's lease is dropped and logged; then there is nothing to drop. */
+static void test_lock_break(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_lock *lk = NULL;
+	bool held = false;
+	if (!state_fix_pg()) { /* SQLite: a flock, nothing in the database to drop */
+		assert_int_equal(state_env_lock_break(f->st, "u", "ops@here", &held, &err), 0);
+		assert_false(held);
+		assert_true(has_event(f->st, "u", "lock.unlock", "\"held\":false"));
+		return;
+	}
+	pid_t pid = lock_holder(f->db, "u");
+	int rc = state_env_lock_break(f->st, "u", "ops@here", &held, &err);
+	int64_t left = raw_int(f->db, "SELECT count(*) FROM env_lock");
+	kill_child(pid);
+	assert_int_equal(rc, 0);
+	assert_true(held);
+	assert_int_equal(left, 0);
+	char *pidtext = xasprintf("\"pid\":%d", (int)pid);
+	assert_true(has_event(f->st, "u", "lock.unlock", pidtext));
+	assert_true(has_event(f->st, "u", "lock.unlock", "\"by\":\"ops@here\""));
+	free(pidtext);
+	assert_int_equal(state_env_lock_break(f->st, "u", "ops@here", &held, &err), 0);
+	assert_false(held);
+	/* and the lock is free */
+	assert_int_equal(state_env_lock(f->st, "u", 0, &lk, &err), 0);
+	state_env_unlock(lk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -846,7 +1036,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_list_brief, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_crud, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
@@ -863,7 +1052,23 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warn_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_puts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_break, setup, teardown),
+		/* SQLite only (left out on PostgreSQL) */
+		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
 	};
+	/* PostgreSQL only: lock leases (a SQLite state's locks are flocks) */
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test_setup_teardown(test_lock_lease_takeover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_dead_holder_here, setup, teardown),
+	};
+	struct CMUnitTest run[SBX_NELEM(tests) + SBX_NELEM(pg_tests)];
+	size_t n = SBX_NELEM(tests) - (state_fix_pg() ? 1 : 0);
+	memcpy(run, tests, n * sizeof(*run));
+	if (state_fix_pg()) {
+		memcpy(run + n, pg_tests, sizeof(pg_tests));
+		n += SBX_NELEM(pg_tests);
+	}
 	sbx_fake_now_set(0);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return _cmocka_run_group_tests(state_fix_pg() ? "state on PostgreSQL" : "state on SQLite", run, n,
+		NULL, NULL);
 }

@@ -1,0 +1,65 @@
+#!/bin/sh
+# Two `sandbox daemon`s on one PostgreSQL state (tests/lib/pg.sh) reap 200 environments that
+# expire over ten seconds while both run (so their passes compete for them): every one torn down exactly once (one down.start event each, one reap.done line in
+# the two logs together), none left. The environments are state rows whose blueprint has no
+# nodes or networks (site: libvirt's in-process test driver), so a teardown deletes only rows.
+. "$(dirname "$0")/../lib/harness.sh"
+. "$SBX_TOP/tests/lib/pg.sh"
+
+N=200
+pg_start || finish
+export SANDBOX_STATE="$PG_URL" SANDBOX_STATE_DIR="$T/local"
+psql_q() { "$PG_BIN/psql" -X -At -v ON_ERROR_STOP=1 -d "$PG_URL" -c "$1"; }
+until_true() {
+    _d=$(( $(date +%s) + $1 )); shift
+    while ! "$@"; do
+        [ "$(date +%s)" -lt "$_d" ] || return 1
+        sleep 0.2
+    done
+}
+
+expect_rc 0 "$SANDBOX" list # creates the schema
+psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, created, updated, expires)
+    SELECT 'r' || i, lpad(to_hex(i), 16, '0'), '/bp.yaml', 'h', '{\"site\":{\"uri\":\"test:///default\"}}',
+        'ready', 'me@host', 1, 1, extract(epoch FROM now())::bigint + 3 + i % 10
+        FROM generate_series(1, $N) AS i" >/dev/null && pass || fail "insert"
+[ "$(psql_q "SELECT count(*) FROM env")" = "$N" ] && pass || fail "not $N environments"
+
+# start_daemon I: daemon I in the background; its pid in $T/dI.pid, its exit code in $T/dI.rc.
+start_daemon() {
+    ( sh -c 'echo $$ > "$0"; exec "$@"' "$T/d$1.pid" \
+        "$SANDBOX" daemon --listen 127.0.0.1:0 --interval 1 >"$T/d$1.out" 2>"$T/d$1.err"; echo $? >"$T/d$1.rc" ) &
+    on_exit "[ -s '$T/d$1.pid' ] && [ ! -s '$T/d$1.rc' ] && kill -KILL \$(cat '$T/d$1.pid')"
+}
+# daemon 1 with a password in its URL (trust auth ignores it): its log must not show it
+SANDBOX_STATE="postgresql://sbx:s3cret-pw@/postgres?host=$PG_DIR/sock&port=$PG_PORT" start_daemon 1
+start_daemon 2
+for i in 1 2; do
+    until_true 60 grep -q '^listening on ' "$T/d$i.out" && pass || { fail "daemon $i not listening"; tail -5 "$T/d$i.err" >&2; }
+done
+
+none_left() { [ "$(psql_q "SELECT count(*) FROM env")" = 0 ]; }
+until_true 180 none_left && pass || fail "$(psql_q "SELECT count(*) FROM env") environments left after 180 s"
+
+# exactly once each
+[ "$(psql_q "SELECT count(*) FROM event WHERE kind = 'down.start'")" = "$N" ] && pass ||
+    fail "down.start events: $(psql_q "SELECT count(*) FROM event WHERE kind = 'down.start'"), not $N"
+[ "$(psql_q "SELECT count(DISTINCT env) FROM event WHERE kind = 'down.start'")" = "$N" ] && pass ||
+    fail "not every environment was torn down"
+for i in 1 2; do
+    kill -TERM "$(cat "$T/d$i.pid")"
+    until_true 30 test -s "$T/d$i.rc" && pass || fail "daemon $i still running 30 s after SIGTERM"
+    [ "$(cat "$T/d$i.rc" 2>/dev/null)" = 0 ] && pass || fail "daemon $i exited $(cat "$T/d$i.rc" 2>/dev/null)"
+done
+r1=$(grep -c '"event":"reap.done"' "$T/d1.err") r2=$(grep -c '"event":"reap.done"' "$T/d2.err")
+echo "reaped: daemon 1 $r1, daemon 2 $r2"
+[ $((r1 + r2)) -eq "$N" ] && pass || fail "reap.done lines: $r1 + $r2, not $N"
+grep -h '"event":"reap.done"' "$T/d1.err" "$T/d2.err" | grep -o '"env":"[^"]*"' | sort | uniq -d >"$T/dups"
+[ ! -s "$T/dups" ] && pass || fail "reaped twice: $(head -3 "$T/dups")"
+grep -h '"event":"reap.fail"\|"event":"reap.error"' "$T/d1.err" "$T/d2.err" >"$T/errs"
+[ ! -s "$T/errs" ] && pass || { fail "reap failures"; head -5 "$T/errs" >&2; }
+[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left"
+grep -q '"event":"daemon.start".*state postgresql://sbx@/postgres' "$T/d1.err" && pass || fail "daemon.start does not name the state"
+! grep -q 's3cret-pw' "$T/d1.err" "$T/d1.out" && pass || fail "the daemon logged the password"
+
+finish
