@@ -90,7 +90,7 @@ struct bp_node {
 	int count;       /* default 1 */
 	int cpus;        /* default 1 */
 	uint64_t memory; /* bytes, default 1Gi */
-	uint64_t disk;   /* bytes, default 8Gi (virtual size of the overlay) */
+	uint64_t disk;   /* bytes, default 8Gi (virtual size of the overlay); `disk: /dev/...`: disk_dev */
 	char **roles;    /* router lb k3s-server k3s-agent postgres mocks ... */
 	size_t nroles;
 	char **networks; /* names of networks; the first one is the primary (SSH) network */
@@ -98,6 +98,9 @@ struct bp_node {
 	char *provider;  /* "libvirt" (default) or "ipmi" */
 	struct bp_bmc bmc; /* provider ipmi only */
 	char *mac;       /* provider ipmi: the PXE MAC */
+	char *boot;      /* provider ipmi: the boot device `up` sets, "pxe" (the default; the only one) */
+	bool wipe;       /* provider ipmi: wipe the disk before installing (default false) */
+	char *disk_dev;  /* provider ipmi: the device to install to, "/dev/sda" (`disk: /dev/...`), or NULL */
 	struct bp_pos pos;
 };
 

@@ -75,7 +75,8 @@ static json_t *node_json(const struct bp_node *n)
 	return jobj("name", jstr(n->name), "count", json_integer(n->count), "cpus", json_integer(n->cpus),
 		"memory", json_integer((json_int_t)n->memory), "disk", json_integer((json_int_t)n->disk),
 		"roles", jstrs(n->roles, n->nroles), "networks", jstrs(n->networks, n->nnetworks),
-		"provider", jstr(n->provider), "bmc", bmc, "mac", jstr(n->mac), NULL);
+		"provider", jstr(n->provider), "bmc", bmc, "mac", jstr(n->mac), "boot", jstr(n->boot),
+		"wipe", json_boolean(n->wipe), "disk_dev", jstr(n->disk_dev), NULL);
 }
 
 /* The vips. */

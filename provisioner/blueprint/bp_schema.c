@@ -176,6 +176,40 @@ static void conv_size(struct bp_ctx *c, const struct bp_tree *v, void *obj, cons
 	*AT(obj, f->off, uint64_t) = x;
 }
 
+/* Whether s is a device path: /dev/ then parts of [A-Za-z0-9._:+-], none empty, "." or "..". */
+static bool devpath_ok(const char *s)
+{
+	if (!sbx_has_prefix(s, "/dev/"))
+		return false;
+	for (const char *p = s + 5;; p++) {
+		size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:+-");
+		if (n == 0 || (p[n] != '/' && p[n] != '\0') || strncmp(p, ".", n) == 0 || strncmp(p, "..", n) == 0)
+			return false;
+		p += n;
+		if (*p == '\0')
+			return true;
+	}
+}
+
+/* BP_F_DISK: a size ("20Gi": a virtual disk) or a device path ("/dev/sda": a machine's disk). */
+static void conv_disk(struct bp_ctx *c, const struct bp_tree *v, void *obj, const struct bp_field *f)
+{
+	static const char expected[] = "a size like 20Gi or a device path like /dev/sda";
+	const char *s = scalar(c, v, f->key, expected);
+	if (s == NULL)
+		return;
+	uint64_t x;
+	if (s[0] != '/' && sbx_parse_size(s, &x) == 0) {
+		conv_size(c, v, obj, f);
+		return;
+	}
+	if (s[0] != '/' || !devpath_ok(s) || strstr(s, "..") || strlen(s) > 255)
+		bp_errf(c, v->pos, "%s: expected %s (a path under /dev/ without \"..\" or empty parts), got \"%s\"",
+			f->key, expected, s);
+	else
+		set_str(obj, f->off_n, s);
+}
+
 /* BP_F_DUR: "8h", "3d". */
 static void conv_dur(struct bp_ctx *c, const struct bp_tree *v, void *obj, const struct bp_field *f)
 {
@@ -416,7 +450,7 @@ static conv_fn *const convs[] = {
 	[BP_F_CIDR] = conv_syntax, [BP_F_URL] = conv_syntax, [BP_F_ABSPATH] = conv_syntax,
 	[BP_F_PGNAME] = conv_syntax, [BP_F_PATH] = conv_path, [BP_F_URI] = conv_uri,
 	[BP_F_SECRET] = conv_secret, [BP_F_SUB] = conv_sub, [BP_F_LIST] = conv_list,
-	[BP_F_QUANTITY] = conv_syntax,
+	[BP_F_QUANTITY] = conv_syntax, [BP_F_DISK] = conv_disk,
 };
 
 /* Report keys of a map that the schema does not know. */
@@ -512,7 +546,7 @@ void bp_schema_dup_names(struct bp_ctx *c, const void *arr, size_t n, const stru
 static bool owns_string(enum bp_ftype t)
 {
 	return t != BP_F_ENUM && t != BP_F_INT && t != BP_F_U32 && t != BP_F_BOOL && t != BP_F_SIZE &&
-		t != BP_F_DUR && t != BP_F_STRS && t != BP_F_SUB && t != BP_F_LIST;
+		t != BP_F_DISK && t != BP_F_DUR && t != BP_F_STRS && t != BP_F_SUB && t != BP_F_LIST;
 }
 
 /* Free one list converted with schema s. */
@@ -530,6 +564,8 @@ void bp_schema_free(const struct bp_schema *s, void *obj)
 		const struct bp_field *f = &s->fields[i];
 		if (owns_string(f->type)) {
 			free(*AT(obj, f->off, char *));
+		} else if (f->type == BP_F_DISK) {
+			free(*AT(obj, f->off_n, char *));
 		} else if (f->type == BP_F_STRS) {
 			char **v = *AT(obj, f->off, char **);
 			for (size_t k = 0; v && k < *AT(obj, f->off_n, size_t); k++)

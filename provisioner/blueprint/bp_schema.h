@@ -33,6 +33,8 @@ enum bp_ftype {
 	BP_F_U32,     /* a uint32_t within .min .. .max */
 	BP_F_BOOL,    /* true or false */
 	BP_F_SIZE,    /* "512Mi", "2Gi": a uint64_t of bytes within .min .. .max */
+	BP_F_DISK,    /* a size like BP_F_SIZE at .off, or a device path "/dev/sda" (absolute, under
+	               * /dev/, no ".." and no empty part) as a new string at .off_n */
 	BP_F_DUR,     /* "8h", "3d": an int64_t of seconds within .min .. .max */
 	BP_F_STRS,    /* a list of strings: a new char ** at .off, its count (size_t) at .off_n */
 	BP_F_SHA256,  /* 64 hex digits, stored lowercase */

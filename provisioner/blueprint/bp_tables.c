@@ -20,6 +20,7 @@ const char *const bp_known_roles[] = {
 static const char *const api_versions[] = {"sandbox/v1", NULL};
 static const char *const providers_site[] = {"libvirt", NULL};
 static const char *const providers_node[] = {"libvirt", "ipmi", NULL};
+static const char *const boot_devs[] = {"pxe", NULL};
 static const char *const domain_types[] = {"auto", "kvm", "qemu", NULL};
 static const char *const net_modes[] = {"nat", "isolated", NULL}; /* enum bp_net_mode order */
 static const char *const pool_modes[] = {"transaction", "session", "statement", NULL};
@@ -76,12 +77,15 @@ static const struct bp_field node_fields[] = {
 	FLD("count", BP_F_INT, struct bp_node, count, .min = 1, .max = 1000),
 	FLD("cpus", BP_F_INT, struct bp_node, cpus, .min = 1, .max = 128),
 	FLD("memory", BP_F_SIZE, struct bp_node, memory, .min = 64 * BP_MIB, .max = 4 * BP_TIB),
-	FLD("disk", BP_F_SIZE, struct bp_node, disk, .min = 1 * BP_GIB, .max = 64 * BP_TIB),
+	FLD("disk", BP_F_DISK, struct bp_node, disk, .min = 1 * BP_GIB, .max = 64 * BP_TIB,
+		.off_n = offsetof(struct bp_node, disk_dev)),
 	FLD("roles", BP_F_STRS, struct bp_node, roles, .off_n = offsetof(struct bp_node, nroles)),
 	FLD("networks", BP_F_STRS, struct bp_node, networks, .off_n = offsetof(struct bp_node, nnetworks)),
 	FLD("provider", BP_F_CHOICE, struct bp_node, provider, .choices = providers_node),
 	FLD("bmc", BP_F_SUB, struct bp_node, bmc, .sub = &bmc_schema),
 	FLD("mac", BP_F_MAC, struct bp_node, mac),
+	FLD("boot", BP_F_CHOICE, struct bp_node, boot, .choices = boot_devs),
+	FLD("wipe", BP_F_BOOL, struct bp_node, wipe),
 };
 const struct bp_schema bp_tables_node = SCHEMA("node", struct bp_node, node_fields,
 	.pos = BP_OPT(struct bp_node, pos));

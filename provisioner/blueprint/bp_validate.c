@@ -162,9 +162,19 @@ static void node_check_provider(struct bp_ctx *c, const struct bp_tree *m, const
 				"password: ... }", lab);
 		if (n->count != 1)
 			bp_errf(c, val_pos(m, "count"), "%s: an ipmi node is one machine; count must be 1", lab);
+		const struct bp_tree *d = bp_tree_get(m, "disk");
+		uint64_t size;
+		if (d && d->kind == BP_TREE_SCALAR && !d->bad && sbx_parse_size(d->str, &size) == 0)
+			bp_errf(c, val_pos(m, "disk"), "%s: disk: a machine installs to a device; expected a device "
+				"path like /dev/sda, not a size", lab);
+		if (n->wipe && n->disk_dev == NULL)
+			bp_errf(c, val_pos(m, "wipe"), "%s: wipe: true needs the disk to wipe (disk: /dev/...)", lab);
 		return;
 	}
-	static const char *const ipmi_only[] = {"bmc", "mac"};
+	if (n->disk_dev)
+		bp_errf(c, val_pos(m, "disk"), "%s: disk: a device path is only valid with provider: ipmi (a VM's "
+			"disk is a size like 20Gi)", lab);
+	static const char *const ipmi_only[] = {"bmc", "mac", "boot", "wipe"};
 	for (size_t i = 0; i < SBX_NELEM(ipmi_only); i++)
 		if (bp_tree_get(m, ipmi_only[i]))
 			bp_errf(c, bp_tree_ent(m, ipmi_only[i])->kpos, "%s: %s is only valid with provider: ipmi",

@@ -174,6 +174,13 @@ static void image_progress(void *ctx, const char *what, uint64_t done, uint64_t 
 		ev_emit(u->ev, u->env, "image.progress", NULL, NULL, NULL, "image: %s", what);
 }
 
+/* A provider's notice as an event of the environment. */
+static void up_notice(void *ctx, const char *kind, const char *name, const char *node, const char *msg)
+{
+	struct up *u = ctx;
+	ev_emit(u->ev, u->env, kind, "machine", name, node, "%s", msg);
+}
+
 /* Open the provider session of the environment. */
 static int up_open_site(struct up *u, const struct state_env *env, struct sbx_err *err)
 {
@@ -192,6 +199,9 @@ static int up_open_site(struct up *u, const struct state_env *env, struct sbx_er
 	u->sec = (struct env_secrets){u->st, u->env};
 	pc.secret = env_secret_cb;
 	pc.secret_ctx = &u->sec;
+	pc.bmc_timeout_ms = (int)u->cfg->bmc_timeout * 1000;
+	pc.notice = up_notice;
+	pc.notice_ctx = u;
 	int rc = prov_open(&pc, &u->prov, err);
 	free(dir);
 	return rc;

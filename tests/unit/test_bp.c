@@ -122,6 +122,9 @@ static void test_defaults_nested(void **state)
 	assert_true(bp->nodes[0].memory == 1 * GIB && bp->nodes[0].disk == 8 * GIB);
 	assert_string_equal(bp->nodes[1].provider, "ipmi");
 	assert_int_equal(bp->nodes[1].bmc.port, 623);
+	assert_string_equal(bp->nodes[1].boot, "pxe");
+	assert_false(bp->nodes[1].wipe);
+	assert_null(bp->nodes[1].disk_dev);
 	assert_true(bp->vips[0].rate_limit);
 	assert_int_equal(bp->vips[0].rate_per_10s, 100);
 	assert_string_equal(bp->database.dbs[0].owner, "app");
@@ -165,6 +168,11 @@ static void test_full_model(void **state)
 	assert_int_equal(m->bmc.port, 9623);
 	assert_string_equal(m->bmc.password, "${secret.bmc}");
 	assert_string_equal(m->mac, "52:54:00:ab:cd:ef");
+	assert_string_equal(m->boot, "pxe");
+	assert_true(m->wipe);
+	assert_string_equal(m->disk_dev, "/dev/disk/by-id/wwn-0x5000c500a1b2c3d4");
+	assert_null(lb->disk_dev);
+	assert_null(lb->boot);
 	assert_int_equal(bp->bgp.router_as, 64512);
 	assert_int_equal(bp->nvips, 2);
 	assert_true(bp->vips[0].rate_limit);
@@ -386,7 +394,8 @@ static const struct bad bad_cases[] = {
 	{HDR "networks: [ { name: front } ]\nnodes:\n  - name: web\n    memory: lots\n    networks: [front]\n",
 		7, 13, "memory: expected a size like 512Mi or 2Gi, got \"lots\""},
 	{HDR "networks: [ { name: front } ]\nnodes:\n  - name: web\n    disk: 2Xi\n    networks: [front]\n",
-		7, 11, "disk: expected a size like 512Mi or 2Gi, got \"2Xi\""},
+		7, 11, "disk: expected a size like 20Gi or a device path like /dev/sda (a path under /dev/ without \"..\" or "
+		"empty parts), got \"2Xi\""},
 	{HDR "networks: [ { name: front } ]\nnodes:\n  - name: web\n    memory: 1Mi\n    networks: [front]\n",
 		7, 13, "memory: 1Mi is out of range (64Mi to 4Ti)"},
 	{HDR "lifetime: { ttl: soon }\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
@@ -428,6 +437,32 @@ static const struct bad bad_cases[] = {
 		5, 10, "missing required key \"networks\""},
 	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, mac: \"52:54:00:12:34\" } ]\n",
 		4, 63, "mac: expected a MAC address like 52:54:00:12:34:56, got \"52:54:00:12:34\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: /dev/../etc/passwd } ]\n",
+		4, 64, "disk: expected a size like 20Gi or a device path like /dev/sda (a path under /dev/ without \"..\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: /etc/sda } ]\n",
+		4, 64, "got \"/etc/sda\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: /dev/ } ]\n",
+		4, 64, "got \"/dev/\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: /dev/sda/ } ]\n",
+		4, 64, "got \"/dev/sda/\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: \"/dev/s a\" } ]\n",
+		4, 64, "got \"/dev/s a\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: dev/sda } ]\n",
+		4, 64, "disk: expected a size like 20Gi or a device path like /dev/sda"},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: 20Gi } ]\n",
+		4, 64, "node \"m\": disk: a machine installs to a device; expected a device path like /dev/sda"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], disk: /dev/sda } ]\n",
+		5, 42, "node \"w\": disk: a device path is only valid with provider: ipmi"},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, boot: disk } ]\n",
+		4, 64, "boot: expected one of pxe, got \"disk\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, wipe: yes } ]\n",
+		4, 64, "wipe: expected true or false, got \"yes\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, wipe: true } ]\n",
+		4, 64, "node \"m\": wipe: true needs the disk to wipe (disk: /dev/...)"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], wipe: false } ]\n",
+		5, 36, "node \"w\": wipe is only valid with provider: ipmi"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], boot: pxe } ]\n",
+		5, 36, "node \"w\": boot is only valid with provider: ipmi"},
 	{HDR "nodes: [ { name: m, provider: pxe, bmc: { address: h } } ]\n",
 		4, 31, "provider: expected one of libvirt, ipmi, got \"pxe\""},
 	{HDR "lifetime: { ttl: 5d }\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
