@@ -59,7 +59,11 @@ static int down_step(void *ctx, const struct plan_step *s, struct sbx_err *err)
 		return -1;
 	pthread_mutex_lock(&d->mu);
 	char *who = res_display(s->res.type, s->res.name);
-	env_strv_add(&d->r->removed, &d->r->nremoved, xasprintf("%s %s", plan_step_type(s), who));
+	if (s->res.type == RES_MACHINE)
+		env_strv_add(&d->r->removed, &d->r->nremoved, xasprintf("%s %s (powered off through BMC %s:%d)",
+			plan_step_type(s), who, s->res.u.mach.bmc_address, s->res.u.mach.bmc_port));
+	else
+		env_strv_add(&d->r->removed, &d->r->nremoved, xasprintf("%s %s", plan_step_type(s), who));
 	free(who);
 	pthread_mutex_unlock(&d->mu);
 	return 0;
@@ -152,8 +156,11 @@ static void down_skip_cluster(struct down *d, struct env_rows *rows)
 static int down_forget(struct down *d, struct sbx_err *err)
 {
 	struct state_res *rows = NULL;
-	size_t n = 0;
+	struct state_lease *leases = NULL;
+	size_t n = 0, nl = 0;
 	int rc = state_res_list(d->st, d->env, &rows, &n, err);
+	if (rc == 0)
+		rc = state_lease_list(d->st, d->env, &leases, &nl, err);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = state_res_delete(d->st, d->env, rows[i].type, rows[i].name, err);
 	state_res_list_free(rows, n);
@@ -165,9 +172,13 @@ static int down_forget(struct down *d, struct sbx_err *err)
 		unlink(kh);
 		unlink(kc);
 		d->r->env_removed = true;
+		for (size_t i = 0; i < nl; i++)
+			env_strv_add(&d->r->removed, &d->r->nremoved, xasprintf("lease %s (node %s) released",
+				leases[i].machine, leases[i].node));
 	} else {
 		rc = -1;
 	}
+	state_lease_list_free(leases, nl);
 	free(key);
 	free(kh);
 	free(kc);

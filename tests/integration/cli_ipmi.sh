@@ -85,6 +85,8 @@ expect_no_out "not-the-pw-77|Bmc-pw-0451"
 
 expect_rc 0 "$SANDBOX" down $E
 expect_no_out "Bmc-pw-0451"
+expect_out "removed +machine sbx-$E\\.db-0 \\(powered off through BMC 127\\.0\\.0\\.1:$PORT\\)$"
+expect_out "removed +lease ipmi:127\\.0\\.0\\.1:$PORT \\(node db\\) released$"
 wait_for 60 sh -c '! { p=$(cat '"$T"'/sim/qemu.pid 2>/dev/null) && grep -qs "^State:[^Z]*$" /proc/$p/status; }' && pass ||
     fail "down did not stop the machine's QEMU"
 [ "$(sqlite3 "$SANDBOX_STATE" "SELECT count(*) FROM lease")" = 0 ] && pass || fail "down kept the lease"

@@ -49,5 +49,17 @@ expect_rc 0 "$SANDBOX" down $A
 SANDBOX_BMC_TIMEOUT=2s expect_rc_not 3 "$SANDBOX" up "$T/m.yaml" --name $B --no-wait
 [ "$(sqlite3 "$SANDBOX_STATE" "SELECT env FROM lease WHERE machine = 'ipmi:192.0.2.7:6230'")" = $B ] &&
     pass || fail "no lease for $B after $A's down"
-expect_rc 0 "$SANDBOX" down $B
+
+# a lease whose environment is gone (the env row deleted by hand): gc lists it, --delete keeps it
+# (the BMC credentials went with the environment), --delete --force-foreign releases it
+sqlite3 "$SANDBOX_STATE" "PRAGMA foreign_keys=OFF; DELETE FROM res WHERE env='$B'; DELETE FROM ipam WHERE env='$B';
+    DELETE FROM env WHERE name='$B'" || fail "sqlite3"
+expect_rc 0 "$SANDBOX" gc --uri test:///default
+expect_out "^lease +ipmi:192\\.0\\.2\\.7:6230 \\(node db\\) +orphan +present env $B \\(state\\)$"
+expect_rc 3 "$SANDBOX" gc --uri test:///default --delete
+expect_out "kept: its environment and BMC credentials are gone"
+[ "$(sqlite3 "$SANDBOX_STATE" "SELECT count(*) FROM lease")" = 1 ] && pass || fail "gc --delete released the lease"
+expect_rc 0 "$SANDBOX" gc --uri test:///default --delete --force-foreign
+expect_out "^lease +ipmi:192\\.0\\.2\\.7:6230 \\(node db\\) +orphan +deleted env $B"
+[ "$(sqlite3 "$SANDBOX_STATE" "SELECT count(*) FROM lease")" = 0 ] && pass || fail "gc --force-foreign kept the lease"
 finish
