@@ -85,6 +85,16 @@ struct bp_bmc {
 	char *password; /* usually "${secret.NAME}" */
 };
 
+/* A machine of the capacity pool (`machines:`): a node with provider ipmi and `match:` gets one. */
+struct bp_machine {
+	char *name;
+	struct bp_bmc bmc;
+	char *mac;     /* the PXE MAC */
+	char **tags;   /* "key=value" ("size=large"), in the blueprint's order */
+	size_t ntags;
+	struct bp_pos pos;
+};
+
 struct bp_node {
 	char *name;
 	int count;       /* default 1 */
@@ -101,6 +111,8 @@ struct bp_node {
 	char *boot;      /* provider ipmi: the boot device `up` sets, "pxe" (the default; the only one) */
 	bool wipe;       /* provider ipmi: wipe the disk before installing (default false) */
 	char *disk_dev;  /* provider ipmi: the device to install to, "/dev/sda" (`disk: /dev/...`), or NULL */
+	char **match;    /* provider ipmi without bmc: "key=value" tags a machine of `machines:` must carry */
+	size_t nmatch;
 	struct bp_pos pos;
 };
 
@@ -210,6 +222,8 @@ struct bp_blueprint {
 	size_t nnetworks;
 	struct bp_node *nodes;
 	size_t nnodes;
+	struct bp_machine *machines; /* the capacity pool */
+	size_t nmachines;
 	struct bp_bgp bgp;
 	struct bp_vip *vips;
 	size_t nvips;

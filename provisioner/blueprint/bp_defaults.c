@@ -116,6 +116,8 @@ void bp_defaults_fill(struct bp_blueprint *bp)
 		network_defaults(&bp->networks[i]);
 	for (size_t i = 0; i < bp->nnodes; i++)
 		node_defaults(&bp->nodes[i]);
+	for (size_t i = 0; i < bp->nmachines; i++)
+		int_default(&bp->machines[i].bmc.port, 623);
 	bgp_defaults(&bp->bgp);
 	for (size_t i = 0; i < bp->nvips; i++)
 		int_default(&bp->vips[i].rate_per_10s, 100);

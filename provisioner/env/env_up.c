@@ -365,7 +365,8 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 		return -1;
 	u.bp = bp;
 	u.env = o->env ? o->env : bp->name;
-	if (check_name(u.env, err) < 0 || env_secret_check(st, u.env, bp, err) < 0 ||
+	if (check_name(u.env, err) < 0 || env_pool_assign(st, u.env, bp, err) < 0 ||
+		env_secret_check(st, u.env, bp, err) < 0 ||
 		env_lease_check(st, u.env, bp, err) < 0 || env_artifacts_check(cfg, bp, u.env, u.ev, err) < 0 ||
 		state_env_lock(st, u.env, o->wait_lock, &lk, err) < 0 || env_record(&u, o, &env, err) < 0)
 		goto out;

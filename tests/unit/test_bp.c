@@ -172,6 +172,16 @@ static void test_full_model(void **state)
 	assert_true(m->wipe);
 	assert_string_equal(m->disk_dev, "/dev/disk/by-id/wwn-0x5000c500a1b2c3d4");
 	assert_null(lb->disk_dev);
+	assert_int_equal(bp->nmachines, 1);
+	assert_string_equal(bp->machines[0].name, "rack1-01");
+	assert_int_equal(bp->machines[0].bmc.port, 623);
+	assert_int_equal(bp->machines[0].ntags, 2);
+	assert_string_equal(bp->machines[0].tags[0], "size=large");
+	assert_string_equal(bp->machines[0].tags[1], "rack=r1");
+	const struct bp_node *pool = bp_node_find(bp, "metal-pool");
+	assert_int_equal(pool->nmatch, 1);
+	assert_string_equal(pool->match[0], "size=large");
+	assert_null(pool->bmc.address);
 	assert_null(lb->boot);
 	assert_int_equal(bp->bgp.router_as, 64512);
 	assert_int_equal(bp->nvips, 2);
@@ -463,6 +473,23 @@ static const struct bad bad_cases[] = {
 		5, 36, "node \"w\": wipe is only valid with provider: ipmi"},
 	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], boot: pxe } ]\n",
 		5, 36, "node \"w\": boot is only valid with provider: ipmi"},
+	{HDR "nodes: [ { name: m, provider: ipmi, match: { size: large } } ]\n",
+		4, 37, "node \"m\": match needs a machines: section to pick from"},
+	{HDR "machines: [ { name: m1, bmc: { address: h }, tags: { size: large } } ]\nnodes: [ { name: m, provider: ipmi, match: { size: large }, bmc: { address: h } } ]\n",
+		5, 37, "node \"m\": match picks a machine of machines:; give either bmc or match, not both"},
+	{HDR "machines: [ { name: m1, bmc: { address: h }, tags: { size: large } } ]\nnodes: [ { name: m, provider: ipmi, match: { size: large }, mac: \"52:54:00:12:34:56\" } ]\n",
+		5, 61, "node \"m\": mac comes with the machine match picks"},
+	{HDR "machines: [ { name: m1, bmc: { address: h }, tags: { size: large } } ]\nnodes: [ { name: m, provider: ipmi, match: [large] } ]\n",
+		5, 44, "match: expected a mapping of tags like { size: large }, got a list"},
+	{HDR "machines: [ { name: m1, bmc: { address: h }, tags: { size: large } } ]\nnodes: [ { name: m, provider: ipmi, match: { Size: large } } ]\n",
+		5, 46, "match: invalid tag name \"Size\""},
+	{HDR "machines: [ { name: m1, tags: { size: large } } ]\nnodes: [ { name: m, provider: ipmi, match: { size: large } } ]\n",
+		4, 13, "missing required key \"bmc\" in machine"},
+	{HDR "machines: [ { name: m1, bmc: { address: h } }, { name: m1, bmc: { address: g } } ]\n"
+		"nodes: [ { name: m, provider: ipmi, match: { size: large } } ]\n",
+		4, 48, "duplicate machine name \"m1\""},
+	{HDR "machines: [ { name: m1, bmc: { address: h }, tags: { size: large } } ]\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], match: { size: large } } ]\n",
+		6, 36, "node \"w\": match is only valid with provider: ipmi"},
 	{HDR "nodes: [ { name: m, provider: pxe, bmc: { address: h } } ]\n",
 		4, 31, "provider: expected one of libvirt, ipmi, got \"pxe\""},
 	{HDR "lifetime: { ttl: 5d }\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
