@@ -295,7 +295,8 @@ static int up_converge(struct up *u, const struct env_up_opts *o, const struct s
 	struct sbx_err *err)
 {
 	bool machines = false;
-	if (machines_wanted(u, &machines, err) < 0 || (machines && up_machines(u, o, env, err) < 0))
+	if (machines_wanted(u, &machines, err) < 0 || (machines && up_machines(u, o, env, err) < 0) ||
+		(machines && env_lease_trim(u->st, u->env, u->bp, u->ev, err) < 0))
 		return -1;
 	if (o->no_wait) {
 		ev_emit(u->ev, u->env, "up.nowait", NULL, NULL, NULL, "--no-wait: not waiting for SSH; roles and "

@@ -6,7 +6,8 @@
 # other environment leases. Three nodes for two fitting machines: `up` refuses (exit 3, naming the
 # node that did not fit) before anything is recorded or powered; two nodes: each gets its own
 # machine (booted from the network, powered on), both leased, and a second `up` keeps them; a
-# second environment is refused while the first holds them; `down` powers both off and releases them.
+# second environment is refused while the first holds them; dropping a node from the blueprint
+# powers its machine off and releases it for another environment; `down` powers off and releases.
 . "$SBX_TOP/tests/lib/harness.sh"
 for b in /usr/bin/ipmi_sim /usr/bin/python3 /usr/bin/sqlite3; do
     [ -x "$b" ] || skip "needs $b"
@@ -125,12 +126,19 @@ expect_rc 3 "$SANDBOX" up "$T/one.yaml" --name $B --no-wait
 expect_out "node a: no free machine matches \\{size=large\\}: 2 fit; m1 is leased to environment $A; m2 is leased to environment $A"
 [ "$(sqlite3 "$SANDBOX_STATE" "SELECT count(*) FROM env WHERE name = '$B'")" = 0 ] && pass || fail "the refused up recorded $B"
 
-# down powers both off and releases them; then the second environment gets m1
+# the first environment drops node b: its machine is powered off and its lease released; then the
+# second environment gets that machine
+expect_rc 0 "$SANDBOX" up "$T/one.yaml" --name $A --no-wait
+expect_out "released the lease of ipmi:127\\.0\\.0\\.1:$P2 \\(node b is gone from the blueprint\\)"
+[ "$(leases)" = "ipmi:127.0.0.1:$P1 $A a;" ] && pass || fail "leases after dropping node b: $(leases)"
+[ "$(powers)" = "1 0" ] && pass || fail "power after dropping node b: $(powers)"
+expect_rc 0 "$SANDBOX" up "$T/one.yaml" --name $B --no-wait
+[ "$(leases)" = "ipmi:127.0.0.1:$P1 $A a;ipmi:127.0.0.1:$P2 $B a;" ] && pass || fail "leases with $B: $(leases)"
+[ "$(powers)" = "1 1" ] && pass || fail "power after $B's up: $(powers)"
+
+# down powers the machines off and releases them
 expect_rc 0 "$SANDBOX" down $A
+expect_rc 0 "$SANDBOX" down $B
 [ "$(powers)" = "0 0" ] && pass || fail "power after down: $(powers)"
 [ "$(leases)" = "" ] && pass || fail "down kept leases: $(leases)"
-expect_rc 0 "$SANDBOX" up "$T/one.yaml" --name $B --no-wait
-[ "$(leases)" = "ipmi:127.0.0.1:$P1 $B a;" ] && pass || fail "leases of $B: $(leases)"
-[ "$(powers)" = "1 0" ] && pass || fail "power after $B's up: $(powers)"
-expect_rc 0 "$SANDBOX" down $B
 finish
