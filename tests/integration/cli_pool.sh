@@ -89,7 +89,7 @@ bp a b > "$T/two.yaml"
 bp b a > "$T/two-ba.yaml"
 bp a > "$T/one.yaml"
 for e in $A $B; do printf %s 'Bmc-pw-0451' | "$SANDBOX" secret set $e bmc >/dev/null || fail "secret set $e"; done
-leases() { sqlite3 "$SANDBOX_STATE" "SELECT machine || ' ' || env || ' ' || node FROM lease ORDER BY machine" | tr '\n' ';'; }
+leases() { sqlite3 "$SANDBOX_STATE" "SELECT machine || ' ' || env || ' ' || node FROM lease ORDER BY env, node" | tr '\n' ';'; }
 powers() { echo "$(cat "$T/sim1/power") $(cat "$T/sim2/power")"; }
 
 expect_rc 0 "$SANDBOX" validate "$T/three.yaml"
