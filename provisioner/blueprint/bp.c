@@ -179,6 +179,69 @@ out:
 	return rc;
 }
 
+/* Parse the inventory file at canon (`path` for positions, `named` as the blueprint wrote it, for
+ * messages): a file declaring itself (apiVersion:
+ * sandbox/v1 at its top) with a machines: list, which it hands over in *out. Its content appears in
+ * messages only once it has declared itself. */
+static int parse_inventory(struct bp_ctx *c, struct bp_pos at, const char *path, const char *named,
+	const char *canon, struct bp_tree **out)
+{
+	struct sbx_err own = SBX_ERR_INIT, *err = c->err;
+	struct bp_tree *t = NULL;
+	char *data = NULL;
+	const char *why;
+	size_t len;
+	bool declared = false;
+	int nerr = c->nerr, rc;
+	if (read_blueprint(canon, &data, &len, &why) < 0) {
+		bp_errf(c, at, "machines: cannot read \"%s\": %s", named, why);
+		return -1;
+	}
+	c->err = &own;
+	int parsed = rc = bp_yaml_parse(c, ctx_add_file(c, path, canon), data, len, &t, &declared);
+	c->err = err;
+	for (size_t i = 0; declared && i < own.n; i++)
+		sbx_err_at(err, own.msgs[i].file, own.msgs[i].line, own.msgs[i].col, "%s", own.msgs[i].text);
+	sbx_err_clear(&own);
+	if (!declared)
+		c->nerr = nerr;
+	if (!declared || (rc == 0 && bp_tree_get(t, "machines") == NULL)) {
+		bp_errf(c, at, "machines: %s is not an inventory (apiVersion: sandbox/v1 and a machines: list at its "
+			"top)", named);
+		rc = -1;
+	}
+	if (rc == 0)
+		*out = bp_tree_take(t, "machines", &(struct bp_pos){0});
+	bp_tree_free(parsed == 0 ? t : NULL);
+	free(data);
+	return rc;
+}
+
+/* machines: FILE: the capacity pool from an inventory file inside the blueprint's own directory
+ * tree (never an image directory, never a host file outside it), spliced into the tree. */
+static int load_inventory(struct bp_ctx *c, struct bp_tree *root)
+{
+	const struct bp_tree *v = bp_tree_get(root, "machines");
+	if (v == NULL || v->kind != BP_TREE_SCALAR || bp_tree_is_null(v))
+		return 0;
+	char **dirs = c->dirs;
+	size_t ndirs = c->ndirs;
+	c->dirs = NULL, c->ndirs = 0; /* the tree only */
+	char *canon = bp_file_resolve(c, v->pos, "machines", v->str);
+	c->dirs = dirs, c->ndirs = ndirs;
+	struct bp_tree *list = NULL;
+	char *path = parent_path(v->pos.file, v->str);
+	int rc = canon ? parse_inventory(c, v->pos, path, v->str, canon, &list) : -1;
+	free(canon);
+	free(path);
+	if (rc == 0) {
+		struct bp_pos kpos;
+		bp_tree_free(bp_tree_take(root, "machines", &kpos));
+		bp_tree_add(root, xstrdup("machines"), kpos, list);
+	}
+	return rc;
+}
+
 /* Parse a file and its ancestors; merge them (the top file wins). */
 static int load_chain(struct bp_ctx *c, const char *name, const char *yaml, size_t len,
 	struct bp_tree **out)
@@ -201,6 +264,11 @@ static int load_chain(struct bp_ctx *c, const char *name, const char *yaml, size
 	}
 	for (size_t i = n; rc == 0 && i-- > 1;)
 		chain[i - 1] = bp_tree_merge(chain[i], chain[i - 1]);
+	if (rc == 0 && load_inventory(c, chain[0]) < 0) {
+		bp_tree_free(chain[0]);
+		n = 0;
+		rc = -1;
+	}
 	if (rc == 0)
 		*out = chain[0];
 	for (size_t i = 0; rc < 0 && i < n; i++)

@@ -85,12 +85,22 @@ struct bp_bmc {
 	char *password; /* usually "${secret.NAME}" */
 };
 
+/* A machine of the capacity pool (`machines:`): a node with provider ipmi and `match:` gets one. */
+struct bp_machine {
+	char *name;
+	struct bp_bmc bmc;
+	char *mac;     /* the PXE MAC */
+	char **tags;   /* "key=value" ("size=large"), in the blueprint's order */
+	size_t ntags;
+	struct bp_pos pos;
+};
+
 struct bp_node {
 	char *name;
 	int count;       /* default 1 */
 	int cpus;        /* default 1 */
 	uint64_t memory; /* bytes, default 1Gi */
-	uint64_t disk;   /* bytes, default 8Gi (virtual size of the overlay) */
+	uint64_t disk;   /* bytes, default 8Gi (virtual size of the overlay); `disk: /dev/...`: disk_dev */
 	char **roles;    /* router lb k3s-server k3s-agent postgres mocks ... */
 	size_t nroles;
 	char **networks; /* names of networks; the first one is the primary (SSH) network */
@@ -98,6 +108,11 @@ struct bp_node {
 	char *provider;  /* "libvirt" (default) or "ipmi" */
 	struct bp_bmc bmc; /* provider ipmi only */
 	char *mac;       /* provider ipmi: the PXE MAC */
+	char *boot;      /* provider ipmi: the boot device `up` sets, "pxe" (the default; the only one) */
+	bool wipe;       /* provider ipmi: wipe the disk before installing (default false) */
+	char *disk_dev;  /* provider ipmi: the device to install to, "/dev/sda" (`disk: /dev/...`), or NULL */
+	char **match;    /* provider ipmi without bmc: "key=value" tags a machine of `machines:` must carry */
+	size_t nmatch;
 	struct bp_pos pos;
 };
 
@@ -207,6 +222,8 @@ struct bp_blueprint {
 	size_t nnetworks;
 	struct bp_node *nodes;
 	size_t nnodes;
+	struct bp_machine *machines; /* the capacity pool */
+	size_t nmachines;
 	struct bp_bgp bgp;
 	struct bp_vip *vips;
 	size_t nvips;

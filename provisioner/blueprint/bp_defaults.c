@@ -52,7 +52,7 @@ static void network_defaults(struct bp_network *n)
 	str_default(&n->cidr, "auto");
 }
 
-/* A node: one libvirt machine, 1 CPU, 1Gi of memory, an 8Gi disk; a BMC on port 623. */
+/* A node: one libvirt machine, 1 CPU, 1Gi of memory, an 8Gi disk; a BMC on port 623, boot pxe. */
 static void node_defaults(struct bp_node *n)
 {
 	int_default(&n->count, 1);
@@ -63,6 +63,8 @@ static void node_defaults(struct bp_node *n)
 		n->disk = 8 * BP_GIB;
 	str_default(&n->provider, "libvirt");
 	int_default(&n->bmc.port, 623);
+	if (sbx_streq(n->provider, "ipmi"))
+		str_default(&n->boot, "pxe");
 }
 
 /* bgp: the router in AS 65000, the load balancers in AS 65001. */
@@ -114,6 +116,8 @@ void bp_defaults_fill(struct bp_blueprint *bp)
 		network_defaults(&bp->networks[i]);
 	for (size_t i = 0; i < bp->nnodes; i++)
 		node_defaults(&bp->nodes[i]);
+	for (size_t i = 0; i < bp->nmachines; i++)
+		int_default(&bp->machines[i].bmc.port, 623);
 	bgp_defaults(&bp->bgp);
 	for (size_t i = 0; i < bp->nvips; i++)
 		int_default(&bp->vips[i].rate_per_10s, 100);

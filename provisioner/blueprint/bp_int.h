@@ -58,6 +58,7 @@ struct bp_ctx {
 	size_t nsecrets, capsecrets;
 	struct bp_key *netkeys, *nodekeys; /* sorted names of networks and nodes (validation) */
 	size_t nnetkeys, nnodekeys;
+	bool has_machines;     /* the blueprint has a machines: pool (validation) */
 	char **dirs;           /* the image directories, resolved (bp_file_dirs_init) */
 	size_t ndirs;
 };

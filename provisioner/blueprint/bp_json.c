@@ -75,7 +75,22 @@ static json_t *node_json(const struct bp_node *n)
 	return jobj("name", jstr(n->name), "count", json_integer(n->count), "cpus", json_integer(n->cpus),
 		"memory", json_integer((json_int_t)n->memory), "disk", json_integer((json_int_t)n->disk),
 		"roles", jstrs(n->roles, n->nroles), "networks", jstrs(n->networks, n->nnetworks),
-		"provider", jstr(n->provider), "bmc", bmc, "mac", jstr(n->mac), NULL);
+		"provider", jstr(n->provider), "bmc", bmc, "mac", jstr(n->mac), "boot", jstr(n->boot),
+		"wipe", json_boolean(n->wipe), "disk_dev", jstr(n->disk_dev), "match", jstrs(n->match, n->nmatch), NULL);
+}
+
+/* The capacity pool. */
+static json_t *machines_json(const struct bp_blueprint *bp)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < bp->nmachines; i++) {
+		const struct bp_machine *m = &bp->machines[i];
+		json_t *bmc = jobj("address", jstr(m->bmc.address), "port", json_integer(m->bmc.port),
+			"user", jstr(m->bmc.user), "password", jstr(m->bmc.password), NULL);
+		json_array_append_new(a, jobj("name", jstr(m->name), "bmc", bmc, "mac", jstr(m->mac),
+			"tags", jstrs(m->tags, m->ntags), NULL));
+	}
+	return a;
 }
 
 /* The vips. */
@@ -158,7 +173,7 @@ static json_t *bp_json(const struct bp_blueprint *bp)
 	return jobj("apiVersion", jstr(bp->api_version), "name", jstr(bp->name),
 		"lifetime", jobj("ttl", json_integer(l->ttl), "max_ttl", json_integer(l->max_ttl),
 			"permanent", json_boolean(l->permanent), "protect", json_boolean(l->protect), NULL),
-		"site", site_json(&bp->site), "networks", networks_json(bp), "nodes", nodes,
+		"site", site_json(&bp->site), "networks", networks_json(bp), "nodes", nodes, "machines", machines_json(bp),
 		"bgp", jobj("router_as", json_integer(bp->bgp.router_as), "lb_as", json_integer(bp->bgp.lb_as), NULL),
 		"vips", vips_json(bp), "database", database_json(&bp->database),
 		"mocks", mocks_json(&bp->mocks), "secrets", jstrs(bp->secret_names, bp->nsecret_names),

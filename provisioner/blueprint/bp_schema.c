@@ -176,6 +176,40 @@ static void conv_size(struct bp_ctx *c, const struct bp_tree *v, void *obj, cons
 	*AT(obj, f->off, uint64_t) = x;
 }
 
+/* Whether s is a device path: /dev/ then parts of [A-Za-z0-9._:+-], none empty, "." or "..". */
+static bool devpath_ok(const char *s)
+{
+	if (!sbx_has_prefix(s, "/dev/"))
+		return false;
+	for (const char *p = s + 5;; p++) {
+		size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:+-");
+		if (n == 0 || (p[n] != '/' && p[n] != '\0') || strncmp(p, ".", n) == 0 || strncmp(p, "..", n) == 0)
+			return false;
+		p += n;
+		if (*p == '\0')
+			return true;
+	}
+}
+
+/* BP_F_DISK: a size ("20Gi": a virtual disk) or a device path ("/dev/sda": a machine's disk). */
+static void conv_disk(struct bp_ctx *c, const struct bp_tree *v, void *obj, const struct bp_field *f)
+{
+	static const char expected[] = "a size like 20Gi or a device path like /dev/sda";
+	const char *s = scalar(c, v, f->key, expected);
+	if (s == NULL)
+		return;
+	uint64_t x;
+	if (s[0] != '/' && sbx_parse_size(s, &x) == 0) {
+		conv_size(c, v, obj, f);
+		return;
+	}
+	if (s[0] != '/' || !devpath_ok(s) || strstr(s, "..") || strlen(s) > 255)
+		bp_errf(c, v->pos, "%s: expected %s (a path under /dev/ without \"..\" or empty parts), got \"%s\"",
+			f->key, expected, s);
+	else
+		set_str(obj, f->off_n, s);
+}
+
 /* BP_F_DUR: "8h", "3d". */
 static void conv_dur(struct bp_ctx *c, const struct bp_tree *v, void *obj, const struct bp_field *f)
 {
@@ -211,6 +245,36 @@ static void conv_strs(struct bp_ctx *c, const struct bp_tree *v, void *obj, cons
 		const char *s = scalar(c, v->ents[i].val, f->key, "a string");
 		if (s)
 			list[n++] = xstrdup(s);
+	}
+	char ***p = AT(obj, f->off, char **);
+	for (size_t i = 0; *p && i < *AT(obj, f->off_n, size_t); i++)
+		free((*p)[i]);
+	free(*p);
+	*p = list;
+	*AT(obj, f->off_n, size_t) = n;
+}
+
+/* BP_F_TAGS: a mapping of tag names to values, stored as "key=value". */
+static void conv_tags(struct bp_ctx *c, const struct bp_tree *v, void *obj, const struct bp_field *f)
+{
+	char d[80];
+	if (v->kind != BP_TREE_MAP) {
+		bp_errf(c, v->pos, "%s: expected a mapping of tags like { size: large }, got %s", f->key,
+			bp_tree_describe(v, d, sizeof(d)));
+		return;
+	}
+	char **list = xcalloc(v->n + 1, sizeof(*list));
+	size_t n = 0;
+	for (size_t i = 0; i < v->n; i++) {
+		const char *s = scalar(c, v->ents[i].val, v->ents[i].key, "a tag value");
+		if (s && !sbx_valid_name(v->ents[i].key))
+			bp_errf(c, v->ents[i].kpos, "%s: invalid tag name \"%s\": expected lowercase letters, digits and "
+				"'-'", f->key, v->ents[i].key);
+		else if (s && (!sbx_valid_name(s)))
+			bp_errf(c, v->ents[i].val->pos, "%s: invalid tag value \"%s\": expected lowercase letters, digits "
+				"and '-'", f->key, s);
+		else if (s)
+			list[n++] = xasprintf("%s=%s", v->ents[i].key, s);
 	}
 	char ***p = AT(obj, f->off, char **);
 	for (size_t i = 0; *p && i < *AT(obj, f->off_n, size_t); i++)
@@ -416,7 +480,7 @@ static conv_fn *const convs[] = {
 	[BP_F_CIDR] = conv_syntax, [BP_F_URL] = conv_syntax, [BP_F_ABSPATH] = conv_syntax,
 	[BP_F_PGNAME] = conv_syntax, [BP_F_PATH] = conv_path, [BP_F_URI] = conv_uri,
 	[BP_F_SECRET] = conv_secret, [BP_F_SUB] = conv_sub, [BP_F_LIST] = conv_list,
-	[BP_F_QUANTITY] = conv_syntax,
+	[BP_F_QUANTITY] = conv_syntax, [BP_F_DISK] = conv_disk, [BP_F_TAGS] = conv_tags,
 };
 
 /* Report keys of a map that the schema does not know. */
@@ -512,7 +576,7 @@ void bp_schema_dup_names(struct bp_ctx *c, const void *arr, size_t n, const stru
 static bool owns_string(enum bp_ftype t)
 {
 	return t != BP_F_ENUM && t != BP_F_INT && t != BP_F_U32 && t != BP_F_BOOL && t != BP_F_SIZE &&
-		t != BP_F_DUR && t != BP_F_STRS && t != BP_F_SUB && t != BP_F_LIST;
+		t != BP_F_DISK && t != BP_F_DUR && t != BP_F_STRS && t != BP_F_TAGS && t != BP_F_SUB && t != BP_F_LIST;
 }
 
 /* Free one list converted with schema s. */
@@ -530,7 +594,9 @@ void bp_schema_free(const struct bp_schema *s, void *obj)
 		const struct bp_field *f = &s->fields[i];
 		if (owns_string(f->type)) {
 			free(*AT(obj, f->off, char *));
-		} else if (f->type == BP_F_STRS) {
+		} else if (f->type == BP_F_DISK) {
+			free(*AT(obj, f->off_n, char *));
+		} else if (f->type == BP_F_STRS || f->type == BP_F_TAGS) {
 			char **v = *AT(obj, f->off, char **);
 			for (size_t k = 0; v && k < *AT(obj, f->off_n, size_t); k++)
 				free(v[k]);

@@ -33,8 +33,11 @@ enum bp_ftype {
 	BP_F_U32,     /* a uint32_t within .min .. .max */
 	BP_F_BOOL,    /* true or false */
 	BP_F_SIZE,    /* "512Mi", "2Gi": a uint64_t of bytes within .min .. .max */
+	BP_F_DISK,    /* a size like BP_F_SIZE at .off, or a device path "/dev/sda" (absolute, under
+	               * /dev/, no ".." and no empty part) as a new string at .off_n */
 	BP_F_DUR,     /* "8h", "3d": an int64_t of seconds within .min .. .max */
 	BP_F_STRS,    /* a list of strings: a new char ** at .off, its count (size_t) at .off_n */
+	BP_F_TAGS,    /* a mapping of names to strings ({size: large}): "key=value" strings like BP_F_STRS */
 	BP_F_SHA256,  /* 64 hex digits, stored lowercase */
 	BP_F_MAC,     /* aa:bb:cc:dd:ee:ff, stored lowercase */
 	BP_F_CIDR,    /* "auto" or an IPv4 /24 network a.b.c.0/24 (the blocks IPAM serves) */
@@ -92,7 +95,7 @@ struct bp_key *bp_schema_keys(const void *arr, size_t n, const struct bp_schema 
 
 /* The tables (bp_tables.c): the whole blueprint, and the lists of named items. */
 extern const struct bp_schema bp_tables_blueprint;
-extern const struct bp_schema bp_tables_network, bp_tables_node, bp_tables_vip, bp_tables_db,
+extern const struct bp_schema bp_tables_network, bp_tables_node, bp_tables_machine, bp_tables_vip, bp_tables_db,
 	bp_tables_namespace, bp_tables_app;
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * bp_tables — the schema of a blueprint as data: one table of fields per section (site, image,
- * lifetime, networks, nodes, bmc, bgp, vips, backend, rate_limit, database, pooler, mocks, cluster,
+ * lifetime, networks, nodes, bmc, machines, bgp, vips, backend, rate_limit, database, pooler, mocks, cluster,
  * namespaces, apps), the
  * choices of its enumerations and the roles a node may carry. The engine that reads these tables is
  * bp_schema.c; defaults are filled by bp_defaults.c, cross-field checks made by bp_validate.c.
@@ -20,6 +20,7 @@ const char *const bp_known_roles[] = {
 static const char *const api_versions[] = {"sandbox/v1", NULL};
 static const char *const providers_site[] = {"libvirt", NULL};
 static const char *const providers_node[] = {"libvirt", "ipmi", NULL};
+static const char *const boot_devs[] = {"pxe", NULL};
 static const char *const domain_types[] = {"auto", "kvm", "qemu", NULL};
 static const char *const net_modes[] = {"nat", "isolated", NULL}; /* enum bp_net_mode order */
 static const char *const pool_modes[] = {"transaction", "session", "statement", NULL};
@@ -71,17 +72,30 @@ static const struct bp_field bmc_fields[] = {
 };
 static const struct bp_schema bmc_schema = SCHEMA("bmc", struct bp_bmc, bmc_fields);
 
+static const struct bp_field machine_fields[] = {
+	FLD("name", BP_F_NAME, struct bp_machine, name, .required = true),
+	FLD("bmc", BP_F_SUB, struct bp_machine, bmc, .sub = &bmc_schema, .required = true),
+	FLD("mac", BP_F_MAC, struct bp_machine, mac),
+	FLD("tags", BP_F_TAGS, struct bp_machine, tags, .off_n = offsetof(struct bp_machine, ntags)),
+};
+const struct bp_schema bp_tables_machine = SCHEMA("machine", struct bp_machine, machine_fields,
+	.pos = BP_OPT(struct bp_machine, pos));
+
 static const struct bp_field node_fields[] = {
 	FLD("name", BP_F_NAME, struct bp_node, name, .required = true),
 	FLD("count", BP_F_INT, struct bp_node, count, .min = 1, .max = 1000),
 	FLD("cpus", BP_F_INT, struct bp_node, cpus, .min = 1, .max = 128),
 	FLD("memory", BP_F_SIZE, struct bp_node, memory, .min = 64 * BP_MIB, .max = 4 * BP_TIB),
-	FLD("disk", BP_F_SIZE, struct bp_node, disk, .min = 1 * BP_GIB, .max = 64 * BP_TIB),
+	FLD("disk", BP_F_DISK, struct bp_node, disk, .min = 1 * BP_GIB, .max = 64 * BP_TIB,
+		.off_n = offsetof(struct bp_node, disk_dev)),
 	FLD("roles", BP_F_STRS, struct bp_node, roles, .off_n = offsetof(struct bp_node, nroles)),
 	FLD("networks", BP_F_STRS, struct bp_node, networks, .off_n = offsetof(struct bp_node, nnetworks)),
 	FLD("provider", BP_F_CHOICE, struct bp_node, provider, .choices = providers_node),
 	FLD("bmc", BP_F_SUB, struct bp_node, bmc, .sub = &bmc_schema),
 	FLD("mac", BP_F_MAC, struct bp_node, mac),
+	FLD("boot", BP_F_CHOICE, struct bp_node, boot, .choices = boot_devs),
+	FLD("wipe", BP_F_BOOL, struct bp_node, wipe),
+	FLD("match", BP_F_TAGS, struct bp_node, match, .off_n = offsetof(struct bp_node, nmatch)),
 };
 const struct bp_schema bp_tables_node = SCHEMA("node", struct bp_node, node_fields,
 	.pos = BP_OPT(struct bp_node, pos));
@@ -232,6 +246,8 @@ static const struct bp_field top_fields[] = {
 		.off_n = offsetof(struct bp_blueprint, nnetworks), .sub = &bp_tables_network),
 	FLD("nodes", BP_F_LIST, struct bp_blueprint, nodes, .off_n = offsetof(struct bp_blueprint, nnodes),
 		.sub = &bp_tables_node),
+	FLD("machines", BP_F_LIST, struct bp_blueprint, machines, .off_n = offsetof(struct bp_blueprint, nmachines),
+		.sub = &bp_tables_machine),
 	FLD("bgp", BP_F_SUB, struct bp_blueprint, bgp, .sub = &bgp_schema),
 	FLD("vips", BP_F_LIST, struct bp_blueprint, vips, .off_n = offsetof(struct bp_blueprint, nvips),
 		.sub = &bp_tables_vip),

@@ -157,14 +157,31 @@ static void node_check_provider(struct bp_ctx *c, const struct bp_tree *m, const
 	const struct bp_tree *nets = bp_tree_get(m, "networks");
 	node_label(n, lab, sizeof(lab));
 	if (sbx_streq(n->provider, "ipmi")) {
-		if (!bp_tree_get(m, "bmc"))
+		if (!bp_tree_get(m, "bmc") && !bp_tree_get(m, "match"))
 			bp_errf(c, val_pos(m, "provider"), "%s: provider ipmi needs bmc: { address: ..., user: ..., "
-				"password: ... }", lab);
+				"password: ... } (or match: { TAG: VALUE } to take a machine of machines:)", lab);
+		if (bp_tree_get(m, "bmc") && bp_tree_get(m, "match"))
+			bp_errf(c, bp_tree_ent(m, "match")->kpos, "%s: match picks a machine of machines:; give either "
+				"bmc or match, not both", lab);
+		if (bp_tree_get(m, "match") && bp_tree_get(m, "mac"))
+			bp_errf(c, bp_tree_ent(m, "mac")->kpos, "%s: mac comes with the machine match picks", lab);
+		if (bp_tree_get(m, "match") && !c->has_machines)
+			bp_errf(c, bp_tree_ent(m, "match")->kpos, "%s: match needs a machines: section to pick from", lab);
 		if (n->count != 1)
 			bp_errf(c, val_pos(m, "count"), "%s: an ipmi node is one machine; count must be 1", lab);
+		const struct bp_tree *d = bp_tree_get(m, "disk");
+		uint64_t size;
+		if (d && d->kind == BP_TREE_SCALAR && !d->bad && sbx_parse_size(d->str, &size) == 0)
+			bp_errf(c, val_pos(m, "disk"), "%s: disk: a machine installs to a device; expected a device "
+				"path like /dev/sda, not a size", lab);
+		if (n->wipe && n->disk_dev == NULL)
+			bp_errf(c, val_pos(m, "wipe"), "%s: wipe: true needs the disk to wipe (disk: /dev/...)", lab);
 		return;
 	}
-	static const char *const ipmi_only[] = {"bmc", "mac"};
+	if (n->disk_dev)
+		bp_errf(c, val_pos(m, "disk"), "%s: disk: a device path is only valid with provider: ipmi (a VM's "
+			"disk is a size like 20Gi)", lab);
+	static const char *const ipmi_only[] = {"bmc", "mac", "boot", "wipe", "match"};
 	for (size_t i = 0; i < SBX_NELEM(ipmi_only); i++)
 		if (bp_tree_get(m, ipmi_only[i]))
 			bp_errf(c, bp_tree_ent(m, ipmi_only[i])->kpos, "%s: %s is only valid with provider: ipmi",
@@ -417,6 +434,7 @@ static void lists_check(struct bp_ctx *c, const struct bp_tree *root, const stru
 	free(c->nodekeys);
 	c->netkeys = bp_schema_keys(bp->networks, bp->nnetworks, &bp_tables_network, &c->nnetkeys);
 	c->nodekeys = bp_schema_keys(bp->nodes, bp->nnodes, &bp_tables_node, &c->nnodekeys);
+	c->has_machines = bp->nmachines > 0;
 	bp_schema_dup_names(c, bp->networks, bp->nnetworks, &bp_tables_network);
 	for (size_t i = 0; i < bp->nnodes; i++)
 		if ((m = item_map(nodes, i))) {
@@ -425,6 +443,7 @@ static void lists_check(struct bp_ctx *c, const struct bp_tree *root, const stru
 			node_check_provider(c, m, &bp->nodes[i]);
 		}
 	bp_schema_dup_names(c, bp->nodes, bp->nnodes, &bp_tables_node);
+	bp_schema_dup_names(c, bp->machines, bp->nmachines, &bp_tables_machine);
 }
 
 /* Check the complete model, in the order of the schema (lifetime, site, networks, nodes, bgp, vips,

@@ -115,7 +115,8 @@ int cmd_plan(int argc, char **argv)
 	struct bp_load_opts lo = env_bp_opts(cli_cfg, vars.v, vars.n, name);
 	lo.no_hash = true; /* the plan never reads it */
 	int rc = -1;
-	if (bp_load(a.pos[0], &lo, &bp, &err) == 0 && cli_state_open(&st, &err) == 0) {
+	if (bp_load(a.pos[0], &lo, &bp, &err) == 0 && cli_state_open(&st, &err) == 0 &&
+		env_pool_assign(st, name ? name : bp->name, bp, &err) == 0) {
 		struct env_plan_opts po = {bp, name, !no_refresh};
 		rc = env_plan(cli_cfg, st, &po, &res, &err);
 	}

@@ -124,6 +124,12 @@ struct env_receipt {
 	bool env_removed; /* the state row is gone */
 };
 
+/* The capacity pool (env_pool.c): give every node with `match:` a machine of bp's `machines:` (its
+ * BMC and MAC become the node's): the one env already holds for that node, else the first one that
+ * fits and that neither another environment (a lease) nor another node of bp uses. Refuses
+ * (SBX_EXIT_REFUSED), naming each node that did not fit and why, touching nothing. */
+int env_pool_assign(struct state *st, const char *env, struct bp_blueprint *bp, struct sbx_err *err) SBX_WUR;
+
 /* Destroy the environment. Idempotent: an unknown environment is not an error (receipt empty). */
 int env_down(const struct env_config *cfg, struct state *st, const struct env_down_opts *o,
 	struct env_receipt *r, struct sbx_err *err) SBX_WUR;

@@ -13,6 +13,8 @@
 
 #define CFG_READY_TIMEOUT_S 900
 #define CFG_ROLE_TIMEOUT_S 120
+#define CFG_BMC_TIMEOUT_S 20
+#define CFG_BMC_TIMEOUT_MAX_S 3600
 #define CFG_IPAM_POOL "10.211.0.0/16"
 
 /* A variable's value, or the earlier SBX_ name's, or NULL when unset or empty. */
@@ -146,6 +148,17 @@ static int image_dirs(struct env_config *c, struct sbx_err *err)
 	return 0;
 }
 
+/* The BMC session timeout: a duration of at most an hour (it is handed on in milliseconds). */
+static int bmc_timeout(struct env_config *c, struct sbx_err *err)
+{
+	if (duration_var("SANDBOX_BMC_TIMEOUT", CFG_BMC_TIMEOUT_S, &c->bmc_timeout, err) < 0)
+		return -1;
+	if (c->bmc_timeout <= CFG_BMC_TIMEOUT_MAX_S)
+		return 0;
+	return sbx_err_set(err, SBX_EXIT_USAGE, "SANDBOX_BMC_TIMEOUT=%lld s: expected at most 1h",
+		(long long)c->bmc_timeout);
+}
+
 /* Read the variables. */
 static void read_strings(struct env_config *c, const char *state_flag)
 {
@@ -177,6 +190,7 @@ int env_config_load(struct env_config *c, const char *state_flag, struct sbx_err
 	read_strings(c, state_flag);
 	if (duration_var("SANDBOX_READY_TIMEOUT", CFG_READY_TIMEOUT_S, &c->ready_timeout, err) < 0 ||
 		duration_var("SANDBOX_ROLE_TIMEOUT", CFG_ROLE_TIMEOUT_S, &c->role_timeout, err) < 0 ||
+		bmc_timeout(c, err) < 0 ||
 		fake_now(&c->fake_now, err) < 0 || check_pool(c->ipam_pool, err) < 0 || image_dirs(c, err) < 0) {
 		env_config_clear(c);
 		return -1;

@@ -17,6 +17,7 @@
  *   SANDBOX_RECIPES          an extra directory of image recipes (searched first)
  *   SANDBOX_READY_TIMEOUT    SSH readiness deadline per node (duration or seconds, default 900 s)
  *   SANDBOX_ROLE_TIMEOUT     health-check deadline per role and node (default 120 s)
+ *   SANDBOX_BMC_TIMEOUT      an IPMI session's setup, and one command, on a BMC (default 20 s)
  *   SANDBOX_CLUSTER_DIR      the node scripts (default: found next to the binary)
  *   SANDBOX_MOCK_BIN_DIR     the sbx-mock-* binaries uploaded to a mocks node (default: the
  *                            binary's directory)
@@ -43,6 +44,7 @@ struct env_config {
 	char *recipes_dir;      /* NULL: only the built-in recipe directories */
 	int64_t ready_timeout;  /* seconds */
 	int64_t role_timeout;   /* seconds */
+	int64_t bmc_timeout;    /* seconds */
 	char *cluster_dir;      /* NULL: found next to the binary */
 	char *mock_bin_dir;     /* NULL: the binary's directory */
 	char *kvm_force;        /* "0", "1" or NULL (probe) */

@@ -20,6 +20,7 @@ struct down {
 	enum env_cluster_kind cluster;
 	int64_t wait_ms; /* how long deletions the cluster finishes later (namespaces) are waited for */
 	struct env_secrets sec; /* the providers' secret resolver (BMC passwords) */
+	int bmc_timeout_ms;
 };
 
 /* Journal "deleting", delete through the provider table, drop the row. */
@@ -58,7 +59,11 @@ static int down_step(void *ctx, const struct plan_step *s, struct sbx_err *err)
 		return -1;
 	pthread_mutex_lock(&d->mu);
 	char *who = res_display(s->res.type, s->res.name);
-	env_strv_add(&d->r->removed, &d->r->nremoved, xasprintf("%s %s", plan_step_type(s), who));
+	if (s->res.type == RES_MACHINE)
+		env_strv_add(&d->r->removed, &d->r->nremoved, xasprintf("%s %s (powered off through BMC %s:%d)",
+			plan_step_type(s), who, s->res.u.mach.bmc_address, s->res.u.mach.bmc_port));
+	else
+		env_strv_add(&d->r->removed, &d->r->nremoved, xasprintf("%s %s", plan_step_type(s), who));
 	free(who);
 	pthread_mutex_unlock(&d->mu);
 	return 0;
@@ -151,8 +156,11 @@ static void down_skip_cluster(struct down *d, struct env_rows *rows)
 static int down_forget(struct down *d, struct sbx_err *err)
 {
 	struct state_res *rows = NULL;
-	size_t n = 0;
+	struct state_lease *leases = NULL;
+	size_t n = 0, nl = 0;
 	int rc = state_res_list(d->st, d->env, &rows, &n, err);
+	if (rc == 0)
+		rc = state_lease_list(d->st, d->env, &leases, &nl, err);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = state_res_delete(d->st, d->env, rows[i].type, rows[i].name, err);
 	state_res_list_free(rows, n);
@@ -164,9 +172,13 @@ static int down_forget(struct down *d, struct sbx_err *err)
 		unlink(kh);
 		unlink(kc);
 		d->r->env_removed = true;
+		for (size_t i = 0; i < nl; i++)
+			env_strv_add(&d->r->removed, &d->r->nremoved, xasprintf("lease %s (node %s) released",
+				leases[i].machine, leases[i].node));
 	} else {
 		rc = -1;
 	}
+	state_lease_list_free(leases, nl);
 	free(key);
 	free(kh);
 	free(kc);
@@ -244,6 +256,7 @@ static int down_open_site(struct down *d, const struct state_env *env, struct sb
 	d->sec = (struct env_secrets){d->st, d->env};
 	pc.secret = env_secret_cb;
 	pc.secret_ctx = &d->sec;
+	pc.bmc_timeout_ms = d->bmc_timeout_ms;
 	if (rc == 0 && (rc = prov_open(&pc, &d->prov, err)) < 0)
 		sbx_err_hint(err, "%s nothing was deleted; retry `sandbox down %s` when it is reachable",
 			machines ? "is libvirtd running?" : "is the cluster reachable with its kubeconfig?", d->env);
@@ -260,7 +273,7 @@ int env_down(const struct env_config *cfg, struct state *st, const struct env_do
 	struct env_receipt *r, struct sbx_err *err)
 {
 	struct down d = {st, NULL, o->env, o->ev, PTHREAD_MUTEX_INITIALIZER, r, ENV_CLUSTER_NONE,
-		cfg->ready_timeout * 1000, {st, o->env}};
+		cfg->ready_timeout * 1000, {st, o->env}, (int)cfg->bmc_timeout * 1000};
 	struct state_lock *lk = NULL;
 	struct state_env *env = NULL;
 	int rc = -1;

@@ -206,6 +206,38 @@ static int gc_site(struct gc *g, const struct gc_site *site, struct sbx_err *err
 	return left;
 }
 
+/* The leases whose environment is gone: listed; with --delete --force-foreign released (the
+ * environment's BMC credentials went with it, so the machine cannot be powered off from here). */
+static int gc_leases(struct gc *g, struct sbx_err *err)
+{
+	struct state_lease *v = NULL;
+	size_t n = 0;
+	int left = 0;
+	if (state_lease_list(g->st, NULL, &v, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].env_exists || (g->o->env && !sbx_streq(v[i].env, g->o->env)))
+			continue;
+		char *note = NULL;
+		bool del = false;
+		struct sbx_err e = SBX_ERR_INIT;
+		if (g->o->delete && !g->o->force_foreign)
+			note = xstrdup("kept: its environment and BMC credentials are gone; power the machine off, then "
+				"--force-foreign releases the lease");
+		else if (g->o->delete && state_lease_drop(g->st, v[i].machine, v[i].env, &e) < 0)
+			note = xasprintf("DELETE FAILED: %s", sbx_err_first(&e));
+		else
+			del = g->o->delete;
+		sbx_err_clear(&e);
+		left += !del;
+		xgrow(&g->items, &g->cap, g->n + 1, sizeof(*g->items));
+		g->items[g->n++] = (struct env_gc_item){xstrdup("state"), xstrdup("lease"), xasprintf("%s (node %s)",
+			v[i].machine, v[i].node), xstrdup(v[i].env), xstrdup(state_id(g->st)), ENV_GC_OURS, del, note};
+	}
+	state_lease_list_free(v, n);
+	return left;
+}
+
 /* Garbage-collect orphans. */
 int env_gc(const struct env_config *cfg, struct state *st, const struct env_gc_opts *o,
 	struct env_gc_item **items, size_t *n, struct sbx_err *err)
@@ -225,6 +257,10 @@ int env_gc(const struct env_config *cfg, struct state *st, const struct env_gc_o
 	gc_sites(st, o, &sites, &nsites);
 	for (size_t i = 0; i < nsites && left >= 0; i++) {
 		int l = gc_site(&g, &sites[i], err);
+		left = l < 0 ? -1 : left + l;
+	}
+	if (left >= 0 && o->nkubeconfigs == 0) {
+		int l = gc_leases(&g, err);
 		left = l < 0 ? -1 : left + l;
 	}
 	free(g.known);

@@ -144,6 +144,10 @@ int env_secret_cb(void *ctx, const char *ref, char **value, struct sbx_err *err)
  * another environment got there first. */
 int env_lease_check(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err) SBX_WUR;
 int env_lease_take(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err) SBX_WUR;
+/* After up's plan ran: release env's leases on machines bp no longer names (a "lease.release" event
+ * each). */
+int env_lease_trim(struct state *st, const char *env, const struct bp_blueprint *bp, struct ev_sink *ev,
+	struct sbx_err *err) SBX_WUR;
 
 struct artifact_set;
 /* When bp installs k3s: resolve its artifacts (download what is missing into the image cache,

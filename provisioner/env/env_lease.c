@@ -1,5 +1,6 @@
 /* env_lease — the leases of an environment's bare-metal machines: checked before `up` touches
- * anything, taken once the environment is recorded, released by `down` (down_forget). */
+ * anything, taken once the environment is recorded, released by `down` (down_forget), and by `up`
+ * for the machines the blueprint no longer has once they are powered off (trim). */
 #include "env_int.h"
 
 #include <stdlib.h>
@@ -50,4 +51,38 @@ int env_lease_check(struct state *st, const char *env, const struct bp_blueprint
 int env_lease_take(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err)
 {
 	return leases(st, env, bp, true, err);
+}
+
+/* Whether bp has an ipmi node whose machine key is `machine`. */
+static bool lease_wanted(const struct bp_blueprint *bp, const char *machine)
+{
+	bool yes = false;
+	for (size_t i = 0; i < bp->nnodes && !yes; i++) {
+		const struct bp_node *n = &bp->nodes[i];
+		if (strcmp(n->provider, "ipmi") != 0 || n->bmc.address == NULL)
+			continue;
+		char *key = plan_machine_key(n->bmc.address, n->bmc.port);
+		yes = strcmp(key, machine) == 0;
+		free(key);
+	}
+	return yes;
+}
+
+/* Release the leases of env on machines bp no longer has (their machines were powered off). */
+int env_lease_trim(struct state *st, const char *env, const struct bp_blueprint *bp, struct ev_sink *ev,
+	struct sbx_err *err)
+{
+	struct state_lease *v = NULL;
+	size_t n = 0;
+	int rc = state_lease_list(st, env, &v, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (lease_wanted(bp, v[i].machine))
+			continue;
+		rc = state_lease_drop(st, v[i].machine, env, err);
+		if (rc == 0)
+			ev_emit(ev, env, "lease.release", "lease", v[i].machine, NULL, "released the lease of %s (node %s "
+				"is gone from the blueprint)", v[i].machine, v[i].node);
+	}
+	state_lease_list_free(v, n);
+	return rc;
 }

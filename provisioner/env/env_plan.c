@@ -120,6 +120,7 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	struct env_secrets sec = {st, env};
 	pc.secret = env_secret_cb;
 	pc.secret_ctx = &sec;
+	pc.bmc_timeout_ms = cfg ? (int)cfg->bmc_timeout * 1000 : 0;
 	if (o->refresh && prov_open(&pc, &p, err) < 0) {
 		sbx_err_hint(err, "plan asks libvirt what exists; without it, `sandbox plan --no-refresh` plans "
 			"from the state alone");

@@ -174,6 +174,13 @@ static void image_progress(void *ctx, const char *what, uint64_t done, uint64_t 
 		ev_emit(u->ev, u->env, "image.progress", NULL, NULL, NULL, "image: %s", what);
 }
 
+/* A provider's notice as an event of the environment. */
+static void up_notice(void *ctx, const char *kind, const char *name, const char *node, const char *msg)
+{
+	struct up *u = ctx;
+	ev_emit(u->ev, u->env, kind, "machine", name, node, "%s", msg);
+}
+
 /* Open the provider session of the environment. */
 static int up_open_site(struct up *u, const struct state_env *env, struct sbx_err *err)
 {
@@ -192,6 +199,9 @@ static int up_open_site(struct up *u, const struct state_env *env, struct sbx_er
 	u->sec = (struct env_secrets){u->st, u->env};
 	pc.secret = env_secret_cb;
 	pc.secret_ctx = &u->sec;
+	pc.bmc_timeout_ms = (int)u->cfg->bmc_timeout * 1000;
+	pc.notice = up_notice;
+	pc.notice_ctx = u;
 	int rc = prov_open(&pc, &u->prov, err);
 	free(dir);
 	return rc;
@@ -285,7 +295,8 @@ static int up_converge(struct up *u, const struct env_up_opts *o, const struct s
 	struct sbx_err *err)
 {
 	bool machines = false;
-	if (machines_wanted(u, &machines, err) < 0 || (machines && up_machines(u, o, env, err) < 0))
+	if (machines_wanted(u, &machines, err) < 0 || (machines && up_machines(u, o, env, err) < 0) ||
+		(machines && env_lease_trim(u->st, u->env, u->bp, u->ev, err) < 0))
 		return -1;
 	if (o->no_wait) {
 		ev_emit(u->ev, u->env, "up.nowait", NULL, NULL, NULL, "--no-wait: not waiting for SSH; roles and "
@@ -355,7 +366,8 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 		return -1;
 	u.bp = bp;
 	u.env = o->env ? o->env : bp->name;
-	if (check_name(u.env, err) < 0 || env_secret_check(st, u.env, bp, err) < 0 ||
+	if (check_name(u.env, err) < 0 || env_pool_assign(st, u.env, bp, err) < 0 ||
+		env_secret_check(st, u.env, bp, err) < 0 ||
 		env_lease_check(st, u.env, bp, err) < 0 || env_artifacts_check(cfg, bp, u.env, u.ev, err) < 0 ||
 		state_env_lock(st, u.env, o->wait_lock, &lk, err) < 0 || env_record(&u, o, &env, err) < 0)
 		goto out;

@@ -179,7 +179,8 @@ static void add_machine(struct plan_desired *d, const char *env, const struct bp
 	const struct bp_bmc *b = &node->bmc;
 
 	r->u.mach = (struct res_machine){xstrdup(node->name), xstrdup(b->address), b->port, xstrdup(b->user),
-		xstrdup(b->password), xstrdup(node->mac), xstrdup("pxe"), xstrdup("on")};
+		xstrdup(b->password), xstrdup(node->mac), xstrdup(node->boot ? node->boot : "pxe"), xstrdup("on"),
+		xstrdup(node->disk_dev), node->wipe};
 	free(inst);
 }
 
@@ -253,8 +254,9 @@ static const struct plan_rec *rec_find(const struct plan_rec **sorted, size_t n,
 	return hit ? *hit : NULL;
 }
 
-/* What a step does to a bare-metal machine, after its reason: "new: power on, boot pxe (BMC
- * 10.0.0.5:623)"; the reason itself for other types and for noops. Takes ownership of reason. */
+/* What a step does to a bare-metal machine, after its reason: "new: boot pxe, install to /dev/sda,
+ * wipe the disk first, power on (BMC 10.0.0.5:623)"; the reason itself for other types and for
+ * noops. Takes ownership of reason. */
 static char *machine_reason(enum plan_action a, const struct res *r, char *reason)
 {
 	const struct res_machine *m = &r->u.mach;
@@ -265,7 +267,8 @@ static char *machine_reason(enum plan_action a, const struct res *r, char *reaso
 	if (a == PLAN_DELETE)
 		out = xasprintf("%s: power off, release the lease (BMC %s:%d)", reason, m->bmc_address, m->bmc_port);
 	else
-		out = xasprintf("%s: boot %s, power %s%s (BMC %s:%d)", reason, m->boot ? m->boot : "pxe",
+		out = xasprintf("%s: boot %s%s%s%s, power %s%s (BMC %s:%d)", reason, m->boot ? m->boot : "pxe",
+			m->disk ? ", install to " : "", m->disk ? m->disk : "", m->wipe ? ", wipe the disk first" : "",
 			m->power ? m->power : "on", a == PLAN_UPDATE ? " again" : "", m->bmc_address, m->bmc_port);
 	free(reason);
 	return out;

@@ -21,6 +21,10 @@
 
 /* Progress of a long preparation (image download or build): `what` is a short phrase. */
 typedef void (*prov_progress_fn)(void *ctx, const char *what, uint64_t done, uint64_t total);
+/* Something the user should know that does not fail the step (a BMC that keeps its own boot
+ * order): `kind` a dotted event name, `name` the resource, `node` its node instance; `msg` for
+ * humans (never a secret). Called from the executor's worker threads. */
+typedef void (*prov_notice_fn)(void *ctx, const char *kind, const char *name, const char *node, const char *msg);
 
 /* Where and for whom a session acts. Strings are copied by prov_open. */
 struct prov_cfg {
@@ -45,6 +49,9 @@ struct prov_cfg {
 	 * (caller wipes and frees); NULL: no secrets here. Never logs the value. */
 	int (*secret)(void *ctx, const char *ref, char **value, struct sbx_err *err);
 	void *secret_ctx; /* must outlive the session */
+	int bmc_timeout_ms;      /* an IPMI session's setup / one command (0: the ipmi module's 20 s) */
+	prov_notice_fn notice;   /* NULL: notices are dropped */
+	void *notice_ctx;
 };
 
 /* An object of ours a provider holds, with the owner it carries. */

@@ -67,7 +67,7 @@ static int pi_connect(struct pi *p, const struct res *r, struct ipmi_bmc **b, st
 		return -1;
 	}
 	struct ipmi_bmc_conf c = {.address = m->bmc_address, .port = m->bmc_port, .user = m->bmc_user ? m->bmc_user : "",
-		.password = password};
+		.password = password, .session_timeout_ms = p->cfg->bmc_timeout_ms};
 	rc = ipmi_bmc_open(&c, b, err) == IPMI_OK ? 0 : -1;
 	OPENSSL_cleanse(password, strlen(password));
 	free(password);
@@ -93,20 +93,36 @@ static int pi_wait_on(struct ipmi_bmc *b, const struct res *r, struct sbx_err *e
 		r->name, PI_POWER_WAIT_MS / 1000);
 }
 
+/* Tell the user that the BMC rejected the boot flags: the machine boots in its own order. */
+static void pi_notice_boot(const struct pi *p, const struct res *r, const struct sbx_err *why)
+{
+	if (!p->cfg->notice)
+		return;
+	char *msg = xasprintf("machine %s: the BMC %s:%d rejected the boot flags (boot %s for the next boot: %s); "
+		"the machine boots in its own boot order, which must start with the network", r->name,
+		r->u.mach.bmc_address, r->u.mach.bmc_port, r->u.mach.boot ? r->u.mach.boot : "pxe",
+		sbx_err_first(why) ? sbx_err_first(why) : "unsupported");
+	p->cfg->notice(p->cfg->notice_ctx, "machine.boot_flags", r->name, r->node, msg);
+	free(msg);
+}
+
 /* Boot from the network next (a BMC that rejects the boot flags keeps its own boot order: the
- * machine must then boot from the network first by itself), then power on unless it is on. */
+ * machine must then boot from the network first by itself; a notice says so), then power on
+ * unless it is on. */
 static int pi_ensure(void *h, const struct res *r, bool adopt, struct sbx_err *err)
 {
 	struct ipmi_bmc *b = NULL;
-	struct sbx_err ignored = SBX_ERR_INIT;
+	struct sbx_err why = SBX_ERR_INIT;
 	enum ipmi_rc rc;
 	bool on = false;
 
 	(void)adopt;
 	if (pi_connect(h, r, &b, err) < 0)
 		return -1;
-	rc = ipmi_bmc_boot_set(b, IPMI_BOOT_PXE, false, &ignored);
-	sbx_err_clear(&ignored);
+	rc = ipmi_bmc_boot_set(b, IPMI_BOOT_PXE, false, &why);
+	if (rc == IPMI_E_UNSUPPORTED)
+		pi_notice_boot(h, r, &why);
+	sbx_err_clear(&why);
 	if (rc == IPMI_OK || rc == IPMI_E_UNSUPPORTED)
 		rc = ipmi_bmc_power_status(b, &on, err);
 	else

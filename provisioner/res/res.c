@@ -67,8 +67,10 @@ static const struct field mach_fields[] = {
 	FLD(struct res_machine, "bmc_address", F_STR, bmc_address),
 	FLD(struct res_machine, "bmc_password", F_STR, bmc_password),
 	FLD(struct res_machine, "bmc_port", F_INT, bmc_port), FLD(struct res_machine, "bmc_user", F_STR, bmc_user),
-	FLD(struct res_machine, "boot", F_STR, boot), FLD(struct res_machine, "mac", F_STR, mac),
+	FLD(struct res_machine, "boot", F_STR, boot), FLD(struct res_machine, "disk", F_STR, disk),
+	FLD(struct res_machine, "mac", F_STR, mac),
 	FLD(struct res_machine, "node", F_STR, node), FLD(struct res_machine, "power", F_STR, power),
+	FLD(struct res_machine, "wipe", F_BOOL, wipe),
 };
 
 static const struct table nic_table = TABLE(nic_fields), image_table = TABLE(image_fields);

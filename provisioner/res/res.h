@@ -96,6 +96,8 @@ struct res_machine {
 	char *mac;          /* the MAC it network-boots from (NULL: not declared) */
 	char *boot;         /* "pxe": the boot device set before power on */
 	char *power;        /* "on": the power state `up` wants */
+	char *disk;         /* the device the machine installs to ("/dev/sda"), NULL: not declared */
+	bool wipe;          /* wipe that disk before installing */
 };
 
 struct res {

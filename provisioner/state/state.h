@@ -227,6 +227,18 @@ int state_lease_acquire(struct state *st, const char *machine, const char *env, 
 int state_lease_holder(struct state *st, const char *machine, char **env, struct sbx_err *err);
 /* Release every lease of env (none is not an error). */
 int state_lease_release(struct state *st, const char *env, struct sbx_err *err);
+/* A lease as listed. */
+struct state_lease {
+	char *machine, *env, *node;
+	int64_t since;
+	bool env_exists; /* false: its environment's row is gone (a state edited by hand or restored) */
+};
+/* Every lease (env NULL) or the leases of env, by machine key. *out: free with state_lease_list_free. */
+int state_lease_list(struct state *st, const char *env, struct state_lease **out, size_t *n,
+	struct sbx_err *err) SBX_WUR;
+void state_lease_list_free(struct state_lease *v, size_t n);
+/* Drop the lease of machine if env holds it (else nothing). */
+int state_lease_drop(struct state *st, const char *machine, const char *env, struct sbx_err *err) SBX_WUR;
 
 /*
  * Secrets, encrypted with AES-256-GCM under the key file (nonce per value, env+name as AAD).

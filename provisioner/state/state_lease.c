@@ -46,3 +46,52 @@ int state_lease_release(struct state *st, const char *env, struct sbx_err *err)
 	st_unlock(st);
 	return rc;
 }
+
+/* Every lease (env NULL) or those of env, by machine key; each with whether its environment exists. */
+int state_lease_list(struct state *st, const char *env, struct state_lease **out, size_t *n, struct sbx_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct state_lease *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc = -1;
+
+	st_lock(st);
+	if (db_prep(st, &s, err, "SELECT l.machine, l.env, l.node, l.since, e.name IS NOT NULL FROM lease l "
+		"LEFT JOIN env e ON e.name = l.env WHERE ?1 IS NULL OR l.env = ?1 ORDER BY l.machine", "s", env) < 0)
+		goto out;
+	while ((rc = db_step(st, s, err)) == 1) {
+		xgrow(&v, &cap, len + 1, sizeof(*v));
+		v[len++] = (struct state_lease){db_col_str(s, 0), db_col_str(s, 1), db_col_str(s, 2),
+			sqlite3_column_int64(s, 3), sqlite3_column_int(s, 4) != 0};
+	}
+	sqlite3_finalize(s);
+out:
+	st_unlock(st);
+	if (rc < 0) {
+		state_lease_list_free(v, len);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+/* Free a list of leases. */
+void state_lease_list_free(struct state_lease *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].machine);
+		free(v[i].env);
+		free(v[i].node);
+	}
+	free(v);
+}
+
+/* Drop the lease of machine if env still holds it. */
+int state_lease_drop(struct state *st, const char *machine, const char *env, struct sbx_err *err)
+{
+	st_lock(st);
+	int rc = db_exec(st, err, NULL, "DELETE FROM lease WHERE machine = ? AND env = ?", "ss", machine, env);
+	st_unlock(st);
+	return rc;
+}

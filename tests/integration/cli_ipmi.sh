@@ -4,8 +4,9 @@
 # the power state is real. plan shows the machine's boot and power actions (read from the BMC),
 # up powers it on (QEMU runs), a second plan has nothing to do, down powers it off (QEMU gone) and
 # releases the lease; a wrong BMC password fails up with the auth error and never prints a
-# password. The sim rejects the boot flags (no chassis_control program): up goes on, the machine
-# keeps its own boot order (see tests/integration/test_ipmi.c for the sim that accepts them).
+# password. The sim rejects the boot flags (no chassis_control program): up goes on with an event
+# saying the machine keeps its own boot order (see tests/integration/test_ipmi.c for the sim that
+# accepts them). The node's install target (disk, wipe) is in the plan.
 . "$SBX_TOP/tests/lib/harness.sh"
 for b in /usr/bin/ipmi_sim /usr/bin/qemu-system-x86_64 /usr/bin/setpriv /usr/bin/python3 /usr/bin/sqlite3; do
     [ -x "$b" ] || skip "needs $b"
@@ -54,17 +55,19 @@ apiVersion: sandbox/v1
 name: x
 site: { uri: test:///default, image: { recipe: r } }
 nodes:
-  - { name: db, provider: ipmi, mac: "52:54:00:12:34:56",
+  - { name: db, provider: ipmi, mac: "52:54:00:12:34:56", boot: pxe, wipe: true, disk: /dev/vda,
       bmc: { address: 127.0.0.1, port: $PORT, user: admin, password: "\${secret.bmc}" } }
 YAML
 printf %s 'Bmc-pw-0451' | "$SANDBOX" secret set $E bmc >/dev/null || fail "secret set"
 
 expect_rc 0 "$SANDBOX" plan "$T/m.yaml" --name $E
-expect_out "^\\+ machine +sbx-$E\\.db-0 +new: boot pxe, power on \\(BMC 127\\.0\\.0\\.1:$PORT\\)$"
+expect_out "^\\+ machine +sbx-$E\\.db-0 +new: boot pxe, install to /dev/vda, wipe the disk first, power on \\(BMC 127\\.0\\.0\\.1:$PORT\\)$"
 qemu_alive && fail "the machine runs before up" || pass
 
 expect_rc 0 "$SANDBOX" up "$T/m.yaml" --name $E --no-wait
 expect_no_out "Bmc-pw-0451"
+# the sim rejects the boot flags: an event says the machine keeps its own boot order
+expect_out "machine sbx-$E\\.db-0: the BMC 127\\.0\\.0\\.1:$PORT rejected the boot flags \\(boot pxe for the next boot: .+\\); the machine boots in its own boot order"
 wait_for 60 qemu_alive && pass || fail "up did not start the machine's QEMU"
 [ "$(sqlite3 "$SANDBOX_STATE" "SELECT env FROM lease WHERE machine = 'ipmi:127.0.0.1:$PORT'")" = $E ] &&
     pass || fail "no lease for $E"
@@ -82,6 +85,8 @@ expect_no_out "not-the-pw-77|Bmc-pw-0451"
 
 expect_rc 0 "$SANDBOX" down $E
 expect_no_out "Bmc-pw-0451"
+expect_out "removed +machine sbx-$E\\.db-0 \\(powered off through BMC 127\\.0\\.0\\.1:$PORT\\)$"
+expect_out "removed +lease ipmi:127\\.0\\.0\\.1:$PORT \\(node db\\) released$"
 wait_for 60 sh -c '! { p=$(cat '"$T"'/sim/qemu.pid 2>/dev/null) && grep -qs "^State:[^Z]*$" /proc/$p/status; }' && pass ||
     fail "down did not stop the machine's QEMU"
 [ "$(sqlite3 "$SANDBOX_STATE" "SELECT count(*) FROM lease")" = 0 ] && pass || fail "down kept the lease"

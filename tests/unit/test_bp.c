@@ -146,6 +146,9 @@ static void test_defaults_nested(void **state)
 	assert_true(bp->nodes[0].memory == 1 * GIB && bp->nodes[0].disk == 8 * GIB);
 	assert_string_equal(bp->nodes[1].provider, "ipmi");
 	assert_int_equal(bp->nodes[1].bmc.port, 623);
+	assert_string_equal(bp->nodes[1].boot, "pxe");
+	assert_false(bp->nodes[1].wipe);
+	assert_null(bp->nodes[1].disk_dev);
 	assert_true(bp->vips[0].rate_limit);
 	assert_int_equal(bp->vips[0].rate_per_10s, 100);
 	assert_string_equal(bp->database.dbs[0].owner, "app");
@@ -189,6 +192,21 @@ static void test_full_model(void **state)
 	assert_int_equal(m->bmc.port, 9623);
 	assert_string_equal(m->bmc.password, "${secret.bmc}");
 	assert_string_equal(m->mac, "52:54:00:ab:cd:ef");
+	assert_string_equal(m->boot, "pxe");
+	assert_true(m->wipe);
+	assert_string_equal(m->disk_dev, "/dev/disk/by-id/wwn-0x5000c500a1b2c3d4");
+	assert_null(lb->disk_dev);
+	assert_int_equal(bp->nmachines, 1);
+	assert_string_equal(bp->machines[0].name, "rack1-01");
+	assert_int_equal(bp->machines[0].bmc.port, 623);
+	assert_int_equal(bp->machines[0].ntags, 2);
+	assert_string_equal(bp->machines[0].tags[0], "size=large");
+	assert_string_equal(bp->machines[0].tags[1], "rack=r1");
+	const struct bp_node *pool = bp_node_find(bp, "metal-pool");
+	assert_int_equal(pool->nmatch, 1);
+	assert_string_equal(pool->match[0], "size=large");
+	assert_null(pool->bmc.address);
+	assert_null(lb->boot);
 	assert_int_equal(bp->bgp.router_as, 64512);
 	assert_int_equal(bp->nvips, 2);
 	assert_true(bp->vips[0].rate_limit);
@@ -410,7 +428,8 @@ static const struct bad bad_cases[] = {
 	{HDR "networks: [ { name: front } ]\nnodes:\n  - name: web\n    memory: lots\n    networks: [front]\n",
 		7, 13, "memory: expected a size like 512Mi or 2Gi, got \"lots\""},
 	{HDR "networks: [ { name: front } ]\nnodes:\n  - name: web\n    disk: 2Xi\n    networks: [front]\n",
-		7, 11, "disk: expected a size like 512Mi or 2Gi, got \"2Xi\""},
+		7, 11, "disk: expected a size like 20Gi or a device path like /dev/sda (a path under /dev/ without \"..\" or "
+		"empty parts), got \"2Xi\""},
 	{HDR "networks: [ { name: front } ]\nnodes:\n  - name: web\n    memory: 1Mi\n    networks: [front]\n",
 		7, 13, "memory: 1Mi is out of range (64Mi to 4Ti)"},
 	{HDR "lifetime: { ttl: soon }\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
@@ -452,6 +471,49 @@ static const struct bad bad_cases[] = {
 		5, 10, "missing required key \"networks\""},
 	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, mac: \"52:54:00:12:34\" } ]\n",
 		4, 63, "mac: expected a MAC address like 52:54:00:12:34:56, got \"52:54:00:12:34\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: /dev/../etc/passwd } ]\n",
+		4, 64, "disk: expected a size like 20Gi or a device path like /dev/sda (a path under /dev/ without \"..\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: /etc/sda } ]\n",
+		4, 64, "got \"/etc/sda\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: /dev/ } ]\n",
+		4, 64, "got \"/dev/\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: /dev/sda/ } ]\n",
+		4, 64, "got \"/dev/sda/\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: \"/dev/s a\" } ]\n",
+		4, 64, "got \"/dev/s a\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: dev/sda } ]\n",
+		4, 64, "disk: expected a size like 20Gi or a device path like /dev/sda"},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, disk: 20Gi } ]\n",
+		4, 64, "node \"m\": disk: a machine installs to a device; expected a device path like /dev/sda"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], disk: /dev/sda } ]\n",
+		5, 42, "node \"w\": disk: a device path is only valid with provider: ipmi"},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, boot: disk } ]\n",
+		4, 64, "boot: expected one of pxe, got \"disk\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, wipe: yes } ]\n",
+		4, 64, "wipe: expected true or false, got \"yes\""},
+	{HDR "nodes: [ { name: m, provider: ipmi, bmc: { address: h }, wipe: true } ]\n",
+		4, 64, "node \"m\": wipe: true needs the disk to wipe (disk: /dev/...)"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], wipe: false } ]\n",
+		5, 36, "node \"w\": wipe is only valid with provider: ipmi"},
+	{HDR "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], boot: pxe } ]\n",
+		5, 36, "node \"w\": boot is only valid with provider: ipmi"},
+	{HDR "nodes: [ { name: m, provider: ipmi, match: { size: large } } ]\n",
+		4, 37, "node \"m\": match needs a machines: section to pick from"},
+	{HDR "machines: [ { name: m1, bmc: { address: h }, tags: { size: large } } ]\nnodes: [ { name: m, provider: ipmi, match: { size: large }, bmc: { address: h } } ]\n",
+		5, 37, "node \"m\": match picks a machine of machines:; give either bmc or match, not both"},
+	{HDR "machines: [ { name: m1, bmc: { address: h }, tags: { size: large } } ]\nnodes: [ { name: m, provider: ipmi, match: { size: large }, mac: \"52:54:00:12:34:56\" } ]\n",
+		5, 61, "node \"m\": mac comes with the machine match picks"},
+	{HDR "machines: [ { name: m1, bmc: { address: h }, tags: { size: large } } ]\nnodes: [ { name: m, provider: ipmi, match: [large] } ]\n",
+		5, 44, "match: expected a mapping of tags like { size: large }, got a list"},
+	{HDR "machines: [ { name: m1, bmc: { address: h }, tags: { size: large } } ]\nnodes: [ { name: m, provider: ipmi, match: { Size: large } } ]\n",
+		5, 46, "match: invalid tag name \"Size\""},
+	{HDR "machines: [ { name: m1, tags: { size: large } } ]\nnodes: [ { name: m, provider: ipmi, match: { size: large } } ]\n",
+		4, 13, "missing required key \"bmc\" in machine"},
+	{HDR "machines: [ { name: m1, bmc: { address: h } }, { name: m1, bmc: { address: g } } ]\n"
+		"nodes: [ { name: m, provider: ipmi, match: { size: large } } ]\n",
+		4, 48, "duplicate machine name \"m1\""},
+	{HDR "machines: [ { name: m1, bmc: { address: h }, tags: { size: large } } ]\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], match: { size: large } } ]\n",
+		6, 36, "node \"w\": match is only valid with provider: ipmi"},
 	{HDR "nodes: [ { name: m, provider: pxe, bmc: { address: h } } ]\n",
 		4, 31, "provider: expected one of libvirt, ipmi, got \"pxe\""},
 	{HDR "lifetime: { ttl: 5d }\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",

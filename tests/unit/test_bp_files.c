@@ -367,6 +367,50 @@ static void test_files_image_dirs(void **state)
 	tree_free(&t);
 }
 
+/* machines: FILE reads the capacity pool from an inventory inside the blueprint's own tree only (an
+ * image directory does not open it); a file that is no inventory is named, never quoted; errors in
+ * the inventory are reported at its own file:line:col. */
+static void test_files_inventory(void **state)
+{
+	(void)state;
+	struct tree t;
+	tree_make(&t);
+	struct sbx_err err = SBX_ERR_INIT;
+	struct bp_blueprint *bp = NULL;
+	static const char inv[] = "apiVersion: sandbox/v1\nmachines:\n"
+		"  - { name: m1, bmc: { address: 10.0.0.1, password: \"${secret.bmc}\" }, tags: { size: large } }\n";
+	put(&t, "bp/images/pool.yaml", inv);
+	put(&t, "outside/pool.yaml", inv);
+	put(&t, "bp/bad-pool.yaml", "apiVersion: sandbox/v1\nmachines:\n  - { name: m1, tags: { size: large } }\n");
+#define POOL_NODES "site: { image: { recipe: r } }\nnodes: [ { name: m, provider: ipmi, match: { size: large } } ]\n"
+	assert_int_equal(load_in(&t, "machines: images/pool.yaml\n" POOL_NODES, NULL, &bp, &err), 0);
+	assert_int_equal(bp->nmachines, 1);
+	assert_string_equal(bp->machines[0].name, "m1");
+	assert_string_equal(bp->machines[0].bmc.password, "${secret.bmc}");
+	assert_string_equal(bp->machines[0].tags[0], "size=large");
+	assert_int_equal(bp->nsecret_names, 1);
+	bp_free(bp);
+	char *outside = xasprintf("%s/outside", t.top);
+	const char *dirs[] = {outside};
+	struct bp_load_opts o = {.image_dirs = dirs, .nimage_dirs = 1};
+	expect_one(&t, "machines: ../outside/pool.yaml\n" POOL_NODES, &o, 3, 11,
+		"machines: \"../outside/pool.yaml\" (resolves to %s/outside/pool.yaml) is outside the blueprint's "
+		"directory %s/bp: a blueprint reads files only from its own directory tree and the image directories "
+		"(none configured; SANDBOX_IMAGE_DIRS adds some)");
+	expect_one(&t, "machines: secret.env\n" POOL_NODES, NULL, 3, 11,
+		"machines: secret.env is not an inventory (apiVersion: sandbox/v1 and a machines: list at its top)");
+	assert_int_equal(load_in(&t, "machines: bad-pool.yaml\n" POOL_NODES, NULL, &bp, &err), -1);
+	char *file = xasprintf("%s/bp/bad-pool.yaml", t.top);
+	assert_int_equal(err.n, 1);
+	assert_string_equal(err.msgs[0].file, file);
+	assert_int_equal(err.msgs[0].line, 3);
+	assert_non_null(strstr(err.msgs[0].text, "missing required key \"bmc\" in machine"));
+	sbx_err_clear(&err);
+	free(file);
+	free(outside);
+	tree_free(&t);
+}
+
 /* A file reached through extends that does not declare itself a blueprint is never quoted beyond
  * the first 40 bytes of one line, cleaned for a terminal. */
 static void test_files_foreign(void **state)
@@ -533,6 +577,7 @@ int main(void)
 		cmocka_unit_test(test_files_confined),
 		cmocka_unit_test(test_files_image_dirs),
 		cmocka_unit_test(test_files_foreign),
+		cmocka_unit_test(test_files_inventory),
 		cmocka_unit_test(test_shipped_blueprints),
 		cmocka_unit_test(test_json_golden),
 		cmocka_unit_test(test_hash_stability),

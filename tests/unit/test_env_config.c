@@ -10,7 +10,7 @@
 #include "env_config.h"
 
 static const char *const vars[] = {"SANDBOX_STATE", "XDG_STATE_HOME", "SANDBOX_IPAM_POOL", "SANDBOX_IMAGE_CACHE",
-	"SANDBOX_RECIPES", "SANDBOX_READY_TIMEOUT", "SANDBOX_ROLE_TIMEOUT", "SANDBOX_CLUSTER_DIR", "SBX_CLUSTER_DIR",
+	"SANDBOX_RECIPES", "SANDBOX_READY_TIMEOUT", "SANDBOX_ROLE_TIMEOUT", "SANDBOX_BMC_TIMEOUT", "SANDBOX_CLUSTER_DIR", "SBX_CLUSTER_DIR",
 	"SANDBOX_MOCK_BIN_DIR", "SBX_MOCK_BIN_DIR", "SANDBOX_FAKE_NOW", "SBX_FAKE_NOW", "SANDBOX_TEST_CRASH",
 	"SBX_TEST_CRASH", "SANDBOX_KVM", "SBX_KVM", "SUDO_USER", "SANDBOX_IMAGE_DIRS"};
 
@@ -62,6 +62,7 @@ static void test_values(void **state)
 	assert_string_equal(c.ipam_pool, "10.211.0.0/16");
 	assert_int_equal(c.ready_timeout, 900);
 	assert_int_equal(c.role_timeout, 120);
+	assert_int_equal(c.bmc_timeout, 20);
 	assert_null(c.cluster_dir);
 	assert_null(c.test_crash);
 	assert_int_equal(c.fake_now, 0);
@@ -71,6 +72,7 @@ static void test_values(void **state)
 	env_config_clear(&c);
 	setenv("SANDBOX_READY_TIMEOUT", "15m", 1);
 	setenv("SANDBOX_ROLE_TIMEOUT", "30", 1);
+	setenv("SANDBOX_BMC_TIMEOUT", "2m", 1);
 	setenv("SBX_CLUSTER_DIR", "/old", 1);
 	setenv("SANDBOX_MOCK_BIN_DIR", "/bin2", 1);
 	setenv("SBX_MOCK_BIN_DIR", "/old-bin", 1);
@@ -85,6 +87,7 @@ static void test_values(void **state)
 	assert_string_equal(c.image_dirs[2], "/mnt/golden/");
 	assert_int_equal(c.ready_timeout, 15 * 60);
 	assert_int_equal(c.role_timeout, 30);
+	assert_int_equal(c.bmc_timeout, 120);
 	assert_string_equal(c.cluster_dir, "/old");
 	assert_string_equal(c.mock_bin_dir, "/bin2");
 	assert_string_equal(c.image_cache, "/cache");
@@ -105,7 +108,8 @@ static void test_bad_values(void **state)
 	static const char *const bad[][2] = {{"SANDBOX_READY_TIMEOUT", "soon"}, {"SANDBOX_ROLE_TIMEOUT", "-5"},
 		{"SANDBOX_FAKE_NOW", "yesterday"}, {"SANDBOX_IPAM_POOL", "10.0.0.0/25"}, {"SANDBOX_IPAM_POOL", "x"},
 		{"SANDBOX_IMAGE_DIRS", "/srv/images:relative/dir"}, {"SANDBOX_READY_TIMEOUT", "0"},
-		{"SANDBOX_ROLE_TIMEOUT", "30 s"}};
+		{"SANDBOX_ROLE_TIMEOUT", "30 s"}, {"SANDBOX_BMC_TIMEOUT", "0"}, {"SANDBOX_BMC_TIMEOUT", "2h"},
+		{"SANDBOX_BMC_TIMEOUT", "fast"}};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct env_config c;
 		struct sbx_err err = SBX_ERR_INIT;

@@ -365,6 +365,53 @@ static void test_machine(void **state)
 	bp_free(bp);
 }
 
+/* A machine's install target and wipe are in its resource and in the plan's reason; changing the
+ * disk of a recorded machine is an update naming the field. */
+static void test_machine_install(void **state)
+{
+	(void)state;
+	static const char *const y = "apiVersion: sandbox/v1\nname: demo\n"
+		"site: { image: { recipe: debian-12 } }\n"
+		"nodes:\n"
+		"  - { name: metal, provider: ipmi, boot: pxe, wipe: true, disk: %s,\n"
+		"      bmc: { address: 10.0.0.6, password: \"${secret.bmc}\" } }\n";
+	char *y1 = xasprintf(y, "/dev/sda"), *y2 = xasprintf(y, "/dev/nvme0n1");
+	struct bp_blueprint *bp = load(y1), *bp2 = load(y2);
+	struct plan_desired d = {0}, d2 = {0};
+	struct plan p = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
+	const struct res *m = find(&d, "sbx-demo.metal-0");
+	assert_non_null(m);
+	assert_string_equal(m->u.mach.disk, "/dev/sda");
+	assert_true(m->u.mach.wipe);
+	assert_int_equal(plan_build(&d, NULL, 0, NULL, 0, false, &p, &err), 0);
+	assert_string_equal(step(&p, "sbx-demo.metal-0")->reason,
+		"new: boot pxe, install to /dev/sda, wipe the disk first, power on (BMC 10.0.0.6:623)");
+	plan_clear(&p);
+
+	size_t nrec;
+	struct plan_rec *rec = record_all(&d, &nrec);
+	assert_int_equal(plan_desired(bp2, "demo", nets, 2, &d2, &err), 0);
+	assert_int_equal(plan_build(&d2, rec, nrec, NULL, 0, false, &p, &err), 0);
+	const struct plan_step *s = step(&p, "sbx-demo.metal-0");
+	assert_int_equal(s->action, PLAN_UPDATE);
+	assert_int_equal(s->nchanges, 1);
+	assert_string_equal(s->changes[0].field, "disk");
+	assert_string_equal(s->changes[0].old, "/dev/sda");
+	assert_string_equal(s->changes[0].new, "/dev/nvme0n1");
+	assert_string_equal(s->reason,
+		"changed: boot pxe, install to /dev/nvme0n1, wipe the disk first, power on again (BMC 10.0.0.6:623)");
+	plan_clear(&p);
+	recs_free(rec, nrec);
+	plan_desired_clear(&d);
+	plan_desired_clear(&d2);
+	bp_free(bp);
+	bp_free(bp2);
+	free(y1);
+	free(y2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_network_capacity),
 		cmocka_unit_test(test_machine),
+		cmocka_unit_test(test_machine_install),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

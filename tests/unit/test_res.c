@@ -42,7 +42,8 @@ static void sample(enum res_type t, struct res *r)
 		break;
 	case RES_MACHINE:
 		r->u.mach = (struct res_machine){strdup("x"), strdup("10.0.0.5"), 623, strdup("admin"),
-			strdup("${secret.bmc}"), strdup("52:54:00:12:34:56"), strdup("pxe"), strdup("on")};
+			strdup("${secret.bmc}"), strdup("52:54:00:12:34:56"), strdup("pxe"), strdup("on"), strdup("/dev/sda"),
+			true};
 		break;
 	default:
 		break;
