@@ -50,23 +50,26 @@ int state_lease_release(struct state *st, const char *env, struct sbx_err *err)
 /* Every lease (env NULL) or those of env, by machine key; each with whether its environment exists. */
 int state_lease_list(struct state *st, const char *env, struct state_lease **out, size_t *n, struct sbx_err *err)
 {
-	sqlite3_stmt *s = NULL;
+	static const char *const sel = "SELECT l.machine, l.env, l.node, l.since, "
+		"CASE WHEN e.name IS NULL THEN 0 ELSE 1 END FROM lease l LEFT JOIN env e ON e.name = l.env ";
+	struct db_rows *s = NULL;
 	struct state_lease *v = NULL;
 	size_t len = 0, cap = 0;
 	int rc = -1;
+	char *sql = xasprintf("%s%s ORDER BY l.machine", sel, env ? "WHERE l.env = ?" : "");
 
 	st_lock(st);
-	if (db_prep(st, &s, err, "SELECT l.machine, l.env, l.node, l.since, e.name IS NOT NULL FROM lease l "
-		"LEFT JOIN env e ON e.name = l.env WHERE ?1 IS NULL OR l.env = ?1 ORDER BY l.machine", "s", env) < 0)
+	if (db_query(st, &s, err, sql, env ? "s" : NULL, env) < 0)
 		goto out;
-	while ((rc = db_step(st, s, err)) == 1) {
+	while ((rc = db_next(st, s, err)) == 1) {
 		xgrow(&v, &cap, len + 1, sizeof(*v));
 		v[len++] = (struct state_lease){db_col_str(s, 0), db_col_str(s, 1), db_col_str(s, 2),
-			sqlite3_column_int64(s, 3), sqlite3_column_int(s, 4) != 0};
+			db_col_int(s, 3), db_col_int(s, 4) != 0};
 	}
-	sqlite3_finalize(s);
+	db_done(st, s);
 out:
 	st_unlock(st);
+	free(sql);
 	if (rc < 0) {
 		state_lease_list_free(v, len);
 		return -1;
