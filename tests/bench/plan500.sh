@@ -5,14 +5,9 @@ set -u
 top=${SBX_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${SBX_BIN_PLAIN:-$top/build}/sandbox
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+. "$top/tests/bench/lib.sh"
 export SANDBOX_STATE="$T/state.db"
-{
-    echo "apiVersion: sandbox/v1"; echo "name: big"
-    echo "site: { uri: test:///default, image: { recipe: debian-12 } }"
-    echo "networks:"; for n in 0 1 2 3; do echo "  - { name: net$n }"; done
-    echo "nodes:"
-    i=0; while [ $i -lt 500 ]; do echo "  - { name: node$i, memory: 512Mi, roles: [plain], networks: [net$((i % 4))] }"; i=$((i + 1)); done
-} > "$T/big.yaml"
+big_blueprint "$T/big.yaml"
 "$bin" plan "$T/big.yaml" --name big >/dev/null || { echo "plan failed"; exit 1; }
 if command -v hyperfine >/dev/null 2>&1; then
     hyperfine -N -w 3 -r 20 --export-json "$T/h.json" "$bin validate -q $T/big.yaml" "$bin plan $T/big.yaml --name big" >/dev/null 2>&1

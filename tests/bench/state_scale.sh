@@ -13,6 +13,7 @@ N=${SBX_BENCH_ENVS:-10000}
 command -v hyperfine >/dev/null 2>&1 || { echo "state_scale bench: hyperfine not installed, skipped"; exit 0; }
 [ -x "$bin" ] && [ -d "$bdir/obj/provisioner/state" ] || { echo "state_scale bench: build $bdir first, skipped"; exit 0; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+. "$top/tests/bench/lib.sh"
 mkdir -m 700 "$T/st"
 export SANDBOX_STATE="$T/st/state.db"
 
@@ -41,13 +42,7 @@ echo "seeded $N environments in $(( ($(date +%s%N) - t0) / 1000000 )) ms" \
 mid=$(printf 'env%05d' $((N / 2)))
 
 # The 500-node blueprint of tests/bench/plan500.sh.
-{
-    echo "apiVersion: sandbox/v1"; echo "name: big"
-    echo "site: { uri: test:///default, image: { recipe: debian-12 } }"
-    echo "networks:"; for n in 0 1 2 3; do echo "  - { name: net$n }"; done
-    echo "nodes:"
-    i=0; while [ $i -lt 500 ]; do echo "  - { name: node$i, memory: 512Mi, roles: [plain], networks: [net$((i % 4))] }"; i=$((i + 1)); done
-} > "$T/big.yaml"
+big_blueprint "$T/big.yaml"
 "$bin" plan --no-refresh "$T/big.yaml" --name big >/dev/null || { echo "plan failed"; exit 1; }
 
 hyperfine -N -w 3 -r "${SBX_BENCH_RUNS:-20}" --export-json "$T/h.json" \

@@ -29,14 +29,6 @@ networks: [ { name: net } ]
 nodes: [ { name: web, memory: 64Mi, networks: [net] } ]
 YAML
 
-# until_true SECS CMD...: run CMD until it succeeds; fail (return 1) once SECS have passed.
-until_true() {
-    _d=$(( $(date +%s) + $1 )); shift
-    while ! "$@"; do
-        [ "$(date +%s)" -lt "$_d" ] || return 1
-        sleep 0.2
-    done
-}
 # start_daemon NOW [VAR=VALUE...]: the daemon with the clock at NOW; sets DPID and URL.
 start_daemon() {
     _now=$1; shift

@@ -10,13 +10,6 @@ N=200
 pg_start || finish
 export SANDBOX_STATE="$PG_URL" SANDBOX_STATE_DIR="$T/local"
 psql_q() { "$PG_BIN/psql" -X -At -v ON_ERROR_STOP=1 -d "$PG_URL" -c "$1"; }
-until_true() {
-    _d=$(( $(date +%s) + $1 )); shift
-    while ! "$@"; do
-        [ "$(date +%s)" -lt "$_d" ] || return 1
-        sleep 0.2
-    done
-}
 
 expect_rc 0 "$SANDBOX" list # creates the schema
 psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, created, updated, expires)

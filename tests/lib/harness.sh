@@ -48,6 +48,14 @@ finish() {
     exit $?
 }
 skip() { echo "$*" >&2; exit 77; }
+# until_true SECS CMD...: run CMD until it succeeds; fail (return 1) once SECS have passed.
+until_true() {
+    _d=$(( $(date +%s) + $1 )); shift
+    while ! "$@"; do
+        [ "$(date +%s)" -lt "$_d" ] || return 1
+        sleep 0.2
+    done
+}
 
 # Real libvirt (qemu:///system) for CLI tests whose VMs need not boot an OS: a blank qcow2 base
 # image (QEMU runs, SeaBIOS finds nothing to boot and idles) with `up --no-wait`. Sets $URI, $V,
