@@ -23,7 +23,7 @@ BUILD    ?= build
 PKGS      := libvirt yaml-0.1 jansson libcurl libssh2 sqlite3 libpq openssl libmicrohttpd libfreeipmi
 # Linked: what every command needs. The others are loaded on first use instead
 # (provisioner/util/dynlib.h), by the SONAME of the library the headers came from.
-PKGS_LINK := yaml-0.1 jansson sqlite3 openssl
+PKGS_LINK := yaml-0.1 jansson sqlite3
 MOCK_PKGS := libmicrohttpd jansson sqlite3 openssl libcurl gmime-3.0
 WARN      := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral
 OPT       ?= -O2 -g
@@ -34,7 +34,7 @@ pkgcflags  = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pkglibs    = $(shell pkg-config --libs $(1) 2>/dev/null)
 # The SONAME of pkg-config package $(1)'s library lib$(2).so (empty when it cannot be read).
 soname     = $(shell objdump -p $$(pkg-config --variable=libdir $(1) 2>/dev/null)/lib$(2).so 2>/dev/null | awk '/SONAME/{print $$2}')
-SONAMES   := $(foreach v,VIRT:libvirt:virt SSH2:libssh2:ssh2 CURL:libcurl:curl IPMI:libfreeipmi:freeipmi MHD:libmicrohttpd:microhttpd PQ:libpq:pq,$(if $(call soname,$(word 2,$(subst :, ,$(v))),$(word 3,$(subst :, ,$(v)))),-DSBX_SONAME_$(word 1,$(subst :, ,$(v)))='"$(call soname,$(word 2,$(subst :, ,$(v))),$(word 3,$(subst :, ,$(v))))"'))
+SONAMES   := $(foreach v,VIRT:libvirt:virt SSH2:libssh2:ssh2 CURL:libcurl:curl IPMI:libfreeipmi:freeipmi MHD:libmicrohttpd:microhttpd PQ:libpq:pq CRYPTO:openssl:crypto,$(if $(call soname,$(word 2,$(subst :, ,$(v))),$(word 3,$(subst :, ,$(v)))),-DSBX_SONAME_$(word 1,$(subst :, ,$(v)))='"$(call soname,$(word 2,$(subst :, ,$(v))),$(word 3,$(subst :, ,$(v))))"'))
 
 PROV_DIRS  := $(shell find provisioner -type d)
 PROV_SRCS  := $(shell find provisioner -name '*.c' ! -path provisioner/main.c)

@@ -39,7 +39,8 @@ int cli_load_libs(const struct cli_cmd *c, struct sbx_err *err)
 {
 	if ((c->libs & CLI_LIBS_INFRA) &&
 	    (dynlib_open(&dynlib_virt, err) < 0 || dynlib_open(&dynlib_ssh2, err) < 0 ||
-	     dynlib_open(&dynlib_curl, err) < 0 || dynlib_open(&dynlib_ipmi, err) < 0))
+	     dynlib_open(&dynlib_curl, err) < 0 || dynlib_open(&dynlib_ipmi, err) < 0 ||
+	     dynlib_open(&dynlib_crypto, err) < 0))
 		return -1;
 	if ((c->libs & CLI_LIBS_HTTPD) && dynlib_open(&dynlib_mhd, err) < 0)
 		return -1;

@@ -1,9 +1,10 @@
 /* dynlib — load a shared library on first use, so that a command that never calls it does not pay for it.
  *
  * `sandbox version`, `validate`, `list` and `status` need no libvirt, libssh2, libcurl, libfreeipmi,
- * libmicrohttpd or libpq, yet linking them made every start map and relocate about 60 libraries. The
- * binary links none of them: each has a file of wrappers (providers/lv_dl.c, transport/ssh_dl.c,
- * util/curl_dl.c, providers/ipmi_dl.c, daemon/mhd_dl.c, state/pq_dl.c) that define the library's own functions, open the library with
+ * libmicrohttpd or libpq (and the first two no libcrypto), yet linking them made every start map and
+ * relocate about 60 libraries. The binary links none of them: each has a file of wrappers
+ * (providers/lv_dl.c, transport/ssh_dl.c, util/curl_dl.c, providers/ipmi_dl.c, daemon/mhd_dl.c,
+ * state/pq_dl.c, util/crypto_dl.c) that define the library's own functions, open the library with
  * dlopen on the first call and forward to it. The wrappers are checked
  * against the library's header by the compiler (same name, same prototype).
  */
@@ -26,7 +27,7 @@ struct dynlib {
 #define DYNLIB_INIT(so, pkg, hook) {.soname = (so), .package = (pkg), .on_load = (hook)}
 
 /* The libraries behind the wrappers (each defined in its wrapper file). */
-extern struct dynlib dynlib_virt, dynlib_ssh2, dynlib_curl, dynlib_ipmi, dynlib_mhd, dynlib_pq;
+extern struct dynlib dynlib_virt, dynlib_ssh2, dynlib_curl, dynlib_ipmi, dynlib_mhd, dynlib_pq, dynlib_crypto;
 
 /* Load l (once per process). 0, or -1 with err saying which library and package are missing. */
 int dynlib_open(struct dynlib *l, struct sbx_err *err);

@@ -3,7 +3,8 @@
 # each when a command first uses it (provisioner/util/dynlib.h), so a command that needs none starts
 # without mapping them. Checked on the release build (the other tests run the ASan build, which links
 # them all):
-#   - ldd lists none of them; version, validate, list and status load none (LD_DEBUG=files);
+#   - ldd lists none of them, nor libcrypto; version, validate, list and status load none of them
+#     (LD_DEBUG=files), version and validate -q not libcrypto either;
 #   - up and down of a blank-disk VM on real libvirt work through the loaded libvirt;
 #   - the daemon serves HTTP through the loaded libmicrohttpd (MHD_start_daemon's option list passed on);
 #   - a library that cannot be loaded (bind-mounted over by an empty file in a private mount
@@ -33,7 +34,7 @@ loaded() { LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -Eo 'file=[^ ]+' | sort -u
 # 1. not linked, not loaded by the commands that need none of them
 OUT=$(ldd "$REL" 2>&1)
 expect_out 'libc\.so'
-expect_no_out "$LAZY"
+expect_no_out "$LAZY|libcrypto\\.so"
 OUT=$(loaded "$REL" version)
 expect_out 'libc\.so'
 expect_no_out "$LAZY"
@@ -43,6 +44,11 @@ for cmd in "validate $T/bp.yaml" "list" "list --json" "status $E"; do
     expect_no_out "$LAZY"
 done
 expect_rc 0 "$REL" validate "$T/bp.yaml"
+# nor libcrypto, for the two that need no hash, key or secret
+for cmd in "version" "validate -q $T/bp.yaml"; do
+    OUT=$(loaded "$REL" $cmd)
+    expect_no_out 'libcrypto\.so'
+done
 
 # 2. up and down through the loaded libvirt (up loads what it needs before it starts)
 OUT=$(loaded "$REL" up "$T/bp.yaml" --name "$E" --no-wait --ttl 1h)
