@@ -41,13 +41,6 @@ int dynlib_open(struct dynlib *l, struct sbx_err *err)
 	return -1;
 }
 
-/* Whether l is loaded. */
-bool dynlib_loaded(struct dynlib *l)
-{
-	dynlib_once(l);
-	return l->handle != NULL;
-}
-
 /* The address of name in l; exits with a message when it cannot be had. */
 void *dynlib_sym(struct dynlib *l, const char *name)
 {

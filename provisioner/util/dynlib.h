@@ -31,8 +31,6 @@ extern struct dynlib dynlib_virt, dynlib_ssh2, dynlib_curl, dynlib_ipmi, dynlib_
 
 /* Load l (once per process). 0, or -1 with err saying which library and package are missing. */
 int dynlib_open(struct dynlib *l, struct sbx_err *err);
-/* Whether l has been loaded (by dynlib_open or a wrapper's first call). */
-bool dynlib_loaded(struct dynlib *l);
 /* The address of the function name in l, loading l first. A library or a function that cannot be
  * found ends the process with status 1 and a message naming it: a wrapper has no error to return. */
 void *dynlib_sym(struct dynlib *l, const char *name);
