@@ -410,17 +410,6 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss, stru
 	return 0;
 }
 
-/* A condition variable on the monotonic clock. */
-static void mono_cond_init(pthread_cond_t *c)
-{
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &ca);
-	pthread_condattr_destroy(&ca);
-}
-
 /* The size of the thread pool: the online cores. */
 static unsigned pool_size(void)
 {
@@ -445,7 +434,7 @@ struct mock_http *mock_http_start(struct mock_server *s, const struct mock_opts 
 	h->srv = s;
 	h->max_body = o->max_body;
 	pthread_mutex_init(&h->lock, NULL);
-	mono_cond_init(&h->drained);
+	sbx_cond_init_mono(&h->drained);
 	if (resolve(host, port, &ss, e) < 0)
 		goto fail;
 	if (ss.ss_family == AF_INET6)

@@ -202,6 +202,21 @@ void mock_resp_error(struct mock_resp *r, int status, const char *code, const ch
 	mock_resp_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
+/* Read an integer query argument; 400 when bad. */
+int mock_req_query_int(const struct mock_req *req, const char *key, int64_t def, int64_t max,
+		       int64_t *out, struct mock_resp *r)
+{
+	const char *v = mock_req_query(req, key);
+
+	*out = def;
+	if (v && mock_parse_int(v, 0, max, out) < 0) {
+		mock_resp_error(r, 400, "invalid_query", "%s must be an integer between 0 and %lld", key,
+				(long long)max);
+		return -1;
+	}
+	return 0;
+}
+
 /* Add a response header. */
 void mock_resp_header(struct mock_resp *r, const char *name, const char *value)
 {

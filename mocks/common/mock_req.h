@@ -78,6 +78,12 @@ void mock_resp_text(struct mock_resp *r, int status, const char *content_type, c
 /* Respond {"error": {"code": code, "message": message}}. */
 void mock_resp_error(struct mock_resp *r, int status, const char *code, const char *fmt, ...)
 	MOCK_PRINTF(4, 5);
+/*
+ * Read the integer query argument key into *out (def when absent). 0, or -1 after answering 400
+ * "invalid_query" on r when it is not an integer in [0, max].
+ */
+int mock_req_query_int(const struct mock_req *req, const char *key, int64_t def, int64_t max,
+		       int64_t *out, struct mock_resp *r) MOCK_WUR;
 /* Respond with body (malloc'd, len bytes; taken over) and a static Content-Type string. */
 void mock_resp_take(struct mock_resp *r, int status, const char *content_type, char *body, size_t len);
 /* Respond with the bytes of b (taken over: b is left empty) and a Content-Type (copied). */

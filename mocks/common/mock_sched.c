@@ -115,13 +115,9 @@ static void *sched_main(void *arg)
 struct mock_sched *mock_sched_new(void)
 {
 	struct mock_sched *s = mock_xcalloc(1, sizeof(*s));
-	pthread_condattr_t ca;
 
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	sbx_cond_init_mono(&s->cond);
 	if (pthread_create(&s->thread, NULL, sched_main, s) != 0) {
 		mock_log("error", "cannot start the scheduler thread");
 		abort();

@@ -506,21 +506,6 @@ static void inspect_filter(const struct mock_req *req, struct mock_kvlist *f)
 	}
 }
 
-/* Read a paging number from the query (default when absent); 400 when bad. */
-static int query_num(const struct mock_req *req, const char *key, int64_t def, int64_t max,
-		     int64_t *out, struct mock_resp *resp)
-{
-	const char *v = mock_req_query(req, key);
-
-	*out = def;
-	if (v && mock_parse_int(v, 0, max, out) < 0) {
-		mock_resp_error(resp, 400, "invalid_query", "%s must be an integer between 0 and %lld",
-				key, (long long)max);
-		return -1;
-	}
-	return 0;
-}
-
 /* GET prefix: list. */
 static void h_list(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
@@ -530,8 +515,8 @@ static void h_list(const struct mock_req *req, struct mock_resp *resp, void *arg
 	size_t total;
 	json_t *items;
 
-	if (query_num(req, "limit", 50, 1000, &limit, resp) < 0 ||
-	    query_num(req, "offset", 0, INT32_MAX, &offset, resp) < 0)
+	if (mock_req_query_int(req, "limit", 50, 1000, &limit, resp) < 0 ||
+	    mock_req_query_int(req, "offset", 0, INT32_MAX, &offset, resp) < 0)
 		return;
 	inspect_filter(req, &f);
 	items = mock_store_list(in->st, &f, (size_t)offset, (size_t)limit, &total);

@@ -1,6 +1,7 @@
 /* mock_store — collections of JSON records in memory, written through to SQLite, with waiters. */
 #include "mock_store.h"
 
+#include "clock.h"
 #include "mock_kv.h"
 #include "mock_log.h"
 #include "mock_req.h"
@@ -407,13 +408,9 @@ struct mock_store *mock_store_new(struct mock_db *db, const char *name, size_t m
 				  struct mock_err *e)
 {
 	struct mock_store *s = mock_xcalloc(1, sizeof(*s));
-	pthread_condattr_t ca;
 
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	sbx_cond_init_mono(&s->cond);
 	s->db = db;
 	s->name = mock_xstrdup(name);
 	s->max = max_records;

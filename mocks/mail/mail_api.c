@@ -36,21 +36,6 @@ static int filter_build(const struct mock_req *req, const char *const *extra, si
 	return 0;
 }
 
-/* Read an integer query parameter (default when absent). 0, or -1 after a 400. */
-static int query_int(const struct mock_req *req, const char *key, int64_t dflt, int64_t max,
-		     int64_t *out, struct mock_resp *resp)
-{
-	const char *v = mock_req_query(req, key);
-
-	*out = dflt;
-	if (v && mock_parse_int(v, 0, max, out) < 0) {
-		mock_resp_error(resp, 400, "invalid_query", "%s must be an integer between 0 and %lld",
-				key, (long long)max);
-		return -1;
-	}
-	return 0;
-}
-
 /* GET /v1/messages. */
 static void h_list(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
@@ -61,8 +46,8 @@ static void h_list(const struct mock_req *req, struct mock_resp *resp, void *arg
 	json_t *items, *out = json_array(), *rec;
 
 	if (filter_build(req, paging, 2, &f, resp) == 0 &&
-	    query_int(req, "limit", 50, 1000, &limit, resp) == 0 &&
-	    query_int(req, "offset", 0, INT32_MAX, &offset, resp) == 0) {
+	    mock_req_query_int(req, "limit", 50, 1000, &limit, resp) == 0 &&
+	    mock_req_query_int(req, "offset", 0, INT32_MAX, &offset, resp) == 0) {
 		items = mock_store_list(arg, &f, (size_t)offset, (size_t)limit, &total);
 		json_array_foreach(items, i, rec)
 			json_array_append_new(out, mail_msg_summary(rec));
