@@ -52,8 +52,11 @@ struct env_up_opts {
 };
 
 /* Create or converge the environment. Before touching anything (lock, state row) it checks that
- * every ${secret.NAME} of the blueprint is set (env_secret_check). On failure the environment is
- * left "failed" with every resource journaled: `up` again resumes, `down` cleans up. */
+ * every ${secret.NAME} of the blueprint is set (env_secret_check); then, before recording anything,
+ * it admits the environment (env_admit: capacity on its host, the machines of the pool) or
+ * refuses with SBX_EXIT_REFUSED naming what is missing. On failure
+ * the environment is left "failed" with every resource journaled: `up` again resumes, `down`
+ * cleans up. */
 int env_up(const struct env_config *cfg, struct state *st, const struct env_up_opts *o,
 	struct sbx_err *err) SBX_WUR;
 
@@ -93,6 +96,8 @@ struct env_plan_result {
 	struct plan plan;            /* the provider resources */
 	struct env_role_plan roles;
 	struct env_cluster_plan cluster;
+	char *fit;                   /* whether it fits on its host now ("Capacity: fits on ..."), one
+	                                line; NULL without refresh or machines */
 };
 
 /* What `plan` shows: the plan `up` would execute now, from the same inputs `up` uses (the state,

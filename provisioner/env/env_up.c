@@ -13,6 +13,7 @@ struct up {
 	struct state *st;
 	struct prov *prov;
 	const struct bp_blueprint *bp;
+	struct bp_blueprint *bp_mut; /* the same: the capacity pool gives its nodes machines */
 	const char *env;
 	struct ev_sink *ev;
 	char *pubkey, *privkey;
@@ -136,6 +137,61 @@ static int env_record(struct up *u, const struct env_up_opts *o, struct state_en
 out:
 	state_env_free(old);
 	return rc;
+}
+
+/* Admit env and record it with its claim, in one transaction: 0 admitted (*out), 1 refused. */
+static int up_admit_record(struct up *u, const struct env_up_opts *o, const struct cap_host *h,
+	struct state_env **out, struct sbx_err *err)
+{
+	struct state_env *env = NULL;
+	if (state_begin(u->st, err) < 0)
+		return -1;
+	int rc = env_admit_check(u->cfg, u->st, u->env, u->bp, h, err);
+	if (rc == 0 && (env_record(u, o, &env, err) < 0 || env_admit_claim(u->st, u->env, u->bp, err) < 0))
+		rc = -1;
+	if (rc != 0) {
+		state_rollback(u->st);
+		state_env_free(env);
+		return rc;
+	}
+	if (state_commit(u->st, err) < 0) {
+		state_env_free(env);
+		return -1;
+	}
+	*out = env;
+	return 0;
+}
+
+/* One admission: the machines of the pool, their leases, the host's capacity. 0 admitted and
+ * recorded (*out), 1 refused (err says what is missing; nothing recorded), -1 failed. */
+static int up_admit(struct up *u, const struct env_up_opts *o, struct state_env **out, struct sbx_err *err)
+{
+	struct cap_host h;
+	int refused = 0;
+	if (env_pool_assign(u->st, u->env, u->bp_mut, err) < 0 || env_lease_check(u->st, u->env, u->bp, err) < 0)
+		refused = 1;
+	if ((refused && err->code != SBX_EXIT_REFUSED) || env_admit_probe(u->st, u->bp, &h, err) < 0)
+		return -1;
+	if (refused) /* still say what else is missing, recording nothing */
+		return env_admit_check(u->cfg, u->st, u->env, u->bp, &h, err) < 0 ? -1 : 1;
+	return up_admit_record(u, o, &h, out, err);
+}
+
+/* What to do about a refusal: the pool's or a lease's own hint, else making room. */
+static void admit_hint(struct sbx_err *err)
+{
+	if (err->hint == NULL)
+		sbx_err_hint(err, "nothing was created; make room (`sandbox down ENV` of another environment, a smaller "
+			"blueprint, SANDBOX_CPU_OVERCOMMIT / SANDBOX_MEMORY_RESERVE), then `sandbox up` again");
+}
+
+/* Admit the environment, or say what is missing and what to do. */
+static int up_admit_or_refuse(struct up *u, const struct env_up_opts *o, struct state_env **out, struct sbx_err *err)
+{
+	int rc = up_admit(u, o, out, err);
+	if (rc == 1)
+		admit_hint(err);
+	return rc == 0 ? 0 : -1;
 }
 
 /* Make sure the environment has an SSH key pair and its private key file. */
@@ -366,10 +422,10 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 		return -1;
 	u.bp = bp;
 	u.env = o->env ? o->env : bp->name;
-	if (check_name(u.env, err) < 0 || env_pool_assign(st, u.env, bp, err) < 0 ||
-		env_secret_check(st, u.env, bp, err) < 0 ||
-		env_lease_check(st, u.env, bp, err) < 0 || env_artifacts_check(cfg, bp, u.env, u.ev, err) < 0 ||
-		state_env_lock(st, u.env, o->wait_lock, &lk, err) < 0 || env_record(&u, o, &env, err) < 0)
+	u.bp_mut = bp;
+	if (check_name(u.env, err) < 0 || env_secret_check(st, u.env, bp, err) < 0 ||
+		env_artifacts_check(cfg, bp, u.env, u.ev, err) < 0 ||
+		state_env_lock(st, u.env, o->wait_lock, &lk, err) < 0 || up_admit_or_refuse(&u, o, &env, err) < 0)
 		goto out;
 	ev_emit(u.ev, u.env, "up.start", NULL, NULL, NULL, "bringing up %s from %s", u.env, o->bp_path);
 	(void)state_event_add(st, u.env, "up.start", NULL, NULL);

@@ -1,0 +1,82 @@
+/* env_admit — admission: before `up` records anything, the environment must fit on its host
+ * (env_capacity's arithmetic over what the host reports and what the state promised); its
+ * bare-metal machines must be free (env_pool, env_lease). The fit and the environment's row with
+ * its claim are checked and written in one state transaction, so two concurrent `up`s never both
+ * count on the same room. */
+#include "env_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "env_capacity.h"
+
+/* Ask the site's machine host what it has; h->known false when there is nothing to ask. */
+int env_admit_probe(struct state *st, const struct bp_blueprint *bp, struct cap_host *h, struct sbx_err *err)
+{
+	struct cap_amount want;
+	struct prov *p = NULL;
+	struct prov_host ph;
+	*h = (struct cap_host){.uri = bp->site.uri};
+	env_capacity_demand(bp, &want);
+	if (want.memory == 0 && want.cpus == 0 && want.disk == 0)
+		return 0;
+	struct prov_cfg pc = env_site_of_bp(bp);
+	pc.state_id = state_id(st);
+	if (prov_open(&pc, &p, err) < 0)
+		return -1;
+	int rc = prov_host_info(p, &ph, err);
+	prov_close(p);
+	if (rc < 0)
+		return -1;
+	*h = (struct cap_host){bp->site.uri, ph.known, ph.mem_total, ph.mem_free, ph.cpus, ph.disk_known, ph.disk_free};
+	return 0;
+}
+
+/* The fit of env's blueprint on host h, from the state's promises. */
+static int admit_fit(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
+	const struct cap_host *h, struct cap_fit *out, struct sbx_err *err)
+{
+	struct state_claim others, mine;
+	struct cap_amount want;
+	size_t n = 0;
+	if (state_claim_sum(st, bp->site.uri, env, &others, &n, err) < 0 ||
+		state_claim_get(st, env, bp->site.uri, &mine, err) < 0)
+		return -1;
+	env_capacity_demand(bp, &want);
+	struct cap_policy pol = {cfg->cpu_overcommit, cfg->mem_reserve};
+	struct cap_amount o = {others.memory, others.cpus, others.disk}, m = {mine.memory, mine.cpus, mine.disk};
+	env_capacity_fit(h, &pol, &o, n, &m, &want, out);
+	return 0;
+}
+
+/* Inside the caller's transaction: 0 when env may be recorded, 1 refused (err says
+ * what is missing), -1 failed. */
+int env_admit_check(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
+	const struct cap_host *h, struct sbx_err *err)
+{
+	struct cap_fit f;
+	if (admit_fit(cfg, st, env, bp, h, &f, err) < 0)
+		return -1;
+	return env_capacity_refuse(h, &f, err) < 0 ? 1 : 0;
+}
+
+/* Record what env was admitted for (inside the same transaction). */
+int env_admit_claim(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err)
+{
+	struct cap_amount want;
+	env_capacity_demand(bp, &want);
+	struct state_claim c = {want.memory, want.cpus, want.disk};
+	return state_claim_put(st, env, bp->site.uri, &c, err);
+}
+
+/* The fit as a line for `plan` (caller frees), without recording anything. */
+int env_admit_line(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
+	char **line, struct sbx_err *err)
+{
+	struct cap_host h;
+	struct cap_fit f;
+	if (env_admit_probe(st, bp, &h, err) < 0 || admit_fit(cfg, st, env, bp, &h, &f, err) < 0)
+		return -1;
+	*line = env_capacity_line(&h, &f);
+	return 0;
+}

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Admission against real libvirtd (qemu:///system, blank-disk VMs, --no-wait): an environment that
+# does not fit its host is refused with exit 3 before anything exists (no libvirt object, no state
+# row); plan shows the fit; a converging up counts only its growth.
+# Refusals come from blueprints asking for far more than any host has (or a reserve as large), so
+# the test does not depend on this machine's size.
+. "$SBX_TOP/tests/lib/harness.sh"
+use_real_libvirt
+E=ad$$
+on_exit "for e in ${E}a ${E}b ${E}c ${E}big; do $SANDBOX down \$e; done"
+
+bp() { # bp FILE MEMORY CPUS [COUNT]
+    cat > "$1" <<YAML
+apiVersion: sandbox/v1
+name: admit
+lifetime: { ttl: 1h }
+site: { uri: "$URI", image: { path: "$BLANK" } }
+networks: [ { name: front } ]
+nodes:
+  - { name: web, count: ${4:-1}, memory: $2, cpus: $3, networks: [front] }
+YAML
+}
+bp "$T/small.yaml" 64Mi 1
+bp "$T/big.yaml" 4096Gi 1
+bp "$T/cpus.yaml" 64Mi 128 100
+
+# nothing of ENV in libvirt and no state row
+absent() {
+    [ "$(leftovers "$1")" -eq 0 ] && pass || fail "$1: libvirt objects left: $(leftovers "$1")"
+    if "$SANDBOX" status "$1" >/dev/null 2>&1; then fail "$1: the state has a row"; else pass; fi
+}
+
+# plan shows the fit; up refuses what does not fit, creating nothing
+expect_rc 0 "$SANDBOX" plan "$T/big.yaml" --name ${E}big
+expect_out "^Capacity: does not fit on qemu:///system: memory 4096\\.0 of [0-9.]+ GiB"
+expect_rc 0 "$SANDBOX" plan "$T/small.yaml" --name ${E}a --json
+expect_out '"capacity": "Capacity: fits on qemu:///system'
+expect_rc 3 "$SANDBOX" up "$T/big.yaml" --no-wait --name ${E}big
+expect_out "needs 4096\\.0 GiB memory on qemu:///system, [0-9.]+ GiB free"
+expect_out "hint: nothing was created"
+absent ${E}big
+expect_rc 3 "$SANDBOX" up "$T/cpus.yaml" --no-wait --name ${E}big
+expect_out "needs 12800 CPUs on qemu:///system, [0-9]+ free"
+absent ${E}big
+expect_rc 2 env SANDBOX_CPU_OVERCOMMIT=lots "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}big
+expect_out "SANDBOX_CPU_OVERCOMMIT=lots: expected a number"
+
+# a small one fits; its re-run counts only its growth (none), even with no memory left to give
+expect_rc 0 "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}a
+[ "$(leftovers ${E}a)" -eq 4 ] && pass || fail "expected 4 libvirt objects of ${E}a, found $(leftovers ${E}a)"
+expect_rc 3 env SANDBOX_MEMORY_RESERVE=100000Gi "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}b
+expect_out "needs 0\\.1 GiB memory on qemu:///system, 0\\.0 GiB free \\(1 other environment holds 0\\.1 GiB\\)"
+absent ${E}b
+expect_rc 0 env SANDBOX_MEMORY_RESERVE=100000Gi "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}a
+expect_out "plan: 0 to create, 0 to update, 0 to delete, 4 unchanged"
+
+expect_rc 0 "$SANDBOX" down ${E}a
+absent ${E}a
+finish
