@@ -53,8 +53,8 @@ struct env_up_opts {
 
 /* Create or converge the environment. Before touching anything (lock, state row) it checks that
  * every ${secret.NAME} of the blueprint is set (env_secret_check); then, before recording anything,
- * it admits the environment (env_admit: capacity on its host, the machines of the pool) or
- * refuses with SBX_EXIT_REFUSED naming what is missing. On failure
+ * it admits the environment (env_admit: capacity on its host, the caps, the machines of the
+ * pool) or refuses with SBX_EXIT_REFUSED naming what is missing. On failure
  * the environment is left "failed" with every resource journaled: `up` again resumes, `down`
  * cleans up. */
 int env_up(const struct env_config *cfg, struct state *st, const struct env_up_opts *o,

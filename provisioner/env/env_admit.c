@@ -1,8 +1,8 @@
 /* env_admit — admission: before `up` records anything, the environment must fit on its host
- * (env_capacity's arithmetic over what the host reports and what the state promised); its
- * bare-metal machines must be free (env_pool, env_lease). The fit and the environment's row with
- * its claim are checked and written in one state transaction, so two concurrent `up`s never both
- * count on the same room. */
+ * (env_capacity's arithmetic over what the host reports and what the state promised) and under
+ * the caps on live environments; its bare-metal machines must be free (env_pool, env_lease). The
+ * caps, the fit and the environment's row with its claim are checked and written in one state
+ * transaction, so two concurrent `up`s never both take the last slot. */
 #include "env_int.h"
 
 #include <stdlib.h>
@@ -49,15 +49,40 @@ static int admit_fit(const struct env_config *cfg, struct state *st, const char 
 	return 0;
 }
 
-/* Inside the caller's transaction: 0 when env may be recorded, 1 refused (err says
+/* The caps, for a new environment of `owner`: 1 with err set when one is reached. */
+static int admit_caps(struct state *st, const char *env, const char *owner, struct sbx_err *err)
+{
+	struct state_caps c;
+	int64_t mine = 0, all = 0;
+	if (state_caps_get(st, &c, err) < 0 || state_env_count(st, owner, env, &mine, err) < 0 ||
+		state_env_count(st, NULL, env, &all, err) < 0)
+		return -1;
+	if (c.per_owner >= 0 && mine >= c.per_owner)
+		sbx_err_set(err, SBX_EXIT_REFUSED, "cap reached: %s has %lld live environment%s, the per-owner cap is %lld",
+			owner, (long long)mine, mine == 1 ? "" : "s", (long long)c.per_owner);
+	if (c.total >= 0 && all >= c.total)
+		sbx_err_set(err, SBX_EXIT_REFUSED, "cap reached: the state has %lld live environment%s, the total cap is "
+			"%lld (%lld of them %s's)", (long long)all, all == 1 ? "" : "s", (long long)c.total, (long long)mine,
+			owner);
+	return err->n ? 1 : 0;
+}
+
+/* Inside the caller's transaction: 0 when env may be recorded (caps, fit), 1 refused (err says
  * what is missing), -1 failed. */
 int env_admit_check(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
 	const struct cap_host *h, struct sbx_err *err)
 {
+	struct state_env *old = NULL;
 	struct cap_fit f;
-	if (admit_fit(cfg, st, env, bp, h, &f, err) < 0)
-		return -1;
-	return env_capacity_refuse(h, &f, err) < 0 ? 1 : 0;
+	int rc = state_env_get(st, env, &old, err);
+	if (rc == 0 && old == NULL)
+		rc = admit_caps(st, env, cfg->owner, err);
+	if (rc >= 0 && admit_fit(cfg, st, env, bp, h, &f, err) < 0)
+		rc = -1;
+	if (rc >= 0 && env_capacity_refuse(h, &f, err) < 0)
+		rc = 1;
+	state_env_free(old);
+	return rc;
 }
 
 /* Record what env was admitted for (inside the same transaction). */

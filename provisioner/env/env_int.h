@@ -141,7 +141,7 @@ int env_secret_cb(void *ctx, const char *ref, char **value, struct sbx_err *err)
 
 /* Admission (env_admit.c). probe: what bp's machine host reports (h->known false: nothing to
  * check; h->uri points into bp). check, inside the caller's state transaction: 0 admitted, 1
- * refused with err naming each shortage (SBX_EXIT_REFUSED), -1 failed.
+ * refused with err naming each cap reached and each shortage (SBX_EXIT_REFUSED), -1 failed.
  * claim: record env's promise (same transaction, after its row). line: the fit for `plan`
  * (caller frees), recording nothing. */
 int env_admit_probe(struct state *st, const struct bp_blueprint *bp, struct cap_host *h, struct sbx_err *err) SBX_WUR;

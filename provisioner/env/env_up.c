@@ -162,7 +162,7 @@ static int up_admit_record(struct up *u, const struct env_up_opts *o, const stru
 	return 0;
 }
 
-/* One admission: the machines of the pool, their leases, the host's capacity. 0 admitted and
+/* One admission: the machines of the pool, their leases, the host's capacity, the caps. 0 admitted and
  * recorded (*out), 1 refused (err says what is missing; nothing recorded), -1 failed. */
 static int up_admit(struct up *u, const struct env_up_opts *o, struct state_env **out, struct sbx_err *err)
 {
@@ -181,8 +181,8 @@ static int up_admit(struct up *u, const struct env_up_opts *o, struct state_env 
 static void admit_hint(struct sbx_err *err)
 {
 	if (err->hint == NULL)
-		sbx_err_hint(err, "nothing was created; make room (`sandbox down ENV` of another environment, a smaller "
-			"blueprint, SANDBOX_CPU_OVERCOMMIT / SANDBOX_MEMORY_RESERVE), then `sandbox up` again");
+		sbx_err_hint(err, "nothing was created; make room (`sandbox down ENV` of another environment, `sandbox caps "
+			"set`, a smaller blueprint, SANDBOX_CPU_OVERCOMMIT / SANDBOX_MEMORY_RESERVE), then `sandbox up` again");
 }
 
 /* Admit the environment, or say what is missing and what to do. */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Admission against real libvirtd (qemu:///system, blank-disk VMs, --no-wait): an environment that
 # does not fit its host is refused with exit 3 before anything exists (no libvirt object, no state
-# row); plan shows the fit; a converging up counts only its growth.
+# row); plan shows the fit; a converging up counts only its growth; caps on live environments
+# refuse the N+1th; two concurrent ups race for the last slot and exactly one wins.
 # Refusals come from blueprints asking for far more than any host has (or a reserve as large), so
 # the test does not depend on this machine's size.
 . "$SBX_TOP/tests/lib/harness.sh"
@@ -53,6 +54,37 @@ expect_out "needs 0\\.1 GiB memory on qemu:///system, 0\\.0 GiB free \\(1 other 
 absent ${E}b
 expect_rc 0 env SANDBOX_MEMORY_RESERVE=100000Gi "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}a
 expect_out "plan: 0 to create, 0 to update, 0 to delete, 4 unchanged"
+
+# caps: per owner, then in total
+expect_rc 0 "$SANDBOX" caps
+expect_out "^per-owner cap: none \\(.* has 1 live\\)"
+expect_rc 0 "$SANDBOX" caps set --per-owner 1
+expect_rc 3 "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}b
+expect_out "cap reached: .* has 1 live environment, the per-owner cap is 1"
+absent ${E}b
+expect_rc 0 "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}a # a re-run is no new environment
+expect_rc 2 "$SANDBOX" caps set --total many
+expect_rc 0 "$SANDBOX" caps set --per-owner none --total 2 --json
+expect_out '"total": 2'
+expect_out '"per_owner": null'
+
+# two concurrent ups race for the last slot: exactly one wins, the loser leaves nothing
+"$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}b >"$T/b.out" 2>&1 & pb=$!
+"$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}c >"$T/c.out" 2>&1 & pc=$!
+wait $pb; rb=$?
+wait $pc; rc_c=$?
+case "$rb:$rc_c" in
+0:3) win=${E}b lose=${E}c ;;
+3:0) win=${E}c lose=${E}b ;;
+*) win="" lose=""; fail "race for the last slot: exits $rb and $rc_c (want one 0, one 3)"; cat "$T/b.out" "$T/c.out" >&2 ;;
+esac
+if [ -n "$win" ]; then
+    pass
+    grep -q "the total cap is 2" "$T/${lose#$E}.out" && pass || fail "the loser does not name the cap"
+    absent $lose
+    [ "$(leftovers $win)" -eq 4 ] && pass || fail "the winner $win has $(leftovers $win) objects"
+    expect_rc 0 "$SANDBOX" down $win
+fi
 
 expect_rc 0 "$SANDBOX" down ${E}a
 absent ${E}a
