@@ -2,7 +2,8 @@
 # Admission against real libvirtd (qemu:///system, blank-disk VMs, --no-wait): an environment that
 # does not fit its host is refused with exit 3 before anything exists (no libvirt object, no state
 # row); plan shows the fit; a converging up counts only its growth; caps on live environments
-# refuse the N+1th; two concurrent ups race for the last slot and exactly one wins.
+# refuse the N+1th; two concurrent ups race for the last slot and exactly one wins; --queue waits
+# until another environment is downed, then proceeds; a queue's timeout and Ctrl-C leave nothing.
 # Refusals come from blueprints asking for far more than any host has (or a reserve as large), so
 # the test does not depend on this machine's size.
 . "$SBX_TOP/tests/lib/harness.sh"
@@ -86,6 +87,35 @@ if [ -n "$win" ]; then
     expect_rc 0 "$SANDBOX" down $win
 fi
 
+# --queue: waits while the cap is reached (nothing created meanwhile), proceeds once a is downed
+expect_rc 0 "$SANDBOX" caps set --total 1
+"$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}b --queue --queue-timeout 10m --json >"$T/q.out" 2>&1 & pq=$!
+until_true 60 grep -q '"event":"queue.wait"' "$T/q.out" && pass || fail "up --queue printed no queue.wait"
+grep -q 'queued: cap reached: the state has 1 live environment, the total cap is 1' "$T/q.out" && pass ||
+    fail "queue.wait does not say what is missing"
+absent ${E}b
 expect_rc 0 "$SANDBOX" down ${E}a
-absent ${E}a
+wait $pq && pass || { fail "up --queue failed after the slot was freed"; cat "$T/q.out" >&2; }
+grep -q '"event":"queue.admit"' "$T/q.out" && pass || fail "no queue.admit event"
+grep -q '"event":"up.done"' "$T/q.out" && pass || fail "no up.done after the queue"
+[ "$(grep -c '"event":"queue.wait"' "$T/q.out")" -eq 1 ] && pass || fail "queue.wait repeated without a change"
+[ "$(leftovers ${E}b)" -eq 4 ] && pass || fail "queued ${E}b has $(leftovers ${E}b) objects"
+
+# the queue's deadline: exit 3, nothing left
+expect_rc 3 "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}c --queue --queue-timeout 2s
+expect_out "--queue-timeout 2s passed while queued"
+expect_out "cap reached"
+absent ${E}c
+
+# Ctrl-C while queued: nothing left
+"$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}c --queue >"$T/i.out" 2>&1 & pi=$!
+until_true 60 grep -q 'queued: ' "$T/i.out" && pass || fail "up --queue printed no queued line"
+kill -INT $pi
+wait $pi; ri=$?
+[ "$ri" -eq 1 ] && pass || fail "an interrupted queued up exited $ri, not 1"
+grep -q "interrupted while queued (waiting for: cap reached: .*); nothing was created" "$T/i.out" && pass || { fail "no interrupt message"; cat "$T/i.out" >&2; }
+absent ${E}c
+
+expect_rc 0 "$SANDBOX" down ${E}b
+absent ${E}b
 finish
