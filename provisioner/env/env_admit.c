@@ -10,6 +10,18 @@
 
 #include "env_capacity.h"
 
+/* The IPAM pool's free blocks, once the host's networks are known to IPAM (what allocation avoids). */
+static int probe_blocks(struct state *st, struct prov *p, struct cap_host *h, struct sbx_err *err)
+{
+	char **blocks = NULL;
+	size_t n = 0;
+	if (prov_used_blocks(p, &blocks, &n, err) < 0)
+		return -1;
+	state_ipam_avoid(st, (const char *const *)blocks, n);
+	state_strv_free(blocks, n);
+	return state_ipam_free_blocks(st, &h->blocks_free, &h->ipam_pool, err);
+}
+
 /* Ask the site's machine host what it has; h->known false when there is nothing to ask. */
 int env_admit_probe(struct state *st, const struct bp_blueprint *bp, struct cap_host *h, struct sbx_err *err)
 {
@@ -18,17 +30,37 @@ int env_admit_probe(struct state *st, const struct bp_blueprint *bp, struct cap_
 	struct prov_host ph;
 	*h = (struct cap_host){.uri = bp->site.uri};
 	env_capacity_demand(bp, &want);
-	if (want.memory == 0 && want.cpus == 0 && want.disk == 0)
+	if (want.memory == 0 && want.cpus == 0 && want.disk == 0 && want.blocks == 0)
 		return 0;
 	struct prov_cfg pc = env_site_of_bp(bp);
 	pc.state_id = state_id(st);
 	if (prov_open(&pc, &p, err) < 0)
 		return -1;
 	int rc = prov_host_info(p, &ph, err);
+	if (rc == 0)
+		*h = (struct cap_host){bp->site.uri, ph.known, ph.mem_total, ph.mem_free, ph.cpus, ph.disk_known,
+			ph.disk_free, NULL, 0};
+	if (rc == 0 && want.blocks > 0)
+		rc = probe_blocks(st, p, h, err);
 	prov_close(p);
-	if (rc < 0)
-		return -1;
-	*h = (struct cap_host){bp->site.uri, ph.known, ph.mem_total, ph.mem_free, ph.cpus, ph.disk_known, ph.disk_free};
+	return rc;
+}
+
+/* The networks of bp that would take a block of the pool: cidr auto, none allocated to env yet. */
+static int admit_blocks(struct state *st, const char *env, const struct bp_blueprint *bp, int64_t *n,
+	struct sbx_err *err)
+{
+	*n = 0;
+	for (size_t i = 0; i < bp->nnetworks; i++) {
+		const struct bp_network *net = &bp->networks[i];
+		char *cidr = NULL;
+		if (net->cidr && strcmp(net->cidr, "auto") != 0)
+			continue;
+		if (state_ipam_get(st, env, net->name, &cidr, err) < 0)
+			return -1;
+		*n += cidr == NULL;
+		free(cidr);
+	}
 	return 0;
 }
 
@@ -43,8 +75,10 @@ static int admit_fit(const struct env_config *cfg, struct state *st, const char 
 		state_claim_get(st, env, bp->site.uri, &mine, err) < 0)
 		return -1;
 	env_capacity_demand(bp, &want);
+	if (admit_blocks(st, env, bp, &want.blocks, err) < 0)
+		return -1;
 	struct cap_policy pol = {cfg->cpu_overcommit, cfg->mem_reserve};
-	struct cap_amount o = {others.memory, others.cpus, others.disk}, m = {mine.memory, mine.cpus, mine.disk};
+	struct cap_amount o = {others.memory, others.cpus, others.disk, 0}, m = {mine.memory, mine.cpus, mine.disk, 0};
 	env_capacity_fit(h, &pol, &o, n, &m, &want, out);
 	return 0;
 }
@@ -90,7 +124,7 @@ int env_admit_claim(struct state *st, const char *env, const struct bp_blueprint
 {
 	struct cap_amount want;
 	env_capacity_demand(bp, &want);
-	struct state_claim c = {want.memory, want.cpus, want.disk};
+	struct state_claim c = {want.memory, want.cpus, want.disk}; /* blocks: the ipam table holds them */
 	return state_claim_put(st, env, bp->site.uri, &c, err);
 }
 

@@ -20,6 +20,8 @@ void env_capacity_demand(const struct bp_blueprint *bp, struct cap_amount *out)
 		a.cpus += (int64_t)count * n->cpus;
 		a.disk += count * n->disk;
 	}
+	for (size_t i = 0; i < bp->nnetworks; i++)
+		a.blocks += bp->networks[i].cidr == NULL || strcmp(bp->networks[i].cidr, "auto") == 0;
 	*out = a;
 }
 
@@ -45,6 +47,11 @@ void env_capacity_fit(const struct cap_host *h, const struct cap_policy *pol, co
 		f.short_mem = f.need.memory > f.avail.memory;
 		f.short_cpus = f.need.cpus > f.avail.cpus;
 	}
+	f.need.blocks = want->blocks;
+	if (h->ipam_pool) {
+		f.avail.blocks = h->blocks_free > 0 ? h->blocks_free : 0;
+		f.short_blocks = f.need.blocks > f.avail.blocks;
+	}
 	if (h->known && h->disk_known) {
 		f.avail.disk = h->disk_free;
 		f.short_disk = f.need.disk > f.avail.disk;
@@ -55,7 +62,7 @@ void env_capacity_fit(const struct cap_host *h, const struct cap_policy *pol, co
 /* Whether f fits. */
 bool env_capacity_fits(const struct cap_fit *f)
 {
-	return !f->short_mem && !f->short_cpus && !f->short_disk;
+	return !f->short_mem && !f->short_cpus && !f->short_disk && !f->short_blocks;
 }
 
 /* "(3 environments hold 12.0 GiB)" or "" into buf. */
@@ -83,19 +90,26 @@ int env_capacity_refuse(const struct cap_host *h, const struct cap_fit *f, struc
 	if (f->short_disk)
 		sbx_err_set(err, SBX_EXIT_REFUSED, "needs %.1f GiB disk in the storage pool on %s, %.1f GiB free",
 			(double)f->need.disk / GIB, h->uri, (double)f->avail.disk / GIB);
+	if (f->short_blocks)
+		sbx_err_set(err, SBX_EXIT_REFUSED, "needs %lld /24 network block%s of the IPAM pool %s, %lld free",
+			(long long)f->need.blocks, f->need.blocks == 1 ? "" : "s", h->ipam_pool, (long long)f->avail.blocks);
 	return env_capacity_fits(f) ? 0 : -1;
 }
 
 /* The fit as one line. */
 char *env_capacity_line(const struct cap_host *h, const struct cap_fit *f)
 {
+	char disk[64] = "", blocks[96] = "";
+	if (h->ipam_pool)
+		snprintf(blocks, sizeof(blocks), ", network blocks %lld of %lld", (long long)f->need.blocks,
+			(long long)f->avail.blocks);
 	if (!f->checked)
-		return xasprintf("Capacity: not checked on %s (the site reports no capacity)", h->uri);
-	char disk[64] = "";
+		return xasprintf("Capacity: %s on %s: the site reports no capacity (memory, CPUs, disk not checked)%s",
+			env_capacity_fits(f) ? "fits" : "does not fit", h->uri, blocks);
 	if (h->disk_known)
 		snprintf(disk, sizeof(disk), " of %.1f", (double)f->avail.disk / GIB);
-	return xasprintf("Capacity: %s on %s: memory %.1f of %.1f GiB, CPUs %lld of %lld, disk %.1f%s GiB%s",
+	return xasprintf("Capacity: %s on %s: memory %.1f of %.1f GiB, CPUs %lld of %lld, disk %.1f%s GiB%s%s",
 		env_capacity_fits(f) ? "fits" : "does not fit", h->uri, (double)f->need.memory / GIB,
 		(double)f->avail.memory / GIB, (long long)f->need.cpus, (long long)f->avail.cpus,
-		(double)f->need.disk / GIB, disk, h->disk_known ? "" : " (pool not created yet: not checked)");
+		(double)f->need.disk / GIB, disk, h->disk_known ? "" : " (pool not created yet: not checked)", blocks);
 }

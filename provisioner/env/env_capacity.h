@@ -8,6 +8,8 @@
  *           must hold the growth (promised nodes that do not run yet count: the total term)
  *   CPUs    host CPUs x overcommit - promised to others - own earlier promise
  *   disk    the pool's free space must hold the new overlays' virtual sizes
+ *   blocks  the IPAM pool's free /24 blocks must hold the networks not allocated yet
+ *           (`want.blocks` is already the growth: env_admit counts only unallocated networks)
  */
 #ifndef SBX_ENV_CAPACITY_H
 #define SBX_ENV_CAPACITY_H
@@ -24,6 +26,7 @@ struct cap_amount {
 	uint64_t memory; /* bytes */
 	int64_t cpus;    /* virtual CPUs */
 	uint64_t disk;   /* bytes: the overlays' virtual sizes */
+	int64_t blocks;  /* /24 blocks of the IPAM pool (networks with cidr: auto) */
 };
 
 /* What the host reports. */
@@ -34,6 +37,8 @@ struct cap_host {
 	int64_t cpus;
 	bool disk_known;  /* false: the pool does not exist yet */
 	uint64_t disk_free;
+	const char *ipam_pool; /* the IPAM pool, NULL: blocks not checked */
+	int64_t blocks_free;   /* its /24 blocks no environment holds and no host network uses */
 };
 
 /* The operator's policy (env_config). */
@@ -48,11 +53,12 @@ struct cap_fit {
 	struct cap_amount avail; /* what the host can still give (0 when none) */
 	struct cap_amount held;  /* promised to the other environments */
 	size_t nholders;         /* how many other environments hold it */
-	bool short_mem, short_cpus, short_disk;
+	bool short_mem, short_cpus, short_disk, short_blocks;
 	bool checked;            /* the host was known */
 };
 
-/* What bp asks of its libvirt host: every libvirt node instance's memory, CPUs and disk. */
+/* What bp asks of its libvirt host: every libvirt node instance's memory, CPUs and disk, and a
+ * /24 block per network with cidr: auto. */
 void env_capacity_demand(const struct bp_blueprint *bp, struct cap_amount *out);
 /* Whether `want` fits on host h beside `others` (promised to nholders other environments), given
  * the environment's own earlier promise `mine` (zero when new). */

@@ -108,7 +108,7 @@ static int plan_fit(const struct env_config *cfg, struct state *st, const char *
 {
 	struct cap_amount want;
 	env_capacity_demand(bp, &want);
-	if (want.memory == 0 && want.cpus == 0)
+	if (want.memory == 0 && want.cpus == 0 && want.blocks == 0)
 		return 0;
 	return env_admit_line(cfg, st, env, bp, fit, err);
 }

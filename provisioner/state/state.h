@@ -209,6 +209,9 @@ int state_ipam_alloc(struct state *st, const char *env, const char *network, con
 /* Blocks ("a.b.c.0/24") that libvirt networks on the host already use, ours or another state's:
  * a new automatic allocation skips them, an explicit one is refused. Replaces the previous set. */
 void state_ipam_avoid(struct state *st, const char *const *cidrs, size_t n);
+/* How many /24 blocks of the pool neither an environment holds nor the host's networks use (the
+ * state_ipam_avoid list); *pool: the pool as text (owned by st). */
+int state_ipam_free_blocks(struct state *st, int64_t *nfree, const char **pool, struct sbx_err *err) SBX_WUR;
 /* The block allocated to (env, network), or *cidr = NULL. */
 int state_ipam_get(struct state *st, const char *env, const char *network, char **cidr,
 	struct sbx_err *err);

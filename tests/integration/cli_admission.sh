@@ -44,6 +44,14 @@ absent ${E}big
 expect_rc 3 "$SANDBOX" up "$T/cpus.yaml" --no-wait --name ${E}big
 expect_out "needs 12800 CPUs on qemu:///system, [0-9]+ free"
 absent ${E}big
+# IP blocks: two networks from a pool of one /24
+sed 's/^networks: .*/networks: [ { name: front }, { name: back } ]/' "$T/small.yaml" > "$T/nets.yaml"
+POOL1="${SANDBOX_IPAM_POOL%.0.0/16}.255.0/24"
+expect_rc 3 env SANDBOX_IPAM_POOL="$POOL1" "$SANDBOX" up "$T/nets.yaml" --no-wait --name ${E}big
+expect_out "needs 2 /24 network blocks of the IPAM pool $POOL1, [01] free"
+absent ${E}big
+expect_rc 0 env SANDBOX_IPAM_POOL="$POOL1" "$SANDBOX" plan "$T/nets.yaml" --name ${E}big
+expect_out "^Capacity: does not fit on .*, network blocks 2 of [01]\\.$"
 expect_rc 2 env SANDBOX_CPU_OVERCOMMIT=lots "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}big
 expect_out "SANDBOX_CPU_OVERCOMMIT=lots: expected a number"
 

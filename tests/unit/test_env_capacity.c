@@ -15,8 +15,9 @@
 #define GI (1024ULL * 1024 * 1024)
 #define MI (1024ULL * 1024)
 
-/* A host of 16 GiB (10 free), 4 CPUs, 100 GiB of pool. */
-static const struct cap_host host = {"qemu:///system", true, 16 * GI, 10 * GI, 4, true, 100 * GI};
+/* A host of 16 GiB (10 free), 4 CPUs, 100 GiB of pool; 3 free /24 blocks in the IPAM pool. */
+static const struct cap_host host = {"qemu:///system", true, 16 * GI, 10 * GI, 4, true, 100 * GI, "10.211.0.0/16",
+	3};
 static const struct cap_policy pol = {2.0, 1 * GI};
 
 /* The demand: every libvirt node instance, ipmi nodes left out. */
@@ -36,6 +37,7 @@ static void test_demand(void **ctx)
 	assert_int_equal(a.memory, 3 * 512 * MI + 1 * GI); /* d: the default 1Gi */
 	assert_int_equal(a.cpus, 3 * 2 + 1);
 	assert_int_equal(a.disk, 3 * 4 * GI + 8 * GI);    /* d: the default 8Gi overlay */
+	assert_int_equal(a.blocks, 1);                    /* f: cidr auto */
 	bp_free(bp);
 }
 
@@ -43,7 +45,7 @@ static void test_demand(void **ctx)
 static void test_fits(void **ctx)
 {
 	(void)ctx;
-	struct cap_amount none = {0}, want = {2 * GI, 4, 16 * GI};
+	struct cap_amount none = {0}, want = {2 * GI, 4, 16 * GI, 2};
 	struct cap_fit f;
 	struct sbx_err err = SBX_ERR_INIT;
 	env_capacity_fit(&host, &pol, &none, 0, &none, &want, &f);
@@ -54,7 +56,7 @@ static void test_fits(void **ctx)
 	assert_false(sbx_err_isset(&err));
 	char *line = env_capacity_line(&host, &f);
 	assert_string_equal(line, "Capacity: fits on qemu:///system: memory 2.0 of 9.0 GiB, CPUs 4 of 8, disk 16.0 of "
-		"100.0 GiB");
+		"100.0 GiB, network blocks 2 of 3");
 	free(line);
 }
 
@@ -63,22 +65,23 @@ static void test_fits(void **ctx)
 static void test_promised(void **ctx)
 {
 	(void)ctx;
-	struct cap_amount none = {0}, others = {12 * GI, 6, 0}, want = {5 * GI, 3, 200 * GI};
+	struct cap_amount none = {0}, others = {12 * GI, 6, 0, 0}, want = {5 * GI, 3, 200 * GI, 4};
 	struct cap_fit f;
 	struct sbx_err err = SBX_ERR_INIT;
 	env_capacity_fit(&host, &pol, &others, 3, &none, &want, &f);
 	assert_int_equal(f.avail.memory, 3 * GI); /* min(16 - 12, 10) - 1 */
 	assert_int_equal(f.avail.cpus, 2);
-	assert_true(f.short_mem && f.short_cpus && f.short_disk);
+	assert_true(f.short_mem && f.short_cpus && f.short_disk && f.short_blocks);
 	assert_int_equal(env_capacity_refuse(&host, &f, &err), -1);
 	assert_int_equal(err.code, SBX_EXIT_REFUSED);
-	assert_int_equal(err.n, 3);
+	assert_int_equal(err.n, 4);
 	assert_string_equal(err.msgs[0].text, "needs 5.0 GiB memory on qemu:///system, 3.0 GiB free (3 other "
 		"environments hold 12.0 GiB)");
 	assert_string_equal(err.msgs[1].text, "needs 3 CPUs on qemu:///system, 2 free (overcommit included) (3 other "
 		"environments hold 6.0 CPUs)");
 	assert_string_equal(err.msgs[2].text, "needs 200.0 GiB disk in the storage pool on qemu:///system, 100.0 GiB "
 		"free");
+	assert_string_equal(err.msgs[3].text, "needs 4 /24 network blocks of the IPAM pool 10.211.0.0/16, 3 free");
 	sbx_err_clear(&err);
 }
 
@@ -87,7 +90,7 @@ static void test_promised(void **ctx)
 static void test_delta(void **ctx)
 {
 	(void)ctx;
-	struct cap_amount others = {0}, mine = {8 * GI, 4, 32 * GI}, same = mine, more = {10 * GI, 5, 40 * GI};
+	struct cap_amount others = {0}, mine = {8 * GI, 4, 32 * GI, 0}, same = mine, more = {10 * GI, 5, 40 * GI, 0};
 	struct cap_host full = host;
 	struct cap_fit f;
 	full.mem_free = 0;
@@ -101,7 +104,7 @@ static void test_delta(void **ctx)
 	assert_true(f.short_mem);
 	assert_false(f.short_cpus); /* 8 - 4 mine = 4 left */
 	/* a smaller blueprint needs nothing */
-	struct cap_amount less = {1 * GI, 1, 8 * GI};
+	struct cap_amount less = {1 * GI, 1, 8 * GI, 0};
 	env_capacity_fit(&full, &pol, &others, 0, &mine, &less, &f);
 	assert_true(env_capacity_fits(&f));
 }
@@ -111,19 +114,54 @@ static void test_delta(void **ctx)
 static void test_unknown(void **ctx)
 {
 	(void)ctx;
-	struct cap_amount none = {0}, want = {900 * GI, 900, 900 * GI};
-	struct cap_host h = {"test:///default", false, 0, 0, 0, false, 0};
+	struct cap_amount none = {0}, want = {900 * GI, 900, 900 * GI, 1};
+	struct cap_host h = {"test:///default", false, 0, 0, 0, false, 0, "10.211.0.0/16", 1};
 	struct cap_fit f;
 	env_capacity_fit(&h, &pol, &none, 0, &none, &want, &f);
 	assert_true(env_capacity_fits(&f));
 	char *line = env_capacity_line(&h, &f);
-	assert_string_equal(line, "Capacity: not checked on test:///default (the site reports no capacity)");
+	assert_string_equal(line, "Capacity: fits on test:///default: the site reports no capacity (memory, CPUs, disk "
+		"not checked), network blocks 1 of 1");
 	free(line);
 	h = host;
 	h.disk_known = false;
-	want = (struct cap_amount){1 * GI, 1, 900 * GI};
+	want = (struct cap_amount){1 * GI, 1, 900 * GI, 0};
 	env_capacity_fit(&h, &pol, &none, 0, &none, &want, &f);
 	assert_true(env_capacity_fits(&f));
+	/* without an IPAM pool (no networks to allocate) blocks are not checked */
+	h.ipam_pool = NULL;
+	want.blocks = 9;
+	env_capacity_fit(&h, &pol, &none, 0, &none, &want, &f);
+	assert_true(env_capacity_fits(&f));
+}
+
+/* The IPAM pool's free blocks: neither allocated in the state nor used by the host's networks. */
+static void test_state_blocks(void **ctx)
+{
+	struct state_fix *fx = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	const char *pool = NULL;
+	const char *const host_nets[] = {"10.99.0.0/24", "10.99.1.0/24", "192.168.122.0/24"};
+	char *cidr = NULL;
+	int64_t n = -1;
+	state_set_ipam_pool(fx->st, "10.99.0.0/22");
+	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(pool, "10.99.0.0/22");
+	state_ipam_avoid(fx->st, host_nets, 3);
+	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
+	assert_int_equal(n, 2);
+	state_fix_env(fx->st, "a", 0, false);
+	assert_int_equal(state_ipam_alloc(fx->st, "a", "front", NULL, &cidr, &err), 0);
+	assert_string_equal(cidr, "10.99.2.0/24");
+	free(cidr);
+	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
+	assert_int_equal(n, 1);
+	/* a block the state holds and the host's network uses (ours) counts once */
+	const char *const ours[] = {"10.99.2.0/24"};
+	state_ipam_avoid(fx->st, ours, 1);
+	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
+	assert_int_equal(n, 3);
 }
 
 /* Claims: put replaces, the sum leaves out the asking environment and counts only live rows of
@@ -199,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test_setup_teardown(test_state_claims, state_fix_setup, state_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_state_caps, state_fix_setup, state_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_state_blocks, state_fix_setup, state_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
