@@ -87,6 +87,7 @@ static void plan_json(const struct env_plan_result *res)
 	json_object_set_new(o, "roles_checked", json_boolean(res->roles.checked));
 	json_object_set_new(o, "cluster", cluster_json(&res->cluster));
 	json_object_set_new(o, "cluster_checked", json_boolean(res->cluster.checked));
+	json_object_set_new(o, "capacity", res->fit ? json_string(res->fit) : json_null());
 	cli_print_json(o);
 }
 
@@ -127,6 +128,8 @@ int cmd_plan(int argc, char **argv)
 		plan_print(&res.plan, stdout, verbose);
 		roles_print(&res.roles, !no_refresh);
 		cluster_print(&res.cluster, verbose);
+		if (res.fit)
+			printf("%s.\n", res.fit);
 	}
 	env_plan_result_clear(&res);
 	state_close(st);

@@ -21,6 +21,9 @@ int cmd_up(int argc, char **argv)
 		CLI_DURATION("wait-lock", 0, &secs, "D", "wait up to D for another command's lock on the environment"),
 		CLI_INT("parallel", 0, &o.parallel, "N", 1, 256, "run at most N steps at once (default 16)"),
 		CLI_FLAG("no-wait", 0, &o.no_wait, "return once the VMs run: no SSH readiness, no roles"),
+		CLI_FLAG("queue", 0, &o.queue, "when it does not fit (capacity, caps, machines), wait until it does"),
+		CLI_DURATION("queue-timeout", 0, &o.queue_timeout, "D", "with --queue: wait at most D (default 1h)",
+			.min = 1),
 		CLI_END};
 	const struct cli_opt_syntax syn = {"up", opts, "BLUEPRINT", 1, 1, NULL};
 	struct cli_opt_args a;

@@ -48,12 +48,17 @@ struct env_up_opts {
 	int wait_lock;              /* seconds; see state_env_lock */
 	int parallel;               /* workers; 0 = default */
 	bool no_wait;               /* return once the VMs run: no SSH readiness, no roles */
+	bool queue;                 /* wait until it fits (capacity, caps, machines) instead of refusing */
+	int64_t queue_timeout;      /* seconds --queue waits at most; 0 = an hour */
 	struct ev_sink *ev;
 };
 
 /* Create or converge the environment. Before touching anything (lock, state row) it checks that
- * every ${secret.NAME} of the blueprint is set (env_secret_check). On failure the environment is
- * left "failed" with every resource journaled: `up` again resumes, `down` cleans up. */
+ * every ${secret.NAME} of the blueprint is set (env_secret_check); then, before recording anything,
+ * it admits the environment (env_admit: capacity on its host, the caps, the machines of the pool)
+ * or refuses with SBX_EXIT_REFUSED naming what is missing (with queue: waits for room). On failure
+ * the environment is left "failed" with every resource journaled: `up` again resumes, `down`
+ * cleans up. */
 int env_up(const struct env_config *cfg, struct state *st, const struct env_up_opts *o,
 	struct sbx_err *err) SBX_WUR;
 
@@ -93,6 +98,8 @@ struct env_plan_result {
 	struct plan plan;            /* the provider resources */
 	struct env_role_plan roles;
 	struct env_cluster_plan cluster;
+	char *fit;                   /* whether it fits on its host now ("Capacity: fits on ..."), one
+	                                line; NULL without refresh or machines */
 };
 
 /* What `plan` shows: the plan `up` would execute now, from the same inputs `up` uses (the state,

@@ -16,6 +16,8 @@
 #define CFG_BMC_TIMEOUT_S 20
 #define CFG_BMC_TIMEOUT_MAX_S 3600
 #define CFG_IPAM_POOL "10.211.0.0/16"
+#define CFG_CPU_OVERCOMMIT 4.0
+#define CFG_MEM_RESERVE (512ULL << 20)
 
 /* A variable's value, or the earlier SBX_ name's, or NULL when unset or empty. */
 static const char *var(const char *name, const char *old_name)
@@ -159,6 +161,24 @@ static int bmc_timeout(struct env_config *c, struct sbx_err *err)
 		(long long)c->bmc_timeout);
 }
 
+/* The admission policy: the CPU overcommit ratio and the memory reserve. */
+static int admission(struct env_config *c, struct sbx_err *err)
+{
+	const char *v = var("SANDBOX_CPU_OVERCOMMIT", NULL), *m = var("SANDBOX_MEMORY_RESERVE", NULL);
+	char *end = NULL;
+	c->cpu_overcommit = CFG_CPU_OVERCOMMIT;
+	c->mem_reserve = CFG_MEM_RESERVE;
+	if (v) {
+		c->cpu_overcommit = strtod(v, &end);
+		if (end == v || *end || !(c->cpu_overcommit > 0 && c->cpu_overcommit <= 1000))
+			return sbx_err_set(err, SBX_EXIT_USAGE, "SANDBOX_CPU_OVERCOMMIT=%s: expected a number of virtual "
+				"CPUs per host CPU, like 4 or 1.5", v);
+	}
+	if (m && sbx_parse_size(m, &c->mem_reserve) < 0)
+		return sbx_err_set(err, SBX_EXIT_USAGE, "SANDBOX_MEMORY_RESERVE=%s: expected a size like 512Mi or 2Gi", m);
+	return 0;
+}
+
 /* Read the variables. */
 static void read_strings(struct env_config *c, const char *state_flag)
 {
@@ -190,7 +210,7 @@ int env_config_load(struct env_config *c, const char *state_flag, struct sbx_err
 	read_strings(c, state_flag);
 	if (duration_var("SANDBOX_READY_TIMEOUT", CFG_READY_TIMEOUT_S, &c->ready_timeout, err) < 0 ||
 		duration_var("SANDBOX_ROLE_TIMEOUT", CFG_ROLE_TIMEOUT_S, &c->role_timeout, err) < 0 ||
-		bmc_timeout(c, err) < 0 ||
+		bmc_timeout(c, err) < 0 || admission(c, err) < 0 ||
 		fake_now(&c->fake_now, err) < 0 || check_pool(c->ipam_pool, err) < 0 || image_dirs(c, err) < 0) {
 		env_config_clear(c);
 		return -1;

@@ -18,6 +18,9 @@
  *   SANDBOX_READY_TIMEOUT    SSH readiness deadline per node (duration or seconds, default 900 s)
  *   SANDBOX_ROLE_TIMEOUT     health-check deadline per role and node (default 120 s)
  *   SANDBOX_BMC_TIMEOUT      an IPMI session's setup, and one command, on a BMC (default 20 s)
+ *   SANDBOX_CPU_OVERCOMMIT   admission: virtual CPUs per host CPU (a number > 0, default 4)
+ *   SANDBOX_MEMORY_RESERVE   admission: host memory kept free of environments (a size like
+ *                            512Mi or 2Gi, default 512Mi)
  *   SANDBOX_CLUSTER_DIR      the node scripts (default: found next to the binary)
  *   SANDBOX_MOCK_BIN_DIR     the sbx-mock-* binaries uploaded to a mocks node (default: the
  *                            binary's directory)
@@ -45,6 +48,8 @@ struct env_config {
 	int64_t ready_timeout;  /* seconds */
 	int64_t role_timeout;   /* seconds */
 	int64_t bmc_timeout;    /* seconds */
+	double cpu_overcommit;  /* admission: virtual CPUs per host CPU */
+	uint64_t mem_reserve;   /* admission: bytes of host memory kept free */
 	char *cluster_dir;      /* NULL: found next to the binary */
 	char *mock_bin_dir;     /* NULL: the binary's directory */
 	char *kvm_force;        /* "0", "1" or NULL (probe) */

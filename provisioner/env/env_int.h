@@ -7,6 +7,7 @@
 #define SBX_ENV_INT_H
 
 #include "env.h"
+#include "env_capacity.h"
 #include "k8s.h"
 #include "prov.h"
 #include "ssh.h"
@@ -137,6 +138,18 @@ struct env_secrets {
 	const char *env;
 };
 int env_secret_cb(void *ctx, const char *ref, char **value, struct sbx_err *err);
+
+/* Admission (env_admit.c). probe: what bp's machine host reports (h->known false: nothing to
+ * check; h->uri points into bp). check, inside the caller's state transaction: 0 admitted, 1
+ * refused with err naming each cap reached and each shortage (SBX_EXIT_REFUSED), -1 failed.
+ * claim: record env's promise (same transaction, after its row). line: the fit for `plan`
+ * (caller frees), recording nothing. */
+int env_admit_probe(struct state *st, const struct bp_blueprint *bp, struct cap_host *h, struct sbx_err *err) SBX_WUR;
+int env_admit_check(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
+	const struct cap_host *h, struct sbx_err *err) SBX_WUR;
+int env_admit_claim(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err) SBX_WUR;
+int env_admit_line(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
+	char **line, struct sbx_err *err) SBX_WUR;
 
 /* Bare-metal machines are leased to one environment at a time (key: plan_machine_key). check
  * refuses (SBX_EXIT_REFUSED, naming the holder) when another environment holds a machine of bp,

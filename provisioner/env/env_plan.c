@@ -101,6 +101,18 @@ void env_inputs_clear(struct env_inputs *in)
 	*in = (struct env_inputs){0};
 }
 
+/* Whether bp fits on its host now (the admission `up` would make): a line, or none without
+ * machines. */
+static int plan_fit(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
+	char **fit, struct sbx_err *err)
+{
+	struct cap_amount want;
+	env_capacity_demand(bp, &want);
+	if (want.memory == 0 && want.cpus == 0 && want.blocks == 0)
+		return 0;
+	return env_admit_line(cfg, st, env, bp, fit, err);
+}
+
 /* Plan without side effects. */
 int env_plan(const struct env_config *cfg, struct state *st, const struct env_plan_opts *o,
 	struct env_plan_result *out, struct sbx_err *err)
@@ -136,6 +148,8 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 		rc = -1;
 	if (rc == 0 && o->refresh && env_cluster_plan(cfg, st, o->bp, env, e, &out->cluster, err) < 0)
 		rc = -1;
+	if (rc == 0 && o->refresh && cfg && plan_fit(cfg, st, env, o->bp, &out->fit, err) < 0)
+		rc = -1;
 	if (rc == 0 && !o->refresh && o->bp->cluster.present)
 		out->cluster = (struct env_cluster_plan){.applies = true, .why = xstrdup("not checked (--no-refresh)")};
 	if (rc < 0)
@@ -153,5 +167,7 @@ void env_plan_result_clear(struct env_plan_result *r)
 	plan_clear(&r->plan);
 	role_changes_free(r->roles.changes, r->roles.n);
 	env_cluster_plan_clear(&r->cluster);
+	free(r->fit);
+	r->fit = NULL;
 	*r = (struct env_plan_result){0};
 }

@@ -7,12 +7,14 @@
 #include "exec.h"
 
 #define UP_DEFAULT_PARALLEL 16
+#define UP_QUEUE_TIMEOUT 3600 /* seconds --queue waits by default */
 
 struct up {
 	const struct env_config *cfg;
 	struct state *st;
 	struct prov *prov;
 	const struct bp_blueprint *bp;
+	struct bp_blueprint *bp_mut; /* the same: the capacity pool gives its nodes machines */
 	const char *env;
 	struct ev_sink *ev;
 	char *pubkey, *privkey;
@@ -136,6 +138,112 @@ static int env_record(struct up *u, const struct env_up_opts *o, struct state_en
 out:
 	state_env_free(old);
 	return rc;
+}
+
+/* Admit env and record it with its claim, in one transaction: 0 admitted (*out), 1 refused. */
+static int up_admit_record(struct up *u, const struct env_up_opts *o, const struct cap_host *h,
+	struct state_env **out, struct sbx_err *err)
+{
+	struct state_env *env = NULL;
+	if (state_begin(u->st, err) < 0)
+		return -1;
+	int rc = env_admit_check(u->cfg, u->st, u->env, u->bp, h, err);
+	if (rc == 0 && (env_record(u, o, &env, err) < 0 || env_admit_claim(u->st, u->env, u->bp, err) < 0))
+		rc = -1;
+	if (rc != 0) {
+		state_rollback(u->st);
+		state_env_free(env);
+		return rc;
+	}
+	if (state_commit(u->st, err) < 0) {
+		state_env_free(env);
+		return -1;
+	}
+	*out = env;
+	return 0;
+}
+
+/* One admission: the machines of the pool, their leases, the host's capacity and the caps. 0
+ * admitted and recorded (*out), 1 refused (err says what is missing; nothing recorded), -1 failed. */
+static int up_admit(struct up *u, const struct env_up_opts *o, struct state_env **out, struct sbx_err *err)
+{
+	struct cap_host h;
+	int refused = 0;
+	if (env_pool_assign(u->st, u->env, u->bp_mut, err) < 0 || env_lease_check(u->st, u->env, u->bp, err) < 0)
+		refused = 1;
+	if ((refused && err->code != SBX_EXIT_REFUSED) || env_admit_probe(u->st, u->bp, &h, err) < 0)
+		return -1;
+	if (refused) /* still say what else is missing, recording nothing */
+		return env_admit_check(u->cfg, u->st, u->env, u->bp, &h, err) < 0 ? -1 : 1;
+	return up_admit_record(u, o, &h, out, err);
+}
+
+/* Every message of err on one line ("a; b"); caller frees. */
+static char *err_line(const struct sbx_err *err)
+{
+	struct sbx_buf b = {0};
+	for (size_t i = 0; i < err->n; i++)
+		sbx_buf_printf(&b, "%s%s", i ? "; " : "", err->msgs[i].text);
+	return b.data ? b.data : xstrdup("");
+}
+
+/* Wait once in the queue: print what is missing when it changed, then sleep with backoff. 0 to
+ * try again, -1 when the deadline passed or the user interrupted (err says so). */
+static int queue_wait(struct up *u, const struct env_up_opts *o, struct sbx_backoff *b, char **last,
+	struct sbx_err *err)
+{
+	char *why = err_line(err), d[32];
+	if (*last == NULL || strcmp(*last, why) != 0) {
+		ev_emit(u->ev, u->env, "queue.wait", NULL, NULL, NULL, "queued: %s", why);
+		free(*last);
+		*last = why;
+	} else
+		free(why);
+	int w = exec_interrupted() ? 1 : sbx_backoff_wait_intr(b);
+	if (w == 0 && !exec_interrupted()) {
+		sbx_err_clear(err);
+		return 0;
+	}
+	if (w < 0) {
+		sbx_err_set(err, SBX_EXIT_REFUSED, "--queue-timeout %s passed while queued",
+			sbx_fmt_duration(o->queue_timeout ? o->queue_timeout : UP_QUEUE_TIMEOUT, d, sizeof(d)));
+		return -1;
+	}
+	sbx_err_clear(err); /* an interrupt is a failure, not a refusal */
+	sbx_err_set(err, SBX_EXIT_FAILED, "interrupted while queued (waiting for: %s); nothing was created", *last);
+	return -1;
+}
+
+/* What to do about a refusal: the pool's or a lease's own hint, or making room; or queueing. */
+static void admit_hint(struct sbx_err *err)
+{
+	if (err->hint == NULL) {
+		sbx_err_hint(err, "nothing was created; make room (`sandbox down ENV` of another environment, `sandbox caps "
+			"set`, a smaller blueprint, SANDBOX_CPU_OVERCOMMIT / SANDBOX_MEMORY_RESERVE) or wait for it with "
+			"`sandbox up --queue`");
+		return;
+	}
+	char *h = xasprintf("%s; or wait for it with `sandbox up --queue`", err->hint);
+	sbx_err_hint(err, "%s", h);
+	free(h);
+}
+
+/* Admit the environment; with --queue, wait until it fits (polling against the deadline). */
+static int up_admit_queued(struct up *u, const struct env_up_opts *o, struct state_env **out, struct sbx_err *err)
+{
+	struct sbx_backoff b;
+	char *last = NULL;
+	int rc;
+	bool waited = false;
+	sbx_backoff_init(&b, (o->queue_timeout > 0 ? o->queue_timeout : UP_QUEUE_TIMEOUT) * 1000, 500, 10000);
+	while ((rc = up_admit(u, o, out, err)) == 1 && o->queue && queue_wait(u, o, &b, &last, err) == 0)
+		waited = true;
+	free(last);
+	if (rc == 0 && waited)
+		ev_emit(u->ev, u->env, "queue.admit", NULL, NULL, NULL, "admitted: %s fits now", u->env);
+	if (rc == 1 && !exec_interrupted())
+		admit_hint(err);
+	return rc == 0 ? 0 : -1;
 }
 
 /* Make sure the environment has an SSH key pair and its private key file. */
@@ -366,10 +474,10 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 		return -1;
 	u.bp = bp;
 	u.env = o->env ? o->env : bp->name;
-	if (check_name(u.env, err) < 0 || env_pool_assign(st, u.env, bp, err) < 0 ||
-		env_secret_check(st, u.env, bp, err) < 0 ||
-		env_lease_check(st, u.env, bp, err) < 0 || env_artifacts_check(cfg, bp, u.env, u.ev, err) < 0 ||
-		state_env_lock(st, u.env, o->wait_lock, &lk, err) < 0 || env_record(&u, o, &env, err) < 0)
+	u.bp_mut = bp;
+	if (check_name(u.env, err) < 0 || env_secret_check(st, u.env, bp, err) < 0 ||
+		env_artifacts_check(cfg, bp, u.env, u.ev, err) < 0 ||
+		state_env_lock(st, u.env, o->wait_lock, &lk, err) < 0 || up_admit_queued(&u, o, &env, err) < 0)
 		goto out;
 	ev_emit(u.ev, u.env, "up.start", NULL, NULL, NULL, "bringing up %s from %s", u.env, o->bp_path);
 	(void)state_event_add(st, u.env, "up.start", NULL, NULL);

@@ -135,6 +135,42 @@ int lv_open(const char *uri, struct lv **out, struct sbx_err *err)
 	return 0;
 }
 
+/* The free space of a pool (refreshed first); false when it does not exist or cannot be read. */
+static bool lv_pool_free(struct lv *lv, const char *name, uint64_t *out)
+{
+	virStoragePoolInfo info;
+	virStoragePoolPtr pool = name ? virStoragePoolLookupByName(lv->conn, name) : NULL;
+	bool ok = false;
+	if (pool == NULL)
+		return false;
+	if (virStoragePoolIsActive(pool) == 1)
+		(void)virStoragePoolRefresh(pool, 0);
+	if (virStoragePoolGetInfo(pool, &info) == 0 && info.state == VIR_STORAGE_POOL_RUNNING) {
+		*out = info.available;
+		ok = true;
+	}
+	virStoragePoolFree(pool);
+	return ok;
+}
+
+/* Ask the host what it has. */
+int lv_node_info(struct lv *lv, const char *pool, struct lv_node *out, struct sbx_err *err)
+{
+	virNodeInfo info;
+	struct lv_node h = {0};
+	if (virNodeGetInfo(lv->conn, &info) < 0)
+		return lv_fail(err, "cannot read the host's resources at", lv->uri);
+	unsigned long long free_mem = virNodeGetFreeMemory(lv->conn);
+	if (free_mem == 0)
+		return lv_fail(err, "cannot read the host's free memory at", lv->uri);
+	h.mem_total = (uint64_t)info.memory * 1024;
+	h.mem_free = free_mem;
+	h.cpus = info.cpus;
+	h.disk_known = lv_pool_free(lv, pool, &h.disk_free);
+	*out = h;
+	return 0;
+}
+
 /* Close the connection. */
 void lv_close(struct lv *lv)
 {

@@ -35,6 +35,17 @@ bool lv_is_test(const struct lv *lv);
 /* The connection's URI as libvirt reports it, else the one given (owned by lv). */
 const char *lv_uri(const struct lv *lv);
 
+/* What the host reports: its memory (total and free, bytes), CPUs, and the free space of storage
+ * pool `pool` (*disk_known false when the pool does not exist yet). */
+struct lv_node {
+	uint64_t mem_total, mem_free;
+	int64_t cpus;
+	bool disk_known;
+	uint64_t disk_free;
+};
+/* Ask the host (virNodeGetInfo, virNodeGetFreeMemory, virStoragePoolGetInfo); *out on success. */
+int lv_node_info(struct lv *lv, const char *pool, struct lv_node *out, struct sbx_err *err) SBX_WUR;
+
 /* "kvm" when KVM is usable (a bounded probe: KVM_CREATE_VM + a tiny KVM_RUN, cached), else "qemu".
  * want = "auto" | "kvm" | "qemu". */
 const char *lv_domain_type(struct lv *lv, const char *want);

@@ -239,6 +239,16 @@ int prov_console(struct prov *p, const char *name, char **text, struct sbx_err *
 	return providers[i]->console(p->h[i], name, text, err);
 }
 
+/* What the machine host reports of its capacity. */
+int prov_host_info(struct prov *p, struct prov_host *out, struct sbx_err *err)
+{
+	*out = (struct prov_host){0};
+	for (size_t i = 0; i < NPROV; i++)
+		if (p->h[i] && providers[i]->host_info && providers[i]->host_info(p->h[i], out, err) < 0)
+			return -1;
+	return 0;
+}
+
 /* Address blocks in use at the site. */
 int prov_used_blocks(struct prov *p, char ***out, size_t *n, struct sbx_err *err)
 {

@@ -77,6 +77,16 @@ struct prov_seen {
 
 struct prov;
 
+/* What a site's host reports of its capacity (prov_host_info). */
+struct prov_host {
+	bool known;          /* false: the site reports nothing usable (libvirt's test driver) */
+	uint64_t mem_total;  /* bytes */
+	uint64_t mem_free;   /* bytes */
+	int64_t cpus;        /* host CPUs */
+	bool disk_known;     /* false: the storage pool does not exist yet */
+	uint64_t disk_free;  /* bytes available in the storage pool */
+};
+
 /* Open a session (every provider's connection). On failure err says what to check. */
 int prov_open(const struct prov_cfg *cfg, struct prov **out, struct sbx_err *err) SBX_WUR;
 /* Close; NULL is a no-op. */
@@ -110,6 +120,10 @@ int prov_obj_delete(struct prov *p, const struct prov_obj *o, struct sbx_err *er
 /* What machine `name` printed on its serial console since it started: 0 with *text (caller
  * frees), or 1 when this site cannot show it (remote libvirt, test driver). */
 int prov_console(struct prov *p, const char *name, char **text, struct sbx_err *err) SBX_WUR;
+/* What the session's machine host reports of its capacity (libvirt: virNodeGetInfo,
+ * virNodeGetFreeMemory, the storage pool's info); *out zeroed first (known false when no provider
+ * reports any). */
+int prov_host_info(struct prov *p, struct prov_host *out, struct sbx_err *err) SBX_WUR;
 /* The address blocks ("a.b.c.0/24") the site's networks already use, whoever owns them. *out:
  * caller frees each and the array. */
 int prov_used_blocks(struct prov *p, char ***out, size_t *n, struct sbx_err *err) SBX_WUR;

@@ -36,6 +36,8 @@ struct provider {
 	const struct prov_type *types;
 	size_t ntypes;
 	bool machines; /* it runs machines (a session with prov_cfg.no_machines does not open it) */
+	/* What its host reports of its capacity (NULL: nothing). */
+	int (*host_info)(void *h, struct prov_host *out, struct sbx_err *err);
 };
 
 extern const struct provider prov_libvirt, prov_k8s, prov_ipmi;

@@ -315,6 +315,19 @@ static int lvp_blocks(void *h, char ***v, size_t *n, struct sbx_err *err)
 	return 0;
 }
 
+/* What the host has (nothing usable on the test driver, whose figures are made up). */
+static int lvp_host_info(void *h, struct prov_host *out, struct sbx_err *err)
+{
+	struct lvp *p = h;
+	struct lv_node lh;
+	if (lv_is_test(p->lv))
+		return 0;
+	if (lv_node_info(p->lv, p->cfg->pool, &lh, err) < 0)
+		return -1;
+	*out = (struct prov_host){true, lh.mem_total, lh.mem_free, lh.cpus, lh.disk_known, lh.disk_free};
+	return 0;
+}
+
 static const struct prov_type lvp_types[] = {
 	{RES_NETWORK, "creating network", net_ensure, net_remove, net_observe, NULL},
 	{RES_VOLUME, "creating disk", vol_ensure, vol_remove, obj_observe, NULL},
@@ -323,4 +336,5 @@ static const struct prov_type lvp_types[] = {
 };
 
 const struct provider prov_libvirt = {"libvirt", lvp_open, lvp_close, lvp_is_test, lvp_prepare, lvp_list,
-	lvp_console, lvp_blocks, lvp_types, SBX_NELEM(lvp_types), true};
+	lvp_console, lvp_blocks, lvp_types, SBX_NELEM(lvp_types), true,
+	lvp_host_info};

@@ -209,6 +209,9 @@ int state_ipam_alloc(struct state *st, const char *env, const char *network, con
 /* Blocks ("a.b.c.0/24") that libvirt networks on the host already use, ours or another state's:
  * a new automatic allocation skips them, an explicit one is refused. Replaces the previous set. */
 void state_ipam_avoid(struct state *st, const char *const *cidrs, size_t n);
+/* How many /24 blocks of the pool neither an environment holds nor the host's networks use (the
+ * state_ipam_avoid list); *pool: the pool as text (owned by st). */
+int state_ipam_free_blocks(struct state *st, int64_t *nfree, const char **pool, struct sbx_err *err) SBX_WUR;
 /* The block allocated to (env, network), or *cidr = NULL. */
 int state_ipam_get(struct state *st, const char *env, const char *network, char **cidr,
 	struct sbx_err *err);
@@ -225,6 +228,37 @@ int state_lease_acquire(struct state *st, const char *machine, const char *env, 
 	char **holder, struct sbx_err *err);
 /* The environment holding machine, or *env = NULL (caller frees). */
 int state_lease_holder(struct state *st, const char *machine, char **env, struct sbx_err *err);
+/*
+ * Admission. A claim is what an environment is promised on its machine host (recorded with the
+ * environment, inside the same transaction as the admission that granted it); deleting the
+ * environment row drops it. Caps bound the live environments (rows of env), per owner and in
+ * total; -1 is no cap.
+ */
+struct state_claim {
+	uint64_t memory; /* bytes */
+	int64_t cpus;
+	uint64_t disk;   /* bytes */
+};
+struct state_caps {
+	int64_t per_owner, total; /* -1: none */
+};
+/* Record env's promise on host uri (replacing its earlier one). */
+int state_claim_put(struct state *st, const char *env, const char *uri, const struct state_claim *c,
+	struct sbx_err *err) SBX_WUR;
+/* env's promise on uri (zero when none). */
+int state_claim_get(struct state *st, const char *env, const char *uri, struct state_claim *out,
+	struct sbx_err *err) SBX_WUR;
+/* The sum promised on uri to the environments other than `except` (may be NULL); *nenvs: how many. */
+int state_claim_sum(struct state *st, const char *uri, const char *except, struct state_claim *out,
+	size_t *nenvs, struct sbx_err *err) SBX_WUR;
+/* The caps (-1 each when none was set). */
+int state_caps_get(struct state *st, struct state_caps *out, struct sbx_err *err) SBX_WUR;
+/* Set both caps (-1: none). */
+int state_caps_set(struct state *st, const struct state_caps *c, struct sbx_err *err) SBX_WUR;
+/* How many environments exist, of `owner` (NULL: everyone's), leaving out `except` (may be NULL). */
+int state_env_count(struct state *st, const char *owner, const char *except, int64_t *n,
+	struct sbx_err *err) SBX_WUR;
+
 /* Release every lease of env (none is not an error). */
 int state_lease_release(struct state *st, const char *env, struct sbx_err *err);
 /* A lease as listed. */

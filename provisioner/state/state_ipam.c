@@ -97,6 +97,31 @@ static int pool_free_block(struct state *st, int64_t *out, struct sbx_err *err)
 	return 0;
 }
 
+/* How many blocks of the pool are free. */
+int state_ipam_free_blocks(struct state *st, int64_t *nfree, const char **pool, struct sbx_err *err)
+{
+	struct pool p = {0};
+	const char *text = "";
+	int64_t *taken = NULL;
+	size_t ntaken = 0;
+	st_lock(st);
+	int rc = pool_get(st, &p, &text, err) < 0 || pool_taken(st, &p, &taken, &ntaken, err) < 0 ? -1 : 0;
+	st_unlock(st);
+	if (rc < 0)
+		return -1;
+	int64_t n = p.hi - p.lo + 1 - (int64_t)ntaken;
+	for (size_t i = 0; i < st->navoid; i++) {
+		bool held = false;
+		for (size_t k = 0; k < ntaken && !held; k++)
+			held = taken[k] == st->avoid[i];
+		n -= st->avoid[i] >= p.lo && st->avoid[i] <= p.hi && !held;
+	}
+	free(taken);
+	*nfree = n;
+	*pool = text;
+	return 0;
+}
+
 /* Refuse a block another (env, network) holds. */
 static int block_check_free(struct state *st, int64_t b, struct sbx_err *err)
 {

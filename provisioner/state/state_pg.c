@@ -88,6 +88,13 @@ static const char *const migrations[] = {
 	"CREATE TABLE env_lock ("
 	"  env TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL, pid BIGINT NOT NULL,"
 	"  since BIGINT NOT NULL, heartbeat BIGINT NOT NULL, expires BIGINT NOT NULL);",
+	/* 7: admission: what each environment is promised on its host (memory and disk in bytes),
+	 * and the caps on live environments (scope 'per_owner' or 'total'). */
+	"CREATE TABLE env_claim ("
+	"  env TEXT PRIMARY KEY, uri TEXT NOT NULL, memory BIGINT NOT NULL, cpus BIGINT NOT NULL,"
+	"  disk BIGINT NOT NULL);"
+	"CREATE INDEX env_claim_uri ON env_claim(uri);"
+	"CREATE TABLE caps (scope TEXT PRIMARY KEY, value BIGINT NOT NULL);",
 };
 
 /* The connection of the handle. */

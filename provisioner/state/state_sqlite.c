@@ -67,6 +67,13 @@ static const char *const migrations[] = {
 	"CREATE TABLE env_lock ("
 	"  env TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,"
 	"  since INTEGER NOT NULL, heartbeat INTEGER NOT NULL, expires INTEGER NOT NULL);",
+	/* 7: admission: what each environment is promised on its host (memory and disk in bytes),
+	 * and the caps on live environments (scope 'per_owner' or 'total'). */
+	"CREATE TABLE env_claim ("
+	"  env TEXT PRIMARY KEY, uri TEXT NOT NULL, memory INTEGER NOT NULL, cpus INTEGER NOT NULL,"
+	"  disk INTEGER NOT NULL);"
+	"CREATE INDEX env_claim_uri ON env_claim(uri);"
+	"CREATE TABLE caps (scope TEXT PRIMARY KEY, value INTEGER NOT NULL);",
 };
 
 /* The connection. */

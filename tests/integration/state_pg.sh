@@ -54,6 +54,15 @@ expect_rc 0 "$PG_BIN/psql" -X -At -d "$PG_URL" -c "SELECT detail FROM event WHER
 expect_out '^\{"held":false,'
 expect_out '"host":"elsewhere","pid":4242'
 
+# admission's records on PostgreSQL: test_env_capacity's state cases (claims, caps, live counts),
+# and the caps from the CLI
+OUT=$(SBX_TEST_PG_URL="$PG_URL" "$SBX_BIN/tests/unit/test_env_capacity" 2>&1) && pass ||
+    { fail "test_env_capacity on PostgreSQL"; printf '%s\n' "$OUT" | tail -n 40 >&2; }
+expect_out "\\[  PASSED  \\] 8 test"
+expect_rc 0 "$SANDBOX" --state "$PG_URL" caps set --per-owner 3 --total 10
+expect_out '^per-owner cap: 3 '
+expect_out '^total cap: +10 '
+
 # a bad URL fails with a hint, without printing the password
 expect_rc 1 "$SANDBOX" --state "postgresql://sbx:s3cret@/nodb?host=$PG_DIR/sock&port=$PG_PORT" list
 expect_out 'connect'

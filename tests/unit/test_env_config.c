@@ -12,7 +12,8 @@
 static const char *const vars[] = {"SANDBOX_STATE", "XDG_STATE_HOME", "SANDBOX_IPAM_POOL", "SANDBOX_IMAGE_CACHE",
 	"SANDBOX_RECIPES", "SANDBOX_READY_TIMEOUT", "SANDBOX_ROLE_TIMEOUT", "SANDBOX_BMC_TIMEOUT", "SANDBOX_CLUSTER_DIR", "SBX_CLUSTER_DIR",
 	"SANDBOX_MOCK_BIN_DIR", "SBX_MOCK_BIN_DIR", "SANDBOX_FAKE_NOW", "SBX_FAKE_NOW", "SANDBOX_TEST_CRASH",
-	"SBX_TEST_CRASH", "SANDBOX_KVM", "SBX_KVM", "SUDO_USER", "SANDBOX_IMAGE_DIRS"};
+	"SBX_TEST_CRASH", "SANDBOX_KVM", "SBX_KVM", "SUDO_USER", "SANDBOX_IMAGE_DIRS", "SANDBOX_CPU_OVERCOMMIT",
+	"SANDBOX_MEMORY_RESERVE"};
 
 /* Start every test from an environment without our variables. */
 static int clean(void **state)
@@ -101,6 +102,23 @@ static void test_values(void **state)
 	env_config_clear(&c);
 }
 
+/* The admission policy: defaults, then a ratio and a size. */
+static void test_admission(void **state)
+{
+	(void)state;
+	struct env_config c;
+	load_ok(&c, NULL);
+	assert_true(c.cpu_overcommit == 4.0);
+	assert_int_equal(c.mem_reserve, 512ULL << 20);
+	env_config_clear(&c);
+	setenv("SANDBOX_CPU_OVERCOMMIT", "1.5", 1);
+	setenv("SANDBOX_MEMORY_RESERVE", "2Gi", 1);
+	load_ok(&c, NULL);
+	assert_true(c.cpu_overcommit == 1.5);
+	assert_int_equal(c.mem_reserve, 2ULL << 30);
+	env_config_clear(&c);
+}
+
 /* A value that cannot be used fails naming the variable. */
 static void test_bad_values(void **state)
 {
@@ -109,7 +127,8 @@ static void test_bad_values(void **state)
 		{"SANDBOX_FAKE_NOW", "yesterday"}, {"SANDBOX_IPAM_POOL", "10.0.0.0/25"}, {"SANDBOX_IPAM_POOL", "x"},
 		{"SANDBOX_IMAGE_DIRS", "/srv/images:relative/dir"}, {"SANDBOX_READY_TIMEOUT", "0"},
 		{"SANDBOX_ROLE_TIMEOUT", "30 s"}, {"SANDBOX_BMC_TIMEOUT", "0"}, {"SANDBOX_BMC_TIMEOUT", "2h"},
-		{"SANDBOX_BMC_TIMEOUT", "fast"}};
+		{"SANDBOX_BMC_TIMEOUT", "fast"}, {"SANDBOX_CPU_OVERCOMMIT", "0"}, {"SANDBOX_CPU_OVERCOMMIT", "lots"},
+		{"SANDBOX_CPU_OVERCOMMIT", "2x"}, {"SANDBOX_MEMORY_RESERVE", "much"}};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct env_config c;
 		struct sbx_err err = SBX_ERR_INIT;
@@ -128,6 +147,7 @@ int main(void)
 		cmocka_unit_test_setup(test_state_path, clean),
 		cmocka_unit_test_setup(test_values, clean),
 		cmocka_unit_test_setup(test_bad_values, clean),
+		cmocka_unit_test_setup(test_admission, clean),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

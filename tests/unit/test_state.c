@@ -148,7 +148,8 @@ static void test_state_id(void **ctx)
 	assert_string_not_equal(state_id(g->st), id);
 	state_fix_free(g);
 	state_close(f->st);
-	char *v1 = set_version_sql(1), *sql = xasprintf("DROP TABLE meta; DROP TABLE lease; DROP TABLE env_lock; %s", v1);
+	char *v1 = set_version_sql(1), *sql = xasprintf("DROP TABLE meta; DROP TABLE lease; DROP TABLE env_lock; "
+		"DROP TABLE env_claim; DROP TABLE caps; %s", v1);
 	assert_int_equal(raw_sql(f->db, sql, NULL), SQLITE_OK);
 	free(v1);
 	free(sql);

@@ -1,0 +1,115 @@
+/* env_capacity — whether an environment fits on its host: the arithmetic, no I/O. */
+#include "env_capacity.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+/* What bp asks of its libvirt host. */
+void env_capacity_demand(const struct bp_blueprint *bp, struct cap_amount *out)
+{
+	struct cap_amount a = {0};
+	for (size_t i = 0; i < bp->nnodes; i++) {
+		const struct bp_node *n = &bp->nodes[i];
+		if (n->provider && strcmp(n->provider, "libvirt") != 0)
+			continue;
+		uint64_t count = n->count > 0 ? (uint64_t)n->count : 0;
+		a.memory += count * n->memory;
+		a.cpus += (int64_t)count * n->cpus;
+		a.disk += count * n->disk;
+	}
+	for (size_t i = 0; i < bp->nnetworks; i++)
+		a.blocks += bp->networks[i].cidr == NULL || strcmp(bp->networks[i].cidr, "auto") == 0;
+	*out = a;
+}
+
+/* a - b, floored at 0. */
+static uint64_t sub0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* Whether want fits on h beside others, given the environment's own earlier promise. */
+void env_capacity_fit(const struct cap_host *h, const struct cap_policy *pol, const struct cap_amount *others,
+	size_t nholders, const struct cap_amount *mine, const struct cap_amount *want, struct cap_fit *out)
+{
+	struct cap_fit f = {.held = *others, .nholders = nholders, .checked = h->known};
+	f.need.memory = sub0(want->memory, mine->memory);
+	f.need.cpus = want->cpus > mine->cpus ? want->cpus - mine->cpus : 0;
+	f.need.disk = sub0(want->disk, mine->disk);
+	if (h->known) {
+		uint64_t by_total = sub0(h->mem_total, others->memory + mine->memory);
+		f.avail.memory = sub0(by_total < h->mem_free ? by_total : h->mem_free, pol->mem_reserve);
+		int64_t cpus = (int64_t)((double)h->cpus * pol->cpu_overcommit) - others->cpus - mine->cpus;
+		f.avail.cpus = cpus > 0 ? cpus : 0;
+		f.short_mem = f.need.memory > f.avail.memory;
+		f.short_cpus = f.need.cpus > f.avail.cpus;
+	}
+	f.need.blocks = want->blocks;
+	if (h->ipam_pool) {
+		f.avail.blocks = h->blocks_free > 0 ? h->blocks_free : 0;
+		f.short_blocks = f.need.blocks > f.avail.blocks;
+	}
+	if (h->known && h->disk_known) {
+		f.avail.disk = h->disk_free;
+		f.short_disk = f.need.disk > f.avail.disk;
+	}
+	*out = f;
+}
+
+/* Whether f fits. */
+bool env_capacity_fits(const struct cap_fit *f)
+{
+	return !f->short_mem && !f->short_cpus && !f->short_disk && !f->short_blocks;
+}
+
+/* "(3 environments hold 12.0 GiB)" or "" into buf. */
+static const char *held_text(const struct cap_fit *f, double held, const char *unit, char *buf, size_t len)
+{
+	if (f->nholders == 0)
+		return "";
+	snprintf(buf, len, " (%zu other environment%s hold%s %.1f%s)", f->nholders, f->nholders == 1 ? "" : "s",
+		f->nholders == 1 ? "s" : "", held, unit);
+	return buf;
+}
+
+/* One message per shortage. */
+int env_capacity_refuse(const struct cap_host *h, const struct cap_fit *f, struct sbx_err *err)
+{
+	char b[96];
+	if (f->short_mem)
+		sbx_err_set(err, SBX_EXIT_REFUSED, "needs %.1f GiB memory on %s, %.1f GiB free%s",
+			(double)f->need.memory / GIB, h->uri, (double)f->avail.memory / GIB,
+			held_text(f, (double)f->held.memory / GIB, " GiB", b, sizeof(b)));
+	if (f->short_cpus)
+		sbx_err_set(err, SBX_EXIT_REFUSED, "needs %lld CPUs on %s, %lld free (overcommit included)%s",
+			(long long)f->need.cpus, h->uri, (long long)f->avail.cpus,
+			held_text(f, (double)f->held.cpus, " CPUs", b, sizeof(b)));
+	if (f->short_disk)
+		sbx_err_set(err, SBX_EXIT_REFUSED, "needs %.1f GiB disk in the storage pool on %s, %.1f GiB free",
+			(double)f->need.disk / GIB, h->uri, (double)f->avail.disk / GIB);
+	if (f->short_blocks)
+		sbx_err_set(err, SBX_EXIT_REFUSED, "needs %lld /24 network block%s of the IPAM pool %s, %lld free",
+			(long long)f->need.blocks, f->need.blocks == 1 ? "" : "s", h->ipam_pool, (long long)f->avail.blocks);
+	return env_capacity_fits(f) ? 0 : -1;
+}
+
+/* The fit as one line. */
+char *env_capacity_line(const struct cap_host *h, const struct cap_fit *f)
+{
+	char disk[64] = "", blocks[96] = "";
+	if (h->ipam_pool)
+		snprintf(blocks, sizeof(blocks), ", network blocks %lld of %lld", (long long)f->need.blocks,
+			(long long)f->avail.blocks);
+	if (!f->checked)
+		return xasprintf("Capacity: %s on %s: the site reports no capacity (memory, CPUs, disk not checked)%s",
+			env_capacity_fits(f) ? "fits" : "does not fit", h->uri, blocks);
+	if (h->disk_known)
+		snprintf(disk, sizeof(disk), " of %.1f", (double)f->avail.disk / GIB);
+	return xasprintf("Capacity: %s on %s: memory %.1f of %.1f GiB, CPUs %lld of %lld, disk %.1f%s GiB%s%s",
+		env_capacity_fits(f) ? "fits" : "does not fit", h->uri, (double)f->need.memory / GIB,
+		(double)f->avail.memory / GIB, (long long)f->need.cpus, (long long)f->avail.cpus,
+		(double)f->need.disk / GIB, disk, h->disk_known ? "" : " (pool not created yet: not checked)", blocks);
+}

@@ -1,0 +1,243 @@
+/* Unit tests of env_capacity (whether an environment fits on its host: the arithmetic) and of the
+ * state's admission records (claims, caps, live counts) that env_admit feeds it from. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "env_capacity.h"
+#include "state_fix.h"
+
+#define GI (1024ULL * 1024 * 1024)
+#define MI (1024ULL * 1024)
+
+/* A host of 16 GiB (10 free), 4 CPUs, 100 GiB of pool; 3 free /24 blocks in the IPAM pool. */
+static const struct cap_host host = {"qemu:///system", true, 16 * GI, 10 * GI, 4, true, 100 * GI, "10.211.0.0/16",
+	3};
+static const struct cap_policy pol = {2.0, 1 * GI};
+
+/* The demand: every libvirt node instance, ipmi nodes left out. */
+static void test_demand(void **ctx)
+{
+	(void)ctx;
+	static const char y[] = "apiVersion: sandbox/v1\nname: t\nsite: { image: { recipe: debian-12 } }\n"
+		"networks: [ { name: f } ]\n"
+		"nodes:\n  - { name: w, count: 3, cpus: 2, memory: 512Mi, disk: 4Gi, networks: [f] }\n"
+		"  - { name: d, networks: [f] }\n"
+		"  - { name: m, provider: ipmi, bmc: { address: h, password: \"${secret.bmc}\" } }\n";
+	struct bp_blueprint *bp = NULL;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct cap_amount a;
+	assert_int_equal(bp_load_string("t.yaml", y, strlen(y), NULL, &bp, &err), 0);
+	env_capacity_demand(bp, &a);
+	assert_int_equal(a.memory, 3 * 512 * MI + 1 * GI); /* d: the default 1Gi */
+	assert_int_equal(a.cpus, 3 * 2 + 1);
+	assert_int_equal(a.disk, 3 * 4 * GI + 8 * GI);    /* d: the default 8Gi overlay */
+	assert_int_equal(a.blocks, 1);                    /* f: cidr auto */
+	bp_free(bp);
+}
+
+/* A small environment on an empty host fits; the line says so. */
+static void test_fits(void **ctx)
+{
+	(void)ctx;
+	struct cap_amount none = {0}, want = {2 * GI, 4, 16 * GI, 2};
+	struct cap_fit f;
+	struct sbx_err err = SBX_ERR_INIT;
+	env_capacity_fit(&host, &pol, &none, 0, &none, &want, &f);
+	assert_true(env_capacity_fits(&f));
+	assert_int_equal(f.avail.memory, 9 * GI); /* min(16 - 0, 10) - 1 reserve */
+	assert_int_equal(f.avail.cpus, 8);        /* 4 x 2.0 */
+	assert_int_equal(env_capacity_refuse(&host, &f, &err), 0);
+	assert_false(sbx_err_isset(&err));
+	char *line = env_capacity_line(&host, &f);
+	assert_string_equal(line, "Capacity: fits on qemu:///system: memory 2.0 of 9.0 GiB, CPUs 4 of 8, disk 16.0 of "
+		"100.0 GiB, network blocks 2 of 3");
+	free(line);
+}
+
+/* What other environments were promised counts even when their nodes do not run yet (the host's
+ * total minus the promises binds before its free memory); each shortage is one message. */
+static void test_promised(void **ctx)
+{
+	(void)ctx;
+	struct cap_amount none = {0}, others = {12 * GI, 6, 0, 0}, want = {5 * GI, 3, 200 * GI, 4};
+	struct cap_fit f;
+	struct sbx_err err = SBX_ERR_INIT;
+	env_capacity_fit(&host, &pol, &others, 3, &none, &want, &f);
+	assert_int_equal(f.avail.memory, 3 * GI); /* min(16 - 12, 10) - 1 */
+	assert_int_equal(f.avail.cpus, 2);
+	assert_true(f.short_mem && f.short_cpus && f.short_disk && f.short_blocks);
+	assert_int_equal(env_capacity_refuse(&host, &f, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	assert_int_equal(err.n, 4);
+	assert_string_equal(err.msgs[0].text, "needs 5.0 GiB memory on qemu:///system, 3.0 GiB free (3 other "
+		"environments hold 12.0 GiB)");
+	assert_string_equal(err.msgs[1].text, "needs 3 CPUs on qemu:///system, 2 free (overcommit included) (3 other "
+		"environments hold 6.0 CPUs)");
+	assert_string_equal(err.msgs[2].text, "needs 200.0 GiB disk in the storage pool on qemu:///system, 100.0 GiB "
+		"free");
+	assert_string_equal(err.msgs[3].text, "needs 4 /24 network blocks of the IPAM pool 10.211.0.0/16, 3 free");
+	sbx_err_clear(&err);
+}
+
+/* A converging run counts only its growth over its own earlier promise: the same size needs
+ * nothing, however full the host is; one more node needs one node. */
+static void test_delta(void **ctx)
+{
+	(void)ctx;
+	struct cap_amount others = {0}, mine = {8 * GI, 4, 32 * GI, 0}, same = mine, more = {10 * GI, 5, 40 * GI, 0};
+	struct cap_host full = host;
+	struct cap_fit f;
+	full.mem_free = 0;
+	env_capacity_fit(&full, &pol, &others, 0, &mine, &same, &f);
+	assert_true(env_capacity_fits(&f));
+	assert_int_equal(f.need.memory, 0);
+	env_capacity_fit(&full, &pol, &others, 0, &mine, &more, &f);
+	assert_int_equal(f.need.memory, 2 * GI);
+	assert_int_equal(f.need.cpus, 1);
+	assert_int_equal(f.need.disk, 8 * GI);
+	assert_true(f.short_mem);
+	assert_false(f.short_cpus); /* 8 - 4 mine = 4 left */
+	/* a smaller blueprint needs nothing */
+	struct cap_amount less = {1 * GI, 1, 8 * GI, 0};
+	env_capacity_fit(&full, &pol, &others, 0, &mine, &less, &f);
+	assert_true(env_capacity_fits(&f));
+}
+
+/* A host that reports nothing (the test driver) is not checked; a pool not created yet leaves the
+ * disk unchecked. */
+static void test_unknown(void **ctx)
+{
+	(void)ctx;
+	struct cap_amount none = {0}, want = {900 * GI, 900, 900 * GI, 1};
+	struct cap_host h = {"test:///default", false, 0, 0, 0, false, 0, "10.211.0.0/16", 1};
+	struct cap_fit f;
+	env_capacity_fit(&h, &pol, &none, 0, &none, &want, &f);
+	assert_true(env_capacity_fits(&f));
+	char *line = env_capacity_line(&h, &f);
+	assert_string_equal(line, "Capacity: fits on test:///default: the site reports no capacity (memory, CPUs, disk "
+		"not checked), network blocks 1 of 1");
+	free(line);
+	h = host;
+	h.disk_known = false;
+	want = (struct cap_amount){1 * GI, 1, 900 * GI, 0};
+	env_capacity_fit(&h, &pol, &none, 0, &none, &want, &f);
+	assert_true(env_capacity_fits(&f));
+	/* without an IPAM pool (no networks to allocate) blocks are not checked */
+	h.ipam_pool = NULL;
+	want.blocks = 9;
+	env_capacity_fit(&h, &pol, &none, 0, &none, &want, &f);
+	assert_true(env_capacity_fits(&f));
+}
+
+/* The IPAM pool's free blocks: neither allocated in the state nor used by the host's networks. */
+static void test_state_blocks(void **ctx)
+{
+	struct state_fix *fx = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	const char *pool = NULL;
+	const char *const host_nets[] = {"10.99.0.0/24", "10.99.1.0/24", "192.168.122.0/24"};
+	char *cidr = NULL;
+	int64_t n = -1;
+	state_set_ipam_pool(fx->st, "10.99.0.0/22");
+	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(pool, "10.99.0.0/22");
+	state_ipam_avoid(fx->st, host_nets, 3);
+	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
+	assert_int_equal(n, 2);
+	state_fix_env(fx->st, "a", 0, false);
+	assert_int_equal(state_ipam_alloc(fx->st, "a", "front", NULL, &cidr, &err), 0);
+	assert_string_equal(cidr, "10.99.2.0/24");
+	free(cidr);
+	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
+	assert_int_equal(n, 1);
+	/* a block the state holds and the host's network uses (ours) counts once */
+	const char *const ours[] = {"10.99.2.0/24"};
+	state_ipam_avoid(fx->st, ours, 1);
+	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
+	assert_int_equal(n, 3);
+}
+
+/* Claims: put replaces, the sum leaves out the asking environment and counts only live rows of
+ * the same host; deleting the environment drops its claim. */
+static void test_state_claims(void **ctx)
+{
+	struct state_fix *fx = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_claim c, a = {1 * GI, 1, 8 * GI}, b = {2 * GI, 2, 16 * GI};
+	size_t n = 9;
+	state_fix_env(fx->st, "a", 0, false);
+	state_fix_env(fx->st, "b", 0, false);
+	assert_int_equal(state_claim_put(fx->st, "a", "qemu:///system", &a, &err), 0);
+	assert_int_equal(state_claim_put(fx->st, "b", "qemu:///system", &a, &err), 0);
+	assert_int_equal(state_claim_put(fx->st, "b", "qemu:///system", &b, &err), 0);
+	assert_int_equal(state_claim_put(fx->st, "gone", "qemu:///system", &b, &err), 0); /* no env row */
+	assert_int_equal(state_claim_put(fx->st, "other", "qemu+ssh://h/system", &b, &err), 0);
+	assert_int_equal(state_claim_sum(fx->st, "qemu:///system", "a", &c, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(c.memory, 2 * GI);
+	assert_int_equal(state_claim_sum(fx->st, "qemu:///system", NULL, &c, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(c.cpus, 3);
+	assert_int_equal(c.disk, 24 * GI);
+	assert_int_equal(state_claim_get(fx->st, "b", "qemu:///system", &c, &err), 0);
+	assert_int_equal(c.memory, 2 * GI);
+	assert_int_equal(state_claim_get(fx->st, "b", "qemu+ssh://h/system", &c, &err), 0);
+	assert_int_equal(c.memory, 0);
+	assert_int_equal(state_env_delete(fx->st, "b", &err), 0);
+	assert_int_equal(state_claim_get(fx->st, "b", "qemu:///system", &c, &err), 0);
+	assert_int_equal(c.memory, 0);
+	assert_int_equal(state_claim_sum(fx->st, "qemu:///system", NULL, &c, &n, &err), 0);
+	assert_int_equal(n, 1);
+}
+
+/* Caps: none until set, set and cleared; live counts per owner and in total. */
+static void test_state_caps(void **ctx)
+{
+	struct state_fix *fx = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_caps c;
+	int64_t n = -1;
+	assert_int_equal(state_caps_get(fx->st, &c, &err), 0);
+	assert_int_equal(c.per_owner, -1);
+	assert_int_equal(c.total, -1);
+	assert_int_equal(state_caps_set(fx->st, &(struct state_caps){2, 0}, &err), 0);
+	assert_int_equal(state_caps_get(fx->st, &c, &err), 0);
+	assert_int_equal(c.per_owner, 2);
+	assert_int_equal(c.total, 0);
+	assert_int_equal(state_caps_set(fx->st, &(struct state_caps){-1, 5}, &err), 0);
+	assert_int_equal(state_caps_get(fx->st, &c, &err), 0);
+	assert_int_equal(c.per_owner, -1);
+	assert_int_equal(c.total, 5);
+	state_fix_env(fx->st, "a", 0, false);
+	state_fix_env(fx->st, "b", 0, false);
+	assert_int_equal(state_env_count(fx->st, NULL, NULL, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(state_env_count(fx->st, NULL, "a", &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(state_env_count(fx->st, "me@host", "b", &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(state_env_count(fx->st, "nobody@nowhere", NULL, &n, &err), 0);
+	assert_int_equal(n, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_demand),
+		cmocka_unit_test(test_fits),
+		cmocka_unit_test(test_promised),
+		cmocka_unit_test(test_delta),
+		cmocka_unit_test(test_unknown),
+		cmocka_unit_test_setup_teardown(test_state_claims, state_fix_setup, state_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_state_caps, state_fix_setup, state_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_state_blocks, state_fix_setup, state_fix_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
