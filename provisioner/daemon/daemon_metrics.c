@@ -105,6 +105,10 @@ static void reaper_metrics(struct sbx_buf *b, const struct daemon_stats *s)
 		s->last_ok_mono_ms ? (long long)((sbx_mono_ms() - s->last_ok_mono_ms) / 1000) : -1);
 	one(b, "sandbox_expiry_warnings_total", "counter", "Expiry warnings this daemon recorded.",
 		(long long)s->warnings);
+	one(b, "sandbox_notify_sent_total", "counter", "Webhook deliveries (notify:) answered 2xx.",
+		(long long)s->notify_sent);
+	one(b, "sandbox_notify_failed_total", "counter", "Webhook deliveries given up after their attempts.",
+		(long long)s->notify_failed);
 }
 
 /* Render /metrics. */

@@ -194,6 +194,10 @@ void state_event_list_free(struct state_event *ev, size_t n);
  */
 int state_warn_record(struct state *st, const char *env, const char *env_id, int64_t before,
 	int64_t expires, const char *detail_json, bool *first, struct sbx_err *err);
+/* The same row without an event: *first = whether this call recorded it. For one-off notices of
+ * an expiry that are no warning ahead of it (before <= 0: the daemon's "reap failed" webhook). */
+int state_warn_mark(struct state *st, const char *env_id, int64_t before, int64_t expires, bool *first,
+	struct sbx_err *err);
 
 /*
  * IPAM: one /24 per (env, network) from the pool state_set_ipam_pool set (default 10.211.0.0/16),
