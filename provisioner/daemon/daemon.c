@@ -85,6 +85,7 @@ static void daemon_init(struct daemon *d, const struct env_config *cfg, const st
 	gethostname(host, sizeof(host) - 1);
 	d->reaper = xasprintf("daemon@%s:%d", host, (int)getpid());
 	pthread_mutex_init(&d->mu, NULL);
+	pthread_mutex_init(&d->evs.mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->wake, &ca);
@@ -102,6 +103,7 @@ static void daemon_fini(struct daemon *d)
 	ev_sink_free(d->log);
 	pthread_cond_destroy(&d->wake);
 	pthread_mutex_destroy(&d->mu);
+	pthread_mutex_destroy(&d->evs.mu);
 	free(d->reaper);
 }
 

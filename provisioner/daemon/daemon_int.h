@@ -12,7 +12,25 @@
 #include "event.h"
 #include "state.h"
 
-#define DAEMON_NBUCKETS 10
+#define DAEMON_NBUCKETS 12
+
+/* A duration histogram: counts per daemon_bucket_le (cumulative), their number and sum. */
+struct daemon_hist {
+	uint64_t buckets[DAEMON_NBUCKETS];
+	uint64_t count;
+	double sum_s;
+};
+/* Count one duration of s seconds. */
+void daemon_hist_add(struct daemon_hist *h, double s);
+
+/* What /metrics reads from the state's event log (every up and down, the CLI's too), read
+ * incrementally: each scrape reads only the events after the last one it saw. */
+struct daemon_evstats {
+	pthread_mutex_t mu;
+	int64_t seen;              /* the last event id read */
+	struct daemon_hist up, down;
+	uint64_t up_failed, down_failed;
+};
 
 /* The reaper's counters, read by /metrics and /healthz (under the daemon's mutex). */
 struct daemon_stats {
@@ -21,9 +39,7 @@ struct daemon_stats {
 	uint64_t reaped, failures;      /* teardowns that succeeded / failed */
 	uint64_t warnings;              /* expiry warnings recorded by this process */
 	uint64_t notify_sent, notify_failed; /* webhook deliveries: delivered / given up */
-	uint64_t buckets[DAEMON_NBUCKETS]; /* teardown durations, cumulative per daemon_bucket_le */
-	uint64_t count;
-	double sum_s;
+	struct daemon_hist reap;        /* teardown durations */
 };
 extern const double daemon_bucket_le[DAEMON_NBUCKETS];
 
@@ -37,6 +53,7 @@ struct daemon {
 	pthread_cond_t wake;   /* the reaper's sleep, cut short by a stop */
 	bool stop;
 	struct daemon_stats stats;
+	struct daemon_evstats evs;
 	struct daemon_http *http;
 	struct daemon_notify *notify;
 	struct state_env *reap_env; /* the environment the reaper is tearing down (NULL: none) */

@@ -2,7 +2,16 @@
 #include "daemon_int.h"
 
 /* Upper bounds (seconds) of the teardown duration histogram's buckets (+Inf is implied). */
-const double daemon_bucket_le[DAEMON_NBUCKETS] = {0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
+const double daemon_bucket_le[DAEMON_NBUCKETS] = {0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600};
+
+/* Count one duration. */
+void daemon_hist_add(struct daemon_hist *h, double s)
+{
+	for (size_t i = 0; i < DAEMON_NBUCKETS; i++)
+		h->buckets[i] += s <= daemon_bucket_le[i];
+	h->count++;
+	h->sum_s += s;
+}
 
 /* Count one teardown. */
 void daemon_stats_teardown(struct daemon *d, int64_t ms, bool ok)
@@ -13,10 +22,7 @@ void daemon_stats_teardown(struct daemon *d, int64_t ms, bool ok)
 		d->stats.reaped++;
 	else
 		d->stats.failures++;
-	for (size_t i = 0; i < DAEMON_NBUCKETS; i++)
-		d->stats.buckets[i] += s <= daemon_bucket_le[i];
-	d->stats.count++;
-	d->stats.sum_s += s;
+	daemon_hist_add(&d->stats.reap, s);
 	pthread_mutex_unlock(&d->mu);
 }
 

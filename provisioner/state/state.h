@@ -184,6 +184,10 @@ int state_event_add(struct state *st, const char *env, const char *kind, const c
 int state_event_list(struct state *st, const char *env, size_t limit, struct state_event **out,
 	size_t *n, struct sbx_err *err);
 void state_event_list_free(struct state_event *ev, size_t n);
+/* Up to `limit` events (0 = all) whose id is above `after`, oldest first: a reader that keeps the
+ * last id it saw reads each event once. */
+int state_event_after(struct state *st, int64_t after, size_t limit, struct state_event **out, size_t *n,
+	struct sbx_err *err) SBX_WUR;
 
 /*
  * Expiry warnings: record that the warning `before` seconds ahead of the expiry `expires` of the
