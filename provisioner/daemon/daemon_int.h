@@ -56,6 +56,8 @@ struct daemon {
 	struct daemon_evstats evs;
 	struct daemon_http *http;
 	struct daemon_notify *notify;
+	bool st_lost;               /* the state's connection is gone: reconnecting */
+	int64_t retry_at_ms, retry_ms; /* the next reconnection attempt (monotonic), the backoff */
 	struct state_env *reap_env; /* the environment the reaper is tearing down (NULL: none) */
 	struct env_notify_target *reap_target; /* its webhook, read before the teardown drops its secrets */
 };

@@ -1,6 +1,9 @@
 /* daemon_reaper — one pass of the reaper loop and the counters it keeps. */
 #include "daemon_int.h"
 
+#define DAEMON_RETRY_MIN_MS 1000
+#define DAEMON_RETRY_MAX_MS 60000
+
 /* Upper bounds (seconds) of the teardown duration histogram's buckets (+Inf is implied). */
 const double daemon_bucket_le[DAEMON_NBUCKETS] = {0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600};
 
@@ -84,12 +87,49 @@ static void log_errors(struct daemon *d, const char *kind, struct sbx_err *err)
 	sbx_err_clear(err);
 }
 
+/* Whether the state answers: after its connection was lost, reconnect with a doubling backoff
+ * (1 s to 60 s, checked once per pass). */
+static bool state_ready(struct daemon *d)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	int64_t now = sbx_mono_ms();
+	if (!state_conn_lost(d->st))
+		return true;
+	if (!d->st_lost) {
+		d->st_lost = true;
+		d->retry_ms = DAEMON_RETRY_MIN_MS;
+		d->retry_at_ms = now;
+		ev_emit(d->log, NULL, "state.lost", NULL, NULL, NULL, "lost the connection to the state %s; reconnecting",
+			state_location(d->st));
+	}
+	if (now < d->retry_at_ms)
+		return false;
+	bool ok = state_reconnect(d->st, &err) == 0;
+	if (ok)
+		ev_emit(d->log, NULL, "state.reconnected", NULL, NULL, NULL, "connected to the state %s again",
+			state_location(d->st));
+	else
+		ev_emit(d->log, NULL, "state.reconnect", NULL, NULL, NULL, "%s; next attempt in %llds",
+			err.n ? err.msgs[0].text : "?", (long long)(d->retry_ms / 1000));
+	d->st_lost = !ok;
+	d->retry_at_ms = now + d->retry_ms;
+	d->retry_ms = d->retry_ms * 2 > DAEMON_RETRY_MAX_MS ? DAEMON_RETRY_MAX_MS : d->retry_ms * 2;
+	sbx_err_clear(&err);
+	return ok;
+}
+
 /* Reap, then warn; a pass is successful when the state answered (teardowns may still fail). */
 void daemon_pass(struct daemon *d)
 {
 	struct sbx_err err = SBX_ERR_INIT;
 	struct env_reap_watch w = {.done = on_teardown, .start = on_start, .ctx = d, .quiet_idle = true};
 	size_t n = 0, failed = 0;
+	if (!state_ready(d)) {
+		pthread_mutex_lock(&d->mu);
+		d->stats.passes++;
+		pthread_mutex_unlock(&d->mu);
+		return;
+	}
 	int rc = env_reap_watched(d->cfg, d->st, d->reaper, d->log, &w, &n, &failed, &err);
 	bool ok = rc == 0 || failed > 0;
 	log_errors(d, ok ? "reap.fail" : "reap.error", &err);

@@ -69,6 +69,14 @@ struct state_event {
 	char *env, *kind, *detail; /* detail: JSON text */
 };
 
+/* Whether the connection to a PostgreSQL state is gone (its server restarted, stopped or became
+ * unreachable); every call fails until state_reconnect. Always false for SQLite. */
+bool state_conn_lost(struct state *st);
+/* Connect a lost PostgreSQL state again (PQreset, the same URL): 0 once connected, or when there was
+ * nothing to do; -1 with err while the server does not answer. Call it with no transaction open:
+ * one open on the lost connection is forgotten (the server rolled it back). */
+int state_reconnect(struct state *st, struct sbx_err *err) SBX_WUR;
+
 /* Open (creating and migrating when needed) the state at `path` (required). */
 int state_open(const char *path, struct state **out, struct sbx_err *err) SBX_WUR;
 /*

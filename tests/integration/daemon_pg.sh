@@ -3,6 +3,8 @@
 # expire over ten seconds while both run (so their passes compete for them): every one torn down exactly once (one down.start event each, one reap.done line in
 # the two logs together), none left. The environments are state rows whose blueprint has no
 # nodes or networks (site: libvirt's in-process test driver), so a teardown deletes only rows.
+# Then the server restarts under them: each logs state.lost, reconnects (state.reconnected) and
+# both reap 20 more; a `down --wait-lock` whose connection a second restart drops exits 1 saying so.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SBX_TOP/tests/lib/pg.sh"
 
@@ -39,6 +41,38 @@ until_true 180 none_left && pass || fail "$(psql_q "SELECT count(*) FROM env") e
     fail "down.start events: $(psql_q "SELECT count(*) FROM event WHERE kind = 'down.start'"), not $N"
 [ "$(psql_q "SELECT count(DISTINCT env) FROM event WHERE kind = 'down.start'")" = "$N" ] && pass ||
     fail "not every environment was torn down"
+# the server restarts under both daemons: each logs the loss, reconnects, and they reap again
+$as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 120 restart >/dev/null 2>&1 && pass || fail "pg_ctl restart"
+for i in 1 2; do
+    until_true 60 grep -q '"event":"state.reconnected"' "$T/d$i.err" && pass || fail "daemon $i did not reconnect"
+    grep -q '"event":"state.lost"' "$T/d$i.err" && pass || fail "daemon $i logged no state.lost"
+done
+psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, created, updated, expires)
+    SELECT 'p' || i, lpad(to_hex(1000 + i), 16, '0'), '/bp.yaml', 'h', '{\"site\":{\"uri\":\"test:///default\"}}',
+        'ready', 'me@host', 1, 1, extract(epoch FROM now())::bigint - 1 FROM generate_series(1, 20) AS i" >/dev/null &&
+    pass || fail "insert after the restart"
+until_true 120 none_left && pass || fail "$(psql_q "SELECT count(*) FROM env") environments left after the restart"
+[ "$(psql_q "SELECT count(*) FROM event WHERE kind = 'down.start' AND env LIKE 'p%'")" = 20 ] && pass ||
+    fail "down.start events after the restart: $(psql_q "SELECT count(*) FROM event WHERE kind = 'down.start' AND env LIKE 'p%'")"
+N=$((N + 20))
+
+# a CLI command whose connection drops (down waiting for a lock another host holds): exit 1, saying so
+psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, created, updated, expires)
+    VALUES ('w1', 'ffff000000000001', '/bp.yaml', 'h', '{}', 'ready', 'me@host', 1, 1, 0);
+    INSERT INTO env_lock (env, token, host, pid, since, heartbeat, expires)
+    VALUES ('w1', 't', 'elsewhere', 1, 1, extract(epoch FROM now())::bigint, extract(epoch FROM now())::bigint + 3600)" >/dev/null &&
+    pass || fail "insert w1 and its lock"
+( PGAPPNAME=sbx-cli-wait "$SANDBOX" down w1 --wait-lock 300 >"$T/w.out" 2>&1; echo $? >"$T/w.rc" ) &
+waiting() { [ "$(psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sbx-cli-wait'")" -ge 1 ]; }
+until_true 60 waiting && pass || fail "down --wait-lock is not waiting on the server"
+$as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 120 restart >/dev/null 2>&1 && pass || fail "second pg_ctl restart"
+until_true 60 test -s "$T/w.rc" && pass || fail "down did not end after the server restarted"
+[ "$(cat "$T/w.rc" 2>/dev/null)" = 1 ] && pass || fail "down exited $(cat "$T/w.rc" 2>/dev/null), want 1"
+OUT=$(cat "$T/w.out")
+expect_out 'lost the connection to the state database postgresql:///postgres\?host=.* \(the server restarted, stopped or is unreachable\)'
+expect_out 'run it again once the server answers'
+psql_q "DELETE FROM env_lock WHERE env = 'w1'; DELETE FROM env WHERE name = 'w1'" >/dev/null && pass || fail "drop w1"
+
 for i in 1 2; do
     kill -TERM "$(cat "$T/d$i.pid")"
     until_true 30 test -s "$T/d$i.rc" && pass || fail "daemon $i still running 30 s after SIGTERM"
@@ -49,7 +83,7 @@ echo "reaped: daemon 1 $r1, daemon 2 $r2"
 [ $((r1 + r2)) -eq "$N" ] && pass || fail "reap.done lines: $r1 + $r2, not $N"
 grep -h '"event":"reap.done"' "$T/d1.err" "$T/d2.err" | grep -o '"env":"[^"]*"' | sort | uniq -d >"$T/dups"
 [ ! -s "$T/dups" ] && pass || fail "reaped twice: $(head -3 "$T/dups")"
-grep -h '"event":"reap.fail"\|"event":"reap.error"' "$T/d1.err" "$T/d2.err" >"$T/errs"
+grep -h '"event":"reap.fail"\|"event":"reap.error"' "$T/d1.err" "$T/d2.err" | grep -v 'lost the connection' >"$T/errs"
 [ ! -s "$T/errs" ] && pass || { fail "reap failures"; head -5 "$T/errs" >&2; }
 [ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left"
 grep -q '"event":"daemon.start".*state postgresql://sbx@/postgres' "$T/d1.err" && pass || fail "daemon.start does not name the state"
