@@ -5,6 +5,8 @@
 # nodes or networks (site: libvirt's in-process test driver), so a teardown deletes only rows.
 # Then the server restarts under them: each logs state.lost, reconnects (state.reconnected) and
 # both reap 20 more; a `down --wait-lock` whose connection a second restart drops exits 1 saying so.
+# Last, a daemon SIGKILLed mid-reap leaves one environment claimed, and another daemon (its clock
+# moved past the claim's staleness) finishes it and the rest, each torn down once.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SBX_TOP/tests/lib/pg.sh"
 
@@ -88,5 +90,40 @@ grep -h '"event":"reap.fail"\|"event":"reap.error"' "$T/d1.err" "$T/d2.err" | gr
 [ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left"
 grep -q '"event":"daemon.start".*state postgresql://sbx@/postgres' "$T/d1.err" && pass || fail "daemon.start does not name the state"
 ! grep -q 's3cret-pw' "$T/d1.err" "$T/d1.out" && pass || fail "the daemon logged the password"
+
+# a daemon SIGKILLed mid-reap (a crash point before its third network delete): the environment it
+# was tearing down stays claimed ("reaping", with the others of its pass); another daemon, its clock past the claim's staleness
+# (1 h) and so past the dead holder's lock lease, finishes it and the ones the first never reached
+K=10
+psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, created, updated, expires)
+    SELECT 'k' || i, lpad(to_hex(2000 + i), 16, '0'), '/bp.yaml', 'h', '{\"site\":{\"uri\":\"test:///default\"}}',
+        'ready', 'me@host', 1, 1, extract(epoch FROM now())::bigint - 1 FROM generate_series(1, $K) AS i;
+    INSERT INTO res (env, type, name, status, updated)
+        SELECT 'k' || i, 'network', 'sbx-k' || i || '.net', 'created', 1 FROM generate_series(1, $K) AS i" >/dev/null &&
+    pass || fail "insert the k environments"
+SANDBOX_TEST_CRASH=network:before:3 start_daemon 3
+until_true 120 test -s "$T/d3.rc" && pass || fail "the crash point did not kill daemon 3"
+[ "$(cat "$T/d3.rc" 2>/dev/null)" = 137 ] && pass || fail "daemon 3 exited $(cat "$T/d3.rc" 2>/dev/null), want 137 (SIGKILL)"
+# (on PostgreSQL a pass claims every expired environment in one statement: all stay claimed)
+[ "$(psql_q "SELECT count(*) FROM env")" = $((K - 2)) ] && pass || fail "daemon 3 did not reap 2 before it died"
+[ "$(psql_q "SELECT count(*) FROM env WHERE status = 'reaping' AND claimed_by LIKE 'daemon@%'")" = $((K - 2)) ] &&
+    pass || fail "not every one left is claimed: $(psql_q "SELECT name, status, claimed_by FROM env")"
+CRASHED=$(psql_q "SELECT DISTINCT env FROM event WHERE kind = 'down.start' AND env IN (SELECT name FROM env)")
+[ -n "$CRASHED" ] && [ "$(printf '%s\n' "$CRASHED" | wc -l)" = 1 ] && pass || fail "want one teardown cut short: '$CRASHED'"
+SANDBOX_FAKE_NOW=$(( $(date +%s) + 3700 )) start_daemon 4
+until_true 120 none_left && pass || fail "daemon 4 left $(psql_q "SELECT count(*) FROM env") environments"
+kind_count() { psql_q "SELECT count(*) FROM event WHERE kind = '$1' AND env = '$2'"; }
+[ "$(kind_count down.start "$CRASHED")" = 2 ] && [ "$(kind_count down.done "$CRASHED")" = 1 ] && pass ||
+    fail "$CRASHED: $(kind_count down.start "$CRASHED") down.start, $(kind_count down.done "$CRASHED") down.done; want 2 and 1"
+[ "$(psql_q "SELECT count(DISTINCT env) FROM event WHERE kind = 'down.done' AND env LIKE 'k%'")" = $K ] &&
+    [ "$(psql_q "SELECT count(*) FROM event WHERE kind = 'down.done' AND env LIKE 'k%'")" = $K ] && pass ||
+    fail "not each k environment torn down once"
+grep -q "\"env\":\"$CRASHED\",\"event\":\"reap.done\"" "$T/d4.err" && pass || fail "daemon 4 did not reap $CRASHED"
+[ "$(grep -c '"event":"reap.done"' "$T/d3.err")" = 2 ] && pass || fail "daemon 3: $(grep -c '"event":"reap.done"' "$T/d3.err") reap.done, want 2"
+[ "$(grep -c '"event":"reap.done"' "$T/d4.err")" = $((K - 2)) ] && pass || fail "daemon 4: not $((K - 2)) reap.done"
+kill -TERM "$(cat "$T/d4.pid")"
+until_true 30 test -s "$T/d4.rc" && pass || fail "daemon 4 still running 30 s after SIGTERM"
+[ "$(cat "$T/d4.rc" 2>/dev/null)" = 0 ] && pass || fail "daemon 4 exited $(cat "$T/d4.rc" 2>/dev/null)"
+[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left after daemon 4"
 
 finish
