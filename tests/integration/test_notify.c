@@ -8,6 +8,7 @@
  *     "t=T,v1=HEX" recomputed here (HMAC-SHA256 of "T.BODY" under the environment's secret);
  *   - a daemon restarted at the same time delivers nothing again; one an hour before the expiry
  *     delivers the 1 h warning, once;
+ *   - a teardown that fails: reap.failed POSTed once, not again when a later daemon fails it again;
  *   - a receiver that is down: the delivery is tried 4 times and given up (notify.failed in the
  *     state's event log), while the reaper goes on reaping (an environment that expires meanwhile
  *     is gone before the delivery is given up);
@@ -240,6 +241,44 @@ static void test_deliveries(void **ctx)
 	assert_int_equal(events("wa", "notify.sent", NULL), 2);
 }
 
+/* A teardown that fails (its site cannot be opened): reap.failed once per expiry, also when a later
+ * daemon (the claim stale an hour later) fails it again. */
+static void test_reap_failed(void **ctx)
+{
+	(void)ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct mockproc p;
+	json_t *j = NULL;
+	int port = hookrecv_port(recv_ok);
+	size_t before = hookrecv_wait(recv_ok, 0, 0);
+	char *bp = xasprintf("{\"site\":{\"uri\":\"test:///nonexistent/site.xml\"},\"notify\":{\"webhook\":"
+		"\"http://127.0.0.1:%d/hook/bad\",\"secret\":\"${secret.hook}\"}}", port);
+	struct state_env e = {.name = "bad", .blueprint = "/bp.yaml", .bp_hash = "h", .bp_json = bp, .status = "ready",
+		.owner = "me@host", .expires = t0 - 5};
+	struct state_res r = {.env = "bad", .type = "network", .name = "sbx-bad.net", .status = "created"};
+	if (state_env_create(fix->st, &e, &err) < 0 || state_res_put(fix->st, &r, &err) < 0 ||
+		state_secret_put(fix->st, "bad", "user/hook", SECRET, &err) < 0)
+		fail_msg("create bad: %s", sbx_err_first(&err));
+	free(bp);
+	for (int run = 0; run < 2; run++) {
+		daemon_start(&p, t0 + run * 3700);
+		long long end = mockproc_now_ms() + 60000;
+		while (events("bad", "down.fail", NULL) < (size_t)run + 1 && mockproc_now_ms() < end)
+			usleep(50000);
+		add_env(run ? "x6" : "x5", t0 - 1, 0); /* a pass after the failure: its notice had time */
+		wait_gone(run ? "x6" : "x5");
+		daemon_stop(&p);
+		assert_int_equal(events("bad", "down.fail", NULL), run + 1);
+	}
+	assert_int_equal(hookrecv_wait(recv_ok, before + 1, 10000), before + 1);
+	size_t i = find("reap.failed", "bad", &j);
+	assert_int_equal(i, before);
+	assert_int_equal(json_integer_value(json_object_get(j, "expires")), t0 - 5);
+	check_signature(i);
+	json_decref(j);
+	assert_int_equal(events("bad", "notify.sent", NULL), 1);
+}
+
 /* A receiver that is down: 4 attempts, given up; reaping goes on meanwhile. */
 static void test_receiver_down(void **ctx)
 {
@@ -277,6 +316,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_deliveries),
+		cmocka_unit_test(test_reap_failed),
 		cmocka_unit_test(test_receiver_down),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
