@@ -210,6 +210,13 @@ struct bp_mocks {
 	bool present;
 };
 
+/* notify: where the daemon POSTs an environment's expiry warnings and reap outcome. */
+struct bp_notify {
+	char *webhook;    /* an http:// or https:// URL */
+	char *secret;     /* "${secret.NAME}": the HMAC-SHA256 signing key (NULL: unsigned) */
+	bool present;
+};
+
 struct bp_blueprint {
 	char *api_version; /* "sandbox/v1" */
 	char *name;
@@ -229,6 +236,7 @@ struct bp_blueprint {
 	size_t nvips;
 	struct bp_database database;
 	struct bp_mocks mocks;
+	struct bp_notify notify;
 	struct bp_cluster cluster;
 	struct bp_app *apps;
 	size_t napps;

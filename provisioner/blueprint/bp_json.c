@@ -163,14 +163,14 @@ static json_t *apps_json(const struct bp_blueprint *bp)
 	return a;
 }
 
-/* The whole model. */
+/* The whole model ("notify" only when given, so older models keep their hash). */
 static json_t *bp_json(const struct bp_blueprint *bp)
 {
 	const struct bp_lifetime *l = &bp->lifetime;
 	json_t *nodes = json_array();
 	for (size_t i = 0; i < bp->nnodes; i++)
 		json_array_append_new(nodes, node_json(&bp->nodes[i]));
-	return jobj("apiVersion", jstr(bp->api_version), "name", jstr(bp->name),
+	json_t *j = jobj("apiVersion", jstr(bp->api_version), "name", jstr(bp->name),
 		"lifetime", jobj("ttl", json_integer(l->ttl), "max_ttl", json_integer(l->max_ttl),
 			"permanent", json_boolean(l->permanent), "protect", json_boolean(l->protect), NULL),
 		"site", site_json(&bp->site), "networks", networks_json(bp), "nodes", nodes, "machines", machines_json(bp),
@@ -178,6 +178,10 @@ static json_t *bp_json(const struct bp_blueprint *bp)
 		"vips", vips_json(bp), "database", database_json(&bp->database),
 		"mocks", mocks_json(&bp->mocks), "secrets", jstrs(bp->secret_names, bp->nsecret_names),
 		"cluster", cluster_json(&bp->cluster), "apps", apps_json(bp), NULL);
+	if (bp->notify.present)
+		json_object_set_new(j, "notify", jobj("webhook", jstr(bp->notify.webhook), "secret",
+			jstr(bp->notify.secret), NULL));
+	return j;
 }
 
 /* The canonical JSON of the model. */

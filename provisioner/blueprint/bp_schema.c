@@ -330,6 +330,18 @@ static char *url_ok(const char *s)
 	return NULL;
 }
 
+/* A copy of an http:// or https:// URL with a host, or NULL. */
+static char *weburl_ok(const char *s)
+{
+	static const char *const schemes[] = {"http://", "https://"};
+	for (size_t i = 0; i < SBX_NELEM(schemes); i++) {
+		const char *host = s + strlen(schemes[i]);
+		if (sbx_has_prefix(s, schemes[i]) && *host != '\0' && *host != '/' && !strpbrk(s, " \t\r\n"))
+			return xstrdup(s);
+	}
+	return NULL;
+}
+
 /* A copy of an absolute path, or NULL. */
 static char *abspath_ok(const char *s)
 {
@@ -377,6 +389,7 @@ static const struct syntax syntaxes[] = {
 	[BP_F_CIDR] = {cidr_ok, "\"auto\" or an IPv4 network like 10.20.0.0/24 (a /24, host bits zero: each "
 		"network gets one /24 block)"},
 	[BP_F_URL] = {url_ok, "an http://, https:// or file:// URL"},
+	[BP_F_WEBURL] = {weburl_ok, "an http:// or https:// URL"},
 	[BP_F_ABSPATH] = {abspath_ok, "an absolute path"},
 	[BP_F_PGNAME] = {pgname_ok, "a PostgreSQL name (lowercase letters, digits, '_')"},
 	[BP_F_QUANTITY] = {quantity_ok, "a Kubernetes quantity like 2, 500m or 8Gi"},
@@ -478,6 +491,7 @@ static conv_fn *const convs[] = {
 	[BP_F_U32] = conv_u32, [BP_F_BOOL] = conv_bool, [BP_F_SIZE] = conv_size, [BP_F_DUR] = conv_dur,
 	[BP_F_STRS] = conv_strs, [BP_F_SHA256] = conv_syntax, [BP_F_MAC] = conv_syntax,
 	[BP_F_CIDR] = conv_syntax, [BP_F_URL] = conv_syntax, [BP_F_ABSPATH] = conv_syntax,
+	[BP_F_WEBURL] = conv_syntax,
 	[BP_F_PGNAME] = conv_syntax, [BP_F_PATH] = conv_path, [BP_F_URI] = conv_uri,
 	[BP_F_SECRET] = conv_secret, [BP_F_SUB] = conv_sub, [BP_F_LIST] = conv_list,
 	[BP_F_QUANTITY] = conv_syntax, [BP_F_DISK] = conv_disk, [BP_F_TAGS] = conv_tags,

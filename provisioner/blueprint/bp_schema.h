@@ -42,6 +42,7 @@ enum bp_ftype {
 	BP_F_MAC,     /* aa:bb:cc:dd:ee:ff, stored lowercase */
 	BP_F_CIDR,    /* "auto" or an IPv4 /24 network a.b.c.0/24 (the blocks IPAM serves) */
 	BP_F_URL,     /* an http://, https:// or file:// URL */
+	BP_F_WEBURL,  /* an http:// or https:// URL (something sandbox itself sends to) */
 	BP_F_ABSPATH, /* an absolute path */
 	BP_F_PGNAME,  /* a PostgreSQL identifier [a-z_][a-z0-9_]{0,62} */
 	BP_F_PATH,    /* a file path inside the tree of the file that set it or an image directory

@@ -172,6 +172,14 @@ static const struct bp_field mocks_fields[] = {
 static const struct bp_schema mocks_schema = SCHEMA("mocks", struct bp_mocks, mocks_fields,
 	.present = BP_OPT(struct bp_mocks, present));
 
+/* notify: the daemon's webhook. */
+static const struct bp_field notify_fields[] = {
+	FLD("webhook", BP_F_WEBURL, struct bp_notify, webhook, .required = true),
+	FLD("secret", BP_F_SECRET, struct bp_notify, secret),
+};
+static const struct bp_schema notify_schema = SCHEMA("notify", struct bp_notify, notify_fields,
+	.present = BP_OPT(struct bp_notify, present));
+
 static const struct bp_field artifact_fields[] = {
 	FLD("path", BP_F_PATH, struct bp_artifact, path),
 	FLD("url", BP_F_URL, struct bp_artifact, url),
@@ -253,6 +261,7 @@ static const struct bp_field top_fields[] = {
 		.sub = &bp_tables_vip),
 	FLD("database", BP_F_SUB, struct bp_blueprint, database, .sub = &database_schema),
 	FLD("mocks", BP_F_SUB, struct bp_blueprint, mocks, .sub = &mocks_schema),
+	FLD("notify", BP_F_SUB, struct bp_blueprint, notify, .sub = &notify_schema),
 	FLD("cluster", BP_F_SUB, struct bp_blueprint, cluster, .sub = &cluster_schema),
 	FLD("apps", BP_F_LIST, struct bp_blueprint, apps, .off_n = offsetof(struct bp_blueprint, napps),
 		.sub = &bp_tables_app),

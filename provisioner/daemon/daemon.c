@@ -85,6 +85,7 @@ static void daemon_init(struct daemon *d, const struct env_config *cfg, const st
 	gethostname(host, sizeof(host) - 1);
 	d->reaper = xasprintf("daemon@%s:%d", host, (int)getpid());
 	pthread_mutex_init(&d->mu, NULL);
+	pthread_mutex_init(&d->evs.mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->wake, &ca);
@@ -96,10 +97,13 @@ static void daemon_init(struct daemon *d, const struct env_config *cfg, const st
 static void daemon_fini(struct daemon *d)
 {
 	daemon_http_stop(d->http);
+	daemon_notify_stop(d->notify);
+	daemon_reap_forget(d);
 	state_close(d->st);
 	ev_sink_free(d->log);
 	pthread_cond_destroy(&d->wake);
 	pthread_mutex_destroy(&d->mu);
+	pthread_mutex_destroy(&d->evs.mu);
 	free(d->reaper);
 }
 
@@ -108,7 +112,7 @@ static int daemon_start(struct daemon *d, struct sbx_err *err)
 {
 	int port = 0;
 	char *addr = NULL;
-	if (env_state_open(d->cfg, &d->st, err) < 0 ||
+	if (env_state_open(d->cfg, &d->st, err) < 0 || daemon_notify_start(d, &d->notify, err) < 0 ||
 		daemon_http_start(d, d->o->host, d->o->port, &port, &addr, &d->http, err) < 0)
 		return -1;
 	fprintf(d->o->out, "listening on http://%s:%d\n", addr, port);

@@ -3,11 +3,14 @@
  *
  * Every interval it reaps (env_reap_watched: the same claim, lock and ownership checks as
  * `sandbox reap`) and records expiry warnings (24 h, 1 h and 10 min ahead, once per environment,
- * offset and expiry: state_warn_record). It serves GET /healthz, /metrics (Prometheus text) and /
- * (a read-only HTML page of the environments, never a secret) with bounded connections. Logs are
- * JSON lines on stderr. SIGTERM/SIGINT stop it after the teardowns of the current pass; a second
- * signal stops those between steps (journaled: the next reaper resumes them once the claim is
- * stale, `sandbox down ENV` at once); a third exits at once.
+ * offset and expiry: state_warn_record), POSTing each new one and each reap to the environment's
+ * webhook (notify:) from a bounded queue (daemon_notify.c). It serves GET /healthz, /metrics
+ * (Prometheus text) and / (a read-only HTML page of the environments, never a secret) with bounded
+ * connections. Logs are JSON lines on stderr. A PostgreSQL state whose connection drops is
+ * reconnected with a backoff (state_reconnect), its passes skipped meanwhile. SIGTERM/SIGINT stop
+ * it after the teardowns of the current pass; a second signal stops those between steps
+ * (journaled: the next reaper resumes them once the claim is stale, `sandbox down ENV` at once);
+ * a third exits at once.
  */
 #ifndef SBX_DAEMON_H
 #define SBX_DAEMON_H

@@ -5,12 +5,32 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "daemon.h"
 #include "env.h"
 #include "event.h"
 #include "state.h"
 
-#define DAEMON_NBUCKETS 10
+#define DAEMON_NBUCKETS 12
+
+/* A duration histogram: counts per daemon_bucket_le (cumulative), their number and sum. */
+struct daemon_hist {
+	uint64_t buckets[DAEMON_NBUCKETS];
+	uint64_t count;
+	double sum_s;
+};
+/* Count one duration of s seconds. */
+void daemon_hist_add(struct daemon_hist *h, double s);
+
+/* What /metrics reads from the state's event log (every up and down, the CLI's too), read
+ * incrementally: each scrape reads only the events after the last one it saw. */
+struct daemon_evstats {
+	pthread_mutex_t mu;
+	int64_t seen;              /* the last event id read */
+	struct daemon_hist up, down;
+	uint64_t up_failed, down_failed;
+};
 
 /* The reaper's counters, read by /metrics and /healthz (under the daemon's mutex). */
 struct daemon_stats {
@@ -18,9 +38,8 @@ struct daemon_stats {
 	int64_t last_ok_mono_ms;        /* when the last successful pass ended (0: none yet) */
 	uint64_t reaped, failures;      /* teardowns that succeeded / failed */
 	uint64_t warnings;              /* expiry warnings recorded by this process */
-	uint64_t buckets[DAEMON_NBUCKETS]; /* teardown durations, cumulative per daemon_bucket_le */
-	uint64_t count;
-	double sum_s;
+	uint64_t notify_sent, notify_failed; /* webhook deliveries: delivered / given up */
+	struct daemon_hist reap;        /* teardown durations */
 };
 extern const double daemon_bucket_le[DAEMON_NBUCKETS];
 
@@ -34,15 +53,39 @@ struct daemon {
 	pthread_cond_t wake;   /* the reaper's sleep, cut short by a stop */
 	bool stop;
 	struct daemon_stats stats;
+	struct daemon_evstats evs;
 	struct daemon_http *http;
+	struct daemon_notify *notify;
+	bool st_lost;               /* the state's connection is gone: reconnecting */
+	int64_t retry_at_ms, retry_ms; /* the next reconnection attempt (monotonic), the backoff */
+	struct state_env *reap_env; /* the environment the reaper is tearing down (NULL: none) */
+	struct env_notify_target *reap_target; /* its webhook, read before the teardown drops its secrets */
 };
 
 /* One reaper pass: reap, then warn; updates the counters. */
 void daemon_pass(struct daemon *d);
 /* Record the warnings due now (state_warn_record); -1 with err when the state failed. */
 int daemon_warn(struct daemon *d, struct sbx_err *err);
+/* Free the reaper's current environment and its webhook (after a teardown, at exit). */
+void daemon_reap_forget(struct daemon *d);
 /* Count a teardown in the counters (thread-safe). */
 void daemon_stats_teardown(struct daemon *d, int64_t ms, bool ok);
+
+/* The webhook deliveries: one worker thread and a bounded queue (daemon_notify.c). Stop delivers
+ * nothing more after the current attempt (NULL is a no-op). */
+struct daemon_notify;
+int daemon_notify_start(struct daemon *d, struct daemon_notify **out, struct sbx_err *err);
+void daemon_notify_stop(struct daemon_notify *n);
+/* Queue a POST of body to t (taken: freed after the delivery); never blocks. */
+void daemon_notify_queue(struct daemon *d, const char *env, const char *event, const char *id, const char *body,
+	struct env_notify_target *t);
+/* The webhook of e's blueprint (e->bp_json) with its key, or NULL: none, or its secret is not set
+ * (logged as notify.error about event). */
+struct env_notify_target *daemon_notify_target(struct daemon *d, const struct state_env *e, const char *event);
+/* Queue the body j (taken), to which id, type (event), env, env_id and time are added, to t (taken;
+ * NULL: nothing is sent). */
+void daemon_notify_send(struct daemon *d, const struct state_env *e, struct env_notify_target *t, const char *event,
+	const char *id, json_t *j);
 
 /* The Prometheus text of /metrics; caller frees. -1 with err when the state cannot be read. */
 int daemon_metrics(struct daemon *d, char **out, struct sbx_err *err);

@@ -1,8 +1,20 @@
 /* daemon_reaper — one pass of the reaper loop and the counters it keeps. */
 #include "daemon_int.h"
 
+#define DAEMON_RETRY_MIN_MS 1000
+#define DAEMON_RETRY_MAX_MS 60000
+
 /* Upper bounds (seconds) of the teardown duration histogram's buckets (+Inf is implied). */
-const double daemon_bucket_le[DAEMON_NBUCKETS] = {0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
+const double daemon_bucket_le[DAEMON_NBUCKETS] = {0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600};
+
+/* Count one duration. */
+void daemon_hist_add(struct daemon_hist *h, double s)
+{
+	for (size_t i = 0; i < DAEMON_NBUCKETS; i++)
+		h->buckets[i] += s <= daemon_bucket_le[i];
+	h->count++;
+	h->sum_s += s;
+}
 
 /* Count one teardown. */
 void daemon_stats_teardown(struct daemon *d, int64_t ms, bool ok)
@@ -13,19 +25,58 @@ void daemon_stats_teardown(struct daemon *d, int64_t ms, bool ok)
 		d->stats.reaped++;
 	else
 		d->stats.failures++;
-	for (size_t i = 0; i < DAEMON_NBUCKETS; i++)
-		d->stats.buckets[i] += s <= daemon_bucket_le[i];
-	d->stats.count++;
-	d->stats.sum_s += s;
+	daemon_hist_add(&d->stats.reap, s);
 	pthread_mutex_unlock(&d->mu);
 }
 
-/* The env_reap_watch callback. */
+/* Forget the environment of the last teardown. */
+void daemon_reap_forget(struct daemon *d)
+{
+	state_env_free(d->reap_env);
+	env_notify_target_free(d->reap_target);
+	d->reap_env = NULL;
+	d->reap_target = NULL;
+}
+
+/* The env_reap_watch start callback: keep the environment (its webhook's secret goes with it). */
+static void on_start(void *ctx, const char *env)
+{
+	struct daemon *d = ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	daemon_reap_forget(d);
+	if (state_env_get(d->st, env, &d->reap_env, &err) < 0)
+		ev_emit(d->log, env, "notify.error", NULL, NULL, NULL, "its reap will not be notified: %s", err.msgs[0].text);
+	if (d->reap_env)
+		d->reap_target = daemon_notify_target(d, d->reap_env, "reap");
+	sbx_err_clear(&err);
+}
+
+/* Notify a teardown's outcome; a failure once per expiry (the next passes retry the teardown). */
+static void reap_notify(struct daemon *d, int64_t ms, bool ok)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	const struct state_env *e = d->reap_env;
+	bool first = true;
+	if (!ok && state_warn_mark(d->st, e->id, 0, e->expires, &first, &err) < 0)
+		ev_emit(d->log, e->name, "notify.error", NULL, NULL, NULL, "reap.failed not delivered: %s", err.msgs[0].text);
+	char *id = ok ? xasprintf("%s.reap.done", e->id) : xasprintf("%s.reap.failed.%lld", e->id, (long long)e->expires);
+	if (first && d->reap_target) {
+		daemon_notify_send(d, e, d->reap_target, ok ? "reap.done" : "reap.failed", id, json_pack("{s:I, s:I, s:s}", "expires",
+			(json_int_t)e->expires, "duration_ms", (json_int_t)ms, "by", d->reaper));
+		d->reap_target = NULL;
+	}
+	free(id);
+	sbx_err_clear(&err);
+}
+
+/* The env_reap_watch done callback. */
 static void on_teardown(void *ctx, const char *env, int64_t ms, bool ok)
 {
 	struct daemon *d = ctx;
-	(void)env;
 	daemon_stats_teardown(d, ms, ok);
+	if (d->reap_env && sbx_streq(d->reap_env->name, env))
+		reap_notify(d, ms, ok);
+	daemon_reap_forget(d);
 }
 
 /* Log every message of err as one event, then clear it. */
@@ -36,12 +87,49 @@ static void log_errors(struct daemon *d, const char *kind, struct sbx_err *err)
 	sbx_err_clear(err);
 }
 
+/* Whether the state answers: after its connection was lost, reconnect with a doubling backoff
+ * (1 s to 60 s, checked once per pass). */
+static bool state_ready(struct daemon *d)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	int64_t now = sbx_mono_ms();
+	if (!state_conn_lost(d->st))
+		return true;
+	if (!d->st_lost) {
+		d->st_lost = true;
+		d->retry_ms = DAEMON_RETRY_MIN_MS;
+		d->retry_at_ms = now;
+		ev_emit(d->log, NULL, "state.lost", NULL, NULL, NULL, "lost the connection to the state %s; reconnecting",
+			state_location(d->st));
+	}
+	if (now < d->retry_at_ms)
+		return false;
+	bool ok = state_reconnect(d->st, &err) == 0;
+	if (ok)
+		ev_emit(d->log, NULL, "state.reconnected", NULL, NULL, NULL, "connected to the state %s again",
+			state_location(d->st));
+	else
+		ev_emit(d->log, NULL, "state.reconnect", NULL, NULL, NULL, "%s; next attempt in %llds",
+			err.n ? err.msgs[0].text : "?", (long long)(d->retry_ms / 1000));
+	d->st_lost = !ok;
+	d->retry_at_ms = now + d->retry_ms;
+	d->retry_ms = d->retry_ms * 2 > DAEMON_RETRY_MAX_MS ? DAEMON_RETRY_MAX_MS : d->retry_ms * 2;
+	sbx_err_clear(&err);
+	return ok;
+}
+
 /* Reap, then warn; a pass is successful when the state answered (teardowns may still fail). */
 void daemon_pass(struct daemon *d)
 {
 	struct sbx_err err = SBX_ERR_INIT;
-	struct env_reap_watch w = {on_teardown, d, true};
+	struct env_reap_watch w = {.done = on_teardown, .start = on_start, .ctx = d, .quiet_idle = true};
 	size_t n = 0, failed = 0;
+	if (!state_ready(d)) {
+		pthread_mutex_lock(&d->mu);
+		d->stats.passes++;
+		pthread_mutex_unlock(&d->mu);
+		return;
+	}
 	int rc = env_reap_watched(d->cfg, d->st, d->reaper, d->log, &w, &n, &failed, &err);
 	bool ok = rc == 0 || failed > 0;
 	log_errors(d, ok ? "reap.fail" : "reap.error", &err);

@@ -26,7 +26,25 @@ static bool warnable(const struct state_env *e)
 		!sbx_streq(e->status, STATE_ENV_DESTROYING);
 }
 
-/* Record (and log, the first time) the warning due for one environment. */
+/* Queue the webhook of a warning just recorded. */
+static void warn_notify(struct daemon *d, const struct state_env *e, int64_t off, int64_t left)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env *full = NULL;
+	if (state_env_get(d->st, e->name, &full, &err) < 0)
+		ev_emit(d->log, e->name, "notify.error", NULL, NULL, NULL, "expiry.warning not delivered: %s",
+			err.msgs[0].text);
+	if (full) {
+		char *id = xasprintf("%s.warning.%lld.%lld", e->id, (long long)off, (long long)e->expires);
+		daemon_notify_send(d, full, daemon_notify_target(d, full, "expiry.warning"), "expiry.warning", id, json_pack("{s:I, s:I, s:I}", "before_s",
+			(json_int_t)off, "expires", (json_int_t)e->expires, "seconds_left", (json_int_t)left));
+		free(id);
+	}
+	state_env_free(full);
+	sbx_err_clear(&err);
+}
+
+/* Record (and log and notify, the first time) the warning due for one environment. */
 static int warn_one(struct daemon *d, const struct state_env *e, int64_t now, struct sbx_err *err)
 {
 	int64_t left = e->expires - now, off = warn_offset(left);
@@ -47,6 +65,7 @@ static int warn_one(struct daemon *d, const struct state_env *e, int64_t now, st
 		pthread_mutex_lock(&d->mu);
 		d->stats.warnings++;
 		pthread_mutex_unlock(&d->mu);
+		warn_notify(d, e, off, left);
 	}
 	return rc;
 }

@@ -121,3 +121,11 @@ char *env_res_display(const char *type, const char *name)
 	int t = res_type_parse(type);
 	return t < 0 ? xstrdup(name) : res_display((enum res_type)t, name);
 }
+
+/* Log kind with the milliseconds since t0_ms (monotonic) as its detail's duration_ms. */
+void env_event_duration(struct state *st, const char *env, const char *kind, int64_t t0_ms)
+{
+	char detail[64];
+	snprintf(detail, sizeof(detail), "{\"duration_ms\":%lld}", (long long)(sbx_mono_ms() - t0_ms));
+	(void)state_event_add(st, env, kind, detail, NULL);
+}

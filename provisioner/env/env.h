@@ -150,12 +150,37 @@ int env_reap(const struct env_config *cfg, struct state *st, const char *reaper,
 struct env_reap_watch {
 	/* Called after each teardown with its duration and outcome (may be NULL). */
 	void (*done)(void *ctx, const char *env, int64_t ms, bool ok);
+	/* Called before each teardown, the environment claimed and still whole (may be NULL). */
+	void (*start)(void *ctx, const char *env);
 	void *ctx;
 	bool quiet_idle; /* no "reap.summary" event when nothing was expired */
 };
 /* env_reap, telling w (may be NULL) about each teardown. */
 int env_reap_watched(const struct env_config *cfg, struct state *st, const char *reaper, struct ev_sink *ev,
 	const struct env_reap_watch *w, size_t *nexpired, size_t *nfailed, struct sbx_err *err) SBX_WUR;
+
+/* --- notify: an environment's webhook (the blueprint's notify:) -------------------------------- */
+struct env_notify_target {
+	char *url;
+	char *secret; /* the signing key (NULL: unsigned); wiped by env_notify_target_free */
+};
+/* The webhook e's resolved blueprint (e->bp_json) names, its key read from the state (the
+ * environment's secret that notify.secret references). *out = NULL when it names none; -1 with
+ * err when the secret is not set. Free with env_notify_target_free (NULL is a no-op). */
+int env_notify_target(struct state *st, const struct state_env *e, struct env_notify_target **out,
+	struct sbx_err *err) SBX_WUR;
+void env_notify_target_free(struct env_notify_target *t);
+/* The Sandbox-Signature value "t=T,v1=HEX": lowercase hex HMAC-SHA256 under key of the bytes
+ * "T.BODY" (T: Unix seconds). Caller frees. */
+char *env_notify_sign(const char *key, int64_t t, const char *body);
+/* The scheme, host and port of url (no user part, path or query: they may carry a token), for
+ * messages. Caller frees. */
+char *env_notify_origin(const char *url);
+/* POST body (JSON) to t once, with the headers Sandbox-Event: event, Sandbox-Delivery: id and,
+ * with a key, Sandbox-Signature (signed now); no redirect is followed. 0 on a 2xx answer; else -1
+ * with err naming only the URL's origin. *status: the HTTP status (0: no answer). */
+int env_notify_post(const struct env_notify_target *t, const char *event, const char *id, const char *body,
+	long timeout_s, long *status, struct sbx_err *err) SBX_WUR;
 
 /* --- gc ------------------------------------------------------------------------------------ */
 struct env_gc_opts {

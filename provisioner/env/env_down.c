@@ -289,11 +289,14 @@ int env_down(const struct env_config *cfg, struct state *st, const struct env_do
 		goto out;
 	ev_emit(o->ev, o->env, "down.start", NULL, NULL, NULL, "tearing down %s", o->env);
 	(void)state_event_add(st, o->env, "down.start", NULL, NULL);
-	if (down_open_site(&d, env, err) < 0)
+	int64_t t0 = sbx_mono_ms();
+	if (down_open_site(&d, env, err) < 0) {
+		env_event_duration(st, o->env, "down.fail", t0);
 		goto out;
+	}
 	rc = down_run(&d, o, err);
+	env_event_duration(st, o->env, rc == 0 ? "down.done" : "down.fail", t0);
 	if (rc < 0) {
-		(void)state_event_add(st, o->env, "down.fail", NULL, NULL);
 		sbx_err_hint(err, "the environment stays in the state; fix the cause and run `sandbox down %s` again", o->env);
 	}
 out:

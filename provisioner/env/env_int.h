@@ -12,6 +12,10 @@
 #include "prov.h"
 #include "ssh.h"
 
+/* Append the event kind of env with detail {"duration_ms": the milliseconds since t0_ms (monotonic)}:
+ * up.done/up.fail and down.done/down.fail, which the daemon's /metrics reads (errors ignored). */
+void env_event_duration(struct state *st, const char *env, const char *kind, int64_t t0_ms);
+
 /* Everything the state records for an environment, decoded once. */
 struct env_rows {
 	struct state_res *rows;      /* every row */

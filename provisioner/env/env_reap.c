@@ -32,6 +32,8 @@ int env_reap_watched(const struct env_config *cfg, struct state *st, const char 
 	if (state_env_claim_expired(st, sbx_now(), reaper, REAP_STALE_CLAIM_S, &names, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
+		if (w && w->start)
+			w->start(w->ctx, names[i]);
 		int64_t t0 = sbx_mono_ms();
 		int rc = reap_one(cfg, st, names[i], ev, err);
 		failed += rc < 0;

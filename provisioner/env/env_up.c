@@ -20,6 +20,7 @@ struct up {
 	char *pubkey, *privkey;
 	int64_t ttl_at_finish; /* the TTL whose clock starts when up finishes (0: keep the expiry) */
 	struct env_secrets sec; /* the providers' secret resolver (BMC passwords) */
+	int64_t t0_ms;          /* when the run started (up.start), monotonic */
 };
 
 /* Journal a resource row. */
@@ -435,7 +436,7 @@ static void up_finish(struct up *u, struct state_env *env, int rc, struct sbx_er
 	struct sbx_err e2 = SBX_ERR_INIT;
 	up_start_clock(u, env);
 	(void)state_env_set_status(u->st, u->env, rc == 0 ? STATE_ENV_READY : STATE_ENV_FAILED, &e2);
-	(void)state_event_add(u->st, u->env, rc == 0 ? "up.done" : "up.fail", NULL, &e2);
+	env_event_duration(u->st, u->env, rc == 0 ? "up.done" : "up.fail", u->t0_ms);
 	sbx_err_clear(&e2);
 	if (rc == 0) {
 		char left[32];
@@ -481,6 +482,7 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 		goto out;
 	ev_emit(u.ev, u.env, "up.start", NULL, NULL, NULL, "bringing up %s from %s", u.env, o->bp_path);
 	(void)state_event_add(st, u.env, "up.start", NULL, NULL);
+	u.t0_ms = sbx_mono_ms();
 	rc = env_lease_take(st, u.env, bp, err) < 0 ? -1 : up_converge(&u, o, env, err);
 	up_finish(&u, env, rc, err);
 out:

@@ -23,6 +23,7 @@ DYNLIB_FN(dynlib_pq, int, PQgetisnull, (const PGresult *res, int tup_num, int fi
 DYNLIB_FN(dynlib_pq, char *, PQgetvalue, (const PGresult *res, int tup_num, int field_num), (res, tup_num, field_num))
 DYNLIB_FN(dynlib_pq, int, PQnfields, (const PGresult *res), (res))
 DYNLIB_FN(dynlib_pq, int, PQntuples, (const PGresult *res), (res))
+DYNLIB_VOID(dynlib_pq, PQreset, (PGconn *conn), (conn))
 DYNLIB_FN(dynlib_pq, char *, PQresultErrorField, (const PGresult *res, int fieldcode), (res, fieldcode))
 DYNLIB_FN(dynlib_pq, char *, PQresultErrorMessage, (const PGresult *res), (res))
 DYNLIB_FN(dynlib_pq, ExecStatusType, PQresultStatus, (const PGresult *res), (res))

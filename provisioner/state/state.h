@@ -69,6 +69,14 @@ struct state_event {
 	char *env, *kind, *detail; /* detail: JSON text */
 };
 
+/* Whether the connection to a PostgreSQL state is gone (its server restarted, stopped or became
+ * unreachable); every call fails until state_reconnect. Always false for SQLite. */
+bool state_conn_lost(struct state *st);
+/* Connect a lost PostgreSQL state again (PQreset, the same URL): 0 once connected, or when there was
+ * nothing to do; -1 with err while the server does not answer. Call it with no transaction open:
+ * one open on the lost connection is forgotten (the server rolled it back). */
+int state_reconnect(struct state *st, struct sbx_err *err) SBX_WUR;
+
 /* Open (creating and migrating when needed) the state at `path` (required). */
 int state_open(const char *path, struct state **out, struct sbx_err *err) SBX_WUR;
 /*
@@ -184,6 +192,10 @@ int state_event_add(struct state *st, const char *env, const char *kind, const c
 int state_event_list(struct state *st, const char *env, size_t limit, struct state_event **out,
 	size_t *n, struct sbx_err *err);
 void state_event_list_free(struct state_event *ev, size_t n);
+/* Up to `limit` events (0 = all) whose id is above `after`, oldest first: a reader that keeps the
+ * last id it saw reads each event once. */
+int state_event_after(struct state *st, int64_t after, size_t limit, struct state_event **out, size_t *n,
+	struct sbx_err *err) SBX_WUR;
 
 /*
  * Expiry warnings: record that the warning `before` seconds ahead of the expiry `expires` of the
@@ -194,6 +206,10 @@ void state_event_list_free(struct state_event *ev, size_t n);
  */
 int state_warn_record(struct state *st, const char *env, const char *env_id, int64_t before,
 	int64_t expires, const char *detail_json, bool *first, struct sbx_err *err);
+/* The same row without an event: *first = whether this call recorded it. For one-off notices of
+ * an expiry that are no warning ahead of it (before <= 0: the daemon's "reap failed" webhook). */
+int state_warn_mark(struct state *st, const char *env_id, int64_t before, int64_t expires, bool *first,
+	struct sbx_err *err);
 
 /*
  * IPAM: one /24 per (env, network) from the pool state_set_ipam_pool set (default 10.211.0.0/16),

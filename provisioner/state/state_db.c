@@ -229,3 +229,25 @@ bool state_name_ok(const char *s)
 {
 	return s && *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
+
+/* Whether the connection to a server state is gone. */
+bool state_conn_lost(struct state *st)
+{
+	st_lock(st);
+	bool lost = st->be->conn_lost && st->be->conn_lost(st);
+	st_unlock(st);
+	return lost;
+}
+
+/* Connect a server state again; open transactions are gone with the old connection. */
+int state_reconnect(struct state *st, struct sbx_err *err)
+{
+	int rc = 0;
+	st_lock(st);
+	if (st->be->conn_lost && st->be->conn_lost(st)) {
+		st->txn_depth = 0;
+		rc = st->be->reconnect(st, err);
+	}
+	st_unlock(st);
+	return rc;
+}

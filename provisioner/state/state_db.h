@@ -53,6 +53,10 @@ struct db_backend {
 	/* Whether the server abandoned the open transaction after an error. */
 	bool (*txn_lost)(struct state *st);
 	int (*fail)(struct state *st, struct sbx_err *err, const char *what);
+	/* Whether the connection to the server is gone (NULL: an embedded database, never). */
+	bool (*conn_lost)(struct state *st);
+	/* Connect again (after conn_lost); 0 once connected. */
+	int (*reconnect)(struct state *st, struct sbx_err *err);
 	enum db_errkind (*last_kind)(struct state *st);
 	/* What opens a write transaction (one writer at a time, like SQLite's BEGIN IMMEDIATE). */
 	const char *begin_sql;

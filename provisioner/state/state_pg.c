@@ -116,12 +116,24 @@ static void note_error(struct pg_conn *pc, const PGresult *res)
 	snprintf(pc->sqlstate, sizeof(pc->sqlstate), "%s", code ? code : "");
 }
 
+/* Whether the connection is gone (the server restarted, stopped or became unreachable). */
+static bool pg_conn_lost(struct state *st)
+{
+	return PQstatus(conn(st)->c) == CONNECTION_BAD;
+}
+
 /* Add an error naming the last PostgreSQL failure. */
 static int pg_fail(struct state *st, struct sbx_err *err, const char *what)
 {
 	struct pg_conn *pc = conn(st);
-	return sbx_err_set(err, SBX_EXIT_FAILED, "%s: state database %s: %s", what, pc->shown,
-		pc->msg ? pc->msg : "unknown error");
+	if (!pg_conn_lost(st))
+		return sbx_err_set(err, SBX_EXIT_FAILED, "%s: state database %s: %s", what, pc->shown,
+			pc->msg ? pc->msg : "unknown error");
+	sbx_err_set(err, SBX_EXIT_FAILED, "%s: lost the connection to the state database %s (the server "
+		"restarted, stopped or is unreachable): %s", what, pc->shown, pc->msg ? pc->msg : "unknown error");
+	sbx_err_hint(err, "nothing more was written by this command; run it again once the server answers "
+		"(`sandbox daemon` reconnects by itself)");
+	return -1;
 }
 
 /* The kind of the last constraint failure (SQLSTATE class 23). */
@@ -348,6 +360,18 @@ static int pg_open(struct state *st, struct sbx_err *err)
 	return pg_run(st, "SET client_min_messages = warning", err);
 }
 
+/* Connect again with the same parameters. */
+static int pg_reconnect(struct state *st, struct sbx_err *err)
+{
+	struct pg_conn *pc = conn(st);
+	PQreset(pc->c);
+	if (PQstatus(pc->c) != CONNECTION_OK) {
+		note_error(pc, NULL);
+		return pg_fail(st, err, "reconnect");
+	}
+	return pg_run(st, "SET client_min_messages = warning", err);
+}
+
 /* Disconnect. */
 static void pg_close(struct state *st)
 {
@@ -398,6 +422,8 @@ const struct db_backend db_pg = {
 	.run = pg_run,
 	.txn_lost = pg_txn_lost,
 	.fail = pg_fail,
+	.conn_lost = pg_conn_lost,
+	.reconnect = pg_reconnect,
 	.last_kind = pg_last_kind,
 	/* One writer at a time, like SQLite's BEGIN IMMEDIATE: a transaction-scoped advisory lock. */
 	.begin_sql = "BEGIN; SELECT pg_advisory_xact_lock(7301301)",

@@ -169,3 +169,20 @@ int state_event_list(struct state *st, const char *env, size_t limit, struct sta
 	st_unlock(st);
 	return rc;
 }
+
+/* Up to limit events with an id above after, oldest first. */
+int state_event_after(struct state *st, int64_t after, size_t limit, struct state_event **out, size_t *n,
+	struct sbx_err *err)
+{
+	struct db_rows *s = NULL;
+	int rc = -1;
+	int64_t lim = limit == 0 || limit > INT64_MAX ? INT64_MAX : (int64_t)limit;
+	st_lock(st);
+	if (db_query(st, &s, err, "SELECT id, ts, env, kind, detail FROM event WHERE id > ? ORDER BY id LIMIT ?",
+		"ii", after, lim) == 0) {
+		rc = event_rows(st, s, out, n, err);
+		db_done(st, s);
+	}
+	st_unlock(st);
+	return rc;
+}

@@ -27,3 +27,17 @@ int state_warn_record(struct state *st, const char *env, const char *env_id, int
 		*first = got;
 	return rc;
 }
+
+/* Mark (env_id, before, expires) as done once, with no event. */
+int state_warn_mark(struct state *st, const char *env_id, int64_t before, int64_t expires, bool *first,
+	struct sbx_err *err)
+{
+	int changes = 0;
+	st_lock(st);
+	int rc = db_exec(st, err, &changes, "INSERT INTO warning (env_id, before_s, expires, sent)"
+		" VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", "siii", env_id, before, expires, sbx_now());
+	st_unlock(st);
+	if (rc == 0)
+		*first = changes == 1;
+	return rc < 0 ? -1 : 0;
+}

@@ -6,6 +6,8 @@
 #     400 for a malformed request;
 #   - an expired environment is torn down within a deadline, a live one stays;
 #   - the warnings 24 h, 1 h and 10 min ahead are each recorded exactly once, also across restarts;
+#   - /metrics' up/down duration histograms come from the state's event log (the CLI's runs count),
+#     their buckets cumulative up to +Inf = _count; the leases held gauge follows the lease table;
 #   - SIGTERM exits 0 promptly; a daemon killed mid-teardown leaves the environment claimed
 #     ("reaping") and the next daemon finishes it once the claim is stale.
 . "$SBX_TOP/tests/lib/harness.sh"
@@ -51,6 +53,18 @@ stop_daemon() {
 # metric SERIES: its value in /metrics (empty when absent).
 metric() { curl -s --max-time 10 "$URL/metrics" | awk -v s="$1" '$1 == s { print $2 }'; }
 metric_ge() { v=$(metric "$1"); [ -n "$v" ] && [ "$v" -ge "$2" ]; }
+# hist_ok NAME COUNT: histogram NAME has COUNT observations, buckets non-decreasing in le order
+# ending at +Inf = COUNT, a sum > 0 when COUNT > 0.
+hist_ok() {
+    curl -s --max-time 10 "$URL/metrics" | awk -v n="$1" -v want="$2" '
+        index($1, n "_bucket{le=\"") == 1 { v = $2 + 0; if (v < last) bad = 1; last = v; nb++;
+            if ($1 == n "_bucket{le=\"+Inf\"}") inf = v }
+        $1 == n "_count" { cnt = $2 }
+        $1 == n "_sum" { sum = $2 + 0 }
+        END { ok = !bad && nb == 13 && inf == want && cnt == want && (want == 0 || sum > 0);
+            if (!ok) printf "%s: %d buckets, +Inf %s, count %s, sum %s, monotonic %s\n", n, nb, inf, cnt, sum, !bad > "/dev/stderr";
+            exit !ok }'
+}
 # warns ENV OFFSET: expiry.warning events of ENV for OFFSET in the state's event log.
 warns() {
     sqlite3 "$DB" "SELECT count(*) FROM event WHERE env = '$1' AND kind = 'expiry.warning'
@@ -92,6 +106,13 @@ done
 [ "$(metric sandbox_reap_duration_seconds_count)" = 1 ] && pass || fail "histogram count"
 [ "$(metric 'sandbox_reap_duration_seconds_bucket{le="+Inf"}')" = 1 ] && pass || fail "histogram +Inf bucket"
 [ "$(metric sandbox_reap_failures_total)" = 0 ] && pass || fail "reap failures $(metric sandbox_reap_failures_total)"
+# up and down from the event log: the CLI's two ups (before this daemon started), the daemon's down of B
+hist_ok sandbox_up_duration_seconds 2 && pass || fail "up duration histogram"
+hist_ok sandbox_down_duration_seconds 1 && pass || fail "down duration histogram"
+[ "$(metric sandbox_up_failed_total)" = 0 ] && pass || fail "up failures $(metric sandbox_up_failed_total)"
+[ "$(metric sandbox_leases_held)" = 0 ] && pass || fail "leases held $(metric sandbox_leases_held), want 0"
+sqlite3 "$DB" "INSERT INTO lease (machine, env, node, since) VALUES ('ipmi:127.0.0.1:1', '$A', 'web', 1)" && pass || fail "lease insert"
+[ "$(metric sandbox_leases_held)" = 1 ] && pass || fail "leases held $(metric sandbox_leases_held), want 1"
 grep -q "\"event\":\"reap.done\".*\"env\":\"$B\"\\|\"env\":\"$B\".*\"event\":\"reap.done\"" "$T/d.err" && pass || fail "no reap.done for $B in the log"
 # every line of the log is one JSON object
 python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/d.err" && pass || fail "stderr is not JSON lines"
@@ -209,6 +230,10 @@ rm -f "$T/d.pid"
 start_daemon $((EXPA + 5 + 3601))
 until_true 120 gone $A && pass || fail "the next daemon did not finish $A within 120 s"
 [ "$(leftovers $A)" -eq 0 ] && pass || fail "objects of $A left: $(leftovers $A)"
+until_true 30 test "$(metric sandbox_leases_held)" = 0 && pass || fail "leases held $(metric sandbox_leases_held) after $A went"
+# this daemon read the whole log: 2 ups, the downs of B and A (the killed daemon's logged no end)
+hist_ok sandbox_up_duration_seconds 2 && pass || fail "up duration histogram after a restart"
+hist_ok sandbox_down_duration_seconds 2 && pass || fail "down duration histogram after a restart"
 stop_daemon
 [ "$(sqlite3 "$DB" "SELECT count(*) FROM warning")" = 0 ] && pass || fail "warning rows outlived $A"
 

@@ -47,6 +47,7 @@ static struct bp_blueprint *load_ok(const char *yaml, const struct bp_load_opts 
 }
 
 #define HDR "apiVersion: sandbox/v1\nname: t\nsite: { image: { recipe: debian-12 } }\n"
+#define NOTIFY_NODES "networks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n"
 
 static void test_minimal_defaults(void **state)
 {
@@ -313,6 +314,31 @@ static void test_secret_ref(void **state)
 	free(out);
 }
 
+/* notify: the webhook and its signing secret's reference, in the model and its JSON. */
+static void test_notify(void **state)
+{
+	(void)state;
+	struct bp_blueprint *bp = load_ok(HDR NOTIFY_NODES
+		"notify: { webhook: \"https://hooks.example.org/sbx?team=a\", secret: \"${secret.hook}\" }\n", NULL);
+	assert_true(bp->notify.present);
+	assert_string_equal(bp->notify.webhook, "https://hooks.example.org/sbx?team=a");
+	assert_string_equal(bp->notify.secret, "${secret.hook}");
+	assert_int_equal(bp->nsecret_names, 1);
+	assert_string_equal(bp->secret_names[0], "hook");
+	char *j = bp_to_json(bp);
+	assert_non_null(strstr(j, "\"notify\": {\n    \"secret\": \"${secret.hook}\",\n    \"webhook\": "
+		"\"https://hooks.example.org/sbx?team=a\"\n  }"));
+	free(j);
+	bp_free(bp);
+	/* without notify: no "notify" key (the models written before it keep their hash) */
+	bp = load_ok(HDR NOTIFY_NODES, NULL);
+	assert_false(bp->notify.present);
+	j = bp_to_json(bp);
+	assert_null(strstr(j, "notify"));
+	free(j);
+	bp_free(bp);
+}
+
 static void test_known_roles(void **state)
 {
 	(void)state;
@@ -400,6 +426,14 @@ struct bad {
 #define SHA64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define K3S_NODES "networks: [ { name: b } ]\nnodes:\n  - { name: c, roles: [k3s-server], networks: [b] }\n"
 static const struct bad bad_cases[] = {
+	{HDR NOTIFY_NODES "notify: { webhook: file:///etc/passwd }\n", 6, 20,
+		"webhook: expected an http:// or https:// URL, got \"file:///etc/passwd\""},
+	{HDR NOTIFY_NODES "notify: { webhook: \"https:///x\" }\n", 6, 20, "webhook: expected an http:// or https:// URL"},
+	{HDR NOTIFY_NODES "notify: { webhook: \"https://h/x\", secret: s3cr3t }\n", 6, 43,
+		"secret: a credential must be a \"${secret.NAME}\" reference"},
+	{HDR NOTIFY_NODES "notify: { secret: \"${secret.hook}\" }\n", 6, 9, "missing required key \"webhook\" in notify"},
+	{HDR NOTIFY_NODES "notify: { webhook: \"https://h/x\", sceret: x }\n", 6, 35,
+		"unknown key \"sceret\" in notify (did you mean \"secret\"?)"},
 	{HDR K3S_NODES, 6, 24, "k3s roles need a cluster: section with the k3s artifacts"},
 	{HDR "cluster: { kubeconfig: kc, ingress: { http: 30080 } }\n", 4, 28, "cluster.ingress: sets the NodePorts of the ingress controller of the k3s"},
 	{HDR K3S_NODES "cluster: { bundle: b, ingress: { http: 8080 } }\n", 7, 40, "http: "},
@@ -819,6 +853,7 @@ int main(void)
 		cmocka_unit_test(test_full_model),
 		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_secret_ref),
+		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_known_roles),
 		cmocka_unit_test(test_interp),
 		cmocka_unit_test(test_interp_binary_var),

@@ -1,0 +1,323 @@
+/*
+ * `sandbox daemon`'s webhooks (the blueprint's notify:) against a receiver in this process
+ * (tests/lib/mockproc.c hookrecv, 127.0.0.1, an ephemeral port), on a private SQLite state whose
+ * environments are rows (site: libvirt's in-process test driver, no node: a teardown deletes rows),
+ * the clock moved with SANDBOX_FAKE_NOW between daemon runs:
+ *   - the 24 h warning and a reap are POSTed once each: JSON body (type, env, env_id, id, expires,
+ *     before_s / duration_ms), Sandbox-Event, Sandbox-Delivery, and a Sandbox-Signature
+ *     "t=T,v1=HEX" recomputed here (HMAC-SHA256 of "T.BODY" under the environment's secret);
+ *   - a daemon restarted at the same time delivers nothing again; one an hour before the expiry
+ *     delivers the 1 h warning, once;
+ *   - a teardown that fails: reap.failed POSTed once, not again when a later daemon fails it again;
+ *   - a receiver that is down: the delivery is tried 4 times and given up (notify.failed in the
+ *     state's event log), while the reaper goes on reaping (an environment that expires meanwhile
+ *     is gone before the delivery is given up);
+ *   - the secret never reaches the daemon's log.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "mockproc.h"
+#include "state_fix.h"
+
+#define SECRET "hook-secret-0123456789"
+
+static struct state_fix *fix;
+static struct hookrecv *recv_ok;
+static int dead_port;
+static int64_t t0;
+
+/* Record an environment row: expires at exp, its webhook on port (0: none). */
+static void add_env(const char *name, int64_t exp, int port)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	char *bp = port ? xasprintf("{\"site\":{\"uri\":\"test:///default\"},\"notify\":{\"webhook\":"
+		"\"http://127.0.0.1:%d/hook/%s\",\"secret\":\"${secret.hook}\"}}", port, name) :
+		xstrdup("{\"site\":{\"uri\":\"test:///default\"}}");
+	struct state_env e = {.name = (char *)name, .blueprint = "/bp.yaml", .bp_hash = "h", .bp_json = bp,
+		.status = "ready", .owner = "me@host", .expires = exp};
+	if (state_env_create(fix->st, &e, &err) < 0 ||
+		(port && state_secret_put(fix->st, name, "user/hook", SECRET, &err) < 0))
+		fail_msg("create %s: %s", name, sbx_err_first(&err));
+	free(bp);
+}
+
+/* Whether env is gone from the state. */
+static bool gone(const char *name)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env *e = NULL;
+	assert_int_equal(state_env_get(fix->st, name, &e, &err), 0);
+	bool g = e == NULL;
+	state_env_free(e);
+	return g;
+}
+
+/* Wait up to 60 s for env to be gone. */
+static void wait_gone(const char *name)
+{
+	long long end = mockproc_now_ms() + 60000;
+	while (!gone(name) && mockproc_now_ms() < end)
+		usleep(50000);
+	if (!gone(name))
+		fail_msg("%s not reaped within 60 s", name);
+}
+
+/* Start the daemon with the clock at now, its stderr appended to DIR/daemon.log. */
+static void daemon_start(struct mockproc *p, int64_t now)
+{
+	char bin[512], nowbuf[32], *log = xasprintf("%s/daemon.log", fix->dir);
+	const char *top = getenv("SBX_BIN");
+	snprintf(bin, sizeof(bin), "%s/sandbox", top && *top ? top : "build/asan");
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
+	setenv("SANDBOX_STATE", fix->db, 1);
+	setenv("SANDBOX_FAKE_NOW", nowbuf, 1);
+	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600), saved = dup(2);
+	assert_true(fd >= 0 && saved >= 0);
+	dup2(fd, 2);
+	char *argv[] = {bin, "daemon", "--listen", "127.0.0.1:0", "--interval", "1", NULL};
+	int rc = mockproc_start(p, argv, 60000);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	free(log);
+	assert_int_equal(rc, 0);
+}
+
+/* SIGTERM: it must exit 0. */
+static void daemon_stop(struct mockproc *p)
+{
+	assert_int_equal(mockproc_stop(p, SIGTERM, 60000), 0);
+}
+
+/* Check request i's signature: "t=T,v1=HEX" over "T.BODY" under SECRET. */
+static void check_signature(size_t i)
+{
+	size_t len = 0;
+	const char *body = hookrecv_body(recv_ok, i, &len);
+	const char *sig = hookrecv_header(recv_ok, i, "Sandbox-Signature");
+	long long t = 0;
+	char hex[65] = "", want[65];
+	unsigned char mac[32];
+	unsigned int n = 0;
+	assert_non_null(sig);
+	assert_int_equal(sscanf(sig, "t=%lld,v1=%64[0-9a-f]", &t, hex), 2);
+	char *msg = xasprintf("%lld.%.*s", t, (int)len, body);
+	HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (const unsigned char *)msg, strlen(msg), mac, &n);
+	assert_int_equal(n, 32);
+	for (unsigned int k = 0; k < n; k++)
+		snprintf(want + 2 * k, 3, "%02x", mac[k]);
+	assert_string_equal(hex, want);
+	free(msg);
+}
+
+/* Find the request whose body has type and env; its index, or fail. */
+static size_t find(const char *type, const char *env, json_t **body)
+{
+	size_t n = hookrecv_wait(recv_ok, 0, 0);
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = json_loads(hookrecv_body(recv_ok, i, NULL), 0, NULL);
+		if (j && strcmp(json_string_value(json_object_get(j, "type")), type) == 0 &&
+			strcmp(json_string_value(json_object_get(j, "env")), env) == 0) {
+			*body = j;
+			return i;
+		}
+		json_decref(j);
+	}
+	fail_msg("no %s of %s among %zu requests", type, env, n);
+	return 0;
+}
+
+/* How many events of kind env has in the state's log. */
+static size_t events(const char *env, const char *kind, int64_t *last_id)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_event *ev = NULL;
+	size_t n = 0, c = 0;
+	assert_int_equal(state_event_list(fix->st, env, 0, &ev, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ev[i].kind, kind) == 0) {
+			c++;
+			if (last_id)
+				*last_id = ev[i].id;
+		}
+	state_event_list_free(ev, n);
+	return c;
+}
+
+static int setup(void **ctx)
+{
+	(void)ctx;
+	fix = state_fix_new("notify", NULL);
+	recv_ok = hookrecv_start();
+	struct hookrecv *dead = hookrecv_start();
+	if (recv_ok == NULL || dead == NULL)
+		return -1;
+	dead_port = hookrecv_port(dead);
+	hookrecv_stop(dead);
+	t0 = (int64_t)time(NULL);
+	return 0;
+}
+
+static int teardown(void **ctx)
+{
+	(void)ctx;
+	hookrecv_stop(recv_ok);
+	state_fix_free(fix);
+	return 0;
+}
+
+/* The warning and reap bodies, signed; once across a restart. */
+static void test_deliveries(void **ctx)
+{
+	(void)ctx;
+	struct mockproc p;
+	json_t *j = NULL;
+	int port = hookrecv_port(recv_ok);
+	int64_t expa = t0 + 86400 - 100;
+	add_env("wa", expa, port);
+	add_env("rb", t0 - 5, port);
+	daemon_start(&p, t0);
+	assert_true(hookrecv_wait(recv_ok, 2, 60000) >= 2);
+	wait_gone("rb");
+	size_t i = find("expiry.warning", "wa", &j);
+	assert_string_equal(hookrecv_path(recv_ok, i), "/hook/wa");
+	assert_string_equal(hookrecv_header(recv_ok, i, "Sandbox-Event"), "expiry.warning");
+	assert_string_equal(hookrecv_header(recv_ok, i, "Content-Type"), "application/json");
+	assert_int_equal(json_integer_value(json_object_get(j, "before_s")), 86400);
+	assert_int_equal(json_integer_value(json_object_get(j, "expires")), expa);
+	assert_int_equal(json_integer_value(json_object_get(j, "seconds_left")), 86300);
+	assert_int_equal(json_integer_value(json_object_get(j, "time")), t0);
+	const char *id = json_string_value(json_object_get(j, "id"));
+	assert_non_null(strstr(id, ".warning.86400."));
+	assert_string_equal(hookrecv_header(recv_ok, i, "Sandbox-Delivery"), id);
+	check_signature(i);
+	json_decref(j);
+	i = find("reap.done", "rb", &j);
+	assert_int_equal(json_integer_value(json_object_get(j, "expires")), t0 - 5);
+	assert_true(json_is_integer(json_object_get(j, "duration_ms")));
+	assert_non_null(json_string_value(json_object_get(j, "env_id")));
+	check_signature(i);
+	json_decref(j);
+	daemon_stop(&p);
+	assert_int_equal(events("wa", "notify.sent", NULL), 1);
+	assert_int_equal(events("rb", "notify.sent", NULL), 1);
+
+	/* the same time again: two full passes (two expired rows reaped in turn), nothing re-sent */
+	daemon_start(&p, t0);
+	add_env("x1", t0 - 1, 0);
+	wait_gone("x1");
+	add_env("x2", t0 - 1, 0);
+	wait_gone("x2");
+	daemon_stop(&p);
+	assert_int_equal(hookrecv_wait(recv_ok, 0, 0), 2);
+
+	/* 50 min before the expiry: the 1 h warning, once */
+	daemon_start(&p, expa - 3000);
+	assert_int_equal(hookrecv_wait(recv_ok, 3, 60000), 3);
+	add_env("x3", expa - 3001, 0);
+	wait_gone("x3");
+	daemon_stop(&p);
+	assert_int_equal(hookrecv_wait(recv_ok, 0, 0), 3);
+	i = find("expiry.warning", "wa", &j);
+	json_decref(j);
+	j = json_loads(hookrecv_body(recv_ok, 2, NULL), 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(j, "before_s")), 3600);
+	check_signature(2);
+	json_decref(j);
+	assert_int_equal(events("wa", "notify.sent", NULL), 2);
+}
+
+/* A teardown that fails (its site cannot be opened): reap.failed once per expiry, also when a later
+ * daemon (the claim stale an hour later) fails it again. */
+static void test_reap_failed(void **ctx)
+{
+	(void)ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct mockproc p;
+	json_t *j = NULL;
+	int port = hookrecv_port(recv_ok);
+	size_t before = hookrecv_wait(recv_ok, 0, 0);
+	char *bp = xasprintf("{\"site\":{\"uri\":\"test:///nonexistent/site.xml\"},\"notify\":{\"webhook\":"
+		"\"http://127.0.0.1:%d/hook/bad\",\"secret\":\"${secret.hook}\"}}", port);
+	struct state_env e = {.name = "bad", .blueprint = "/bp.yaml", .bp_hash = "h", .bp_json = bp, .status = "ready",
+		.owner = "me@host", .expires = t0 - 5};
+	struct state_res r = {.env = "bad", .type = "network", .name = "sbx-bad.net", .status = "created"};
+	if (state_env_create(fix->st, &e, &err) < 0 || state_res_put(fix->st, &r, &err) < 0 ||
+		state_secret_put(fix->st, "bad", "user/hook", SECRET, &err) < 0)
+		fail_msg("create bad: %s", sbx_err_first(&err));
+	free(bp);
+	for (int run = 0; run < 2; run++) {
+		daemon_start(&p, t0 + run * 3700);
+		long long end = mockproc_now_ms() + 60000;
+		while (events("bad", "down.fail", NULL) < (size_t)run + 1 && mockproc_now_ms() < end)
+			usleep(50000);
+		add_env(run ? "x6" : "x5", t0 - 1, 0); /* a pass after the failure: its notice had time */
+		wait_gone(run ? "x6" : "x5");
+		daemon_stop(&p);
+		assert_int_equal(events("bad", "down.fail", NULL), run + 1);
+	}
+	assert_int_equal(hookrecv_wait(recv_ok, before + 1, 10000), before + 1);
+	size_t i = find("reap.failed", "bad", &j);
+	assert_int_equal(i, before);
+	assert_int_equal(json_integer_value(json_object_get(j, "expires")), t0 - 5);
+	check_signature(i);
+	json_decref(j);
+	assert_int_equal(events("bad", "notify.sent", NULL), 1);
+}
+
+/* A receiver that is down: 4 attempts, given up; reaping goes on meanwhile. */
+static void test_receiver_down(void **ctx)
+{
+	(void)ctx;
+	struct mockproc p;
+	int64_t failed_id = 0, reaped_id = 0;
+	add_env("down", t0 + 3000, dead_port);
+	daemon_start(&p, t0);
+	add_env("x4", t0 - 1, 0);
+	wait_gone("x4");
+	long long end = mockproc_now_ms() + 120000;
+	while (events("down", "notify.failed", &failed_id) == 0 && mockproc_now_ms() < end)
+		usleep(100000);
+	daemon_stop(&p);
+	assert_int_equal(events("down", "notify.failed", &failed_id), 1);
+	assert_int_equal(events("x4", "down.done", &reaped_id) + events("x4", "down.start", &reaped_id) > 0, 1);
+	assert_true(reaped_id < failed_id);
+	assert_int_equal(events("down", "notify.sent", NULL), 0);
+	/* the log: 4 attempts, and never the secret */
+	char *log = xasprintf("%s/daemon.log", fix->dir);
+	FILE *f = fopen(log, "r");
+	assert_non_null(f);
+	char line[4096];
+	bool gave_up = false;
+	while (fgets(line, sizeof(line), f)) {
+		assert_null(strstr(line, SECRET));
+		gave_up |= strstr(line, "\"notify.failed\"") && strstr(line, "after 4 attempt(s)");
+	}
+	fclose(f);
+	free(log);
+	assert_true(gave_up);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_deliveries),
+		cmocka_unit_test(test_reap_failed),
+		cmocka_unit_test(test_receiver_down),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
