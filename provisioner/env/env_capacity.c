@@ -113,3 +113,20 @@ char *env_capacity_line(const struct cap_host *h, const struct cap_fit *f)
 		(double)f->avail.memory / GIB, (long long)f->need.cpus, (long long)f->avail.cpus,
 		(double)f->need.disk / GIB, disk, h->disk_known ? "" : " (pool not created yet: not checked)", blocks);
 }
+
+/* The memory and CPUs a fitting host keeps once the environment is placed (0 when it reports none). */
+static void place_left(const struct cap_fit *f, uint64_t *mem, int64_t *cpus)
+{
+	*mem = f->checked && f->avail.memory > f->need.memory ? f->avail.memory - f->need.memory : 0;
+	*cpus = f->checked && f->avail.cpus > f->need.cpus ? f->avail.cpus - f->need.cpus : 0;
+}
+
+/* Whether host a is a better place than b. */
+bool env_capacity_better(const struct cap_fit *a, const struct cap_fit *b)
+{
+	uint64_t ma, mb;
+	int64_t ca, cb;
+	place_left(a, &ma, &ca);
+	place_left(b, &mb, &cb);
+	return ma != mb ? ma > mb : ca > cb;
+}
