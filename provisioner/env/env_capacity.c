@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
+#define CAP_MEM_TIE 16 /* memory left within 1/16 of each other is a tie (free memory moves) */
 
 /* What bp asks of its libvirt host. */
 void env_capacity_demand(const struct bp_blueprint *bp, struct cap_amount *out)
@@ -128,5 +129,8 @@ bool env_capacity_better(const struct cap_fit *a, const struct cap_fit *b)
 	int64_t ca, cb;
 	place_left(a, &ma, &ca);
 	place_left(b, &mb, &cb);
-	return ma != mb ? ma > mb : ca > cb;
+	uint64_t hi = ma > mb ? ma : mb, diff = ma > mb ? ma - mb : mb - ma;
+	if (diff > hi / CAP_MEM_TIE)
+		return ma > mb;
+	return ca > cb;
 }

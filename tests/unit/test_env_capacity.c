@@ -184,6 +184,14 @@ static void test_better(void **ctx)
 	assert_true(env_capacity_fits(&d));
 	assert_true(env_capacity_better(&c, &d));
 	assert_false(env_capacity_better(&d, &c));
+	/* free memory that moved a little between the probes does not outweigh CPUs */
+	struct cap_host moved = host;
+	moved.mem_free += 256 * MI;
+	env_capacity_fit(&moved, &pol, &busy, 1, &none, &want, &b);
+	assert_true(env_capacity_better(&a, &b));  /* 6 CPUs left against 2, memory 8 against 8.25 GiB */
+	assert_false(env_capacity_better(&b, &a));
+	assert_false(env_capacity_better(&b, &c)); /* 2 CPUs left each: a tie, the first stays */
+	assert_false(env_capacity_better(&c, &b));
 }
 
 /* Claims: put replaces, the sum leaves out the asking environment and counts only live rows of
