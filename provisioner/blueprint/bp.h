@@ -71,6 +71,9 @@ struct bp_image {
 struct bp_site {
 	char *provider; /* "libvirt" (default) */
 	char *uri;      /* libvirt URI, default "qemu:///system" */
+	char **hosts;   /* `hosts:` libvirt URIs to place the environment on (up picks one that fits and
+	                   sets uri to it); none: uri */
+	size_t nhosts;
 	char *pool;     /* libvirt storage pool name, default "sandbox" */
 	char *pool_path; /* its directory, default "/var/lib/sandbox/pool" */
 	char *domain_type; /* "auto" (default: KVM when usable, else TCG), "kvm", "qemu" */

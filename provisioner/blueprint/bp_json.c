@@ -51,8 +51,15 @@ static json_t *site_json(const struct bp_site *s)
 	json_t *image = jobj("path", jstr(im->path), "url", jstr(im->url), "sha256", jstr(im->sha256),
 		"recipe", jstr(im->recipe), "kernel", jstr(im->kernel), "initrd", jstr(im->initrd),
 		"cmdline", jstr(im->cmdline), NULL);
-	return jobj("provider", jstr(s->provider), "uri", jstr(s->uri), "pool", jstr(s->pool),
+	json_t *site = jobj("provider", jstr(s->provider), "uri", jstr(s->uri), "pool", jstr(s->pool),
 		"pool_path", jstr(s->pool_path), "domain_type", jstr(s->domain_type), "image", image, NULL);
+	if (s->nhosts) { /* only then: the JSON of blueprints without hosts stays as it was */
+		json_t *h = json_array();
+		for (size_t i = 0; i < s->nhosts; i++)
+			json_array_append_new(h, json_string(s->hosts[i]));
+		json_object_set_new(site, "hosts", h);
+	}
+	return site;
 }
 
 /* The networks. */

@@ -40,6 +40,7 @@ static const struct bp_schema image_schema = SCHEMA("image", struct bp_image, im
 static const struct bp_field site_fields[] = {
 	FLD("provider", BP_F_CHOICE, struct bp_site, provider, .choices = providers_site),
 	FLD("uri", BP_F_URI, struct bp_site, uri),
+	FLD("hosts", BP_F_STRS, struct bp_site, hosts, .off_n = offsetof(struct bp_site, nhosts)),
 	FLD("pool", BP_F_NAME, struct bp_site, pool),
 	FLD("pool_path", BP_F_ABSPATH, struct bp_site, pool_path),
 	FLD("domain_type", BP_F_CHOICE, struct bp_site, domain_type, .choices = domain_types),

@@ -55,6 +55,21 @@ static void image_check(struct bp_ctx *c, const struct bp_tree *m)
 		bp_errf(c, val_pos(m, "url"), "image: url needs sha256 (the image's SHA-256, 64 hex digits)");
 }
 
+/* site.hosts: each an allowed libvirt URI, none twice. */
+static void hosts_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_site *s)
+{
+	const struct bp_tree *l = bp_tree_get(m, "hosts");
+	for (size_t i = 0; l && l->kind == BP_TREE_SEQ && i < l->n && i < s->nhosts; i++) {
+		char *why = bp_uri_problem(s->hosts[i]);
+		if (why)
+			bp_errf(c, l->ents[i].val->pos, "hosts: %s", why);
+		for (size_t k = 0; k < i && !why; k++)
+			if (strcmp(s->hosts[k], s->hosts[i]) == 0)
+				bp_errf(c, l->ents[i].val->pos, "hosts: %s is listed twice", s->hosts[i]);
+		free(why);
+	}
+}
+
 /* A duration as written (or formatted when defaulted). */
 static const char *dur_text(const struct bp_tree *m, const char *key, int64_t secs, char *buf, size_t len)
 {
@@ -453,6 +468,8 @@ void bp_validate_model(struct bp_ctx *c, const struct bp_tree *root, const struc
 	const struct bp_tree *m, *vips = bp_tree_get(root, "vips");
 	if ((m = as_map(bp_tree_get(root, "lifetime"))))
 		lifetime_check(c, m, &bp->lifetime);
+	if ((m = as_map(bp_tree_get(root, "site"))))
+		hosts_check(c, m, &bp->site);
 	if ((m = as_map(bp_tree_get(root, "site"))) && (m = as_map(bp_tree_get(m, "image"))))
 		image_check(c, m);
 	lists_check(c, root, bp);

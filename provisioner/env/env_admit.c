@@ -22,28 +22,36 @@ static int probe_blocks(struct state *st, struct prov *p, struct cap_host *h, st
 	return state_ipam_free_blocks(st, &h->blocks_free, &h->ipam_pool, err);
 }
 
-/* Ask the site's machine host what it has; h->known false when there is nothing to ask. */
-int env_admit_probe(struct state *st, const struct bp_blueprint *bp, struct cap_host *h, struct sbx_err *err)
+/* Ask host `uri` what it has for bp; h->known false when there is nothing to ask. */
+static int probe_at(struct state *st, const struct bp_blueprint *bp, const char *uri, struct cap_host *h,
+	struct sbx_err *err)
 {
 	struct cap_amount want;
 	struct prov *p = NULL;
 	struct prov_host ph;
-	*h = (struct cap_host){.uri = bp->site.uri};
+	*h = (struct cap_host){.uri = uri};
 	env_capacity_demand(bp, &want);
 	if (want.memory == 0 && want.cpus == 0 && want.disk == 0 && want.blocks == 0)
 		return 0;
 	struct prov_cfg pc = env_site_of_bp(bp);
 	pc.state_id = state_id(st);
+	pc.uri = uri;
 	if (prov_open(&pc, &p, err) < 0)
 		return -1;
 	int rc = prov_host_info(p, &ph, err);
 	if (rc == 0)
-		*h = (struct cap_host){bp->site.uri, ph.known, ph.mem_total, ph.mem_free, ph.cpus, ph.disk_known,
+		*h = (struct cap_host){uri, ph.known, ph.mem_total, ph.mem_free, ph.cpus, ph.disk_known,
 			ph.disk_free, NULL, 0};
 	if (rc == 0 && want.blocks > 0)
 		rc = probe_blocks(st, p, h, err);
 	prov_close(p);
 	return rc;
+}
+
+/* Ask the site's machine host what it has; h->known false when there is nothing to ask. */
+int env_admit_probe(struct state *st, const struct bp_blueprint *bp, struct cap_host *h, struct sbx_err *err)
+{
+	return probe_at(st, bp, bp->site.uri, h, err);
 }
 
 /* The networks of bp that would take a block of the pool: cidr auto, none allocated to env yet. */
@@ -71,8 +79,7 @@ static int admit_fit(const struct env_config *cfg, struct state *st, const char 
 	struct state_claim others, mine;
 	struct cap_amount want;
 	size_t n = 0;
-	if (state_claim_sum(st, bp->site.uri, env, &others, &n, err) < 0 ||
-		state_claim_get(st, env, bp->site.uri, &mine, err) < 0)
+	if (state_claim_sum(st, h->uri, env, &others, &n, err) < 0 || state_claim_get(st, env, h->uri, &mine, err) < 0)
 		return -1;
 	env_capacity_demand(bp, &want);
 	if (admit_blocks(st, env, bp, &want.blocks, err) < 0)
@@ -128,14 +135,79 @@ int env_admit_claim(struct state *st, const char *env, const struct bp_blueprint
 	return state_claim_put(st, env, bp->site.uri, &c, err);
 }
 
-/* The fit as a line for `plan` (caller frees), without recording anything. */
+/* The fit as a line for `plan` (one per host of site.hosts; caller frees), recording nothing. */
 int env_admit_line(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
 	char **line, struct sbx_err *err)
 {
-	struct cap_host h;
-	struct cap_fit f;
-	if (env_admit_probe(st, bp, &h, err) < 0 || admit_fit(cfg, st, env, bp, &h, &f, err) < 0)
-		return -1;
-	*line = env_capacity_line(&h, &f);
+	struct sbx_buf b = {0};
+	size_t n = bp->site.nhosts ? bp->site.nhosts : 1;
+	for (size_t i = 0; i < n; i++) {
+		struct cap_host h;
+		struct cap_fit f;
+		if (probe_at(st, bp, bp->site.nhosts ? bp->site.hosts[i] : bp->site.uri, &h, err) < 0 ||
+			admit_fit(cfg, st, env, bp, &h, &f, err) < 0) {
+			sbx_buf_free(&b);
+			return -1;
+		}
+		char *l = env_capacity_line(&h, &f);
+		sbx_buf_printf(&b, "%s%s", i ? ".\n" : "", l);
+		free(l);
+	}
+	*line = b.data;
 	return 0;
+}
+
+/* Choose among site.hosts for a new environment: the fitting host env_capacity_better ranks first (the
+ * list's order breaks ties). 0 with *best, 1 refused (every host's shortages in err), -1 failed. */
+static int place_new(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
+	struct cap_host *best, struct sbx_err *err)
+{
+	struct cap_host *hs = xcalloc(bp->site.nhosts, sizeof(*hs));
+	struct cap_fit *fs = xcalloc(bp->site.nhosts, sizeof(*fs));
+	size_t pick = bp->site.nhosts;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < bp->site.nhosts; i++) {
+		rc = probe_at(st, bp, bp->site.hosts[i], &hs[i], err) < 0 ? -1 : admit_fit(cfg, st, env, bp, &hs[i], &fs[i], err);
+		if (rc == 0 && env_capacity_fits(&fs[i]) && (pick == bp->site.nhosts || env_capacity_better(&fs[i], &fs[pick])))
+			pick = i;
+	}
+	if (rc == 0 && pick == bp->site.nhosts) {
+		for (size_t i = 0; i < bp->site.nhosts; i++)
+			(void)env_capacity_refuse(&hs[i], &fs[i], err);
+		rc = 1;
+	}
+	if (rc == 0)
+		*best = hs[pick];
+	free(hs);
+	free(fs);
+	return rc;
+}
+
+/* Where env goes: without site.hosts, site.uri; with them, the host it was recorded on, else the one
+ * place_new picks; bp->site.uri is set to it and *h is what it reports. 0, 1 refused, -1 failed. */
+int env_admit_place(const struct env_config *cfg, struct state *st, const char *env, struct bp_blueprint *bp,
+	struct cap_host *h, struct sbx_err *err)
+{
+	struct state_env *old = NULL;
+	char *uri = NULL, *pool = NULL, *pool_path = NULL;
+	int rc;
+	if (bp->site.nhosts == 0)
+		return env_admit_probe(st, bp, h, err);
+	if (state_env_get(st, env, &old, err) < 0)
+		return -1;
+	if (old)
+		env_site_of_row(old, &uri, &pool, &pool_path);
+	if (uri == NULL) {
+		rc = place_new(cfg, st, env, bp, h, err);
+		uri = rc == 0 ? xstrdup(h->uri) : NULL;
+	}
+	if (uri) {
+		free(bp->site.uri);
+		bp->site.uri = uri;
+		rc = env_admit_probe(st, bp, h, err);
+	}
+	state_env_free(old);
+	free(pool);
+	free(pool_path);
+	return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
+#define CAP_MEM_TIE 16 /* memory left within 1/16 of each other is a tie (free memory moves) */
 
 /* What bp asks of its libvirt host. */
 void env_capacity_demand(const struct bp_blueprint *bp, struct cap_amount *out)
@@ -112,4 +113,24 @@ char *env_capacity_line(const struct cap_host *h, const struct cap_fit *f)
 		env_capacity_fits(f) ? "fits" : "does not fit", h->uri, (double)f->need.memory / GIB,
 		(double)f->avail.memory / GIB, (long long)f->need.cpus, (long long)f->avail.cpus,
 		(double)f->need.disk / GIB, disk, h->disk_known ? "" : " (pool not created yet: not checked)", blocks);
+}
+
+/* The memory and CPUs a fitting host keeps once the environment is placed (0 when it reports none). */
+static void place_left(const struct cap_fit *f, uint64_t *mem, int64_t *cpus)
+{
+	*mem = f->checked && f->avail.memory > f->need.memory ? f->avail.memory - f->need.memory : 0;
+	*cpus = f->checked && f->avail.cpus > f->need.cpus ? f->avail.cpus - f->need.cpus : 0;
+}
+
+/* Whether host a is a better place than b. */
+bool env_capacity_better(const struct cap_fit *a, const struct cap_fit *b)
+{
+	uint64_t ma, mb;
+	int64_t ca, cb;
+	place_left(a, &ma, &ca);
+	place_left(b, &mb, &cb);
+	uint64_t hi = ma > mb ? ma : mb, diff = ma > mb ? ma - mb : mb - ma;
+	if (diff > hi / CAP_MEM_TIE)
+		return ma > mb;
+	return ca > cb;
 }

@@ -69,6 +69,11 @@ bool env_capacity_fits(const struct cap_fit *f);
 /* One SBX_EXIT_REFUSED message per shortage of f on h ("needs 64.0 GiB memory on URI, 21.3 GiB
  * free (3 environments hold 12.0 GiB)"); returns -1 when something is short, else 0. */
 int env_capacity_refuse(const struct cap_host *h, const struct cap_fit *f, struct sbx_err *err);
+/* Whether placing the environment on the host of fit a is better than on b's (both fit): more
+ * memory left once placed, then more CPUs (a host that reports nothing keeps none). Memory left
+ * within 1/16 of each other counts as the same (a host's free memory moves between two probes),
+ * and CPUs decide; a tie is false (the caller keeps its first). */
+bool env_capacity_better(const struct cap_fit *a, const struct cap_fit *b);
 /* The fit as one line for `plan` ("fits on URI: memory 1.0 of 20.5 GiB, ..."); caller frees. */
 char *env_capacity_line(const struct cap_host *h, const struct cap_fit *f);
 

@@ -149,6 +149,11 @@ int env_secret_cb(void *ctx, const char *ref, char **value, struct sbx_err *err)
  * claim: record env's promise (same transaction, after its row). line: the fit for `plan`
  * (caller frees), recording nothing. */
 int env_admit_probe(struct state *st, const struct bp_blueprint *bp, struct cap_host *h, struct sbx_err *err) SBX_WUR;
+/* With site.hosts, choose the host (the one env was recorded on, else the fitting one with the
+ * most memory, then CPUs, left) and set bp->site.uri to it; without, probe site.uri. *h: what the
+ * chosen host reports. 0, 1 refused (each host's shortages in err), -1 failed. */
+int env_admit_place(const struct env_config *cfg, struct state *st, const char *env, struct bp_blueprint *bp,
+	struct cap_host *h, struct sbx_err *err) SBX_WUR;
 int env_admit_check(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
 	const struct cap_host *h, struct sbx_err *err) SBX_WUR;
 int env_admit_claim(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err) SBX_WUR;

@@ -122,9 +122,14 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	struct prov *p = NULL;
 	struct env_inputs in = {0};
 	struct prov_cfg pc = env_site_of_bp(o->bp);
+	char *rec_uri = NULL, *rec_pool = NULL, *rec_path = NULL;
 	int rc = -1;
 	if ((o->refresh && env_secret_check(st, env, o->bp, err) < 0) || state_env_get(st, env, &e, err) < 0)
 		goto out;
+	if (e && o->bp->site.nhosts) { /* placed on one of site.hosts: that one */
+		env_site_of_row(e, &rec_uri, &rec_pool, &rec_path);
+		pc.uri = rec_uri;
+	}
 	pc.state_id = state_id(st);
 	pc.env = env;
 	pc.env_id = e ? e->id : NULL;
@@ -157,6 +162,9 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 out:
 	env_inputs_clear(&in);
 	prov_close(p);
+	free(rec_uri);
+	free(rec_pool);
+	free(rec_path);
 	state_env_free(e);
 	return rc;
 }

@@ -172,8 +172,13 @@ static int up_admit(struct up *u, const struct env_up_opts *o, struct state_env 
 	int refused = 0;
 	if (env_pool_assign(u->st, u->env, u->bp_mut, err) < 0 || env_lease_check(u->st, u->env, u->bp, err) < 0)
 		refused = 1;
-	if ((refused && err->code != SBX_EXIT_REFUSED) || env_admit_probe(u->st, u->bp, &h, err) < 0)
+	if (refused && err->code != SBX_EXIT_REFUSED)
 		return -1;
+	int placed = env_admit_place(u->cfg, u->st, u->env, u->bp_mut, &h, err);
+	if (placed < 0)
+		return -1;
+	if (placed == 1)
+		return 1;
 	if (refused) /* still say what else is missing, recording nothing */
 		return env_admit_check(u->cfg, u->st, u->env, u->bp, &h, err) < 0 ? -1 : 1;
 	return up_admit_record(u, o, &h, out, err);
@@ -481,6 +486,8 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 		state_env_lock(st, u.env, o->wait_lock, &lk, err) < 0 || up_admit_queued(&u, o, &env, err) < 0)
 		goto out;
 	ev_emit(u.ev, u.env, "up.start", NULL, NULL, NULL, "bringing up %s from %s", u.env, o->bp_path);
+	if (bp->site.nhosts)
+		ev_emit(u.ev, u.env, "place", NULL, NULL, NULL, "host: %s (of site.hosts)", bp->site.uri);
 	(void)state_event_add(st, u.env, "up.start", NULL, NULL);
 	u.t0_ms = sbx_mono_ms();
 	rc = env_lease_take(st, u.env, bp, err) < 0 ? -1 : up_converge(&u, o, env, err);

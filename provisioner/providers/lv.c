@@ -153,18 +153,49 @@ static bool lv_pool_free(struct lv *lv, const char *name, uint64_t *out)
 	return ok;
 }
 
-/* Ask the host what it has. */
+/* The whole host's memory (every NUMA cell, and memory no cell lists: /proc/meminfo's view) from
+ * virNodeGetMemoryStats: total, and free counting buffers and page cache (reclaimable), in bytes.
+ * false when the driver does not report it. */
+static bool lv_mem_stats(struct lv *lv, uint64_t *total, uint64_t *avail)
+{
+	int n = 0;
+	if (virNodeGetMemoryStats(lv->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &n, 0) < 0 || n <= 0 || n > 64)
+		return false;
+	virNodeMemoryStatsPtr v = xcalloc((size_t)n, sizeof(*v));
+	uint64_t t = 0, a = 0;
+	bool ok = virNodeGetMemoryStats(lv->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, v, &n, 0) == 0;
+	for (int i = 0; ok && i < n; i++) {
+		if (strcmp(v[i].field, VIR_NODE_MEMORY_STATS_TOTAL) == 0)
+			t = v[i].value * 1024;
+		else if (strcmp(v[i].field, VIR_NODE_MEMORY_STATS_FREE) == 0 ||
+			strcmp(v[i].field, VIR_NODE_MEMORY_STATS_BUFFERS) == 0 ||
+			strcmp(v[i].field, VIR_NODE_MEMORY_STATS_CACHED) == 0)
+			a += v[i].value * 1024;
+	}
+	free(v);
+	if (!ok || t == 0)
+		return false;
+	*total = t;
+	*avail = a < t ? a : t;
+	return true;
+}
+
+/* Ask the host what it has: memory from the whole host's statistics when the driver has them (NUMA
+ * figures, virNodeGetInfo's and virNodeGetFreeMemory's, leave out memory no cell lists), else from
+ * virNodeGetInfo and virNodeGetFreeMemory. */
 int lv_node_info(struct lv *lv, const char *pool, struct lv_node *out, struct sbx_err *err)
 {
 	virNodeInfo info;
 	struct lv_node h = {0};
 	if (virNodeGetInfo(lv->conn, &info) < 0)
 		return lv_fail(err, "cannot read the host's resources at", lv->uri);
-	unsigned long long free_mem = virNodeGetFreeMemory(lv->conn);
-	if (free_mem == 0)
-		return lv_fail(err, "cannot read the host's free memory at", lv->uri);
 	h.mem_total = (uint64_t)info.memory * 1024;
-	h.mem_free = free_mem;
+	if (!lv_mem_stats(lv, &h.mem_total, &h.mem_free)) {
+		unsigned long long free_mem = virNodeGetFreeMemory(lv->conn);
+		if (free_mem == 0)
+			return lv_fail(err, "cannot read the host's free memory at", lv->uri);
+		h.mem_free = free_mem;
+	}
 	h.cpus = info.cpus;
 	h.disk_known = lv_pool_free(lv, pool, &h.disk_free);
 	*out = h;

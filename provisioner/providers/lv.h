@@ -43,7 +43,8 @@ struct lv_node {
 	bool disk_known;
 	uint64_t disk_free;
 };
-/* Ask the host (virNodeGetInfo, virNodeGetFreeMemory, virStoragePoolGetInfo); *out on success. */
+/* Ask the host (virNodeGetInfo, virNodeGetMemoryStats or virNodeGetFreeMemory,
+ * virStoragePoolGetInfo); *out on success. */
 int lv_node_info(struct lv *lv, const char *pool, struct lv_node *out, struct sbx_err *err) SBX_WUR;
 
 /* "kvm" when KVM is usable (a bounded probe: KVM_CREATE_VM + a tiny KVM_RUN, cached), else "qemu".

@@ -45,6 +45,7 @@ DYNLIB_FN(dynlib_virt, int, virNetworkUndefine, (virNetworkPtr network), (networ
 DYNLIB_FN(dynlib_virt, int, virNetworkUpdate, (virNetworkPtr network, unsigned int command, unsigned int section, int parentIndex, const char *xml, unsigned int flags), (network, command, section, parentIndex, xml, flags))
 DYNLIB_VOID(dynlib_virt, virSetErrorFunc, (void *userData, virErrorFunc handler), (userData, handler))
 DYNLIB_FN(dynlib_virt, unsigned long long, virNodeGetFreeMemory, (virConnectPtr conn), (conn))
+DYNLIB_FN(dynlib_virt, int, virNodeGetMemoryStats, (virConnectPtr conn, int cellNum, virNodeMemoryStatsPtr params, int *nparams, unsigned int flags), (conn, cellNum, params, nparams, flags))
 DYNLIB_FN(dynlib_virt, int, virNodeGetInfo, (virConnectPtr conn, virNodeInfoPtr info), (conn, info))
 DYNLIB_FN(dynlib_virt, int, virStoragePoolGetInfo, (virStoragePoolPtr pool, virStoragePoolInfoPtr info), (pool, info))
 DYNLIB_FN(dynlib_virt, int, virStoragePoolBuild, (virStoragePoolPtr pool, unsigned int flags), (pool, flags))

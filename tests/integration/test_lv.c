@@ -2,8 +2,8 @@
  * The libvirt provider against libvirt's test driver through the daemon (test+unix:///default):
  * idempotent ensure/delete of networks, pool, volumes, seeds and domains, owner tags (another
  * owner's object is refused untouched, an untagged one adopted only when asked, a protection change
- * re-tags in place), listing with owners, gc. Every object is named after a random run id and
- * removed in teardown.
+ * re-tags in place), listing with owners, gc, what the host reports for admission. Every object is
+ * named after a random run id and removed in teardown.
  * Skips (77) when libvirtd does not answer.
  */
 #include <pthread.h>
@@ -457,6 +457,25 @@ static void test_domain_type(void **state)
 	fprintf(stderr, "lv_domain_type(auto) = %s\n", t);
 }
 
+/* What the host reports for admission: memory (free never above the total), CPUs, and the free
+ * space of a pool that exists (none of one that does not). */
+static void test_node_info(void **state)
+{
+	(void)state;
+	struct lv_node n = {0};
+	OK(lv_node_info(lv, pool, &n, E));
+	assert_true(n.mem_total > 0);
+	assert_true(n.mem_free > 0 && n.mem_free <= n.mem_total);
+	assert_true(n.cpus > 0);
+	assert_true(n.disk_known);
+	assert_true(n.disk_free > 0);
+	OK(lv_node_info(lv, "sbx-no-such-pool", &n, E));
+	assert_false(n.disk_known);
+	fprintf(stderr, "lv_node_info: %llu of %llu bytes free, %lld CPUs, pool %llu bytes free\n",
+		(unsigned long long)n.mem_free, (unsigned long long)n.mem_total, (long long)n.cpus,
+		(unsigned long long)n.disk_free);
+}
+
 /* Bad input is refused before libvirt is asked. */
 static void test_bad_specs(void **state)
 {
@@ -484,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_parallel),
 		cmocka_unit_test(test_domain_type),
 		cmocka_unit_test(test_bad_specs),
+		cmocka_unit_test(test_node_info),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

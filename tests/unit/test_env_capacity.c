@@ -164,6 +164,36 @@ static void test_state_blocks(void **ctx)
 	assert_int_equal(n, 3);
 }
 
+/* Placement ranks fitting hosts by memory left, then CPUs; a host that reports nothing ranks last. */
+static void test_better(void **ctx)
+{
+	(void)ctx;
+	struct cap_amount none = {0}, want = {1 * GI, 2, 0, 0}, busy = {4 * GI, 4, 0, 0}, cpus = {0, 4, 0, 0};
+	struct cap_host unknown = {"test:///default", false, 0, 0, 0, false, 0, NULL, 0};
+	struct cap_fit a, b, c, d;
+	env_capacity_fit(&host, &pol, &none, 0, &none, &want, &a);
+	env_capacity_fit(&host, &pol, &busy, 1, &none, &want, &b); /* 16 - 4 > 10 free: memory ties */
+	assert_true(env_capacity_better(&a, &b));                  /* ... CPUs: 6 left against 2 */
+	assert_false(env_capacity_better(&b, &a));
+	env_capacity_fit(&host, &pol, &cpus, 1, &none, &want, &c);
+	assert_false(env_capacity_better(&a, &a));                 /* a tie keeps the first */
+	struct cap_amount full = {8 * GI, 0, 0, 0};
+	env_capacity_fit(&host, &pol, &full, 1, &none, &want, &d); /* 16 - 8 - 1 = 7 GiB left */
+	assert_true(env_capacity_better(&c, &d));
+	env_capacity_fit(&unknown, &pol, &none, 0, &none, &want, &d);
+	assert_true(env_capacity_fits(&d));
+	assert_true(env_capacity_better(&c, &d));
+	assert_false(env_capacity_better(&d, &c));
+	/* free memory that moved a little between the probes does not outweigh CPUs */
+	struct cap_host moved = host;
+	moved.mem_free += 256 * MI;
+	env_capacity_fit(&moved, &pol, &busy, 1, &none, &want, &b);
+	assert_true(env_capacity_better(&a, &b));  /* 6 CPUs left against 2, memory 8 against 8.25 GiB */
+	assert_false(env_capacity_better(&b, &a));
+	assert_false(env_capacity_better(&b, &c)); /* 2 CPUs left each: a tie, the first stays */
+	assert_false(env_capacity_better(&c, &b));
+}
+
 /* Claims: put replaces, the sum leaves out the asking environment and counts only live rows of
  * the same host; deleting the environment drops its claim. */
 static void test_state_claims(void **ctx)
@@ -235,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_promised),
 		cmocka_unit_test(test_delta),
 		cmocka_unit_test(test_unknown),
+		cmocka_unit_test(test_better),
 		cmocka_unit_test_setup_teardown(test_state_claims, state_fix_setup, state_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_state_caps, state_fix_setup, state_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_state_blocks, state_fix_setup, state_fix_teardown),
