@@ -21,6 +21,8 @@ int cmd_up(int argc, char **argv)
 		CLI_DURATION("wait-lock", 0, &secs, "D", "wait up to D for another command's lock on the environment"),
 		CLI_INT("parallel", 0, &o.parallel, "N", 1, 256, "run at most N steps at once (default 16)"),
 		CLI_FLAG("no-wait", 0, &o.no_wait, "return once the VMs run: no SSH readiness, no roles"),
+		CLI_FLAG("refresh", 0, &o.refresh, "apply every role in full with its health check, also on nodes "
+			"found unchanged"),
 		CLI_END};
 	const struct cli_opt_syntax syn = {"up", opts, "BLUEPRINT", 1, 1, NULL};
 	struct cli_opt_args a;
