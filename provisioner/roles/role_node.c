@@ -544,14 +544,39 @@ void role_unit_digest(const struct role_unit *u, char out[65])
 	sbx_buf_free(&b);
 }
 
-/* The one command of a quick check: the manifest, every file's sha256, the running services. */
+/* Append the quoted paths of the blobs (blobs) or the rendered files of the units u[k] with ok[k]
+ * (ok NULL: all); returns how many. */
+static size_t add_paths_of(struct sbx_buf *b, const struct role_unit *const *u, size_t nu, const bool *ok,
+	bool blobs)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < nu; k++)
+		for (size_t i = 0; (ok == NULL || ok[k]) && i < u[k]->nfiles; i++) {
+			if ((u[k]->files[i].data == NULL) != blobs)
+				continue;
+			char *q = sbx_shell_quote(u[k]->files[i].path);
+			sbx_buf_printf(b, " %s", q);
+			free(q);
+			n++;
+		}
+	return n;
+}
+
+/*
+ * The one command of a quick check: the manifest, the sha256 of every rendered file, the identity
+ * of every blob (inode, size, mtime, ctime: hashing hundreds of megabytes on a slow guest is what
+ * the check avoids; a blob was checked against its digest when it was applied, and any write to
+ * it since changes its ctime), the running services.
+ */
 static char *check_script(const struct role_node *n, const struct role_unit *const *u, size_t nu)
 {
 	struct sbx_buf b = {0};
 	char *m = role_path(n->h, APPLIED), *q = sbx_shell_quote(m);
 	sbx_buf_printf(&b, "cat %s 2>/dev/null\nsha256sum --", q);
-	for (size_t k = 0; k < nu; k++)
-		add_paths(&b, u[k], NULL, "");
+	add_paths_of(&b, u, nu, NULL, false);
+	sbx_buf_puts(&b, " 2>/dev/null </dev/null\nstat -c 'now %n %i %s %.9Y %.9Z' --");
+	if (add_paths_of(&b, u, nu, NULL, true) == 0)
+		sbx_buf_puts(&b, " /dev/null");
 	sbx_buf_puts(&b, " 2>/dev/null\n");
 	for (size_t k = 0; k < nu; k++)
 		svc_running_script(&b, n, u[k]);
@@ -559,6 +584,21 @@ static char *check_script(const struct role_node *n, const struct role_unit *con
 	free(q);
 	free(m);
 	return sbx_buf_steal(&b);
+}
+
+/* Whether a quick check's output shows blob f as the manifest recorded it after its apply. */
+static bool blob_same(const char *out, const struct role_file *f)
+{
+	char *now = xasprintf("\nnow %s ", f->path);
+	const char *hit = strstr(out, now), *rest = hit ? hit + strlen(now) : NULL;
+	bool same = false;
+	if (rest) {
+		char *want = xasprintf("\nblob %s %.*s\n", f->path, (int)strcspn(rest, "\n"), rest);
+		same = strstr(out, want) != NULL;
+		free(want);
+	}
+	free(now);
+	return same;
 }
 
 /* Whether a quick check's output (after a leading newline) shows unit u unchanged. */
@@ -570,7 +610,7 @@ static bool check_same(const char *out, const struct role_unit *u)
 	bool same = strstr(out, line) != NULL;
 	free(line);
 	for (size_t i = 0; same && i < u->nfiles; i++)
-		same = !file_differs(out, &u->files[i], NULL);
+		same = u->files[i].data ? !file_differs(out, &u->files[i], NULL) : blob_same(out, &u->files[i]);
 	for (size_t i = 0; same && i < u->nservices; i++)
 		same = svc_says_running(out, u->services[i]);
 	return same;
@@ -605,7 +645,8 @@ int role_node_check(struct role_node *n, const struct role_unit *const *u, size_
 	return rc;
 }
 
-/* Write the node's manifest of the units applied or found unchanged. */
+/* Write the node's manifest of the units applied or found unchanged: their digests, and the
+ * identity of their blobs ("blob PATH INODE SIZE MTIME CTIME"). */
 int role_node_record(struct role_node *n, const struct role_unit *const *u, const bool *ok, size_t nu,
 	struct sbx_err *err)
 {
@@ -620,7 +661,11 @@ int role_node_record(struct role_node *n, const struct role_unit *const *u, cons
 		role_unit_digest(u[k], d);
 		sbx_buf_printf(&b, " 'applied %s %s'", u[k]->role, d);
 	}
-	sbx_buf_printf(&b, " > %s" STAGED ")\nmv -f %s" STAGED " %s", q, q, q);
+	sbx_buf_printf(&b, " > %s" STAGED ")\n", q);
+	sbx_buf_puts(&b, "stat -c 'blob %n %i %s %.9Y %.9Z' --");
+	if (add_paths_of(&b, u, nu, ok, true) == 0)
+		sbx_buf_puts(&b, " /dev/null");
+	sbx_buf_printf(&b, " >> %s" STAGED "\nmv -f %s" STAGED " %s", q, q, q);
 	int rc = node_run(n, "-", "record", b.data, NULL, NULL, err);
 	sbx_buf_free(&b);
 	free(q);
