@@ -644,6 +644,33 @@ static void test_second_apply_noop(void **state)
 	assert_int_equal(rep.ssh_execs, NHOSTS);
 }
 
+/* A kept connection that died since readiness (its sshd process killed) is replaced by a new one
+ * for the quick check; nothing else changes. */
+static void test_dead_pooled_connection(void **state)
+{
+	(void)state;
+	struct role_report rep;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct ssh_result r = {0};
+	struct ssh_pool *p = pool_of_all();
+	struct ssh_target t = {.host = F.addr[4], .user = F.ctx.ssh_user, .priv_pem = F.priv,
+		.pinned_key = F.hostkey[4]};
+	struct ssh_conn *c = ssh_pool_take_unproven(p, &t);
+	assert_non_null(c);
+	if (ssh_exec(c, "kill -9 $PPID", NULL, &r, &err) < 0) /* the session's sshd: the connection ends */
+		sbx_err_clear(&err);
+	ssh_result_clear(&r);
+	ssh_pool_put(p, c);
+	F.ctx.pool = p;
+	int rc = apply(&rep, &err);
+	ssh_pool_free(p);
+	F.ctx.pool = NULL;
+	assert_int_equal(rc, 0);
+	expect_quick(&rep, 0, 0);
+	assert_int_equal(rep.files_changed + rep.starts + rep.reloads, 0);
+	assert_true(rep.ssh_execs >= NHOSTS && rep.ssh_execs <= NHOSTS + 1);
+}
+
 /* --refresh applies every unit in full: every preparation and health check, and changes nothing. */
 static void test_refresh_apply(void **state)
 {
@@ -1402,6 +1429,7 @@ int main(void)
 		cmocka_unit_test(test_mocks_twilio),
 		cmocka_unit_test(test_mocks_stripe),
 		cmocka_unit_test(test_second_apply_noop),
+		cmocka_unit_test(test_dead_pooled_connection),
 		cmocka_unit_test(test_refresh_apply),
 		cmocka_unit_test(test_drift_file),
 		cmocka_unit_test(test_stopped_service),
