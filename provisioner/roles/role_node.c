@@ -566,7 +566,7 @@ static size_t add_paths_of(struct sbx_buf *b, const struct role_unit *const *u, 
  * The one command of a quick check: the manifest, the sha256 of every rendered file, the identity
  * of every blob (inode, size, mtime, ctime: hashing hundreds of megabytes on a slow guest is what
  * the check avoids; a blob was checked against its digest when it was applied, and any write to
- * it since changes its ctime), the running services.
+ * it since changes its ctime), the running services (one sbx-svc running-all per unit).
  */
 static char *check_script(const struct role_node *n, const struct role_unit *const *u, size_t nu)
 {
@@ -578,8 +578,14 @@ static char *check_script(const struct role_node *n, const struct role_unit *con
 	if (add_paths_of(&b, u, nu, NULL, true) == 0)
 		sbx_buf_puts(&b, " /dev/null");
 	sbx_buf_puts(&b, " 2>/dev/null\n");
-	for (size_t k = 0; k < nu; k++)
-		svc_running_script(&b, n, u[k]);
+	for (size_t k = 0; k < nu; k++) {
+		if (u[k]->nservices == 0)
+			continue;
+		svc_cmd(&b, n, "running-all", u[k]->services[0]);
+		for (size_t i = 1; i < u[k]->nservices; i++)
+			sbx_buf_printf(&b, " %s", u[k]->services[i]);
+		sbx_buf_puts(&b, " 2>/dev/null\n");
+	}
 	sbx_buf_puts(&b, "true");
 	free(q);
 	free(m);

@@ -3,7 +3,8 @@
 # under whatever acceleration the machine has), as a user runs it: first `up`, then a second `up`
 # that changes nothing (the quick check: one SSH command per node), next to `up --refresh` (every
 # role applied and health-checked, the behaviour before the quick check) in the same run, twice
-# each, alternating; the roles.done message of each; then `down`.
+# each, alternating; the roles.done message of each; then `down`. SBX_BENCH_KEEP=DIR keeps the
+# event logs of the last round there.
 # Prints figures, asserts nothing. Needs root, libvirtd and the cached image.
 set -u
 top=${SBX_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -13,7 +14,7 @@ sh "$top/tests/libvirt-up.sh" >/dev/null || { echo "up_noop: libvirtd not runnin
 sh "$top/tests/image/build.sh" debian-12 >/dev/null || { echo "up_noop: no image, skipped"; exit 0; }
 T=$(mktemp -d); E=noop$$
 export SANDBOX_STATE="$T/state.db"
-trap '"$bin" down $E >/dev/null 2>&1; rm -rf "$T"' EXIT
+trap '"$bin" down $E >/dev/null 2>&1; [ -n "${SBX_BENCH_KEEP:-}" ] && cp "$T"/*.log "$SBX_BENCH_KEEP"/; rm -rf "$T"' EXIT
 . "$top/tests/bench/lib.sh"
 msg() { sed -n "s/.*\"event\":\"$1\".*\"message\":\"\\([^\"]*\\)\".*/\\1/p" "$2"; }
 t0=$(now); "$bin" up "$top/examples/quickstart.yaml" --name $E --json >"$T/up.log" 2>&1; rc=$?; t1=$(now)
