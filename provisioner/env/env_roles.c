@@ -187,7 +187,7 @@ static void report_timings(struct roles *r, const struct role_report *rep, bool 
 		sbx_buf_printf(&b, "%s%s %.1fs", i ? ", " : "", rep->timings[i].role, (double)rep->timings[i].ms / 1000.0);
 	if (refresh)
 		sbx_buf_puts(&q, "; --refresh: every role applied and health-checked");
-	else if (rep->check_ms)
+	else if (rep->units_skipped)
 		sbx_buf_printf(&q, "; roles unchanged on %d of %d node(s), checked in %.1f s (%d unit(s) skipped, "
 			"%d health check(s) run; `up --refresh` checks everything)", rep->hosts_unchanged, rep->hosts,
 			(double)rep->check_ms / 1000.0, rep->units_skipped, rep->health_checks);
