@@ -24,6 +24,8 @@ int cmd_up(int argc, char **argv)
 		CLI_FLAG("queue", 0, &o.queue, "when it does not fit (capacity, caps, machines), wait until it does"),
 		CLI_DURATION("queue-timeout", 0, &o.queue_timeout, "D", "with --queue: wait at most D (default 1h)",
 			.min = 1),
+		CLI_FLAG("refresh", 0, &o.refresh, "apply every role in full with its health check, also on nodes "
+			"found unchanged"),
 		CLI_END};
 	const struct cli_opt_syntax syn = {"up", opts, "BLUEPRINT", 1, 1, NULL};
 	struct cli_opt_args a;

@@ -48,6 +48,8 @@ struct env_up_opts {
 	int wait_lock;              /* seconds; see state_env_lock */
 	int parallel;               /* workers; 0 = default */
 	bool no_wait;               /* return once the VMs run: no SSH readiness, no roles */
+	bool refresh;               /* apply every role in full, health checks included, even on
+	                               nodes the quick check finds unchanged */
 	bool queue;                 /* wait until it fits (capacity, caps, machines) instead of refusing */
 	int64_t queue_timeout;      /* seconds --queue waits at most; 0 = an hour */
 	struct ev_sink *ev;

@@ -78,9 +78,10 @@ int env_ready(const struct env_config *cfg, struct state *st, struct prov *prov,
 	const char *privkey, struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err) SBX_WUR;
 
 /* Apply the roles of every node (router, lb, postgres, ...) over the connections in pool (may be
- * NULL) or new ones; record their outputs. */
+ * NULL) or new ones; record their outputs. Unless refresh, a unit the quick check finds unchanged
+ * is skipped (see role_apply_all); the roles.done event says on how many nodes. */
 int env_roles(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp,
-	const char *env, const char *privkey, struct ev_sink *ev, struct ssh_pool *pool,
+	const char *env, const char *privkey, bool refresh, struct ev_sink *ev, struct ssh_pool *pool,
 	struct sbx_err *err) SBX_WUR;
 
 /* Whether some node of bp carries a role this build applies. */

@@ -92,6 +92,11 @@ static void progress(void *ctx, const char *host, const char *role, const char *
 			inst = r->nodes[i].instance;
 	if (strcmp(step, "connect") == 0)
 		ev_emit(r->ev, r->env, "role.step", "role", role, inst, "connecting over SSH");
+	else if (strcmp(step, "check") == 0)
+		ev_emit(r->ev, r->env, "role.step", "role", role, inst, "checking files and services (one command)");
+	else if (strcmp(step, "unchanged") == 0)
+		ev_emit(r->ev, r->env, "role.done", "role", role, inst, "role %s: unchanged (files as rendered, "
+			"services running)", role);
 	else
 		ev_emit(r->ev, r->env, strcmp(step, "done") == 0 ? "role.done" : "role.step", "role", role, inst,
 			"%s%s: %s", strcmp(role, "base") == 0 ? "node scripts" : "role ",
@@ -173,16 +178,25 @@ static int record_outputs(struct roles *r, struct role_ctx *ctx, struct sbx_err 
 	return rc;
 }
 
-/* One line per role with the time it took to be healthy everywhere. */
-static void report_timings(struct roles *r, const struct role_report *rep)
+/* One line per role with the time it took to be healthy everywhere, and what the quick check
+ * skipped (so a fast up says why it was fast). */
+static void report_timings(struct roles *r, const struct role_report *rep, bool refresh)
 {
-	struct sbx_buf b = {0};
+	struct sbx_buf b = {0}, q = {0};
 	for (size_t i = 0; i < rep->ntimings; i++)
 		sbx_buf_printf(&b, "%s%s %.1fs", i ? ", " : "", rep->timings[i].role, (double)rep->timings[i].ms / 1000.0);
+	if (refresh)
+		sbx_buf_puts(&q, "; --refresh: every role applied and health-checked");
+	else if (rep->units_skipped)
+		sbx_buf_printf(&q, "; roles unchanged on %d of %d node(s), checked in %.1f s (%d unit(s) skipped, "
+			"%d health check(s) run; `up --refresh` checks everything)", rep->hosts_unchanged, rep->hosts,
+			(double)rep->check_ms / 1000.0, rep->units_skipped, rep->health_checks);
 	ev_emit(r->ev, r->env, "roles.done", NULL, NULL, NULL,
-		"roles healthy after %.1fs (%s); %d file(s) changed, %d start(s), %d reload(s)",
-		(double)rep->total_ms / 1000.0, b.data ? b.data : "none", rep->files_changed, rep->starts, rep->reloads);
+		"roles healthy after %.1fs (%s); %d file(s) changed, %d start(s), %d reload(s)%s",
+		(double)rep->total_ms / 1000.0, b.data ? b.data : "none", rep->files_changed, rep->starts, rep->reloads,
+		q.data ? q.data : "");
 	sbx_buf_free(&b);
+	sbx_buf_free(&q);
 }
 
 /* Whether a node of bp runs a k3s server. */
@@ -196,7 +210,8 @@ static bool env_roles_k3s(const struct bp_blueprint *bp)
 
 /* Apply the roles of every node, record the outputs, fetch an installed cluster's kubeconfig. */
 int env_roles(const struct env_config *cfg, struct state *st, const struct bp_blueprint *bp,
-	const char *env, const char *privkey, struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err)
+	const char *env, const char *privkey, bool refresh, struct ev_sink *ev, struct ssh_pool *pool,
+	struct sbx_err *err)
 {
 	if (!has_roles(bp, env, ev))
 		return 0;
@@ -208,7 +223,7 @@ int env_roles(const struct env_config *cfg, struct state *st, const struct bp_bl
 		.ssh_priv_pem = privkey, .vip_cidr = r.vip_cidr, .net_cidrs = (const char *const *)r.net_cidrs,
 		.secret = secret_real, .secret_ctx = &r, .progress = progress, .progress_ctx = &r, .pool = pool,
 		.cluster_dir = cfg->cluster_dir, .mock_bin_dir = cfg->mock_bin_dir,
-		.health_timeout_ms = (int)cfg->role_timeout * 1000};
+		.health_timeout_ms = (int)cfg->role_timeout * 1000, .refresh = refresh};
 	struct role_report rep = {0};
 	struct artifact_set art = {0};
 	if (rc == 0)
@@ -218,7 +233,7 @@ int env_roles(const struct env_config *cfg, struct state *st, const struct bp_bl
 		rc = role_apply_all(&ctx, &rep, err);
 	}
 	if (rc == 0) {
-		report_timings(&r, &rep);
+		report_timings(&r, &rep, refresh);
 		rc = record_outputs(&r, &ctx, err);
 	}
 	if (rc == 0 && bp->cluster.present && bp->cluster.kubeconfig == NULL && env_roles_k3s(bp))

@@ -10,6 +10,8 @@
  * loaded TCG guest can take tens of seconds to open a channel. */
 #define PLAN_CONNECT_MS 45000
 #define PLAN_OP_MS 60000
+/* The bound on writing a host's manifest after one of its units failed. */
+#define RECORD_AFTER_FAILURE_MS 15000
 
 /* Registry order is the order on a host carrying several roles. */
 const struct role_def role_defs[] = {
@@ -35,11 +37,19 @@ struct apply {
 	int64_t t0;
 };
 
-/* One host's thread. */
+/* One host's thread. Unit 0 is the host's base, unit 1 + d registry role d. */
 struct worker {
 	struct apply *a;
 	struct role_node node;
 	struct sbx_err err;
+	struct role_unit units[ROLE_NDEFS + 1]; /* rendered up front (apply) */
+	bool rendered[ROLE_NDEFS + 1];
+	bool same[ROLE_NDEFS + 1];    /* the quick check found the unit unchanged: skipped */
+	bool ok[ROLE_NDEFS + 1];      /* applied and healthy, or unchanged */
+	int render_failed;            /* the first role whose render failed (its error in render_err), or -1 */
+	struct sbx_err render_err;
+	bool checked;                 /* the quick check ran */
+	int64_t check_ms;             /* when it answered */
 	int64_t done_ms[ROLE_NDEFS]; /* when each role became healthy here; -1: not applied */
 	struct role_change *changes; /* the dry run's findings on this host */
 	size_t nchanges;
@@ -116,44 +126,144 @@ static bool gate_wait(void *arg)
 	return dep_wait(g->a, g->d);
 }
 
-/* Render and apply one role on the worker's host; everything up to the health check runs at
- * once, the health check only once the role's prerequisite is healthy everywhere. */
+/* Copy a worker's error messages. */
+static void err_take(struct sbx_err *dst, const struct sbx_err *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		sbx_err_set(dst, src->code ? src->code : SBX_EXIT_FAILED, "%s", src->msgs[i].text);
+	if (src->hint)
+		sbx_err_hint(dst, "%s", src->hint);
+}
+
+/* Report a worker's progress, if anyone listens. */
+static void worker_say(const struct worker *w, const char *role, const char *step)
+{
+	const struct role_ctx *ctx = w->a->env.ctx;
+	if (ctx->progress)
+		ctx->progress(ctx->progress_ctx, w->node.h->name, role, step);
+}
+
+/* Apply one role on the worker's host, unless the quick check found it unchanged; everything up
+ * to the health check runs at once, the health check only once the role's prerequisite is
+ * healthy everywhere. */
 static int worker_role(struct worker *w, size_t d)
 {
-	struct role_unit u = {0};
 	struct gate g = {w->a, d};
+	if (w->render_failed == (int)d) {
+		err_take(&w->err, &w->render_err);
+		return -1;
+	}
+	if (w->same[1 + d] && !dep_wait(w->a, d)) /* unchanged, but its prerequisite failed: as applied */
+		return sbx_err_set(&w->err, SBX_EXIT_FAILED, "node %s (%s), role %s: not checked because role %s "
+			"failed", w->node.h->node, w->node.h->name, role_defs[d].name, role_defs[d].after);
+	if (w->same[1 + d]) {
+		worker_say(w, role_defs[d].name, "unchanged");
+		w->ok[1 + d] = true;
+		w->done_ms[d] = sbx_mono_ms() - w->a->t0;
+		return 0;
+	}
 	char *msg = role_defs[d].after ? xasprintf("not checked because role %s failed", role_defs[d].after)
 		: NULL;
 	w->node.gate = role_defs[d].after ? gate_wait : NULL;
 	w->node.gate_arg = &g;
 	w->node.gate_msg = msg;
-	int rc = role_defs[d].render(&w->a->env, w->node.h, &u, &w->err);
-	if (rc == 0)
-		rc = role_node_apply(&w->node, &u, &w->err);
+	int rc = role_node_apply(&w->node, &w->units[1 + d], &w->err);
 	w->node.gate = NULL;
-	role_unit_clear(&u);
 	free(msg);
+	w->ok[1 + d] = rc == 0;
 	if (rc == 0)
 		w->done_ms[d] = sbx_mono_ms() - w->a->t0;
 	return rc;
 }
 
-/* Connect and install the node scripts. */
+/* Render the host's base and its roles (up to the first that fails to render). */
+static void worker_render(struct worker *w)
+{
+	role_base_render(&w->a->env, w->node.h, &w->units[0]);
+	w->rendered[0] = true;
+	w->render_failed = -1;
+	for (size_t d = 0; d < ROLE_NDEFS && w->render_failed < 0; d++) {
+		if (!host_has(&w->a->env, w->node.h, d))
+			continue;
+		if (role_defs[d].render(&w->a->env, w->node.h, &w->units[1 + d], &w->render_err) < 0)
+			w->render_failed = (int)d;
+		else
+			w->rendered[1 + d] = true;
+	}
+}
+
+/* The worker's rendered units as a list (u) with their indexes (idx); returns how many. */
+static size_t worker_units(const struct worker *w, const struct role_unit **u, size_t *idx)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < ROLE_NDEFS + 1; k++)
+		if (w->rendered[k]) {
+			idx[n] = k;
+			u[n++] = &w->units[k];
+		}
+	return n;
+}
+
+/* The quick check of every rendered unit in one command; marks the unchanged ones. */
+static int worker_check(struct worker *w)
+{
+	const struct role_unit *u[ROLE_NDEFS + 1];
+	size_t idx[ROLE_NDEFS + 1];
+	bool same[ROLE_NDEFS + 1] = {0};
+	size_t n = worker_units(w, u, idx);
+	if (role_node_check(&w->node, u, n, same, &w->err) < 0)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		w->same[idx[k]] = same[k];
+	w->checked = true;
+	w->check_ms = sbx_mono_ms() - w->a->t0;
+	return 0;
+}
+
+/* Connect, quick-check (unless refresh), and install the node scripts unless unchanged. */
 static int worker_start(struct worker *w)
 {
-	struct role_unit u = {0};
-	if (role_node_connect(&w->node, &w->err) < 0)
+	bool refresh = w->a->env.ctx->refresh;
+	w->node.unproven = !refresh;
+	if (role_node_connect(&w->node, &w->err) < 0 || (!refresh && worker_check(w) < 0))
 		return -1;
-	role_base_render(&w->a->env, w->node.h, &u);
-	int rc = role_node_apply(&w->node, &u, &w->err);
-	role_unit_clear(&u);
+	if (w->same[0])
+		return w->ok[0] = true, 0;
+	int rc = role_node_apply(&w->node, &w->units[0], &w->err);
+	w->ok[0] = rc == 0;
 	return rc;
 }
 
-/* A host's thread: start, then its roles in registry order, each after its prerequisite. */
+/* After the roles: write the host's manifest when something was applied (a host found unchanged
+ * keeps its manifest and costs no second command); a unit that failed is left out of it. */
+static void worker_record(struct worker *w)
+{
+	const struct role_unit *u[ROLE_NDEFS + 1];
+	size_t idx[ROLE_NDEFS + 1];
+	bool ok[ROLE_NDEFS + 1] = {0}, act = false;
+	struct sbx_err e = SBX_ERR_INIT;
+	size_t n = worker_units(w, u, idx);
+	for (size_t k = 0; k < n; k++) {
+		ok[k] = w->ok[idx[k]];
+		act = act || !w->same[idx[k]];
+	}
+	if (w->node.c == NULL || !act)
+		return;
+	if (w->failed) /* best effort (the node may be what failed): the next up re-applies anyway */
+		ssh_set_timeout(w->node.c, RECORD_AFTER_FAILURE_MS);
+	if (role_node_record(&w->node, u, ok, n, &e) < 0 && !w->failed) {
+		err_take(&w->err, &e);
+		w->failed = true;
+	}
+	sbx_err_clear(&e);
+}
+
+/* A host's thread: render, start, then its roles in registry order, each after its prerequisite;
+ * then the manifest. */
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	worker_render(w);
 	w->failed = worker_start(w) < 0;
 	for (size_t d = 0; d < ROLE_NDEFS; d++) {
 		if (!host_has(&w->a->env, w->node.h, d))
@@ -162,16 +272,32 @@ static void *worker_main(void *arg)
 			w->failed = worker_role(w, d) < 0;
 		role_finish(w->a, d, !w->failed);
 	}
+	worker_record(w);
 	role_node_close(&w->node);
+	for (size_t k = 0; k < ROLE_NDEFS + 1; k++)
+		role_unit_clear(&w->units[k]);
+	sbx_err_clear(&w->render_err);
 	return NULL;
 }
 
 /* Add the worker's counters and timings to the report. */
 static void report_add(struct role_report *r, const struct worker *w)
 {
+	int skipped = 0, units = 0;
+	for (size_t k = 0; k < ROLE_NDEFS + 1; k++) {
+		units += w->rendered[k];
+		skipped += w->rendered[k] && w->same[k];
+	}
 	r->files_changed += w->node.files_changed;
 	r->reloads += w->node.reloads;
 	r->starts += w->node.starts;
+	r->hosts++;
+	r->hosts_unchanged += w->checked && skipped == units && !w->failed;
+	r->units_skipped += skipped;
+	r->health_checks += w->node.health_checks;
+	r->ssh_execs += w->node.execs;
+	if (w->checked && w->check_ms > r->check_ms)
+		r->check_ms = w->check_ms;
 	for (size_t d = 0; d < ROLE_NDEFS; d++) {
 		if (w->done_ms[d] < 0)
 			continue;
@@ -183,15 +309,6 @@ static void report_add(struct role_report *r, const struct worker *w)
 		if (k < r->ntimings && w->done_ms[d] > r->timings[k].ms)
 			r->timings[k].ms = w->done_ms[d];
 	}
-}
-
-/* Copy a worker's error messages. */
-static void err_take(struct sbx_err *dst, const struct sbx_err *src)
-{
-	for (size_t i = 0; i < src->n; i++)
-		sbx_err_set(dst, src->code ? src->code : SBX_EXIT_FAILED, "%s", src->msgs[i].text);
-	if (src->hint)
-		sbx_err_hint(dst, "%s", src->hint);
 }
 
 /* Start one thread per host with roles, running fn; join them all. */

@@ -10,7 +10,9 @@
  * a large artifact must have its digest) → swap atomically (mv) → start services that are not
  * running, reload (or restart) only those whose files changed → poll the health check until it
  * passes or the deadline.
- * A second apply without model changes uploads nothing and reloads nothing. role_plan_all is the
+ * A second apply without model changes uploads nothing and reloads nothing; unless ctx->refresh,
+ * one quick check per host (one command) finds the units unchanged and skips even their
+ * preparation and health check (see role_apply_all). role_plan_all is the
  * dry run of all this (for `sandbox plan`): the same renders and comparison, no action.
  * Database passwords never reach a node: PostgreSQL (ALTER ROLE) and pgbouncer (userlist.txt)
  * get the SCRAM-SHA-256 verifier computed here, salted from a stored random secret
@@ -108,6 +110,9 @@ struct role_ctx {
 	 * Called from worker threads (one per host): must be thread-safe. */
 	void (*progress)(void *ctx, const char *host, const char *role, const char *step);
 	void *progress_ctx;
+	/* Apply every unit in full (preparation, comparison, services, health check, post step) even
+	 * when the quick check finds it unchanged: `up --refresh`. */
+	bool refresh;
 };
 
 #define ROLE_MAX_TIMINGS 8
@@ -117,6 +122,12 @@ struct role_report {
 	int files_changed;  /* rendered files whose content differed on the node and were replaced */
 	int reloads;        /* running services reloaded or restarted because their files changed */
 	int starts;         /* services started because they were not running */
+	int hosts;          /* hosts that had something to apply (a role or the VIP route) */
+	int hosts_unchanged; /* of those, hosts the quick check found unchanged (every unit skipped) */
+	int units_skipped;  /* units (a role, or a host's base) found unchanged and not applied */
+	int health_checks;  /* units whose health check ran (polls of one unit count once) */
+	int ssh_execs;      /* commands run over SSH (the connections' own probes left out) */
+	int64_t check_ms;   /* from the call until every quick check had answered (0: none ran) */
 	int64_t total_ms;   /* from the call to every role healthy */
 	struct {
 		const char *role;  /* static string */
@@ -126,7 +137,19 @@ struct role_report {
 };
 
 /*
- * Apply every role of every host. Returns 0 when all are healthy. On failure -1 and err names
+ * Apply every role of every host. Unless ctx->refresh, each host first gets one quick check: a
+ * single command over its connection (taken from ctx->pool as it is, without a probe; a dead one
+ * is replaced by a new connection once) that prints the manifest the last apply left on the node
+ * (ROOT/run/sbx/applied: one "applied ROLE DIGEST" line per unit that was applied and healthy;
+ * /run is emptied by a reboot), the sha256 of every file of every unit, and which services
+ * sbx-svc sees running. A unit (a role, or the host's base) whose digest (of everything it
+ * renders: files, modes, owners, services, preparation, health check, post step) is the
+ * manifest's, whose files all have their rendered content and whose services all run, is
+ * skipped: no preparation, no health check, no post step. Every other unit is applied in full,
+ * exactly as with refresh (so a changed file reloads or restarts as it always did, a stopped
+ * service is started and health-checked). After a host applied something, one more command
+ * writes its manifest (the units that are applied or unchanged; a unit that failed is left out).
+ * Returns 0 when all are healthy. On failure -1 and err names
  * the host, the role, the step, and the node's own stderr of the failing command; *report is
  * filled in either case (report may be NULL).
  */

@@ -183,7 +183,12 @@ struct role_node {
 	const struct role_host *h;
 	struct ssh_conn *c;
 	int connect_ms; /* how long role_node_connect tries (0: 120 s) */
-	int files_changed, reloads, starts;
+	bool unproven;  /* take the pooled connection without a probe (role_node_check replaces a
+	                   dead one) */
+	bool pooled;    /* c came from the pool unproven and has run nothing yet */
+	int files_changed, reloads, starts, health_checks;
+	int execs;      /* commands run on closed connections (their connect probes left out) */
+	int exec_base;  /* c's command count when it was connected */
 	/* Called before the health check (NULL: none): waits for a prerequisite role; false when it
 	 * failed (the health check is then not run and the unit fails with gate_msg). */
 	bool (*gate)(void *arg);
@@ -199,6 +204,19 @@ void role_node_close(struct role_node *n);
  * services run; append what role_node_apply would do to *c (see role_plan_all). Changes nothing
  * on the node. -1 when a command could not run (err names host, role and step). */
 int role_node_plan(struct role_node *n, const struct role_unit *u, struct role_change **c, size_t *nc,
+	struct sbx_err *err) SBX_WUR;
+/* The digest (lowercase hex) of everything a unit renders: its files (path, content or blob
+ * digest, mode, owner, service, restart, validation), services, preparation, health check and
+ * post step with its input. */
+void role_unit_digest(const struct role_unit *u, char out[65]);
+/* The quick check of n units in one command: same[i] when unit i's digest is in the node's
+ * manifest, every file of it has its rendered content and every service of it runs. Changes
+ * nothing. A dead pooled connection is replaced once. -1 when the command cannot run. */
+int role_node_check(struct role_node *n, const struct role_unit *const *u, size_t nu, bool *same,
+	struct sbx_err *err) SBX_WUR;
+/* Write the node's manifest: the digests of the units u[i] with ok[i] (the others are left out, so
+ * the next quick check applies them). */
+int role_node_record(struct role_node *n, const struct role_unit *const *u, const bool *ok, size_t nu,
 	struct sbx_err *err) SBX_WUR;
 /* Append one change; takes ownership of what. */
 void role_change_add(struct role_change **c, size_t *nc, const struct role_host *h, const char *role,

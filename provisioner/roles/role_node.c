@@ -2,6 +2,7 @@
 #include "role_int.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
  * starved of CPU while its peers boot or install, not a boot. */
 #define CONNECT_TIMEOUT_MS 120000
 #define STAGED ".sbx-new"
+/* The manifest of the units applied on a host (below its root; /run: gone after a reboot). */
+#define APPLIED ROLE_RUNDIR "/applied"
 /* The bound on one staging command: 5 min, plus 1 s per 256 KiB uploaded (blobs of 200+ MB over
  * a slow guest's SSH). */
 #define STAGE_BASE_MS 300000
@@ -88,18 +91,22 @@ int role_node_connect(struct role_node *n, struct sbx_err *err)
 		.user = ctx->ssh_user ? ctx->ssh_user : "root", .priv_pem = ctx->ssh_priv_pem,
 		.pinned_key = n->h->pinned_hostkey};
 	progress(n, "-", "connect");
-	n->c = ssh_pool_take(ctx->pool, &t);
+	n->c = n->unproven ? ssh_pool_take_unproven(ctx->pool, &t) : ssh_pool_take(ctx->pool, &t);
+	n->pooled = n->unproven && n->c != NULL;
 	int ms = n->connect_ms > 0 ? n->connect_ms : CONNECT_TIMEOUT_MS;
 	if (n->c == NULL && ssh_connect_wait(&t, ms, &n->c, NULL, err) < 0) {
 		sbx_err_prefix(err, "node %s (%s)", n->h->node, n->h->name);
 		return -1;
 	}
+	n->exec_base = ssh_exec_count(n->c);
 	return 0;
 }
 
 /* Close the host's connection. */
 void role_node_close(struct role_node *n)
 {
+	if (n->c)
+		n->execs += ssh_exec_count(n->c) - n->exec_base;
 	ssh_close(n->c);
 	n->c = NULL;
 }
@@ -117,6 +124,22 @@ static void add_paths(struct sbx_buf *b, const struct role_unit *u, const bool *
 	}
 }
 
+/* Whether sha256sum's output `out` lacks file f with its rendered content; *missing: lacks it at all. */
+static bool file_differs(const char *out, const struct role_file *f, bool *missing)
+{
+	char want[65], *line = xasprintf("  %s\n", f->path);
+	if (f->data == NULL) /* a blob */
+		snprintf(want, sizeof want, "%s", f->sha256 ? f->sha256 : "");
+	else
+		sbx_sha256_hex(f->data, f->len, want);
+	const char *hit = strstr(out, line);
+	bool differs = hit == NULL || hit < out + 64 || strncmp(hit - 64, want, 64) != 0;
+	if (missing)
+		*missing = hit == NULL;
+	free(line);
+	return differs;
+}
+
 /* Run the unit's preparation (when `prepare`), then read the sha256 of every target file; mark
  * those that differ, and (missing: optional) those the node does not have. */
 static int mark_changed(struct role_node *n, const struct role_unit *u, bool prepare, bool *changed,
@@ -130,18 +153,8 @@ static int mark_changed(struct role_node *n, const struct role_unit *u, bool pre
 	add_paths(&b, u, NULL, "");
 	sbx_buf_puts(&b, " 2>/dev/null; true");
 	int rc = node_run(n, u->role, prepare ? "prepare" : "compare", b.data, NULL, &out, err);
-	for (size_t i = 0; rc == 0 && i < u->nfiles; i++) {
-		char want[65], *line = xasprintf("  %s\n", u->files[i].path);
-		if (u->files[i].data == NULL) /* a blob */
-			snprintf(want, sizeof want, "%s", u->files[i].sha256 ? u->files[i].sha256 : "");
-		else
-			sbx_sha256_hex(u->files[i].data, u->files[i].len, want);
-		const char *hit = strstr(out, line);
-		changed[i] = hit == NULL || hit < out + 64 || strncmp(hit - 64, want, 64) != 0;
-		if (missing)
-			missing[i] = hit == NULL;
-		free(line);
-	}
+	for (size_t i = 0; rc == 0 && i < u->nfiles; i++)
+		changed[i] = file_differs(out, &u->files[i], missing ? &missing[i] : NULL);
 	free(out);
 	sbx_buf_free(&b);
 	return rc;
@@ -355,6 +368,7 @@ static int health(struct role_node *n, const struct role_unit *u, struct sbx_err
 	int rc;
 	if (u->health == NULL)
 		return 0;
+	n->health_checks++;
 	progress(n, u->role, "health");
 	int ms = ctx->health_timeout_ms > 0 ? ctx->health_timeout_ms : 120000;
 	sbx_backoff_init(&b, u->health_ms > ms ? u->health_ms : ms, 100, 500);
@@ -420,24 +434,36 @@ void role_change_add(struct role_change **c, size_t *nc, const struct role_host 
 	(*nc)++;
 }
 
+/* Append the shell that prints "running NAME" for each of the unit's services that runs. */
+static void svc_running_script(struct sbx_buf *b, const struct role_node *n, const struct role_unit *u)
+{
+	for (size_t i = 0; i < u->nservices; i++) {
+		sbx_buf_puts(b, "if ");
+		svc_cmd(b, n, "running", u->services[i]);
+		sbx_buf_printf(b, " >/dev/null 2>&1; then echo 'running %s'; fi\n", u->services[i]);
+	}
+}
+
+/* Whether svc_running_script's output says service `name` runs. */
+static bool svc_says_running(const char *out, const char *name)
+{
+	char *line = xasprintf("running %s\n", name);
+	bool yes = strstr(out, line) != NULL;
+	free(line);
+	return yes;
+}
+
 /* Which of the unit's services run (sbx-svc running: reads pid files or systemd, starts nothing). */
 static int svc_running(struct role_node *n, const struct role_unit *u, bool *running,
 	struct sbx_err *err)
 {
 	struct sbx_buf b = {0};
 	char *out = NULL;
-	for (size_t i = 0; i < u->nservices; i++) {
-		sbx_buf_puts(&b, "if ");
-		svc_cmd(&b, n, "running", u->services[i]);
-		sbx_buf_printf(&b, " >/dev/null 2>&1; then echo 'running %s'; fi\n", u->services[i]);
-	}
+	svc_running_script(&b, n, u);
 	sbx_buf_puts(&b, "true");
 	int rc = node_run(n, u->role, "status", b.data, NULL, &out, err);
-	for (size_t i = 0; rc == 0 && i < u->nservices; i++) {
-		char *line = xasprintf("running %s\n", u->services[i]);
-		running[i] = strstr(out, line) != NULL;
-		free(line);
-	}
+	for (size_t i = 0; rc == 0 && i < u->nservices; i++)
+		running[i] = svc_says_running(out, u->services[i]);
 	free(out);
 	sbx_buf_free(&b);
 	return rc;
@@ -468,5 +494,187 @@ int role_node_plan(struct role_node *n, const struct role_unit *u, struct role_c
 out:
 	free(changed);
 	free(missing);
+	return rc;
+}
+
+/* Append one field of a digest's input: its length, then its bytes (NULL differs from ""). */
+static void digest_field(struct sbx_buf *b, const char *s, size_t len)
+{
+	if (s == NULL) {
+		sbx_buf_puts(b, "-\n");
+		return;
+	}
+	sbx_buf_printf(b, "%zu:", len);
+	sbx_buf_add(b, s, len);
+	sbx_buf_puts(b, "\n");
+}
+
+/* Append a NUL-terminated field (NULL allowed). */
+static void digest_str(struct sbx_buf *b, const char *s)
+{
+	digest_field(b, s, s ? strlen(s) : 0);
+}
+
+/* The digest of everything a unit renders. */
+void role_unit_digest(const struct role_unit *u, char out[65])
+{
+	struct sbx_buf b = {0};
+	char h[65];
+	digest_str(&b, u->role);
+	digest_str(&b, u->prepare);
+	digest_str(&b, u->health);
+	digest_str(&b, u->post);
+	digest_str(&b, u->post_input);
+	for (size_t i = 0; i < u->nservices; i++)
+		digest_str(&b, u->services[i]);
+	for (size_t i = 0; i < u->nfiles; i++) {
+		const struct role_file *f = &u->files[i];
+		if (f->data)
+			sbx_sha256_hex(f->data, f->len, h);
+		digest_str(&b, f->path);
+		digest_str(&b, f->data ? h : f->sha256);
+		sbx_buf_printf(&b, "%o %d\n", (unsigned)f->mode, f->restart);
+		digest_str(&b, f->owner);
+		digest_str(&b, f->service);
+		digest_str(&b, f->validate);
+	}
+	sbx_sha256_hex(b.data ? b.data : "", b.len, out);
+	if (b.data)
+		OPENSSL_cleanse(b.data, b.len); /* the post step's input may hold verifiers */
+	sbx_buf_free(&b);
+}
+
+/* Append the quoted paths of the blobs (blobs) or the rendered files of the units u[k] with ok[k]
+ * (ok NULL: all); returns how many. */
+static size_t add_paths_of(struct sbx_buf *b, const struct role_unit *const *u, size_t nu, const bool *ok,
+	bool blobs)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < nu; k++)
+		for (size_t i = 0; (ok == NULL || ok[k]) && i < u[k]->nfiles; i++) {
+			if ((u[k]->files[i].data == NULL) != blobs)
+				continue;
+			char *q = sbx_shell_quote(u[k]->files[i].path);
+			sbx_buf_printf(b, " %s", q);
+			free(q);
+			n++;
+		}
+	return n;
+}
+
+/*
+ * The one command of a quick check: the manifest, the sha256 of every rendered file, the identity
+ * of every blob (inode, size, mtime, ctime: hashing hundreds of megabytes on a slow guest is what
+ * the check avoids; a blob was checked against its digest when it was applied, and any write to
+ * it since changes its ctime), the running services (one sbx-svc running-all per unit).
+ */
+static char *check_script(const struct role_node *n, const struct role_unit *const *u, size_t nu)
+{
+	struct sbx_buf b = {0};
+	char *m = role_path(n->h, APPLIED), *q = sbx_shell_quote(m);
+	sbx_buf_printf(&b, "cat %s 2>/dev/null\nsha256sum --", q);
+	add_paths_of(&b, u, nu, NULL, false);
+	sbx_buf_puts(&b, " 2>/dev/null </dev/null\nstat -c 'now %n %i %s %.9Y %.9Z' --");
+	if (add_paths_of(&b, u, nu, NULL, true) == 0)
+		sbx_buf_puts(&b, " /dev/null");
+	sbx_buf_puts(&b, " 2>/dev/null\n");
+	for (size_t k = 0; k < nu; k++) {
+		if (u[k]->nservices == 0)
+			continue;
+		svc_cmd(&b, n, "running-all", u[k]->services[0]);
+		for (size_t i = 1; i < u[k]->nservices; i++)
+			sbx_buf_printf(&b, " %s", u[k]->services[i]);
+		sbx_buf_puts(&b, " 2>/dev/null\n");
+	}
+	sbx_buf_puts(&b, "true");
+	free(q);
+	free(m);
+	return sbx_buf_steal(&b);
+}
+
+/* Whether a quick check's output shows blob f as the manifest recorded it after its apply. */
+static bool blob_same(const char *out, const struct role_file *f)
+{
+	char *now = xasprintf("\nnow %s ", f->path);
+	const char *hit = strstr(out, now), *rest = hit ? hit + strlen(now) : NULL;
+	bool same = false;
+	if (rest) {
+		char *want = xasprintf("\nblob %s %.*s\n", f->path, (int)strcspn(rest, "\n"), rest);
+		same = strstr(out, want) != NULL;
+		free(want);
+	}
+	free(now);
+	return same;
+}
+
+/* Whether a quick check's output (after a leading newline) shows unit u unchanged. */
+static bool check_same(const char *out, const struct role_unit *u)
+{
+	char d[65];
+	role_unit_digest(u, d);
+	char *line = xasprintf("\napplied %s %s\n", u->role, d);
+	bool same = strstr(out, line) != NULL;
+	free(line);
+	for (size_t i = 0; same && i < u->nfiles; i++)
+		same = u->files[i].data ? !file_differs(out, &u->files[i], NULL) : blob_same(out, &u->files[i]);
+	for (size_t i = 0; same && i < u->nservices; i++)
+		same = svc_says_running(out, u->services[i]);
+	return same;
+}
+
+/* Quick-check n units in one command. */
+int role_node_check(struct role_node *n, const struct role_unit *const *u, size_t nu, bool *same,
+	struct sbx_err *err)
+{
+	char *script = check_script(n, u, nu), *out = NULL;
+	struct sbx_err e = SBX_ERR_INIT;
+	progress(n, "-", "check");
+	int rc = node_run(n, "-", "check", script, NULL, &out, &e);
+	if (rc < 0 && n->pooled) { /* the kept connection died since readiness: connect anew */
+		sbx_err_clear(&e);
+		role_node_close(n);
+		n->unproven = false;
+		rc = role_node_connect(n, &e) < 0 ? -1 : node_run(n, "-", "check", script, NULL, &out, &e);
+	}
+	n->pooled = false;
+	if (rc < 0) {
+		for (size_t i = 0; i < e.n; i++)
+			sbx_err_set(err, SBX_EXIT_FAILED, "%s", e.msgs[i].text);
+	}
+	char *all = rc == 0 ? xasprintf("\n%s", out) : NULL;
+	for (size_t k = 0; rc == 0 && k < nu; k++)
+		same[k] = check_same(all, u[k]);
+	sbx_err_clear(&e);
+	free(all);
+	free(out);
+	free(script);
+	return rc;
+}
+
+/* Write the node's manifest of the units applied or found unchanged: their digests, and the
+ * identity of their blobs ("blob PATH INODE SIZE MTIME CTIME"). */
+int role_node_record(struct role_node *n, const struct role_unit *const *u, const bool *ok, size_t nu,
+	struct sbx_err *err)
+{
+	struct sbx_buf b = {0};
+	char *m = role_path(n->h, APPLIED), *q = sbx_shell_quote(m);
+	sbx_buf_printf(&b, "set -e\numask 077\nmkdir -p \"$(dirname %s)\"\nrm -f %s" STAGED "\n"
+		"(set -C; printf '%%s\\n' ''", q, q);
+	for (size_t k = 0; k < nu; k++) {
+		char d[65];
+		if (!ok[k])
+			continue;
+		role_unit_digest(u[k], d);
+		sbx_buf_printf(&b, " 'applied %s %s'", u[k]->role, d);
+	}
+	sbx_buf_printf(&b, " > %s" STAGED ")\n", q);
+	sbx_buf_puts(&b, "stat -c 'blob %n %i %s %.9Y %.9Z' --");
+	if (add_paths_of(&b, u, nu, ok, true) == 0)
+		sbx_buf_puts(&b, " /dev/null");
+	sbx_buf_printf(&b, " >> %s" STAGED "\nmv -f %s" STAGED " %s", q, q, q);
+	int rc = node_run(n, "-", "record", b.data, NULL, NULL, err);
+	sbx_buf_free(&b);
+	free(q);
+	free(m);
 	return rc;
 }

@@ -34,6 +34,7 @@ struct ssh_conn {
 	char *label;      /* user@host:port, for messages */
 	int op_ms;        /* bound on one operation */
 	char *priv;       /* prefix for upload/download commands ("sudo -n"), or NULL */
+	int execs;        /* commands started (channels opened) */
 };
 
 /* Why a connection attempt failed (connect_wait retries all but SSH_FAIL_HOSTKEY). */
@@ -514,6 +515,12 @@ void ssh_set_timeout(struct ssh_conn *c, int timeout_ms)
 	c->op_ms = timeout_ms > 0 ? timeout_ms : SSH_DEFAULT_OP_MS;
 }
 
+/* How many commands were started on the connection. */
+int ssh_exec_count(const struct ssh_conn *c)
+{
+	return c ? c->execs : 0;
+}
+
 /* A label "user@host:port" for messages (owned by the connection). */
 const char *ssh_label(const struct ssh_conn *c)
 {
@@ -659,6 +666,7 @@ static LIBSSH2_CHANNEL *chan_start(struct ssh_conn *c, const char *cmd, int64_t 
 		sess_err(c, libssh2_session_last_errno(c->s), "open channel", err);
 		return NULL;
 	}
+	c->execs++;
 	SSH_RETRY(c, dl, rc, libssh2_channel_exec(ch, cmd));
 	if (rc != 0) {
 		sess_err(c, rc, "exec", err);

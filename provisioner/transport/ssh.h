@@ -88,6 +88,10 @@ void ssh_set_timeout(struct ssh_conn *c, int timeout_ms);
 /* Prove the session works: `true` exits 0 within timeout_ms (later operations get the default
  * bound again). */
 int ssh_probe(struct ssh_conn *c, int timeout_ms, struct sbx_err *err) SBX_WUR;
+/* How many commands (exec, upload, download, probe: one channel each) were started on c since it
+ * connected, the connection's own probe included; 0 for NULL. For reports and tests: a round trip
+ * to a slow guest is what a fast path saves. */
+int ssh_exec_count(const struct ssh_conn *c);
 /* "user@host:port", for messages; owned by c. */
 const char *ssh_label(const struct ssh_conn *c);
 /* The same label for a target; caller frees. */
@@ -106,6 +110,9 @@ void ssh_pool_put(struct ssh_pool *p, struct ssh_conn *c);
 /* The kept connection for t, proven alive by running `true`; NULL when there is none or it is
  * dead (then it is closed). A NULL pool has none. */
 struct ssh_conn *ssh_pool_take(struct ssh_pool *p, const struct ssh_target *t);
+/* The kept connection for t as it is, not proven alive (no round trip): for a caller whose first
+ * command notices a dead connection and then connects anew. NULL when there is none. */
+struct ssh_conn *ssh_pool_take_unproven(struct ssh_pool *p, const struct ssh_target *t);
 /* Close every connection not taken; NULL is a no-op. */
 void ssh_pool_free(struct ssh_pool *p);
 /*

@@ -53,8 +53,8 @@ void ssh_pool_put(struct ssh_pool *p, struct ssh_conn *c)
 	ssh_close(old);
 }
 
-/* Take the kept connection for t if it still runs a command. */
-struct ssh_conn *ssh_pool_take(struct ssh_pool *p, const struct ssh_target *t)
+/* Take the kept connection for t, unproven. */
+struct ssh_conn *ssh_pool_take_unproven(struct ssh_pool *p, const struct ssh_target *t)
 {
 	if (p == NULL)
 		return NULL;
@@ -63,6 +63,13 @@ struct ssh_conn *ssh_pool_take(struct ssh_pool *p, const struct ssh_target *t)
 	struct ssh_conn *c = pool_remove(p, label);
 	pthread_mutex_unlock(&p->mu);
 	free(label);
+	return c;
+}
+
+/* Take the kept connection for t if it still runs a command. */
+struct ssh_conn *ssh_pool_take(struct ssh_pool *p, const struct ssh_target *t)
+{
+	struct ssh_conn *c = ssh_pool_take_unproven(p, t);
 	if (c == NULL)
 		return NULL;
 	struct sbx_err err = SBX_ERR_INIT;

@@ -2,7 +2,7 @@
 # `sandbox up` of examples/govstack.yaml on real VMs (router, 2 LBs, a backend running the mocks,
 # PostgreSQL; 5 VMs under whatever acceleration the machine has): boot to SSH-ready per node,
 # then "all nodes SSH-ready" → "all roles healthy" with its per-role breakdown, a no-change
-# second up, failover (HAProxy stopped on lb-0 → the router's route via lb-0 gone), pgbench -S
+# second up next to an `up --refresh`, failover (HAProxy stopped on lb-0 → the router's route via lb-0 gone), pgbench -S
 # at 100 clients through pgbouncer vs direct (from the DB node), and down.
 # Prints figures, asserts nothing. Needs root, libvirtd and the cached image.
 set -u
@@ -30,6 +30,8 @@ echo "  $(msg roles.done "$T/up.log")"
 [ $rc -eq 0 ] || { tail -n 20 "$T/up.log"; exit 0; }
 t0=$(now); "$bin" up "$T/bench.yaml" --name $E --json >"$T/up2.log" 2>&1; t1=$(now)
 echo "second up (no change): $(ms $t0 $t1) ms; $(msg roles.done "$T/up2.log")"
+t0=$(now); "$bin" up "$T/bench.yaml" --name $E --json --refresh >"$T/up3.log" 2>&1; t1=$(now)
+echo "up --refresh (no change, every role applied and health-checked): $(ms $t0 $t1) ms; $(msg roles.done "$T/up3.log")"
 VIP=$("$bin" outputs $E --format env | sed -n 's/^VIP_WWW_ADDR=\([0-9.]*\):.*/\1/p')
 LB0=$("$bin" outputs $E --format env | sed -n 's/^SANDBOX_NODE_LB_0_IP=//p')
 # failover, timed on the router itself (no SSH round trip in the figure)

@@ -10,6 +10,7 @@
  * token on every node (the secret store's), cluster-init on the first server only, the others
  * and the agent join it; the token is in no command line, environment, service definition, log
  * or progress event; a second apply uploads nothing and restarts nothing (and the dry run agrees);
+ * the airgap images overwritten in place on one node are found by the quick check and re-uploaded;
  * a config change restarts k3s everywhere; role_k3s_kubeconfig points at the first server; a
  * streamed file that shrinks fails the upload.
  */
@@ -417,6 +418,8 @@ static void test_second_apply_noop(void **state)
 	assert_int_equal(rep.files_changed, 0);
 	assert_int_equal(rep.reloads, 0);
 	assert_int_equal(rep.starts, 0);
+	assert_int_equal(rep.hosts_unchanged, NHOSTS); /* the quick check: no health check, no hashing */
+	assert_int_equal(rep.health_checks, 0);
 	char *after = pids();
 	assert_string_equal(before, after);
 	assert_int_equal(role_plan_all(&F.ctx, &c, &n, &err), 0);
@@ -424,6 +427,30 @@ static void test_second_apply_noop(void **state)
 	role_changes_free(c, n);
 	free(before);
 	free(after);
+}
+
+/* The airgap images overwritten in place on the agent (same size, same inode): the quick check,
+ * which compares a blob's identity (inode, size, times) with what was recorded after its apply
+ * instead of hashing it, sends the agent through a full apply, which finds the digest wrong,
+ * uploads the images again and restarts k3s there only; then everything is unchanged again. */
+static void test_blob_overwritten(void **state)
+{
+	(void)state;
+	struct role_report rep;
+	struct sbx_err err = SBX_ERR_INIT;
+	char *rel = xasprintf("/var/lib/rancher/k3s/agent/images/%s", F.art.images.name), *img = on_node(2, rel);
+	char *sh = xasprintf("printf sandbox-tampered | dd of=%s bs=1 seek=100 conv=notrunc status=none", img);
+	char *argv[] = {"sh", "-c", sh, NULL};
+	struct sbx_err e = SBX_ERR_INIT;
+	assert_int_equal(sbx_run(argv, 10000, NULL, &e), 0);
+	assert_int_equal(apply(&rep, &err), 0);
+	assert_int_equal(rep.files_changed, 1);
+	assert_int_equal(rep.reloads, 1);
+	assert_int_equal(rep.hosts_unchanged, NHOSTS - 1);
+	assert_int_equal(apply(&rep, &err), 0);
+	assert_int_equal(rep.files_changed, 0);
+	assert_int_equal(rep.hosts_unchanged, NHOSTS);
+	free(sh), free(img), free(rel);
 }
 
 /* A new API port changes every config.yaml (the servers' port, everybody's join URL): k3s restarts
@@ -497,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_config_per_node),
 		cmocka_unit_test(test_token_not_exposed),
 		cmocka_unit_test(test_second_apply_noop),
+		cmocka_unit_test(test_blob_overwritten),
 		cmocka_unit_test(test_config_change_restarts),
 		cmocka_unit_test(test_kubeconfig),
 		cmocka_unit_test(test_stream_short_file),

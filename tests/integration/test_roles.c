@@ -2,7 +2,9 @@
  * The roles against real daemons: router + 2 LB + backend + DB as network namespaces (each with
  * its own sshd), applied through role_apply_all over SSH exactly as on VMs, then checked from
  * outside: BGP Established, the VIP route (ECMP), a TCP request through the VIP, psql through
- * pgbouncer, a no-op second apply, a validation failure, and failover when HAProxy stops. Safety on
+ * pgbouncer, a no-op second apply (the quick check: one SSH command per host, no health check),
+ * the full one (refresh), a file edited and a service stopped on one node behind sandbox's back
+ * (put back and started there only), a validation failure, and failover when HAProxy stops. Safety on
  * the nodes: passwords reach PostgreSQL and pgbouncer only as SCRAM verifiers (never in the SQL the
  * server logs), secret files have their modes from birth, a planted link at a staged path is not
  * followed, and HAProxy's workers run as the haproxy user. The mocks run as the sbx-mocks user,
@@ -56,6 +58,8 @@ struct fix {
 	int plan_files, plan_starts; /* what the dry run before the first apply announced */
 };
 static struct fix F;
+
+static char *svc_pid(int i, const char *svc);
 
 /* Blueprint pieces, built by hand. */
 static char *r_router[] = {"router"}, *r_lb[] = {"lb"}, *r_pg[] = {"postgres"}, *r_mocks[] = {"mocks"},
@@ -298,6 +302,18 @@ static int apply(struct role_report *rep, struct sbx_err *err)
 	return rc;
 }
 
+/* How many units have a health check: router, 2 x lb, postgres, mocks (with the mocks). */
+static int health_units(void)
+{
+	return F.mock_dir ? 5 : 4;
+}
+
+/* How many units the hosts carry: a base each, and one role each. */
+static int all_units(void)
+{
+	return 2 * NHOSTS - (F.mock_dir ? 0 : 1);
+}
+
 /* The first apply changes files, starts every service, and ends healthy. */
 static void test_apply_first(void **state)
 {
@@ -316,6 +332,11 @@ static void test_apply_first(void **state)
 	assert_int_equal(rep.ntimings, 4); /* router, postgres, lb, mocks (possibly with no mock) */
 	assert_int_equal(rep.files_changed, F.plan_files); /* as the dry run announced */
 	assert_int_equal(rep.starts, F.plan_starts);
+	/* no manifest on the nodes yet: every unit applied, every health check run */
+	assert_int_equal(rep.hosts, NHOSTS);
+	assert_int_equal(rep.hosts_unchanged, 0);
+	assert_int_equal(rep.units_skipped, 0);
+	assert_int_equal(rep.health_checks, health_units());
 }
 
 /* Poll `argv` until its stdout contains every needle and none of the unwanted, or 15 s pass. */
@@ -561,22 +582,193 @@ static void test_mocks_answer(void **state)
 	free(bearer), free(xkey), free(key), free(sig);
 }
 
-/* A second apply changes no file, reloads nothing, and leaves the password as it was. */
+/* A pool holding an open connection to every host, as readiness leaves it for `up`'s roles. */
+static struct ssh_pool *pool_of_all(void)
+{
+	struct ssh_pool *p = ssh_pool_new();
+	for (int i = 0; i < NHOSTS; i++) {
+		struct ssh_target t = {.host = F.addr[i], .user = F.ctx.ssh_user, .priv_pem = F.priv,
+			.pinned_key = F.hostkey[i]};
+		struct ssh_conn *c = NULL;
+		struct sbx_err err = SBX_ERR_INIT;
+		assert_int_equal(ssh_connect(&t, 10000, &c, NULL, &err), 0);
+		ssh_pool_put(p, c);
+	}
+	return p;
+}
+
+/* Apply over connections kept in a pool (as `up` does after readiness). */
+static int apply_pooled(struct role_report *rep, struct sbx_err *err)
+{
+	F.ctx.pool = pool_of_all();
+	int rc = apply(rep, err);
+	ssh_pool_free(F.ctx.pool);
+	F.ctx.pool = NULL;
+	return rc;
+}
+
+/* Check a report of an apply the quick check found unchanged everywhere but on `changed` hosts,
+ * with `health` health checks run. */
+static void expect_quick(const struct role_report *rep, int changed, int health)
+{
+	assert_int_equal(rep->hosts, NHOSTS);
+	assert_int_equal(rep->hosts_unchanged, NHOSTS - changed);
+	assert_int_equal(rep->units_skipped, all_units() - health);
+	assert_int_equal(rep->health_checks, health);
+	assert_true(rep->check_ms > 0 && rep->check_ms <= rep->total_ms);
+}
+
+/* A second apply changes no file, reloads nothing, and leaves the password as it was; over the
+ * kept connections it runs exactly one command per host (the quick check) and no health check. */
 static void test_second_apply_noop(void **state)
 {
 	(void)state;
 	struct role_report rep;
 	struct sbx_err err = SBX_ERR_INIT;
 	char *before = owner_verifier();
-	assert_int_equal(apply(&rep, &err), 0);
+	assert_int_equal(apply_pooled(&rep, &err), 0);
 	assert_int_equal(rep.files_changed, 0);
 	assert_int_equal(rep.reloads, 0);
 	assert_int_equal(rep.starts, 0);
+	expect_quick(&rep, 0, 0);
+	assert_int_equal(rep.ssh_execs, NHOSTS);
 	char *after = owner_verifier();
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
-	printf("second apply (no change): %lld ms\n", (long long)rep.total_ms);
+	printf("second apply (no change): %lld ms, checked in %lld ms, %d ssh command(s)\n",
+		(long long)rep.total_ms, (long long)rep.check_ms, rep.ssh_execs);
+	/* without a pool: a connection each, and still one command on it */
+	assert_int_equal(apply(&rep, &err), 0);
+	expect_quick(&rep, 0, 0);
+	assert_int_equal(rep.ssh_execs, NHOSTS);
+}
+
+/* A kept connection that died since readiness (its sshd process killed) is replaced by a new one
+ * for the quick check; nothing else changes. */
+static void test_dead_pooled_connection(void **state)
+{
+	(void)state;
+	struct role_report rep;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct ssh_result r = {0};
+	struct ssh_pool *p = pool_of_all();
+	struct ssh_target t = {.host = F.addr[4], .user = F.ctx.ssh_user, .priv_pem = F.priv,
+		.pinned_key = F.hostkey[4]};
+	struct ssh_conn *c = ssh_pool_take_unproven(p, &t);
+	assert_non_null(c);
+	if (ssh_exec(c, "kill -9 $PPID", NULL, &r, &err) < 0) /* the session's sshd: the connection ends */
+		sbx_err_clear(&err);
+	ssh_result_clear(&r);
+	ssh_pool_put(p, c);
+	F.ctx.pool = p;
+	int rc = apply(&rep, &err);
+	ssh_pool_free(p);
+	F.ctx.pool = NULL;
+	assert_int_equal(rc, 0);
+	expect_quick(&rep, 0, 0);
+	assert_int_equal(rep.files_changed + rep.starts + rep.reloads, 0);
+	assert_true(rep.ssh_execs >= NHOSTS && rep.ssh_execs <= NHOSTS + 1);
+}
+
+/* --refresh applies every unit in full: every preparation and health check, and changes nothing. */
+static void test_refresh_apply(void **state)
+{
+	(void)state;
+	struct role_report rep;
+	struct sbx_err err = SBX_ERR_INIT;
+	F.ctx.refresh = true;
+	int rc = apply_pooled(&rep, &err);
+	F.ctx.refresh = false;
+	assert_int_equal(rc, 0);
+	assert_int_equal(rep.files_changed, 0);
+	assert_int_equal(rep.reloads, 0);
+	assert_int_equal(rep.starts, 0);
+	assert_int_equal(rep.hosts_unchanged, 0);
+	assert_int_equal(rep.units_skipped, 0);
+	assert_int_equal(rep.check_ms, 0);
+	assert_int_equal(rep.health_checks, health_units());
+	assert_true(rep.ssh_execs > 2 * NHOSTS); /* per unit at least prepare+compare and services */
+	printf("refresh apply (no change, --refresh): %lld ms, %d ssh command(s)\n", (long long)rep.total_ms,
+		rep.ssh_execs);
+}
+
+/* A file edited on one node behind sandbox's back is put back there only, and its service
+ * reloaded (not restarted) as a model change would; the other hosts are only checked. */
+static void test_drift_file(void **state)
+{
+	(void)state;
+	struct role_report rep;
+	struct sbx_err err = SBX_ERR_INIT;
+	char *ini = xasprintf("%s/etc/sbx/pgbouncer/pgbouncer.ini", F.root[4]), *data = NULL;
+	char *sh = xasprintf("echo '; edited by hand' >> %s", ini), *argv[] = {"sh", "-c", sh, NULL};
+	char *b0 = svc_pid(4, "pgbouncer");
+	size_t len;
+	assert_int_equal(run(argv, NULL), 0);
+	assert_int_equal(apply_pooled(&rep, &err), 0);
+	assert_int_equal(rep.files_changed, 1);
+	assert_int_equal(rep.reloads, 1);
+	assert_int_equal(rep.starts, 0);
+	expect_quick(&rep, 1, 1); /* postgres on db-0 only */
+	assert_int_equal(sbx_read_file(ini, &data, &len, &err), 0);
+	assert_null(strstr(data, "edited by hand"));
+	char *b1 = svc_pid(4, "pgbouncer");
+	assert_string_equal(b0, b1); /* reloaded in place */
+	psql_check();
+	free(b0), free(b1), free(data), free(sh), free(ini);
+}
+
+/* A service stopped behind sandbox's back is found by the quick check, started and checked. */
+static void test_stopped_service(void **state)
+{
+	(void)state;
+	struct role_report rep;
+	struct sbx_err err = SBX_ERR_INIT;
+	char *svc = xasprintf("%s/usr/local/lib/sbx/sbx-svc", F.root[4]);
+	char *stop[] = {svc, F.root[4], "stop", "pgbouncer", NULL}, *running[] = {svc, F.root[4], "running",
+		"pgbouncer", NULL};
+	assert_int_equal(run(stop, NULL), 0);
+	assert_int_not_equal(run(running, NULL), 0);
+	assert_int_equal(apply_pooled(&rep, &err), 0);
+	assert_int_equal(rep.starts, 1);
+	assert_int_equal(rep.files_changed, 0);
+	assert_int_equal(rep.reloads, 0);
+	expect_quick(&rep, 1, 1);
+	assert_int_equal(run(running, NULL), 0);
+	psql_check();
+	free(svc);
+}
+
+/* Benchmark (SBX_ROLES_BENCH=1): no-change applies with the quick check next to --refresh ones,
+ * alternating, over kept connections; the medians of 5 each. */
+static int64_t median5(int64_t *v)
+{
+	for (int i = 0; i < 5; i++)
+		for (int k = i + 1; k < 5; k++)
+			if (v[k] < v[i]) {
+				int64_t t = v[i];
+				v[i] = v[k], v[k] = t;
+			}
+	return v[2];
+}
+
+/* See median5. */
+static void test_bench_quick_vs_refresh(void **state)
+{
+	(void)state;
+	int64_t quick[5], full[5];
+	struct role_report rep;
+	struct sbx_err err = SBX_ERR_INIT;
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(apply_pooled(&rep, &err), 0);
+		quick[i] = rep.total_ms;
+		F.ctx.refresh = true;
+		assert_int_equal(apply_pooled(&rep, &err), 0);
+		F.ctx.refresh = false;
+		full[i] = rep.total_ms;
+	}
+	printf("no-change apply, median of 5: quick check %lld ms, --refresh %lld ms\n",
+		(long long)median5(quick), (long long)median5(full));
 }
 
 /* A secret as it is, never created (the dry run's getter): a missing one is a placeholder. */
@@ -1083,6 +1275,7 @@ static void test_reload_on_change(void **state)
 		assert_int_equal(rep.files_changed, 3);
 		assert_int_equal(rep.reloads, 3);
 		assert_int_equal(rep.starts, 0);
+		expect_quick(&rep, 3, 3); /* lb on both LBs, postgres; router and app only checked */
 	}
 	char *h1 = svc_pid(1, "haproxy"), *b1 = svc_pid(4, "pgbouncer");
 	assert_string_equal(h0, h1); /* reloaded in place */
@@ -1166,6 +1359,7 @@ static void test_failover(void **state)
 	assert_int_equal(apply(&rep, &err), 0); /* converges: starts the stopped HAProxy again */
 	assert_int_equal(rep.starts, 1);
 	assert_int_equal(rep.files_changed, 0);
+	expect_quick(&rep, 1, 1); /* lb on lb-0 only */
 	const char *both[] = {gone, kept, NULL};
 	assert_true(poll_output(argv, both, NULL) >= 0);
 	haproxy_workers_unprivileged(1);
@@ -1235,6 +1429,10 @@ int main(void)
 		cmocka_unit_test(test_mocks_twilio),
 		cmocka_unit_test(test_mocks_stripe),
 		cmocka_unit_test(test_second_apply_noop),
+		cmocka_unit_test(test_dead_pooled_connection),
+		cmocka_unit_test(test_refresh_apply),
+		cmocka_unit_test(test_drift_file),
+		cmocka_unit_test(test_stopped_service),
 		cmocka_unit_test(test_password_never_plaintext),
 		cmocka_unit_test(test_plan_noop),
 		cmocka_unit_test(test_plan_model_change),
@@ -1243,6 +1441,7 @@ int main(void)
 		cmocka_unit_test(test_validation_failure),
 		cmocka_unit_test(test_failover),
 		cmocka_unit_test(test_bench_pgbench),
+		cmocka_unit_test(test_bench_quick_vs_refresh),
 	};
 	/* The benchmark is tests/bench/roles_apply.sh's: a test run leaves it out instead of skipping it. */
 	if (getenv("SBX_ROLES_BENCH") == NULL)
