@@ -38,7 +38,7 @@ struct provider {
 	bool machines; /* it runs machines (a session with prov_cfg.no_machines does not open it) */
 };
 
-extern const struct provider prov_libvirt, prov_k8s, prov_ipmi;
+extern const struct provider prov_libvirt, prov_k8s, prov_ipmi, prov_netboot;
 
 /* Free one listed object's strings (the struct itself is not freed). */
 void prov_obj_list_free_one(struct prov_obj *o);
