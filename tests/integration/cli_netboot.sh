@@ -8,84 +8,15 @@
 # undeclared MAC is ignored (dnsmasq logs it). Over HTTP: the script (install to /dev/sda, the
 # seed URL), the seed, the kernel; paths outside the service's files are 404; /installed/NODE
 # turns the script into a local-disk boot. Both processes killed: plan says "not running", up
-# restarts them. `gc` finds a service whose environment is gone and deletes it. `down` leaves no process and no file; a second service whose directory was deleted
-# under it is still stopped by down (found by its command line).
+# restarts them. `gc` finds a service whose environment is gone and deletes it. `down` stops the
+# service even after its directory was deleted under it (found by its command line) and leaves no
+# process and no file. The namespaces, BMC and blueprint: tests/lib/netboot.sh.
 . "$SBX_TOP/tests/lib/harness.sh"
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces)"
 for b in /usr/bin/ipmi_sim /usr/sbin/dnsmasq /usr/sbin/dhclient /usr/bin/python3 /usr/bin/curl /usr/bin/sqlite3; do
     [ -x "$b" ] || skip "needs $b"
 done
-A=nb$$ H=sbxnbh$$ M=sbxnbm$$
-MAC=52:54:00:ab:cd:01 OTHER=52:54:00:ab:cd:99
-NET=10.$((150 + $$ % 100)).$(($$ % 200))
-export SANDBOX_IPAM_POOL="$NET.0/24" SANDBOX_NETBOOT_DIR="$T/netboot" SANDBOX_BMC_TIMEOUT=10s
-chmod 0755 "$T"
-BR=sbx$(printf %s "sbx-$A.boot" | sha256sum | cut -c1-8)
-NB="$SANDBOX_NETBOOT_DIR/sbx-$A.boot.netboot"
-inh() { ip netns exec $H "$@"; }
-inm() { ip netns exec $M "$@"; }
-
-ip netns add $H && ip netns add $M || skip "cannot create network namespaces"
-on_exit "ip netns del $H; ip netns del $M"
-on_exit "ip netns pids $H | xargs -r kill -9; ip netns pids $M | xargs -r kill -9"
-ip -n $H link set lo up && ip -n $M link set lo up
-ip -n $H link add $BR type bridge && ip -n $H addr add $NET.1/24 dev $BR && ip -n $H link set $BR up
-ip -n $H link add nbh0 type veth peer name eth0 netns $M
-ip -n $H link set nbh0 master $BR && ip -n $H link set nbh0 up
-ip -n $M link set eth0 address $MAC && ip -n $M link set eth0 up
-
-# the machine's BMC: ipmi_sim on the host namespace's loopback, power kept in a file
-S=$T/sim
-mkdir -p "$S/state"
-echo 0 > "$S/power"
-cat > "$S/chassis" <<'PROG'
-#!/bin/sh
-dir=$(dirname "$0")
-op=$1; shift
-case $op in
-get) for p in "$@"; do case $p in
-     power) echo "power:$(cat "$dir/power")" ;;
-     boot) echo "boot:$(cat "$dir/boot" 2>/dev/null || echo none)" ;;
-     *) exit 1 ;; esac; done ;;
-set) while [ $# -ge 2 ]; do case $1 in
-     boot) echo "$2" > "$dir/boot" ;;
-     power) echo "$2" > "$dir/power" ;;
-     reset|shutdown) ;;
-     *) exit 1 ;; esac; shift 2; done ;;
-*) exit 1 ;;
-esac
-PROG
-chmod +x "$S/chassis"
-BMC=$(inh python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-printf 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n' > "$S/sim.emu"
-cat > "$S/lan.conf" <<CONF
-name "nb"
-set_working_mc 0x20
-  startlan 1
-    addr 127.0.0.1 $BMC
-    priv_limit admin
-    allowed_auths_admin none md2 md5 straight
-    guid a123456789abcdefa123456789abcdef
-  endlan
-  chassis_control "$S/chassis"
-  user 2 true "admin" "Bmc-pw-0451" admin 10 none md2 md5 straight
-CONF
-inh /usr/bin/ipmi_sim -c "$S/lan.conf" -f "$S/sim.emu" -s "$S/state" -n > "$S/sim.log" 2>&1 &
-until_true 30 sh -c "ip netns exec $H ss -lun | grep -q '127.0.0.1:$BMC '" || { cat "$S/sim.log" >&2; fail "ipmi_sim did not listen"; finish; }
-
-mkdir -p "$T/bp"
-printf 'KERNEL-%s\n' $$ > "$T/bp/vmlinuz"
-printf 'INITRD\n' > "$T/bp/initrd.img"
-printf 'IMAGE\n' > "$T/bp/disk.img"
-cat > "$T/bp/metal.yaml" <<YAML
-apiVersion: sandbox/v1
-name: x
-site: { uri: test:///default, image: { path: disk.img, kernel: vmlinuz, initrd: initrd.img, cmdline: console=ttyS0 } }
-networks: [ { name: boot } ]
-nodes:
-  - { name: db, provider: ipmi, networks: [boot], mac: "$MAC", disk: /dev/sda, wipe: true,
-      bmc: { address: 127.0.0.1, port: $BMC, user: admin, password: "\${secret.bmc}" } }
-YAML
+. "$SBX_TOP/tests/lib/netboot.sh"
 printf %s 'Bmc-pw-0451' | "$SANDBOX" secret set $A bmc >/dev/null || fail "secret set"
 on_exit "ip netns exec $H $SANDBOX down $A"
 
