@@ -3,7 +3,7 @@
 # Everything runs in two network namespaces this test creates: "host" (the environment's bridge
 # with its .1 address, where `sandbox` runs with the libvirt test driver and an ipmi_sim BMC on
 # loopback) and "metal" (the machine's NIC, a veth into that bridge, with the declared MAC).
-# `up` starts dnsmasq and the HTTP side; ISC dhclient in "metal" gets the planned address and, as
+# `up` starts dnsmasq and the HTTP side (an up killed right after that: the next one converges); ISC dhclient in "metal" gets the planned address and, as
 # iPXE (user class iPXE), its script URL, as a plain PXE ROM the iPXE binary over TFTP; an
 # undeclared MAC is ignored (dnsmasq logs it). Over HTTP: the script (install to /dev/sda, the
 # seed URL), the seed, the kernel; paths outside the service's files are 404; /installed/NODE
@@ -22,7 +22,19 @@ on_exit "ip netns exec $H $SANDBOX down $A"
 
 expect_rc 0 "$SANDBOX" plan "$T/bp/metal.yaml" --name $A --no-refresh
 expect_out "^\\+ netboot +sbx-$A\\.boot\\.netboot +new$"
+# killed right after the service started, before the journal says so: the row is there, not
+# "created", and the service runs; the next up converges without restarting it
+ip netns exec $H env SANDBOX_TEST_CRASH=netboot:after "$SANDBOX" up "$T/bp/metal.yaml" --name $A --no-wait >"$T/crash.out" 2>&1 &&
+    fail "the crash point did not kill up: $(tail -3 "$T/crash.out")" || pass
+st=$(sqlite3 "$SANDBOX_STATE" "SELECT status FROM res WHERE name = 'sbx-$A.boot.netboot'")
+[ -n "$st" ] && [ "$st" != created ] && pass || fail "the service's row after the crash: '$st'"
+D0=$(cat "$NB/dnsmasq.pid" 2>/dev/null) H0=$(cat "$NB/http.pid" 2>/dev/null)
+kill -0 "$D0" 2>/dev/null && kill -0 "$H0" 2>/dev/null && pass || fail "the service does not run after the crash"
+[ "$(cat "$S/power")" = 0 ] && pass || fail "the machine was powered on before its service was journaled"
 expect_rc 0 inh "$SANDBOX" up "$T/bp/metal.yaml" --name $A --no-wait
+[ "$(sqlite3 "$SANDBOX_STATE" "SELECT status FROM res WHERE name = 'sbx-$A.boot.netboot'")" = created ] && pass ||
+    fail "the service's row after the second up"
+[ "$(cat "$NB/dnsmasq.pid")" = "$D0" ] && [ "$(cat "$NB/http.pid")" = "$H0" ] && pass || fail "the second up restarted the running service"
 spec=$(sqlite3 "$SANDBOX_STATE" "SELECT spec FROM res WHERE name = 'sbx-$A.boot.netboot'")
 printf '%s' "$spec" | grep -q "\"bridge\":\"$BR\"" && printf '%s' "$spec" | grep -q "\"cidr\":\"$NET.0/24\"" && pass ||
     fail "the recorded service: $spec"
