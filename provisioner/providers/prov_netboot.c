@@ -196,7 +196,7 @@ static int nb_wait_up(const char *dir, const char *file, const char *what, struc
 }
 
 /* Start `sandbox netboot-serve DIR ADDRESS`, detached (double fork: no zombie in a long-lived
- * caller), its output in DIR/http.log. */
+ * caller; no descriptor of the caller's), its output in DIR/http.log. */
 static int nb_spawn_serve(const char *dir, const char *address, struct sbx_err *err)
 {
 	char *log = xasprintf("%s/http.log", dir);
@@ -208,6 +208,7 @@ static int nb_spawn_serve(const char *dir, const char *address, struct sbx_err *
 		int in = open("/dev/null", O_RDONLY | O_CLOEXEC), out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 			_exit(127);
+		close_range(3, ~0U, 0); /* nothing of the caller's (state, sockets, locks) stays open in it */
 		char *argv[] = {"sandbox", "netboot-serve", (char *)dir, (char *)address, NULL};
 		execv("/proc/self/exe", argv);
 		_exit(127);

@@ -43,6 +43,8 @@ PORT=$(cat "$NB/http.port" 2>/dev/null)
 [ -n "$PORT" ] && pass || fail "no HTTP port"
 DPID=$(cat "$NB/dnsmasq.pid" 2>/dev/null) HPID=$(cat "$NB/http.pid" 2>/dev/null)
 kill -0 "$DPID" 2>/dev/null && kill -0 "$HPID" 2>/dev/null && pass || fail "dnsmasq ($DPID) or the HTTP side ($HPID) is not running"
+# the HTTP side keeps nothing of up's open: not the state
+ls -l /proc/$HPID/fd 2>/dev/null | grep -q "$SANDBOX_STATE" && fail "the HTTP side holds the state open" || pass
 [ "$(cat "$S/power")" = 1 ] && pass || fail "the machine was not powered on"
 
 # dhcp AS: one DHCP exchange on eth0 of the metal namespace; the script's lines in $T/dhcp.AS
