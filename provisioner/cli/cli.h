@@ -89,5 +89,6 @@ int cmd_gc(int argc, char **argv);
 int cmd_secret(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_kubeconfig(int argc, char **argv);
+int cmd_netboot_serve(int argc, char **argv);
 
 #endif

@@ -36,6 +36,12 @@ extern const size_t daemon_nwarn_offsets;
  * (state, address). */
 int daemon_run(const struct env_config *cfg, const struct daemon_opts *o, struct sbx_err *err) SBX_WUR;
 
+/* `sandbox netboot-serve DIR ADDRESS`: the HTTP side of the network boot service whose files are in
+ * DIR (providers/prov_netboot.c), listening on ADDRESS at a free port (written to DIR/http.port,
+ * then its pid to DIR/http.pid). Returns after SIGTERM/SIGINT or once DIR/owner is gone (0), or -1
+ * when it cannot listen. */
+int daemon_netboot_serve(const char *dir, const char *address, struct sbx_err *err) SBX_WUR;
+
 /* Split "HOST:PORT" ("[v6]:PORT" for IPv6) into a copy of the host (caller frees) and the port
  * (0..65535); -1 with a usage error otherwise. */
 int daemon_parse_listen(const char *s, char **host, int *port, struct sbx_err *err) SBX_WUR;

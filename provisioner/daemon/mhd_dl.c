@@ -17,6 +17,7 @@
 struct dynlib dynlib_mhd = DYNLIB_INIT(SBX_SONAME_MHD, "libmicrohttpd12", NULL);
 
 DYNLIB_FN(dynlib_mhd, enum MHD_Result, MHD_add_response_header, (struct MHD_Response *response, const char *header, const char *content), (response, header, content))
+DYNLIB_FN(dynlib_mhd, struct MHD_Response *, MHD_create_response_from_fd, (uint64_t size, int fd), (size, fd))
 DYNLIB_FN(dynlib_mhd, struct MHD_Response *, MHD_create_response_from_buffer, (size_t size, void *buffer, enum MHD_ResponseMemoryMode mode), (size, buffer, mode))
 DYNLIB_VOID(dynlib_mhd, MHD_destroy_response, (struct MHD_Response *response), (response))
 DYNLIB_FN(dynlib_mhd, enum MHD_Result, MHD_queue_response, (struct MHD_Connection *connection, unsigned int status_code, struct MHD_Response *response), (connection, status_code, response))

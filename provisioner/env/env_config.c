@@ -14,6 +14,7 @@
 #define CFG_READY_TIMEOUT_S 900
 #define CFG_ROLE_TIMEOUT_S 120
 #define CFG_BMC_TIMEOUT_S 20
+#define CFG_NETBOOT_DIR "/var/lib/sandbox/netboot" /* dnsmasq (as nobody) reads tftp/ there: mode 0755 */
 #define CFG_BMC_TIMEOUT_MAX_S 3600
 #define CFG_IPAM_POOL "10.211.0.0/16"
 #define CFG_CPU_OVERCOMMIT 4.0
@@ -194,6 +195,7 @@ static void read_strings(struct env_config *c, const char *state_flag)
 	s = var("SANDBOX_IMAGE_CACHE", NULL);
 	c->image_cache = s ? xstrdup(s) : default_image_cache();
 	c->recipes_dir = xstrdup(var("SANDBOX_RECIPES", NULL));
+	c->netboot_dir = xstrdup(var("SANDBOX_NETBOOT_DIR", NULL) ? var("SANDBOX_NETBOOT_DIR", NULL) : CFG_NETBOOT_DIR);
 	c->cluster_dir = xstrdup(var("SANDBOX_CLUSTER_DIR", "SBX_CLUSTER_DIR"));
 	c->mock_bin_dir = xstrdup(var("SANDBOX_MOCK_BIN_DIR", "SBX_MOCK_BIN_DIR"));
 	c->kvm_force = xstrdup(var("SANDBOX_KVM", "SBX_KVM"));
@@ -224,7 +226,7 @@ int env_config_load(struct env_config *c, const char *state_flag, struct sbx_err
 /* Free the strings. */
 void env_config_clear(struct env_config *c)
 {
-	char **s[] = {&c->state_path, &c->state_dir, &c->ipam_pool, &c->image_cache, &c->recipes_dir, &c->cluster_dir,
+	char **s[] = {&c->state_path, &c->state_dir, &c->ipam_pool, &c->image_cache, &c->netboot_dir, &c->recipes_dir, &c->cluster_dir,
 		&c->mock_bin_dir, &c->kvm_force, &c->kvm_probe_kernel, &c->kvm_cache, &c->owner, &c->test_crash};
 	for (size_t i = 0; i < SBX_NELEM(s); i++) {
 		free(*s[i]);

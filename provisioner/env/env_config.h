@@ -42,6 +42,7 @@ struct env_config {
 	char *state_dir;        /* a URL state's local directory (NULL for a file: its directory) */
 	char *ipam_pool;
 	char *image_cache;
+	char *netboot_dir;      /* network boot services' files: SANDBOX_NETBOOT_DIR, else CFG_NETBOOT_DIR */
 	char **image_dirs;      /* the image cache, then SANDBOX_IMAGE_DIRS (for bp_load_opts) */
 	size_t nimage_dirs;
 	char *recipes_dir;      /* NULL: only the built-in recipe directories */

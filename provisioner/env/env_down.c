@@ -21,6 +21,7 @@ struct down {
 	int64_t wait_ms; /* how long deletions the cluster finishes later (namespaces) are waited for */
 	struct env_secrets sec; /* the providers' secret resolver (BMC passwords) */
 	int bmc_timeout_ms;
+	const char *netboot_dir;
 };
 
 /* Journal "deleting", delete through the provider table, drop the row. */
@@ -257,6 +258,7 @@ static int down_open_site(struct down *d, const struct state_env *env, struct sb
 	pc.secret = env_secret_cb;
 	pc.secret_ctx = &d->sec;
 	pc.bmc_timeout_ms = d->bmc_timeout_ms;
+	pc.netboot_dir = d->netboot_dir;
 	if (rc == 0 && (rc = prov_open(&pc, &d->prov, err)) < 0)
 		sbx_err_hint(err, "%s nothing was deleted; retry `sandbox down %s` when it is reachable",
 			machines ? "is libvirtd running?" : "is the cluster reachable with its kubeconfig?", d->env);
@@ -273,7 +275,7 @@ int env_down(const struct env_config *cfg, struct state *st, const struct env_do
 	struct env_receipt *r, struct sbx_err *err)
 {
 	struct down d = {st, NULL, o->env, o->ev, PTHREAD_MUTEX_INITIALIZER, r, ENV_CLUSTER_NONE,
-		cfg->ready_timeout * 1000, {st, o->env}, (int)cfg->bmc_timeout * 1000};
+		cfg->ready_timeout * 1000, {st, o->env}, (int)cfg->bmc_timeout * 1000, cfg->netboot_dir};
 	struct state_lock *lk = NULL;
 	struct state_env *env = NULL;
 	int rc = -1;

@@ -12,6 +12,7 @@ struct gc {
 	size_t nknown;
 	struct env_gc_item *items;
 	size_t n, cap;
+	const char *netboot_dir; /* scanned with the first machine site only (it is this host's) */
 };
 
 /* The class names. */
@@ -171,7 +172,9 @@ static int gc_site(struct gc *g, const struct gc_site *site, struct sbx_err *err
 {
 	struct prov_cfg pc = {.state_id = state_id(g->st), .uri = site->uri, .pool = BP_DEFAULT_POOL,
 		.pool_path = BP_DEFAULT_POOL_PATH, .kubeconfig = site->kubeconfig, .kube_context = site->context,
-		.no_machines = site->uri == NULL};
+		.no_machines = site->uri == NULL, .netboot_dir = site->uri ? g->netboot_dir : NULL};
+	if (site->uri)
+		g->netboot_dir = NULL;
 	char *where = site->uri ? xstrdup(site->uri) : xasprintf("kubeconfig %s%s%s", site->kubeconfig,
 		site->context ? " context " : "", site->context ? site->context : "");
 	struct prov *p = NULL;
@@ -242,12 +245,11 @@ static int gc_leases(struct gc *g, struct sbx_err *err)
 int env_gc(const struct env_config *cfg, struct state *st, const struct env_gc_opts *o,
 	struct env_gc_item **items, size_t *n, struct sbx_err *err)
 {
-	struct gc g = {.st = st, .o = o};
+	struct gc g = {.st = st, .o = o, .netboot_dir = cfg ? cfg->netboot_dir : NULL};
 	struct state_res *res = NULL;
 	size_t nres = 0, nsites = 0;
 	struct gc_site *sites = NULL;
 	int left = 0;
-	(void)cfg;
 	if (state_res_list_all(st, &res, &nres, err) < 0)
 		return -1;
 	g.known = xcalloc(nres + 1, sizeof(char *));

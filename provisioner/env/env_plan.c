@@ -138,6 +138,7 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	pc.secret = env_secret_cb;
 	pc.secret_ctx = &sec;
 	pc.bmc_timeout_ms = cfg ? (int)cfg->bmc_timeout * 1000 : 0;
+	pc.netboot_dir = cfg ? cfg->netboot_dir : NULL;
 	if (o->refresh && prov_open(&pc, &p, err) < 0) {
 		sbx_err_hint(err, "plan asks libvirt what exists; without it, `sandbox plan --no-refresh` plans "
 			"from the state alone");

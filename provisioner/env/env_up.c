@@ -43,7 +43,7 @@ static int up_step_create(struct up *u, const struct plan_step *s, struct sbx_er
 		return -1;
 	ev_emit(u->ev, u->env, "step.start", type, s->res.name, s->res.node, "%s", prov_doing(s->res.type));
 	bool replace = s->action == PLAN_UPDATE && s->res.type != RES_DOMAIN && s->res.type != RES_MACHINE &&
-		!s->drift_only;
+		s->res.type != RES_NETBOOT && !s->drift_only;
 	if (prov_ensure(u->prov, &s->res, replace, s->recorded, err) < 0) {
 		ev_emit(u->ev, u->env, "step.fail", type, s->res.name, s->res.node, "%s", sbx_err_first(err));
 		struct sbx_err e2 = SBX_ERR_INIT;
@@ -314,6 +314,7 @@ static int up_open_site(struct up *u, const struct state_env *env, struct sbx_er
 	pc.secret = env_secret_cb;
 	pc.secret_ctx = &u->sec;
 	pc.bmc_timeout_ms = (int)u->cfg->bmc_timeout * 1000;
+	pc.netboot_dir = u->cfg->netboot_dir;
 	pc.notice = up_notice;
 	pc.notice_ctx = u;
 	int rc = prov_open(&pc, &u->prov, err);

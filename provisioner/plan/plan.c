@@ -184,7 +184,79 @@ static void add_machine(struct plan_desired *d, const char *env, const struct bp
 	free(inst);
 }
 
-/* Compute every desired resource of the blueprint: networks, VMs, bare-metal machines. */
+/* The name of the network boot service of a network. */
+char *plan_netboot_name(const char *env, const char *net)
+{
+	return xasprintf("sbx-%s.%s.netboot", env, net);
+}
+
+/* The network a bare-metal node boots from: its first, else the blueprint's first (NULL: none). */
+static const char *machine_net(const struct bp_blueprint *bp, const struct bp_node *node)
+{
+	if (node->nnetworks > 0)
+		return node->networks[0];
+	return bp->nnetworks > 0 ? bp->networks[0].name : NULL;
+}
+
+/* The desired resource of a name, or NULL. */
+static struct res *desired_find(struct plan_desired *d, enum res_type type, const char *name)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->res[i].type == type && strcmp(d->res[i].name, name) == 0)
+			return &d->res[i];
+	return NULL;
+}
+
+/* Add the network boot service of network ni (a no-op when none of its machines declares a MAC):
+ * one host per machine booting on it, numbered down from the top of the block (.249, .248, ...) so
+ * that the VMs' addresses, numbered up from .10, never move. */
+static int add_netboot(struct plan_desired *d, struct addr_ctx *ac, size_t ni, struct sbx_err *err)
+{
+	const struct bp_network *n = &ac->bp->networks[ni];
+	const char *cidr = net_cidr(ac->nets, ac->nnets, n->name);
+	struct res nb = {.type = RES_NETBOOT};
+	int k = 0;
+
+	for (size_t i = 0; i < ac->bp->nnodes; i++) {
+		const struct bp_node *node = &ac->bp->nodes[i];
+		if (!sbx_streq(node->provider, "ipmi") || node->mac == NULL || !sbx_streq(machine_net(ac->bp, node), n->name))
+			continue;
+		if (ac->next_host[ni] + k >= PLAN_HOST_MAX) {
+			res_clear(&nb);
+			return sbx_err_set(err, SBX_EXIT_USAGE, "network %s holds at most %d node instances and machines; "
+				"split the nodes over more networks", n->name, PLAN_HOST_MAX);
+		}
+		nb.u.nb.hosts = xrealloc(nb.u.nb.hosts, (size_t)(k + 1) * sizeof(*nb.u.nb.hosts));
+		nb.u.nb.hosts[k] = (struct res_host){xasprintf("%s-0", node->name), xstrdup(node->mac),
+			ip4_host(cidr, PLAN_HOST_FIRST + PLAN_HOST_MAX - 1 - k), xstrdup(node->disk_dev), node->wipe};
+		nb.u.nb.nhosts = (size_t)++k;
+		char *netboot = plan_netboot_name(ac->env, n->name), *mach = plan_domain_name(ac->env, node->name, 0);
+		struct res *m = desired_find(d, RES_MACHINE, mach);
+		if (m)
+			res_dep(m, netboot);
+		free(netboot);
+		free(mach);
+	}
+	if (k == 0)
+		return 0;
+	struct res *r = desired_add(d, RES_NETBOOT, plan_netboot_name(ac->env, n->name), NULL);
+	char *netname = plan_network_name(ac->env, n->name);
+	char br[12];
+	plan_bridge_name(netname, br);
+	nb.u.nb.net = xstrdup(n->name);
+	nb.u.nb.bridge = xstrdup(br);
+	nb.u.nb.cidr = xstrdup(cidr);
+	nb.u.nb.address = ip4_host(cidr, 1);
+	nb.u.nb.image = image_of(&ac->bp->site.image);
+	nb.u.nb.user = xstrdup("sandbox");
+	r->u.nb = nb.u.nb;
+	res_dep(r, netname);
+	free(netname);
+	return 0;
+}
+
+/* Compute every desired resource of the blueprint: networks, VMs, bare-metal machines and the
+ * network boot services of the networks they boot from. */
 int plan_desired(const struct bp_blueprint *bp, const char *env, const struct plan_net *nets,
 	size_t nnets, struct plan_desired *out, struct sbx_err *err)
 {
@@ -208,6 +280,8 @@ int plan_desired(const struct bp_blueprint *bp, const char *env, const struct pl
 		for (int k = 0; k < node->count && rc == 0; k++)
 			rc = add_instance(&d, &ac, node, k, err);
 	}
+	for (size_t i = 0; i < bp->nnetworks && rc == 0; i++)
+		rc = add_netboot(&d, &ac, i, err);
 out:
 	free(ac.next_host);
 	if (rc < 0)
@@ -318,7 +392,8 @@ static void plan_one(struct plan *p, const struct res *r, const struct plan_rec 
 	else if (strcmp(rec->status, STATE_RES_CREATED) != 0)
 		a = PLAN_CREATE, reason = xasprintf("interrupted while %s", rec->status);
 	else if (o && !o->exists)
-		a = PLAN_CREATE, reason = xstrdup(r->type == RES_MACHINE ? "powered off" : "missing in libvirt");
+		a = PLAN_CREATE, reason = xstrdup(r->type == RES_MACHINE ? "powered off" :
+			r->type == RES_NETBOOT ? "not running" : "missing in libvirt");
 	else if (nch || (o && o->ndrift))
 		a = PLAN_UPDATE, reason = xstrdup(nch && o && o->ndrift ? "changed, and drifted in libvirt" :
 			nch ? "changed" : "drifted in libvirt");

@@ -6,7 +6,7 @@
  *
  * Resource names are deterministic and unambiguous: network sbx-<env>.<net>, volume
  * sbx-<env>.<node>-<i>.qcow2, seed sbx-<env>.<node>-<i>-seed.iso, domain sbx-<env>.<node>-<i>,
- * bare-metal machine sbx-<env>.<node>-0.
+ * bare-metal machine sbx-<env>.<node>-0, network boot service sbx-<env>.<net>.netboot.
  * Environment, node and network names cannot contain '.', so no two (environment, node) pairs
  * produce the same name. Node instances are "<node>-<i>".
  */
@@ -109,6 +109,8 @@ const char *plan_step_type(const struct plan_step *s);
 /* Deterministic names (caller frees). */
 char *plan_domain_name(const char *env, const char *node, int index);
 char *plan_network_name(const char *env, const char *net);
+/* The network boot service of a network with bare-metal machines: sbx-<env>.<net>.netboot. */
+char *plan_netboot_name(const char *env, const char *net);
 /* The identity of a bare-metal machine, what a lease is held on: "ipmi:ADDRESS:PORT" of its BMC. */
 char *plan_machine_key(const char *bmc_address, int bmc_port);
 /* The bridge device of a network name: "sbx" + 8 hex digits (fits IFNAMSIZ). Writes 12 bytes. */

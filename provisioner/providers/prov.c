@@ -5,7 +5,7 @@
 #include <string.h>
 
 /* Every provider this build has. */
-static const struct provider *const providers[] = {&prov_libvirt, &prov_k8s, &prov_ipmi};
+static const struct provider *const providers[] = {&prov_libvirt, &prov_k8s, &prov_ipmi, &prov_netboot};
 #define NPROV SBX_NELEM(providers)
 
 struct prov {
@@ -43,6 +43,7 @@ int prov_open(const struct prov_cfg *cfg, struct prov **out, struct sbx_err *err
 	p->cfg.recipes_dir = xstrdup(cfg->recipes_dir);
 	p->cfg.kubeconfig = xstrdup(cfg->kubeconfig);
 	p->cfg.kube_context = xstrdup(cfg->kube_context);
+	p->cfg.netboot_dir = xstrdup(cfg->netboot_dir);
 	for (size_t i = 0; i < NPROV; i++)
 		if (!(cfg->no_machines && providers[i]->machines) && providers[i]->open(&p->cfg, &p->h[i], err) < 0) {
 			prov_close(p);
@@ -72,6 +73,7 @@ void prov_close(struct prov *p)
 	free((char *)p->cfg.recipes_dir);
 	free((char *)p->cfg.kubeconfig);
 	free((char *)p->cfg.kube_context);
+	free((char *)p->cfg.netboot_dir);
 	free(p);
 }
 

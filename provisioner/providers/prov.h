@@ -51,6 +51,7 @@ struct prov_cfg {
 	void *secret_ctx; /* must outlive the session */
 	int bmc_timeout_ms;      /* an IPMI session's setup / one command (0: the ipmi module's 20 s) */
 	prov_notice_fn notice;   /* NULL: notices are dropped */
+	const char *netboot_dir; /* where network boot services keep their files (NULL: none here) */
 	void *notice_ctx;
 };
 

@@ -40,7 +40,7 @@ struct provider {
 	int (*host_info)(void *h, struct prov_host *out, struct sbx_err *err);
 };
 
-extern const struct provider prov_libvirt, prov_k8s, prov_ipmi;
+extern const struct provider prov_libvirt, prov_k8s, prov_ipmi, prov_netboot;
 
 /* Free one listed object's strings (the struct itself is not freed). */
 void prov_obj_list_free_one(struct prov_obj *o);

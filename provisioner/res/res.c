@@ -8,14 +8,18 @@
 
 #include <jansson.h>
 
-enum fkind { F_STR, F_INT, F_SIZE, F_BOOL, F_MODE, F_NICS, F_IMAGE };
+enum fkind { F_STR, F_INT, F_SIZE, F_BOOL, F_MODE, F_LIST, F_IMAGE };
 
 /* One stored key and where its value lives, relative to the struct it describes. */
+struct table;
 struct field {
 	const char *key;
 	enum fkind kind;
 	size_t off;
-	size_t count_off; /* F_NICS: offset of the count */
+	size_t count_off;       /* F_LIST: offset of the count */
+	const struct table *sub; /* F_LIST: the fields of one element, */
+	size_t size;            /* its size */
+	const char *unit;       /* and how a count of them reads ("NIC(s)") */
 };
 
 struct table {
@@ -23,9 +27,13 @@ struct table {
 	size_t n;
 };
 
-#define FLD(T, key, kind, member) {key, kind, offsetof(T, member), 0}
-#define NICS(T) {"nics", F_NICS, offsetof(T, nics), offsetof(T, nnics)}
+#define FLD(T, key, kind, member) {key, kind, offsetof(T, member), 0, NULL, 0, NULL}
+#define LIST(T, key, member, count, sub, ET, unit) \
+	{key, F_LIST, offsetof(T, member), offsetof(T, count), sub, sizeof(ET), unit}
+#define NICS(T) LIST(T, "nics", nics, nnics, &nic_table, struct res_nic, "NIC(s)")
 #define TABLE(a) {a, SBX_NELEM(a)}
+
+static const struct table nic_table, host_table, image_table;
 
 static const struct field nic_fields[] = {
 	FLD(struct res_nic, "gateway", F_STR, gateway), FLD(struct res_nic, "ip", F_STR, ip),
@@ -63,6 +71,20 @@ static const struct field k8s_fields[] = {
 	FLD(struct res_k8s, "name", F_STR, obj_name), FLD(struct res_k8s, "namespace", F_STR, namespace),
 };
 
+static const struct field host_fields[] = {
+	FLD(struct res_host, "disk", F_STR, disk), FLD(struct res_host, "ip", F_STR, ip),
+	FLD(struct res_host, "mac", F_STR, mac), FLD(struct res_host, "name", F_STR, name),
+	FLD(struct res_host, "wipe", F_BOOL, wipe),
+};
+
+static const struct field nb_fields[] = {
+	FLD(struct res_netboot, "address", F_STR, address), FLD(struct res_netboot, "bridge", F_STR, bridge),
+	FLD(struct res_netboot, "cidr", F_STR, cidr),
+	LIST(struct res_netboot, "hosts", hosts, nhosts, &host_table, struct res_host, "host(s)"),
+	FLD(struct res_netboot, "image", F_IMAGE, image), FLD(struct res_netboot, "net", F_STR, net),
+	FLD(struct res_netboot, "user", F_STR, user),
+};
+
 static const struct field mach_fields[] = {
 	FLD(struct res_machine, "bmc_address", F_STR, bmc_address),
 	FLD(struct res_machine, "bmc_password", F_STR, bmc_password),
@@ -73,7 +95,8 @@ static const struct field mach_fields[] = {
 	FLD(struct res_machine, "wipe", F_BOOL, wipe),
 };
 
-static const struct table nic_table = TABLE(nic_fields), image_table = TABLE(image_fields);
+static const struct table nic_table = TABLE(nic_fields), host_table = TABLE(host_fields),
+	image_table = TABLE(image_fields);
 
 static const struct {
 	const char *name;
@@ -86,6 +109,7 @@ static const struct {
 	[RES_DOMAIN] = {"domain", 1, TABLE(dom_fields)},
 	[RES_K8S] = {"k8s", 0, TABLE(k8s_fields)},
 	[RES_MACHINE] = {"machine", 1, TABLE(mach_fields)},
+	[RES_NETBOOT] = {"netboot", 2, TABLE(nb_fields)},
 };
 
 /* The name of a type. */
@@ -116,14 +140,17 @@ int res_delete_rank(enum res_type t)
 
 static void fields_clear(const struct table *t, void *base);
 
-/* Free the NIC array of a field. */
-static void nics_clear(void *base, const struct field *f)
+/* The i-th element of a list field. */
+#define ELEM(arr, f, i) ((void *)((char *)(arr) + (i) * (f)->size))
+
+/* Free the array of a list field. */
+static void list_clear(void *base, const struct field *f)
 {
-	struct res_nic *nics = *AT(base, f, struct res_nic *);
+	void *arr = *AT(base, f, void *);
 	for (size_t i = 0; i < *COUNT(base, f); i++)
-		fields_clear(&nic_table, &nics[i]);
-	free(nics);
-	*AT(base, f, struct res_nic *) = NULL;
+		fields_clear(f->sub, ELEM(arr, f, i));
+	free(arr);
+	*AT(base, f, void *) = NULL;
 	*COUNT(base, f) = 0;
 }
 
@@ -135,8 +162,8 @@ static void fields_clear(const struct table *t, void *base)
 		if (f->kind == F_STR) {
 			free(*AT(base, f, char *));
 			*AT(base, f, char *) = NULL;
-		} else if (f->kind == F_NICS) {
-			nics_clear(base, f);
+		} else if (f->kind == F_LIST) {
+			list_clear(base, f);
 		} else if (f->kind == F_IMAGE) {
 			fields_clear(&image_table, AT(base, f, void));
 		}
@@ -165,15 +192,15 @@ static void fields_copy(const struct table *t, void *dst, const void *src)
 			*AT(dst, f, char *) = xstrdup(*CAT(src, f, char *));
 		} else if (f->kind == F_IMAGE) {
 			fields_copy(&image_table, AT(dst, f, void), CAT(src, f, void));
-		} else if (f->kind == F_NICS) {
+		} else if (f->kind == F_LIST) {
 			size_t n = CCOUNT(src, f);
-			const struct res_nic *from = *CAT(src, f, struct res_nic *);
-			struct res_nic *to = xcalloc(n + 1, sizeof(*to));
-			for (size_t k = 0; k < n; k++) {
-				to[k] = from[k];
-				fields_copy(&nic_table, &to[k], &from[k]);
-			}
-			*AT(dst, f, struct res_nic *) = to;
+			const void *from = *CAT(src, f, void *);
+			void *to = xcalloc(n + 1, f->size);
+			if (n)
+				memcpy(to, from, n * f->size);
+			for (size_t k = 0; k < n; k++)
+				fields_copy(f->sub, ELEM(to, f, k), (const char *)from + k * f->size);
+			*AT(dst, f, void *) = to;
 		}
 	}
 }
@@ -214,10 +241,10 @@ static json_t *field_encode(const struct field *f, const void *base)
 		return json_string(*CAT(base, f, bool) ? "nat" : "isolated");
 	case F_IMAGE:
 		return fields_encode(&image_table, CAT(base, f, void));
-	case F_NICS: {
+	case F_LIST: {
 		json_t *a = json_array();
 		for (size_t i = 0; i < CCOUNT(base, f); i++)
-			json_array_append_new(a, fields_encode(&nic_table, &(*CAT(base, f, struct res_nic *))[i]));
+			json_array_append_new(a, fields_encode(f->sub, ELEM(*CAT(base, f, void *), f, i)));
 		return a;
 	}
 	}
@@ -269,12 +296,12 @@ static void field_decode(const struct field *f, json_t *v, void *base)
 	case F_IMAGE:
 		fields_decode(&image_table, v, AT(base, f, void));
 		break;
-	case F_NICS: {
+	case F_LIST: {
 		size_t n = json_array_size(v);
-		struct res_nic *nics = xcalloc(n + 1, sizeof(*nics));
+		void *arr = xcalloc(n + 1, f->size);
 		for (size_t i = 0; i < n; i++)
-			fields_decode(&nic_table, json_array_get(v, i), &nics[i]);
-		*AT(base, f, struct res_nic *) = nics;
+			fields_decode(f->sub, json_array_get(v, i), ELEM(arr, f, i));
+		*AT(base, f, void *) = arr;
 		*COUNT(base, f) = n;
 		break;
 	}
@@ -343,16 +370,16 @@ static void change_add(struct changes *cs, const char *prefix, const char *key, 
 static void fields_diff(const struct table *t, const char *prefix, const void *a, const void *b,
 	struct changes *cs);
 
-/* Compare two NIC lists: the count, then each NIC both have. */
-static void nics_diff(const struct field *f, const char *prefix, const void *a, const void *b,
+/* Compare two lists: the count, then each element both have. */
+static void list_diff(const struct field *f, const char *prefix, const void *a, const void *b,
 	struct changes *cs)
 {
 	size_t na = CCOUNT(a, f), nb = CCOUNT(b, f);
 	if (na != nb)
-		change_add(cs, prefix, "nics", xasprintf("%zu NIC(s)", na), xasprintf("%zu NIC(s)", nb));
+		change_add(cs, prefix, f->key, xasprintf("%zu %s", na, f->unit), xasprintf("%zu %s", nb, f->unit));
 	for (size_t i = 0; i < na && i < nb; i++) {
-		char *p = xasprintf("%snics[%zu].", prefix, i);
-		fields_diff(&nic_table, p, &(*CAT(a, f, struct res_nic *))[i], &(*CAT(b, f, struct res_nic *))[i], cs);
+		char *p = xasprintf("%s%s[%zu].", prefix, f->key, i);
+		fields_diff(f->sub, p, ELEM(*CAT(a, f, void *), f, i), ELEM(*CAT(b, f, void *), f, i), cs);
 		free(p);
 	}
 }
@@ -363,8 +390,8 @@ static void fields_diff(const struct table *t, const char *prefix, const void *a
 {
 	for (size_t i = 0; i < t->n; i++) {
 		const struct field *f = &t->f[i];
-		if (f->kind == F_NICS) {
-			nics_diff(f, prefix, a, b, cs);
+		if (f->kind == F_LIST) {
+			list_diff(f, prefix, a, b, cs);
 		} else if (f->kind == F_IMAGE) {
 			char *p = xasprintf("%s%s.", prefix, f->key);
 			fields_diff(&image_table, p, CAT(a, f, void), CAT(b, f, void), cs);

@@ -25,6 +25,7 @@ enum res_type {
 	RES_DOMAIN,
 	RES_K8S,      /* an object on the environment's Kubernetes cluster */
 	RES_MACHINE,  /* a bare-metal machine: powered on and network-booted through its BMC */
+	RES_NETBOOT,  /* the network boot service of one network with bare-metal machines */
 	RES_NTYPES,
 };
 
@@ -100,6 +101,28 @@ struct res_machine {
 	bool wipe;          /* wipe that disk before installing */
 };
 
+/* One bare-metal machine a network boot service answers. */
+struct res_host {
+	char *name; /* node instance ("db-0"): DHCP host name, script and seed paths */
+	char *mac;
+	char *ip;   /* its planned address */
+	char *disk; /* the device it installs the image to; NULL: it runs the image from RAM */
+	bool wipe;
+};
+
+/* The network boot service of one environment network: DHCP for its machines' MACs, their iPXE
+ * scripts, the image and their seeds over HTTP, on the network's bridge. */
+struct res_netboot {
+	char *net;     /* blueprint network name */
+	char *bridge;  /* the interface it serves */
+	char *cidr;
+	char *address; /* the host's address on the network: DHCP server, router, HTTP */
+	struct res_image image; /* the kernel, initrd and image it serves */
+	char *user;    /* the seeds' login user */
+	struct res_host *hosts;
+	size_t nhosts;
+};
+
 struct res {
 	enum res_type type;
 	char *name;
@@ -113,6 +136,7 @@ struct res {
 		struct res_domain dom;
 		struct res_k8s k8s;
 		struct res_machine mach;
+		struct res_netboot nb;
 	} u;
 };
 
@@ -121,7 +145,7 @@ const char *res_type_name(enum res_type t);
 /* The type of a stored name; -1 when the name is not a resource type (host keys, outputs). */
 int res_type_parse(const char *name);
 /* The one delete order: resources of a lower rank are deleted first (cluster objects 0, domains
- * and machines 1, volumes and seeds 2, networks 3), the order of `up`'s removals, `down` and `gc`. */
+ * and machines 1, volumes, seeds and network boot services 2, networks 3), the order of `up`'s removals, `down` and `gc`. */
 int res_delete_rank(enum res_type t);
 #define RES_MAX_RANK 3
 

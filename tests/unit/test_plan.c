@@ -412,10 +412,83 @@ static void test_machine_install(void **state)
 	free(y2);
 }
 
+/* Machines with a MAC get the network boot service of the network they boot from (their first, else
+ * the blueprint's first): one service per network, addresses from the top of the block (VMs keep
+ * theirs from .10), the machine after its service, the service after its network; the resource
+ * round-trips through the state's JSON and a changed MAC is an update naming the host's field. */
+static void test_netboot(void **state)
+{
+	(void)state;
+	static const char *const y = "apiVersion: sandbox/v1\nname: demo\n"
+		"site: { image: { recipe: debian-12 } }\n"
+		"networks: [ { name: front }, { name: back } ]\n"
+		"nodes:\n"
+		"  - { name: web, networks: [front] }\n"
+		"  - { name: metal, provider: ipmi, mac: \"%s\", networks: [back], disk: /dev/sda,\n"
+		"      bmc: { address: 10.0.0.5, password: \"${secret.bmc}\" } }\n"
+		"  - { name: edge, provider: ipmi, mac: \"52:54:00:00:00:22\", bmc: { address: 10.0.0.6, password: \"${secret.bmc}\" } }\n"
+		"  - { name: nomac, provider: ipmi, bmc: { address: 10.0.0.7, password: \"${secret.bmc}\" } }\n";
+	char *y1 = xasprintf(y, "52:54:00:00:00:11"), *y2 = xasprintf(y, "52:54:00:00:00:12");
+	struct bp_blueprint *bp = load(y1), *bp2 = load(y2);
+	struct plan_desired d = {0}, d2 = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
+	const struct res *back = find(&d, "sbx-demo.back.netboot"), *front = find(&d, "sbx-demo.front.netboot");
+	assert_non_null(back);
+	assert_non_null(front);
+	assert_int_equal(back->type, RES_NETBOOT);
+	char br[12];
+	plan_bridge_name("sbx-demo.back", br);
+	assert_string_equal(back->u.nb.bridge, br);
+	assert_string_equal(back->u.nb.cidr, "10.211.2.0/24");
+	assert_string_equal(back->u.nb.address, "10.211.2.1");
+	assert_int_equal(back->u.nb.nhosts, 1);
+	assert_string_equal(back->u.nb.hosts[0].name, "metal-0");
+	assert_string_equal(back->u.nb.hosts[0].mac, "52:54:00:00:00:11");
+	assert_string_equal(back->u.nb.hosts[0].ip, "10.211.2.249");
+	assert_string_equal(back->u.nb.hosts[0].disk, "/dev/sda");
+	assert_int_equal(front->u.nb.nhosts, 1);
+	assert_string_equal(front->u.nb.hosts[0].name, "edge-0");
+	assert_string_equal(front->u.nb.hosts[0].ip, "10.211.1.249");
+	assert_null(front->u.nb.hosts[0].disk);
+	assert_string_equal(find(&d, "sbx-demo.web-0")->u.dom.nics[0].ip, "10.211.1.10");
+	const struct res *m = find(&d, "sbx-demo.metal-0");
+	assert_int_equal(m->ndeps, 1);
+	assert_string_equal(m->deps[0], "sbx-demo.back.netboot");
+	assert_int_equal(find(&d, "sbx-demo.nomac-0")->ndeps, 0);
+	assert_int_equal(back->ndeps, 1);
+	assert_string_equal(back->deps[0], "sbx-demo.back");
+	assert_true(res_delete_rank(RES_NETBOOT) > res_delete_rank(RES_MACHINE));
+	assert_true(res_delete_rank(RES_NETBOOT) < res_delete_rank(RES_NETWORK));
+
+	char *spec = res_encode(back);
+	struct res dec;
+	struct res_change *ch = NULL;
+	size_t nch = 0;
+	assert_int_equal(res_decode(RES_NETBOOT, back->name, NULL, spec, &dec, &err), 0);
+	res_diff(back, &dec, &ch, &nch);
+	assert_int_equal(nch, 0);
+	res_changes_free(ch, nch);
+	assert_int_equal(plan_desired(bp2, "demo", nets, 2, &d2, &err), 0);
+	res_diff(&dec, find(&d2, "sbx-demo.back.netboot"), &ch, &nch);
+	assert_int_equal(nch, 1);
+	assert_string_equal(ch[0].field, "hosts[0].mac");
+	res_changes_free(ch, nch);
+	res_clear(&dec);
+	free(spec);
+	plan_desired_clear(&d);
+	plan_desired_clear(&d2);
+	bp_free(bp);
+	bp_free(bp2);
+	free(y1);
+	free(y2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_desired),
+		cmocka_unit_test(test_netboot),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_drift_and_delete_order),
 		cmocka_unit_test(test_protected),

@@ -1,0 +1,509 @@
+/*
+ * prov_netboot — the network boot service of one environment network (RES_NETBOOT): two processes
+ * that sandbox starts and stops, with everything they use in one directory per service,
+ * <netboot_dir>/<resource name>/:
+ *   owner          who it belongs to (state, environment, protection): what `gc` reads
+ *   http.pid/port  `sandbox netboot-serve DIR ADDRESS`: the HTTP side (the scripts, seeds, image)
+ *   dnsmasq.*      dnsmasq's config, pid file, leases and log (DHCP + TFTP, no DNS)
+ *   www/, files    what the HTTP side serves (a fixed set of paths: daemon/daemon_netboot.c)
+ *   installed/     the machines that reported their install done (their script boots the disk)
+ *   tftp/          the iPXE binaries for plain PXE ROMs (when Debian's ipxe is installed)
+ * ensure writes the owner first, then (re)starts what is not running and rewrites the files;
+ * observe says "missing" when either process is dead, so `up` after a crash restarts it; remove
+ * kills every process whose command line names this directory (no pid file needed: what a crash
+ * left running is found too) and deletes the directory, so `down` needs nothing but the
+ * resource's name.
+ */
+#include "prov_int.h"
+
+#include "netboot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NB_START_MS 10000          /* a process must be up (its pid or port file) within this */
+#define NB_STOP_MS 10000           /* and gone within this after SIGTERM (then SIGKILL) */
+#define NB_IPXE_DIR "/usr/lib/ipxe" /* Debian's ipxe: the binaries handed to PXE ROMs */
+#define NB_DNSMASQ "/usr/sbin/dnsmasq"
+
+struct nbp {
+	const struct prov_cfg *cfg;
+};
+
+/* Keep the session's configuration. */
+static int nb_open(const struct prov_cfg *cfg, void **h, struct sbx_err *err)
+{
+	struct nbp *p = xcalloc(1, sizeof(*p));
+	(void)err;
+	p->cfg = cfg;
+	*h = p;
+	return 0;
+}
+
+/* Forget it. */
+static void nb_close(void *h)
+{
+	free(h);
+}
+
+/* The service runs no machine itself. */
+static bool nb_is_test(void *h)
+{
+	(void)h;
+	return true;
+}
+
+/* Nothing to prepare. */
+static int nb_prepare(void *h, struct sbx_err *err)
+{
+	(void)h;
+	(void)err;
+	return 0;
+}
+
+/* The directory of a service (caller frees); NULL when the session has no netboot directory. */
+static char *nb_dir(const struct nbp *p, const char *name)
+{
+	return p->cfg->netboot_dir ? xasprintf("%s/%s", p->cfg->netboot_dir, name) : NULL;
+}
+
+/* The pid in DIR/FILE when that process runs and its command line names dir; else 0. */
+static pid_t nb_alive(const char *dir, const char *file)
+{
+	char *path = xasprintf("%s/%s", dir, file), *text = NULL, *cmd = NULL;
+	size_t len = 0;
+	struct sbx_err e = SBX_ERR_INIT;
+	pid_t pid = 0;
+	long v = 0;
+
+	if (sbx_read_file(path, &text, &len, &e) == 0 && (v = strtol(text, NULL, 10)) > 1 && kill((pid_t)v, 0) == 0) {
+		char *proc = xasprintf("/proc/%ld/cmdline", v);
+		if (sbx_read_file(proc, &cmd, &len, &e) == 0) {
+			for (size_t i = 0; i + 1 < len; i++)
+				if (cmd[i] == '\0')
+					cmd[i] = ' ';
+			if (strstr(cmd, dir))
+				pid = (pid_t)v;
+		}
+		free(proc);
+	}
+	sbx_err_clear(&e);
+	free(text);
+	free(cmd);
+	free(path);
+	return pid;
+}
+
+/* Whether a command line (NULs turned to spaces) names dir as a whole path or its prefix. */
+static bool nb_cmd_names(const char *cmd, const char *dir)
+{
+	size_t k = strlen(dir);
+	for (const char *at = strstr(cmd, dir); at; at = strstr(at + 1, dir))
+		if (at[k] == '/' || at[k] == ' ' || at[k] == '\0')
+			return true;
+	return false;
+}
+
+/* Signal every process whose command line names dir; how many there were. */
+static int nb_signal_all(const char *dir, int sig)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+	while (d && (de = readdir(d)) != NULL) {
+		char *end = NULL;
+		long pid = strtol(de->d_name, &end, 10);
+		if (pid <= 1 || *end || pid == (long)getpid())
+			continue;
+		char *proc = xasprintf("/proc/%ld/cmdline", pid), *cmd = NULL;
+		size_t len = 0;
+		struct sbx_err e = SBX_ERR_INIT;
+		if (sbx_read_file(proc, &cmd, &len, &e) == 0) {
+			for (size_t i = 0; i + 1 < len; i++)
+				if (cmd[i] == '\0')
+					cmd[i] = ' ';
+			if (nb_cmd_names(cmd, dir) && kill((pid_t)pid, sig) == 0)
+				n++;
+		}
+		sbx_err_clear(&e);
+		free(cmd);
+		free(proc);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Stop every process of the service, found by its directory in their command lines (so pid files
+ * are not needed): SIGTERM, then SIGKILL at the deadline; none running is success. */
+static int nb_stop_all(const char *dir, struct sbx_err *err)
+{
+	struct sbx_backoff bo;
+	if (nb_signal_all(dir, SIGTERM) == 0)
+		return 0;
+	sbx_backoff_init(&bo, NB_STOP_MS, 20, 200);
+	while (nb_signal_all(dir, 0) > 0)
+		if (sbx_backoff_wait(&bo) != 0) {
+			nb_signal_all(dir, SIGKILL);
+			break;
+		}
+	sbx_backoff_init(&bo, NB_STOP_MS, 20, 200);
+	while (nb_signal_all(dir, 0) > 0)
+		if (sbx_backoff_wait(&bo) != 0)
+			return sbx_err_set(err, SBX_EXIT_FAILED, "the processes of %s do not stop", dir);
+	return 0;
+}
+
+/* Stop the process of DIR/FILE (SIGTERM, then SIGKILL at the deadline); gone already is success. */
+static int nb_stop(const char *dir, const char *file, struct sbx_err *err)
+{
+	pid_t pid = nb_alive(dir, file);
+	struct sbx_backoff bo;
+
+	if (pid == 0)
+		return 0;
+	kill(pid, SIGTERM);
+	sbx_backoff_init(&bo, NB_STOP_MS, 20, 200);
+	while (nb_alive(dir, file) == pid)
+		if (sbx_backoff_wait(&bo) != 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+	sbx_backoff_init(&bo, NB_STOP_MS, 20, 200);
+	while (nb_alive(dir, file) == pid)
+		if (sbx_backoff_wait(&bo) != 0)
+			return sbx_err_set(err, SBX_EXIT_FAILED, "%s/%s: process %d does not stop", dir, file, (int)pid);
+	return 0;
+}
+
+/* Wait until DIR/FILE names a running process of this service. */
+static int nb_wait_up(const char *dir, const char *file, const char *what, struct sbx_err *err)
+{
+	struct sbx_backoff bo;
+	sbx_backoff_init(&bo, NB_START_MS, 20, 200);
+	while (nb_alive(dir, file) == 0)
+		if (sbx_backoff_wait(&bo) != 0)
+			return sbx_err_set(err, SBX_EXIT_FAILED, "%s did not start within %d s (its log is in %s)", what,
+				NB_START_MS / 1000, dir);
+	return 0;
+}
+
+/* Start `sandbox netboot-serve DIR ADDRESS`, detached (double fork: no zombie in a long-lived
+ * caller; no descriptor of the caller's), its output in DIR/http.log. */
+static int nb_spawn_serve(const char *dir, const char *address, struct sbx_err *err)
+{
+	char *log = xasprintf("%s/http.log", dir);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (fork() != 0)
+			_exit(0);
+		setsid();
+		int in = open("/dev/null", O_RDONLY | O_CLOEXEC), out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+			_exit(127);
+		close_range(3, ~0U, 0); /* nothing of the caller's (state, sockets, locks) stays open in it */
+		char *argv[] = {"sandbox", "netboot-serve", (char *)dir, (char *)address, NULL};
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	free(log);
+	if (pid < 0)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "fork: %s", strerror(errno));
+	waitpid(pid, NULL, 0);
+	return 0;
+}
+
+/* The HTTP side's port, started when it does not run. */
+static int nb_serve(const char *dir, const struct res_netboot *nb, int *port, struct sbx_err *err)
+{
+	char *path = xasprintf("%s/http.port", dir), *text = NULL;
+	size_t len = 0;
+	int rc = 0;
+
+	if (nb_alive(dir, "http.pid") == 0) {
+		unlink(path);
+		rc = nb_spawn_serve(dir, nb->address, err) < 0 || nb_wait_up(dir, "http.pid", "the HTTP side", err) < 0 ? -1 : 0;
+	}
+	if (rc == 0 && sbx_read_file(path, &text, &len, err) == 0 && (*port = (int)strtol(text, NULL, 10)) <= 0)
+		rc = sbx_err_set(err, SBX_EXIT_FAILED, "%s: no port", path);
+	else if (rc == 0 && text == NULL)
+		rc = -1;
+	free(text);
+	free(path);
+	return rc;
+}
+
+/* Write len bytes to DIR/REL (rel may name a subdirectory, made first). */
+static int nb_put_len(const char *dir, const char *rel, const void *data, size_t len, struct sbx_err *err)
+{
+	char *path = xasprintf("%s/%s", dir, rel), *parent = sbx_dirname(path);
+	int rc = sbx_mkdir_p(parent, 0755, err) < 0 ? -1 : sbx_write_file(path, data, len, 0644, err);
+	free(parent);
+	free(path);
+	return rc;
+}
+
+/* Write a text to DIR/REL. */
+static int nb_put(const char *dir, const char *rel, const char *text, struct sbx_err *err)
+{
+	return nb_put_len(dir, rel, text, strlen(text), err);
+}
+
+/* The owner file: what gc reads. */
+static int nb_put_owner(const struct nbp *p, const char *dir, struct sbx_err *err)
+{
+	char *t = xasprintf("state_id=%s\nenv_id=%s\nenv=%s\nprotect=%d\n", p->cfg->state_id ? p->cfg->state_id : "",
+		p->cfg->env_id ? p->cfg->env_id : "", p->cfg->env ? p->cfg->env : "", p->cfg->protect ? 1 : 0);
+	int rc = nb_put(dir, "owner", t, err);
+	free(t);
+	return rc;
+}
+
+/* A path of the image as the HTTP side opens it: relative ones from the blueprint's directory. */
+static char *nb_image_path(const struct nbp *p, const char *path)
+{
+	return path && *path ? sbx_path_join(p->cfg->bp_dir ? p->cfg->bp_dir : ".", path) : NULL;
+}
+
+/* The files map: "kernel PATH", "initrd PATH", "image PATH" (what is not given is left out). */
+static int nb_put_files(const struct nbp *p, const char *dir, const struct res_image *img, struct sbx_err *err)
+{
+	struct sbx_buf b = {0};
+	const char *keys[] = {"kernel", "initrd", "image"}, *vals[] = {img->kernel, img->initrd, img->path};
+	for (size_t i = 0; i < SBX_NELEM(keys); i++) {
+		char *v = nb_image_path(p, vals[i]);
+		if (v && strchr(v, '\n') == NULL)
+			sbx_buf_printf(&b, "%s %s\n", keys[i], v);
+		free(v);
+	}
+	char *t = b.len ? sbx_buf_steal(&b) : xstrdup("");
+	int rc = nb_put(dir, "files", t, err);
+	free(t);
+	return rc;
+}
+
+/* Copy the iPXE binaries into DIR/tftp; false when Debian's ipxe is not installed. */
+static bool nb_put_tftp(const char *dir)
+{
+	const char *names[] = {NETBOOT_TFTP_BIOS, NETBOOT_TFTP_EFI};
+	struct sbx_err e = SBX_ERR_INIT;
+	bool ok = true;
+	for (size_t i = 0; i < SBX_NELEM(names) && ok; i++) {
+		char *from = xasprintf("%s/%s", NB_IPXE_DIR, names[i]), *to = xasprintf("tftp/%s", names[i]), *data = NULL;
+		size_t len = 0;
+		ok = sbx_read_file(from, &data, &len, &e) == 0 && nb_put_len(dir, to, data, len, &e) == 0;
+		free(data);
+		free(from);
+		free(to);
+	}
+	sbx_err_clear(&e);
+	return ok;
+}
+
+/* The rendering's view of the resource (hosts: caller frees the array, not the strings). */
+static struct netboot_net nb_net(const struct res *r, const char *dir, int port, bool tftp)
+{
+	const struct res_netboot *nb = &r->u.nb;
+	struct netboot_host *hosts = xcalloc(nb->nhosts + 1, sizeof(*hosts));
+	for (size_t i = 0; i < nb->nhosts; i++)
+		hosts[i] = (struct netboot_host){nb->hosts[i].name, nb->hosts[i].mac, nb->hosts[i].ip, nb->hosts[i].disk,
+			nb->hosts[i].wipe, false};
+	return (struct netboot_net){.env = r->name, .iface = nb->bridge, .cidr = nb->cidr, .address = nb->address,
+		.http_port = port, .dir = dir, .tftp = tftp, .cmdline = nb->image.cmdline, .hosts = hosts,
+		.nhosts = nb->nhosts};
+}
+
+/* Refuse what must not reach a dnsmasq line or a path: odd names, MACs, interface. */
+static int nb_check(const struct res *r, struct sbx_err *err)
+{
+	const struct res_netboot *nb = &r->u.nb;
+	if (!netboot_name_ok(nb->bridge) || nb->address == NULL || nb->cidr == NULL)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "netboot %s: no bridge or address recorded", r->name);
+	for (size_t i = 0; i < nb->nhosts; i++)
+		if (!netboot_name_ok(nb->hosts[i].name) || !netboot_mac_ok(nb->hosts[i].mac) || nb->hosts[i].ip == NULL)
+			return sbx_err_set(err, SBX_EXIT_USAGE, "netboot %s: machine %s: expected a MAC like 52:54:00:12:34:56, "
+				"got \"%s\"", r->name, nb->hosts[i].name ? nb->hosts[i].name : "?", nb->hosts[i].mac ? nb->hosts[i].mac : "");
+	return 0;
+}
+
+/* Write one machine's scripts (to install or run, and once installed) and its seed. */
+static int nb_put_host(const struct nbp *p, const char *dir, const struct netboot_net *net, size_t i,
+	struct sbx_err *err)
+{
+	struct netboot_host h = net->hosts[i];
+	char *id = xasprintf("%s.%s", p->cfg->env_id ? p->cfg->env_id : "-", h.name);
+	struct netboot_seed_in in = {id, NULL, p->cfg->pubkey};
+	char *md, *ud, *nc, *script = netboot_ipxe_script(net, &h);
+	char *f_ipxe = xasprintf("www/ipxe/%s", h.name), *f_done = xasprintf("www/ipxe/%s.installed", h.name);
+	char *f_md = xasprintf("www/seed/%s/meta-data", h.name), *f_ud = xasprintf("www/seed/%s/user-data", h.name);
+	char *f_nc = xasprintf("www/seed/%s/network-config", h.name);
+	h.installed = true;
+	char *done = netboot_ipxe_script(net, &h);
+	netboot_seed(net, &h, &in, &md, &ud, &nc);
+	int rc = nb_put(dir, f_ipxe, script, err) < 0 || nb_put(dir, f_done, done, err) < 0 || nb_put(dir, f_md, md, err) < 0 ||
+		nb_put(dir, f_ud, ud, err) < 0 || nb_put(dir, f_nc, nc ? nc : "", err) < 0 ? -1 : 0;
+	char *v[] = {id, md, ud, nc, script, done, f_ipxe, f_done, f_md, f_ud, f_nc};
+	for (size_t k = 0; k < SBX_NELEM(v); k++)
+		free(v[k]);
+	return rc;
+}
+
+/* (Re)start dnsmasq unless it runs with this very configuration. */
+static int nb_dnsmasq(const char *dir, const char *conf, struct sbx_err *err)
+{
+	char *path = xasprintf("%s/dnsmasq.conf", dir), *old = NULL, *arg = xasprintf("--conf-file=%s", path), *out = NULL;
+	size_t len = 0;
+	struct sbx_err e = SBX_ERR_INIT;
+	bool same = sbx_read_file(path, &old, &len, &e) == 0 && strcmp(old, conf) == 0;
+	int rc = 0;
+
+	sbx_err_clear(&e);
+	if (!(same && nb_alive(dir, "dnsmasq.pid"))) {
+		char *argv[] = {NB_DNSMASQ, arg, NULL};
+		rc = nb_stop(dir, "dnsmasq.pid", err) < 0 || nb_put(dir, "dnsmasq.conf", conf, err) < 0 ? -1 : 0;
+		if (rc == 0 && sbx_run(argv, NB_START_MS, &out, err) < 0) {
+			sbx_err_prefix(err, "dnsmasq");
+			sbx_err_hint(err, "is dnsmasq installed (Debian: dnsmasq-base) and the network's bridge up?");
+			rc = -1;
+		}
+		if (rc == 0)
+			rc = nb_wait_up(dir, "dnsmasq.pid", "dnsmasq", err);
+	}
+	free(out);
+	free(old);
+	free(arg);
+	free(path);
+	return rc;
+}
+
+/* Write what the service serves with the HTTP side's port, then (re)start dnsmasq. */
+static int nb_render(const struct nbp *p, const char *dir, const struct res *r, int port, struct sbx_err *err)
+{
+	struct netboot_net net = nb_net(r, dir, port, nb_put_tftp(dir));
+	int rc = 0;
+	for (size_t i = 0; i < net.nhosts && rc == 0; i++)
+		rc = nb_put_host(p, dir, &net, i, err);
+	char *conf = rc == 0 ? netboot_dnsmasq_conf(&net) : NULL;
+	if (conf)
+		rc = nb_dnsmasq(dir, conf, err);
+	free(conf);
+	free((void *)net.hosts);
+	return rc;
+}
+
+/* Start what does not run and write what the service serves; the owner first. */
+static int nb_ensure(void *h, const struct res *r, bool adopt, struct sbx_err *err)
+{
+	struct nbp *p = h;
+	char *dir = nb_dir(p, r->name), *inst = dir ? xasprintf("%s/installed", dir) : NULL;
+	int port = 0, rc = -1;
+
+	(void)adopt;
+	if (dir == NULL)
+		rc = sbx_err_set(err, SBX_EXIT_FAILED, "this session has no netboot directory");
+	else if (nb_check(r, err) == 0 && sbx_mkdir_p(inst, 0755, err) == 0 && nb_put_owner(p, dir, err) == 0 &&
+		nb_put_files(p, dir, &r->u.nb.image, err) == 0 && nb_serve(dir, &r->u.nb, &port, err) == 0)
+		rc = nb_render(p, dir, r, port, err);
+	if (rc < 0)
+		sbx_err_prefix(err, "netboot %s", r->name);
+	free(inst);
+	free(dir);
+	return rc;
+}
+
+/* Stop both processes and delete the directory (absent: success). */
+static int nb_remove(void *h, const char *name, const char *where, struct sbx_err *err)
+{
+	char *dir = nb_dir(h, name);
+	int rc = 0;
+	(void)where;
+	if (dir && nb_stop_all(dir, err) < 0)
+		rc = -1;
+	if (dir && rc == 0 && sbx_rm_rf(dir) < 0)
+		rc = sbx_err_set(err, SBX_EXIT_FAILED, "cannot delete %s: %s", dir, strerror(errno));
+	if (rc < 0)
+		sbx_err_prefix(err, "netboot %s", name);
+	free(dir);
+	return rc;
+}
+
+/* Whether both processes run (either dead: missing, so up starts it again). */
+static int nb_observe(void *h, const struct res *r, struct prov_seen *out, struct sbx_err *err)
+{
+	char *dir = nb_dir(h, r->name);
+	(void)err;
+	out->exists = dir && nb_alive(dir, "dnsmasq.pid") && nb_alive(dir, "http.pid");
+	free(dir);
+	return 0;
+}
+
+/* One value of an owner file ("" when absent; caller frees). */
+static char *nb_owner_val(const char *text, const char *key)
+{
+	size_t k = strlen(key);
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, key, k) == 0 && l[k] == '=')
+			return xstrndup(l + k + 1, strcspn(l + k + 1, "\n"));
+	return xstrdup("");
+}
+
+/* The service of directory entry `name` as a listed object. */
+static void nb_list_one(const char *root, const char *name, struct prov_obj **objs, size_t *n)
+{
+	char *path = xasprintf("%s/%s/owner", root, name), *text = NULL;
+	size_t len = 0;
+	struct sbx_err e = SBX_ERR_INIT;
+	bool tagged = sbx_read_file(path, &text, &len, &e) == 0;
+	char *prot = nb_owner_val(text, "protect");
+
+	*objs = xrealloc(*objs, (*n + 1) * sizeof(**objs));
+	(*objs)[(*n)++] = (struct prov_obj){RES_NETBOOT, xstrdup(name), NULL, tagged, nb_owner_val(text, "state_id"),
+		nb_owner_val(text, "env_id"), nb_owner_val(text, "env"), strcmp(prot, "1") == 0};
+	free(prot);
+	sbx_err_clear(&e);
+	free(text);
+	free(path);
+}
+
+/* Every service directory ("sbx-*.netboot") under the netboot directory. */
+static int nb_list(void *h, struct prov_obj **objs, size_t *n, struct sbx_err *err)
+{
+	const struct nbp *p = h;
+	DIR *d = p->cfg->netboot_dir ? opendir(p->cfg->netboot_dir) : NULL;
+	struct dirent *de;
+
+	(void)err;
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (sbx_has_prefix(de->d_name, "sbx-") && len > 8 && strcmp(de->d_name + len - 8, ".netboot") == 0)
+			nb_list_one(p->cfg->netboot_dir, de->d_name, objs, n);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* The service uses the network's block, recorded by the network itself. */
+static int nb_blocks(void *h, char ***v, size_t *n, struct sbx_err *err)
+{
+	(void)h;
+	(void)v;
+	(void)n;
+	(void)err;
+	return 0;
+}
+
+static const struct prov_type nb_types[] = {
+	{RES_NETBOOT, "starting network boot service", nb_ensure, nb_remove, nb_observe, NULL},
+};
+
+const struct provider prov_netboot = {"netboot", nb_open, nb_close, nb_is_test, nb_prepare, nb_list, NULL, nb_blocks,
+	nb_types, SBX_NELEM(nb_types), true};

@@ -1,0 +1,80 @@
+# netboot.sh — the setup the network boot service's tests share (source it after harness.sh):
+# two network namespaces ($H: the environment's bridge $BR at $NET.1/24, where `sandbox` runs with
+# the libvirt test driver; $M: the machine's side), an ipmi_sim BMC on $H's loopback whose chassis
+# keeps the power in $S/power and runs $S/on / $S/off (when present) on power on / off, and a
+# blueprint $T/bp/metal.yaml with one network `boot` and one bare-metal node `db` (MAC $MAC, disk
+# /dev/sda wiped; the image's kernel, initrd and disk from $NB_KERNEL, $NB_INITRD, $NB_DISK when
+# set, else small text files). Sets A (the environment), NB (the service's directory), inh/inm.
+# Cleanups are registered with on_exit.
+A=nb$$ H=sbxnbh$$ M=sbxnbm$$
+MAC=52:54:00:ab:cd:01 OTHER=52:54:00:ab:cd:99
+NET=10.$((150 + $$ % 100)).$(($$ % 200))
+export SANDBOX_IPAM_POOL="$NET.0/24" SANDBOX_NETBOOT_DIR="$T/netboot" SANDBOX_BMC_TIMEOUT=10s
+chmod 0755 "$T"
+BR=sbx$(printf %s "sbx-$A.boot" | sha256sum | cut -c1-8)
+NB="$SANDBOX_NETBOOT_DIR/sbx-$A.boot.netboot"
+inh() { ip netns exec $H "$@"; }
+inm() { ip netns exec $M "$@"; }
+
+ip netns add $H && ip netns add $M || skip "cannot create network namespaces"
+on_exit "ip netns del $H; ip netns del $M"
+on_exit "ip netns pids $H | xargs -r kill -9; ip netns pids $M | xargs -r kill -9"
+ip -n $H link set lo up && ip -n $M link set lo up
+ip -n $H link add $BR type bridge && ip -n $H addr add $NET.1/24 dev $BR && ip -n $H link set $BR up
+ip -n $H link add nbh0 type veth peer name eth0 netns $M
+ip -n $H link set nbh0 master $BR && ip -n $H link set nbh0 up
+ip -n $M link set eth0 address $MAC && ip -n $M link set eth0 up
+
+# the machine's BMC: ipmi_sim on the host namespace's loopback, power kept in a file
+S=$T/sim
+mkdir -p "$S/state"
+echo 0 > "$S/power"
+cat > "$S/chassis" <<'PROG'
+#!/bin/sh
+dir=$(dirname "$0")
+op=$1; shift
+case $op in
+get) for p in "$@"; do case $p in
+     power) echo "power:$(cat "$dir/power")" ;;
+     boot) echo "boot:$(cat "$dir/boot" 2>/dev/null || echo none)" ;;
+     *) exit 1 ;; esac; done ;;
+set) while [ $# -ge 2 ]; do case $1 in
+     boot) echo "$2" > "$dir/boot" ;;
+     power) echo "$2" > "$dir/power"
+            if [ "$2" = 1 ]; then [ ! -x "$dir/on" ] || "$dir/on"; else [ ! -x "$dir/off" ] || "$dir/off"; fi ;;
+     reset|shutdown) ;;
+     *) exit 1 ;; esac; shift 2; done ;;
+*) exit 1 ;;
+esac
+PROG
+chmod +x "$S/chassis"
+BMC=$(inh python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n' > "$S/sim.emu"
+cat > "$S/lan.conf" <<CONF
+name "nb"
+set_working_mc 0x20
+  startlan 1
+    addr 127.0.0.1 $BMC
+    priv_limit admin
+    allowed_auths_admin none md2 md5 straight
+    guid a123456789abcdefa123456789abcdef
+  endlan
+  chassis_control "$S/chassis"
+  user 2 true "admin" "Bmc-pw-0451" admin 10 none md2 md5 straight
+CONF
+inh /usr/bin/ipmi_sim -c "$S/lan.conf" -f "$S/sim.emu" -s "$S/state" -n > "$S/sim.log" 2>&1 &
+until_true 30 sh -c "ip netns exec $H ss -lun | grep -q '127.0.0.1:$BMC '" || { cat "$S/sim.log" >&2; fail "ipmi_sim did not listen"; finish; }
+
+mkdir -p "$T/bp"
+if [ -n "${NB_KERNEL:-}" ]; then cp "$NB_KERNEL" "$T/bp/vmlinuz"; else printf 'KERNEL-%s\n' $$ > "$T/bp/vmlinuz"; fi
+if [ -n "${NB_INITRD:-}" ]; then cp "$NB_INITRD" "$T/bp/initrd.img"; else printf 'INITRD\n' > "$T/bp/initrd.img"; fi
+if [ -n "${NB_DISK:-}" ]; then ln -s "$NB_DISK" "$T/bp/disk.img"; else printf 'IMAGE\n' > "$T/bp/disk.img"; fi
+cat > "$T/bp/metal.yaml" <<YAML
+apiVersion: sandbox/v1
+name: x
+site: { uri: test:///default, image: { path: disk.img, kernel: vmlinuz, initrd: initrd.img, cmdline: console=ttyS0 } }
+networks: [ { name: boot } ]
+nodes:
+  - { name: db, provider: ipmi, networks: [boot], mac: "$MAC", disk: /dev/sda, wipe: true,
+      bmc: { address: 127.0.0.1, port: $BMC, user: admin, password: "\${secret.bmc}" } }
+YAML

@@ -1,0 +1,139 @@
+/*
+ * netboot: the network boot service's dnsmasq configuration, iPXE scripts (install to a disk, run
+ * from RAM, installed: the local disk) and seed against golden files in tests/unit/data/netboot/
+ * (SBX_UPDATE_GOLDEN=1 rewrites them), and the name and MAC checks that keep what reaches a dnsmasq
+ * line or a URL path plain.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "netboot.h"
+#include "util.h"
+
+static const struct netboot_host hosts[] = {
+	{"db-0", "52:54:00:00:00:11", "10.20.3.249", "/dev/sda", true, false},
+	{"cache-0", "52:54:00:00:00:12", "10.20.3.248", NULL, false, false},
+};
+
+/* The network of the golden files: two machines, TFTP on. */
+static struct netboot_net net(void)
+{
+	return (struct netboot_net){.env = "demo", .iface = "sbx1a2b3c4d", .cidr = "10.20.3.0/24",
+		.address = "10.20.3.1", .http_port = 40123, .dir = "/var/lib/sandbox/netboot/sbx-demo.front.netboot",
+		.tftp = true, .cmdline = "console=ttyS0", .hosts = hosts, .nhosts = 2};
+}
+
+/* Compare text with the golden file `name` (or rewrite it when SBX_UPDATE_GOLDEN=1). */
+static void golden(const char *name, const char *text)
+{
+	const char *top = getenv("SBX_TOP");
+	char *path = xasprintf("%s/tests/unit/data/netboot/%s", top ? top : ".", name), *want = NULL;
+	size_t len = 0;
+	struct sbx_err err = SBX_ERR_INIT;
+	if (getenv("SBX_UPDATE_GOLDEN"))
+		assert_int_equal(sbx_write_file(path, text, strlen(text), 0644, &err), 0);
+	if (sbx_read_file(path, &want, &len, &err) < 0)
+		fail_msg("%s", sbx_err_first(&err));
+	if (strcmp(want, text) != 0)
+		fail_msg("%s differs from the rendering:\n--- golden\n%s--- rendered\n%s", path, want, text);
+	free(want);
+	free(path);
+}
+
+/* dnsmasq: no DNS, its bridge only, the declared MACs only at their planned addresses, iPXE by
+ * user class to its machine's script, PXE ROMs to iPXE over TFTP. */
+static void test_dnsmasq_conf(void **state)
+{
+	(void)state;
+	struct netboot_net n = net();
+	char *t = netboot_dnsmasq_conf(&n);
+	golden("demo.dnsmasq.conf", t);
+	assert_non_null(strstr(t, "\nport=0\n"));
+	assert_non_null(strstr(t, "\ndhcp-ignore=tag:!known\n"));
+	assert_non_null(strstr(t, "\ndhcp-host=52:54:00:00:00:11,set:h0,10.20.3.249,db-0,"));
+	assert_non_null(strstr(t, "\ndhcp-boot=tag:ipxe,tag:h1,http://10.20.3.1:40123/ipxe/cache-0\n"));
+	assert_non_null(strstr(t, "\ndhcp-userclass=set:ipxe,iPXE\n"));
+	free(t);
+	/* without the iPXE binaries: no TFTP at all */
+	n.tftp = false;
+	t = netboot_dnsmasq_conf(&n);
+	assert_null(strstr(t, "tftp"));
+	assert_null(strstr(t, "kpxe"));
+	free(t);
+}
+
+/* The scripts: install to the disk (wiped), run from RAM, and boot the local disk once installed. */
+static void test_ipxe_scripts(void **state)
+{
+	(void)state;
+	struct netboot_net n = net();
+	char *t = netboot_ipxe_script(&n, &hosts[0]);
+	golden("db-0.install.ipxe", t);
+	assert_non_null(strstr(t, " ds=nocloud;s=http://10.20.3.1:40123/seed/db-0/ "));
+	assert_non_null(strstr(t, " sandbox.install=/dev/sda sandbox.wipe=1 "));
+	free(t);
+	t = netboot_ipxe_script(&n, &hosts[1]);
+	golden("cache-0.ram.ipxe", t);
+	assert_non_null(strstr(t, " sandbox.ram=1"));
+	assert_null(strstr(t, "sandbox.install"));
+	free(t);
+	struct netboot_host done = hosts[0];
+	done.installed = true;
+	t = netboot_ipxe_script(&n, &done);
+	golden("db-0.installed.ipxe", t);
+	assert_null(strstr(t, "kernel"));
+	assert_non_null(strstr(t, "sanboot"));
+	free(t);
+}
+
+/* The seed: the same cloud-init texts as a VM's, the machine's planned address, the host as gateway. */
+static void test_seed(void **state)
+{
+	(void)state;
+	struct netboot_net n = net();
+	struct netboot_seed_in in = {"sbx-demo.db-0-1", NULL, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBdk sandbox@demo"};
+	char *md, *ud, *nc;
+	netboot_seed(&n, &hosts[0], &in, &md, &ud, &nc);
+	golden("db-0.meta-data", md);
+	golden("db-0.user-data", ud);
+	golden("db-0.network-config", nc);
+	assert_non_null(strstr(ud, "sandbox@demo"));
+	assert_non_null(strstr(nc, "10.20.3.249/24"));
+	free(md);
+	free(ud);
+	free(nc);
+}
+
+/* Names and MACs: what may reach a dnsmasq line or a URL path. */
+static void test_checks(void **state)
+{
+	(void)state;
+	assert_true(netboot_name_ok("db-0"));
+	assert_false(netboot_name_ok(""));
+	assert_false(netboot_name_ok("../etc"));
+	assert_false(netboot_name_ok("a,b"));
+	assert_false(netboot_name_ok("-x"));
+	assert_true(netboot_mac_ok("52:54:00:aB:00:11"));
+	assert_false(netboot_mac_ok("52:54:00:00:00:1"));
+	assert_false(netboot_mac_ok("52:54:00:00:00:1g"));
+	assert_false(netboot_mac_ok("52-54-00-00-00-11"));
+	assert_false(netboot_mac_ok(NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dnsmasq_conf),
+		cmocka_unit_test(test_ipxe_scripts),
+		cmocka_unit_test(test_seed),
+		cmocka_unit_test(test_checks),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
