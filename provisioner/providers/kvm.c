@@ -170,13 +170,13 @@ static int kvm_probe_qemu(const char *kernel, int timeout_ms)
 	return ok;
 }
 
-/* Run both stages now, uncached. */
+/* Run both stages now, uncached; -1 when stage 1 passed but no kernel exists for stage 2. */
 int kvm_probe(int timeout_ms)
 {
 	if (!kvm_probe_ioctl(timeout_ms))
 		return 0;
 	char *kernel = kvm_kernel();
-	int ok = kernel ? kvm_probe_qemu(kernel, KVM_QEMU_PROBE_MS) : 1;
+	int ok = kernel ? kvm_probe_qemu(kernel, KVM_QEMU_PROBE_MS) : -1;
 	free(kernel);
 	return ok;
 }
@@ -212,7 +212,24 @@ static int kvm_cache_read(const char *path, const char *boot)
 	return v;
 }
 
-/* Probe once for the process (and once per host boot through the cache file). */
+/* Keep a probe's answer for this host boot in the cache file (path NULL: not kept). */
+static void kvm_cache_write(const char *path, const char *boot, bool usable)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	char *line = xasprintf("%s %s\n", boot, usable ? "kvm" : "qemu");
+	char *dir = path ? sbx_dirname(path) : NULL;
+	if (path && sbx_mkdir_p(dir, 0755, &err) == 0)
+		(void)!sbx_write_file(path, line, strlen(line), 0644, &err);
+	sbx_err_clear(&err);
+	free(line);
+	free(dir);
+}
+
+/*
+ * Probe once for the process (and once per host boot through the cache file). An undecided probe
+ * (no kernel yet: a fresh machine before its first recipe image) means TCG for this process and is
+ * not kept, so a later process with a kernel decides.
+ */
 static void kvm_once_probe(void)
 {
 	const char *force = kvm_cfg.force;
@@ -223,15 +240,9 @@ static void kvm_once_probe(void)
 	char *path = xstrdup(kvm_cfg.cache), *boot = kvm_boot_id();
 	int v = kvm_cache_read(path, boot);
 	if (v < 0) {
-		struct sbx_err err = SBX_ERR_INIT;
-		v = kvm_probe(KVM_PROBE_MS) == 1;
-		char *line = xasprintf("%s %s\n", boot, v ? "kvm" : "qemu");
-		char *dir = path ? sbx_dirname(path) : NULL;
-		if (path && sbx_mkdir_p(dir, 0755, &err) == 0)
-			(void)!sbx_write_file(path, line, strlen(line), 0644, &err);
-		sbx_err_clear(&err);
-		free(line);
-		free(dir);
+		v = kvm_probe(KVM_PROBE_MS);
+		if (v >= 0)
+			kvm_cache_write(path, boot, v == 1);
 	}
 	kvm_answer = v == 1;
 	free(path);

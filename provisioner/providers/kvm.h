@@ -5,7 +5,8 @@
  *     (alarm() + a deadline in the parent) must exit with KVM_EXIT_HLT;
  *  2. QEMU with -accel kvm must boot a real Linux kernel to its "no root fs" panic within 8 s
  *     (kernel: the configured probe kernel, /boot/vmlinuz-$(uname -r), /boot/vmlinuz, or a recipe
- *     image's kernel in the image cache; stage 2 is skipped when none exists). Nested KVM inside a
+ *     image's kernel in the image cache). With no kernel to boot the answer is "not usable" for
+ *     this process and is not cached: stage 1 alone passes on the hosts where KVM hangs. Nested KVM inside a
  *     Firecracker VM passes stage 1 but hangs in stage 2: that is the case this exists for.
  */
 #ifndef SBX_KVM_H
@@ -23,7 +24,8 @@ void kvm_configure(const char *force, const char *probe_kernel, const char *cach
  * boot in the configured cache file, keyed by the boot id. */
 bool kvm_usable(void);
 
-/* Run both stages now, uncached (timeout_ms bounds stage 1): 1 usable, 0 not usable. */
+/* Run both stages now, uncached (timeout_ms bounds stage 1): 1 usable, 0 not usable, -1 stage 1
+ * passed and no kernel exists for stage 2. */
 int kvm_probe(int timeout_ms);
 
 #endif
