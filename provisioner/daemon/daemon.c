@@ -1,6 +1,8 @@
 /* daemon — the reaper loop, the signals that stop it, and the --listen address. */
 #include "daemon_int.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <limits.h>
@@ -80,16 +82,12 @@ static bool daemon_sleep(struct daemon *d)
 static void daemon_init(struct daemon *d, const struct env_config *cfg, const struct daemon_opts *o)
 {
 	char host[HOST_NAME_MAX + 1] = "localhost";
-	pthread_condattr_t ca;
 	*d = (struct daemon){.cfg = cfg, .o = o};
 	gethostname(host, sizeof(host) - 1);
 	d->reaper = xasprintf("daemon@%s:%d", host, (int)getpid());
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_mutex_init(&d->evs.mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&d->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	sbx_cond_init_mono(&d->wake);
 	d->log = ev_sink_new(EV_JSON, stderr);
 }
 

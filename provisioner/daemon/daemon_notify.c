@@ -2,6 +2,8 @@
  * receiver never holds up the reaper. */
 #include "daemon_int.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -136,13 +138,9 @@ static void *notify_main(void *arg)
 int daemon_notify_start(struct daemon *d, struct daemon_notify **out, struct sbx_err *err)
 {
 	struct daemon_notify *n = xcalloc(1, sizeof(*n));
-	pthread_condattr_t ca;
 	n->d = d;
 	pthread_mutex_init(&n->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&n->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	sbx_cond_init_mono(&n->cv);
 	if (pthread_create(&n->th, NULL, notify_main, n) != 0) {
 		pthread_cond_destroy(&n->cv);
 		pthread_mutex_destroy(&n->mu);
