@@ -13,12 +13,8 @@
 /* The IPAM pool's free blocks, once the host's networks are known to IPAM (what allocation avoids). */
 static int probe_blocks(struct state *st, struct prov *p, struct cap_host *h, struct sbx_err *err)
 {
-	char **blocks = NULL;
-	size_t n = 0;
-	if (prov_used_blocks(p, &blocks, &n, err) < 0)
+	if (env_ipam_avoid(st, p, err) < 0)
 		return -1;
-	state_ipam_avoid(st, (const char *const *)blocks, n);
-	state_strv_free(blocks, n);
 	return state_ipam_free_blocks(st, &h->blocks_free, &h->ipam_pool, err);
 }
 

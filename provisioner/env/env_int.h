@@ -42,6 +42,10 @@ struct env_inputs {
 	struct prov_seen *seen;
 	size_t nobs;
 };
+
+/* Tell the state's IPAM which blocks the site's networks already use (before allocating or
+ * counting free blocks). */
+int env_ipam_avoid(struct state *st, struct prov *p, struct sbx_err *err) SBX_WUR;
 /*
  * Gather the inputs for bp as environment env: with allocate, IPAM blocks are allocated (up);
  * without, a network with no block yet gets a placeholder (plan). With p, every desired resource

@@ -42,7 +42,7 @@ static int inputs_observe(struct prov *p, struct env_inputs *in, struct sbx_err 
 }
 
 /* Tell IPAM which blocks the site's networks already use (before allocating). */
-static int inputs_avoid(struct state *st, struct prov *p, struct sbx_err *err)
+int env_ipam_avoid(struct state *st, struct prov *p, struct sbx_err *err)
 {
 	char **blocks = NULL;
 	size_t n = 0;
@@ -75,7 +75,7 @@ int env_inputs_load(struct state *st, const struct bp_blueprint *bp, const char 
 	struct prov *p, struct env_inputs *in, struct sbx_err *err)
 {
 	*in = (struct env_inputs){0};
-	if ((allocate && p && inputs_avoid(st, p, err) < 0) || inputs_nets(st, bp, env, allocate, in, err) < 0 ||
+	if ((allocate && p && env_ipam_avoid(st, p, err) < 0) || inputs_nets(st, bp, env, allocate, in, err) < 0 ||
 		plan_desired(bp, env, in->nets, in->nnets, &in->desired, err) < 0 ||
 		env_rows_load(st, env, &in->rows, err) < 0 || (p && inputs_observe(p, in, err) < 0)) {
 		env_inputs_clear(in);
