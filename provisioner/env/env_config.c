@@ -10,6 +10,7 @@
 #include "exec.h"
 #include "ip4.h"
 #include "kvm.h"
+#include "lv.h"
 
 #define CFG_READY_TIMEOUT_S 900
 #define CFG_ROLE_TIMEOUT_S 120
@@ -203,6 +204,7 @@ static void read_strings(struct env_config *c, const char *state_flag)
 	c->kvm_cache = default_kvm_cache();
 	c->owner = owner_name();
 	c->test_crash = xstrdup(var("SANDBOX_TEST_CRASH", "SBX_TEST_CRASH"));
+	c->test_no_start = sbx_streq(var("SANDBOX_TEST_NO_START", NULL), "1");
 }
 
 /* Build the configuration and apply the process-wide hooks. */
@@ -219,6 +221,7 @@ int env_config_load(struct env_config *c, const char *state_flag, struct sbx_err
 	}
 	sbx_fake_now_set(c->fake_now);
 	exec_crash_set(c->test_crash);
+	lv_no_start_set(c->test_no_start);
 	kvm_configure(c->kvm_force, c->kvm_probe_kernel, c->kvm_cache, c->image_cache);
 	return 0;
 }

@@ -59,6 +59,7 @@ struct env_config {
 	char *owner;            /* user@host of this command (the sudo user when run through sudo) */
 	int64_t fake_now;       /* 0: the real clock */
 	char *test_crash;       /* NULL: no crash point */
+	bool test_no_start;     /* SANDBOX_TEST_NO_START=1: networks and domains defined, not started */
 };
 
 /*
