@@ -57,12 +57,16 @@ static int list_networks(struct lv *lv, const char *prefix, struct obj_list *l, 
 	return 0;
 }
 
-/* Our volumes (name starting with prefix) in one active pool, owner from the file (local libvirt). */
-static void list_pool_volumes(struct lv *lv, const char *prefix, virStoragePoolPtr pool, struct obj_list *l)
+/* Our volumes (name starting with prefix) in one active pool, owner from the file (local libvirt).
+ * refresh: rescan the pool's directory first (files libvirt did not make); an environment's
+ * volumes are all made through libvirt, and a rescan reads every file of the pool. */
+static void list_pool_volumes(struct lv *lv, const char *prefix, bool refresh, virStoragePoolPtr pool,
+	struct obj_list *l)
 {
 	virStorageVolPtr *vols = NULL;
 	const char *pname = virStoragePoolGetName(pool);
-	virStoragePoolRefresh(pool, 0);
+	if (refresh)
+		virStoragePoolRefresh(pool, 0);
 	int n = virStoragePoolListAllVolumes(pool, &vols, 0);
 	for (int i = 0; i < n; i++) {
 		const char *name = virStorageVolGetName(vols[i]);
@@ -78,14 +82,14 @@ static void list_pool_volumes(struct lv *lv, const char *prefix, virStoragePoolP
 }
 
 /* Our volumes in every active pool. */
-static int list_volumes(struct lv *lv, const char *prefix, struct obj_list *l, struct sbx_err *err)
+static int list_volumes(struct lv *lv, const char *prefix, bool refresh, struct obj_list *l, struct sbx_err *err)
 {
 	virStoragePoolPtr *pools = NULL;
 	int n = virConnectListAllStoragePools(lv->conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
 	if (n < 0)
 		return lv_fail(err, "cannot list", "storage pools");
 	for (int i = 0; i < n; i++) {
-		list_pool_volumes(lv, prefix, pools[i], l);
+		list_pool_volumes(lv, prefix, refresh, pools[i], l);
 		virStoragePoolFree(pools[i]);
 	}
 	free(pools);
@@ -98,7 +102,7 @@ int lv_list_all(struct lv *lv, const char *env, struct lv_obj **out, size_t *n, 
 	struct obj_list l = {0};
 	char *prefix = env ? xasprintf("sbx-%s.", env) : xstrdup("sbx-");
 	int rc = list_domains(lv, prefix, &l, err) < 0 || list_networks(lv, prefix, &l, err) < 0 ||
-		list_volumes(lv, prefix, &l, err) < 0 ? -1 : 0;
+		list_volumes(lv, prefix, env == NULL, &l, err) < 0 ? -1 : 0;
 	free(prefix);
 	if (rc < 0) {
 		lv_obj_list_free(l.v, l.n);

@@ -23,8 +23,10 @@ struct lv_obj {
 };
 /* List every object named sbx-* (env NULL), or only those named sbx-<env>.*: every name an
  * environment's objects get (the owner of each is still read, and is what attributes it). An
- * environment's name has no '.', so no other environment's names start so. *out: free with
- * lv_obj_list_free. */
+ * environment's name has no '.', so no other environment's names start so. The whole listing
+ * rescans the storage pools first (files put there behind libvirt's back); one environment's does
+ * not (its volumes are made through libvirt, and a rescan reads every file of a pool). *out: free
+ * with lv_obj_list_free. */
 int lv_list_all(struct lv *lv, const char *env, struct lv_obj **out, size_t *n, struct sbx_err *err) SBX_WUR;
 void lv_obj_list_free(struct lv_obj *objs, size_t n);
 /* Delete one listed object (gc). */

@@ -19,6 +19,7 @@ pg_start || finish
 export SANDBOX_STATE="$PG_URL" SANDBOX_STATE_DIR="$T/local"
 psql_q() { "$PG_BIN/psql" -X -At -v ON_ERROR_STOP=1 -d "$PG_URL" -c "$1"; }
 
+# (the daemons run SANDBOX_REAP_PARALLEL's default: 8 teardowns at once)
 # whatever a failed run leaves in libvirt goes, state or not
 mine="^sbx-$E[xk][0-9]+\\."
 lv_purge() {
@@ -113,7 +114,8 @@ grep -h '"event":"reap.fail"\|"event":"reap.error"' "$T/d1.err" "$T/d2.err" >"$T
 seed "${E}k" "$K"
 psql_q "UPDATE env SET expires = extract(epoch FROM now())::bigint - 1 WHERE name LIKE '${E}k%'" >/dev/null &&
     pass || fail "expire the k environments"
-SANDBOX_TEST_CRASH=network:before:3 start_daemon 3
+# (one teardown at a time: exactly one is cut short)
+SANDBOX_REAP_PARALLEL=1 SANDBOX_TEST_CRASH=network:before:3 start_daemon 3
 until_true 120 test -s "$T/d3.rc" && pass || fail "the crash point did not kill daemon 3"
 [ "$(cat "$T/d3.rc" 2>/dev/null)" = 137 ] && pass || fail "daemon 3 exited $(cat "$T/d3.rc" 2>/dev/null), want 137 (SIGKILL)"
 [ "$(left "${E}k")" = $((K - 2)) ] && pass || fail "daemon 3 did not reap 2 before it died"
@@ -133,4 +135,6 @@ grep -q "\"env\":\"$CRASHED\",\"event\":\"reap.done\"" "$T/d4.err" && pass || fa
 [ "$(grep -c '"event":"reap.done"' "$T/d4.err")" = $((K - 2)) ] && pass || fail "daemon 4: not $((K - 2)) reap.done"
 stop_daemon 4
 [ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left after daemon 4"
+SANDBOX_REAP_PARALLEL=0 expect_rc 2 "$SANDBOX" reap
+expect_out 'SANDBOX_REAP_PARALLEL=0: expected a number from 1 to 64'
 finish
