@@ -50,6 +50,7 @@ objects() { { $V list --all --name; $V net-list --all --name; $V vol-list sandbo
 
 # idle_rss: start the daemon on $SANDBOX_STATE, wait for its first pass, print its VmRSS (kB)
 idle_rss() {
+    : >"$T/d.out"
     "$bdir/sandbox" daemon --listen 127.0.0.1:0 --interval 30 >"$T/d.out" 2>"$T/d.err" &
     dpid=$!
     on_exit "kill -KILL $dpid"
