@@ -54,7 +54,7 @@ int cmd_gc(int argc, char **argv)
 		CLI_FLAG("force-foreign", 0, &o.force_foreign,
 			"with --delete, also delete objects of other states, untagged and protected ones"),
 		CLI_LIST("uri", 0, &uri, "URI",
-			"scan this libvirt URI (repeatable; default: qemu:///system, every environment's site and attached "
+			"scan this libvirt URI (repeatable; default: qemu:///system, every environment's site, its site.hosts and attached "
 			"cluster)"),
 		CLI_LIST("kubeconfig", 0, &kc, "FILE", "scan this cluster for objects labelled by sandbox (repeatable)"),
 		CLI_STRING("context", 0, &o.context, "NAME", "the kubeconfigs' context (default: their current-context)"),

@@ -96,7 +96,6 @@ static void daemon_fini(struct daemon *d)
 {
 	daemon_http_stop(d->http);
 	daemon_notify_stop(d->notify);
-	daemon_reap_forget(d);
 	state_close(d->st);
 	ev_sink_free(d->log);
 	pthread_cond_destroy(&d->wake);

@@ -58,16 +58,12 @@ struct daemon {
 	struct daemon_notify *notify;
 	bool st_lost;               /* the state's connection is gone: reconnecting */
 	int64_t retry_at_ms, retry_ms; /* the next reconnection attempt (monotonic), the backoff */
-	struct state_env *reap_env; /* the environment the reaper is tearing down (NULL: none) */
-	struct env_notify_target *reap_target; /* its webhook, read before the teardown drops its secrets */
 };
 
 /* One reaper pass: reap, then warn; updates the counters. */
 void daemon_pass(struct daemon *d);
 /* Record the warnings due now (state_warn_record); -1 with err when the state failed. */
 int daemon_warn(struct daemon *d, struct sbx_err *err);
-/* Free the reaper's current environment and its webhook (after a teardown, at exit). */
-void daemon_reap_forget(struct daemon *d);
 /* Count a teardown in the counters (thread-safe). */
 void daemon_stats_teardown(struct daemon *d, int64_t ms, bool ok);
 

@@ -29,54 +29,58 @@ void daemon_stats_teardown(struct daemon *d, int64_t ms, bool ok)
 	pthread_mutex_unlock(&d->mu);
 }
 
-/* Forget the environment of the last teardown. */
-void daemon_reap_forget(struct daemon *d)
-{
-	state_env_free(d->reap_env);
-	env_notify_target_free(d->reap_target);
-	d->reap_env = NULL;
-	d->reap_target = NULL;
-}
+/* One teardown the reaper runs: the environment as it was claimed, and its webhook, read before
+ * the teardown drops its secrets. */
+struct reap_tok {
+	struct state_env *env;
+	struct env_notify_target *target;
+};
 
 /* The env_reap_watch start callback: keep the environment (its webhook's secret goes with it). */
-static void on_start(void *ctx, const char *env)
+static void *on_start(void *ctx, const char *env)
 {
 	struct daemon *d = ctx;
 	struct sbx_err err = SBX_ERR_INIT;
-	daemon_reap_forget(d);
-	if (state_env_get(d->st, env, &d->reap_env, &err) < 0)
+	struct reap_tok *t = xcalloc(1, sizeof(*t));
+	if (state_env_get(d->st, env, &t->env, &err) < 0)
 		ev_emit(d->log, env, "notify.error", NULL, NULL, NULL, "its reap will not be notified: %s", err.msgs[0].text);
-	if (d->reap_env)
-		d->reap_target = daemon_notify_target(d, d->reap_env, "reap");
+	if (t->env)
+		t->target = daemon_notify_target(d, t->env, "reap");
 	sbx_err_clear(&err);
+	return t;
 }
 
 /* Notify a teardown's outcome; a failure once per expiry (the next passes retry the teardown). */
-static void reap_notify(struct daemon *d, int64_t ms, bool ok)
+static void reap_notify(struct daemon *d, struct reap_tok *t, int64_t ms, bool ok)
 {
 	struct sbx_err err = SBX_ERR_INIT;
-	const struct state_env *e = d->reap_env;
+	const struct state_env *e = t->env;
 	bool first = true;
 	if (!ok && state_warn_mark(d->st, e->id, 0, e->expires, &first, &err) < 0)
 		ev_emit(d->log, e->name, "notify.error", NULL, NULL, NULL, "reap.failed not delivered: %s", err.msgs[0].text);
 	char *id = ok ? xasprintf("%s.reap.done", e->id) : xasprintf("%s.reap.failed.%lld", e->id, (long long)e->expires);
-	if (first && d->reap_target) {
-		daemon_notify_send(d, e, d->reap_target, ok ? "reap.done" : "reap.failed", id, json_pack("{s:I, s:I, s:s}", "expires",
+	if (first && t->target) {
+		daemon_notify_send(d, e, t->target, ok ? "reap.done" : "reap.failed", id, json_pack("{s:I, s:I, s:s}", "expires",
 			(json_int_t)e->expires, "duration_ms", (json_int_t)ms, "by", d->reaper));
-		d->reap_target = NULL;
+		t->target = NULL;
 	}
 	free(id);
 	sbx_err_clear(&err);
 }
 
 /* The env_reap_watch done callback. */
-static void on_teardown(void *ctx, const char *env, int64_t ms, bool ok)
+static void on_teardown(void *ctx, void *tok, const char *env, int64_t ms, bool ok)
 {
 	struct daemon *d = ctx;
+	struct reap_tok *t = tok;
 	daemon_stats_teardown(d, ms, ok);
-	if (d->reap_env && sbx_streq(d->reap_env->name, env))
-		reap_notify(d, ms, ok);
-	daemon_reap_forget(d);
+	if (t && t->env && sbx_streq(t->env->name, env))
+		reap_notify(d, t, ms, ok);
+	if (t) {
+		state_env_free(t->env);
+		env_notify_target_free(t->target);
+		free(t);
+	}
 }
 
 /* Log every message of err as one event, then clear it. */

@@ -80,6 +80,21 @@ void env_site_of_row(const struct state_env *e, char **uri, char **pool, char **
 	json_decref(j);
 }
 
+/* The hosts of a recorded environment's site.hosts. */
+void env_site_hosts_of_row(const struct state_env *e, char ***hosts, size_t *n)
+{
+	json_t *j = json_loads(e->bp_json ? e->bp_json : "{}", 0, NULL);
+	json_t *h = json_object_get(json_object_get(j, "site"), "hosts");
+	size_t k = 0;
+	char **v = json_array_size(h) ? xcalloc(json_array_size(h), sizeof(char *)) : NULL;
+	for (size_t i = 0; i < json_array_size(h); i++)
+		if (json_string_value(json_array_get(h, i)))
+			v[k++] = xstrdup(json_string_value(json_array_get(h, i)));
+	json_decref(j);
+	*hosts = v;
+	*n = k;
+}
+
 /* The cluster of a recorded environment, and whether it has machines (nodes, networks). */
 enum env_cluster_kind env_cluster_of_row(const struct state_env *e, char **kubeconfig, char **context,
 	bool *machines)

@@ -144,16 +144,20 @@ int env_down(const struct env_config *cfg, struct state *st, const struct env_do
 	struct env_receipt *r, struct sbx_err *err) SBX_WUR;
 void env_receipt_clear(struct env_receipt *r);
 
-/* Claim (one atomic update each) and destroy every expired environment as `reaper`. *nexpired
- * counts the claims, *nfailed the teardowns that failed (their errors are in err). */
+/* Claim (one atomic update each) and destroy every expired environment as `reaper`, up to
+ * cfg->reap_parallel at once (each with its own lock and provider session). *nexpired counts the
+ * claims, *nfailed the teardowns that failed (their errors are in err). */
 int env_reap(const struct env_config *cfg, struct state *st, const char *reaper, struct ev_sink *ev,
 	size_t *nexpired, size_t *nfailed, struct sbx_err *err) SBX_WUR;
 /* What a long-running reaper (the daemon) learns of a pass. */
 struct env_reap_watch {
-	/* Called after each teardown with its duration and outcome (may be NULL). */
-	void (*done)(void *ctx, const char *env, int64_t ms, bool ok);
-	/* Called before each teardown, the environment claimed and still whole (may be NULL). */
-	void (*start)(void *ctx, const char *env);
+	/* Called after each teardown with its duration and outcome and what start returned for it
+	 * (may be NULL). */
+	void (*done)(void *ctx, void *tok, const char *env, int64_t ms, bool ok);
+	/* Called before each teardown, the environment claimed and still whole; returns what done
+	 * gets for it (may be NULL). Both are called from the pass's worker threads, several
+	 * teardowns at once (SANDBOX_REAP_PARALLEL). */
+	void *(*start)(void *ctx, const char *env);
 	void *ctx;
 	bool quiet_idle; /* no "reap.summary" event when nothing was expired */
 };

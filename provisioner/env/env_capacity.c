@@ -1,6 +1,7 @@
 /* env_capacity — whether an environment fits on its host: the arithmetic, no I/O. */
 #include "env_capacity.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,4 +134,145 @@ bool env_capacity_better(const struct cap_fit *a, const struct cap_fit *b)
 	if (diff > hi / CAP_MEM_TIE)
 		return ma > mb;
 	return ca > cb;
+}
+
+/* The room host h has, as fit f reports it. */
+struct cap_room env_capacity_room(const struct cap_host *h, const struct cap_fit *f)
+{
+	return (struct cap_room){f->checked, f->checked && h->disk_known, f->avail.memory, f->avail.cpus, f->avail.disk};
+}
+
+/* The root of x's set (with path halving). */
+static size_t set_find(size_t *parent, size_t x)
+{
+	while (parent[x] != x) {
+		parent[x] = parent[parent[x]];
+		x = parent[x];
+	}
+	return x;
+}
+
+/* Whether node n is on the libvirt provider. */
+static bool node_libvirt(const struct bp_node *n)
+{
+	return n->provider == NULL || strcmp(n->provider, "libvirt") == 0;
+}
+
+/* Join the libvirt nodes of bp that share a network (parent: one set per node). */
+static void join_by_network(const struct bp_blueprint *bp, size_t *parent)
+{
+	for (size_t a = 0; a < bp->nnodes; a++)
+		for (size_t b = a + 1; b < bp->nnodes; b++) {
+			const struct bp_node *na = &bp->nodes[a], *nb = &bp->nodes[b];
+			bool shared = false;
+			for (size_t i = 0; node_libvirt(na) && node_libvirt(nb) && i < na->nnetworks && !shared; i++)
+				for (size_t k = 0; k < nb->nnetworks && !shared; k++)
+					shared = strcmp(na->networks[i], nb->networks[k]) == 0;
+			if (shared)
+				parent[set_find(parent, a)] = set_find(parent, b);
+		}
+}
+
+/* Group bp's libvirt nodes by the networks they share. */
+void env_capacity_groups(const struct bp_blueprint *bp, size_t **group, struct cap_amount **want, size_t *ngroups)
+{
+	size_t *parent = xcalloc(bp->nnodes + 1, sizeof(*parent)), *g = xcalloc(bp->nnodes + 1, sizeof(*g));
+	size_t *id = xcalloc(bp->nnodes + 1, sizeof(*id)); /* a set's group, by its root */
+	struct cap_amount *w = xcalloc(bp->nnodes + 1, sizeof(*w));
+	size_t n = 0;
+	for (size_t i = 0; i < bp->nnodes; i++) {
+		parent[i] = i;
+		id[i] = SIZE_MAX;
+	}
+	join_by_network(bp, parent);
+	for (size_t i = 0; i < bp->nnodes; i++) {
+		const struct bp_node *nd = &bp->nodes[i];
+		size_t root = set_find(parent, i);
+		g[i] = SIZE_MAX;
+		if (!node_libvirt(nd))
+			continue;
+		if (id[root] == SIZE_MAX)
+			id[root] = n++;
+		g[i] = id[root];
+		uint64_t count = nd->count > 0 ? (uint64_t)nd->count : 0;
+		w[g[i]].memory += count * nd->memory;
+		w[g[i]].cpus += (int64_t)count * nd->cpus;
+		w[g[i]].disk += count * nd->disk;
+	}
+	free(parent);
+	free(id);
+	*group = g;
+	*want = w;
+	*ngroups = n;
+}
+
+/* Whether want fits in room r. */
+static bool room_fits(const struct cap_room *r, const struct cap_amount *want)
+{
+	if (!r->known)
+		return true;
+	return want->memory <= r->memory && want->cpus <= r->cpus && (!r->disk_known || want->disk <= r->disk);
+}
+
+/* Whether placing want in room a keeps more than in room b (memory within 1/16, then CPUs). */
+static bool room_better(const struct cap_room *a, const struct cap_room *b, const struct cap_amount *want)
+{
+	uint64_t ma = a->known ? a->memory - want->memory : 0, mb = b->known ? b->memory - want->memory : 0;
+	int64_t ca = a->known ? a->cpus - want->cpus : 0, cb = b->known ? b->cpus - want->cpus : 0;
+	uint64_t hi = ma > mb ? ma : mb, diff = ma > mb ? ma - mb : mb - ma;
+	if (diff > hi / CAP_MEM_TIE)
+		return ma > mb;
+	return ca > cb;
+}
+
+/* Take want out of room r. */
+static void room_take(struct cap_room *r, const struct cap_amount *want)
+{
+	if (!r->known)
+		return;
+	r->memory -= want->memory;
+	r->cpus -= want->cpus;
+	if (r->disk_known)
+		r->disk -= want->disk;
+}
+
+/* The groups in placing order: the largest memory first, then CPUs, then their own order. */
+static size_t *spread_order(const struct cap_amount *want, size_t n)
+{
+	size_t *o = xcalloc(n + 1, sizeof(*o));
+	for (size_t i = 0; i < n; i++) {
+		size_t k = i;
+		for (; k > 0; k--) {
+			const struct cap_amount *a = &want[i], *b = &want[o[k - 1]];
+			if (!(a->memory > b->memory || (a->memory == b->memory && a->cpus > b->cpus)))
+				break;
+			o[k] = o[k - 1];
+		}
+		o[k] = i;
+	}
+	return o;
+}
+
+/* Spread the groups over the hosts. */
+int env_capacity_spread(struct cap_room *room, size_t nhosts, const struct cap_amount *want, size_t ngroups,
+	size_t *host, size_t *unplaced)
+{
+	size_t *order = spread_order(want, ngroups);
+	int rc = 0;
+	for (size_t i = 0; i < ngroups && rc == 0; i++) {
+		const struct cap_amount *w = &want[order[i]];
+		size_t pick = nhosts;
+		for (size_t h = 0; h < nhosts; h++)
+			if (room_fits(&room[h], w) && (pick == nhosts || room_better(&room[h], &room[pick], w)))
+				pick = h;
+		if (pick == nhosts) {
+			*unplaced = order[i];
+			rc = -1;
+		} else {
+			room_take(&room[pick], w);
+			host[order[i]] = pick;
+		}
+	}
+	free(order);
+	return rc;
 }

@@ -74,6 +74,34 @@ int env_capacity_refuse(const struct cap_host *h, const struct cap_fit *f, struc
  * within 1/16 of each other counts as the same (a host's free memory moves between two probes),
  * and CPUs decide; a tie is false (the caller keeps its first). */
 bool env_capacity_better(const struct cap_fit *a, const struct cap_fit *b);
+/*
+ * Spreading an environment's nodes over several hosts (site.hosts). Nodes that share a network
+ * stay on one host (a network does not span hosts): the libvirt nodes fall into groups, the
+ * connected components of "shares a network with".
+ * Each group then goes where it fits, the largest (memory, then CPUs) first, to the host that keeps
+ * the most memory once it is placed (within 1/16: the most CPUs; then the list's order), and that
+ * host's room shrinks by it.
+ */
+/* What one host can still give (from its cap_fit's avail, the state's promises counted). */
+struct cap_room {
+	bool known;        /* false: the host reports nothing (anything fits, and it keeps nothing) */
+	bool disk_known;   /* false: the pool does not exist yet (disk not checked) */
+	uint64_t memory;   /* bytes */
+	int64_t cpus;
+	uint64_t disk;     /* bytes */
+};
+/* The room of host h as fit f (env_capacity_fit's) reports it. */
+struct cap_room env_capacity_room(const struct cap_host *h, const struct cap_fit *f);
+/* Group bp's libvirt nodes: *group (caller frees; one per node of bp, SIZE_MAX for a node of another
+ * provider) gives each node's group, *want (caller frees) each group's memory, CPUs and disk,
+ * *ngroups how many. */
+void env_capacity_groups(const struct bp_blueprint *bp, size_t **group, struct cap_amount **want, size_t *ngroups);
+/* Spread ngroups groups (want) over nhosts hosts (room, updated to what is left): host[g] is where
+ * group g goes. 0, or -1 when a group fits on no host (*unplaced: that group; room and host then
+ * say nothing). */
+int env_capacity_spread(struct cap_room *room, size_t nhosts, const struct cap_amount *want, size_t ngroups,
+	size_t *host, size_t *unplaced);
+
 /* The fit as one line for `plan` ("fits on URI: memory 1.0 of 20.5 GiB, ..."); caller frees. */
 char *env_capacity_line(const struct cap_host *h, const struct cap_fit *f);
 

@@ -10,6 +10,7 @@
 #include "exec.h"
 #include "ip4.h"
 #include "kvm.h"
+#include "lv.h"
 
 #define CFG_READY_TIMEOUT_S 900
 #define CFG_ROLE_TIMEOUT_S 120
@@ -18,6 +19,7 @@
 #define CFG_BMC_TIMEOUT_MAX_S 3600
 #define CFG_IPAM_POOL "10.211.0.0/16"
 #define CFG_CPU_OVERCOMMIT 4.0
+#define CFG_REAP_PARALLEL 8
 #define CFG_MEM_RESERVE (512ULL << 20)
 
 /* A variable's value, or the earlier SBX_ name's, or NULL when unset or empty. */
@@ -162,6 +164,18 @@ static int bmc_timeout(struct env_config *c, struct sbx_err *err)
 		(long long)c->bmc_timeout);
 }
 
+/* How many teardowns a reaper pass runs at once. */
+static int reap_parallel(struct env_config *c, struct sbx_err *err)
+{
+	const char *v = var("SANDBOX_REAP_PARALLEL", NULL);
+	char *end = NULL;
+	long n = v ? strtol(v, &end, 10) : CFG_REAP_PARALLEL;
+	if (v && (end == v || *end || n < 1 || n > 64))
+		return sbx_err_set(err, SBX_EXIT_USAGE, "SANDBOX_REAP_PARALLEL=%s: expected a number from 1 to 64", v);
+	c->reap_parallel = (int)n;
+	return 0;
+}
+
 /* The admission policy: the CPU overcommit ratio and the memory reserve. */
 static int admission(struct env_config *c, struct sbx_err *err)
 {
@@ -203,6 +217,7 @@ static void read_strings(struct env_config *c, const char *state_flag)
 	c->kvm_cache = default_kvm_cache();
 	c->owner = owner_name();
 	c->test_crash = xstrdup(var("SANDBOX_TEST_CRASH", "SBX_TEST_CRASH"));
+	c->test_no_start = sbx_streq(var("SANDBOX_TEST_NO_START", NULL), "1");
 }
 
 /* Build the configuration and apply the process-wide hooks. */
@@ -212,13 +227,14 @@ int env_config_load(struct env_config *c, const char *state_flag, struct sbx_err
 	read_strings(c, state_flag);
 	if (duration_var("SANDBOX_READY_TIMEOUT", CFG_READY_TIMEOUT_S, &c->ready_timeout, err) < 0 ||
 		duration_var("SANDBOX_ROLE_TIMEOUT", CFG_ROLE_TIMEOUT_S, &c->role_timeout, err) < 0 ||
-		bmc_timeout(c, err) < 0 || admission(c, err) < 0 ||
+		bmc_timeout(c, err) < 0 || admission(c, err) < 0 || reap_parallel(c, err) < 0 ||
 		fake_now(&c->fake_now, err) < 0 || check_pool(c->ipam_pool, err) < 0 || image_dirs(c, err) < 0) {
 		env_config_clear(c);
 		return -1;
 	}
 	sbx_fake_now_set(c->fake_now);
 	exec_crash_set(c->test_crash);
+	lv_no_start_set(c->test_no_start);
 	kvm_configure(c->kvm_force, c->kvm_probe_kernel, c->kvm_cache, c->image_cache);
 	return 0;
 }

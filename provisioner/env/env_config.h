@@ -26,7 +26,10 @@
  *                            binary's directory)
  *   SANDBOX_KVM              0|1: skip the KVM probe; SANDBOX_KVM_PROBE_KERNEL: its kernel
  *   SANDBOX_FAKE_NOW         tests: the wall clock in epoch seconds
+ *   SANDBOX_REAP_PARALLEL    teardowns a reaper pass (reap, the daemon) runs at once (1-64,
+ *                            default 8)
  *   SANDBOX_TEST_CRASH       tests: TYPE:PHASE[:N], a SIGKILL at a journal point
+ *   SANDBOX_TEST_NO_START    tests: 1 = libvirt networks and domains are defined, not started
  * The SBX_-prefixed names of earlier releases (SBX_CLUSTER_DIR, SBX_MOCK_BIN_DIR, SBX_FAKE_NOW,
  * SBX_TEST_CRASH, SBX_KVM, SBX_KVM_PROBE_KERNEL) are still read when the new name is unset.
  */
@@ -49,6 +52,7 @@ struct env_config {
 	int64_t ready_timeout;  /* seconds */
 	int64_t role_timeout;   /* seconds */
 	int64_t bmc_timeout;    /* seconds */
+	int reap_parallel;      /* teardowns of one reaper pass at once */
 	double cpu_overcommit;  /* admission: virtual CPUs per host CPU */
 	uint64_t mem_reserve;   /* admission: bytes of host memory kept free */
 	char *cluster_dir;      /* NULL: found next to the binary */
@@ -59,6 +63,7 @@ struct env_config {
 	char *owner;            /* user@host of this command (the sudo user when run through sudo) */
 	int64_t fake_now;       /* 0: the real clock */
 	char *test_crash;       /* NULL: no crash point */
+	bool test_no_start;     /* SANDBOX_TEST_NO_START=1: networks and domains defined, not started */
 };
 
 /*

@@ -48,8 +48,19 @@ static void site_add(struct gc_site **v, size_t *n, char *uri, char *kubeconfig,
 	(*v)[(*n)++] = (struct gc_site){uri, kubeconfig, context};
 }
 
+/* Add the other hosts of a recorded environment's site.hosts. */
+static void site_add_hosts(struct gc_site **v, size_t *n, const struct state_env *e)
+{
+	char **hosts = NULL;
+	size_t nh = 0;
+	env_site_hosts_of_row(e, &hosts, &nh);
+	for (size_t i = 0; i < nh; i++)
+		site_add(v, n, hosts[i], NULL, NULL);
+	free(hosts);
+}
+
 /* The sites to scan: those given (URIs, kubeconfigs), else the default libvirt URI plus every
- * environment's URI and attached cluster. */
+ * environment's URI, the other hosts of its site.hosts, and its attached cluster. */
 static void gc_sites(struct state *st, const struct env_gc_opts *o, struct gc_site **v, size_t *n)
 {
 	struct state_env **envs = NULL;
@@ -73,10 +84,12 @@ static void gc_sites(struct state *st, const struct env_gc_opts *o, struct gc_si
 				free(kc);
 				free(ctx);
 			}
-			if (machines)
+			if (machines) {
 				site_add(v, n, uri, NULL, NULL);
-			else
+				site_add_hosts(v, n, envs[i]);
+			} else {
 				free(uri);
+			}
 			free(pool);
 			free(pool_path);
 		}

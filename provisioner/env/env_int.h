@@ -60,6 +60,9 @@ struct prov_cfg env_site_of_bp(const struct bp_blueprint *bp);
 /* The libvirt URI and pool of a recorded environment (from its resolved blueprint); caller frees
  * each. */
 void env_site_of_row(const struct state_env *e, char **uri, char **pool, char **pool_path);
+/* The hosts of a recorded environment's site.hosts (none without it): *hosts (caller frees each and
+ * the array; NULL when there are none), *n how many. */
+void env_site_hosts_of_row(const struct state_env *e, char ***hosts, size_t *n);
 enum env_cluster_kind {
 	ENV_CLUSTER_NONE,
 	ENV_CLUSTER_INSTALLED, /* k3s on the environment's machines: its objects go with them */

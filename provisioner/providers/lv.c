@@ -212,6 +212,20 @@ void lv_close(struct lv *lv)
 	free(lv);
 }
 
+static bool no_start; /* set once at start-up (env_config), before any thread */
+
+/* Define networks and domains without starting them. */
+void lv_no_start_set(bool on)
+{
+	no_start = on;
+}
+
+/* Whether networks and domains are only defined. */
+bool lv_no_start(void)
+{
+	return no_start;
+}
+
 /* Whether this is libvirt's test driver. */
 bool lv_is_test(const struct lv *lv)
 {

@@ -47,6 +47,12 @@ struct lv_node {
  * virStoragePoolGetInfo); *out on success. */
 int lv_node_info(struct lv *lv, const char *pool, struct lv_node *out, struct sbx_err *err) SBX_WUR;
 
+/* Tests and benchmarks that seed many environments: from now on in this process, networks and
+ * domains are defined (named and tagged as ever) but not started. */
+void lv_no_start_set(bool on);
+/* Whether lv_no_start_set is on. */
+bool lv_no_start(void);
+
 /* "kvm" when KVM is usable (a bounded probe: KVM_CREATE_VM + a tiny KVM_RUN, cached), else "qemu".
  * want = "auto" | "kvm" | "qemu". */
 const char *lv_domain_type(struct lv *lv, const char *want);

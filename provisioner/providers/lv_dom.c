@@ -231,7 +231,7 @@ static int dom_ensure_once(struct lv *lv, const void *arg, void *out, struct sbx
 	else if (dom == NULL ? (dom = dom_define(lv, s->name, xml, err)) != NULL
 			     : dom_converge(lv, &dom, s, hash, err) == 0)
 		rc = 0;
-	if (rc == 0 && virDomainIsActive(dom) != 1 && virDomainCreate(dom) < 0 && virDomainIsActive(dom) != 1)
+	if (rc == 0 && !lv_no_start() && virDomainIsActive(dom) != 1 && virDomainCreate(dom) < 0 && virDomainIsActive(dom) != 1)
 		rc = lv_fail(err, "cannot start domain", s->name);
 	if (dom)
 		virDomainFree(dom);

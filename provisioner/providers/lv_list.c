@@ -20,8 +20,8 @@ static struct lv_obj *objs_add(struct obj_list *l, const char *kind, const char 
 	return o;
 }
 
-/* Our domains (name sbx-*), owner from metadata. */
-static int list_domains(struct lv *lv, struct obj_list *l, struct sbx_err *err)
+/* Our domains (name starting with prefix), owner from metadata. */
+static int list_domains(struct lv *lv, const char *prefix, struct obj_list *l, struct sbx_err *err)
 {
 	virDomainPtr *doms = NULL;
 	int n = virConnectListAllDomains(lv->conn, &doms, 0);
@@ -29,7 +29,7 @@ static int list_domains(struct lv *lv, struct obj_list *l, struct sbx_err *err)
 		return lv_fail(err, "cannot list", "domains");
 	for (int i = 0; i < n; i++) {
 		const char *name = virDomainGetName(doms[i]);
-		if (name && sbx_has_prefix(name, "sbx-"))
+		if (name && sbx_has_prefix(name, prefix))
 			lv_dom_owner_of(doms[i], &objs_add(l, "domain", name, NULL)->owner);
 		virDomainFree(doms[i]);
 	}
@@ -37,8 +37,8 @@ static int list_domains(struct lv *lv, struct obj_list *l, struct sbx_err *err)
 	return 0;
 }
 
-/* Our networks (name sbx-*), owner from their DNS TXT record. */
-static int list_networks(struct lv *lv, struct obj_list *l, struct sbx_err *err)
+/* Our networks (name starting with prefix), owner from their DNS TXT record. */
+static int list_networks(struct lv *lv, const char *prefix, struct obj_list *l, struct sbx_err *err)
 {
 	virNetworkPtr *nets = NULL;
 	int n = virConnectListAllNetworks(lv->conn, &nets, 0);
@@ -46,7 +46,7 @@ static int list_networks(struct lv *lv, struct obj_list *l, struct sbx_err *err)
 		return lv_fail(err, "cannot list", "networks");
 	for (int i = 0; i < n; i++) {
 		const char *name = virNetworkGetName(nets[i]);
-		if (name && sbx_has_prefix(name, "sbx-")) {
+		if (name && sbx_has_prefix(name, prefix)) {
 			char *xml = virNetworkGetXMLDesc(nets[i], 0);
 			lv_net_owner_of(xml, &objs_add(l, "network", name, NULL)->owner);
 			free(xml);
@@ -57,16 +57,20 @@ static int list_networks(struct lv *lv, struct obj_list *l, struct sbx_err *err)
 	return 0;
 }
 
-/* Our volumes (name sbx-*) in one active pool, owner from the file (local libvirt). */
-static void list_pool_volumes(struct lv *lv, virStoragePoolPtr pool, struct obj_list *l)
+/* Our volumes (name starting with prefix) in one active pool, owner from the file (local libvirt).
+ * refresh: rescan the pool's directory first (files libvirt did not make); an environment's
+ * volumes are all made through libvirt, and a rescan reads every file of the pool. */
+static void list_pool_volumes(struct lv *lv, const char *prefix, bool refresh, virStoragePoolPtr pool,
+	struct obj_list *l)
 {
 	virStorageVolPtr *vols = NULL;
 	const char *pname = virStoragePoolGetName(pool);
-	virStoragePoolRefresh(pool, 0);
+	if (refresh)
+		virStoragePoolRefresh(pool, 0);
 	int n = virStoragePoolListAllVolumes(pool, &vols, 0);
 	for (int i = 0; i < n; i++) {
 		const char *name = virStorageVolGetName(vols[i]);
-		if (name && sbx_has_prefix(name, "sbx-")) {
+		if (name && sbx_has_prefix(name, prefix)) {
 			struct lv_obj *o = objs_add(l, "volume", name, pname);
 			char *path = lv->local ? virStorageVolGetPath(vols[i]) : NULL;
 			lv_owner_file_read(path, &o->owner);
@@ -78,25 +82,29 @@ static void list_pool_volumes(struct lv *lv, virStoragePoolPtr pool, struct obj_
 }
 
 /* Our volumes in every active pool. */
-static int list_volumes(struct lv *lv, struct obj_list *l, struct sbx_err *err)
+static int list_volumes(struct lv *lv, const char *prefix, bool refresh, struct obj_list *l, struct sbx_err *err)
 {
 	virStoragePoolPtr *pools = NULL;
 	int n = virConnectListAllStoragePools(lv->conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
 	if (n < 0)
 		return lv_fail(err, "cannot list", "storage pools");
 	for (int i = 0; i < n; i++) {
-		list_pool_volumes(lv, pools[i], l);
+		list_pool_volumes(lv, prefix, refresh, pools[i], l);
 		virStoragePoolFree(pools[i]);
 	}
 	free(pools);
 	return 0;
 }
 
-/* List every object of ours. */
-int lv_list_all(struct lv *lv, struct lv_obj **out, size_t *n, struct sbx_err *err)
+/* List every object of ours (or of one environment's names). */
+int lv_list_all(struct lv *lv, const char *env, struct lv_obj **out, size_t *n, struct sbx_err *err)
 {
 	struct obj_list l = {0};
-	if (list_domains(lv, &l, err) < 0 || list_networks(lv, &l, err) < 0 || list_volumes(lv, &l, err) < 0) {
+	char *prefix = env ? xasprintf("sbx-%s.", env) : xstrdup("sbx-");
+	int rc = list_domains(lv, prefix, &l, err) < 0 || list_networks(lv, prefix, &l, err) < 0 ||
+		list_volumes(lv, prefix, env == NULL, &l, err) < 0 ? -1 : 0;
+	free(prefix);
+	if (rc < 0) {
 		lv_obj_list_free(l.v, l.n);
 		return -1;
 	}

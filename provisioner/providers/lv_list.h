@@ -21,8 +21,13 @@ struct lv_obj {
 	char *pool;  /* volumes: their pool */
 	struct lv_owner_rec owner; /* untagged when it carries none (or a remote volume) */
 };
-/* List every object named sbx-*. *out: free with lv_obj_list_free. */
-int lv_list_all(struct lv *lv, struct lv_obj **out, size_t *n, struct sbx_err *err) SBX_WUR;
+/* List every object named sbx-* (env NULL), or only those named sbx-<env>.*: every name an
+ * environment's objects get (the owner of each is still read, and is what attributes it). An
+ * environment's name has no '.', so no other environment's names start so. The whole listing
+ * rescans the storage pools first (files put there behind libvirt's back); one environment's does
+ * not (its volumes are made through libvirt, and a rescan reads every file of a pool). *out: free
+ * with lv_obj_list_free. */
+int lv_list_all(struct lv *lv, const char *env, struct lv_obj **out, size_t *n, struct sbx_err *err) SBX_WUR;
 void lv_obj_list_free(struct lv_obj *objs, size_t n);
 /* Delete one listed object (gc). */
 int lv_obj_delete(struct lv *lv, const struct lv_obj *obj, struct sbx_err *err) SBX_WUR;

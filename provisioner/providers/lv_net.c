@@ -200,7 +200,7 @@ static int net_ensure_once(struct lv *lv, const void *arg, void *out, struct sbx
 	}
 	if (net == NULL ? (net = net_define(lv, s, gw, err)) == NULL : net_converge(net, s, gw, err) < 0)
 		goto out;
-	if (virNetworkIsActive(net) != 1 && virNetworkCreate(net) < 0 && virNetworkIsActive(net) != 1) {
+	if (!lv_no_start() && virNetworkIsActive(net) != 1 && virNetworkCreate(net) < 0 && virNetworkIsActive(net) != 1) {
 		lv_fail(err, "cannot start network", s->name);
 		goto out;
 	}

@@ -113,7 +113,8 @@ int prov_observe(struct prov *p, const struct res *r, struct prov_seen *out, str
 void prov_seen_clear(struct prov_seen *s);
 
 /* Every object named like ours (mine false), or only those tagged with this session's state and
- * environment (mine true), in the delete order. *out: free with prov_obj_list_free. */
+ * environment (mine true), in the delete order. A session for an environment looks only at the
+ * names that environment's objects get (libvirt: sbx-<env>.*), whose owners it then reads. *out: free with prov_obj_list_free. */
 int prov_list(struct prov *p, bool mine, struct prov_obj **out, size_t *n, struct sbx_err *err) SBX_WUR;
 void prov_obj_list_free(struct prov_obj *objs, size_t n);
 /* Delete a listed object. */

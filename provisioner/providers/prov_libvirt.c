@@ -204,7 +204,7 @@ static int seen_find(struct lvp *p, const char *name, struct prov_seen *out, str
 	int rc = 0;
 	pthread_mutex_lock(&p->mu);
 	if (!p->listed) {
-		rc = lv_list_all(p->lv, &p->seen, &p->nseen, err);
+		rc = lv_list_all(p->lv, p->cfg->env, &p->seen, &p->nseen, err);
 		p->listed = rc == 0;
 	}
 	for (size_t i = 0; rc == 0 && i < p->nseen && !out->exists; i++)
@@ -283,7 +283,7 @@ static int lvp_list(void *h, struct prov_obj **objs, size_t *n, struct sbx_err *
 	struct lvp *p = h;
 	struct lv_obj *lo = NULL;
 	size_t nlo = 0;
-	if (lv_list_all(p->lv, &lo, &nlo, err) < 0)
+	if (lv_list_all(p->lv, p->cfg->env, &lo, &nlo, err) < 0)
 		return -1;
 	*objs = xrealloc(*objs, (*n + nlo + 1) * sizeof(**objs));
 	for (size_t i = 0; i < nlo; i++) {

@@ -3,7 +3,8 @@
 # VMs, --no-wait): a new environment goes to the listed host that keeps the most memory, then
 # CPUs, once what the state promised there is counted; a converging up stays where it was placed;
 # plan shows the fit on every host; one that fits nowhere is refused naming each host, leaving
-# nothing; a host that is no allowed URI is a blueprint error at its line. (As root, qemu:///session
+# nothing; a host that is no allowed URI is a blueprint error at its line; gc scans every host of
+# an environment's site.hosts. (As root, qemu:///session
 # may be served by the same daemon as qemu:///system: placement only needs two URIs with their own
 # promises.)
 . "$SBX_TOP/tests/lib/harness.sh"
@@ -57,6 +58,18 @@ expect_rc 2 "$SANDBOX" validate "$T/bad.yaml"
 expect_out "bad\\.yaml:4:[0-9]+: hosts: expected qemu:///system"
 
 expect_rc 0 "$SANDBOX" down ${E}b
+# gc looks at every host of a recorded environment's site.hosts, not only where it was placed: with
+# only ${E}a left (on qemu:///system), an untagged orphan is listed on qemu:///session too
+$VS net-define /dev/stdin >/dev/null <<XML && pass || fail "cannot define the orphan network"
+<network><name>sbx-${E}orph.lan</name></network>
+XML
+on_exit "$VS net-undefine sbx-${E}orph.lan"
+expect_rc 0 "$SANDBOX" gc --json
+OUT=$(printf '%s' "$OUT" | tr -d '\n')
+expect_out '"uri": "qemu:///session"[^}]*"name": "sbx-'${E}'orph\.lan"|"name": "sbx-'${E}'orph\.lan"[^}]*"uri": "qemu:///session"'
+expect_rc 0 "$SANDBOX" gc --json --uri qemu:///system
+expect_no_out '"uri": "qemu:///session"'
+$VS net-undefine sbx-${E}orph.lan >/dev/null && pass || fail "cannot undefine the orphan network"
 expect_rc 0 "$SANDBOX" down ${E}a
 [ "$(leftovers ${E}a)" -eq 0 ] && [ "$(leftovers ${E}b)" -eq 0 ] && pass || fail "objects left after down"
 finish

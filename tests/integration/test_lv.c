@@ -47,7 +47,7 @@ static void cleanup_run(void)
 	struct lv_obj *objs = NULL;
 	size_t n = 0;
 	struct sbx_err err = SBX_ERR_INIT;
-	if (lv_list_all(lv, &objs, &n, &err) == 0) {
+	if (lv_list_all(lv, NULL, &objs, &n, &err) == 0) {
 		for (size_t pass = 0; pass < 2; pass++) /* domains first, then what they used */
 			for (size_t i = 0; i < n; i++)
 				if (strstr(objs[i].name, run) && (pass == 1) != (strcmp(objs[i].kind, "domain") == 0))
@@ -298,7 +298,7 @@ static void test_list_and_gc(void **state)
 	make_env(owner1, &d1, &v1);
 	make_env(owner2, &d2, &v2);
 
-	OK(lv_list_all(lv, &o, &n, E));
+	OK(lv_list_all(lv, NULL, &o, &n, E));
 	assert_true(listed(o, n, "domain", d1) && listed(o, n, "domain", d2));
 	assert_true(listed(o, n, "volume", v1) && listed(o, n, "volume", v2));
 	const struct lv_owner_rec *r1 = owner_of(o, n, "domain", d1), *r2 = owner_of(o, n, "domain", d2);
@@ -311,7 +311,7 @@ static void test_list_and_gc(void **state)
 			if (strstr(o[i].name, run) && (pass == 1) != (strcmp(o[i].kind, "domain") == 0))
 				OK(lv_obj_delete(lv, &o[i], E));
 	lv_obj_list_free(o, n);
-	OK(lv_list_all(lv, &o, &n, E));
+	OK(lv_list_all(lv, NULL, &o, &n, E));
 	assert_false(listed(o, n, "domain", d1) || listed(o, n, "domain", d2) || listed(o, n, "volume", v1));
 	lv_obj_list_free(o, n);
 	free(d1);
@@ -431,7 +431,7 @@ static void test_parallel(void **state)
 	}
 	struct lv_obj *o = NULL;
 	size_t n = 0, nets = 0;
-	OK(lv_list_all(lv, &o, &n, E));
+	OK(lv_list_all(lv, NULL, &o, &n, E));
 	for (size_t i = 0; i < n; i++)
 		nets += strcmp(o[i].name, net) == 0;
 	assert_int_equal(nets, 1);

@@ -154,7 +154,7 @@ static size_t owned_by_run(void)
 	struct sbx_err err = SBX_ERR_INIT;
 	struct lv_obj *o = NULL;
 	size_t n = 0, k = 0;
-	assert_int_equal(lv_list_all(lv, &o, &n, &err), 0);
+	assert_int_equal(lv_list_all(lv, NULL, &o, &n, &err), 0);
 	for (size_t i = 0; i < n; i++)
 		k += lv_owner_is(&o[i].owner, &owner);
 	lv_obj_list_free(o, n);

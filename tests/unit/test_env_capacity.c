@@ -257,6 +257,111 @@ static void test_state_caps(void **ctx)
 	assert_int_equal(n, 0);
 }
 
+/* Nodes that share a network are one group (a chain of shared networks too); a node alone on its
+ * networks is a group of its own; an ipmi node is in none. */
+static void test_groups(void **ctx)
+{
+	(void)ctx;
+	static const char y[] = "apiVersion: sandbox/v1\nname: t\nsite: { image: { recipe: debian-12 } }\n"
+		"networks: [ { name: a }, { name: b }, { name: c }, { name: d } ]\n"
+		"nodes:\n  - { name: x, count: 2, cpus: 2, memory: 1Gi, disk: 4Gi, networks: [a] }\n"
+		"  - { name: u, memory: 512Mi, disk: 4Gi, networks: [c] }\n"
+		"  - { name: y, memory: 1Gi, disk: 4Gi, networks: [b, a] }\n"
+		"  - { name: m, provider: ipmi, bmc: { address: h, password: \"${secret.bmc}\" } }\n"
+		"  - { name: z, memory: 2Gi, disk: 4Gi, networks: [b] }\n"
+		"  - { name: v, cpus: 3, memory: 256Mi, disk: 4Gi, networks: [d] }\n";
+	struct bp_blueprint *bp = NULL;
+	struct sbx_err err = SBX_ERR_INIT;
+	size_t *group = NULL, n = 0;
+	struct cap_amount *want = NULL;
+	assert_int_equal(bp_load_string("t.yaml", y, strlen(y), NULL, &bp, &err), 0);
+	env_capacity_groups(bp, &group, &want, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(group[0], 0);        /* x */
+	assert_int_equal(group[1], 1);        /* u */
+	assert_int_equal(group[2], 0);        /* y: a with x, b with z */
+	assert_int_equal(group[3], SIZE_MAX); /* m: bare metal */
+	assert_int_equal(group[4], 0);        /* z */
+	assert_int_equal(group[5], 2);        /* v: alone on d */
+	assert_int_equal(want[0].memory, 2 * GI + 1 * GI + 2 * GI);
+	assert_int_equal(want[0].cpus, 2 * 2 + 1 + 1);
+	assert_int_equal(want[0].disk, 4 * 4 * GI);
+	assert_int_equal(want[1].memory, 512 * MI);
+	assert_int_equal(want[2].cpus, 3);
+	free(group);
+	free(want);
+	bp_free(bp);
+}
+
+/* The largest group first, each to the host that keeps the most memory; a host's room shrinks. */
+static void test_spread(void **ctx)
+{
+	(void)ctx;
+	struct cap_room room[] = {{true, true, 8 * GI, 8, 100 * GI}, {true, true, 4 * GI, 8, 100 * GI}};
+	struct cap_amount want[] = {{1 * GI, 1, 8 * GI, 0}, {6 * GI, 2, 8 * GI, 0}, {3 * GI, 2, 8 * GI, 0}};
+	size_t host[3], unplaced = 99;
+	assert_int_equal(env_capacity_spread(room, 2, want, 3, host, &unplaced), 0);
+	assert_int_equal(host[1], 0); /* 6 GiB: only the first has room */
+	assert_int_equal(host[2], 1); /* 3 GiB: the first keeps 2 GiB, too little */
+	assert_int_equal(host[0], 0); /* 1 GiB: the first keeps 1 GiB, the second none */
+	assert_int_equal(room[0].memory, 1 * GI);
+	assert_int_equal(room[0].cpus, 5);
+	assert_int_equal(room[0].disk, 84 * GI);
+	assert_int_equal(room[1].memory, 1 * GI);
+	assert_int_equal(room[1].cpus, 6);
+	/* a group that fits nowhere: refused, naming it */
+	struct cap_room small[] = {{true, true, 8 * GI, 8, 100 * GI}, {true, false, 4 * GI, 8, 0}};
+	struct cap_amount big[] = {{1 * GI, 1, 0, 0}, {9 * GI, 1, 0, 0}};
+	assert_int_equal(env_capacity_spread(small, 2, big, 2, host, &unplaced), -1);
+	assert_int_equal(unplaced, 1);
+	/* CPUs short, or the pool's disk short (when known), is no fit either */
+	struct cap_room cpu[] = {{true, true, 8 * GI, 1, 1 * GI}, {true, false, 2 * GI, 4, 0}};
+	struct cap_amount two[] = {{1 * GI, 2, 4 * GI, 0}};
+	assert_int_equal(env_capacity_spread(cpu, 2, two, 1, host, &unplaced), 0);
+	assert_int_equal(host[0], 1);
+}
+
+/* Memory left within 1/16 is a tie that CPUs decide, then the list's order; a host that reports
+ * nothing takes what fits nowhere else and otherwise ranks last. */
+static void test_spread_ties(void **ctx)
+{
+	(void)ctx;
+	struct cap_room room[] = {{true, true, 8 * GI, 2, 100 * GI}, {true, true, 8 * GI + 200 * MI, 8, 100 * GI}};
+	struct cap_amount want[] = {{1 * GI, 1, 0, 0}};
+	size_t host[2], unplaced;
+	assert_int_equal(env_capacity_spread(room, 2, want, 1, host, &unplaced), 0);
+	assert_int_equal(host[0], 1); /* more CPUs */
+	struct cap_room same[] = {{true, true, 4 * GI, 4, 0}, {true, true, 4 * GI, 4, 0}};
+	assert_int_equal(env_capacity_spread(same, 2, want, 1, host, &unplaced), 0);
+	assert_int_equal(host[0], 0); /* a full tie keeps the first */
+	struct cap_room unknown[] = {{false, false, 0, 0, 0}, {true, true, 4 * GI, 4, 100 * GI}};
+	struct cap_amount two[] = {{1 * GI, 1, 0, 0}, {64 * GI, 1, 0, 0}};
+	assert_int_equal(env_capacity_spread(unknown, 2, two, 2, host, &unplaced), 0);
+	assert_int_equal(host[0], 1);
+	assert_int_equal(host[1], 0);
+	assert_false(unknown[0].known);
+	assert_int_equal(unknown[1].memory, 3 * GI);
+}
+
+/* A host's room is its fit's avail; the disk only when the pool exists and the host reports. */
+static void test_room(void **ctx)
+{
+	(void)ctx;
+	struct cap_amount none = {0}, want = {2 * GI, 4, 16 * GI, 0};
+	struct cap_fit f;
+	env_capacity_fit(&host, &pol, &none, 0, &none, &want, &f);
+	struct cap_room r = env_capacity_room(&host, &f);
+	assert_true(r.known);
+	assert_true(r.disk_known);
+	assert_int_equal(r.memory, 9 * GI);
+	assert_int_equal(r.cpus, 8);
+	assert_int_equal(r.disk, 100 * GI);
+	struct cap_host nopool = host;
+	nopool.disk_known = false;
+	env_capacity_fit(&nopool, &pol, &none, 0, &none, &want, &f);
+	assert_false(env_capacity_room(&nopool, &f).disk_known);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +371,10 @@ int main(void)
 		cmocka_unit_test(test_delta),
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_better),
+		cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_spread),
+		cmocka_unit_test(test_spread_ties),
+		cmocka_unit_test(test_room),
 		cmocka_unit_test_setup_teardown(test_state_claims, state_fix_setup, state_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_state_caps, state_fix_setup, state_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_state_blocks, state_fix_setup, state_fix_teardown),
