@@ -86,13 +86,15 @@ char *netboot_seed_url(const struct netboot_net *net, const struct netboot_host 
 }
 
 /* Append the kernel line: the seed, what to do with the image, the image's own arguments; an
- * installed machine's root file system is its disk (the last root= wins over the image's). */
+ * installed machine's root file system is its disk (the last root= wins over the image's). The
+ * seed is "nocloud-net": cloud-init 22.4 (Debian 12) takes "ds=nocloud" as dsmode local, fetches
+ * the URL seed in its network stage and then skips that stage's modules (users, SSH keys). */
 static void script_kernel(struct sbx_buf *b, const struct netboot_net *net, const struct netboot_host *h,
 	const char *base)
 {
 	char *seed = netboot_seed_url(net, h);
 	bool install = h->disk && !h->installed;
-	sbx_buf_printf(b, "kernel %s%s initrd=initrd%s ip=dhcp ds=nocloud;s=%s", base, NETBOOT_PATH_KERNEL,
+	sbx_buf_printf(b, "kernel %s%s initrd=initrd%s ip=dhcp ds=nocloud-net;s=%s", base, NETBOOT_PATH_KERNEL,
 		install ? " initrd=installer" : "", seed);
 	if (install)
 		sbx_buf_printf(b, " sandbox.image=%s%s sandbox.install=%s sandbox.wipe=%d sandbox.installed=%s%s%s", base,

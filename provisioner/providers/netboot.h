@@ -61,7 +61,7 @@ struct netboot_net {
 char *netboot_dnsmasq_conf(const struct netboot_net *net);
 /* The iPXE script of host h (a "#!ipxe" text); caller frees. */
 char *netboot_ipxe_script(const struct netboot_net *net, const struct netboot_host *h);
-/* The seed URL of h ("http://ADDR:PORT/seed/NAME/", what `ds=nocloud;s=` names); caller frees. */
+/* The seed URL of h ("http://ADDR:PORT/seed/NAME/", what `ds=nocloud-net;s=` names); caller frees. */
 char *netboot_seed_url(const struct netboot_net *net, const struct netboot_host *h);
 
 /* What the seed of host h says besides the network's facts. */

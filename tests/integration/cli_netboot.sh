@@ -89,7 +89,7 @@ ip -n $M addr add $IP/24 dev eth0
 U=http://$NET.1:$PORT
 get() { inm curl -s --path-as-is -o "$T/body" -w '%{http_code}' "$@"; }
 [ "$(get $U/ipxe/db-0)" = 200 ] && pass || fail "GET /ipxe/db-0"
-grep -q "^kernel $U/boot/kernel initrd=initrd initrd=installer ip=dhcp ds=nocloud;s=$U/seed/db-0/ sandbox.image=$U/image sandbox.install=/dev/sda sandbox.wipe=1 sandbox.installed=$U/installed/db-0 console=ttyS0$" "$T/body" &&
+grep -q "^kernel $U/boot/kernel initrd=initrd initrd=installer ip=dhcp ds=nocloud-net;s=$U/seed/db-0/ sandbox.image=$U/image sandbox.install=/dev/sda sandbox.wipe=1 sandbox.installed=$U/installed/db-0 console=ttyS0$" "$T/body" &&
     grep -q "^initrd --name initrd $U/boot/initrd$" "$T/body" && grep -q "^initrd --name installer $U/boot/installer$" "$T/body" &&
     pass || fail "the script: $(cat "$T/body")"
 [ "$(get $U/seed/db-0/meta-data)" = 200 ] && grep -q '^local-hostname: "db-0"$' "$T/body" && pass || fail "meta-data: $(cat "$T/body")"
@@ -112,7 +112,7 @@ done
 [ "$(get -X POST $U/ipxe/db-0)" = 405 ] && pass || fail "POST answered"
 # the installer reports done: the machine then boots its disk
 [ "$(get $U/installed/db-0)" = 200 ] && [ "$(get $U/ipxe/db-0)" = 200 ] &&
-    grep -q "^kernel $U/boot/kernel initrd=initrd ip=dhcp ds=nocloud;s=$U/seed/db-0/ console=ttyS0 root=/dev/sda$" "$T/body" &&
+    grep -q "^kernel $U/boot/kernel initrd=initrd ip=dhcp ds=nocloud-net;s=$U/seed/db-0/ console=ttyS0 root=/dev/sda$" "$T/body" &&
     ! grep -q installer "$T/body" && pass || fail "after /installed: $(cat "$T/body")"
 grep -q "GET /ipxe/db-0 200" "$NB/http.log" && grep -q "GET /owner 404" "$NB/http.log" && pass || fail "the HTTP log: $(tail -5 "$NB/http.log")"
 

@@ -77,7 +77,7 @@ static void test_ipxe_scripts(void **state)
 	struct netboot_net n = net();
 	char *t = netboot_ipxe_script(&n, &hosts[0]);
 	golden("db-0.install.ipxe", t);
-	assert_non_null(strstr(t, " ds=nocloud;s=http://10.20.3.1:40123/seed/db-0/ "));
+	assert_non_null(strstr(t, " ds=nocloud-net;s=http://10.20.3.1:40123/seed/db-0/ "));
 	assert_non_null(strstr(t, " sandbox.install=/dev/sda sandbox.wipe=1 "));
 	assert_non_null(strstr(t, "\ninitrd --name initrd http://10.20.3.1:40123/boot/initrd\n"
 				  "initrd --name installer http://10.20.3.1:40123/boot/installer\nboot\n"));
@@ -93,7 +93,7 @@ static void test_ipxe_scripts(void **state)
 	golden("db-0.installed.ipxe", t);
 	assert_null(strstr(t, "installer"));
 	assert_null(strstr(t, "sandbox."));
-	assert_non_null(strstr(t, " ds=nocloud;s=http://10.20.3.1:40123/seed/db-0/ "));
+	assert_non_null(strstr(t, " ds=nocloud-net;s=http://10.20.3.1:40123/seed/db-0/ "));
 	assert_non_null(strstr(t, " console=ttyS0 root=/dev/sda\n"));
 	free(t);
 }
