@@ -40,8 +40,9 @@ site: { uri: qemu:///system, image: { recipe: debian-12 } }
 networks: [ { name: lan } ]
 nodes: [ { name: vm, memory: 1Gi, cpus: 1, networks: [lan] } ]
 YAML
-vm() { env -u SANDBOX_IPAM_POOL SANDBOX_STATE="$T/vm.db" "$SANDBOX" "$@"; }
-on_exit "env -u SANDBOX_IPAM_POOL SANDBOX_STATE=$T/vm.db $SANDBOX down $V"
+mkdir -m 0700 "$T/vm"
+vm() { env -u SANDBOX_IPAM_POOL SANDBOX_STATE="$T/vm/state.db" "$SANDBOX" "$@"; }
+on_exit "env -u SANDBOX_IPAM_POOL SANDBOX_STATE=$T/vm/state.db $SANDBOX down $V"
 
 t0=$(now)
 ( inh "$SANDBOX" up "$T/bp/metal.yaml" --name $A > "$T/metal.out" 2>&1; echo $? > "$T/metal.rc"; now > "$T/metal.t" ) &
@@ -54,4 +55,5 @@ done
 echo "VM (1 vCPU, 1 GiB): up to SSH-ready $(ms $t0 "$(cat "$T/vm.t")") ms (exit $(cat "$T/vm.rc"))"
 echo "machine (1 vCPU, 1 GiB): up to SSH-ready $(ms $t0 "$(cat "$T/metal.t")") ms (exit $(cat "$T/metal.rc")), of which to the install's report ${ti:+$(ms $t0 $ti)} ms"
 grep -h "ready (" "$T/vm.out" "$T/metal.out" | sed 's/^/  /'
+for w in vm metal; do [ "$(cat "$T/$w.rc")" = 0 ] || { echo "$w:"; tail -5 "$T/$w.out"; }; done
 echo "image stream: $(wc -c < "$NB/image.stream") bytes"
