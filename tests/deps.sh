@@ -9,7 +9,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev cppcheck
  libvirt-dev libyaml-dev libjansson-dev libcurl4-openssl-dev libssh2-1-dev libsqlite3-dev libpq-dev libssl-dev
  libcmocka-dev libmicrohttpd-dev libgmime-3.0-dev libfreeipmi-dev
  libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils dnsmasq-base
- isc-dhcp-client ipxe ipxe-qemu
+ isc-dhcp-client ipxe ipxe-qemu busybox-static
  debootstrap cloud-image-utils e2fsprogs openssh-server openssh-client
  bird2 haproxy postgresql postgresql-contrib pgbouncer openipmi ipmitool iproute2
  wrk nginx-light swaks libnet-ssleay-perl libio-socket-ssl-perl hyperfine curl valgrind sqlite3 python3 procps psmisc

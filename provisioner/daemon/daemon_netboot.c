@@ -4,9 +4,11 @@
  * network's bridge address) at a port the kernel picks, writes DIR/http.port then DIR/http.pid,
  * and answers a fixed set of paths (netboot.h's NETBOOT_PATH_*) from DIR only:
  *   GET /ipxe/NAME               DIR/www/ipxe/NAME, or NAME.installed once DIR/installed/NAME exists
- *   GET /seed/NAME/FILE          DIR/www/seed/NAME/FILE for meta-data, user-data, network-config
+ *   GET /seed/NAME/FILE          DIR/www/seed/NAME/FILE for meta-data, user-data, vendor-data,
+ *                                network-config
  *   GET /installed/NAME          records DIR/installed/NAME (a machine whose script exists)
- *   GET /boot/kernel, /boot/initrd, /image   the files DIR/files names (the environment's image)
+ *   GET /boot/kernel, /boot/initrd, /boot/installer, /image   the files DIR/files names (the
+ *                                environment's image; the installer's initrd and the image's stream)
  * NAME must be a node instance name (netboot_name_ok): no path is ever built from anything else,
  * so nothing outside DIR is reachable. Anything else is 404, other methods 405. Bounds: 2 threads,
  * 32 connections (8 per address), 30 s idle timeout, 32 KiB per connection. One log line per
@@ -47,7 +49,7 @@ static void nbs_on_signal(int sig)
 /* The file a seed path names ("NAME/FILE"), relative to DIR; NULL when it names none. */
 static char *nbs_seed(const char *rest)
 {
-	static const char *const files[] = {"meta-data", "user-data", "network-config"};
+	static const char *const files[] = {"meta-data", "user-data", "vendor-data", "network-config"};
 	const char *slash = strchr(rest, '/');
 	char *name = slash ? xstrndup(rest, (size_t)(slash - rest)) : NULL, *out = NULL;
 	for (size_t i = 0; name && netboot_name_ok(name) && i < SBX_NELEM(files); i++)
@@ -115,7 +117,7 @@ static char *nbs_route(const char *dir, const char *url, unsigned *status)
 	} else if (sbx_has_prefix(url, NETBOOT_PATH_INSTALLED)) {
 		return nbs_installed(dir, url + strlen(NETBOOT_PATH_INSTALLED), status);
 	} else if (strcmp(url, NETBOOT_PATH_KERNEL) == 0 || strcmp(url, NETBOOT_PATH_INITRD) == 0 ||
-		strcmp(url, NETBOOT_PATH_IMAGE) == 0) {
+		strcmp(url, NETBOOT_PATH_INSTALLER) == 0 || strcmp(url, NETBOOT_PATH_IMAGE) == 0) {
 		return nbs_image(dir, strrchr(url, '/') + 1);
 	}
 	char *abs = rel ? xasprintf("%s/%s", dir, rel) : NULL;

@@ -308,6 +308,7 @@ struct env_node {
 	size_t naddrs;
 	char *status;   /* resource status */
 	char *hostkey;  /* the pinned host key, or NULL */
+	bool machine;   /* a bare-metal machine (provider ipmi), not a VM: no console to read */
 };
 int env_nodes(struct state *st, const char *env, struct env_node **out, size_t *n,
 	struct sbx_err *err) SBX_WUR;

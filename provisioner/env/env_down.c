@@ -40,7 +40,8 @@ int env_step_delete(struct state *st, struct prov *p, const char *env, const str
 		exec_crash_point(type, "after");
 		rc = state_res_delete(st, env, type, s->res.name, err);
 	}
-	if (rc == 0 && s->res.type == RES_DOMAIN) /* its host key goes with it: a new VM of that name gets a new one */
+	/* its host key goes with it: a new VM of that name, or the machine installed anew, gets a new one */
+	if (rc == 0 && (s->res.type == RES_DOMAIN || s->res.type == RES_MACHINE))
 		rc = state_res_delete(st, env, ENV_ROW_HOSTKEY, s->res.name, err);
 	if (rc < 0) {
 		ev_emit(ev, env, "step.fail", type, s->res.name, NULL, "could not delete: %s", sbx_err_first(err));

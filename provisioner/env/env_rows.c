@@ -90,7 +90,39 @@ static void node_from_rec(struct env_node *n, const struct plan_rec *rec, const 
 	n->hostkey = xstrdup(env_rows_spec(rows, ENV_ROW_HOSTKEY, rec->res.name));
 }
 
-/* The node instances of an environment, from its domain resources. */
+/* The host entry of machine instance `inst` in a recorded network boot service, and that
+ * service's network (NULL: none boots it). */
+static const struct res_host *machine_host(const struct env_rows *rows, const char *inst, const char **net)
+{
+	for (size_t i = 0; i < rows->nrec; i++)
+		for (size_t k = 0; rows->recs[i].res.type == RES_NETBOOT && k < rows->recs[i].res.u.nb.nhosts; k++)
+			if (sbx_streq(rows->recs[i].res.u.nb.hosts[k].name, inst) && rows->recs[i].res.u.nb.hosts[k].ip) {
+				*net = rows->recs[i].res.u.nb.net;
+				return &rows->recs[i].res.u.nb.hosts[k];
+			}
+	return NULL;
+}
+
+/* Fill one node from a recorded bare-metal machine (instance 0) at the address its service gives. */
+static void node_from_machine(struct env_node *n, const struct plan_rec *rec, const struct res_host *h,
+	const char *net, const struct env_rows *rows)
+{
+	n->node = xstrdup(rec->res.u.mach.node ? rec->res.u.mach.node : "");
+	n->instance = xstrdup(h->name);
+	n->domain = xstrdup(rec->res.name);
+	n->status = xstrdup(rec->status);
+	n->machine = true;
+	n->naddrs = 1;
+	n->addrs = xcalloc(2, sizeof(char *));
+	n->nets = xcalloc(2, sizeof(char *));
+	n->addrs[0] = xstrdup(h->ip);
+	n->nets[0] = xstrdup(net ? net : "");
+	n->ip = xstrdup(h->ip);
+	n->hostkey = xstrdup(env_rows_spec(rows, ENV_ROW_HOSTKEY, rec->res.name));
+}
+
+/* The node instances of an environment, from its domain resources, then its bare-metal machines
+ * that boot from a network boot service (a machine without one has no address to reach). */
 int env_nodes(struct state *st, const char *env, struct env_node **out, size_t *n, struct sbx_err *err)
 {
 	struct env_rows rows;
@@ -101,6 +133,15 @@ int env_nodes(struct state *st, const char *env, struct env_node **out, size_t *
 	for (size_t i = 0; i < rows.nrec; i++)
 		if (rows.recs[i].res.type == RES_DOMAIN)
 			node_from_rec(&nodes[k++], &rows.recs[i], &rows);
+	for (size_t i = 0; i < rows.nrec; i++) {
+		const struct plan_rec *rec = &rows.recs[i];
+		const char *net = NULL;
+		char *inst = rec->res.type == RES_MACHINE ? xasprintf("%s-0", rec->res.u.mach.node ? rec->res.u.mach.node : "") : NULL;
+		const struct res_host *h = inst ? machine_host(&rows, inst, &net) : NULL;
+		if (h)
+			node_from_machine(&nodes[k++], rec, h, net, &rows);
+		free(inst);
+	}
 	env_rows_clear(&rows);
 	*out = nodes;
 	*n = k;

@@ -85,45 +85,58 @@ char *netboot_seed_url(const struct netboot_net *net, const struct netboot_host 
 	return xasprintf("http://%s:%d%s%s/", net->address, net->http_port, NETBOOT_PATH_SEED, h->name);
 }
 
-/* Append the kernel line: the seed, what to do with the image, the image's own arguments. */
+/* Append the kernel line: the seed, what to do with the image, the image's own arguments; an
+ * installed machine's root file system is its disk (the last root= wins over the image's). The
+ * seed is "nocloud-net": cloud-init 22.4 (Debian 12) takes "ds=nocloud" as dsmode local, fetches
+ * the URL seed in its network stage and then skips that stage's modules (users, SSH keys). */
 static void script_kernel(struct sbx_buf *b, const struct netboot_net *net, const struct netboot_host *h,
 	const char *base)
 {
 	char *seed = netboot_seed_url(net, h);
-	sbx_buf_printf(b, "kernel %s%s initrd=initrd ip=dhcp ds=nocloud;s=%s sandbox.image=%s%s", base,
-		NETBOOT_PATH_KERNEL, seed, base, NETBOOT_PATH_IMAGE);
-	if (h->disk)
-		sbx_buf_printf(b, " sandbox.install=%s sandbox.wipe=%d sandbox.installed=%s%s%s", h->disk, h->wipe ? 1 : 0,
-			base, NETBOOT_PATH_INSTALLED, h->name);
-	else
-		sbx_buf_puts(b, " sandbox.ram=1");
+	bool install = h->disk && !h->installed;
+	sbx_buf_printf(b, "kernel %s%s initrd=initrd%s ip=dhcp ds=nocloud-net;s=%s", base, NETBOOT_PATH_KERNEL,
+		install ? " initrd=installer" : "", seed);
+	if (install)
+		sbx_buf_printf(b, " sandbox.image=%s%s sandbox.install=%s sandbox.wipe=%d sandbox.installed=%s%s%s", base,
+			NETBOOT_PATH_IMAGE, h->disk, h->wipe ? 1 : 0, base, NETBOOT_PATH_INSTALLED, h->name);
+	else if (h->disk == NULL)
+		sbx_buf_printf(b, " sandbox.image=%s%s sandbox.ram=1", base, NETBOOT_PATH_IMAGE);
 	if (net->cmdline && *net->cmdline)
 		sbx_buf_printf(b, " %s", net->cmdline);
+	if (h->disk && h->installed)
+		sbx_buf_printf(b, " root=%s", h->disk);
 	sbx_buf_puts(b, "\n");
 	free(seed);
 }
 
-/* Render the iPXE script of a host. */
+/* The comment line of a script: what the machine does. */
+static void script_comment(struct sbx_buf *b, const struct netboot_net *net, const struct netboot_host *h)
+{
+	sbx_buf_printf(b, "# sandbox: environment %s, machine %s: ", net->env, h->name);
+	if (h->disk && h->installed)
+		sbx_buf_printf(b, "installed on %s, boot the image's kernel with its root there\n", h->disk);
+	else if (h->disk)
+		sbx_buf_printf(b, "install the image to %s%s, then boot it\n", h->disk, h->wipe ? " (wiped first)" : "");
+	else
+		sbx_buf_puts(b, "run the image from RAM\n");
+}
+
+/* Render the iPXE script of a host. The image has no boot loader (one ext4 file system on the whole
+ * disk, made for direct kernel boot), so an installed machine does not sanboot its disk: it boots
+ * the image's kernel and initrd from the service with root= on the disk, the seed on the command
+ * line as before the install. */
 char *netboot_ipxe_script(const struct netboot_net *net, const struct netboot_host *h)
 {
 	struct sbx_buf b = {0};
 	char *base = base_url(net);
 
 	sbx_buf_puts(&b, "#!ipxe\n");
-	if (h->installed) {
-		sbx_buf_printf(&b, "# sandbox: environment %s, machine %s: installed, boot the local disk\n", net->env,
-			h->name);
-		sbx_buf_puts(&b, "sanboot --no-describe --drive 0x80 || exit\n");
-	} else {
-		if (h->disk)
-			sbx_buf_printf(&b, "# sandbox: environment %s, machine %s: install the image to %s%s, then boot it\n",
-				net->env, h->name, h->disk, h->wipe ? " (wiped first)" : "");
-		else
-			sbx_buf_printf(&b, "# sandbox: environment %s, machine %s: run the image from RAM\n", net->env,
-				h->name);
-		script_kernel(&b, net, h, base);
-		sbx_buf_printf(&b, "initrd --name initrd %s%s\nboot\n", base, NETBOOT_PATH_INITRD);
-	}
+	script_comment(&b, net, h);
+	script_kernel(&b, net, h, base);
+	sbx_buf_printf(&b, "initrd --name initrd %s%s\n", base, NETBOOT_PATH_INITRD);
+	if (h->disk && !h->installed)
+		sbx_buf_printf(&b, "initrd --name installer %s%s\n", base, NETBOOT_PATH_INSTALLER);
+	sbx_buf_puts(&b, "boot\n");
 	free(base);
 	return sbx_buf_steal(&b);
 }

@@ -3,8 +3,9 @@
  * functions, no I/O): the dnsmasq configuration (DHCP for the declared MACs of the environment's
  * bare-metal machines only, each at its planned address; a PXE ROM gets iPXE over TFTP, iPXE gets
  * the HTTP URL of its machine's script), the per-machine iPXE script (the environment's kernel and
- * initrd over HTTP, installing to a disk or running from RAM; an installed machine boots its
- * local disk) and the machine's NoCloud seed (the same cloud-init texts as a VM's).
+ * initrd over HTTP, installing to a disk or running from RAM; an installed machine boots the
+ * image's kernel with its root file system on its disk) and the machine's NoCloud seed (the same
+ * cloud-init texts as a VM's).
  *
  * The URL paths the service's HTTP side serves are fixed here too (NETBOOT_PATH_*): the renderer
  * and the server agree on them through this header.
@@ -17,13 +18,15 @@
 
 /* The HTTP paths: the script of machine NAME is /ipxe/NAME, its seed /seed/NAME/{meta-data,
  * user-data,network-config}, its "installed" report /installed/NAME; the image's files /boot/kernel,
- * /boot/initrd and /image. */
+ * /boot/initrd and /image (the root image as an extent stream: installer.h), and the installer's
+ * initrd /boot/installer (appended to the image's: its /init replaces the image's). */
 #define NETBOOT_PATH_IPXE      "/ipxe/"
 #define NETBOOT_PATH_SEED      "/seed/"
 #define NETBOOT_PATH_INSTALLED "/installed/"
 #define NETBOOT_PATH_KERNEL    "/boot/kernel"
 #define NETBOOT_PATH_INITRD    "/boot/initrd"
 #define NETBOOT_PATH_IMAGE     "/image"
+#define NETBOOT_PATH_INSTALLER "/boot/installer"
 
 /* The iPXE binaries handed over TFTP to a plain PXE ROM (Debian's `ipxe`): BIOS, then x86-64 UEFI. */
 #define NETBOOT_TFTP_BIOS "undionly.kpxe"
@@ -58,7 +61,7 @@ struct netboot_net {
 char *netboot_dnsmasq_conf(const struct netboot_net *net);
 /* The iPXE script of host h (a "#!ipxe" text); caller frees. */
 char *netboot_ipxe_script(const struct netboot_net *net, const struct netboot_host *h);
-/* The seed URL of h ("http://ADDR:PORT/seed/NAME/", what `ds=nocloud;s=` names); caller frees. */
+/* The seed URL of h ("http://ADDR:PORT/seed/NAME/", what `ds=nocloud-net;s=` names); caller frees. */
 char *netboot_seed_url(const struct netboot_net *net, const struct netboot_host *h);
 
 /* What the seed of host h says besides the network's facts. */

@@ -6,6 +6,8 @@
  *   http.pid/port  `sandbox netboot-serve DIR ADDRESS`: the HTTP side (the scripts, seeds, image)
  *   dnsmasq.*      dnsmasq's config, pid file, leases and log (DHCP + TFTP, no DNS)
  *   www/, files    what the HTTP side serves (a fixed set of paths: daemon/daemon_netboot.c)
+ *   installer.cpio, image.stream   when a machine installs to a disk: the installer's initrd and
+ *                  the image as an extent stream (installer.h), made once per image
  *   installed/     the machines that reported their install done (their script boots the disk)
  *   tftp/          the iPXE binaries for plain PXE ROMs (when Debian's ipxe is installed)
  * ensure writes the owner first, then (re)starts what is not running and rewrites the files;
@@ -16,6 +18,7 @@
  */
 #include "prov_int.h"
 
+#include "installer.h"
 #include "netboot.h"
 
 #include <dirent.h>
@@ -272,19 +275,68 @@ static char *nb_image_path(const struct nbp *p, const char *path)
 	return path && *path ? sbx_path_join(p->cfg->bp_dir ? p->cfg->bp_dir : ".", path) : NULL;
 }
 
-/* The files map: "kernel PATH", "initrd PATH", "image PATH" (what is not given is left out). */
-static int nb_put_files(const struct nbp *p, const char *dir, const struct res_image *img, struct sbx_err *err)
+/* Whether a machine of the service installs to a disk. */
+static bool nb_installs(const struct res_netboot *nb)
+{
+	for (size_t i = 0; i < nb->nhosts; i++)
+		if (nb->hosts[i].disk)
+			return true;
+	return false;
+}
+
+/* Make DIR/image.stream from the image unless it was made from this very file (its path, size and
+ * modification time in DIR/image.from), and write DIR/installer.cpio. */
+static int nb_put_install(const char *dir, const char *image, struct sbx_err *err)
+{
+	struct stat st;
+	char *from = xasprintf("%s/image.from", dir), *stream = xasprintf("%s/image.stream", dir), *old = NULL, *cpio = NULL;
+	char *stamp = stat(image, &st) == 0 ? xasprintf("%s %lld %lld\n", image, (long long)st.st_size,
+		(long long)st.st_mtim.tv_sec) : NULL;
+	size_t len = 0;
+	struct sbx_err e = SBX_ERR_INIT;
+	bool same = stamp && sbx_read_file(from, &old, &len, &e) == 0 && strcmp(old, stamp) == 0 && access(stream, R_OK) == 0;
+	int rc = 0;
+
+	sbx_err_clear(&e);
+	if (stamp == NULL)
+		rc = sbx_err_set(err, SBX_EXIT_FAILED, "the image %s: %s", image, strerror(errno));
+	else if (!same) {
+		unlink(from);
+		rc = installer_stream(image, stream, err) < 0 || sbx_write_file(from, stamp, strlen(stamp), 0644, err) < 0 ? -1 : 0;
+	}
+	if (rc == 0 && installer_cpio(INSTALLER_BUSYBOX, &cpio, &len, err) == 0)
+		rc = nb_put_len(dir, "installer.cpio", cpio, len, err);
+	else
+		rc = -1;
+	free(cpio);
+	free(old);
+	free(stamp);
+	free(stream);
+	free(from);
+	return rc;
+}
+
+/* The files map: "kernel PATH", "initrd PATH", "image PATH" (what is not given is left out); when
+ * a machine installs, the image is its stream and the installer's initrd is there too. */
+static int nb_put_files(const struct nbp *p, const char *dir, const struct res_netboot *nb, struct sbx_err *err)
 {
 	struct sbx_buf b = {0};
+	const struct res_image *img = &nb->image;
 	const char *keys[] = {"kernel", "initrd", "image"}, *vals[] = {img->kernel, img->initrd, img->path};
-	for (size_t i = 0; i < SBX_NELEM(keys); i++) {
+	bool install = nb_installs(nb);
+	int rc = 0;
+	for (size_t i = 0; i < SBX_NELEM(keys) && rc == 0; i++) {
 		char *v = nb_image_path(p, vals[i]);
-		if (v && strchr(v, '\n') == NULL)
+		if (v && strchr(v, '\n') == NULL && install && strcmp(keys[i], "image") == 0) {
+			rc = nb_put_install(dir, v, err);
+			sbx_buf_printf(&b, "image %s/image.stream\ninstaller %s/installer.cpio\n", dir, dir);
+		} else if (v && strchr(v, '\n') == NULL)
 			sbx_buf_printf(&b, "%s %s\n", keys[i], v);
 		free(v);
 	}
 	char *t = b.len ? sbx_buf_steal(&b) : xstrdup("");
-	int rc = nb_put(dir, "files", t, err);
+	if (rc == 0)
+		rc = nb_put(dir, "files", t, err);
 	free(t);
 	return rc;
 }
@@ -343,13 +395,14 @@ static int nb_put_host(const struct nbp *p, const char *dir, const struct netboo
 	char *md, *ud, *nc, *script = netboot_ipxe_script(net, &h);
 	char *f_ipxe = xasprintf("www/ipxe/%s", h.name), *f_done = xasprintf("www/ipxe/%s.installed", h.name);
 	char *f_md = xasprintf("www/seed/%s/meta-data", h.name), *f_ud = xasprintf("www/seed/%s/user-data", h.name);
-	char *f_nc = xasprintf("www/seed/%s/network-config", h.name);
+	char *f_nc = xasprintf("www/seed/%s/network-config", h.name), *f_vd = xasprintf("www/seed/%s/vendor-data", h.name);
 	h.installed = true;
 	char *done = netboot_ipxe_script(net, &h);
 	netboot_seed(net, &h, &in, &md, &ud, &nc);
 	int rc = nb_put(dir, f_ipxe, script, err) < 0 || nb_put(dir, f_done, done, err) < 0 || nb_put(dir, f_md, md, err) < 0 ||
-		nb_put(dir, f_ud, ud, err) < 0 || nb_put(dir, f_nc, nc ? nc : "", err) < 0 ? -1 : 0;
-	char *v[] = {id, md, ud, nc, script, done, f_ipxe, f_done, f_md, f_ud, f_nc};
+		nb_put(dir, f_ud, ud, err) < 0 || nb_put(dir, f_nc, nc ? nc : "", err) < 0 ||
+		nb_put(dir, f_vd, "", err) < 0 ? -1 : 0; /* cloud-init 22.4 fails a URL seed without vendor-data */
+	char *v[] = {id, md, ud, nc, script, done, f_ipxe, f_done, f_md, f_ud, f_nc, f_vd};
 	for (size_t k = 0; k < SBX_NELEM(v); k++)
 		free(v[k]);
 	return rc;
@@ -409,7 +462,7 @@ static int nb_ensure(void *h, const struct res *r, bool adopt, struct sbx_err *e
 	if (dir == NULL)
 		rc = sbx_err_set(err, SBX_EXIT_FAILED, "this session has no netboot directory");
 	else if (nb_check(r, err) == 0 && sbx_mkdir_p(inst, 0755, err) == 0 && nb_put_owner(p, dir, err) == 0 &&
-		nb_put_files(p, dir, &r->u.nb.image, err) == 0 && nb_serve(dir, &r->u.nb, &port, err) == 0)
+		nb_put_files(p, dir, &r->u.nb, err) == 0 && nb_serve(dir, &r->u.nb, &port, err) == 0)
 		rc = nb_render(p, dir, r, port, err);
 	if (rc < 0)
 		sbx_err_prefix(err, "netboot %s", r->name);

@@ -46,7 +46,7 @@ grep -q "user class: iPXE\|vendor class: iPXE\|tags: .*ipxe" "$NB/dnsmasq.log" &
 PORT=$(cat "$NB/http.port")
 if [ -n "${NB_KERNEL:-}" ]; then
     until_true 300 grep -q "GET /boot/initrd 200" "$NB/http.log" && pass || fail "iPXE did not fetch the initrd"
-    until_true 300 grep -q "Command line: .*ds=nocloud;s=http://$NET.1:$PORT/seed/db-0/ " "$T/console.log" && pass ||
+    until_true 300 grep -q "Command line: .*ds=nocloud-net;s=http://$NET.1:$PORT/seed/db-0/ " "$T/console.log" && pass ||
         fail "the image's kernel did not boot with the script's command line: $(tail -5 "$T/console.log")"
 fi
 

@@ -6,8 +6,9 @@
 # `up` starts dnsmasq and the HTTP side (an up killed right after that: the next one converges); ISC dhclient in "metal" gets the planned address and, as
 # iPXE (user class iPXE), its script URL, as a plain PXE ROM the iPXE binary over TFTP; an
 # undeclared MAC is ignored (dnsmasq logs it). Over HTTP: the script (install to /dev/sda, the
-# seed URL), the seed, the kernel; paths outside the service's files are 404; /installed/NODE
-# turns the script into a local-disk boot. Both processes killed: plan says "not running", up
+# seed URL), the seed, the kernel, the installer's initrd, the image's extent stream; paths
+# outside the service's files are 404; /installed/NODE turns the script into the image's kernel
+# with its root on the disk. Both processes killed: plan says "not running", up
 # restarts them. `gc` finds a service whose environment is gone and deletes it. `down` stops the
 # service even after its directory was deleted under it (found by its command line) and leaves no
 # process and no file. The namespaces, BMC and blueprint: tests/lib/netboot.sh.
@@ -88,14 +89,21 @@ ip -n $M addr add $IP/24 dev eth0
 U=http://$NET.1:$PORT
 get() { inm curl -s --path-as-is -o "$T/body" -w '%{http_code}' "$@"; }
 [ "$(get $U/ipxe/db-0)" = 200 ] && pass || fail "GET /ipxe/db-0"
-grep -q "^kernel $U/boot/kernel initrd=initrd ip=dhcp ds=nocloud;s=$U/seed/db-0/ sandbox.image=$U/image sandbox.install=/dev/sda sandbox.wipe=1 sandbox.installed=$U/installed/db-0 console=ttyS0$" "$T/body" &&
-    grep -q "^initrd --name initrd $U/boot/initrd$" "$T/body" && pass || fail "the script: $(cat "$T/body")"
+grep -q "^kernel $U/boot/kernel initrd=initrd initrd=installer ip=dhcp ds=nocloud-net;s=$U/seed/db-0/ sandbox.image=$U/image sandbox.install=/dev/sda sandbox.wipe=1 sandbox.installed=$U/installed/db-0 console=ttyS0$" "$T/body" &&
+    grep -q "^initrd --name initrd $U/boot/initrd$" "$T/body" && grep -q "^initrd --name installer $U/boot/installer$" "$T/body" &&
+    pass || fail "the script: $(cat "$T/body")"
 [ "$(get $U/seed/db-0/meta-data)" = 200 ] && grep -q '^local-hostname: "db-0"$' "$T/body" && pass || fail "meta-data: $(cat "$T/body")"
 pub=$(inh "$SANDBOX" outputs $A --json 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(open(d["ssh_key"]+".pub").read().split()[1])' 2>/dev/null)
 [ "$(get $U/seed/db-0/user-data)" = 200 ] && head -1 "$T/body" | grep -q '^#cloud-config$' && { [ -z "$pub" ] || grep -q "$pub" "$T/body"; } &&
     pass || fail "user-data: $(cat "$T/body")"
 [ "$(get $U/seed/db-0/network-config)" = 200 ] && grep -q "$IP/24" "$T/body" && pass || fail "network-config: $(cat "$T/body")"
 [ "$(get $U/boot/kernel)" = 200 ] && cmp -s "$T/body" "$T/bp/vmlinuz" && pass || fail "the kernel: $(cat "$T/body")"
+# the installer's initrd (a newc cpio with an /init) and the image as an extent stream (its one MiB)
+[ "$(get $U/boot/installer)" = 200 ] && [ "$(head -c 6 "$T/body")" = 070701 ] && grep -aq "sandbox installer" "$T/body" &&
+    pass || fail "the installer: $(head -c 200 "$T/body")"
+[ "$(get $U/image)" = 200 ] && [ "$(head -2 "$T/body")" = "sandbox-image 1 1
+0 1" ] && [ "$(tail -1 "$T/body")" = end ] && [ "$(wc -c < "$T/body")" = $((1048576 + 26)) ] &&
+    pass || fail "the image stream: $(head -c 100 "$T/body")"
 for p in /owner /files /dnsmasq.conf /seed/db-0/../../owner /ipxe/../owner /ipxe/..%2Fowner /seed/db-0/owner \
          /seed/../files/x /boot/../owner /ipxe/db-0.installed /ipxe/other-0 /installed/other-0 /www/ipxe/db-0 //owner; do
     code=$(get "$U$p")
@@ -103,8 +111,9 @@ for p in /owner /files /dnsmasq.conf /seed/db-0/../../owner /ipxe/../owner /ipxe
 done
 [ "$(get -X POST $U/ipxe/db-0)" = 405 ] && pass || fail "POST answered"
 # the installer reports done: the machine then boots its disk
-[ "$(get $U/installed/db-0)" = 200 ] && [ "$(get $U/ipxe/db-0)" = 200 ] && grep -q "^sanboot " "$T/body" && ! grep -q kernel "$T/body" &&
-    pass || fail "after /installed: $(cat "$T/body")"
+[ "$(get $U/installed/db-0)" = 200 ] && [ "$(get $U/ipxe/db-0)" = 200 ] &&
+    grep -q "^kernel $U/boot/kernel initrd=initrd ip=dhcp ds=nocloud-net;s=$U/seed/db-0/ console=ttyS0 root=/dev/sda$" "$T/body" &&
+    ! grep -q installer "$T/body" && pass || fail "after /installed: $(cat "$T/body")"
 grep -q "GET /ipxe/db-0 200" "$NB/http.log" && grep -q "GET /owner 404" "$NB/http.log" && pass || fail "the HTTP log: $(tail -5 "$NB/http.log")"
 
 # a crash: both processes gone; plan sees it, up restarts them
@@ -117,7 +126,7 @@ D2=$(cat "$NB/dnsmasq.pid" 2>/dev/null) H2=$(cat "$NB/http.pid" 2>/dev/null)
 [ "$D2" != "$DPID" ] && kill -0 "$D2" 2>/dev/null && [ "$H2" != "$HPID" ] && kill -0 "$H2" 2>/dev/null && pass ||
     fail "up did not restart the service ($D2, $H2)"
 PORT=$(cat "$NB/http.port")
-[ "$(get http://$NET.1:$PORT/ipxe/db-0)" = 200 ] && grep -q "^sanboot " "$T/body" && pass || fail "after the restart: $(cat "$T/body")"
+[ "$(get http://$NET.1:$PORT/ipxe/db-0)" = 200 ] && grep -q " root=/dev/sda$" "$T/body" && pass || fail "after the restart: $(cat "$T/body")"
 # (the test driver's network is per process: only the service and the machine are unchanged)
 expect_rc 0 inh "$SANDBOX" plan "$T/bp/metal.yaml" --name $A
 expect_no_out "netboot|machine"

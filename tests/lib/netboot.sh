@@ -3,8 +3,9 @@
 # the libvirt test driver; $M: the machine's side), an ipmi_sim BMC on $H's loopback whose chassis
 # keeps the power in $S/power and runs $S/on / $S/off (when present) on power on / off, and a
 # blueprint $T/bp/metal.yaml with one network `boot` and one bare-metal node `db` (MAC $MAC, disk
-# /dev/sda wiped; the image's kernel, initrd and disk from $NB_KERNEL, $NB_INITRD, $NB_DISK when
-# set, else small text files). Sets A (the environment), NB (the service's directory), inh/inm.
+# $NB_DEV or /dev/sda, wiped; the image's kernel, initrd and disk from $NB_KERNEL, $NB_INITRD,
+# $NB_DISK when set, else small text files; its command line $NB_CMDLINE or console=ttyS0). Sets A
+# (the environment), NB (the service's directory), inh/inm.
 # Cleanups are registered with on_exit.
 A=nb$$ H=sbxnbh$$ M=sbxnbm$$
 MAC=52:54:00:ab:cd:01 OTHER=52:54:00:ab:cd:99
@@ -72,9 +73,9 @@ if [ -n "${NB_DISK:-}" ]; then ln -s "$NB_DISK" "$T/bp/disk.img"; else printf 'I
 cat > "$T/bp/metal.yaml" <<YAML
 apiVersion: sandbox/v1
 name: x
-site: { uri: test:///default, image: { path: disk.img, kernel: vmlinuz, initrd: initrd.img, cmdline: console=ttyS0 } }
+site: { uri: test:///default, image: { path: disk.img, kernel: vmlinuz, initrd: initrd.img, cmdline: "${NB_CMDLINE:-console=ttyS0}" } }
 networks: [ { name: boot } ]
 nodes:
-  - { name: db, provider: ipmi, networks: [boot], mac: "$MAC", disk: /dev/sda, wipe: true,
+  - { name: db, provider: ipmi, networks: [boot], mac: "$MAC", disk: ${NB_DEV:-/dev/sda}, wipe: true,
       bmc: { address: 127.0.0.1, port: $BMC, user: admin, password: "\${secret.bmc}" } }
 YAML

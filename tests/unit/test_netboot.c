@@ -1,6 +1,6 @@
 /*
  * netboot: the network boot service's dnsmasq configuration, iPXE scripts (install to a disk, run
- * from RAM, installed: the local disk) and seed against golden files in tests/unit/data/netboot/
+ * from RAM, installed: the kernel with its root on the disk) and seed against golden files in tests/unit/data/netboot/
  * (SBX_UPDATE_GOLDEN=1 rewrites them), and the name and MAC checks that keep what reaches a dnsmasq
  * line or a URL path plain.
  */
@@ -69,15 +69,18 @@ static void test_dnsmasq_conf(void **state)
 	free(t);
 }
 
-/* The scripts: install to the disk (wiped), run from RAM, and boot the local disk once installed. */
+/* The scripts: install to the disk (wiped; the installer's initrd after the image's), run from RAM,
+ * and once installed the image's kernel with its root on the disk (no installer). */
 static void test_ipxe_scripts(void **state)
 {
 	(void)state;
 	struct netboot_net n = net();
 	char *t = netboot_ipxe_script(&n, &hosts[0]);
 	golden("db-0.install.ipxe", t);
-	assert_non_null(strstr(t, " ds=nocloud;s=http://10.20.3.1:40123/seed/db-0/ "));
+	assert_non_null(strstr(t, " ds=nocloud-net;s=http://10.20.3.1:40123/seed/db-0/ "));
 	assert_non_null(strstr(t, " sandbox.install=/dev/sda sandbox.wipe=1 "));
+	assert_non_null(strstr(t, "\ninitrd --name initrd http://10.20.3.1:40123/boot/initrd\n"
+				  "initrd --name installer http://10.20.3.1:40123/boot/installer\nboot\n"));
 	free(t);
 	t = netboot_ipxe_script(&n, &hosts[1]);
 	golden("cache-0.ram.ipxe", t);
@@ -88,8 +91,10 @@ static void test_ipxe_scripts(void **state)
 	done.installed = true;
 	t = netboot_ipxe_script(&n, &done);
 	golden("db-0.installed.ipxe", t);
-	assert_null(strstr(t, "kernel"));
-	assert_non_null(strstr(t, "sanboot"));
+	assert_null(strstr(t, "installer"));
+	assert_null(strstr(t, "sandbox."));
+	assert_non_null(strstr(t, " ds=nocloud-net;s=http://10.20.3.1:40123/seed/db-0/ "));
+	assert_non_null(strstr(t, " console=ttyS0 root=/dev/sda\n"));
 	free(t);
 }
 
