@@ -5,7 +5,8 @@
  * A shape is the base image (a recipe, or an image file or URL), the vCPUs and the memory; its key
  * is one canonical string ("recipe=debian-12,cpus=1,memory=1073741824"), computed the same way
  * from a --pool spec (warm_shape_parse) and from a blueprint node (warm_shape_of_node), so a node
- * matches a member iff they are equal. Members are rows of the state (state.h: struct
+ * matches a member iff they are equal. Objects are named after the state (8 hex digits of its
+ * id), so two states' pools on one host never share a name. Members are rows of the state (state.h: struct
  * warm_member) and libvirt objects named "sbx-pool.*" carrying the state's ownership metadata
  * with the environment WARM_OWNER_ENV, so `gc` sees them as the state's while it records them.
  */
@@ -19,8 +20,7 @@
 #include "state.h"
 #include "util.h"
 
-#define WARM_NET        "sbx-pool.net" /* the pool network (libvirt, NAT) */
-#define WARM_PREFIX     "sbx-pool."    /* every pool object's name starts with it */
+#define WARM_PREFIX     "sbx-pool."    /* every pool object's name starts with it: "sbx-pool.<state>.*" */
 #define WARM_OWNER_ENV  "sbx-pool"     /* the environment name in the pool objects' owner tag */
 #define WARM_DISK       (8ull << 30)   /* a member's disk (virtual size of its overlay) */
 
@@ -62,6 +62,10 @@ int warm_shape_of_node(const struct bp *bp, const struct bp_node *node, char **k
 int warm_claim_for_node(struct state *st, const struct bp *bp, const struct bp_node *bnode,
 	const char *image_sha256, const char *env, const char *node, struct warm_member *out,
 	struct sbx_err *err);
+
+/* The pool network's libvirt name, "sbx-pool.<state>.net" (NAT, a /24 of the IPAM pool that no
+ * environment holds); caller frees. */
+char *warm_net_name(struct state *st);
 
 /* Path of the pool's private SSH key (its members' authorized key; written 0600 by the daemon);
  * the members' pinned host keys are in the state (warm_member.hostkey). Caller frees. */
