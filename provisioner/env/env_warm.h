@@ -48,7 +48,7 @@ void warm_shape_clear(struct warm_shape *s);
  * pool (not libvirt, a disk other than WARM_DISK, a site image with its own kernel that is not a
  * recipe); -1 on error.
  */
-int warm_shape_of_node(const struct bp *bp, const struct bp_node *node, char **key,
+int warm_shape_of_node(const struct bp_blueprint *bp, const struct bp_node *node, char **key,
 	struct sbx_err *err) SBX_WUR;
 
 /*
@@ -59,7 +59,7 @@ int warm_shape_of_node(const struct bp *bp, const struct bp_node *node, char **k
  * them), 0 when no member matches (no shape, an empty pool), -1 on error. Atomic (one
  * statement): two concurrent claimers never get the same member.
  */
-int warm_claim_for_node(struct state *st, const struct bp *bp, const struct bp_node *bnode,
+int warm_claim_for_node(struct state *st, const struct bp_blueprint *bp, const struct bp_node *bnode,
 	const char *image_sha256, const char *env, const char *node, struct warm_member *out,
 	struct sbx_err *err);
 
