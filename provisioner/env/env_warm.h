@@ -13,6 +13,7 @@
 #ifndef SBX_ENV_WARM_H
 #define SBX_ENV_WARM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bp.h"
@@ -77,5 +78,38 @@ char *warm_key_path(struct state *st);
  */
 int warm_member_destroy(struct state *st, const char *uri, const char *pool,
 	const struct warm_member *m, struct sbx_err *err) SBX_WUR;
+
+/*
+ * Filling the pool (the daemon's side). A fill session holds the state, the site (the default
+ * libvirt URI and storage pool), the pool's key pair (generated once, kept encrypted in the state
+ * and in warm_key_path) and one provider session per shape (its base image). Thread-safe for
+ * warm_member_wait; the rest from one thread.
+ */
+struct warm_site;
+int warm_site_open(const struct env_config *cfg, struct state *st, struct warm_site **out,
+	struct sbx_err *err) SBX_WUR;
+void warm_site_close(struct warm_site *s); /* NULL is a no-op */
+/* The hash of sh's base image now (resolving it: a recipe not cached yet is built); caller frees. */
+int warm_image_hash(struct warm_site *s, const struct warm_shape *sh, char **hash,
+	struct sbx_err *err) SBX_WUR;
+/*
+ * Boot one new member of sh from the image of hash `hash`: its row first (booting, with its
+ * address), then the pool network (when absent), its volume, seed and domain. *id and *address:
+ * caller frees. A failure once the row exists marks it broken.
+ */
+int warm_member_boot(struct warm_site *s, const struct warm_shape *sh, const char *hash, char **id,
+	char **address, struct sbx_err *err) SBX_WUR;
+/*
+ * Wait (up to the configuration's ready timeout) until member id at address answers SSH with a
+ * host key its console printed; then its row is ready with that key (0). -1: it is broken (row
+ * marked so); -2: *stop became true first (row left booting).
+ */
+int warm_member_wait(struct warm_site *s, const char *id, const char *address, const volatile bool *stop,
+	struct sbx_err *err) SBX_WUR;
+/* Delete the pool network when the state records no member (absent is not an error). */
+int warm_net_prune(struct warm_site *s, struct sbx_err *err) SBX_WUR;
+/* The site's libvirt URI and storage pool (for warm_member_destroy). */
+const char *warm_site_uri(const struct warm_site *s);
+const char *warm_site_pool(const struct warm_site *s);
 
 #endif
