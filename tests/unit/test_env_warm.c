@@ -6,6 +6,8 @@
  * Also the claimer of tests/integration/cli_warm_pool.sh:
  *   test_env_warm claim STATE SPEC ENV NODE   claim a ready member of SPEC's shape for ENV's NODE
  * printing "claimed ID ADDRESS" (exit 0) or "none" (exit 1); exit 2 on an error.
+ *   test_env_warm destroy STATE ID            a claimer giving its member up: warm_member_destroy
+ *                                             on qemu:///system, storage pool "sandbox"
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -211,10 +213,32 @@ static int claim_main(char **argv)
 	return rc < 0 ? 2 : rc == 1 ? 0 : 1;
 }
 
+/* The integration test's claimer giving a member up. */
+static int destroy_main(char **argv)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct warm_member *v = NULL;
+	struct state *st = NULL;
+	size_t n = 0;
+	int rc = state_open(argv[0], &st, &err) < 0 || state_warm_list(st, NULL, &v, &n, &err) < 0 ? -1 : 1;
+	for (size_t i = 0; rc == 1 && i < n; i++)
+		if (strcmp(v[i].id, argv[1]) == 0)
+			rc = warm_member_destroy(st, BP_DEFAULT_URI, BP_DEFAULT_POOL, &v[i], &err);
+	if (rc < 0)
+		fprintf(stderr, "%s\n", sbx_err_first(&err));
+	else if (rc == 1)
+		fprintf(stderr, "%s: no such member\n", argv[1]);
+	state_warm_list_free(v, n);
+	state_close(st);
+	return rc == 0 ? 0 : 2;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 6 && strcmp(argv[1], "claim") == 0)
 		return claim_main(argv + 2);
+	if (argc == 4 && strcmp(argv[1], "destroy") == 0)
+		return destroy_main(argv + 2);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_node_shape),
