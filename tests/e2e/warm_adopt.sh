@@ -25,7 +25,7 @@ E=warm$$
 # the daemon: started with "$@" as its options; DPID; stop_daemon waits for its exit
 start_daemon() {
     rm -f "$T/d.pid" "$T/d.rc"
-    ( sh -c 'echo $$ > "$0"; exec "$@"' "$T/d.pid" "$SANDBOX" daemon --interval 1 "$@" >>"$T/d.out" 2>&1
+    ( sh -c 'echo $$ > "$0"; exec "$@"' "$T/d.pid" "$SANDBOX" daemon --listen 127.0.0.1:0 --interval 1 "$@" >>"$T/d.out" 2>&1
       echo $? >"$T/d.rc" ) &
     until_true 30 test -s "$T/d.pid" || { fail "daemon did not start"; return 1; }
     DPID=$(cat "$T/d.pid")
