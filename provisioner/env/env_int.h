@@ -64,7 +64,6 @@ void env_inputs_clear(struct env_inputs *in);
  * seed), and env_inputs_load renames the desired resources accordingly (the originals kept in
  * in->cold), so plan, up, status and down see the member's objects as the node's.
  */
-#define ENV_ROW_ALIAS "alias"
 void env_alias_apply(const struct env_rows *rows, struct plan_desired *d, struct plan_desired *cold);
 /* Members claimed by one up. */
 struct env_claims {

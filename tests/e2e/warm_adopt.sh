@@ -57,7 +57,7 @@ echo "member: $M at $MADDR"
 [ -n "$M" ] && [ "$($V domstate "$M" 2>/dev/null)" = running ] && pass || fail "member $M is not running"
 MKEY=$(ssh-keyscan -t ed25519 "$MADDR" 2>/dev/null | awk '{print $3}')
 [ -n "$MKEY" ] && pass || fail "no host key from the member at $MADDR"
-POOLKEY="$(dirname "$SANDBOX_STATE")/keys/pool.warm.pem"
+POOLKEY=$(find "$(dirname "$SANDBOX_STATE")" -name pool.warm.pem | head -1)
 [ -s "$POOLKEY" ] && pass || fail "no pool key at $POOLKEY"
 
 # 2. up: vm-0 from the pool, vm-1 cold
