@@ -104,7 +104,7 @@ done
 # reachable from vm-1 over the environment's network
 expect_rc 0 "$SANDBOX" ssh $E vm-1 -- bash -c "exec 3<>/dev/tcp/$IP0/22; head -c 4 <&3"
 expect_out '^SSH-'
-$V dumpxml "$M" | grep -q "name='$E'" && pass || fail "domain $M does not carry the environment's owner"
+$V dumpxml "$M" | grep -Eq "name=[\"']$E[\"']" && pass || fail "domain $M does not carry the environment's owner"
 $V dumpxml "$M" | grep -q "<title>$E/vm-0</title>" && pass || fail "domain $M lacks the title $E/vm-0"
 expect_rc 0 "$SANDBOX" status $E
 expect_out "$M"
