@@ -13,8 +13,7 @@ deadline=${WARM_DEADLINE:-900}
 sh "$top/tests/libvirt-up.sh" >/dev/null || { echo "warm_up bench: libvirtd not running, skipped"; exit 0; }
 sh "$top/tests/image/build.sh" debian-12 >/dev/null || { echo "warm_up bench: no image, skipped"; exit 0; }
 T=$(mktemp -d); E=wbench$$; dpid=""
-chmod 0755 "$T"
-export SANDBOX_STATE="$T/state.db" SANDBOX_IPAM_POOL="10.$((150 + $$ % 100)).0.0/16"
+export SANDBOX_STATE="$T/state/state.db" SANDBOX_IPAM_POOL="10.$((150 + $$ % 100)).0.0/16"
 . "$top/tests/bench/lib.sh"
 members() { "$bin" pool --json 2>/dev/null | grep -c '"name"'; }
 ready() { "$bin" pool --json 2>/dev/null | grep -q '"status": *"ready"'; }
