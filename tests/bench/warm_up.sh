@@ -28,6 +28,7 @@ cleanup() {
     stop
     "$bin" down $E-w >/dev/null 2>&1; "$bin" down $E-c >/dev/null 2>&1
     if [ "$(members)" -gt 0 ]; then daemon; wait_for 300 no_members; stop; fi
+    "$bin" gc --env sbx-pool --delete >/dev/null 2>&1 # the pool network, once no member is recorded
     rm -rf "$T"
 }
 trap cleanup EXIT
