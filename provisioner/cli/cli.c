@@ -29,6 +29,7 @@ const struct cli_cmd cli_cmds[] = {
 	{"kubeconfig", cmd_kubeconfig, "the path of the kubeconfig of an environment's cluster", 0},
 	{"gc", cmd_gc, "list (and delete) libvirt objects of ours that the state does not know", CLI_LIBS_INFRA},
 	{"unlock", cmd_unlock, "drop an environment's lock lease (PostgreSQL state) whose holder is gone; logs it", 0},
+	{"pool", cmd_pool, "list the warm pool's members (booted ahead by `sandbox daemon --pool`)", 0},
 	{"caps", cmd_caps, "show or set the caps on live environments (per owner, in total)", 0},
 	{"netboot-serve", cmd_netboot_serve, "the HTTP side of a network boot service (started by `up`, not for people)",
 		CLI_LIBS_HTTPD},

@@ -85,6 +85,7 @@ int cmd_reap(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
 int cmd_unlock(int argc, char **argv);
 int cmd_caps(int argc, char **argv);
+int cmd_pool(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_secret(int argc, char **argv);
 int cmd_apply(int argc, char **argv);

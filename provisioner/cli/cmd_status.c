@@ -45,7 +45,7 @@ static void print_status(const struct state_env *e, const struct env_node *nodes
 	for (size_t i = 0; i < nres; i++) {
 		if (strcmp(res[i].type, ENV_ROW_OUTPUT) == 0)
 			nout++;
-		else if (strcmp(res[i].type, ENV_ROW_HOSTKEY) != 0) {
+		else if (strcmp(res[i].type, ENV_ROW_HOSTKEY) != 0 && strcmp(res[i].type, ENV_ROW_ALIAS) != 0) {
 			char *who = env_res_display(res[i].type, res[i].name);
 			printf("  %-8s %-44s %s\n", res[i].type, who, res[i].status);
 			free(who);

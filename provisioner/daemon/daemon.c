@@ -95,6 +95,7 @@ static void daemon_init(struct daemon *d, const struct env_config *cfg, const st
 static void daemon_fini(struct daemon *d)
 {
 	daemon_http_stop(d->http);
+	daemon_warm_stop(d->warm);
 	daemon_notify_stop(d->notify);
 	state_close(d->st);
 	ev_sink_free(d->log);
@@ -110,7 +111,8 @@ static int daemon_start(struct daemon *d, struct sbx_err *err)
 	int port = 0;
 	char *addr = NULL;
 	if (env_state_open(d->cfg, &d->st, err) < 0 || daemon_notify_start(d, &d->notify, err) < 0 ||
-		daemon_http_start(d, d->o->host, d->o->port, &port, &addr, &d->http, err) < 0)
+		daemon_http_start(d, d->o->host, d->o->port, &port, &addr, &d->http, err) < 0 ||
+		daemon_warm_start(d, &d->warm, err) < 0)
 		return -1;
 	fprintf(d->o->out, "listening on http://%s:%d\n", addr, port);
 	fflush(d->o->out);

@@ -11,6 +11,12 @@
  * it after the teardowns of the current pass; a second signal stops those between steps
  * (journaled: the next reaper resumes them once the claim is stale, `sandbox down ENV` at once);
  * a third exits at once.
+ *
+ * The warm pool (daemon_warm.c, its own thread): every few seconds, each --pool shape's count of
+ * members kept booted and SSH-ready (env_warm.h), members older than their image replaced, the
+ * others (no longer in --pool, beyond the count, broken, left booting) destroyed; the pool network
+ * deleted once no member is left. Members being booted when it stops stay booting in the state: the
+ * next daemon destroys and replaces them.
  */
 #ifndef SBX_DAEMON_H
 #define SBX_DAEMON_H
@@ -19,6 +25,7 @@
 #include <stdio.h>
 
 #include "env_config.h"
+#include "env_warm.h"
 #include "util.h"
 
 struct daemon_opts {
@@ -26,6 +33,8 @@ struct daemon_opts {
 	int port;            /* 0: any free port */
 	int64_t interval_s;  /* seconds between reaper passes (> 0) */
 	FILE *out;           /* where "listening on http://ADDR:PORT" goes once bound */
+	const struct warm_shape *pool; /* --pool: the warm pool's shapes (none: its members are destroyed) */
+	size_t npool;
 };
 
 /* The offsets (seconds ahead of the expiry) the daemon warns at, largest first. */

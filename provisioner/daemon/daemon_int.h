@@ -56,6 +56,7 @@ struct daemon {
 	struct daemon_evstats evs;
 	struct daemon_http *http;
 	struct daemon_notify *notify;
+	struct daemon_warm *warm;   /* the warm pool's thread */
 	bool st_lost;               /* the state's connection is gone: reconnecting */
 	int64_t retry_at_ms, retry_ms; /* the next reconnection attempt (monotonic), the backoff */
 };
@@ -83,6 +84,10 @@ struct env_notify_target *daemon_notify_target(struct daemon *d, const struct st
 void daemon_notify_send(struct daemon *d, const struct state_env *e, struct env_notify_target *t, const char *event,
 	const char *id, json_t *j);
 
+/* The warm pool's thread (daemon_warm.c): start; stop waits for it (NULL is a no-op). */
+struct daemon_warm;
+int daemon_warm_start(struct daemon *d, struct daemon_warm **out, struct sbx_err *err);
+void daemon_warm_stop(struct daemon_warm *w);
 /* The Prometheus text of /metrics; caller frees. -1 with err when the state cannot be read. */
 int daemon_metrics(struct daemon *d, char **out, struct sbx_err *err);
 /* The HTML page of /; caller frees. -1 with err when the state cannot be read. */

@@ -295,6 +295,9 @@ int env_secret_resolve(struct state *st, const char *env, const char *value, cha
  * password appears as ${secret.NAME}, resolved only by `outputs` in a program format). */
 #define ENV_ROW_HOSTKEY "hostkey"
 #define ENV_ROW_OUTPUT  "output"
+/* A node's usual object name (name) mapped to the warm pool member's object that is the node
+ * (spec "OBJECT[ MAC]"); see env_int.h. */
+#define ENV_ROW_ALIAS   "alias"
 
 /* One node instance as recorded (from the domain resources of the environment). */
 struct env_node {

@@ -1,6 +1,7 @@
 /* env_gc — provider objects of ours (libvirt objects named sbx-*, cluster objects labelled
  * sandbox.dev/state) that this state does not know: list, classify, delete. */
 #include "env_int.h"
+#include "env_warm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -130,12 +131,49 @@ static enum env_gc_class gc_classify(const struct gc *g, const struct prov_obj *
 	return o->protect ? ENV_GC_PROTECTED : ENV_GC_OURS;
 }
 
+/* The names of the warm pool's objects the state records: each member's domain and volumes, and
+ * the pool network while any member is recorded. Added to *v (each a new string). */
+static int warm_names(struct state *st, char ***v, size_t *n, struct sbx_err *err)
+{
+	struct warm_member *m = NULL;
+	size_t nm = 0;
+	if (state_warm_list(st, NULL, &m, &nm, err) < 0)
+		return -1;
+	for (size_t i = 0; i < nm; i++) {
+		char *vols = xstrdup(m[i].volumes ? m[i].volumes : ""), *save = NULL;
+		env_strv_add(v, n, xstrdup(m[i].id));
+		for (char *t = strtok_r(vols, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			env_strv_add(v, n, xstrdup(t));
+		free(vols);
+	}
+	if (nm > 0)
+		env_strv_add(v, n, warm_net_name(st));
+	state_warm_list_free(m, nm);
+	return 0;
+}
+
+/* Whether the warm pool records the name now. */
+static int gc_warm_recorded(struct gc *g, const char *name, bool *yes, struct sbx_err *err)
+{
+	char **v = NULL;
+	size_t n = 0;
+	*yes = false;
+	if (warm_names(g->st, &v, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		*yes = *yes || strcmp(v[i], name) == 0;
+	state_strv_free(v, n);
+	return 0;
+}
+
 /* Whether the state records the name now (re-read under the environment's lock). */
 static int gc_recorded(struct gc *g, const char *env, const char *name, bool *yes, struct sbx_err *err)
 {
 	struct state_res *rows = NULL;
 	size_t n = 0;
 	*yes = false;
+	if (strcmp(env, WARM_OWNER_ENV) == 0)
+		return gc_warm_recorded(g, name, yes, err);
 	if (state_res_list(g->st, env, &rows, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n && !*yes; i++)
@@ -263,11 +301,19 @@ int env_gc(const struct env_config *cfg, struct state *st, const struct env_gc_o
 	size_t nres = 0, nsites = 0;
 	struct gc_site *sites = NULL;
 	int left = 0;
+	char **warm = NULL;
+	size_t nwarm = 0;
 	if (state_res_list_all(st, &res, &nres, err) < 0)
 		return -1;
-	g.known = xcalloc(nres + 1, sizeof(char *));
+	if (warm_names(st, &warm, &nwarm, err) < 0) {
+		state_res_list_free(res, nres);
+		return -1;
+	}
+	g.known = xcalloc(nres + nwarm + 1, sizeof(char *));
 	for (size_t i = 0; i < nres; i++)
 		g.known[g.nknown++] = res[i].name;
+	for (size_t i = 0; i < nwarm; i++)
+		g.known[g.nknown++] = warm[i];
 	qsort(g.known, g.nknown, sizeof(char *), cmp_str);
 	gc_sites(st, o, &sites, &nsites);
 	for (size_t i = 0; i < nsites && left >= 0; i++) {
@@ -279,6 +325,7 @@ int env_gc(const struct env_config *cfg, struct state *st, const struct env_gc_o
 		left = l < 0 ? -1 : left + l;
 	}
 	free(g.known);
+	state_strv_free(warm, nwarm);
 	state_res_list_free(res, nres);
 	gc_sites_free(sites, nsites);
 	*items = g.items;

@@ -35,6 +35,7 @@ struct env_inputs {
 	char **cidrs;
 	size_t nnets;
 	struct plan_desired desired;
+	struct plan_desired cold;     /* the desired resources that alias rows renamed, as they were */
 	struct env_rows rows;         /* recs: the machine resources first, then the cluster objects */
 	size_t nplanned;              /* how many of rows.recs the planner diffs (not the cluster
 	                                 objects: the cluster phase applies and prunes those) */
@@ -54,6 +55,44 @@ int env_ipam_avoid(struct state *st, struct prov *p, struct sbx_err *err) SBX_WU
 int env_inputs_load(struct state *st, const struct bp_blueprint *bp, const char *env, bool allocate,
 	struct prov *p, struct env_inputs *in, struct sbx_err *err) SBX_WUR;
 void env_inputs_clear(struct env_inputs *in);
+
+/*
+ * Warm pool members taken over by an environment (env_adopt.c). A member's objects keep their
+ * libvirt names (a running domain cannot be renamed), so the node's resources are recorded under
+ * them: an alias row (type ENV_ROW_ALIAS) maps each cold name (plan_desired's "sbx-ENV.NODE-I",
+ * its ".qcow2", its "-seed.iso") to "OBJECT[ MAC]" (the member's first MAC, for the domain and
+ * seed), and env_inputs_load renames the desired resources accordingly (the originals kept in
+ * in->cold), so plan, up, status and down see the member's objects as the node's.
+ */
+void env_alias_apply(const struct env_rows *rows, struct plan_desired *d, struct plan_desired *cold);
+/* Members claimed by one up. */
+struct env_claims {
+	struct warm_member *m;
+	size_t n;
+};
+/*
+ * For each desired domain of in that is neither recorded nor aliased, whose node the pool can
+ * serve (warm_shape_of_node, the pool's site, one network), claim a ready member
+ * (warm_claim_for_node); on a claim, journal the aliases and the member's objects as pending rows
+ * of the node, forget the member's pool row, and tag its objects as env's through p (their NICs
+ * are moved later, by the domain's step). Events: pool.claim; pool.miss (cold boot: why);
+ * pool.fallback (a claimed member that could not be tagged: destroyed). The caller reloads its
+ * inputs after claims (out->n > 0).
+ */
+int env_warm_claim(struct state *st, struct prov *p, const struct bp_blueprint *bp, const char *env,
+	const struct env_inputs *in, struct ev_sink *ev, struct env_claims *out, struct sbx_err *err) SBX_WUR;
+void env_claims_clear(struct env_claims *c);
+const struct warm_member *env_claims_find(const struct env_claims *c, const char *dom);
+/*
+ * Over the pool network, with the pool's key and the member's pinned host key: give member m the
+ * identity of node instance `hostname` of the domain resource dom: hostname, pubkey as the only
+ * authorized key of user sandbox, new SSH host keys printed to the serial console between
+ * cloud-init's markers (so env_ready vouches for them as on a cold boot), dom's static addresses
+ * (applied with sshd's restart a second after this returns; cloud-init then leaves hostname and
+ * network alone on reboots).
+ */
+int env_adopt_identity(struct state *st, const struct warm_member *m, const char *hostname, const char *pubkey,
+	const struct res *dom, struct sbx_err *err) SBX_WUR;
 
 /* The site of a blueprint (its defaults applied) as a provider configuration (no env, no key). */
 struct prov_cfg env_site_of_bp(const struct bp_blueprint *bp);

@@ -77,7 +77,8 @@ int env_inputs_load(struct state *st, const struct bp_blueprint *bp, const char 
 	*in = (struct env_inputs){0};
 	if ((allocate && p && env_ipam_avoid(st, p, err) < 0) || inputs_nets(st, bp, env, allocate, in, err) < 0 ||
 		plan_desired(bp, env, in->nets, in->nnets, &in->desired, err) < 0 ||
-		env_rows_load(st, env, &in->rows, err) < 0 || (p && inputs_observe(p, in, err) < 0)) {
+		env_rows_load(st, env, &in->rows, err) < 0 ||
+		(env_alias_apply(&in->rows, &in->desired, &in->cold), p && inputs_observe(p, in, err) < 0)) {
 		env_inputs_clear(in);
 		return -1;
 	}
@@ -97,6 +98,7 @@ void env_inputs_clear(struct env_inputs *in)
 	free(in->obs);
 	free(in->seen);
 	plan_desired_clear(&in->desired);
+	plan_desired_clear(&in->cold);
 	env_rows_clear(&in->rows);
 	*in = (struct env_inputs){0};
 }

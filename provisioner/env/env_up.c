@@ -21,6 +21,8 @@ struct up {
 	int64_t ttl_at_finish; /* the TTL whose clock starts when up finishes (0: keep the expiry) */
 	struct env_secrets sec; /* the providers' secret resolver (BMC passwords) */
 	int64_t t0_ms;          /* when the run started (up.start), monotonic */
+	struct env_claims claims; /* warm pool members this run claimed */
+	const struct env_inputs *in; /* the plan's inputs while it executes (aliases, cold originals) */
 };
 
 /* Journal a resource row. */
@@ -58,12 +60,101 @@ static int up_step_create(struct up *u, const struct plan_step *s, struct sbx_er
 	return 0;
 }
 
+/* The cold original of an aliased resource of node instance inst (NULL: not aliased). */
+static const struct res *cold_of(const struct env_inputs *in, enum res_type type, const char *inst)
+{
+	for (size_t i = 0; in && inst && i < in->cold.n; i++)
+		if (in->cold.res[i].type == type && sbx_streq(in->cold.res[i].node, inst))
+			return &in->cold.res[i];
+	return NULL;
+}
+
+/* The aliased desired resource of node instance inst (NULL: none). */
+static const struct res *aliased_of(const struct env_inputs *in, enum res_type type, const char *inst)
+{
+	const struct res *cold = cold_of(in, type, inst);
+	for (size_t i = 0; cold && i < in->desired.n; i++)
+		if (in->desired.res[i].type == type && sbx_streq(in->desired.res[i].node, inst))
+			return &in->desired.res[i];
+	return NULL;
+}
+
+/* Forget an instance's taken-over objects (deleted, rows and aliases dropped), then create its
+ * cold originals as any new node's. */
+static int up_fallback(struct up *u, const char *inst, const char *why, struct sbx_err *err)
+{
+	static const enum res_type order[] = {RES_DOMAIN, RES_VOLUME, RES_SEED};
+	ev_emit(u->ev, u->env, "pool.fallback", "domain", NULL, inst, "cold boot: the warm pool member could not "
+		"be taken over: %s", why);
+	sbx_err_clear(err);
+	for (size_t i = 0; i < SBX_NELEM(order); i++) {
+		const struct res *a = aliased_of(u->in, order[i], inst), *c = cold_of(u->in, order[i], inst);
+		if (a == NULL)
+			continue;
+		if (prov_delete(u->prov, a, err) < 0 || state_res_delete(u->st, u->env, res_type_name(a->type), a->name, err) < 0 ||
+			state_res_delete(u->st, u->env, ENV_ROW_HOSTKEY, a->name, err) < 0 ||
+			state_res_delete(u->st, u->env, ENV_ROW_ALIAS, c->name, err) < 0)
+			return -1;
+	}
+	for (size_t i = SBX_NELEM(order); i-- > 0;) {
+		const struct res *c = cold_of(u->in, order[i], inst);
+		struct plan_step cs = {.action = PLAN_CREATE};
+		if (c == NULL)
+			continue;
+		cs.res = *c;
+		if (up_step_create(u, &cs, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Take over the member behind an aliased domain: its identity, its NICs, its rows created. */
+static int up_adopt_domain(struct up *u, const struct plan_step *s, struct sbx_err *err)
+{
+	const struct warm_member *m = env_claims_find(&u->claims, s->res.name);
+	int64_t t0 = sbx_mono_ms();
+	if (m == NULL) /* claimed by an earlier, interrupted up: its state is unknown */
+		return up_fallback(u, s->res.node, "an earlier up was interrupted while taking it over", err);
+	ev_emit(u->ev, u->env, "step.start", "domain", s->res.name, s->res.node, "taking over warm pool member %s",
+		m->id);
+	if (journal(u, s, STATE_RES_PENDING, err) < 0)
+		return -1;
+	if (env_adopt_identity(u->st, m, s->res.node, u->pubkey, &s->res, err) < 0 ||
+		prov_adopt(u->prov, &s->res, true, NULL, err) < 0) {
+		char *why = xstrdup(sbx_err_first(err));
+		int rc = up_fallback(u, s->res.node, why, err);
+		free(why);
+		return rc;
+	}
+	if (journal(u, s, STATE_RES_CREATED, err) < 0)
+		return -1;
+	ev_emit(u->ev, u->env, "pool.adopt", "domain", s->res.name, s->res.node, "warm pool member %s is node %s "
+		"(identity and network in %.1fs)", m->id, s->res.node, (double)(sbx_mono_ms() - t0) / 1000.0);
+	ev_emit(u->ev, u->env, "step.done", "domain", s->res.name, s->res.node, "domain ready");
+	return 0;
+}
+
+/* A resource renamed after a warm pool member's object: the volume and seed exist (recorded as
+ * created), the domain is taken over. */
+static int up_step_adopt(struct up *u, const struct plan_step *s, struct sbx_err *err)
+{
+	if (s->res.type == RES_DOMAIN)
+		return up_adopt_domain(u, s, err);
+	if (journal(u, s, STATE_RES_CREATED, err) < 0)
+		return -1;
+	ev_emit(u->ev, u->env, "step.done", plan_step_type(s), s->res.name, s->res.node, "%s taken over from the "
+		"warm pool", plan_step_type(s));
+	return 0;
+}
+
 /* The executor's step function. */
 static int up_step(void *ctx, const struct plan_step *s, struct sbx_err *err)
 {
 	struct up *u = ctx;
 	if (s->action == PLAN_DELETE)
 		return env_step_delete(u->st, u->prov, u->env, s, u->ev, err);
+	if (s->action == PLAN_CREATE && aliased_of(u->in, s->res.type, s->res.node))
+		return up_step_adopt(u, s, err);
 	return up_step_create(u, s, err);
 }
 
@@ -355,8 +446,16 @@ static int up_execute(struct up *u, const struct env_up_opts *o, const struct st
 	struct env_inputs in = {0};
 	struct plan p = {0};
 	int rc = -1;
-	if (env_inputs_load(u->st, u->bp, u->env, true, u->prov, &in, err) < 0 ||
-		plan_build(&in.desired, in.rows.recs, in.nplanned, in.obs, in.nobs, env->protected, &p, err) < 0 ||
+	if (env_inputs_load(u->st, u->bp, u->env, true, u->prov, &in, err) < 0)
+		goto out;
+	if (!prov_is_test(u->prov) && env_warm_claim(u->st, u->prov, u->bp, u->env, &in, u->ev, &u->claims, err) < 0)
+		goto out;
+	if (u->claims.n) { /* the claimed members' aliases rename the desired resources */
+		env_inputs_clear(&in);
+		if (env_inputs_load(u->st, u->bp, u->env, true, u->prov, &in, err) < 0)
+			goto out;
+	}
+	if (plan_build(&in.desired, in.rows.recs, in.nplanned, in.obs, in.nobs, env->protected, &p, err) < 0 ||
 		refuse_conflicts(&p, u->env, err) < 0)
 		goto out;
 	ev_emit(u->ev, u->env, "plan", NULL, NULL, NULL,
@@ -364,7 +463,9 @@ static int up_execute(struct up *u, const struct env_up_opts *o, const struct st
 		p.ndelete, p.nnoop);
 	if (plan_creates_machines(&p) && prov_prepare(u->prov, err) < 0)
 		goto out;
+	u->in = &in;
 	rc = exec_run(&p, o->parallel > 0 ? o->parallel : UP_DEFAULT_PARALLEL, up_step, u, err);
+	u->in = NULL;
 out:
 	env_inputs_clear(&in);
 	plan_clear(&p);
@@ -519,6 +620,7 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 	up_finish(&u, env, rc, err);
 out:
 	prov_close(u.prov);
+	env_claims_clear(&u.claims);
 	free(u.privkey);
 	free(u.pubkey);
 	state_env_free(env);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define LV_NS "https://sandbox.dev/xmlns/1"
@@ -331,4 +332,134 @@ int lv_dom_console(struct lv *lv, const char *name, char **text, struct sbx_err 
 	free(path);
 	(void)err;
 	return rc;
+}
+
+/* The MAC of the first <interface> in a domain's XML (caller frees), or NULL. */
+static char *xml_first_mac(const char *xml)
+{
+	const char *i = xml ? strstr(xml, "<interface") : NULL;
+	const char *m = i ? strstr(i, "<mac address=") : NULL;
+	if (m == NULL)
+		return NULL;
+	m += strlen("<mac address=");
+	char q = *m++;
+	const char *e = strchr(m, q);
+	return e ? xstrndup(m, (size_t)(e - m)) : NULL;
+}
+
+/* The <interface> element of one NIC on a libvirt network. */
+static char *nic_xml(const char *mac, const char *network)
+{
+	char *m = sbx_xml_escape(mac), *n = sbx_xml_escape(network);
+	char *x = xasprintf("<interface type='network'><mac address='%s'/><source network='%s'/>"
+		"<model type='virtio'/></interface>", m, n);
+	free(m);
+	free(n);
+	return x;
+}
+
+/* Move the first NIC (identified by its MAC, which stays) onto the spec's first network, live and
+ * in the config; attach the further NICs of the spec that the domain lacks. */
+static int dom_move_nics(virDomainPtr dom, const struct lv_dom_spec *s, const char *xml, struct sbx_err *err)
+{
+	unsigned flags = VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG;
+	for (size_t i = 0; i < s->nnics; i++) {
+		if (i > 0 && strstr(xml, s->nics[i].mac) != NULL)
+			continue; /* attached by an earlier attempt */
+		char *nx = nic_xml(s->nics[i].mac, s->nics[i].network);
+		int rc = i == 0 ? virDomainUpdateDeviceFlags(dom, nx, flags) : virDomainAttachDeviceFlags(dom, nx, flags);
+		free(nx);
+		if (rc < 0)
+			return lv_fail(err, i == 0 ? "cannot move the network interface of domain" :
+				"cannot attach a network interface to domain", s->name);
+	}
+	return 0;
+}
+
+/* Refuse to take over a domain that is not running or not of this session's state. */
+static int dom_adoptable(virDomainPtr dom, const struct lv_dom_spec *s, struct sbx_err *err)
+{
+	struct lv_owner_rec have;
+	lv_dom_owner_of(dom, &have);
+	bool ok = have.tagged && sbx_streq(have.state, s->owner.state);
+	char *who = ok ? NULL : lv_owner_describe(&have);
+	lv_owner_rec_clear(&have);
+	if (!ok) {
+		sbx_err_set(err, SBX_EXIT_REFUSED, "domain %s belongs to %s, not to this state: not taken over", s->name, who);
+		free(who);
+		return -1;
+	}
+	if (virDomainIsActive(dom) != 1)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "domain %s is not running: not taken over", s->name);
+	return 0;
+}
+
+/* Tag the domain as the spec's (owner, node, index; title) in its live and persistent metadata. */
+static int dom_adopt_tag(virDomainPtr dom, const struct lv_dom_spec *s, struct sbx_err *err)
+{
+	unsigned flags = VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG;
+	char *m = dom_meta_el(s, "adopted", true, true);
+	int rc = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, m, "sbx", LV_NS, flags);
+	free(m);
+	if (rc == 0 && s->title)
+		rc = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_TITLE, s->title, NULL, NULL, flags);
+	return rc < 0 ? lv_fail(err, "cannot update the metadata of domain", s->name) : 0;
+}
+
+struct dom_adopt_arg {
+	const struct lv_dom_spec *s;
+	bool move;
+};
+
+/* One attempt at lv_dom_adopt. */
+static int dom_adopt_once(struct lv *lv, const void *arg, void *out, struct sbx_err *err)
+{
+	const struct dom_adopt_arg *a = arg;
+	char *xml = NULL, *mac = NULL;
+	int rc = -1;
+	virDomainPtr dom = virDomainLookupByName(lv->conn, a->s->name);
+	if (dom == NULL)
+		return lv_fail(err, "cannot look up domain", a->s->name);
+	if (dom_adoptable(dom, a->s, err) < 0)
+		goto out;
+	if ((xml = virDomainGetXMLDesc(dom, 0)) == NULL) {
+		lv_fail(err, "cannot read the definition of domain", a->s->name);
+		goto out;
+	}
+	if ((mac = xml_first_mac(xml)) == NULL) {
+		sbx_err_set(err, SBX_EXIT_FAILED, "domain %s has no network interface", a->s->name);
+		goto out;
+	}
+	if (a->move && a->s->nnics && strcasecmp(mac, a->s->nics[0].mac) != 0) {
+		sbx_err_set(err, SBX_EXIT_FAILED, "domain %s: its first NIC is %s, not %s", a->s->name, mac, a->s->nics[0].mac);
+		goto out;
+	}
+	if (dom_adopt_tag(dom, a->s, err) < 0 || (a->move && dom_move_nics(dom, a->s, xml, err) < 0))
+		goto out;
+	rc = 0;
+	if (out) {
+		*(char **)out = mac;
+		mac = NULL;
+	}
+out:
+	free(xml); /* allocated by libvirt: plain free */
+	free(mac);
+	virDomainFree(dom);
+	return rc;
+}
+
+/* Take over a running domain of this state. */
+int lv_dom_adopt(struct lv *lv, const struct lv_dom_spec *spec, bool move, char **mac, struct sbx_err *err)
+{
+	struct dom_adopt_arg a = {spec, move};
+	char *m = NULL;
+	if (lv->test)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "libvirt's test driver runs no machine to take over");
+	if (lv_retry(lv, dom_adopt_once, &a, &m, err) < 0)
+		return -1;
+	if (mac)
+		*mac = m;
+	else
+		free(m);
+	return 0;
 }

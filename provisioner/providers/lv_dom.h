@@ -33,6 +33,7 @@ struct lv_dom_spec {
 	const char *kernel, *initrd, *cmdline; /* direct kernel boot when kernel != NULL */
 	const struct lv_nic *nics;
 	size_t nnics;
+	const char *title;     /* lv_dom_adopt: the domain's title (its name in the environment) */
 };
 /* Define (or redefine when the XML differs) and start the domain. The XML's hash is kept in the
  * metadata (attribute spec): a changed spec stops a running domain, redefines and starts it; a
@@ -40,6 +41,17 @@ struct lv_dom_spec {
  * refused (lv_owner_check) before anything is changed. On the test driver the domain type is
  * "test" whatever spec->type says. */
 int lv_dom_ensure(struct lv *lv, const struct lv_dom_spec *spec, struct sbx_err *err) SBX_WUR;
+/*
+ * Take over a running domain that another environment of the same state booted (a warm pool
+ * member, whose name spec->name stays: libvirt renames only stopped domains): its metadata gets
+ * spec's owner, node and index (spec "adopted": a later lv_dom_ensure with a changed spec
+ * redefines it) and spec->title. With move, its first NIC (its MAC must be spec->nics[0].mac)
+ * is moved to spec->nics[0].network, live and in the config (virDomainUpdateDeviceFlags: the
+ * guest keeps its device and MAC, only the host side changes bridge), and the further NICs of
+ * spec are attached. *mac (may be NULL): the domain's first MAC (caller frees). Another state's
+ * domain, or one not running, is refused untouched.
+ */
+int lv_dom_adopt(struct lv *lv, const struct lv_dom_spec *spec, bool move, char **mac, struct sbx_err *err) SBX_WUR;
 /* Destroy (hard stop) and undefine; also removes its console log
  * (/var/log/libvirt/qemu/<name>-console.log, written while it runs). */
 int lv_dom_delete(struct lv *lv, const char *name, struct sbx_err *err) SBX_WUR;

@@ -260,3 +260,47 @@ int lv_vol_delete(struct lv *lv, const char *pool, const char *name, struct sbx_
 	struct vol_arg a = {pool, name};
 	return lv_retry(lv, vol_delete_once, &a, NULL, err);
 }
+
+struct vol_retag_arg {
+	const char *pool, *name;
+	const struct lv_owner *owner;
+};
+
+/* One attempt at lv_vol_retag. */
+static int vol_retag_once(struct lv *lv, const void *arg, void *out, struct sbx_err *err)
+{
+	const struct vol_retag_arg *a = arg;
+	char *path = NULL;
+	(void)out;
+	virStoragePoolPtr pool = lv_pool_get(lv, a->pool, err);
+	if (pool == NULL)
+		return -1;
+	virStorageVolPtr vol = virStorageVolLookupByName(pool, a->name);
+	if (vol == NULL)
+		lv_fail(err, "cannot look up volume", a->name);
+	if (lv_vol_path(pool, vol, a->name, &path, err) < 0)
+		return -1;
+	struct lv_owner_rec have;
+	lv_owner_file_read(path, &have);
+	int rc = 0;
+	if (!have.tagged || !sbx_streq(have.state, a->owner->state)) {
+		char *who = lv_owner_describe(&have);
+		rc = sbx_err_set(err, SBX_EXIT_REFUSED, "volume %s belongs to %s, not to this state: not taken over",
+			a->name, who);
+		free(who);
+	}
+	if (rc == 0)
+		rc = lv_owner_file_write(path, a->owner, err);
+	lv_owner_rec_clear(&have);
+	free(path);
+	return rc;
+}
+
+/* Tag a volume of this state as another owner's. */
+int lv_vol_retag(struct lv *lv, const char *pool, const char *name, const struct lv_owner *owner, struct sbx_err *err)
+{
+	struct vol_retag_arg a = {pool, name, owner};
+	if (!lv->local)
+		return 0;
+	return lv_retry(lv, vol_retag_once, &a, NULL, err);
+}

@@ -33,5 +33,10 @@ struct lv_vol_spec {
 int lv_vol_ensure(struct lv *lv, const struct lv_vol_spec *spec, char **path, struct sbx_err *err) SBX_WUR;
 /* Delete a volume; an absent pool or volume is success. */
 int lv_vol_delete(struct lv *lv, const char *pool, const char *name, struct sbx_err *err) SBX_WUR;
+/* Tag volume `name` of `pool` (or a seed) as owner's: a warm pool member's volume taken over by an
+ * environment. Refused untouched when its tag is not of owner->state (local libvirt only; elsewhere
+ * volumes carry no tag and this is a no-op). */
+int lv_vol_retag(struct lv *lv, const char *pool, const char *name, const struct lv_owner *owner,
+	struct sbx_err *err) SBX_WUR;
 
 #endif

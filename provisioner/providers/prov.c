@@ -140,6 +140,18 @@ int prov_ensure(struct prov *p, const struct res *r, bool replace, bool adopt, s
 	return t->ensure(p->h[i], r, adopt, err);
 }
 
+/* Take over an object of this state as the session's. */
+int prov_adopt(struct prov *p, const struct res *r, bool move, char **mac, struct sbx_err *err)
+{
+	size_t i;
+	if (session_row(p, r->type, &i, err) == NULL)
+		return -1;
+	if (providers[i]->adopt == NULL)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "the %s provider cannot take over %s %s", providers[i]->name,
+			res_type_name(r->type), r->name);
+	return providers[i]->adopt(p->h[i], r, move, mac, err);
+}
+
 /* Delete one object. */
 int prov_delete(struct prov *p, const struct res *r, struct sbx_err *err)
 {

@@ -106,6 +106,16 @@ const char *prov_doing(enum res_type type);
  * An existing object of another owner is refused (SBX_EXIT_REFUSED) untouched; one without an
  * owner tag only with adopt (the state journaled it before a crash could tag it). */
 int prov_ensure(struct prov *p, const struct res *r, bool replace, bool adopt, struct sbx_err *err) SBX_WUR;
+/*
+ * Take over an object that this state created for another owner (a warm pool member booted by
+ * `sandbox daemon --pool`) as r, the session environment's resource of the same name: a volume
+ * or seed is re-tagged; a domain must be running and gets the session's owner, r's node and
+ * index in its metadata and title (its libvirt name stays r->name), and with move its NICs are
+ * moved to r's networks (the first keeps its MAC, which must be r's first; further ones are
+ * attached). *mac (domains, may be NULL): its first MAC (caller frees). An object of another
+ * state is refused (SBX_EXIT_REFUSED) untouched; a site that cannot do it fails.
+ */
+int prov_adopt(struct prov *p, const struct res *r, bool move, char **mac, struct sbx_err *err) SBX_WUR;
 /* Delete the object of a recorded resource (absent is success; a machine: powered off). */
 int prov_delete(struct prov *p, const struct res *r, struct sbx_err *err) SBX_WUR;
 /* What the provider has for r; *out is zeroed first (free with prov_seen_clear). */

@@ -38,6 +38,8 @@ struct provider {
 	bool machines; /* it runs machines (a session with prov_cfg.no_machines does not open it) */
 	/* What its host reports of its capacity (NULL: nothing). */
 	int (*host_info)(void *h, struct prov_host *out, struct sbx_err *err);
+	/* Take over a running machine of this state (prov_adopt; NULL: not supported). */
+	int (*adopt)(void *h, const struct res *r, bool move, char **mac, struct sbx_err *err);
 };
 
 extern const struct provider prov_libvirt, prov_k8s, prov_ipmi, prov_netboot;

@@ -196,4 +196,4 @@ static const struct prov_type pi_types[] = {
 };
 
 const struct provider prov_ipmi = {"ipmi", pi_open, pi_close, pi_is_test, pi_prepare, pi_list, NULL, pi_blocks,
-	pi_types, SBX_NELEM(pi_types), true, NULL};
+	pi_types, SBX_NELEM(pi_types), true, NULL, NULL};

@@ -155,4 +155,4 @@ static const struct prov_type kp_types[] = {
 };
 
 const struct provider prov_k8s = {"kubernetes", kp_open, kp_close, kp_is_test, kp_prepare, kp_list, NULL,
-	kp_blocks, kp_types, SBX_NELEM(kp_types), false, NULL};
+	kp_blocks, kp_types, SBX_NELEM(kp_types), false, NULL, NULL};

@@ -174,10 +174,37 @@ static int dom_ensure(void *h, const struct res *r, bool adopt, struct sbx_err *
 	bool img = p->img.disk != NULL;
 	struct lv_dom_spec ds = {r->name, p->owner, adopt, d->node, d->index,
 		lv_domain_type(p->lv, d->domain_type), d->vcpus, d->memory, disk, seed, img ? p->img.kernel : NULL,
-		img ? p->img.initrd : NULL, img ? p->img.cmdline : NULL, ln, d->nnics};
+		img ? p->img.initrd : NULL, img ? p->img.cmdline : NULL, ln, d->nnics, NULL};
 	int rc = lv_dom_ensure(p->lv, &ds, err);
 	free(disk);
 	free(seed);
+	free(ln);
+	return rc;
+}
+
+/* Take over a warm pool member's domain, volume or seed (see prov_adopt). */
+static int lvp_adopt(void *h, const struct res *r, bool move, char **mac, struct sbx_err *err)
+{
+	struct lvp *p = h;
+	pthread_mutex_lock(&p->mu); /* the owners listed for observe are stale now */
+	lv_obj_list_free(p->seen, p->nseen);
+	p->seen = NULL;
+	p->nseen = 0;
+	p->listed = false;
+	pthread_mutex_unlock(&p->mu);
+	if (r->type == RES_VOLUME || r->type == RES_SEED)
+		return lv_vol_retag(p->lv, p->cfg->pool, r->name, &p->owner, err);
+	if (r->type != RES_DOMAIN)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "%s %s cannot be taken over", res_type_name(r->type), r->name);
+	const struct res_domain *d = &r->u.dom;
+	struct lv_nic *ln = xcalloc(d->nnics + 1, sizeof(*ln));
+	for (size_t i = 0; i < d->nnics; i++)
+		ln[i] = (struct lv_nic){d->nics[i].network, d->nics[i].mac};
+	char *title = xasprintf("%s/%s-%d", p->cfg->env, d->node, d->index); /* environment/instance */
+	struct lv_dom_spec ds = {.name = r->name, .owner = p->owner, .node = d->node, .index = d->index,
+		.nics = ln, .nnics = d->nnics, .title = title};
+	int rc = lv_dom_adopt(p->lv, &ds, move, mac, err);
+	free(title);
 	free(ln);
 	return rc;
 }
@@ -337,4 +364,4 @@ static const struct prov_type lvp_types[] = {
 
 const struct provider prov_libvirt = {"libvirt", lvp_open, lvp_close, lvp_is_test, lvp_prepare, lvp_list,
 	lvp_console, lvp_blocks, lvp_types, SBX_NELEM(lvp_types), true,
-	lvp_host_info};
+	lvp_host_info, lvp_adopt};

@@ -559,4 +559,4 @@ static const struct prov_type nb_types[] = {
 };
 
 const struct provider prov_netboot = {"netboot", nb_open, nb_close, nb_is_test, nb_prepare, nb_list, NULL, nb_blocks,
-	nb_types, SBX_NELEM(nb_types), true, NULL};
+	nb_types, SBX_NELEM(nb_types), true, NULL, NULL};

@@ -231,6 +231,9 @@ int state_ipam_free_blocks(struct state *st, int64_t *nfree, const char **pool, 
 /* The block allocated to (env, network), or *cidr = NULL. */
 int state_ipam_get(struct state *st, const char *env, const char *network, char **cidr,
 	struct sbx_err *err);
+/* A /24 of the pool no environment holds and the host's networks do not use, the highest one (the
+ * warm pool's network; not recorded: its network on the host keeps later allocations off it). */
+int state_ipam_pick_high(struct state *st, char **cidr, struct sbx_err *err) SBX_WUR;
 /* Release every block of env (none is not an error). */
 int state_ipam_release(struct state *st, const char *env, struct sbx_err *err);
 
@@ -337,5 +340,47 @@ void state_env_unlock(struct state_lock *lk);
  */
 int state_env_lock_break(struct state *st, const char *env, const char *by, bool *held,
 	struct sbx_err *err);
+
+/*
+ * The warm pool (`sandbox daemon --pool`): VMs booted ahead of any environment, one row each,
+ * keyed by id (the libvirt domain name, "sbx-pool.<shape tag>-<n>"). A member is journaled
+ * (status "booting") before its objects exist; then "ready" (SSH answered, host key pinned),
+ * "claimed" (handed to env/node by state_warm_claim; the claimer takes over its objects) or
+ * "broken". Not an environment: no row of env, no resources.
+ */
+#define WARM_BOOTING "booting"
+#define WARM_READY   "ready"
+#define WARM_CLAIMED "claimed"
+#define WARM_BROKEN  "broken"
+struct warm_member {
+	char *id;          /* the libvirt domain name */
+	char *shape;       /* the shape key (env_warm.h: warm_shape_key) */
+	char *status;      /* WARM_* */
+	char *image_hash;  /* sha256 of the base image the member was booted from */
+	char *address;     /* its IPv4 address on the pool network, or NULL before ready */
+	char *hostkey;     /* its pinned SSH host key ("TYPE BASE64"), or NULL before ready */
+	char *volumes;     /* its volume names in the site's storage pool, ','-separated */
+	char *claimed_env, *claimed_node; /* NULL unless claimed */
+	int64_t created, updated;         /* epoch seconds */
+};
+/* Record a new member (m->id, shape, status, image_hash, volumes; the rest may be NULL). */
+int state_warm_add(struct state *st, const struct warm_member *m, struct sbx_err *err) SBX_WUR;
+/* Set id's status; address and hostkey when non-NULL. 1 when id was not found. */
+int state_warm_set(struct state *st, const char *id, const char *status, const char *address,
+	const char *hostkey, struct sbx_err *err) SBX_WUR;
+/* Every member (shape NULL) or those of shape, by id. *out: free with state_warm_list_free. */
+int state_warm_list(struct state *st, const char *shape, struct warm_member **out, size_t *n,
+	struct sbx_err *err) SBX_WUR;
+void state_warm_list_free(struct warm_member *v, size_t n);
+/* Forget id (absent is not an error). */
+int state_warm_delete(struct state *st, const char *id, struct sbx_err *err) SBX_WUR;
+/*
+ * Claim one ready member of shape (booted from image_hash; NULL: any) for env's node in one
+ * statement (two concurrent claimers never get the same member): 1 and *out filled (free with
+ * warm_member_clear), 0 when none is ready, -1 on error.
+ */
+int state_warm_claim(struct state *st, const char *shape, const char *image_hash, const char *env,
+	const char *node, struct warm_member *out, struct sbx_err *err) SBX_WUR;
+void warm_member_clear(struct warm_member *m);
 
 #endif

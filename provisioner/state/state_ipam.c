@@ -97,6 +97,32 @@ static int pool_free_block(struct state *st, int64_t *out, struct sbx_err *err)
 	return 0;
 }
 
+/* The highest block of the pool neither allocated nor avoided (allocation takes the lowest). */
+int state_ipam_pick_high(struct state *st, char **cidr, struct sbx_err *err)
+{
+	struct pool p = {0};
+	const char *text = "";
+	int64_t *taken = NULL, b;
+	size_t ntaken = 0;
+	st_lock(st);
+	int rc = pool_get(st, &p, &text, err) < 0 || pool_taken(st, &p, &taken, &ntaken, err) < 0 ? -1 : 0;
+	st_unlock(st);
+	if (rc < 0)
+		return -1;
+	for (b = p.hi; b >= p.lo; b--) {
+		bool held = false;
+		for (size_t k = 0; k < ntaken && !held; k++)
+			held = taken[k] == b;
+		if (!held && !block_avoided(st, b))
+			break;
+	}
+	free(taken);
+	if (b < p.lo)
+		return sbx_err_set(err, SBX_EXIT_REFUSED, "no capacity: the IPAM pool %s is exhausted", text);
+	*cidr = ip4_block_cidr((uint32_t)b);
+	return 0;
+}
+
 /* How many blocks of the pool are free. */
 int state_ipam_free_blocks(struct state *st, int64_t *nfree, const char **pool, struct sbx_err *err)
 {

@@ -95,6 +95,13 @@ static const char *const migrations[] = {
 	"  disk BIGINT NOT NULL);"
 	"CREATE INDEX env_claim_uri ON env_claim(uri);"
 	"CREATE TABLE caps (scope TEXT PRIMARY KEY, value BIGINT NOT NULL);",
+	/* 8: the warm pool's members (`sandbox daemon --pool`): VMs booted ahead of any environment. */
+	"CREATE TABLE warm ("
+	"  id TEXT PRIMARY KEY, shape TEXT NOT NULL, status TEXT NOT NULL"
+	"  CHECK (status IN ('booting', 'ready', 'claimed', 'broken')),"
+	"  image_hash TEXT NOT NULL, address TEXT, hostkey TEXT, volumes TEXT NOT NULL,"
+	"  claimed_env TEXT, claimed_node TEXT, created BIGINT NOT NULL, updated BIGINT NOT NULL);"
+	"CREATE INDEX warm_shape ON warm(shape, status, created);",
 };
 
 /* The connection of the handle. */

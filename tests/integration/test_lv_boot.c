@@ -187,7 +187,7 @@ static void create_all(const struct image_files *img, const char *pubkey, int64_
 
 	const struct lv_nic nics[] = {{net, mac}};
 	const struct lv_dom_spec ds = {dom, owner, false, "vm", 0, lv_domain_type(lv, "auto"), 1, 1ULL << 30,
-		disk, seedpath, img->kernel, img->initrd, img->cmdline, nics, 1};
+		disk, seedpath, img->kernel, img->initrd, img->cmdline, nics, 1, NULL};
 	t0 = sbx_mono_ms();
 	if (lv_dom_ensure(lv, &ds, &err) < 0)
 		fail_msg("%s", sbx_err_first(&err));

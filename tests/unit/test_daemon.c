@@ -14,7 +14,7 @@
 
 #define NOW 1700000000
 
-static const struct daemon_opts opts = {"127.0.0.1", 0, 30, NULL};
+static const struct daemon_opts opts = {"127.0.0.1", 0, 30, NULL, NULL, 0};
 
 /* A daemon over a private state, without its threads. */
 static int setup(void **ctx)

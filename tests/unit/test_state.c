@@ -149,7 +149,7 @@ static void test_state_id(void **ctx)
 	state_fix_free(g);
 	state_close(f->st);
 	char *v1 = set_version_sql(1), *sql = xasprintf("DROP TABLE meta; DROP TABLE lease; DROP TABLE env_lock; "
-		"DROP TABLE env_claim; DROP TABLE caps; %s", v1);
+		"DROP TABLE env_claim; DROP TABLE caps; DROP TABLE warm; %s", v1);
 	assert_int_equal(raw_sql(f->db, sql, NULL), SQLITE_OK);
 	free(v1);
 	free(sql);
@@ -757,6 +757,160 @@ static void test_claim_race_processes(void **ctx)
 		assert_int_equal(counts[i], 1);
 }
 
+/* Record a warm pool member of shape with image hash h. */
+static void add_warm(struct state *st, const char *id, const char *shape, const char *h, const char *status)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct warm_member m = {.id = (char *)id, .shape = (char *)shape, .status = (char *)status,
+		.image_hash = (char *)h, .volumes = "vol-a,vol-b"};
+	if (state_warm_add(st, &m, &err) < 0)
+		fail_msg("warm add %s: %s", id, sbx_err_first(&err));
+}
+
+/* Warm pool members: journaled, made ready with an address and host key, claimed only when ready
+ * and of the shape (and image) asked for, once; listed by shape; deleted. */
+static void test_warm_members(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct warm_member m = {0}, *v = NULL;
+	size_t n = 0;
+	sbx_fake_now_set(5000);
+	add_warm(f->st, "sbx-pool.a-1", "A", "h1", WARM_BOOTING);
+	add_warm(f->st, "sbx-pool.a-2", "A", "h2", WARM_BOOTING);
+	add_warm(f->st, "sbx-pool.b-1", "B", "h1", WARM_BOOTING);
+	struct warm_member dup = {.id = "sbx-pool.a-1", .shape = "A", .status = WARM_BOOTING, .image_hash = "h"};
+	assert_int_equal(state_warm_add(f->st, &dup, &err), -1);
+	sbx_err_clear(&err);
+	struct warm_member bad = {.id = "sbx-pool.x", .shape = "A", .status = "sleeping", .image_hash = "h"};
+	assert_int_equal(state_warm_add(f->st, &bad, &err), -1);
+	sbx_err_clear(&err);
+	/* nothing ready yet */
+	assert_int_equal(state_warm_claim(f->st, "A", NULL, "e", "web-1", &m, &err), 0);
+	assert_int_equal(state_warm_set(f->st, "sbx-pool.a-1", WARM_READY, "10.0.0.5", "ssh-ed25519 AAAA", &err), 0);
+	assert_int_equal(state_warm_set(f->st, "sbx-pool.a-2", WARM_READY, "10.0.0.6", NULL, &err), 0);
+	assert_int_equal(state_warm_set(f->st, "sbx-pool.nope", WARM_READY, NULL, NULL, &err), 1);
+	assert_int_equal(state_warm_list(f->st, "A", &v, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].id, "sbx-pool.a-1");
+	assert_string_equal(v[0].status, WARM_READY);
+	assert_string_equal(v[0].address, "10.0.0.5");
+	assert_string_equal(v[0].hostkey, "ssh-ed25519 AAAA");
+	assert_string_equal(v[0].volumes, "vol-a,vol-b");
+	assert_null(v[1].hostkey);
+	assert_null(v[0].claimed_env);
+	assert_int_equal(v[0].created, 5000);
+	state_warm_list_free(v, n);
+	/* of the image asked for only */
+	assert_int_equal(state_warm_claim(f->st, "A", "h3", "e", "web-1", &m, &err), 0);
+	assert_int_equal(state_warm_claim(f->st, "A", "h2", "e", "web-1", &m, &err), 1);
+	assert_string_equal(m.id, "sbx-pool.a-2");
+	assert_string_equal(m.status, WARM_CLAIMED);
+	assert_string_equal(m.claimed_env, "e");
+	assert_string_equal(m.claimed_node, "web-1");
+	assert_string_equal(m.address, "10.0.0.6");
+	warm_member_clear(&m);
+	assert_int_equal(state_warm_claim(f->st, "A", NULL, "e", "web-2", &m, &err), 1);
+	assert_string_equal(m.id, "sbx-pool.a-1");
+	warm_member_clear(&m);
+	/* the pool of A is empty; B's member is not ready */
+	assert_int_equal(state_warm_claim(f->st, "A", NULL, "e", "web-3", &m, &err), 0);
+	assert_int_equal(state_warm_claim(f->st, "B", NULL, "e", "web-3", &m, &err), 0);
+	assert_int_equal(state_warm_list(f->st, NULL, &v, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].status, WARM_CLAIMED);
+	assert_string_equal(v[0].claimed_node, "web-2");
+	assert_string_equal(v[2].shape, "B");
+	state_warm_list_free(v, n);
+	assert_int_equal(state_warm_delete(f->st, "sbx-pool.a-1", &err), 0);
+	assert_int_equal(state_warm_delete(f->st, "sbx-pool.a-1", &err), 0);
+	assert_int_equal(state_warm_list(f->st, "A", &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	state_warm_list_free(v, n);
+	sbx_fake_now_set(0);
+}
+
+#define WARM_RACE_MEMBERS 40
+
+/* A claimer process: wait for the start byte, claim until the pool is empty, write what it got. */
+static void warm_race_child(const char *db, int start_fd, const char *out, int id)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state *st = NULL;
+	struct sbx_buf b = {0};
+	char c, env[16];
+	snprintf(env, sizeof(env), "env-%d", id);
+	if (state_fix_open(db, &st, &err) < 0 || read(start_fd, &c, 1) != 1)
+		_exit(2);
+	for (int i = 0;; i++) {
+		struct warm_member m = {0};
+		char node[16];
+		snprintf(node, sizeof(node), "n-%d", i);
+		int rc = state_warm_claim(st, "S", NULL, env, node, &m, &err);
+		if (rc < 0)
+			_exit(3);
+		if (rc == 0)
+			break;
+		if (strcmp(m.claimed_env, env) != 0 || strcmp(m.claimed_node, node) != 0)
+			_exit(5);
+		sbx_buf_printf(&b, "%s\n", m.id);
+		warm_member_clear(&m);
+	}
+	if (sbx_write_file(out, b.data ? b.data : "", b.len, 0600, &err) < 0)
+		_exit(4);
+	_exit(0);
+}
+
+/* Two processes claiming from one warm pool until it is empty: every member claimed exactly once. */
+static void test_warm_claim_race(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	int start[2];
+	pid_t pids[RACE_PROCS];
+	char *outs[RACE_PROCS];
+	for (int i = 0; i < WARM_RACE_MEMBERS; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "sbx-pool.s-%02d", i);
+		add_warm(f->st, id, "S", "h", WARM_BOOTING);
+		assert_int_equal(state_warm_set(f->st, id, WARM_READY, NULL, NULL, &err), 0);
+	}
+	assert_int_equal(pipe(start), 0);
+	for (int i = 0; i < RACE_PROCS; i++) {
+		outs[i] = xasprintf("%s/warm-claims-%d", f->dir, i);
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			warm_race_child(f->db, start[0], outs[i], i);
+	}
+	char go[RACE_PROCS] = {0};
+	assert_int_equal(write(start[1], go, sizeof(go)), RACE_PROCS);
+	int counts[WARM_RACE_MEMBERS] = {0};
+	for (int i = 0; i < RACE_PROCS; i++) {
+		int status = 0;
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		char *data = NULL;
+		size_t len = 0;
+		assert_int_equal(sbx_read_file(outs[i], &data, &len, &err), 0);
+		for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n"))
+			counts[strtol(line + strlen("sbx-pool.s-"), NULL, 10)]++;
+		free(data);
+		free(outs[i]);
+	}
+	close(start[0]);
+	close(start[1]);
+	for (int i = 0; i < WARM_RACE_MEMBERS; i++)
+		assert_int_equal(counts[i], 1);
+	struct warm_member *v = NULL;
+	size_t n = 0;
+	assert_int_equal(state_warm_list(f->st, "S", &v, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(v[i].status, WARM_CLAIMED);
+	state_warm_list_free(v, n);
+}
+
 struct put_job {
 	struct state *st;
 	int base;
@@ -1051,6 +1205,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_two_handles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_stale_takeover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_race_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warm_members, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warm_claim_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_share_handle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warn_once, setup, teardown),

@@ -1,0 +1,126 @@
+#!/bin/sh
+# End to end with real VMs: `up` takes over a warm pool member (libvirtd + QEMU under TCG, the
+# project's Debian image, real SSH).
+#   1. `sandbox daemon --pool` boots one member (pool network, pool key); the daemon is stopped.
+#   2. `up` of two nodes of the member's shape: vm-0 claims and takes over the member (pool.claim,
+#      pool.adopt), vm-1 finds the pool empty and boots cold (pool.miss).
+#   3. vm-0 is the node: hostname vm-0, an address of the environment's network (not the pool's),
+#      a new SSH host key (not the member's) that its console printed, the environment's key logs
+#      in and the pool's no longer does, its domain's metadata and title are the environment's.
+#   4. A second `up` changes nothing; `down` destroys the member's domain and volumes and its
+#      receipt lists them; a daemon without --pool leaves no pool object.
+. "$SBX_TOP/tests/lib/harness.sh"
+URI=qemu:///system
+V="virsh -c $URI"
+[ "$(id -u)" -eq 0 ] || skip "needs root (libvirt qemu:///system, image build)"
+command -v ssh >/dev/null && command -v ssh-keyscan >/dev/null || skip "needs the OpenSSH client"
+$V version >/dev/null 2>&1 || sh "$SBX_TOP/tests/libvirt-up.sh" >/dev/null 2>&1 || skip "libvirtd is not running"
+IMG=$(sh "$SBX_TOP/tests/image/build.sh" debian-12) || skip "cannot build the test image"
+echo "image: $IMG"
+export SANDBOX_IPAM_POOL="10.$((150 + $$ % 100)).0.0/16"
+chmod 0755 "$T"
+SHAPE="recipe=debian-12,cpus=1,memory=768Mi,count=1"
+E=warm$$
+
+# the daemon: started with "$@" as its options; DPID; stop_daemon waits for its exit
+start_daemon() {
+    rm -f "$T/d.pid" "$T/d.rc"
+    ( sh -c 'echo $$ > "$0"; exec "$@"' "$T/d.pid" "$SANDBOX" daemon --listen 127.0.0.1:0 --interval 1 "$@" >>"$T/d.out" 2>&1
+      echo $? >"$T/d.rc" ) &
+    until_true 30 test -s "$T/d.pid" || { fail "daemon did not start"; return 1; }
+    DPID=$(cat "$T/d.pid")
+}
+stop_daemon() {
+    kill -TERM "$DPID" 2>/dev/null
+    until_true 60 test -s "$T/d.rc" || { fail "daemon still running 60 s after SIGTERM"; kill -KILL "$DPID"; }
+}
+members() { "$SANDBOX" pool --json 2>/dev/null | grep -o '"name": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/'; }
+ready_member() { "$SANDBOX" pool --json 2>/dev/null | grep -q '"status": *"ready"'; }
+pool_empty() { [ -z "$(members)" ]; }
+# leave no pool member: a daemon without --pool destroys them
+empty_pool() {
+    if ! pool_empty; then
+        start_daemon
+        until_true 300 pool_empty || fail "the daemon without --pool left members: $(members)"
+        stop_daemon
+    fi
+    # the pool network outlives its last member (claimed): an orphan of the state once no member is recorded
+    "$SANDBOX" gc --env sbx-pool --delete >/dev/null 2>&1
+}
+on_exit "empty_pool; $SANDBOX down $E"
+on_exit '[ -s "$T/d.rc" ] || kill -TERM "$DPID"'
+
+# 1. one member, SSH-ready on the pool network
+start_daemon --pool "$SHAPE"
+until_true 900 ready_member && pass || { fail "no pool member ready within 900 s"; tail -20 "$T/d.out" >&2; }
+stop_daemon
+M=$(members)
+MADDR=$("$SANDBOX" pool --json | grep -o '"address": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/')
+echo "member: $M at $MADDR"
+[ -n "$M" ] && [ "$($V domstate "$M" 2>/dev/null)" = running ] && pass || fail "member $M is not running"
+MKEY=$(ssh-keyscan -t ed25519 "$MADDR" 2>/dev/null | awk '{print $3}')
+[ -n "$MKEY" ] && pass || fail "no host key from the member at $MADDR"
+POOLKEY=$(find "$(dirname "$SANDBOX_STATE")" -name pool.warm.pem | head -1)
+[ -s "$POOLKEY" ] && pass || fail "no pool key at $POOLKEY"
+
+# 2. up: vm-0 from the pool, vm-1 cold
+cat > "$T/bp.yaml" <<YAML
+apiVersion: sandbox/v1
+name: warm
+site: { uri: "$URI", image: { recipe: debian-12 } }
+networks: [ { name: lan } ]
+nodes: [ { name: vm, count: 2, cpus: 1, memory: 768Mi, networks: [lan] } ]
+YAML
+expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --name $E --json
+printf '%s\n' "$OUT" > "$T/up.out"
+expect_out '"event":"pool.claim".*"node":"vm-0"'
+expect_out '"event":"pool.adopt".*"node":"vm-0"'
+expect_out '"event":"pool.miss".*"node":"vm-1"'
+expect_out '"event":"node.ready".*"node":"vm-0"'
+expect_out '"event":"node.ready".*"node":"vm-1"'
+expect_out '"event":"up.done"'
+expect_no_out '"event":"pool.fallback"'
+expect_no_out '"event":"node.hostkey"'
+
+# 3. vm-0 is the environment's node
+expect_rc 0 "$SANDBOX" ssh $E vm-0 -- hostname
+expect_out '^vm-0$'
+IP0=$("$SANDBOX" outputs $E --format env | sed -n 's/^SANDBOX_NODE_VM_0_IP=//p')
+IP1=$("$SANDBOX" outputs $E --format env | sed -n 's/^SANDBOX_NODE_VM_1_IP=//p')
+echo "vm-0 $IP0, vm-1 $IP1"
+[ -n "$IP0" ] && [ "$IP0" != "$MADDR" ] && [ "${IP0%.*}" = "${IP1%.*}" ] && pass ||
+    fail "vm-0's address $IP0 is not of the environment's network (vm-1 $IP1, member $MADDR)"
+expect_rc 0 "$SANDBOX" ssh $E vm-0 -- ip -4 -o addr show eth0
+expect_out "inet $IP0/"
+expect_no_out "inet $MADDR/"
+KEY0=$("$SANDBOX" ssh $E vm-0 -- cat /etc/ssh/ssh_host_ed25519_key.pub | awk '{print $2}')
+[ -n "$KEY0" ] && [ "$KEY0" != "$MKEY" ] && pass || fail "vm-0's host key did not change ($KEY0)"
+sed -n '/BEGIN SSH HOST KEY KEYS/,/END SSH HOST KEY KEYS/p' "/var/log/libvirt/qemu/$M-console.log" | tail -4 |
+    grep -q -- "$KEY0" && pass || fail "vm-0's console did not print its new host key"
+# the node answers the pinned key (OpenSSH with the environment's known_hosts)
+expect_rc 0 env SSH_AUTH_SOCK= "$SANDBOX" ssh $E vm-0 -- true
+# the pool's key no longer logs in, at either address
+for a in "$IP0" "$MADDR"; do
+    if ssh -i "$POOLKEY" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+        -o ConnectTimeout=10 "sandbox@$a" true 2>/dev/null; then fail "the pool's key logs in at $a"; else pass; fi
+done
+# reachable from vm-1 over the environment's network
+expect_rc 0 "$SANDBOX" ssh $E vm-1 -- bash -c "exec 3<>/dev/tcp/$IP0/22; head -c 4 <&3"
+expect_out '^SSH-'
+$V dumpxml "$M" | grep -Eq "name=[\"']$E[\"']" && pass || fail "domain $M does not carry the environment's owner"
+$V dumpxml "$M" | grep -q "<title>$E/vm-0</title>" && pass || fail "domain $M lacks the title $E/vm-0"
+expect_rc 0 "$SANDBOX" status $E
+expect_out "$M"
+
+# 4. converged; down destroys the member's objects
+expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --name $E --json
+expect_out 'plan: 0 to create, 0 to update, 0 to delete'
+expect_rc 0 "$SANDBOX" down $E
+expect_out "$M"
+expect_out "nothing tagged with $E remains"
+$V dominfo "$M" >/dev/null 2>&1 && fail "down left domain $M" || pass
+$V vol-list sandbox 2>/dev/null | grep -q "$M" && fail "down left volumes of $M" || pass
+empty_pool
+P=${M#sbx-pool.}; P=${P%%.*}
+$V net-info "sbx-pool.$P.net" >/dev/null 2>&1 && fail "the pool network sbx-pool.$P.net is left" || pass
+finish

@@ -1,0 +1,75 @@
+#!/bin/sh
+# `up` falls back to a cold boot when a claimed warm pool member cannot be taken over, on real
+# libvirt with blank-disk VMs (no OS: nothing answers SSH) and `up --no-wait`:
+#   - `sandbox daemon --pool image=BLANK` journals and starts one member; the daemon is stopped and
+#     the member's row marked ready (as if it had answered SSH);
+#   - `up` claims it (pool.claim), cannot reach it over the pool network (pool.fallback), destroys
+#     its domain and volumes and creates the node cold under its usual names; the pool is empty;
+#   - a second `up` changes nothing; `down` leaves nothing.
+. "$SBX_TOP/tests/lib/harness.sh"
+use_real_libvirt
+command -v sqlite3 >/dev/null || skip "needs the sqlite3 client"
+E=wfb$$
+
+start_daemon() {
+    rm -f "$T/d.pid" "$T/d.rc"
+    ( sh -c 'echo $$ > "$0"; exec "$@"' "$T/d.pid" "$SANDBOX" daemon --listen 127.0.0.1:0 --interval 1 "$@" \
+        >>"$T/d.out" 2>&1; echo $? >"$T/d.rc" ) &
+    until_true 30 test -s "$T/d.pid" || { fail "daemon did not start"; return 1; }
+    DPID=$(cat "$T/d.pid")
+}
+stop_daemon() {
+    kill -TERM "$DPID" 2>/dev/null
+    until_true 60 test -s "$T/d.rc" || { fail "daemon still running 60 s after SIGTERM"; kill -KILL "$DPID"; }
+}
+members() { "$SANDBOX" pool --json 2>/dev/null | grep -o '"name": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/'; }
+pool_empty() { [ -z "$(members)" ]; }
+member_running() { _m=$(members); [ -n "$_m" ] && [ "$($V domstate "$_m" 2>/dev/null)" = running ]; }
+empty_pool() {
+    if ! pool_empty; then
+        start_daemon
+        until_true 300 pool_empty || fail "the daemon without --pool left members: $(members)"
+        stop_daemon
+    fi
+    # the pool network outlives its last member (claimed): an orphan of the state once no member is recorded
+    "$SANDBOX" gc --env sbx-pool --delete >/dev/null 2>&1
+}
+on_exit "empty_pool; $SANDBOX down $E"
+on_exit '[ -s "$T/d.rc" ] || kill -TERM "$DPID"'
+
+start_daemon --pool "image=$BLANK,cpus=1,memory=128Mi,count=1"
+until_true 120 member_running && pass || { fail "no member running within 120 s"; tail -5 "$T/d.out" >&2; }
+stop_daemon
+M=$(members)
+sqlite3 "$SANDBOX_STATE" "UPDATE warm SET status = 'ready', hostkey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyOfABlankMachine0000000000000000000' WHERE id = '$M'" &&
+    pass || fail "cannot mark $M ready"
+
+cat > "$T/bp.yaml" <<YAML
+apiVersion: sandbox/v1
+name: wfb
+site: { uri: "$URI", image: { path: $BLANK } }
+networks: [ { name: lan } ]
+nodes: [ { name: vm, cpus: 1, memory: 128Mi, networks: [lan] } ]
+YAML
+expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --name $E --no-wait --json
+expect_out '"event":"pool.claim".*"node":"vm-0"'
+expect_out '"event":"pool.fallback".*"node":"vm-0"'
+expect_no_out '"event":"pool.adopt"'
+expect_out '"event":"up.done"'
+$V dominfo "$M" >/dev/null 2>&1 && fail "the member's domain $M is still defined" || pass
+$V vol-list sandbox 2>/dev/null | grep -q "$M" && fail "the member's volumes are left" || pass
+[ "$($V domstate sbx-$E.vm-0 2>/dev/null)" = running ] && pass || fail "vm-0 was not created cold"
+pool_empty && pass || fail "pool still lists $(members)"
+expect_rc 0 "$SANDBOX" status $E
+expect_no_out "$M"
+expect_no_out '^  alias'
+expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --name $E --no-wait --json
+expect_out 'plan: 0 to create, 0 to update, 0 to delete'
+expect_no_out '"event":"pool.claim"'
+expect_rc 0 "$SANDBOX" down $E
+expect_out "nothing tagged with $E remains"
+[ "$(leftovers $E)" -eq 0 ] && pass || fail "virsh still shows $(leftovers $E) object(s) of $E"
+empty_pool
+P=${M#sbx-pool.}; P=${P%%.*}
+$V net-info "sbx-pool.$P.net" >/dev/null 2>&1 && fail "the pool network sbx-pool.$P.net is left" || pass
+finish
