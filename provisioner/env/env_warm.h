@@ -102,7 +102,8 @@ int warm_member_boot(struct warm_site *s, const struct warm_shape *sh, const cha
 /*
  * Wait (up to the configuration's ready timeout) until member id at address answers SSH with a
  * host key its console printed; then its row is ready with that key (0). -1: it is broken (row
- * marked so); -2: *stop became true first (row left booting).
+ * marked so); -2: *stop became true first (row left booting), or its row is gone (a claimer gave
+ * it up).
  */
 int warm_member_wait(struct warm_site *s, const char *id, const char *address, const volatile bool *stop,
 	struct sbx_err *err) SBX_WUR;

@@ -320,6 +320,20 @@ static int member_broken(struct warm_site *s, const char *id, struct sbx_err *er
 	return -1;
 }
 
+/* Whether the state still records member id (a claimer may destroy it while it boots). */
+static bool member_recorded(struct warm_site *s, const char *id)
+{
+	struct sbx_err e = SBX_ERR_INIT;
+	struct warm_member *v = NULL;
+	size_t n = 0;
+	bool found = state_warm_list(s->st, NULL, &v, &n, &e) < 0; /* unreadable: keep waiting */
+	for (size_t i = 0; i < n && !found; i++)
+		found = strcmp(v[i].id, id) == 0;
+	state_warm_list_free(v, n);
+	sbx_err_clear(&e);
+	return found;
+}
+
 /* Wait for a member to be ready. */
 int warm_member_wait(struct warm_site *s, const char *id, const char *address, const volatile bool *stop,
 	struct sbx_err *err)
@@ -331,7 +345,7 @@ int warm_member_wait(struct warm_site *s, const char *id, const char *address, c
 	for (;;) {
 		int64_t left = deadline - sbx_mono_ms();
 		sbx_err_clear(err);
-		if (*stop)
+		if (*stop || !member_recorded(s, id))
 			return -2;
 		if (ssh_connect_wait(&t, (int)(left < WARM_SLICE_MS ? left : WARM_SLICE_MS), &c, &hostkey, err) == 0)
 			break;
