@@ -20,6 +20,16 @@ static struct lv_obj *objs_add(struct obj_list *l, const char *kind, const char 
 	return o;
 }
 
+/*
+ * Whether a name is listed for prefix: it starts with it, or it is a warm pool object
+ * ("sbx-pool.*", env_warm.h's WARM_PREFIX), which an environment that took a member over keeps
+ * under its pool name (its owner tag then names the environment: lv_obj.owner decides, not the name).
+ */
+static bool listed(const char *name, const char *prefix)
+{
+	return sbx_has_prefix(name, prefix) || sbx_has_prefix(name, "sbx-pool.");
+}
+
 /* Our domains (name starting with prefix), owner from metadata. */
 static int list_domains(struct lv *lv, const char *prefix, struct obj_list *l, struct sbx_err *err)
 {
@@ -29,7 +39,7 @@ static int list_domains(struct lv *lv, const char *prefix, struct obj_list *l, s
 		return lv_fail(err, "cannot list", "domains");
 	for (int i = 0; i < n; i++) {
 		const char *name = virDomainGetName(doms[i]);
-		if (name && sbx_has_prefix(name, prefix))
+		if (name && listed(name, prefix))
 			lv_dom_owner_of(doms[i], &objs_add(l, "domain", name, NULL)->owner);
 		virDomainFree(doms[i]);
 	}
@@ -46,7 +56,7 @@ static int list_networks(struct lv *lv, const char *prefix, struct obj_list *l, 
 		return lv_fail(err, "cannot list", "networks");
 	for (int i = 0; i < n; i++) {
 		const char *name = virNetworkGetName(nets[i]);
-		if (name && sbx_has_prefix(name, prefix)) {
+		if (name && listed(name, prefix)) {
 			char *xml = virNetworkGetXMLDesc(nets[i], 0);
 			lv_net_owner_of(xml, &objs_add(l, "network", name, NULL)->owner);
 			free(xml);
@@ -70,7 +80,7 @@ static void list_pool_volumes(struct lv *lv, const char *prefix, bool refresh, v
 	int n = virStoragePoolListAllVolumes(pool, &vols, 0);
 	for (int i = 0; i < n; i++) {
 		const char *name = virStorageVolGetName(vols[i]);
-		if (name && sbx_has_prefix(name, prefix)) {
+		if (name && listed(name, prefix)) {
 			struct lv_obj *o = objs_add(l, "volume", name, pname);
 			char *path = lv->local ? virStorageVolGetPath(vols[i]) : NULL;
 			lv_owner_file_read(path, &o->owner);
