@@ -30,6 +30,7 @@
  *                            default 8)
  *   SANDBOX_TEST_CRASH       tests: TYPE:PHASE[:N], a SIGKILL at a journal point
  *   SANDBOX_TEST_NO_START    tests: 1 = libvirt networks and domains are defined, not started
+ *                            (and not being started is no drift: a second up is a no-op)
  * The SBX_-prefixed names of earlier releases (SBX_CLUSTER_DIR, SBX_MOCK_BIN_DIR, SBX_FAKE_NOW,
  * SBX_TEST_CRASH, SBX_KVM, SBX_KVM_PROBE_KERNEL) are still read when the new name is unset.
  */

@@ -260,6 +260,12 @@ static int down_open_site(struct down *d, const struct state_env *env, struct sb
 	pc.secret_ctx = &d->sec;
 	pc.bmc_timeout_ms = d->bmc_timeout_ms;
 	pc.netboot_dir = d->netboot_dir;
+	struct prov_route *routes = NULL;
+	size_t nroutes = 0;
+	if (rc == 0 && machines)
+		rc = env_place_routes(d->st, d->env, NULL, &routes, &nroutes, err);
+	pc.routes = routes;
+	pc.nroutes = nroutes;
 	if (rc == 0 && (rc = prov_open(&pc, &d->prov, err)) < 0)
 		sbx_err_hint(err, "%s nothing was deleted; retry `sandbox down %s` when it is reachable",
 			machines ? "is libvirtd running?" : "is the cluster reachable with its kubeconfig?", d->env);
@@ -268,6 +274,7 @@ static int down_open_site(struct down *d, const struct state_env *env, struct sb
 	free(pool_path);
 	free(kubeconfig);
 	free(context);
+	env_routes_free(routes, nroutes);
 	return rc;
 }
 

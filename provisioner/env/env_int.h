@@ -190,22 +190,47 @@ struct env_secrets {
 };
 int env_secret_cb(void *ctx, const char *ref, char **value, struct sbx_err *err);
 
+/* Where an environment spread over site.hosts goes (env_admit_place fills it, env_placement_clear
+ * frees it): what each host reports, what the environment asks of each, each node's and network's host. */
+struct env_placement {
+	bool spread;              /* placed per group of nodes (site.hosts has more than one host) */
+	size_t nhosts;            /* bp->site.nhosts */
+	struct cap_host *host;    /* what each host reports */
+	struct cap_amount *share; /* what the environment asks of each host */
+	size_t *node_host;        /* per node of bp: its host (SIZE_MAX: not a libvirt node) */
+	size_t *net_host;         /* per network of bp */
+	size_t primary;           /* the host of the largest group: the environment's site.uri */
+};
+void env_placement_clear(struct env_placement *pl);
+
 /* Admission (env_admit.c). probe: what bp's machine host reports (h->known false: nothing to
  * check; h->uri points into bp). check, inside the caller's state transaction: 0 admitted, 1
- * refused with err naming each cap reached and each shortage (SBX_EXIT_REFUSED), -1 failed.
- * claim: record env's promise (same transaction, after its row). line: the fit for `plan`
- * (caller frees), recording nothing. */
+ * refused with err naming each cap reached and each shortage (SBX_EXIT_REFUSED), -1 failed; with a
+ * spread placement pl, the share of each host is checked there. claim: record env's promise (same
+ * transaction, after its row; with pl, one per host and where each node and network is). line: the
+ * fit for `plan` (caller frees), recording nothing; with several hosts, where each group would go. */
 int env_admit_probe(struct state *st, const struct bp_blueprint *bp, struct cap_host *h, struct sbx_err *err) SBX_WUR;
-/* With site.hosts, choose the host (the one env was recorded on, else the fitting one with the
- * most memory, then CPUs, left) and set bp->site.uri to it; without, probe site.uri. *h: what the
- * chosen host reports. 0, 1 refused (each host's shortages in err), -1 failed. */
+/* With site.hosts, choose the host(s) and set bp->site.uri to the primary one; without, probe
+ * site.uri. With more than one host, a new environment (or one placed so already) is spread: its
+ * groups of nodes (env_capacity_groups) go where env_capacity_spread puts them, the groups already
+ * recorded stay where they are (pl->spread); an environment recorded on one host before placement
+ * existed stays there. *h: what the primary host reports. 0, 1 refused (each shortage in err), -1 failed. */
 int env_admit_place(const struct env_config *cfg, struct state *st, const char *env, struct bp_blueprint *bp,
-	struct cap_host *h, struct sbx_err *err) SBX_WUR;
+	struct cap_host *h, struct env_placement *pl, struct sbx_err *err) SBX_WUR;
 int env_admit_check(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
-	const struct cap_host *h, struct sbx_err *err) SBX_WUR;
-int env_admit_claim(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err) SBX_WUR;
+	const struct cap_host *h, const struct env_placement *pl, struct sbx_err *err) SBX_WUR;
+int env_admit_claim(struct state *st, const char *env, const struct bp_blueprint *bp, const struct env_placement *pl,
+	struct sbx_err *err) SBX_WUR;
 int env_admit_line(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
 	char **line, struct sbx_err *err) SBX_WUR;
+/* One line per host of a spread placement: "qemu:///system: nodes web, db; networks front" (caller frees). */
+char *env_placement_text(const struct bp_blueprint *bp, const struct env_placement *pl, size_t host);
+/* The routes of env's objects from its recorded placement (each node instance's domain, volume and
+ * seed, each network; bp's desired ones, bp may be NULL, and the recorded ones): *n 0 when env has
+ * none (everything on its site.uri). Free with env_routes_free. */
+int env_place_routes(struct state *st, const char *env, const struct bp_blueprint *bp, struct prov_route **out,
+	size_t *n, struct sbx_err *err) SBX_WUR;
+void env_routes_free(struct prov_route *r, size_t n);
 
 /* Bare-metal machines are leased to one environment at a time (key: plan_machine_key). check
  * refuses (SBX_EXIT_REFUSED, naming the holder) when another environment holds a machine of bp,

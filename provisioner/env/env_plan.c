@@ -125,6 +125,8 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	struct env_inputs in = {0};
 	struct prov_cfg pc = env_site_of_bp(o->bp);
 	char *rec_uri = NULL, *rec_pool = NULL, *rec_path = NULL;
+	struct prov_route *routes = NULL;
+	size_t nroutes = 0;
 	int rc = -1;
 	if ((o->refresh && env_secret_check(st, env, o->bp, err) < 0) || state_env_get(st, env, &e, err) < 0)
 		goto out;
@@ -141,6 +143,10 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	pc.secret_ctx = &sec;
 	pc.bmc_timeout_ms = cfg ? (int)cfg->bmc_timeout * 1000 : 0;
 	pc.netboot_dir = cfg ? cfg->netboot_dir : NULL;
+	if (e && env_place_routes(st, env, o->bp, &routes, &nroutes, err) < 0)
+		goto out;
+	pc.routes = routes;
+	pc.nroutes = nroutes;
 	if (o->refresh && prov_open(&pc, &p, err) < 0) {
 		sbx_err_hint(err, "plan asks libvirt what exists; without it, `sandbox plan --no-refresh` plans "
 			"from the state alone");
@@ -165,6 +171,7 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 out:
 	env_inputs_clear(&in);
 	prov_close(p);
+	env_routes_free(routes, nroutes);
 	free(rec_uri);
 	free(rec_pool);
 	free(rec_path);

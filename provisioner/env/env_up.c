@@ -23,6 +23,8 @@ struct up {
 	int64_t t0_ms;          /* when the run started (up.start), monotonic */
 	struct env_claims claims; /* warm pool members this run claimed */
 	const struct env_inputs *in; /* the plan's inputs while it executes (aliases, cold originals) */
+	struct env_placement pl;  /* where admission spread the nodes (site.hosts) */
+	bool routed;              /* the session sends some objects to other hosts than site.uri */
 };
 
 /* Journal a resource row. */
@@ -239,8 +241,8 @@ static int up_admit_record(struct up *u, const struct env_up_opts *o, const stru
 	struct state_env *env = NULL;
 	if (state_begin(u->st, err) < 0)
 		return -1;
-	int rc = env_admit_check(u->cfg, u->st, u->env, u->bp, h, err);
-	if (rc == 0 && (env_record(u, o, &env, err) < 0 || env_admit_claim(u->st, u->env, u->bp, err) < 0))
+	int rc = env_admit_check(u->cfg, u->st, u->env, u->bp, h, &u->pl, err);
+	if (rc == 0 && (env_record(u, o, &env, err) < 0 || env_admit_claim(u->st, u->env, u->bp, &u->pl, err) < 0))
 		rc = -1;
 	if (rc != 0) {
 		state_rollback(u->st);
@@ -265,13 +267,14 @@ static int up_admit(struct up *u, const struct env_up_opts *o, struct state_env 
 		refused = 1;
 	if (refused && err->code != SBX_EXIT_REFUSED)
 		return -1;
-	int placed = env_admit_place(u->cfg, u->st, u->env, u->bp_mut, &h, err);
+	env_placement_clear(&u->pl);
+	int placed = env_admit_place(u->cfg, u->st, u->env, u->bp_mut, &h, &u->pl, err);
 	if (placed < 0)
 		return -1;
 	if (placed == 1)
 		return 1;
 	if (refused) /* still say what else is missing, recording nothing */
-		return env_admit_check(u->cfg, u->st, u->env, u->bp, &h, err) < 0 ? -1 : 1;
+		return env_admit_check(u->cfg, u->st, u->env, u->bp, &h, &u->pl, err) < 0 ? -1 : 1;
 	return up_admit_record(u, o, &h, out, err);
 }
 
@@ -408,7 +411,15 @@ static int up_open_site(struct up *u, const struct state_env *env, struct sbx_er
 	pc.netboot_dir = u->cfg->netboot_dir;
 	pc.notice = up_notice;
 	pc.notice_ctx = u;
-	int rc = prov_open(&pc, &u->prov, err);
+	struct prov_route *routes = NULL;
+	size_t nroutes = 0;
+	int rc = env_place_routes(u->st, u->env, u->bp, &routes, &nroutes, err);
+	pc.routes = routes;
+	pc.nroutes = nroutes;
+	u->routed = nroutes > 0;
+	if (rc == 0)
+		rc = prov_open(&pc, &u->prov, err);
+	env_routes_free(routes, nroutes);
 	free(dir);
 	return rc;
 }
@@ -448,7 +459,7 @@ static int up_execute(struct up *u, const struct env_up_opts *o, const struct st
 	int rc = -1;
 	if (env_inputs_load(u->st, u->bp, u->env, true, u->prov, &in, err) < 0)
 		goto out;
-	if (!prov_is_test(u->prov) && env_warm_claim(u->st, u->prov, u->bp, u->env, &in, u->ev, &u->claims, err) < 0)
+	if (!prov_is_test(u->prov) && !u->routed && env_warm_claim(u->st, u->prov, u->bp, u->env, &in, u->ev, &u->claims, err) < 0)
 		goto out;
 	if (u->claims.n) { /* the claimed members' aliases rename the desired resources */
 		env_inputs_clear(&in);
@@ -583,6 +594,17 @@ static void up_finish(struct up *u, struct state_env *env, int rc, struct sbx_er
 			u->env);
 }
 
+/* One "place" event per host a spread environment uses. */
+static void up_emit_placement(const struct up *u)
+{
+	for (size_t i = 0; u->pl.spread && i < u->pl.nhosts; i++) {
+		char *t = env_placement_text(u->bp, &u->pl, i);
+		if (t)
+			ev_emit(u->ev, u->env, "place", NULL, NULL, NULL, "place: %s", t);
+		free(t);
+	}
+}
+
 /* Refuse an environment name that could not be a name. */
 static int check_name(const char *env, struct sbx_err *err)
 {
@@ -614,6 +636,7 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 	ev_emit(u.ev, u.env, "up.start", NULL, NULL, NULL, "bringing up %s from %s", u.env, o->bp_path);
 	if (bp->site.nhosts)
 		ev_emit(u.ev, u.env, "place", NULL, NULL, NULL, "host: %s (of site.hosts)", bp->site.uri);
+	up_emit_placement(&u);
 	(void)state_event_add(st, u.env, "up.start", NULL, NULL);
 	u.t0_ms = sbx_mono_ms();
 	rc = env_lease_take(st, u.env, bp, err) < 0 ? -1 : up_converge(&u, o, env, err);
@@ -621,6 +644,7 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 out:
 	prov_close(u.prov);
 	env_claims_clear(&u.claims);
+	env_placement_clear(&u.pl);
 	free(u.privkey);
 	free(u.pubkey);
 	state_env_free(env);

@@ -4,7 +4,8 @@
  * The lifecycle (`up`, `down`, `reap`, `gc`) dispatches through this table and never names a
  * provider's own API; the delete order is res_delete_rank's, for everyone.
  *
- * A session (struct prov) is opened for one environment (or, for gc, none) at one site; it opens
+ * A session (struct prov) is opened for one environment (or, for gc, none) at one site (with routes:
+ * several libvirt hosts, each call going to the host of the object it names); it opens
  * the providers' connections, and prepares lazily what creation needs (the libvirt pool and the
  * base image) on the first ensure that needs it. A session may be used from several threads.
  */
@@ -25,6 +26,12 @@ typedef void (*prov_progress_fn)(void *ctx, const char *what, uint64_t done, uin
  * order): `kind` a dotted event name, `name` the resource, `node` its node instance; `msg` for
  * humans (never a secret). Called from the executor's worker threads. */
 typedef void (*prov_notice_fn)(void *ctx, const char *kind, const char *name, const char *node, const char *msg);
+
+/* A resource that lives on another host than the session's uri (site.hosts): its name and host. */
+struct prov_route {
+	const char *name; /* the resource's (object's) name */
+	const char *uri;  /* the libvirt URI it lives at */
+};
 
 /* Where and for whom a session acts. Strings are copied by prov_open. */
 struct prov_cfg {
@@ -53,6 +60,10 @@ struct prov_cfg {
 	prov_notice_fn notice;   /* NULL: notices are dropped */
 	const char *netboot_dir; /* where network boot services keep their files (NULL: none here) */
 	void *notice_ctx;
+	/* An environment spread over several hosts: the objects named here live at their route's uri
+	 * (the session opens one more connection per such host), every other one at uri. */
+	const struct prov_route *routes;
+	size_t nroutes;
 };
 
 /* An object of ours a provider holds, with the owner it carries. */
@@ -65,6 +76,7 @@ struct prov_obj {
 	char *env_id;   /* the environment's id */
 	char *env;      /* and name */
 	bool protect;   /* the owner environment was protected when it was tagged */
+	const char *uri; /* listed at a routed host (owned by the session); NULL: the session's uri */
 };
 
 /* What a provider reports about one desired resource. */
@@ -90,12 +102,16 @@ struct prov_host {
 
 /* Open a session (every provider's connection). On failure err says what to check. */
 int prov_open(const struct prov_cfg *cfg, struct prov **out, struct sbx_err *err) SBX_WUR;
+/* prov_open with only the provider that realises resources of type `only` (RES_NTYPES: all). */
+int prov_open_only(const struct prov_cfg *cfg, enum res_type only, struct prov **out, struct sbx_err *err) SBX_WUR;
 /* Close; NULL is a no-op. */
 void prov_close(struct prov *p);
 /* Whether the site is a test driver whose machines never boot (no SSH, no roles, no image). */
 bool prov_is_test(const struct prov *p);
 /* The session's libvirt URI. */
 const char *prov_uri(const struct prov *p);
+/* The libvirt URI the object `name` lives at (its route's, else the session's). */
+const char *prov_uri_of(const struct prov *p, const char *name);
 
 /* Prepare what creating machines needs (the libvirt pool, the base image: downloaded or built
  * when not cached); done once per session, also implicitly by the first ensure that needs it. */

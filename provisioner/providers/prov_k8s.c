@@ -134,7 +134,7 @@ static int kp_list(void *h, struct prov_obj **objs, size_t *n, struct sbx_err *e
 		(*objs)[(*n)++] = (struct prov_obj){RES_K8S, res_k8s_key(f->api_version, f->kind, f->namespace, f->name),
 			NULL, label(l, "sandbox.dev/env-id") != NULL, xstrdup(label(l, "sandbox.dev/state")),
 			xstrdup(label(l, "sandbox.dev/env-id")), xstrdup(label(l, "sandbox.dev/env")),
-			sbx_streq(label(l, "sandbox.dev/protect"), "true")};
+			sbx_streq(label(l, "sandbox.dev/protect"), "true"), NULL};
 	}
 	k8s_refs_clear(&refs);
 	return 0;

@@ -518,7 +518,7 @@ static void nb_list_one(const char *root, const char *name, struct prov_obj **ob
 
 	*objs = xrealloc(*objs, (*n + 1) * sizeof(**objs));
 	(*objs)[(*n)++] = (struct prov_obj){RES_NETBOOT, xstrdup(name), NULL, tagged, nb_owner_val(text, "state_id"),
-		nb_owner_val(text, "env_id"), nb_owner_val(text, "env"), strcmp(prot, "1") == 0};
+		nb_owner_val(text, "env_id"), nb_owner_val(text, "env"), strcmp(prot, "1") == 0, NULL};
 	free(prot);
 	sbx_err_clear(&e);
 	free(text);

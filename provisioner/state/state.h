@@ -261,9 +261,12 @@ struct state_claim {
 struct state_caps {
 	int64_t per_owner, total; /* -1: none */
 };
-/* Record env's promise on host uri (replacing its earlier one). */
+/* Record env's promise on host uri (replacing its earlier ones, on any host). */
 int state_claim_put(struct state *st, const char *env, const char *uri, const struct state_claim *c,
 	struct sbx_err *err) SBX_WUR;
+/* Record env's promises on n hosts (uris[i] gets c[i]), replacing all its earlier ones. */
+int state_claim_set(struct state *st, const char *env, const char *const *uris, const struct state_claim *c,
+	size_t n, struct sbx_err *err) SBX_WUR;
 /* env's promise on uri (zero when none). */
 int state_claim_get(struct state *st, const char *env, const char *uri, struct state_claim *out,
 	struct sbx_err *err) SBX_WUR;
@@ -277,6 +280,27 @@ int state_caps_set(struct state *st, const struct state_caps *c, struct sbx_err 
 /* How many environments exist, of `owner` (NULL: everyone's), leaving out `except` (may be NULL). */
 int state_env_count(struct state *st, const char *owner, const char *except, int64_t *n,
 	struct sbx_err *err) SBX_WUR;
+
+/*
+ * Placement over several hypervisor hosts (site.hosts): the libvirt URI each node (kind "node", its
+ * blueprint name) and network (kind "network") of an environment was placed on. An environment
+ * without rows has everything on its own site.uri (recorded before placement existed, or on one
+ * host). Deleting the environment row drops them.
+ */
+struct state_place {
+	char *kind; /* "node" or "network" */
+	char *name; /* the blueprint's node or network name */
+	char *uri;
+};
+/* Replace env's rows with v (n may be 0: none). */
+int state_place_set(struct state *st, const char *env, const struct state_place *v, size_t n,
+	struct sbx_err *err) SBX_WUR;
+/* env's rows, by kind then name (*out NULL when none; free with state_place_list_free). */
+int state_place_list(struct state *st, const char *env, struct state_place **out, size_t *n,
+	struct sbx_err *err) SBX_WUR;
+/* The URI of (kind, name) among v, or NULL (owned by v). */
+const char *state_place_find(const struct state_place *v, size_t n, const char *kind, const char *name);
+void state_place_list_free(struct state_place *v, size_t n);
 
 /* Release every lease of env (none is not an error). */
 int state_lease_release(struct state *st, const char *env, struct sbx_err *err);

@@ -5,16 +5,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Record env's promises, one per host, replacing its earlier ones (inside a transaction). */
+static int claim_set_tx(struct state *st, const char *env, const char *const *uris, const struct state_claim *c,
+	size_t n, struct sbx_err *err)
+{
+	if (db_exec(st, err, NULL, "DELETE FROM env_claim WHERE env = ?", "s", env) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (db_exec(st, err, NULL, "INSERT INTO env_claim (env, uri, memory, cpus, disk) VALUES (?, ?, ?, ?, ?)",
+			"ssiii", env, uris[i], (int64_t)c[i].memory, c[i].cpus, (int64_t)c[i].disk) < 0)
+			return -1;
+	return 0;
+}
+
+/* Record env's promises on several hosts. */
+int state_claim_set(struct state *st, const char *env, const char *const *uris, const struct state_claim *c,
+	size_t n, struct sbx_err *err)
+{
+	int rc = -1;
+	st_lock(st);
+	if (db_begin(st, err) == 0)
+		rc = db_end(st, claim_set_tx(st, env, uris, c, n, err), err);
+	st_unlock(st);
+	return rc;
+}
+
 /* Record env's promise on uri. */
 int state_claim_put(struct state *st, const char *env, const char *uri, const struct state_claim *c,
 	struct sbx_err *err)
 {
-	st_lock(st);
-	int rc = db_exec(st, err, NULL, "INSERT INTO env_claim (env, uri, memory, cpus, disk) VALUES (?, ?, ?, ?, ?) "
-		"ON CONFLICT (env) DO UPDATE SET uri = excluded.uri, memory = excluded.memory, cpus = excluded.cpus, "
-		"disk = excluded.disk", "ssiii", env, uri, (int64_t)c->memory, c->cpus, (int64_t)c->disk);
-	st_unlock(st);
-	return rc;
+	return state_claim_set(st, env, &uri, c, 1, err);
 }
 
 /* Read one row of sums or a claim: memory, cpus, disk, then (ncols 4) a count. */

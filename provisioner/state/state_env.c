@@ -283,7 +283,8 @@ static int env_delete_tx(struct state *st, const char *name, struct sbx_err *err
 		return -1;
 	}
 	if (db_exec(st, err, NULL, "DELETE FROM secret WHERE env = ?", "s", name) < 0 ||
-		db_exec(st, err, NULL, "DELETE FROM env_claim WHERE env = ?", "s", name) < 0)
+		db_exec(st, err, NULL, "DELETE FROM env_claim WHERE env = ?", "s", name) < 0 ||
+		db_exec(st, err, NULL, "DELETE FROM env_place WHERE env = ?", "s", name) < 0)
 		return -1;
 	return db_exec(st, err, NULL, "DELETE FROM env WHERE name = ?", "s", name);
 }

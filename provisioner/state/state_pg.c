@@ -102,6 +102,14 @@ static const char *const migrations[] = {
 	"  image_hash TEXT NOT NULL, address TEXT, hostkey TEXT, volumes TEXT NOT NULL,"
 	"  claimed_env TEXT, claimed_node TEXT, created BIGINT NOT NULL, updated BIGINT NOT NULL);"
 	"CREATE INDEX warm_shape ON warm(shape, status, created);",
+	/* 9: several hypervisor hosts (site.hosts): where each node and network of an environment was
+	 * placed (kind 'node' or 'network', its blueprint name; none: all on the environment's site.uri),
+	 * and a claim per environment and host. */
+	"CREATE TABLE env_place ("
+	"  env TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('node', 'network')), name TEXT NOT NULL,"
+	"  uri TEXT NOT NULL, PRIMARY KEY (env, kind, name));"
+	"ALTER TABLE env_claim DROP CONSTRAINT env_claim_pkey;"
+	"ALTER TABLE env_claim ADD PRIMARY KEY (env, uri);",
 };
 
 /* The connection of the handle. */

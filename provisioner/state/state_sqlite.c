@@ -81,6 +81,19 @@ static const char *const migrations[] = {
 	"  image_hash TEXT NOT NULL, address TEXT, hostkey TEXT, volumes TEXT NOT NULL,"
 	"  claimed_env TEXT, claimed_node TEXT, created INTEGER NOT NULL, updated INTEGER NOT NULL);"
 	"CREATE INDEX warm_shape ON warm(shape, status, created);",
+	/* 9: several hypervisor hosts (site.hosts): where each node and network of an environment was
+	 * placed (kind 'node' or 'network', its blueprint name; none: all on the environment's site.uri),
+	 * and a claim per environment and host. */
+	"CREATE TABLE env_place ("
+	"  env TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('node', 'network')), name TEXT NOT NULL,"
+	"  uri TEXT NOT NULL, PRIMARY KEY (env, kind, name));"
+	"CREATE TABLE env_claim_9 ("
+	"  env TEXT NOT NULL, uri TEXT NOT NULL, memory INTEGER NOT NULL, cpus INTEGER NOT NULL,"
+	"  disk INTEGER NOT NULL, PRIMARY KEY (env, uri));"
+	"INSERT INTO env_claim_9 SELECT env, uri, memory, cpus, disk FROM env_claim;"
+	"DROP TABLE env_claim;"
+	"ALTER TABLE env_claim_9 RENAME TO env_claim;"
+	"CREATE INDEX env_claim_uri ON env_claim(uri);",
 };
 
 /* The connection. */
