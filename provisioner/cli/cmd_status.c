@@ -16,9 +16,9 @@ static json_t *nodes_json(const struct env_node *nodes, size_t n)
 		json_t *addrs = json_object();
 		for (size_t k = 0; k < nodes[i].naddrs; k++)
 			json_object_set_new(addrs, nodes[i].nets[k], json_string(nodes[i].addrs[k]));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:s}", "instance", nodes[i].instance,
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:s, s:s?}", "instance", nodes[i].instance,
 			"node", nodes[i].node, "domain", nodes[i].domain, "ip", nodes[i].ip, "addresses", addrs,
-			"status", nodes[i].status));
+			"status", nodes[i].status, "host", nodes[i].host));
 	}
 	return a;
 }
@@ -39,7 +39,8 @@ static void print_status(const struct state_env *e, const struct env_node *nodes
 		printf("  expires:   in %s\n", sbx_fmt_duration(e->expires - sbx_now(), buf, sizeof(buf)));
 	printf("  protected: %s\n\nNodes:\n", e->protected ? "yes (down needs --confirm)" : "no");
 	for (size_t i = 0; i < n; i++)
-		printf("  %-20s %-16s %s\n", nodes[i].instance, nodes[i].ip ? nodes[i].ip : "-", nodes[i].status);
+		printf("  %-20s %-16s %s%s%s\n", nodes[i].instance, nodes[i].ip ? nodes[i].ip : "-", nodes[i].status,
+			nodes[i].host ? "  on " : "", nodes[i].host ? nodes[i].host : "");
 	printf("\nResources:\n");
 	size_t nout = 0;
 	for (size_t i = 0; i < nres; i++) {

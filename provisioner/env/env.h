@@ -312,6 +312,7 @@ struct env_node {
 	char *status;   /* resource status */
 	char *hostkey;  /* the pinned host key, or NULL */
 	bool machine;   /* a bare-metal machine (provider ipmi), not a VM: no console to read */
+	char *host;     /* the libvirt URI it was placed on among site.hosts, or NULL (the environment's site) */
 };
 int env_nodes(struct state *st, const char *env, struct env_node **out, size_t *n,
 	struct sbx_err *err) SBX_WUR;

@@ -121,6 +121,20 @@ static void node_from_machine(struct env_node *n, const struct plan_rec *rec, co
 	n->hostkey = xstrdup(env_rows_spec(rows, ENV_ROW_HOSTKEY, rec->res.name));
 }
 
+/* Each node's host from env's placement (none: NULL). */
+static int nodes_hosts(struct state *st, const char *env, struct env_node *nodes, size_t n, struct sbx_err *err)
+{
+	struct state_place *pv = NULL;
+	size_t npv = 0;
+	if (state_place_list(st, env, &pv, &npv, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!nodes[i].machine && nodes[i].node)
+			nodes[i].host = xstrdup(state_place_find(pv, npv, "node", nodes[i].node));
+	state_place_list_free(pv, npv);
+	return 0;
+}
+
 /* The node instances of an environment, from its domain resources, then its bare-metal machines
  * that boot from a network boot service (a machine without one has no address to reach). */
 int env_nodes(struct state *st, const char *env, struct env_node **out, size_t *n, struct sbx_err *err)
@@ -143,6 +157,10 @@ int env_nodes(struct state *st, const char *env, struct env_node **out, size_t *
 		free(inst);
 	}
 	env_rows_clear(&rows);
+	if (nodes_hosts(st, env, nodes, k, err) < 0) {
+		env_nodes_free(nodes, k);
+		return -1;
+	}
 	*out = nodes;
 	*n = k;
 	return 0;
@@ -165,6 +183,7 @@ void env_nodes_free(struct env_node *nodes, size_t n)
 		free(x->ip);
 		free(x->status);
 		free(x->hostkey);
+		free(x->host);
 	}
 	free(nodes);
 }

@@ -30,7 +30,8 @@ bp "$T/big.yaml" 1 4096Gi
 
 expect_rc 0 "$SANDBOX" plan "$T/h.yaml" --name ${E}a
 expect_out "^Capacity: fits on qemu:///system: memory 0\\.1 of"
-expect_out "^Capacity: fits on qemu:///session: memory 0\\.1 of"
+expect_out "^Capacity: fits on qemu:///session: memory 0\\.0 of"
+expect_out "^Placement: qemu:///system: nodes web; networks front "
 
 # the first goes to the first host (a tie); the second to the other (the first holds 4 CPUs)
 expect_rc 0 "$SANDBOX" up "$T/h.yaml" --no-wait --name ${E}a

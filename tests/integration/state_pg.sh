@@ -58,7 +58,7 @@ expect_out '"host":"elsewhere","pid":4242'
 # and the caps from the CLI
 OUT=$(SBX_TEST_PG_URL="$PG_URL" "$SBX_BIN/tests/unit/test_env_capacity" 2>&1) && pass ||
     { fail "test_env_capacity on PostgreSQL"; printf '%s\n' "$OUT" | tail -n 40 >&2; }
-expect_out "\\[  PASSED  \\] 13 test"
+expect_out "\\[  PASSED  \\] 14 test"
 expect_rc 0 "$SANDBOX" --state "$PG_URL" caps set --per-owner 3 --total 10
 expect_out '^per-owner cap: 3 '
 expect_out '^total cap: +10 '

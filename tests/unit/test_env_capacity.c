@@ -343,6 +343,49 @@ static void test_spread_ties(void **ctx)
 	assert_int_equal(unknown[1].memory, 3 * GI);
 }
 
+/* Placement rows: where each node and network is, replaced as a whole; one claim per host, summed per
+ * host; both go with the environment. */
+static void test_state_place(void **ctx)
+{
+	struct state_fix *fx = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_place *pv = NULL;
+	struct state_place v[3] = {{"node", "big", "qemu:///session"}, {"node", "small", "qemu:///system"},
+		{"network", "back", "qemu:///session"}};
+	const char *uris[2] = {"qemu:///system", "qemu:///session"};
+	struct state_claim c, cl[2] = {{1 * GI, 2, 8 * GI}, {12 * GI, 1, 8 * GI}};
+	size_t npv = 0, n = 0;
+	state_fix_env(fx->st, "a", 0, false);
+	state_fix_env(fx->st, "b", 0, false);
+	assert_int_equal(state_place_list(fx->st, "a", &pv, &npv, &err), 0);
+	assert_int_equal(npv, 0);
+	assert_null(pv);
+	assert_int_equal(state_place_set(fx->st, "a", v, 3, &err), 0);
+	assert_int_equal(state_place_set(fx->st, "a", v, 3, &err), 0); /* replaced, not duplicated */
+	assert_int_equal(state_place_list(fx->st, "a", &pv, &npv, &err), 0);
+	assert_int_equal(npv, 3);
+	assert_string_equal(state_place_find(pv, npv, "node", "big"), "qemu:///session");
+	assert_string_equal(state_place_find(pv, npv, "node", "small"), "qemu:///system");
+	assert_string_equal(state_place_find(pv, npv, "network", "back"), "qemu:///session");
+	assert_null(state_place_find(pv, npv, "network", "big"));
+	state_place_list_free(pv, npv);
+	assert_int_equal(state_claim_set(fx->st, "a", uris, cl, 2, &err), 0);
+	assert_int_equal(state_claim_put(fx->st, "b", "qemu:///session", &cl[0], &err), 0);
+	assert_int_equal(state_claim_sum(fx->st, "qemu:///session", NULL, &c, &n, &err), 0);
+	assert_int_equal(c.memory, 13 * GI);
+	assert_int_equal(n, 2);
+	assert_int_equal(state_claim_sum(fx->st, "qemu:///system", "b", &c, &n, &err), 0);
+	assert_int_equal(c.memory, 1 * GI);
+	assert_int_equal(state_claim_put(fx->st, "a", "qemu:///system", &cl[0], &err), 0); /* one host again */
+	assert_int_equal(state_claim_get(fx->st, "a", "qemu:///session", &c, &err), 0);
+	assert_int_equal(c.memory, 0);
+	assert_int_equal(state_env_delete(fx->st, "a", &err), 0);
+	assert_int_equal(state_place_list(fx->st, "a", &pv, &npv, &err), 0);
+	assert_int_equal(npv, 0);
+	assert_int_equal(state_claim_get(fx->st, "a", "qemu:///system", &c, &err), 0);
+	assert_int_equal(c.memory, 0);
+}
+
 /* A host's room is its fit's avail; the disk only when the pool exists and the host reports. */
 static void test_room(void **ctx)
 {
@@ -376,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_spread_ties),
 		cmocka_unit_test(test_room),
 		cmocka_unit_test_setup_teardown(test_state_claims, state_fix_setup, state_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_state_place, state_fix_setup, state_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_state_caps, state_fix_setup, state_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_state_blocks, state_fix_setup, state_fix_teardown),
 	};

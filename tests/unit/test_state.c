@@ -149,7 +149,7 @@ static void test_state_id(void **ctx)
 	state_fix_free(g);
 	state_close(f->st);
 	char *v1 = set_version_sql(1), *sql = xasprintf("DROP TABLE meta; DROP TABLE lease; DROP TABLE env_lock; "
-		"DROP TABLE env_claim; DROP TABLE caps; DROP TABLE warm; %s", v1);
+		"DROP TABLE env_claim; DROP TABLE caps; DROP TABLE warm; DROP TABLE env_place; %s", v1);
 	assert_int_equal(raw_sql(f->db, sql, NULL), SQLITE_OK);
 	free(v1);
 	free(sql);
@@ -157,6 +157,41 @@ static void test_state_id(void **ctx)
 	assert_int_equal(strlen(state_id(f->st)), 16);
 	assert_string_not_equal(state_id(f->st), id);
 	free(id);
+}
+
+/* Step 9 keeps a claim made under step 7's one-claim-per-environment table; an environment then holds
+ * one claim per host, and its placement rows. */
+static void test_step9_claims(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_claim c = {0}, two[2] = {{1, 1, 1}, {2, 2, 2}};
+	const char *uris[2] = {"qemu:///system", "qemu:///session"};
+	struct state_place *pv = NULL, p1 = {"node", "web", "qemu:///session"};
+	size_t npv = 9;
+	state_fix_env(f->st, "old", 0, false);
+	state_close(f->st);
+	char *v8 = set_version_sql(8), *sql = xasprintf("DROP TABLE env_place; DROP TABLE env_claim; "
+		"CREATE TABLE env_claim (env TEXT PRIMARY KEY, uri TEXT NOT NULL, memory BIGINT NOT NULL, cpus BIGINT NOT NULL,"
+		" disk BIGINT NOT NULL); CREATE INDEX env_claim_uri ON env_claim(uri);"
+		"INSERT INTO env_claim VALUES ('old', 'qemu:///system', 7, 3, 5); %s", v8);
+	assert_int_equal(raw_sql(f->db, sql, NULL), SQLITE_OK);
+	free(v8);
+	free(sql);
+	assert_int_equal(state_fix_open(f->db, &f->st, &err), 0);
+	assert_int_equal(state_claim_get(f->st, "old", "qemu:///system", &c, &err), 0);
+	assert_int_equal(c.memory, 7);
+	assert_int_equal(c.cpus, 3);
+	assert_int_equal(state_place_list(f->st, "old", &pv, &npv, &err), 0);
+	assert_int_equal(npv, 0);
+	assert_int_equal(state_claim_set(f->st, "old", uris, two, 2, &err), 0);
+	assert_int_equal(state_claim_get(f->st, "old", "qemu:///session", &c, &err), 0);
+	assert_int_equal(c.memory, 2);
+	assert_int_equal(state_place_set(f->st, "old", &p1, 1, &err), 0);
+	assert_int_equal(state_place_list(f->st, "old", &pv, &npv, &err), 0);
+	assert_int_equal(npv, 1);
+	assert_string_equal(state_place_find(pv, npv, "node", "web"), "qemu:///session");
+	state_place_list_free(pv, npv);
 }
 
 /* A database from a newer binary is refused with a clear message. */
@@ -1190,6 +1225,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_and_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_step9_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
