@@ -24,7 +24,7 @@ struct up {
 	struct env_claims claims; /* warm pool members this run claimed */
 	const struct env_inputs *in; /* the plan's inputs while it executes (aliases, cold originals) */
 	struct env_placement pl;  /* where admission spread the nodes (site.hosts) */
-	bool routed;              /* the session sends some objects to other hosts than site.uri */
+	bool routed;              /* the session sends some objects to other hosts than site.uri (no warm pool then) */
 };
 
 /* Journal a resource row. */
@@ -416,7 +416,8 @@ static int up_open_site(struct up *u, const struct state_env *env, struct sbx_er
 	int rc = env_place_routes(u->st, u->env, u->bp, &routes, &nroutes, err);
 	pc.routes = routes;
 	pc.nroutes = nroutes;
-	u->routed = nroutes > 0;
+	for (size_t i = 0; i < nroutes && !u->routed; i++) /* some object on another host than site.uri */
+		u->routed = !sbx_streq(routes[i].uri, u->bp->site.uri);
 	if (rc == 0)
 		rc = prov_open(&pc, &u->prov, err);
 	env_routes_free(routes, nroutes);
