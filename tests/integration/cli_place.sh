@@ -4,7 +4,8 @@
 # differ by what the state promised: a filler environment on qemu:///system leaves it about half the
 # memory qemu:///session has, so the big group fits only on qemu:///session and the small one then
 # keeps more on qemu:///system. plan shows the placement; up places and records it; a second up is
-# 0/0/0; a group that fits nowhere is refused (exit 3) leaving nothing; down leaves nothing. (As root,
+# 0/0/0; a group that fits nowhere is refused (exit 3) leaving nothing; down leaves nothing; an
+# environment recorded before placement existed stays on its one host. (As root,
 # qemu:///session may be served by the same daemon as qemu:///system: the objects are then visible
 # at both URIs, and the placement is checked through what sandbox reports and records.)
 . "$SBX_TOP/tests/lib/harness.sh"
@@ -107,6 +108,22 @@ expect_rc 0 "$SANDBOX" down ${E}
 [ "$(leftovers ${E})" -eq 0 ] && pass || fail "${E} left objects on qemu:///system"
 [ "$( { $VS list --all --name; $VS net-list --all --name; } | grep -c "sbx-${E}\\.")" -eq 0 ] && pass ||
     fail "${E} left objects on qemu:///session"
+# an environment recorded before placement existed (no placement rows: made so by hand) stays on its
+# host whole: a second group added to its blueprint goes there too, unspread
+two "$T/old.yaml" 64Mi
+sed '/name: small/d; s/networks: \[ { name: front }, { name: back } \]/networks: [ { name: back } ]/' "$T/old.yaml" > "$T/old1.yaml"
+expect_rc 0 "$SANDBOX" up "$T/old1.yaml" --no-wait --name ${E}old
+on_exit "$SANDBOX down ${E}old"
+HOST=$(printf '%s\n' "$OUT" | sed -n 's|.*host: \(qemu[^ ]*\) (of site.hosts).*|\1|p')
+sqlite3 "$SANDBOX_STATE" "DELETE FROM env_place WHERE env = '${E}old'" && pass || fail "cannot drop the placement rows"
+expect_rc 0 "$SANDBOX" up "$T/old.yaml" --no-wait --name ${E}old
+expect_out "host: $HOST \\(of site.hosts\\)"
+expect_no_out "place: "
+expect_out "plan: 7 to create, 0 to update, 0 to delete, 4 unchanged"
+expect_rc 0 "$SANDBOX" status ${E}old
+expect_no_out " on qemu:"
+expect_rc 0 "$SANDBOX" down ${E}old
+[ "$(leftovers ${E}old)" -eq 0 ] && pass || fail "${E}old left objects"
 j=0
 while [ $j -lt $i ]; do
     expect_rc 0 "$SANDBOX" down ${E}fill$j
