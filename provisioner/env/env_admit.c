@@ -93,14 +93,24 @@ static int admit_fit(const struct env_config *cfg, struct state *st, const char 
 	return fit_want(cfg, st, env, h, &want, out, err);
 }
 
+/* The fit of host i's share of a spread placement (the primary host also counts the IPAM blocks). */
+static int fit_share(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
+	const struct env_placement *pl, size_t i, struct cap_fit *out, struct sbx_err *err)
+{
+	struct cap_amount want = pl->share[i];
+	if (i == pl->primary && admit_blocks(st, env, bp, &want.blocks, err) < 0)
+		return -1;
+	return fit_want(cfg, st, env, &pl->host[i], &want, out, err);
+}
+
 /* Whether each host's share of a spread placement fits there: 1 with err when one does not. */
-static int admit_shares(const struct env_config *cfg, struct state *st, const char *env,
+static int admit_shares(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
 	const struct env_placement *pl, struct sbx_err *err)
 {
 	int rc = 0;
 	for (size_t i = 0; rc >= 0 && i < pl->nhosts; i++) {
 		struct cap_fit f;
-		if (fit_want(cfg, st, env, &pl->host[i], &pl->share[i], &f, err) < 0)
+		if (fit_share(cfg, st, env, bp, pl, i, &f, err) < 0)
 			rc = -1;
 		else if (env_capacity_refuse(&pl->host[i], &f, err) < 0)
 			rc = 1;
@@ -137,7 +147,7 @@ int env_admit_check(const struct env_config *cfg, struct state *st, const char *
 	if (rc == 0 && old == NULL)
 		rc = admit_caps(st, env, cfg->owner, err);
 	if (rc >= 0 && pl && pl->spread) {
-		int s = admit_shares(cfg, st, env, pl, err);
+		int s = admit_shares(cfg, st, env, bp, pl, err);
 		rc = s < 0 ? -1 : s > 0 ? 1 : rc;
 	} else if (rc >= 0 && admit_fit(cfg, st, env, bp, h, &f, err) < 0)
 		rc = -1;
@@ -451,7 +461,7 @@ static int line_spread(const struct env_config *cfg, struct state *st, const cha
 	int rc = state_place_list(st, env, &pv, &npv, err) < 0 ? -1 : place_spread(cfg, st, env, bp, pv, npv, &pl, &e2);
 	for (size_t i = 0; rc == 0 && i < pl.nhosts; i++) {
 		struct cap_fit f;
-		if (fit_want(cfg, st, env, &pl.host[i], &pl.share[i], &f, err) < 0) {
+		if (fit_share(cfg, st, env, bp, &pl, i, &f, err) < 0) {
 			rc = -1;
 			break;
 		}

@@ -103,6 +103,12 @@ expect_out "needs [0-9.]+ GiB memory on qemu:///session"
 [ "$(leftovers ${E}huge)" -eq 0 ] && pass || fail "${E}huge left objects"
 if "$SANDBOX" status ${E}huge >/dev/null 2>&1; then fail "${E}huge has a state row"; else pass; fi
 
+# the IPAM blocks are counted at the primary host: two networks do not fit a one-block pool
+ONE=$(printf '%s' "$SANDBOX_IPAM_POOL" | sed 's|\.0\.0/16$|.255.0/24|')
+expect_rc 3 env SANDBOX_IPAM_POOL="$ONE" "$SANDBOX" up "$T/two.yaml" --no-wait --name ${E}huge
+expect_out "needs 2 /24 network blocks of the IPAM pool $ONE, 1 free"
+[ "$(leftovers ${E}huge)" -eq 0 ] && pass || fail "${E}huge left objects (blocks)"
+
 # down removes everything on both hosts
 expect_rc 0 "$SANDBOX" down ${E}
 [ "$(leftovers ${E})" -eq 0 ] && pass || fail "${E} left objects on qemu:///system"
