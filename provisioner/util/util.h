@@ -129,6 +129,10 @@ bool sbx_streq(const char *a, const char *b); /* NULL-safe */
 bool sbx_has_prefix(const char *s, const char *prefix);
 /* A name usable in resource names: [a-z0-9-], starting with a letter, at most 40 chars. */
 bool sbx_valid_name(const char *s);
+/* The warm pool's objects are named like an environment's ("sbx-pool.<state>.*", owner tag
+ * "sbx-pool"): no environment may take that name. */
+#define SBX_POOL_ENV    "pool"
+#define SBX_POOL_PREFIX "sbx-" SBX_POOL_ENV "."
 
 /* An XML-escaped copy of s (for libvirt XML and templates); caller frees. */
 char *sbx_xml_escape(const char *s);
