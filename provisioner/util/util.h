@@ -161,4 +161,13 @@ int sbx_run(char *const argv[], int64_t timeout_ms, char **out, struct sbx_err *
  */
 int sbx_backoff_wait_intr(struct sbx_backoff *b);
 
+/*
+ * Process-wide cancellation: set once by a stop request (the CLI's first SIGINT/SIGTERM, the
+ * daemon's second) and never cleared. Waits for a machine (SSH readiness, its console, a role's
+ * health check) give up when it is set, so an interrupted `up` ends within a backoff step.
+ * sbx_cancel is async-signal-safe.
+ */
+void sbx_cancel(void);
+bool sbx_cancelled(void);
+
 #endif
