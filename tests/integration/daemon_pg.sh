@@ -6,7 +6,8 @@
 # Then the server restarts under them: each logs state.lost, reconnects (state.reconnected) and
 # both reap 20 more; a `down --wait-lock` whose connection a second restart drops exits 1 saying so.
 # Last, a daemon SIGKILLed mid-reap leaves one environment claimed, and another daemon (its clock
-# moved past the claim's staleness) finishes it and the rest, each torn down once.
+# not moved: the dead daemon's liveness lease is taken over, lock.takeover) finishes it and the
+# rest, each torn down once.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SBX_TOP/tests/lib/pg.sh"
 . "$SBX_TOP/tests/lib/daemon.sh"
@@ -76,13 +77,14 @@ grep -h '"event":"reap.done"' "$T/d1.err" "$T/d2.err" | grep -o '"env":"[^"]*"' 
 [ ! -s "$T/dups" ] && pass || fail "reaped twice: $(head -3 "$T/dups")"
 grep -h '"event":"reap.fail"\|"event":"reap.error"' "$T/d1.err" "$T/d2.err" | grep -v 'lost the connection' >"$T/errs"
 [ ! -s "$T/errs" ] && pass || { fail "reap failures"; head -5 "$T/errs" >&2; }
-[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left"
+[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left: $(psql_q "SELECT env, host, pid FROM env_lock")"
 grep -q '"event":"daemon.start".*state postgresql://sbx@/postgres' "$T/d1.err" && pass || fail "daemon.start does not name the state"
 ! grep -q 's3cret-pw' "$T/d1.err" "$T/d1.out" && pass || fail "the daemon logged the password"
 
 # a daemon SIGKILLed mid-reap (a crash point before its third network delete): the environment it
-# was tearing down stays claimed ("reaping", with the others of its pass); another daemon, its clock past the claim's staleness
-# (1 h) and so past the dead holder's lock lease, finishes it and the ones the first never reached
+# was tearing down stays claimed ("reaping", with the others of its pass); another daemon, long before the claims' staleness
+# (1 h), takes over the dead daemon's liveness lease (its pid is gone) and so its claims, and
+# finishes them: the one cut short and the ones the first never reached
 K=10
 psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, created, updated, expires)
     SELECT 'k' || i, lpad(to_hex(2000 + i), 16, '0'), '/bp.yaml', 'h', '{\"site\":{\"uri\":\"test:///default\"}}',
@@ -100,9 +102,11 @@ until_true 120 test -s "$T/d3.rc" && pass || fail "the crash point did not kill 
     pass || fail "not every one left is claimed: $(psql_q "SELECT name, status, claimed_by FROM env")"
 CRASHED=$(psql_q "SELECT DISTINCT env FROM event WHERE kind = 'down.start' AND env IN (SELECT name FROM env)")
 [ -n "$CRASHED" ] && [ "$(printf '%s\n' "$CRASHED" | wc -l)" = 1 ] && pass || fail "want one teardown cut short: '$CRASHED'"
-SANDBOX_FAKE_NOW=$(( $(date +%s) + 3700 )) daemon_up 4 --interval 1
+daemon_up 4 --interval 1
 until_true 120 none_left && pass || fail "daemon 4 left $(psql_q "SELECT count(*) FROM env") environments"
 kind_count() { psql_q "SELECT count(*) FROM event WHERE kind = '$1' AND env = '$2'"; }
+[ "$(psql_q "SELECT count(*) FROM event WHERE kind = 'lock.takeover' AND env LIKE 'reaper~daemon@%'")" = 1 ] && pass ||
+    fail "no lock.takeover of the dead daemon's liveness lease: $(psql_q "SELECT env, detail FROM event WHERE kind = 'lock.takeover'")"
 [ "$(kind_count down.start "$CRASHED")" = 2 ] && [ "$(kind_count down.done "$CRASHED")" = 1 ] && pass ||
     fail "$CRASHED: $(kind_count down.start "$CRASHED") down.start, $(kind_count down.done "$CRASHED") down.done; want 2 and 1"
 [ "$(psql_q "SELECT count(DISTINCT env) FROM event WHERE kind = 'down.done' AND env LIKE 'k%'")" = $K ] &&
@@ -112,6 +116,6 @@ grep -q "\"env\":\"$CRASHED\",\"event\":\"reap.done\"" "$T/d4.err" && pass || fa
 [ "$(grep -c '"event":"reap.done"' "$T/d3.err")" = 2 ] && pass || fail "daemon 3: $(grep -c '"event":"reap.done"' "$T/d3.err") reap.done, want 2"
 [ "$(grep -c '"event":"reap.done"' "$T/d4.err")" = $((K - 2)) ] && pass || fail "daemon 4: not $((K - 2)) reap.done"
 daemon_down 4 30
-[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left after daemon 4"
+[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left after daemon 4: $(psql_q "SELECT env, host, pid FROM env_lock")"
 
 finish
