@@ -466,6 +466,9 @@ static void lists_check(struct bp_ctx *c, const struct bp_tree *root, const stru
 void bp_validate_model(struct bp_ctx *c, const struct bp_tree *root, const struct bp_blueprint *bp)
 {
 	const struct bp_tree *m, *vips = bp_tree_get(root, "vips");
+	if (bp->name && strcmp(bp->name, SBX_POOL_ENV) == 0)
+		bp_errf(c, val_pos(root, "name"), "name: \"%s\" is reserved for the warm pool's objects: expected another "
+			"environment name", bp->name);
 	if ((m = as_map(bp_tree_get(root, "lifetime"))))
 		lifetime_check(c, m, &bp->lifetime);
 	if ((m = as_map(bp_tree_get(root, "site"))))

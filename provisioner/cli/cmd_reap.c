@@ -24,9 +24,11 @@ int cmd_reap(int argc, char **argv)
 	size_t n = 0, failed = 0;
 	struct ev_sink *ev = cli_ev_new(json);
 	env_interrupt_on_signals();
+	struct state_lock *alive = NULL;
 	int rc = cli_state_open(&st, &err);
-	if (rc == 0)
+	if (rc == 0 && (rc = state_reaper_hold(st, me, &alive, &err)) == 0)
 		rc = env_reap(cli_cfg, st, me, ev, &n, &failed, &err);
+	state_env_unlock(alive);
 	ev_sink_free(ev);
 	state_close(st);
 	free(me);

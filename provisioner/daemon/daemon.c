@@ -97,6 +97,7 @@ static void daemon_fini(struct daemon *d)
 	daemon_http_stop(d->http);
 	daemon_warm_stop(d->warm);
 	daemon_notify_stop(d->notify);
+	state_env_unlock(d->alive);
 	state_close(d->st);
 	ev_sink_free(d->log);
 	pthread_cond_destroy(&d->wake);
@@ -110,7 +111,8 @@ static int daemon_start(struct daemon *d, struct sbx_err *err)
 {
 	int port = 0;
 	char *addr = NULL;
-	if (env_state_open(d->cfg, &d->st, err) < 0 || daemon_notify_start(d, &d->notify, err) < 0 ||
+	if (env_state_open(d->cfg, &d->st, err) < 0 || state_reaper_hold(d->st, d->reaper, &d->alive, err) < 0 ||
+		daemon_notify_start(d, &d->notify, err) < 0 ||
 		daemon_http_start(d, d->o->host, d->o->port, &port, &addr, &d->http, err) < 0 ||
 		daemon_warm_start(d, &d->warm, err) < 0)
 		return -1;

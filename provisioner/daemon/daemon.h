@@ -9,7 +9,8 @@
  * connections. Logs are JSON lines on stderr. A PostgreSQL state whose connection drops is
  * reconnected with a backoff (state_reconnect), its passes skipped meanwhile. SIGTERM/SIGINT stop
  * it after the teardowns of the current pass; a second signal stops those between steps
- * (journaled: the next reaper resumes them once the claim is stale, `sandbox down ENV` at once);
+ * (journaled: the next reaper resumes them as soon as this daemon's liveness lock is free,
+ * state_reaper_hold; `sandbox down ENV` at once);
  * a third exits at once.
  *
  * The warm pool (daemon_warm.c, its own thread): every few seconds, each --pool shape's count of

@@ -49,6 +49,7 @@ struct daemon {
 	struct state *st;      /* shared by the reaper and the HTTP threads (the handle serialises) */
 	struct ev_sink *log;   /* JSON lines on stderr */
 	char *reaper;          /* "daemon@HOST:PID" */
+	struct state_lock *alive; /* the reaper's liveness lock, held for the daemon's life */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;   /* the reaper's sleep, cut short by a stop */
 	bool stop;

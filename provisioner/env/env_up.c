@@ -609,6 +609,11 @@ static void up_emit_placement(const struct up *u)
 /* Refuse an environment name that could not be a name. */
 static int check_name(const char *env, struct sbx_err *err)
 {
+	if (strcmp(env, SBX_POOL_ENV) == 0) {
+		sbx_err_set(err, SBX_EXIT_USAGE, "the environment name \"%s\" is reserved for the warm pool's objects", env);
+		sbx_err_hint(err, "give the environment another name");
+		return -1;
+	}
 	if (sbx_valid_name(env))
 		return 0;
 	sbx_err_set(err, SBX_EXIT_USAGE, "\"%s\" is not a valid environment name", env);

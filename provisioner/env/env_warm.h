@@ -21,8 +21,8 @@
 #include "state.h"
 #include "util.h"
 
-#define WARM_PREFIX     "sbx-pool."    /* every pool object's name starts with it: "sbx-pool.<state>.*" */
-#define WARM_OWNER_ENV  "sbx-pool"     /* the environment name in the pool objects' owner tag */
+#define WARM_PREFIX     SBX_POOL_PREFIX /* every pool object's name starts with it: "sbx-pool.<state>.*" */
+#define WARM_OWNER_ENV  "sbx-" SBX_POOL_ENV /* the environment name in the pool objects' owner tag */
 #define WARM_DISK       (8ull << 30)   /* a member's disk (virtual size of its overlay) */
 
 /* A --pool spec, parsed. */

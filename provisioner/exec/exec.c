@@ -22,26 +22,24 @@ struct run {
 	struct sbx_err *err;
 };
 
-static volatile sig_atomic_t interrupted;
-
-/* Request a stop. */
+/* Request a stop (and cancel the waits for machines: sbx_cancel). */
 void exec_interrupt(void)
 {
-	interrupted = 1;
+	sbx_cancel();
 }
 
 /* Whether a stop was requested. */
 bool exec_interrupted(void)
 {
-	return interrupted != 0;
+	return sbx_cancelled();
 }
 
 /* First signal: stop starting work; second: the default action. */
 static void on_signal(int sig)
 {
-	if (interrupted)
+	if (sbx_cancelled())
 		signal(sig, SIG_DFL), raise(sig);
-	interrupted = 1;
+	sbx_cancel();
 }
 
 /* Install the interrupt handlers. */
@@ -77,11 +75,11 @@ static size_t pick(struct run *r)
 			ready &= d == ST_DONE;
 			blocked |= d == ST_FAIL || d == ST_SKIP;
 		}
-		if (blocked || (interrupted && ready)) {
+		if (blocked || (sbx_cancelled() && ready)) {
 			r->st[i] = ST_SKIP;
 			r->left--;
 			sbx_err_set(r->err, SBX_EXIT_FAILED, "%s %s: not attempted (%s)",
-				plan_step_type(&p->steps[i]), p->steps[i].res.name, interrupted ? "interrupted" : "a step it depends on failed");
+				plan_step_type(&p->steps[i]), p->steps[i].res.name, sbx_cancelled() ? "interrupted" : "a step it depends on failed");
 			return pick(r);
 		}
 		if (ready)

@@ -22,12 +22,12 @@ static struct lv_obj *objs_add(struct obj_list *l, const char *kind, const char 
 
 /*
  * Whether a name is listed for prefix: it starts with it, or it is a warm pool object
- * ("sbx-pool.*", env_warm.h's WARM_PREFIX), which an environment that took a member over keeps
+ * (SBX_POOL_PREFIX), which an environment that took a member over keeps
  * under its pool name (its owner tag then names the environment: lv_obj.owner decides, not the name).
  */
 static bool listed(const char *name, const char *prefix)
 {
-	return sbx_has_prefix(name, prefix) || sbx_has_prefix(name, "sbx-pool.");
+	return sbx_has_prefix(name, prefix) || sbx_has_prefix(name, SBX_POOL_PREFIX);
 }
 
 /* Our domains (name starting with prefix), owner from metadata. */

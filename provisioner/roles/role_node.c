@@ -375,8 +375,11 @@ static int health(struct role_node *n, const struct role_unit *u, struct sbx_err
 	do {
 		sbx_err_clear(&last);
 		rc = node_run(n, u->role, "health", u->health, NULL, NULL, &last);
-	} while (rc < 0 && sbx_backoff_wait(&b) == 0);
-	if (rc < 0) {
+	} while (rc < 0 && !sbx_cancelled() && sbx_backoff_wait_intr(&b) >= 0 && !sbx_cancelled());
+	if (rc < 0 && sbx_cancelled()) {
+		for (size_t i = 0; i < last.n; i++)
+			sbx_err_set(err, SBX_EXIT_FAILED, "%s (interrupted while waiting for it)", last.msgs[i].text);
+	} else if (rc < 0) {
 		for (size_t i = 0; i < last.n; i++)
 			sbx_err_set(err, SBX_EXIT_FAILED, "%s (gave up at the deadline)", last.msgs[i].text);
 		for (size_t i = 0; i < u->nservices; i++) {

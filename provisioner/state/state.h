@@ -157,7 +157,8 @@ int state_env_delete(struct state *st, const char *name, struct sbx_err *err);
  * protected, not already reaping/destroying): one UPDATE per environment (on PostgreSQL one
  * UPDATE of them all over SELECT ... FOR UPDATE SKIP LOCKED), so two reapers never claim the same one. A claim older than `stale_secs` (a reaper that died) may be taken over:
  * an expired environment in status reaping or destroying whose claimed_at <= now - stale_secs
- * (stale_secs <= 0: never). A claim sets status = reaping, claimed_by = reaper, claimed_at = now.
+ * (stale_secs <= 0: never), or at once when its reaper is dead (state_reaper_hold: its liveness
+ * lock can be taken). A claim sets status = reaping, claimed_by = reaper, claimed_at = now.
  * A reaper should then take the environment's lock (state_env_lock) before destroying it: a live
  * but slow reaper still holds it. *names (caller frees with state_strv_free) lists what this call
  * claimed, oldest expiry first. A user's `down` never claims, so it is never taken over.
@@ -357,6 +358,14 @@ int state_env_lock(struct state *st, const char *env, int wait_secs, struct stat
 	struct sbx_err *err) SBX_WUR;
 /* Release; NULL is a no-op. */
 void state_env_unlock(struct state_lock *lk);
+/*
+ * Reaper liveness: a reaper (a daemon for its whole life, `sandbox reap` for its run) holds the
+ * lock of its id (the same flock + lease as an environment's, under the key "reaper~ID") while
+ * it may hold claims. state_env_claim_expired takes over at once the claims of a reaper whose
+ * lock it can take (the reaper died: its flock went with it, or its lease ran out), instead of
+ * after stale_secs. Busy (the id is held) → -1 with SBX_EXIT_REFUSED.
+ */
+int state_reaper_hold(struct state *st, const char *reaper, struct state_lock **out, struct sbx_err *err) SBX_WUR;
 /*
  * `sandbox unlock`: drop env's lease whoever holds it and log the event "lock.unlock" (detail:
  * the holder's host and pid, or held false; `by`). *held = whether a lease was dropped. A SQLite

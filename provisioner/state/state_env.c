@@ -15,11 +15,12 @@
 
 /*
  * Who a reaper may claim at ?1 (now) with staleness ?2: expired, unprotected, and either not
- * being torn down, or claimed by a reaper longer than ?2 seconds ago (that reaper died).
+ * being torn down, or claimed by a reaper longer than ?2 seconds ago (that reaper died) or by a
+ * reaper known dead (claimed_at = 1: claims_of_dead).
  */
 #define CLAIMABLE \
 	"protected = 0 AND expires > 0 AND expires <= ?1 AND (status NOT IN ('reaping', 'destroying')" \
-	" OR (?2 > 0 AND claimed_at > 0 AND claimed_at <= ?1 - ?2))"
+	" OR (?2 > 0 AND claimed_at > 0 AND (claimed_at = 1 OR claimed_at <= ?1 - ?2)))"
 
 /* Decode one row of ENV_COLS. */
 static struct state_env *env_from_row(struct db_rows *s)
@@ -382,6 +383,57 @@ static int claim_skip_locked(struct state *st, int64_t now, const char *reaper, 
 	return 0;
 }
 
+/* The other reapers that hold claims on expired environments (caller frees). */
+static int claim_holders(struct state *st, int64_t now, const char *reaper, char ***out, size_t *n,
+	struct sbx_err *err)
+{
+	struct db_rows *s = NULL;
+	size_t cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	st_lock(st);
+	if (db_query(st, &s, err, "SELECT DISTINCT claimed_by FROM env WHERE status IN ('reaping', 'destroying')"
+		" AND expires > 0 AND expires <= ? AND claimed_at > 1 AND claimed_by IS NOT NULL AND claimed_by <> ?",
+		"is", now, reaper) < 0) {
+		st_unlock(st);
+		return -1;
+	}
+	while ((rc = db_next(st, s, err)) == 1) {
+		xgrow(out, &cap, *n + 1, sizeof(**out));
+		(*out)[(*n)++] = db_col_str(s, 0);
+	}
+	db_done(st, s);
+	st_unlock(st);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * Make the claims of dead reapers stale (claimed_at = 1), so this pass takes them over: a reaper
+ * whose liveness lock this process can take is gone (state_reaper_hold). A live one keeps its own.
+ */
+static int claims_of_dead(struct state *st, int64_t now, const char *reaper, struct sbx_err *err)
+{
+	char **who = NULL;
+	size_t n = 0;
+	int rc = claim_holders(st, now, reaper, &who, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct state_lock *lk = NULL;
+		struct sbx_err busy = SBX_ERR_INIT;
+		if (state_reaper_hold(st, who[i], &lk, &busy) < 0) {
+			sbx_err_clear(&busy); /* alive, or its lock unreadable: the staleness still applies */
+			continue;
+		}
+		st_lock(st);
+		rc = db_exec(st, err, NULL, "UPDATE env SET claimed_at = 1 WHERE claimed_by = ?"
+			" AND status IN ('reaping', 'destroying')", "s", who[i]);
+		st_unlock(st);
+		state_env_unlock(lk);
+	}
+	state_strv_free(who, n);
+	return rc;
+}
+
 /* Claim every expired environment, one atomic UPDATE each. */
 int state_env_claim_expired(struct state *st, int64_t now, const char *reaper, int64_t stale_secs,
 	char ***names, size_t *n, struct sbx_err *err)
@@ -389,6 +441,8 @@ int state_env_claim_expired(struct state *st, int64_t now, const char *reaper, i
 	char **cand = NULL, **won = NULL;
 	size_t ncand = 0, nwon = 0;
 	int rc;
+	if (stale_secs > 0 && claims_of_dead(st, now, reaper, err) < 0)
+		return -1;
 	if (st->be == &db_pg) {
 		st_lock(st);
 		rc = claim_skip_locked(st, now, reaper, stale_secs, names, n, err);

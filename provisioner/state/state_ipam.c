@@ -71,54 +71,79 @@ static int pool_taken(struct state *st, const struct pool *p, int64_t **out, siz
 	return rc < 0 ? -1 : 0;
 }
 
+/* The pool and the blocks of it the state has allocated (ascending), read together. */
+struct snap {
+	struct pool p;
+	const char *text;
+	int64_t *taken;
+	size_t ntaken;
+};
+
+static int snap_take(struct state *st, struct snap *s, struct sbx_err *err)
+{
+	*s = (struct snap){.text = ""};
+	return pool_get(st, &s->p, &s->text, err) < 0 || pool_taken(st, &s->p, &s->taken, &s->ntaken, err) < 0 ? -1 : 0;
+}
+
+/* The same under the state's lock, for callers outside a transaction. */
+static int snap_take_locked(struct state *st, struct snap *s, struct sbx_err *err)
+{
+	st_lock(st);
+	int rc = snap_take(st, s, err);
+	st_unlock(st);
+	return rc;
+}
+
+static int cmp_block(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Whether block b is allocated in the state. */
+static bool snap_held(const struct snap *s, int64_t b)
+{
+	return s->ntaken && bsearch(&b, s->taken, s->ntaken, sizeof(*s->taken), cmp_block);
+}
+
+/* Whether block b is in the pool, not allocated and not used by the host's networks. */
+static bool snap_block_free(const struct state *st, const struct snap *s, int64_t b)
+{
+	return b >= s->p.lo && b <= s->p.hi && !snap_held(s, b) && !block_avoided(st, b);
+}
+
 /* The lowest block of the pool neither allocated nor used by the host's networks. */
 static int pool_free_block(struct state *st, int64_t *out, struct sbx_err *err)
 {
-	struct pool p = {0};
-	const char *text = "";
-	int64_t *taken = NULL, next;
-	size_t ntaken = 0, k = 0;
-	if (pool_get(st, &p, &text, err) < 0 || pool_taken(st, &p, &taken, &ntaken, err) < 0)
-		return -1;
-	for (next = p.lo; next <= p.hi; next++) {
-		while (k < ntaken && taken[k] < next)
-			k++;
-		if ((k >= ntaken || taken[k] != next) && !block_avoided(st, next))
-			break;
-	}
-	free(taken);
-	if (next > p.hi) {
+	struct snap s;
+	int64_t b;
+	if (snap_take(st, &s, err) < 0)
+		return free(s.taken), -1;
+	for (b = s.p.lo; b <= s.p.hi && !snap_block_free(st, &s, b); b++)
+		;
+	free(s.taken);
+	if (b > s.p.hi) {
 		sbx_err_set(err, SBX_EXIT_REFUSED, "no capacity: the IPAM pool %s is exhausted (%lld /24 blocks, all allocated)",
-			text, (long long)(p.hi - p.lo + 1));
+			s.text, (long long)(s.p.hi - s.p.lo + 1));
 		sbx_err_hint(err, "destroy unused environments, or set SANDBOX_IPAM_POOL to a larger pool");
 		return -1;
 	}
-	*out = next;
+	*out = b;
 	return 0;
 }
 
 /* The highest block of the pool neither allocated nor avoided (allocation takes the lowest). */
 int state_ipam_pick_high(struct state *st, char **cidr, struct sbx_err *err)
 {
-	struct pool p = {0};
-	const char *text = "";
-	int64_t *taken = NULL, b;
-	size_t ntaken = 0;
-	st_lock(st);
-	int rc = pool_get(st, &p, &text, err) < 0 || pool_taken(st, &p, &taken, &ntaken, err) < 0 ? -1 : 0;
-	st_unlock(st);
-	if (rc < 0)
-		return -1;
-	for (b = p.hi; b >= p.lo; b--) {
-		bool held = false;
-		for (size_t k = 0; k < ntaken && !held; k++)
-			held = taken[k] == b;
-		if (!held && !block_avoided(st, b))
-			break;
-	}
-	free(taken);
-	if (b < p.lo)
-		return sbx_err_set(err, SBX_EXIT_REFUSED, "no capacity: the IPAM pool %s is exhausted", text);
+	struct snap s;
+	int64_t b;
+	if (snap_take_locked(st, &s, err) < 0)
+		return free(s.taken), -1;
+	for (b = s.p.hi; b >= s.p.lo && !snap_block_free(st, &s, b); b--)
+		;
+	free(s.taken);
+	if (b < s.p.lo)
+		return sbx_err_set(err, SBX_EXIT_REFUSED, "no capacity: the IPAM pool %s is exhausted", s.text);
 	*cidr = ip4_block_cidr((uint32_t)b);
 	return 0;
 }
@@ -126,25 +151,15 @@ int state_ipam_pick_high(struct state *st, char **cidr, struct sbx_err *err)
 /* How many blocks of the pool are free. */
 int state_ipam_free_blocks(struct state *st, int64_t *nfree, const char **pool, struct sbx_err *err)
 {
-	struct pool p = {0};
-	const char *text = "";
-	int64_t *taken = NULL;
-	size_t ntaken = 0;
-	st_lock(st);
-	int rc = pool_get(st, &p, &text, err) < 0 || pool_taken(st, &p, &taken, &ntaken, err) < 0 ? -1 : 0;
-	st_unlock(st);
-	if (rc < 0)
-		return -1;
-	int64_t n = p.hi - p.lo + 1 - (int64_t)ntaken;
-	for (size_t i = 0; i < st->navoid; i++) {
-		bool held = false;
-		for (size_t k = 0; k < ntaken && !held; k++)
-			held = taken[k] == st->avoid[i];
-		n -= st->avoid[i] >= p.lo && st->avoid[i] <= p.hi && !held;
-	}
-	free(taken);
+	struct snap s;
+	if (snap_take_locked(st, &s, err) < 0)
+		return free(s.taken), -1;
+	int64_t n = s.p.hi - s.p.lo + 1 - (int64_t)s.ntaken;
+	for (size_t i = 0; i < st->navoid; i++) /* distinct (state_ipam_avoid) */
+		n -= st->avoid[i] >= s.p.lo && st->avoid[i] <= s.p.hi && !snap_held(&s, st->avoid[i]);
+	free(s.taken);
 	*nfree = n;
-	*pool = text;
+	*pool = s.text;
 	return 0;
 }
 
@@ -274,7 +289,7 @@ void state_ipam_avoid(struct state *st, const char *const *cidrs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		uint32_t a;
 		int bits;
-		if (ip4_parse_cidr(cidrs[i], &a, &bits) == 0)
+		if (ip4_parse_cidr(cidrs[i], &a, &bits) == 0 && !block_avoided(st, a >> 8))
 			st->avoid[st->navoid++] = a >> 8;
 	}
 }

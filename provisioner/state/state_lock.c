@@ -1,6 +1,7 @@
 /* state_lock — one flock per environment, so two commands never work on it at once. */
 #include "state_db.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -195,10 +196,16 @@ static void lease_release(struct state_lock *lk)
 	}
 	pthread_mutex_destroy(&lk->mu);
 	pthread_cond_destroy(&lk->cv);
-	st_lock(lk->st);
-	(void)db_exec(lk->st, NULL, NULL, "DELETE FROM env_lock WHERE env = ? AND token = ?", "ss",
-		lk->env, lk->token);
-	st_unlock(lk->st);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		st_lock(lk->st);
+		int rc = db_exec(lk->st, NULL, NULL, "DELETE FROM env_lock WHERE env = ? AND token = ?", "ss",
+			lk->env, lk->token);
+		st_unlock(lk->st);
+		/* a connection the server dropped (a restart) is opened again once: else the lease
+		 * would stay until it runs out, and the holder look alive that long */
+		if (rc == 0 || attempt > 0 || !state_conn_lost(lk->st) || state_reconnect(lk->st, NULL) < 0)
+			break;
+	}
 }
 
 /* Drop env's lease whoever holds it, and log it. */
@@ -296,13 +303,49 @@ static void lock_note_pid(int fd)
 		return; /* best effort */
 }
 
+static int lock_take(struct state *st, const char *env, int wait_secs, struct state_lock **out,
+	struct sbx_err *err);
+
 /* Take the lock of env. */
 int state_env_lock(struct state *st, const char *env, int wait_secs, struct state_lock **out,
 	struct sbx_err *err)
 {
-	int fd = -1;
 	if (!state_name_ok(env))
 		return sbx_err_set(err, SBX_EXIT_USAGE, "invalid environment name \"%s\"", env ? env : "");
+	return lock_take(st, env, wait_secs, out, err);
+}
+
+/* The lock key of a reaper id: "reaper~" and the id, with what a file name should not hold as '_'. */
+static char *reaper_key(const char *reaper)
+{
+	char *k = xasprintf("reaper~%s", reaper);
+	for (char *p = k; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("~@:._-", *p))
+			*p = '_';
+	return k;
+}
+
+/* Hold the liveness lock of a reaper id (not waiting). */
+int state_reaper_hold(struct state *st, const char *reaper, struct state_lock **out, struct sbx_err *err)
+{
+	char *k = reaper_key(reaper);
+	struct sbx_err e = SBX_ERR_INIT;
+	int rc = lock_take(st, k, 0, out, &e);
+	if (rc < 0 && e.code == SBX_EXIT_REFUSED)
+		sbx_err_set(err, SBX_EXIT_REFUSED, "reaper %s is already running (its liveness lock %s is held)", reaper, k);
+	else if (rc < 0)
+		for (size_t i = 0; i < e.n; i++)
+			sbx_err_set(err, e.code, "%s", e.msgs[i].text);
+	sbx_err_clear(&e);
+	free(k);
+	return rc;
+}
+
+/* Take the lock of key (an environment name or a reaper key). */
+static int lock_take(struct state *st, const char *env, int wait_secs, struct state_lock **out,
+	struct sbx_err *err)
+{
+	int fd = -1;
 	if (lock_open(st, env, &fd, err) < 0)
 		return -1;
 	int got = lock_wait(fd, wait_secs);

@@ -496,10 +496,15 @@ int ssh_connect_wait(const struct ssh_target *t, int timeout_ms, struct ssh_conn
 		sbx_err_clear(&last);
 		rc = connect_probe(t, attempt_dl(b.deadline_ms, SSH_CONNECT_MAX_MS),
 			attempt_dl(b.deadline_ms, SSH_SESSION_MAX_MS), out, hostkey, &last);
-		if (rc == 0 || rc == -SSH_FAIL_HOSTKEY || sbx_backoff_wait(&b) < 0)
+		if (rc == 0 || rc == -SSH_FAIL_HOSTKEY || sbx_cancelled() || sbx_backoff_wait_intr(&b) < 0 ||
+			sbx_cancelled())
 			break;
 	}
-	if (rc < 0) {
+	if (rc < 0 && rc != -SSH_FAIL_HOSTKEY && sbx_cancelled()) {
+		sbx_err_set(err, SBX_EXIT_FAILED, "interrupted while waiting for %s:%d to answer SSH (%d attempt(s))",
+			t->host, t->port > 0 ? t->port : 22, attempts);
+		rc = -1;
+	} else if (rc < 0) {
 		err_copy(err, &last);
 		sbx_err_set(err, SBX_EXIT_FAILED, "%s:%d not ready after %d attempt(s) in %d s", t->host,
 			t->port > 0 ? t->port : 22, attempts, timeout_ms / 1000);

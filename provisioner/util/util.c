@@ -686,6 +686,20 @@ int sbx_backoff_wait_intr(struct sbx_backoff *b)
 	return nanosleep(&ts, NULL) == -1 && errno == EINTR ? 1 : 0;
 }
 
+static volatile sig_atomic_t cancelled;
+
+/* Request the cancellation of waits (from a signal handler too). */
+void sbx_cancel(void)
+{
+	cancelled = 1;
+}
+
+/* Whether waits were cancelled. */
+bool sbx_cancelled(void)
+{
+	return cancelled != 0;
+}
+
 /* Quote a string for a POSIX shell. */
 char *sbx_shell_quote(const char *s)
 {

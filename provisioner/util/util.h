@@ -129,6 +129,10 @@ bool sbx_streq(const char *a, const char *b); /* NULL-safe */
 bool sbx_has_prefix(const char *s, const char *prefix);
 /* A name usable in resource names: [a-z0-9-], starting with a letter, at most 40 chars. */
 bool sbx_valid_name(const char *s);
+/* The warm pool's objects are named like an environment's ("sbx-pool.<state>.*", owner tag
+ * "sbx-pool"): no environment may take that name. */
+#define SBX_POOL_ENV    "pool"
+#define SBX_POOL_PREFIX "sbx-" SBX_POOL_ENV "."
 
 /* An XML-escaped copy of s (for libvirt XML and templates); caller frees. */
 char *sbx_xml_escape(const char *s);
@@ -156,5 +160,14 @@ int sbx_run(char *const argv[], int64_t timeout_ms, char **out, struct sbx_err *
  * SA_RESTART) ends it: returns 0 after a full sleep, 1 when interrupted, -1 once the deadline passed.
  */
 int sbx_backoff_wait_intr(struct sbx_backoff *b);
+
+/*
+ * Process-wide cancellation: set once by a stop request (the CLI's first SIGINT/SIGTERM, the
+ * daemon's second) and never cleared. Waits for a machine (SSH readiness, its console, a role's
+ * health check) give up when it is set, so an interrupted `up` ends within a backoff step.
+ * sbx_cancel is async-signal-safe.
+ */
+void sbx_cancel(void);
+bool sbx_cancelled(void);
 
 #endif

@@ -14,6 +14,8 @@ bdir=${SBX_BIN_PLAIN:-$top/build}
 SBX_TOP=$top SBX_BIN=$bdir
 . "$top/tests/lib/harness.sh"
 . "$top/tests/lib/pg.sh"
+. "$top/tests/lib/lvobj.sh"
+. "$top/tests/lib/daemon.sh"
 . "$top/tests/bench/lib.sh"
 virsh -c qemu:///system version >/dev/null 2>&1 || sh "$top/tests/libvirt-up.sh" >/dev/null 2>&1 ||
     { echo "reap bench: libvirtd is not running, skipped"; exit 0; }
@@ -23,13 +25,7 @@ V="virsh -c qemu:///system"
 chmod 0755 "$T"
 qemu-img create -q -f qcow2 "$T/blank.qcow2" 16M
 export SANDBOX_IPAM_POOL="10.$((150 + $$ % 100)).0.0/16"
-mine="^sbx-$E[sp][0-9]+\\."
-lv_purge() {
-    for d in $($V list --all --name | grep -E "$mine"); do $V destroy "$d"; $V undefine "$d"; done
-    for n in $($V net-list --all --name | grep -E "$mine"); do $V net-destroy "$n"; $V net-undefine "$n"; done
-    for v in $($V vol-list sandbox 2>/dev/null | awk '{print $1}' | grep -E "$mine"); do $V vol-delete "$v" --pool sandbox; done
-}
-on_exit lv_purge
+on_exit "lv_purge '^sbx-$E[sp][0-9]+\\.'"
 cat > "$T/bp.yaml" <<YAML
 apiVersion: sandbox/v1
 name: reap
@@ -40,25 +36,16 @@ nodes:
   - { name: vm, count: 1, cpus: 1, memory: 64Mi, networks: [lan] }
 YAML
 
-# seed PREFIX: N environments PREFIX1..PREFIXN on $SANDBOX_STATE, two ups at a time
-seed() {
-    i=1; while [ "$i" -le "$N" ]; do echo "$1$i"; i=$((i + 1)); done |
-        SANDBOX_TEST_NO_START=1 SANDBOX_CPU_OVERCOMMIT=1000 xargs -P 2 -I{} sh -c \
-            '"$0" up "$1" --name "$2" --no-wait >/dev/null 2>&1 || echo "up $2 failed" >&2' "$bdir/sandbox" "$T/bp.yaml" {}
-}
-objects() { { $V list --all --name; $V net-list --all --name; $V vol-list sandbox 2>/dev/null; } | grep -c "sbx-$1"; }
+# seed PREFIX: N environments PREFIX1..PREFIXN on $SANDBOX_STATE (lv_seed_envs)
+seed() { lv_seed_envs "$bdir/sandbox" "$T/bp.yaml" "$1" "$N" || echo "up failed: $(head -3 "$T/up-failed")" >&2; }
+objects() { lv_count "^sbx-$1"; }
 
 # idle_rss: start the daemon on $SANDBOX_STATE, wait for its first pass, print its VmRSS (kB)
 idle_rss() {
-    : >"$T/d.out"
-    "$bdir/sandbox" daemon --listen 127.0.0.1:0 --interval 30 >"$T/d.out" 2>"$T/d.err" &
-    dpid=$!
-    on_exit "kill -KILL $dpid"
-    until_true 60 grep -q '^listening on ' "$T/d.out" || { echo "daemon did not listen"; kill "$dpid"; return; }
-    addr=$(sed -n 's|^listening on http://||p' "$T/d.out" | head -1)
-    until_true 60 curl -sf -o /dev/null "http://$addr/healthz" || echo "daemon: no first pass in 60 s" >&2
-    awk '/^VmRSS/ { print $2 }' "/proc/$dpid/status"
-    kill -TERM "$dpid"; wait "$dpid" 2>/dev/null
+    daemon_start "" --interval 30 || { echo "daemon did not listen" >&2; return; }
+    until_true 60 curl -sf -o /dev/null "$URL/healthz" || echo "daemon: no first pass in 60 s" >&2
+    awk '/^VmRSS/ { print $2 }' "/proc/$DPID/status"
+    daemon_stop ""
 }
 
 # one BACKEND-NAME PREFIX: seed, reap, idle RSS on $SANDBOX_STATE

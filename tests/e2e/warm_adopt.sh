@@ -10,6 +10,8 @@
 #   4. A second `up` changes nothing; `down` destroys the member's domain and volumes and its
 #      receipt lists them; a daemon without --pool leaves no pool object.
 . "$SBX_TOP/tests/lib/harness.sh"
+. "$SBX_TOP/tests/lib/daemon.sh"
+. "$SBX_TOP/tests/lib/warm.sh"
 URI=qemu:///system
 V="virsh -c $URI"
 [ "$(id -u)" -eq 0 ] || skip "needs root (libvirt qemu:///system, image build)"
@@ -22,37 +24,14 @@ chmod 0755 "$T"
 SHAPE="recipe=debian-12,cpus=1,memory=768Mi,count=1"
 E=warm$$
 
-# the daemon: started with "$@" as its options; DPID; stop_daemon waits for its exit
-start_daemon() {
-    rm -f "$T/d.pid" "$T/d.rc"
-    ( sh -c 'echo $$ > "$0"; exec "$@"' "$T/d.pid" "$SANDBOX" daemon --listen 127.0.0.1:0 --interval 1 "$@" >>"$T/d.out" 2>&1
-      echo $? >"$T/d.rc" ) &
-    until_true 30 test -s "$T/d.pid" || { fail "daemon did not start"; return 1; }
-    DPID=$(cat "$T/d.pid")
-}
-stop_daemon() {
-    kill -TERM "$DPID" 2>/dev/null
-    until_true 60 test -s "$T/d.rc" || { fail "daemon still running 60 s after SIGTERM"; kill -KILL "$DPID"; }
-}
-members() { "$SANDBOX" pool --json 2>/dev/null | grep -o '"name": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/'; }
+start_daemon() { daemon_start "" --interval 1 "$@" || fail "daemon not listening"; }
+stop_daemon() { daemon_stop "" || fail "daemon still running 60 s after SIGTERM"; }
 ready_member() { "$SANDBOX" pool --json 2>/dev/null | grep -q '"status": *"ready"'; }
-pool_empty() { [ -z "$(members)" ]; }
-# leave no pool member: a daemon without --pool destroys them
-empty_pool() {
-    if ! pool_empty; then
-        start_daemon
-        until_true 300 pool_empty || fail "the daemon without --pool left members: $(members)"
-        stop_daemon
-    fi
-    # the pool network outlives its last member (claimed): an orphan of the state once no member is recorded
-    "$SANDBOX" gc --env sbx-pool --delete >/dev/null 2>&1
-}
 on_exit "empty_pool; $SANDBOX down $E"
-on_exit '[ -s "$T/d.rc" ] || kill -TERM "$DPID"'
 
 # 1. one member, SSH-ready on the pool network
 start_daemon --pool "$SHAPE"
-until_true 900 ready_member && pass || { fail "no pool member ready within 900 s"; tail -20 "$T/d.out" >&2; }
+until_true 900 ready_member && pass || { fail "no pool member ready within 900 s"; tail -20 "$T/d.err" >&2; }
 stop_daemon
 M=$(members)
 MADDR=$("$SANDBOX" pool --json | grep -o '"address": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/')

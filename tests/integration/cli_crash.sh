@@ -1,7 +1,9 @@
 #!/bin/sh
 # Kill `up` and `down` (SIGKILL) at several points of their journals, then check that `up`
 # converges and `down` leaves nothing behind. Real libvirtd + QEMU (objects outlive the killed
-# client, as in real life), VMs that need not boot (blank disk, --no-wait).
+# client, as in real life), VMs that need not boot (blank disk, --no-wait). Then Ctrl-C (SIGINT)
+# while `up` waits for a VM that never answers SSH: it stops waiting at once (the deadline is
+# 15 minutes), exits 1 saying so and how to go on, and the next `up` converges.
 . "$SBX_TOP/tests/lib/harness.sh"
 use_real_libvirt
 
@@ -48,4 +50,21 @@ expect_rc 0 "$SANDBOX" status $E
 expect_out 'destroying'
 expect_rc 0 "$SANDBOX" down $E
 [ "$(leftovers $E)" -eq 0 ] && pass || fail "second down left $(leftovers $E) objects"
+
+# Ctrl-C while up waits for SSH (a blank disk never answers)
+E=cr$$-i
+on_exit "$SANDBOX down $E"
+( "$SANDBOX" up "$T/bp.yaml" --name $E >"$T/i.out" 2>&1; echo $? >"$T/i.rc" ) &
+waiting() { grep -q 'waiting for' "$T/i.out" && [ "$($V domstate "sbx-$E.vm-2" 2>/dev/null)" = running ]; }
+until_true 120 waiting && pass || { fail "up did not reach its SSH wait"; tail -5 "$T/i.out" >&2; }
+pkill -INT -f "sandbox up $T/bp.yaml --name $E\$" && pass || fail "no up process to interrupt"
+until_true 60 test -s "$T/i.rc" && pass || { fail "up still waits 60 s after SIGINT"; pkill -KILL -f "sandbox up $T/bp.yaml --name $E\$"; }
+[ "$(cat "$T/i.rc" 2>/dev/null)" = 1 ] && pass || { fail "interrupted up exited $(cat "$T/i.rc" 2>/dev/null), not 1"; tail -5 "$T/i.out" >&2; }
+grep -q 'interrupted while waiting for .*:22 to answer SSH' "$T/i.out" && pass || { fail "no interrupt message"; tail -8 "$T/i.out" >&2; }
+grep -q "run the same \`sandbox up\` again to resume, or \`sandbox down $E\` to clean up" "$T/i.out" && pass ||
+    fail "the interrupted up says nothing of what to do next"
+expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E
+expect_out 'plan: 0 to create, 0 to update, 0 to delete'
+expect_rc 0 "$SANDBOX" down $E
+[ "$(leftovers $E)" -eq 0 ] && pass || fail "down after the interrupted up left $(leftovers $E) objects"
 finish

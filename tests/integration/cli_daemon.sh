@@ -9,8 +9,10 @@
 #   - /metrics' up/down duration histograms come from the state's event log (the CLI's runs count),
 #     their buckets cumulative up to +Inf = _count; the leases held gauge follows the lease table;
 #   - SIGTERM exits 0 promptly; a daemon killed mid-teardown leaves the environment claimed
-#     ("reaping") and the next daemon finishes it once the claim is stale.
+#     ("reaping") and the next daemon, its clock not moved, finishes it at once (the dead daemon's
+#     liveness lock went with it).
 . "$SBX_TOP/tests/lib/harness.sh"
+. "$SBX_TOP/tests/lib/daemon.sh"
 use_real_libvirt
 command -v curl >/dev/null || skip "curl is not installed"
 command -v python3 >/dev/null || skip "python3 is not installed"
@@ -20,7 +22,6 @@ A=${E}a B=${E}b C=${E}c
 SECRET=topsecret-$$-value
 DB=$SANDBOX_STATE
 on_exit "$SANDBOX down $A; $SANDBOX down $B; $SANDBOX down $C"
-on_exit '[ -s "$T/d.pid" ] && kill -KILL "$(cat "$T/d.pid")"'
 
 cat > "$T/bp.yaml" <<YAML
 apiVersion: sandbox/v1
@@ -34,22 +35,11 @@ YAML
 # start_daemon NOW [VAR=VALUE...]: the daemon with the clock at NOW; sets DPID and URL.
 start_daemon() {
     _now=$1; shift
-    rm -f "$T/d.pid" "$T/d.rc" "$T/d.out"
-    ( sh -c 'echo $$ > "$0"; exec "$@"' "$T/d.pid" env SANDBOX_FAKE_NOW="$_now" "$@" \
-        "$SANDBOX" daemon --listen 127.0.0.1:0 --interval 1 >"$T/d.out" 2>>"$T/d.err"; echo $? >"$T/d.rc" ) &
-    until_true 60 grep -q '^listening on ' "$T/d.out" || { fail "daemon not listening"; tail -5 "$T/d.err" >&2; return 1; }
-    DPID=$(cat "$T/d.pid")
-    URL=$(sed -n '1s/^listening on //p' "$T/d.out")
+    DAEMON_ENV="SANDBOX_FAKE_NOW=$_now $*" daemon_start "" --interval 1 || { fail "daemon not listening"; return 1; }
     printf '%s\n' "$URL" | grep -Eq '^http://127\.0\.0\.1:[1-9][0-9]*$' && pass || fail "first line: $(head -1 "$T/d.out")"
 }
 # stop_daemon: SIGTERM, then its exit code must be 0 within 30 s.
-stop_daemon() {
-    kill -TERM "$DPID"
-    until_true 30 test -s "$T/d.rc" && pass || { fail "daemon still running 30 s after SIGTERM"; kill -KILL "$DPID"; }
-    until_true 5 test -s "$T/d.rc"
-    [ "$(cat "$T/d.rc")" = 0 ] && pass || fail "daemon exited $(cat "$T/d.rc") after SIGTERM"
-    rm -f "$T/d.pid"
-}
+stop_daemon() { daemon_down "" 30; }
 # metric SERIES: its value in /metrics (empty when absent).
 metric() { curl -s --max-time 10 "$URL/metrics" | awk -v s="$1" '$1 == s { print $2 }'; }
 metric_ge() { v=$(metric "$1"); [ -n "$v" ] && [ "$v" -ge "$2" ]; }
@@ -221,13 +211,13 @@ done
 [ "$(leftovers $A)" -eq 4 ] && pass || fail "$A lost objects before it expired"
 
 # 4. killed mid-teardown (a crash point before the domain's delete): the claim stays; the next
-#    daemon takes it over once it is stale (env_reap: one hour) and finishes the teardown
+#    daemon takes it over at once, well before the claim's staleness (one hour): the dead daemon's
+#    liveness lock is free, and finishes the teardown
 start_daemon $((EXPA + 5)) SANDBOX_TEST_CRASH=domain:before
 until_true 120 test -s "$T/d.rc" && pass || fail "the crash point did not kill the daemon"
 [ "$(cat "$T/d.rc" 2>/dev/null)" = 137 ] && pass || fail "daemon exit $(cat "$T/d.rc" 2>/dev/null), want 137 (SIGKILL)"
-rm -f "$T/d.pid"
 [ "$(status_of $A)" = reaping ] && pass || fail "$A is $(status_of $A) after the crash, want reaping"
-start_daemon $((EXPA + 5 + 3601))
+start_daemon $((EXPA + 6))
 until_true 120 gone $A && pass || fail "the next daemon did not finish $A within 120 s"
 [ "$(leftovers $A)" -eq 0 ] && pass || fail "objects of $A left: $(leftovers $A)"
 until_true 30 test "$(metric sandbox_leases_held)" = 0 && pass || fail "leases held $(metric sandbox_leases_held) after $A went"

@@ -7,38 +7,19 @@
 #     its domain and volumes and creates the node cold under its usual names; the pool is empty;
 #   - a second `up` changes nothing; `down` leaves nothing.
 . "$SBX_TOP/tests/lib/harness.sh"
+. "$SBX_TOP/tests/lib/daemon.sh"
+. "$SBX_TOP/tests/lib/warm.sh"
 use_real_libvirt
 command -v sqlite3 >/dev/null || skip "needs the sqlite3 client"
 E=wfb$$
 
-start_daemon() {
-    rm -f "$T/d.pid" "$T/d.rc"
-    ( sh -c 'echo $$ > "$0"; exec "$@"' "$T/d.pid" "$SANDBOX" daemon --listen 127.0.0.1:0 --interval 1 "$@" \
-        >>"$T/d.out" 2>&1; echo $? >"$T/d.rc" ) &
-    until_true 30 test -s "$T/d.pid" || { fail "daemon did not start"; return 1; }
-    DPID=$(cat "$T/d.pid")
-}
-stop_daemon() {
-    kill -TERM "$DPID" 2>/dev/null
-    until_true 60 test -s "$T/d.rc" || { fail "daemon still running 60 s after SIGTERM"; kill -KILL "$DPID"; }
-}
-members() { "$SANDBOX" pool --json 2>/dev/null | grep -o '"name": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/'; }
-pool_empty() { [ -z "$(members)" ]; }
+start_daemon() { daemon_start "" --interval 1 "$@" || fail "daemon not listening"; }
+stop_daemon() { daemon_stop "" || fail "daemon still running 60 s after SIGTERM"; }
 member_running() { _m=$(members); [ -n "$_m" ] && [ "$($V domstate "$_m" 2>/dev/null)" = running ]; }
-empty_pool() {
-    if ! pool_empty; then
-        start_daemon
-        until_true 300 pool_empty || fail "the daemon without --pool left members: $(members)"
-        stop_daemon
-    fi
-    # the pool network outlives its last member (claimed): an orphan of the state once no member is recorded
-    "$SANDBOX" gc --env sbx-pool --delete >/dev/null 2>&1
-}
 on_exit "empty_pool; $SANDBOX down $E"
-on_exit '[ -s "$T/d.rc" ] || kill -TERM "$DPID"'
 
 start_daemon --pool "image=$BLANK,cpus=1,memory=128Mi,count=1"
-until_true 120 member_running && pass || { fail "no member running within 120 s"; tail -5 "$T/d.out" >&2; }
+until_true 120 member_running && pass || { fail "no member running within 120 s"; tail -5 "$T/d.err" >&2; }
 stop_daemon
 M=$(members)
 sqlite3 "$SANDBOX_STATE" "UPDATE warm SET status = 'ready', hostkey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyOfABlankMachine0000000000000000000' WHERE id = '$M'" &&

@@ -12,6 +12,8 @@
 #     `gc --delete` removes it.
 # Deadlines are generous: a TCG boot takes 40-200 s on a loaded host.
 . "$SBX_TOP/tests/lib/harness.sh"
+. "$SBX_TOP/tests/lib/daemon.sh"
+. "$SBX_TOP/tests/lib/lvobj.sh"
 use_real_libvirt
 command -v jq >/dev/null || skip "jq is not installed"
 HELPER="$SBX_BIN/tests/unit/test_env_warm"
@@ -21,35 +23,17 @@ DB=$SANDBOX_STATE
 BOOT_S=900
 
 # pool_objects: how many libvirt objects of this state's pool (named PFX*) exist.
-pool_objects() { { $V list --all --name; $V net-list --all --name; $V vol-list sandbox 2>/dev/null; } | grep -c "$PFX" ; }
+pool_objects() { lv_count "$PFX"; }
 # the prefix of this state's pool objects, known once the state exists
 PFX=none
-cleanup_pool() {
-    [ "$PFX" = none ] && return
-    for d in $($V list --all --name | grep "$PFX"); do $V destroy "$d"; $V undefine "$d"; done
-    for v in $($V vol-list sandbox 2>/dev/null | awk '{print $1}' | grep "$PFX"); do $V vol-delete --pool sandbox "$v"; done
-    for n in $($V net-list --all --name | grep "$PFX"); do $V net-destroy "$n"; $V net-undefine "$n"; done
-}
-on_exit cleanup_pool
-on_exit '[ -s "$T/d.pid" ] && kill -KILL "$(cat "$T/d.pid")"'
+on_exit '[ "$PFX" = none ] || lv_purge "$PFX"'
 
-# start_daemon [ARGS...]: the daemon with ARGS; sets DPID.
-start_daemon() {
-    rm -f "$T/d.pid" "$T/d.rc" "$T/d.out"
-    ( sh -c 'echo $$ > "$0"; exec "$@"' "$T/d.pid" "$SANDBOX" daemon --listen 127.0.0.1:0 --interval 5 "$@" \
-        >"$T/d.out" 2>>"$T/d.err"; echo $? >"$T/d.rc" ) &
-    until_true 60 grep -q '^listening on ' "$T/d.out" && pass || { fail "daemon not listening"; tail -5 "$T/d.err" >&2; }
-    DPID=$(cat "$T/d.pid")
-}
+# start_daemon [ARGS...]: the daemon with ARGS (tests/lib/daemon.sh); sets DPID.
+start_daemon() { daemon_up "" --interval 5 "$@"; }
 # log_tail: the daemon's last log lines (after a failure).
 log_tail() { grep -v '"event":"http' "$T/d.err" | tail -n 25 | cut -c1-400 >&2; }
 # stop_daemon: SIGTERM; it must exit 0 (its member waits give up within seconds).
-stop_daemon() {
-    kill -TERM "$DPID"
-    until_true 60 test -s "$T/d.rc" && pass || { fail "daemon still running 60 s after SIGTERM"; kill -KILL "$DPID"; }
-    [ "$(cat "$T/d.rc" 2>/dev/null)" = 0 ] && pass || { fail "daemon exited $(cat "$T/d.rc" 2>/dev/null) after SIGTERM"; log_tail; }
-    rm -f "$T/d.pid"
-}
+stop_daemon() { daemon_down ""; [ "$DRC" = 0 ] || log_tail; }
 # count STATUS: members with that status.
 count() { "$SANDBOX" pool --json 2>/dev/null | jq --arg s "$1" '[.members[] | select(.status == $s)] | length'; }
 total() { "$SANDBOX" pool --json 2>/dev/null | jq .total; }
@@ -128,8 +112,7 @@ stop_daemon
 # a member the state no longer records is an orphan: gc lists it, gc --delete removes it
 start_daemon --pool recipe=debian-12,cpus=1,memory=512Mi,count=1
 until_true 120 domains_are 1 && pass || { fail "no domain: $(running_domains)"; "$SANDBOX" pool >&2; log_tail; }
-kill -KILL "$DPID"
-rm -f "$T/d.pid"
+daemon_kill ""
 expect_rc 0 sqlite3 "$DB" "DELETE FROM warm"
 [ "$(gc_pool_items)" -ge 3 ] && pass || fail "gc does not list the unrecorded member's objects: $(gc_pool_items)"
 "$SANDBOX" gc --delete --json >"$T/gc.json" 2>&1 # other states' objects are kept: exit 3

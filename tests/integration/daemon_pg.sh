@@ -6,9 +6,11 @@
 # Then the server restarts under them: each logs state.lost, reconnects (state.reconnected) and
 # both reap 20 more; a `down --wait-lock` whose connection a second restart drops exits 1 saying so.
 # Last, a daemon SIGKILLed mid-reap leaves one environment claimed, and another daemon (its clock
-# moved past the claim's staleness) finishes it and the rest, each torn down once.
+# not moved: the dead daemon's liveness lease is taken over, lock.takeover) finishes it and the
+# rest, each torn down once.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SBX_TOP/tests/lib/pg.sh"
+. "$SBX_TOP/tests/lib/daemon.sh"
 
 N=200
 pg_start || finish
@@ -22,18 +24,9 @@ psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, c
         FROM generate_series(1, $N) AS i" >/dev/null && pass || fail "insert"
 [ "$(psql_q "SELECT count(*) FROM env")" = "$N" ] && pass || fail "not $N environments"
 
-# start_daemon I: daemon I in the background; its pid in $T/dI.pid, its exit code in $T/dI.rc.
-start_daemon() {
-    ( sh -c 'echo $$ > "$0"; exec "$@"' "$T/d$1.pid" \
-        "$SANDBOX" daemon --listen 127.0.0.1:0 --interval 1 >"$T/d$1.out" 2>"$T/d$1.err"; echo $? >"$T/d$1.rc" ) &
-    on_exit "[ -s '$T/d$1.pid' ] && [ ! -s '$T/d$1.rc' ] && kill -KILL \$(cat '$T/d$1.pid')"
-}
 # daemon 1 with a password in its URL (trust auth ignores it): its log must not show it
-SANDBOX_STATE="postgresql://sbx:s3cret-pw@/postgres?host=$PG_DIR/sock&port=$PG_PORT" start_daemon 1
-start_daemon 2
-for i in 1 2; do
-    until_true 60 grep -q '^listening on ' "$T/d$i.out" && pass || { fail "daemon $i not listening"; tail -5 "$T/d$i.err" >&2; }
-done
+SANDBOX_STATE="postgresql://sbx:s3cret-pw@/postgres?host=$PG_DIR/sock&port=$PG_PORT" daemon_up 1 --interval 1
+daemon_up 2 --interval 1
 
 none_left() { [ "$(psql_q "SELECT count(*) FROM env")" = 0 ]; }
 until_true 180 none_left && pass || fail "$(psql_q "SELECT count(*) FROM env") environments left after 180 s"
@@ -75,11 +68,8 @@ expect_out 'lost the connection to the state database postgresql:///postgres\?ho
 expect_out 'run it again once the server answers'
 psql_q "DELETE FROM env_lock WHERE env = 'w1'; DELETE FROM env WHERE name = 'w1'" >/dev/null && pass || fail "drop w1"
 
-for i in 1 2; do
-    kill -TERM "$(cat "$T/d$i.pid")"
-    until_true 30 test -s "$T/d$i.rc" && pass || fail "daemon $i still running 30 s after SIGTERM"
-    [ "$(cat "$T/d$i.rc" 2>/dev/null)" = 0 ] && pass || fail "daemon $i exited $(cat "$T/d$i.rc" 2>/dev/null)"
-done
+daemon_down 1 30
+daemon_down 2 30
 r1=$(grep -c '"event":"reap.done"' "$T/d1.err") r2=$(grep -c '"event":"reap.done"' "$T/d2.err")
 echo "reaped: daemon 1 $r1, daemon 2 $r2"
 [ $((r1 + r2)) -eq "$N" ] && pass || fail "reap.done lines: $r1 + $r2, not $N"
@@ -87,13 +77,14 @@ grep -h '"event":"reap.done"' "$T/d1.err" "$T/d2.err" | grep -o '"env":"[^"]*"' 
 [ ! -s "$T/dups" ] && pass || fail "reaped twice: $(head -3 "$T/dups")"
 grep -h '"event":"reap.fail"\|"event":"reap.error"' "$T/d1.err" "$T/d2.err" | grep -v 'lost the connection' >"$T/errs"
 [ ! -s "$T/errs" ] && pass || { fail "reap failures"; head -5 "$T/errs" >&2; }
-[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left"
+[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left: $(psql_q "SELECT env, host, pid FROM env_lock")"
 grep -q '"event":"daemon.start".*state postgresql://sbx@/postgres' "$T/d1.err" && pass || fail "daemon.start does not name the state"
 ! grep -q 's3cret-pw' "$T/d1.err" "$T/d1.out" && pass || fail "the daemon logged the password"
 
 # a daemon SIGKILLed mid-reap (a crash point before its third network delete): the environment it
-# was tearing down stays claimed ("reaping", with the others of its pass); another daemon, its clock past the claim's staleness
-# (1 h) and so past the dead holder's lock lease, finishes it and the ones the first never reached
+# was tearing down stays claimed ("reaping", with the others of its pass); another daemon, long before the claims' staleness
+# (1 h), takes over the dead daemon's liveness lease (its pid is gone) and so its claims, and
+# finishes them: the one cut short and the ones the first never reached
 K=10
 psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, created, updated, expires)
     SELECT 'k' || i, lpad(to_hex(2000 + i), 16, '0'), '/bp.yaml', 'h', '{\"site\":{\"uri\":\"test:///default\"}}',
@@ -102,7 +93,7 @@ psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, c
         SELECT 'k' || i, 'network', 'sbx-k' || i || '.net', 'created', 1 FROM generate_series(1, $K) AS i" >/dev/null &&
     pass || fail "insert the k environments"
 # (one teardown at a time: exactly one is cut short)
-SANDBOX_REAP_PARALLEL=1 SANDBOX_TEST_CRASH=network:before:3 start_daemon 3
+SANDBOX_REAP_PARALLEL=1 SANDBOX_TEST_CRASH=network:before:3 daemon_start 3 --interval 1
 until_true 120 test -s "$T/d3.rc" && pass || fail "the crash point did not kill daemon 3"
 [ "$(cat "$T/d3.rc" 2>/dev/null)" = 137 ] && pass || fail "daemon 3 exited $(cat "$T/d3.rc" 2>/dev/null), want 137 (SIGKILL)"
 # (on PostgreSQL a pass claims every expired environment in one statement: all stay claimed)
@@ -111,9 +102,11 @@ until_true 120 test -s "$T/d3.rc" && pass || fail "the crash point did not kill 
     pass || fail "not every one left is claimed: $(psql_q "SELECT name, status, claimed_by FROM env")"
 CRASHED=$(psql_q "SELECT DISTINCT env FROM event WHERE kind = 'down.start' AND env IN (SELECT name FROM env)")
 [ -n "$CRASHED" ] && [ "$(printf '%s\n' "$CRASHED" | wc -l)" = 1 ] && pass || fail "want one teardown cut short: '$CRASHED'"
-SANDBOX_FAKE_NOW=$(( $(date +%s) + 3700 )) start_daemon 4
+daemon_up 4 --interval 1
 until_true 120 none_left && pass || fail "daemon 4 left $(psql_q "SELECT count(*) FROM env") environments"
 kind_count() { psql_q "SELECT count(*) FROM event WHERE kind = '$1' AND env = '$2'"; }
+[ "$(psql_q "SELECT count(*) FROM event WHERE kind = 'lock.takeover' AND env LIKE 'reaper~daemon@%'")" = 1 ] && pass ||
+    fail "no lock.takeover of the dead daemon's liveness lease: $(psql_q "SELECT env, detail FROM event WHERE kind = 'lock.takeover'")"
 [ "$(kind_count down.start "$CRASHED")" = 2 ] && [ "$(kind_count down.done "$CRASHED")" = 1 ] && pass ||
     fail "$CRASHED: $(kind_count down.start "$CRASHED") down.start, $(kind_count down.done "$CRASHED") down.done; want 2 and 1"
 [ "$(psql_q "SELECT count(DISTINCT env) FROM event WHERE kind = 'down.done' AND env LIKE 'k%'")" = $K ] &&
@@ -122,9 +115,7 @@ kind_count() { psql_q "SELECT count(*) FROM event WHERE kind = '$1' AND env = '$
 grep -q "\"env\":\"$CRASHED\",\"event\":\"reap.done\"" "$T/d4.err" && pass || fail "daemon 4 did not reap $CRASHED"
 [ "$(grep -c '"event":"reap.done"' "$T/d3.err")" = 2 ] && pass || fail "daemon 3: $(grep -c '"event":"reap.done"' "$T/d3.err") reap.done, want 2"
 [ "$(grep -c '"event":"reap.done"' "$T/d4.err")" = $((K - 2)) ] && pass || fail "daemon 4: not $((K - 2)) reap.done"
-kill -TERM "$(cat "$T/d4.pid")"
-until_true 30 test -s "$T/d4.rc" && pass || fail "daemon 4 still running 30 s after SIGTERM"
-[ "$(cat "$T/d4.rc" 2>/dev/null)" = 0 ] && pass || fail "daemon 4 exited $(cat "$T/d4.rc" 2>/dev/null)"
-[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left after daemon 4"
+daemon_down 4 30
+[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left after daemon 4: $(psql_q "SELECT env, host, pid FROM env_lock")"
 
 finish

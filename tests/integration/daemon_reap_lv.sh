@@ -7,10 +7,13 @@
 # sbx-<env> network, volume or domain remains, and the event log has exactly one down.start and one
 # down.done per environment. Then a daemon SIGKILLed mid-reap (a crash point before its third
 # network delete) leaves one environment half torn down, with libvirt objects left; another daemon
-# (its clock past the claim's staleness) finishes it and the rest, each torn down once, nothing left.
+# (its clock not moved: it takes over the dead daemon's liveness lease) finishes it and the rest,
+# each torn down once, nothing left.
 #   SBX_REAP_N  how many environments the first part seeds (default 200)
 . "$SBX_TOP/tests/lib/harness.sh"
 . "$SBX_TOP/tests/lib/pg.sh"
+. "$SBX_TOP/tests/lib/daemon.sh"
+. "$SBX_TOP/tests/lib/lvobj.sh"
 use_real_libvirt
 N=${SBX_REAP_N:-200}
 K=10
@@ -21,15 +24,9 @@ psql_q() { "$PG_BIN/psql" -X -At -v ON_ERROR_STOP=1 -d "$PG_URL" -c "$1"; }
 
 # (the daemons run SANDBOX_REAP_PARALLEL's default: 8 teardowns at once)
 # whatever a failed run leaves in libvirt goes, state or not
-mine="^sbx-$E[xk][0-9]+\\."
-lv_purge() {
-    for d in $($V list --all --name | grep -E "$mine"); do $V destroy "$d"; $V undefine "$d"; done
-    for n in $($V net-list --all --name | grep -E "$mine"); do $V net-destroy "$n"; $V net-undefine "$n"; done
-    for v in $($V vol-list sandbox 2>/dev/null | awk '{print $1}' | grep -E "$mine"); do $V vol-delete "$v" --pool sandbox; done
-}
-on_exit lv_purge
-# Number of libvirt objects (domains, networks, volumes) whose name starts with sbx-PREFIX.
-lv_count() { { $V list --all --name; $V net-list --all --name; $V vol-list sandbox 2>/dev/null; } | grep -c "sbx-$1" ; }
+on_exit "lv_purge '^sbx-$E[xk][0-9]+\\.'"
+# objects PREFIX: how many libvirt objects (domains, networks, volumes) are named sbx-PREFIX*
+objects() { lv_count "^sbx-$1"; }
 
 cat > "$T/bp.yaml" <<YAML
 apiVersion: sandbox/v1
@@ -41,19 +38,14 @@ nodes:
   - { name: vm, count: 1, cpus: 1, memory: 64Mi, networks: [lan] }
 YAML
 
-# seed PREFIX COUNT: environments PREFIX1..PREFIXCOUNT, each by its own `up --no-wait` (two at a
-# time), defined and not started; the names of those whose up failed in $T/up-failed. The ups run
-# the build's release binary when there is one (an ASan up takes 0.8 s here, a release one 0.1 s):
+# seed PREFIX COUNT: environments PREFIX1..PREFIXCOUNT, defined and not started (lv_seed_envs).
+# The ups run the build's release binary when there is one (an ASan up takes 0.8 s here, a release one 0.1 s):
 # the daemons under test are $SANDBOX.
 REL=$(cd "$SBX_BIN/.." && pwd)/sandbox
 [ -x "$REL" ] || REL=$SANDBOX
 seed() {
-    : >"$T/up-failed"
-    i=1; while [ "$i" -le "$2" ]; do echo "$1$i"; i=$((i + 1)); done |
-        SANDBOX_TEST_NO_START=1 SANDBOX_CPU_OVERCOMMIT=1000 xargs -P 2 -I{} sh -c \
-            '"$0" up "$1" --name "$2" --no-wait >"$3/up-$2.log" 2>&1 || echo "$2" >>"$3/up-failed"' \
-            "$REL" "$T/bp.yaml" {} "$T"
-    [ ! -s "$T/up-failed" ] && pass || { fail "up failed: $(head -3 "$T/up-failed")"; tail -5 "$T/up-$(head -1 "$T/up-failed").log" >&2; }
+    lv_seed_envs "$REL" "$T/bp.yaml" "$1" "$2" && pass ||
+        { fail "up failed: $(head -3 "$T/up-failed")"; tail -5 "$T/up-$(head -1 "$T/up-failed").log" >&2; }
 }
 
 t0=$(date +%s)
@@ -62,22 +54,11 @@ echo "seeded $N environments in $(( $(date +%s) - t0 )) s"
 [ "$(psql_q "SELECT count(*) FROM env WHERE name LIKE '${E}x%' AND status = 'ready'")" = "$N" ] && pass ||
     fail "not $N ready environments"
 # 4 objects each (network, volume, seed, domain), none running
-[ "$(lv_count "${E}x")" = $((4 * N)) ] && pass || fail "libvirt has $(lv_count "${E}x") objects, want $((4 * N))"
+[ "$(objects "${E}x")" = $((4 * N)) ] && pass || fail "libvirt has $(objects "${E}x") objects, want $((4 * N))"
 [ -z "$($V list --name | grep "^sbx-$E")" ] && pass || fail "a seeded domain runs"
 [ -z "$($V net-list --name | grep "^sbx-$E")" ] && pass || fail "a seeded network is active"
 $V dumpxml "sbx-${E}x1.vm-0" | grep -q "<sbx:env .*state=\"[0-9a-f]*\" name=\"${E}x1\"" && pass || fail "the domain carries no owner"
 
-# start_daemon I: daemon I in the background; its pid in $T/dI.pid, its exit code in $T/dI.rc.
-start_daemon() {
-    ( sh -c 'echo $$ > "$0"; exec "$@"' "$T/d$1.pid" \
-        "$SANDBOX" daemon --listen 127.0.0.1:0 --interval 1 >"$T/d$1.out" 2>"$T/d$1.err"; echo $? >"$T/d$1.rc" ) &
-    on_exit "[ -s '$T/d$1.pid' ] && [ ! -s '$T/d$1.rc' ] && kill -KILL \$(cat '$T/d$1.pid')"
-}
-stop_daemon() {
-    kill -TERM "$(cat "$T/d$1.pid")"
-    until_true 60 test -s "$T/d$1.rc" && pass || fail "daemon $1 still running 60 s after SIGTERM"
-    [ "$(cat "$T/d$1.rc" 2>/dev/null)" = 0 ] && pass || fail "daemon $1 exited $(cat "$T/d$1.rc" 2>/dev/null)"
-}
 left() { psql_q "SELECT count(*) FROM env WHERE name LIKE '$1%'"; }
 none_left() { [ "$(left "$1")" = 0 ]; }
 # once KIND PREFIX COUNT: COUNT events KIND for environments PREFIX*, one per environment
@@ -87,27 +68,24 @@ once() {
         fail "$1 events of $2*: $(psql_q "SELECT count(*) FROM event WHERE kind = '$1' AND env LIKE '$2%'"), not $3 distinct"
 }
 
-start_daemon 1
-start_daemon 2
-for i in 1 2; do
-    until_true 60 grep -q '^listening on ' "$T/d$i.out" && pass || { fail "daemon $i not listening"; tail -5 "$T/d$i.err" >&2; }
-done
+daemon_up 1 --interval 1
+daemon_up 2 --interval 1
 t0=$(date +%s)
 psql_q "UPDATE env SET expires = extract(epoch FROM now())::bigint + 2 + substr(name, length('${E}x') + 1)::int % 10
     WHERE name LIKE '${E}x%'" >/dev/null && pass || fail "set the expiries"
 until_true 300 none_left "${E}x" && pass || fail "$(left "${E}x") environments left after 300 s"
 echo "reaped $N environments in $(( $(date +%s) - t0 )) s (expiries spread over 10 s)"
-[ "$(lv_count "${E}x")" = 0 ] && pass || fail "libvirt objects left: $(lv_count "${E}x")"
+[ "$(objects "${E}x")" = 0 ] && pass || fail "libvirt objects left: $(objects "${E}x")"
 once down.start "${E}x" "$N"
 once down.done "${E}x" "$N"
-stop_daemon 1
-stop_daemon 2
+daemon_down 1
+daemon_down 2
 r1=$(grep -c '"event":"reap.done"' "$T/d1.err") r2=$(grep -c '"event":"reap.done"' "$T/d2.err")
 echo "reaped: daemon 1 $r1, daemon 2 $r2"
 [ $((r1 + r2)) -eq "$N" ] && pass || fail "reap.done lines: $r1 + $r2, not $N"
 grep -h '"event":"reap.fail"\|"event":"reap.error"' "$T/d1.err" "$T/d2.err" >"$T/errs"
 [ ! -s "$T/errs" ] && pass || { fail "reap failures"; head -5 "$T/errs" >&2; }
-[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left"
+[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left: $(psql_q "SELECT env, host, pid FROM env_lock")"
 
 # a daemon SIGKILLed mid-reap: before its third network delete, so two environments are gone and
 # the third has lost its domain, volume and seed but keeps its network; every other one stays claimed
@@ -115,26 +93,26 @@ seed "${E}k" "$K"
 psql_q "UPDATE env SET expires = extract(epoch FROM now())::bigint - 1 WHERE name LIKE '${E}k%'" >/dev/null &&
     pass || fail "expire the k environments"
 # (one teardown at a time: exactly one is cut short)
-SANDBOX_REAP_PARALLEL=1 SANDBOX_TEST_CRASH=network:before:3 start_daemon 3
+SANDBOX_REAP_PARALLEL=1 SANDBOX_TEST_CRASH=network:before:3 daemon_start 3 --interval 1
 until_true 120 test -s "$T/d3.rc" && pass || fail "the crash point did not kill daemon 3"
 [ "$(cat "$T/d3.rc" 2>/dev/null)" = 137 ] && pass || fail "daemon 3 exited $(cat "$T/d3.rc" 2>/dev/null), want 137 (SIGKILL)"
 [ "$(left "${E}k")" = $((K - 2)) ] && pass || fail "daemon 3 did not reap 2 before it died"
 CRASHED=$(psql_q "SELECT DISTINCT env FROM event WHERE kind = 'down.start' AND env IN (SELECT name FROM env)")
 [ -n "$CRASHED" ] && [ "$(printf '%s\n' "$CRASHED" | wc -l)" = 1 ] && pass || fail "want one teardown cut short: '$CRASHED'"
-[ "$(lv_count "$CRASHED\\.")" = 1 ] && $V net-info "sbx-$CRASHED.lan" >/dev/null 2>&1 && pass ||
-    fail "$CRASHED: $(lv_count "$CRASHED\\.") objects left, want its network only"
-[ "$(lv_count "${E}k")" = $((4 * (K - 3) + 1)) ] && pass || fail "libvirt has $(lv_count "${E}k") objects of ${E}k*"
-SANDBOX_FAKE_NOW=$(( $(date +%s) + 3700 )) start_daemon 4
+[ "$(objects "$CRASHED\\.")" = 1 ] && $V net-info "sbx-$CRASHED.lan" >/dev/null 2>&1 && pass ||
+    fail "$CRASHED: $(objects "$CRASHED\\.") objects left, want its network only"
+[ "$(objects "${E}k")" = $((4 * (K - 3) + 1)) ] && pass || fail "libvirt has $(objects "${E}k") objects of ${E}k*"
+daemon_up 4 --interval 1
 until_true 120 none_left "${E}k" && pass || fail "daemon 4 left $(left "${E}k") environments"
-[ "$(lv_count "${E}k")" = 0 ] && pass || fail "libvirt objects of ${E}k* left: $(lv_count "${E}k")"
+[ "$(objects "${E}k")" = 0 ] && pass || fail "libvirt objects of ${E}k* left: $(objects "${E}k")"
 kind_count() { psql_q "SELECT count(*) FROM event WHERE kind = '$1' AND env = '$2'"; }
 [ "$(kind_count down.start "$CRASHED")" = 2 ] && [ "$(kind_count down.done "$CRASHED")" = 1 ] && pass ||
     fail "$CRASHED: $(kind_count down.start "$CRASHED") down.start, $(kind_count down.done "$CRASHED") down.done; want 2 and 1"
 once down.done "${E}k" "$K"
 grep -q "\"env\":\"$CRASHED\",\"event\":\"reap.done\"" "$T/d4.err" && pass || fail "daemon 4 did not reap $CRASHED"
 [ "$(grep -c '"event":"reap.done"' "$T/d4.err")" = $((K - 2)) ] && pass || fail "daemon 4: not $((K - 2)) reap.done"
-stop_daemon 4
-[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left after daemon 4"
+daemon_down 4
+[ "$(psql_q "SELECT count(*) FROM env_lock")" = 0 ] && pass || fail "lock leases left after daemon 4: $(psql_q "SELECT env, host, pid FROM env_lock")"
 SANDBOX_REAP_PARALLEL=0 expect_rc 2 "$SANDBOX" reap
 expect_out 'SANDBOX_REAP_PARALLEL=0: expected a number from 1 to 64'
 finish

@@ -689,6 +689,9 @@ static const struct bad bad_cases[] = {
 	{DB("{ name: app, owner: template1 }"), 6, 46, "owner: \"template1\" " RESERVED},
 	{DB("{ name: app, owner: pg_monitor }"), 6, 46, "owner: \"pg_monitor\" " RESERVED},
 	{DB("{ name: pgbouncer, owner: app }"), 6, 34, "name: \"pgbouncer\" " RESERVED},
+	/* the warm pool's objects are named like an environment called "pool" */
+	{"apiVersion: sandbox/v1\nname: pool\nsite: { image: { recipe: debian-12 } }\n" NOTIFY_NODES, 2, 7,
+		"name: \"pool\" is reserved for the warm pool's objects: expected another environment name"},
 	/* networks: IPAM serves /24 blocks */
 	{HDR "networks: [ { name: f, cidr: 10.0.0.0/16 } ]\nnodes: [ { name: w, networks: [f] } ]\n", 4, 30,
 		"cidr: expected \"auto\" or an IPv4 network like 10.20.0.0/24 (a /24, host bits zero: each network gets "

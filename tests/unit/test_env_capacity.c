@@ -151,6 +151,10 @@ static void test_state_blocks(void **ctx)
 	state_ipam_avoid(fx->st, host_nets, 3);
 	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
 	assert_int_equal(n, 2);
+	/* the warm pool's network takes the highest free block, allocation the lowest */
+	assert_int_equal(state_ipam_pick_high(fx->st, &cidr, &err), 0);
+	assert_string_equal(cidr, "10.99.3.0/24");
+	free(cidr);
 	state_fix_env(fx->st, "a", 0, false);
 	assert_int_equal(state_ipam_alloc(fx->st, "a", "front", NULL, &cidr, &err), 0);
 	assert_string_equal(cidr, "10.99.2.0/24");
@@ -162,6 +166,24 @@ static void test_state_blocks(void **ctx)
 	state_ipam_avoid(fx->st, ours, 1);
 	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
 	assert_int_equal(n, 3);
+	assert_int_equal(state_ipam_pick_high(fx->st, &cidr, &err), 0);
+	assert_string_equal(cidr, "10.99.3.0/24");
+	free(cidr);
+	/* two host networks in one block take it once */
+	const char *const twice[] = {"10.99.3.0/25", "10.99.3.128/25"};
+	state_ipam_avoid(fx->st, twice, 2);
+	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(state_ipam_pick_high(fx->st, &cidr, &err), 0);
+	assert_string_equal(cidr, "10.99.1.0/24");
+	free(cidr);
+	/* all taken: a refusal that says the pool is exhausted */
+	const char *const rest[] = {"10.99.0.0/24", "10.99.1.0/24", "10.99.3.0/24"};
+	state_ipam_avoid(fx->st, rest, 3);
+	assert_int_equal(state_ipam_pick_high(fx->st, &cidr, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	assert_non_null(strstr(sbx_err_first(&err), "exhausted"));
+	sbx_err_clear(&err);
 }
 
 /* Placement ranks fitting hosts by memory left, then CPUs; a host that reports nothing ranks last. */

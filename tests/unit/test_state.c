@@ -670,6 +670,8 @@ static void test_claim_two_handles(void **ctx)
 	state_fix_env(f->st, "perm", 0, false);
 	state_fix_env(f->st, "downing", 100, false);
 	assert_int_equal(state_env_set_status(f->st, "downing", STATE_ENV_DESTROYING, &err), 0);
+	struct state_lock *r1 = NULL;
+	assert_int_equal(state_reaper_hold(f->st, "r1", &r1, &err), 0); /* r1 is alive */
 	assert_int_equal(state_env_claim_expired(f->st, 1000, "r1", 600, &v, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0], "old1");
@@ -687,6 +689,7 @@ static void test_claim_two_handles(void **ctx)
 	assert_int_equal(state_env_get(st2, "prot", &e, &err), 0);
 	assert_string_equal(e->status, STATE_ENV_CREATING);
 	state_env_free(e);
+	state_env_unlock(r1);
 	state_close(st2);
 }
 
@@ -697,11 +700,20 @@ static void test_claim_stale_takeover(void **ctx)
 	struct sbx_err err = SBX_ERR_INIT;
 	char **v = NULL;
 	size_t n = 0;
+	struct state_lock *r1 = NULL, *r2 = NULL, *r3 = NULL;
 	state_fix_env(f->st, "e", 100, false);
+	assert_int_equal(state_reaper_hold(f->st, "r1", &r1, &err), 0);
+	assert_int_equal(state_reaper_hold(f->st, "r2", &r2, &err), 0);
+	assert_int_equal(state_reaper_hold(f->st, "r3", &r3, &err), 0);
+	/* a reaper id is held once */
+	struct state_lock *again = NULL;
+	assert_int_equal(state_reaper_hold(f->st, "r1", &again, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	sbx_err_clear(&err);
 	assert_int_equal(state_env_claim_expired(f->st, 1000, "r1", 60, &v, &n, &err), 0);
 	assert_int_equal(n, 1);
 	state_strv_free(v, n);
-	/* the reaper moved on to destroying, then died */
+	/* the reaper moved on to destroying, then hung (its liveness lock still held) */
 	assert_int_equal(state_env_set_status(f->st, "e", STATE_ENV_DESTROYING, &err), 0);
 	assert_int_equal(state_env_claim_expired(f->st, 1059, "r2", 60, &v, &n, &err), 0);
 	assert_int_equal(n, 0);
@@ -721,19 +733,66 @@ static void test_claim_stale_takeover(void **ctx)
 	assert_string_equal(e->claimed_by, "r2");
 	assert_string_equal(e->status, STATE_ENV_REAPING);
 	state_env_free(e);
+	state_env_unlock(r1);
+	state_env_unlock(r2);
+	state_env_unlock(r3);
+}
+
+/* The claims of a reaper whose liveness lock is free (it died) are taken over at once; a live
+ * reaper's are not, and nor are one's own. */
+static void test_claim_dead_reaper(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_lock *r1 = NULL, *r2 = NULL;
+	char **v = NULL;
+	size_t n = 0;
+	state_fix_env(f->st, "a", 100, false);
+	state_fix_env(f->st, "b", 200, false);
+	assert_int_equal(state_reaper_hold(f->st, "daemon@h:1", &r1, &err), 0);
+	assert_int_equal(state_reaper_hold(f->st, "daemon@h:2", &r2, &err), 0);
+	assert_int_equal(state_env_claim_expired(f->st, 1000, "daemon@h:1", 3600, &v, &n, &err), 0);
+	assert_int_equal(n, 2);
+	state_strv_free(v, n);
+	assert_int_equal(state_env_claim_expired(f->st, 1001, "daemon@h:2", 3600, &v, &n, &err), 0);
+	assert_int_equal(n, 0); /* daemon 1 is alive */
+	state_strv_free(v, n);
+	state_env_unlock(r1); /* daemon 1 dies */
+	assert_int_equal(state_env_claim_expired(f->st, 1002, "daemon@h:2", 0, &v, &n, &err), 0);
+	assert_int_equal(n, 0); /* stale_secs 0: never taken over */
+	state_strv_free(v, n);
+	assert_int_equal(state_env_claim_expired(f->st, 1002, "daemon@h:2", 3600, &v, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "a");
+	assert_string_equal(v[1], "b");
+	state_strv_free(v, n);
+	struct state_env *e = NULL;
+	assert_int_equal(state_env_get(f->st, "b", &e, &err), 0);
+	assert_string_equal(e->claimed_by, "daemon@h:2");
+	assert_int_equal(e->claimed_at, 1002);
+	state_env_free(e);
+	/* its own claims stay its own, and a second pass of a live reaper takes nothing */
+	assert_int_equal(state_env_claim_expired(f->st, 1003, "daemon@h:2", 3600, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	state_strv_free(v, n);
+	state_env_unlock(r2);
 }
 
 #define RACE_ENVS 20
 #define RACE_PROCS 2
 
-/* A reaper process: wait for the start byte, claim (a few rounds), write what it got to `out`. */
-static void race_child(const char *db, int start_fd, const char *out, int id)
+/* A reaper process: wait for the start byte, claim (a few rounds), write what it got to `out`,
+ * say so on done_fd and stay alive (holding its liveness lock, so the other reaper cannot take its
+ * claims over as a dead one's) until the byte on end_fd. */
+static void race_child(const char *db, int start_fd, int done_fd, int end_fd, const char *out, int id)
 {
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state *st = NULL;
 	struct sbx_buf b = {0};
 	char c, *reaper = xasprintf("reaper-%d", id);
-	if (state_fix_open(db, &st, &err) < 0 || read(start_fd, &c, 1) != 1)
+	struct state_lock *alive = NULL;
+	if (state_fix_open(db, &st, &err) < 0 || state_reaper_hold(st, reaper, &alive, &err) < 0 ||
+		read(start_fd, &c, 1) != 1)
 		_exit(2);
 	for (int round = 0; round < 3; round++) {
 		char **v = NULL;
@@ -746,6 +805,8 @@ static void race_child(const char *db, int start_fd, const char *out, int id)
 	}
 	if (sbx_write_file(out, b.data ? b.data : "", b.len, 0600, &err) < 0)
 		_exit(4);
+	if (write(done_fd, "d", 1) != 1 || read(end_fd, &c, 1) != 1)
+		_exit(5);
 	_exit(0);
 }
 
@@ -754,7 +815,7 @@ static void test_claim_race_processes(void **ctx)
 {
 	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
-	int start[2];
+	int start[2], done[2], end[2];
 	pid_t pids[RACE_PROCS];
 	char *outs[RACE_PROCS];
 	for (int i = 0; i < RACE_ENVS; i++) {
@@ -763,15 +824,20 @@ static void test_claim_race_processes(void **ctx)
 		state_fix_env(f->st, name, 100 + i, false);
 	}
 	assert_int_equal(pipe(start), 0);
+	assert_int_equal(pipe(done), 0);
+	assert_int_equal(pipe(end), 0);
 	for (int i = 0; i < RACE_PROCS; i++) {
 		outs[i] = xasprintf("%s/claims-%d", f->dir, i);
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0)
-			race_child(f->db, start[0], outs[i], i);
+			race_child(f->db, start[0], done[1], end[0], outs[i], i);
 	}
 	char go[RACE_PROCS] = {0};
 	assert_int_equal(write(start[1], go, sizeof(go)), RACE_PROCS);
+	for (int i = 0; i < RACE_PROCS; i++) /* every child claimed all it will */
+		assert_int_equal(read(done[0], go, 1), 1);
+	assert_int_equal(write(end[1], go, sizeof(go)), RACE_PROCS);
 	int counts[RACE_ENVS] = {0};
 	for (int i = 0; i < RACE_PROCS; i++) {
 		int status = 0;
@@ -786,8 +852,9 @@ static void test_claim_race_processes(void **ctx)
 		free(data);
 		free(outs[i]);
 	}
-	close(start[0]);
-	close(start[1]);
+	int fds[] = {start[0], start[1], done[0], done[1], end[0], end[1]};
+	for (size_t i = 0; i < SBX_NELEM(fds); i++)
+		close(fds[i]);
 	for (int i = 0; i < RACE_ENVS; i++)
 		assert_int_equal(counts[i], 1);
 }
@@ -1240,6 +1307,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_two_handles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_stale_takeover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_dead_reaper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_race_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warm_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warm_claim_race, setup, teardown),
