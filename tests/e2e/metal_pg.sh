@@ -1,14 +1,16 @@
 #!/bin/sh
 # A VM and a bare-metal machine on one libvirt network (qemu:///system): the machine (ipmi_sim in
-# front of a QEMU TCG machine, iPXE as -kernel on a virtio NIC, an empty disk; tests/bmc_sim.sh) has
-# its NIC in the network's bridge, through a tap its QEMU makes when the BMC powers it on, as a real
-# server on the VMs' L2 would. The network carries a machine, so libvirt's dnsmasq serves no DHCP
-# there (no range in its XML): sandbox's network boot service is its one DHCP server and answers
-# the machine's MAC only. `up` powers the machine on; it gets its planned address from that service
-# (DHCPACK in its log), installs the image, boots its disk, becomes SSH-ready and takes the postgres
-# role; the VM (role plain) runs psql through pgbouncer on the machine with DATABASE_URL. `down`
-# powers the machine off (QEMU gone, the BMC says off), releases the lease, stops the service, and
-# leaves no libvirt object, bridge or tap. Deadlines are generous (TCG on a shared machine).
+# front of a QEMU TCG machine, iPXE as -kernel on a virtio NIC, an empty disk; tests/lib/bmc_sim.sh)
+# has its NIC in the network's bridge, through a tap its QEMU makes when the BMC powers it on, as a
+# real server on the VMs' L2 would. The first `up` has the VM alone: its network has libvirt's DHCP
+# range. The second adds the machine: the network loses the range, live and persistent, the VM
+# running on (same domain); libvirt's dnsmasq serves no DHCP there any more, sandbox's network boot
+# service is its one DHCP server and answers the machine's MAC only. That `up` powers the machine
+# on; it gets its planned address from that service (DHCPACK in its log), installs the image,
+# boots its disk, becomes SSH-ready and takes the postgres role; the VM (role plain) runs psql
+# through pgbouncer on the machine with DATABASE_URL. `down` powers the machine off (QEMU gone, the
+# BMC says off), releases the lease, stops the service, and leaves no libvirt object, bridge or tap.
+# Deadlines are generous (TCG on a shared machine).
 . "$SBX_TOP/tests/lib/harness.sh"
 URI=qemu:///system
 V="virsh -c $URI"
@@ -48,6 +50,16 @@ on_exit '[ -f "$T/qemu.pid" ] && kill -9 "$(cat "$T/qemu.pid")"'
 
 mkdir -p "$T/bp"
 cp "$IMG/vmlinuz" "$T/bp/vmlinuz" && cp "$IMG/initrd.img" "$T/bp/initrd.img" && ln -s "$IMG/disk.qcow2" "$T/bp/disk.img"
+cat > "$T/bp/vm.yaml" <<YAML
+apiVersion: sandbox/v1
+name: metal-pg
+lifetime: { ttl: 2h }
+site: { uri: $URI, image: { path: disk.img, kernel: vmlinuz, initrd: initrd.img,
+        cmdline: "root=/dev/vda console=ttyS0 net.ifnames=0" } }
+networks: [ { name: lan, mode: isolated } ]
+nodes:
+  - { name: app, cpus: 1, memory: 1Gi, roles: [plain], networks: [lan] }
+YAML
 cat > "$T/bp/metal-pg.yaml" <<YAML
 apiVersion: sandbox/v1
 name: metal-pg
@@ -66,6 +78,13 @@ YAML
 printf %s 'Bmc-pw-0451' | "$SANDBOX" secret set $A bmc >/dev/null || fail "secret set"
 on_exit "$SANDBOX down $A"
 
+# 1. the VM alone: libvirt's DHCP range on its network
+expect_rc 0 "$SANDBOX" up "$T/bp/vm.yaml" --name $A
+$V net-dumpxml sbx-$A.lan 2>/dev/null | grep -q "<range start='$NET.100' end='$NET.199'" && pass ||
+    fail "no DHCP range on the VMs' network: $($V net-dumpxml sbx-$A.lan 2>&1)"
+VMID=$($V domuuid sbx-$A.app-0 2>/dev/null)
+
+# 2. the machine joins the network
 t0=$(date +%s)
 expect_rc 0 "$SANDBOX" up "$T/bp/metal-pg.yaml" --name $A
 echo "up: $(( $(date +%s) - t0 )) s" >&2
@@ -74,6 +93,12 @@ QPID=$(cat "$T/qemu.pid" 2>/dev/null)
 # one DHCP server on the network: libvirt's has no range there, the service answered the machine
 $V net-dumpxml sbx-$A.lan 2>/dev/null | grep -q "<ip address='$NET.1'" && pass || fail "no network sbx-$A.lan at $NET.1"
 $V net-dumpxml sbx-$A.lan 2>/dev/null | grep -q "<range" && fail "libvirt's DHCP has a range on the machine's network" || pass
+$V net-dumpxml --inactive sbx-$A.lan 2>/dev/null | grep -q "<range" && fail "the network's persistent XML has a range" || pass
+[ -n "$VMID" ] && [ "$($V domuuid sbx-$A.app-0 2>/dev/null)" = "$VMID" ] && [ "$($V domstate sbx-$A.app-0 2>/dev/null)" = running ] &&
+    pass || fail "the VM was not kept running across the second up"
+VNET=$($V domiflist sbx-$A.app-0 2>/dev/null | awk '$2 == "network" { print $1 }')
+[ -n "$VNET" ] && ip -o link show master "$BR" 2>/dev/null | grep -q " $VNET:" && pass ||
+    fail "the VM's NIC '$VNET' is not in $BR any more (the network was replaced, not updated)"
 grep -q "DHCPACK($BR) $NET.249 $MAC db-0" "$NB/dnsmasq.log" 2>/dev/null && pass ||
     fail "the service did not lease $NET.249 to the machine: $(grep DHCP "$NB/dnsmasq.log" 2>/dev/null | tail -5)"
 grep -qi "$MAC" "/var/lib/libvirt/dnsmasq/$BR.status" 2>/dev/null && fail "libvirt's dnsmasq leased to the machine" || pass
