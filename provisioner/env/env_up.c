@@ -38,6 +38,22 @@ static int journal(struct up *u, const struct plan_step *s, const char *status, 
 	return rc;
 }
 
+/* Whether an update deletes the object first: not a domain, machine or network boot service
+ * (converged in place), not drift alone, and not a network whose one change is `netboot` (its DHCP
+ * range, which libvirt changes live: replacing the network would unplug its running VMs). */
+static bool step_replaces(const struct plan_step *s)
+{
+	if (s->action != PLAN_UPDATE || s->drift_only || s->res.type == RES_DOMAIN || s->res.type == RES_MACHINE ||
+		s->res.type == RES_NETBOOT)
+		return false;
+	if (s->res.type != RES_NETWORK || s->nchanges == 0)
+		return true;
+	for (size_t i = 0; i < s->nchanges; i++)
+		if (!sbx_streq(s->changes[i].field, "netboot"))
+			return true;
+	return false;
+}
+
 /* Create or update one resource: journal pending, ensure, journal created. */
 static int up_step_create(struct up *u, const struct plan_step *s, struct sbx_err *err)
 {
@@ -46,9 +62,7 @@ static int up_step_create(struct up *u, const struct plan_step *s, struct sbx_er
 	if (journal(u, s, STATE_RES_PENDING, err) < 0)
 		return -1;
 	ev_emit(u->ev, u->env, "step.start", type, s->res.name, s->res.node, "%s", prov_doing(s->res.type));
-	bool replace = s->action == PLAN_UPDATE && s->res.type != RES_DOMAIN && s->res.type != RES_MACHINE &&
-		s->res.type != RES_NETBOOT && !s->drift_only;
-	if (prov_ensure(u->prov, &s->res, replace, s->recorded, err) < 0) {
+	if (prov_ensure(u->prov, &s->res, step_replaces(s), s->recorded, err) < 0) {
 		ev_emit(u->ev, u->env, "step.fail", type, s->res.name, s->res.node, "%s", sbx_err_first(err));
 		struct sbx_err e2 = SBX_ERR_INIT;
 		(void)journal(u, s, STATE_RES_FAILED, &e2);

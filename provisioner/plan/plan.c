@@ -161,14 +161,34 @@ static int add_instance(struct plan_desired *d, struct addr_ctx *ac, const struc
 	return rc;
 }
 
+/* The network a bare-metal node boots from: its first, else the blueprint's first (NULL: none). */
+static const char *machine_net(const struct bp_blueprint *bp, const struct bp_node *node)
+{
+	if (node->nnetworks > 0)
+		return node->networks[0];
+	return bp->nnetworks > 0 ? bp->networks[0].name : NULL;
+}
+
+/* Whether a bare-metal node with a MAC boots from network `net` (it has a network boot service). */
+static bool net_boots_machines(const struct bp_blueprint *bp, const char *net)
+{
+	for (size_t i = 0; i < bp->nnodes; i++) {
+		const struct bp_node *node = &bp->nodes[i];
+		if (sbx_streq(node->provider, "ipmi") && node->mac && sbx_streq(machine_net(bp, node), net))
+			return true;
+	}
+	return false;
+}
+
 /* Add one network resource. */
-static void add_network(struct plan_desired *d, const char *env, const struct bp_network *n,
-	const char *cidr)
+static void add_network(struct plan_desired *d, const struct bp_blueprint *bp, const char *env,
+	const struct bp_network *n, const char *cidr)
 {
 	struct res *r = desired_add(d, RES_NETWORK, plan_network_name(env, n->name), NULL);
 	char br[12];
 	plan_bridge_name(r->name, br);
-	r->u.net = (struct res_network){xstrdup(n->name), xstrdup(cidr), xstrdup(br), n->mode != BP_NET_ISOLATED};
+	r->u.net = (struct res_network){xstrdup(n->name), xstrdup(cidr), xstrdup(br), n->mode != BP_NET_ISOLATED,
+		net_boots_machines(bp, n->name)};
 }
 
 /* Add the machine of a node with provider ipmi (one instance, "<node>-0"). */
@@ -188,14 +208,6 @@ static void add_machine(struct plan_desired *d, const char *env, const struct bp
 char *plan_netboot_name(const char *env, const char *net)
 {
 	return xasprintf("sbx-%s.%s.netboot", env, net);
-}
-
-/* The network a bare-metal node boots from: its first, else the blueprint's first (NULL: none). */
-static const char *machine_net(const struct bp_blueprint *bp, const struct bp_node *node)
-{
-	if (node->nnetworks > 0)
-		return node->networks[0];
-	return bp->nnetworks > 0 ? bp->networks[0].name : NULL;
 }
 
 /* The desired resource of a name, or NULL. */
@@ -269,7 +281,7 @@ int plan_desired(const struct bp_blueprint *bp, const char *env, const struct pl
 			rc = sbx_err_set(err, SBX_EXIT_FAILED, "network %s has no address block", bp->networks[i].name);
 			goto out;
 		}
-		add_network(&d, env, &bp->networks[i], cidr);
+		add_network(&d, bp, env, &bp->networks[i], cidr);
 	}
 	for (size_t i = 0; i < bp->nnodes && rc == 0; i++) {
 		const struct bp_node *node = &bp->nodes[i];

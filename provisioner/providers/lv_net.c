@@ -49,31 +49,52 @@ static void net_owner_read(const char *xml, struct lv_owner_rec *out)
 	free(v);
 }
 
+/* The DHCP range element (.100-.199); caller frees. */
+static char *net_range_xml(const char *cidr)
+{
+	char *lo = ip4_host(cidr, 100), *hi = ip4_host(cidr, 199);
+	char *s = xasprintf("<range start='%s' end='%s'/>", lo, hi);
+	free(lo);
+	free(hi);
+	return s;
+}
+
+/* Append the <dhcp> element: the range unless machines netboot there, the host entries; none at
+ * all when both are absent (libvirt's dnsmasq then serves DNS only). */
+static void net_dhcp_xml(struct sbx_buf *b, const struct lv_net_spec *s)
+{
+	if (s->netboot && s->nhosts == 0)
+		return;
+	sbx_buf_puts(b, "<dhcp>");
+	if (!s->netboot) {
+		char *range = net_range_xml(s->cidr);
+		sbx_buf_puts(b, range);
+		free(range);
+	}
+	for (size_t i = 0; i < s->nhosts; i++) {
+		char *h = net_host_xml(&s->hosts[i]);
+		sbx_buf_puts(b, h);
+		free(h);
+	}
+	sbx_buf_puts(b, "</dhcp>");
+}
+
 /* The network's XML. */
 static char *net_xml(const struct lv_net_spec *s, const char *gw)
 {
 	struct sbx_buf b = {0};
-	char *bridge = sbx_xml_escape(s->bridge);
-	char *lo = ip4_host(s->cidr, 100), *hi = ip4_host(s->cidr, 199);
+	char *bridge = sbx_xml_escape(s->bridge), *txt = net_owner_txt(&s->owner);
 	sbx_buf_puts(&b, "<network>");
 	lv_xml_elem(&b, "name", s->name);
 	if (s->nat)
 		sbx_buf_puts(&b, "<forward mode='nat'/>");
 	sbx_buf_printf(&b, "<bridge name='%s' stp='on' delay='0'/>", bridge);
-	char *txt = net_owner_txt(&s->owner);
 	sbx_buf_printf(&b, "<dns>%s</dns>", txt);
-	free(txt);
-	sbx_buf_printf(&b, "<ip address='%s' netmask='255.255.255.0'><dhcp>", gw);
-	sbx_buf_printf(&b, "<range start='%s' end='%s'/>", lo, hi);
-	for (size_t i = 0; i < s->nhosts; i++) {
-		char *h = net_host_xml(&s->hosts[i]);
-		sbx_buf_puts(&b, h);
-		free(h);
-	}
-	sbx_buf_puts(&b, "</dhcp></ip></network>");
+	sbx_buf_printf(&b, "<ip address='%s' netmask='255.255.255.0'>", gw);
+	net_dhcp_xml(&b, s);
+	sbx_buf_puts(&b, "</ip></network>");
 	free(bridge);
-	free(lo);
-	free(hi);
+	free(txt);
 	return sbx_buf_steal(&b);
 }
 
@@ -131,6 +152,27 @@ static int net_hosts_add(virNetworkPtr net, const struct lv_net_spec *s, const c
 	return 0;
 }
 
+/* Add or delete the DHCP range as the spec says (live and persistent): a network that machines
+ * start to boot from loses it, one they all left gets it back. */
+static int net_range_converge(virNetworkPtr net, const struct lv_net_spec *s, const char *xml,
+	struct sbx_err *err)
+{
+	bool have = strstr(xml, "<range ") != NULL;
+	unsigned flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+	if (have == !s->netboot)
+		return 0;
+	if (virNetworkIsActive(net) == 1)
+		flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
+	char *range = net_range_xml(s->cidr);
+	int rc = virNetworkUpdate(net, have ? VIR_NETWORK_UPDATE_COMMAND_DELETE : VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+		VIR_NETWORK_SECTION_IP_DHCP_RANGE, -1, range, flags);
+	free(range);
+	if (rc < 0)
+		return lv_fail(err, have ? "cannot remove the DHCP range of network" : "cannot add a DHCP range to network",
+			s->name);
+	return 0;
+}
+
 /* Replace the network's owner record (live and persistent). */
 static int net_owner_retag(virNetworkPtr net, const struct lv_net_spec *s, bool had, struct sbx_err *err)
 {
@@ -163,7 +205,8 @@ static int net_owner_converge(virNetworkPtr net, const struct lv_net_spec *s, co
 	return rc;
 }
 
-/* Converge an existing network: same address and mode, every host entry present. */
+/* Converge an existing network: same address and mode, the DHCP range as wanted, every host entry
+ * present. */
 static int net_converge(virNetworkPtr net, const struct lv_net_spec *s, const char *gw,
 	struct sbx_err *err)
 {
@@ -174,7 +217,7 @@ static int net_converge(virNetworkPtr net, const struct lv_net_spec *s, const ch
 	if (xml == NULL)
 		return lv_fail(err, "cannot read network", s->name);
 	if (net_owner_converge(net, s, xml, err) == 0 && net_check(net, s, gw, xml, err) == 0 &&
-		net_hosts_add(net, s, xml, err) == 0)
+		net_range_converge(net, s, xml, err) == 0 && net_hosts_add(net, s, xml, err) == 0)
 		rc = 0;
 	free(xml);
 	return rc;

@@ -23,16 +23,19 @@ struct lv_host {
 struct lv_net_spec {
 	const char *name;   /* libvirt network name: sbx-<env>.<net> */
 	const char *bridge; /* bridge device (<= 15 chars), e.g. sbx<8 hex of sha256(name)> */
-	const char *cidr;   /* "a.b.c.0/24": the host is .1, DHCP range .100-.199 */
+	const char *cidr;   /* "a.b.c.0/24": the host is .1, DHCP range .100-.199 (unless netboot) */
 	bool nat;           /* NAT forward, else isolated */
 	const struct lv_host *hosts;
 	size_t nhosts;
 	struct lv_owner owner; /* tagged as a DNS TXT record "sbx-owner" */
 	bool adopt;            /* an existing untagged network may be tagged and used */
+	bool netboot;          /* bare-metal machines boot from it: no DHCP range (libvirt's dnsmasq answers
+	                          no unknown MAC; the network boot service is its one DHCP server) */
 };
 /* Define (autostart) and start the network when absent. An existing one must be the owner's
  * (else SBX_EXIT_REFUSED, see lv_owner_check) and have the same address and forward mode (else an
- * error); missing DHCP host entries are added to it, a changed protection flag is re-tagged. */
+ * error); missing DHCP host entries are added to it, its DHCP range added or removed as netboot
+ * says (live: libvirt restarts its dnsmasq), a changed protection flag is re-tagged. */
 int lv_net_ensure(struct lv *lv, const struct lv_net_spec *spec, struct sbx_err *err) SBX_WUR;
 /* Stop and undefine a network; absent is success. */
 int lv_net_delete(struct lv *lv, const char *name, struct sbx_err *err) SBX_WUR;

@@ -79,7 +79,7 @@ static int net_ensure(void *h, const struct res *r, bool adopt, struct sbx_err *
 {
 	struct lvp *p = h;
 	const struct res_network *n = &r->u.net;
-	struct lv_net_spec ns = {r->name, n->bridge, n->cidr, n->nat, NULL, 0, p->owner, adopt};
+	struct lv_net_spec ns = {r->name, n->bridge, n->cidr, n->nat, NULL, 0, p->owner, adopt, n->netboot};
 	return lv_net_ensure(p->lv, &ns, err);
 }
 

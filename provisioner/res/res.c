@@ -50,6 +50,7 @@ static const struct field image_fields[] = {
 static const struct field net_fields[] = {
 	FLD(struct res_network, "bridge", F_STR, bridge), FLD(struct res_network, "cidr", F_STR, cidr),
 	FLD(struct res_network, "mode", F_MODE, nat), FLD(struct res_network, "net", F_STR, net),
+	FLD(struct res_network, "netboot", F_BOOL, netboot),
 };
 static const struct field vol_fields[] = {
 	FLD(struct res_volume, "capacity", F_SIZE, capacity), FLD(struct res_volume, "image", F_IMAGE, image),

@@ -45,6 +45,8 @@ struct res_network {
 	char *cidr;   /* "a.b.c.0/24" */
 	char *bridge; /* bridge device */
 	bool nat;     /* else isolated */
+	bool netboot; /* bare-metal machines boot from it: no DHCP of libvirt's there (their network
+	                 boot service answers them; the VMs' addresses are static) */
 };
 
 /* What a volume is built from (the blueprint's site.image). */

@@ -104,7 +104,7 @@ static struct lv_net_spec net_spec(const char *name, const char *bridge, int n)
 		{"52:54:00:aa:00:01", "10.250.7.10", "a"},
 		{"52:54:00:aa:00:02", "10.250.7.11", "b"},
 	};
-	return (struct lv_net_spec){name, bridge, "10.250.7.0/24", true, hosts, (size_t)n, owner1, false};
+	return (struct lv_net_spec){name, bridge, "10.250.7.0/24", true, hosts, (size_t)n, owner1, false, false};
 }
 
 /* Ensuring a network twice leaves it as it was; more hosts are added; a different cidr fails. */
@@ -149,6 +149,43 @@ static void test_net_idempotent(void **state)
 	free(x3);
 	free(name);
 	free(bridge);
+}
+
+/* A network machines boot from is defined without a DHCP range (libvirt's dnsmasq answers no MAC
+ * there); converging it as one they left adds the range back, and as one they boot from again
+ * removes it; its static hosts stay. */
+static void test_net_netboot(void **state)
+{
+	(void)state;
+	char *name = xasprintf("sbx-%s.metal", env1), *bridge = xasprintf("sbm%s", run);
+	struct lv_net_spec s = net_spec(name, bridge, 0);
+	s.netboot = true;
+	OK(lv_net_ensure(lv, &s, E));
+	virNetworkPtr n = virNetworkLookupByName(raw, name);
+	assert_non_null(n);
+	char *x1 = virNetworkGetXMLDesc(n, 0); /* the test driver knows no INACTIVE flag */
+	assert_null(strstr(x1, "<range"));
+	assert_non_null(strstr(x1, "<ip address='10.250.7.1'"));
+
+	s = net_spec(name, bridge, 1);
+	OK(lv_net_ensure(lv, &s, E));
+	char *x2 = virNetworkGetXMLDesc(n, 0);
+	assert_non_null(strstr(x2, "<range start='10.250.7.100' end='10.250.7.199'"));
+
+	s.netboot = true;
+	OK(lv_net_ensure(lv, &s, E));
+	char *x3 = virNetworkGetXMLDesc(n, 0);
+	assert_null(strstr(x3, "<range"));
+	assert_non_null(strstr(x3, "52:54:00:aa:00:01"));
+	OK(lv_net_ensure(lv, &s, E));
+	char *x4 = virNetworkGetXMLDesc(n, 0);
+	assert_string_equal(x3, x4);
+
+	OK(lv_net_delete(lv, name, E));
+	virNetworkFree(n);
+	char *v[] = {x1, x2, x3, x4, name, bridge};
+	for (size_t i = 0; i < SBX_NELEM(v); i++)
+		free(v[i]);
 }
 
 /* A volume spec. */
@@ -496,6 +533,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_net_idempotent),
+		cmocka_unit_test(test_net_netboot),
 		cmocka_unit_test(test_vol_seed_idempotent),
 		cmocka_unit_test(test_dom_idempotent),
 		cmocka_unit_test(test_list_and_gc),

@@ -167,7 +167,7 @@ static void create_all(const struct image_files *img, const char *pubkey, int64_
 	char *disk = NULL, *seedpath = NULL, *addr = xasprintf("%s/24", ip);
 	const struct lv_host host = {mac, ip, "vm-0"};
 	const struct lv_owner owner = {"lvboot", "id", env, false};
-	const struct lv_net_spec ns = {net, bridge, cidr, true, &host, 1, owner, false};
+	const struct lv_net_spec ns = {net, bridge, cidr, true, &host, 1, owner, false, false};
 	struct sbx_err err = SBX_ERR_INIT;
 	if (lv_pool_ensure(lv, POOL, POOL_PATH, &err) < 0 || lv_net_ensure(lv, &ns, &err) < 0)
 		fail_msg("%s", sbx_err_first(&err));

@@ -484,11 +484,66 @@ static void test_netboot(void **state)
 	free(y2);
 }
 
+/* A network that machines boot from has no DHCP of libvirt's (netboot: the service is its one
+ * DHCP server); the others keep it. A row recorded before the field existed reads as false: no
+ * change for a VM-only network, an update ("netboot") for one a machine boots from. */
+static void test_netboot_network(void **state)
+{
+	(void)state;
+	struct bp_blueprint *bp = load("apiVersion: sandbox/v1\nname: demo\n"
+		"site: { image: { recipe: debian-12 } }\n"
+		"networks: [ { name: front }, { name: back } ]\n"
+		"nodes:\n"
+		"  - { name: web, networks: [front, back] }\n"
+		"  - { name: metal, provider: ipmi, mac: \"52:54:00:00:00:11\", networks: [front],\n"
+		"      bmc: { address: 10.0.0.5, password: \"${secret.bmc}\" } }\n");
+	struct plan_desired d = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	struct res old;
+	struct res_change *ch = NULL;
+	size_t nch = 0;
+
+	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
+	const struct res *front = find(&d, "sbx-demo.front"), *back = find(&d, "sbx-demo.back");
+	assert_true(front->u.net.netboot);
+	assert_false(back->u.net.netboot);
+	char *spec = res_encode(front);
+	assert_non_null(strstr(spec, "\"netboot\":true"));
+	free(spec);
+	assert_int_equal(res_decode(RES_NETWORK, back->name, NULL, "{\"bridge\":\"x\",\"cidr\":\"10.211.2.0/24\","
+		"\"mode\":\"nat\",\"net\":\"back\"}", &old, &err), 0);
+	assert_false(old.u.net.netboot);
+	free(old.u.net.bridge);
+	old.u.net.bridge = xstrdup(back->u.net.bridge);
+	res_diff(&old, back, &ch, &nch);
+	assert_int_equal(nch, 0);
+	res_changes_free(ch, nch);
+	res_clear(&old);
+	spec = res_encode(back);
+	assert_int_equal(res_decode(RES_NETWORK, front->name, NULL, spec, &old, &err), 0);
+	free(spec);
+	free(old.u.net.net);
+	free(old.u.net.cidr);
+	free(old.u.net.bridge);
+	old.u.net.net = xstrdup("front");
+	old.u.net.cidr = xstrdup(front->u.net.cidr);
+	old.u.net.bridge = xstrdup(front->u.net.bridge);
+	old.u.net.netboot = false;
+	res_diff(&old, front, &ch, &nch);
+	assert_int_equal(nch, 1);
+	assert_string_equal(ch[0].field, "netboot");
+	res_changes_free(ch, nch);
+	res_clear(&old);
+	plan_desired_clear(&d);
+	bp_free(bp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_desired),
 		cmocka_unit_test(test_netboot),
+		cmocka_unit_test(test_netboot_network),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_drift_and_delete_order),
 		cmocka_unit_test(test_protected),

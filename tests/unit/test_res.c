@@ -25,7 +25,7 @@ static void sample(enum res_type t, struct res *r)
 	nics[1] = nic("10.0.1.10", false);
 	switch (t) {
 	case RES_NETWORK:
-		r->u.net = (struct res_network){strdup("front"), strdup("10.0.0.0/24"), strdup("sbx0123abcd"), true};
+		r->u.net = (struct res_network){strdup("front"), strdup("10.0.0.0/24"), strdup("sbx0123abcd"), true, false};
 		break;
 	case RES_VOLUME:
 		r->u.vol = (struct res_volume){{strdup("/img/a.qcow2"), NULL, strdup("ab12"), NULL, strdup("/k"),
