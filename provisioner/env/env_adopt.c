@@ -224,8 +224,9 @@ static int claim_one(struct state *st, struct prov *p, const struct bp_blueprint
 	o[n++] = (struct adopt_obj){dom, xstrdup(m->id)};
 	rc = vol && vname ? claim_record(st, p, env, m, o, n, &e) : sbx_err_set(&e, SBX_EXIT_FAILED, "no overlay volume");
 	if (rc == 0)
-		ev_emit(ev, env, "pool.claim", "domain", m->id, dom->node, "claimed warm pool member %s (%s)", m->id,
-			m->address ? m->address : "?");
+		ev_emit(ev, env, "pool.claim", "domain", m->id, dom->node, "claimed warm pool member %s (%s)%s%s", m->id,
+			m->address ? m->address : "?", m->roles && *m->roles ? ", prepared ahead for roles " : "",
+			m->roles && *m->roles ? m->roles : "");
 	else {
 		ev_emit(ev, env, "pool.fallback", "domain", m->id, dom->node, "cold boot: claimed member %s could not be "
 			"taken over: %s", m->id, sbx_err_first(&e));

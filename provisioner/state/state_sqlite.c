@@ -81,6 +81,10 @@ static const char *const migrations[] = {
 	"  image_hash TEXT NOT NULL, address TEXT, hostkey TEXT, volumes TEXT NOT NULL,"
 	"  claimed_env TEXT, claimed_node TEXT, created INTEGER NOT NULL, updated INTEGER NOT NULL);"
 	"CREATE INDEX warm_shape ON warm(shape, status, created);",
+	/* 9: reserved for another branch's step (a no-op here; that step replaces it when merged). */
+	"SELECT 1;",
+	/* 10: the roles prepared ahead on a warm pool member ('+'-separated, '' none). */
+	"ALTER TABLE warm ADD COLUMN roles TEXT NOT NULL DEFAULT '';",
 };
 
 /* The connection. */
