@@ -28,9 +28,10 @@
 #define SSH_CONNECT_MAX_MS 10000
 #define SSH_SESSION_MAX_MS 60000
 /* The pauses between attempts: short at first (a node taken over from the warm pool answers within
- * a second of its NIC move), never more than a second (an attempt is one TCP connect). */
+ * a second or so of its NIC move), at most 2 s (an attempt that reaches a booting guest's sshd
+ * costs the guest a key exchange under TCG: retrying faster slows its boot). */
 #define SSH_RETRY_FIRST_MS 100
-#define SSH_RETRY_MAX_MS 1000
+#define SSH_RETRY_MAX_MS 2000
 
 struct ssh_conn {
 	int fd;
