@@ -12,10 +12,10 @@
 /* One member as JSON. */
 static json_t *member_json(const struct warm_member *m, int64_t now)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:I, s:I, s:I}", "name", m->id, "shape", m->shape,
+	return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:s}", "name", m->id, "shape", m->shape,
 		"status", m->status, "image_hash", m->image_hash, "address", m->address, "claimed_env", m->claimed_env,
 		"claimed_node", m->claimed_node, "created", (json_int_t)m->created, "updated", (json_int_t)m->updated,
-		"age_s", (json_int_t)(now - m->created));
+		"age_s", (json_int_t)(now - m->created), "roles", m->roles ? m->roles : "");
 }
 
 /* Print the members as a table. */
@@ -29,8 +29,8 @@ static void members_print(const struct warm_member *v, size_t n, int64_t now)
 	for (size_t i = 0; i < n; i++) {
 		char age[32], *by = v[i].claimed_env ? xasprintf("%s/%s", v[i].claimed_env, v[i].claimed_node) : NULL;
 		sbx_fmt_duration(now - v[i].created, age, sizeof(age));
-		printf("%-44s %-9s %-7s %-15s %-20s %s\n", v[i].id, v[i].status, age, v[i].address ? v[i].address : "-",
-			by ? by : "-", v[i].shape);
+		printf("%-44s %-9s %-7s %-15s %-20s %s%s%s\n", v[i].id, v[i].status, age, v[i].address ? v[i].address : "-",
+			by ? by : "-", v[i].shape, v[i].roles && *v[i].roles ? ",roles=" : "", v[i].roles ? v[i].roles : "");
 		free(by);
 	}
 }

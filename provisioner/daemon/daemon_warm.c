@@ -15,7 +15,7 @@
 /* A member this process boots, and the thread waiting for it. */
 struct warm_wait {
 	struct daemon_warm *w;
-	char *id, *address, *shape;
+	char *id, *address, *shape, *roles;
 	pthread_t t;
 	atomic_bool done;
 };
@@ -58,7 +58,7 @@ static void *wait_main(void *arg)
 	struct warm_wait *x = arg;
 	struct sbx_err err = SBX_ERR_INIT;
 	int64_t t0 = sbx_mono_ms();
-	int rc = warm_member_wait(x->w->site, x->id, x->address, &x->w->stop, &err);
+	int rc = warm_member_wait(x->w->site, x->id, x->address, x->roles, &x->w->stop, &err);
 	if (rc == 0)
 		warm_event(x->w, "pool.ready", x->id, x->shape, "ready (%s) after %.1fs", x->address,
 			(double)(sbx_mono_ms() - t0) / 1000.0);
@@ -83,6 +83,7 @@ static void waits_reap(struct daemon_warm *w, bool all)
 		free(x->id);
 		free(x->address);
 		free(x->shape);
+		free(x->roles);
 		free(x);
 	}
 	w->nwaits = k;
@@ -127,6 +128,10 @@ static const char *member_verdict(struct daemon_warm *w, const struct warm_membe
 		return "broken";
 	if (strcmp(m->status, WARM_BOOTING) == 0)
 		return "left booting by an earlier daemon";
+	if (!sbx_streq(m->roles && *m->roles ? m->roles : NULL, w->d->o->pool[i].roles)) {
+		*replace = true;
+		return "prepared for other roles than its --pool spec";
+	}
 	if (hash[i] && strcmp(m->image_hash, hash[i]) != 0) {
 		*replace = true;
 		return "older than its image";
@@ -171,11 +176,12 @@ static void warm_fill(struct daemon_warm *w, const struct warm_shape *sh, const 
 	for (size_t k = have; k < (size_t)sh->count && !w->stop; k++) {
 		struct sbx_err err = SBX_ERR_INIT;
 		struct warm_wait *x = xcalloc(1, sizeof(*x));
-		*x = (struct warm_wait){.w = w, .shape = xstrdup(sh->key)};
+		*x = (struct warm_wait){.w = w, .shape = xstrdup(sh->key), .roles = sh->roles ? xstrdup(sh->roles) : NULL};
 		if (warm_member_boot(w->site, sh, hash, &x->id, &x->address, &err) < 0) {
 			warm_event(w, "pool.broken", x->id, sh->key, "cannot boot a member: %s", sbx_err_first(&err));
 			sbx_err_clear(&err);
 			free(x->shape);
+			free(x->roles);
 			free(x);
 			return;
 		}
@@ -185,6 +191,7 @@ static void warm_fill(struct daemon_warm *w, const struct warm_shape *sh, const 
 			free(x->id);
 			free(x->address);
 			free(x->shape);
+			free(x->roles);
 			free(x);
 			return;
 		}

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #define ADOPT_SSH_MS 60000 /* reaching a ready member on the pool network */
+#define ADOPT_SWITCH_WAIT 600 /* polls (50 ms apart) for the script's connection to close */
 
 /* The object name an alias row gives (caller frees), and its MAC (caller frees, may be NULL). */
 static char *alias_split(const char *spec, char **mac)
@@ -223,8 +224,9 @@ static int claim_one(struct state *st, struct prov *p, const struct bp_blueprint
 	o[n++] = (struct adopt_obj){dom, xstrdup(m->id)};
 	rc = vol && vname ? claim_record(st, p, env, m, o, n, &e) : sbx_err_set(&e, SBX_EXIT_FAILED, "no overlay volume");
 	if (rc == 0)
-		ev_emit(ev, env, "pool.claim", "domain", m->id, dom->node, "claimed warm pool member %s (%s)", m->id,
-			m->address ? m->address : "?");
+		ev_emit(ev, env, "pool.claim", "domain", m->id, dom->node, "claimed warm pool member %s (%s)%s%s", m->id,
+			m->address ? m->address : "?", m->roles && *m->roles ? ", prepared ahead for roles " : "",
+			m->roles && *m->roles ? m->roles : "");
 	else {
 		ev_emit(ev, env, "pool.fallback", "domain", m->id, dom->node, "cold boot: claimed member %s could not be "
 			"taken over: %s", m->id, sbx_err_first(&e));
@@ -243,12 +245,26 @@ static int claim_one(struct state *st, struct prov *p, const struct bp_blueprint
 	return rc == 0 ? 1 : 0;
 }
 
+/* Whether the state records any pool member (a state without a pool: no claim, no pool.miss). */
+static int pool_recorded(struct state *st, bool *any, struct sbx_err *err)
+{
+	struct warm_member *v = NULL;
+	size_t n = 0;
+	if (state_warm_list(st, NULL, &v, &n, err) < 0)
+		return -1;
+	state_warm_list_free(v, n);
+	*any = n > 0;
+	return 0;
+}
+
 /* Claim pool members for the new domains of in. */
 int env_warm_claim(struct state *st, struct prov *p, const struct bp_blueprint *bp, const char *env,
 	const struct env_inputs *in, struct ev_sink *ev, struct env_claims *out, struct sbx_err *err)
 {
-	(void)err;
-	for (size_t i = 0; i < in->desired.n; i++) {
+	bool any = false;
+	if (pool_recorded(st, &any, err) < 0)
+		return -1;
+	for (size_t i = 0; any && i < in->desired.n; i++) {
 		const struct res *r = &in->desired.res[i];
 		bool recorded = false;
 		if (r->type != RES_DOMAIN || env_rows_spec(&in->rows, ENV_ROW_ALIAS, r->name) != NULL)
@@ -301,15 +317,18 @@ static void script_net(struct sbx_buf *b, const struct res_domain *d)
 		sbx_buf_printf(b, "printf 'nameserver %%s\\n' %s > /etc/resolv.conf\n", d->nics[0].gateway);
 }
 
-/* Append the detached job that, a second after the script returned (its SSH session closed),
- * restarts sshd with the new host keys, then puts the node's address on eth0 at once with `ip`
- * (ifup under TCG takes seconds) and the static configuration in place for later boots. The
- * addresses are IPAM's dotted quads: safe inside the quotes. */
+/* Append the detached job that, once the script's SSH connection has closed (no established
+ * connection on port 22 left; polled every 50 ms, ADOPT_SWITCH_WAIT times at most), puts the node's
+ * address on eth0 at once with `ip` (ifup under TCG takes seconds) and the static configuration in
+ * place for later boots. sshd is left running: Debian 12's OpenSSH (9.2) re-executes itself for
+ * every connection and that child reads the host keys, so the new keys serve the next connection
+ * without a restart. The addresses are IPAM's dotted quads: safe inside the quotes. */
 static void script_switch(struct sbx_buf *b, const struct res_domain *d)
 {
-	sbx_buf_puts(b, "setsid -f sh -c 'sleep 1; systemctl restart ssh; "
+	sbx_buf_printf(b, "setsid -f sh -c 'i=0; while [ $i -lt %d ] && ss -Htn state established \"( sport = :22 )\" "
+		"| grep -q .; do sleep 0.05; i=$((i+1)); done; "
 		"mv -f /etc/network/interfaces.d/50-cloud-init.sbx /etc/network/interfaces.d/50-cloud-init; "
-		"ip addr flush dev eth0");
+		"ip addr flush dev eth0", ADOPT_SWITCH_WAIT);
 	if (d->nnics)
 		sbx_buf_printf(b, "; ip addr add %s/%d dev eth0; ip link set eth0 up", d->nics[0].ip, d->nics[0].prefix);
 	if (d->nnics && d->nics[0].gateway)
@@ -319,8 +338,8 @@ static void script_switch(struct sbx_buf *b, const struct res_domain *d)
 
 /* The shell script (run as root) that gives a member the node's identity: hostname, the
  * environment's key instead of the pool's, new host keys printed to the console the way
- * cloud-init prints them, the addresses of the node's networks; sshd and the network are
- * restarted a second after the script returns (caller frees). */
+ * cloud-init prints them, the addresses of the node's networks, switched to once the script's
+ * connection has closed (caller frees). */
 static char *identity_script(const char *hostname, const char *pubkey, const struct res_domain *d)
 {
 	struct sbx_buf b = {0};

@@ -75,7 +75,8 @@ struct env_claims {
  * serve (warm_shape_of_node, the pool's site, one network), claim a ready member
  * (warm_claim_for_node); on a claim, journal the aliases and the member's objects as pending rows
  * of the node, forget the member's pool row, and tag its objects as env's through p (their NICs
- * are moved later, by the domain's step). Events: pool.claim; pool.miss (cold boot: why);
+ * are moved later, by the domain's step). Nothing, not even an event, when the state records
+ * no pool member at the start. Events: pool.claim; pool.miss (cold boot: why);
  * pool.fallback (a claimed member that could not be tagged: destroyed). The caller reloads its
  * inputs after claims (out->n > 0).
  */
@@ -88,8 +89,9 @@ const struct warm_member *env_claims_find(const struct env_claims *c, const char
  * identity of node instance `hostname` of the domain resource dom: hostname, pubkey as the only
  * authorized key of user sandbox, new SSH host keys printed to the serial console between
  * cloud-init's markers (so env_ready vouches for them as on a cold boot), dom's static addresses
- * (applied with sshd's restart a second after this returns; cloud-init then leaves hostname and
- * network alone on reboots).
+ * (applied by the guest once this function's connection has closed: move the NIC right after; the
+ * new host keys serve new connections without an sshd restart; cloud-init then leaves hostname
+ * and network alone on reboots).
  */
 int env_adopt_identity(struct state *st, const struct warm_member *m, const char *hostname, const char *pubkey,
 	const struct res *dom, struct sbx_err *err) SBX_WUR;

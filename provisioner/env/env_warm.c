@@ -18,7 +18,8 @@ static int spec_error(const char *spec, const char *what, struct sbx_err *err)
 {
 	sbx_err_set(err, SBX_EXIT_USAGE, "--pool %s: %s", spec, what);
 	sbx_err_hint(err, "expected recipe=NAME or image=PATH|URL[,sha256=HEX], then cpus=N, memory=SIZE, count=N "
-		"(defaults 1, 1Gi, 1), e.g. --pool recipe=debian-12,cpus=1,memory=1Gi,count=2");
+		"(defaults 1, 1Gi, 1), roles=ROLE+ROLE (prepared ahead), e.g. --pool "
+		"recipe=debian-12,cpus=1,memory=1Gi,count=2,roles=postgres");
 	return -1;
 }
 
@@ -65,6 +66,30 @@ static char *shape_tag(const char *src, int cpus, uint64_t memory)
 	return xasprintf("%s-%dc-%llum", k ? t : "image", cpus, (unsigned long long)(memory >> 20));
 }
 
+/* The roles of a roles= value in the registry's order ('+'-separated; caller frees), or NULL when
+ * one is empty, repeated or not a role this build applies. */
+static char *roles_canon(const char *v)
+{
+	bool seen[32] = {false};
+	bool ok = true;
+	char *copy = xstrdup(v), *save = NULL;
+	size_t n = strlen(v);
+	if (n == 0 || v[0] == '+' || v[n - 1] == '+' || strstr(v, "++"))
+		ok = false;
+	for (char *t = strtok_r(copy, "+", &save); t && ok; t = strtok_r(NULL, "+", &save)) {
+		size_t d = role_known(t) ? (size_t)(role_find(t) - role_defs) : SBX_NELEM(seen);
+		ok = d < SBX_NELEM(seen) && !seen[d];
+		if (ok)
+			seen[d] = true;
+	}
+	free(copy);
+	struct sbx_buf b = {0};
+	for (size_t d = 0; ok && role_defs[d].name && d < SBX_NELEM(seen); d++)
+		if (seen[d])
+			sbx_buf_printf(&b, "%s%s", b.len ? "+" : "", role_defs[d].name);
+	return ok ? sbx_buf_steal(&b) : NULL;
+}
+
 /* Set one key=value of a spec. */
 static int spec_set(struct warm_shape *s, const char *spec, const char *k, const char *v, struct sbx_err *err)
 {
@@ -80,9 +105,12 @@ static int spec_set(struct warm_shape *s, const char *spec, const char *k, const
 		;
 	else if (strcmp(k, "memory") == 0 && sbx_parse_size(v, &s->memory) == 0 && s->memory >= WARM_MIN_MEMORY)
 		;
+	else if (strcmp(k, "roles") == 0 && !s->roles && *v && (s->roles = roles_canon(v)) != NULL)
+		;
 	else {
 		char *what = xasprintf("bad or repeated %s=%s (recipe: a recipe name; sha256: 64 hex digits; cpus 1-%d; "
-			"memory at least 128Mi; count 0-%d)", k, v, WARM_MAX_CPUS, WARM_MAX_COUNT);
+			"memory at least 128Mi; count 0-%d; roles: names of roles, '+'-separated, each once: router, lb, "
+			"postgres, mocks, k3s-server, k3s-agent)", k, v, WARM_MAX_CPUS, WARM_MAX_COUNT);
 		spec_error(spec, what, err);
 		free(what);
 		return -1;
@@ -151,6 +179,7 @@ void warm_shape_clear(struct warm_shape *s)
 	free(s->recipe);
 	free(s->image);
 	free(s->sha256);
+	free(s->roles);
 	*s = (struct warm_shape){0};
 }
 
@@ -187,11 +216,20 @@ int warm_shape_of_node(const struct bp_blueprint *bp, const struct bp_node *node
 int warm_claim_for_node(struct state *st, const struct bp_blueprint *bp, const struct bp_node *bnode,
 	const char *image_sha256, const char *env, const char *node, struct warm_member *out, struct sbx_err *err)
 {
+	const char *roles[WARM_MAX_ROLES];
+	size_t nroles = 0;
 	char *key = NULL;
+	for (size_t i = 0; i < bnode->nroles; i++) {
+		if (!role_known(bnode->roles[i])) /* plain: nothing to prepare */
+			continue;
+		if (nroles == WARM_MAX_ROLES)
+			return 0;
+		roles[nroles++] = bnode->roles[i];
+	}
 	int rc = warm_shape_of_node(bp, bnode, &key, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	rc = state_warm_claim(st, key, image_sha256, env, node, out, err);
+	rc = state_warm_claim_roles(st, key, image_sha256, roles, nroles, env, node, out, err);
 	free(key);
 	return rc;
 }

@@ -35,11 +35,15 @@ struct warm_shape {
 	int cpus;
 	uint64_t memory; /* bytes */
 	int count;       /* members to keep ready */
+	char *roles;     /* roles=: the roles prepared ahead on each member, '+'-separated in the role
+	                    registry's order ("postgres+lb"), or NULL */
 };
 
 /*
- * Parse "recipe=NAME|image=PATH-OR-URL[,sha256=HEX],cpus=N,memory=SIZE,count=N" (cpus default 1,
- * memory default 1Gi, count default 1). Fails (SBX_EXIT_USAGE) naming what is expected.
+ * Parse "recipe=NAME|image=PATH-OR-URL[,sha256=HEX],cpus=N,memory=SIZE,count=N[,roles=R+R...]"
+ * (cpus default 1, memory default 1Gi, count default 1; roles: names of the role registry that
+ * this build applies, run through role_prepare_ahead on each member before it is ready; not part
+ * of the key). Fails (SBX_EXIT_USAGE) naming what is expected.
  */
 int warm_shape_parse(const char *spec, struct warm_shape *out, struct sbx_err *err) SBX_WUR;
 void warm_shape_clear(struct warm_shape *s);
@@ -55,7 +59,7 @@ int warm_shape_of_node(const struct bp_blueprint *bp, const struct bp_node *node
 /*
  * Claim a ready member for node `node` (the instance name, "web-1") of environment env, whose
  * blueprint node is bnode of bp, booted from the image whose disk's sha256 is image_sha256 (NULL:
- * any): 1 with *out filled (free with warm_member_clear; the caller now owns the member's domain
+ * any), prepared for none or all of bnode's roles (state_warm_claim_roles): 1 with *out filled (free with warm_member_clear; the caller now owns the member's domain
  * and volumes, and forgets its row with state_warm_delete once it has adopted or destroyed
  * them), 0 when no member matches (no shape, an empty pool), -1 on error. Atomic (one
  * statement): two concurrent claimers never get the same member.
@@ -101,12 +105,13 @@ int warm_member_boot(struct warm_site *s, const struct warm_shape *sh, const cha
 	char **address, struct sbx_err *err) SBX_WUR;
 /*
  * Wait (up to the configuration's ready timeout) until member id at address answers SSH with a
- * host key its console printed; then its row is ready with that key (0). -1: it is broken (row
+ * host key its console printed, then run the preparation of each of roles ('+'-separated, NULL or
+ * "": none; role_prepare_ahead) on it; then its row is ready with that key (0). -1: it is broken (row
  * marked so); -2: *stop became true first (row left booting), or its row is gone (a claimer gave
  * it up).
  */
-int warm_member_wait(struct warm_site *s, const char *id, const char *address, const volatile bool *stop,
-	struct sbx_err *err) SBX_WUR;
+int warm_member_wait(struct warm_site *s, const char *id, const char *address, const char *roles,
+	const volatile bool *stop, struct sbx_err *err) SBX_WUR;
 /* Delete the pool network when the state records no member (absent is not an error). */
 int warm_net_prune(struct warm_site *s, struct sbx_err *err) SBX_WUR;
 /* The site's libvirt URI and storage pool (for warm_member_destroy). */

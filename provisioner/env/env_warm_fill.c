@@ -230,6 +230,7 @@ static int member_journal(struct warm_site *s, const struct warm_shape *sh, cons
 	m->image_hash = xstrdup(hash);
 	m->address = ip4_host(*cidr, host);
 	m->volumes = xasprintf("%s.qcow2,%s-seed.iso", m->id, m->id);
+	m->roles = sh->roles ? xstrdup(sh->roles) : NULL;
 	return state_warm_add(s->st, m, err);
 }
 
@@ -334,9 +335,32 @@ static bool member_recorded(struct warm_site *s, const char *id)
 	return found;
 }
 
+/* Run the preparation done ahead of each role of roles ('+'-separated) on the member, as root. */
+static int member_prepare(struct ssh_conn *c, const char *id, const char *roles, struct sbx_err *err)
+{
+	struct sbx_buf b = {0};
+	struct ssh_result res = {0};
+	char *copy = xstrdup(roles), *save = NULL;
+	sbx_buf_puts(&b, "set -e\n");
+	for (char *r = strtok_r(copy, "+", &save); r; r = strtok_r(NULL, "+", &save)) {
+		char *sh = role_prepare_ahead(r, "");
+		if (sh)
+			sbx_buf_printf(&b, "%s\n", sh);
+		free(sh);
+	}
+	free(copy);
+	int rc = ssh_exec(c, "sudo -n sh -s", b.data, &res, err);
+	if (rc == 0 && res.status != 0)
+		rc = sbx_err_set(err, SBX_EXIT_FAILED, "member %s: the preparation of roles %s exited %d: %s", id, roles,
+			res.status, res.err ? res.err : "");
+	ssh_result_clear(&res);
+	sbx_buf_free(&b);
+	return rc;
+}
+
 /* Wait for a member to be ready. */
-int warm_member_wait(struct warm_site *s, const char *id, const char *address, const volatile bool *stop,
-	struct sbx_err *err)
+int warm_member_wait(struct warm_site *s, const char *id, const char *address, const char *roles,
+	const volatile bool *stop, struct sbx_err *err)
 {
 	struct ssh_target t = {address, 22, "sandbox", s->privkey, NULL};
 	int64_t deadline = sbx_mono_ms() + s->cfg->ready_timeout * 1000;
@@ -352,8 +376,10 @@ int warm_member_wait(struct warm_site *s, const char *id, const char *address, c
 		if (left <= WARM_SLICE_MS)
 			return member_broken(s, id, err);
 	}
-	ssh_close(c);
 	int rc = member_vouched(s, id, hostkey, deadline, err);
+	if (rc == 0 && roles && *roles)
+		rc = member_prepare(c, id, roles, err);
+	ssh_close(c);
 	if (rc == 0)
 		rc = state_warm_set(s->st, id, WARM_READY, NULL, hostkey, err) < 0 ? -1 : 0;
 	else

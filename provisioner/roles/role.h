@@ -218,6 +218,10 @@ struct role_def {
 	 * (NULL: the role provides none). */
 	int (*outputs)(const struct role_ctx *ctx, const struct role_host *h, struct role_output **o,
 		size_t *n, struct sbx_err *err);
+	/* The part of the role's preparation that no environment changes (directories under /etc and
+	 * /var, users, initdb), as shell for host h (only its root is read; caller frees); NULL: none.
+	 * See role_prepare_ahead. */
+	char *(*ahead)(const struct role_host *h);
 };
 
 /* The registry, ended by a row whose name is NULL. */
@@ -229,6 +233,20 @@ const struct role_def *role_find(const char *name);
 /* True when this build applies the role (its row has a renderer); false for plain and names the
  * registry does not have. */
 bool role_known(const char *name);
+
+/* Where a node records the preparations done ahead: one file per role holding its digest. */
+#define ROLE_PREPARED_DIR "/var/lib/sbx/prepared"
+
+/*
+ * The environment-independent preparation of a role (its registry row's `ahead`) for a host whose
+ * root prefix is root ("" on VMs), guarded by its marker: the shell runs it only when
+ * ROOT/var/lib/sbx/prepared/ROLE does not hold its digest, and writes that digest once it
+ * succeeded. The role's own preparation starts with the same guarded shell, so what was done ahead
+ * (by the warm pool on a member, or by an earlier apply) is not done again; a changed recipe
+ * changes the digest and runs again. Caller frees; NULL when the role has nothing to do ahead (or
+ * is unknown).
+ */
+char *role_prepare_ahead(const char *role, const char *root);
 
 /* What a dry run found that an apply would do. */
 enum role_change_kind {

@@ -131,6 +131,14 @@ int role_k3s_server_render(const struct role_env *env, const struct role_host *h
 	struct sbx_err *err) SBX_WUR;
 int role_k3s_agent_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
 	struct sbx_err *err) SBX_WUR;
+/* The environment-independent preparations (struct role_def.ahead); caller frees. */
+char *role_router_ahead(const struct role_host *h);
+char *role_lb_ahead(const struct role_host *h);
+char *role_postgres_ahead(const struct role_host *h);
+char *role_mocks_ahead(const struct role_host *h);
+/* role_prepare_ahead(role, h->root) followed by rest (NULL: none), as one shell that fails when
+ * either fails; takes rest; caller frees the result (NULL when both are empty). */
+char *role_prepare_join(const char *role, const struct role_host *h, char *rest);
 /* The HelmChartConfig pinning Traefik's NodePorts to cluster.ingress (role_k3s.c); caller frees. */
 char *role_k3s_traefik_config(const struct bp_cluster *cl);
 /* A kubeconfig with the value of every `server:` line replaced by https://ADDR:PORT; caller frees. */

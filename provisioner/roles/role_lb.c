@@ -88,12 +88,17 @@ static char *lb_bird_conf(const struct role_env *env, const struct role_host *h,
 	return sbx_buf_steal(&b);
 }
 
-/* The idempotent preparation: directories, the loopback up with the VIPs on it. */
+/* What no environment changes: the directories under /etc and /var. */
+char *role_lb_ahead(const struct role_host *h)
+{
+	return xasprintf("mkdir -p %s/var/log/sbx %s/etc/bird %s/etc/haproxy", h->root, h->root, h->root);
+}
+
+/* The idempotent preparation: role_lb_ahead, the run directory, the loopback up with the VIPs on it. */
 static char *lb_prepare(const struct role_env *env, const struct role_host *h)
 {
 	struct sbx_buf b = {0};
-	sbx_buf_printf(&b, "set -e; mkdir -p %s" ROLE_RUNDIR " %s/var/log/sbx %s/etc/bird %s/etc/haproxy; "
-		"ip link set lo up", h->root, h->root, h->root, h->root);
+	sbx_buf_printf(&b, "set -e; mkdir -p %s" ROLE_RUNDIR "; ip link set lo up", h->root);
 	for (size_t i = 0; i < env->ctx->bp->nvips; i++) {
 		char *addr = role_vip_addr(env->ctx->vip_cidr, i);
 		sbx_buf_printf(&b, "; ip addr replace %s/32 dev " VIP_DEV, addr ? addr : "0.0.0.0");
@@ -133,7 +138,7 @@ int role_lb_render(const struct role_env *env, const struct role_host *h, struct
 	char *hcfg = role_path(h, "/etc/haproxy/haproxy.cfg"), *bcfg = role_path(h, "/etc/bird/bird.conf");
 	char *sock = role_path(h, ROLE_RUNDIR "/bird.ctl");
 	u->role = "lb";
-	u->prepare = lb_prepare(env, h);
+	u->prepare = role_prepare_join("lb", h, lb_prepare(env, h));
 	role_unit_file(u, xstrdup(hcfg), hc, 0644, NULL, "haproxy", false, xstrdup("haproxy -c -f {}"));
 	role_unit_file(u, xstrdup(bcfg), lb_bird_conf(env, h, r), 0644, NULL, "bird", false,
 		xstrdup("bird -p -c {}"));

@@ -193,18 +193,24 @@ static void mock_add(const struct role_env *env, const struct role_host *h, stru
 	free(rel);
 }
 
-/* The preparation: the mocks' user (idempotent, also when two applies race on one machine), its
+/* The preparation no environment changes: the mocks' user (idempotent, also when two applies race on one machine), its
  * data directory (taking over the files an earlier root-run mock left: regular files with one
  * link only, never following a link), the secrets' directory. */
-static char *mocks_prepare(const struct role_host *h)
+char *role_mocks_ahead(const struct role_host *h)
 {
 	const char *r = h->root;
 	return xasprintf("{ id -u " ROLE_MOCK_USER " >/dev/null 2>&1 || useradd --system --user-group "
 		"--no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin " ROLE_MOCK_USER " || "
-		"id -u " ROLE_MOCK_USER " >/dev/null; } && mkdir -p %s" MOCK_DATA " %s" MOCK_ETC " %s" ROLE_RUNDIR
+		"id -u " ROLE_MOCK_USER " >/dev/null; } && mkdir -p %s" MOCK_DATA " %s" MOCK_ETC
 		" %s/var/log/sbx && chown " ROLE_MOCK_USER ": %s" MOCK_DATA " && chmod 700 %s" MOCK_DATA
 		" && find %s" MOCK_DATA " -maxdepth 1 -type f -user root -links 1 -exec chown -h "
-		ROLE_MOCK_USER ": {} +", r, r, r, r, r, r, r);
+		ROLE_MOCK_USER ": {} +", r, r, r, r, r, r);
+}
+
+/* The preparation done ahead (role_mocks_ahead), then the run directory. */
+static char *mocks_prepare(const struct role_host *h)
+{
+	return role_prepare_join("mocks", h, xasprintf("mkdir -p %s" ROLE_RUNDIR, h->root));
 }
 
 /* Render the mocks role for one host. */

@@ -143,17 +143,23 @@ static char *pg_sql(const struct role_env *env)
 	return sbx_buf_steal(&b);
 }
 
-/* Directories and the cluster (initdb once). */
+/* What no environment changes: the directories under /etc and /var, the cluster (initdb once). */
+char *role_postgres_ahead(const struct role_host *h)
+{
+	const char *r = h->root;
+	return xasprintf("set -e; mkdir -p %s/var/log/sbx %s" PG_CONF " %s" PGB_CONF " %s" PG_DATA "; "
+		"chown postgres: %s" PG_DATA "; chmod 700 %s" PG_DATA "; "
+		"[ -f %s" PG_DATA "/PG_VERSION ] || " AS_PG PG_BIN "/initdb -D %s" PG_DATA
+		" -U postgres -E UTF8 --locale=C.UTF-8 -A peer --no-instructions >/dev/null",
+		r, r, r, r, r, r, r, r);
+}
+
+/* The preparation done ahead, then the run directories (/run is emptied by a reboot). */
 static char *pg_prepare(const struct role_host *h)
 {
 	const char *r = h->root;
-	return xasprintf("set -e; mkdir -p %s" ROLE_RUNDIR "/postgresql %s" ROLE_RUNDIR "/pgbouncer "
-		"%s/var/log/sbx %s" PG_CONF " %s" PGB_CONF " %s" PG_DATA "; "
-		"chown postgres: %s" ROLE_RUNDIR "/postgresql %s" ROLE_RUNDIR "/pgbouncer %s" PG_DATA "; "
-		"chmod 700 %s" PG_DATA "; "
-		"[ -f %s" PG_DATA "/PG_VERSION ] || " AS_PG PG_BIN "/initdb -D %s" PG_DATA
-		" -U postgres -E UTF8 --locale=C.UTF-8 -A peer --no-instructions >/dev/null",
-		r, r, r, r, r, r, r, r, r, r, r, r);
+	return role_prepare_join("postgres", h, xasprintf("mkdir -p %s" ROLE_RUNDIR "/postgresql %s" ROLE_RUNDIR
+		"/pgbouncer && chown postgres: %s" ROLE_RUNDIR "/postgresql %s" ROLE_RUNDIR "/pgbouncer", r, r, r, r));
 }
 
 /* The services: postgres and pgbouncer as the postgres user. */

@@ -39,6 +39,12 @@ static char *router_conf(const struct role_env *env, const struct role_host *h)
 	return sbx_buf_steal(&b);
 }
 
+/* What no environment changes: the directories under /etc and /var. */
+char *role_router_ahead(const struct role_host *h)
+{
+	return xasprintf("mkdir -p %s/var/log/sbx %s/etc/bird", h->root, h->root);
+}
+
 /* Render the router role for one host. */
 int role_router_render(const struct role_env *env, const struct role_host *h, struct role_unit *u,
 	struct sbx_err *err)
@@ -46,8 +52,8 @@ int role_router_render(const struct role_env *env, const struct role_host *h, st
 	(void)err;
 	char *sock = bird_sock(h), *conf = role_path(h, "/etc/bird/bird.conf");
 	u->role = "router";
-	u->prepare = xasprintf("mkdir -p %s" ROLE_RUNDIR " %s/var/log/sbx %s/etc/bird && "
-		"echo 1 > /proc/sys/net/ipv4/ip_forward", h->root, h->root, h->root);
+	u->prepare = role_prepare_join("router", h, xasprintf("mkdir -p %s" ROLE_RUNDIR " && "
+		"echo 1 > /proc/sys/net/ipv4/ip_forward", h->root));
 	role_unit_file(u, xstrdup(conf), router_conf(env, h), 0644, NULL, "bird", false,
 		xstrdup("bird -p -c {}"));
 	char *cmd = xasprintf("bird -f -c %s -s %s", conf, sock);

@@ -395,7 +395,10 @@ struct warm_member {
 	char *volumes;     /* its volume names in the site's storage pool, ','-separated */
 	char *claimed_env, *claimed_node; /* NULL unless claimed */
 	int64_t created, updated;         /* epoch seconds */
+	char *roles;       /* the roles prepared on it ahead, '+'-separated ("postgres+mocks"); NULL or
+	                      "" none. Recorded when it is journaled; prepared before it is ready. */
 };
+#define WARM_MAX_ROLES 8 /* roles a claim can ask for */
 /* Record a new member (m->id, shape, status, image_hash, volumes; the rest may be NULL). */
 int state_warm_add(struct state *st, const struct warm_member *m, struct sbx_err *err) SBX_WUR;
 /* Set id's status; address and hostkey when non-NULL. 1 when id was not found. */
@@ -414,6 +417,14 @@ int state_warm_delete(struct state *st, const char *id, struct sbx_err *err) SBX
  */
 int state_warm_claim(struct state *st, const char *shape, const char *image_hash, const char *env,
 	const char *node, struct warm_member *out, struct sbx_err *err) SBX_WUR;
+/*
+ * The same for a node carrying roles[0..nroles) (at most WARM_MAX_ROLES; names of letters, digits
+ * and '-'): only a member prepared for none, or for all of them, qualifies. Of those, a node with
+ * roles takes a prepared member first; a node without takes the one prepared for the fewest roles.
+ */
+int state_warm_claim_roles(struct state *st, const char *shape, const char *image_hash,
+	const char *const *roles, size_t nroles, const char *env, const char *node, struct warm_member *out,
+	struct sbx_err *err) SBX_WUR;
 void warm_member_clear(struct warm_member *m);
 
 #endif

@@ -110,6 +110,8 @@ static const char *const migrations[] = {
 	"  uri TEXT NOT NULL, PRIMARY KEY (env, kind, name));"
 	"ALTER TABLE env_claim DROP CONSTRAINT env_claim_pkey;"
 	"ALTER TABLE env_claim ADD PRIMARY KEY (env, uri);",
+	/* 10: the roles prepared ahead on a warm pool member ('+'-separated, '' none). */
+	"ALTER TABLE warm ADD COLUMN roles TEXT NOT NULL DEFAULT '';",
 };
 
 /* The connection of the handle. */

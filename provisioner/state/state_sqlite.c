@@ -94,6 +94,8 @@ static const char *const migrations[] = {
 	"DROP TABLE env_claim;"
 	"ALTER TABLE env_claim_9 RENAME TO env_claim;"
 	"CREATE INDEX env_claim_uri ON env_claim(uri);",
+	/* 10: the roles prepared ahead on a warm pool member ('+'-separated, '' none). */
+	"ALTER TABLE warm ADD COLUMN roles TEXT NOT NULL DEFAULT '';",
 };
 
 /* The connection. */

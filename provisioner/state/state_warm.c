@@ -5,14 +5,14 @@
 #include <string.h>
 
 #define WARM_COLS "id, shape, status, image_hash, address, hostkey, volumes, claimed_env, claimed_node, " \
-	"created, updated"
+	"created, updated, roles"
 
 /* Read the current row (WARM_COLS) into m. */
 static void warm_row(struct db_rows *s, struct warm_member *m)
 {
 	*m = (struct warm_member){db_col_str(s, 0), db_col_str(s, 1), db_col_str(s, 2), db_col_str(s, 3),
 		db_col_str(s, 4), db_col_str(s, 5), db_col_str(s, 6), db_col_str(s, 7), db_col_str(s, 8),
-		db_col_int(s, 9), db_col_int(s, 10)};
+		db_col_int(s, 9), db_col_int(s, 10), db_col_str(s, 11)};
 }
 
 /* Record a new member. */
@@ -21,9 +21,9 @@ int state_warm_add(struct state *st, const struct warm_member *m, struct sbx_err
 	int64_t now = sbx_now();
 
 	st_lock(st);
-	int rc = db_exec(st, err, NULL, "INSERT INTO warm (" WARM_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)",
-		"sssssssii", m->id, m->shape, m->status, m->image_hash, m->address, m->hostkey,
-		m->volumes ? m->volumes : "", now, now);
+	int rc = db_exec(st, err, NULL, "INSERT INTO warm (" WARM_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)",
+		"sssssssiis", m->id, m->shape, m->status, m->image_hash, m->address, m->hostkey,
+		m->volumes ? m->volumes : "", now, now, m->roles ? m->roles : "");
 	st_unlock(st);
 	return rc;
 }
@@ -99,16 +99,38 @@ int state_warm_delete(struct state *st, const char *id, struct sbx_err *err)
 int state_warm_claim(struct state *st, const char *shape, const char *image_hash, const char *env,
 	const char *node, struct warm_member *out, struct sbx_err *err)
 {
-	char *sql = xasprintf("UPDATE warm SET status = 'claimed', claimed_env = ?, claimed_node = ?, updated = ? "
-		"WHERE id = (SELECT id FROM warm WHERE shape = ? AND status = 'ready' AND (?5 IS NULL OR image_hash = ?5) "
-		"ORDER BY created, id LIMIT 1%s) AND status = 'ready' RETURNING " WARM_COLS,
-		st->be == &db_pg ? " FOR UPDATE SKIP LOCKED" : "");
+	return state_warm_claim_roles(st, shape, image_hash, NULL, 0, env, node, out, err);
+}
+
+/*
+ * The roles' condition has WARM_MAX_ROLES fixed parameters (?6..?13), each a LIKE pattern
+ * "%+ROLE+%" matched against "+roles+", or "%" (any) when unused; a member prepared for no role
+ * ('') qualifies for any node.
+ */
+int state_warm_claim_roles(struct state *st, const char *shape, const char *image_hash,
+	const char *const *roles, size_t nroles, const char *env, const char *node, struct warm_member *out,
+	struct sbx_err *err)
+{
+	char *pat[WARM_MAX_ROLES];
+	if (nroles > WARM_MAX_ROLES)
+		return sbx_err_set(err, SBX_EXIT_FAILED, "a node with more than %d roles cannot claim a warm pool member",
+			WARM_MAX_ROLES);
+	for (size_t i = 0; i < WARM_MAX_ROLES; i++)
+		pat[i] = roles && i < nroles ? xasprintf("%%+%s+%%", roles[i]) : xstrdup("%");
+	char *sql = xasprintf("UPDATE warm SET status = 'claimed', claimed_env = ?1, claimed_node = ?2, updated = ?3 "
+		"WHERE id = (SELECT id FROM warm WHERE shape = ?4 AND status = 'ready' AND (?5 IS NULL OR image_hash = ?5) "
+		"AND (roles = '' OR ('+' || roles || '+' LIKE ?6 AND '+' || roles || '+' LIKE ?7 AND "
+		"'+' || roles || '+' LIKE ?8 AND '+' || roles || '+' LIKE ?9 AND '+' || roles || '+' LIKE ?10 AND "
+		"'+' || roles || '+' LIKE ?11 AND '+' || roles || '+' LIKE ?12 AND '+' || roles || '+' LIKE ?13)) "
+		"ORDER BY %s, created, id LIMIT 1%s) AND status = 'ready' RETURNING " WARM_COLS,
+		nroles ? "(roles = ''), length(roles)" : "length(roles)", st->be == &db_pg ? " FOR UPDATE SKIP LOCKED" : "");
 	struct db_rows *s = NULL;
 	struct warm_member m = {0};
 	int rc = -1;
 
 	st_lock(st);
-	if (db_query(st, &s, err, sql, "ssiss", env, node, sbx_now(), shape, image_hash) < 0)
+	if (db_query(st, &s, err, sql, "ssissssssssss", env, node, sbx_now(), shape, image_hash, pat[0], pat[1], pat[2],
+		pat[3], pat[4], pat[5], pat[6], pat[7]) < 0)
 		goto out;
 	rc = db_next(st, s, err);
 	if (rc == 1) {
@@ -120,6 +142,8 @@ int state_warm_claim(struct state *st, const char *shape, const char *image_hash
 out:
 	st_unlock(st);
 	free(sql);
+	for (size_t i = 0; i < WARM_MAX_ROLES; i++)
+		free(pat[i]);
 	if (rc == 1)
 		*out = m;
 	return rc;
@@ -139,5 +163,6 @@ void warm_member_clear(struct warm_member *m)
 	free(m->volumes);
 	free(m->claimed_env);
 	free(m->claimed_node);
+	free(m->roles);
 	*m = (struct warm_member){0};
 }

@@ -27,6 +27,11 @@
  * busy host its sshd can need tens of seconds, so giving up early only restarts the same work. */
 #define SSH_CONNECT_MAX_MS 10000
 #define SSH_SESSION_MAX_MS 60000
+/* The pauses between attempts: short at first (a node taken over from the warm pool answers within
+ * a second or so of its NIC move), at most 2 s (an attempt that reaches a booting guest's sshd
+ * costs the guest a key exchange under TCG: retrying faster slows its boot). */
+#define SSH_RETRY_FIRST_MS 100
+#define SSH_RETRY_MAX_MS 2000
 
 struct ssh_conn {
 	int fd;
@@ -490,7 +495,7 @@ int ssh_connect_wait(const struct ssh_target *t, int timeout_ms, struct ssh_conn
 	struct sbx_backoff b;
 	struct sbx_err last = SBX_ERR_INIT;
 	int rc = -1, attempts = 0;
-	sbx_backoff_init(&b, timeout_ms, 200, 2000);
+	sbx_backoff_init(&b, timeout_ms, SSH_RETRY_FIRST_MS, SSH_RETRY_MAX_MS);
 	for (;;) {
 		attempts++;
 		sbx_err_clear(&last);

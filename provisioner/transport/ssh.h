@@ -32,8 +32,8 @@ struct ssh_conn;
  * "TYPE BASE64" (caller frees) for pinning. A pinned key mismatch fails with a clear error. */
 int ssh_connect(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out, char **hostkey,
 	struct sbx_err *err) SBX_WUR;
-/* Connect with retry and backoff until timeout_ms (for booting nodes), each attempt proven by
- * running `true`. Refused connections, timeouts and authentication failures (cloud-init not done
+/* Connect with retry and backoff (100 ms, doubling up to 2 s) until timeout_ms (for booting
+ * nodes), each attempt proven by running `true`. Refused connections, timeouts and authentication failures (cloud-init not done
  * yet) are retried; a pinned host key mismatch is not. On failure err holds the last attempt's
  * error followed by "HOST:PORT not ready after N attempt(s) in S s". Sessions use non-blocking
  * sockets: no call blocks past its deadline. */

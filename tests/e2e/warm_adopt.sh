@@ -1,9 +1,12 @@
 #!/bin/sh
 # End to end with real VMs: `up` takes over a warm pool member (libvirtd + QEMU under TCG, the
 # project's Debian image, real SSH).
-#   1. `sandbox daemon --pool` boots one member (pool network, pool key); the daemon is stopped.
-#   2. `up` of two nodes of the member's shape: vm-0 claims and takes over the member (pool.claim,
-#      pool.adopt), vm-1 finds the pool empty and boots cold (pool.miss).
+#   1. `sandbox daemon --pool ...,roles=postgres` boots one member (pool network, pool key) and
+#      prepares the postgres role ahead on it (initdb; its marker); the daemon is stopped.
+#   2. `up` of two postgres nodes of the member's shape: vm-0 claims and takes over the member
+#      (pool.claim, prepared for postgres; pool.adopt), vm-1 finds the pool empty and boots cold
+#      (pool.miss); the role is healthy on both, and vm-0's preparation was not done again (its
+#      marker and cluster older than the claim), vm-1's was done by the apply.
 #   3. vm-0 is the node: hostname vm-0, an address of the environment's network (not the pool's),
 #      a new SSH host key (not the member's) that its console printed, the environment's key logs
 #      in and the pool's no longer does, its domain's metadata and title are the environment's.
@@ -21,7 +24,9 @@ IMG=$(sh "$SBX_TOP/tests/image/build.sh" debian-12) || skip "cannot build the te
 echo "image: $IMG"
 export SANDBOX_IPAM_POOL="10.$((150 + $$ % 100)).0.0/16"
 chmod 0755 "$T"
-SHAPE="recipe=debian-12,cpus=1,memory=768Mi,count=1"
+SHAPE="recipe=debian-12,cpus=1,memory=768Mi,count=1,roles=postgres"
+PREP=/var/lib/sbx/prepared/postgres
+PGV=/var/lib/sbx/postgresql/15/PG_VERSION
 E=warm$$
 
 start_daemon() { daemon_start "" --interval 1 "$@" || fail "daemon not listening"; }
@@ -31,7 +36,7 @@ on_exit "empty_pool; $SANDBOX down $E"
 
 # 1. one member, SSH-ready on the pool network
 start_daemon --pool "$SHAPE"
-until_true 900 ready_member && pass || { fail "no pool member ready within 900 s"; tail -20 "$T/d.err" >&2; }
+until_true 1800 ready_member && pass || { fail "no pool member ready within 1800 s"; tail -20 "$T/d.err" >&2; }
 stop_daemon
 M=$(members)
 MADDR=$("$SANDBOX" pool --json | grep -o '"address": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/')
@@ -41,6 +46,12 @@ MKEY=$(ssh-keyscan -t ed25519 "$MADDR" 2>/dev/null | awk '{print $3}')
 [ -n "$MKEY" ] && pass || fail "no host key from the member at $MADDR"
 POOLKEY=$(find "$(dirname "$SANDBOX_STATE")" -name pool.warm.pem | head -1)
 [ -s "$POOLKEY" ] && pass || fail "no pool key at $POOLKEY"
+# the role's preparation done ahead: its marker and the cluster (mtimes, to compare after the claim)
+MPREP=$(ssh -i "$POOLKEY" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o ConnectTimeout=30 "sandbox@$MADDR" sudo -n stat -c %Y "$PREP" "$PGV" 2>/dev/null | tr '\n' ' ')
+echo "member's preparation (marker, PG_VERSION mtimes): $MPREP"
+[ "$(echo $MPREP | wc -w)" -eq 2 ] && pass || fail "the member was not prepared for postgres ahead"
+"$SANDBOX" pool --json | grep -q '"roles": *"postgres"' && pass || fail "the member's row lacks its roles"
 
 # 2. up: vm-0 from the pool, vm-1 cold
 cat > "$T/bp.yaml" <<YAML
@@ -48,11 +59,13 @@ apiVersion: sandbox/v1
 name: warm
 site: { uri: "$URI", image: { recipe: debian-12 } }
 networks: [ { name: lan } ]
-nodes: [ { name: vm, count: 2, cpus: 1, memory: 768Mi, networks: [lan] } ]
+nodes: [ { name: vm, count: 2, cpus: 1, memory: 768Mi, roles: [postgres], networks: [lan] } ]
+database: { databases: [ { name: app, owner: app } ] }
 YAML
 expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --name $E --json
 printf '%s\n' "$OUT" > "$T/up.out"
-expect_out '"event":"pool.claim".*"node":"vm-0"'
+grep -o '"event":"\(pool.adopt\|node.ready\|roles.done\)"[^}]*"message":"[^"]*"' "$T/up.out" | sed 's/.*"message":"/  /; s/"$//'
+expect_out '"event":"pool.claim".*prepared ahead for roles postgres.*"node":"vm-0"'
 expect_out '"event":"pool.adopt".*"node":"vm-0"'
 expect_out '"event":"pool.miss".*"node":"vm-1"'
 expect_out '"event":"node.ready".*"node":"vm-0"'
@@ -60,6 +73,15 @@ expect_out '"event":"node.ready".*"node":"vm-1"'
 expect_out '"event":"up.done"'
 expect_no_out '"event":"pool.fallback"'
 expect_no_out '"event":"node.hostkey"'
+
+# the role's preparation was not repeated on vm-0 (same marker, same cluster); vm-1's apply did it
+expect_rc 0 "$SANDBOX" ssh $E vm-0 -- sudo -n stat -c %Y "$PREP" "$PGV"
+[ "$(echo $OUT)" = "$(echo $MPREP)" ] && pass || fail "vm-0's preparation was done again: $(echo $OUT), before: $MPREP"
+expect_rc 0 "$SANDBOX" ssh $E vm-1 -- sudo -n test -s "$PREP"
+for n in vm-0 vm-1; do
+    expect_rc 0 "$SANDBOX" ssh $E $n -- sudo -n -u postgres psql -h /run/sbx/postgresql -X -At -d app -c 'SELECT 1'
+    expect_out '^1$'
+done
 
 # 3. vm-0 is the environment's node
 expect_rc 0 "$SANDBOX" ssh $E vm-0 -- hostname

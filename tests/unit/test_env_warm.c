@@ -67,6 +67,10 @@ static void test_parse(void **ctx)
 	parse_ok("image=https://example.org/d.qcow2,sha256=" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", &a);
 	assert_string_equal(a.key, "image=https://example.org/d.qcow2,cpus=1,memory=1073741824");
 	warm_shape_clear(&a);
+	parse_ok("recipe=debian-12,roles=mocks+postgres+lb", &a); /* the registry's order; not in the key */
+	assert_string_equal(a.roles, "postgres+lb+mocks");
+	assert_string_equal(a.key, "recipe=debian-12,cpus=1,memory=1073741824");
+	warm_shape_clear(&a);
 	parse_bad("cpus=1", "exactly one of recipe= or image=");
 	parse_bad("recipe=a,image=/dev/null", "exactly one of recipe= or image=");
 	parse_bad("recipe=debian-12,cpus=0", "cpus=0");
@@ -78,6 +82,11 @@ static void test_parse(void **ctx)
 	parse_bad("recipe=debian-12,recipe=x", "recipe=x");
 	parse_bad("recipe=debian-12,colour=blue", "colour=blue");
 	parse_bad("recipe=debian-12,,", "key=value");
+	parse_bad("recipe=debian-12,roles=postgres+nosuch", "roles=postgres+nosuch");
+	parse_bad("recipe=debian-12,roles=plain", "roles=plain");
+	parse_bad("recipe=debian-12,roles=lb+lb", "roles=lb+lb");
+	parse_bad("recipe=debian-12,roles=lb++mocks", "roles=lb++mocks");
+	parse_bad("recipe=debian-12,roles=", "roles=");
 	parse_bad("image=disk.qcow2", "absolute path");
 	parse_bad("image=/nonexistent/disk.qcow2", "absolute path");
 	parse_bad("image=https://example.org/d.qcow2", "needs sha256=");

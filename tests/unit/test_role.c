@@ -390,6 +390,26 @@ static bool listed(const char *const *list, const char *name)
 	return false;
 }
 
+/* The preparation done ahead: guarded by its marker, the role's own preparation starts with it;
+ * none for roles with nothing to do ahead. */
+static void test_prepare_ahead(void **state)
+{
+	(void)state;
+	char *pg = role_prepare_ahead("postgres", "");
+	assert_non_null(pg);
+	assert_non_null(strstr(pg, "m=/var/lib/sbx/prepared/postgres; [ \"$(cat \"$m\" 2>/dev/null)\" = "));
+	assert_non_null(strstr(pg, "initdb -D /var/lib/sbx/postgresql/15"));
+	assert_null(strstr(pg, "/run/sbx"));
+	char *mocks = role_prepare_ahead("mocks", "/srv/m");
+	assert_non_null(strstr(mocks, "m=/srv/m/var/lib/sbx/prepared/mocks;"));
+	assert_non_null(strstr(mocks, "useradd"));
+	assert_null(role_prepare_ahead("k3s-server", ""));
+	assert_null(role_prepare_ahead("plain", ""));
+	assert_null(role_prepare_ahead("nosuch", ""));
+	free(pg);
+	free(mocks);
+}
+
 /* The registry and the blueprint know the same roles: every registry row is a blueprint role,
  * every blueprint role has a row, and the rows without a renderer are exactly the roles this
  * build does not apply. */
@@ -568,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_vip_addr),
 		cmocka_unit_test(test_outputs),
 		cmocka_unit_test(test_registry_matches_blueprint),
+		cmocka_unit_test(test_prepare_ahead),
 		cmocka_unit_test(test_change_verbs),
 		cmocka_unit_test(test_scram_known_answers),
 		cmocka_unit_test(test_scram_rfc7677),

@@ -932,6 +932,71 @@ static void test_warm_members(void **ctx)
 	sbx_fake_now_set(0);
 }
 
+/* Record a ready member of shape S prepared for roles. */
+static void add_warm_roles(struct state *st, const char *id, const char *roles)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct warm_member m = {.id = (char *)id, .shape = "S", .status = WARM_BOOTING, .image_hash = "h",
+		.volumes = "v", .roles = (char *)roles};
+	if (state_warm_add(st, &m, &err) < 0 || state_warm_set(st, id, WARM_READY, NULL, NULL, &err) != 0)
+		fail_msg("warm add %s: %s", id, sbx_err_first(&err));
+}
+
+/* Claim for a node with roles: the id claimed, or "none". */
+static char *claim_roles(struct state *st, const char *const *roles, size_t n)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct warm_member m = {0};
+	int rc = state_warm_claim_roles(st, "S", NULL, roles, n, "e", "x-0", &m, &err);
+	if (rc < 0)
+		fail_msg("claim: %s", sbx_err_first(&err));
+	char *id = xstrdup(rc == 1 ? m.id : "none");
+	warm_member_clear(&m);
+	return id;
+}
+
+/* Members prepared ahead for roles: a node takes one prepared for all its roles (before an
+ * unprepared one), or an unprepared one; a node without roles takes the least prepared first. */
+static void test_warm_roles(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	static const char *const pg[] = {"postgres"}, *const pg_lb[] = {"postgres", "lb"}, *const k3s[] = {"k3s-server"};
+	static const char *const nine[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
+	struct sbx_err err = SBX_ERR_INIT;
+	struct warm_member m = {0}, *v = NULL;
+	size_t n = 0;
+	sbx_fake_now_set(5000);
+	add_warm_roles(f->st, "m-plain", NULL);
+	sbx_fake_now_set(5001);
+	add_warm_roles(f->st, "m-pg", "postgres");
+	add_warm_roles(f->st, "m-pg-lb", "lb+postgres");
+	add_warm_roles(f->st, "m-pg-lb-2", "lb+postgres");
+	assert_int_equal(state_warm_list(f->st, NULL, &v, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(v[0].roles, "postgres"); /* by id */
+	assert_string_equal(v[1].roles, "lb+postgres");
+	assert_string_equal(v[3].roles, "");
+	state_warm_list_free(v, n);
+	assert_int_equal(state_warm_claim_roles(f->st, "S", NULL, nine, 9, "e", "x", &m, &err), -1);
+	sbx_err_clear(&err);
+	char *got = claim_roles(f->st, pg_lb, 2);
+	assert_string_equal(got, "m-pg-lb");
+	free(got);
+	got = claim_roles(f->st, NULL, 0); /* the least prepared: the plain one, though it is older */
+	assert_string_equal(got, "m-plain");
+	free(got);
+	got = claim_roles(f->st, pg, 1); /* prepared for exactly it first */
+	assert_string_equal(got, "m-pg");
+	free(got);
+	got = claim_roles(f->st, k3s, 1); /* only an unprepared member could serve it: none left */
+	assert_string_equal(got, "none");
+	free(got);
+	got = claim_roles(f->st, pg, 1);
+	assert_string_equal(got, "m-pg-lb-2");
+	free(got);
+	sbx_fake_now_set(0);
+}
+
 #define WARM_RACE_MEMBERS 40
 
 /* A claimer process: wait for the start byte, claim until the pool is empty, write what it got. */
@@ -1310,6 +1375,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_dead_reaper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_race_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warm_members, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warm_roles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warm_claim_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_share_handle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
