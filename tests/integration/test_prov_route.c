@@ -54,7 +54,7 @@ static int teardown(void **ctx)
 static struct res net_res(const char *name, const char *net, const char *cidr, const char *bridge)
 {
 	struct res r = {.type = RES_NETWORK, .name = (char *)name};
-	r.u.net = (struct res_network){(char *)net, (char *)cidr, (char *)bridge, false};
+	r.u.net = (struct res_network){(char *)net, (char *)cidr, (char *)bridge, false, false};
 	return r;
 }
 
