@@ -171,7 +171,10 @@ static void test_step9_claims(void **ctx)
 	size_t npv = 9;
 	state_fix_env(f->st, "old", 0, false);
 	state_close(f->st);
+	f->st = NULL;
+	/* back to step 8: without step 9's tables and step 10's warm.roles */
 	char *v8 = set_version_sql(8), *sql = xasprintf("DROP TABLE env_place; DROP TABLE env_claim; "
+		"ALTER TABLE warm DROP COLUMN roles; "
 		"CREATE TABLE env_claim (env TEXT PRIMARY KEY, uri TEXT NOT NULL, memory BIGINT NOT NULL, cpus BIGINT NOT NULL,"
 		" disk BIGINT NOT NULL); CREATE INDEX env_claim_uri ON env_claim(uri);"
 		"INSERT INTO env_claim VALUES ('old', 'qemu:///system', 7, 3, 5); %s", v8);
