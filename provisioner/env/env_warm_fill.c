@@ -243,7 +243,7 @@ static int member_objects(struct warm_site *s, struct prov *p, const struct warm
 	plan_bridge_name(s->net, br);
 	plan_mac(WARM_OWNER_ENV, m->id, "pool", mac);
 	struct res_nic nic = {s->net, "pool", mac, m->address, gw, 24, true};
-	struct res net = {.type = RES_NETWORK, .name = s->net, .u.net = {"pool", (char *)cidr, br, true}};
+	struct res net = {.type = RES_NETWORK, .name = s->net, .u.net = {.net = "pool", .cidr = (char *)cidr, .bridge = br, .nat = true}};
 	struct res rv = {.type = RES_VOLUME, .name = vol, .u.vol = {{0}, WARM_DISK, BP_DEFAULT_POOL}};
 	struct res rs = {.type = RES_SEED, .name = seed, .u.seed = {host, "sandbox", &nic, 1}};
 	struct res rd = {.type = RES_DOMAIN, .name = m->id, .u.dom = {"pool", 0, sh->cpus, sh->memory, vol, seed,
