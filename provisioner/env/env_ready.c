@@ -52,10 +52,10 @@ static int hostkey_vouched(struct ready *r, const struct env_node *n, const char
 				"warning: host key pinned on first use (this site's console log cannot be read from here)");
 		if (v == 1 || v == 2)
 			return 0;
-		if (v == 0 && (sbx_cancelled() || (sbx_backoff_wait_intr(&b) >= 0 && sbx_cancelled())))
+		if (v == 0 && sbx_cancelled())
 			return sbx_err_set(err, SBX_EXIT_FAILED, "%s: interrupted while waiting for its console to list "
 				"its SSH host key", n->instance);
-		if (v < 0 || sbx_backoff_expired(&b))
+		if (v < 0 || sbx_backoff_wait_intr(&b) < 0)
 			return hostkey_refused(r, n, hostkey, v < 0, err);
 	}
 }
