@@ -119,9 +119,16 @@ int env_step_delete(struct state *st, struct prov *p, const char *env, const str
 /* Wait (in parallel, against cfg->ready_timeout) until every node instance of env accepts SSH
  * and runs a command; pin and record host keys, a new one only once the node's console (through
  * prov) lists it (a warning when the site cannot show consoles); write the environment's
- * known_hosts file. The open connections are put in pool (may be NULL) for the roles. */
+ * known_hosts file. The open connections are put in pool (may be NULL) for the roles. A node of
+ * checked (may be NULL) whose key is pinned and that env_roles_checks runs no `true`: the roles'
+ * quick check, its first command, proves the session (or reconnects). */
 int env_ready(const struct env_config *cfg, struct state *st, struct prov *prov, const char *env,
-	const char *privkey, struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err) SBX_WUR;
+	const char *privkey, const struct bp_blueprint *checked, struct ev_sink *ev, struct ssh_pool *pool,
+	struct sbx_err *err) SBX_WUR;
+
+/* Whether env_roles quick-checks the instances of node `node` (a blueprint node name) of bp first
+ * thing over their kept connections: the node carries a role this build applies. */
+bool env_roles_checks(const struct bp_blueprint *bp, const char *node);
 
 /* Apply the roles of every node (router, lb, postgres, ...) over the connections in pool (may be
  * NULL) or new ones; record their outputs. Unless refresh, a unit the quick check finds unchanged

@@ -11,6 +11,7 @@ struct ready {
 	struct prov *prov;
 	const char *env;
 	const char *privkey;
+	const struct bp_blueprint *checked; /* its nodes with roles: no `true` (see env_ready) */
 	struct ev_sink *ev;
 	struct env_node *nodes;
 	int timeout_ms;
@@ -63,11 +64,13 @@ static int ready_one(void *ctx, size_t i, struct sbx_err *err)
 	struct ready *r = ctx;
 	struct env_node *n = &r->nodes[i];
 	struct ssh_target t = {n->ip, 22, "sandbox", r->privkey, n->hostkey};
+	bool unproven = n->hostkey && r->checked && env_roles_checks(r->checked, n->node);
 	struct ssh_conn *c = NULL;
 	char *hostkey = NULL;
 	int64_t t0 = sbx_mono_ms();
 	ev_emit(r->ev, r->env, "node.booting", "domain", n->domain, n->instance, "booting, waiting for SSH on %s", n->ip);
-	int rc = ssh_connect_wait(&t, r->timeout_ms, &c, &hostkey, err);
+	int rc = unproven ? ssh_connect_wait_unproven(&t, r->timeout_ms, &c, &hostkey, err) :
+		ssh_connect_wait(&t, r->timeout_ms, &c, &hostkey, err);
 	if (rc < 0 && strstr(sbx_err_first(err), "host key changed"))
 		sbx_err_hint(err, "something other than node %s answers at %s, or its VM was rebuilt outside sandbox: "
 			"`sandbox status %s` shows the node, `sandbox down %s` removes the environment and its pinned keys",
@@ -113,9 +116,10 @@ static int write_known_hosts(struct state *st, const char *env, const struct env
 
 /* Wait for every node. */
 int env_ready(const struct env_config *cfg, struct state *st, struct prov *prov, const char *env,
-	const char *privkey, struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err)
+	const char *privkey, const struct bp_blueprint *checked, struct ev_sink *ev, struct ssh_pool *pool,
+	struct sbx_err *err)
 {
-	struct ready r = {st, prov, env, privkey, ev, NULL, (int)cfg->ready_timeout * 1000, pool};
+	struct ready r = {st, prov, env, privkey, checked, ev, NULL, (int)cfg->ready_timeout * 1000, pool};
 	size_t n = 0;
 	if (env_nodes(st, env, &r.nodes, &n, err) < 0)
 		return -1;

@@ -521,7 +521,7 @@ static int up_machines(struct up *u, const struct env_up_opts *o, const struct s
 	if (!wait)
 		return 0;
 	struct ssh_pool *pool = ssh_pool_new();
-	int rc = env_ready(u->cfg, u->st, u->prov, u->env, u->privkey, u->ev, pool, err);
+	int rc = env_ready(u->cfg, u->st, u->prov, u->env, u->privkey, o->refresh ? NULL : u->bp, u->ev, pool, err);
 	if (rc == 0)
 		rc = env_roles(u->cfg, u->st, u->bp, u->env, u->privkey, o->refresh, u->ev, pool, err);
 	if (rc == 0)

@@ -39,6 +39,10 @@ int ssh_connect(const struct ssh_target *t, int timeout_ms, struct ssh_conn **ou
  * sockets: no call blocks past its deadline. */
 int ssh_connect_wait(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out,
 	char **hostkey, struct sbx_err *err) SBX_WUR;
+/* ssh_connect_wait, each attempt ending once authenticated, with no `true` run: for a caller whose
+ * first command proves the session and reconnects when it fails (see ssh_pool_take_unproven). */
+int ssh_connect_wait_unproven(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out,
+	char **hostkey, struct sbx_err *err) SBX_WUR;
 void ssh_close(struct ssh_conn *c); /* NULL is a no-op */
 
 struct ssh_result {
