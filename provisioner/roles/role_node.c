@@ -107,6 +107,9 @@ int role_node_connect(struct role_node *n, struct sbx_err *err)
 	n->c = n->unproven ? ssh_pool_take_unproven(ctx->pool, &t) : ssh_pool_take(ctx->pool, &t);
 	n->pooled = n->unproven && n->c != NULL;
 	int ms = n->connect_ms > 0 ? n->connect_ms : CONNECT_TIMEOUT_MS;
+	if (n->c == NULL && ssh_pool_gave_up(ctx->pool, &t))
+		return sbx_err_set(err, SBX_EXIT_FAILED, "node %s (%s): not ready, roles not applied", n->h->node,
+			n->h->name);
 	if (n->c == NULL && ssh_connect_wait(&t, ms, &n->c, NULL, err) < 0) {
 		sbx_err_prefix(err, "node %s (%s)", n->h->node, n->h->name);
 		return -1;
