@@ -12,7 +12,7 @@ struct ready {
 	struct prov *prov;
 	const char *env;
 	const char *privkey;
-	const struct bp_blueprint *checked; /* its nodes with roles: no `true` (see env_ready) */
+	bool quick;           /* a pinned node runs no `true` (see env_ready_start) */
 	struct ev_sink *ev;
 	struct env_node *nodes;
 	int timeout_ms;
@@ -75,7 +75,7 @@ static int ready_one(void *ctx, size_t i, struct sbx_err *err)
 	struct ready *r = ctx;
 	struct env_node *n = &r->nodes[i];
 	struct ssh_target t = {n->ip, 22, "sandbox", r->privkey, n->hostkey};
-	bool unproven = n->hostkey && r->checked && env_roles_checks(r->checked, n->node);
+	bool unproven = n->hostkey && r->quick;
 	struct ssh_conn *c = NULL;
 	char *hostkey = NULL;
 	int64_t t0 = sbx_mono_ms();
@@ -145,7 +145,7 @@ static void *ready_main(void *arg)
  * nothing to the state) and the roles wait for its connections in the pool. */
 static bool can_run_alongside(const struct env_ready_run *x)
 {
-	if (x->r.pool == NULL || x->r.checked == NULL || x->n == 0)
+	if (x->r.pool == NULL || !x->r.quick || x->n == 0)
 		return false;
 	for (size_t i = 0; i < x->n; i++)
 		if (x->r.nodes[i].hostkey == NULL)
@@ -155,11 +155,11 @@ static bool can_run_alongside(const struct env_ready_run *x)
 
 /* Start waiting for every node. */
 int env_ready_start(const struct env_config *cfg, struct state *st, struct prov *prov, const char *env,
-	const char *privkey, const struct bp_blueprint *checked, struct ev_sink *ev, struct ssh_pool *pool,
-	struct env_ready_run **out, struct sbx_err *err)
+	const char *privkey, bool quick, struct ev_sink *ev, struct ssh_pool *pool, struct env_ready_run **out,
+	struct sbx_err *err)
 {
 	struct env_ready_run *x = xcalloc(1, sizeof(*x));
-	x->r = (struct ready){st, prov, env, privkey, checked, ev, NULL, (int)cfg->ready_timeout * 1000, pool};
+	x->r = (struct ready){st, prov, env, privkey, quick, ev, NULL, (int)cfg->ready_timeout * 1000, pool};
 	x->err = (struct sbx_err)SBX_ERR_INIT;
 	if (env_nodes(st, env, &x->r.nodes, &x->n, err) < 0) {
 		free(x);

@@ -45,16 +45,6 @@ bool env_roles_any(const struct bp_blueprint *bp)
 	return has_roles(bp, NULL, NULL);
 }
 
-/* Whether env_roles quick-checks the instances of node `node` of bp first thing. */
-bool env_roles_checks(const struct bp_blueprint *bp, const char *node)
-{
-	const struct bp_node *n = bp_node_find(bp, node);
-	for (size_t k = 0; n && k < n->nroles; k++)
-		if (role_known(n->roles[k]))
-			return true;
-	return false;
-}
-
 /* Secrets from the state's encrypted store: the roles' own are created on first use; the
  * blueprint's (${secret.NAME}, set with `sandbox secret set`) only read. */
 static int secret_real(void *ctx, const char *name, char **value, struct sbx_err *err)

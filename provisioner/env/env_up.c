@@ -538,7 +538,7 @@ static int up_machines(struct up *u, const struct env_up_opts *o, const struct s
 		return 0;
 	struct ssh_pool *pool = ssh_pool_new();
 	struct env_ready_run *ready = NULL;
-	int rc = env_ready_start(u->cfg, u->st, u->prov, u->env, u->privkey, o->refresh ? NULL : u->bp, u->ev, pool,
+	int rc = env_ready_start(u->cfg, u->st, u->prov, u->env, u->privkey, !o->refresh, u->ev, pool,
 		&ready, err);
 	if (rc == 0 && env_ready_alongside(ready)) /* a node's quick check starts once that node is ready */
 		rc = up_ready_roles(u, o, ready, pool, err);
