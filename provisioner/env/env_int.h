@@ -121,9 +121,23 @@ int env_step_delete(struct state *st, struct prov *p, const char *env, const str
 /* Wait (in parallel, against cfg->ready_timeout) until every node instance of env accepts SSH
  * and runs a command; pin and record host keys, a new one only once the node's console (through
  * prov) lists it (a warning when the site cannot show consoles); write the environment's
- * known_hosts file. The open connections are put in pool (may be NULL) for the roles. */
-int env_ready(const struct env_config *cfg, struct state *st, struct prov *prov, const char *env,
-	const char *privkey, struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err) SBX_WUR;
+ * known_hosts file. The open connections are put in pool (may be NULL) for the roles. When quick
+ * (a converging up without --refresh), a node whose key is pinned is ready once authenticated by
+ * that key, with no `true` run: the node was proven when its key was pinned, and the roles' quick
+ * check, the first command on a node with roles, proves the session (or reconnects).
+ * env_ready_start runs it to its end, unless quick, every node's key is pinned and pool is
+ * given: then it runs on a thread of its own, alongside the roles (which wait in the pool for each
+ * node's connection: a node's quick check starts when that node is ready, not when all are; the
+ * run touches no state). *out (always set on 0) is for env_ready_finish, which waits for the end
+ * and says how it went. */
+struct env_ready_run;
+int env_ready_start(const struct env_config *cfg, struct state *st, struct prov *prov, const char *env,
+	const char *privkey, bool quick, struct ev_sink *ev, struct ssh_pool *pool, struct env_ready_run **out,
+	struct sbx_err *err) SBX_WUR;
+int env_ready_finish(struct env_ready_run *r, struct sbx_err *err) SBX_WUR;
+/* Whether the run goes on alongside (on its own thread). */
+bool env_ready_alongside(const struct env_ready_run *r);
+
 
 /* Apply the roles of every node (router, lb, postgres, ...) over the connections in pool (may be
  * NULL) or new ones; record their outputs. Unless refresh, a unit the quick check finds unchanged

@@ -1,6 +1,7 @@
 /* env_ready — wait for every node to answer SSH; pin host keys. */
 #include "env_int.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,10 +12,21 @@ struct ready {
 	struct prov *prov;
 	const char *env;
 	const char *privkey;
+	bool quick;           /* a pinned node runs no `true` (see env_ready_start) */
 	struct ev_sink *ev;
 	struct env_node *nodes;
 	int timeout_ms;
 	struct ssh_pool *pool;
+};
+
+/* A readiness run, maybe alongside the roles. */
+struct env_ready_run {
+	struct ready r;
+	size_t n;
+	bool alongside;       /* running on th */
+	pthread_t th;
+	int rc;               /* its result once joined */
+	struct sbx_err err;   /* its errors (alongside) */
 };
 
 /* Refuse a first host key the console does not vouch for. */
@@ -66,11 +78,13 @@ static int ready_one(void *ctx, size_t i, struct sbx_err *err)
 	struct ready *r = ctx;
 	struct env_node *n = &r->nodes[i];
 	struct ssh_target t = {n->ip, 22, "sandbox", r->privkey, n->hostkey};
+	bool unproven = n->hostkey && r->quick;
 	struct ssh_conn *c = NULL;
 	char *hostkey = NULL;
 	int64_t t0 = sbx_mono_ms();
 	ev_emit(r->ev, r->env, "node.booting", "domain", n->domain, n->instance, "booting, waiting for SSH on %s", n->ip);
-	int rc = ssh_connect_wait(&t, r->timeout_ms, &c, &hostkey, err);
+	int rc = unproven ? ssh_connect_wait_unproven(&t, r->timeout_ms, &c, &hostkey, err) :
+		ssh_connect_wait(&t, r->timeout_ms, &c, &hostkey, err);
 	if (rc < 0 && strstr(sbx_err_first(err), "host key changed"))
 		sbx_err_hint(err, "something other than node %s answers at %s, or its VM was rebuilt outside sandbox: "
 			"`sandbox status %s` shows the node, `sandbox down %s` removes the environment and its pinned keys",
@@ -93,6 +107,8 @@ static int ready_one(void *ctx, size_t i, struct sbx_err *err)
 		ssh_pool_put(r->pool, c);
 	else
 		ssh_close(c);
+	if (rc < 0 && r->pool)
+		ssh_pool_give_up(r->pool, &t);
 	free(hostkey);
 	if (rc < 0)
 		sbx_err_prefix(err, "node %s", n->instance);
@@ -114,17 +130,76 @@ static int write_known_hosts(struct state *st, const char *env, const struct env
 	return rc;
 }
 
-/* Wait for every node. */
-int env_ready(const struct env_config *cfg, struct state *st, struct prov *prov, const char *env,
-	const char *privkey, struct ev_sink *ev, struct ssh_pool *pool, struct sbx_err *err)
+/* Wait for every node (err: the caller's, or the run's own alongside). */
+static int ready_all(struct env_ready_run *x, struct sbx_err *err)
 {
-	struct ready r = {st, prov, env, privkey, ev, NULL, (int)cfg->ready_timeout * 1000, pool};
-	size_t n = 0;
-	if (env_nodes(st, env, &r.nodes, &n, err) < 0)
+	return exec_each(x->n, x->n < 64 ? (int)x->n : 64, ready_one, &x->r, err);
+}
+
+/* The thread of a readiness run alongside the roles. */
+static void *ready_main(void *arg)
+{
+	struct env_ready_run *x = arg;
+	x->rc = ready_all(x, &x->err);
+	return NULL;
+}
+
+/* Whether the readiness can run alongside the roles: every node is pinned (readiness then writes
+ * nothing to the state) and the roles wait for its connections in the pool. */
+static bool can_run_alongside(const struct env_ready_run *x)
+{
+	if (x->r.pool == NULL || !x->r.quick || x->n == 0)
+		return false;
+	for (size_t i = 0; i < x->n; i++)
+		if (x->r.nodes[i].hostkey == NULL)
+			return false;
+	return true;
+}
+
+/* Start waiting for every node. */
+int env_ready_start(const struct env_config *cfg, struct state *st, struct prov *prov, const char *env,
+	const char *privkey, bool quick, struct ev_sink *ev, struct ssh_pool *pool, struct env_ready_run **out,
+	struct sbx_err *err)
+{
+	struct env_ready_run *x = xcalloc(1, sizeof(*x));
+	x->r = (struct ready){st, prov, env, privkey, quick, ev, NULL, (int)cfg->ready_timeout * 1000, pool};
+	x->err = (struct sbx_err)SBX_ERR_INIT;
+	if (env_nodes(st, env, &x->r.nodes, &x->n, err) < 0) {
+		free(x);
 		return -1;
-	int rc = exec_each(n, n < 64 ? (int)n : 64, ready_one, &r, err);
+	}
+	x->alongside = can_run_alongside(x);
+	for (size_t i = 0; x->alongside && i < x->n; i++)
+		ssh_pool_expect(pool, &(struct ssh_target){x->r.nodes[i].ip, 22, "sandbox", privkey, NULL});
+	if (x->alongside && pthread_create(&x->th, NULL, ready_main, x) != 0)
+		abort();
+	if (!x->alongside)
+		x->rc = ready_all(x, err);
+	*out = x;
+	return 0;
+}
+
+/* Whether the run goes on alongside. */
+bool env_ready_alongside(const struct env_ready_run *x)
+{
+	return x->alongside;
+}
+
+/* Wait for the run's end; write known_hosts; free it. */
+int env_ready_finish(struct env_ready_run *x, struct sbx_err *err)
+{
+	if (x->alongside) {
+		pthread_join(x->th, NULL);
+		for (size_t i = 0; i < x->err.n; i++)
+			sbx_err_set(err, x->err.code ? x->err.code : SBX_EXIT_FAILED, "%s", x->err.msgs[i].text);
+		if (x->err.hint)
+			sbx_err_hint(err, "%s", x->err.hint);
+		sbx_err_clear(&x->err);
+	}
+	int rc = x->rc;
 	if (rc == 0)
-		rc = write_known_hosts(st, env, r.nodes, n, err);
-	env_nodes_free(r.nodes, n);
+		rc = write_known_hosts(x->r.st, x->r.env, x->r.nodes, x->n, err);
+	env_nodes_free(x->r.nodes, x->n);
+	free(x);
 	return rc;
 }

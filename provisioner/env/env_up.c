@@ -535,6 +535,22 @@ static int up_waits(struct up *u, bool *wait, struct sbx_err *err)
 	return 0;
 }
 
+/* The roles alongside the readiness run (see env_ready_start); readiness's errors come first. */
+static int up_ready_roles(struct up *u, const struct env_up_opts *o, struct env_ready_run *ready,
+	struct ssh_pool *pool, struct sbx_err *err)
+{
+	struct sbx_err re = SBX_ERR_INIT;
+	int rc = env_roles(u->cfg, u->st, u->bp, u->env, u->privkey, o->refresh, u->ev, pool, &re);
+	if (env_ready_finish(ready, err) < 0)
+		rc = -1;
+	for (size_t i = 0; rc < 0 && i < re.n; i++)
+		sbx_err_set(err, re.code ? re.code : SBX_EXIT_FAILED, "%s", re.msgs[i].text);
+	if (rc < 0 && re.hint && err->hint == NULL)
+		sbx_err_hint(err, "%s", re.hint);
+	sbx_err_clear(&re);
+	return rc;
+}
+
 /* Converge the machines, then wait for them and apply the roles. */
 static int up_machines(struct up *u, const struct env_up_opts *o, const struct state_env *env,
 	struct sbx_err *err)
@@ -549,9 +565,16 @@ static int up_machines(struct up *u, const struct env_up_opts *o, const struct s
 	if (!wait)
 		return 0;
 	struct ssh_pool *pool = ssh_pool_new();
-	int rc = env_ready(u->cfg, u->st, u->prov, u->env, u->privkey, u->ev, pool, err);
-	if (rc == 0)
-		rc = env_roles(u->cfg, u->st, u->bp, u->env, u->privkey, o->refresh, u->ev, pool, err);
+	struct env_ready_run *ready = NULL;
+	int rc = env_ready_start(u->cfg, u->st, u->prov, u->env, u->privkey, !o->refresh, u->ev, pool,
+		&ready, err);
+	if (rc == 0 && env_ready_alongside(ready)) /* a node's quick check starts once that node is ready */
+		rc = up_ready_roles(u, o, ready, pool, err);
+	else if (rc == 0) {
+		rc = env_ready_finish(ready, err);
+		if (rc == 0)
+			rc = env_roles(u->cfg, u->st, u->bp, u->env, u->privkey, o->refresh, u->ev, pool, err);
+	}
 	if (rc == 0)
 		rc = env_vip_route(u->st, u->bp, u->env, prov_uri(u->prov), u->ev, err);
 	ssh_pool_free(pool);

@@ -29,12 +29,17 @@ static void progress(const struct role_node *n, const char *role, const char *st
 		ctx->progress(ctx->progress_ctx, n->h->name, role, step);
 }
 
-/* Prefix a script with sudo when the SSH user is not root; caller frees. */
-static char *priv_wrap(const struct role_node *n, const char *script)
+/* Whether the SSH user is root (no sudo needed). */
+static bool as_root(const struct role_node *n)
 {
-	if (sbx_streq(n->env->ctx->ssh_user ? n->env->ctx->ssh_user : "root", "root"))
-		return xasprintf("sh -c %s", script);
-	return xasprintf("sudo -n sh -c %s", script);
+	return sbx_streq(n->env->ctx->ssh_user ? n->env->ctx->ssh_user : "root", "root");
+}
+
+/* Prefix a quoted script with sudo when the SSH user is not root (priv) or run it as that user
+ * (!priv); caller frees. */
+static char *priv_wrap(const struct role_node *n, const char *script, bool priv)
+{
+	return xasprintf("%ssh -c %s", priv && !as_root(n) ? "sudo -n " : "", script);
 }
 
 /* The last `max` bytes of s without trailing blanks, cleaned for a terminal, for messages; caller frees. */
@@ -46,14 +51,15 @@ static char *tail_of(const char *s, size_t len, size_t max)
 }
 
 /*
- * Run a script on the node with stdin from pieces of memory and local files. A non-zero exit is
+ * Run a script on the node (as root when priv, else as the SSH user) with stdin from pieces of
+ * memory and local files. A non-zero exit is
  * an error naming host, role and step with the node's stderr (or stdout when stderr is empty).
  * *out (optional) receives stdout on success.
  */
-static int node_run_in(struct role_node *n, const char *role, const char *step, const char *script,
-	const struct ssh_input *in, size_t nin, char **out, struct sbx_err *err)
+static int node_run_as(struct role_node *n, bool priv, const char *role, const char *step,
+	const char *script, const struct ssh_input *in, size_t nin, char **out, struct sbx_err *err)
 {
-	char *q = sbx_shell_quote(script), *cmd = priv_wrap(n, q);
+	char *q = sbx_shell_quote(script), *cmd = priv_wrap(n, q, priv);
 	struct ssh_result r = {0};
 	int rc = ssh_exec_stream(n->c, cmd, in, nin, &r, err);
 	if (rc == 0 && r.status != 0) {
@@ -75,7 +81,14 @@ static int node_run_in(struct role_node *n, const char *role, const char *step, 
 	return rc;
 }
 
-/* Run a script on the node, `input` (may be NULL) on its stdin (see node_run_in). */
+/* Run a script on the node as root (see node_run_as). */
+static int node_run_in(struct role_node *n, const char *role, const char *step, const char *script,
+	const struct ssh_input *in, size_t nin, char **out, struct sbx_err *err)
+{
+	return node_run_as(n, true, role, step, script, in, nin, out, err);
+}
+
+/* Run a script on the node as root, `input` (may be NULL) on its stdin (see node_run_as). */
 static int node_run(struct role_node *n, const char *role, const char *step, const char *script,
 	const struct sbx_buf *input, char **out, struct sbx_err *err)
 {
@@ -94,6 +107,9 @@ int role_node_connect(struct role_node *n, struct sbx_err *err)
 	n->c = n->unproven ? ssh_pool_take_unproven(ctx->pool, &t) : ssh_pool_take(ctx->pool, &t);
 	n->pooled = n->unproven && n->c != NULL;
 	int ms = n->connect_ms > 0 ? n->connect_ms : CONNECT_TIMEOUT_MS;
+	if (n->c == NULL && ssh_pool_gave_up(ctx->pool, &t))
+		return sbx_err_set(err, SBX_EXIT_FAILED, "node %s (%s): not ready, roles not applied", n->h->node,
+			n->h->name);
 	if (n->c == NULL && ssh_connect_wait(&t, ms, &n->c, NULL, err) < 0) {
 		sbx_err_prefix(err, "node %s (%s)", n->h->node, n->h->name);
 		return -1;
@@ -547,16 +563,13 @@ void role_unit_digest(const struct role_unit *u, char out[65])
 	sbx_buf_free(&b);
 }
 
-/* Append the quoted paths of the blobs (blobs) or the rendered files of the units u[k] with ok[k]
- * (ok NULL: all); returns how many. */
-static size_t add_paths_of(struct sbx_buf *b, const struct role_unit *const *u, size_t nu, const bool *ok,
-	bool blobs)
+/* Append the quoted paths of the files (rendered and blobs) of the units u[k] with ok[k] (ok NULL:
+ * all); returns how many. */
+static size_t add_paths_of(struct sbx_buf *b, const struct role_unit *const *u, size_t nu, const bool *ok)
 {
 	size_t n = 0;
 	for (size_t k = 0; k < nu; k++)
 		for (size_t i = 0; (ok == NULL || ok[k]) && i < u[k]->nfiles; i++) {
-			if ((u[k]->files[i].data == NULL) != blobs)
-				continue;
 			char *q = sbx_shell_quote(u[k]->files[i].path);
 			sbx_buf_printf(b, " %s", q);
 			free(q);
@@ -565,38 +578,75 @@ static size_t add_paths_of(struct sbx_buf *b, const struct role_unit *const *u, 
 	return n;
 }
 
-/*
- * The one command of a quick check: the manifest, the sha256 of every rendered file, the identity
- * of every blob (inode, size, mtime, ctime: hashing hundreds of megabytes on a slow guest is what
- * the check avoids; a blob was checked against its digest when it was applied, and any write to
- * it since changes its ctime), the running services (one sbx-svc running-all per unit).
- */
-static char *check_script(const struct role_node *n, const struct role_unit *const *u, size_t nu)
+/* Append `cmd`, run as the SSH user, then (when that fails and the user is not root) under sudo. */
+static void user_or_root(struct sbx_buf *b, const struct role_node *n, const char *cmd, const char *retry)
 {
-	struct sbx_buf b = {0};
-	char *m = role_path(n->h, APPLIED), *q = sbx_shell_quote(m);
-	sbx_buf_printf(&b, "cat %s 2>/dev/null\nsha256sum --", q);
-	add_paths_of(&b, u, nu, NULL, false);
-	sbx_buf_puts(&b, " 2>/dev/null </dev/null\nstat -c 'now %n %i %s %.9Y %.9Z' --");
-	if (add_paths_of(&b, u, nu, NULL, true) == 0)
-		sbx_buf_puts(&b, " /dev/null");
-	sbx_buf_puts(&b, " 2>/dev/null\n");
+	sbx_buf_printf(b, "%s 2>/dev/null", cmd);
+	if (!as_root(n))
+		sbx_buf_printf(b, " || sudo -n %s 2>/dev/null", retry ? retry : cmd);
+	sbx_buf_puts(b, "\n");
+}
+
+/* Append the shell that prints "running NAME" for each running service of the units: under
+ * systemd a process in the unit's cgroup (read by the shell itself: no process started), else
+ * sbx-svc running-all (pid files; under sudo, as it signals the daemons). */
+static void check_services(struct sbx_buf *b, const struct role_node *n, const struct role_unit *const *u,
+	size_t nu)
+{
+	bool sys = n->h->root == NULL || *n->h->root == '\0';
+	if (sys)
+		sbx_buf_puts(b, "C=/sys/fs/cgroup/system.slice\nif [ -d /run/systemd/system ] && [ -d $C ]; then\n"
+			"for s in");
+	for (size_t k = 0; sys && k < nu; k++)
+		for (size_t i = 0; i < u[k]->nservices; i++)
+			sbx_buf_printf(b, " %s", u[k]->services[i]);
+	if (sys)
+		sbx_buf_puts(b, "; do p=; { read -r p <$C/sbx-$s.service/cgroup.procs; } 2>/dev/null; "
+			"[ -z \"$p\" ] || echo \"running $s\"; done\nelse\n");
 	for (size_t k = 0; k < nu; k++) {
 		if (u[k]->nservices == 0)
 			continue;
-		svc_cmd(&b, n, "running-all", u[k]->services[0]);
+		if (!as_root(n))
+			sbx_buf_puts(b, "sudo -n ");
+		svc_cmd(b, n, "running-all", u[k]->services[0]);
 		for (size_t i = 1; i < u[k]->nservices; i++)
-			sbx_buf_printf(&b, " %s", u[k]->services[i]);
-		sbx_buf_puts(&b, " 2>/dev/null\n");
+			sbx_buf_printf(b, " %s", u[k]->services[i]);
+		sbx_buf_puts(b, " 2>/dev/null\n");
 	}
+	sbx_buf_puts(b, sys ? "true\nfi\n" : "");
+}
+
+/*
+ * The one command of a quick check, run as the SSH user (sudo costs most of a second on a slow
+ * guest; it is used only for what the user cannot read), starting as few processes as it can
+ * (each costs a tenth of a second on a busy TCG guest): the manifest (read by the shell), the
+ * identity of every file (inode, size, mtime, ctime, which need no read access: a file was
+ * compared with its rendering or digest when it was applied, and any write, replacement, chmod or
+ * chown since changes one of them; hashing is what the check avoids), the running services.
+ */
+static char *check_script(const struct role_node *n, const struct role_unit *const *u, size_t nu)
+{
+	struct sbx_buf b = {0}, st = {0};
+	char *m = role_path(n->h, APPLIED), *q = sbx_shell_quote(m);
+	char *rd = xasprintf("{ while IFS= read -r l; do printf '%%s\\n' \"$l\"; done <%s; }", q),
+		*cat = xasprintf("cat %s", q);
+	user_or_root(&b, n, rd, cat);
+	sbx_buf_puts(&st, "stat -c 'now %n %i %s %.9Y %.9Z' --");
+	if (add_paths_of(&st, u, nu, NULL) == 0)
+		sbx_buf_puts(&st, " /dev/null");
+	user_or_root(&b, n, st.data, NULL);
+	check_services(&b, n, u, nu);
 	sbx_buf_puts(&b, "true");
+	sbx_buf_free(&st);
+	free(rd);
+	free(cat);
 	free(q);
 	free(m);
 	return sbx_buf_steal(&b);
 }
 
-/* Whether a quick check's output shows blob f as the manifest recorded it after its apply. */
-static bool blob_same(const char *out, const struct role_file *f)
+/* Whether a quick check's output shows file f as the manifest recorded it after its apply. */
+static bool file_same(const char *out, const struct role_file *f)
 {
 	char *now = xasprintf("\nnow %s ", f->path);
 	const char *hit = strstr(out, now), *rest = hit ? hit + strlen(now) : NULL;
@@ -619,7 +669,7 @@ static bool check_same(const char *out, const struct role_unit *u)
 	bool same = strstr(out, line) != NULL;
 	free(line);
 	for (size_t i = 0; same && i < u->nfiles; i++)
-		same = u->files[i].data ? !file_differs(out, &u->files[i], NULL) : blob_same(out, &u->files[i]);
+		same = file_same(out, &u->files[i]);
 	for (size_t i = 0; same && i < u->nservices; i++)
 		same = svc_says_running(out, u->services[i]);
 	return same;
@@ -632,12 +682,13 @@ int role_node_check(struct role_node *n, const struct role_unit *const *u, size_
 	char *script = check_script(n, u, nu), *out = NULL;
 	struct sbx_err e = SBX_ERR_INIT;
 	progress(n, "-", "check");
-	int rc = node_run(n, "-", "check", script, NULL, &out, &e);
+	struct ssh_input none = {.data = "", .len = 0};
+	int rc = node_run_as(n, false, "-", "check", script, &none, 1, &out, &e);
 	if (rc < 0 && n->pooled) { /* the kept connection died since readiness: connect anew */
 		sbx_err_clear(&e);
 		role_node_close(n);
 		n->unproven = false;
-		rc = role_node_connect(n, &e) < 0 ? -1 : node_run(n, "-", "check", script, NULL, &out, &e);
+		rc = role_node_connect(n, &e) < 0 ? -1 : node_run_as(n, false, "-", "check", script, &none, 1, &out, &e);
 	}
 	n->pooled = false;
 	if (rc < 0) {
@@ -655,7 +706,8 @@ int role_node_check(struct role_node *n, const struct role_unit *const *u, size_
 }
 
 /* Write the node's manifest of the units applied or found unchanged: their digests, and the
- * identity of their blobs ("blob PATH INODE SIZE MTIME CTIME"). */
+ * identity of their files ("blob PATH INODE SIZE MTIME CTIME", rendered files too); owned by the
+ * SSH user, whose quick check reads it without sudo. */
 int role_node_record(struct role_node *n, const struct role_unit *const *u, const bool *ok, size_t nu,
 	struct sbx_err *err)
 {
@@ -672,9 +724,15 @@ int role_node_record(struct role_node *n, const struct role_unit *const *u, cons
 	}
 	sbx_buf_printf(&b, " > %s" STAGED ")\n", q);
 	sbx_buf_puts(&b, "stat -c 'blob %n %i %s %.9Y %.9Z' --");
-	if (add_paths_of(&b, u, nu, ok, true) == 0)
+	if (add_paths_of(&b, u, nu, ok) == 0)
 		sbx_buf_puts(&b, " /dev/null");
-	sbx_buf_printf(&b, " >> %s" STAGED "\nmv -f %s" STAGED " %s", q, q, q);
+	sbx_buf_printf(&b, " >> %s" STAGED "\n", q);
+	if (!as_root(n)) {
+		char *user = sbx_shell_quote(n->env->ctx->ssh_user);
+		sbx_buf_printf(&b, "chown %s %s" STAGED "\n", user, q);
+		free(user);
+	}
+	sbx_buf_printf(&b, "mv -f %s" STAGED " %s", q, q);
 	int rc = node_run(n, "-", "record", b.data, NULL, NULL, err);
 	sbx_buf_free(&b);
 	free(q);

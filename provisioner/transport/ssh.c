@@ -458,9 +458,10 @@ int ssh_probe(struct ssh_conn *c, int timeout_ms, struct sbx_err *err)
 	return rc;
 }
 
-/* Connect once (TCP by tcp_dl, everything by dl) and prove the session works by running `true`. */
-static int connect_probe(const struct ssh_target *t, int64_t tcp_dl, int64_t dl, struct ssh_conn **out,
-	char **hk, struct sbx_err *err)
+/* Connect once (TCP by tcp_dl, everything by dl) and, when probe, prove the session works by
+ * running `true`. */
+static int connect_probe(const struct ssh_target *t, bool probe, int64_t tcp_dl, int64_t dl,
+	struct ssh_conn **out, char **hk, struct sbx_err *err)
 {
 	struct ssh_conn *c = NULL;
 	char *key = NULL;
@@ -468,7 +469,7 @@ static int connect_probe(const struct ssh_target *t, int64_t tcp_dl, int64_t dl,
 	if (rc < 0)
 		return rc;
 	int left = ms_left(dl);
-	if (ssh_probe(c, left > 2000 ? left : 2000, err) < 0) {
+	if (probe && ssh_probe(c, left > 2000 ? left : 2000, err) < 0) {
 		ssh_close(c);
 		free(key);
 		return -1;
@@ -488,8 +489,8 @@ static int64_t attempt_dl(int64_t deadline, int ms)
 	return sbx_mono_ms() + (left < 500 ? 500 : left > ms ? ms : left);
 }
 
-/* Connect with retry and backoff until the deadline. */
-int ssh_connect_wait(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out,
+/* Connect with retry and backoff until the deadline, each attempt proven by `true` when probe. */
+static int connect_wait(const struct ssh_target *t, bool probe, int timeout_ms, struct ssh_conn **out,
 	char **hostkey, struct sbx_err *err)
 {
 	struct sbx_backoff b;
@@ -499,7 +500,7 @@ int ssh_connect_wait(const struct ssh_target *t, int timeout_ms, struct ssh_conn
 	for (;;) {
 		attempts++;
 		sbx_err_clear(&last);
-		rc = connect_probe(t, attempt_dl(b.deadline_ms, SSH_CONNECT_MAX_MS),
+		rc = connect_probe(t, probe, attempt_dl(b.deadline_ms, SSH_CONNECT_MAX_MS),
 			attempt_dl(b.deadline_ms, SSH_SESSION_MAX_MS), out, hostkey, &last);
 		if (rc == 0 || rc == -SSH_FAIL_HOSTKEY || sbx_cancelled() || sbx_backoff_wait_intr(&b) < 0 ||
 			sbx_cancelled())
@@ -517,6 +518,20 @@ int ssh_connect_wait(const struct ssh_target *t, int timeout_ms, struct ssh_conn
 	}
 	sbx_err_clear(&last);
 	return rc;
+}
+
+/* Connect with retry and backoff until the deadline, each attempt proven by `true`. */
+int ssh_connect_wait(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out,
+	char **hostkey, struct sbx_err *err)
+{
+	return connect_wait(t, true, timeout_ms, out, hostkey, err);
+}
+
+/* ssh_connect_wait without the `true`. */
+int ssh_connect_wait_unproven(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out,
+	char **hostkey, struct sbx_err *err)
+{
+	return connect_wait(t, false, timeout_ms, out, hostkey, err);
 }
 
 /* Bound every later operation on this connection. */

@@ -39,6 +39,10 @@ int ssh_connect(const struct ssh_target *t, int timeout_ms, struct ssh_conn **ou
  * sockets: no call blocks past its deadline. */
 int ssh_connect_wait(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out,
 	char **hostkey, struct sbx_err *err) SBX_WUR;
+/* ssh_connect_wait, each attempt ending once authenticated, with no `true` run: for a caller whose
+ * first command proves the session and reconnects when it fails (see ssh_pool_take_unproven). */
+int ssh_connect_wait_unproven(const struct ssh_target *t, int timeout_ms, struct ssh_conn **out,
+	char **hostkey, struct sbx_err *err) SBX_WUR;
 void ssh_close(struct ssh_conn *c); /* NULL is a no-op */
 
 struct ssh_result {
@@ -111,8 +115,16 @@ void ssh_pool_put(struct ssh_pool *p, struct ssh_conn *c);
  * dead (then it is closed). A NULL pool has none. */
 struct ssh_conn *ssh_pool_take(struct ssh_pool *p, const struct ssh_target *t);
 /* The kept connection for t as it is, not proven alive (no round trip): for a caller whose first
- * command notices a dead connection and then connects anew. NULL when there is none. */
+ * command notices a dead connection and then connects anew. NULL when there is none. While t is
+ * expected (ssh_pool_expect), waits for its put or its ssh_pool_give_up. */
 struct ssh_conn *ssh_pool_take_unproven(struct ssh_pool *p, const struct ssh_target *t);
+/* A connection for t is on its way (readiness runs alongside the roles): takes of t wait for it. */
+void ssh_pool_expect(struct ssh_pool *p, const struct ssh_target *t);
+/* The expected connection for t will not come (its node is not ready): takes of t return NULL,
+ * and ssh_pool_gave_up says so. */
+void ssh_pool_give_up(struct ssh_pool *p, const struct ssh_target *t);
+/* Whether ssh_pool_give_up was called for t. */
+bool ssh_pool_gave_up(struct ssh_pool *p, const struct ssh_target *t);
 /* Close every connection not taken; NULL is a no-op. */
 void ssh_pool_free(struct ssh_pool *p);
 /*

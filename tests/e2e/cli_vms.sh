@@ -1,7 +1,9 @@
 #!/bin/sh
 # End to end with real VMs: libvirtd + QEMU (TCG here), the project's Debian image, real SSH.
 #   1. `up` the README's example (examples/quickstart.yaml: web + PostgreSQL), `ssh` into both,
-#      psql through pgbouncer with the generated credentials, `down`, and virsh shows nothing left.
+#      psql through pgbouncer with the generated credentials; a re-run changes nothing (the quick
+#      check), a stopped service and an edited file are repaired by a plain re-run; `down`, and
+#      virsh shows nothing left.
 #   2. scale 1 → 2 → 1 → 2: the re-created node gets a new host key, and its old pin (deleted with
 #      its domain) does not block readiness; host keys are vouched by the consoles, not trusted blindly.
 #   3. an environment with a 1-minute TTL is gone after one `reap` once it has expired.
@@ -42,9 +44,22 @@ expect_rc 0 "$SANDBOX" ssh $E web -- psql "$DBURL" -tAc "select current_user || 
 expect_out '^app@app$'
 # interactive ssh goes through OpenSSH with the pinned host key
 expect_rc 0 env SSH_AUTH_SOCK= "$SANDBOX" ssh $E web </dev/null
-# a re-run converges without touching the VMs
+# a re-run converges without touching the VMs: one command per node with roles, no health check
 expect_rc 0 "$SANDBOX" up "$SBX_TOP/examples/quickstart.yaml" --name $E --json
 expect_out 'plan: 0 to create, 0 to update, 0 to delete'
+expect_out 'roles unchanged on 1 of 1 node\(s\).*0 health check\(s\) run'
+# a service stopped and a rendered file edited behind sandbox's back: a plain re-run finds both in
+# its quick check, puts the file back and starts the service; psql works again
+expect_rc 0 "$SANDBOX" ssh $E db-0 -- sudo -n /usr/local/lib/sbx/sbx-svc "" stop pgbouncer
+expect_rc 0 "$SANDBOX" ssh $E db-0 -- sudo -n sh -c 'echo "# edited" >> /etc/sbx/postgresql/pg_hba.conf'
+expect_rc 0 "$SANDBOX" up "$SBX_TOP/examples/quickstart.yaml" --name $E --json
+expect_out '"event":"roles.done".* 1 file\(s\) changed, 1 start\(s\)'
+expect_rc 0 "$SANDBOX" ssh $E db-0 -- sudo -n /usr/local/lib/sbx/sbx-svc "" running pgbouncer
+expect_rc 1 "$SANDBOX" ssh $E db-0 -- sudo -n grep -q edited /etc/sbx/postgresql/pg_hba.conf
+expect_rc 0 "$SANDBOX" ssh $E web -- psql "$DBURL" -tAc "select 1"
+expect_out '^1$'
+expect_rc 0 "$SANDBOX" up "$SBX_TOP/examples/quickstart.yaml" --name $E --json
+expect_out 'roles unchanged on 1 of 1 node\(s\)'
 
 expect_rc 0 "$SANDBOX" down $E
 expect_out "nothing tagged with $E remains"

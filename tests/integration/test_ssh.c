@@ -414,6 +414,65 @@ static void test_wait_slow_handshake(void **state)
 	sbx_err_clear(&err);
 }
 
+/* A take of an expected connection, on its own thread. */
+struct taker {
+	struct ssh_pool *p;
+	const struct ssh_target *t;
+	struct ssh_conn *got;
+	int done; /* set once the take returned */
+};
+
+/* Take t from the pool (waits while it is expected). */
+static void *taker_main(void *arg)
+{
+	struct taker *k = arg;
+	k->got = ssh_pool_take_unproven(k->p, k->t);
+	__atomic_store_n(&k->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Readiness alongside the roles: a take of an expected connection waits for its put (an
+ * unproven connect: authenticated, no command run yet, and the first command works) or its
+ * give-up (then NULL, and the pool says so); other targets do not wait. */
+static void test_pool_expect(void **state)
+{
+	(void)state;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct ssh_target t = target(NULL), other = target(NULL);
+	other.user = "nobody";
+	struct ssh_pool *p = ssh_pool_new();
+	struct ssh_conn *c = NULL;
+	struct taker k = {p, &t, NULL, 0};
+	pthread_t th;
+	ssh_pool_expect(p, &t);
+	assert_int_equal(pthread_create(&th, NULL, taker_main, &k), 0);
+	assert_null(ssh_pool_take_unproven(p, &other)); /* not expected: no wait */
+	assert_int_equal(ssh_connect_wait_unproven(&t, 20000, &c, NULL, &err), 0);
+	assert_int_equal(ssh_exec_count(c), 0);
+	assert_int_equal(__atomic_load_n(&k.done, __ATOMIC_SEQ_CST), 0); /* still waiting */
+	ssh_pool_put(p, c);
+	pthread_join(th, NULL);
+	assert_ptr_equal(k.got, c);
+	struct ssh_result r = {0};
+	assert_int_equal(ssh_exec(c, "echo hi", NULL, &r, &err), 0);
+	assert_int_equal(r.status, 0);
+	ssh_result_clear(&r);
+	ssh_close(c);
+	assert_false(ssh_pool_gave_up(p, &t));
+	/* given up: the waiting take returns NULL */
+	k = (struct taker){p, &t, NULL, 0};
+	ssh_pool_expect(p, &t);
+	assert_int_equal(pthread_create(&th, NULL, taker_main, &k), 0);
+	ssh_pool_give_up(p, &t);
+	pthread_join(th, NULL);
+	assert_null(k.got);
+	assert_true(ssh_pool_gave_up(p, &t));
+	assert_false(ssh_pool_gave_up(p, &other));
+	assert_false(ssh_pool_gave_up(NULL, &t));
+	ssh_pool_free(p);
+	sbx_err_clear(&err);
+}
+
 /* The pool hands a kept connection to the same target once, proves it alive, and drops a dead one. */
 static void test_pool(void **state)
 {
@@ -480,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_wait_until_up),
 		cmocka_unit_test(test_wait_slow_handshake),
 		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_pool_expect),
 		cmocka_unit_test(test_exec_timeout),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
