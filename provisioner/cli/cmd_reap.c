@@ -1,7 +1,5 @@
 /* cmd_reap — `sandbox reap`: claim and destroy every expired environment. */
-#include <limits.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "event.h"
@@ -17,9 +15,7 @@ int cmd_reap(int argc, char **argv)
 	struct cli_opt_args a;
 	if (cli_opt_parse(&syn, argc, argv, &a) < 0)
 		return a.exit;
-	char host[HOST_NAME_MAX + 1] = "localhost";
-	gethostname(host, sizeof(host) - 1);
-	char *me = xasprintf("reaper@%s:%d", host, (int)getpid());
+	char *me = state_reaper_id("reaper");
 	struct state *st = NULL;
 	size_t n = 0, failed = 0;
 	struct ev_sink *ev = cli_ev_new(json);

@@ -5,12 +5,10 @@
 
 #include <errno.h>
 #include <stdatomic.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define DAEMON_SIG_POLL_MS 200
 
@@ -81,10 +79,8 @@ static bool daemon_sleep(struct daemon *d)
 /* Initialise the daemon's synchronisation (the sleep on the monotonic clock). */
 static void daemon_init(struct daemon *d, const struct env_config *cfg, const struct daemon_opts *o)
 {
-	char host[HOST_NAME_MAX + 1] = "localhost";
 	*d = (struct daemon){.cfg = cfg, .o = o};
-	gethostname(host, sizeof(host) - 1);
-	d->reaper = xasprintf("daemon@%s:%d", host, (int)getpid());
+	d->reaper = state_reaper_id("daemon");
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_mutex_init(&d->evs.mu, NULL);
 	sbx_cond_init_mono(&d->wake);

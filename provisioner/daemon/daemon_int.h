@@ -48,7 +48,7 @@ struct daemon {
 	const struct daemon_opts *o;
 	struct state *st;      /* shared by the reaper and the HTTP threads (the handle serialises) */
 	struct ev_sink *log;   /* JSON lines on stderr */
-	char *reaper;          /* "daemon@HOST:PID" */
+	char *reaper;          /* "daemon@HOST:PID.RANDOM" (state_reaper_id) */
 	struct state_lock *alive; /* the reaper's liveness lock, held for the daemon's life */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;   /* the reaper's sleep, cut short by a stop */

@@ -2,6 +2,7 @@
  * the domain type, and the XML helpers the other lv_*.c files share (lv_int.h). */
 #include "lv_int.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,17 +53,36 @@ static bool lv_code_transient(int code)
 	return false;
 }
 
+/* Whether a libvirt error is transient: a code of the list, or a system call that said EAGAIN
+ * (libvirtd's "failed to load cgroup BPF prog: Resource temporarily unavailable" when a domain
+ * starts while the kernel still frees an earlier one's BPF programs: libbpf retries that too). */
+static bool lv_error_transient(virErrorPtr e)
+{
+	if (e == NULL)
+		return false;
+	return lv_code_transient(e->code) || (e->code == VIR_ERR_SYSTEM_ERROR && e->message != NULL &&
+		strstr(e->message, strerrordesc_np(EAGAIN)) != NULL);
+}
+
 /* Report the last libvirt error as "<what> <name>: <message>". Returns -1. */
 int lv_fail(struct sbx_err *err, const char *what, const char *name)
 {
 	virErrorPtr e = virGetLastError();
-	lv_last_transient = e && lv_code_transient(e->code);
+	lv_last_transient = lv_error_transient(e);
 	return sbx_err_set(err, SBX_EXIT_FAILED, "%s %s: %s", what, name,
 		e && e->message ? e->message : "unknown libvirt error");
 }
 
+/* Take back the lv_fail just made into an attempt's own err. Returns 0. */
+int lv_unfail(struct sbx_err *err)
+{
+	lv_last_transient = false;
+	sbx_err_clear(err);
+	return 0;
+}
+
 /* Copy every message of src into dst. */
-static void lv_err_move(struct sbx_err *dst, struct sbx_err *src)
+void lv_err_move(struct sbx_err *dst, struct sbx_err *src)
 {
 	for (size_t i = 0; i < src->n; i++)
 		sbx_err_set(dst, src->code ? src->code : SBX_EXIT_FAILED, "%s", src->msgs[i].text);

@@ -131,10 +131,16 @@ static int dom_stop(virDomainPtr dom, const char *name, struct sbx_err *err)
 	struct sbx_backoff b;
 	sbx_backoff_init(&b, 20000, 100, 2000);
 	while (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
-		if (lv_code() == VIR_ERR_NO_DOMAIN || virDomainIsActive(dom) == 0)
-			return 0;
-		if (sbx_backoff_wait(&b) < 0)
-			return lv_fail(err, "cannot stop domain", name);
+		struct sbx_err why = SBX_ERR_INIT;
+		bool gone = lv_code() == VIR_ERR_NO_DOMAIN;
+		lv_fail(&why, "cannot stop domain", name); /* before IsActive resets libvirt's error */
+		if (gone || virDomainIsActive(dom) == 0)
+			return lv_unfail(&why);
+		if (sbx_backoff_wait(&b) < 0) {
+			lv_err_move(err, &why);
+			return -1;
+		}
+		sbx_err_clear(&why);
 	}
 	return 0;
 }
@@ -232,8 +238,11 @@ static int dom_ensure_once(struct lv *lv, const void *arg, void *out, struct sbx
 	else if (dom == NULL ? (dom = dom_define(lv, s->name, xml, err)) != NULL
 			     : dom_converge(lv, &dom, s, hash, err) == 0)
 		rc = 0;
-	if (rc == 0 && !lv_no_start() && virDomainIsActive(dom) != 1 && virDomainCreate(dom) < 0 && virDomainIsActive(dom) != 1)
+	if (rc == 0 && !lv_no_start() && virDomainIsActive(dom) != 1 && virDomainCreate(dom) < 0) {
 		rc = lv_fail(err, "cannot start domain", s->name);
+		if (virDomainIsActive(dom) == 1)
+			rc = lv_unfail(err); /* started by another client meanwhile */
+	}
 	if (dom)
 		virDomainFree(dom);
 	free(draft);

@@ -25,6 +25,12 @@ int lv_code(void);
 /* Report the last libvirt error as "<what> <name>: <message>" and note whether it is transient
  * (what lv_retry retries). Returns -1. */
 int lv_fail(struct sbx_err *err, const char *what, const char *name);
+/* Take back an lv_fail whose object reached the wanted state after all (another client started or
+ * stopped it): clears err, which must be the attempt's own (lv_retry's). Returns 0. Check that
+ * state only after lv_fail: every libvirt call, virDomainIsActive too, resets the last error. */
+int lv_unfail(struct sbx_err *err);
+/* Copy every message of src into dst; clear src. */
+void lv_err_move(struct sbx_err *dst, struct sbx_err *src);
 /* Run fn until it succeeds, retrying while it fails with a transient libvirt error (reported
  * through lv_fail), with backoff for up to 30 s. err gets only the last attempt's messages. */
 int lv_retry(struct lv *lv, lv_op_fn fn, const void *arg, void *out, struct sbx_err *err) SBX_WUR;

@@ -243,9 +243,11 @@ static int net_ensure_once(struct lv *lv, const void *arg, void *out, struct sbx
 	}
 	if (net == NULL ? (net = net_define(lv, s, gw, err)) == NULL : net_converge(net, s, gw, err) < 0)
 		goto out;
-	if (!lv_no_start() && virNetworkIsActive(net) != 1 && virNetworkCreate(net) < 0 && virNetworkIsActive(net) != 1) {
+	if (!lv_no_start() && virNetworkIsActive(net) != 1 && virNetworkCreate(net) < 0) {
 		lv_fail(err, "cannot start network", s->name);
-		goto out;
+		if (virNetworkIsActive(net) != 1)
+			goto out;
+		lv_unfail(err); /* started by another client meanwhile */
 	}
 	rc = 0;
 out:
@@ -273,9 +275,11 @@ static int net_delete_once(struct lv *lv, const void *arg, void *out, struct sbx
 	virNetworkPtr net = virNetworkLookupByName(lv->conn, name);
 	if (net == NULL)
 		return lv_code() == VIR_ERR_NO_NETWORK ? 0 : lv_fail(err, "cannot look up network", name);
-	if (virNetworkIsActive(net) == 1 && virNetworkDestroy(net) < 0 && virNetworkIsActive(net) == 1) {
+	if (virNetworkIsActive(net) == 1 && virNetworkDestroy(net) < 0) {
 		lv_fail(err, "cannot stop network", name);
-		goto out;
+		if (virNetworkIsActive(net) == 1)
+			goto out;
+		lv_unfail(err); /* stopped by another client meanwhile */
 	}
 	if (virNetworkUndefine(net) < 0 && lv_code() != VIR_ERR_NO_NETWORK) {
 		lv_fail(err, "cannot undefine network", name);

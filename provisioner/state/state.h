@@ -366,6 +366,9 @@ void state_env_unlock(struct state_lock *lk);
  * after stale_secs. Busy (the id is held) → -1 with SBX_EXIT_REFUSED.
  */
 int state_reaper_hold(struct state *st, const char *reaper, struct state_lock **out, struct sbx_err *err) SBX_WUR;
+/* A new reaper id "KIND@HOST:PID.RANDOM" (owned): the random part keeps a reused pid (a container's
+ * PID 1, restarted) from taking a dead reaper's id, whose claims would then look like its own. */
+char *state_reaper_id(const char *kind);
 /*
  * `sandbox unlock`: drop env's lease whoever holds it and log the event "lock.unlock" (detail:
  * the holder's host and pid, or held false; `by`). *held = whether a lease was dropped. A SQLite

@@ -325,6 +325,16 @@ static char *reaper_key(const char *reaper)
 	return k;
 }
 
+/* A new reaper id. */
+char *state_reaper_id(const char *kind)
+{
+	char host[HOST_NAME_MAX + 1] = "localhost";
+	uint32_t r = 0;
+	gethostname(host, sizeof(host) - 1);
+	sbx_random(&r, sizeof(r));
+	return xasprintf("%s@%s:%d.%08x", kind, host, (int)getpid(), (unsigned)r);
+}
+
 /* Hold the liveness lock of a reaper id (not waiting). */
 int state_reaper_hold(struct state *st, const char *reaper, struct state_lock **out, struct sbx_err *err)
 {

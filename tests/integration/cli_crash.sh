@@ -3,7 +3,8 @@
 # converges and `down` leaves nothing behind. Real libvirtd + QEMU (objects outlive the killed
 # client, as in real life), VMs that need not boot (blank disk, --no-wait). Then Ctrl-C (SIGINT)
 # while `up` waits for a VM that never answers SSH: it stops waiting at once (the deadline is
-# 15 minutes), exits 1 saying so and how to go on, and the next `up` converges.
+# 15 minutes), exits 1 saying so and how to go on, and the next `up` converges. Last, a VM that
+# cannot start (its disk emptied): `up` reports libvirt's own error.
 . "$SBX_TOP/tests/lib/harness.sh"
 use_real_libvirt
 
@@ -67,4 +68,16 @@ expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E
 expect_out 'plan: 0 to create, 0 to update, 0 to delete'
 expect_rc 0 "$SANDBOX" down $E
 [ "$(leftovers $E)" -eq 0 ] && pass || fail "down after the interrupted up left $(leftovers $E) objects"
+# A VM that cannot start: up says what libvirt said (it used to be "unknown libvirt error": the
+# check whether the domain had started after all reset libvirt's error first), and down cleans up.
+E=cr$$-s
+on_exit "$SANDBOX down $E"
+expect_rc 0 "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E
+$V destroy "sbx-$E.vm-1" >/dev/null && : >"$($V vol-path --pool sandbox "sbx-$E.vm-1.qcow2")" && pass ||
+    fail "cannot stop vm-1 and empty its disk"
+expect_rc 1 "$SANDBOX" up "$T/bp.yaml" --no-wait --name $E
+expect_out "cannot start domain sbx-$E\.vm-1: .*not in qcow2 format"
+expect_no_out 'unknown libvirt error'
+expect_rc 0 "$SANDBOX" down $E
+[ "$(leftovers $E)" -eq 0 ] && pass || fail "down after the failed start left $(leftovers $E) objects"
 finish

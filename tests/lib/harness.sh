@@ -24,12 +24,16 @@ trap 'exit 130' INT TERM
 fail() { echo "FAIL: $*" >&2; _failures=$((_failures + 1)); }
 pass() { _checks=$((_checks + 1)); }
 
+# The output's first error lines, printed right under a FAIL line: CI shows a failing log's head
+# and tail, and the middle of a long output (where the error often is) can be folded away.
+_errlines() { printf '%s\n' "$OUT" | grep -Ei -m 3 'error|cannot|fail' | sed 's/^/  error line: /' >&2; }
 # expect_rc CODE CMD...: run CMD, check its exit code; output in $OUT (stdout+stderr).
 expect_rc() {
     want=$1; shift
     OUT=$("$@" 2>&1); rc=$?
     if [ "$rc" -ne "$want" ]; then
-        fail "expected exit $want, got $rc: $*"; printf '%s\n' "$OUT" | tail -n 30 >&2
+        fail "expected exit $want, got $rc: $*"; _errlines
+        printf '%s\n' "$OUT" | tail -n 30 >&2
     else
         pass
     fi

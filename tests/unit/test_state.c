@@ -781,6 +781,21 @@ static void test_claim_dead_reaper(void **ctx)
 	state_env_unlock(r2);
 }
 
+/* A reaper id names its kind, host and pid, and two ids made by one process differ (a restarted
+ * daemon that got the same pid never takes a dead one's id). */
+static void test_reaper_id(void **ctx)
+{
+	(void)ctx;
+	char *a = state_reaper_id("daemon"), *b = state_reaper_id("daemon");
+	char *pid = xasprintf(":%d.", (int)getpid());
+	assert_true(strncmp(a, "daemon@", 7) == 0);
+	assert_non_null(strstr(a, pid));
+	assert_string_not_equal(a, b);
+	free(pid);
+	free(a);
+	free(b);
+}
+
 #define RACE_ENVS 20
 #define RACE_PROCS 2
 
@@ -1376,6 +1391,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_two_handles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_stale_takeover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_dead_reaper, setup, teardown),
+		cmocka_unit_test(test_reaper_id),
 		cmocka_unit_test_setup_teardown(test_claim_race_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warm_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warm_roles, setup, teardown),
