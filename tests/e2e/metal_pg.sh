@@ -50,6 +50,7 @@ on_exit '[ -f "$T/qemu.pid" ] && kill -9 "$(cat "$T/qemu.pid")"'
 
 mkdir -p "$T/bp"
 cp "$IMG/vmlinuz" "$T/bp/vmlinuz" && cp "$IMG/initrd.img" "$T/bp/initrd.img" && ln -s "$IMG/disk.qcow2" "$T/bp/disk.img"
+# vm.yaml: the VM alone; metal-pg.yaml: the same and the machine with the postgres role
 cat > "$T/bp/vm.yaml" <<YAML
 apiVersion: sandbox/v1
 name: metal-pg
@@ -60,15 +61,7 @@ networks: [ { name: lan, mode: isolated } ]
 nodes:
   - { name: app, cpus: 1, memory: 1Gi, roles: [plain], networks: [lan] }
 YAML
-cat > "$T/bp/metal-pg.yaml" <<YAML
-apiVersion: sandbox/v1
-name: metal-pg
-lifetime: { ttl: 2h }
-site: { uri: $URI, image: { path: disk.img, kernel: vmlinuz, initrd: initrd.img,
-        cmdline: "root=/dev/vda console=ttyS0 net.ifnames=0" } }
-networks: [ { name: lan, mode: isolated } ]
-nodes:
-  - { name: app, cpus: 1, memory: 1Gi, roles: [plain], networks: [lan] }
+{ cat "$T/bp/vm.yaml"; cat <<YAML; } > "$T/bp/metal-pg.yaml"
   - { name: db, provider: ipmi, roles: [postgres], networks: [lan], mac: "$MAC", disk: /dev/vda, wipe: true,
       bmc: { address: 127.0.0.1, port: $BMC, user: admin, password: "\${secret.bmc}" } }
 database:
