@@ -30,6 +30,9 @@ chmod 0755 "$T"
 BR=sbx$(printf %s "sbx-$A.lan" | sha256sum | cut -c1-8)
 NB="$SANDBOX_NETBOOT_DIR/sbx-$A.lan.netboot"
 . "$SBX_TOP/tests/lib/bmc_sim.sh"
+S=$T/sim
+bmc_sim "$S"
+BMC=$(cat "$S/port")
 
 # the machine: powered on by the BMC; its NIC a tap QEMU makes and puts in the network's bridge
 qemu-img create -q -f qcow2 "$T/machine.qcow2" "$(qemu-img info --output=json "$IMG/disk.qcow2" |
