@@ -1,5 +1,7 @@
 /* daemon_warm — the warm pool's loop (`sandbox daemon --pool`): keep each shape's count of members
- * ready, replace those older than their image, destroy the rest; one thread per booting member. */
+ * ready, replace those older than their image, destroy the rest; one thread per booting member.
+ * A shape whose members fail (cannot boot, or break before they are ready) waits before its next
+ * one: a pass, then twice as long after each failure in a row, at most WARM_BACKOFF_MAX_S. */
 #include "daemon_int.h"
 
 #include "clock.h"
@@ -11,6 +13,7 @@
 #include <time.h>
 
 #define WARM_PASS_S 5
+#define WARM_BACKOFF_MAX_S 300
 
 /* A member this process boots, and the thread waiting for it. */
 struct warm_wait {
@@ -29,6 +32,8 @@ struct daemon_warm {
 	volatile bool stop;
 	struct warm_wait **waits;
 	size_t nwaits;
+	int *fails;           /* per shape (--pool index): failures in a row (under mu) */
+	int64_t *retry_at;    /* per shape: no new member before this sbx_mono_ms (under mu) */
 };
 
 /* Log a pool event and record it in the state (detail: the member and its shape). */
@@ -52,6 +57,53 @@ static void warm_event(struct daemon_warm *w, const char *kind, const char *id, 
 	free(msg);
 }
 
+/* The index of a configured shape, or -1. */
+static int shape_index(const struct daemon_warm *w, const char *key)
+{
+	for (size_t i = 0; i < w->d->o->npool; i++)
+		if (strcmp(w->d->o->pool[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A member of shape key failed: its next one waits (pool.backoff says how long). */
+static void shape_failed(struct daemon_warm *w, const char *key)
+{
+	int i = shape_index(w, key);
+	if (i < 0)
+		return;
+	pthread_mutex_lock(&w->mu);
+	int n = ++w->fails[i];
+	int64_t delay_s = (int64_t)WARM_PASS_S << (n - 1 < 8 ? n - 1 : 8);
+	if (delay_s > WARM_BACKOFF_MAX_S)
+		delay_s = WARM_BACKOFF_MAX_S;
+	w->retry_at[i] = sbx_mono_ms() + delay_s * 1000;
+	pthread_mutex_unlock(&w->mu);
+	warm_event(w, "pool.backoff", NULL, key, "%d failure%s in a row: the next member of this shape in %llds", n,
+		n == 1 ? "" : "s", (long long)delay_s);
+}
+
+/* A member of shape key is ready: the shape's failures are forgotten. */
+static void shape_ok(struct daemon_warm *w, const char *key)
+{
+	int i = shape_index(w, key);
+	if (i < 0)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->fails[i] = 0;
+	w->retry_at[i] = 0;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Whether shape i may boot a member now (not backing off). */
+static bool shape_due(struct daemon_warm *w, size_t i)
+{
+	pthread_mutex_lock(&w->mu);
+	bool due = sbx_mono_ms() >= w->retry_at[i];
+	pthread_mutex_unlock(&w->mu);
+	return due;
+}
+
 /* Wait for one booting member (its own thread). */
 static void *wait_main(void *arg)
 {
@@ -59,11 +111,14 @@ static void *wait_main(void *arg)
 	struct sbx_err err = SBX_ERR_INIT;
 	int64_t t0 = sbx_mono_ms();
 	int rc = warm_member_wait(x->w->site, x->id, x->address, x->roles, &x->w->stop, &err);
-	if (rc == 0)
+	if (rc == 0) {
 		warm_event(x->w, "pool.ready", x->id, x->shape, "ready (%s) after %.1fs", x->address,
 			(double)(sbx_mono_ms() - t0) / 1000.0);
-	else if (rc == -1)
+		shape_ok(x->w, x->shape);
+	} else if (rc == -1) {
 		warm_event(x->w, "pool.broken", x->id, x->shape, "broken: %s", sbx_err_first(&err));
+		shape_failed(x->w, x->shape);
+	}
 	sbx_err_clear(&err);
 	x->done = true;
 	return NULL;
@@ -104,15 +159,6 @@ static size_t waits_of(const struct daemon_warm *w, const char *shape)
 	for (size_t i = 0; i < w->nwaits; i++)
 		n += strcmp(w->waits[i]->shape, shape) == 0;
 	return n;
-}
-
-/* The index of a configured shape, or -1. */
-static int shape_index(const struct daemon_warm *w, const char *key)
-{
-	for (size_t i = 0; i < w->d->o->npool; i++)
-		if (strcmp(w->d->o->pool[i].key, key) == 0)
-			return (int)i;
-	return -1;
 }
 
 /* Why an unclaimed member this process does not wait for should go (NULL: it stays); counts the
@@ -180,6 +226,7 @@ static void warm_fill(struct daemon_warm *w, const struct warm_shape *sh, const 
 		if (warm_member_boot(w->site, sh, hash, &x->id, &x->address, &err) < 0) {
 			warm_event(w, "pool.broken", x->id, sh->key, "cannot boot a member: %s", sbx_err_first(&err));
 			sbx_err_clear(&err);
+			shape_failed(w, sh->key);
 			free(x->shape);
 			free(x->roles);
 			free(x);
@@ -216,7 +263,7 @@ static void warm_pass(struct daemon_warm *w)
 		}
 	warm_prune(w, hash, ready);
 	for (size_t i = 0; i < o->npool && !w->stop; i++)
-		if (hash[i])
+		if (hash[i] && shape_due(w, i))
 			warm_fill(w, &o->pool[i], hash[i], ready[i] + waits_of(w, o->pool[i].key));
 	if (w->nwaits == 0 && warm_net_prune(w->site, &err) < 0)
 		ev_emit(w->d->log, NULL, "pool.error", NULL, NULL, NULL, "cannot delete the pool network: %s",
@@ -282,11 +329,15 @@ int daemon_warm_start(struct daemon *d, struct daemon_warm **out, struct sbx_err
 {
 	struct daemon_warm *w = xcalloc(1, sizeof(*w));
 	w->d = d;
+	w->fails = xcalloc(d->o->npool + 1, sizeof(*w->fails));
+	w->retry_at = xcalloc(d->o->npool + 1, sizeof(*w->retry_at));
 	pthread_mutex_init(&w->mu, NULL);
 	sbx_cond_init_mono(&w->wake);
 	if (pthread_create(&w->t, NULL, warm_main, w) != 0) {
 		pthread_cond_destroy(&w->wake);
 		pthread_mutex_destroy(&w->mu);
+		free(w->fails);
+		free(w->retry_at);
 		free(w);
 		return sbx_err_set(err, SBX_EXIT_FAILED, "cannot start the warm pool's thread");
 	}
@@ -306,6 +357,8 @@ void daemon_warm_stop(struct daemon_warm *w)
 	pthread_join(w->t, NULL);
 	warm_site_close(w->site);
 	free(w->waits);
+	free(w->fails);
+	free(w->retry_at);
 	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->mu);
 	free(w);

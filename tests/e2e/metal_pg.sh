@@ -30,6 +30,9 @@ chmod 0755 "$T"
 BR=sbx$(printf %s "sbx-$A.lan" | sha256sum | cut -c1-8)
 NB="$SANDBOX_NETBOOT_DIR/sbx-$A.lan.netboot"
 . "$SBX_TOP/tests/lib/bmc_sim.sh"
+S=$T/sim
+bmc_sim "$S"
+BMC=$(cat "$S/port")
 
 # the machine: powered on by the BMC; its NIC a tap QEMU makes and puts in the network's bridge
 qemu-img create -q -f qcow2 "$T/machine.qcow2" "$(qemu-img info --output=json "$IMG/disk.qcow2" |
@@ -50,6 +53,7 @@ on_exit '[ -f "$T/qemu.pid" ] && kill -9 "$(cat "$T/qemu.pid")"'
 
 mkdir -p "$T/bp"
 cp "$IMG/vmlinuz" "$T/bp/vmlinuz" && cp "$IMG/initrd.img" "$T/bp/initrd.img" && ln -s "$IMG/disk.qcow2" "$T/bp/disk.img"
+# vm.yaml: the VM alone; metal-pg.yaml: the same and the machine with the postgres role
 cat > "$T/bp/vm.yaml" <<YAML
 apiVersion: sandbox/v1
 name: metal-pg
@@ -60,15 +64,7 @@ networks: [ { name: lan, mode: isolated } ]
 nodes:
   - { name: app, cpus: 1, memory: 1Gi, roles: [plain], networks: [lan] }
 YAML
-cat > "$T/bp/metal-pg.yaml" <<YAML
-apiVersion: sandbox/v1
-name: metal-pg
-lifetime: { ttl: 2h }
-site: { uri: $URI, image: { path: disk.img, kernel: vmlinuz, initrd: initrd.img,
-        cmdline: "root=/dev/vda console=ttyS0 net.ifnames=0" } }
-networks: [ { name: lan, mode: isolated } ]
-nodes:
-  - { name: app, cpus: 1, memory: 1Gi, roles: [plain], networks: [lan] }
+{ cat "$T/bp/vm.yaml"; cat <<YAML; } > "$T/bp/metal-pg.yaml"
   - { name: db, provider: ipmi, roles: [postgres], networks: [lan], mac: "$MAC", disk: /dev/vda, wipe: true,
       bmc: { address: 127.0.0.1, port: $BMC, user: admin, password: "\${secret.bmc}" } }
 database:

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The capacity pool against two simulated machines: OpenIPMI's ipmi_sim on loopback (ports from
-# bind(0)), each with a chassis_control program (a script written here) that keeps the machine's
-# power and boot device in files, so ipmi_sim accepts the boot flags and the power is observable.
+# bind(0)), each with a chassis_control program that keeps the machine's power and boot device in
+# files, so ipmi_sim accepts the boot flags and the power is observable (tests/lib/bmc_sim.sh).
 # Nodes with `provider: ipmi` and `match:` take machines of `machines:` whose tags fit and that no
 # other environment leases. Three nodes for two fitting machines: `up` refuses (exit 3, naming the
 # node that did not fit) before anything is recorded or powered; two nodes: each gets its own
@@ -13,57 +13,11 @@ for b in /usr/bin/ipmi_sim /usr/bin/python3 /usr/bin/sqlite3; do
     [ -x "$b" ] || skip "needs $b"
 done
 A=pla$$ B=plb$$
-freeport() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# wait_for SECONDS CMD...: until CMD succeeds (a deadline, polled every 0.2 s)
-wait_for() { end=$(($(date +%s) + $1)); shift; until "$@"; do [ "$(date +%s)" -lt $end ] || return 1; sleep 0.2; done; }
-
-# sim N: start simulated machine N (its directory $T/simN holds "power" and "boot")
-sim() {
-    d=$T/sim$1 port=$(freeport)
-    mkdir -p "$d/state"
-    echo 0 > "$d/power"
-    cat > "$d/chassis" <<'PROG'
-#!/bin/sh
-# ipmi_sim chassis_control: PROG get PARM... | PROG set PARM VAL...
-dir=$(dirname "$0")
-op=$1; shift
-case $op in
-get) for p in "$@"; do case $p in
-     power) echo "power:$(cat "$dir/power")" ;;
-     boot) echo "boot:$(cat "$dir/boot" 2>/dev/null || echo none)" ;;
-     *) echo "unknown parameter $p"; exit 1 ;; esac; done ;;
-set) while [ $# -ge 2 ]; do case $1 in
-     boot) echo "$2" > "$dir/boot" ;;
-     power) echo "$2" > "$dir/power" ;;
-     reset|shutdown) ;;
-     *) echo "unknown parameter $1"; exit 1 ;; esac; shift 2; done ;;
-*) exit 1 ;;
-esac
-PROG
-    chmod +x "$d/chassis"
-    printf 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n' > "$d/sim.emu"
-    cat > "$d/lan.conf" <<CONF
-name "sbx$1"
-set_working_mc 0x20
-  startlan 1
-    addr 127.0.0.1 $port
-    priv_limit admin
-    allowed_auths_admin none md2 md5 straight
-    guid a123456789abcdefa123456789abcde$1
-  endlan
-  chassis_control "$d/chassis"
-  user 2 true "admin" "Bmc-pw-0451" admin 10 none md2 md5 straight
-CONF
-    /usr/bin/ipmi_sim -c "$d/lan.conf" -f "$d/sim.emu" -s "$d/state" -n > "$d/sim.log" 2>&1 &
-    echo $! > "$d/pid"
-    echo $port > "$d/port"
-    wait_for 30 sh -c "ss -lun | grep -q '127.0.0.1:$port '" || { cat "$d/sim.log" >&2; fail "ipmi_sim $1 did not listen"; finish; }
-}
-sim 1
-sim 2
+. "$SBX_TOP/tests/lib/bmc_sim.sh"
+bmc_sim "$T/sim1" 1
+bmc_sim "$T/sim2" 2
 P1=$(cat "$T/sim1/port") P2=$(cat "$T/sim2/port")
-# the sims go with the test; down first, while the BMCs answer
-on_exit "kill -9 $(cat "$T/sim1/pid") $(cat "$T/sim2/pid")"
+# down before the sims are killed, while the BMCs answer
 on_exit "$SANDBOX down $A; $SANDBOX down $B"
 
 # bp NODES...: a blueprint with the pool (a small machine that is never reachable, two large

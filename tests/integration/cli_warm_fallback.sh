@@ -5,7 +5,8 @@
 #     the member's row marked ready (as if it had answered SSH);
 #   - `up` claims it (pool.claim), cannot reach it over the pool network (pool.fallback), destroys
 #     its domain and volumes and creates the node cold under its usual names; the pool is empty;
-#   - a second `up` changes nothing; `down` leaves nothing.
+#   - a second `up` changes nothing; `down` leaves nothing;
+#   - a shape whose members cannot boot backs off (5 s, 10 s, 20 s) instead of booting one a pass.
 . "$SBX_TOP/tests/lib/harness.sh"
 . "$SBX_TOP/tests/lib/daemon.sh"
 . "$SBX_TOP/tests/lib/warm.sh"
@@ -53,4 +54,23 @@ expect_out "nothing tagged with $E remains"
 empty_pool
 P=${M#sbx-pool.}; P=${P%%.*}
 $V net-info "sbx-pool.$P.net" >/dev/null 2>&1 && fail "the pool network sbx-pool.$P.net is left" || pass
+
+# A shape whose members cannot boot (more memory than the host has: QEMU refuses at once) backs
+# off: the next member after 5 s, then 10 s, then 20 s (pool.backoff), not one every pass.
+daemon_start b --interval 1 --pool "image=$BLANK,cpus=1,memory=4000Gi,count=1" || fail "daemon b not listening"
+three_backoffs() { [ "$(grep -c '"event":"pool.backoff"' "$T/db.err" 2>/dev/null)" -ge 3 ]; }
+until_true 180 three_backoffs && pass || { fail "3 failed boots not seen within 180 s"; tail -5 "$T/db.err" >&2; }
+daemon_stop b || fail "daemon b still running 60 s after SIGTERM"
+grep '"event":"pool.broken"' "$T/db.err" | head -1 | grep -q 'cannot boot a member: .*memory' && pass ||
+    fail "the failed boot does not say why: $(grep '"event":"pool.broken"' "$T/db.err" | head -1)"
+for w in '1 failure in a row: the next member of this shape in 5s' '2 failures in a row: .* in 10s' \
+    '3 failures in a row: .* in 20s'; do
+    grep '"event":"pool.backoff"' "$T/db.err" | grep -q "$w" && pass || fail "no pool.backoff saying /$w/"
+done
+# the third boot started at least 10 s after the second failed (the log's times are whole seconds)
+secs() { date -d "$(printf '%s' "$1" | grep -o '"ts":"[^"]*"' | cut -d'"' -f4)" +%s; }
+t2=$(secs "$(grep '"event":"pool.backoff"' "$T/db.err" | sed -n 2p)")
+t3=$(secs "$(grep '"event":"pool.broken"' "$T/db.err" | sed -n 3p)")
+[ $((t3 - t2)) -ge 9 ] && pass || fail "the third boot came $((t3 - t2)) s after the second failure, not 10 s"
+empty_pool
 finish

@@ -29,6 +29,9 @@ ip -n $M link set eth0 address $MAC && ip -n $M link set eth0 up
 # the machine's BMC: ipmi_sim on the host namespace's loopback, power kept in a file
 BMC_NS=$H
 . "$SBX_TOP/tests/lib/bmc_sim.sh"
+S=$T/sim
+bmc_sim "$S"
+BMC=$(cat "$S/port")
 
 mkdir -p "$T/bp"
 if [ -n "${NB_KERNEL:-}" ]; then cp "$NB_KERNEL" "$T/bp/vmlinuz"; else printf 'KERNEL-%s\n' $$ > "$T/bp/vmlinuz"; fi
