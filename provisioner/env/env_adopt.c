@@ -10,7 +10,6 @@
 #include <openssl/crypto.h>
 
 #define ADOPT_SSH_MS 60000 /* reaching a ready member on the pool network */
-#define ADOPT_SWITCH_WAIT 600 /* polls (50 ms apart) for the script's connection to close */
 
 /* The object name an alias row gives (caller frees), and its MAC (caller frees, may be NULL). */
 static char *alias_split(const char *spec, char **mac)
@@ -301,64 +300,87 @@ const struct warm_member *env_claims_find(const struct env_claims *c, const char
 	return NULL;
 }
 
-/* Append the lines of /etc/network/interfaces for the domain's NICs (static, like the seeds). */
+/* Append the lines of /etc/network/interfaces for the domain's NICs (static, like the seeds),
+ * written by the shell itself: every process costs about 0.1 s in a TCG guest. */
 static void script_net(struct sbx_buf *b, const struct res_domain *d)
 {
-	sbx_buf_puts(b, "cat > /etc/network/interfaces.d/50-cloud-init.sbx <<'EOF'\n");
+	sbx_buf_puts(b, "printf '%s\\n'");
 	for (size_t i = 0; i < d->nnics; i++) {
 		const struct res_nic *n = &d->nics[i];
-		sbx_buf_printf(b, "%s eth%zu\niface eth%zu inet static\n    address %s/%d\n", i ? "allow-hotplug" : "auto",
+		sbx_buf_printf(b, " '%s eth%zu' 'iface eth%zu inet static' '    address %s/%d'", i ? "allow-hotplug" : "auto",
 			i, i, n->ip, n->prefix);
 		if (i == 0 && n->gateway)
-			sbx_buf_printf(b, "    gateway %s\n", n->gateway);
+			sbx_buf_printf(b, " '    gateway %s'", n->gateway);
 	}
-	sbx_buf_puts(b, "EOF\n");
+	sbx_buf_puts(b, " > /etc/network/interfaces.d/50-cloud-init\n");
 	if (d->nnics && d->nics[0].gateway)
 		sbx_buf_printf(b, "printf 'nameserver %%s\\n' %s > /etc/resolv.conf\n", d->nics[0].gateway);
 }
 
-/* Append the detached job that, once the script's SSH connection has closed (no established
- * connection on port 22 left; polled every 50 ms, ADOPT_SWITCH_WAIT times at most), puts the node's
- * address on eth0 at once with `ip` (ifup under TCG takes seconds) and the static configuration in
- * place for later boots. sshd is left running: Debian 12's OpenSSH (9.2) re-executes itself for
- * every connection and that child reads the host keys, so the new keys serve the next connection
- * without a restart. The addresses are IPAM's dotted quads: safe inside the quotes. */
+/* Append the address switch. The node's address (and default route) goes on eth0 now, beside the
+ * pool's, with one `ip` process, so that the guest answers on the environment's network as soon as
+ * its NIC is moved there (ARP included: a first SYN that finds no answer costs 3 s). A detached job
+ * waits for the script's sshd (its nearest sshd ancestor) to exit, that is for this connection to
+ * close, then drops every other address of eth0 and the used key directory. sshd is left running:
+ * Debian 12's OpenSSH (9.2) re-executes itself for every connection and that child reads the host
+ * keys, so the new keys serve the next connection without a restart. The addresses are IPAM's
+ * dotted quads: safe inside the quotes. */
 static void script_switch(struct sbx_buf *b, const struct res_domain *d)
 {
-	sbx_buf_printf(b, "setsid -f sh -c 'i=0; while [ $i -lt %d ] && ss -Htn state established \"( sport = :22 )\" "
-		"| grep -q .; do sleep 0.05; i=$((i+1)); done; "
-		"mv -f /etc/network/interfaces.d/50-cloud-init.sbx /etc/network/interfaces.d/50-cloud-init; "
-		"ip addr flush dev eth0", ADOPT_SWITCH_WAIT);
-	if (d->nnics)
-		sbx_buf_printf(b, "; ip addr add %s/%d dev eth0; ip link set eth0 up", d->nics[0].ip, d->nics[0].prefix);
-	if (d->nnics && d->nics[0].gateway)
-		sbx_buf_printf(b, "; ip route replace default via %s dev eth0", d->nics[0].gateway);
-	sbx_buf_puts(b, "' </dev/null >/dev/null 2>&1\n");
+	if (d->nnics == 0)
+		return;
+	sbx_buf_printf(b, "ip -b - <<'EOF'\naddr replace %s/%d dev eth0\nlink set eth0 up\n", d->nics[0].ip,
+		d->nics[0].prefix);
+	if (d->nics[0].gateway)
+		sbx_buf_printf(b, "route replace default via %s dev eth0\n", d->nics[0].gateway);
+	sbx_buf_puts(b, "EOF\n"
+		"s= p=$$\nwhile [ \"$p\" -gt 1 ] && read -r _ c _ pp _ < /proc/$p/stat; do\n"
+		"  if [ \"$c\" = '(sshd)' ]; then s=$p; break; fi; p=$pp\ndone\n");
+	sbx_buf_printf(b, "setsid -f sh -c 'if [ -n \"$1\" ]; then tail --pid=\"$1\" -s 0.1 -f /dev/null; else sleep 5; fi; "
+		"ip -4 -o addr show dev eth0 | while read -r _ _ _ a _; do [ \"${a%%/*}\" = %s ] || ip addr del \"$a\" dev eth0; done; "
+		"rm -rf " WARM_NEXT_KEYS "' sbx-switch \"$s\" </dev/null >/dev/null 2>&1\n", d->nics[0].ip);
+}
+
+/* Append the host keys' change: the member's next keys (made ahead, see env_warm_fill.c) moved
+ * into place and labelled root@HOSTNAME, or new ones made now for a member prepared without them;
+ * then printed to the console the way cloud-init prints them. */
+static void script_hostkeys(struct sbx_buf *b)
+{
+	sbx_buf_puts(b, "n=" WARM_NEXT_KEYS "\nrm -f /etc/ssh/ssh_host_*\n"
+		"if [ -s \"$n/fp\" ]; then\n"
+		"  mv -f \"$n\"/ssh_host_* /etc/ssh/\n"
+		"  for f in /etc/ssh/ssh_host_*_key.pub; do read -r t k _ < \"$f\"; printf '%s %s root@%s\\n' \"$t\" \"$k\" \"$h\" > \"$f\"; done\n"
+		"else\n"
+		"  ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key\n"
+		"  ssh-keygen -q -t ecdsa -N '' -f /etc/ssh/ssh_host_ecdsa_key\n"
+		"  mkdir -p \"$n\"\n"
+		"  for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -l -f \"$f\"; done | while read -r bits fp _ ty; do\n"
+		"    printf '%s %s %s\\n' \"$bits\" \"$fp\" \"$ty\"; done > \"$n/fp\"\n"
+		"fi\n"
+		"{ echo; echo '-----BEGIN SSH HOST KEY FINGERPRINTS-----'\n"
+		"  while read -r bits fp ty; do printf '%s %s root@%s %s\\n' \"$bits\" \"$fp\" \"$h\" \"$ty\"; done < \"$n/fp\"\n"
+		"  echo '-----END SSH HOST KEY FINGERPRINTS-----'; echo '-----BEGIN SSH HOST KEY KEYS-----'\n"
+		"  for f in /etc/ssh/ssh_host_*_key.pub; do read -r l < \"$f\"; printf '%s\\n' \"$l\"; done\n"
+		"  echo '-----END SSH HOST KEY KEYS-----'; } > /dev/ttyS0\n");
 }
 
 /* The shell script (run as root) that gives a member the node's identity: hostname, the
- * environment's key instead of the pool's, new host keys printed to the console the way
- * cloud-init prints them, the addresses of the node's networks, switched to once the script's
- * connection has closed (caller frees). */
-static char *identity_script(const char *hostname, const char *pubkey, const struct res_domain *d)
+ * environment's key instead of the pool's (the file keeps its owner and mode), new host keys
+ * printed to the console, the addresses of the node's networks. Shell builtins wherever they do:
+ * the whole script starts four processes when the member has its next keys (caller frees). */
+char *env_adopt_script(const char *hostname, const char *pubkey, const struct res_domain *d)
 {
 	struct sbx_buf b = {0};
 	char *h = sbx_shell_quote(hostname), *k = sbx_shell_quote(pubkey);
-	sbx_buf_printf(&b, "set -e\nh=%s\nprintf '%%s\\n' \"$h\" > /etc/hostname\nhostname \"$h\"\n"
+	sbx_buf_printf(&b, "set -e\nh=%s\nprintf '%%s\\n' \"$h\" > /etc/hostname\nprintf '%%s' \"$h\" > /proc/sys/kernel/hostname\n"
 		"printf '127.0.0.1 localhost\\n127.0.1.1 %%s\\n::1 localhost ip6-localhost ip6-loopback\\n' \"$h\" > /etc/hosts\n"
-		"mkdir -p /etc/cloud/cloud.cfg.d\n"
+		"[ -d /etc/cloud/cloud.cfg.d ] || mkdir -p /etc/cloud/cloud.cfg.d\n"
 		"printf 'preserve_hostname: true\\nmanage_etc_hosts: false\\nnetwork: {config: disabled}\\n' "
 		"> /etc/cloud/cloud.cfg.d/99-sandbox-adopted.cfg\n", h);
-	sbx_buf_printf(&b, "d=$(getent passwd sandbox | cut -d: -f6)\ninstall -d -m 700 -o sandbox -g sandbox \"$d/.ssh\"\n"
-		"printf '%%s\\n' %s > \"$d/.ssh/authorized_keys.sbx\"\nchown sandbox:sandbox \"$d/.ssh/authorized_keys.sbx\"\n"
-		"chmod 600 \"$d/.ssh/authorized_keys.sbx\"\nmv -f \"$d/.ssh/authorized_keys.sbx\" \"$d/.ssh/authorized_keys\"\n", k);
-	sbx_buf_puts(&b, "rm -f /etc/ssh/ssh_host_*\n"
-		"ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key\n"
-		"ssh-keygen -q -t ecdsa -N '' -f /etc/ssh/ssh_host_ecdsa_key\n"
-		"{ echo; echo '-----BEGIN SSH HOST KEY FINGERPRINTS-----'\n"
-		"for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -l -f \"$f\"; done\n"
-		"echo '-----END SSH HOST KEY FINGERPRINTS-----'; echo '-----BEGIN SSH HOST KEY KEYS-----'\n"
-		"cat /etc/ssh/ssh_host_*_key.pub; echo '-----END SSH HOST KEY KEYS-----'; } > /dev/ttyS0\n");
+	sbx_buf_printf(&b, "d=\nwhile IFS=: read -r u _ _ _ _ home _; do if [ \"$u\" = sandbox ]; then d=$home; fi; done < /etc/passwd\n"
+		"if [ -z \"$d\" ] || [ ! -f \"$d/.ssh/authorized_keys\" ]; then echo 'no authorized_keys of user sandbox' >&2; exit 1; fi\n"
+		"printf '%%s\\n' %s > \"$d/.ssh/authorized_keys\"\n", k);
+	script_hostkeys(&b);
 	script_net(&b, d);
 	script_switch(&b, d);
 	free(h);
@@ -382,9 +404,9 @@ int env_adopt_identity(struct state *st, const struct warm_member *m, const char
 	if (sbx_read_file(keypath, &priv, &len, err) < 0)
 		goto out;
 	struct ssh_target t = {m->address, 22, "sandbox", priv, m->hostkey};
-	if (ssh_connect_wait(&t, ADOPT_SSH_MS, &c, NULL, err) < 0)
+	if (ssh_connect_wait_unproven(&t, ADOPT_SSH_MS, &c, NULL, err) < 0) /* the pinned key proves it */
 		goto out;
-	script = identity_script(hostname, pubkey, &dom->u.dom);
+	script = env_adopt_script(hostname, pubkey, &dom->u.dom);
 	if (ssh_exec(c, "sudo -n sh -s", script, &res, err) < 0)
 		goto out;
 	if (res.status != 0) {

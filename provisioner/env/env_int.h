@@ -88,13 +88,16 @@ const struct warm_member *env_claims_find(const struct env_claims *c, const char
  * Over the pool network, with the pool's key and the member's pinned host key: give member m the
  * identity of node instance `hostname` of the domain resource dom: hostname, pubkey as the only
  * authorized key of user sandbox, new SSH host keys printed to the serial console between
- * cloud-init's markers (so env_ready vouches for them as on a cold boot), dom's static addresses
- * (applied by the guest once this function's connection has closed: move the NIC right after; the
- * new host keys serve new connections without an sshd restart; cloud-init then leaves hostname
- * and network alone on reboots).
+ * cloud-init's markers (so env_ready vouches for them as on a cold boot), dom's first static
+ * address (on eth0 beside the pool's when this returns: move the NIC right after; the pool's
+ * address goes once this function's connection has closed; the new host keys serve new
+ * connections without an sshd restart; cloud-init then leaves hostname and network alone on
+ * reboots).
  */
 int env_adopt_identity(struct state *st, const struct warm_member *m, const char *hostname, const char *pubkey,
 	const struct res *dom, struct sbx_err *err) SBX_WUR;
+/* The shell script (run as root in the member) env_adopt_identity runs; caller frees. */
+char *env_adopt_script(const char *hostname, const char *pubkey, const struct res_domain *d);
 
 /* The site of a blueprint (its defaults applied) as a provider configuration (no env, no key). */
 struct prov_cfg env_site_of_bp(const struct bp_blueprint *bp);

@@ -24,6 +24,7 @@
 #define WARM_PREFIX     SBX_POOL_PREFIX /* every pool object's name starts with it: "sbx-pool.<state>.*" */
 #define WARM_OWNER_ENV  "sbx-" SBX_POOL_ENV /* the environment name in the pool objects' owner tag */
 #define WARM_DISK       (8ull << 30)   /* a member's disk (virtual size of its overlay) */
+#define WARM_NEXT_KEYS  "/etc/ssh/sbx-next" /* in a member: its next host keys, made ahead (env_warm_fill.c) */
 
 /* A --pool spec, parsed. */
 struct warm_shape {

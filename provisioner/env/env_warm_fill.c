@@ -335,13 +335,28 @@ static bool member_recorded(struct warm_site *s, const char *id)
 	return found;
 }
 
-/* Run the preparation done ahead of each role of roles ('+'-separated) on the member, as root. */
+/* The member's next host keys, made ahead so that a takeover only moves them into place (see
+ * env_adopt.c): generated in the member, never served by its sshd before the takeover, with no
+ * comment (the takeover writes root@HOSTNAME); next/fp holds "BITS FINGERPRINT (TYPE)" per key,
+ * in the order cloud-init prints them. */
+static const char next_keys_sh[] =
+	"rm -rf " WARM_NEXT_KEYS " && install -d -m 700 " WARM_NEXT_KEYS "\n"
+	"for t in ecdsa ed25519; do\n"
+	"  f=" WARM_NEXT_KEYS "/ssh_host_${t}_key\n"
+	"  ssh-keygen -q -t \"$t\" -N '' -C '' -f \"$f\"\n"
+	"  set -- $(ssh-keygen -l -f \"$f.pub\"); eval \"ty=\\${$#}\"\n"
+	"  printf '%s %s %s\\n' \"$1\" \"$2\" \"$ty\" >> " WARM_NEXT_KEYS "/fp\n"
+	"done\n";
+
+/* Prepare a member as root: its next host keys, then what each role of roles ('+'-separated, may
+ * be NULL) does ahead. */
 static int member_prepare(struct ssh_conn *c, const char *id, const char *roles, struct sbx_err *err)
 {
 	struct sbx_buf b = {0};
 	struct ssh_result res = {0};
-	char *copy = xstrdup(roles), *save = NULL;
+	char *copy = xstrdup(roles ? roles : ""), *save = NULL;
 	sbx_buf_puts(&b, "set -e\n");
+	sbx_buf_puts(&b, next_keys_sh);
 	for (char *r = strtok_r(copy, "+", &save); r; r = strtok_r(NULL, "+", &save)) {
 		char *sh = role_prepare_ahead(r, "");
 		if (sh)
@@ -351,8 +366,8 @@ static int member_prepare(struct ssh_conn *c, const char *id, const char *roles,
 	free(copy);
 	int rc = ssh_exec(c, "sudo -n sh -s", b.data, &res, err);
 	if (rc == 0 && res.status != 0)
-		rc = sbx_err_set(err, SBX_EXIT_FAILED, "member %s: the preparation of roles %s exited %d: %s", id, roles,
-			res.status, res.err ? res.err : "");
+		rc = sbx_err_set(err, SBX_EXIT_FAILED, "member %s: the preparation%s%s exited %d: %s", id,
+			roles && *roles ? " of roles " : "", roles && *roles ? roles : "", res.status, res.err ? res.err : "");
 	ssh_result_clear(&res);
 	sbx_buf_free(&b);
 	return rc;
@@ -377,7 +392,7 @@ int warm_member_wait(struct warm_site *s, const char *id, const char *address, c
 			return member_broken(s, id, err);
 	}
 	int rc = member_vouched(s, id, hostkey, deadline, err);
-	if (rc == 0 && roles && *roles)
+	if (rc == 0)
 		rc = member_prepare(c, id, roles, err);
 	ssh_close(c);
 	if (rc == 0)

@@ -93,9 +93,15 @@ echo "vm-0 $IP0, vm-1 $IP1"
     fail "vm-0's address $IP0 is not of the environment's network (vm-1 $IP1, member $MADDR)"
 expect_rc 0 "$SANDBOX" ssh $E vm-0 -- ip -4 -o addr show eth0
 expect_out "inet $IP0/"
-expect_no_out "inet $MADDR/"
+# the pool's address goes once the identity script's connection has closed (a detached job)
+pool_addr_gone() { ! "$SANDBOX" ssh $E vm-0 -- ip -4 -o addr show eth0 | grep -q "inet $MADDR/"; }
+until_true 60 pool_addr_gone && pass || fail "vm-0 still has the pool's address $MADDR"
+next_keys_gone() { "$SANDBOX" ssh $E vm-0 -- test ! -e /etc/ssh/sbx-next; }
+until_true 60 next_keys_gone && pass || fail "vm-0 still has the directory of the keys made ahead"
 KEY0=$("$SANDBOX" ssh $E vm-0 -- cat /etc/ssh/ssh_host_ed25519_key.pub | awk '{print $2}')
 [ -n "$KEY0" ] && [ "$KEY0" != "$MKEY" ] && pass || fail "vm-0's host key did not change ($KEY0)"
+expect_rc 0 "$SANDBOX" ssh $E vm-0 -- cat /etc/ssh/ssh_host_ed25519_key.pub
+expect_out " root@vm-0$"
 sed -n '/BEGIN SSH HOST KEY KEYS/,/END SSH HOST KEY KEYS/p' "/var/log/libvirt/qemu/$M-console.log" | tail -4 |
     grep -q -- "$KEY0" && pass || fail "vm-0's console did not print its new host key"
 # the node answers the pinned key (OpenSSH with the environment's known_hosts)

@@ -2,7 +2,8 @@
  * Unit tests of env_adopt's aliases: the alias rows of a taken-over warm pool member rename the
  * node's desired domain, volume and seed (and the domain's disk, seed and dependencies) after the
  * member's objects and give its first NIC the member's MAC, keeping the originals; a node without
- * aliases is untouched.
+ * aliases is untouched. The identity script is valid sh (`sh -n`), quotes what it is given, adds
+ * the node's address before the connection closes and moves the keys made ahead into place.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,8 +11,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "env_int.h"
 #include "state_fix.h"
@@ -125,11 +129,72 @@ static void test_alias_none(void **ctx)
 	plan_desired_clear(&cold);
 }
 
+/* Whether sh -n accepts the script. */
+static bool sh_syntax_ok(const char *script)
+{
+	char path[] = "/tmp/sbx-adopt-sh.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(script, f);
+	fclose(f);
+	char *cmd = xasprintf("sh -n %s", path);
+	int rc = system(cmd);
+	free(cmd);
+	unlink(path);
+	return rc == 0;
+}
+
+static void test_adopt_script(void **ctx)
+{
+	(void)ctx;
+	struct res_domain d = {0};
+	d.nics = nic();
+	d.nnics = 1;
+	char *s = env_adopt_script("vm-0", "ssh-ed25519 AAAAC3Nz it's me", &d);
+	assert_true(sh_syntax_ok(s));
+	/* the quoted inputs */
+	assert_non_null(strstr(s, "h='vm-0'\n"));
+	assert_non_null(strstr(s, "printf '%s\\n' 'ssh-ed25519 AAAAC3Nz it'\\''s me' > \"$d/.ssh/authorized_keys\"\n"));
+	/* the address before the connection closes, the pool's dropped after it */
+	const char *add = strstr(s, "addr replace 10.0.0.10/24 dev eth0\n"), *gw = strstr(s, "route replace default via 10.0.0.1 dev eth0\n");
+	const char *job = strstr(s, "setsid -f sh -c ");
+	assert_non_null(add);
+	assert_non_null(gw);
+	assert_non_null(job);
+	assert_true(add < job && gw < job);
+	assert_non_null(strstr(job, "tail --pid=\"$1\""));
+	assert_non_null(strstr(job, "[ \"${a%/*}\" = 10.0.0.10 ] || ip addr del \"$a\" dev eth0"));
+	/* the keys made ahead are moved, and printed between cloud-init's markers with the hostname */
+	const char *mv = strstr(s, "mv -f \"$n\"/ssh_host_* /etc/ssh/\n"), *fp = strstr(s, "-----BEGIN SSH HOST KEY FINGERPRINTS-----");
+	assert_non_null(mv);
+	assert_non_null(fp);
+	assert_true(mv < fp);
+	assert_non_null(strstr(s, "n=/etc/ssh/sbx-next\n"));
+	assert_non_null(strstr(s, "printf '%s %s root@%s %s\\n' \"$bits\" \"$fp\" \"$h\" \"$ty\"; done < \"$n/fp\""));
+	/* the static configuration for later boots */
+	assert_non_null(strstr(s, "'auto eth0' 'iface eth0 inet static' '    address 10.0.0.10/24' '    gateway 10.0.0.1'"));
+	free(s);
+	/* a hostname with quotes stays one word */
+	s = env_adopt_script("a'b", "k", &d);
+	assert_true(sh_syntax_ok(s));
+	assert_non_null(strstr(s, "h='a'\\''b'\n"));
+	free(s);
+	free(d.nics->network);
+	free(d.nics->net);
+	free(d.nics->mac);
+	free(d.nics->ip);
+	free(d.nics->gateway);
+	free(d.nics);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_alias_apply, state_fix_setup, state_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_alias_none, state_fix_setup, state_fix_teardown),
+		cmocka_unit_test(test_adopt_script),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
