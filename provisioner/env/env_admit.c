@@ -184,7 +184,27 @@ static int claim_spread(struct state *st, const char *env, const struct bp_bluep
 	return rc;
 }
 
-/* Record what env was admitted for (inside the same transaction). */
+/* Reserve the IPAM block of every `cidr: auto` network of bp for env (the host's networks were
+ * given to IPAM by the admission's probe): 1 with err when the pool has none left, so that of two
+ * concurrent `up`s that both counted the last free block, the second is refused here, with nothing
+ * recorded, instead of failing at its plan after admission. A spread environment's blocks are
+ * taken by its plan, as the probe of its primary host is not the last one. */
+static int claim_blocks(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err)
+{
+	for (size_t i = 0; i < bp->nnetworks; i++) {
+		const struct bp_network *net = &bp->networks[i];
+		char *cidr = NULL;
+		if (net->cidr && strcmp(net->cidr, "auto") != 0)
+			continue;
+		if (state_ipam_alloc(st, env, net->name, NULL, &cidr, err) < 0)
+			return err->code == SBX_EXIT_REFUSED ? 1 : -1;
+		free(cidr);
+	}
+	return 0;
+}
+
+/* Record what env was admitted for (inside the same transaction): 0, 1 refused (no IPAM block
+ * left, err says so), -1 failed. */
 int env_admit_claim(struct state *st, const char *env, const struct bp_blueprint *bp, const struct env_placement *pl,
 	struct sbx_err *err)
 {
@@ -193,7 +213,9 @@ int env_admit_claim(struct state *st, const char *env, const struct bp_blueprint
 	struct cap_amount want;
 	env_capacity_demand(bp, &want);
 	struct state_claim c = {want.memory, want.cpus, want.disk}; /* blocks: the ipam table holds them */
-	return state_claim_put(st, env, bp->site.uri, &c, err);
+	if (state_claim_put(st, env, bp->site.uri, &c, err) < 0)
+		return -1;
+	return claim_blocks(st, env, bp, err);
 }
 
 /* Choose among site.hosts for a new environment: the fitting host env_capacity_better ranks first (the

@@ -258,8 +258,10 @@ static int up_admit_record(struct up *u, const struct env_up_opts *o, const stru
 	if (state_begin(u->st, err) < 0)
 		return -1;
 	int rc = env_admit_check(u->cfg, u->st, u->env, u->bp, h, &u->pl, err);
-	if (rc == 0 && (env_record(u, o, &env, err) < 0 || env_admit_claim(u->st, u->env, u->bp, &u->pl, err) < 0))
+	if (rc == 0 && env_record(u, o, &env, err) < 0)
 		rc = -1;
+	if (rc == 0)
+		rc = env_admit_claim(u->st, u->env, u->bp, &u->pl, err);
 	if (rc != 0) {
 		state_rollback(u->st);
 		state_env_free(env);

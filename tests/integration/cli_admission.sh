@@ -2,14 +2,15 @@
 # Admission against real libvirtd (qemu:///system, blank-disk VMs, --no-wait): an environment that
 # does not fit its host is refused with exit 3 before anything exists (no libvirt object, no state
 # row); plan shows the fit; a converging up counts only its growth; caps on live environments
-# refuse the N+1th; two concurrent ups race for the last slot and exactly one wins; --queue waits
-# until another environment is downed, then proceeds; a queue's timeout and Ctrl-C leave nothing.
+# refuse the N+1th; two concurrent ups race for the last slot (and for the last IPAM block) and
+# exactly one wins; --queue waits until another environment is downed, then proceeds; a queue's
+# timeout and Ctrl-C leave nothing.
 # Refusals come from blueprints asking for far more than any host has (or a reserve as large), so
 # the test does not depend on this machine's size.
 . "$SBX_TOP/tests/lib/harness.sh"
 use_real_libvirt
 E=ad$$
-on_exit "for e in ${E}a ${E}b ${E}c ${E}big; do $SANDBOX down \$e; done"
+on_exit "for e in ${E}a ${E}b ${E}c ${E}d ${E}e ${E}big; do $SANDBOX down \$e; done"
 
 bp() { # bp FILE MEMORY CPUS [COUNT]
     cat > "$1" <<YAML
@@ -90,6 +91,28 @@ esac
 if [ -n "$win" ]; then
     pass
     grep -q "the total cap is 2" "$T/${lose#$E}.out" && pass || fail "the loser does not name the cap"
+    absent $lose
+    [ "$(leftovers $win)" -eq 4 ] && pass || fail "the winner $win has $(leftovers $win) objects"
+    expect_rc 0 "$SANDBOX" down $win
+fi
+
+# two concurrent ups race for the last IPAM block (a pool of one /24): exactly one wins; the block
+# is reserved by the admission itself, so the loser is refused there and leaves nothing
+expect_rc 0 "$SANDBOX" caps set --total none
+POOL2="${SANDBOX_IPAM_POOL%.0.0/16}.254.0/24"
+SANDBOX_IPAM_POOL=$POOL2 "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}d >"$T/d.out" 2>&1 & pd=$!
+SANDBOX_IPAM_POOL=$POOL2 "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}e >"$T/e.out" 2>&1 & pe=$!
+wait $pd; rd=$?
+wait $pe; re=$?
+case "$rd:$re" in
+0:3) win=${E}d lose=${E}e ;;
+3:0) win=${E}e lose=${E}d ;;
+*) win="" lose=""; fail "race for the last block: exits $rd and $re (want one 0, one 3)"; cat "$T/d.out" "$T/e.out" >&2 ;;
+esac
+if [ -n "$win" ]; then
+    pass
+    grep -Eq "network blocks? of the IPAM pool $POOL2, 0 free|IPAM pool $POOL2 is exhausted" "$T/${lose#$E}.out" && pass ||
+        { fail "the loser does not name the IPAM pool"; cat "$T/${lose#$E}.out" >&2; }
     absent $lose
     [ "$(leftovers $win)" -eq 4 ] && pass || fail "the winner $win has $(leftovers $win) objects"
     expect_rc 0 "$SANDBOX" down $win
