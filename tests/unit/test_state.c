@@ -1122,6 +1122,83 @@ static void test_claim_race_processes(void **ctx)
 		assert_int_equal(counts[i], 1);
 }
 
+/* An outbox worker process: wait for the start byte, claim until nothing is due (keeping every claim),
+ * write the ids to `out`, say so on done_fd and stay alive (its claims live) until the byte on end_fd. */
+static void outbox_child(const char *db, int start_fd, int done_fd, int end_fd, const char *out, int id)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state *st = NULL;
+	struct state_lock *alive = NULL;
+	struct sbx_buf b = {0};
+	char c, *holder = xasprintf("daemon-%d", id);
+	if (state_fix_open(db, &st, &err) < 0 || state_reaper_hold(st, holder, &alive, &err) < 0 ||
+		read(start_fd, &c, 1) != 1)
+		_exit(2);
+	for (;;) {
+		struct state_outbox *o = NULL;
+		if (state_outbox_claim(st, holder, 1000, 600, &o, &err) < 0)
+			_exit(3);
+		if (o == NULL)
+			break;
+		sbx_buf_printf(&b, "%s\n", o->id);
+		state_outbox_free(o);
+	}
+	if (sbx_write_file(out, b.data ? b.data : "", b.len, 0600, &err) < 0)
+		_exit(4);
+	if (write(done_fd, "d", 1) != 1 || read(end_fd, &c, 1) != 1)
+		_exit(5);
+	_exit(0);
+}
+
+/* Two worker processes racing over 20 due deliveries: each claimed exactly once in total. */
+static void test_outbox_claim_race(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	int start[2], done[2], end[2];
+	pid_t pids[RACE_PROCS];
+	char *outs[RACE_PROCS];
+	for (int i = 0; i < RACE_ENVS; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "ob-%02d", i);
+		assert_int_equal(ob_put(f->st, ob_item(id)), STATE_OUTBOX_QUEUED);
+	}
+	assert_int_equal(pipe(start), 0);
+	assert_int_equal(pipe(done), 0);
+	assert_int_equal(pipe(end), 0);
+	for (int i = 0; i < RACE_PROCS; i++) {
+		outs[i] = xasprintf("%s/outbox-%d", f->dir, i);
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			outbox_child(f->db, start[0], done[1], end[0], outs[i], i);
+	}
+	char go[RACE_PROCS] = {0};
+	assert_int_equal(write(start[1], go, sizeof(go)), RACE_PROCS);
+	for (int i = 0; i < RACE_PROCS; i++)
+		assert_int_equal(read(done[0], go, 1), 1);
+	assert_int_equal(write(end[1], go, sizeof(go)), RACE_PROCS);
+	int counts[RACE_ENVS] = {0};
+	for (int i = 0; i < RACE_PROCS; i++) {
+		int status = 0;
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		char *data = NULL;
+		size_t len = 0;
+		assert_int_equal(sbx_read_file(outs[i], &data, &len, &err), 0);
+		for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n"))
+			counts[strtol(line + 3, NULL, 10)]++;
+		free(data);
+		free(outs[i]);
+	}
+	int fds[] = {start[0], start[1], done[0], done[1], end[0], end[1]};
+	for (size_t i = 0; i < SBX_NELEM(fds); i++)
+		close(fds[i]);
+	for (int i = 0; i < RACE_ENVS; i++)
+		assert_int_equal(counts[i], 1);
+}
+
 /* Record a warm pool member of shape with image hash h. */
 static void add_warm(struct state *st, const char *id, const char *shape, const char *h, const char *status)
 {
@@ -1649,6 +1726,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_retry_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_with_warning, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_claim_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_puts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_break, setup, teardown),
 		/* SQLite only (left out on PostgreSQL) */
