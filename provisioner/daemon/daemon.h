@@ -4,7 +4,7 @@
  * Every interval it reaps (env_reap_watched: the same claim, lock and ownership checks as
  * `sandbox reap`) and records expiry warnings (24 h, 1 h and 10 min ahead, once per environment,
  * offset and expiry: state_warn_record), POSTing each new one and each reap to the environment's
- * webhook (notify:) from a bounded queue (daemon_notify.c). It serves GET /healthz, /metrics
+ * webhook (notify:) from the state's outbox, at least once (daemon_notify.c). It serves GET /healthz, /metrics
  * (Prometheus text) and / (a read-only HTML page of the environments, never a secret) with bounded
  * connections. Logs are JSON lines on stderr. A PostgreSQL state whose connection drops is
  * reconnected with a backoff (state_reconnect), its passes skipped meanwhile. SIGTERM/SIGINT stop

@@ -69,22 +69,24 @@ int daemon_warn(struct daemon *d, struct sbx_err *err);
 /* Count a teardown in the counters (thread-safe). */
 void daemon_stats_teardown(struct daemon *d, int64_t ms, bool ok);
 
-/* The webhook deliveries: one worker thread and a bounded queue (daemon_notify.c). Stop delivers
- * nothing more after the current attempt (NULL is a no-op). */
+/* The webhook deliveries (daemon_notify.c): queued in the state's outbox, delivered by one worker
+ * thread, at least once. Start delivers what an earlier daemon left; stop ends after the current
+ * attempt and leaves what waits to the next daemon (NULL is a no-op). */
 struct daemon_notify;
 int daemon_notify_start(struct daemon *d, struct daemon_notify **out, struct sbx_err *err);
 void daemon_notify_stop(struct daemon_notify *n);
-/* Queue a POST of body to t (taken: freed after the delivery); never blocks. */
-void daemon_notify_queue(struct daemon *d, const char *env, const char *event, const char *id, const char *body,
-	struct env_notify_target *t);
 /* The webhook of e's blueprint (e->bp_json) with its key, or NULL: none, or its secret is not set
  * (logged as notify.error about event). */
 struct env_notify_target *daemon_notify_target(struct daemon *d, const struct state_env *e, const char *event);
-/* Queue the body j (taken), to which id, type (event), env, env_id and time are added, to t (taken;
- * NULL: nothing is sent). */
+/* The outbox row that POSTs the body j (taken), to which id, type (event), env, env_id and time are
+ * added, to t (taken); NULL when t is NULL. Free with state_outbox_free. */
+struct state_outbox *daemon_notify_item(const struct state_env *e, struct env_notify_target *t, const char *event,
+	const char *id, json_t *j);
+/* After o was put in the outbox (res): wake the worker, or log the drop of a full outbox. */
+void daemon_notify_queued(struct daemon *d, const struct state_outbox *o, enum state_outbox_put res);
+/* Queue (state_outbox_put) daemon_notify_item(e, t, event, id, j); nothing when t is NULL. */
 void daemon_notify_send(struct daemon *d, const struct state_env *e, struct env_notify_target *t, const char *event,
 	const char *id, json_t *j);
-
 /* The warm pool's thread (daemon_warm.c): start; stop waits for it (NULL is a no-op). */
 struct daemon_warm;
 int daemon_warm_start(struct daemon *d, struct daemon_warm **out, struct sbx_err *err);

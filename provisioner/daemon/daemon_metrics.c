@@ -149,13 +149,15 @@ static int read_events(struct daemon *d, struct daemon_evstats *out, struct sbx_
 	return rc;
 }
 
-/* The histograms of every up and down in the state, and the machine leases held. */
+/* The histograms of every up and down in the state, the machine leases held, the webhooks waiting. */
 static int state_metrics(struct daemon *d, struct sbx_buf *b, struct sbx_err *err)
 {
 	struct daemon_evstats v;
 	struct state_lease *leases = NULL;
 	size_t nl = 0;
-	if (read_events(d, &v, err) < 0 || state_lease_list(d->st, NULL, &leases, &nl, err) < 0)
+	int64_t queued = 0;
+	if (read_events(d, &v, err) < 0 || state_lease_list(d->st, NULL, &leases, &nl, err) < 0 ||
+		state_outbox_count(d->st, &queued, err) < 0)
 		return -1;
 	state_lease_list_free(leases, nl);
 	histogram(b, "sandbox_up_duration_seconds", "Time of one `up` (the CLI's and any other), from the state's "
@@ -167,6 +169,8 @@ static int state_metrics(struct daemon *d, struct sbx_buf *b, struct sbx_err *er
 	one(b, "sandbox_down_failed_total", "counter", "Runs of down that failed (in the state's event log).",
 		(long long)v.down_failed);
 	one(b, "sandbox_leases_held", "gauge", "Bare-metal machines leased to an environment.", (long long)nl);
+	one(b, "sandbox_notify_queued", "gauge", "Webhook deliveries waiting in the state's outbox (every daemon's).",
+		(long long)queued);
 	return 0;
 }
 

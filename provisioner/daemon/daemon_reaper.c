@@ -50,7 +50,11 @@ static void *on_start(void *ctx, const char *env)
 	return t;
 }
 
-/* Notify a teardown's outcome; a failure once per expiry (the next passes retry the teardown). */
+/* Queue a teardown's outcome in the outbox; a failure once per expiry (the next passes retry the
+ * teardown). Queued when the teardown ends, as only then are its type and duration known; its target
+ * was read before (on_start), as the teardown drops the environment's secrets. A daemon that dies
+ * between the environment's deletion and this put loses the notice (a failed teardown keeps the
+ * environment, so the next reaper's teardown sends it). */
 static void reap_notify(struct daemon *d, struct reap_tok *t, int64_t ms, bool ok)
 {
 	struct sbx_err err = SBX_ERR_INIT;

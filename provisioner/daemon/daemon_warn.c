@@ -26,47 +26,64 @@ static bool warnable(const struct state_env *e)
 		!sbx_streq(e->status, STATE_ENV_DESTROYING);
 }
 
-/* Queue the webhook of a warning just recorded. */
-static void warn_notify(struct daemon *d, const struct state_env *e, int64_t off, int64_t left)
+/* The webhook of a warning not recorded yet, or NULL (none, or it cannot be read: logged). */
+static struct state_outbox *warn_item(struct daemon *d, const struct state_env *e, int64_t off, int64_t left)
 {
 	struct sbx_err err = SBX_ERR_INIT;
 	struct state_env *full = NULL;
+	struct state_outbox *o = NULL;
 	if (state_env_get(d->st, e->name, &full, &err) < 0)
 		ev_emit(d->log, e->name, "notify.error", NULL, NULL, NULL, "expiry.warning not delivered: %s",
 			err.msgs[0].text);
 	if (full) {
 		char *id = xasprintf("%s.warning.%lld.%lld", e->id, (long long)off, (long long)e->expires);
-		daemon_notify_send(d, full, daemon_notify_target(d, full, "expiry.warning"), "expiry.warning", id, json_pack("{s:I, s:I, s:I}", "before_s",
-			(json_int_t)off, "expires", (json_int_t)e->expires, "seconds_left", (json_int_t)left));
+		o = daemon_notify_item(full, daemon_notify_target(d, full, "expiry.warning"), "expiry.warning", id,
+			json_pack("{s:I, s:I, s:I}", "before_s", (json_int_t)off, "expires", (json_int_t)e->expires,
+			"seconds_left", (json_int_t)left));
 		free(id);
 	}
 	state_env_free(full);
 	sbx_err_clear(&err);
+	return o;
 }
 
-/* Record (and log and notify, the first time) the warning due for one environment. */
+/* Log and count a warning just recorded; wake the webhook worker for it. */
+static void warn_first(struct daemon *d, const struct state_env *e, int64_t off, int64_t left,
+	const struct state_outbox *ob, enum state_outbox_put queued)
+{
+	char a[32], b[32];
+	ev_emit(d->log, e->name, "expiry.warning", NULL, NULL, NULL, "%s expires in %s (the %s warning); "
+		"`sandbox extend %s` keeps it", e->name, sbx_fmt_duration(left, a, sizeof(a)),
+		sbx_fmt_duration(off, b, sizeof(b)), e->name);
+	pthread_mutex_lock(&d->mu);
+	d->stats.warnings++;
+	pthread_mutex_unlock(&d->mu);
+	if (ob)
+		daemon_notify_queued(d, ob, queued);
+}
+
+/* Record (and log, and queue its webhook with it, the first time) the warning due for one environment. */
 static int warn_one(struct daemon *d, const struct state_env *e, int64_t now, struct sbx_err *err)
 {
 	int64_t left = e->expires - now, off = warn_offset(left);
-	char a[32], b[32];
-	bool first = false;
+	enum state_outbox_put queued = STATE_OUTBOX_DUPLICATE;
+	bool first = false, sent = false;
 	if (off == 0)
+		return 0;
+	if (state_warn_sent(d->st, e->id, off, e->expires, &sent, err) < 0)
+		return -1;
+	if (sent)
 		return 0;
 	json_t *j = json_pack("{s:I, s:I, s:I, s:s}", "before_s", (json_int_t)off, "expires", (json_int_t)e->expires,
 		"seconds_left", (json_int_t)left, "by", d->reaper);
 	char *detail = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
-	int rc = state_warn_record(d->st, e->name, e->id, off, e->expires, detail, &first, err);
+	struct state_outbox *ob = warn_item(d, e, off, left);
+	int rc = state_warn_record(d->st, e->name, e->id, off, e->expires, detail, ob, &first, &queued, err);
 	free(detail);
-	if (rc == 0 && first) {
-		ev_emit(d->log, e->name, "expiry.warning", NULL, NULL, NULL, "%s expires in %s (the %s warning); "
-			"`sandbox extend %s` keeps it", e->name, sbx_fmt_duration(left, a, sizeof(a)),
-			sbx_fmt_duration(off, b, sizeof(b)), e->name);
-		pthread_mutex_lock(&d->mu);
-		d->stats.warnings++;
-		pthread_mutex_unlock(&d->mu);
-		warn_notify(d, e, off, left);
-	}
+	if (rc == 0 && first)
+		warn_first(d, e, off, left, ob, queued);
+	state_outbox_free(ob);
 	return rc;
 }
 

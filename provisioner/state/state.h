@@ -199,14 +199,64 @@ int state_event_after(struct state *st, int64_t after, size_t limit, struct stat
 	struct sbx_err *err) SBX_WUR;
 
 /*
+ * The webhook outbox: the daemon's deliveries, kept in the state until delivered, so a daemon that
+ * dies or stops leaves them to the next one. One row per delivery id ("ENVID.warning.OFF.EXPIRES",
+ * "ENVID.reap.done"): a delivery is queued once. The signing secret is sealed with the state's key
+ * (AES-256-GCM, bound to the environment and the delivery id), never stored in clear. A holder (a
+ * reaper id, whose liveness lock it holds: state_reaper_hold) claims a due row for a lease, POSTs it,
+ * then deletes it (state_outbox_done) or puts it back with its next attempt (state_outbox_retry).
+ * At most STATE_OUTBOX_CAP rows (state_outbox_cap_set): a put beyond it is refused (FULL).
+ */
+#define STATE_OUTBOX_CAP 10000
+struct state_outbox {
+	char *id, *env, *env_id, *event; /* the delivery id, the environment, the event type */
+	char *body, *url;                /* the JSON body, the webhook */
+	char *secret;                    /* the signing key (in memory only), or NULL */
+	int64_t created, attempts, next_at; /* next_at: due from then on (epoch seconds) */
+	char *last_error;                /* the last attempt's failure, or NULL */
+};
+/* What a put did. */
+enum state_outbox_put { STATE_OUTBOX_QUEUED, STATE_OUTBOX_DUPLICATE, STATE_OUTBOX_FULL };
+/* Queue o (id, env, env_id, event, body, url, secret (may be NULL), created; due at once). */
+int state_outbox_put(struct state *st, const struct state_outbox *o, enum state_outbox_put *res,
+	struct sbx_err *err) SBX_WUR;
+/* Claim the row due first at now (next_at <= now) that no live holder claims (none, its lease ran
+ * out, or its holder is dead: its liveness lock can be taken) for lease_s seconds: one atomic
+ * UPDATE, so two holders never both get it. *out = the row with its secret opened (free with
+ * state_outbox_free), or NULL when none is due. */
+int state_outbox_claim(struct state *st, const char *holder, int64_t now, int64_t lease_s,
+	struct state_outbox **out, struct sbx_err *err) SBX_WUR;
+/* Put a claimed row back: its attempts, next attempt time and last error; the claim dropped. */
+int state_outbox_retry(struct state *st, const char *id, const char *holder, int64_t attempts, int64_t next_at,
+	const char *error, struct sbx_err *err) SBX_WUR;
+/* Delete a row and, in the same transaction, add the event kind (detail_json) to env's log (kind
+ * NULL: no event). */
+int state_outbox_done(struct state *st, const char *id, const char *env, const char *kind,
+	const char *detail_json, struct sbx_err *err) SBX_WUR;
+/* Drop every claim of holder (a daemon that stops): the rows wait for the next one. */
+int state_outbox_release(struct state *st, const char *holder, struct sbx_err *err) SBX_WUR;
+/* How many rows wait. */
+int state_outbox_count(struct state *st, int64_t *n, struct sbx_err *err) SBX_WUR;
+/* The cap on rows for this handle (0: STATE_OUTBOX_CAP). */
+void state_outbox_cap_set(struct state *st, int64_t cap);
+/* Free a row, wiping its secret; NULL is a no-op. */
+void state_outbox_free(struct state_outbox *o);
+
+/*
  * Expiry warnings: record that the warning `before` seconds ahead of the expiry `expires` of the
  * environment (env, env_id) was sent, and in the same transaction append the event
- * "expiry.warning" (detail_json, may be NULL) to its log. *first = whether this call recorded it:
- * false when it was already recorded (by this or another process), and then no event is added.
+ * "expiry.warning" (detail_json, may be NULL) to its log and queue its webhook ob (NULL: none) in
+ * the outbox: recorded means it will be delivered. *first = whether this call recorded it:
+ * false when it was already recorded (by this or another process), and then no event is added and
+ * nothing queued. *queued (may be NULL) = what the put did (DUPLICATE when nothing was put).
  * Rows go with their environment (state_env_delete); a new expiry (extend) is a new warning.
  */
 int state_warn_record(struct state *st, const char *env, const char *env_id, int64_t before,
-	int64_t expires, const char *detail_json, bool *first, struct sbx_err *err);
+	int64_t expires, const char *detail_json, const struct state_outbox *ob, bool *first,
+	enum state_outbox_put *queued, struct sbx_err *err);
+/* Whether that warning was already recorded (*sent). */
+int state_warn_sent(struct state *st, const char *env_id, int64_t before, int64_t expires, bool *sent,
+	struct sbx_err *err);
 /* The same row without an event: *first = whether this call recorded it. For one-off notices of
  * an expiry that are no warning ahead of it (before <= 0: the daemon's "reap failed" webhook). */
 int state_warn_mark(struct state *st, const char *env_id, int64_t before, int64_t expires, bool *first,

@@ -85,6 +85,7 @@ struct state {
 	unsigned char key[STATE_KEY_LEN];
 	bool have_key;
 	char *ipam_pool;    /* NULL: STATE_IPAM_DEFAULT_POOL */
+	int64_t outbox_cap; /* 0: STATE_OUTBOX_CAP */
 	char *id;           /* the state id (meta.state_id) */
 	char *private_dir;  /* dir/<id>: this state's keys and locks */
 	int64_t *avoid;     /* IPAM: /24 blocks (address >> 8) the host's networks already use */
@@ -144,5 +145,27 @@ bool state_name_ok(const char *s);
 
 /* Secrets need the key: load it (creating it on first use). */
 int state_key_load(struct state *st, struct sbx_err *err);
+
+/* Queue a webhook delivery in the outbox (inside the caller's transaction; state_outbox_put). */
+int db_outbox_put(struct state *st, const struct state_outbox *o, enum state_outbox_put *res, struct sbx_err *err);
+
+#define DB_NONCE_LEN 12
+#define DB_TAG_LEN 16
+
+/* One value sealed with AES-256-GCM under the state's key. */
+struct db_sealed {
+	unsigned char nonce[DB_NONCE_LEN], tag[DB_TAG_LEN];
+	unsigned char *ct; /* as long as the plaintext, never NULL once sealed; the caller frees */
+	size_t len;
+};
+
+/* Seal value, bound to its place (env, name): another place's sealed value does not open there.
+ * The key must be loaded (state_key_load). s->ct is the caller's to free. */
+int db_seal(struct state *st, const char *env, const char *name, const char *value, struct db_sealed *s,
+	struct sbx_err *err);
+/* Open what db_seal sealed for (env, name): *value (caller frees and cleanses); a wrong key or a
+ * changed byte is an error, never garbage. */
+int db_unseal(struct state *st, const char *env, const char *name, struct db_sealed *s, char **value,
+	struct sbx_err *err);
 
 #endif

@@ -112,6 +112,15 @@ static const char *const migrations[] = {
 	"ALTER TABLE env_claim ADD PRIMARY KEY (env, uri);",
 	/* 10: the roles prepared ahead on a warm pool member ('+'-separated, '' none). */
 	"ALTER TABLE warm ADD COLUMN roles TEXT NOT NULL DEFAULT '';",
+	/* 11: the daemon's webhook outbox: each delivery until it is delivered or given up (the signing
+	 * secret sealed like secret's), claimed by one daemon at a time for a lease. No reference to env:
+	 * a reap's notice outlives its environment. */
+	"CREATE TABLE outbox ("
+	"  id TEXT PRIMARY KEY, env TEXT NOT NULL, env_id TEXT NOT NULL, event TEXT NOT NULL,"
+	"  body TEXT NOT NULL, url TEXT NOT NULL, secret_nonce BYTEA, secret_tag BYTEA, secret_ct BYTEA,"
+	"  created BIGINT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0, next_at BIGINT NOT NULL, last_error TEXT,"
+	"  claimed_by TEXT, claim_until BIGINT NOT NULL DEFAULT 0);"
+	"CREATE INDEX outbox_due ON outbox(next_at);",
 };
 
 /* The connection of the handle. */

@@ -11,16 +11,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#define NONCE_LEN 12
-#define TAG_LEN 16
+#define NONCE_LEN DB_NONCE_LEN
+#define TAG_LEN DB_TAG_LEN
 #define TOKEN_LEN 32
-
-/* One sealed value. */
-struct sealed {
-	unsigned char nonce[NONCE_LEN], tag[TAG_LEN];
-	unsigned char *ct; /* as long as the plaintext, never NULL */
-	size_t len;
-};
 
 /* Read exactly the key from an open key file, checking its type, size and mode. */
 static int key_read_fd(struct state *st, int fd, const char *path, struct sbx_err *err)
@@ -138,8 +131,8 @@ out:
 }
 
 /* Seal value for (env, name). */
-static int seal(struct state *st, const char *env, const char *name, const char *value,
-	struct sealed *s, struct sbx_err *err)
+int db_seal(struct state *st, const char *env, const char *name, const char *value, struct db_sealed *s,
+	struct sbx_err *err)
 {
 	int aadlen;
 	unsigned char *aad = aad_of(env, name, &aadlen);
@@ -155,8 +148,8 @@ static int seal(struct state *st, const char *env, const char *name, const char 
 }
 
 /* Open a sealed value of (env, name): a wrong key or a changed byte is an error, never garbage. */
-static int unseal(struct state *st, const char *env, const char *name, struct sealed *s,
-	char **value, struct sbx_err *err)
+int db_unseal(struct state *st, const char *env, const char *name, struct db_sealed *s, char **value,
+	struct sbx_err *err)
 {
 	int aadlen;
 	unsigned char *aad = aad_of(env, name, &aadlen);
@@ -188,7 +181,7 @@ static bool col_fixed(struct db_rows *stmt, int i, unsigned char *dst, int len)
 }
 
 /* Read the sealed value of (env, name); *found = whether it exists. */
-static int sealed_read(struct state *st, const char *env, const char *name, struct sealed *s,
+static int sealed_read(struct state *st, const char *env, const char *name, struct db_sealed *s,
 	bool *found, struct sbx_err *err)
 {
 	struct db_rows *stmt = NULL;
@@ -213,14 +206,14 @@ static int sealed_read(struct state *st, const char *env, const char *name, stru
 static int secret_get_locked(struct state *st, const char *env, const char *name, char **value,
 	struct sbx_err *err)
 {
-	struct sealed s = {.ct = NULL};
+	struct db_sealed s = {.ct = NULL};
 	bool found = false;
 	char *v = NULL;
 	int rc = state_key_load(st, err);
 	if (rc == 0)
 		rc = sealed_read(st, env, name, &s, &found, err);
 	if (rc == 0 && found)
-		rc = unseal(st, env, name, &s, &v, err);
+		rc = db_unseal(st, env, name, &s, &v, err);
 	free(s.ct);
 	if (rc == 0)
 		*value = v;
@@ -231,10 +224,10 @@ static int secret_get_locked(struct state *st, const char *env, const char *name
 static int secret_put_locked(struct state *st, const char *env, const char *name, const char *value,
 	struct sbx_err *err)
 {
-	struct sealed s = {.ct = NULL};
+	struct db_sealed s = {.ct = NULL};
 	int rc = state_key_load(st, err);
 	if (rc == 0)
-		rc = seal(st, env, name, value, &s, err);
+		rc = db_seal(st, env, name, value, &s, err);
 	if (rc == 0)
 		rc = db_exec(st, err, NULL,
 			"INSERT INTO secret (env, name, nonce, tag, ct) VALUES (?, ?, ?, ?, ?)"

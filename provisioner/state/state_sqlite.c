@@ -96,6 +96,15 @@ static const char *const migrations[] = {
 	"CREATE INDEX env_claim_uri ON env_claim(uri);",
 	/* 10: the roles prepared ahead on a warm pool member ('+'-separated, '' none). */
 	"ALTER TABLE warm ADD COLUMN roles TEXT NOT NULL DEFAULT '';",
+	/* 11: the daemon's webhook outbox: each delivery until it is delivered or given up (the signing
+	 * secret sealed like secret's), claimed by one daemon at a time for a lease. No reference to env:
+	 * a reap's notice outlives its environment. */
+	"CREATE TABLE outbox ("
+	"  id TEXT PRIMARY KEY, env TEXT NOT NULL, env_id TEXT NOT NULL, event TEXT NOT NULL,"
+	"  body TEXT NOT NULL, url TEXT NOT NULL, secret_nonce BLOB, secret_tag BLOB, secret_ct BLOB,"
+	"  created INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, last_error TEXT,"
+	"  claimed_by TEXT, claim_until INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX outbox_due ON outbox(next_at);",
 };
 
 /* The connection. */

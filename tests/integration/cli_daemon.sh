@@ -103,6 +103,12 @@ hist_ok sandbox_down_duration_seconds 1 && pass || fail "down duration histogram
 [ "$(metric sandbox_leases_held)" = 0 ] && pass || fail "leases held $(metric sandbox_leases_held), want 0"
 sqlite3 "$DB" "INSERT INTO lease (machine, env, node, since) VALUES ('ipmi:127.0.0.1:1', '$A', 'web', 1)" && pass || fail "lease insert"
 [ "$(metric sandbox_leases_held)" = 1 ] && pass || fail "leases held $(metric sandbox_leases_held), want 1"
+# the webhook outbox's depth: a row not due for years counts, and goes with its deletion
+[ "$(metric sandbox_notify_queued)" = 0 ] && pass || fail "notify queued $(metric sandbox_notify_queued), want 0"
+sqlite3 "$DB" "INSERT INTO outbox (id, env, env_id, event, body, url, created, next_at)
+    VALUES ('x.reap.done', '$A', 'x', 'reap.done', '{}', 'http://127.0.0.1:1/', 1, 9999999999)" && pass || fail "outbox insert"
+[ "$(metric sandbox_notify_queued)" = 1 ] && pass || fail "notify queued $(metric sandbox_notify_queued), want 1"
+sqlite3 "$DB" "DELETE FROM outbox" && pass || fail "outbox delete"
 grep -q "\"event\":\"reap.done\".*\"env\":\"$B\"\\|\"env\":\"$B\".*\"event\":\"reap.done\"" "$T/d.err" && pass || fail "no reap.done for $B in the log"
 # every line of the log is one JSON object
 python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/d.err" && pass || fail "stderr is not JSON lines"

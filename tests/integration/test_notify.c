@@ -12,7 +12,11 @@
  *   - a receiver that is down: the delivery is tried 4 times and given up (notify.failed in the
  *     state's event log), while the reaper goes on reaping (an environment that expires meanwhile
  *     is gone before the delivery is given up);
- *   - the secret never reaches the daemon's log.
+ *   - the secret never reaches the daemon's log;
+ *   - a receiver that is down and the daemon killed (SIGKILL) after a failed attempt: the warning
+ *     waits in the state's outbox (its secret not in clear in the database files), and a new daemon
+ *     delivers it once the receiver is up: the same delivery id, a valid signature, once;
+ *   - a daemon stopped (SIGTERM) with a delivery pending leaves it in the outbox and says so.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -36,6 +40,7 @@
 #define SECRET "hook-secret-0123456789"
 
 static struct state_fix *fix;
+static struct mockproc live; /* the daemon of the running test, stopped by teardown if a check failed */
 static struct hookrecv *recv_ok;
 static int dead_port;
 static int64_t t0;
@@ -175,6 +180,7 @@ static int setup(void **ctx)
 static int teardown(void **ctx)
 {
 	(void)ctx;
+	mockproc_stop(&live, SIGKILL, 10000);
 	hookrecv_stop(recv_ok);
 	state_fix_free(fix);
 	return 0;
@@ -312,12 +318,136 @@ static void test_receiver_down(void **ctx)
 	assert_true(gave_up);
 }
 
+/* Whether the file at path holds s. */
+static bool file_has(const char *path, const char *s)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	char *data = NULL;
+	size_t len = 0;
+	if (sbx_read_file(path, &data, &len, &err) < 0) {
+		sbx_err_clear(&err);
+		return false;
+	}
+	bool has = memmem(data, len, s, strlen(s)) != NULL;
+	free(data);
+	return has;
+}
+
+/* Wait up to 60 s for a line of the daemon's log with both a and b. */
+static void wait_log(const char *a, const char *b)
+{
+	char *log = xasprintf("%s/daemon.log", fix->dir), line[4096];
+	long long end = mockproc_now_ms() + 60000;
+	bool seen = false;
+	while (!seen && mockproc_now_ms() < end) {
+		FILE *f = fopen(log, "r");
+		while (f && !seen && fgets(line, sizeof(line), f))
+			seen = strstr(line, a) && strstr(line, b);
+		if (f)
+			fclose(f);
+		if (!seen)
+			usleep(50000);
+	}
+	if (!seen) {
+		char *data = NULL;
+		size_t len = 0;
+		struct sbx_err err = SBX_ERR_INIT;
+		if (sbx_read_file(log, &data, &len, &err) == 0)
+			fprintf(stderr, "the daemon's log:\n%s\n", len > 8000 ? data + len - 8000 : data);
+		sbx_err_clear(&err);
+		free(data);
+	}
+	free(log);
+	if (!seen)
+		fail_msg("no %s about %s in the daemon's log within 60 s", a, b);
+}
+
+/* The rows waiting in the outbox. */
+static int64_t outbox_rows(void)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	int64_t n = -1;
+	assert_int_equal(state_outbox_count(fix->st, &n, &err), 0);
+	return n;
+}
+
+/* The receiver down, the daemon killed after a failed attempt: a new daemon delivers the warning once
+ * the receiver is up, with the same delivery id and a valid signature. */
+static void test_crash_redelivery(void **ctx)
+{
+	(void)ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env *e = NULL;
+	json_t *j = NULL;
+	size_t before = hookrecv_wait(recv_ok, 0, 0);
+	add_env("crash", t0 + 3000, hookrecv_port(recv_ok));
+	assert_int_equal(state_env_get(fix->st, "crash", &e, &err), 0);
+	char *id = xasprintf("%s.warning.3600.%lld", e->id, (long long)(t0 + 3000));
+	state_env_free(e);
+	hookrecv_down(recv_ok, true);
+	daemon_start(&live, t0);
+	wait_log("\"notify.retry\"", "\"crash\"");
+	assert_true(mockproc_stop(&live, SIGKILL, 60000) != 0);
+	assert_int_equal(hookrecv_wait(recv_ok, 0, 0), before);
+	assert_int_equal(outbox_rows(), 1);
+	assert_int_equal(events("crash", "expiry.warning", NULL), 1);
+	assert_int_equal(events("crash", "notify.sent", NULL) + events("crash", "notify.failed", NULL), 0);
+	/* the signing secret is sealed: in neither database file in clear (the body is). The handle is
+	 * closed first: closing another descriptor of its file would drop its POSIX locks. */
+	char *wal = xasprintf("%s-wal", fix->db);
+	state_close(fix->st);
+	fix->st = NULL;
+	assert_false(file_has(fix->db, SECRET) || file_has(wal, SECRET));
+	assert_true(file_has(fix->db, id) || file_has(wal, id));
+	free(wal);
+	assert_int_equal(state_fix_open(fix->db, &fix->st, &err), 0);
+
+	hookrecv_down(recv_ok, false);
+	daemon_start(&live, t0);
+	assert_true(hookrecv_wait(recv_ok, before + 1, 60000) >= before + 1);
+	long long end = mockproc_now_ms() + 60000;
+	while (events("crash", "notify.sent", NULL) == 0 && mockproc_now_ms() < end)
+		usleep(50000);
+	daemon_stop(&live);
+	assert_int_equal(hookrecv_wait(recv_ok, 0, 0), before + 1);
+	size_t i = find("expiry.warning", "crash", &j);
+	assert_int_equal(i, before);
+	assert_string_equal(json_string_value(json_object_get(j, "id")), id);
+	assert_string_equal(hookrecv_header(recv_ok, i, "Sandbox-Delivery"), id);
+	assert_int_equal(json_integer_value(json_object_get(j, "before_s")), 3600);
+	check_signature(i);
+	json_decref(j);
+	assert_int_equal(events("crash", "notify.sent", NULL), 1);
+	assert_int_equal(events("crash", "expiry.warning", NULL), 1);
+	assert_int_equal(outbox_rows(), 0);
+	free(id);
+}
+
+/* A daemon stopped with a delivery pending: the row stays in the outbox, and the log says so. */
+static void test_stop_leaves_pending(void **ctx)
+{
+	(void)ctx;
+	size_t before = hookrecv_wait(recv_ok, 0, 0);
+	add_env("later", t0 + 3000, hookrecv_port(recv_ok));
+	hookrecv_down(recv_ok, true);
+	daemon_start(&live, t0);
+	wait_log("\"notify.retry\"", "\"later\"");
+	daemon_stop(&live);
+	hookrecv_down(recv_ok, false);
+	wait_log("\"notify.pending\"", "for the next daemon: 1\"");
+	assert_int_equal(outbox_rows(), 1);
+	assert_int_equal(hookrecv_wait(recv_ok, 0, 0), before);
+	assert_int_equal(events("later", "notify.sent", NULL) + events("later", "notify.failed", NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_deliveries),
 		cmocka_unit_test(test_reap_failed),
 		cmocka_unit_test(test_receiver_down),
+		cmocka_unit_test(test_crash_redelivery),
+		cmocka_unit_test(test_stop_leaves_pending),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -191,6 +191,7 @@ struct hookrecv {
 	int fail_n, fail_status;
 	char location[256]; /* sent with the scripted answers when set */
 	atomic_int stop;
+	atomic_int down;    /* connections are closed at once, nothing read or recorded */
 };
 
 /* Find a header in a request head. */
@@ -298,7 +299,8 @@ static void *hook_main(void *arg)
 		c = accept(r->fd, NULL, NULL);
 		if (c < 0)
 			continue;
-		serve(r, c);
+		if (!r->down)
+			serve(r, c);
 		close(c);
 	}
 	return NULL;
@@ -346,6 +348,12 @@ int hookrecv_port(const struct hookrecv *r)
 void hookrecv_fail_next(struct hookrecv *r, int n, int status)
 {
 	hookrecv_redirect_next(r, n, status, NULL);
+}
+
+/* Take the receiver down or up. */
+void hookrecv_down(struct hookrecv *r, bool down)
+{
+	r->down = down;
 }
 
 /* Script answers with a Location header. */

@@ -47,6 +47,8 @@ int hookrecv_port(const struct hookrecv *r);
 void hookrecv_fail_next(struct hookrecv *r, int n, int status);
 /* The same with a "Location: location" header (a redirect; NULL: none). */
 void hookrecv_redirect_next(struct hookrecv *r, int n, int status, const char *location);
+/* Down: close each connection at once, unanswered and unrecorded (a receiver that is down); or up again. */
+void hookrecv_down(struct hookrecv *r, bool down);
 /* Wait until at least n requests were recorded; returns how many there are. */
 size_t hookrecv_wait(struct hookrecv *r, size_t n, int timeout_ms);
 /* The i-th recorded request: path, body (NUL-terminated), a header (case-insensitive) or NULL. */

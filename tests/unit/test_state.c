@@ -149,7 +149,7 @@ static void test_state_id(void **ctx)
 	state_fix_free(g);
 	state_close(f->st);
 	char *v1 = set_version_sql(1), *sql = xasprintf("DROP TABLE meta; DROP TABLE lease; DROP TABLE env_lock; "
-		"DROP TABLE env_claim; DROP TABLE caps; DROP TABLE warm; DROP TABLE env_place; %s", v1);
+		"DROP TABLE env_claim; DROP TABLE caps; DROP TABLE warm; DROP TABLE env_place; DROP TABLE outbox; %s", v1);
 	assert_int_equal(raw_sql(f->db, sql, NULL), SQLITE_OK);
 	free(v1);
 	free(sql);
@@ -172,8 +172,8 @@ static void test_step9_claims(void **ctx)
 	state_fix_env(f->st, "old", 0, false);
 	state_close(f->st);
 	f->st = NULL;
-	/* back to step 8: without step 9's tables and step 10's warm.roles */
-	char *v8 = set_version_sql(8), *sql = xasprintf("DROP TABLE env_place; DROP TABLE env_claim; "
+	/* back to step 8: without step 9's tables, step 10's warm.roles and step 11's outbox */
+	char *v8 = set_version_sql(8), *sql = xasprintf("DROP TABLE outbox; DROP TABLE env_place; DROP TABLE env_claim; "
 		"ALTER TABLE warm DROP COLUMN roles; "
 		"CREATE TABLE env_claim (env TEXT PRIMARY KEY, uri TEXT NOT NULL, memory BIGINT NOT NULL, cpus BIGINT NOT NULL,"
 		" disk BIGINT NOT NULL); CREATE INDEX env_claim_uri ON env_claim(uri);"
@@ -237,23 +237,268 @@ static void test_warn_once(void **ctx)
 	bool first = false;
 	state_fix_env(f->st, "w", 5000, false);
 	assert_int_equal(state_env_get(f->st, "w", &e, &err), 0);
-	assert_int_equal(state_warn_record(f->st, "w", e->id, 3600, 5000, "{\"before_s\":3600}", &first, &err), 0);
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 3600, 5000, "{\"before_s\":3600}", NULL, &first, NULL, &err), 0);
 	assert_true(first);
-	assert_int_equal(state_warn_record(f->st, "w", e->id, 3600, 5000, "{\"before_s\":3600}", &first, &err), 0);
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 3600, 5000, "{\"before_s\":3600}", NULL, &first, NULL, &err), 0);
 	assert_false(first);
 	assert_int_equal(warn_events(f->st, "w"), 1);
-	assert_int_equal(state_warn_record(f->st, "w", e->id, 600, 5000, NULL, &first, &err), 0);
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 600, 5000, NULL, NULL, &first, NULL, &err), 0);
 	assert_true(first);
-	assert_int_equal(state_warn_record(f->st, "w", e->id, 600, 9000, NULL, &first, &err), 0);
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 600, 9000, NULL, NULL, &first, NULL, &err), 0);
 	assert_true(first);
 	assert_int_equal(warn_events(f->st, "w"), 3);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM warning"), 3);
 	/* a detail that is not JSON fails the whole record: no row, so a retry warns */
-	assert_int_equal(state_warn_record(f->st, "w", e->id, 60, 5000, "{bad", &first, &err), -1);
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 60, 5000, "{bad", NULL, &first, NULL, &err), -1);
 	sbx_err_clear(&err);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM warning"), 3);
 	assert_int_equal(state_env_delete(f->st, "w", &err), 0);
 	assert_int_equal(raw_int(f->db, "SELECT count(*) FROM warning"), 0);
+	state_env_free(e);
+}
+
+#define OB_SECRET "outbox-signing-key-4f9a1c"
+
+/* A delivery of env "w" with id, signed with OB_SECRET. */
+static struct state_outbox ob_item(const char *id)
+{
+	return (struct state_outbox){.id = (char *)id, .env = "w", .env_id = "wid", .event = "expiry.warning",
+		.body = "{\"type\":\"expiry.warning\"}", .url = "http://127.0.0.1:1/hook", .secret = OB_SECRET,
+		.created = 1000};
+}
+
+/* Put o and return what the put did. */
+static enum state_outbox_put ob_put(struct state *st, struct state_outbox o)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	enum state_outbox_put res = STATE_OUTBOX_DUPLICATE;
+	if (state_outbox_put(st, &o, &res, &err) < 0)
+		fail_msg("put %s: %s", o.id, sbx_err_first(&err));
+	return res;
+}
+
+/* Claim as holder at now; the id claimed or NULL (owned). */
+static char *ob_claim(struct state *st, const char *holder, int64_t now)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_outbox *o = NULL;
+	if (state_outbox_claim(st, holder, now, 60, &o, &err) < 0)
+		fail_msg("claim: %s", sbx_err_first(&err));
+	char *id = o ? xstrdup(o->id) : NULL;
+	state_outbox_free(o);
+	return id;
+}
+
+/* The outbox's rows. */
+static int64_t ob_count(struct state *st)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	int64_t n = -1;
+	assert_int_equal(state_outbox_count(st, &n, &err), 0);
+	return n;
+}
+
+/* A delivery is queued once per id; the cap refuses more. */
+static void test_outbox_put_once(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	assert_int_equal(ob_put(f->st, ob_item("e1.warning.600.5000")), STATE_OUTBOX_QUEUED);
+	assert_int_equal(ob_put(f->st, ob_item("e1.warning.600.5000")), STATE_OUTBOX_DUPLICATE);
+	assert_int_equal(ob_count(f->st), 1);
+	state_outbox_cap_set(f->st, 2);
+	struct state_outbox unsigned_one = ob_item("e1.reap.done");
+	unsigned_one.secret = NULL;
+	assert_int_equal(ob_put(f->st, unsigned_one), STATE_OUTBOX_QUEUED);
+	assert_int_equal(ob_put(f->st, ob_item("e2.reap.done")), STATE_OUTBOX_FULL);
+	assert_int_equal(ob_put(f->st, ob_item("e1.reap.done")), STATE_OUTBOX_DUPLICATE);
+	assert_int_equal(ob_count(f->st), 2);
+	state_outbox_cap_set(f->st, 0);
+	assert_int_equal(ob_put(f->st, ob_item("e2.reap.done")), STATE_OUTBOX_QUEUED);
+	/* the row without a secret comes back without one */
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_outbox *o = NULL;
+	assert_int_equal(state_outbox_claim(f->st, "h1", 1000, 60, &o, &err), 0);
+	assert_non_null(o);
+	if (strcmp(o->id, "e1.reap.done") == 0)
+		assert_null(o->secret);
+	state_outbox_free(o);
+}
+
+/* A claim excludes other holders while its lease runs and its holder lives; then it is taken over. */
+static void test_outbox_claim(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_lock *a = NULL, *b = NULL;
+	assert_int_equal(state_reaper_hold(f->st, "daemon@h:1", &a, &err), 0);
+	assert_int_equal(state_reaper_hold(f->st, "daemon@h:2", &b, &err), 0);
+	assert_int_equal(ob_put(f->st, ob_item("d1")), STATE_OUTBOX_QUEUED);
+	assert_null(ob_claim(f->st, "daemon@h:1", 999)); /* not due before it was created */
+	char *id = ob_claim(f->st, "daemon@h:1", 1000);
+	assert_string_equal(id, "d1");
+	free(id);
+	assert_null(ob_claim(f->st, "daemon@h:2", 1001));
+	assert_null(ob_claim(f->st, "daemon@h:1", 1001)); /* nor twice by its holder */
+	/* its lease ran out: taken over */
+	id = ob_claim(f->st, "daemon@h:2", 1060);
+	assert_string_equal(id, "d1");
+	free(id);
+	/* released: claimable again at once */
+	assert_int_equal(state_outbox_release(f->st, "daemon@h:2", &err), 0);
+	id = ob_claim(f->st, "daemon@h:1", 1061);
+	assert_string_equal(id, "d1");
+	free(id);
+	assert_null(ob_claim(f->st, "daemon@h:2", 1062));
+	/* its holder died (its liveness lock is free): taken over at once */
+	state_env_unlock(a);
+	id = ob_claim(f->st, "daemon@h:2", 1062);
+	assert_string_equal(id, "d1");
+	free(id);
+	state_env_unlock(b);
+}
+
+/* A failed attempt puts the row back with its attempts, next time and error; done deletes it and logs. */
+static void test_outbox_retry_done(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_outbox *o = NULL;
+	struct state_lock *a = NULL;
+	assert_int_equal(state_reaper_hold(f->st, "daemon@h:1", &a, &err), 0);
+	assert_int_equal(ob_put(f->st, ob_item("r1")), STATE_OUTBOX_QUEUED);
+	char *id = ob_claim(f->st, "daemon@h:1", 1000);
+	assert_string_equal(id, "r1");
+	free(id);
+	/* only its holder puts it back */
+	assert_int_equal(state_outbox_retry(f->st, "r1", "daemon@h:9", 3, 1000, "no", &err), 0);
+	assert_null(ob_claim(f->st, "daemon@h:1", 1001));
+	assert_int_equal(state_outbox_retry(f->st, "r1", "daemon@h:1", 1, 1002, "webhook http://x: HTTP 503", &err), 0);
+	assert_null(ob_claim(f->st, "daemon@h:1", 1001));
+	assert_int_equal(state_outbox_claim(f->st, "daemon@h:1", 1002, 60, &o, &err), 0);
+	assert_non_null(o);
+	assert_int_equal(o->attempts, 1);
+	assert_int_equal(o->next_at, 1002);
+	assert_int_equal(o->created, 1000);
+	assert_string_equal(o->last_error, "webhook http://x: HTTP 503");
+	assert_string_equal(o->url, "http://127.0.0.1:1/hook");
+	assert_string_equal(o->event, "expiry.warning");
+	assert_string_equal(o->env_id, "wid");
+	assert_string_equal(o->body, "{\"type\":\"expiry.warning\"}");
+	state_outbox_free(o);
+	assert_int_equal(state_outbox_done(f->st, "r1", "w", "notify.sent", "{\"id\":\"r1\"}", &err), 0);
+	assert_int_equal(ob_count(f->st), 0);
+	assert_null(ob_claim(f->st, "daemon@h:1", 5000));
+	struct state_event *ev = NULL;
+	size_t n = 0;
+	assert_int_equal(state_event_list(f->st, "w", 0, &ev, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ev[0].kind, "notify.sent");
+	state_event_list_free(ev, n);
+	/* a detail that is not JSON fails the whole step: the row stays */
+	assert_int_equal(ob_put(f->st, ob_item("r2")), STATE_OUTBOX_QUEUED);
+	assert_int_equal(state_outbox_done(f->st, "r2", "w", "notify.sent", "{bad", &err), -1);
+	sbx_err_clear(&err);
+	assert_int_equal(ob_count(f->st), 1);
+	state_env_unlock(a);
+}
+
+/* Whether the file at path holds the bytes s. */
+static bool file_has(const char *path, const char *s)
+{
+	char *data = NULL;
+	size_t len = 0;
+	struct sbx_err err = SBX_ERR_INIT;
+	if (sbx_read_file(path, &data, &len, &err) < 0) {
+		sbx_err_clear(&err);
+		return false;
+	}
+	bool has = memmem(data, len, s, strlen(s)) != NULL;
+	free(data);
+	return has;
+}
+
+/* The secret goes in sealed and comes out whole; it is nowhere in clear in the database; a sealed
+ * value moved to another delivery does not open there. */
+static void test_outbox_secret(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_outbox *o = NULL;
+	assert_int_equal(ob_put(f->st, ob_item("s1")), STATE_OUTBOX_QUEUED);
+	struct state_outbox two = ob_item("s2");
+	two.created = 2000;
+	assert_int_equal(ob_put(f->st, two), STATE_OUTBOX_QUEUED);
+	assert_int_equal(state_outbox_claim(f->st, "h", 1000, 60, &o, &err), 0);
+	assert_non_null(o);
+	assert_string_equal(o->id, "s1");
+	assert_string_equal(o->secret, OB_SECRET);
+	state_outbox_free(o);
+	if (state_fix_pg()) {
+		assert_int_equal(raw_int(f->db, "SELECT count(*) FROM outbox WHERE strpos(encode(secret_ct, 'escape'), "
+			"'" OB_SECRET "') > 0 OR strpos(body || url || id, '" OB_SECRET "') > 0"), 0);
+	} else {
+		/* closed first: closing another descriptor of its file would drop the handle's POSIX locks */
+		char *wal = xasprintf("%s-wal", f->db);
+		state_close(f->st);
+		f->st = NULL;
+		assert_int_equal(raw_int(f->db, "PRAGMA wal_checkpoint(FULL)"), 0);
+		assert_false(file_has(f->db, OB_SECRET));
+		assert_false(file_has(wal, OB_SECRET));
+		assert_true(file_has(f->db, "http://127.0.0.1:1/hook")); /* the search does find what is there */
+		free(wal);
+		assert_int_equal(state_fix_open(f->db, &f->st, &err), 0);
+	}
+	assert_int_equal(raw_int(f->db, "SELECT length(secret_ct) FROM outbox WHERE id = 's1'"),
+		(int64_t)strlen(OB_SECRET));
+	/* s1's sealed secret copied onto s2: bound to s1, it does not open as s2's */
+	assert_int_equal(raw_sql(f->db, "UPDATE outbox SET secret_nonce = (SELECT secret_nonce FROM outbox WHERE id = 's1'),"
+		" secret_tag = (SELECT secret_tag FROM outbox WHERE id = 's1'), secret_ct = (SELECT secret_ct FROM outbox"
+		" WHERE id = 's1') WHERE id = 's2'", NULL), SQLITE_OK);
+	assert_int_equal(state_outbox_done(f->st, "s1", "w", NULL, NULL, &err), 0);
+	assert_int_equal(state_outbox_claim(f->st, "h", 3000, 60, &o, &err), -1);
+	assert_non_null(strstr(sbx_err_first(&err), "decrypt"));
+	assert_null(strstr(sbx_err_first(&err), OB_SECRET));
+	sbx_err_clear(&err);
+}
+
+/* A warning and its webhook are recorded together: once, and not at all when the record fails. */
+static void test_outbox_with_warning(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env *e = NULL;
+	enum state_outbox_put q = STATE_OUTBOX_FULL;
+	bool first = false, sent = true;
+	state_fix_env(f->st, "w", 5000, false);
+	assert_int_equal(state_env_get(f->st, "w", &e, &err), 0);
+	struct state_outbox ob = ob_item("w.warning.600.5000");
+	assert_int_equal(state_warn_sent(f->st, e->id, 600, 5000, &sent, &err), 0);
+	assert_false(sent);
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 600, 5000, NULL, &ob, &first, &q, &err), 0);
+	assert_true(first);
+	assert_int_equal(q, STATE_OUTBOX_QUEUED);
+	assert_int_equal(state_warn_sent(f->st, e->id, 600, 5000, &sent, &err), 0);
+	assert_true(sent);
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 600, 5000, NULL, &ob, &first, &q, &err), 0);
+	assert_false(first);
+	assert_int_equal(q, STATE_OUTBOX_DUPLICATE);
+	assert_int_equal(ob_count(f->st), 1);
+	/* the event fails (not JSON): neither the warning nor its webhook */
+	ob.id = "w.warning.60.5000";
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 60, 5000, "{bad", &ob, &first, &q, &err), -1);
+	sbx_err_clear(&err);
+	assert_int_equal(ob_count(f->st), 1);
+	assert_int_equal(state_warn_sent(f->st, e->id, 60, 5000, &sent, &err), 0);
+	assert_false(sent);
+	/* the outbox is full: the warning is recorded, its webhook dropped (said) */
+	state_outbox_cap_set(f->st, 1);
+	assert_int_equal(state_warn_record(f->st, "w", e->id, 60, 5000, NULL, &ob, &first, &q, &err), 0);
+	assert_true(first);
+	assert_int_equal(q, STATE_OUTBOX_FULL);
+	assert_int_equal(ob_count(f->st), 1);
+	/* the rows outlive the environment (a reap's notice is sent after it is gone) */
+	assert_int_equal(state_env_delete(f->st, "w", &err), 0);
+	assert_int_equal(ob_count(f->st), 1);
 	state_env_free(e);
 }
 
@@ -877,6 +1122,83 @@ static void test_claim_race_processes(void **ctx)
 		assert_int_equal(counts[i], 1);
 }
 
+/* An outbox worker process: wait for the start byte, claim until nothing is due (keeping every claim),
+ * write the ids to `out`, say so on done_fd and stay alive (its claims live) until the byte on end_fd. */
+static void outbox_child(const char *db, int start_fd, int done_fd, int end_fd, const char *out, int id)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state *st = NULL;
+	struct state_lock *alive = NULL;
+	struct sbx_buf b = {0};
+	char c, *holder = xasprintf("daemon-%d", id);
+	if (state_fix_open(db, &st, &err) < 0 || state_reaper_hold(st, holder, &alive, &err) < 0 ||
+		read(start_fd, &c, 1) != 1)
+		_exit(2);
+	for (;;) {
+		struct state_outbox *o = NULL;
+		if (state_outbox_claim(st, holder, 1000, 600, &o, &err) < 0)
+			_exit(3);
+		if (o == NULL)
+			break;
+		sbx_buf_printf(&b, "%s\n", o->id);
+		state_outbox_free(o);
+	}
+	if (sbx_write_file(out, b.data ? b.data : "", b.len, 0600, &err) < 0)
+		_exit(4);
+	if (write(done_fd, "d", 1) != 1 || read(end_fd, &c, 1) != 1)
+		_exit(5);
+	_exit(0);
+}
+
+/* Two worker processes racing over 20 due deliveries: each claimed exactly once in total. */
+static void test_outbox_claim_race(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	int start[2], done[2], end[2];
+	pid_t pids[RACE_PROCS];
+	char *outs[RACE_PROCS];
+	for (int i = 0; i < RACE_ENVS; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "ob-%02d", i);
+		assert_int_equal(ob_put(f->st, ob_item(id)), STATE_OUTBOX_QUEUED);
+	}
+	assert_int_equal(pipe(start), 0);
+	assert_int_equal(pipe(done), 0);
+	assert_int_equal(pipe(end), 0);
+	for (int i = 0; i < RACE_PROCS; i++) {
+		outs[i] = xasprintf("%s/outbox-%d", f->dir, i);
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			outbox_child(f->db, start[0], done[1], end[0], outs[i], i);
+	}
+	char go[RACE_PROCS] = {0};
+	assert_int_equal(write(start[1], go, sizeof(go)), RACE_PROCS);
+	for (int i = 0; i < RACE_PROCS; i++)
+		assert_int_equal(read(done[0], go, 1), 1);
+	assert_int_equal(write(end[1], go, sizeof(go)), RACE_PROCS);
+	int counts[RACE_ENVS] = {0};
+	for (int i = 0; i < RACE_PROCS; i++) {
+		int status = 0;
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		char *data = NULL;
+		size_t len = 0;
+		assert_int_equal(sbx_read_file(outs[i], &data, &len, &err), 0);
+		for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n"))
+			counts[strtol(line + 3, NULL, 10)]++;
+		free(data);
+		free(outs[i]);
+	}
+	int fds[] = {start[0], start[1], done[0], done[1], end[0], end[1]};
+	for (size_t i = 0; i < SBX_NELEM(fds); i++)
+		close(fds[i]);
+	for (int i = 0; i < RACE_ENVS; i++)
+		assert_int_equal(counts[i], 1);
+}
+
 /* Record a warm pool member of shape with image hash h. */
 static void add_warm(struct state *st, const char *id, const char *shape, const char *h, const char *status)
 {
@@ -1399,6 +1721,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_threads_share_handle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warn_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_put_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_claim, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_retry_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_with_warning, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_claim_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_puts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_break, setup, teardown),
 		/* SQLite only (left out on PostgreSQL) */
