@@ -37,6 +37,7 @@ struct node {
 	char *doc;
 	size_t bytes;    /* of the record as compact JSON (exact with doc; about, for a tree: rec_bytes) */
 	int64_t changed; /* monotonic ms of the last put or update */
+	bool hot;        /* from s->hot on: a tree, or text when settled early (update_locked) */
 };
 
 /*
@@ -81,8 +82,8 @@ struct mock_store {
 	int64_t hot_ms;     /* how long a changed record stays a tree past STORE_HOT */
 	struct node *head, *tail;
 	size_t n;
-	struct node *hot;  /* the oldest node kept as a tree (the trees are a suffix of the list) */
-	size_t nhot;
+	struct node *hot;  /* the oldest node put as a tree (the trees are in this suffix of the list) */
+	size_t nhot;       /* nodes from hot on */
 	struct node **buckets;
 	size_t nbuckets;
 	uint64_t last_seq;
@@ -230,6 +231,7 @@ static void link_node(struct mock_store *s, struct node *n)
 	s->bytes += n->bytes;
 	if (!n->rec)
 		return;
+	n->hot = true;
 	if (!s->hot)
 		s->hot = n;
 	s->nhot++;
@@ -253,7 +255,7 @@ static void unlink_node(struct mock_store *s, struct node *n, bool persist)
 		s->tail = n->prev;
 	s->n--;
 	s->bytes -= n->bytes;
-	if (n->rec) {
+	if (n->hot) {
 		s->nhot--;
 		if (s->hot == n)
 			s->hot = n->next;
@@ -360,8 +362,9 @@ static json_t *node_set(struct mock_store *s, struct node *n, json_t *rec, char 
 }
 
 /*
- * Turn the oldest tree into text (lock held; there is one): its text when it kept one (a put's
- * answer), else dumped. Returns the tree for the caller to free after unlocking.
+ * Turn the oldest hot node into text (lock held; there is one): its text when it kept one (a
+ * put's answer, an update's), else dumped. Returns the tree (NULL when it had none left) for the
+ * caller to free after unlocking.
  */
 static json_t *compact(struct mock_store *s)
 {
@@ -374,9 +377,10 @@ static json_t *compact(struct mock_store *s)
 	n->bytes = strlen(n->doc);
 	s->bytes += n->bytes;
 	n->rec = NULL;
+	n->hot = false;
 	s->hot = n->next;
 	s->nhot--;
-	s->compacted++;
+	s->compacted += tree != NULL;
 	return tree;
 }
 
@@ -651,10 +655,10 @@ json_t *mock_store_get(struct mock_store *s, const char *id)
 
 /*
  * Update one record (lock held; the caller broadcasts when it returns 0): what mock_store_update
- * returns.
+ * returns. settle: keep only its text from now on (its tree is freed while in the cache).
  */
 static int update_locked(struct mock_store *s, const char *id, int (*fn)(json_t *rec, void *arg),
-			 void *arg)
+			 void *arg, bool settle)
 {
 	struct node *n = find(s, id);
 	json_t *rec = NULL;
@@ -675,8 +679,12 @@ static int update_locked(struct mock_store *s, const char *id, int (*fn)(json_t 
 		n->changed = sbx_mono_ms();
 		db_save(s, n);
 		notify(s, n, rec);
-		if (owned)
+		if (owned) {
 			json_decref(spent);
+		} else if (settle) {
+			n->rec = NULL;
+			json_decref(rec);
+		}
 	}
 	free(old_doc);
 	if (owned && rc != 0)
@@ -691,7 +699,7 @@ int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *re
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = update_locked(s, id, fn, arg);
+	rc = update_locked(s, id, fn, arg, false);
 	if (rc == 0)
 		pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
@@ -700,13 +708,14 @@ int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *re
 
 /* Update several records under one acquisition of the lock. */
 void mock_store_update_each(struct mock_store *s, size_t n, const char *const *ids,
-			    int (*fn)(json_t *rec, void *arg), void *const *args, int *rcs)
+			    int (*fn)(json_t *rec, void *arg), void *const *args, const bool *settle,
+			    int *rcs)
 {
 	bool changed = false;
 
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < n; i++) {
-		rcs[i] = update_locked(s, ids[i], fn, args[i]);
+		rcs[i] = update_locked(s, ids[i], fn, args[i], settle && settle[i]);
 		changed |= rcs[i] == 0;
 	}
 	if (changed)

@@ -62,10 +62,13 @@ int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *re
 		      void *arg);
 /*
  * mock_store_update for n records under one acquisition of the lock (a batch of due changes):
- * fn(rec, args[i]) for the record ids[i]; rcs[i] gets what mock_store_update would return.
+ * fn(rec, args[i]) for the record ids[i]; rcs[i] gets what mock_store_update would return. With
+ * settle (NULL: none), a record whose settle[i] is true is not expected to change again soon: the
+ * store keeps only its text (a memory and speed hint; reads and updates work the same).
  */
 void mock_store_update_each(struct mock_store *s, size_t n, const char *const *ids,
-			    int (*fn)(json_t *rec, void *arg), void *const *args, int *rcs);
+			    int (*fn)(json_t *rec, void *arg), void *const *args, const bool *settle,
+			    int *rcs);
 /* Delete one record: 0, or -1 when absent. */
 int mock_store_del(struct mock_store *s, const char *id);
 /* Delete every record; returns how many. */

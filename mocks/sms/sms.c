@@ -232,16 +232,18 @@ static struct transition *run_batch(struct sms *s, struct transition *list)
 	struct transition *t[SMS_BATCH];
 	const char *ids[SMS_BATCH] = {NULL};
 	void *steps[SMS_BATCH] = {NULL};
+	bool last[SMS_BATCH] = {false}; /* the final status: the store may keep only the text */
 	int rcs[SMS_BATCH];
 	size_t n = 0;
 
 	while (list && n < SMS_BATCH) {
 		t[n] = list;
 		ids[n] = list->id;
+		last[n] = !list->step[1].status;
 		steps[n++] = (void *)list->step;
 		list = list->next;
 	}
-	mock_store_update_each(s->messages, n, ids, apply_step, steps, rcs);
+	mock_store_update_each(s->messages, n, ids, apply_step, steps, last, rcs);
 	for (size_t i = 0; i < n; i++)
 		transition_next(s, t[i], rcs[i]);
 	return list;

@@ -592,7 +592,9 @@ static char *stored_text(struct mock_store *st, const char *id)
 /*
  * In process: the text a put answered with is what the record reads as once it is old (kept, not
  * redone), unless an update changed the record meanwhile (then the update's); a replace by put
- * drops it too; batch updates (mock_store_update_each) change each record or report it unknown.
+ * drops it too; batch updates (mock_store_update_each) change each record or report it unknown,
+ * and a record settled by one (only its text kept while among the newest) reads, changes and
+ * deletes as any other.
  */
 static void test_store_text_kept(void **state)
 {
@@ -603,6 +605,7 @@ static void test_store_text_kept(void **state)
 	const char *ids[3] = {"u", "missing", "a"};
 	int one = 1, ten = 10, rcs[3];
 	void *args[3] = {&one, &one, &ten};
+	const bool settle[3] = {false, true, true}; /* a: only text from now on */
 	char id[16], *text;
 
 	(void)state;
@@ -618,16 +621,24 @@ static void test_store_text_kept(void **state)
 	assert_int_equal(mock_store_put_answer(st, json_pack("{s:s,s:i}", "id", "r", "n", 1), &resp, 201), 0);
 	mock_resp_clear(&resp);
 	assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i}", "id", "r", "n", 5)), 0); /* replaced */
-	mock_store_update_each(st, 3, ids, add_n, args, rcs);
+	mock_store_update_each(st, 3, ids, add_n, args, settle, rcs);
 	assert_int_equal(rcs[0], 0);
 	assert_int_equal(rcs[1], -1);
 	assert_int_equal(rcs[2], 0);
+	text = stored_text(st, "a"); /* settled while among the newest */
+	assert_string_equal(text, "{\"id\":\"a\",\"n\":11,\"s\":\"x\\\"\\n\"}");
+	free(text);
+	assert_int_equal(mock_store_update(st, "a", add_n, &one), 0); /* a settled one changes */
+	assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i}", "id", "d", "n", 1)), 0);
+	mock_store_update_each(st, 1, (const char *[]){"d"}, add_n, (void *[]){&one}, settle + 1, rcs);
+	assert_int_equal(rcs[0], 0);
+	assert_int_equal(mock_store_del(st, "d"), 0); /* settled, among the newest */
 	for (int i = 0; i < 3000; i++) { /* a, u and r become text */
 		snprintf(id, sizeof(id), "p%d", i);
 		assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i}", "id", id, "n", i)), 0);
 	}
 	text = stored_text(st, "a");
-	assert_string_equal(text, "{\"id\":\"a\",\"n\":11,\"s\":\"x\\\"\\n\"}");
+	assert_string_equal(text, "{\"id\":\"a\",\"n\":12,\"s\":\"x\\\"\\n\"}");
 	free(text);
 	text = stored_text(st, "u");
 	assert_string_equal(text, "{\"id\":\"u\",\"n\":3}"); /* updated twice */
@@ -638,7 +649,7 @@ static void test_store_text_kept(void **state)
 	/* an old record updated stays right, as text */
 	assert_int_equal(mock_store_update(st, "a", add_n, &one), 0);
 	text = stored_text(st, "a");
-	assert_string_equal(text, "{\"id\":\"a\",\"n\":12,\"s\":\"x\\\"\\n\"}");
+	assert_string_equal(text, "{\"id\":\"a\",\"n\":13,\"s\":\"x\\\"\\n\"}");
 	free(text);
 	assert_int_equal(mock_store_evictions(st), 0);
 	mock_store_free(st);
