@@ -30,8 +30,9 @@ struct node {
 	 * The record: a tree while it is among the newest (rec; see STORE_HOT), then compact JSON
 	 * text parsed only when read (doc; rec NULL): a tree costs several times the text, and the
 	 * newest records are the ones updated (an SMS changes status twice within 40 ms). A tree
-	 * usually keeps its text too (doc: what a put answered with or an update dumped; NULL after
-	 * a put without text), so that turning it into text only frees the tree.
+	 * may keep its text too (doc: what a put answered with; NULL after a put without text or an
+	 * update), so that turning it into text only frees the tree; a record an update settled
+	 * (mock_store_update_each) keeps only its text at once.
 	 */
 	json_t *rec;
 	char *doc;
@@ -672,10 +673,10 @@ static int update_locked(struct mock_store *s, const char *id, int (*fn)(json_t 
 		rc = fn(rec, arg);
 	if (rec && rc == 0) {
 		/*
-		 * text: rec handed back; a tree: the same one. Either way its new text, dumped now
-		 * while the tree is in the cache: making the tree text later only frees it.
+		 * text: rec handed back (and dumped); a tree: the same one, its text dropped, or
+		 * dumped now when it settles (while the tree is in the cache).
 		 */
-		json_t *spent = node_set(s, n, rec, mock_json_dump(rec), &old_doc);
+		json_t *spent = node_set(s, n, rec, settle ? mock_json_dump(rec) : NULL, &old_doc);
 		n->changed = sbx_mono_ms();
 		db_save(s, n);
 		notify(s, n, rec);
