@@ -27,17 +27,29 @@ struct node {
 	uint64_t seq;
 	char *id;
 	/*
-	 * The record: a tree while it is among the newest STORE_HOT (rec; doc NULL), then compact JSON
+	 * The record: a tree while it is among the newest (rec; see STORE_HOT), then compact JSON
 	 * text parsed only when read (doc; rec NULL): a tree costs several times the text, and the
-	 * newest records are the ones updated (an SMS changes status twice within 40 ms).
+	 * newest records are the ones updated (an SMS changes status twice within 40 ms). A tree
+	 * may keep its text too (doc: what a put answered with; NULL after a put without text or an
+	 * update), so that turning it into text only frees the tree; a record an update settled
+	 * (mock_store_update_each) keeps only its text at once.
 	 */
 	json_t *rec;
 	char *doc;
-	size_t bytes; /* of the record as compact JSON (about, for a tree: rec_bytes) */
+	size_t bytes;    /* of the record as compact JSON (exact with doc; about, for a tree: rec_bytes) */
+	int64_t changed; /* monotonic ms of the last put or update */
+	bool hot;        /* from s->hot on: a tree, or text when settled early (update_locked) */
 };
 
-/* How many of the newest records a collection keeps as trees. */
-#define STORE_HOT 1024
+/*
+ * How many of the newest records a collection keeps as trees: STORE_HOT, and more while the oldest
+ * tree changed less than hot_ms ago (default STORE_HOT_MS), up to STORE_HOT_MAX. The age keeps the
+ * records a busy mock is still updating as trees (512 SMS last 35 ms at 15,000 a second, and the
+ * thread moving them to "delivered" can lag behind); the count bounds the memory.
+ */
+#define STORE_HOT 512
+#define STORE_HOT_MAX 1024
+#define STORE_HOT_MS 100
 /*
  * Every this many trees turned into text, hand the freed memory back to the system (malloc_trim):
  * the trees' small blocks are freed in the middle of the heap, where malloc keeps them otherwise.
@@ -67,11 +79,12 @@ struct mock_store {
 	size_t max_bytes;  /* 0: unbounded */
 	size_t bytes;      /* of every record */
 	uint64_t evicted;
-	uint64_t compacted; /* trees turned into text so far */
+	uint64_t compacted; /* nodes that left the hot suffix so far (their trees freed) */
+	int64_t hot_ms;     /* how long a changed record stays a tree past STORE_HOT */
 	struct node *head, *tail;
 	size_t n;
-	struct node *hot;  /* the oldest node kept as a tree (the trees are a suffix of the list) */
-	size_t nhot;
+	struct node *hot;  /* the oldest node put as a tree (the trees are in this suffix of the list) */
+	size_t nhot;       /* nodes from hot on */
 	struct node **buckets;
 	size_t nbuckets;
 	uint64_t last_seq;
@@ -156,7 +169,7 @@ static void db_save(struct mock_store *s, struct node *n)
 
 	if (!s->db->sql)
 		return;
-	doc = n->rec ? mock_json_dump(n->rec) : NULL;
+	doc = n->doc ? NULL : mock_json_dump(n->rec);
 	db_exec(s->db, "INSERT OR REPLACE INTO records(coll, id, seq, doc) VALUES(?, ?, ?, ?)", "ssis",
 		s->name, n->id, n->seq, doc ? doc : n->doc);
 	free(doc);
@@ -198,9 +211,6 @@ static void rehash(struct mock_store *s)
 	s->nbuckets = nb;
 }
 
-/* Turn the oldest tree into text (defined below). */
-static void compact(struct mock_store *s);
-
 /* Link a new node at the tail and into the hash (lock held). */
 static void link_node(struct mock_store *s, struct node *n)
 {
@@ -222,11 +232,10 @@ static void link_node(struct mock_store *s, struct node *n)
 	s->bytes += n->bytes;
 	if (!n->rec)
 		return;
+	n->hot = true;
 	if (!s->hot)
 		s->hot = n;
 	s->nhot++;
-	while (s->nhot > STORE_HOT)
-		compact(s);
 }
 
 /* Unlink a node (lock held); also delete it from the database when persist. */
@@ -247,7 +256,7 @@ static void unlink_node(struct mock_store *s, struct node *n, bool persist)
 		s->tail = n->prev;
 	s->n--;
 	s->bytes -= n->bytes;
-	if (n->rec) {
+	if (n->hot) {
 		s->nhot--;
 		if (s->hot == n)
 			s->hot = n->next;
@@ -311,40 +320,30 @@ static json_t *node_rec(const struct node *n)
 	return n->rec ? json_deep_copy(n->rec) : json_loadb(n->doc, n->bytes, JSON_DECODE_ANY, NULL);
 }
 
-/* Turn the oldest tree into text (lock held; there is one). */
-static void compact(struct mock_store *s)
-{
-	struct node *n = s->hot;
-
-	n->doc = mock_json_dump(n->rec);
-	json_decref(n->rec);
-	n->rec = NULL;
-	s->bytes -= n->bytes;
-	n->bytes = strlen(n->doc);
-	s->bytes += n->bytes;
-	s->hot = n->next;
-	s->nhot--;
-	s->compacted++;
-}
-
-/* A new node (doc: compact JSON text, or NULL and a tree rec, of `bytes`; steals either). */
+/*
+ * A new node: a tree rec (with its text doc, or doc NULL) or only text (rec NULL), of `bytes`
+ * (exact with doc); steals both.
+ */
 static struct node *node_new(const char *id, uint64_t seq, json_t *rec, char *doc, size_t bytes)
 {
 	struct node *n = mock_xcalloc(1, sizeof(*n));
 
 	n->id = mock_xstrdup(id);
 	n->seq = seq;
-	n->rec = doc ? NULL : rec;
+	n->rec = rec;
 	n->doc = doc;
 	n->bytes = bytes;
 	return n;
 }
 
 /*
- * Set a node's record (lock held): a tree stays a tree, text stays text (rec dumped); returns what
- * it replaces (a tree, or text in *old_doc) for the caller to free after unlocking.
+ * Set a node's record to rec and its text doc (NULL: unknown; steals both; lock held): a tree
+ * stays a tree (its old text dropped), text stays text (rec dumped unless doc). Returns what it
+ * replaces (a tree, or rec itself for text; the old text in *old_doc) for the caller to free after
+ * unlocking.
  */
-static json_t *node_set(struct mock_store *s, struct node *n, json_t *rec, char **old_doc)
+static json_t *node_set(struct mock_store *s, struct node *n, json_t *rec, char *doc,
+			char **old_doc)
 {
 	json_t *old = n->rec;
 
@@ -352,14 +351,46 @@ static json_t *node_set(struct mock_store *s, struct node *n, json_t *rec, char 
 	s->bytes -= n->bytes;
 	if (n->rec) {
 		n->rec = rec;
-		n->bytes = rec_bytes(rec);
+		n->doc = doc;
+		n->bytes = doc ? strlen(doc) : rec_bytes(rec);
 	} else {
-		n->doc = mock_json_dump(rec);
+		n->doc = doc ? doc : mock_json_dump(rec);
 		n->bytes = strlen(n->doc);
 		old = rec;
 	}
 	s->bytes += n->bytes;
 	return old;
+}
+
+/*
+ * Turn the oldest hot node into text (lock held; there is one): its text when it kept one (a
+ * put's answer, an update's), else dumped. Returns the tree (NULL when it had none left) for the
+ * caller to free after unlocking.
+ */
+static json_t *compact(struct mock_store *s)
+{
+	struct node *n = s->hot;
+	json_t *tree = n->rec;
+
+	if (!n->doc)
+		n->doc = mock_json_dump(tree);
+	s->bytes -= n->bytes;
+	n->bytes = strlen(n->doc);
+	s->bytes += n->bytes;
+	n->rec = NULL;
+	n->hot = false;
+	s->hot = n->next;
+	s->nhot--;
+	s->compacted++;
+	return tree;
+}
+
+/* Whether the oldest tree is to be made text (lock held; see STORE_HOT). */
+static bool compact_due(const struct mock_store *s, int64_t now)
+{
+	if (s->nhot <= STORE_HOT)
+		return false;
+	return s->nhot > STORE_HOT_MAX || now - s->hot->changed >= s->hot_ms;
 }
 
 /* Whether the collection is over a bound, so its oldest record (not keep) must go (lock held). */
@@ -391,7 +422,8 @@ static int store_load(struct mock_store *s, struct mock_err *e)
 			continue;
 		}
 		char *text = mock_json_dump(rec);
-		link_node(s, node_new((const char *)sqlite3_column_text(st, 0), seq, NULL, text, strlen(text)));
+		link_node(s, node_new((const char *)sqlite3_column_text(st, 0), seq, NULL, text,
+				      strlen(text)));
 		json_decref(rec);
 		if (seq > s->last_seq)
 			s->last_seq = seq;
@@ -417,6 +449,7 @@ struct mock_store *mock_store_new(struct mock_db *db, const char *name, size_t m
 	s->nbuckets = 64;
 	s->buckets = mock_xcalloc(s->nbuckets, sizeof(*s->buckets));
 	s->match = mock_store_match_fields;
+	s->hot_ms = STORE_HOT_MS;
 	if (store_load(s, e) < 0) {
 		mock_store_free(s);
 		return NULL;
@@ -515,11 +548,15 @@ static void notify(struct mock_store *s, struct node *n, const json_t *rec)
 	}
 }
 
-/* Store rec (steals it; bytes: its size as compact JSON) under id (lock not held). */
-static void put_rec(struct mock_store *s, const char *id, json_t *rec, size_t bytes)
+/*
+ * Store rec under id with its text doc (NULL: unknown; steals both; bytes: the size as compact
+ * JSON, exact with doc); lock not held.
+ */
+static void put_rec(struct mock_store *s, const char *id, json_t *rec, char *doc, size_t bytes)
 {
 	struct node *n, *gone = NULL; /* evicted nodes, freed after unlocking */
-	json_t *old = NULL;
+	json_t *old = NULL, *spent[2] = {NULL, NULL}; /* trees made text, freed after unlocking */
+	int64_t now = sbx_mono_ms();
 	char *old_doc = NULL;
 	uint64_t compacted;
 	bool trim;
@@ -528,11 +565,14 @@ static void put_rec(struct mock_store *s, const char *id, json_t *rec, size_t by
 	compacted = s->compacted;
 	n = find(s, id);
 	if (n) {
-		old = node_set(s, n, rec, &old_doc);
+		old = node_set(s, n, rec, doc, &old_doc);
 	} else {
-		n = node_new(id, ++s->last_seq, rec, NULL, bytes);
+		n = node_new(id, ++s->last_seq, rec, doc, bytes);
 		link_node(s, n);
 	}
+	n->changed = now;
+	for (int i = 0; i < 2 && compact_due(s, now); i++) /* two: catch up after a burst */
+		spent[i] = compact(s);
 	db_save(s, n);
 	notify(s, n, rec);
 	while (over_bounds(s, n)) {
@@ -546,6 +586,8 @@ static void put_rec(struct mock_store *s, const char *id, json_t *rec, size_t by
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	json_decref(old);
+	json_decref(spent[0]);
+	json_decref(spent[1]);
 	free(old_doc);
 	while (gone) {
 		struct node *next = gone->next;
@@ -574,7 +616,7 @@ int mock_store_put(struct mock_store *s, json_t *rec)
 
 	if (!id)
 		return -1;
-	put_rec(s, id, rec, rec_bytes(rec));
+	put_rec(s, id, rec, NULL, rec_bytes(rec));
 	return 0;
 }
 
@@ -594,8 +636,7 @@ int mock_store_put_answer(struct mock_store *s, json_t *rec, struct mock_resp *r
 	body[len] = '\n';
 	body[len + 1] = '\0';
 	mock_resp_take(resp, status, "application/json", body, len + 1);
-	free(doc);
-	put_rec(s, id, rec, len);
+	put_rec(s, id, rec, doc, len);
 	return 0;
 }
 
@@ -613,37 +654,74 @@ json_t *mock_store_get(struct mock_store *s, const char *id)
 	return copy;
 }
 
-/* Update a record in place. */
-int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *rec, void *arg),
-		      void *arg)
+/*
+ * Update one record (lock held; the caller broadcasts when it returns 0): what mock_store_update
+ * returns. settle: keep only its text from now on (its tree is freed while in the cache).
+ */
+static int update_locked(struct mock_store *s, const char *id, int (*fn)(json_t *rec, void *arg),
+			 void *arg, bool settle)
 {
-	struct node *n;
-	int rc = -1;
-
+	struct node *n = find(s, id);
 	json_t *rec = NULL;
 	bool owned = false;
 	char *old_doc = NULL;
+	int rc = -1;
 
-	pthread_mutex_lock(&s->lock);
-	n = find(s, id);
 	if (n)
 		rec = node_tree(n, &owned);
 	if (rec)
 		rc = fn(rec, arg);
 	if (rec && rc == 0) {
-		/* text: rec dumped and handed back; a tree: the same one, only its size changes */
-		json_t *spent = node_set(s, n, rec, &old_doc);
+		/*
+		 * text: rec handed back (and dumped); a tree: the same one, its text dropped, or
+		 * dumped now when it settles (while the tree is in the cache).
+		 */
+		json_t *spent = node_set(s, n, rec, settle ? mock_json_dump(rec) : NULL, &old_doc);
+		n->changed = sbx_mono_ms();
 		db_save(s, n);
 		notify(s, n, rec);
-		pthread_cond_broadcast(&s->cond);
-		if (owned)
+		if (owned) {
 			json_decref(spent);
+		} else if (settle) {
+			n->rec = NULL;
+			json_decref(rec);
+		}
 	}
-	pthread_mutex_unlock(&s->lock);
 	free(old_doc);
 	if (owned && rc != 0)
 		json_decref(rec);
 	return rc;
+}
+
+/* Update a record in place. */
+int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *rec, void *arg),
+		      void *arg)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = update_locked(s, id, fn, arg, false);
+	if (rc == 0)
+		pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* Update several records under one acquisition of the lock. */
+void mock_store_update_each(struct mock_store *s, size_t n, const char *const *ids,
+			    int (*fn)(json_t *rec, void *arg), void *const *args, const bool *settle,
+			    int *rcs)
+{
+	bool changed = false;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < n; i++) {
+		rcs[i] = update_locked(s, ids[i], fn, args[i], settle && settle[i]);
+		changed |= rcs[i] == 0;
+	}
+	if (changed)
+		pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Delete one record. */
@@ -783,6 +861,14 @@ void mock_store_set_max_bytes(struct mock_store *s, size_t max_bytes)
 {
 	pthread_mutex_lock(&s->lock);
 	s->max_bytes = max_bytes;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* How long changed records stay trees. */
+void mock_store_set_hot_ms(struct mock_store *s, int64_t ms)
+{
+	pthread_mutex_lock(&s->lock);
+	s->hot_ms = ms;
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -60,6 +60,15 @@ json_t *mock_store_get(struct mock_store *s, const char *id);
  */
 int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *rec, void *arg),
 		      void *arg);
+/*
+ * mock_store_update for n records under one acquisition of the lock (a batch of due changes):
+ * fn(rec, args[i]) for the record ids[i]; rcs[i] gets what mock_store_update would return. With
+ * settle (NULL: none), a record whose settle[i] is true is not expected to change again soon: the
+ * store keeps only its text (a memory and speed hint; reads and updates work the same).
+ */
+void mock_store_update_each(struct mock_store *s, size_t n, const char *const *ids,
+			    int (*fn)(json_t *rec, void *arg), void *const *args, const bool *settle,
+			    int *rcs);
 /* Delete one record: 0, or -1 when absent. */
 int mock_store_del(struct mock_store *s, const char *id);
 /* Delete every record; returns how many. */
@@ -115,6 +124,12 @@ uint64_t mock_store_seq(struct mock_store *s, const char *id);
  * either bound evicts the oldest records, never the one just put.
  */
 void mock_store_set_max_bytes(struct mock_store *s, size_t max_bytes);
+/*
+ * Keep the newest records in memory as trees (quick to update) while the oldest of them changed
+ * less than ms ago (default 100), past the 1,024 newest and up to 2,048; older ones are kept as
+ * their text. 0: only the 1,024 newest. Not visible to clients; tests use it to reach the text.
+ */
+void mock_store_set_hot_ms(struct mock_store *s, int64_t ms);
 /* How many records the bounds have evicted since the collection was opened. */
 uint64_t mock_store_evictions(struct mock_store *s);
 /* How many long-polls are waiting now (blocked or watching). */

@@ -87,15 +87,22 @@ int64_t mock_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Format ms since the epoch as RFC 3339 UTC. */
+/*
+ * Format ms since the epoch as RFC 3339 UTC. The seconds part is kept per thread: records take
+ * several timestamps within the same second.
+ */
 void mock_fmt_time(int64_t ms, char out[32])
 {
+	static __thread int64_t last = -1;
+	static __thread char base[24];
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
-	char base[24];
 
-	gmtime_r(&t, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (ms < 0 || (int64_t)t != last) {
+		gmtime_r(&t, &tm);
+		strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+		last = ms < 0 ? -1 : (int64_t)t;
+	}
 	snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
 }
 

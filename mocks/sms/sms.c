@@ -3,6 +3,7 @@
 #include "sms_int.h"
 #include "twilio.h"
 
+#include "clock.h"
 #include "mock_faults.h"
 #include "mock_opts.h"
 #include "mock_req.h"
@@ -43,7 +44,12 @@ struct transition {
 	struct mock_target own; /* the message's status_callback, checked when it was sent (url NULL: none) */
 	sms_notify_fn notify;   /* how own is called (NULL: JSON) */
 	char *key;              /* what notify signs with, or NULL */
+	int64_t due;            /* monotonic ms */
+	struct transition *next; /* in the queue */
 };
+
+/* How many due changes share one acquisition of the store's lock (short enough for requests). */
+#define SMS_BATCH 32
 
 /* Whether s is E.164. */
 bool sms_valid_e164(const char *s)
@@ -111,21 +117,30 @@ static bool notifies(const struct sms *s, const struct transition *t)
 	return s->callback.url || t->own.url;
 }
 
-/* Move a record to step's status. */
+/* A history entry {"status": status, "at": ts} (both ASCII; no json_pack on the hot path). */
+static json_t *history_entry(const char *status, const char *ts)
+{
+	json_t *e = json_object();
+
+	json_object_set_new_nocheck(e, "status", json_string_nocheck(status));
+	json_object_set_new_nocheck(e, "at", json_string_nocheck(ts));
+	return e;
+}
+
+/* Move a record to step's status (the steps' texts are static ASCII). */
 static int apply_step(json_t *rec, void *arg)
 {
 	const struct sms_step *st = arg;
 	char ts[32];
 
 	mock_fmt_time(mock_now_ms(), ts);
-	json_object_set_new(rec, "status", json_string(st->status));
-	json_object_set_new(rec, "updated_at", json_string(ts));
-	json_object_set_new(rec, "error_code", st->code ? json_integer(st->code)
-				 : st->error_code ? json_string(st->error_code) : json_null());
-	json_object_set_new(rec, "error_message",
-			    st->error_message ? json_string(st->error_message) : json_null());
-	json_array_append_new(json_object_get(rec, "history"),
-			      json_pack("{s:s,s:s}", "status", st->status, "at", ts));
+	json_object_set_new_nocheck(rec, "status", json_string_nocheck(st->status));
+	json_object_set_new_nocheck(rec, "updated_at", json_string_nocheck(ts));
+	json_object_set_new_nocheck(rec, "error_code", st->code ? json_integer(st->code)
+				    : st->error_code ? json_string_nocheck(st->error_code) : json_null());
+	json_object_set_new_nocheck(rec, "error_message", st->error_message ?
+				    json_string_nocheck(st->error_message) : json_null());
+	json_array_append_new(json_object_get(rec, "history"), history_entry(st->status, ts));
 	return 0;
 }
 
@@ -142,14 +157,61 @@ static void transition_free(void *arg)
 	free(t);
 }
 
-/* Run one transition and schedule the next. */
-static void transition_run(void *arg)
+static void tick(void *arg);
+
+/* Queue t's next step delay_ms from now; arm the scheduler when nothing is armed (steals t). */
+static void transition_queue(struct sms *s, struct transition *t)
 {
-	struct transition *t = arg;
-	struct sms *s = t->sms;
+	struct mock_sched *sched = mock_server_sched(s->srv);
+	bool arm;
+
+	if (!sched) {
+		transition_free(t);
+		return;
+	}
+	t->next = NULL;
+	pthread_mutex_lock(&s->qlock);
+	t->due = sbx_mono_ms() + (s->delay_ms > 0 ? s->delay_ms : 0); /* in queue order */
+	if (s->qtail)
+		s->qtail->next = t;
+	else
+		s->qhead = t;
+	s->qtail = t;
+	arm = !s->armed;
+	s->armed = true;
+	pthread_mutex_unlock(&s->qlock);
+	if (arm)
+		mock_sched_after(sched, s->delay_ms, tick, NULL, s);
+}
+
+/* Take the due transitions off the queue (a list), re-arming for the next one. */
+static struct transition *queue_take_due(struct sms *s)
+{
+	int64_t now = sbx_mono_ms();
+	struct transition *due = NULL, **tail = &due;
+
+	pthread_mutex_lock(&s->qlock);
+	while (s->qhead && s->qhead->due <= now) {
+		*tail = s->qhead;
+		tail = &s->qhead->next;
+		s->qhead = s->qhead->next;
+	}
+	*tail = NULL;
+	if (!s->qhead)
+		s->qtail = NULL;
+	s->armed = s->qhead != NULL;
+	if (s->armed)
+		mock_sched_after(mock_server_sched(s->srv), s->qhead->due - now, tick, NULL, s);
+	pthread_mutex_unlock(&s->qlock);
+	return due;
+}
+
+/* After its store update (rc): send t's callbacks and queue its next step, or free it. */
+static void transition_next(struct sms *s, struct transition *t, int rc)
+{
 	json_t *msg;
 
-	if (mock_store_update(s->messages, t->id, apply_step, (void *)t->step) < 0) {
+	if (rc < 0) {
 		transition_free(t); /* deleted meanwhile */
 		return;
 	}
@@ -158,10 +220,43 @@ static void transition_run(void *arg)
 		callbacks(s, msg, t);
 	json_decref(msg);
 	t->step++;
-	if (t->step->status && mock_server_sched(s->srv))
-		mock_sched_after(mock_server_sched(s->srv), s->delay_ms, transition_run, transition_free, t);
+	if (t->step->status)
+		transition_queue(s, t);
 	else
 		transition_free(t);
+}
+
+/* Run the first SMS_BATCH due transitions of a list as one store batch; returns the rest. */
+static struct transition *run_batch(struct sms *s, struct transition *list)
+{
+	struct transition *t[SMS_BATCH];
+	const char *ids[SMS_BATCH] = {NULL};
+	void *steps[SMS_BATCH] = {NULL};
+	bool last[SMS_BATCH] = {false}; /* the final status: the store may keep only the text */
+	int rcs[SMS_BATCH];
+	size_t n = 0;
+
+	while (list && n < SMS_BATCH) {
+		t[n] = list;
+		ids[n] = list->id;
+		last[n] = !list->step[1].status;
+		steps[n++] = (void *)list->step;
+		list = list->next;
+	}
+	mock_store_update_each(s->messages, n, ids, apply_step, steps, last, rcs);
+	for (size_t i = 0; i < n; i++)
+		transition_next(s, t[i], rcs[i]);
+	return list;
+}
+
+/* The scheduler job: run every due transition. */
+static void tick(void *arg)
+{
+	struct sms *s = arg;
+	struct transition *due = queue_take_due(s);
+
+	while (due)
+		due = run_batch(s, due);
 }
 
 /* The plan of a recipient. */
@@ -221,19 +316,39 @@ static int check_recipient(struct sms *s, const char *to, struct mock_resp *resp
 	return 0;
 }
 
-/* A new message record. */
+/* A string or, for NULL, null (json_pack's "s?"); NULL when s is not UTF-8. */
+static json_t *string_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* A new message record (what json_pack would build, without parsing a format per message). */
 json_t *sms_message_new(const char *to, const char *from, const char *body, const char *cb)
 {
 	char ts[32], *id = mock_id_new("SM", 32);
-	json_t *rec;
+	json_t *rec = json_object(), *history = json_array();
+	int bad = 0;
 
 	mock_fmt_time(mock_now_ms(), ts);
-	rec = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:I,s:s?,s:n,s:n,s:s,s:s,s:[{s:s,s:s}]}", "id", id,
-			"status", "queued", "to", to, "from", from, "body", body, "segments",
-			(json_int_t)segments(sms_utf8_len(body)), "status_callback", cb, "error_code",
-			"error_message", "created_at", ts, "updated_at", ts, "history", "status",
-			"queued", "at", ts);
+	json_array_append_new(history, history_entry("queued", ts));
+	bad |= json_object_set_new_nocheck(rec, "id", json_string_nocheck(id));
+	bad |= json_object_set_new_nocheck(rec, "status", json_string_nocheck("queued"));
+	bad |= json_object_set_new_nocheck(rec, "to", json_string(to));
+	bad |= json_object_set_new_nocheck(rec, "from", string_or_null(from));
+	bad |= json_object_set_new_nocheck(rec, "body", json_string(body));
+	bad |= json_object_set_new_nocheck(rec, "segments",
+					   json_integer((json_int_t)segments(sms_utf8_len(body))));
+	bad |= json_object_set_new_nocheck(rec, "status_callback", string_or_null(cb));
+	bad |= json_object_set_new_nocheck(rec, "error_code", json_null());
+	bad |= json_object_set_new_nocheck(rec, "error_message", json_null());
+	bad |= json_object_set_new_nocheck(rec, "created_at", json_string_nocheck(ts));
+	bad |= json_object_set_new_nocheck(rec, "updated_at", json_string_nocheck(ts));
+	bad |= json_object_set_new_nocheck(rec, "history", history);
 	free(id);
+	if (bad) { /* a string that is not UTF-8, as json_pack refuses it */
+		json_decref(rec);
+		return NULL;
+	}
 	return rec;
 }
 
@@ -256,10 +371,7 @@ void sms_accept(struct sms *s, json_t *rec, const struct sms_step *plan, struct 
 		mock_store_put_answer(s->messages, rec, resp, 201);
 	else
 		mock_store_put(s->messages, rec);
-	if (mock_server_sched(s->srv))
-		mock_sched_after(mock_server_sched(s->srv), s->delay_ms, transition_run, transition_free, t);
-	else
-		transition_free(t);
+	transition_queue(s, t);
 }
 
 /* Check and pin a status callback URL. */
@@ -328,6 +440,7 @@ struct sms *sms_new(struct mock_server *srv, struct mock_err *e)
 	struct mock_store *log;
 
 	s->srv = srv;
+	pthread_mutex_init(&s->qlock, NULL);
 	if (sms_config(s, e) < 0)
 		goto fail;
 	s->messages = mock_server_store(srv, "messages", e);
@@ -352,6 +465,12 @@ void sms_free(struct sms *s)
 {
 	if (!s)
 		return;
+	while (s->qhead) { /* the scheduler has stopped (mock_server_stop) */
+		struct transition *t = s->qhead;
+		s->qhead = t->next;
+		transition_free(t);
+	}
+	pthread_mutex_destroy(&s->qlock);
 	mock_target_clear(&s->callback);
 	twilio_free(s->twilio);
 	free(s);

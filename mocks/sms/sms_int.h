@@ -10,6 +10,7 @@
 #include "sms.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,12 +19,21 @@ struct mock_resp;
 
 struct twilio;
 
+struct transition;
+
 struct sms {
 	struct mock_server *srv;
 	struct mock_store *messages;
 	struct mock_target callback; /* --callback-url, checked at start (url NULL: none) */
 	int64_t delay_ms;
 	struct twilio *twilio;
+	/*
+	 * The pending status changes, in due order (they all wait delay_ms): one scheduler job at a
+	 * time (armed) runs every due one, their store updates a batch under one lock.
+	 */
+	pthread_mutex_t qlock;
+	struct transition *qhead, *qtail;
+	bool armed;
 };
 
 /* One step of a message's life: the status it moves to and why it failed. */

@@ -521,6 +521,7 @@ static void test_store_old_records(void **state)
 	json_t *items, *rec;
 
 	(void)state;
+	mock_store_set_hot_ms(st, 0); /* only the newest are trees, however recent the others */
 	for (int i = 0; i < 3000; i++) {
 		snprintf(id, sizeof(id), "r%d", i);
 		assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i,s:[s]}", "id", id, "n", i % 10, "tags", "x\"\n")), 0);
@@ -563,6 +564,94 @@ static void test_store_old_records(void **state)
 	assert_int_equal(mock_store_clear(st), total);
 	assert_int_equal(mock_store_count(st), 0);
 	mock_kv_free(&f);
+	mock_store_free(st);
+	mock_db_close(db);
+}
+
+/* Add delta (an int *) to "n" (a mock_store_update callback). */
+static int add_n(json_t *rec, void *arg)
+{
+	const int *delta = arg;
+
+	return json_object_set_new(rec, "n", json_integer(json_integer_value(json_object_get(rec, "n")) +
+							  *delta));
+}
+
+/* The record id as compact JSON text from the store (mock_store_get), for comparing. */
+static char *stored_text(struct mock_store *st, const char *id)
+{
+	json_t *rec = mock_store_get(st, id);
+	char *text;
+
+	assert_non_null(rec);
+	text = mock_json_dump(rec);
+	json_decref(rec);
+	return text;
+}
+
+/*
+ * In process: the text a put answered with is what the record reads as once it is old (kept, not
+ * redone), unless an update changed the record meanwhile (then the update's); a replace by put
+ * drops it too; batch updates (mock_store_update_each) change each record or report it unknown,
+ * and a record settled by one (only its text kept while among the newest) reads, changes and
+ * deletes as any other.
+ */
+static void test_store_text_kept(void **state)
+{
+	struct mock_err e;
+	struct mock_db *db = mock_db_open(NULL, &e);
+	struct mock_store *st = mock_store_new(db, "t", 5000, &e);
+	struct mock_resp resp = {0};
+	const char *ids[3] = {"u", "missing", "a"};
+	int one = 1, ten = 10, rcs[3];
+	void *args[3] = {&one, &one, &ten};
+	const bool settle[3] = {false, true, true}; /* a: only text from now on */
+	char id[16], *text;
+
+	(void)state;
+	mock_store_set_hot_ms(st, 0);
+	assert_int_equal(mock_store_put_answer(st, json_pack("{s:s,s:i,s:s}", "id", "a", "n", 1, "s", "x\"\n"),
+					       &resp, 201), 0);
+	assert_int_equal(resp.status, 201);
+	assert_string_equal(resp.body, "{\"id\":\"a\",\"n\":1,\"s\":\"x\\\"\\n\"}\n");
+	mock_resp_clear(&resp);
+	assert_int_equal(mock_store_put_answer(st, json_pack("{s:s,s:i}", "id", "u", "n", 1), &resp, 201), 0);
+	mock_resp_clear(&resp);
+	assert_int_equal(mock_store_update(st, "u", add_n, &one), 0); /* its answer's text is stale now */
+	assert_int_equal(mock_store_put_answer(st, json_pack("{s:s,s:i}", "id", "r", "n", 1), &resp, 201), 0);
+	mock_resp_clear(&resp);
+	assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i}", "id", "r", "n", 5)), 0); /* replaced */
+	mock_store_update_each(st, 3, ids, add_n, args, settle, rcs);
+	assert_int_equal(rcs[0], 0);
+	assert_int_equal(rcs[1], -1);
+	assert_int_equal(rcs[2], 0);
+	text = stored_text(st, "a"); /* settled while among the newest */
+	assert_string_equal(text, "{\"id\":\"a\",\"n\":11,\"s\":\"x\\\"\\n\"}");
+	free(text);
+	assert_int_equal(mock_store_update(st, "a", add_n, &one), 0); /* a settled one changes */
+	assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i}", "id", "d", "n", 1)), 0);
+	mock_store_update_each(st, 1, (const char *[]){"d"}, add_n, (void *[]){&one}, settle + 1, rcs);
+	assert_int_equal(rcs[0], 0);
+	assert_int_equal(mock_store_del(st, "d"), 0); /* settled, among the newest */
+	for (int i = 0; i < 3000; i++) { /* a, u and r become text */
+		snprintf(id, sizeof(id), "p%d", i);
+		assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i}", "id", id, "n", i)), 0);
+	}
+	text = stored_text(st, "a");
+	assert_string_equal(text, "{\"id\":\"a\",\"n\":12,\"s\":\"x\\\"\\n\"}");
+	free(text);
+	text = stored_text(st, "u");
+	assert_string_equal(text, "{\"id\":\"u\",\"n\":3}"); /* updated twice */
+	free(text);
+	text = stored_text(st, "r");
+	assert_string_equal(text, "{\"id\":\"r\",\"n\":5}");
+	free(text);
+	/* an old record updated stays right, as text */
+	assert_int_equal(mock_store_update(st, "a", add_n, &one), 0);
+	text = stored_text(st, "a");
+	assert_string_equal(text, "{\"id\":\"a\",\"n\":13,\"s\":\"x\\\"\\n\"}");
+	free(text);
+	assert_int_equal(mock_store_evictions(st), 0);
 	mock_store_free(st);
 	mock_db_close(db);
 }
@@ -683,6 +772,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_in_process),
 		cmocka_unit_test(test_store_old_records),
+		cmocka_unit_test(test_store_text_kept),
 		cmocka_unit_test(test_json_dump_in_process),
 		cmocka_unit_test(test_util_in_process),
 		cmocka_unit_test(test_form_in_process),
