@@ -318,21 +318,6 @@ static void test_receiver_down(void **ctx)
 	assert_true(gave_up);
 }
 
-/* Whether the file at path holds s. */
-static bool file_has(const char *path, const char *s)
-{
-	struct sbx_err err = SBX_ERR_INIT;
-	char *data = NULL;
-	size_t len = 0;
-	if (sbx_read_file(path, &data, &len, &err) < 0) {
-		sbx_err_clear(&err);
-		return false;
-	}
-	bool has = memmem(data, len, s, strlen(s)) != NULL;
-	free(data);
-	return has;
-}
-
 /* Wait up to 60 s for a line of the daemon's log with both a and b. */
 static void wait_log(const char *a, const char *b)
 {
@@ -397,8 +382,8 @@ static void test_crash_redelivery(void **ctx)
 	char *wal = xasprintf("%s-wal", fix->db);
 	state_close(fix->st);
 	fix->st = NULL;
-	assert_false(file_has(fix->db, SECRET) || file_has(wal, SECRET));
-	assert_true(file_has(fix->db, id) || file_has(wal, id));
+	assert_false(state_fix_file_has(fix->db, SECRET) || state_fix_file_has(wal, SECRET));
+	assert_true(state_fix_file_has(fix->db, id) || state_fix_file_has(wal, id));
 	free(wal);
 	assert_int_equal(state_fix_open(fix->db, &fix->st, &err), 0);
 

@@ -128,3 +128,18 @@ void state_fix_env(struct state *st, const char *name, int64_t expires, bool pro
 	if (state_env_create(st, &e, &err) < 0)
 		fail_msg("create %s: %s", name, sbx_err_first(&err));
 }
+
+/* Whether the file at path holds the bytes s. */
+bool state_fix_file_has(const char *path, const char *s)
+{
+	char *data = NULL;
+	size_t len = 0;
+	struct sbx_err err = SBX_ERR_INIT;
+	if (sbx_read_file(path, &data, &len, &err) < 0) {
+		sbx_err_clear(&err);
+		return false;
+	}
+	bool has = memmem(data, len, s, strlen(s)) != NULL;
+	free(data);
+	return has;
+}

@@ -38,5 +38,8 @@ int state_fix_setup(void **ctx);
 int state_fix_teardown(void **ctx);
 /* Record an environment (fails the running test on error). */
 void state_fix_env(struct state *st, const char *name, int64_t expires, bool protect);
+/* Whether the file at path holds the bytes s (false when it cannot be read): a secret must not be
+ * found in clear in a state file. */
+bool state_fix_file_has(const char *path, const char *s);
 
 #endif

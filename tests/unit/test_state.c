@@ -402,21 +402,6 @@ static void test_outbox_retry_done(void **ctx)
 	state_env_unlock(a);
 }
 
-/* Whether the file at path holds the bytes s. */
-static bool file_has(const char *path, const char *s)
-{
-	char *data = NULL;
-	size_t len = 0;
-	struct sbx_err err = SBX_ERR_INIT;
-	if (sbx_read_file(path, &data, &len, &err) < 0) {
-		sbx_err_clear(&err);
-		return false;
-	}
-	bool has = memmem(data, len, s, strlen(s)) != NULL;
-	free(data);
-	return has;
-}
-
 /* The secret goes in sealed and comes out whole; it is nowhere in clear in the database; a sealed
  * value moved to another delivery does not open there. */
 static void test_outbox_secret(void **ctx)
@@ -442,9 +427,9 @@ static void test_outbox_secret(void **ctx)
 		state_close(f->st);
 		f->st = NULL;
 		assert_int_equal(raw_int(f->db, "PRAGMA wal_checkpoint(FULL)"), 0);
-		assert_false(file_has(f->db, OB_SECRET));
-		assert_false(file_has(wal, OB_SECRET));
-		assert_true(file_has(f->db, "http://127.0.0.1:1/hook")); /* the search does find what is there */
+		assert_false(state_fix_file_has(f->db, OB_SECRET));
+		assert_false(state_fix_file_has(wal, OB_SECRET));
+		assert_true(state_fix_file_has(f->db, "http://127.0.0.1:1/hook")); /* the search does find what is there */
 		free(wal);
 		assert_int_equal(state_fix_open(f->db, &f->st, &err), 0);
 	}
@@ -1073,28 +1058,26 @@ static void race_child(const char *db, int start_fd, int done_fd, int end_fd, co
 	_exit(0);
 }
 
-/* Two processes racing over 20 expired environments: each claimed exactly once in total. */
-static void test_claim_race_processes(void **ctx)
+/* A racing child: (state path, start fd, done fd, end fd, output file, index); it exits. */
+typedef void (*race_child_fn)(const char *db, int start_fd, int done_fd, int end_fd, const char *out, int id);
+
+/* Start RACE_PROCS children at once, wait until each has written what it claimed (one name per
+ * line, RACE_ENVS names "<prefix>NN" in all), then let them go: every name was claimed exactly once. */
+static void race_run(struct state_fix *f, race_child_fn child, const char *tag, size_t prefix)
 {
-	struct state_fix *f = *ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	int start[2], done[2], end[2];
 	pid_t pids[RACE_PROCS];
 	char *outs[RACE_PROCS];
-	for (int i = 0; i < RACE_ENVS; i++) {
-		char name[16];
-		snprintf(name, sizeof(name), "env-%02d", i);
-		state_fix_env(f->st, name, 100 + i, false);
-	}
 	assert_int_equal(pipe(start), 0);
 	assert_int_equal(pipe(done), 0);
 	assert_int_equal(pipe(end), 0);
 	for (int i = 0; i < RACE_PROCS; i++) {
-		outs[i] = xasprintf("%s/claims-%d", f->dir, i);
+		outs[i] = xasprintf("%s/%s-%d", f->dir, tag, i);
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0)
-			race_child(f->db, start[0], done[1], end[0], outs[i], i);
+			child(f->db, start[0], done[1], end[0], outs[i], i);
 	}
 	char go[RACE_PROCS] = {0};
 	assert_int_equal(write(start[1], go, sizeof(go)), RACE_PROCS);
@@ -1111,7 +1094,7 @@ static void test_claim_race_processes(void **ctx)
 		size_t len = 0;
 		assert_int_equal(sbx_read_file(outs[i], &data, &len, &err), 0);
 		for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n"))
-			counts[strtol(line + 4, NULL, 10)]++;
+			counts[strtol(line + prefix, NULL, 10)]++;
 		free(data);
 		free(outs[i]);
 	}
@@ -1120,6 +1103,18 @@ static void test_claim_race_processes(void **ctx)
 		close(fds[i]);
 	for (int i = 0; i < RACE_ENVS; i++)
 		assert_int_equal(counts[i], 1);
+}
+
+/* Two processes racing over 20 expired environments: each claimed exactly once in total. */
+static void test_claim_race_processes(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	for (int i = 0; i < RACE_ENVS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "env-%02d", i);
+		state_fix_env(f->st, name, 100 + i, false);
+	}
+	race_run(f, race_child, "claims", 4);
 }
 
 /* An outbox worker process: wait for the start byte, claim until nothing is due (keeping every claim),
@@ -1154,49 +1149,12 @@ static void outbox_child(const char *db, int start_fd, int done_fd, int end_fd, 
 static void test_outbox_claim_race(void **ctx)
 {
 	struct state_fix *f = *ctx;
-	struct sbx_err err = SBX_ERR_INIT;
-	int start[2], done[2], end[2];
-	pid_t pids[RACE_PROCS];
-	char *outs[RACE_PROCS];
 	for (int i = 0; i < RACE_ENVS; i++) {
 		char id[16];
 		snprintf(id, sizeof(id), "ob-%02d", i);
 		assert_int_equal(ob_put(f->st, ob_item(id)), STATE_OUTBOX_QUEUED);
 	}
-	assert_int_equal(pipe(start), 0);
-	assert_int_equal(pipe(done), 0);
-	assert_int_equal(pipe(end), 0);
-	for (int i = 0; i < RACE_PROCS; i++) {
-		outs[i] = xasprintf("%s/outbox-%d", f->dir, i);
-		pids[i] = fork();
-		assert_true(pids[i] >= 0);
-		if (pids[i] == 0)
-			outbox_child(f->db, start[0], done[1], end[0], outs[i], i);
-	}
-	char go[RACE_PROCS] = {0};
-	assert_int_equal(write(start[1], go, sizeof(go)), RACE_PROCS);
-	for (int i = 0; i < RACE_PROCS; i++)
-		assert_int_equal(read(done[0], go, 1), 1);
-	assert_int_equal(write(end[1], go, sizeof(go)), RACE_PROCS);
-	int counts[RACE_ENVS] = {0};
-	for (int i = 0; i < RACE_PROCS; i++) {
-		int status = 0;
-		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
-		char *data = NULL;
-		size_t len = 0;
-		assert_int_equal(sbx_read_file(outs[i], &data, &len, &err), 0);
-		for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n"))
-			counts[strtol(line + 3, NULL, 10)]++;
-		free(data);
-		free(outs[i]);
-	}
-	int fds[] = {start[0], start[1], done[0], done[1], end[0], end[1]};
-	for (size_t i = 0; i < SBX_NELEM(fds); i++)
-		close(fds[i]);
-	for (int i = 0; i < RACE_ENVS; i++)
-		assert_int_equal(counts[i], 1);
+	race_run(f, outbox_child, "outbox", 3);
 }
 
 /* Record a warm pool member of shape with image hash h. */
