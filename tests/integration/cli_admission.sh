@@ -78,45 +78,36 @@ expect_rc 0 "$SANDBOX" caps set --per-owner none --total 2 --json
 expect_out '"total": 2'
 expect_out '"per_owner": null'
 
-# two concurrent ups race for the last slot: exactly one wins, the loser leaves nothing
-"$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}b >"$T/b.out" 2>&1 & pb=$!
-"$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}c >"$T/c.out" 2>&1 & pc=$!
-wait $pb; rb=$?
-wait $pc; rc_c=$?
-case "$rb:$rc_c" in
-0:3) win=${E}b lose=${E}c ;;
-3:0) win=${E}c lose=${E}b ;;
-*) win="" lose=""; fail "race for the last slot: exits $rb and $rc_c (want one 0, one 3)"; cat "$T/b.out" "$T/c.out" >&2 ;;
-esac
-if [ -n "$win" ]; then
+# race PATTERN A B [VAR=VALUE...]: two concurrent ups of small.yaml named A and B (with the
+# variables); exactly one wins, the loser exits 3 naming PATTERN and leaves nothing; the winner is
+# downed.
+race() {
+    _pat=$1 _a=$2 _b=$3; shift 3
+    env "$@" "$SANDBOX" up "$T/small.yaml" --no-wait --name "$_a" >"$T/$_a.out" 2>&1 & _pa=$!
+    env "$@" "$SANDBOX" up "$T/small.yaml" --no-wait --name "$_b" >"$T/$_b.out" 2>&1 & _pb=$!
+    wait $_pa; _ra=$?
+    wait $_pb; _rb=$?
+    case "$_ra:$_rb" in
+    0:3) _win=$_a _lose=$_b ;;
+    3:0) _win=$_b _lose=$_a ;;
+    *) fail "race of $_a and $_b: exits $_ra and $_rb (want one 0, one 3)"; cat "$T/$_a.out" "$T/$_b.out" >&2; return ;;
+    esac
     pass
-    grep -q "the total cap is 2" "$T/${lose#$E}.out" && pass || fail "the loser does not name the cap"
-    absent $lose
-    [ "$(leftovers $win)" -eq 4 ] && pass || fail "the winner $win has $(leftovers $win) objects"
-    expect_rc 0 "$SANDBOX" down $win
-fi
+    grep -Eq "$_pat" "$T/$_lose.out" && pass || { fail "the loser $_lose does not say: $_pat"; cat "$T/$_lose.out" >&2; }
+    absent "$_lose"
+    [ "$(leftovers "$_win")" -eq 4 ] && pass || fail "the winner $_win has $(leftovers "$_win") objects"
+    expect_rc 0 "$SANDBOX" down "$_win"
+}
 
-# two concurrent ups race for the last IPAM block (a pool of one /24): exactly one wins; the block
-# is reserved by the admission itself, so the loser is refused there and leaves nothing
+# two concurrent ups race for the last slot
+race "the total cap is 2" ${E}b ${E}c
+
+# two concurrent ups race for the last IPAM block (a pool of one /24): the block is reserved by the
+# admission itself, so the loser is refused there and leaves nothing
 expect_rc 0 "$SANDBOX" caps set --total none
 POOL2="${SANDBOX_IPAM_POOL%.0.0/16}.254.0/24"
-SANDBOX_IPAM_POOL=$POOL2 "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}d >"$T/d.out" 2>&1 & pd=$!
-SANDBOX_IPAM_POOL=$POOL2 "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}e >"$T/e.out" 2>&1 & pe=$!
-wait $pd; rd=$?
-wait $pe; re=$?
-case "$rd:$re" in
-0:3) win=${E}d lose=${E}e ;;
-3:0) win=${E}e lose=${E}d ;;
-*) win="" lose=""; fail "race for the last block: exits $rd and $re (want one 0, one 3)"; cat "$T/d.out" "$T/e.out" >&2 ;;
-esac
-if [ -n "$win" ]; then
-    pass
-    grep -Eq "network blocks? of the IPAM pool $POOL2, 0 free|IPAM pool $POOL2 is exhausted" "$T/${lose#$E}.out" && pass ||
-        { fail "the loser does not name the IPAM pool"; cat "$T/${lose#$E}.out" >&2; }
-    absent $lose
-    [ "$(leftovers $win)" -eq 4 ] && pass || fail "the winner $win has $(leftovers $win) objects"
-    expect_rc 0 "$SANDBOX" down $win
-fi
+race "network blocks? of the IPAM pool $POOL2, 0 free|IPAM pool $POOL2 is exhausted" ${E}d ${E}e \
+    SANDBOX_IPAM_POOL="$POOL2"
 
 # --queue: waits while the cap is reached (nothing created meanwhile), proceeds once a is downed
 expect_rc 0 "$SANDBOX" caps set --total 1
