@@ -167,5 +167,8 @@ int db_seal(struct state *st, const char *env, const char *name, const char *val
  * changed byte is an error, never garbage. */
 int db_unseal(struct state *st, const char *env, const char *name, struct db_sealed *s, char **value,
 	struct sbx_err *err);
+/* Read a sealed value stored as columns first (nonce), first + 1 (tag), first + 2 (ciphertext) of the
+ * current row (s->ct: caller frees); false when the nonce or tag has the wrong size. */
+bool db_sealed_cols(struct db_rows *r, int first, struct db_sealed *s);
 
 #endif

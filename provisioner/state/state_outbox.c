@@ -108,18 +108,14 @@ int state_outbox_put(struct state *st, const struct state_outbox *o, enum state_
 static int row_secret(struct state *st, struct db_rows *r, struct state_outbox *o, struct sbx_err *err)
 {
 	struct db_sealed s = {.ct = NULL};
-	size_t nn = 0, nt = 0;
-	const void *nonce = db_col_blob(r, 0, &nn), *tag = db_col_blob(r, 1, &nt);
+	size_t nn = 0;
+	(void)db_col_blob(r, 0, &nn);
 	if (nn == 0)
 		return 0;
-	if (nn != DB_NONCE_LEN || nt != DB_TAG_LEN)
+	if (!db_sealed_cols(r, 0, &s)) {
+		free(s.ct);
 		return sbx_err_set(err, SBX_EXIT_FAILED, "the outbox's delivery %s is corrupt", o->id);
-	memcpy(s.nonce, nonce, DB_NONCE_LEN);
-	memcpy(s.tag, tag, DB_TAG_LEN);
-	const void *ct = db_col_blob(r, 2, &s.len);
-	s.ct = xmalloc(s.len + 1);
-	if (s.len)
-		memcpy(s.ct, ct, s.len);
+	}
 	char *place = secret_place(o->id);
 	int rc = state_key_load(st, err) < 0 || db_unseal(st, o->env, place, &s, &o->secret, err) < 0 ? -1 : 0;
 	free(place);

@@ -11,8 +11,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#define NONCE_LEN DB_NONCE_LEN
-#define TAG_LEN DB_TAG_LEN
 #define TOKEN_LEN 32
 
 /* Read exactly the key from an open key file, checking its type, size and mode. */
@@ -107,22 +105,22 @@ static unsigned char *aad_of(const char *env, const char *name, int *len)
 
 /* Run AES-256-GCM over in → out (enc: seal and write the tag; else check it). 0 or -1. */
 static int gcm(const unsigned char *key, int enc, const unsigned char *aad, int aadlen,
-	const unsigned char *in, int len, unsigned char *out, unsigned char nonce[NONCE_LEN],
-	unsigned char tag[TAG_LEN])
+	const unsigned char *in, int len, unsigned char *out, unsigned char nonce[DB_NONCE_LEN],
+	unsigned char tag[DB_TAG_LEN])
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	int n = 0, rc = -1;
 	if (!c || EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) != 1 ||
-		EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) != 1 ||
+		EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, DB_NONCE_LEN, NULL) != 1 ||
 		EVP_CipherInit_ex(c, NULL, NULL, key, nonce, enc) != 1 ||
 		EVP_CipherUpdate(c, NULL, &n, aad, aadlen) != 1 ||
 		(len > 0 && EVP_CipherUpdate(c, out, &n, in, len) != 1))
 		goto out;
-	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) != 1)
+	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, DB_TAG_LEN, tag) != 1)
 		goto out;
 	if (EVP_CipherFinal_ex(c, out + (len > 0 ? n : 0), &n) != 1)
 		goto out;
-	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) != 1)
+	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, DB_TAG_LEN, tag) != 1)
 		goto out;
 	rc = 0;
 out:
@@ -138,7 +136,7 @@ int db_seal(struct state *st, const char *env, const char *name, const char *val
 	unsigned char *aad = aad_of(env, name, &aadlen);
 	s->len = strlen(value);
 	s->ct = xmalloc(s->len + 1);
-	sbx_random(s->nonce, NONCE_LEN);
+	sbx_random(s->nonce, DB_NONCE_LEN);
 	int rc = gcm(st->key, 1, aad, aadlen, (const unsigned char *)value, (int)s->len, s->ct,
 		s->nonce, s->tag);
 	free(aad);
@@ -180,6 +178,17 @@ static bool col_fixed(struct db_rows *stmt, int i, unsigned char *dst, int len)
 	return true;
 }
 
+/* Read a sealed value from columns first (nonce), first + 1 (tag) and first + 2 (ciphertext) of the
+ * current row into s (s->ct: caller frees); false when the nonce or tag has the wrong size. */
+bool db_sealed_cols(struct db_rows *r, int first, struct db_sealed *s)
+{
+	const void *ct = db_col_blob(r, first + 2, &s->len);
+	s->ct = xmalloc(s->len + 1);
+	if (s->len)
+		memcpy(s->ct, ct, s->len);
+	return col_fixed(r, first, s->nonce, DB_NONCE_LEN) && col_fixed(r, first + 1, s->tag, DB_TAG_LEN);
+}
+
 /* Read the sealed value of (env, name); *found = whether it exists. */
 static int sealed_read(struct state *st, const char *env, const char *name, struct db_sealed *s,
 	bool *found, struct sbx_err *err)
@@ -190,14 +199,8 @@ static int sealed_read(struct state *st, const char *env, const char *name, stru
 		return -1;
 	int rc = db_next(st, stmt, err);
 	*found = rc == 1;
-	if (rc == 1) {
-		const void *ct = db_col_blob(stmt, 2, &s->len);
-		s->ct = xmalloc(s->len + 1);
-		if (s->len)
-			memcpy(s->ct, ct, s->len);
-		if (!col_fixed(stmt, 0, s->nonce, NONCE_LEN) || !col_fixed(stmt, 1, s->tag, TAG_LEN))
-			rc = sbx_err_set(err, SBX_EXIT_FAILED, "secret %s of environment %s is corrupt", name, env);
-	}
+	if (rc == 1 && !db_sealed_cols(stmt, 0, s))
+		rc = sbx_err_set(err, SBX_EXIT_FAILED, "secret %s of environment %s is corrupt", name, env);
 	db_done(st, stmt);
 	return rc < 0 ? -1 : 0;
 }
@@ -233,7 +236,7 @@ static int secret_put_locked(struct state *st, const char *env, const char *name
 			"INSERT INTO secret (env, name, nonce, tag, ct) VALUES (?, ?, ?, ?, ?)"
 			" ON CONFLICT (env, name) DO UPDATE SET nonce = excluded.nonce, tag = excluded.tag,"
 			" ct = excluded.ct",
-			"ssbbb", env, name, s.nonce, NONCE_LEN, s.tag, TAG_LEN, s.ct, (int)s.len);
+			"ssbbb", env, name, s.nonce, DB_NONCE_LEN, s.tag, DB_TAG_LEN, s.ct, (int)s.len);
 	free(s.ct);
 	return rc;
 }
