@@ -8,16 +8,16 @@
 #define DAEMON_DEFAULT_LISTEN "127.0.0.1:9090"
 #define DAEMON_DEFAULT_INTERVAL_S 30
 
-/* Parse the --pool specs into shapes (one per shape). */
+/* Parse the --pool specs into shapes (one per shape and roles). */
 static int parse_pool(const struct cli_list *pool, struct warm_shape *shapes, struct sbx_err *err)
 {
 	for (size_t i = 0; i < pool->n; i++) {
 		if (warm_shape_parse(pool->v[i], &shapes[i], err) < 0)
 			return -1;
 		for (size_t k = 0; k < i; k++)
-			if (strcmp(shapes[k].key, shapes[i].key) == 0)
-				return sbx_err_set(err, SBX_EXIT_USAGE, "--pool %s: the same shape as --pool %s", pool->v[i],
-					pool->v[k]);
+			if (strcmp(shapes[k].key, shapes[i].key) == 0 && sbx_streq(shapes[k].roles, shapes[i].roles))
+				return sbx_err_set(err, SBX_EXIT_USAGE, "--pool %s: the same shape and roles as --pool %s",
+					pool->v[i], pool->v[k]);
 	}
 	return 0;
 }

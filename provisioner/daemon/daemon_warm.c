@@ -57,19 +57,28 @@ static void warm_event(struct daemon_warm *w, const char *kind, const char *id, 
 	free(msg);
 }
 
-/* The index of a configured shape, or -1. */
-static int shape_index(const struct daemon_warm *w, const char *key)
+/* Roles as a --pool spec holds them: NULL for none. */
+static const char *roles_or_null(const char *roles)
+{
+	return roles && *roles ? roles : NULL;
+}
+
+/* The index of the --pool spec of shape key prepared for roles ('+'-separated; NULL or "": none),
+ * or -1; with any_roles, of the first spec of that shape. */
+static int spec_index(const struct daemon_warm *w, const char *key, const char *roles, bool any_roles)
 {
 	for (size_t i = 0; i < w->d->o->npool; i++)
-		if (strcmp(w->d->o->pool[i].key, key) == 0)
+		if (strcmp(w->d->o->pool[i].key, key) == 0 &&
+			(any_roles || sbx_streq(w->d->o->pool[i].roles, roles_or_null(roles))))
 			return (int)i;
 	return -1;
 }
 
-/* A member of shape key failed: its next one waits (pool.backoff says how long). */
-static void shape_failed(struct daemon_warm *w, const char *key)
+/* A member of shape key prepared for roles failed: its spec's next one waits (pool.backoff says
+ * how long). */
+static void shape_failed(struct daemon_warm *w, const char *key, const char *roles)
 {
-	int i = shape_index(w, key);
+	int i = spec_index(w, key, roles, false);
 	if (i < 0)
 		return;
 	pthread_mutex_lock(&w->mu);
@@ -83,10 +92,10 @@ static void shape_failed(struct daemon_warm *w, const char *key)
 		n == 1 ? "" : "s", (long long)delay_s);
 }
 
-/* A member of shape key is ready: the shape's failures are forgotten. */
-static void shape_ok(struct daemon_warm *w, const char *key)
+/* A member of shape key prepared for roles is ready: its spec's failures are forgotten. */
+static void shape_ok(struct daemon_warm *w, const char *key, const char *roles)
 {
-	int i = shape_index(w, key);
+	int i = spec_index(w, key, roles, false);
 	if (i < 0)
 		return;
 	pthread_mutex_lock(&w->mu);
@@ -114,10 +123,10 @@ static void *wait_main(void *arg)
 	if (rc == 0) {
 		warm_event(x->w, "pool.ready", x->id, x->shape, "ready (%s) after %.1fs", x->address,
 			(double)(sbx_mono_ms() - t0) / 1000.0);
-		shape_ok(x->w, x->shape);
+		shape_ok(x->w, x->shape, x->roles);
 	} else if (rc == -1) {
 		warm_event(x->w, "pool.broken", x->id, x->shape, "broken: %s", sbx_err_first(&err));
-		shape_failed(x->w, x->shape);
+		shape_failed(x->w, x->shape, x->roles);
 	}
 	sbx_err_clear(&err);
 	x->done = true;
@@ -153,11 +162,11 @@ static bool waiting_for(const struct daemon_warm *w, const char *id)
 	return false;
 }
 
-static size_t waits_of(const struct daemon_warm *w, const char *shape)
+static size_t waits_of(const struct daemon_warm *w, const struct warm_shape *sh)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < w->nwaits; i++)
-		n += strcmp(w->waits[i]->shape, shape) == 0;
+		n += strcmp(w->waits[i]->shape, sh->key) == 0 && sbx_streq(w->waits[i]->roles, sh->roles);
 	return n;
 }
 
@@ -166,17 +175,17 @@ static size_t waits_of(const struct daemon_warm *w, const char *shape)
 static const char *member_verdict(struct daemon_warm *w, const struct warm_member *m, char **hash, size_t *ready,
 	bool *replace)
 {
-	int i = shape_index(w, m->shape);
+	int i = spec_index(w, m->shape, m->roles, false);
 	*replace = false;
-	if (i < 0)
+	if (i < 0 && spec_index(w, m->shape, NULL, true) < 0)
 		return "its shape is not in --pool";
 	if (strcmp(m->status, WARM_BROKEN) == 0)
 		return "broken";
 	if (strcmp(m->status, WARM_BOOTING) == 0)
 		return "left booting by an earlier daemon";
-	if (!sbx_streq(m->roles && *m->roles ? m->roles : NULL, w->d->o->pool[i].roles)) {
+	if (i < 0) {
 		*replace = true;
-		return "prepared for other roles than its --pool spec";
+		return "prepared for other roles than the --pool specs of its shape";
 	}
 	if (hash[i] && strcmp(m->image_hash, hash[i]) != 0) {
 		*replace = true;
@@ -226,7 +235,7 @@ static void warm_fill(struct daemon_warm *w, const struct warm_shape *sh, const 
 		if (warm_member_boot(w->site, sh, hash, &x->id, &x->address, &err) < 0) {
 			warm_event(w, "pool.broken", x->id, sh->key, "cannot boot a member: %s", sbx_err_first(&err));
 			sbx_err_clear(&err);
-			shape_failed(w, sh->key);
+			shape_failed(w, sh->key, sh->roles);
 			free(x->shape);
 			free(x->roles);
 			free(x);
@@ -264,7 +273,7 @@ static void warm_pass(struct daemon_warm *w)
 	warm_prune(w, hash, ready);
 	for (size_t i = 0; i < o->npool && !w->stop; i++)
 		if (hash[i] && shape_due(w, i))
-			warm_fill(w, &o->pool[i], hash[i], ready[i] + waits_of(w, o->pool[i].key));
+			warm_fill(w, &o->pool[i], hash[i], ready[i] + waits_of(w, &o->pool[i]));
 	if (w->nwaits == 0 && warm_net_prune(w->site, &err) < 0)
 		ev_emit(w->d->log, NULL, "pool.error", NULL, NULL, NULL, "cannot delete the pool network: %s",
 			sbx_err_first(&err));

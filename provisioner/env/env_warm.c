@@ -216,8 +216,8 @@ int warm_shape_of_node(const struct bp_blueprint *bp, const struct bp_node *node
 int warm_claim_for_node(struct state *st, const struct bp_blueprint *bp, const struct bp_node *bnode,
 	const char *image_sha256, const char *env, const char *node, struct warm_member *out, struct sbx_err *err)
 {
-	const char *roles[WARM_MAX_ROLES];
-	size_t nroles = 0;
+	const char *roles[WARM_MAX_ROLES], *without[WARM_MAX_ROLES];
+	size_t nroles = 0, nwithout = 0;
 	char *key = NULL;
 	for (size_t i = 0; i < bnode->nroles; i++) {
 		if (!role_known(bnode->roles[i])) /* plain: nothing to prepare */
@@ -226,10 +226,13 @@ int warm_claim_for_node(struct state *st, const struct bp_blueprint *bp, const s
 			return 0;
 		roles[nroles++] = bnode->roles[i];
 	}
+	for (const struct role_def *d = role_defs; d->name && nwithout < WARM_MAX_ROLES; d++)
+		if (d->idle && !bp_node_has_role(bnode, d->name)) /* its services would run on the node */
+			without[nwithout++] = d->name;
 	int rc = warm_shape_of_node(bp, bnode, &key, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	rc = state_warm_claim_roles(st, key, image_sha256, roles, nroles, env, node, out, err);
+	rc = state_warm_claim_roles(st, key, image_sha256, roles, nroles, without, nwithout, env, node, out, err);
 	free(key);
 	return rc;
 }

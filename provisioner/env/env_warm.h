@@ -60,7 +60,8 @@ int warm_shape_of_node(const struct bp_blueprint *bp, const struct bp_node *node
 /*
  * Claim a ready member for node `node` (the instance name, "web-1") of environment env, whose
  * blueprint node is bnode of bp, booted from the image whose disk's sha256 is image_sha256 (NULL:
- * any), prepared for none or all of bnode's roles (state_warm_claim_roles): 1 with *out filled (free with warm_member_clear; the caller now owns the member's domain
+ * any), prepared for none or all of bnode's roles and for no role it does not carry whose services
+ * run idle (state_warm_claim_roles): 1 with *out filled (free with warm_member_clear; the caller now owns the member's domain
  * and volumes, and forgets its row with state_warm_delete once it has adopted or destroyed
  * them), 0 when no member matches (no shape, an empty pool), -1 on error. Atomic (one
  * statement): two concurrent claimers never get the same member.
@@ -107,7 +108,8 @@ int warm_member_boot(struct warm_site *s, const struct warm_shape *sh, const cha
 /*
  * Wait (up to the configuration's ready timeout) until member id at address answers SSH with a
  * host key its console printed, then run the preparation of each of roles ('+'-separated, NULL or
- * "": none; role_prepare_ahead) on it; then its row is ready with that key (0). -1: it is broken (row
+ * "": none; role_prepare_ahead) on it and start the services of those that run idle
+ * (role_apply_ahead); then its row is ready with that key (0). -1: it is broken (row
  * marked so); -2: *stop became true first (row left booting), or its row is gone (a claimer gave
  * it up).
  */

@@ -395,6 +395,15 @@ int warm_member_wait(struct warm_site *s, const char *id, const char *address, c
 	if (rc == 0)
 		rc = member_prepare(c, id, roles, err);
 	ssh_close(c);
+	struct role_ahead_host h = {.name = id, .ssh_addr = address, .ssh_user = "sandbox", .ssh_priv_pem = s->privkey,
+		.pinned_hostkey = hostkey, .cluster_dir = s->cfg->cluster_dir,
+		.health_timeout_ms = (int)s->cfg->role_timeout * 1000};
+	if (rc == 0 && role_apply_ahead(roles, &h, err) < 0)
+		rc = *stop ? -2 : -1; /* the daemon's stop cut the health check short: left booting */
+	if (rc == -2) {
+		free(hostkey);
+		return -2;
+	}
 	if (rc == 0)
 		rc = state_warm_set(s->st, id, WARM_READY, NULL, hostkey, err) < 0 ? -1 : 0;
 	else

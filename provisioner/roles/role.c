@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sha256.h"
-
 /* The dry run's bound on reaching a host: plan must still print the rest when one is down, and a
  * loaded TCG guest can take tens of seconds to open a channel. */
 #define PLAN_CONNECT_MS 45000
@@ -17,15 +15,15 @@
 
 /* Registry order is the order on a host carrying several roles. */
 const struct role_def role_defs[] = {
-	{"router", NULL, role_router_render, NULL, role_router_ahead},
-	{"postgres", NULL, role_postgres_render, role_postgres_outputs, role_postgres_ahead},
-	{"lb", "router", role_lb_render, role_lb_outputs, role_lb_ahead}, /* its health check needs BGP Established */
-	{"mocks", NULL, role_mocks_render, role_mocks_outputs, role_mocks_ahead},
-	{"k3s-server", NULL, role_k3s_server_render, NULL, NULL},
-	{"k3s-agent", "k3s-server", role_k3s_agent_render, NULL, NULL}, /* joins a server: checked once they are up */
+	{"router", NULL, role_router_render, NULL, role_router_ahead, false},
+	{"postgres", NULL, role_postgres_render, role_postgres_outputs, role_postgres_ahead, true},
+	{"lb", "router", role_lb_render, role_lb_outputs, role_lb_ahead, false}, /* its health check needs BGP Established */
+	{"mocks", NULL, role_mocks_render, role_mocks_outputs, role_mocks_ahead, false},
+	{"k3s-server", NULL, role_k3s_server_render, NULL, NULL, false},
+	{"k3s-agent", "k3s-server", role_k3s_agent_render, NULL, NULL, false}, /* joins a server: checked once they are up */
 	/* accepted by the blueprint, not applied by this build */
-	{"plain", NULL, NULL, NULL, NULL},      /* a plain machine: nothing to apply */
-	{NULL, NULL, NULL, NULL, NULL},
+	{"plain", NULL, NULL, NULL, NULL, false}, /* a plain machine: nothing to apply */
+	{NULL, NULL, NULL, NULL, NULL, false},
 };
 #define ROLE_NDEFS (SBX_NELEM(role_defs) - 1)
 
@@ -73,33 +71,6 @@ const struct role_def *role_find(const char *name)
 {
 	int d = def_index(name);
 	return d < 0 ? NULL : &role_defs[d];
-}
-
-/* The guarded environment-independent preparation of a role. */
-char *role_prepare_ahead(const char *role, const char *root)
-{
-	const struct role_def *def = role_find(role);
-	struct role_host h = {.root = root};
-	char hex[65], *body = def && def->ahead ? def->ahead(&h) : NULL;
-	if (body == NULL)
-		return NULL;
-	sbx_sha256_hex(body, strlen(body), hex);
-	char *s = xasprintf("m=%s" ROLE_PREPARED_DIR "/%s; [ \"$(cat \"$m\" 2>/dev/null)\" = %.16s ] || "
-		"{ ( %s ) && mkdir -p %s" ROLE_PREPARED_DIR " && echo %.16s > \"$m\"; }", root, role, hex, body, root, hex);
-	free(body);
-	return s;
-}
-
-/* The guarded preparation done ahead, then rest (caller frees both). */
-char *role_prepare_join(const char *role, const struct role_host *h, char *rest)
-{
-	char *ahead = role_prepare_ahead(role, h->root), *s;
-	if (ahead == NULL)
-		return rest;
-	s = rest ? xasprintf("%s && { %s; }", ahead, rest) : xstrdup(ahead);
-	free(ahead);
-	free(rest);
-	return s;
 }
 
 /* True when this build applies the role. */

@@ -222,6 +222,10 @@ struct role_def {
 	 * /var, users, initdb), as shell for host h (only its root is read; caller frees); NULL: none.
 	 * See role_prepare_ahead. */
 	char *(*ahead)(const struct role_host *h);
+	/* Its services can run idle ahead of any environment, from what it renders for a node of a
+	 * blueprint with no network and no database (role_apply_ahead): an environment's apply then
+	 * finds them running and only reloads what it changes. */
+	bool idle;
 };
 
 /* The registry, ended by a row whose name is NULL. */
@@ -247,6 +251,32 @@ bool role_known(const char *name);
  * is unknown).
  */
 char *role_prepare_ahead(const char *role, const char *root);
+
+/* Whether a role's services run idle on a warm pool member prepared for it (its row's `idle`). */
+bool role_runs_idle(const char *role);
+
+/* A warm pool member that role_apply_ahead applies to. */
+struct role_ahead_host {
+	const char *name;           /* the member's name (in messages) */
+	const char *ssh_addr;
+	const char *ssh_user;       /* "sandbox" (sudo) */
+	const char *ssh_priv_pem;
+	const char *pinned_hostkey; /* "TYPE BASE64" */
+	const char *cluster_dir;    /* as role_ctx.cluster_dir */
+	int health_timeout_ms;      /* as role_ctx.health_timeout_ms */
+};
+
+/*
+ * Apply, on a warm pool member, the base unit and every role of roles ('+'-separated) that runs
+ * idle (role_runs_idle), as rendered for a node of a neutral blueprint (no network, no database,
+ * environment "warm"), up to their health checks; the manifest it leaves makes the node scripts
+ * an unchanged unit for the environment that takes the member over, and the role's services are
+ * already running: that apply uploads only what the environment changes and reloads for it.
+ * 0 with nothing to do when no role of roles runs idle. Every file such a role renders that its
+ * environment can change must be one its service reloads rather than restarts for (postgres:
+ * pg_hba.conf and pgbouncer's files; postgresql.conf names no environment).
+ */
+int role_apply_ahead(const char *roles, const struct role_ahead_host *t, struct sbx_err *err) SBX_WUR;
 
 /* What a dry run found that an apply would do. */
 enum role_change_kind {

@@ -472,12 +472,14 @@ int state_warm_claim(struct state *st, const char *shape, const char *image_hash
 	const char *node, struct warm_member *out, struct sbx_err *err) SBX_WUR;
 /*
  * The same for a node carrying roles[0..nroles) (at most WARM_MAX_ROLES; names of letters, digits
- * and '-'): only a member prepared for none, or for all of them, qualifies. Of those, a node with
- * roles takes a prepared member first; a node without takes the one prepared for the fewest roles.
+ * and '-'): only a member prepared for none, or for all of them, and for none of
+ * without[0..nwithout) (at most WARM_MAX_ROLES: roles whose services a member runs idle and the
+ * node does not carry), qualifies. Of those, a node with roles takes a prepared member first; a
+ * node without takes the one prepared for the fewest roles.
  */
 int state_warm_claim_roles(struct state *st, const char *shape, const char *image_hash,
-	const char *const *roles, size_t nroles, const char *env, const char *node, struct warm_member *out,
-	struct sbx_err *err) SBX_WUR;
+	const char *const *roles, size_t nroles, const char *const *without, size_t nwithout, const char *env,
+	const char *node, struct warm_member *out, struct sbx_err *err) SBX_WUR;
 void warm_member_clear(struct warm_member *m);
 
 #endif

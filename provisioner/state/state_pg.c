@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PG_MAX_PARAMS 16
+#define PG_MAX_PARAMS 24
 #define PG_MAX_BLOBS 8
 #define OID_INT8 20
 #define OID_TEXT 25

@@ -99,29 +99,36 @@ int state_warm_delete(struct state *st, const char *id, struct sbx_err *err)
 int state_warm_claim(struct state *st, const char *shape, const char *image_hash, const char *env,
 	const char *node, struct warm_member *out, struct sbx_err *err)
 {
-	return state_warm_claim_roles(st, shape, image_hash, NULL, 0, env, node, out, err);
+	return state_warm_claim_roles(st, shape, image_hash, NULL, 0, NULL, 0, env, node, out, err);
 }
 
 /*
  * The roles' condition has WARM_MAX_ROLES fixed parameters (?6..?13), each a LIKE pattern
  * "%+ROLE+%" matched against "+roles+", or "%" (any) when unused; a member prepared for no role
- * ('') qualifies for any node.
+ * ('') qualifies for any node. The exclusion has WARM_MAX_ROLES more (?14..?21), each a NOT LIKE
+ * pattern "%+ROLE+%", or "" when unused (no "+roles+" is empty).
  */
 int state_warm_claim_roles(struct state *st, const char *shape, const char *image_hash,
-	const char *const *roles, size_t nroles, const char *env, const char *node, struct warm_member *out,
-	struct sbx_err *err)
+	const char *const *roles, size_t nroles, const char *const *without, size_t nwithout, const char *env,
+	const char *node, struct warm_member *out, struct sbx_err *err)
 {
-	char *pat[WARM_MAX_ROLES];
-	if (nroles > WARM_MAX_ROLES)
+	char *pat[WARM_MAX_ROLES], *excl[WARM_MAX_ROLES];
+	if (nroles > WARM_MAX_ROLES || nwithout > WARM_MAX_ROLES)
 		return sbx_err_set(err, SBX_EXIT_FAILED, "a node with more than %d roles cannot claim a warm pool member",
 			WARM_MAX_ROLES);
-	for (size_t i = 0; i < WARM_MAX_ROLES; i++)
+	for (size_t i = 0; i < WARM_MAX_ROLES; i++) {
 		pat[i] = roles && i < nroles ? xasprintf("%%+%s+%%", roles[i]) : xstrdup("%");
+		excl[i] = without && i < nwithout ? xasprintf("%%+%s+%%", without[i]) : xstrdup("");
+	}
 	char *sql = xasprintf("UPDATE warm SET status = 'claimed', claimed_env = ?1, claimed_node = ?2, updated = ?3 "
 		"WHERE id = (SELECT id FROM warm WHERE shape = ?4 AND status = 'ready' AND (?5 IS NULL OR image_hash = ?5) "
 		"AND (roles = '' OR ('+' || roles || '+' LIKE ?6 AND '+' || roles || '+' LIKE ?7 AND "
 		"'+' || roles || '+' LIKE ?8 AND '+' || roles || '+' LIKE ?9 AND '+' || roles || '+' LIKE ?10 AND "
 		"'+' || roles || '+' LIKE ?11 AND '+' || roles || '+' LIKE ?12 AND '+' || roles || '+' LIKE ?13)) "
+		"AND '+' || roles || '+' NOT LIKE ?14 AND '+' || roles || '+' NOT LIKE ?15 AND "
+		"'+' || roles || '+' NOT LIKE ?16 AND '+' || roles || '+' NOT LIKE ?17 AND "
+		"'+' || roles || '+' NOT LIKE ?18 AND '+' || roles || '+' NOT LIKE ?19 AND "
+		"'+' || roles || '+' NOT LIKE ?20 AND '+' || roles || '+' NOT LIKE ?21 "
 		"ORDER BY %s, created, id LIMIT 1%s) AND status = 'ready' RETURNING " WARM_COLS,
 		nroles ? "(roles = ''), length(roles)" : "length(roles)", st->be == &db_pg ? " FOR UPDATE SKIP LOCKED" : "");
 	struct db_rows *s = NULL;
@@ -129,8 +136,9 @@ int state_warm_claim_roles(struct state *st, const char *shape, const char *imag
 	int rc = -1;
 
 	st_lock(st);
-	if (db_query(st, &s, err, sql, "ssissssssssss", env, node, sbx_now(), shape, image_hash, pat[0], pat[1], pat[2],
-		pat[3], pat[4], pat[5], pat[6], pat[7]) < 0)
+	if (db_query(st, &s, err, sql, "ssissssssssssssssssss", env, node, sbx_now(), shape, image_hash, pat[0], pat[1],
+		pat[2], pat[3], pat[4], pat[5], pat[6], pat[7], excl[0], excl[1], excl[2], excl[3], excl[4], excl[5], excl[6],
+		excl[7]) < 0)
 		goto out;
 	rc = db_next(st, s, err);
 	if (rc == 1) {
@@ -142,8 +150,10 @@ int state_warm_claim_roles(struct state *st, const char *shape, const char *imag
 out:
 	st_unlock(st);
 	free(sql);
-	for (size_t i = 0; i < WARM_MAX_ROLES; i++)
+	for (size_t i = 0; i < WARM_MAX_ROLES; i++) {
 		free(pat[i]);
+		free(excl[i]);
+	}
 	if (rc == 1)
 		*out = m;
 	return rc;

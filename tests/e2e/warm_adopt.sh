@@ -2,11 +2,13 @@
 # End to end with real VMs: `up` takes over a warm pool member (libvirtd + QEMU under TCG, the
 # project's Debian image, real SSH).
 #   1. `sandbox daemon --pool ...,roles=postgres` boots one member (pool network, pool key) and
-#      prepares the postgres role ahead on it (initdb; its marker); the daemon is stopped.
+#      prepares the postgres role ahead on it (initdb; its marker) and starts PostgreSQL there (a
+#      role whose services run idle); the daemon is stopped.
 #   2. `up` of two postgres nodes of the member's shape: vm-0 claims and takes over the member
 #      (pool.claim, prepared for postgres; pool.adopt), vm-1 finds the pool empty and boots cold
 #      (pool.miss); the role is healthy on both, and vm-0's preparation was not done again (its
-#      marker and cluster older than the claim), vm-1's was done by the apply.
+#      marker and cluster older than the claim), vm-1's was done by the apply; vm-0's PostgreSQL is
+#      the one started ahead (its postmaster.pid start time), reloaded, not restarted.
 #   3. vm-0 is the node: hostname vm-0, an address of the environment's network (not the pool's),
 #      a new SSH host key (not the member's) that its console printed, the environment's key logs
 #      in and the pool's no longer does, its domain's metadata and title are the environment's.
@@ -27,6 +29,7 @@ chmod 0755 "$T"
 SHAPE="recipe=debian-12,cpus=1,memory=768Mi,count=1,roles=postgres"
 PREP=/var/lib/sbx/prepared/postgres
 PGV=/var/lib/sbx/postgresql/15/PG_VERSION
+PGPID=/var/lib/sbx/postgresql/15/postmaster.pid
 E=warm$$
 
 start_daemon() { daemon_start "" --interval 1 "$@" || fail "daemon not listening"; }
@@ -52,6 +55,11 @@ MPREP=$(ssh -i "$POOLKEY" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKn
 echo "member's preparation (marker, PG_VERSION mtimes): $MPREP"
 [ "$(echo $MPREP | wc -w)" -eq 2 ] && pass || fail "the member was not prepared for postgres ahead"
 "$SANDBOX" pool --json | grep -q '"roles": *"postgres"' && pass || fail "the member's row lacks its roles"
+# PostgreSQL runs idle on the member: its postmaster's start time (line 3 of postmaster.pid)
+MPGSTART=$(ssh -i "$POOLKEY" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o ConnectTimeout=30 "sandbox@$MADDR" sudo -n sed -n 3p "$PGPID" 2>/dev/null)
+echo "member's postmaster started at: $MPGSTART"
+[ -n "$MPGSTART" ] && pass || fail "PostgreSQL does not run on the member"
 
 # 2. up: vm-0 from the pool, vm-1 cold
 cat > "$T/bp.yaml" <<YAML
@@ -78,6 +86,8 @@ expect_no_out '"event":"node.hostkey"'
 expect_rc 0 "$SANDBOX" ssh $E vm-0 -- sudo -n stat -c %Y "$PREP" "$PGV"
 [ "$(echo $OUT)" = "$(echo $MPREP)" ] && pass || fail "vm-0's preparation was done again: $(echo $OUT), before: $MPREP"
 expect_rc 0 "$SANDBOX" ssh $E vm-1 -- sudo -n test -s "$PREP"
+expect_rc 0 "$SANDBOX" ssh $E vm-0 -- sudo -n sed -n 3p "$PGPID"
+[ "$(echo $OUT)" = "$MPGSTART" ] && pass || fail "vm-0's PostgreSQL was restarted: started at $(echo $OUT), ahead at $MPGSTART"
 for n in vm-0 vm-1; do
     expect_rc 0 "$SANDBOX" ssh $E $n -- sudo -n -u postgres psql -h /run/sbx/postgresql -X -At -d app -c 'SELECT 1'
     expect_out '^1$'

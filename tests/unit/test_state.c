@@ -1240,17 +1240,24 @@ static void add_warm_roles(struct state *st, const char *id, const char *roles)
 		fail_msg("warm add %s: %s", id, sbx_err_first(&err));
 }
 
-/* Claim for a node with roles: the id claimed, or "none". */
-static char *claim_roles(struct state *st, const char *const *roles, size_t n)
+/* Claim for a node with roles and without the roles of without: the id claimed, or "none". */
+static char *claim_without(struct state *st, const char *const *roles, size_t n, const char *const *without,
+	size_t nwithout)
 {
 	struct sbx_err err = SBX_ERR_INIT;
 	struct warm_member m = {0};
-	int rc = state_warm_claim_roles(st, "S", NULL, roles, n, "e", "x-0", &m, &err);
+	int rc = state_warm_claim_roles(st, "S", NULL, roles, n, without, nwithout, "e", "x-0", &m, &err);
 	if (rc < 0)
 		fail_msg("claim: %s", sbx_err_first(&err));
 	char *id = xstrdup(rc == 1 ? m.id : "none");
 	warm_member_clear(&m);
 	return id;
+}
+
+/* Claim for a node with roles: the id claimed, or "none". */
+static char *claim_roles(struct state *st, const char *const *roles, size_t n)
+{
+	return claim_without(st, roles, n, NULL, 0);
 }
 
 /* Members prepared ahead for roles: a node takes one prepared for all its roles (before an
@@ -1275,7 +1282,7 @@ static void test_warm_roles(void **ctx)
 	assert_string_equal(v[1].roles, "lb+postgres");
 	assert_string_equal(v[3].roles, "");
 	state_warm_list_free(v, n);
-	assert_int_equal(state_warm_claim_roles(f->st, "S", NULL, nine, 9, "e", "x", &m, &err), -1);
+	assert_int_equal(state_warm_claim_roles(f->st, "S", NULL, nine, 9, NULL, 0, "e", "x", &m, &err), -1);
 	sbx_err_clear(&err);
 	char *got = claim_roles(f->st, pg_lb, 2);
 	assert_string_equal(got, "m-pg-lb");
@@ -1291,6 +1298,34 @@ static void test_warm_roles(void **ctx)
 	free(got);
 	got = claim_roles(f->st, pg, 1);
 	assert_string_equal(got, "m-pg-lb-2");
+	free(got);
+	sbx_fake_now_set(0);
+}
+
+/* A member prepared for a role whose services run idle goes only to a node carrying that role. */
+static void test_warm_roles_idle(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	static const char *const pg[] = {"postgres"}, *const lb[] = {"lb"}, *const idle[] = {"postgres"};
+	sbx_fake_now_set(6000);
+	add_warm_roles(f->st, "m-pg", "postgres");
+	add_warm_roles(f->st, "m-pg-lb", "lb+postgres");
+	sbx_fake_now_set(6001);
+	add_warm_roles(f->st, "m-plain", NULL);
+	char *got = claim_without(f->st, NULL, 0, idle, 1); /* a plain node: not a postgres member, though older */
+	assert_string_equal(got, "m-plain");
+	free(got);
+	got = claim_without(f->st, NULL, 0, idle, 1);
+	assert_string_equal(got, "none");
+	free(got);
+	got = claim_without(f->st, lb, 1, idle, 1); /* prepared for lb, but postgres would run on it */
+	assert_string_equal(got, "none");
+	free(got);
+	got = claim_without(f->st, pg, 1, NULL, 0);
+	assert_string_equal(got, "m-pg");
+	free(got);
+	got = claim_roles(f->st, NULL, 0); /* nothing excluded: the postgres+lb one serves a plain node */
+	assert_string_equal(got, "m-pg-lb");
 	free(got);
 	sbx_fake_now_set(0);
 }
@@ -1675,6 +1710,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_race_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warm_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warm_roles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warm_roles_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warm_claim_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_share_handle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
