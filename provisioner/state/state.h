@@ -241,6 +241,14 @@ int state_outbox_count(struct state *st, int64_t *n, struct sbx_err *err) SBX_WU
 void state_outbox_cap_set(struct state *st, int64_t cap);
 /* Free a row, wiping its secret; NULL is a no-op. */
 void state_outbox_free(struct state_outbox *o);
+/*
+ * state_env_delete, and in the same transaction, when this call deleted the row, queue ob (NULL:
+ * none) in the outbox (state_outbox_put): a process that dies once the deletion committed does not
+ * lose the notice of it. *queued (may be NULL) = what the put did (DUPLICATE when nothing was put:
+ * the environment was absent).
+ */
+int state_env_delete_notice(struct state *st, const char *name, const struct state_outbox *ob,
+	enum state_outbox_put *queued, struct sbx_err *err);
 
 /*
  * Expiry warnings: record that the warning `before` seconds ahead of the expiry `expires` of the

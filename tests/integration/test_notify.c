@@ -16,7 +16,9 @@
  *   - a receiver that is down and the daemon killed (SIGKILL) after a failed attempt: the warning
  *     waits in the state's outbox (its secret not in clear in the database files), and a new daemon
  *     delivers it once the receiver is up: the same delivery id, a valid signature, once;
- *   - a daemon stopped (SIGTERM) with a delivery pending leaves it in the outbox and says so.
+ *   - a daemon stopped (SIGTERM) with a delivery pending leaves it in the outbox and says so;
+ *   - a daemon killed right after an environment's deletion committed: its reap.done was queued in
+ *     that transaction, and the next daemon delivers it, once.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -425,6 +427,43 @@ static void test_stop_leaves_pending(void **ctx)
 	assert_int_equal(events("later", "notify.sent", NULL) + events("later", "notify.failed", NULL), 0);
 }
 
+/* A daemon killed right after an environment's deletion committed (the crash point env:deleted):
+ * its reap.done was queued in that transaction, and a new daemon delivers it, once. */
+static void test_reap_done_after_crash(void **ctx)
+{
+	(void)ctx;
+	json_t *j = NULL;
+	size_t before = hookrecv_wait(recv_ok, 0, 0);
+	add_env("gap", t0 - 5, hookrecv_port(recv_ok));
+	setenv("SANDBOX_TEST_CRASH", "env:deleted", 1);
+	daemon_start(&live, t0);
+	unsetenv("SANDBOX_TEST_CRASH");
+	assert_int_equal(mockproc_stop(&live, 0, 60000), 128 + SIGKILL);
+	assert_true(gone("gap"));
+	assert_int_equal(events("gap", "down.done", NULL), 0); /* killed before its teardown was logged */
+	assert_int_equal(outbox_rows(), 1);
+	assert_int_equal(events("gap", "notify.sent", NULL), 0);
+
+	daemon_start(&live, t0);
+	assert_true(hookrecv_wait(recv_ok, before + 1, 60000) >= before + 1);
+	long long end = mockproc_now_ms() + 60000;
+	while (events("gap", "notify.sent", NULL) == 0 && mockproc_now_ms() < end)
+		usleep(50000);
+	add_env("x7", t0 - 1, 0); /* a full pass after the delivery: nothing more is sent */
+	wait_gone("x7");
+	daemon_stop(&live);
+	assert_int_equal(hookrecv_wait(recv_ok, 0, 0), before + 1);
+	size_t i = find("reap.done", "gap", &j);
+	assert_int_equal(i, before);
+	assert_int_equal(json_integer_value(json_object_get(j, "expires")), t0 - 5);
+	assert_true(json_is_integer(json_object_get(j, "duration_ms")));
+	assert_string_equal(hookrecv_header(recv_ok, i, "Sandbox-Delivery"), json_string_value(json_object_get(j, "id")));
+	check_signature(i);
+	json_decref(j);
+	assert_int_equal(events("gap", "notify.sent", NULL), 1);
+	assert_int_equal(outbox_rows(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_reap_failed),
 		cmocka_unit_test(test_receiver_down),
 		cmocka_unit_test(test_crash_redelivery),
+		cmocka_unit_test(test_reap_done_after_crash),
 		cmocka_unit_test(test_stop_leaves_pending),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

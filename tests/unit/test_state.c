@@ -487,6 +487,54 @@ static void test_outbox_with_warning(void **ctx)
 	state_env_free(e);
 }
 
+/* An environment's deletion and its notice go in together: both or neither, and no notice for an
+ * environment that was not there. */
+static void test_outbox_with_deletion(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env *e = NULL;
+	enum state_outbox_put q = STATE_OUTBOX_FULL;
+	struct state_outbox ob = ob_item("w.reap.done");
+	state_fix_env(f->st, "w", 5000, false);
+	add_res(f->st, "w", "domain", "sbx-w-x-0");
+	/* refused (a resource is left): nothing queued */
+	assert_int_equal(state_env_delete_notice(f->st, "w", &ob, &q, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	sbx_err_clear(&err);
+	assert_int_equal(ob_count(f->st), 0);
+	assert_int_equal(state_res_delete(f->st, "w", "domain", "sbx-w-x-0", &err), 0);
+	/* the put fails (a body is required): the environment stays */
+	ob.body = NULL;
+	assert_int_equal(state_env_delete_notice(f->st, "w", &ob, &q, &err), -1);
+	sbx_err_clear(&err);
+	assert_int_equal(state_env_get(f->st, "w", &e, &err), 0);
+	assert_non_null(e);
+	state_env_free(e);
+	assert_int_equal(ob_count(f->st), 0);
+	/* deleted, and queued with it */
+	ob.body = "{\"type\":\"reap.done\"}";
+	assert_int_equal(state_env_delete_notice(f->st, "w", &ob, &q, &err), 0);
+	assert_int_equal(q, STATE_OUTBOX_QUEUED);
+	assert_int_equal(state_env_get(f->st, "w", &e, &err), 0);
+	assert_null(e);
+	assert_int_equal(ob_count(f->st), 1);
+	/* absent: nothing queued */
+	ob.id = "w.reap.done.again";
+	assert_int_equal(state_env_delete_notice(f->st, "w", &ob, &q, &err), 0);
+	assert_int_equal(q, STATE_OUTBOX_DUPLICATE);
+	assert_int_equal(ob_count(f->st), 1);
+	/* the outbox is full: the environment goes, its notice dropped (said) */
+	state_fix_env(f->st, "v", 5000, false);
+	state_outbox_cap_set(f->st, 1);
+	ob.id = "v.reap.done";
+	assert_int_equal(state_env_delete_notice(f->st, "v", &ob, &q, &err), 0);
+	assert_int_equal(q, STATE_OUTBOX_FULL);
+	assert_int_equal(state_env_get(f->st, "v", &e, &err), 0);
+	assert_null(e);
+	assert_int_equal(ob_count(f->st), 1);
+}
+
 #define OPENERS 4
 
 /* Several processes opening (creating, migrating) a fresh database at once all succeed. */
@@ -1684,6 +1732,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_retry_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_with_warning, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_with_deletion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_claim_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_puts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_break, setup, teardown),
