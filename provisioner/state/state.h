@@ -214,6 +214,8 @@ struct state_outbox {
 	char *secret;                    /* the signing key (in memory only), or NULL */
 	int64_t created, attempts, next_at; /* next_at: due from then on (epoch seconds) */
 	char *last_error;                /* the last attempt's failure, or NULL */
+	char *unreadable;                /* why its sealed secret cannot be opened (wrong key, tampered:
+	                                  * it never will), secret then NULL; NULL when it opened */
 };
 /* What a put did. */
 enum state_outbox_put { STATE_OUTBOX_QUEUED, STATE_OUTBOX_DUPLICATE, STATE_OUTBOX_FULL };
@@ -223,7 +225,9 @@ int state_outbox_put(struct state *st, const struct state_outbox *o, enum state_
 /* Claim the row due first at now (next_at <= now) that no live holder claims (none, its lease ran
  * out, or its holder is dead: its liveness lock can be taken) for lease_s seconds: one atomic
  * UPDATE, so two holders never both get it. *out = the row with its secret opened (free with
- * state_outbox_free), or NULL when none is due. */
+ * state_outbox_free), or NULL when none is due. A secret that does not open (the state's key
+ * changed, or the row was tampered with) is no error: the row comes with `unreadable` set, for
+ * the holder to give it up (state_outbox_done). */
 int state_outbox_claim(struct state *st, const char *holder, int64_t now, int64_t lease_s,
 	struct state_outbox **out, struct sbx_err *err) SBX_WUR;
 /* Put a claimed row back: its attempts, next attempt time and last error; the claim dropped. */
