@@ -241,6 +241,10 @@ int state_outbox_done(struct state *st, const char *id, const char *env, const c
 int state_outbox_release(struct state *st, const char *holder, struct sbx_err *err) SBX_WUR;
 /* How many rows wait. */
 int state_outbox_count(struct state *st, int64_t *n, struct sbx_err *err) SBX_WUR;
+/* The rows that wait for the environment env_id (NULL: all of them), *n, and the creation time of
+ * the oldest, *oldest (0 when none): one read of the index outbox_env (schema step 12). */
+int state_outbox_depth(struct state *st, const char *env_id, int64_t *n, int64_t *oldest,
+	struct sbx_err *err) SBX_WUR;
 /* The cap on rows for this handle (0: STATE_OUTBOX_CAP). */
 void state_outbox_cap_set(struct state *st, int64_t cap);
 /* Free a row, wiping its secret; NULL is a no-op. */

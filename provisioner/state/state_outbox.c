@@ -308,3 +308,28 @@ int state_outbox_count(struct state *st, int64_t *n, struct sbx_err *err)
 		*n = v;
 	return rc;
 }
+
+/* Count the rows of one environment (or all) and find the oldest. */
+int state_outbox_depth(struct state *st, const char *env_id, int64_t *n, int64_t *oldest, struct sbx_err *err)
+{
+	struct db_rows *r = NULL;
+	int64_t c = 0, first = 0;
+	int rc;
+	st_lock(st);
+	if (env_id)
+		rc = db_query(st, &r, err, "SELECT count(*), COALESCE(min(created), 0) FROM outbox WHERE env_id = ?", "s",
+			env_id);
+	else
+		rc = db_query(st, &r, err, "SELECT count(*), COALESCE(min(created), 0) FROM outbox", NULL);
+	if (rc == 0 && (rc = db_next(st, r, err)) == 1) {
+		c = db_col_int(r, 0);
+		first = db_col_int(r, 1);
+	}
+	db_done(st, r);
+	st_unlock(st);
+	if (rc < 0)
+		return -1;
+	*n = c;
+	*oldest = first;
+	return 0;
+}

@@ -762,6 +762,41 @@ static void test_env_list_brief(void **ctx)
 			"COVERING INDEX env_brief"));
 }
 
+/* The depth of one environment's deliveries (or all): how many, and when the oldest was queued; one
+ * read of the index outbox_env. */
+static void test_outbox_depth(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	int64_t n = -1, oldest = -1;
+	assert_int_equal(state_outbox_depth(f->st, NULL, &n, &oldest, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(oldest, 0);
+	struct state_outbox a = ob_item("w.warning.600.5000"), b = ob_item("w.reap.done"), c = ob_item("o.reap.done");
+	b.created = 2000;
+	c.env = "o";
+	c.env_id = "oid";
+	c.created = 500;
+	assert_int_equal(ob_put(f->st, b), STATE_OUTBOX_QUEUED);
+	assert_int_equal(ob_put(f->st, a), STATE_OUTBOX_QUEUED);
+	assert_int_equal(ob_put(f->st, c), STATE_OUTBOX_QUEUED);
+	assert_int_equal(state_outbox_depth(f->st, "wid", &n, &oldest, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(oldest, 1000);
+	assert_int_equal(state_outbox_depth(f->st, "oid", &n, &oldest, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(oldest, 500);
+	assert_int_equal(state_outbox_depth(f->st, NULL, &n, &oldest, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(oldest, 500);
+	assert_int_equal(state_outbox_depth(f->st, "none", &n, &oldest, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(oldest, 0);
+	if (!state_fix_pg())
+		assert_true(plan_mentions(f->db, "SELECT count(*), COALESCE(min(created), 0) FROM outbox WHERE env_id = 'wid'",
+			"COVERING INDEX outbox_env"));
+}
+
 /* protected survives an update that clears it; only unprotect lifts it. */
 static void test_protect_sticky(void **ctx)
 {
@@ -1748,6 +1783,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_with_warning, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_with_deletion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_depth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_claim_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_puts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_break, setup, teardown),
