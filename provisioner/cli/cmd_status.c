@@ -1,4 +1,4 @@
-/* cmd_status — `sandbox status NAME`: nodes, addresses, resources, time left. */
+/* cmd_status — `sandbox status NAME`: nodes, addresses, resources, time left, webhooks pending. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,9 +23,32 @@ static json_t *nodes_json(const struct env_node *nodes, size_t n)
 	return a;
 }
 
+/* The webhook deliveries that wait in the outbox for an environment. */
+struct outbox_depth {
+	int64_t pending, oldest; /* oldest: when the oldest was queued (0: none) */
+};
+
+/* The age of the oldest pending delivery in seconds (0 when none). */
+static int64_t depth_age(const struct outbox_depth *q)
+{
+	int64_t age = q->pending && q->oldest ? sbx_now() - q->oldest : 0;
+	return age > 0 ? age : 0;
+}
+
+/* The outbox's line of the human view. */
+static void print_outbox(const struct outbox_depth *q)
+{
+	char buf[32];
+	if (q->pending == 0)
+		printf("  webhooks:  none pending\n");
+	else
+		printf("  webhooks:  %lld pending, the oldest queued %s ago\n", (long long)q->pending,
+			sbx_fmt_duration(depth_age(q), buf, sizeof(buf)));
+}
+
 /* Print the human view. */
 static void print_status(const struct state_env *e, const struct env_node *nodes, size_t n,
-	const struct state_res *res, size_t nres)
+	const struct state_res *res, size_t nres, const struct outbox_depth *q)
 {
 	char buf[32];
 	printf("Environment %s (id %s)\n  status:    %s\n  blueprint: %s\n  owner:     %s\n", e->name, e->id,
@@ -37,7 +60,9 @@ static void print_status(const struct state_env *e, const struct env_node *nodes
 			sbx_fmt_duration(sbx_now() - e->expires, buf, sizeof(buf)));
 	else
 		printf("  expires:   in %s\n", sbx_fmt_duration(e->expires - sbx_now(), buf, sizeof(buf)));
-	printf("  protected: %s\n\nNodes:\n", e->protected ? "yes (down needs --confirm)" : "no");
+	printf("  protected: %s\n", e->protected ? "yes (down needs --confirm)" : "no");
+	print_outbox(q);
+	printf("\nNodes:\n");
 	for (size_t i = 0; i < n; i++)
 		printf("  %-20s %-16s %s%s%s\n", nodes[i].instance, nodes[i].ip ? nodes[i].ip : "-", nodes[i].status,
 			nodes[i].host ? "  on " : "", nodes[i].host ? nodes[i].host : "");
@@ -70,17 +95,21 @@ int cmd_status(int argc, char **argv)
 	struct state_env *e = NULL;
 	struct env_node *nodes = NULL;
 	struct state_res *res = NULL;
+	struct outbox_depth q = {0, 0};
 	size_t n = 0, nres = 0;
 	int rc = -1;
 	if (cli_state_open(&st, &err) == 0 && env_get(st, a.pos[0], &e, &err) == 0 &&
-		env_nodes(st, e->name, &nodes, &n, &err) == 0 && state_res_list(st, e->name, &res, &nres, &err) == 0)
+		env_nodes(st, e->name, &nodes, &n, &err) == 0 && state_res_list(st, e->name, &res, &nres, &err) == 0 &&
+		state_outbox_depth(st, e->id, &q.pending, &q.oldest, &err) == 0)
 		rc = 0;
 	if (rc == 0 && json) {
 		json_t *o = cli_env_json(e);
 		json_object_set_new(o, "nodes", nodes_json(nodes, n));
+		json_object_set_new(o, "webhooks", json_pack("{s:I, s:I}", "pending", (json_int_t)q.pending,
+			"oldest_age_s", (json_int_t)depth_age(&q)));
 		cli_print_json(o);
 	} else if (rc == 0) {
-		print_status(e, nodes, n, res, nres);
+		print_status(e, nodes, n, res, nres, &q);
 	}
 	state_res_list_free(res, nres);
 	env_nodes_free(nodes, n);

@@ -52,6 +52,20 @@ static struct answer text(unsigned status, char *body)
 	return (struct answer){status, "text/plain; charset=utf-8", body};
 }
 
+/* The outbox's lines of /healthz: the deliveries waiting and the oldest one's age; none when the
+ * state cannot be read (the health is the reaper's, not the state's). Caller frees. */
+static char *healthz_outbox(struct daemon *d)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	int64_t n = 0, oldest = 0;
+	if (state_outbox_depth(d->st, NULL, &n, &oldest, &err) < 0) {
+		sbx_err_clear(&err);
+		return xstrdup("");
+	}
+	int64_t age = n && oldest && sbx_now() > oldest ? sbx_now() - oldest : 0;
+	return xasprintf("outbox_pending %lld\noutbox_oldest_age_seconds %lld\n", (long long)n, (long long)age);
+}
+
 /* GET /healthz: 200 while the reaper's last successful pass is recent, else 503. */
 static struct answer healthz(struct daemon *d)
 {
@@ -59,12 +73,17 @@ static struct answer healthz(struct daemon *d)
 	int64_t last = d->stats.last_ok_mono_ms;
 	pthread_mutex_unlock(&d->mu);
 	int64_t age = (sbx_mono_ms() - last) / 1000, limit = 3 * d->o->interval_s + HEALTH_GRACE_S;
+	char *ob = healthz_outbox(d);
+	struct answer a;
 	if (last == 0)
-		return text(MHD_HTTP_SERVICE_UNAVAILABLE, xstrdup("starting: no successful reaper pass yet\n"));
-	if (age > limit)
-		return text(MHD_HTTP_SERVICE_UNAVAILABLE, xasprintf("stale: last successful reaper pass %llds ago "
-			"(limit %llds)\n", (long long)age, (long long)limit));
-	return text(MHD_HTTP_OK, xasprintf("ok\nlast_successful_pass_age_seconds %lld\n", (long long)age));
+		a = text(MHD_HTTP_SERVICE_UNAVAILABLE, xasprintf("starting: no successful reaper pass yet\n%s", ob));
+	else if (age > limit)
+		a = text(MHD_HTTP_SERVICE_UNAVAILABLE, xasprintf("stale: last successful reaper pass %llds ago "
+			"(limit %llds)\n%s", (long long)age, (long long)limit, ob));
+	else
+		a = text(MHD_HTTP_OK, xasprintf("ok\nlast_successful_pass_age_seconds %lld\n%s", (long long)age, ob));
+	free(ob);
+	return a;
 }
 
 /* A page rendered from the state, or 500 (logged) when the state cannot be read. */

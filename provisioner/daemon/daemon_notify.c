@@ -57,8 +57,8 @@ static bool idle(struct daemon_notify *n, int64_t ms)
 	return go;
 }
 
-/* Record the end of a delivery: the row deleted with its event (notify.sent or notify.failed) in the
- * state, the daemon's log and counters. */
+/* Record the end of a delivery: the row deleted with its event (notify.sent, or notify.failed with
+ * why) in the state, the daemon's log and counters. */
 static void outcome(struct daemon *d, const struct state_outbox *o, bool ok, int64_t attempts, long status,
 	const char *why)
 {
@@ -66,6 +66,8 @@ static void outcome(struct daemon *d, const struct state_outbox *o, bool ok, int
 	char *orig = env_notify_origin(o->url);
 	json_t *x = json_pack("{s:s, s:s, s:I, s:I, s:s}", "event", o->event, "id", o->id, "attempts",
 		(json_int_t)attempts, "status", (json_int_t)status, "to", orig);
+	if (!ok)
+		json_object_set_new(x, "error", json_string(why));
 	char *detail = json_dumps(x, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(x);
 	if (state_outbox_done(d->st, o->id, o->env, ok ? "notify.sent" : "notify.failed", detail, &err) < 0)
@@ -117,6 +119,15 @@ static void attempt(struct daemon_notify *n, const struct state_outbox *o)
 	sbx_err_clear(&err);
 }
 
+/* A row whose signing secret cannot be opened (the state's key changed, or it was tampered with):
+ * it never will, so it is given up at once, unsent (unsigned, it would pass for a forgery). */
+static void give_up(struct daemon_notify *n, const struct state_outbox *o)
+{
+	char *why = xasprintf("signing secret unreadable: %s", o->unreadable);
+	outcome(n->d, o, false, o->attempts, 0, why);
+	free(why);
+}
+
 /* Deliver the row due first: 1 = one was tried, 0 = none is due, -1 = the state failed (logged once). */
 static int deliver_next(struct daemon_notify *n)
 {
@@ -133,7 +144,10 @@ static int deliver_next(struct daemon_notify *n)
 	n->failing = false;
 	if (o == NULL)
 		return 0;
-	attempt(n, o);
+	if (o->unreadable)
+		give_up(n, o);
+	else
+		attempt(n, o);
 	state_outbox_free(o);
 	return 1;
 }

@@ -29,12 +29,33 @@ void daemon_stats_teardown(struct daemon *d, int64_t ms, bool ok)
 	pthread_mutex_unlock(&d->mu);
 }
 
-/* One teardown the reaper runs: the environment as it was claimed, and its webhook, read before
- * the teardown drops its secrets. */
+/* One teardown the reaper runs: the environment as it was claimed, its webhook, read before the
+ * teardown drops its secrets, and the reap.done row queued with the environment's deletion. */
 struct reap_tok {
+	struct daemon *d;
 	struct state_env *env;
 	struct env_notify_target *target;
+	int64_t t0;                   /* sbx_mono_ms() at the start */
+	struct env_down_notice notice;
+	struct state_outbox *done;    /* built by the notice, NULL until then */
 };
+
+/* The notice's build callback: the reap.done row, now that the teardown took its time. */
+static const struct state_outbox *build_done(void *ctx)
+{
+	struct reap_tok *t = ctx;
+	const struct state_env *e = t->env;
+	if (t->target == NULL || t->done)
+		return t->done;
+	char *id = xasprintf("%s.reap.done", e->id);
+	struct env_notify_target *c = xcalloc(1, sizeof(*c)); /* the target stays for a reap.failed */
+	c->url = xstrdup(t->target->url);
+	c->secret = t->target->secret ? xstrdup(t->target->secret) : NULL;
+	t->done = daemon_notify_item(e, c, "reap.done", id, json_pack("{s:I, s:I, s:s}", "expires",
+		(json_int_t)e->expires, "duration_ms", (json_int_t)(sbx_mono_ms() - t->t0), "by", t->d->reaper));
+	free(id);
+	return t->done;
+}
 
 /* The env_reap_watch start callback: keep the environment (its webhook's secret goes with it). */
 static void *on_start(void *ctx, const char *env)
@@ -42,6 +63,9 @@ static void *on_start(void *ctx, const char *env)
 	struct daemon *d = ctx;
 	struct sbx_err err = SBX_ERR_INIT;
 	struct reap_tok *t = xcalloc(1, sizeof(*t));
+	t->d = d;
+	t->t0 = sbx_mono_ms();
+	t->notice = (struct env_down_notice){.build = build_done, .ctx = t, .queued = STATE_OUTBOX_DUPLICATE};
 	if (state_env_get(d->st, env, &t->env, &err) < 0)
 		ev_emit(d->log, env, "notify.error", NULL, NULL, NULL, "its reap will not be notified: %s", err.msgs[0].text);
 	if (t->env)
@@ -50,21 +74,32 @@ static void *on_start(void *ctx, const char *env)
 	return t;
 }
 
-/* Queue a teardown's outcome in the outbox; a failure once per expiry (the next passes retry the
- * teardown). Queued when the teardown ends, as only then are its type and duration known; its target
- * was read before (on_start), as the teardown drops the environment's secrets. A daemon that dies
- * between the environment's deletion and this put loses the notice (a failed teardown keeps the
- * environment, so the next reaper's teardown sends it). */
+/* The env_reap_watch notice callback: the reap.done row goes in with the deletion. */
+static struct env_down_notice *on_notice(void *ctx, void *tok)
+{
+	struct reap_tok *t = tok;
+	(void)ctx;
+	return t && t->env && t->target ? &t->notice : NULL;
+}
+
+/* A teardown's outcome: its reap.done was queued with the environment's deletion (wake the worker
+ * for it); a failure is queued here, once per expiry (the next passes retry the teardown, and the
+ * environment stays, so a daemon that dies before this put has the next one's teardown send it). */
 static void reap_notify(struct daemon *d, struct reap_tok *t, int64_t ms, bool ok)
 {
 	struct sbx_err err = SBX_ERR_INIT;
 	const struct state_env *e = t->env;
 	bool first = true;
-	if (!ok && state_warn_mark(d->st, e->id, 0, e->expires, &first, &err) < 0)
+	if (ok) {
+		if (t->done)
+			daemon_notify_queued(d, t->done, t->notice.queued);
+		return;
+	}
+	if (state_warn_mark(d->st, e->id, 0, e->expires, &first, &err) < 0)
 		ev_emit(d->log, e->name, "notify.error", NULL, NULL, NULL, "reap.failed not delivered: %s", err.msgs[0].text);
-	char *id = ok ? xasprintf("%s.reap.done", e->id) : xasprintf("%s.reap.failed.%lld", e->id, (long long)e->expires);
+	char *id = xasprintf("%s.reap.failed.%lld", e->id, (long long)e->expires);
 	if (first && t->target) {
-		daemon_notify_send(d, e, t->target, ok ? "reap.done" : "reap.failed", id, json_pack("{s:I, s:I, s:s}", "expires",
+		daemon_notify_send(d, e, t->target, "reap.failed", id, json_pack("{s:I, s:I, s:s}", "expires",
 			(json_int_t)e->expires, "duration_ms", (json_int_t)ms, "by", d->reaper));
 		t->target = NULL;
 	}
@@ -83,6 +118,7 @@ static void on_teardown(void *ctx, void *tok, const char *env, int64_t ms, bool 
 	if (t) {
 		state_env_free(t->env);
 		env_notify_target_free(t->target);
+		state_outbox_free(t->done);
 		free(t);
 	}
 }
@@ -130,7 +166,8 @@ static bool state_ready(struct daemon *d)
 void daemon_pass(struct daemon *d)
 {
 	struct sbx_err err = SBX_ERR_INIT;
-	struct env_reap_watch w = {.done = on_teardown, .start = on_start, .ctx = d, .quiet_idle = true};
+	struct env_reap_watch w = {.done = on_teardown, .start = on_start, .notice = on_notice, .ctx = d,
+		.quiet_idle = true};
 	size_t n = 0, failed = 0;
 	if (!state_ready(d)) {
 		pthread_mutex_lock(&d->mu);

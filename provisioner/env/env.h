@@ -115,6 +115,14 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 void env_plan_result_clear(struct env_plan_result *r);
 
 /* --- down and reap ------------------------------------------------------------------------- */
+/* A webhook queued in the outbox in the transaction that deletes the environment's row
+ * (state_env_delete_notice), so a process that dies right after the deletion does not lose it. */
+struct env_down_notice {
+	/* Build the row once the teardown succeeded (NULL: none); the caller keeps and frees it. */
+	const struct state_outbox *(*build)(void *ctx);
+	void *ctx;
+	enum state_outbox_put queued; /* set by env_down: what the put did (DUPLICATE: nothing put) */
+};
 struct env_down_opts {
 	const char *env;
 	const char *confirm;  /* must equal env to destroy a protected environment */
@@ -122,6 +130,7 @@ struct env_down_opts {
 	int parallel;
 	bool reaping;         /* called by the reaper on a claimed environment */
 	struct ev_sink *ev;
+	struct env_down_notice *notice; /* may be NULL */
 };
 
 /* What down removed and what a re-query of the providers still shows (should be nothing). */
@@ -158,6 +167,9 @@ struct env_reap_watch {
 	 * gets for it (may be NULL). Both are called from the pass's worker threads, several
 	 * teardowns at once (SANDBOX_REAP_PARALLEL). */
 	void *(*start)(void *ctx, const char *env);
+	/* The notice env_down queues with the environment's deletion, for what start returned (may
+	 * be NULL, and may return NULL). */
+	struct env_down_notice *(*notice)(void *ctx, void *tok);
 	void *ctx;
 	bool quiet_idle; /* no "reap.summary" event when nothing was expired */
 };

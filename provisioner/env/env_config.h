@@ -29,6 +29,7 @@
  *   SANDBOX_REAP_PARALLEL    teardowns a reaper pass (reap, the daemon) runs at once (1-64,
  *                            default 8)
  *   SANDBOX_TEST_CRASH       tests: TYPE:PHASE[:N], a SIGKILL at a journal point
+ *                            (env:deleted: once an environment's row is deleted)
  *   SANDBOX_TEST_NO_START    tests: 1 = libvirt networks and domains are defined, not started
  *                            (and not being started is no drift: a second up is a no-op)
  * The SBX_-prefixed names of earlier releases (SBX_CLUSTER_DIR, SBX_MOCK_BIN_DIR, SBX_FAKE_NOW,

@@ -22,6 +22,7 @@ struct down {
 	struct env_secrets sec; /* the providers' secret resolver (BMC passwords) */
 	int bmc_timeout_ms;
 	const char *netboot_dir;
+	struct env_down_notice *notice;
 };
 
 /* Journal "deleting", delete through the provider table, drop the row. */
@@ -154,6 +155,17 @@ static void down_skip_cluster(struct down *d, struct env_rows *rows)
 			"machines", skipped);
 }
 
+/* Delete the env's row, with its notice when there is one. */
+static int forget_env(struct down *d, struct sbx_err *err)
+{
+	struct env_down_notice *nt = d->notice;
+	const struct state_outbox *ob = nt && nt->build ? nt->build(nt->ctx) : NULL;
+	if (state_env_delete_notice(d->st, d->env, ob, nt ? &nt->queued : NULL, err) < 0)
+		return -1;
+	exec_crash_point("env", "deleted");
+	return 0;
+}
+
 /* Drop the rows that are not provider resources (host keys, outputs), then the env itself. */
 static int down_forget(struct down *d, struct sbx_err *err)
 {
@@ -169,7 +181,7 @@ static int down_forget(struct down *d, struct sbx_err *err)
 	char *key = env_key_path(d->st, d->env), *kh = env_known_hosts_path(d->st, d->env);
 	char *kc = env_kubeconfig_path(d->st, d->env);
 	if (rc == 0 && state_ipam_release(d->st, d->env, err) == 0 && state_lease_release(d->st, d->env, err) == 0 &&
-		state_secret_delete_env(d->st, d->env, err) == 0 && state_env_delete(d->st, d->env, err) == 0) {
+		state_secret_delete_env(d->st, d->env, err) == 0 && forget_env(d, err) == 0) {
 		unlink(key);
 		unlink(kh);
 		unlink(kc);
@@ -283,7 +295,7 @@ int env_down(const struct env_config *cfg, struct state *st, const struct env_do
 	struct env_receipt *r, struct sbx_err *err)
 {
 	struct down d = {st, NULL, o->env, o->ev, PTHREAD_MUTEX_INITIALIZER, r, ENV_CLUSTER_NONE,
-		cfg->ready_timeout * 1000, {st, o->env}, (int)cfg->bmc_timeout * 1000, cfg->netboot_dir};
+		cfg->ready_timeout * 1000, {st, o->env}, (int)cfg->bmc_timeout * 1000, cfg->netboot_dir, o->notice};
 	struct state_lock *lk = NULL;
 	struct state_env *env = NULL;
 	int rc = -1;

@@ -8,9 +8,9 @@
 
 /* Destroy one claimed environment; errors go into err, prefixed with its name. */
 static int reap_one(const struct env_config *cfg, struct state *st, const char *name, struct ev_sink *ev,
-	struct sbx_err *err)
+	struct env_down_notice *notice, struct sbx_err *err)
 {
-	struct env_down_opts o = {name, NULL, 0, 0, true, ev};
+	struct env_down_opts o = {name, NULL, 0, 0, true, ev, notice};
 	struct env_receipt r = {0};
 	struct sbx_err e = SBX_ERR_INIT;
 	int rc = env_down(cfg, st, &o, &r, &e);
@@ -55,7 +55,8 @@ static void *pass_worker(void *arg)
 		struct sbx_err e = SBX_ERR_INIT;
 		void *tok = p->w && p->w->start ? p->w->start(p->w->ctx, name) : NULL;
 		int64_t t0 = sbx_mono_ms();
-		int rc = reap_one(p->cfg, p->st, name, p->ev, &e);
+		struct env_down_notice *nt = p->w && p->w->notice ? p->w->notice(p->w->ctx, tok) : NULL;
+		int rc = reap_one(p->cfg, p->st, name, p->ev, nt, &e);
 		if (p->w && p->w->done)
 			p->w->done(p->w->ctx, tok, name, sbx_mono_ms() - t0, rc == 0);
 		pthread_mutex_lock(&p->mu);

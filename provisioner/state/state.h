@@ -214,6 +214,8 @@ struct state_outbox {
 	char *secret;                    /* the signing key (in memory only), or NULL */
 	int64_t created, attempts, next_at; /* next_at: due from then on (epoch seconds) */
 	char *last_error;                /* the last attempt's failure, or NULL */
+	char *unreadable;                /* why its sealed secret cannot be opened (wrong key, tampered:
+	                                  * it never will), secret then NULL; NULL when it opened */
 };
 /* What a put did. */
 enum state_outbox_put { STATE_OUTBOX_QUEUED, STATE_OUTBOX_DUPLICATE, STATE_OUTBOX_FULL };
@@ -223,7 +225,9 @@ int state_outbox_put(struct state *st, const struct state_outbox *o, enum state_
 /* Claim the row due first at now (next_at <= now) that no live holder claims (none, its lease ran
  * out, or its holder is dead: its liveness lock can be taken) for lease_s seconds: one atomic
  * UPDATE, so two holders never both get it. *out = the row with its secret opened (free with
- * state_outbox_free), or NULL when none is due. */
+ * state_outbox_free), or NULL when none is due. A secret that does not open (the state's key
+ * changed, or the row was tampered with) is no error: the row comes with `unreadable` set, for
+ * the holder to give it up (state_outbox_done). */
 int state_outbox_claim(struct state *st, const char *holder, int64_t now, int64_t lease_s,
 	struct state_outbox **out, struct sbx_err *err) SBX_WUR;
 /* Put a claimed row back: its attempts, next attempt time and last error; the claim dropped. */
@@ -237,10 +241,22 @@ int state_outbox_done(struct state *st, const char *id, const char *env, const c
 int state_outbox_release(struct state *st, const char *holder, struct sbx_err *err) SBX_WUR;
 /* How many rows wait. */
 int state_outbox_count(struct state *st, int64_t *n, struct sbx_err *err) SBX_WUR;
+/* The rows that wait for the environment env_id (NULL: all of them), *n, and the creation time of
+ * the oldest, *oldest (0 when none): one read of the index outbox_env (schema step 12). */
+int state_outbox_depth(struct state *st, const char *env_id, int64_t *n, int64_t *oldest,
+	struct sbx_err *err) SBX_WUR;
 /* The cap on rows for this handle (0: STATE_OUTBOX_CAP). */
 void state_outbox_cap_set(struct state *st, int64_t cap);
 /* Free a row, wiping its secret; NULL is a no-op. */
 void state_outbox_free(struct state_outbox *o);
+/*
+ * state_env_delete, and in the same transaction, when this call deleted the row, queue ob (NULL:
+ * none) in the outbox (state_outbox_put): a process that dies once the deletion committed does not
+ * lose the notice of it. *queued (may be NULL) = what the put did (DUPLICATE when nothing was put:
+ * the environment was absent).
+ */
+int state_env_delete_notice(struct state *st, const char *name, const struct state_outbox *ob,
+	enum state_outbox_put *queued, struct sbx_err *err);
 
 /*
  * Expiry warnings: record that the warning `before` seconds ahead of the expiry `expires` of the

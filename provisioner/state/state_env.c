@@ -269,9 +269,11 @@ static int count_rows(struct state *st, const char *table, const char *env, int6
 	return rc;
 }
 
-/* Delete the row and its secrets once nothing else refers to it (inside a transaction). */
-static int env_delete_tx(struct state *st, const char *name, struct sbx_err *err)
+/* Delete the row and its secrets once nothing else refers to it (inside a transaction); *deleted =
+ * whether the row was there. */
+static int env_delete_tx(struct state *st, const char *name, bool *deleted, struct sbx_err *err)
 {
+	int changes = 0;
 	int64_t nres = 0, nip = 0, nlease = 0;
 	if (count_rows(st, "res", name, &nres, err) < 0 || count_rows(st, "ipam", name, &nip, err) < 0 ||
 		count_rows(st, "lease", name, &nlease, err) < 0)
@@ -287,18 +289,41 @@ static int env_delete_tx(struct state *st, const char *name, struct sbx_err *err
 		db_exec(st, err, NULL, "DELETE FROM env_claim WHERE env = ?", "s", name) < 0 ||
 		db_exec(st, err, NULL, "DELETE FROM env_place WHERE env = ?", "s", name) < 0)
 		return -1;
-	return db_exec(st, err, NULL, "DELETE FROM env WHERE name = ?", "s", name);
+	if (db_exec(st, err, &changes, "DELETE FROM env WHERE name = ?", "s", name) < 0)
+		return -1;
+	*deleted = changes == 1;
+	return 0;
+}
+
+/* Delete the row, then queue ob when this call deleted it (inside a transaction). */
+static int env_delete_notice_tx(struct state *st, const char *name, const struct state_outbox *ob,
+	enum state_outbox_put *queued, struct sbx_err *err)
+{
+	bool deleted = false;
+	if (env_delete_tx(st, name, &deleted, err) < 0)
+		return -1;
+	return ob && deleted ? db_outbox_put(st, ob, queued, err) : 0;
+}
+
+/* Delete an environment row, queueing a notice with it. */
+int state_env_delete_notice(struct state *st, const char *name, const struct state_outbox *ob,
+	enum state_outbox_put *queued, struct sbx_err *err)
+{
+	enum state_outbox_put q = STATE_OUTBOX_DUPLICATE;
+	int rc = -1;
+	st_lock(st);
+	if (db_begin(st, err) == 0)
+		rc = db_end(st, env_delete_notice_tx(st, name, ob, &q, err), err);
+	st_unlock(st);
+	if (rc == 0 && queued)
+		*queued = q;
+	return rc;
 }
 
 /* Delete an environment row (absent is not an error). */
 int state_env_delete(struct state *st, const char *name, struct sbx_err *err)
 {
-	int rc = -1;
-	st_lock(st);
-	if (db_begin(st, err) == 0)
-		rc = db_end(st, env_delete_tx(st, name, err), err);
-	st_unlock(st);
-	return rc;
+	return state_env_delete_notice(st, name, NULL, NULL, err);
 }
 
 /* The names a reaper could claim now. */

@@ -32,7 +32,7 @@ void state_outbox_free(struct state_outbox *o)
 		OPENSSL_cleanse(o->secret, strlen(o->secret));
 		free(o->secret);
 	}
-	char *strs[] = {o->id, o->env, o->env_id, o->event, o->body, o->url, o->last_error};
+	char *strs[] = {o->id, o->env, o->env_id, o->event, o->body, o->url, o->last_error, o->unreadable};
 	for (size_t i = 0; i < SBX_NELEM(strs); i++)
 		free(strs[i]);
 	free(o);
@@ -104,23 +104,27 @@ int state_outbox_put(struct state *st, const struct state_outbox *o, enum state_
 	return rc;
 }
 
-/* Open the sealed secret of the current row (columns 0-2), if it has one. */
+/* Open the sealed secret of the current row (columns 0-2), if it has one. One that cannot be opened
+ * (corrupt, wrong key, tampered) marks the row unreadable; only a key that cannot be loaded fails. */
 static int row_secret(struct state *st, struct db_rows *r, struct state_outbox *o, struct sbx_err *err)
 {
 	struct db_sealed s = {.ct = NULL};
+	struct sbx_err bad = SBX_ERR_INIT;
 	size_t nn = 0;
 	(void)db_col_blob(r, 0, &nn);
 	if (nn == 0)
 		return 0;
-	if (!db_sealed_cols(r, 0, &s)) {
-		free(s.ct);
-		return sbx_err_set(err, SBX_EXIT_FAILED, "the outbox's delivery %s is corrupt", o->id);
-	}
+	if (state_key_load(st, err) < 0)
+		return -1;
 	char *place = secret_place(o->id);
-	int rc = state_key_load(st, err) < 0 || db_unseal(st, o->env, place, &s, &o->secret, err) < 0 ? -1 : 0;
+	int rc = db_sealed_cols(r, 0, &s) ? db_unseal(st, o->env, place, &s, &o->secret, &bad) :
+		sbx_err_set(&bad, SBX_EXIT_FAILED, "the sealed signing secret of delivery %s is corrupt", o->id);
+	if (rc < 0)
+		o->unreadable = xstrdup(sbx_err_first(&bad));
+	sbx_err_clear(&bad);
 	free(place);
 	free(s.ct);
-	return rc;
+	return 0;
 }
 
 /* Read the row id (OUTBOX_COLS), its secret opened; *out NULL when it is gone. */
@@ -303,4 +307,29 @@ int state_outbox_count(struct state *st, int64_t *n, struct sbx_err *err)
 	if (rc == 0)
 		*n = v;
 	return rc;
+}
+
+/* Count the rows of one environment (or all) and find the oldest. */
+int state_outbox_depth(struct state *st, const char *env_id, int64_t *n, int64_t *oldest, struct sbx_err *err)
+{
+	struct db_rows *r = NULL;
+	int64_t c = 0, first = 0;
+	int rc;
+	st_lock(st);
+	if (env_id)
+		rc = db_query(st, &r, err, "SELECT count(*), COALESCE(min(created), 0) FROM outbox WHERE env_id = ?", "s",
+			env_id);
+	else
+		rc = db_query(st, &r, err, "SELECT count(*), COALESCE(min(created), 0) FROM outbox", NULL);
+	if (rc == 0 && (rc = db_next(st, r, err)) == 1) {
+		c = db_col_int(r, 0);
+		first = db_col_int(r, 1);
+	}
+	db_done(st, r);
+	st_unlock(st);
+	if (rc < 0)
+		return -1;
+	*n = c;
+	*oldest = first;
+	return 0;
 }

@@ -105,6 +105,9 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, last_error TEXT,"
 	"  claimed_by TEXT, claim_until INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX outbox_due ON outbox(next_at);",
+	/* 12: `status` shows an environment's pending deliveries and the oldest one's age with one
+	 * indexed read (state_outbox_depth). */
+	"CREATE INDEX outbox_env ON outbox(env_id, created);",
 };
 
 /* The connection. */

@@ -3,7 +3,7 @@
 # moved with SANDBOX_FAKE_NOW between daemon runs:
 #   - it prints where it listens (port 0: a free port) and serves /healthz, /metrics (parsed: the
 #     environments by status agree with `sandbox list`), / (escaped, no secret value), 404, 405,
-#     400 for a malformed request;
+#     400 for a malformed request; the webhook outbox's depth in /metrics, /healthz and `status`;
 #   - an expired environment is torn down within a deadline, a live one stays;
 #   - the warnings 24 h, 1 h and 10 min ahead are each recorded exactly once, also across restarts;
 #   - /metrics' up/down duration histograms come from the state's event log (the CLI's runs count),
@@ -103,12 +103,30 @@ hist_ok sandbox_down_duration_seconds 1 && pass || fail "down duration histogram
 [ "$(metric sandbox_leases_held)" = 0 ] && pass || fail "leases held $(metric sandbox_leases_held), want 0"
 sqlite3 "$DB" "INSERT INTO lease (machine, env, node, since) VALUES ('ipmi:127.0.0.1:1', '$A', 'web', 1)" && pass || fail "lease insert"
 [ "$(metric sandbox_leases_held)" = 1 ] && pass || fail "leases held $(metric sandbox_leases_held), want 1"
-# the webhook outbox's depth: a row not due for years counts, and goes with its deletion
+# the webhook outbox's depth: a row not due for years, queued 10 min ago, counts in /metrics,
+# /healthz and its environment's status (not another's), and goes with its deletion
 [ "$(metric sandbox_notify_queued)" = 0 ] && pass || fail "notify queued $(metric sandbox_notify_queued), want 0"
+OUT=$(curl -s --max-time 10 "$URL/healthz")
+expect_out '^outbox_pending 0$'
+expect_out '^outbox_oldest_age_seconds 0$'
+IDA=$("$SANDBOX" status $A --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+[ -n "$IDA" ] && pass || fail "no id of $A"
 sqlite3 "$DB" "INSERT INTO outbox (id, env, env_id, event, body, url, created, next_at)
-    VALUES ('x.reap.done', '$A', 'x', 'reap.done', '{}', 'http://127.0.0.1:1/', 1, 9999999999)" && pass || fail "outbox insert"
-[ "$(metric sandbox_notify_queued)" = 1 ] && pass || fail "notify queued $(metric sandbox_notify_queued), want 1"
+    VALUES ('$IDA.reap.done', '$A', '$IDA', 'reap.done', '{}', 'http://127.0.0.1:1/', $((NOW1 - 600)), 9999999999),
+    ('x.reap.done', 'gone', 'x', 'reap.done', '{}', 'http://127.0.0.1:1/', $((NOW1 - 60)), 9999999999)" && pass ||
+    fail "outbox insert"
+[ "$(metric sandbox_notify_queued)" = 2 ] && pass || fail "notify queued $(metric sandbox_notify_queued), want 2"
+OUT=$(curl -s --max-time 10 "$URL/healthz")
+expect_out '^outbox_pending 2$'
+expect_out '^outbox_oldest_age_seconds 600$'
+OUT=$(SANDBOX_FAKE_NOW=$NOW1 "$SANDBOX" status $A 2>&1)
+expect_out '^  webhooks:  1 pending, the oldest queued 10m 0s ago$'
+SANDBOX_FAKE_NOW=$NOW1 "$SANDBOX" status $A --json | python3 -c 'import json, sys
+w = json.load(sys.stdin)["webhooks"]
+sys.exit(0 if w == {"pending": 1, "oldest_age_s": 600} else print(w) or 1)' && pass || fail "status --json: webhooks"
 sqlite3 "$DB" "DELETE FROM outbox" && pass || fail "outbox delete"
+OUT=$("$SANDBOX" status $A 2>&1)
+expect_out '^  webhooks:  none pending$'
 grep -q "\"event\":\"reap.done\".*\"env\":\"$B\"\\|\"env\":\"$B\".*\"event\":\"reap.done\"" "$T/d.err" && pass || fail "no reap.done for $B in the log"
 # every line of the log is one JSON object
 python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/d.err" && pass || fail "stderr is not JSON lines"

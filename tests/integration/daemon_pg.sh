@@ -7,7 +7,7 @@
 # both reap 20 more; a `down --wait-lock` whose connection a second restart drops exits 1 saying so.
 # Last, a daemon SIGKILLed mid-reap leaves one environment claimed, and another daemon (its clock
 # not moved: the dead daemon's liveness lease is taken over, lock.takeover) finishes it and the
-# rest, each torn down once.
+# rest, each torn down once. On the way, `status` and /healthz show a queued webhook delivery.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SBX_TOP/tests/lib/pg.sh"
 . "$SBX_TOP/tests/lib/daemon.sh"
@@ -24,8 +24,22 @@ psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, c
         FROM generate_series(1, $N) AS i" >/dev/null && pass || fail "insert"
 [ "$(psql_q "SELECT count(*) FROM env")" = "$N" ] && pass || fail "not $N environments"
 
+# a webhook delivery queued 10 min ago for r1 (not due for years): r1's status and /healthz show it
+psql_q "INSERT INTO outbox (id, env, env_id, event, body, url, created, next_at)
+    VALUES ('r1.reap.done', 'r1', lpad(to_hex(1), 16, '0'), 'reap.done', '{}', 'http://127.0.0.1:1/',
+        extract(epoch FROM now())::bigint - 600, 9999999999)" >/dev/null && pass || fail "outbox insert"
+"$SANDBOX" status r1 --json | python3 -c 'import json, sys
+w = json.load(sys.stdin)["webhooks"]
+sys.exit(0 if w["pending"] == 1 and 600 <= w["oldest_age_s"] < 900 else print(w) or 1)' && pass || fail "status --json: webhooks"
+OUT=$("$SANDBOX" status r2 2>&1)
+expect_out '^  webhooks:  none pending$'
+
 # daemon 1 with a password in its URL (trust auth ignores it): its log must not show it
 SANDBOX_STATE="postgresql://sbx:s3cret-pw@/postgres?host=$PG_DIR/sock&port=$PG_PORT" daemon_up 1 --interval 1
+OUT=$(curl -s --max-time 10 "$URL/healthz")
+expect_out '^outbox_pending 1$'
+expect_out '^outbox_oldest_age_seconds (6|7|8)[0-9][0-9]$'
+psql_q "DELETE FROM outbox" >/dev/null && pass || fail "outbox delete"
 daemon_up 2 --interval 1
 
 none_left() { [ "$(psql_q "SELECT count(*) FROM env")" = 0 ]; }

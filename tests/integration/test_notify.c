@@ -16,7 +16,11 @@
  *   - a receiver that is down and the daemon killed (SIGKILL) after a failed attempt: the warning
  *     waits in the state's outbox (its secret not in clear in the database files), and a new daemon
  *     delivers it once the receiver is up: the same delivery id, a valid signature, once;
- *   - a daemon stopped (SIGTERM) with a delivery pending leaves it in the outbox and says so.
+ *   - a daemon stopped (SIGTERM) with a delivery pending leaves it in the outbox and says so;
+ *   - a daemon killed right after an environment's deletion committed: its reap.done was queued in
+ *     that transaction, and the next daemon delivers it, once;
+ *   - a delivery whose signing secret cannot be decrypted (the key file changed): given up at once,
+ *     unsent, notify.failed saying so (never the secret), its row deleted.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -408,6 +412,81 @@ static void test_crash_redelivery(void **ctx)
 	free(id);
 }
 
+/* The detail of env's last event of kind (owned), or NULL. */
+static char *event_detail(const char *env, const char *kind)
+{
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_event *ev = NULL;
+	size_t n = 0;
+	char *d = NULL;
+	assert_int_equal(state_event_list(fix->st, env, 0, &ev, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ev[i].kind, kind) == 0 && ev[i].detail) {
+			free(d);
+			d = xstrdup(ev[i].detail);
+		}
+	state_event_list_free(ev, n);
+	return d;
+}
+
+/* Write len bytes to path (truncated, mode kept). */
+static void write_key(const char *path, const unsigned char *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+/* A delivery whose signing secret cannot be decrypted (the state's key file changed): given up at
+ * once, unsent, notify.failed saying why (never the secret), its row deleted. */
+static void test_unreadable_secret(void **ctx)
+{
+	(void)ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	enum state_outbox_put res = STATE_OUTBOX_DUPLICATE;
+	unsigned char old[32], other[32];
+	size_t before = hookrecv_wait(recv_ok, 0, 0);
+	char *url = xasprintf("http://127.0.0.1:%d/hook/ghost", hookrecv_port(recv_ok));
+	char *key = xasprintf("%s/key", fix->dir);
+	struct state_outbox o = {.id = "ghostid.reap.done", .env = "ghost", .env_id = "ghostid", .event = "reap.done",
+		.body = "{\"type\":\"reap.done\",\"env\":\"ghost\"}", .url = url, .secret = SECRET, .created = t0};
+	assert_int_equal(state_outbox_put(fix->st, &o, &res, &err), 0);
+	assert_int_equal(res, STATE_OUTBOX_QUEUED);
+	assert_int_equal(outbox_rows(), 1);
+	FILE *f = fopen(key, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(old, 1, sizeof(old), f), sizeof(old));
+	fclose(f);
+	for (size_t i = 0; i < sizeof(other); i++)
+		other[i] = (unsigned char)(old[i] ^ 0x5a);
+	write_key(key, other, sizeof(other));
+	daemon_start(&live, t0);
+	long long end = mockproc_now_ms() + 60000;
+	while (events("ghost", "notify.failed", NULL) == 0 && mockproc_now_ms() < end)
+		usleep(50000);
+	write_key(key, old, sizeof(old)); /* before any check: the next tests need it */
+	wait_log("\"notify.failed\"", "signing secret unreadable: cannot decrypt");
+	daemon_stop(&live);
+	assert_int_equal(events("ghost", "notify.failed", NULL), 1);
+	assert_int_equal(events("ghost", "notify.sent", NULL), 0);
+	assert_int_equal(outbox_rows(), 0);
+	assert_int_equal(hookrecv_wait(recv_ok, 0, 0), before);
+	char *d = event_detail("ghost", "notify.failed");
+	assert_non_null(d);
+	assert_non_null(strstr(d, "signing secret unreadable: cannot decrypt"));
+	assert_null(strstr(d, SECRET));
+	free(d);
+	char *log = xasprintf("%s/daemon.log", fix->dir), *data = NULL;
+	size_t len = 0;
+	assert_int_equal(sbx_read_file(log, &data, &len, &err), 0);
+	assert_null(strstr(data, SECRET));
+	free(data);
+	free(log);
+	free(key);
+	free(url);
+}
+
 /* A daemon stopped with a delivery pending: the row stays in the outbox, and the log says so. */
 static void test_stop_leaves_pending(void **ctx)
 {
@@ -425,6 +504,43 @@ static void test_stop_leaves_pending(void **ctx)
 	assert_int_equal(events("later", "notify.sent", NULL) + events("later", "notify.failed", NULL), 0);
 }
 
+/* A daemon killed right after an environment's deletion committed (the crash point env:deleted):
+ * its reap.done was queued in that transaction, and a new daemon delivers it, once. */
+static void test_reap_done_after_crash(void **ctx)
+{
+	(void)ctx;
+	json_t *j = NULL;
+	size_t before = hookrecv_wait(recv_ok, 0, 0);
+	add_env("gap", t0 - 5, hookrecv_port(recv_ok));
+	setenv("SANDBOX_TEST_CRASH", "env:deleted", 1);
+	daemon_start(&live, t0);
+	unsetenv("SANDBOX_TEST_CRASH");
+	assert_int_equal(mockproc_stop(&live, 0, 60000), 128 + SIGKILL);
+	assert_true(gone("gap"));
+	assert_int_equal(events("gap", "down.done", NULL), 0); /* killed before its teardown was logged */
+	assert_int_equal(outbox_rows(), 1);
+	assert_int_equal(events("gap", "notify.sent", NULL), 0);
+
+	daemon_start(&live, t0);
+	assert_true(hookrecv_wait(recv_ok, before + 1, 60000) >= before + 1);
+	long long end = mockproc_now_ms() + 60000;
+	while (events("gap", "notify.sent", NULL) == 0 && mockproc_now_ms() < end)
+		usleep(50000);
+	add_env("x7", t0 - 1, 0); /* a full pass after the delivery: nothing more is sent */
+	wait_gone("x7");
+	daemon_stop(&live);
+	assert_int_equal(hookrecv_wait(recv_ok, 0, 0), before + 1);
+	size_t i = find("reap.done", "gap", &j);
+	assert_int_equal(i, before);
+	assert_int_equal(json_integer_value(json_object_get(j, "expires")), t0 - 5);
+	assert_true(json_is_integer(json_object_get(j, "duration_ms")));
+	assert_string_equal(hookrecv_header(recv_ok, i, "Sandbox-Delivery"), json_string_value(json_object_get(j, "id")));
+	check_signature(i);
+	json_decref(j);
+	assert_int_equal(events("gap", "notify.sent", NULL), 1);
+	assert_int_equal(outbox_rows(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +548,8 @@ int main(void)
 		cmocka_unit_test(test_reap_failed),
 		cmocka_unit_test(test_receiver_down),
 		cmocka_unit_test(test_crash_redelivery),
+		cmocka_unit_test(test_reap_done_after_crash),
+		cmocka_unit_test(test_unreadable_secret),
 		cmocka_unit_test(test_stop_leaves_pending),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -403,7 +403,7 @@ static void test_outbox_retry_done(void **ctx)
 }
 
 /* The secret goes in sealed and comes out whole; it is nowhere in clear in the database; a sealed
- * value moved to another delivery does not open there. */
+ * value moved to another delivery, or cut short, does not open there: the row is claimed unreadable. */
 static void test_outbox_secret(void **ctx)
 {
 	struct state_fix *f = *ctx;
@@ -417,6 +417,7 @@ static void test_outbox_secret(void **ctx)
 	assert_non_null(o);
 	assert_string_equal(o->id, "s1");
 	assert_string_equal(o->secret, OB_SECRET);
+	assert_null(o->unreadable);
 	state_outbox_free(o);
 	if (state_fix_pg()) {
 		assert_int_equal(raw_int(f->db, "SELECT count(*) FROM outbox WHERE strpos(encode(secret_ct, 'escape'), "
@@ -440,10 +441,24 @@ static void test_outbox_secret(void **ctx)
 		" secret_tag = (SELECT secret_tag FROM outbox WHERE id = 's1'), secret_ct = (SELECT secret_ct FROM outbox"
 		" WHERE id = 's1') WHERE id = 's2'", NULL), SQLITE_OK);
 	assert_int_equal(state_outbox_done(f->st, "s1", "w", NULL, NULL, &err), 0);
-	assert_int_equal(state_outbox_claim(f->st, "h", 3000, 60, &o, &err), -1);
-	assert_non_null(strstr(sbx_err_first(&err), "decrypt"));
-	assert_null(strstr(sbx_err_first(&err), OB_SECRET));
-	sbx_err_clear(&err);
+	/* claimed all the same, unreadable: the holder gives it up */
+	assert_int_equal(state_outbox_claim(f->st, "h", 3000, 60, &o, &err), 0);
+	assert_non_null(o);
+	assert_string_equal(o->id, "s2");
+	assert_null(o->secret);
+	assert_non_null(o->unreadable);
+	assert_non_null(strstr(o->unreadable, "cannot decrypt"));
+	assert_null(strstr(o->unreadable, OB_SECRET));
+	state_outbox_free(o);
+	/* a sealed value cut short (its nonce) is unreadable too */
+	assert_int_equal(state_outbox_release(f->st, "h", &err), 0);
+	assert_int_equal(raw_sql(f->db, "UPDATE outbox SET secret_nonce = substr(secret_nonce, 1, 4) WHERE id = 's2'",
+		NULL), SQLITE_OK);
+	assert_int_equal(state_outbox_claim(f->st, "h", 3000, 60, &o, &err), 0);
+	assert_non_null(o);
+	assert_null(o->secret);
+	assert_non_null(strstr(o->unreadable, "corrupt"));
+	state_outbox_free(o);
 }
 
 /* A warning and its webhook are recorded together: once, and not at all when the record fails. */
@@ -485,6 +500,54 @@ static void test_outbox_with_warning(void **ctx)
 	assert_int_equal(state_env_delete(f->st, "w", &err), 0);
 	assert_int_equal(ob_count(f->st), 1);
 	state_env_free(e);
+}
+
+/* An environment's deletion and its notice go in together: both or neither, and no notice for an
+ * environment that was not there. */
+static void test_outbox_with_deletion(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_env *e = NULL;
+	enum state_outbox_put q = STATE_OUTBOX_FULL;
+	struct state_outbox ob = ob_item("w.reap.done");
+	state_fix_env(f->st, "w", 5000, false);
+	add_res(f->st, "w", "domain", "sbx-w-x-0");
+	/* refused (a resource is left): nothing queued */
+	assert_int_equal(state_env_delete_notice(f->st, "w", &ob, &q, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	sbx_err_clear(&err);
+	assert_int_equal(ob_count(f->st), 0);
+	assert_int_equal(state_res_delete(f->st, "w", "domain", "sbx-w-x-0", &err), 0);
+	/* the put fails (a body is required): the environment stays */
+	ob.body = NULL;
+	assert_int_equal(state_env_delete_notice(f->st, "w", &ob, &q, &err), -1);
+	sbx_err_clear(&err);
+	assert_int_equal(state_env_get(f->st, "w", &e, &err), 0);
+	assert_non_null(e);
+	state_env_free(e);
+	assert_int_equal(ob_count(f->st), 0);
+	/* deleted, and queued with it */
+	ob.body = "{\"type\":\"reap.done\"}";
+	assert_int_equal(state_env_delete_notice(f->st, "w", &ob, &q, &err), 0);
+	assert_int_equal(q, STATE_OUTBOX_QUEUED);
+	assert_int_equal(state_env_get(f->st, "w", &e, &err), 0);
+	assert_null(e);
+	assert_int_equal(ob_count(f->st), 1);
+	/* absent: nothing queued */
+	ob.id = "w.reap.done.again";
+	assert_int_equal(state_env_delete_notice(f->st, "w", &ob, &q, &err), 0);
+	assert_int_equal(q, STATE_OUTBOX_DUPLICATE);
+	assert_int_equal(ob_count(f->st), 1);
+	/* the outbox is full: the environment goes, its notice dropped (said) */
+	state_fix_env(f->st, "v", 5000, false);
+	state_outbox_cap_set(f->st, 1);
+	ob.id = "v.reap.done";
+	assert_int_equal(state_env_delete_notice(f->st, "v", &ob, &q, &err), 0);
+	assert_int_equal(q, STATE_OUTBOX_FULL);
+	assert_int_equal(state_env_get(f->st, "v", &e, &err), 0);
+	assert_null(e);
+	assert_int_equal(ob_count(f->st), 1);
 }
 
 #define OPENERS 4
@@ -697,6 +760,41 @@ static void test_env_list_brief(void **ctx)
 		assert_true(plan_mentions(f->db, "SELECT name, id, blueprint, bp_hash, NULL, status, owner, created,"
 			" updated, expires, max_ttl, protected, claimed_by, claimed_at FROM env ORDER BY name",
 			"COVERING INDEX env_brief"));
+}
+
+/* The depth of one environment's deliveries (or all): how many, and when the oldest was queued; one
+ * read of the index outbox_env. */
+static void test_outbox_depth(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	int64_t n = -1, oldest = -1;
+	assert_int_equal(state_outbox_depth(f->st, NULL, &n, &oldest, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(oldest, 0);
+	struct state_outbox a = ob_item("w.warning.600.5000"), b = ob_item("w.reap.done"), c = ob_item("o.reap.done");
+	b.created = 2000;
+	c.env = "o";
+	c.env_id = "oid";
+	c.created = 500;
+	assert_int_equal(ob_put(f->st, b), STATE_OUTBOX_QUEUED);
+	assert_int_equal(ob_put(f->st, a), STATE_OUTBOX_QUEUED);
+	assert_int_equal(ob_put(f->st, c), STATE_OUTBOX_QUEUED);
+	assert_int_equal(state_outbox_depth(f->st, "wid", &n, &oldest, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(oldest, 1000);
+	assert_int_equal(state_outbox_depth(f->st, "oid", &n, &oldest, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(oldest, 500);
+	assert_int_equal(state_outbox_depth(f->st, NULL, &n, &oldest, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(oldest, 500);
+	assert_int_equal(state_outbox_depth(f->st, "none", &n, &oldest, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(oldest, 0);
+	if (!state_fix_pg())
+		assert_true(plan_mentions(f->db, "SELECT count(*), COALESCE(min(created), 0) FROM outbox WHERE env_id = 'wid'",
+			"COVERING INDEX outbox_env"));
 }
 
 /* protected survives an update that clears it; only unprotect lifts it. */
@@ -1720,6 +1818,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_retry_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_with_warning, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_with_deletion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_depth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_claim_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_puts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_break, setup, teardown),
