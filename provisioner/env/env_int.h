@@ -33,6 +33,8 @@ const char *env_rows_spec(const struct env_rows *r, const char *type, const char
 struct env_inputs {
 	struct plan_net *nets;
 	char **cidrs;
+	bool *moved;                  /* per network: cidrs[i] is the blueprint's new block, IPAM still
+	                                 holds the old one (env_ipam_move moves it) */
 	size_t nnets;
 	struct plan_desired desired;
 	struct plan_desired cold;     /* the desired resources that alias rows renamed, as they were */
@@ -47,10 +49,17 @@ struct env_inputs {
 /* Tell the state's IPAM which blocks the site's networks already use (before allocating or
  * counting free blocks). */
 int env_ipam_avoid(struct state *st, struct prov *p, struct sbx_err *err) SBX_WUR;
+/* Move the IPAM block of every network of `in` whose cidr changed (its old block released), once
+ * the plan that replaces those networks is accepted; one event each. Refused (exit 3) when a new
+ * block is taken. */
+int env_ipam_move(struct state *st, const char *env, const struct env_inputs *in, struct ev_sink *ev,
+	struct sbx_err *err) SBX_WUR;
 /*
  * Gather the inputs for bp as environment env: with allocate, IPAM blocks are allocated (up);
- * without, a network with no block yet gets a placeholder (plan). With p, every desired resource
- * is observed through the provider table (drift); p == NULL trusts the state.
+ * without, a network with no block yet gets a placeholder (plan). A network whose explicit cidr
+ * differs from its recorded block is planned with the new one (moved[i]; IPAM unchanged). With
+ * p, every desired resource is observed through the provider table (drift); p == NULL trusts the
+ * state.
  */
 int env_inputs_load(struct state *st, const struct bp_blueprint *bp, const char *env, bool allocate,
 	struct prov *p, struct env_inputs *in, struct sbx_err *err) SBX_WUR;

@@ -11,15 +11,39 @@ static int inputs_nets(struct state *st, const struct bp_blueprint *bp, const ch
 	in->nnets = bp->nnetworks;
 	in->nets = xcalloc(in->nnets + 1, sizeof(*in->nets));
 	in->cidrs = xcalloc(in->nnets + 1, sizeof(char *));
+	in->moved = xcalloc(in->nnets + 1, sizeof(bool));
 	for (size_t i = 0; i < in->nnets; i++) {
 		const struct bp_network *n = &bp->networks[i];
-		int rc = allocate ? state_ipam_alloc(st, env, n->name, n->cidr, &in->cidrs[i], err) :
+		if (state_ipam_differs(st, env, n->name, n->cidr, &in->moved[i], err) < 0)
+			return -1;
+		int rc = in->moved[i] ? (in->cidrs[i] = xstrdup(n->cidr), 0) :
+			allocate ? state_ipam_alloc(st, env, n->name, n->cidr, &in->cidrs[i], err) :
 			state_ipam_get(st, env, n->name, &in->cidrs[i], err);
 		if (rc < 0)
 			return -1;
 		if (in->cidrs[i] == NULL)
 			in->cidrs[i] = xstrdup(strcmp(n->cidr, "auto") ? n->cidr : "0.0.0.0/24");
 		in->nets[i] = (struct plan_net){n->name, in->cidrs[i]};
+	}
+	return 0;
+}
+
+/* Move the blocks of the networks whose cidr changed. */
+int env_ipam_move(struct state *st, const char *env, const struct env_inputs *in, struct ev_sink *ev,
+	struct sbx_err *err)
+{
+	for (size_t i = 0; i < in->nnets; i++) {
+		char *old = NULL;
+		if (!in->moved[i])
+			continue;
+		if (state_ipam_get(st, env, in->nets[i].network, &old, err) < 0 ||
+			state_ipam_move(st, env, in->nets[i].network, in->cidrs[i], err) < 0) {
+			free(old);
+			return -1;
+		}
+		ev_emit(ev, env, "ipam.move", "network", in->nets[i].network, NULL, "network %s: block %s → %s (%s released)",
+			in->nets[i].network, old ? old : "(none)", in->cidrs[i], old ? old : "none");
+		free(old);
 	}
 	return 0;
 }
@@ -94,6 +118,7 @@ void env_inputs_clear(struct env_inputs *in)
 	for (size_t i = 0; in->seen && i < in->nobs; i++)
 		prov_seen_clear(&in->seen[i]);
 	free(in->cidrs);
+	free(in->moved);
 	free(in->nets);
 	free(in->obs);
 	free(in->seen);

@@ -38,22 +38,6 @@ static int journal(struct up *u, const struct plan_step *s, const char *status, 
 	return rc;
 }
 
-/* Whether an update deletes the object first: not a domain, machine or network boot service
- * (converged in place), not drift alone, and not a network whose one change is `netboot` (its DHCP
- * range, which libvirt changes live: replacing the network would unplug its running VMs). */
-static bool step_replaces(const struct plan_step *s)
-{
-	if (s->action != PLAN_UPDATE || s->drift_only || s->res.type == RES_DOMAIN || s->res.type == RES_MACHINE ||
-		s->res.type == RES_NETBOOT)
-		return false;
-	if (s->res.type != RES_NETWORK || s->nchanges == 0)
-		return true;
-	for (size_t i = 0; i < s->nchanges; i++)
-		if (!sbx_streq(s->changes[i].field, "netboot"))
-			return true;
-	return false;
-}
-
 /* Create or update one resource: journal pending, ensure, journal created. */
 static int up_step_create(struct up *u, const struct plan_step *s, struct sbx_err *err)
 {
@@ -62,7 +46,7 @@ static int up_step_create(struct up *u, const struct plan_step *s, struct sbx_er
 	if (journal(u, s, STATE_RES_PENDING, err) < 0)
 		return -1;
 	ev_emit(u->ev, u->env, "step.start", type, s->res.name, s->res.node, "%s", prov_doing(s->res.type));
-	if (prov_ensure(u->prov, &s->res, step_replaces(s), s->recorded, err) < 0) {
+	if (prov_ensure(u->prov, &s->res, s->action == PLAN_UPDATE && s->replace, s->recorded, err) < 0) {
 		ev_emit(u->ev, u->env, "step.fail", type, s->res.name, s->res.node, "%s", sbx_err_first(err));
 		struct sbx_err e2 = SBX_ERR_INIT;
 		(void)journal(u, s, STATE_RES_FAILED, &e2);
@@ -488,9 +472,11 @@ static int up_execute(struct up *u, const struct env_up_opts *o, const struct st
 	if (plan_build(&in.desired, in.rows.recs, in.nplanned, in.obs, in.nobs, env->protected, &p, err) < 0 ||
 		refuse_conflicts(&p, u->env, err) < 0)
 		goto out;
-	ev_emit(u->ev, u->env, "plan", NULL, NULL, NULL,
-		"plan: %zu to create, %zu to update, %zu to delete, %zu unchanged", p.ncreate, p.nupdate,
-		p.ndelete, p.nnoop);
+	char *sum = plan_summary(&p);
+	ev_emit(u->ev, u->env, "plan", NULL, NULL, NULL, "plan: %s", sum);
+	free(sum);
+	if (env_ipam_move(u->st, u->env, &in, u->ev, err) < 0)
+		goto out;
 	if (plan_creates_machines(&p) && prov_prepare(u->prov, err) < 0)
 		goto out;
 	u->in = &in;

@@ -388,6 +388,46 @@ static void step_drift(struct plan_step *s, const struct plan_obs *o)
 	}
 }
 
+/* Whether a change is one libvirt applies to a network live: its DHCP range (`netboot`). */
+static bool change_in_place(const struct res *r, const struct res_change *c)
+{
+	return r->type == RES_NETWORK && sbx_streq(c->field, "netboot");
+}
+
+/* Whether recorded changes need a new object: any of a volume or seed, any of a network but
+ * `netboot`. Domains, machines and network boot services converge in place. */
+static bool change_replaces(const struct res *r, const struct res_change *ch, size_t nch)
+{
+	if (r->type != RES_VOLUME && r->type != RES_SEED && r->type != RES_NETWORK)
+		return false;
+	for (size_t i = 0; i < nch; i++)
+		if (!change_in_place(r, &ch[i]))
+			return true;
+	return false;
+}
+
+/* What replaces a network: "cidr 10.0.1.0/24 → 10.0.2.0/24" (its changes but netboot); caller frees. */
+static char *net_cause(const struct res *r, const struct res_change *ch, size_t nch)
+{
+	struct sbx_buf b = {0};
+	for (size_t i = 0; i < nch; i++)
+		if (!change_in_place(r, &ch[i]))
+			sbx_buf_printf(&b, "%s%s %s → %s", b.len ? ", " : "", ch[i].field, ch[i].old, ch[i].new);
+	return b.len ? sbx_buf_steal(&b) : xstrdup("");
+}
+
+/* Mark an update that needs a new object; a network's reason says why. */
+static void step_mark_replace(struct plan_step *s)
+{
+	s->replace = s->action == PLAN_UPDATE && change_replaces(&s->res, s->changes, s->nchanges);
+	if (!s->replace || s->res.type != RES_NETWORK)
+		return;
+	char *cause = net_cause(&s->res, s->changes, s->nchanges);
+	free(s->reason);
+	s->reason = xasprintf("replaced: %s", cause);
+	free(cause);
+}
+
 /* Decide the action of one desired resource and add its step. */
 static void plan_one(struct plan *p, const struct res *r, const struct plan_rec *rec, const struct plan_obs *o)
 {
@@ -416,6 +456,7 @@ static void plan_one(struct plan *p, const struct res *r, const struct plan_rec 
 	s->nchanges = nch;
 	s->drift_only = a == PLAN_UPDATE && nch == 0;
 	s->recorded = rec != NULL;
+	step_mark_replace(s);
 	if (a == PLAN_UPDATE && o)
 		step_drift(s, o);
 }
@@ -488,34 +529,139 @@ static void plan_deletes(struct plan *p, const struct plan_desired *d, const str
 	free(dsorted);
 }
 
-/* Whether a step destroys what a protected environment keeps (its VMs, disks and machines' power). */
+#define REPLACED "replaced: "
+
+/* Whether a domain step's NICs (desired or recorded) are on network `name`. */
+static bool dom_on(const struct plan_step *s, const char *name)
+{
+	for (size_t k = 0; s->res.type == RES_DOMAIN && k < s->res.u.dom.nnics; k++)
+		if (sbx_streq(s->res.u.dom.nics[k].network, name))
+			return true;
+	return false;
+}
+
+/* The delete half of domain step di's replacement among steps [from, p->n), or (size_t)-1. */
+static size_t delete_half(const struct plan *p, size_t di, size_t from)
+{
+	for (size_t j = from; j < p->n; j++)
+		if (p->steps[j].action == PLAN_DELETE && p->steps[j].replace &&
+			strcmp(p->steps[j].res.name, p->steps[di].res.name) == 0)
+			return j;
+	return (size_t)-1;
+}
+
+/* Make domain step di a replacement (cause: its reason): a delete step of its recorded self that
+ * its own changed seed and volume wait for, and the step itself creating it again. Returns the
+ * delete step, or (size_t)-1 without a record. Steps [0, n) are the desired resources'. */
+static size_t dom_replace(struct plan *p, size_t di, size_t n, const char *cause, const struct plan_rec **rs,
+	size_t nrec)
+{
+	size_t del = delete_half(p, di, n);
+	const struct plan_rec *rec = rec_find(rs, nrec, &p->steps[di].res);
+	if (del != (size_t)-1 || rec == NULL)
+		return del;
+	struct plan_step *s = &p->steps[di];
+	s->action = PLAN_UPDATE;
+	s->replace = true;
+	s->drift_only = false;
+	free(s->reason);
+	s->reason = xstrdup(cause);
+	del = p->n;
+	struct plan_step *d = step_add(p, PLAN_DELETE, &rec->res, xstrdup(cause));
+	d->replace = d->recorded = true;
+	step_dep(&p->steps[di], del);
+	for (size_t j = 0; j < n; j++) {
+		struct plan_step *o = &p->steps[j];
+		if (!o->replace || !sbx_streq(o->res.node, p->steps[di].res.node) ||
+			(o->res.type != RES_SEED && o->res.type != RES_VOLUME))
+			continue;
+		step_dep(o, del);
+		if (o->res.type == RES_SEED) { /* it carries the addresses */
+			free(o->reason);
+			o->reason = xstrdup(cause);
+		}
+	}
+	return del;
+}
+
+/* Replace the domains on replaced network step ni: the network waits for their delete halves (and
+ * for the deletes of domains dropped from the blueprint that are on it). */
+static void net_replace(struct plan *p, size_t ni, size_t n, const struct plan_rec **rs, size_t nrec)
+{
+	const struct plan_step *net = &p->steps[ni];
+	char *cause = xasprintf(REPLACED "network %s %s", net->res.u.net.net, net->reason + strlen(REPLACED));
+	char *name = xstrdup(net->res.name);
+	for (size_t i = 0; i < p->n; i++) {
+		struct plan_step *s = &p->steps[i];
+		if (!dom_on(s, name) || (s->action == PLAN_DELETE && s->replace))
+			continue;
+		size_t dep = i;
+		if (s->action == PLAN_NOOP || s->action == PLAN_UPDATE)
+			dep = i < n ? dom_replace(p, i, n, cause, rs, nrec) : (size_t)-1;
+		else if (s->action != PLAN_DELETE)
+			continue;
+		if (dep != (size_t)-1)
+			step_dep(&p->steps[ni], dep);
+	}
+	free(name);
+	free(cause);
+}
+
+/* Replace what sits on every replaced network. */
+static void plan_replace(struct plan *p, size_t n, const struct plan_rec **rs, size_t nrec)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p->steps[i].res.type == RES_NETWORK && p->steps[i].replace)
+			net_replace(p, i, n, rs, nrec);
+}
+
+/* Whether a step destroys what a protected environment keeps (its VMs, disks, machines' power, and
+ * the networks its VMs are on). */
 static bool step_destructive(const struct plan_step *s)
 {
 	if (s->action == PLAN_DELETE)
 		return s->res.type == RES_DOMAIN || s->res.type == RES_VOLUME || s->res.type == RES_MACHINE;
-	return s->action == PLAN_UPDATE && s->res.type == RES_VOLUME;
+	return s->action == PLAN_UPDATE && (s->res.type == RES_VOLUME || (s->replace && s->res.type == RES_NETWORK));
+}
+
+/* Refuse one destructive step of a protected environment, naming a replacement's cause. */
+static void step_refuse(const struct plan_step *s, struct sbx_err *err)
+{
+	bool rep = s->replace || s->action == PLAN_UPDATE;
+	const char *cause = s->replace && strncmp(s->reason, REPLACED, strlen(REPLACED)) == 0 ?
+		s->reason + strlen(REPLACED) : NULL;
+	sbx_err_set(err, SBX_EXIT_REFUSED, "the environment is protected: the plan would %s %s %s%s%s%s",
+		rep ? "replace" : "delete", plan_step_type(s), s->res.name, cause ? " (" : "", cause ? cause : "",
+		cause ? ")" : "");
 }
 
 /* Count the actions and refuse destructive plans of protected environments. */
 static int plan_check(struct plan *p, bool protected, struct sbx_err *err)
 {
+	bool net = false;
 	for (size_t i = 0; i < p->n; i++) {
 		struct plan_step *s = &p->steps[i];
 		p->ncreate += s->action == PLAN_CREATE;
-		p->nupdate += s->action == PLAN_UPDATE;
-		p->ndelete += s->action == PLAN_DELETE;
+		p->nupdate += s->action == PLAN_UPDATE && !s->replace;
+		p->nreplace += s->action == PLAN_UPDATE && s->replace;
+		p->ndelete += s->action == PLAN_DELETE && !s->replace;
 		p->nnoop += s->action == PLAN_NOOP;
 		p->nconflict += s->action == PLAN_CONFLICT;
-		if (protected && step_destructive(s))
-			sbx_err_set(err, SBX_EXIT_REFUSED, "the environment is protected: the plan would %s %s %s",
-				s->action == PLAN_DELETE ? "delete" : "replace", plan_step_type(s), s->res.name);
+		if (protected && step_destructive(s)) {
+			step_refuse(s, err);
+			net = net || (s->replace && s->res.type == RES_NETWORK);
+		}
 	}
-	if (sbx_err_isset(err) && err->code == SBX_EXIT_REFUSED) {
+	if (!sbx_err_isset(err) || err->code != SBX_EXIT_REFUSED)
+		return 0;
+	if (net)
+		sbx_err_hint(err, "a network's cidr or mode does not change in place: the network and the VMs on it "
+			"would be deleted and created again; keep them as they are in the blueprint, or tear the "
+			"environment down on purpose with `sandbox down NAME --confirm NAME`");
+	else
 		sbx_err_hint(err, "restore the nodes in the blueprint, or tear the environment down on purpose "
 			"with `sandbox down NAME --confirm NAME`");
-		return -1;
-	}
-	return 0;
+	return -1;
 }
 
 /* Build the plan. */
@@ -535,6 +681,7 @@ int plan_build(const struct plan_desired *desired, const struct plan_rec *record
 	}
 	plan_creates(&p, desired, rs, nrec, os, nobs);
 	plan_deletes(&p, desired, rs, nrec);
+	plan_replace(&p, desired->n, rs, nrec);
 	free(rs);
 	free(os);
 	if (plan_check(&p, protected, err) < 0) {
@@ -568,19 +715,42 @@ const char *plan_step_type(const struct plan_step *s)
 static const char *const action_mark[] = {"=", "+", "~", "-", "!"};
 static const char *const action_word[] = {"noop", "create", "update", "delete", "conflict"};
 
+/* The mark of a step: ± for a replacement. */
+static const char *step_mark(const struct plan_step *s)
+{
+	return s->replace && s->action == PLAN_UPDATE ? "±" : action_mark[s->action];
+}
+
+/* The action of a step as JSON says it: "replace" for a replacement. */
+static const char *step_word(const struct plan_step *s)
+{
+	return s->replace && s->action == PLAN_UPDATE ? "replace" : action_word[s->action];
+}
+
+/* The counts of a plan. */
+char *plan_summary(const struct plan *p)
+{
+	char rep[48] = "";
+	if (p->nreplace)
+		snprintf(rep, sizeof(rep), ", %zu to replace", p->nreplace);
+	return xasprintf("%zu to create, %zu to update, %zu to delete%s, %zu unchanged", p->ncreate, p->nupdate,
+		p->ndelete, rep, p->nnoop);
+}
+
 /* Print the plan like a diff, each changed field on its own line. */
 void plan_print(const struct plan *p, FILE *f, bool verbose)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		const struct plan_step *s = &p->steps[i];
-		if (s->action == PLAN_NOOP && !verbose)
+		if ((s->action == PLAN_NOOP || (s->action == PLAN_DELETE && s->replace)) && !verbose)
 			continue;
-		fprintf(f, "%s %-8s %-40s %s\n", action_mark[s->action], plan_step_type(s), s->res.name, s->reason);
+		fprintf(f, "%s %-8s %-40s %s\n", step_mark(s), plan_step_type(s), s->res.name, s->reason);
 		for (size_t k = 0; k < s->nchanges; k++)
 			fprintf(f, "      %s: %s → %s\n", s->changes[k].field, s->changes[k].old, s->changes[k].new);
 	}
-	fprintf(f, "Plan: %zu to create, %zu to update, %zu to delete, %zu unchanged.\n", p->ncreate,
-		p->nupdate, p->ndelete, p->nnoop);
+	char *sum = plan_summary(p);
+	fprintf(f, "Plan: %s.\n", sum);
+	free(sum);
 	if (p->nconflict)
 		fprintf(f, "%zu name(s) taken by objects this environment does not own (!): `up` refuses.\n",
 			p->nconflict);
@@ -605,13 +775,14 @@ void *plan_to_json_value(const struct plan *p)
 		json_t *deps = json_array();
 		for (size_t k = 0; k < s->ndeps; k++)
 			json_array_append_new(deps, json_string(p->steps[s->deps[k]].res.name));
-		json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "action",
-			action_word[s->action], "type", plan_step_type(s), "name", s->res.name, "reason", s->reason,
-			"after", deps, "changes", changes_json(s)));
+		json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:b}", "action",
+			step_word(s), "type", plan_step_type(s), "name", s->res.name, "reason", s->reason,
+			"after", deps, "changes", changes_json(s), "replace", s->replace));
 	}
-	return json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I}}", "steps", steps, "summary", "create",
+	return json_pack("{s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "steps", steps, "summary", "create",
 		(json_int_t)p->ncreate, "update", (json_int_t)p->nupdate, "delete", (json_int_t)p->ndelete,
-		"unchanged", (json_int_t)p->nnoop, "conflict", (json_int_t)p->nconflict);
+		"replace", (json_int_t)p->nreplace, "unchanged", (json_int_t)p->nnoop, "conflict",
+		(json_int_t)p->nconflict);
 }
 
 /* The plan as JSON. */

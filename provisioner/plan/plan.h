@@ -62,6 +62,9 @@ struct plan_step {
 	                                 spec is unchanged): no need to replace the object */
 	bool recorded;                /* the state journaled it before this run (an untagged object of
 	                                 that name may be adopted: a crash came before its tag) */
+	bool replace;                 /* an update that deletes the object first (a changed volume or
+	                                 seed; a network whose address or mode changed, and the domains
+	                                 on it); a delete: the first half of a domain's replacement */
 	size_t *deps;                 /* indices of steps that must finish first */
 	size_t ndeps;
 };
@@ -70,6 +73,7 @@ struct plan {
 	struct plan_step *steps;
 	size_t n, cap;
 	size_t ncreate, nupdate, ndelete, nnoop, nconflict;
+	size_t nreplace; /* replaced objects (not in the other counts; a domain's delete half not counted) */
 };
 
 /*
@@ -86,22 +90,30 @@ void plan_desired_clear(struct plan_desired *d);
  * Diff desired against recorded (the environment's resource rows) and observed (one entry per
  * desired resource the provider was asked about; obs == NULL: not observed, trust the state).
  * Deletions of everything recorded but not desired follow res_delete_rank (domains → volumes/seeds
- * → networks); creations follow the desired deps. A protected environment refuses
- * (SBX_EXIT_REFUSED) a plan that deletes or replaces a domain or volume. `down` passes nd == 0
- * (and protected == false after --confirm). The plan copies what it needs from its inputs.
+ * → networks); creations follow the desired deps. A network whose spec changes in a way libvirt
+ * cannot apply live (anything but `netboot`: its cidr, its mode) is replaced, and so is every
+ * domain attached to it: each such domain gets a delete step (replace set) that the network's
+ * replacement and the domain's changed seed or volume wait for, then its update step (replace set)
+ * creates it again after them; their reasons name the cause ("replaced: network lan cidr A → B").
+ * A protected environment refuses (SBX_EXIT_REFUSED) a plan that deletes or replaces a domain,
+ * volume or network. `down` passes nd == 0 (and protected == false after --confirm). The plan
+ * copies what it needs from its inputs.
  */
 int plan_build(const struct plan_desired *desired, const struct plan_rec *recorded, size_t nrec,
 	const struct plan_obs *obs, size_t nobs, bool protected, struct plan *out,
 	struct sbx_err *err) SBX_WUR;
 void plan_clear(struct plan *p);
 
-/* Print the plan like a diff (+ create, ~ update, - delete) with "field: old → new" lines under
- * each update; noops hidden unless verbose. */
+/* Print the plan like a diff (+ create, ~ update, ± replace, - delete) with "field: old → new"
+ * lines under each update; noops hidden unless verbose, a domain's delete half (its ± line says
+ * it) too. */
 void plan_print(const struct plan *p, FILE *f, bool verbose);
 /* The plan as a JSON value (caller decrefs; opaque here to keep jansson out of this header). */
 void *plan_to_json_value(const struct plan *p);
 /* The plan as JSON text (caller frees). */
 char *plan_to_json(const struct plan *p);
+/* The counts: "N to create, N to update, N to delete[, N to replace], N unchanged" (caller frees). */
+char *plan_summary(const struct plan *p);
 
 /* The type name of a step ("network", ...). */
 const char *plan_step_type(const struct plan_step *s);

@@ -8,6 +8,7 @@
 #include "cloudinit.h"
 #include "image.h"
 #include "lv.h"
+#include "sha256.h"
 
 struct lvp {
 	struct lv *lv;
@@ -117,6 +118,21 @@ struct seed_text {
 	char *md, *ud, *nc;
 };
 
+/* The instance id of a seed: "<env id>-<hostname>-<8 hex of its addresses>". A seed replaced with
+ * new addresses (its network's cidr changed) is a new instance to cloud-init, which then applies
+ * its network config to the disk it keeps (one instance id per disk would keep the old address).
+ * Caller frees. */
+static char *seed_instance_id(const struct lvp *p, const struct res_seed *s)
+{
+	struct sbx_buf b = {0};
+	char h[65];
+	for (size_t i = 0; i < s->nnics; i++)
+		sbx_buf_printf(&b, "%s/%d %s;", s->nics[i].ip, s->nics[i].prefix, s->nics[i].gateway);
+	sbx_sha256_hex(b.data ? b.data : "", b.len, h);
+	free(b.data);
+	return xasprintf("%s-%s-%.8s", p->cfg->env_id, s->hostname, h);
+}
+
 /* Render the NoCloud texts of a seed. */
 static void seed_render(struct lvp *p, const struct res_seed *s, struct seed_text *out)
 {
@@ -127,7 +143,7 @@ static void seed_render(struct lvp *p, const struct res_seed *s, struct seed_tex
 		cn[i] = (struct cloudinit_nic){s->nics[i].mac, addrs[i], i == 0 ? s->nics[i].gateway : NULL};
 	}
 	const char *gw = s->nnics ? s->nics[0].gateway : NULL;
-	char *iid = xasprintf("%s-%s", p->cfg->env_id, s->hostname);
+	char *iid = seed_instance_id(p, s);
 	const char *keys[] = {p->cfg->pubkey};
 	const char *dns[] = {gw};
 	struct cloudinit_spec cs = {iid, s->hostname, s->user, keys, p->cfg->pubkey ? 1 : 0, cn, s->nnics,

@@ -289,6 +289,16 @@ int state_warn_mark(struct state *st, const char *env_id, int64_t before, int64_
  */
 int state_ipam_alloc(struct state *st, const char *env, const char *network, const char *want,
 	char **cidr, struct sbx_err *err);
+/* Move the block (env, network) holds to the explicit `want` (a changed `cidr` of a network that
+ * `up` replaces): the old block is released in the same update. Refused (SBX_EXIT_REFUSED) when
+ * another (env, network) holds `want` or a libvirt network on the host uses it
+ * (state_ipam_avoid); SBX_EXIT_USAGE when `want` is not an aligned /24. */
+int state_ipam_move(struct state *st, const char *env, const char *network, const char *want,
+	struct sbx_err *err) SBX_WUR;
+/* *differs: (env, network) holds a block and `want` is an explicit other one (NULL or "auto":
+ * false). */
+int state_ipam_differs(struct state *st, const char *env, const char *network, const char *want, bool *differs,
+	struct sbx_err *err) SBX_WUR;
 /* Blocks ("a.b.c.0/24") that libvirt networks on the host already use, ours or another state's:
  * a new automatic allocation skips them, an explicit one is refused. Replaces the previous set. */
 void state_ipam_avoid(struct state *st, const char *const *cidrs, size_t n);

@@ -269,6 +269,57 @@ int state_ipam_alloc(struct state *st, const char *env, const char *network, con
 	return rc;
 }
 
+/* Move (env, network) to block b inside the caller's transaction. */
+static int move_tx(struct state *st, const char *env, const char *network, int64_t b, const char *want,
+	struct sbx_err *err)
+{
+	if (block_check_free(st, b, err) < 0)
+		return -1;
+	if (block_avoided(st, b)) {
+		sbx_err_set(err, SBX_EXIT_REFUSED, "network block %s is already used by a libvirt network on this host",
+			want);
+		sbx_err_hint(err, "choose another block (`virsh net-list --all` shows the networks)");
+		return -1;
+	}
+	char *text = ip4_block_cidr((uint32_t)b);
+	int rc = db_exec(st, err, NULL, "UPDATE ipam SET block = ?, cidr = ? WHERE env = ? AND network = ?", "isss", b,
+		text, env, network);
+	free(text);
+	return rc;
+}
+
+/* Move the block of (env, network) to an explicit one. */
+int state_ipam_move(struct state *st, const char *env, const char *network, const char *want, struct sbx_err *err)
+{
+	int64_t b;
+	int rc = -1;
+	if (want_block(want, &b, err) < 0)
+		return -1;
+	st_lock(st);
+	if (db_begin(st, err) == 0)
+		rc = db_end(st, move_tx(st, env, network, b, want, err), err);
+	st_unlock(st);
+	return rc;
+}
+
+/* Whether (env, network) holds a block other than the explicit want ("auto"/NULL: never). */
+int state_ipam_differs(struct state *st, const char *env, const char *network, const char *want, bool *differs,
+	struct sbx_err *err)
+{
+	char *have = NULL;
+	int64_t bh = -1, bw = -1;
+	*differs = false;
+	if (!want || !*want || strcmp(want, "auto") == 0)
+		return 0;
+	if (want_block(want, &bw, err) < 0 || state_ipam_get(st, env, network, &have, err) < 0)
+		return -1;
+	struct sbx_err ignore = SBX_ERR_INIT;
+	*differs = have && (want_block(have, &bh, &ignore) < 0 || bh != bw);
+	sbx_err_clear(&ignore);
+	free(have);
+	return 0;
+}
+
 /* The block of (env, network), or NULL. */
 int state_ipam_get(struct state *st, const char *env, const char *network, char **cidr,
 	struct sbx_err *err)

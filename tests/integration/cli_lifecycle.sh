@@ -74,6 +74,42 @@ KEY=$(printf '%s\n' "$OUT" | sed -n 's/^SANDBOX_SSH_KEY=//p')
 [ "$(stat -c %a "$KEY")" = 600 ] && pass || fail "ssh key file mode is not 0600"
 expect_no_out 'PRIVATE KEY'
 
+# a network's cidr changes: plan shows it replaced with the domains on it and their seeds (the
+# cause named), up deletes those domains, replaces the network, creates them again on the new
+# block (their NICs on its bridge), IPAM moves; db-0, only on back, is left running as it was
+NET16=${SANDBOX_IPAM_POOL%.0.0/16}
+NEW=$NET16.200.0/24
+OLD=$(sqlite3 "$T/state/state.db" "SELECT cidr FROM ipam WHERE env = '$E' AND network = 'front'")
+sed "s#{ name: front }#{ name: front, cidr: $NEW }#" "$T/bp3.yaml" > "$T/bp4.yaml"
+DBID=$($V domid sbx-$E.db-0); WEBID=$($V domid sbx-$E.web-0)
+expect_rc 0 "$SANDBOX" plan "$T/bp4.yaml" --name $E
+expect_out "^± network +sbx-$E\.front +replaced: cidr $OLD → $NEW\$"
+expect_out "^± domain +sbx-$E\.web-0 +replaced: network front cidr $OLD → $NEW\$"
+expect_out "^± seed +sbx-$E\.web-2-seed\.iso +replaced: network front cidr $OLD → $NEW\$"
+expect_no_out "sbx-$E\.db-0"
+expect_out "^Plan: 0 to create, 0 to update, 0 to delete, 7 to replace, 7 unchanged\.\$"
+expect_rc 0 "$SANDBOX" plan "$T/bp4.yaml" --name $E --json
+expect_out '"action": "replace"'
+expect_out '"replace": 7'
+expect_rc 0 "$SANDBOX" up "$T/bp4.yaml" --no-wait --name $E --json
+expect_out "\"event\":\"ipam.move\".*block $OLD → $NEW"
+expect_out 'plan: 0 to create, 0 to update, 0 to delete, 7 to replace, 7 unchanged'
+[ "$(sqlite3 "$T/state/state.db" "SELECT cidr FROM ipam WHERE env = '$E' AND network = 'front'")" = "$NEW" ] &&
+    pass || fail "IPAM does not hold $NEW for front"
+$V net-dumpxml sbx-$E.front | grep -q "<ip address='$NET16.200.1'" && pass || fail "front is not on $NEW"
+BR=$($V net-info sbx-$E.front | awk '/^Bridge:/ { print $2 }')
+for i in 0 1 2; do
+    TAP=$($V domiflist sbx-$E.web-$i | awk -v n="sbx-$E.front" '$3 == n { print $1 }')
+    [ -n "$TAP" ] && ip -o link show master "$BR" | grep -q " $TAP[:@]" && pass ||
+        fail "web-$i's NIC ($TAP) is not a port of $BR"
+done
+[ "$($V domid sbx-$E.db-0)" = "$DBID" ] && pass || fail "db-0 was restarted"
+[ "$($V domid sbx-$E.web-0)" != "$WEBID" ] && pass || fail "web-0 was not created again"
+expect_rc 0 "$SANDBOX" outputs $E --format env
+expect_out "^SANDBOX_NODE_WEB_0_IP=$NET16\.200\.10\$"
+expect_rc 0 "$SANDBOX" up "$T/bp4.yaml" --no-wait --name $E --json
+expect_out 'plan: 0 to create, 0 to update, 0 to delete, 14 unchanged'
+
 # extend is capped by max_ttl
 expect_rc 0 "$SANDBOX" extend $E --ttl 10h
 expect_out 'capped'
@@ -117,6 +153,15 @@ expect_rc 3 "$SANDBOX" up "$T/prod2.yaml" --no-wait --name ${E}p
 expect_out 'protected'
 expect_rc 0 "$SANDBOX" status ${E}p --json
 expect_out '"protected": true'
+# a cidr change would replace its network and VM: refused, nothing moved
+sed "s#{ name: core }#{ name: core, cidr: $NET16.201.0/24 }#" "$T/prod.yaml" > "$T/prod3.yaml"
+expect_rc 3 "$SANDBOX" up "$T/prod3.yaml" --no-wait --name ${E}p
+expect_out "protected: the plan would replace network sbx-${E}p\.core \\(cidr .* → $NET16\.201\.0/24\\)"
+expect_out "protected: the plan would replace domain sbx-${E}p\.app-0 \\(network core cidr "
+expect_out 'hint: .*cidr or mode does not change in place'
+[ "$(sqlite3 "$T/state/state.db" "SELECT cidr FROM ipam WHERE env = '${E}p'")" != "$NET16.201.0/24" ] &&
+    pass || fail "a refused replacement moved the IPAM block"
+$V net-dumpxml sbx-${E}p.core | grep -q "$NET16\.201\." && fail "a refused replacement changed the network" || pass
 expect_rc 3 "$SANDBOX" down ${E}p --confirm wrong
 expect_rc 0 "$SANDBOX" down ${E}p --confirm ${E}p
 [ "$(leftovers ${E}p)" -eq 0 ] && pass || fail "protected env left objects"

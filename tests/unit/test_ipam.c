@@ -114,6 +114,48 @@ static void test_explicit(void **ctx)
 	free(y);
 }
 
+/* A changed explicit block moves the allocation (the old block free again); a block another env
+ * holds, or a libvirt network on the host uses, is refused; "auto" never differs. */
+static void test_move(void **ctx)
+{
+	struct state_fix *f = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	bool differs = true;
+	char *x = alloc_ok(f->st, "a", "front", "10.211.5.0/24"), *y = alloc_ok(f->st, "b", "front", NULL), *got = NULL;
+	assert_int_equal(state_ipam_differs(f->st, "a", "front", "10.211.5.0/24", &differs, &err), 0);
+	assert_false(differs);
+	assert_int_equal(state_ipam_differs(f->st, "a", "front", "auto", &differs, &err), 0);
+	assert_false(differs);
+	assert_int_equal(state_ipam_differs(f->st, "a", "back", "10.211.6.0/24", &differs, &err), 0);
+	assert_false(differs); /* nothing held yet: an allocation, not a move */
+	assert_int_equal(state_ipam_differs(f->st, "a", "front", "10.211.6.0/24", &differs, &err), 0);
+	assert_true(differs);
+	assert_int_equal(state_ipam_move(f->st, "a", "front", "10.211.6.0/24", &err), 0);
+	assert_int_equal(state_ipam_get(f->st, "a", "front", &got, &err), 0);
+	assert_string_equal(got, "10.211.6.0/24");
+	free(got);
+	char *z = alloc_ok(f->st, "c", "front", "10.211.5.0/24"); /* released */
+	assert_int_equal(state_ipam_move(f->st, "a", "front", y, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	assert_non_null(strstr(sbx_err_first(&err), "environment b"));
+	sbx_err_clear(&err);
+	const char *used[] = {"10.211.9.0/24"};
+	state_ipam_avoid(f->st, used, 1);
+	assert_int_equal(state_ipam_move(f->st, "a", "front", "10.211.9.0/24", &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	assert_non_null(strstr(sbx_err_first(&err), "libvirt network"));
+	sbx_err_clear(&err);
+	assert_int_equal(state_ipam_move(f->st, "a", "front", "10.211.9.1/24", &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_USAGE);
+	sbx_err_clear(&err);
+	assert_int_equal(state_ipam_get(f->st, "a", "front", &got, &err), 0);
+	assert_string_equal(got, "10.211.6.0/24"); /* a refused move changes nothing */
+	free(got);
+	free(x);
+	free(y);
+	free(z);
+}
+
 /* Auto skips blocks taken explicitly. */
 static void test_auto_skips_explicit(void **ctx)
 {
@@ -236,6 +278,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explicit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_skips_explicit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exhaustion_and_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_pool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes_never_overlap, setup, teardown),

@@ -1,0 +1,286 @@
+/* Unit tests of the planner's replacements: a network whose cidr or mode changes is replaced with
+ * the domains on it (deleted first, created again after it), the rest is left alone, a change
+ * libvirt makes live stays an update, and a protected environment refuses. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+#include "state.h"
+
+static const char *yaml =
+	"apiVersion: sandbox/v1\n"
+	"name: demo\n"
+	"site: { image: { recipe: debian-12 } }\n"
+	"networks: [ { name: front }, { name: back, mode: isolated } ]\n"
+	"nodes:\n"
+	"  - { name: web, count: 2, memory: 512Mi, networks: [front, back] }\n"
+	"  - { name: db, networks: [back] }\n";
+
+static const struct plan_net nets[] = {{"front", "10.211.1.0/24"}, {"back", "10.211.2.0/24"}};
+static const struct plan_net moved[] = {{"front", "10.211.3.0/24"}, {"back", "10.211.2.0/24"}};
+
+/* Load a blueprint from text. */
+static struct bp_blueprint *load(const char *text)
+{
+	struct bp_blueprint *bp = NULL;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct bp_load_opts o = {.env_name = "demo"};
+	if (bp_load_string("test.yaml", text, strlen(text), &o, &bp, &err) < 0)
+		sbx_err_print(&err, stderr);
+	sbx_err_clear(&err);
+	assert_non_null(bp);
+	return bp;
+}
+
+/* The desired resources of a blueprint text with blocks n. */
+static void desired(const char *text, const struct plan_net *n, struct plan_desired *d)
+{
+	struct bp_blueprint *bp = load(text);
+	struct sbx_err err = SBX_ERR_INIT;
+	assert_int_equal(plan_desired(bp, "demo", n, 2, d, &err), 0);
+	bp_free(bp);
+}
+
+/* The rows `up` would have recorded for d, through the state's JSON boundary. */
+static struct plan_rec *record_all(const struct plan_desired *d, size_t *n)
+{
+	struct plan_rec *r = calloc(d->n, sizeof(*r));
+	struct sbx_err err = SBX_ERR_INIT;
+	for (size_t i = 0; i < d->n; i++) {
+		char *spec = res_encode(&d->res[i]);
+		assert_int_equal(res_decode(d->res[i].type, d->res[i].name, d->res[i].node, spec, &r[i].res, &err), 0);
+		r[i].status = STATE_RES_CREATED;
+		free(spec);
+	}
+	*n = d->n;
+	return r;
+}
+
+/* Free recorded rows. */
+static void recs_free(struct plan_rec *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		res_clear(&r[i].res);
+	free(r);
+}
+
+/* The index of the step of (action, name). */
+static size_t idx(const struct plan *p, enum plan_action a, const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->steps[i].action == a && strcmp(p->steps[i].res.name, name) == 0)
+			return i;
+	fail_msg("no %d step for %s", (int)a, name);
+	return 0;
+}
+
+/* Whether step i waits for step j. */
+static bool waits(const struct plan *p, size_t i, size_t j)
+{
+	for (size_t k = 0; k < p->steps[i].ndeps; k++)
+		if (p->steps[i].deps[k] == j)
+			return true;
+	return false;
+}
+
+/* The plan's text. */
+static char *print(const struct plan *p)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	plan_print(p, f, false);
+	fclose(f);
+	return text;
+}
+
+/* A domain on front is replaced in order: deleted, then front and its seed replaced, then created. */
+static void check_web_replaced(const struct plan *p, const char *inst, const char *cause)
+{
+	char *dom = xasprintf("sbx-demo.%s", inst), *seed = xasprintf("sbx-demo.%s-seed.iso", inst),
+		*vol = xasprintf("sbx-demo.%s.qcow2", inst);
+	size_t del = idx(p, PLAN_DELETE, dom), cre = idx(p, PLAN_UPDATE, dom), net = idx(p, PLAN_UPDATE, "sbx-demo.front");
+	size_t sd = idx(p, PLAN_UPDATE, seed);
+	assert_true(p->steps[del].replace);
+	assert_true(p->steps[cre].replace);
+	assert_string_equal(p->steps[cre].reason, cause);
+	assert_string_equal(p->steps[del].reason, cause);
+	assert_string_equal(p->steps[del].res.u.dom.nics[0].ip, strcmp(inst, "web-0") ? "10.211.1.11" : "10.211.1.10");
+	assert_string_equal(p->steps[cre].res.u.dom.nics[0].ip, strcmp(inst, "web-0") ? "10.211.3.11" : "10.211.3.10");
+	assert_true(waits(p, net, del));
+	assert_true(waits(p, sd, del));
+	assert_true(waits(p, cre, del) && waits(p, cre, net) && waits(p, cre, sd));
+	assert_true(p->steps[sd].replace);
+	assert_string_equal(p->steps[sd].reason, cause);
+	assert_int_equal(p->steps[idx(p, PLAN_NOOP, vol)].action, PLAN_NOOP); /* the disk stays */
+	free(dom);
+	free(seed);
+	free(vol);
+}
+
+/* A changed cidr replaces the network, the domains on it and their seeds (the addresses), in a
+ * safe order; the other network's domain and every volume stay; text and JSON say so. */
+static void test_cidr_replaces(void **state)
+{
+	(void)state;
+	struct plan_desired d = {0}, d2 = {0};
+	struct plan p = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	size_t nrec;
+	desired(yaml, nets, &d);
+	struct plan_rec *rec = record_all(&d, &nrec);
+	desired(yaml, moved, &d2);
+	assert_int_equal(plan_build(&d2, rec, nrec, NULL, 0, false, &p, &err), 0);
+	size_t net = idx(&p, PLAN_UPDATE, "sbx-demo.front");
+	assert_true(p.steps[net].replace);
+	assert_string_equal(p.steps[net].reason, "replaced: cidr 10.211.1.0/24 → 10.211.3.0/24");
+	const char *cause = "replaced: network front cidr 10.211.1.0/24 → 10.211.3.0/24";
+	check_web_replaced(&p, "web-0", cause);
+	check_web_replaced(&p, "web-1", cause);
+	idx(&p, PLAN_NOOP, "sbx-demo.db-0"); /* only on back */
+	idx(&p, PLAN_NOOP, "sbx-demo.db-0-seed.iso");
+	idx(&p, PLAN_NOOP, "sbx-demo.back");
+	assert_int_equal(p.nreplace, 5);
+	assert_int_equal(p.ncreate + p.nupdate + p.ndelete, 0);
+	assert_int_equal(p.nnoop, d2.n - 5);
+	assert_int_equal(p.n, d2.n + 2);
+	char *text = print(&p);
+	assert_non_null(strstr(text, "± network  sbx-demo.front                           replaced: cidr 10.211.1.0/24 → 10.211.3.0/24\n"));
+	assert_non_null(strstr(text, "± domain   sbx-demo.web-0                           replaced: network front cidr"));
+	assert_non_null(strstr(text, "± seed     sbx-demo.web-1-seed.iso"));
+	assert_non_null(strstr(text, "      nics[0].ip: 10.211.1.10 → 10.211.3.10\n"));
+	assert_null(strstr(text, "- domain"));
+	assert_non_null(strstr(text, "Plan: 0 to create, 0 to update, 0 to delete, 5 to replace, 6 unchanged.\n"));
+	free(text);
+	char *json = plan_to_json(&p);
+	assert_non_null(strstr(json, "\"action\": \"replace\""));
+	assert_non_null(strstr(json, "\"replace\": 5"));
+	assert_non_null(strstr(json, "\"reason\": \"replaced: network front cidr 10.211.1.0/24 → 10.211.3.0/24\""));
+	free(json);
+	plan_clear(&p);
+	recs_free(rec, nrec);
+	plan_desired_clear(&d);
+	plan_desired_clear(&d2);
+}
+
+/* A changed mode replaces the network and every domain on it, not their unchanged seeds; a domain
+ * dropped from the blueprint that is on it is deleted before the network goes. */
+static void test_mode_replaces(void **state)
+{
+	(void)state;
+	struct plan_desired d = {0}, d2 = {0};
+	struct plan p = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	size_t nrec;
+	desired(yaml, nets, &d);
+	struct plan_rec *rec = record_all(&d, &nrec);
+	desired("apiVersion: sandbox/v1\nname: demo\nsite: { image: { recipe: debian-12 } }\n"
+		"networks: [ { name: front }, { name: back } ]\n"
+		"nodes: [ { name: web, count: 2, memory: 512Mi, networks: [front, back] } ]\n", nets, &d2);
+	assert_int_equal(plan_build(&d2, rec, nrec, NULL, 0, false, &p, &err), 0);
+	size_t back = idx(&p, PLAN_UPDATE, "sbx-demo.back");
+	assert_string_equal(p.steps[back].reason, "replaced: mode isolated → nat");
+	const char *cause = "replaced: network back mode isolated → nat";
+	for (int i = 0; i < 2; i++) {
+		char *dom = xasprintf("sbx-demo.web-%d", i), *seed = xasprintf("sbx-demo.web-%d-seed.iso", i);
+		size_t del = idx(&p, PLAN_DELETE, dom), cre = idx(&p, PLAN_UPDATE, dom);
+		assert_string_equal(p.steps[cre].reason, cause);
+		assert_true(waits(&p, back, del) && waits(&p, cre, back) && waits(&p, cre, del));
+		assert_false(p.steps[idx(&p, PLAN_NOOP, seed)].replace);
+		free(dom);
+		free(seed);
+	}
+	size_t gone = idx(&p, PLAN_DELETE, "sbx-demo.db-0");
+	assert_false(p.steps[gone].replace);
+	assert_string_equal(p.steps[gone].reason, "no longer in the blueprint");
+	assert_true(waits(&p, back, gone));
+	idx(&p, PLAN_NOOP, "sbx-demo.front");
+	assert_int_equal(p.nreplace, 3);
+	assert_int_equal(p.ndelete, 3); /* db-0's domain, volume, seed */
+	plan_clear(&p);
+	recs_free(rec, nrec);
+	plan_desired_clear(&d);
+	plan_desired_clear(&d2);
+}
+
+/* What libvirt changes live (the DHCP range of a netboot change) stays an update in place; so do
+ * a domain's own changes. */
+static void test_in_place(void **state)
+{
+	(void)state;
+	struct plan_desired d = {0};
+	struct plan p = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	size_t nrec;
+	desired(yaml, nets, &d);
+	struct plan_rec *rec = record_all(&d, &nrec);
+	for (size_t i = 0; i < nrec; i++) {
+		if (strcmp(rec[i].res.name, "sbx-demo.front") == 0)
+			rec[i].res.u.net.netboot = true;
+		if (strcmp(rec[i].res.name, "sbx-demo.db-0") == 0)
+			rec[i].res.u.dom.vcpus = 2;
+	}
+	assert_int_equal(plan_build(&d, rec, nrec, NULL, 0, true, &p, &err), 0);
+	const struct plan_step *front = &p.steps[idx(&p, PLAN_UPDATE, "sbx-demo.front")];
+	assert_false(front->replace);
+	assert_string_equal(front->reason, "changed");
+	assert_false(p.steps[idx(&p, PLAN_UPDATE, "sbx-demo.db-0")].replace);
+	idx(&p, PLAN_NOOP, "sbx-demo.web-0");
+	assert_int_equal(p.nupdate, 2);
+	assert_int_equal(p.nreplace + p.ndelete + p.ncreate, 0);
+	char *text = print(&p);
+	assert_non_null(strstr(text, "Plan: 0 to create, 2 to update, 0 to delete, 9 unchanged.\n"));
+	free(text);
+	plan_clear(&p);
+	recs_free(rec, nrec);
+	plan_desired_clear(&d);
+}
+
+/* A protected environment refuses a replacement through a network change, naming the network,
+ * each domain and the cause, with a hint. */
+static void test_protected(void **state)
+{
+	(void)state;
+	struct plan_desired d = {0}, d2 = {0};
+	struct plan p = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	size_t nrec;
+	desired(yaml, nets, &d);
+	struct plan_rec *rec = record_all(&d, &nrec);
+	desired(yaml, moved, &d2);
+	assert_int_equal(plan_build(&d2, rec, nrec, NULL, 0, true, &p, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(err.n, 3);
+	bool net = false, web0 = false;
+	for (size_t i = 0; i < err.n; i++) {
+		net = net || strcmp(err.msgs[i].text, "the environment is protected: the plan would replace network "
+			"sbx-demo.front (cidr 10.211.1.0/24 → 10.211.3.0/24)") == 0;
+		web0 = web0 || strcmp(err.msgs[i].text, "the environment is protected: the plan would replace domain "
+			"sbx-demo.web-0 (network front cidr 10.211.1.0/24 → 10.211.3.0/24)") == 0;
+	}
+	assert_true(net && web0);
+	assert_non_null(err.hint);
+	assert_non_null(strstr(err.hint, "cidr or mode does not change in place"));
+	assert_non_null(strstr(err.hint, "--confirm"));
+	sbx_err_clear(&err);
+	recs_free(rec, nrec);
+	plan_desired_clear(&d);
+	plan_desired_clear(&d2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cidr_replaces),
+		cmocka_unit_test(test_mode_replaces),
+		cmocka_unit_test(test_in_place),
+		cmocka_unit_test(test_protected),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
