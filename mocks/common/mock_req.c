@@ -302,41 +302,76 @@ int mock_json_int(json_t *obj, const char *key, bool required, int64_t min, int6
 	return 0;
 }
 
-/*
- * Append s (len bytes, UTF-8) as a JSON string, escaped as json_dumps escapes it: '"', '\\' and
- * control characters only; runs of plain bytes are copied whole.
- */
-static void dump_str(struct sbx_buf *b, const char *s, size_t len)
+/* Write s as a JSON string at out (runs of plain bytes are copied whole). */
+size_t mock_json_esc(char *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF"; /* json_dumps: \\u%04X */
+	char *o = out;
 	size_t i = 0;
 
-	sbx_buf_add(b, "\"", 1);
+	*o++ = '"';
 	while (i < len) {
 		size_t run = i;
 		unsigned char c;
-		char esc[6] = {'\\', 'u', '0', '0', 0, 0};
 
 		while (run < len && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\')
 			run++;
-		sbx_buf_add(b, s + i, run - i);
+		memcpy(o, s + i, run - i);
+		o += run - i;
 		if (run == len)
 			break;
 		c = (unsigned char)s[run];
+		*o++ = '\\';
 		switch (c) {
-		case '"': sbx_buf_add(b, "\\\"", 2); break;
-		case '\\': sbx_buf_add(b, "\\\\", 2); break;
-		case '\b': sbx_buf_add(b, "\\b", 2); break;
-		case '\f': sbx_buf_add(b, "\\f", 2); break;
-		case '\n': sbx_buf_add(b, "\\n", 2); break;
-		case '\r': sbx_buf_add(b, "\\r", 2); break;
-		case '\t': sbx_buf_add(b, "\\t", 2); break;
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
 		default:
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			sbx_buf_add(b, esc, 6);
+			memcpy(o, "u00", 3);
+			o[3] = hex[c >> 4];
+			o[4] = hex[c & 15];
+			o += 5;
 		}
 		i = run + 1;
+	}
+	*o++ = '"';
+	return (size_t)(o - out);
+}
+
+/* The length of s as a JSON string. */
+size_t mock_json_esc_len(const char *s, size_t len)
+{
+	size_t n = len + 2;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+			n += 1;
+		else if (c < 0x20)
+			n += 5;
+	}
+	return n;
+}
+
+/* Append s as a JSON string, escaped in pieces of up to 256 bytes. */
+void mock_json_put_str(struct sbx_buf *b, const char *s, size_t len)
+{
+	char out[MOCK_JSON_STR_MAX(256)];
+	size_t i = 0, n;
+
+	if (len <= 256) {
+		sbx_buf_add(b, out, mock_json_esc(out, s, len));
+		return;
+	}
+	sbx_buf_add(b, "\"", 1);
+	for (; i < len; i += n) {
+		n = len - i < 256 ? len - i : 256;
+		sbx_buf_add(b, out + 1, mock_json_esc(out, s + i, n) - 2); /* without its quotes */
 	}
 	sbx_buf_add(b, "\"", 1);
 }
@@ -356,7 +391,7 @@ static void dump_value(struct sbx_buf *b, const json_t *v)
 		json_object_foreach ((json_t *)v, key, item) {
 			if (i++)
 				sbx_buf_add(b, ",", 1);
-			dump_str(b, key, strlen(key));
+			mock_json_put_str(b, key, strlen(key));
 			sbx_buf_add(b, ":", 1);
 			dump_value(b, item);
 		}
@@ -372,7 +407,7 @@ static void dump_value(struct sbx_buf *b, const json_t *v)
 		sbx_buf_add(b, "]", 1);
 		return;
 	case JSON_STRING:
-		dump_str(b, json_string_value(v), json_string_length(v));
+		mock_json_put_str(b, json_string_value(v), json_string_length(v));
 		return;
 	case JSON_INTEGER:
 		sbx_buf_add(b, num, (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,

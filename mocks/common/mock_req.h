@@ -111,5 +111,19 @@ int mock_json_int(json_t *obj, const char *key, bool required, int64_t min, int6
 		  int64_t *out, struct mock_resp *resp) MOCK_WUR;
 /* Compact JSON text of doc; caller frees. */
 char *mock_json_dump(const json_t *doc);
+/*
+ * Append s (len bytes, UTF-8) to b as a JSON string, escaped as json_dumps escapes it: '"', '\\'
+ * and control characters only (the text mock_json_dump writes for a string).
+ */
+void mock_json_put_str(struct sbx_buf *b, const char *s, size_t len);
+/* The most bytes mock_json_esc writes for len bytes: every byte as \u00XX, and the quotes. */
+#define MOCK_JSON_STR_MAX(len) (6 * (size_t)(len) + 2)
+/*
+ * Write s (len bytes, UTF-8) as a JSON string (quotes included, escaped as mock_json_put_str; no
+ * NUL) at out, which has room for MOCK_JSON_STR_MAX(len) bytes. Returns the bytes written.
+ */
+size_t mock_json_esc(char *out, const char *s, size_t len);
+/* The bytes mock_json_esc writes for s (len bytes). */
+size_t mock_json_esc_len(const char *s, size_t len);
 
 #endif
