@@ -333,30 +333,29 @@ static int check_callback(struct sms *s, const char *cb, struct mock_target *own
 	return -1;
 }
 
+/* The fields of POST /v1/messages, in the order they are checked. */
+static const char *const send_keys[] = {"to", "from", "body", "status_callback"};
+static const bool send_required[] = {true, true, true, false};
+
 /* POST /v1/messages. */
 static void h_send(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
 	struct sms *s = arg;
-	const char *to, *from, *body, *cb;
+	const char *f[4]; /* to, from, body, status_callback */
 	struct mock_target own = {.url = NULL};
-	json_t *doc = mock_req_json(req, resp);
+	struct mock_fields hold;
 	struct sms_msg *m;
 
-	if (!doc)
-		return;
-	if (mock_json_str(doc, "to", true, &to, resp) < 0 ||
-	    mock_json_str(doc, "from", true, &from, resp) < 0 ||
-	    mock_json_str(doc, "body", true, &body, resp) < 0 ||
-	    mock_json_str(doc, "status_callback", false, &cb, resp) < 0 ||
-	    check_fields(to, from, body, cb, resp) < 0 || check_recipient(s, to, resp) < 0 ||
-	    check_callback(s, cb, &own, resp) < 0)
+	if (mock_req_str_fields(req, 4, send_keys, send_required, f, &hold, resp) < 0 ||
+	    check_fields(f[0], f[1], f[2], f[3], resp) < 0 || check_recipient(s, f[0], resp) < 0 ||
+	    check_callback(s, f[3], &own, resp) < 0)
 		goto out;
-	m = sms_msg_new(to, from, body, cb); /* jansson's strings are UTF-8: never NULL */
+	m = sms_msg_new(f[0], f[1], f[2], f[3]); /* the body's strings are UTF-8: never NULL */
 	if (m)
-		sms_accept(s, m, plan_for(to), &own, NULL, NULL, resp);
+		sms_accept(s, m, plan_for(f[0]), &own, NULL, NULL, resp);
 out:
 	mock_target_clear(&own);
-	json_decref(doc);
+	mock_fields_free(&hold);
 }
 
 /* Read the SMS options (after the server exists: --callback-url is checked by its sender). */

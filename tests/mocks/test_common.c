@@ -736,6 +736,74 @@ static void test_store_put_text(void **state)
 	mock_db_close(db);
 }
 
+/*
+ * In process: mock_req_str_fields gives what mock_req_json then mock_json_str give (return, status,
+ * error body, strings) for bodies its quick path reads (flat ASCII strings and nulls) and for those
+ * it leaves to jansson (escapes, UTF-8, numbers, nesting, duplicate keys, malformed, trailing text).
+ */
+static void test_req_str_fields_in_process(void **state)
+{
+	static const struct {
+		const char *body;
+		bool quick; /* read without jansson */
+	} cases[] = {
+		{"{\"to\":\"+15551234567\",\"from\":\"Acme\",\"body\":\"your code is 123456\"}", true},
+		{" \t\r\n{ \"body\" : \"b\" ,\"from\":\"A\", \"to\":\"t\",\"status_callback\":null } \n", true},
+		{"{\"to\":\"t\",\"from\":null,\"body\":\"b\"}", true},
+		{"{\"to\":\"t\",\"from\":\"f\"}", true},
+		{"{}", true},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"\x7f~\",\"\":\"\"}", true},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"q\\\"\"}", false},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"caf\xc3\xa9\"}", false},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"\xff\"}", false},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"a\tb\"}", false},
+		{"{\"to\":1,\"from\":\"f\",\"body\":\"b\"}", false},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"b\",\"x\":{\"y\":[]}}", false},
+		{"{\"to\":\"t\",\"to\":\"u\",\"from\":\"f\",\"body\":\"b\"}", false},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"b\"} x", false},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"b\",}", false},
+		{"{\"to\":\"t\" \"from\":\"f\"}", false},
+		{"{\"to\":nul}", false},
+		{"{\"to\":\"t", false},
+		{"{", false},
+		{"", false},
+		{"[]", false},
+		{"null", false},
+		{"{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\",\"f\":\"6\",\"g\":\"7\",\"h\":\"8\","
+		 "\"i\":\"9\",\"j\":\"10\",\"k\":\"11\",\"l\":\"12\",\"m\":\"13\",\"n\":\"14\",\"o\":\"15\",\"p\":\"16\","
+		 "\"to\":\"17\"}", false},
+	};
+	static const char *const keys[] = {"to", "from", "body", "status_callback"};
+	static const bool required[] = {true, true, true, false};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct mock_req *req = mock_req_new("POST", "/v1/messages", cases[c].body, strlen(cases[c].body));
+		struct mock_resp quick = {0}, slow = {0};
+		const char *fq[4] = {NULL}, *fs[4] = {NULL};
+		struct mock_fields hold;
+		json_t *doc = mock_req_json(req, &slow);
+		int rq = mock_req_str_fields(req, 4, keys, required, fq, &hold, &quick), rs = doc ? 0 : -1;
+
+		for (size_t i = 0; rs == 0 && i < 4; i++)
+			rs = mock_json_str(doc, keys[i], required[i], &fs[i], &slow);
+		assert_int_equal(hold.buf != NULL, cases[c].quick);
+		assert_int_equal(rq, rs);
+		assert_int_equal(quick.status, slow.status);
+		assert_string_equal(quick.body ? quick.body : "", slow.body ? slow.body : "");
+		for (size_t i = 0; rq == 0 && i < 4; i++) {
+			assert_true((fq[i] == NULL) == (fs[i] == NULL));
+			if (fq[i])
+				assert_string_equal(fq[i], fs[i]);
+		}
+		mock_fields_free(&hold);
+		json_decref(doc);
+		mock_resp_clear(&quick);
+		mock_resp_clear(&slow);
+		mock_req_free(req);
+	}
+}
+
 /* In process: mock_json_dump writes what json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER) writes. */
 static void test_json_dump_in_process(void **state)
 {
@@ -854,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_store_old_records),
 		cmocka_unit_test(test_store_text_kept),
 		cmocka_unit_test(test_store_put_text),
+		cmocka_unit_test(test_req_str_fields_in_process),
 		cmocka_unit_test(test_json_dump_in_process),
 		cmocka_unit_test(test_util_in_process),
 		cmocka_unit_test(test_form_in_process),
