@@ -280,6 +280,142 @@ int mock_json_str(json_t *obj, const char *key, bool required, const char **out,
 	return 0;
 }
 
+/* The most members the quick path of mock_req_str_fields reads (more: jansson's path). */
+#define FLAT_MAX 16
+
+/* Skip JSON whitespace. */
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/*
+ * A quoted string of printable ASCII without escapes at p (in buf, which is written: its closing
+ * quote becomes a NUL): its start, with *pp after it; NULL when it is anything else.
+ */
+static char *flat_str(char **pp, const char *end)
+{
+	char *p = *pp, *s;
+
+	if (p >= end || *p != '"')
+		return NULL;
+	for (s = ++p; p < end && *p != '"'; p++) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7f || *p == '\\')
+			return NULL;
+	}
+	if (p >= end)
+		return NULL;
+	*p = '\0';
+	*pp = p + 1;
+	return s;
+}
+
+/*
+ * The quick path: buf (len bytes, a copy of the body) is a JSON object of at most FLAT_MAX
+ * members, each a string of printable ASCII without escapes or null, with distinct keys — what
+ * jansson would parse into the same object (anything else: -1, jansson decides). Fills keys and
+ * vals (NULL: null) in buf; *n members.
+ */
+static int flat_parse(char *buf, size_t len, char **keys, char **vals, size_t *n)
+{
+	char *p = buf, *end = buf + len;
+
+	*n = 0;
+	p = (char *)skip_ws(p, end);
+	if (p >= end || *p++ != '{')
+		return -1;
+	p = (char *)skip_ws(p, end);
+	if (p < end && *p == '}') {
+		p++;
+		goto done;
+	}
+	for (;;) {
+		if (*n == FLAT_MAX || !(keys[*n] = flat_str(&p, end)))
+			return -1;
+		p = (char *)skip_ws(p, end);
+		if (p >= end || *p++ != ':')
+			return -1;
+		p = (char *)skip_ws(p, end);
+		if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+			vals[*n] = NULL;
+			p += 4;
+		} else if (!(vals[*n] = flat_str(&p, end))) {
+			return -1;
+		}
+		for (size_t i = 0; i < *n; i++) {
+			if (strcmp(keys[i], keys[*n]) == 0)
+				return -1; /* jansson: duplicate key */
+		}
+		(*n)++;
+		p = (char *)skip_ws(p, end);
+		if (p < end && *p == ',') {
+			p = (char *)skip_ws(p + 1, end);
+			continue;
+		}
+		if (p >= end || *p++ != '}')
+			return -1;
+		break;
+	}
+done:
+	return skip_ws(p, end) == end ? 0 : -1;
+}
+
+/* Read the string fields from the quick path's members, as mock_json_str reads them. */
+static int flat_fields(char **keys, char **vals, size_t nmembers, size_t n, const char *const *want,
+		       const bool *required, const char **out, struct mock_resp *resp)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[i] = NULL;
+		for (size_t j = 0; j < nmembers; j++) {
+			if (strcmp(keys[j], want[i]) == 0)
+				out[i] = vals[j];
+		}
+		if (!out[i] && required[i]) {
+			mock_resp_error(resp, 400, "missing_field", "field \"%s\" is required", want[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Read string fields of a JSON object body: the quick path, else jansson's. */
+int mock_req_str_fields(const struct mock_req *r, size_t n, const char *const *keys,
+			const bool *required, const char **out, struct mock_fields *hold,
+			struct mock_resp *resp)
+{
+	char *mkeys[FLAT_MAX], *mvals[FLAT_MAX];
+	size_t nmembers;
+
+	*hold = (struct mock_fields){NULL, NULL};
+	if (r->body_len > 0) {
+		hold->buf = mock_xmalloc(r->body_len + 1);
+		memcpy(hold->buf, r->body, r->body_len);
+		hold->buf[r->body_len] = '\0';
+		if (flat_parse(hold->buf, r->body_len, mkeys, mvals, &nmembers) == 0)
+			return flat_fields(mkeys, mvals, nmembers, n, keys, required, out, resp);
+		free(hold->buf);
+		hold->buf = NULL;
+	}
+	hold->doc = mock_req_json(r, resp);
+	if (!hold->doc)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (mock_json_str(hold->doc, keys[i], required[i], &out[i], resp) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Free what the fields point into. */
+void mock_fields_free(struct mock_fields *hold)
+{
+	free(hold->buf);
+	json_decref(hold->doc);
+	*hold = (struct mock_fields){NULL, NULL};
+}
+
 /* Read an integer field within bounds. */
 int mock_json_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max,
 		  int64_t *out, struct mock_resp *resp)
@@ -302,41 +438,76 @@ int mock_json_int(json_t *obj, const char *key, bool required, int64_t min, int6
 	return 0;
 }
 
-/*
- * Append s (len bytes, UTF-8) as a JSON string, escaped as json_dumps escapes it: '"', '\\' and
- * control characters only; runs of plain bytes are copied whole.
- */
-static void dump_str(struct sbx_buf *b, const char *s, size_t len)
+/* Write s as a JSON string at out (runs of plain bytes are copied whole). */
+size_t mock_json_esc(char *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF"; /* json_dumps: \\u%04X */
+	char *o = out;
 	size_t i = 0;
 
-	sbx_buf_add(b, "\"", 1);
+	*o++ = '"';
 	while (i < len) {
 		size_t run = i;
 		unsigned char c;
-		char esc[6] = {'\\', 'u', '0', '0', 0, 0};
 
 		while (run < len && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\')
 			run++;
-		sbx_buf_add(b, s + i, run - i);
+		memcpy(o, s + i, run - i);
+		o += run - i;
 		if (run == len)
 			break;
 		c = (unsigned char)s[run];
+		*o++ = '\\';
 		switch (c) {
-		case '"': sbx_buf_add(b, "\\\"", 2); break;
-		case '\\': sbx_buf_add(b, "\\\\", 2); break;
-		case '\b': sbx_buf_add(b, "\\b", 2); break;
-		case '\f': sbx_buf_add(b, "\\f", 2); break;
-		case '\n': sbx_buf_add(b, "\\n", 2); break;
-		case '\r': sbx_buf_add(b, "\\r", 2); break;
-		case '\t': sbx_buf_add(b, "\\t", 2); break;
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
 		default:
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			sbx_buf_add(b, esc, 6);
+			memcpy(o, "u00", 3);
+			o[3] = hex[c >> 4];
+			o[4] = hex[c & 15];
+			o += 5;
 		}
 		i = run + 1;
+	}
+	*o++ = '"';
+	return (size_t)(o - out);
+}
+
+/* The length of s as a JSON string. */
+size_t mock_json_esc_len(const char *s, size_t len)
+{
+	size_t n = len + 2;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+			n += 1;
+		else if (c < 0x20)
+			n += 5;
+	}
+	return n;
+}
+
+/* Append s as a JSON string, escaped in pieces of up to 256 bytes. */
+void mock_json_put_str(struct sbx_buf *b, const char *s, size_t len)
+{
+	char out[MOCK_JSON_STR_MAX(256)];
+	size_t i = 0, n;
+
+	if (len <= 256) {
+		sbx_buf_add(b, out, mock_json_esc(out, s, len));
+		return;
+	}
+	sbx_buf_add(b, "\"", 1);
+	for (; i < len; i += n) {
+		n = len - i < 256 ? len - i : 256;
+		sbx_buf_add(b, out + 1, mock_json_esc(out, s + i, n) - 2); /* without its quotes */
 	}
 	sbx_buf_add(b, "\"", 1);
 }
@@ -356,7 +527,7 @@ static void dump_value(struct sbx_buf *b, const json_t *v)
 		json_object_foreach ((json_t *)v, key, item) {
 			if (i++)
 				sbx_buf_add(b, ",", 1);
-			dump_str(b, key, strlen(key));
+			mock_json_put_str(b, key, strlen(key));
 			sbx_buf_add(b, ":", 1);
 			dump_value(b, item);
 		}
@@ -372,7 +543,7 @@ static void dump_value(struct sbx_buf *b, const json_t *v)
 		sbx_buf_add(b, "]", 1);
 		return;
 	case JSON_STRING:
-		dump_str(b, json_string_value(v), json_string_length(v));
+		mock_json_put_str(b, json_string_value(v), json_string_length(v));
 		return;
 	case JSON_INTEGER:
 		sbx_buf_add(b, num, (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,

@@ -106,10 +106,42 @@ json_t *mock_req_json(const struct mock_req *r, struct mock_resp *resp);
  */
 int mock_json_str(json_t *obj, const char *key, bool required, const char **out,
 		  struct mock_resp *resp) MOCK_WUR;
+/* What the strings mock_req_str_fields hands back point into (free with mock_fields_free). */
+struct mock_fields {
+	char *buf;   /* a copy of the body (the quick path) */
+	json_t *doc; /* the body parsed by jansson */
+};
+/*
+ * Read the string fields keys[0..n) of a JSON object body into out (NULL when absent or null and
+ * not required), in order, with exactly the answers of mock_req_json then mock_json_str for each
+ * key (a 400 on the first failure: -1). A body that is an object of at most 16 members, each a
+ * string of printable ASCII without escapes or null, with distinct keys, is read without jansson;
+ * any other goes through mock_req_json. The strings live until mock_fields_free(hold), which
+ * is needed on both returns.
+ */
+int mock_req_str_fields(const struct mock_req *r, size_t n, const char *const *keys,
+			const bool *required, const char **out, struct mock_fields *hold,
+			struct mock_resp *resp) MOCK_WUR;
+/* Free what mock_req_str_fields' strings point into. */
+void mock_fields_free(struct mock_fields *hold);
 /* Read obj[key] as an integer in [min, max]; same contract (absent and optional: *out untouched). */
 int mock_json_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max,
 		  int64_t *out, struct mock_resp *resp) MOCK_WUR;
 /* Compact JSON text of doc; caller frees. */
 char *mock_json_dump(const json_t *doc);
+/*
+ * Append s (len bytes, UTF-8) to b as a JSON string, escaped as json_dumps escapes it: '"', '\\'
+ * and control characters only (the text mock_json_dump writes for a string).
+ */
+void mock_json_put_str(struct sbx_buf *b, const char *s, size_t len);
+/* The most bytes mock_json_esc writes for len bytes: every byte as \u00XX, and the quotes. */
+#define MOCK_JSON_STR_MAX(len) (6 * (size_t)(len) + 2)
+/*
+ * Write s (len bytes, UTF-8) as a JSON string (quotes included, escaped as mock_json_put_str; no
+ * NUL) at out, which has room for MOCK_JSON_STR_MAX(len) bytes. Returns the bytes written.
+ */
+size_t mock_json_esc(char *out, const char *s, size_t len);
+/* The bytes mock_json_esc writes for s (len bytes). */
+size_t mock_json_esc_len(const char *s, size_t len);
 
 #endif

@@ -51,8 +51,9 @@ struct node {
 #define STORE_HOT_MAX 1024
 #define STORE_HOT_MS 100
 /*
- * Every this many trees turned into text, hand the freed memory back to the system (malloc_trim):
- * the trees' small blocks are freed in the middle of the heap, where malloc keeps them otherwise.
+ * Every this many records freed (trees turned into text, texts replaced, records evicted), hand
+ * the freed memory back to the system (malloc_trim): their small blocks are freed in the middle of
+ * the heap, where malloc keeps them otherwise.
  */
 #define STORE_TRIM_EVERY 2048
 
@@ -79,7 +80,7 @@ struct mock_store {
 	size_t max_bytes;  /* 0: unbounded */
 	size_t bytes;      /* of every record */
 	uint64_t evicted;
-	uint64_t compacted; /* nodes that left the hot suffix so far (their trees freed) */
+	uint64_t compacted; /* records whose memory was freed: trees made text, texts replaced, evictions */
 	int64_t hot_ms;     /* how long a changed record stays a tree past STORE_HOT */
 	struct node *head, *tail;
 	size_t n;
@@ -538,14 +539,18 @@ static void watch_unlink(struct mock_store *s, struct mock_wait *w)
 static void notify(struct mock_store *s, struct node *n, const json_t *rec)
 {
 	struct mock_wait *w = s->watches, *next;
+	json_t *parsed = NULL;
 
-	for (; w; w = next) {
+	if (w && !rec) /* a record put or replaced as text: parsed only when someone waits */
+		rec = parsed = json_loadb(n->doc, n->bytes, JSON_DECODE_ANY, NULL);
+	for (; w && rec; w = next) {
 		next = w->next;
 		if (n->seq <= w->after || !s->match(rec, &w->filter, s->match_arg))
 			continue;
 		watch_unlink(s, w);
 		w->wake(w->wake_arg, json_deep_copy(rec));
 	}
+	json_decref(parsed);
 }
 
 /*
@@ -581,6 +586,7 @@ static void put_rec(struct mock_store *s, const char *id, json_t *rec, char *doc
 		h->next = gone;
 		gone = h;
 		s->evicted++;
+		s->compacted++;
 	}
 	trim = compacted / STORE_TRIM_EVERY != s->compacted / STORE_TRIM_EVERY;
 	pthread_cond_broadcast(&s->cond);
@@ -637,6 +643,27 @@ int mock_store_put_answer(struct mock_store *s, json_t *rec, struct mock_resp *r
 	body[len + 1] = '\0';
 	mock_resp_take(resp, status, "application/json", body, len + 1);
 	put_rec(s, id, rec, doc, len);
+	return 0;
+}
+
+/* Insert or replace a record given as its text; optionally answer resp with the same text. */
+int mock_store_put_text(struct mock_store *s, const char *id, char *doc, size_t len,
+			struct mock_resp *resp, int status)
+{
+	char *body;
+
+	if (!id || !*id) {
+		free(doc);
+		return -1;
+	}
+	if (resp) {
+		body = mock_xmalloc(len + 2);
+		memcpy(body, doc, len);
+		body[len] = '\n';
+		body[len + 1] = '\0';
+		mock_resp_take(resp, status, "application/json", body, len + 1);
+	}
+	put_rec(s, id, NULL, doc, len);
 	return 0;
 }
 
@@ -722,6 +749,54 @@ void mock_store_update_each(struct mock_store *s, size_t n, const char *const *i
 	if (changed)
 		pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Replace the text of one record (lock held; the caller broadcasts when it returns 0): 0, or -1
+ * when the id is unknown (doc freed). What it replaced is freed here: a text (one free), or a tree
+ * only when the record was still one (not for records put as text).
+ */
+static int replace_locked(struct mock_store *s, const char *id, char *doc, size_t len)
+{
+	struct node *n = find(s, id);
+
+	if (!n) {
+		free(doc);
+		return -1;
+	}
+	free(n->doc);
+	json_decref(n->rec);
+	s->bytes -= n->bytes;
+	n->rec = NULL; /* a hot node may be text (see node.hot) */
+	n->doc = doc;
+	n->bytes = len;
+	s->bytes += len;
+	n->changed = sbx_mono_ms();
+	s->compacted++;
+	db_save(s, n);
+	notify(s, n, NULL);
+	return 0;
+}
+
+/* Replace the text of several records under one acquisition of the lock. */
+void mock_store_replace_each(struct mock_store *s, size_t n, const char *const *ids, char **docs,
+			     const size_t *lens, int *rcs)
+{
+	bool changed = false, trim;
+	uint64_t compacted;
+
+	pthread_mutex_lock(&s->lock);
+	compacted = s->compacted;
+	for (size_t i = 0; i < n; i++) {
+		rcs[i] = replace_locked(s, ids[i], docs[i], lens[i]);
+		changed |= rcs[i] == 0;
+	}
+	trim = compacted / STORE_TRIM_EVERY != s->compacted / STORE_TRIM_EVERY;
+	if (changed)
+		pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	if (trim)
+		malloc_trim(0);
 }
 
 /* Delete one record. */

@@ -51,6 +51,13 @@ int mock_store_put(struct mock_store *s, json_t *rec);
  * one serialization the store keeps.
  */
 int mock_store_put_answer(struct mock_store *s, json_t *rec, struct mock_resp *resp, int status);
+/*
+ * Insert or replace the record `id` given as its compact JSON text doc (len bytes, an object whose
+ * "id" is id; steals doc): kept as text, parsed only when read (no tree is built). With resp, also
+ * answer it with status and the text (then "\n"). 0, or -1 when id is NULL or empty (doc freed).
+ */
+int mock_store_put_text(struct mock_store *s, const char *id, char *doc, size_t len,
+			struct mock_resp *resp, int status);
 /* A copy of the record with this id, or NULL. Caller decrefs. */
 json_t *mock_store_get(struct mock_store *s, const char *id);
 /*
@@ -69,6 +76,13 @@ int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *re
 void mock_store_update_each(struct mock_store *s, size_t n, const char *const *ids,
 			    int (*fn)(json_t *rec, void *arg), void *const *args, const bool *settle,
 			    int *rcs);
+/*
+ * Replace the records ids[i] by the texts docs[i] (lens[i] bytes, compact JSON objects; stolen)
+ * under one acquisition of the lock, written through and waiters woken as by an update; rcs[i]
+ * is 0, or -1 when the id is unknown (deleted or evicted: the text is freed).
+ */
+void mock_store_replace_each(struct mock_store *s, size_t n, const char *const *ids, char **docs,
+			     const size_t *lens, int *rcs);
 /* Delete one record: 0, or -1 when absent. */
 int mock_store_del(struct mock_store *s, const char *id);
 /* Delete every record; returns how many. */

@@ -1,6 +1,7 @@
 /* sms — the SMS gateway's JSON API and the delivery simulation both of its APIs share. */
 #include "sms.h"
 #include "sms_int.h"
+#include "sms_msg.h"
 #include "twilio.h"
 
 #include "clock.h"
@@ -39,8 +40,8 @@ static const struct sms_step plan_rejected[] = {
 /* A pending status change. */
 struct transition {
 	struct sms *sms;
-	char *id;
-	const struct sms_step *step;
+	struct sms_msg *msg;          /* the message as it is now (its record's fields) */
+	const struct sms_step *step;  /* the next one */
 	struct mock_target own; /* the message's status_callback, checked when it was sent (url NULL: none) */
 	sms_notify_fn notify;   /* how own is called (NULL: JSON) */
 	char *key;              /* what notify signs with, or NULL */
@@ -85,12 +86,6 @@ size_t sms_utf8_len(const char *s)
 	return n;
 }
 
-/* Segments of a message: 160 characters for one, 153 each when split. */
-static size_t segments(size_t chars)
-{
-	return chars <= 160 ? 1 : (chars + 152) / 153;
-}
-
 /* Send the status callbacks of a message to --callback-url (JSON) and its own (checked) target. */
 static void callbacks(struct sms *s, const json_t *msg, const struct transition *t)
 {
@@ -117,39 +112,12 @@ static bool notifies(const struct sms *s, const struct transition *t)
 	return s->callback.url || t->own.url;
 }
 
-/* A history entry {"status": status, "at": ts} (both ASCII; no json_pack on the hot path). */
-static json_t *history_entry(const char *status, const char *ts)
-{
-	json_t *e = json_object();
-
-	json_object_set_new_nocheck(e, "status", json_string_nocheck(status));
-	json_object_set_new_nocheck(e, "at", json_string_nocheck(ts));
-	return e;
-}
-
-/* Move a record to step's status (the steps' texts are static ASCII). */
-static int apply_step(json_t *rec, void *arg)
-{
-	const struct sms_step *st = arg;
-	char ts[32];
-
-	mock_fmt_time(mock_now_ms(), ts);
-	json_object_set_new_nocheck(rec, "status", json_string_nocheck(st->status));
-	json_object_set_new_nocheck(rec, "updated_at", json_string_nocheck(ts));
-	json_object_set_new_nocheck(rec, "error_code", st->code ? json_integer(st->code)
-				    : st->error_code ? json_string_nocheck(st->error_code) : json_null());
-	json_object_set_new_nocheck(rec, "error_message", st->error_message ?
-				    json_string_nocheck(st->error_message) : json_null());
-	json_array_append_new(json_object_get(rec, "history"), history_entry(st->status, ts));
-	return 0;
-}
-
 /* Free a pending transition. */
 static void transition_free(void *arg)
 {
 	struct transition *t = arg;
 
-	free(t->id);
+	sms_msg_free(t->msg);
 	mock_target_clear(&t->own);
 	if (t->key)
 		OPENSSL_cleanse(t->key, strlen(t->key));
@@ -215,7 +183,7 @@ static void transition_next(struct sms *s, struct transition *t, int rc)
 		transition_free(t); /* deleted meanwhile */
 		return;
 	}
-	msg = notifies(s, t) ? mock_store_get(s->messages, t->id) : NULL;
+	msg = notifies(s, t) ? mock_store_get(s->messages, t->msg->id) : NULL;
 	if (msg)
 		callbacks(s, msg, t);
 	json_decref(msg);
@@ -226,24 +194,28 @@ static void transition_next(struct sms *s, struct transition *t, int rc)
 		transition_free(t);
 }
 
-/* Run the first SMS_BATCH due transitions of a list as one store batch; returns the rest. */
+/*
+ * Run the first SMS_BATCH due transitions of a list: each message moves to its step and its new
+ * text replaces its record, the batch under one store lock; returns the rest.
+ */
 static struct transition *run_batch(struct sms *s, struct transition *list)
 {
 	struct transition *t[SMS_BATCH];
 	const char *ids[SMS_BATCH] = {NULL};
-	void *steps[SMS_BATCH] = {NULL};
-	bool last[SMS_BATCH] = {false}; /* the final status: the store may keep only the text */
+	char *docs[SMS_BATCH] = {NULL};
+	size_t lens[SMS_BATCH] = {0};
 	int rcs[SMS_BATCH];
 	size_t n = 0;
 
 	while (list && n < SMS_BATCH) {
 		t[n] = list;
-		ids[n] = list->id;
-		last[n] = !list->step[1].status;
-		steps[n++] = (void *)list->step;
+		sms_msg_step(list->msg, list->step);
+		ids[n] = list->msg->id;
+		docs[n] = sms_msg_text(list->msg, &lens[n]);
+		n++;
 		list = list->next;
 	}
-	mock_store_update_each(s->messages, n, ids, apply_step, steps, last, rcs);
+	mock_store_replace_each(s->messages, n, ids, docs, lens, rcs);
 	for (size_t i = 0; i < n; i++)
 		transition_next(s, t[i], rcs[i]);
 	return list;
@@ -316,61 +288,29 @@ static int check_recipient(struct sms *s, const char *to, struct mock_resp *resp
 	return 0;
 }
 
-/* A string or, for NULL, null (json_pack's "s?"); NULL when s is not UTF-8. */
-static json_t *string_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-/* A new message record (what json_pack would build, without parsing a format per message). */
-json_t *sms_message_new(const char *to, const char *from, const char *body, const char *cb)
-{
-	char ts[32], *id = mock_id_new("SM", 32);
-	json_t *rec = json_object(), *history = json_array();
-	int bad = 0;
-
-	mock_fmt_time(mock_now_ms(), ts);
-	json_array_append_new(history, history_entry("queued", ts));
-	bad |= json_object_set_new_nocheck(rec, "id", json_string_nocheck(id));
-	bad |= json_object_set_new_nocheck(rec, "status", json_string_nocheck("queued"));
-	bad |= json_object_set_new_nocheck(rec, "to", json_string(to));
-	bad |= json_object_set_new_nocheck(rec, "from", string_or_null(from));
-	bad |= json_object_set_new_nocheck(rec, "body", json_string(body));
-	bad |= json_object_set_new_nocheck(rec, "segments",
-					   json_integer((json_int_t)segments(sms_utf8_len(body))));
-	bad |= json_object_set_new_nocheck(rec, "status_callback", string_or_null(cb));
-	bad |= json_object_set_new_nocheck(rec, "error_code", json_null());
-	bad |= json_object_set_new_nocheck(rec, "error_message", json_null());
-	bad |= json_object_set_new_nocheck(rec, "created_at", json_string_nocheck(ts));
-	bad |= json_object_set_new_nocheck(rec, "updated_at", json_string_nocheck(ts));
-	bad |= json_object_set_new_nocheck(rec, "history", history);
-	free(id);
-	if (bad) { /* a string that is not UTF-8, as json_pack refuses it */
-		json_decref(rec);
-		return NULL;
-	}
-	return rec;
-}
-
-/* Store, announce and schedule a new message (steals rec and own). */
-void sms_accept(struct sms *s, json_t *rec, const struct sms_step *plan, struct mock_target *own,
+/* Store, announce and schedule a new message (steals m and own). */
+void sms_accept(struct sms *s, struct sms_msg *m, const struct sms_step *plan, struct mock_target *own,
 		sms_notify_fn notify, const char *key, struct mock_resp *resp)
 {
 	struct transition *t = mock_xcalloc(1, sizeof(*t));
+	json_t *rec;
+	size_t len;
+	char *text;
 
 	t->sms = s;
-	t->id = mock_xstrdup(json_string_value(json_object_get(rec, "id")));
+	t->msg = m;
 	t->step = plan;
 	t->own = *own;
 	memset(own, 0, sizeof(*own));
 	t->notify = notify;
 	t->key = mock_xstrdup(key);
-	if (notifies(s, t))
+	if (notifies(s, t)) {
+		rec = sms_msg_json(m);
 		callbacks(s, rec, t);
-	if (resp)
-		mock_store_put_answer(s->messages, rec, resp, 201);
-	else
-		mock_store_put(s->messages, rec);
+		json_decref(rec);
+	}
+	text = sms_msg_text(m, &len);
+	mock_store_put_text(s->messages, m->id, text, len, resp, 201);
 	transition_queue(s, t);
 }
 
@@ -393,27 +333,29 @@ static int check_callback(struct sms *s, const char *cb, struct mock_target *own
 	return -1;
 }
 
+/* The fields of POST /v1/messages, in the order they are checked. */
+static const char *const send_keys[] = {"to", "from", "body", "status_callback"};
+static const bool send_required[] = {true, true, true, false};
+
 /* POST /v1/messages. */
 static void h_send(const struct mock_req *req, struct mock_resp *resp, void *arg)
 {
 	struct sms *s = arg;
-	const char *to, *from, *body, *cb;
+	const char *f[4]; /* to, from, body, status_callback */
 	struct mock_target own = {.url = NULL};
-	json_t *doc = mock_req_json(req, resp), *rec;
+	struct mock_fields hold;
+	struct sms_msg *m;
 
-	if (!doc)
-		return;
-	if (mock_json_str(doc, "to", true, &to, resp) < 0 ||
-	    mock_json_str(doc, "from", true, &from, resp) < 0 ||
-	    mock_json_str(doc, "body", true, &body, resp) < 0 ||
-	    mock_json_str(doc, "status_callback", false, &cb, resp) < 0 ||
-	    check_fields(to, from, body, cb, resp) < 0 || check_recipient(s, to, resp) < 0 ||
-	    check_callback(s, cb, &own, resp) < 0)
+	if (mock_req_str_fields(req, 4, send_keys, send_required, f, &hold, resp) < 0 ||
+	    check_fields(f[0], f[1], f[2], f[3], resp) < 0 || check_recipient(s, f[0], resp) < 0 ||
+	    check_callback(s, f[3], &own, resp) < 0)
 		goto out;
-	rec = sms_message_new(to, from, body, cb);
-	sms_accept(s, rec, plan_for(to), &own, NULL, NULL, resp);
+	m = sms_msg_new(f[0], f[1], f[2], f[3]); /* the body's strings are UTF-8: never NULL */
+	if (m)
+		sms_accept(s, m, plan_for(f[0]), &own, NULL, NULL, resp);
 out:
-	json_decref(doc);
+	mock_target_clear(&own);
+	mock_fields_free(&hold);
 }
 
 /* Read the SMS options (after the server exists: --callback-url is checked by its sender). */

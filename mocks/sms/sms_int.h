@@ -20,6 +20,7 @@ struct mock_resp;
 struct twilio;
 
 struct transition;
+struct sms_msg;
 
 struct sms {
 	struct mock_server *srv;
@@ -55,15 +56,13 @@ extern const struct sms_step sms_plan_ok[];
 typedef void (*sms_notify_fn)(struct sms *s, const json_t *msg, const struct mock_target *own,
 			      const char *key);
 
-/* A new record in status "queued" (from may be NULL: a Twilio message from a messaging service). */
-json_t *sms_message_new(const char *to, const char *from, const char *body, const char *cb);
 /*
  * Announce (--callback-url; own through notify, or as JSON when notify is NULL), store and
- * schedule a new message along plan (a static table ending with a NULL status). Steals rec and
- * *own (cleared); key is copied. With resp, also answer it 201 with the record (one serialization
- * for the store and the answer).
+ * schedule a new message along plan (a static table ending with a NULL status; at most two
+ * steps). Steals m and *own (cleared); key is copied. With resp, also answer it 201 with the record
+ * (one text for the store and the answer).
  */
-void sms_accept(struct sms *s, json_t *rec, const struct sms_step *plan, struct mock_target *own,
+void sms_accept(struct sms *s, struct sms_msg *m, const struct sms_step *plan, struct mock_target *own,
 		sms_notify_fn notify, const char *key, struct mock_resp *resp);
 /* Check and pin a status callback URL from a request: 0 (own->url NULL when cb is NULL), or -1 with e. */
 int sms_callback_check(struct sms *s, const char *cb, struct mock_target *own, struct mock_err *e);

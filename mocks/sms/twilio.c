@@ -16,6 +16,7 @@
 #include "random.h"
 #include "sms.h"
 #include "sms_int.h"
+#include "sms_msg.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -433,18 +434,14 @@ static char *message_sid(void)
 	return sid;
 }
 
-/* The stored record of a new Twilio message (a new reference). */
-static json_t *tw_record(const struct mock_req *req, const struct msg_in *in)
+/* A new Twilio message (NULL when a field is not UTF-8: the form decoder refuses those first). */
+static struct sms_msg *tw_record(const struct mock_req *req, const struct msg_in *in)
 {
-	json_t *rec = sms_message_new(in->to, in->from, in->body, in->cb);
-	char *sid = message_sid();
+	struct sms_msg *m = sms_msg_new(in->to, in->from, in->body, in->cb);
 
-	json_object_set_new(rec, "id", json_string(sid));
-	free(sid);
-	json_object_set_new(rec, "api", json_string("twilio"));
-	json_object_set_new(rec, "account_sid", json_string(mock_req_param(req, "AccountSid")));
-	json_object_set_new(rec, "messaging_service_sid", in->mss ? json_string(in->mss) : json_null());
-	return rec;
+	if (m)
+		sms_msg_set_twilio(m, message_sid(), mock_req_param(req, "AccountSid"), in->mss);
+	return m;
 }
 
 /* POST /2010-04-01/Accounts/{AccountSid}/Messages.json. */
@@ -455,6 +452,7 @@ static void h_create(const struct mock_req *req, struct mock_resp *resp, void *a
 	struct mock_target own = {.url = NULL};
 	struct msg_in in;
 	char *key = NULL;
+	struct sms_msg *m;
 	json_t *rec;
 
 	if (tw_begin(tw, req, &key, resp) < 0 || tw_faults(tw, resp) < 0 || tw_form(req, &form, resp) < 0)
@@ -464,9 +462,16 @@ static void h_create(const struct mock_req *req, struct mock_resp *resp, void *a
 	if (check_params(req, &form, &in, resp) < 0 || check_numbers(tw, &in, resp) < 0 ||
 	    check_callback(tw, in.cb, &own, resp) < 0)
 		goto out;
-	rec = tw_record(req, &in);
+	m = tw_record(req, &in);
+	rec = m ? sms_msg_json(m) : NULL;
+	if (!rec) {
+		sms_msg_free(m);
+		tw_error(resp, 400, 0, "The request could not be processed (its text is not UTF-8)");
+		goto out;
+	}
 	mock_resp_json(resp, 201, tw_message(rec));
-	sms_accept(tw->sms, rec, plan_for(in.to), &own, tw_notify, key, NULL);
+	json_decref(rec);
+	sms_accept(tw->sms, m, plan_for(in.to), &own, tw_notify, key, NULL);
 out:
 	mock_target_clear(&own);
 	mock_kv_free(&form);

@@ -656,6 +656,154 @@ static void test_store_text_kept(void **state)
 	mock_db_close(db);
 }
 
+/* A watch's wake (test_store_put_text): keep the record. */
+static void keep_woken(void *arg, json_t *rec)
+{
+	*(json_t **)arg = rec;
+}
+
+/* A wait's answer (test_store_put_text): never reached, the wait is only watched. */
+static void no_answer(struct mock_resp *resp, const json_t *rec, int64_t timeout_ms, void *arg)
+{
+	(void)resp;
+	(void)rec;
+	(void)timeout_ms;
+	(void)arg;
+}
+
+/*
+ * In process: records put as text (mock_store_put_text) answer with that text, read, filter,
+ * update and list as any other; mock_store_replace_each replaces a text or a tree, reports an
+ * unknown id, wakes a watch whose filter the new text matches; the byte bound counts the text.
+ */
+static void test_store_put_text(void **state)
+{
+	struct mock_err e;
+	struct mock_db *db = mock_db_open(NULL, &e);
+	struct mock_store *st = mock_store_new(db, "t", 5000, &e);
+	struct mock_resp resp = {0}, wresp = {0};
+	struct mock_kvlist f = {0};
+	json_t *woken = NULL, *rec = NULL, *items;
+	const char *ids[3] = {"a", "missing", "t"};
+	char *docs[3] = {mock_xstrdup("{\"id\":\"a\",\"s\":\"done\",\"n\":2}"), mock_xstrdup("{\"id\":\"missing\"}"),
+			 mock_xstrdup("{\"id\":\"t\",\"n\":7}")};
+	size_t lens[3] = {strlen(docs[0]), strlen(docs[1]), strlen(docs[2])}, total;
+	int one = 1, rcs[3];
+	char *text;
+
+	(void)state;
+	text = mock_xstrdup("{\"id\":\"a\",\"s\":\"q\\\"\",\"n\":1}");
+	assert_int_equal(mock_store_put_text(st, "a", text, strlen(text), &resp, 201), 0);
+	assert_int_equal(resp.status, 201);
+	assert_string_equal(resp.body, "{\"id\":\"a\",\"s\":\"q\\\"\",\"n\":1}\n");
+	mock_resp_clear(&resp);
+	assert_int_equal(mock_store_put_text(st, "", mock_xstrdup("{}"), 2, NULL, 0), -1);
+	assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i}", "id", "t", "n", 1)), 0); /* a tree */
+	mock_kv_add(&f, "s", "done");
+	mock_resp_wait(&wresp, st, &f, 0, 10000, no_answer, NULL);
+	assert_int_equal(mock_wait_watch(wresp.wait, keep_woken, &woken, &rec), 0);
+	mock_store_replace_each(st, 3, ids, docs, lens, rcs);
+	assert_int_equal(rcs[0], 0);
+	assert_int_equal(rcs[1], -1);
+	assert_int_equal(rcs[2], 0);
+	assert_non_null(woken); /* the watch matched the new text */
+	assert_string_equal(json_string_value(json_object_get(woken, "id")), "a");
+	json_decref(woken);
+	mock_wait_free(wresp.wait);
+	wresp.wait = NULL;
+	text = stored_text(st, "t");
+	assert_string_equal(text, "{\"id\":\"t\",\"n\":7}");
+	free(text);
+	assert_int_equal(mock_store_update(st, "a", add_n, &one), 0); /* a text record updates */
+	text = stored_text(st, "a");
+	assert_string_equal(text, "{\"id\":\"a\",\"s\":\"done\",\"n\":3}");
+	free(text);
+	mock_kv_add(&f, "s", "done");
+	items = mock_store_list(st, &f, 0, 10, &total);
+	assert_int_equal(total, 1);
+	json_decref(items);
+	mock_kv_free(&f);
+	mock_store_set_max_bytes(st, 60); /* about three records of 20 bytes */
+	for (int i = 0; i < 5; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "b%d", i);
+		text = mock_xasprintf("{\"id\":\"%s\",\"x\":1}", id);
+		assert_int_equal(mock_store_put_text(st, id, text, strlen(text), NULL, 0), 0);
+	}
+	assert_true(mock_store_evictions(st) >= 3);
+	assert_true(mock_store_count(st) <= 3);
+	mock_store_free(st);
+	mock_db_close(db);
+}
+
+/*
+ * In process: mock_req_str_fields gives what mock_req_json then mock_json_str give (return, status,
+ * error body, strings) for bodies its quick path reads (flat ASCII strings and nulls) and for those
+ * it leaves to jansson (escapes, UTF-8, numbers, nesting, duplicate keys, malformed, trailing text).
+ */
+static void test_req_str_fields_in_process(void **state)
+{
+	static const struct {
+		const char *body;
+		bool quick; /* read without jansson */
+	} cases[] = {
+		{"{\"to\":\"+15551234567\",\"from\":\"Acme\",\"body\":\"your code is 123456\"}", true},
+		{" \t\r\n{ \"body\" : \"b\" ,\"from\":\"A\", \"to\":\"t\",\"status_callback\":null } \n", true},
+		{"{\"to\":\"t\",\"from\":null,\"body\":\"b\"}", true},
+		{"{\"to\":\"t\",\"from\":\"f\"}", true},
+		{"{}", true},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"\x7f~\",\"\":\"\"}", true},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"q\\\"\"}", false},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"caf\xc3\xa9\"}", false},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"\xff\"}", false},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"a\tb\"}", false},
+		{"{\"to\":1,\"from\":\"f\",\"body\":\"b\"}", false},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"b\",\"x\":{\"y\":[]}}", false},
+		{"{\"to\":\"t\",\"to\":\"u\",\"from\":\"f\",\"body\":\"b\"}", false},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"b\"} x", false},
+		{"{\"to\":\"t\",\"from\":\"f\",\"body\":\"b\",}", false},
+		{"{\"to\":\"t\" \"from\":\"f\"}", false},
+		{"{\"to\":nul}", false},
+		{"{\"to\":\"t", false},
+		{"{", false},
+		{"", false},
+		{"[]", false},
+		{"null", false},
+		{"{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\",\"f\":\"6\",\"g\":\"7\",\"h\":\"8\","
+		 "\"i\":\"9\",\"j\":\"10\",\"k\":\"11\",\"l\":\"12\",\"m\":\"13\",\"n\":\"14\",\"o\":\"15\",\"p\":\"16\","
+		 "\"to\":\"17\"}", false},
+	};
+	static const char *const keys[] = {"to", "from", "body", "status_callback"};
+	static const bool required[] = {true, true, true, false};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct mock_req *req = mock_req_new("POST", "/v1/messages", cases[c].body, strlen(cases[c].body));
+		struct mock_resp quick = {0}, slow = {0};
+		const char *fq[4] = {NULL}, *fs[4] = {NULL};
+		struct mock_fields hold;
+		json_t *doc = mock_req_json(req, &slow);
+		int rq = mock_req_str_fields(req, 4, keys, required, fq, &hold, &quick), rs = doc ? 0 : -1;
+
+		for (size_t i = 0; rs == 0 && i < 4; i++)
+			rs = mock_json_str(doc, keys[i], required[i], &fs[i], &slow);
+		assert_int_equal(hold.buf != NULL, cases[c].quick);
+		assert_int_equal(rq, rs);
+		assert_int_equal(quick.status, slow.status);
+		assert_string_equal(quick.body ? quick.body : "", slow.body ? slow.body : "");
+		for (size_t i = 0; rq == 0 && i < 4; i++) {
+			assert_true((fq[i] == NULL) == (fs[i] == NULL));
+			if (fq[i])
+				assert_string_equal(fq[i], fs[i]);
+		}
+		mock_fields_free(&hold);
+		json_decref(doc);
+		mock_resp_clear(&quick);
+		mock_resp_clear(&slow);
+		mock_req_free(req);
+	}
+}
+
 /* In process: mock_json_dump writes what json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER) writes. */
 static void test_json_dump_in_process(void **state)
 {
@@ -773,6 +921,8 @@ int main(void)
 		cmocka_unit_test(test_store_in_process),
 		cmocka_unit_test(test_store_old_records),
 		cmocka_unit_test(test_store_text_kept),
+		cmocka_unit_test(test_store_put_text),
+		cmocka_unit_test(test_req_str_fields_in_process),
 		cmocka_unit_test(test_json_dump_in_process),
 		cmocka_unit_test(test_util_in_process),
 		cmocka_unit_test(test_form_in_process),

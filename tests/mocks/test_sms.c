@@ -9,6 +9,8 @@
 
 #include "mocktest.h"
 #include "../../mocks/sms/sms.h"
+#include "../../mocks/sms/sms_msg.h"
+#include "mock_req.h"
 
 #include <stdlib.h>
 
@@ -310,6 +312,159 @@ static void test_segments(void **state)
 	http_resp_free(&r);
 }
 
+/* The tree the mock built before sms_msg (same members, same order) for m's fields. */
+static json_t *reference_tree(const struct sms_msg *m, const char *to, const char *from, const char *body,
+			      const char *cb, json_int_t segments, const char *account_sid, const char *mss)
+{
+	const struct sms_step *st = m->step;
+	json_t *rec = json_object(), *history = json_array();
+
+	for (size_t i = 0; i < m->nhistory; i++)
+		json_array_append_new(history, json_pack("{s:s,s:s}", "status", m->history[i].status, "at",
+							 m->history[i].at));
+	json_object_set_new(rec, "id", json_string(m->id));
+	json_object_set_new(rec, "status", json_string(st ? st->status : "queued"));
+	json_object_set_new(rec, "to", json_string(to));
+	json_object_set_new(rec, "from", from ? json_string(from) : json_null());
+	json_object_set_new(rec, "body", json_string(body));
+	json_object_set_new(rec, "segments", json_integer(segments));
+	json_object_set_new(rec, "status_callback", cb ? json_string(cb) : json_null());
+	json_object_set_new(rec, "error_code", st && st->code ? json_integer(st->code)
+			    : st && st->error_code ? json_string(st->error_code) : json_null());
+	json_object_set_new(rec, "error_message", st && st->error_message ? json_string(st->error_message)
+			    : json_null());
+	json_object_set_new(rec, "created_at", json_string(m->created_at));
+	json_object_set_new(rec, "updated_at", json_string(m->updated_at));
+	json_object_set_new(rec, "history", history);
+	if (account_sid || mss) {
+		json_object_set_new(rec, "api", json_string("twilio"));
+		json_object_set_new(rec, "account_sid", json_string(account_sid));
+		json_object_set_new(rec, "messaging_service_sid", mss ? json_string(mss) : json_null());
+	}
+	return rec;
+}
+
+/* Assert that m's text is what mock_json_dump writes for the reference tree, and parses back. */
+static void assert_msg_text(const struct sms_msg *m, json_t *want_tree)
+{
+	char *want = mock_json_dump(want_tree), *got;
+	size_t len;
+	json_t *back;
+
+	got = sms_msg_text(m, &len);
+	assert_string_equal(got, want);
+	assert_int_equal(len, strlen(want));
+	back = json_loadb(got, len, 0, NULL);
+	assert_non_null(back);
+	assert_true(json_equal(back, want_tree));
+	json_decref(back);
+	free(got);
+	free(want);
+	json_decref(want_tree);
+}
+
+/*
+ * In process: a message's record text (written without a tree) is the text of the tree the mock
+ * built before, for quotes, backslashes, every control character, UTF-8 (2 to 4 bytes, U+2028),
+ * 1,600-character bodies, null from and callback, at each status of every kind of plan, with
+ * Twilio's fields; strings that are not UTF-8 are refused.
+ */
+static void test_msg_text_in_process(void **state)
+{
+	static const struct sms_step steps[] = {{"sent", NULL, NULL, 0},
+						{"failed", "carrier_rejected", "the \"carrier\" said\tno", 0},
+						{"undelivered", NULL, "Unreachable destination handset", 30003}};
+	char ctl[40], longb[6401], *p = longb;
+	const char *bodies[] = {"code 1234", "q\"b\\s/", ctl, "caf\u00e9 \u65e5\u672c \U0001F600 \u2028", longb, "x"};
+	struct sms_msg *m;
+
+	(void)state;
+	for (int c = 1; c < 32; c++)
+		ctl[c - 1] = (char)c;
+	memcpy(ctl + 31, "\x7f end", 6);
+	for (int i = 0; i < 1600; i++) { /* 1,600 characters, 1 to 4 bytes, an escape every 7 */
+		static const char *const ch[] = {"a", "\u00e9", "\u20ac", "\U0001F600", "\"", "\n", "\\"};
+		const char *s = ch[i % 7];
+		memcpy(p, s, strlen(s));
+		p += strlen(s);
+	}
+	*p = '\0';
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		const char *from = i % 2 ? NULL : "Acme \"Co\"", *cb = i % 3 ? "http://127.0.0.1:9/\u00e9?a=\"b\"" : NULL;
+		size_t chars = sms_utf8_len(bodies[i]);
+		json_int_t segs = (json_int_t)(chars <= 160 ? 1 : (chars + 152) / 153);
+
+		m = sms_msg_new("+15551234567", from, bodies[i], cb);
+		assert_non_null(m);
+		assert_msg_text(m, reference_tree(m, "+15551234567", from, bodies[i], cb, segs, NULL, NULL));
+		for (size_t k = 0; k < 2; k++) {
+			sms_msg_step(m, &steps[(i + k) % 3]);
+			assert_msg_text(m, reference_tree(m, "+15551234567", from, bodies[i], cb, segs, NULL, NULL));
+		}
+		sms_msg_free(m);
+	}
+	m = sms_msg_new("+15551234567", NULL, "twilio \u00e9", NULL);
+	sms_msg_set_twilio(m, mock_xstrdup("SM0123456789abcdef0123456789abcdef"), "AC\"x", "MG01");
+	sms_msg_step(m, &steps[2]);
+	assert_msg_text(m, reference_tree(m, "+15551234567", NULL, "twilio \u00e9", NULL, 1, "AC\"x", "MG01"));
+	sms_msg_free(m);
+	assert_null(sms_msg_new("+15551234567", "Acme", "bad \xff", NULL));
+	assert_null(sms_msg_new("+15551234567", "\xc3", "ok", NULL));
+	assert_null(sms_msg_new("+15551234567", "Acme", "ok", "http://x/\xed\xa0\x80"));
+}
+
+/* In process: mock_json_esc writes mock_json_esc_len bytes, as mock_json_dump escapes each byte. */
+static void test_json_esc_in_process(void **state)
+{
+	char in[600], out[MOCK_JSON_STR_MAX(600)];
+	struct sbx_buf b = {0};
+
+	(void)state;
+	for (int c = 1; c < 256; c++) {
+		char one[2] = {(char)c, 0};
+		json_t *v = json_stringn_nocheck(one, 1);
+		char *want = mock_json_dump(v);
+		size_t n = mock_json_esc(out, one, 1);
+		assert_int_equal(n, mock_json_esc_len(one, 1));
+		assert_int_equal(n, strlen(want));
+		assert_memory_equal(out, want, n);
+		free(want);
+		json_decref(v);
+	}
+	for (size_t i = 0; i < sizeof(in); i++) /* escapes across put_str's 256-byte pieces */
+		in[i] = "ab\"\\\n\x01\xc3\xa9"[i % 8];
+	mock_json_put_str(&b, in, sizeof(in));
+	assert_int_equal(b.len, mock_json_esc(out, in, sizeof(in)));
+	assert_int_equal(b.len, mock_json_esc_len(in, sizeof(in)));
+	assert_memory_equal(b.data, out, b.len);
+	sbx_buf_free(&b);
+}
+
+/* Malformed or wrong bodies are answered 400 with a JSON error; the mock keeps serving. */
+static void test_malformed_bodies(void **state)
+{
+	static const char *const bad[] = {
+		"", "{", "[]", "null", "\"x\"", "{\"to\":1,\"from\":\"Acme\",\"body\":\"b\"}",
+		"{\"to\":\"+15551234567\",\"from\":\"Acme\",\"body\":\"\xff\"}",
+		"{\"to\":\"+15551234567\",\"to\":\"+15551234568\",\"from\":\"Acme\",\"body\":\"b\"}",
+		"{\"to\":\"+15551234567\",\"from\":\"Acme\",\"body\":\"\\ud800\"}",
+		"{\"to\":\"+15551234567\",\"from\":\"Acme\",\"body\":\"b\"} x",
+		"{\"to\":\"+15551234567\",\"from\":\"Acme\",\"body\":\"\"}",
+		"{\"to\":\"+15551234567\",\"from\":\"Acme\"}",
+		"{\"to\":\"+15551234567\",\"from\":\"Acme\",\"body\":\"b\",\"status_callback\":7}",
+	};
+	struct http_resp r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(http_reqf(&r, "POST", bad[i], NULL, "%s/v1/messages", srv.url), 400);
+		assert_non_null(json_object_get(json_object_get(r.json, "error"), "code"));
+		http_resp_free(&r);
+	}
+	assert_int_equal(send_sms(&r, "+15557770009", NULL), 201);
+	http_resp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +477,9 @@ int main(void)
 		cmocka_unit_test(test_callback_given_up),
 		cmocka_unit_test(test_recipient_fault),
 		cmocka_unit_test(test_segments),
+		cmocka_unit_test(test_msg_text_in_process),
+		cmocka_unit_test(test_json_esc_in_process),
+		cmocka_unit_test(test_malformed_bodies),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
