@@ -31,14 +31,14 @@ struct node {
 	 * text parsed only when read (doc; rec NULL): a tree costs several times the text, and the
 	 * newest records are the ones updated (an SMS changes status twice within 40 ms). A tree
 	 * may keep its text too (doc: what a put answered with; NULL after a put without text or an
-	 * update), so that turning it into text only frees the tree; a record an update settled
-	 * (mock_store_update_each) keeps only its text at once.
+	 * update), so that turning it into text only frees the tree; a record put or replaced as text
+	 * (mock_store_put_text, mock_store_replace_each) never has a tree.
 	 */
 	json_t *rec;
 	char *doc;
 	size_t bytes;    /* of the record as compact JSON (exact with doc; about, for a tree: rec_bytes) */
 	int64_t changed; /* monotonic ms of the last put or update */
-	bool hot;        /* from s->hot on: a tree, or text when settled early (update_locked) */
+	bool hot;        /* from s->hot on: a tree, or text when put or replaced as text */
 };
 
 /*
@@ -681,12 +681,10 @@ json_t *mock_store_get(struct mock_store *s, const char *id)
 	return copy;
 }
 
-/*
- * Update one record (lock held; the caller broadcasts when it returns 0): what mock_store_update
- * returns. settle: keep only its text from now on (its tree is freed while in the cache).
- */
+/* Update one record (lock held; the caller broadcasts when it returns 0): what mock_store_update
+ * returns. */
 static int update_locked(struct mock_store *s, const char *id, int (*fn)(json_t *rec, void *arg),
-			 void *arg, bool settle)
+			 void *arg)
 {
 	struct node *n = find(s, id);
 	json_t *rec = NULL;
@@ -699,20 +697,13 @@ static int update_locked(struct mock_store *s, const char *id, int (*fn)(json_t 
 	if (rec)
 		rc = fn(rec, arg);
 	if (rec && rc == 0) {
-		/*
-		 * text: rec handed back (and dumped); a tree: the same one, its text dropped, or
-		 * dumped now when it settles (while the tree is in the cache).
-		 */
-		json_t *spent = node_set(s, n, rec, settle ? mock_json_dump(rec) : NULL, &old_doc);
+		/* text: rec handed back (and dumped); a tree: the same one, its text dropped */
+		json_t *spent = node_set(s, n, rec, NULL, &old_doc);
 		n->changed = sbx_mono_ms();
 		db_save(s, n);
 		notify(s, n, rec);
-		if (owned) {
+		if (owned)
 			json_decref(spent);
-		} else if (settle) {
-			n->rec = NULL;
-			json_decref(rec);
-		}
 	}
 	free(old_doc);
 	if (owned && rc != 0)
@@ -727,28 +718,11 @@ int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *re
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = update_locked(s, id, fn, arg, false);
+	rc = update_locked(s, id, fn, arg);
 	if (rc == 0)
 		pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
-}
-
-/* Update several records under one acquisition of the lock. */
-void mock_store_update_each(struct mock_store *s, size_t n, const char *const *ids,
-			    int (*fn)(json_t *rec, void *arg), void *const *args, const bool *settle,
-			    int *rcs)
-{
-	bool changed = false;
-
-	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < n; i++) {
-		rcs[i] = update_locked(s, ids[i], fn, args[i], settle && settle[i]);
-		changed |= rcs[i] == 0;
-	}
-	if (changed)
-		pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
 }
 
 /*

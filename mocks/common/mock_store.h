@@ -68,15 +68,6 @@ json_t *mock_store_get(struct mock_store *s, const char *id);
 int mock_store_update(struct mock_store *s, const char *id, int (*fn)(json_t *rec, void *arg),
 		      void *arg);
 /*
- * mock_store_update for n records under one acquisition of the lock (a batch of due changes):
- * fn(rec, args[i]) for the record ids[i]; rcs[i] gets what mock_store_update would return. With
- * settle (NULL: none), a record whose settle[i] is true is not expected to change again soon: the
- * store keeps only its text (a memory and speed hint; reads and updates work the same).
- */
-void mock_store_update_each(struct mock_store *s, size_t n, const char *const *ids,
-			    int (*fn)(json_t *rec, void *arg), void *const *args, const bool *settle,
-			    int *rcs);
-/*
  * Replace the records ids[i] by the texts docs[i] (lens[i] bytes, compact JSON objects; stolen)
  * under one acquisition of the lock, written through and waiters woken as by an update; rcs[i]
  * is 0, or -1 when the id is unknown (deleted or evicted: the text is freed).

@@ -592,9 +592,8 @@ static char *stored_text(struct mock_store *st, const char *id)
 /*
  * In process: the text a put answered with is what the record reads as once it is old (kept, not
  * redone), unless an update changed the record meanwhile (then the update's); a replace by put
- * drops it too; batch updates (mock_store_update_each) change each record or report it unknown,
- * and a record settled by one (only its text kept while among the newest) reads, changes and
- * deletes as any other.
+ * drops it too; an update of an unknown id reports it; a record updated while among the newest
+ * reads, changes and deletes as any other.
  */
 static void test_store_text_kept(void **state)
 {
@@ -602,10 +601,7 @@ static void test_store_text_kept(void **state)
 	struct mock_db *db = mock_db_open(NULL, &e);
 	struct mock_store *st = mock_store_new(db, "t", 5000, &e);
 	struct mock_resp resp = {0};
-	const char *ids[3] = {"u", "missing", "a"};
-	int one = 1, ten = 10, rcs[3];
-	void *args[3] = {&one, &one, &ten};
-	const bool settle[3] = {false, true, true}; /* a: only text from now on */
+	int one = 1, ten = 10;
 	char id[16], *text;
 
 	(void)state;
@@ -621,18 +617,16 @@ static void test_store_text_kept(void **state)
 	assert_int_equal(mock_store_put_answer(st, json_pack("{s:s,s:i}", "id", "r", "n", 1), &resp, 201), 0);
 	mock_resp_clear(&resp);
 	assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i}", "id", "r", "n", 5)), 0); /* replaced */
-	mock_store_update_each(st, 3, ids, add_n, args, settle, rcs);
-	assert_int_equal(rcs[0], 0);
-	assert_int_equal(rcs[1], -1);
-	assert_int_equal(rcs[2], 0);
-	text = stored_text(st, "a"); /* settled while among the newest */
+	assert_int_equal(mock_store_update(st, "u", add_n, &one), 0);
+	assert_int_equal(mock_store_update(st, "missing", add_n, &one), -1);
+	assert_int_equal(mock_store_update(st, "a", add_n, &ten), 0);
+	text = stored_text(st, "a"); /* updated while among the newest */
 	assert_string_equal(text, "{\"id\":\"a\",\"n\":11,\"s\":\"x\\\"\\n\"}");
 	free(text);
-	assert_int_equal(mock_store_update(st, "a", add_n, &one), 0); /* a settled one changes */
+	assert_int_equal(mock_store_update(st, "a", add_n, &one), 0);
 	assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i}", "id", "d", "n", 1)), 0);
-	mock_store_update_each(st, 1, (const char *[]){"d"}, add_n, (void *[]){&one}, settle + 1, rcs);
-	assert_int_equal(rcs[0], 0);
-	assert_int_equal(mock_store_del(st, "d"), 0); /* settled, among the newest */
+	assert_int_equal(mock_store_update(st, "d", add_n, &one), 0);
+	assert_int_equal(mock_store_del(st, "d"), 0); /* updated, among the newest */
 	for (int i = 0; i < 3000; i++) { /* a, u and r become text */
 		snprintf(id, sizeof(id), "p%d", i);
 		assert_int_equal(mock_store_put(st, json_pack("{s:s,s:i}", "id", id, "n", i)), 0);
