@@ -9,31 +9,10 @@
 
 #include "ip4.h"
 #include "plan.h"
+#include "plan_fix.h"
 #include "state.h"
 
-static const char *yaml =
-	"apiVersion: sandbox/v1\n"
-	"name: demo\n"
-	"site: { image: { recipe: debian-12 } }\n"
-	"networks: [ { name: front }, { name: back, mode: isolated } ]\n"
-	"nodes:\n"
-	"  - { name: web, count: 2, memory: 512Mi, networks: [front, back] }\n"
-	"  - { name: db, networks: [back] }\n";
 
-static const struct plan_net nets[] = {{"front", "10.211.1.0/24"}, {"back", "10.211.2.0/24"}};
-
-/* Load a blueprint from text. */
-static struct bp_blueprint *load(const char *text)
-{
-	struct bp_blueprint *bp = NULL;
-	struct sbx_err err = SBX_ERR_INIT;
-	struct bp_load_opts o = {.env_name = "demo"};
-	if (bp_load_string("test.yaml", text, strlen(text), &o, &bp, &err) < 0)
-		sbx_err_print(&err, stderr);
-	sbx_err_clear(&err);
-	assert_non_null(bp);
-	return bp;
-}
 
 /* Find a desired resource. */
 static const struct res *find(const struct plan_desired *d, const char *name)
@@ -48,10 +27,10 @@ static const struct res *find(const struct plan_desired *d, const char *name)
 static void test_desired(void **state)
 {
 	(void)state;
-	struct bp_blueprint *bp = load(yaml);
+	struct bp_blueprint *bp = plan_fix_load(plan_fix_yaml);
 	struct plan_desired d = {0};
 	struct sbx_err err = SBX_ERR_INIT;
-	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
+	assert_int_equal(plan_desired(bp, "demo", plan_fix_nets, 2, &d, &err), 0);
 	assert_int_equal(d.n, 2 + 3 * 3); /* 2 networks, 3 instances × (volume, seed, domain) */
 	assert_non_null(find(&d, "sbx-demo.front"));
 	assert_non_null(find(&d, "sbx-demo.web-1.qcow2"));
@@ -76,7 +55,7 @@ static void test_desired(void **state)
 	assert_string_equal(find(&d, "sbx-demo.db-0.qcow2")->u.vol.image.recipe, "debian-12");
 	/* same input, same output */
 	struct plan_desired d2 = {0};
-	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d2, &err), 0);
+	assert_int_equal(plan_desired(bp, "demo", plan_fix_nets, 2, &d2, &err), 0);
 	for (size_t i = 0; i < d.n; i++) {
 		char *a = res_encode(&d.res[i]), *b = res_encode(&d2.res[i]);
 		assert_string_equal(a, b);
@@ -86,30 +65,6 @@ static void test_desired(void **state)
 	plan_desired_clear(&d);
 	plan_desired_clear(&d2);
 	bp_free(bp);
-}
-
-/* Turn desired resources into recorded rows (as if `up` had finished), through the state's
- * JSON boundary. */
-static struct plan_rec *record_all(const struct plan_desired *d, size_t *n)
-{
-	struct plan_rec *r = calloc(d->n, sizeof(*r));
-	struct sbx_err err = SBX_ERR_INIT;
-	for (size_t i = 0; i < d->n; i++) {
-		char *spec = res_encode(&d->res[i]);
-		assert_int_equal(res_decode(d->res[i].type, d->res[i].name, NULL, spec, &r[i].res, &err), 0);
-		r[i].status = STATE_RES_CREATED;
-		free(spec);
-	}
-	*n = d->n;
-	return r;
-}
-
-/* Free recorded rows. */
-static void recs_free(struct plan_rec *r, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		res_clear(&r[i].res);
-	free(r);
 }
 
 /* Index of a step by name. */
@@ -125,11 +80,11 @@ static const struct plan_step *step(const struct plan *p, const char *name)
 static void test_diff(void **state)
 {
 	(void)state;
-	struct bp_blueprint *bp = load(yaml);
+	struct bp_blueprint *bp = plan_fix_load(plan_fix_yaml);
 	struct plan_desired d = {0};
 	struct plan p = {0};
 	struct sbx_err err = SBX_ERR_INIT;
-	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
+	assert_int_equal(plan_desired(bp, "demo", plan_fix_nets, 2, &d, &err), 0);
 	assert_int_equal(plan_build(&d, NULL, 0, NULL, 0, false, &p, &err), 0);
 	assert_int_equal(p.ncreate, d.n);
 	const struct plan_step *dom = step(&p, "sbx-demo.web-0");
@@ -138,7 +93,7 @@ static void test_diff(void **state)
 	plan_clear(&p);
 
 	size_t nrec;
-	struct plan_rec *rec = record_all(&d, &nrec);
+	struct plan_rec *rec = plan_fix_record_all(&d, &nrec);
 	assert_int_equal(plan_build(&d, rec, nrec, NULL, 0, false, &p, &err), 0);
 	assert_int_equal(p.nnoop, d.n);
 	assert_int_equal(p.ncreate + p.nupdate + p.ndelete, 0);
@@ -177,7 +132,7 @@ static void test_diff(void **state)
 	assert_non_null(strstr(json, "\"field\": \"vcpus\""));
 	free(json);
 	plan_clear(&p);
-	recs_free(rec, nrec);
+	plan_fix_recs_free(rec, nrec);
 	plan_desired_clear(&d);
 	bp_free(bp);
 }
@@ -186,13 +141,13 @@ static void test_diff(void **state)
 static void test_drift_and_delete_order(void **state)
 {
 	(void)state;
-	struct bp_blueprint *bp = load(yaml);
+	struct bp_blueprint *bp = plan_fix_load(plan_fix_yaml);
 	struct plan_desired d = {0}, none = {0};
 	struct plan p = {0};
 	struct sbx_err err = SBX_ERR_INIT;
-	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
+	assert_int_equal(plan_desired(bp, "demo", plan_fix_nets, 2, &d, &err), 0);
 	size_t nrec;
-	struct plan_rec *rec = record_all(&d, &nrec);
+	struct plan_rec *rec = plan_fix_record_all(&d, &nrec);
 	const struct plan_obs observed[] = {{"sbx-demo.front", true, NULL, false, NULL, 0}, {"sbx-demo.back", true, NULL, false, NULL, 0}};
 	assert_int_equal(plan_build(&d, rec, nrec, observed, 2, false, &p, &err), 0);
 	assert_int_equal(p.ncreate, d.n - 2);
@@ -228,7 +183,7 @@ static void test_drift_and_delete_order(void **state)
 	for (size_t j = 0; j < vol->ndeps; j++)
 		assert_int_equal(p.steps[vol->deps[j]].res.type, RES_DOMAIN);
 	plan_clear(&p);
-	recs_free(rec, nrec);
+	plan_fix_recs_free(rec, nrec);
 	plan_desired_clear(&d);
 	bp_free(bp);
 }
@@ -237,13 +192,13 @@ static void test_drift_and_delete_order(void **state)
 static void test_protected(void **state)
 {
 	(void)state;
-	struct bp_blueprint *bp = load(yaml);
+	struct bp_blueprint *bp = plan_fix_load(plan_fix_yaml);
 	struct plan_desired d = {0}, none = {0};
 	struct plan p = {0};
 	struct sbx_err err = SBX_ERR_INIT;
-	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
+	assert_int_equal(plan_desired(bp, "demo", plan_fix_nets, 2, &d, &err), 0);
 	size_t nrec;
-	struct plan_rec *rec = record_all(&d, &nrec);
+	struct plan_rec *rec = plan_fix_record_all(&d, &nrec);
 	assert_int_equal(plan_build(&none, rec, nrec, NULL, 0, true, &p, &err), -1);
 	assert_int_equal(err.code, SBX_EXIT_REFUSED);
 	assert_non_null(strstr(sbx_err_first(&err), "protected"));
@@ -252,7 +207,7 @@ static void test_protected(void **state)
 	/* converging a protected environment without deletions is fine */
 	assert_int_equal(plan_build(&d, rec, nrec, NULL, 0, true, &p, &err), 0);
 	plan_clear(&p);
-	recs_free(rec, nrec);
+	plan_fix_recs_free(rec, nrec);
 	plan_desired_clear(&d);
 	bp_free(bp);
 }
@@ -282,7 +237,7 @@ static void test_names(void **state)
 static void test_network_capacity(void **state)
 {
 	(void)state;
-	struct bp_blueprint *bp = load("apiVersion: sandbox/v1\nname: big\nsite: { image: { recipe: debian-12 } }\n"
+	struct bp_blueprint *bp = plan_fix_load("apiVersion: sandbox/v1\nname: big\nsite: { image: { recipe: debian-12 } }\n"
 		"networks: [ { name: n } ]\nnodes: [ { name: w, count: 241, networks: [n] } ]\n");
 	struct plan_desired d = {0};
 	struct sbx_err err = SBX_ERR_INIT;
@@ -298,7 +253,7 @@ static void test_network_capacity(void **state)
 static void test_machine(void **state)
 {
 	(void)state;
-	struct bp_blueprint *bp = load("apiVersion: sandbox/v1\nname: demo\n"
+	struct bp_blueprint *bp = plan_fix_load("apiVersion: sandbox/v1\nname: demo\n"
 		"site: { image: { recipe: debian-12 } }\n"
 		"networks: [ { name: front }, { name: back } ]\n"
 		"nodes:\n"
@@ -308,7 +263,7 @@ static void test_machine(void **state)
 	struct plan_desired d = {0}, none = {0};
 	struct plan p = {0};
 	struct sbx_err err = SBX_ERR_INIT;
-	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
+	assert_int_equal(plan_desired(bp, "demo", plan_fix_nets, 2, &d, &err), 0);
 	const struct res *m = find(&d, "sbx-demo.metal-0");
 	assert_non_null(m);
 	assert_int_equal(m->type, RES_MACHINE);
@@ -337,7 +292,7 @@ static void test_machine(void **state)
 	plan_clear(&p);
 
 	size_t nrec;
-	struct plan_rec *rec = record_all(&d, &nrec);
+	struct plan_rec *rec = plan_fix_record_all(&d, &nrec);
 	assert_int_equal(plan_build(&d, rec, nrec, NULL, 0, false, &p, &err), 0);
 	assert_int_equal(step(&p, "sbx-demo.metal-0")->action, PLAN_NOOP);
 	plan_clear(&p);
@@ -360,7 +315,7 @@ static void test_machine(void **state)
 		named = named || strstr(err.msgs[i].text, "would delete machine sbx-demo.metal-0");
 	assert_true(named);
 	sbx_err_clear(&err);
-	recs_free(rec, nrec);
+	plan_fix_recs_free(rec, nrec);
 	plan_desired_clear(&d);
 	bp_free(bp);
 }
@@ -376,11 +331,11 @@ static void test_machine_install(void **state)
 		"  - { name: metal, provider: ipmi, boot: pxe, wipe: true, disk: %s,\n"
 		"      bmc: { address: 10.0.0.6, password: \"${secret.bmc}\" } }\n";
 	char *y1 = xasprintf(y, "/dev/sda"), *y2 = xasprintf(y, "/dev/nvme0n1");
-	struct bp_blueprint *bp = load(y1), *bp2 = load(y2);
+	struct bp_blueprint *bp = plan_fix_load(y1), *bp2 = plan_fix_load(y2);
 	struct plan_desired d = {0}, d2 = {0};
 	struct plan p = {0};
 	struct sbx_err err = SBX_ERR_INIT;
-	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
+	assert_int_equal(plan_desired(bp, "demo", plan_fix_nets, 2, &d, &err), 0);
 	const struct res *m = find(&d, "sbx-demo.metal-0");
 	assert_non_null(m);
 	assert_string_equal(m->u.mach.disk, "/dev/sda");
@@ -391,8 +346,8 @@ static void test_machine_install(void **state)
 	plan_clear(&p);
 
 	size_t nrec;
-	struct plan_rec *rec = record_all(&d, &nrec);
-	assert_int_equal(plan_desired(bp2, "demo", nets, 2, &d2, &err), 0);
+	struct plan_rec *rec = plan_fix_record_all(&d, &nrec);
+	assert_int_equal(plan_desired(bp2, "demo", plan_fix_nets, 2, &d2, &err), 0);
 	assert_int_equal(plan_build(&d2, rec, nrec, NULL, 0, false, &p, &err), 0);
 	const struct plan_step *s = step(&p, "sbx-demo.metal-0");
 	assert_int_equal(s->action, PLAN_UPDATE);
@@ -403,7 +358,7 @@ static void test_machine_install(void **state)
 	assert_string_equal(s->reason,
 		"changed: boot pxe, install to /dev/nvme0n1, wipe the disk first, power on again (BMC 10.0.0.6:623)");
 	plan_clear(&p);
-	recs_free(rec, nrec);
+	plan_fix_recs_free(rec, nrec);
 	plan_desired_clear(&d);
 	plan_desired_clear(&d2);
 	bp_free(bp);
@@ -429,10 +384,10 @@ static void test_netboot(void **state)
 		"  - { name: edge, provider: ipmi, mac: \"52:54:00:00:00:22\", bmc: { address: 10.0.0.6, password: \"${secret.bmc}\" } }\n"
 		"  - { name: nomac, provider: ipmi, bmc: { address: 10.0.0.7, password: \"${secret.bmc}\" } }\n";
 	char *y1 = xasprintf(y, "52:54:00:00:00:11"), *y2 = xasprintf(y, "52:54:00:00:00:12");
-	struct bp_blueprint *bp = load(y1), *bp2 = load(y2);
+	struct bp_blueprint *bp = plan_fix_load(y1), *bp2 = plan_fix_load(y2);
 	struct plan_desired d = {0}, d2 = {0};
 	struct sbx_err err = SBX_ERR_INIT;
-	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
+	assert_int_equal(plan_desired(bp, "demo", plan_fix_nets, 2, &d, &err), 0);
 	const struct res *back = find(&d, "sbx-demo.back.netboot"), *front = find(&d, "sbx-demo.front.netboot");
 	assert_non_null(back);
 	assert_non_null(front);
@@ -469,7 +424,7 @@ static void test_netboot(void **state)
 	res_diff(back, &dec, &ch, &nch);
 	assert_int_equal(nch, 0);
 	res_changes_free(ch, nch);
-	assert_int_equal(plan_desired(bp2, "demo", nets, 2, &d2, &err), 0);
+	assert_int_equal(plan_desired(bp2, "demo", plan_fix_nets, 2, &d2, &err), 0);
 	res_diff(&dec, find(&d2, "sbx-demo.back.netboot"), &ch, &nch);
 	assert_int_equal(nch, 1);
 	assert_string_equal(ch[0].field, "hosts[0].mac");
@@ -490,7 +445,7 @@ static void test_netboot(void **state)
 static void test_netboot_network(void **state)
 {
 	(void)state;
-	struct bp_blueprint *bp = load("apiVersion: sandbox/v1\nname: demo\n"
+	struct bp_blueprint *bp = plan_fix_load("apiVersion: sandbox/v1\nname: demo\n"
 		"site: { image: { recipe: debian-12 } }\n"
 		"networks: [ { name: front }, { name: back } ]\n"
 		"nodes:\n"
@@ -503,7 +458,7 @@ static void test_netboot_network(void **state)
 	struct res_change *ch = NULL;
 	size_t nch = 0;
 
-	assert_int_equal(plan_desired(bp, "demo", nets, 2, &d, &err), 0);
+	assert_int_equal(plan_desired(bp, "demo", plan_fix_nets, 2, &d, &err), 0);
 	const struct res *front = find(&d, "sbx-demo.front"), *back = find(&d, "sbx-demo.back");
 	assert_true(front->u.net.netboot);
 	assert_false(back->u.net.netboot);

@@ -10,63 +10,19 @@
 #include <string.h>
 
 #include "plan.h"
+#include "plan_fix.h"
 #include "state.h"
 
-static const char *yaml =
-	"apiVersion: sandbox/v1\n"
-	"name: demo\n"
-	"site: { image: { recipe: debian-12 } }\n"
-	"networks: [ { name: front }, { name: back, mode: isolated } ]\n"
-	"nodes:\n"
-	"  - { name: web, count: 2, memory: 512Mi, networks: [front, back] }\n"
-	"  - { name: db, networks: [back] }\n";
 
-static const struct plan_net nets[] = {{"front", "10.211.1.0/24"}, {"back", "10.211.2.0/24"}};
 static const struct plan_net moved[] = {{"front", "10.211.3.0/24"}, {"back", "10.211.2.0/24"}};
-
-/* Load a blueprint from text. */
-static struct bp_blueprint *load(const char *text)
-{
-	struct bp_blueprint *bp = NULL;
-	struct sbx_err err = SBX_ERR_INIT;
-	struct bp_load_opts o = {.env_name = "demo"};
-	if (bp_load_string("test.yaml", text, strlen(text), &o, &bp, &err) < 0)
-		sbx_err_print(&err, stderr);
-	sbx_err_clear(&err);
-	assert_non_null(bp);
-	return bp;
-}
 
 /* The desired resources of a blueprint text with blocks n. */
 static void desired(const char *text, const struct plan_net *n, struct plan_desired *d)
 {
-	struct bp_blueprint *bp = load(text);
+	struct bp_blueprint *bp = plan_fix_load(text);
 	struct sbx_err err = SBX_ERR_INIT;
 	assert_int_equal(plan_desired(bp, "demo", n, 2, d, &err), 0);
 	bp_free(bp);
-}
-
-/* The rows `up` would have recorded for d, through the state's JSON boundary. */
-static struct plan_rec *record_all(const struct plan_desired *d, size_t *n)
-{
-	struct plan_rec *r = calloc(d->n, sizeof(*r));
-	struct sbx_err err = SBX_ERR_INIT;
-	for (size_t i = 0; i < d->n; i++) {
-		char *spec = res_encode(&d->res[i]);
-		assert_int_equal(res_decode(d->res[i].type, d->res[i].name, d->res[i].node, spec, &r[i].res, &err), 0);
-		r[i].status = STATE_RES_CREATED;
-		free(spec);
-	}
-	*n = d->n;
-	return r;
-}
-
-/* Free recorded rows. */
-static void recs_free(struct plan_rec *r, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		res_clear(&r[i].res);
-	free(r);
 }
 
 /* The index of the step of (action, name). */
@@ -132,9 +88,9 @@ static void test_cidr_replaces(void **state)
 	struct plan p = {0};
 	struct sbx_err err = SBX_ERR_INIT;
 	size_t nrec;
-	desired(yaml, nets, &d);
-	struct plan_rec *rec = record_all(&d, &nrec);
-	desired(yaml, moved, &d2);
+	desired(plan_fix_yaml, plan_fix_nets, &d);
+	struct plan_rec *rec = plan_fix_record_all(&d, &nrec);
+	desired(plan_fix_yaml, moved, &d2);
 	assert_int_equal(plan_build(&d2, rec, nrec, NULL, 0, false, &p, &err), 0);
 	size_t net = idx(&p, PLAN_UPDATE, "sbx-demo.front");
 	assert_true(p.steps[net].replace);
@@ -163,7 +119,7 @@ static void test_cidr_replaces(void **state)
 	assert_non_null(strstr(json, "\"reason\": \"replaced: network front cidr 10.211.1.0/24 → 10.211.3.0/24\""));
 	free(json);
 	plan_clear(&p);
-	recs_free(rec, nrec);
+	plan_fix_recs_free(rec, nrec);
 	plan_desired_clear(&d);
 	plan_desired_clear(&d2);
 }
@@ -177,11 +133,11 @@ static void test_mode_replaces(void **state)
 	struct plan p = {0};
 	struct sbx_err err = SBX_ERR_INIT;
 	size_t nrec;
-	desired(yaml, nets, &d);
-	struct plan_rec *rec = record_all(&d, &nrec);
+	desired(plan_fix_yaml, plan_fix_nets, &d);
+	struct plan_rec *rec = plan_fix_record_all(&d, &nrec);
 	desired("apiVersion: sandbox/v1\nname: demo\nsite: { image: { recipe: debian-12 } }\n"
 		"networks: [ { name: front }, { name: back } ]\n"
-		"nodes: [ { name: web, count: 2, memory: 512Mi, networks: [front, back] } ]\n", nets, &d2);
+		"nodes: [ { name: web, count: 2, memory: 512Mi, networks: [front, back] } ]\n", plan_fix_nets, &d2);
 	assert_int_equal(plan_build(&d2, rec, nrec, NULL, 0, false, &p, &err), 0);
 	size_t back = idx(&p, PLAN_UPDATE, "sbx-demo.back");
 	assert_string_equal(p.steps[back].reason, "replaced: mode isolated → nat");
@@ -203,7 +159,7 @@ static void test_mode_replaces(void **state)
 	assert_int_equal(p.nreplace, 3);
 	assert_int_equal(p.ndelete, 3); /* db-0's domain, volume, seed */
 	plan_clear(&p);
-	recs_free(rec, nrec);
+	plan_fix_recs_free(rec, nrec);
 	plan_desired_clear(&d);
 	plan_desired_clear(&d2);
 }
@@ -217,8 +173,8 @@ static void test_in_place(void **state)
 	struct plan p = {0};
 	struct sbx_err err = SBX_ERR_INIT;
 	size_t nrec;
-	desired(yaml, nets, &d);
-	struct plan_rec *rec = record_all(&d, &nrec);
+	desired(plan_fix_yaml, plan_fix_nets, &d);
+	struct plan_rec *rec = plan_fix_record_all(&d, &nrec);
 	for (size_t i = 0; i < nrec; i++) {
 		if (strcmp(rec[i].res.name, "sbx-demo.front") == 0)
 			rec[i].res.u.net.netboot = true;
@@ -237,7 +193,7 @@ static void test_in_place(void **state)
 	assert_non_null(strstr(text, "Plan: 0 to create, 2 to update, 0 to delete, 9 unchanged.\n"));
 	free(text);
 	plan_clear(&p);
-	recs_free(rec, nrec);
+	plan_fix_recs_free(rec, nrec);
 	plan_desired_clear(&d);
 }
 
@@ -250,9 +206,9 @@ static void test_protected(void **state)
 	struct plan p = {0};
 	struct sbx_err err = SBX_ERR_INIT;
 	size_t nrec;
-	desired(yaml, nets, &d);
-	struct plan_rec *rec = record_all(&d, &nrec);
-	desired(yaml, moved, &d2);
+	desired(plan_fix_yaml, plan_fix_nets, &d);
+	struct plan_rec *rec = plan_fix_record_all(&d, &nrec);
+	desired(plan_fix_yaml, moved, &d2);
 	assert_int_equal(plan_build(&d2, rec, nrec, NULL, 0, true, &p, &err), -1);
 	assert_int_equal(err.code, SBX_EXIT_REFUSED);
 	assert_int_equal(p.n, 0);
@@ -269,7 +225,7 @@ static void test_protected(void **state)
 	assert_non_null(strstr(err.hint, "cidr or mode does not change in place"));
 	assert_non_null(strstr(err.hint, "--confirm"));
 	sbx_err_clear(&err);
-	recs_free(rec, nrec);
+	plan_fix_recs_free(rec, nrec);
 	plan_desired_clear(&d);
 	plan_desired_clear(&d2);
 }
