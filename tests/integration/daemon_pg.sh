@@ -20,14 +20,14 @@ psql_q() { "$PG_BIN/psql" -X -At -v ON_ERROR_STOP=1 -d "$PG_URL" -c "$1"; }
 expect_rc 0 "$SANDBOX" list # creates the schema
 psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, created, updated, expires)
     SELECT 'r' || i, lpad(to_hex(i), 16, '0'), '/bp.yaml', 'h', '{\"site\":{\"uri\":\"test:///default\"}}',
-        'ready', 'me@host', 1, 1, extract(epoch FROM now())::bigint + 3 + i % 10
+        'ready', 'me@host', 1, 1, floor(extract(epoch FROM now()))::bigint + 3 + i % 10
         FROM generate_series(1, $N) AS i" >/dev/null && pass || fail "insert"
 [ "$(psql_q "SELECT count(*) FROM env")" = "$N" ] && pass || fail "not $N environments"
 
 # a webhook delivery queued 10 min ago for r1 (not due for years): r1's status and /healthz show it
 psql_q "INSERT INTO outbox (id, env, env_id, event, body, url, created, next_at)
     VALUES ('r1.reap.done', 'r1', lpad(to_hex(1), 16, '0'), 'reap.done', '{}', 'http://127.0.0.1:1/',
-        extract(epoch FROM now())::bigint - 600, 9999999999)" >/dev/null && pass || fail "outbox insert"
+        floor(extract(epoch FROM now()))::bigint - 600, 9999999999)" >/dev/null && pass || fail "outbox insert"
 "$SANDBOX" status r1 --json | python3 -c 'import json, sys
 w = json.load(sys.stdin)["webhooks"]
 sys.exit(0 if w["pending"] == 1 and 600 <= w["oldest_age_s"] < 900 else print(w) or 1)' && pass || fail "status --json: webhooks"
@@ -58,7 +58,7 @@ for i in 1 2; do
 done
 psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, created, updated, expires)
     SELECT 'p' || i, lpad(to_hex(1000 + i), 16, '0'), '/bp.yaml', 'h', '{\"site\":{\"uri\":\"test:///default\"}}',
-        'ready', 'me@host', 1, 1, extract(epoch FROM now())::bigint - 1 FROM generate_series(1, 20) AS i" >/dev/null &&
+        'ready', 'me@host', 1, 1, floor(extract(epoch FROM now()))::bigint - 1 FROM generate_series(1, 20) AS i" >/dev/null &&
     pass || fail "insert after the restart"
 until_true 120 none_left && pass || fail "$(psql_q "SELECT count(*) FROM env") environments left after the restart"
 [ "$(psql_q "SELECT count(*) FROM event WHERE kind = 'down.start' AND env LIKE 'p%'")" = 20 ] && pass ||
@@ -69,7 +69,7 @@ N=$((N + 20))
 psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, created, updated, expires)
     VALUES ('w1', 'ffff000000000001', '/bp.yaml', 'h', '{}', 'ready', 'me@host', 1, 1, 0);
     INSERT INTO env_lock (env, token, host, pid, since, heartbeat, expires)
-    VALUES ('w1', 't', 'elsewhere', 1, 1, extract(epoch FROM now())::bigint, extract(epoch FROM now())::bigint + 3600)" >/dev/null &&
+    VALUES ('w1', 't', 'elsewhere', 1, 1, floor(extract(epoch FROM now()))::bigint, floor(extract(epoch FROM now()))::bigint + 3600)" >/dev/null &&
     pass || fail "insert w1 and its lock"
 ( PGAPPNAME=sbx-cli-wait "$SANDBOX" down w1 --wait-lock 300 >"$T/w.out" 2>&1; echo $? >"$T/w.rc" ) &
 waiting() { [ "$(psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sbx-cli-wait'")" -ge 1 ]; }
@@ -102,7 +102,7 @@ grep -q '"event":"daemon.start".*state postgresql://sbx@/postgres' "$T/d1.err" &
 K=10
 psql_q "INSERT INTO env (name, id, blueprint, bp_hash, bp_json, status, owner, created, updated, expires)
     SELECT 'k' || i, lpad(to_hex(2000 + i), 16, '0'), '/bp.yaml', 'h', '{\"site\":{\"uri\":\"test:///default\"}}',
-        'ready', 'me@host', 1, 1, extract(epoch FROM now())::bigint - 1 FROM generate_series(1, $K) AS i;
+        'ready', 'me@host', 1, 1, floor(extract(epoch FROM now()))::bigint - 1 FROM generate_series(1, $K) AS i;
     INSERT INTO res (env, type, name, status, updated)
         SELECT 'k' || i, 'network', 'sbx-k' || i || '.net', 'created', 1 FROM generate_series(1, $K) AS i" >/dev/null &&
     pass || fail "insert the k environments"

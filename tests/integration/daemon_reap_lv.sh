@@ -71,7 +71,7 @@ once() {
 daemon_up 1 --interval 1
 daemon_up 2 --interval 1
 t0=$(date +%s)
-psql_q "UPDATE env SET expires = extract(epoch FROM now())::bigint + 2 + substr(name, length('${E}x') + 1)::int % 10
+psql_q "UPDATE env SET expires = floor(extract(epoch FROM now()))::bigint + 2 + substr(name, length('${E}x') + 1)::int % 10
     WHERE name LIKE '${E}x%'" >/dev/null && pass || fail "set the expiries"
 until_true 300 none_left "${E}x" && pass || fail "$(left "${E}x") environments left after 300 s"
 echo "reaped $N environments in $(( $(date +%s) - t0 )) s (expiries spread over 10 s)"
@@ -90,7 +90,7 @@ grep -h '"event":"reap.fail"\|"event":"reap.error"' "$T/d1.err" "$T/d2.err" >"$T
 # a daemon SIGKILLed mid-reap: before its third network delete, so two environments are gone and
 # the third has lost its domain, volume and seed but keeps its network; every other one stays claimed
 seed "${E}k" "$K"
-psql_q "UPDATE env SET expires = extract(epoch FROM now())::bigint - 1 WHERE name LIKE '${E}k%'" >/dev/null &&
+psql_q "UPDATE env SET expires = floor(extract(epoch FROM now()))::bigint - 1 WHERE name LIKE '${E}k%'" >/dev/null &&
     pass || fail "expire the k environments"
 # (one teardown at a time: exactly one is cut short)
 SANDBOX_REAP_PARALLEL=1 SANDBOX_TEST_CRASH=network:before:3 daemon_start 3 --interval 1
