@@ -172,7 +172,8 @@ int warm_image_hash(struct warm_site *s, const struct warm_shape *sh, char **has
 }
 
 /* The pool network's /24: the one its members' addresses are in, else a new one (the network is
- * then recreated). */
+ * then recreated). The state counts the block taken from the first member's row on
+ * (state_ipam.c: pool_taken). */
 static int net_cidr(struct warm_site *s, const struct warm_member *v, size_t n, char **cidr, struct sbx_err *err)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -309,7 +309,8 @@ int state_ipam_free_blocks(struct state *st, int64_t *nfree, const char **pool, 
 int state_ipam_get(struct state *st, const char *env, const char *network, char **cidr,
 	struct sbx_err *err);
 /* A /24 of the pool no environment holds and the host's networks do not use, the highest one (the
- * warm pool's network; not recorded: its network on the host keeps later allocations off it). */
+ * warm pool's network). It has no ipam row: the block is the state's while a warm member's address
+ * is in it, and every allocation (auto or explicit) and state_ipam_free_blocks count it taken. */
 int state_ipam_pick_high(struct state *st, char **cidr, struct sbx_err *err) SBX_WUR;
 /* Release every block of env (none is not an error). */
 int state_ipam_release(struct state *st, const char *env, struct sbx_err *err);

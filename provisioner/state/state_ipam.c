@@ -52,23 +52,62 @@ static bool block_avoided(const struct state *st, int64_t b)
 	return false;
 }
 
-/* The blocks of the pool already allocated in the state, ascending. */
-static int pool_taken(struct state *st, const struct pool *p, int64_t **out, size_t *n, struct sbx_err *err)
+static int cmp_block(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The block of a member's address ("a.b.c.d"), or -1. */
+static int64_t addr_block(const char *addr)
+{
+	uint32_t a;
+	int bits;
+	char *c = addr ? xasprintf("%s/32", addr) : NULL;
+	int rc = c ? ip4_parse_cidr(c, &a, &bits) : -1;
+	free(c);
+	return rc == 0 ? (int64_t)(a >> 8) : -1;
+}
+
+/* Append to *out the pool's blocks environments hold (ipam), or those of warm members' addresses. */
+static int taken_rows(struct state *st, const struct pool *p, bool addresses, int64_t **out, size_t *n, size_t *cap,
+	struct sbx_err *err)
 {
 	struct db_rows *s = NULL;
-	size_t cap = 0;
-	int rc;
-	*out = NULL;
-	*n = 0;
-	if (db_query(st, &s, err, "SELECT block FROM ipam WHERE block BETWEEN ? AND ? ORDER BY block",
-		"ii", p->lo, p->hi) < 0)
+	int rc = addresses ? db_query(st, &s, err, "SELECT address FROM warm WHERE address IS NOT NULL", NULL)
+			   : db_query(st, &s, err, "SELECT block FROM ipam WHERE block BETWEEN ? AND ?", "ii", p->lo, p->hi);
+	if (rc < 0)
 		return -1;
 	while ((rc = db_next(st, s, err)) == 1) {
-		xgrow(out, &cap, *n + 1, sizeof(**out));
-		(*out)[(*n)++] = db_col_int(s, 0);
+		char *a = addresses ? db_col_str(s, 0) : NULL;
+		int64_t b = addresses ? addr_block(a) : db_col_int(s, 0);
+		free(a);
+		if (b < p->lo || b > p->hi)
+			continue;
+		xgrow(out, cap, *n + 1, sizeof(**out));
+		(*out)[(*n)++] = b;
 	}
 	db_done(st, s);
 	return rc < 0 ? -1 : 0;
+}
+
+/* The blocks of the pool the state has allocated, ascending and distinct: those environments hold
+ * (ipam) and the warm pool network's, which its members' addresses are in (its network is created
+ * after the first member's row, and may live on another host than the environment's). */
+static int pool_taken(struct state *st, const struct pool *p, int64_t **out, size_t *n, struct sbx_err *err)
+{
+	size_t cap = 0, k = 0;
+	*out = NULL;
+	*n = 0;
+	if (taken_rows(st, p, false, out, n, &cap, err) < 0 || taken_rows(st, p, true, out, n, &cap, err) < 0)
+		return -1;
+	if (*n)
+		qsort(*out, *n, sizeof(**out), cmp_block);
+	for (size_t i = 0; i < *n; i++)
+		if (k == 0 || (*out)[k - 1] != (*out)[i])
+			(*out)[k++] = (*out)[i];
+	*n = k;
+	return 0;
 }
 
 /* The pool and the blocks of it the state has allocated (ascending), read together. */
@@ -92,12 +131,6 @@ static int snap_take_locked(struct state *st, struct snap *s, struct sbx_err *er
 	int rc = snap_take(st, s, err);
 	st_unlock(st);
 	return rc;
-}
-
-static int cmp_block(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
 }
 
 /* Whether block b is allocated in the state. */
@@ -171,8 +204,17 @@ static int block_check_free(struct state *st, int64_t b, struct sbx_err *err)
 		"SELECT 'environment ' || env || ' (network ' || network || ')' FROM ipam WHERE block = ?",
 		"i", b) < 0)
 		return -1;
-	if (!holder)
-		return 0;
+	if (!holder) {
+		struct pool one = {b, b};
+		int64_t *v = NULL;
+		size_t n = 0, cap = 0;
+		if (taken_rows(st, &one, true, &v, &n, &cap, err) < 0)
+			return free(v), -1;
+		free(v);
+		if (n == 0)
+			return 0;
+		holder = xstrdup("the warm pool's network (sandbox daemon --pool)");
+	}
 	char *cidr = ip4_block_cidr((uint32_t)b);
 	sbx_err_set(err, SBX_EXIT_REFUSED, "network block %s is already allocated to %s", cidr, holder);
 	sbx_err_hint(err, "use cidr: auto, or another block");

@@ -21,6 +21,14 @@ all=$(sed -n '/^int main/,$p' "$SBX_TOP/tests/unit/test_state.c" | grep -c 'cmoc
 expect_out "\\[  PASSED  \\] $((all - 1)) test"
 expect_no_out 'SKIPPED|FAILED'
 
+# every case of test_ipam (the warm pool's block among them), on PostgreSQL
+OUT=$(SBX_TEST_PG_URL="$PG_URL" "$SBX_BIN/tests/unit/test_ipam" 2>&1); rc=$?
+printf '%s\n' "$OUT" | grep -E '^\[ +(OK|FAILED|PASSED|SKIPPED) +\]' >&2
+if [ "$rc" -eq 0 ]; then pass; else fail "test_ipam on PostgreSQL exited $rc"; printf '%s\n' "$OUT" | tail -n 60 >&2; fi
+all=$(sed -n '/^int main/,$p' "$SBX_TOP/tests/unit/test_ipam.c" | grep -c 'cmocka_unit_test')
+expect_out "\\[  PASSED  \\] $all test"
+expect_no_out 'SKIPPED|FAILED'
+
 # the CLI on a PostgreSQL state: --state URL, local files in SANDBOX_STATE_DIR; the secret is sealed
 # with the local key file before it reaches the server
 export SANDBOX_STATE_DIR="$T/local"
