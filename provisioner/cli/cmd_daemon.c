@@ -34,7 +34,8 @@ int cmd_daemon(int argc, char **argv)
 			"free port; default " DAEMON_DEFAULT_LISTEN ")"),
 		CLI_DURATION("interval", 'i', &interval, "D", "time between reaper passes (default 30s)", .min = 1),
 		CLI_LIST("pool", 0, &pool, "SPEC", "keep a warm pool of booted VMs of this shape: recipe=NAME or "
-			"image=PATH|URL[,sha256=HEX], cpus=N, memory=SIZE, count=N (repeatable)"),
+			"image=PATH|URL[,sha256=HEX], cpus=N, memory=SIZE, count=N, roles=ROLE+ROLE (installed ahead; "
+			"postgres also started) (repeatable, one per shape and roles)"),
 		CLI_END};
 	const struct cli_opt_syntax syn = {"daemon", opts, NULL, 0, 0, NULL};
 	struct cli_opt_args a;

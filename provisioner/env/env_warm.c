@@ -18,7 +18,7 @@ static int spec_error(const char *spec, const char *what, struct sbx_err *err)
 {
 	sbx_err_set(err, SBX_EXIT_USAGE, "--pool %s: %s", spec, what);
 	sbx_err_hint(err, "expected recipe=NAME or image=PATH|URL[,sha256=HEX], then cpus=N, memory=SIZE, count=N "
-		"(defaults 1, 1Gi, 1), roles=ROLE+ROLE (prepared ahead), e.g. --pool "
+		"(defaults 1, 1Gi, 1), roles=ROLE+ROLE (installed ahead; postgres also started), e.g. --pool "
 		"recipe=debian-12,cpus=1,memory=1Gi,count=2,roles=postgres");
 	return -1;
 }

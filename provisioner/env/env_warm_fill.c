@@ -395,12 +395,13 @@ int warm_member_wait(struct warm_site *s, const char *id, const char *address, c
 	int rc = member_vouched(s, id, hostkey, deadline, err);
 	if (rc == 0)
 		rc = member_prepare(c, id, roles, err);
-	ssh_close(c);
 	struct role_ahead_host h = {.name = id, .ssh_addr = address, .ssh_user = "sandbox", .ssh_priv_pem = s->privkey,
 		.pinned_hostkey = hostkey, .cluster_dir = s->cfg->cluster_dir,
-		.health_timeout_ms = (int)s->cfg->role_timeout * 1000};
-	if (rc == 0 && role_apply_ahead(roles, &h, err) < 0)
+		.health_timeout_ms = (int)s->cfg->role_timeout * 1000, .conn = c};
+	if (rc == 0 && role_apply_ahead(roles, &h, err) < 0) /* takes c */
 		rc = *stop ? -2 : -1; /* the daemon's stop cut the health check short: left booting */
+	else if (rc != 0)
+		ssh_close(c);
 	if (rc == -2) {
 		free(hostkey);
 		return -2;

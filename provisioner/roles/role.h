@@ -264,6 +264,8 @@ struct role_ahead_host {
 	const char *pinned_hostkey; /* "TYPE BASE64" */
 	const char *cluster_dir;    /* as role_ctx.cluster_dir */
 	int health_timeout_ms;      /* as role_ctx.health_timeout_ms */
+	struct ssh_conn *conn;      /* the caller's open connection to it (role_apply_ahead takes it and
+	                               closes it), or NULL: connect */
 };
 
 /*

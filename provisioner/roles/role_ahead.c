@@ -67,9 +67,16 @@ int role_apply_ahead(const char *roles, const struct role_ahead_host *t, struct 
 {
 	char *yaml = ahead_yaml(roles);
 	struct bp_blueprint *bp = NULL;
+	struct ssh_pool *pool = NULL;
 	int rc = 0;
-	if (yaml == NULL)
+	if (yaml == NULL) {
+		ssh_close(t->conn);
 		return 0;
+	}
+	if (t->conn) { /* no second handshake: the connection is taken (proven alive) from a pool */
+		pool = ssh_pool_new();
+		ssh_pool_put(pool, t->conn);
+	}
 	if (bp_load_string("warm-pool.yaml", yaml, strlen(yaml), NULL, &bp, err) < 0) {
 		sbx_err_prefix(err, "member %s: the roles run ahead (%s)", t->name, roles);
 		rc = -1;
@@ -78,9 +85,10 @@ int role_apply_ahead(const char *roles, const struct role_ahead_host *t, struct 
 			.pinned_hostkey = t->pinned_hostkey, .root = ""};
 		struct role_ctx ctx = {.bp = bp, .env = "warm", .hosts = &h, .nhosts = 1, .ssh_user = t->ssh_user,
 			.ssh_priv_pem = t->ssh_priv_pem, .cluster_dir = t->cluster_dir,
-			.health_timeout_ms = t->health_timeout_ms, .refresh = true};
+			.health_timeout_ms = t->health_timeout_ms, .refresh = true, .pool = pool};
 		rc = role_apply_all(&ctx, NULL, err);
 	}
+	ssh_pool_free(pool);
 	bp_free(bp);
 	free(yaml);
 	return rc;
