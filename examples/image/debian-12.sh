@@ -81,16 +81,23 @@ mkdir -p "$root/etc/network/interfaces.d"
 printf 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n' >"$root/etc/network/interfaces"
 # Only the modules a sandbox node needs: under TCG every cloud-init module costs boot time, and
 # whatever runs next to sshd on the single vCPU delays SSH. No RSA host key (slow to generate).
+# keys_to_console runs right after the keys are made, in the init stage (before sshd starts):
+# `up` trusts a node's host key once its console lists it, and in the final stage that came
+# 25-65 s after SSH answered when 3 VMs shared 2 cores (two more cloud-init processes first).
 cat >"$root/etc/cloud/cloud.cfg.d/90-sandbox.cfg" <<'CFG'
 datasource_list: [ NoCloud, None ]
 ssh_deletekeys: true
 ssh_genkeytypes: [ ed25519, ecdsa ]
 cloud_init_modules: [ seed_random, bootcmd, write_files, resizefs, set_hostname, update_hostname,
-  update_etc_hosts, users_groups, ssh ]
+  update_etc_hosts, users_groups, ssh, keys_to_console ]
 cloud_config_modules: [ set_passwords, runcmd ]
 cloud_final_modules: [ write_files_deferred, scripts_per_once, scripts_per_boot, scripts_per_instance,
-  scripts_user, keys_to_console, final_message ]
+  scripts_user, final_message ]
 CFG
+# The seed's `ssh_pwauth: false`, already in place: set_passwords (config stage, which now runs
+# after `up` may have connected) finds nothing to change and does not restart sshd.
+printf 'PasswordAuthentication no\n' >"$root/etc/ssh/sshd_config.d/50-cloud-init.conf"
+chmod 0600 "$root/etc/ssh/sshd_config.d/50-cloud-init.conf"
 echo sandbox >"$root/etc/hostname"
 # Per-machine identity is created on first boot: no shared host keys, machine-id or resolv.conf.
 rm -f "$root"/etc/ssh/ssh_host_* "$root/etc/resolv.conf"
