@@ -47,8 +47,8 @@ struct env_inputs {
 };
 
 /* Tell the state's IPAM which blocks the site's networks already use (before allocating or
- * counting free blocks). */
-int env_ipam_avoid(struct state *st, struct prov *p, struct sbx_err *err) SBX_WUR;
+ * counting free blocks); more: add them to those it was told (another host's), else replace. */
+int env_ipam_avoid(struct state *st, struct prov *p, bool more, struct sbx_err *err) SBX_WUR;
 /* Move the IPAM block of every network of `in` whose cidr changed (its old block released), once
  * the plan that replaces those networks is accepted; one event each. Refused (exit 3) when a new
  * block is taken. */

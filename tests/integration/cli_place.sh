@@ -4,8 +4,10 @@
 # differ by what the state promised: a filler environment on qemu:///system leaves it about half the
 # memory qemu:///session has, so the big group fits only on qemu:///session and the small one then
 # keeps more on qemu:///system. plan shows the placement; up places and records it; a second up is
-# 0/0/0; a group that fits nowhere is refused (exit 3) leaving nothing; down leaves nothing; an
-# environment recorded before placement existed stays on its one host. (As root,
+# 0/0/0; a group that fits nowhere is refused (exit 3) leaving nothing; three
+# concurrent ups racing for the pool's last blocks: one wins, the losers are refused at admission
+# (exit 3) leaving no row; down leaves nothing; an environment recorded before placement existed
+# stays on its one host. (As root,
 # qemu:///session may be served by the same daemon as qemu:///system: the objects are then visible
 # at both URIs, and the placement is checked through what sandbox reports and records.)
 . "$SBX_TOP/tests/lib/harness.sh"
@@ -13,7 +15,7 @@ use_real_libvirt
 timeout 30 virsh -c qemu:///session version >/dev/null 2>&1 || skip "qemu:///session does not answer"
 export SANDBOX_TEST_NO_START=1 SANDBOX_MEMORY_RESERVE=512Mi
 E=pl$$
-on_exit "for e in ${E} ${E}huge; do $SANDBOX down \$e; done"
+on_exit "for e in ${E} ${E}huge ${E}r1 ${E}r2 ${E}r3; do $SANDBOX down \$e; done"
 VS="virsh -c qemu:///session"
 
 # the memory admission gives an environment on a host (MiB): "memory X of Y GiB" of plan
@@ -110,6 +112,34 @@ two "$T/two-small.yaml" 64Mi
 expect_rc 3 env SANDBOX_IPAM_POOL="$ONE" "$SANDBOX" up "$T/two-small.yaml" --no-wait --name ${E}huge
 expect_out "needs 2 /24 network blocks of the IPAM pool $ONE, 1 free"
 [ "$(leftovers ${E}huge)" -eq 0 ] && pass || fail "${E}huge left objects (blocks)"
+# three concurrent ups race for the pool's last two blocks: the admission reserves a spread
+# environment's blocks too, so exactly one wins and the others are refused there, leaving no row
+# (CPUs overcommitted enough that only the blocks are short on this machine)
+TWO=$(printf '%s' "$SANDBOX_IPAM_POOL" | sed 's|\.0\.0/16$|.252.0/23|')
+for r in r1 r2 r3; do
+    SANDBOX_IPAM_POOL=$TWO SANDBOX_CPU_OVERCOMMIT=64 "$SANDBOX" up "$T/two-small.yaml" --no-wait --name ${E}$r >"$T/$r.out" 2>&1 &
+    echo $! > "$T/$r.pid"
+done
+win="" nwin=0
+for r in r1 r2 r3; do
+    wait "$(cat "$T/$r.pid")"; rc=$?
+    if [ $rc -eq 0 ]; then
+        win=${E}$r nwin=$((nwin + 1))
+    elif [ $rc -eq 3 ]; then
+        grep -Eq "network blocks of the IPAM pool $TWO, [01] free|IPAM pool $TWO is exhausted" "$T/$r.out" && pass ||
+            { fail "the loser ${E}$r does not name the IPAM pool"; cat "$T/$r.out" >&2; }
+        [ "$(leftovers ${E}$r)" -eq 0 ] && pass || fail "the loser ${E}$r left objects"
+        if "$SANDBOX" status ${E}$r >/dev/null 2>&1; then fail "the loser ${E}$r has a state row"; else pass; fi
+    else
+        fail "${E}$r exited $rc (want 0 or 3)"; cat "$T/$r.out" >&2
+    fi
+done
+[ $nwin -eq 1 ] && pass || fail "$nwin of three ups racing for the last blocks won (want 1)"
+if [ -n "$win" ]; then
+    [ "$(leftovers $win)" -eq 11 ] && pass || fail "the winner $win has $(leftovers $win) objects"
+    expect_rc 0 "$SANDBOX" down $win
+    [ "$(leftovers $win)" -eq 0 ] && pass || fail "$win left objects"
+fi
 
 # down removes everything on both hosts
 expect_rc 0 "$SANDBOX" down ${E}

@@ -177,6 +177,18 @@ static void test_state_blocks(void **ctx)
 	assert_int_equal(state_ipam_pick_high(fx->st, &cidr, &err), 0);
 	assert_string_equal(cidr, "10.99.1.0/24");
 	free(cidr);
+	/* a spread environment's hosts: each one's networks are added to the others' */
+	const char *const h1[] = {"10.99.0.0/24"}, *const h2[] = {"10.99.3.0/24", "10.99.0.0/24"};
+	state_ipam_avoid(fx->st, h1, 1);
+	state_ipam_avoid_add(fx->st, h2, 2);
+	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
+	assert_int_equal(n, 1); /* 10.99.1.0: the state holds .2, the hosts use .0 (counted once) and .3 */
+	assert_int_equal(state_ipam_alloc(fx->st, "a", "back", NULL, &cidr, &err), 0);
+	assert_string_equal(cidr, "10.99.1.0/24");
+	free(cidr);
+	state_ipam_avoid(fx->st, h1, 1); /* replaces: .3 is free again */
+	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
+	assert_int_equal(n, 1);
 	/* all taken: a refusal that says the pool is exhausted */
 	const char *const rest[] = {"10.99.0.0/24", "10.99.1.0/24", "10.99.3.0/24"};
 	state_ipam_avoid(fx->st, rest, 3);
