@@ -159,14 +159,21 @@ int env_admit_check(const struct env_config *cfg, struct state *st, const char *
 	return rc;
 }
 
-/* Record where a spread env's nodes and networks are, and its promise on each host. */
+/* Record where a spread env's nodes and networks are, and its promise on each host; the rows of those
+ * bp no longer has stay (up deletes them on their host, then env_place_prune drops the rows). */
 static int claim_spread(struct state *st, const char *env, const struct bp_blueprint *bp,
 	const struct env_placement *pl, struct sbx_err *err)
 {
-	struct state_place *v = xcalloc(bp->nnodes + bp->nnetworks + 1, sizeof(*v));
+	struct state_place *pv = NULL;
+	size_t npv = 0, n = 0, nc = 0;
+	if (state_place_list(st, env, &pv, &npv, err) < 0)
+		return -1;
+	struct state_place *v = xcalloc(bp->nnodes + bp->nnetworks + npv + 1, sizeof(*v));
 	struct state_claim *c = xcalloc(pl->nhosts + 1, sizeof(*c));
 	const char **uris = xcalloc(pl->nhosts + 1, sizeof(*uris));
-	size_t n = 0, nc = 0;
+	for (size_t i = 0; i < npv; i++)
+		if (!env_place_in_bp(bp, &pv[i]))
+			v[n++] = pv[i];
 	for (size_t i = 0; i < bp->nnodes; i++)
 		if (pl->node_host[i] != SIZE_MAX)
 			v[n++] = (struct state_place){"node", bp->nodes[i].name, (char *)pl->host[pl->node_host[i]].uri};
@@ -183,6 +190,7 @@ static int claim_spread(struct state *st, const char *env, const struct bp_bluep
 	free(v);
 	free(c);
 	free(uris);
+	state_place_list_free(pv, npv);
 	return rc;
 }
 
@@ -412,18 +420,19 @@ static int place_spread(const struct env_config *cfg, struct state *st, const ch
 	return rc;
 }
 
-/* Whether env is spread over site.hosts: more than one host, and new or recorded so (*pv its rows). */
+/* Whether env is spread over site.hosts: recorded so (even on what is left of them, one host), or
+ * new with more than one host (*pv its rows). */
 static int spread_wanted(struct state *st, const char *env, const struct bp_blueprint *bp, const struct state_env *old,
 	struct state_place **pv, size_t *npv, bool *want, struct sbx_err *err)
 {
 	*pv = NULL;
 	*npv = 0;
 	*want = false;
-	if (bp->site.nhosts < 2)
+	if (bp->site.nhosts == 0)
 		return 0;
 	if (state_place_list(st, env, pv, npv, err) < 0)
 		return -1;
-	*want = old == NULL || *npv > 0;
+	*want = *npv > 0 || (old == NULL && bp->site.nhosts > 1);
 	return 0;
 }
 

@@ -157,7 +157,8 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	struct prov_route *routes = NULL;
 	size_t nroutes = 0;
 	int rc = -1;
-	if ((o->refresh && env_secret_check(st, env, o->bp, err) < 0) || state_env_get(st, env, &e, err) < 0)
+	if ((o->refresh && env_secret_check(st, env, o->bp, err) < 0) || state_env_get(st, env, &e, err) < 0 ||
+		(e && env_place_check(st, env, o->bp, err) < 0))
 		goto out;
 	if (e && o->bp->site.nhosts) { /* placed on one of site.hosts: that one */
 		env_site_of_row(e, &rec_uri, &rec_pool, &rec_path);

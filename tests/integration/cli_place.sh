@@ -4,7 +4,9 @@
 # differ by what the state promised: a filler environment on qemu:///system leaves it about half the
 # memory qemu:///session has, so the big group fits only on qemu:///session and the small one then
 # keeps more on qemu:///system. plan shows the placement; up places and records it; a second up is
-# 0/0/0; a group that fits nowhere is refused (exit 3) leaving nothing; three
+# 0/0/0; a host dropped from site.hosts: plan and up refuse (exit 3) while the blueprint keeps nodes
+# placed there, changing nothing (status, gc still use it), and up deletes them there once the
+# blueprint drops them too; a group that fits nowhere is refused (exit 3) leaving nothing; three
 # concurrent ups racing for the pool's last blocks: one wins, the losers are refused at admission
 # (exit 3) leaving no row; down leaves nothing; an environment recorded before placement existed
 # stays on its one host. (As root,
@@ -96,6 +98,40 @@ expect_out "place: qemu:///session: nodes big"
 expect_rc 0 "$SANDBOX" plan "$T/two.yaml" --name ${E}
 expect_out "^Plan: 0 to create, 0 to update, 0 to delete, 11 unchanged"
 expect_out "^Placement: qemu:///session: nodes big; networks back "
+
+# qemu:///session dropped from site.hosts while big and back are there: plan and up refuse, naming
+# them, changing nothing (never created again on qemu:///system); status and gc still use the host
+sed 's|hosts: \[ "qemu:///system", "qemu:///session" \]|hosts: [ "qemu:///system" ]|' "$T/two.yaml" > "$T/gone.yaml"
+GONE="nodes big and networks back are placed on qemu:///session, which is no longer in site.hosts"
+expect_rc 3 "$SANDBOX" plan "$T/gone.yaml" --name ${E}
+expect_out "$GONE"
+expect_out "hint: nothing was changed; add qemu:///session back to site.hosts, or remove those nodes"
+expect_rc 3 "$SANDBOX" up "$T/gone.yaml" --no-wait --name ${E} --json
+expect_out "$GONE"
+expect_no_out '"event":"(plan|place|step\.start)"'
+expect_rc 0 "$SANDBOX" status ${E}
+expect_out "^  big-0 .* on qemu:///session$"
+expect_out "^  small-0 .* on qemu:///system$"
+expect_rc 0 "$SANDBOX" gc --json
+expect_no_out "sbx-${E}\\."
+expect_rc 0 "$SANDBOX" plan "$T/two.yaml" --name ${E}
+expect_out "^Plan: 0 to create, 0 to update, 0 to delete, 11 unchanged"
+# ... and dropped from the blueprint too: up deletes them on qemu:///session, their rows go
+sed '/name: big/d; s/networks: \[ { name: front }, { name: back } \]/networks: [ { name: front } ]/' "$T/gone.yaml" > "$T/gone1.yaml"
+expect_rc 0 "$SANDBOX" plan "$T/gone1.yaml" --name ${E}
+expect_out "^Plan: 0 to create, 0 to update, 4 to delete, 7 unchanged"
+expect_rc 0 "$SANDBOX" up "$T/gone1.yaml" --no-wait --name ${E}
+expect_out "host: qemu:///system \\(of site.hosts\\)"
+expect_out "plan: 0 to create, 0 to update, 4 to delete, 7 unchanged"
+if $VS dominfo sbx-${E}.big-0 >/dev/null 2>&1; then fail "big-0 is still on qemu:///session"; else pass; fi
+if $VS net-info sbx-${E}.back >/dev/null 2>&1; then fail "back is still on qemu:///session"; else pass; fi
+$V dominfo sbx-${E}.small-1 >/dev/null 2>&1 && pass || fail "no domain small-1 on qemu:///system"
+ROWS=$(sqlite3 "$SANDBOX_STATE" "SELECT kind || ' ' || name || ' ' || uri FROM env_place WHERE env = '${E}' ORDER BY 1" | tr '\n' ,)
+[ "$ROWS" = "network front qemu:///system,node small qemu:///system," ] && pass || fail "placement rows: $ROWS"
+expect_rc 0 "$SANDBOX" status ${E}
+expect_no_out "big-0"
+expect_rc 0 "$SANDBOX" up "$T/gone1.yaml" --no-wait --name ${E}
+expect_out "plan: 0 to create, 0 to update, 0 to delete, 7 unchanged"
 
 # a group that fits on no host: refused before anything is created
 expect_rc 3 "$SANDBOX" up "$T/huge.yaml" --no-wait --name ${E}huge
