@@ -10,16 +10,18 @@
 
 #include "env_capacity.h"
 
-/* The IPAM pool's free blocks, once the host's networks are known to IPAM (what allocation avoids). */
-static int probe_blocks(struct state *st, struct prov *p, struct cap_host *h, struct sbx_err *err)
+/* The IPAM pool's free blocks, once the host's networks are known to IPAM (what allocation avoids;
+ * more: besides the other hosts' it was told). */
+static int probe_blocks(struct state *st, struct prov *p, bool more, struct cap_host *h, struct sbx_err *err)
 {
-	if (env_ipam_avoid(st, p, err) < 0)
+	if (env_ipam_avoid(st, p, more, err) < 0)
 		return -1;
 	return state_ipam_free_blocks(st, &h->blocks_free, &h->ipam_pool, err);
 }
 
-/* Ask host `uri` what it has for bp; h->known false when there is nothing to ask. */
-static int probe_at(struct state *st, const struct bp_blueprint *bp, const char *uri, struct cap_host *h,
+/* Ask host `uri` what it has for bp; h->known false when there is nothing to ask. more: IPAM avoids
+ * its networks besides those of the hosts probed before (a spread environment's). */
+static int probe_at(struct state *st, const struct bp_blueprint *bp, const char *uri, bool more, struct cap_host *h,
 	struct sbx_err *err)
 {
 	struct cap_amount want;
@@ -39,7 +41,7 @@ static int probe_at(struct state *st, const struct bp_blueprint *bp, const char 
 		*h = (struct cap_host){uri, ph.known, ph.mem_total, ph.mem_free, ph.cpus, ph.disk_known,
 			ph.disk_free, NULL, 0};
 	if (rc == 0 && want.blocks > 0)
-		rc = probe_blocks(st, p, h, err);
+		rc = probe_blocks(st, p, more, h, err);
 	prov_close(p);
 	return rc;
 }
@@ -47,7 +49,7 @@ static int probe_at(struct state *st, const struct bp_blueprint *bp, const char 
 /* Ask the site's machine host what it has; h->known false when there is nothing to ask. */
 int env_admit_probe(struct state *st, const struct bp_blueprint *bp, struct cap_host *h, struct sbx_err *err)
 {
-	return probe_at(st, bp, bp->site.uri, h, err);
+	return probe_at(st, bp, bp->site.uri, false, h, err);
 }
 
 /* The networks of bp that would take a block of the pool: cidr auto, none allocated to env yet. */
@@ -157,14 +159,21 @@ int env_admit_check(const struct env_config *cfg, struct state *st, const char *
 	return rc;
 }
 
-/* Record where a spread env's nodes and networks are, and its promise on each host. */
+/* Record where a spread env's nodes and networks are, and its promise on each host; the rows of those
+ * bp no longer has stay (up deletes them on their host, then env_place_prune drops the rows). */
 static int claim_spread(struct state *st, const char *env, const struct bp_blueprint *bp,
 	const struct env_placement *pl, struct sbx_err *err)
 {
-	struct state_place *v = xcalloc(bp->nnodes + bp->nnetworks + 1, sizeof(*v));
+	struct state_place *pv = NULL;
+	size_t npv = 0, n = 0, nc = 0;
+	if (state_place_list(st, env, &pv, &npv, err) < 0)
+		return -1;
+	struct state_place *v = xcalloc(bp->nnodes + bp->nnetworks + npv + 1, sizeof(*v));
 	struct state_claim *c = xcalloc(pl->nhosts + 1, sizeof(*c));
 	const char **uris = xcalloc(pl->nhosts + 1, sizeof(*uris));
-	size_t n = 0, nc = 0;
+	for (size_t i = 0; i < npv; i++)
+		if (!env_place_in_bp(bp, &pv[i]))
+			v[n++] = pv[i];
 	for (size_t i = 0; i < bp->nnodes; i++)
 		if (pl->node_host[i] != SIZE_MAX)
 			v[n++] = (struct state_place){"node", bp->nodes[i].name, (char *)pl->host[pl->node_host[i]].uri};
@@ -181,14 +190,15 @@ static int claim_spread(struct state *st, const char *env, const struct bp_bluep
 	free(v);
 	free(c);
 	free(uris);
+	state_place_list_free(pv, npv);
 	return rc;
 }
 
-/* Reserve the IPAM block of every `cidr: auto` network of bp for env (the host's networks were
- * given to IPAM by the admission's probe): 1 with err when the pool has none left, so that of two
- * concurrent `up`s that both counted the last free block, the second is refused here, with nothing
- * recorded, instead of failing at its plan after admission. A spread environment's blocks are
- * taken by its plan, as the probe of its primary host is not the last one. */
+/* Reserve the IPAM block of every `cidr: auto` network of bp for env (the networks of its host, or
+ * of every host of a spread environment, were given to IPAM by the admission's probes): 1 with err
+ * when the pool has none left, so that of two concurrent `up`s that both counted the last free
+ * block, the second is refused here, with nothing recorded, instead of failing at its plan after
+ * admission. */
 static int claim_blocks(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err)
 {
 	for (size_t i = 0; i < bp->nnetworks; i++) {
@@ -209,7 +219,7 @@ int env_admit_claim(struct state *st, const char *env, const struct bp_blueprint
 	struct sbx_err *err)
 {
 	if (pl && pl->spread)
-		return claim_spread(st, env, bp, pl, err);
+		return claim_spread(st, env, bp, pl, err) < 0 ? -1 : claim_blocks(st, env, bp, err);
 	struct cap_amount want;
 	env_capacity_demand(bp, &want);
 	struct state_claim c = {want.memory, want.cpus, want.disk}; /* blocks: the ipam table holds them */
@@ -228,7 +238,7 @@ static int place_new(const struct env_config *cfg, struct state *st, const char 
 	size_t pick = bp->site.nhosts;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < bp->site.nhosts; i++) {
-		rc = probe_at(st, bp, bp->site.hosts[i], &hs[i], err) < 0 ? -1 : admit_fit(cfg, st, env, bp, &hs[i], &fs[i], err);
+		rc = probe_at(st, bp, bp->site.hosts[i], false, &hs[i], err) < 0 ? -1 : admit_fit(cfg, st, env, bp, &hs[i], &fs[i], err);
 		if (rc == 0 && env_capacity_fits(&fs[i]) && (pick == bp->site.nhosts || env_capacity_better(&fs[i], &fs[pick])))
 			pick = i;
 	}
@@ -278,6 +288,17 @@ static void amount_add(struct cap_amount *a, const struct cap_amount *want)
 	a->disk += want->disk;
 }
 
+/* Count the pool's free blocks again for each host once every host's networks are avoided (a spread
+ * environment's blocks are reserved before its networks are placed: a block one host uses is taken). */
+static int spread_blocks(struct state *st, struct env_placement *pl, struct sbx_err *err)
+{
+	for (size_t i = 0; i < pl->nhosts; i++)
+		if (pl->host[i].ipam_pool &&
+			state_ipam_free_blocks(st, &pl->host[i].blocks_free, &pl->host[i].ipam_pool, err) < 0)
+			return -1;
+	return 0;
+}
+
 /* Probe every host; each must hold the recorded groups' share (else 1, err); their room is what is left. */
 static int spread_rooms(const struct env_config *cfg, struct state *st, const char *env, const struct bp_blueprint *bp,
 	struct spread *sp, struct env_placement *pl, struct sbx_err *err)
@@ -288,7 +309,7 @@ static int spread_rooms(const struct env_config *cfg, struct state *st, const ch
 			amount_add(&pl->share[sp->ghost[g]], &sp->want[g]);
 	for (size_t i = 0; rc >= 0 && i < pl->nhosts; i++) {
 		struct cap_fit f;
-		if (probe_at(st, bp, bp->site.hosts[i], &pl->host[i], err) < 0 ||
+		if (probe_at(st, bp, bp->site.hosts[i], i > 0, &pl->host[i], err) < 0 ||
 			fit_want(cfg, st, env, &pl->host[i], &pl->share[i], &f, err) < 0)
 			return -1;
 		if (env_capacity_refuse(&pl->host[i], &f, err) < 0)
@@ -300,7 +321,7 @@ static int spread_rooms(const struct env_config *cfg, struct state *st, const ch
 			sp->room[i].disk -= sp->room[i].disk_known ? f.need.disk : 0;
 		}
 	}
-	return rc;
+	return spread_blocks(st, pl, err) < 0 ? -1 : rc;
 }
 
 /* Refuse group g: it fits on no host (each host's room for it in err). */
@@ -399,18 +420,19 @@ static int place_spread(const struct env_config *cfg, struct state *st, const ch
 	return rc;
 }
 
-/* Whether env is spread over site.hosts: more than one host, and new or recorded so (*pv its rows). */
+/* Whether env is spread over site.hosts: recorded so (even on what is left of them, one host), or
+ * new with more than one host (*pv its rows). */
 static int spread_wanted(struct state *st, const char *env, const struct bp_blueprint *bp, const struct state_env *old,
 	struct state_place **pv, size_t *npv, bool *want, struct sbx_err *err)
 {
 	*pv = NULL;
 	*npv = 0;
 	*want = false;
-	if (bp->site.nhosts < 2)
+	if (bp->site.nhosts == 0)
 		return 0;
 	if (state_place_list(st, env, pv, npv, err) < 0)
 		return -1;
-	*want = old == NULL || *npv > 0;
+	*want = *npv > 0 || (old == NULL && bp->site.nhosts > 1);
 	return 0;
 }
 
@@ -542,7 +564,7 @@ int env_admit_line(const struct env_config *cfg, struct state *st, const char *e
 	for (size_t i = 0; i < n; i++) {
 		struct cap_host h;
 		struct cap_fit f;
-		if (probe_at(st, bp, bp->site.nhosts ? bp->site.hosts[i] : bp->site.uri, &h, err) < 0 ||
+		if (probe_at(st, bp, bp->site.nhosts ? bp->site.hosts[i] : bp->site.uri, false, &h, err) < 0 ||
 			admit_fit(cfg, st, env, bp, &h, &f, err) < 0) {
 			sbx_buf_free(&b);
 			return -1;

@@ -47,8 +47,8 @@ struct env_inputs {
 };
 
 /* Tell the state's IPAM which blocks the site's networks already use (before allocating or
- * counting free blocks). */
-int env_ipam_avoid(struct state *st, struct prov *p, struct sbx_err *err) SBX_WUR;
+ * counting free blocks); more: add them to those it was told (another host's), else replace. */
+int env_ipam_avoid(struct state *st, struct prov *p, bool more, struct sbx_err *err) SBX_WUR;
 /* Move the IPAM block of every network of `in` whose cidr changed (its old block released), once
  * the plan that replaces those networks is accepted; one event each. Refused (exit 3) when a new
  * block is taken. */
@@ -259,6 +259,15 @@ char *env_placement_text(const struct bp_blueprint *bp, const struct env_placeme
 int env_place_routes(struct state *st, const char *env, const struct bp_blueprint *bp, struct prov_route **out,
 	size_t *n, struct sbx_err *err) SBX_WUR;
 void env_routes_free(struct prov_route *r, size_t n);
+/* Whether bp still has the node or network of placement row r. */
+bool env_place_in_bp(const struct bp_blueprint *bp, const struct state_place *r);
+/* Refuse (SBX_EXIT_REFUSED, -1; each host named with its nodes and networks, and a hint) env when
+ * nodes or networks bp still has were placed on a host bp no longer lists (site.hosts, else
+ * site.uri): they are never created again elsewhere. Rows of objects bp no longer has do not count
+ * (up deletes those on their recorded host). */
+int env_place_check(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err) SBX_WUR;
+/* Drop the placement rows of the nodes and networks bp no longer has (after an up deleted them). */
+int env_place_prune(struct state *st, const char *env, const struct bp_blueprint *bp, struct sbx_err *err) SBX_WUR;
 
 /* Bare-metal machines are leased to one environment at a time (key: plan_machine_key). check
  * refuses (SBX_EXIT_REFUSED, naming the holder) when another environment holds a machine of bp,

@@ -65,14 +65,18 @@ static int inputs_observe(struct prov *p, struct env_inputs *in, struct sbx_err 
 	return 0;
 }
 
-/* Tell IPAM which blocks the site's networks already use (before allocating). */
-int env_ipam_avoid(struct state *st, struct prov *p, struct sbx_err *err)
+/* Tell IPAM which blocks the site's networks already use (before allocating); more: besides those
+ * it was told before (another host's). */
+int env_ipam_avoid(struct state *st, struct prov *p, bool more, struct sbx_err *err)
 {
 	char **blocks = NULL;
 	size_t n = 0;
 	if (prov_used_blocks(p, &blocks, &n, err) < 0)
 		return -1;
-	state_ipam_avoid(st, (const char *const *)blocks, n);
+	if (more)
+		state_ipam_avoid_add(st, (const char *const *)blocks, n);
+	else
+		state_ipam_avoid(st, (const char *const *)blocks, n);
 	state_strv_free(blocks, n);
 	return 0;
 }
@@ -99,7 +103,7 @@ int env_inputs_load(struct state *st, const struct bp_blueprint *bp, const char 
 	struct prov *p, struct env_inputs *in, struct sbx_err *err)
 {
 	*in = (struct env_inputs){0};
-	if ((allocate && p && env_ipam_avoid(st, p, err) < 0) || inputs_nets(st, bp, env, allocate, in, err) < 0 ||
+	if ((allocate && p && env_ipam_avoid(st, p, false, err) < 0) || inputs_nets(st, bp, env, allocate, in, err) < 0 ||
 		plan_desired(bp, env, in->nets, in->nnets, &in->desired, err) < 0 ||
 		env_rows_load(st, env, &in->rows, err) < 0 ||
 		(env_alias_apply(&in->rows, &in->desired, &in->cold), p && inputs_observe(p, in, err) < 0)) {
@@ -153,7 +157,8 @@ int env_plan(const struct env_config *cfg, struct state *st, const struct env_pl
 	struct prov_route *routes = NULL;
 	size_t nroutes = 0;
 	int rc = -1;
-	if ((o->refresh && env_secret_check(st, env, o->bp, err) < 0) || state_env_get(st, env, &e, err) < 0)
+	if ((o->refresh && env_secret_check(st, env, o->bp, err) < 0) || state_env_get(st, env, &e, err) < 0 ||
+		(e && env_place_check(st, env, o->bp, err) < 0))
 		goto out;
 	if (e && o->bp->site.nhosts) { /* placed on one of site.hosts: that one */
 		env_site_of_row(e, &rec_uri, &rec_pool, &rec_path);

@@ -664,7 +664,8 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 	u.bp_mut = bp;
 	if (check_name(u.env, err) < 0 || env_secret_check(st, u.env, bp, err) < 0 ||
 		env_artifacts_check(cfg, bp, u.env, u.ev, err) < 0 ||
-		state_env_lock(st, u.env, o->wait_lock, &lk, err) < 0 || up_admit_queued(&u, o, &env, err) < 0)
+		state_env_lock(st, u.env, o->wait_lock, &lk, err) < 0 || env_place_check(st, u.env, bp, err) < 0 ||
+		up_admit_queued(&u, o, &env, err) < 0)
 		goto out;
 	ev_emit(u.ev, u.env, "up.start", NULL, NULL, NULL, "bringing up %s from %s", u.env, o->bp_path);
 	if (bp->site.nhosts)
@@ -673,6 +674,8 @@ int env_up(const struct env_config *cfg, struct state *st, const struct env_up_o
 	(void)state_event_add(st, u.env, "up.start", NULL, NULL);
 	u.t0_ms = sbx_mono_ms();
 	rc = env_lease_take(st, u.env, bp, err) < 0 ? -1 : up_converge(&u, o, env, err);
+	if (rc == 0 && env_place_prune(st, u.env, bp, err) < 0)
+		rc = -1;
 	up_finish(&u, env, rc, err);
 out:
 	prov_close(u.prov);

@@ -188,7 +188,7 @@ static int net_cidr(struct warm_site *s, const struct warm_member *v, size_t n, 
 		}
 	}
 	struct res r = {.type = RES_NETWORK, .name = s->net};
-	if (prov_delete(s->base, &r, err) < 0 || env_ipam_avoid(s->st, s->base, err) < 0)
+	if (prov_delete(s->base, &r, err) < 0 || env_ipam_avoid(s->st, s->base, false, err) < 0)
 		return -1;
 	return state_ipam_pick_high(s->st, cidr, err);
 }

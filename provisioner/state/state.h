@@ -302,6 +302,8 @@ int state_ipam_differs(struct state *st, const char *env, const char *network, c
 /* Blocks ("a.b.c.0/24") that libvirt networks on the host already use, ours or another state's:
  * a new automatic allocation skips them, an explicit one is refused. Replaces the previous set. */
 void state_ipam_avoid(struct state *st, const char *const *cidrs, size_t n);
+/* Add to the blocks to avoid (the networks of one more host: an environment spread over several). */
+void state_ipam_avoid_add(struct state *st, const char *const *cidrs, size_t n);
 /* How many /24 blocks of the pool neither an environment holds nor the host's networks use (the
  * state_ipam_avoid list); *pool: the pool as text (owned by st). */
 int state_ipam_free_blocks(struct state *st, int64_t *nfree, const char **pool, struct sbx_err *err) SBX_WUR;

@@ -377,8 +377,15 @@ int state_ipam_get(struct state *st, const char *env, const char *network, char 
 void state_ipam_avoid(struct state *st, const char *const *cidrs, size_t n)
 {
 	free(st->avoid);
-	st->avoid = xcalloc(n + 1, sizeof(*st->avoid));
+	st->avoid = NULL;
 	st->navoid = 0;
+	state_ipam_avoid_add(st, cidrs, n);
+}
+
+/* Add blocks to avoid. */
+void state_ipam_avoid_add(struct state *st, const char *const *cidrs, size_t n)
+{
+	st->avoid = xrealloc(st->avoid, (st->navoid + n + 1) * sizeof(*st->avoid));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t a;
 		int bits;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "env_capacity.h"
+#include "env_int.h"
 #include "state_fix.h"
 
 #define GI (1024ULL * 1024 * 1024)
@@ -177,6 +178,18 @@ static void test_state_blocks(void **ctx)
 	assert_int_equal(state_ipam_pick_high(fx->st, &cidr, &err), 0);
 	assert_string_equal(cidr, "10.99.1.0/24");
 	free(cidr);
+	/* a spread environment's hosts: each one's networks are added to the others' */
+	const char *const h1[] = {"10.99.0.0/24"}, *const h2[] = {"10.99.3.0/24", "10.99.0.0/24"};
+	state_ipam_avoid(fx->st, h1, 1);
+	state_ipam_avoid_add(fx->st, h2, 2);
+	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
+	assert_int_equal(n, 1); /* 10.99.1.0: the state holds .2, the hosts use .0 (counted once) and .3 */
+	assert_int_equal(state_ipam_alloc(fx->st, "a", "back", NULL, &cidr, &err), 0);
+	assert_string_equal(cidr, "10.99.1.0/24");
+	free(cidr);
+	state_ipam_avoid(fx->st, h1, 1); /* replaces: .3 is free again */
+	assert_int_equal(state_ipam_free_blocks(fx->st, &n, &pool, &err), 0);
+	assert_int_equal(n, 1);
 	/* all taken: a refusal that says the pool is exhausted */
 	const char *const rest[] = {"10.99.0.0/24", "10.99.1.0/24", "10.99.3.0/24"};
 	state_ipam_avoid(fx->st, rest, 3);
@@ -408,6 +421,68 @@ static void test_state_place(void **ctx)
 	assert_int_equal(c.memory, 0);
 }
 
+/* A blueprint of two groups on two hosts (hosts: the site.hosts line, nodes and networks: the rest). */
+static struct bp_blueprint *place_bp(const char *hosts, const char *rest)
+{
+	struct bp_blueprint *bp = NULL;
+	struct sbx_err err = SBX_ERR_INIT;
+	char *y = xasprintf("apiVersion: sandbox/v1\nname: t\nsite: { %s, image: { recipe: debian-12 } }\n%s", hosts,
+		rest);
+	assert_int_equal(bp_load_string("t.yaml", y, strlen(y), NULL, &bp, &err), 0);
+	free(y);
+	return bp;
+}
+
+/* Nodes and networks the blueprint keeps on a host it no longer lists are refused, naming them, the
+ * host and what to do; those it removed are not (up deletes them there), and their rows go once
+ * env_place_prune is told the blueprint without them. */
+static void test_place_check(void **ctx)
+{
+	struct state_fix *fx = *ctx;
+	struct sbx_err err = SBX_ERR_INIT;
+	struct state_place *pv = NULL;
+	struct state_place v[5] = {{"node", "big", "qemu:///session"}, {"node", "small", "qemu:///system"},
+		{"network", "back", "qemu:///session"}, {"network", "front", "qemu:///system"},
+		{"node", "db", "qemu:///session"}};
+	static const char both[] = "hosts: [ qemu:///system, qemu:///session ]", sys[] = "hosts: [ qemu:///system ]";
+	static const char all[] = "networks: [ { name: front }, { name: back } ]\nnodes:\n"
+		"  - { name: big, memory: 1Gi, networks: [back] }\n  - { name: db, memory: 1Gi, networks: [back] }\n"
+		"  - { name: small, memory: 64Mi, networks: [front] }\n";
+	static const char kept[] = "networks: [ { name: front } ]\nnodes:\n"
+		"  - { name: small, memory: 64Mi, networks: [front] }\n";
+	size_t npv = 0;
+	state_fix_env(fx->st, "a", 0, false);
+	assert_int_equal(state_place_set(fx->st, "a", v, 5, &err), 0);
+	struct bp_blueprint *bp = place_bp(both, all);
+	assert_int_equal(env_place_check(fx->st, "a", bp, &err), 0);
+	assert_int_equal(env_place_check(fx->st, "none", bp, &err), 0); /* nothing recorded */
+	bp_free(bp);
+	bp = place_bp(sys, all);
+	assert_int_equal(env_place_check(fx->st, "a", bp, &err), -1);
+	assert_int_equal(err.code, SBX_EXIT_REFUSED);
+	assert_int_equal(err.n, 1);
+	assert_string_equal(sbx_err_first(&err), "nodes big, db and networks back are placed on qemu:///session, "
+		"which is no longer in site.hosts");
+	assert_non_null(strstr(err.hint, "add qemu:///session back to site.hosts, or remove those nodes"));
+	sbx_err_clear(&err);
+	bp_free(bp);
+	bp = place_bp("uri: qemu:///session", all); /* one host, site.uri: system's small and front */
+	assert_int_equal(env_place_check(fx->st, "a", bp, &err), -1);
+	assert_string_equal(sbx_err_first(&err), "nodes small and networks front are placed on qemu:///system, "
+		"which is no longer in site.hosts");
+	sbx_err_clear(&err);
+	bp_free(bp);
+	bp = place_bp(sys, kept);
+	assert_int_equal(env_place_check(fx->st, "a", bp, &err), 0);
+	assert_int_equal(env_place_prune(fx->st, "a", bp, &err), 0);
+	assert_int_equal(state_place_list(fx->st, "a", &pv, &npv, &err), 0);
+	assert_int_equal(npv, 2);
+	assert_string_equal(state_place_find(pv, npv, "node", "small"), "qemu:///system");
+	assert_string_equal(state_place_find(pv, npv, "network", "front"), "qemu:///system");
+	state_place_list_free(pv, npv);
+	bp_free(bp);
+}
+
 /* A host's room is its fit's avail; the disk only when the pool exists and the host reports. */
 static void test_room(void **ctx)
 {
@@ -442,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_room),
 		cmocka_unit_test_setup_teardown(test_state_claims, state_fix_setup, state_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_state_place, state_fix_setup, state_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_place_check, state_fix_setup, state_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_state_caps, state_fix_setup, state_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_state_blocks, state_fix_setup, state_fix_teardown),
 	};
