@@ -615,6 +615,17 @@ static const char *put_id(json_t *rec)
 	return NULL;
 }
 
+/* Answer resp with status and a copy of the JSON text doc (len bytes), then "\n". */
+static void answer_text(struct mock_resp *resp, int status, const char *doc, size_t len)
+{
+	char *body = mock_xmalloc(len + 2);
+
+	memcpy(body, doc, len);
+	body[len] = '\n';
+	body[len + 1] = '\0';
+	mock_resp_take(resp, status, "application/json", body, len + 1);
+}
+
 /* Insert or replace a record. */
 int mock_store_put(struct mock_store *s, json_t *rec)
 {
@@ -630,18 +641,14 @@ int mock_store_put(struct mock_store *s, json_t *rec)
 int mock_store_put_answer(struct mock_store *s, json_t *rec, struct mock_resp *resp, int status)
 {
 	const char *id = put_id(rec);
-	char *doc, *body;
+	char *doc;
 	size_t len;
 
 	if (!id)
 		return -1;
 	doc = mock_json_dump(rec);
 	len = strlen(doc);
-	body = mock_xmalloc(len + 2);
-	memcpy(body, doc, len);
-	body[len] = '\n';
-	body[len + 1] = '\0';
-	mock_resp_take(resp, status, "application/json", body, len + 1);
+	answer_text(resp, status, doc, len);
 	put_rec(s, id, rec, doc, len);
 	return 0;
 }
@@ -650,19 +657,12 @@ int mock_store_put_answer(struct mock_store *s, json_t *rec, struct mock_resp *r
 int mock_store_put_text(struct mock_store *s, const char *id, char *doc, size_t len,
 			struct mock_resp *resp, int status)
 {
-	char *body;
-
 	if (!id || !*id) {
 		free(doc);
 		return -1;
 	}
-	if (resp) {
-		body = mock_xmalloc(len + 2);
-		memcpy(body, doc, len);
-		body[len] = '\n';
-		body[len + 1] = '\0';
-		mock_resp_take(resp, status, "application/json", body, len + 1);
-	}
+	if (resp)
+		answer_text(resp, status, doc, len);
 	put_rec(s, id, NULL, doc, len);
 	return 0;
 }
