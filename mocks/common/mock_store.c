@@ -554,6 +554,15 @@ static void notify(struct mock_store *s, struct node *n, const json_t *rec)
 }
 
 /*
+ * doc (len bytes and a NUL) in an allocation of its size: a text built by doubling a buffer
+ * leaves up to half of it unused, and the store keeps it (shrinking is done in place).
+ */
+static char *fit_text(char *doc, size_t len)
+{
+	return doc ? mock_xrealloc(doc, len + 1) : NULL;
+}
+
+/*
  * Store rec under id with its text doc (NULL: unknown; steals both; bytes: the size as compact
  * JSON, exact with doc); lock not held.
  */
@@ -566,6 +575,7 @@ static void put_rec(struct mock_store *s, const char *id, json_t *rec, char *doc
 	uint64_t compacted;
 	bool trim;
 
+	doc = fit_text(doc, bytes);
 	pthread_mutex_lock(&s->lock);
 	compacted = s->compacted;
 	n = find(s, id);
@@ -759,6 +769,8 @@ void mock_store_replace_each(struct mock_store *s, size_t n, const char *const *
 	bool changed = false, trim;
 	uint64_t compacted;
 
+	for (size_t i = 0; i < n; i++)
+		docs[i] = fit_text(docs[i], lens[i]);
 	pthread_mutex_lock(&s->lock);
 	compacted = s->compacted;
 	for (size_t i = 0; i < n; i++) {
