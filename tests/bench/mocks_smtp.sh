@@ -130,8 +130,9 @@ source_load sbx-src1 "$sport" "$N" ""
 source_load sbx-srcd "$sport" "$N" "-d"
 stored=$(python3 -c 'import json,sys,urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1] + "/v1/messages?limit=1"))["total"])' \
     "$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$T/sbx.out" | head -n 1)" 2>/dev/null || echo "?")
-echo "  messages stored: $stored of $((4 * N)) sent"
-echo "  RSS after $((4 * N)) messages (100000 kept at most): $(rss_kb $sbx) kB"
+sent=$((2 * N)); [ -n "$src" ] && sent=$((4 * N))
+echo "  messages stored: $stored of $sent sent"
+echo "  RSS after $sent messages (100000 kept at most): $(rss_kb $sbx) kB"
 kill $sbx
 
 # --- maildev ----------------------------------------------------------------------------------
