@@ -127,7 +127,7 @@ void mock_fields_free(struct mock_fields *hold);
 /* Read obj[key] as an integer in [min, max]; same contract (absent and optional: *out untouched). */
 int mock_json_int(json_t *obj, const char *key, bool required, int64_t min, int64_t max,
 		  int64_t *out, struct mock_resp *resp) MOCK_WUR;
-/* Compact JSON text of doc; caller frees. */
+/* Compact JSON text of doc, in an allocation of about its length; caller frees. */
 char *mock_json_dump(const json_t *doc);
 /*
  * Append s (len bytes, UTF-8) to b as a JSON string, escaped as json_dumps escapes it: '"', '\\'

@@ -554,6 +554,15 @@ static void notify(struct mock_store *s, struct node *n, const json_t *rec)
 }
 
 /*
+ * doc (len bytes and a NUL) in an allocation of its size: a text built by doubling a buffer
+ * leaves up to half of it unused, and the store keeps it (shrinking is done in place).
+ */
+static char *fit_text(char *doc, size_t len)
+{
+	return doc ? mock_xrealloc(doc, len + 1) : NULL;
+}
+
+/*
  * Store rec under id with its text doc (NULL: unknown; steals both; bytes: the size as compact
  * JSON, exact with doc); lock not held.
  */
@@ -566,6 +575,7 @@ static void put_rec(struct mock_store *s, const char *id, json_t *rec, char *doc
 	uint64_t compacted;
 	bool trim;
 
+	doc = fit_text(doc, bytes);
 	pthread_mutex_lock(&s->lock);
 	compacted = s->compacted;
 	n = find(s, id);
@@ -615,6 +625,17 @@ static const char *put_id(json_t *rec)
 	return NULL;
 }
 
+/* Answer resp with status and a copy of the JSON text doc (len bytes), then "\n". */
+static void answer_text(struct mock_resp *resp, int status, const char *doc, size_t len)
+{
+	char *body = mock_xmalloc(len + 2);
+
+	memcpy(body, doc, len);
+	body[len] = '\n';
+	body[len + 1] = '\0';
+	mock_resp_take(resp, status, "application/json", body, len + 1);
+}
+
 /* Insert or replace a record. */
 int mock_store_put(struct mock_store *s, json_t *rec)
 {
@@ -630,18 +651,14 @@ int mock_store_put(struct mock_store *s, json_t *rec)
 int mock_store_put_answer(struct mock_store *s, json_t *rec, struct mock_resp *resp, int status)
 {
 	const char *id = put_id(rec);
-	char *doc, *body;
+	char *doc;
 	size_t len;
 
 	if (!id)
 		return -1;
 	doc = mock_json_dump(rec);
 	len = strlen(doc);
-	body = mock_xmalloc(len + 2);
-	memcpy(body, doc, len);
-	body[len] = '\n';
-	body[len + 1] = '\0';
-	mock_resp_take(resp, status, "application/json", body, len + 1);
+	answer_text(resp, status, doc, len);
 	put_rec(s, id, rec, doc, len);
 	return 0;
 }
@@ -650,19 +667,12 @@ int mock_store_put_answer(struct mock_store *s, json_t *rec, struct mock_resp *r
 int mock_store_put_text(struct mock_store *s, const char *id, char *doc, size_t len,
 			struct mock_resp *resp, int status)
 {
-	char *body;
-
 	if (!id || !*id) {
 		free(doc);
 		return -1;
 	}
-	if (resp) {
-		body = mock_xmalloc(len + 2);
-		memcpy(body, doc, len);
-		body[len] = '\n';
-		body[len + 1] = '\0';
-		mock_resp_take(resp, status, "application/json", body, len + 1);
-	}
+	if (resp)
+		answer_text(resp, status, doc, len);
 	put_rec(s, id, NULL, doc, len);
 	return 0;
 }
@@ -759,6 +769,8 @@ void mock_store_replace_each(struct mock_store *s, size_t n, const char *const *
 	bool changed = false, trim;
 	uint64_t compacted;
 
+	for (size_t i = 0; i < n; i++)
+		docs[i] = fit_text(docs[i], lens[i]);
 	pthread_mutex_lock(&s->lock);
 	compacted = s->compacted;
 	for (size_t i = 0; i < n; i++) {

@@ -194,39 +194,43 @@ static void search_addrs(struct sbx_buf *b, const json_t *a)
 		search_addrs(b, e);
 }
 
-/* The search text and the attachment counts of a parsed message into ix. */
-static void index_body(json_t *ix, const struct mime_msg *m)
+/* The attachment counts of a parsed message, and with search its search text, into ix. */
+static void index_body(json_t *ix, const struct mime_msg *m, bool search)
 {
 	static const char *const addr_keys[] = {"From", "To", "Cc", "Bcc", "ReplyTo"};
 	char *text = body_text(m, "text/plain"), *html = body_text(m, "text/html");
 	struct sbx_buf b = {0};
 	json_int_t natt = 0, ninl = 0;
 
-	search_add(&b, json_string_value(json_object_get(ix, "Subject")));
-	for (size_t i = 0; i < MOCK_NELEM(addr_keys); i++)
-		search_addrs(&b, json_object_get(ix, addr_keys[i]));
-	search_add(&b, text);
-	if (html)
-		html_text(html, &b);
-	sbx_buf_add(&b, " ", 1);
+	if (search) {
+		search_add(&b, json_string_value(json_object_get(ix, "Subject")));
+		for (size_t i = 0; i < MOCK_NELEM(addr_keys); i++)
+			search_addrs(&b, json_object_get(ix, addr_keys[i]));
+		search_add(&b, text);
+		if (html)
+			html_text(html, &b);
+		sbx_buf_add(&b, " ", 1);
+	}
 	for (size_t i = 0; i < mime_nparts(m); i++) {
 		const struct mime_part *p = mime_part_at(m, i);
 		if (!p->attachment)
 			continue;
 		*(part_inline(p) ? &ninl : &natt) += 1;
-		search_add(&b, p->filename);
+		if (search)
+			search_add(&b, p->filename);
 	}
 	json_object_set_new(ix, "Snippet", snippet_json(text, html));
 	json_object_set_new(ix, "Attachments", json_integer(natt));
 	json_object_set_new(ix, "Inline", json_integer(ninl));
-	json_object_set_new(ix, "search", json_stringn_nocheck(b.data ? b.data : "", b.len));
+	if (search)
+		json_object_set_new(ix, "search", json_stringn_nocheck(b.data ? b.data : "", b.len));
 	sbx_buf_free(&b);
 	free(text);
 	free(html);
 }
 
-/* The index of a parsed message. */
-static json_t *index_of(const struct mime_msg *m)
+/* The index of a parsed message (with "search" when search). */
+static json_t *index_of(const struct mime_msg *m, bool search)
 {
 	char *subject = mime_header_decoded(m, "Subject"), date[40];
 	char *mid = header_bare(m, "Message-ID"), *rp = header_bare(m, "Return-Path");
@@ -236,7 +240,7 @@ static json_t *index_of(const struct mime_msg *m)
 			       "ReturnPath", jstr(rp), "Subject", jstr(subject));
 
 	json_object_set_new(ix, "Date", mime_header_date(m, date) == 0 ? json_string(date) : json_null());
-	index_body(ix, m);
+	index_body(ix, m, search);
 	free(subject);
 	free(mid);
 	free(rp);
@@ -247,22 +251,22 @@ static json_t *index_of(const struct mime_msg *m)
 json_t *mailpit_msg_index(const char *raw, size_t len)
 {
 	struct mime_msg *m = mime_parse(raw, len);
-	json_t *ix = index_of(m);
+	json_t *ix = index_of(m, false);
 
 	mime_free(m);
 	return ix;
 }
 
 /* The index of a record. */
-json_t *mailpit_msg_record_index(const json_t *rec)
+json_t *mailpit_msg_record_index(const json_t *rec, bool search)
 {
 	json_t *ix = json_object_get(rec, "mailpit");
 	struct mime_msg *m;
 
-	if (json_is_object(ix))
+	if (json_is_object(ix) && (!search || json_object_get(ix, "search")))
 		return json_incref(ix);
 	m = mail_msg_parse(rec);
-	ix = index_of(m);
+	ix = index_of(m, search);
 	mime_free(m);
 	return ix;
 }
@@ -284,7 +288,7 @@ static const char *rec_str(const json_t *rec, const char *key)
 /* The summary. */
 json_t *mailpit_msg_summary(const json_t *rec)
 {
-	json_t *ix = mailpit_msg_record_index(rec);
+	json_t *ix = mailpit_msg_record_index(rec, false);
 	json_t *sum = json_pack("{s:s,s:O,s:b,s:O,s:O,s:O,s:O,s:O,s:O,s:s,s:s,s:[],s:O,s:O,s:O}",
 				"ID", rec_str(rec, "id"), "MessageID", json_object_get(ix, "MessageID"),
 				"Read", mailpit_msg_read(rec), "From", json_object_get(ix, "From"),
@@ -363,7 +367,7 @@ static void parts_add(json_t *d, const struct mime_msg *m)
 /* The full message. */
 json_t *mailpit_msg_full(const json_t *rec)
 {
-	json_t *ix = mailpit_msg_record_index(rec), *d, *date = json_object_get(ix, "Date");
+	json_t *ix = mailpit_msg_record_index(rec, false), *d, *date = json_object_get(ix, "Date");
 	struct mime_msg *m = mail_msg_parse(rec);
 	char *text = body_text(m, "text/plain"), *html = body_text(m, "text/html");
 	const char *rp = json_string_value(json_object_get(ix, "ReturnPath"));
@@ -461,7 +465,7 @@ static bool query_match(const json_t *rec, const char *query)
 
 	if (mailpit_query_parse(query, &q, &e) != MAILPIT_QUERY_OK)
 		return false;
-	ix = mailpit_msg_record_index(rec);
+	ix = mailpit_msg_record_index(rec, mailpit_query_has_text(q));
 	ok = mailpit_query_match(q, ix, json_integer_value(json_object_get(rec, "size")),
 				 mailpit_msg_read(rec));
 	json_decref(ix);

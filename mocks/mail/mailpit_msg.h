@@ -5,9 +5,11 @@
  * The index (the record's "mailpit" object, see mail_msg.h): {"MessageID", "From" {Name,
  * Address}, "To", "Cc", "Bcc", "ReplyTo" [{Name, Address}], "ReturnPath", "Subject", "Date" (RFC
  * 3339 of the Date header, or null), "Snippet" (up to 200 bytes of the HTML text, else the text,
- * blanks collapsed, "..." when cut), "Attachments", "Inline" (counts), "search" (the text plain
- * search terms look in: subject, names and addresses, text, HTML text, file names)}. Records
- * stored by older versions have none; it is then built from the raw message when needed.
+ * blanks collapsed, "..." when cut), "Attachments", "Inline" (counts)}. Records stored by older
+ * versions have none; it is then built from the raw message when needed. The text plain search
+ * terms look in (subject, names and addresses, text, HTML text, file names: the index's
+ * "search") is not kept, since it would about double a text message's memory: it is built from
+ * the raw message for a query that has such a term (older records may still carry it).
  * The record's "read" (bool, absent = false) is Mailpit's read flag.
  *
  * Views: the MessageSummary of a list, the Message of GET /api/v1/message/{ID} (Attachments and
@@ -25,10 +27,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The index of a raw message (new reference). */
+/* The index of a raw message, without "search" (new reference). */
 json_t *mailpit_msg_index(const char *raw, size_t len);
-/* The index of a record: its own (new reference to it) or one built from its raw message. */
-json_t *mailpit_msg_record_index(const json_t *rec);
+/*
+ * The index of a record: its own (new reference to it) or one built from its raw message; with
+ * search, one that has "search" (built from the raw message unless the record's has it).
+ */
+json_t *mailpit_msg_record_index(const json_t *rec, bool search);
 /* Whether a record is marked read. */
 bool mailpit_msg_read(const json_t *rec);
 /* The MessageSummary of a record (new reference). */

@@ -198,6 +198,15 @@ void mailpit_query_free(struct mailpit_query *q)
 	free(q);
 }
 
+/* Whether a query has a plain text term (one that looks in the index's "search"). */
+bool mailpit_query_has_text(const struct mailpit_query *q)
+{
+	for (size_t i = 0; i < q->n; i++)
+		if (q->terms[i].field == F_TEXT)
+			return true;
+	return false;
+}
+
 /* Whether a JSON string contains v (ASCII case-insensitive). */
 static bool str_has(const json_t *s, const char *v)
 {

@@ -41,6 +41,8 @@ enum mailpit_query_rc mailpit_query_parse(const char *s, struct mailpit_query **
 					  struct mock_err *e);
 /* Free a query. NULL is a no-op. */
 void mailpit_query_free(struct mailpit_query *q);
+/* Whether the query has a plain text term, which needs the index's "search" (mailpit_msg.h). */
+bool mailpit_query_has_text(const struct mailpit_query *q);
 /* Whether a message matches: its Mailpit index, size in bytes and read flag. */
 bool mailpit_query_match(const struct mailpit_query *q, const json_t *index, json_int_t size,
 			 bool read);

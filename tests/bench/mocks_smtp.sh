@@ -4,9 +4,13 @@
 # messages, 8 concurrent senders. Two clients: postfix's smtp-source (one message per connection,
 # and with -d all of a sender's messages over one connection) and tests/bench/smtp_load.c (compiled
 # here; 1 and 100 messages per connection). Also sbx-mock-mail's idle RSS and its RSS after the
-# load. Skips (exit 0 with a message) when a tool is missing (smtp-sink/smtp-source: the Debian
-# package postfix, whose own daemon is never started here); maildev is installed with npm into
-# $SBX_BENCH_CACHE (default ~/.cache/sandbox-bench).
+# load. smtp-source and smtp-sink come from an installed postfix or else from Debian's postfix
+# package fetched with `apt-get download` and unpacked with `dpkg-deb -x` into
+# $SBX_BENCH_CACHE/postfix (default ~/.cache/sandbox-bench; nothing is installed, no postfix daemon
+# is started), run with LD_LIBRARY_PATH at its usr/lib/postfix (they need libpostfix-global and
+# libpostfix-util only); without them "smtp-sink: not measured (REASON)" and no smtp-sink ratio.
+# maildev is installed with npm into $SBX_BENCH_CACHE. Skips (exit 0 with a message) when the mock
+# or the load client is missing.
 #
 #   BUILD=build sh tests/bench/mocks_smtp.sh
 #   SBX_BENCH_MESSAGES=20000 SBX_BENCH_MAILDEV_MESSAGES=1000 ...   (message counts)
@@ -50,9 +54,9 @@ load() {
 # source NAME PORT COUNT [FLAGS]: postfix's smtp-source, 8 sessions of 10 KB messages; the rate
 # (messages/s, from the wall time) in $T/NAME.
 source_load() {
-    if [ -z "$src" ]; then echo "rate=0" >"$T/$1"; return; fi
+    if [ -z "$src" ]; then echo "  $1: not measured ($why)"; return; fi
     t0=$(date +%s.%N)
-    if timeout 300 "$src" $4 -s 8 -l 10240 -m "$3" -f bench@example.com -t sink@example.com "127.0.0.1:$2" \
+    if timeout 300 env LD_LIBRARY_PATH="$pflib" "$src" $4 -s 8 -l 10240 -m "$3" -f bench@example.com -t sink@example.com "127.0.0.1:$2" \
         >"$T/$1.log" 2>&1; then
         awk -v n="$3" -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "rate=%d\n", n / (t1 - t0) }' >"$T/$1"
     else
@@ -60,16 +64,47 @@ source_load() {
     fi
     echo "  $1 (smtp-source $4): $(rate "$T/$1") messages/s"
 }
-src=$(command -v smtp-source || ls /usr/sbin/smtp-source 2>/dev/null || true)
-sink=$(command -v smtp-sink || ls /usr/sbin/smtp-sink 2>/dev/null || true)
-[ -n "$src" ] || echo "mocks_smtp: smtp-source is not installed (Debian package postfix): smtp_load figures only"
+# postfix_runs DIR: whether DIR/usr/sbin/smtp-source starts with DIR/usr/lib/postfix as its
+# library path (its usage message, not a loader error).
+postfix_runs() {
+    LD_LIBRARY_PATH="$1/usr/lib/postfix" "$1/usr/sbin/smtp-source" 2>&1 | grep -q 'usage:'
+}
+# postfix_tools: set src, sink and pflib (their LD_LIBRARY_PATH), or why (the reason they are not
+# there): an installed postfix, else Debian's package unpacked into $CACHE/postfix.
+postfix_tools() {
+    src=$(command -v smtp-source || ls /usr/sbin/smtp-source 2>/dev/null || true)
+    sink=$(command -v smtp-sink || ls /usr/sbin/smtp-sink 2>/dev/null || true)
+    pflib=""; why=""
+    [ -n "$src" ] && [ -n "$sink" ] && return
+    pf="$CACHE/postfix"
+    if ! postfix_runs "$pf"; then
+        command -v apt-get >/dev/null 2>&1 || { why="no postfix and no apt-get"; src=""; return; }
+        mkdir -p "$T/deb" && rm -rf "$pf" && mkdir -p "$pf" || { why="cannot create $pf"; src=""; return; }
+        # apt's _apt user cannot write into $T (mode 0700): as root it then downloads unsandboxed.
+        if ! (cd "$T/deb" && apt-get download postfix) >"$T/apt.log" 2>&1; then
+            why="apt-get download postfix failed: $(grep -v '^W:' "$T/apt.log" | tail -n 1)"; src=""; return
+        fi
+        if ! dpkg-deb -x "$T"/deb/postfix_*.deb "$pf" 2>"$T/dpkg.log"; then
+            why="dpkg-deb -x failed: $(tail -n 1 "$T/dpkg.log")"; src=""; return
+        fi
+        dpkg-deb -f "$T"/deb/postfix_*.deb Version >"$pf/VERSION" 2>/dev/null
+        postfix_runs "$pf" || {
+            why="the unpacked smtp-source does not run: $(LD_LIBRARY_PATH="$pf/usr/lib/postfix" "$pf/usr/sbin/smtp-source" 2>&1 | head -n 1)"
+            src=""; return
+        }
+    fi
+    src="$pf/usr/sbin/smtp-source"; sink="$pf/usr/sbin/smtp-sink"; pflib="$pf/usr/lib/postfix"
+    echo "mocks_smtp: smtp-source and smtp-sink of Debian's postfix $(cat "$pf/VERSION" 2>/dev/null) unpacked in $pf"
+}
+postfix_tools
+[ -n "$src" ] || echo "smtp-sink: not measured ($why)"
 
 # --- smtp-sink (postfix; stores nothing) --------------------------------------------------------
 if [ -n "$sink" ] && [ -n "$src" ]; then
     kport=$(free_port)
     # -u: smtp-sink refuses to run as root without a user to switch to.
     if [ "$(id -u)" = 0 ]; then kuser="-u nobody"; else kuser=""; fi
-    "$sink" $kuser "127.0.0.1:$kport" 256 >"$T/sink.log" 2>&1 &
+    env LD_LIBRARY_PATH="$pflib" "$sink" $kuser "127.0.0.1:$kport" 256 >"$T/sink.log" 2>&1 &
     kpid=$!; pids="$pids $kpid"
     if wait_for port_open "$kport"; then
         echo "smtp-sink (${N} messages of 10 KB, 8 sessions)"
@@ -95,8 +130,9 @@ source_load sbx-src1 "$sport" "$N" ""
 source_load sbx-srcd "$sport" "$N" "-d"
 stored=$(python3 -c 'import json,sys,urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1] + "/v1/messages?limit=1"))["total"])' \
     "$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$T/sbx.out" | head -n 1)" 2>/dev/null || echo "?")
-echo "  messages stored: $stored of $((4 * N)) sent"
-echo "  RSS after $((4 * N)) messages (100000 kept at most): $(rss_kb $sbx) kB"
+sent=$((2 * N)); [ -n "$src" ] && sent=$((4 * N))
+echo "  messages stored: $stored of $sent sent"
+echo "  RSS after $sent messages (100000 kept at most): $(rss_kb $sbx) kB"
 kill $sbx
 
 # --- maildev ----------------------------------------------------------------------------------
@@ -121,12 +157,27 @@ source_load maildev-src1 "$mport" "$NMD" ""
 source_load maildev-srcd "$mport" "$NMD" "-d"
 kill $mpid
 
-echo "ratio sbx-mock-mail / smtp-sink (smtp-source, messages/s; goal at least 0.5):"
-awk -v a="$(rate "$T/sbx-src1")" -v b="$(rate "$T/sink-src1" 2>/dev/null)" -v c="$(rate "$T/sbx-srcd")" -v d="$(rate "$T/sink-srcd" 2>/dev/null)" \
-    'BEGIN { printf "  1 message per connection: %.2f\n  one connection per sender (-d): %.2f\n", (b ? a / b : 0), (d ? c / d : 0) }'
-echo "ratio sbx-mock-mail / maildev (smtp-source, messages/s):"
-awk -v a="$(rate "$T/sbx-src1")" -v b="$(rate "$T/maildev-src1")" -v c="$(rate "$T/sbx-srcd")" -v d="$(rate "$T/maildev-srcd")" \
-    'BEGIN { printf "  1 message per connection: %.1fx\n  one connection per sender (-d): %.1fx\n", (b ? a / b : 0), (d ? c / d : 0) }'
+# ratio LABEL A B FMT: A's rate over B's (files in $T) with printf format FMT, or "not measured".
+ratio() {
+    a=$(rate "$T/$2" 2>/dev/null); b=$(rate "$T/$3" 2>/dev/null)
+    if [ -z "$a" ] || [ -z "$b" ] || [ "$a" = 0 ] || [ "$b" = 0 ]; then
+        echo "  $1: not measured"
+    else
+        awk -v l="$1" -v a="$a" -v b="$b" -v f="$4" 'BEGIN { printf "  %s: " f "\n", l, a / b }'
+    fi
+}
+if [ -s "$T/sink-src1" ] || [ -s "$T/sink-srcd" ]; then
+    echo "ratio sbx-mock-mail / smtp-sink (smtp-source, messages/s; goal at least 0.5):"
+    ratio "1 message per connection" sbx-src1 sink-src1 "%.2f"
+    ratio "one connection per sender (-d)" sbx-srcd sink-srcd "%.2f"
+else
+    echo "smtp-sink: not measured (${why:-smtp-sink did not start}): no ratio"
+fi
+if [ -n "$src" ]; then
+    echo "ratio sbx-mock-mail / maildev (smtp-source, messages/s):"
+    ratio "1 message per connection" sbx-src1 maildev-src1 "%.1fx"
+    ratio "one connection per sender (-d)" sbx-srcd maildev-srcd "%.1fx"
+fi
 echo "ratio sbx-mock-mail / maildev (smtp_load, messages/s):"
-awk -v a="$(rate "$T/sbx-1")" -v b="$(rate "$T/maildev-1")" -v c="$(rate "$T/sbx-100")" -v d="$(rate "$T/maildev-100")" \
-    'BEGIN { printf "  1 message per connection: %.1fx\n  100 messages per connection: %.1fx\n", (b ? a / b : 0), (d ? c / d : 0) }'
+ratio "1 message per connection" sbx-1 maildev-1 "%.1fx"
+ratio "100 messages per connection" sbx-100 maildev-100 "%.1fx"

@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* a query, or an error message */
 	json_object_set_new(rec, "mailpit", mailpit_msg_index(msg, mlen));
 	if (q) {
-		json_t *ix = mailpit_msg_record_index(rec);
+		json_t *ix = mailpit_msg_record_index(rec, true);
 		bool a = mailpit_query_match(q, ix, (json_int_t)mlen, false);
 		bool b = mailpit_query_match(q, ix, (json_int_t)mlen, false);
 		if (a != b)

@@ -3,7 +3,8 @@
  * slowloris from one address is refused while another address still gets answers), idle
  * connections dropped (--idle-timeout 1s; a parked long-poll is not idle), stores bounded in bytes
  * (oldest evicted, counted in /metrics), a slow webhook receiver delaying only its own
- * deliveries, and a flood of 5 MB mails leaving the mock answering.
+ * deliveries, a flood of 5 MB mails leaving the mock answering, and the mail mock's byte bound
+ * (the oldest mails evicted, counted, gone from searches).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -346,6 +347,90 @@ static void test_mail_flood(void **state)
 	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
 }
 
+#define BOUND_MAILS 60
+#define BOUND_KB 256
+
+/* Send one mail of about 10 KB whose body has the word "markerNNNN" (i); its id into id. 0 / -1. */
+static int send_marked(int fd, int i, char *id, size_t idlen)
+{
+	char buf[4096], line[128];
+	const char *q;
+
+	if (smtp_cmd(fd, "MAIL FROM:<bound@example.com>\r\n") != 250 ||
+	    smtp_cmd(fd, "RCPT TO:<sink@example.com>\r\n") != 250 || smtp_cmd(fd, "DATA\r\n") != 354)
+		return -1;
+	snprintf(line, sizeof(line), "Subject: bound %d\r\n\r\nmarker%04d\r\n", i, i);
+	if (rc_send(fd, line) < 0)
+		return -1;
+	memset(line, 'x', 100);
+	memcpy(line + 100, "\r\n", 3);
+	for (int l = 0; l < 100; l++)
+		if (rc_send(fd, line) < 0)
+			return -1;
+	if (rc_send(fd, ".\r\n") < 0 || smtp_reply(fd, buf, sizeof(buf)) != 250 ||
+	    !(q = strstr(buf, "queued as ")))
+		return -1;
+	snprintf(id, idlen, "%.*s", (int)strcspn(q + 10, "\r\n"), q + 10);
+	return 0;
+}
+
+/* How many messages a Mailpit search finds. */
+static long long search_count(const struct mockproc *p, const char *query)
+{
+	struct http_resp r;
+	long long n = -1;
+
+	if (http_reqf(&r, "GET", NULL, NULL, "%s/api/v1/search?query=%s", p->url, query) == 200 && r.json)
+		n = json_integer_value(json_object_get(r.json, "messages_count"));
+	http_resp_free(&r);
+	return n;
+}
+
+/*
+ * --max-store-bytes on the mail mock: 60 mails of 10 KB over SMTP into 256K keep the newest that
+ * fit; the oldest are gone (by id and by a search for their text), the evictions are counted, and
+ * the mock still answers.
+ */
+static void test_mail_store_bytes(void **state)
+{
+	char ids[BOUND_MAILS][64], buf[4096], rest[128];
+	struct mockproc p;
+	struct http_resp r;
+	double stored, evicted;
+	int fd;
+
+	(void)state;
+	assert_int_equal(mt_start(&p, "mail", "--quiet", "--max-store-bytes", "256K", "--smtp", "127.0.0.1:0",
+				  (char *)NULL), 0);
+	assert_int_equal(mockproc_expect(&p, "listening on smtp://", rest, sizeof(rest), 20000), 0);
+	assert_non_null(strrchr(rest, ':'));
+	fd = rc_connect(atoi(strrchr(rest, ':') + 1));
+	assert_true(fd >= 0);
+	assert_int_equal(smtp_reply(fd, buf, sizeof(buf)), 220);
+	assert_int_equal(smtp_cmd(fd, "EHLO bound\r\n"), 250);
+	for (int i = 0; i < BOUND_MAILS; i++)
+		assert_int_equal(send_marked(fd, i, ids[i], sizeof(ids[i])), 0);
+	smtp_cmd(fd, "QUIT\r\n");
+	close(fd);
+	stored = metric(&p, "sbx_mock_messages_stored{collection=\"messages\"}");
+	evicted = metric(&p, "sbx_mock_store_evictions_total{collection=\"messages\"}");
+	print_message("%d mails of 10 KB in %dK: %.0f stored, %.0f evicted\n", BOUND_MAILS, BOUND_KB,
+		      stored, evicted);
+	assert_true(stored >= 1 && evicted >= 1);
+	assert_true(stored * 10240 <= BOUND_KB * 1024); /* each record holds over 10 KB of text */
+	assert_true(stored >= 20); /* and not much more: the body is not kept twice (13 KB each) */
+	assert_true(stored + evicted == BOUND_MAILS);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/%s", p.url, ids[0]), 404);
+	http_resp_free(&r);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/v1/messages/%s", p.url, ids[BOUND_MAILS - 1]), 200);
+	http_resp_free(&r);
+	assert_int_equal(search_count(&p, "marker0000"), 0);
+	assert_int_equal(search_count(&p, "marker0059"), 1);
+	assert_int_equal(http_reqf(&r, "GET", NULL, NULL, "%s/healthz", p.url), 200);
+	http_resp_free(&r);
+	assert_int_equal(mockproc_stop(&p, SIGTERM, 20000), 0);
+}
+
 /* The cases. */
 int main(void)
 {
@@ -355,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_store_bytes),
 		cmocka_unit_test(test_slow_receiver),
 		cmocka_unit_test(test_mail_flood),
+		cmocka_unit_test(test_mail_store_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

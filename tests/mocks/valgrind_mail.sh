@@ -1,7 +1,8 @@
 #!/bin/sh
 # sbx-mock-mail (plain, non-ASan build) under valgrind --leak-check=full: a short scripted session
-# (plain and STARTTLS SMTP, MIME with an attachment, the HTTP API and Mailpit's, SIGTERM) must end with exit 0
-# and no memory errors or leaks (valgrind exits 9 on any).
+# (plain and STARTTLS SMTP, MIME with an attachment, the HTTP API and Mailpit's, 1,000 mails of 10 KB
+# past --max-store-bytes 8M: records made text and evicted, a text search over them; SIGTERM) must end
+# with exit 0 and no memory errors or leaks (valgrind exits 9 on any).
 . "$(dirname "$0")/../lib/harness.sh"
 BIN="$SBX_TOP/${BUILD:-build}/sbx-mock-mail"
 [ -x "$BIN" ] || skip "no $BIN (make)"
@@ -13,7 +14,7 @@ perl -MNet::SSLeay -e 1 2>/dev/null || skip "swaks --tls needs Net::SSLeay (make
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
     -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1 || skip "openssl cannot make a certificate"
 valgrind --leak-check=full --error-exitcode=9 --errors-for-leak-kinds=definite,indirect \
-    --log-file="$T/vg.log" "$BIN" --listen 127.0.0.1:0 --smtp 127.0.0.1:0 \
+    --log-file="$T/vg.log" "$BIN" --listen 127.0.0.1:0 --smtp 127.0.0.1:0 --max-store-bytes 8M \
     --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" >"$T/out" 2>"$T/err" &
 pid=$!
 on_exit "kill -KILL $pid"
@@ -65,6 +66,18 @@ expect_rc 22 curl -sf -o /dev/null "$api/api/v1/info"
 expect_rc 0 curl -sf -o /dev/null -X DELETE "$api/api/v1/search?query=to:v2"
 expect_rc 0 curl -sf -o /dev/null -X DELETE -d '{"IDs": ["msg_unknown"]}' "$api/api/v1/messages"
 expect_rc 0 curl -sf -o /dev/null -X DELETE "$api/v1/messages/$id"
+# 1,000 mails of 10 KB over one connection: past 512 records the oldest are kept as text, past 8M evicted
+expect_rc 0 python3 -c 'import smtplib,sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60)
+for i in range(1000):
+    s.sendmail("bulk@example.org", ["bulk@example.org"], "Subject: bulk %d\r\n\r\nbulk%04d\r\n" % (i, i) + ("x" * 100 + "\r\n") * 100)
+s.quit()' "$s"
+expect_rc 0 curl -sf -o "$T/metrics" "$api/metrics"
+OUT=$(cat "$T/metrics")
+expect_out 'sbx_mock_store_evictions_total{collection="messages"} [1-9]'
+expect_rc 0 curl -sf -o "$T/bulk.json" "$api/api/v1/search?query=bulk0999"
+OUT=$(cat "$T/bulk.json")
+expect_out '"messages_count":1'
 expect_rc 0 curl -sf -o /dev/null -X DELETE "$api/v1/messages"
 
 kill -TERM $pid
