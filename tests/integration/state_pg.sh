@@ -12,22 +12,19 @@ pg_start || finish
 expect_rc 0 "$PG_BIN/psql" -X -At -d "$PG_URL" -c "SELECT 1"
 expect_out '^1$'
 
-# every case of test_state, on PostgreSQL
-OUT=$(SBX_TEST_PG_URL="$PG_URL" "$BIN" 2>&1); rc=$?
-printf '%s\n' "$OUT" | grep -E '^\[ +(OK|FAILED|PASSED|SKIPPED) +\]' >&2
-if [ "$rc" -eq 0 ]; then pass; else fail "test_state on PostgreSQL exited $rc"; printf '%s\n' "$OUT" | tail -n 60 >&2; fi
-# all of SQLite's cases but the one that is about SQLite files (test_not_a_database)
-all=$(sed -n '/^int main/,$p' "$SBX_TOP/tests/unit/test_state.c" | grep -c 'cmocka_unit_test')
-expect_out "\\[  PASSED  \\] $((all - 1)) test"
-expect_no_out 'SKIPPED|FAILED'
-
-# every case of test_ipam (the warm pool's block among them), on PostgreSQL
-OUT=$(SBX_TEST_PG_URL="$PG_URL" "$SBX_BIN/tests/unit/test_ipam" 2>&1); rc=$?
-printf '%s\n' "$OUT" | grep -E '^\[ +(OK|FAILED|PASSED|SKIPPED) +\]' >&2
-if [ "$rc" -eq 0 ]; then pass; else fail "test_ipam on PostgreSQL exited $rc"; printf '%s\n' "$OUT" | tail -n 60 >&2; fi
-all=$(sed -n '/^int main/,$p' "$SBX_TOP/tests/unit/test_ipam.c" | grep -c 'cmocka_unit_test')
-expect_out "\\[  PASSED  \\] $all test"
-expect_no_out 'SKIPPED|FAILED'
+# on_pg NAME SQLITE_ONLY: every case of the unit test NAME on PostgreSQL (SBX_TEST_PG_URL), all but
+# the SQLITE_ONLY ones (about SQLite files) passed
+on_pg() {
+    OUT=$(SBX_TEST_PG_URL="$PG_URL" "$SBX_BIN/tests/unit/$1" 2>&1); rc=$?
+    printf '%s\n' "$OUT" | grep -E '^\[ +(OK|FAILED|PASSED|SKIPPED) +\]' >&2
+    if [ "$rc" -eq 0 ]; then pass; else fail "$1 on PostgreSQL exited $rc"; printf '%s\n' "$OUT" | tail -n 60 >&2; fi
+    all=$(sed -n '/^int main/,$p' "$SBX_TOP/tests/unit/$1.c" | grep -c 'cmocka_unit_test')
+    expect_out "\\[  PASSED  \\] $((all - $2)) test"
+    expect_no_out 'SKIPPED|FAILED'
+}
+# test_state (but test_not_a_database), and test_ipam (the warm pool's block among them)
+on_pg test_state 1
+on_pg test_ipam 0
 
 # the CLI on a PostgreSQL state: --state URL, local files in SANDBOX_STATE_DIR; the secret is sealed
 # with the local key file before it reaches the server
@@ -64,9 +61,7 @@ expect_out '"host":"elsewhere","pid":4242'
 
 # admission's records on PostgreSQL: test_env_capacity's state cases (claims, caps, live counts),
 # and the caps from the CLI
-OUT=$(SBX_TEST_PG_URL="$PG_URL" "$SBX_BIN/tests/unit/test_env_capacity" 2>&1) && pass ||
-    { fail "test_env_capacity on PostgreSQL"; printf '%s\n' "$OUT" | tail -n 40 >&2; }
-expect_out "\\[  PASSED  \\] 14 test"
+on_pg test_env_capacity 0
 expect_rc 0 "$SANDBOX" --state "$PG_URL" caps set --per-owner 3 --total 10
 expect_out '^per-owner cap: 3 '
 expect_out '^total cap: +10 '
