@@ -39,6 +39,7 @@ struct node {
 	size_t bytes;    /* of the record as compact JSON (exact with doc; about, for a tree: rec_bytes) */
 	int64_t changed; /* monotonic ms of the last put or update */
 	bool hot;        /* from s->hot on: a tree, or text when put or replaced as text */
+	uint32_t tags;   /* what the store's tag function said of the record (see mock_store_set_tag) */
 };
 
 /*
@@ -95,6 +96,7 @@ struct mock_store {
 	bool shutdown;
 	mock_match_fn match;
 	void *match_arg;
+	mock_tag_fn tag; /* NULL: every node's tags are 0 */
 };
 
 static const char schema[] =
@@ -563,6 +565,26 @@ static char *fit_text(char *doc, size_t len)
 }
 
 /*
+ * The tags of a record given as a tree rec or, when rec is NULL, as its text doc (len bytes,
+ * parsed only when the store has a tag function): 0 without one. The tag function is set once at
+ * start, so reading it unlocked is safe.
+ */
+static uint32_t tags_of(const struct mock_store *s, const json_t *rec, const char *doc, size_t len)
+{
+	json_t *tree;
+	uint32_t tags;
+
+	if (!s->tag || (!rec && !doc))
+		return 0;
+	if (rec)
+		return s->tag(rec);
+	tree = json_loadb(doc, len, JSON_DECODE_ANY, NULL);
+	tags = tree ? s->tag(tree) : 0;
+	json_decref(tree);
+	return tags;
+}
+
+/*
  * Store rec under id with its text doc (NULL: unknown; steals both; bytes: the size as compact
  * JSON, exact with doc); lock not held.
  */
@@ -575,6 +597,8 @@ static void put_rec(struct mock_store *s, const char *id, json_t *rec, char *doc
 	uint64_t compacted;
 	bool trim;
 
+	uint32_t tags = tags_of(s, rec, doc, bytes);
+
 	doc = fit_text(doc, bytes);
 	pthread_mutex_lock(&s->lock);
 	compacted = s->compacted;
@@ -586,6 +610,7 @@ static void put_rec(struct mock_store *s, const char *id, json_t *rec, char *doc
 		link_node(s, n);
 	}
 	n->changed = now;
+	n->tags = tags;
 	for (int i = 0; i < 2 && compact_due(s, now); i++) /* two: catch up after a burst */
 		spent[i] = compact(s);
 	db_save(s, n);
@@ -710,6 +735,7 @@ static int update_locked(struct mock_store *s, const char *id, int (*fn)(json_t 
 		/* text: rec handed back (and dumped); a tree: the same one, its text dropped */
 		json_t *spent = node_set(s, n, rec, NULL, &old_doc);
 		n->changed = sbx_mono_ms();
+		n->tags = tags_of(s, rec, NULL, 0);
 		db_save(s, n);
 		notify(s, n, rec);
 		if (owned)
@@ -754,6 +780,7 @@ static int replace_locked(struct mock_store *s, const char *id, char *doc, size_
 	n->rec = NULL; /* a hot node may be text (see node.hot) */
 	n->doc = doc;
 	n->bytes = len;
+	n->tags = tags_of(s, NULL, doc, len);
 	s->bytes += len;
 	n->changed = sbx_mono_ms();
 	s->compacted++;
@@ -824,20 +851,31 @@ size_t mock_store_count(struct mock_store *s)
 }
 
 /*
- * Whether every record matches filter without looking (the default match with no pair; lock
- * held): then a list parses only the records of its page.
+ * Whether every record matches filter without looking (no pair: every match function accepts
+ * every record then): a list parses only the records of its page.
  */
 static bool matches_all(const struct mock_store *s, const struct mock_kvlist *filter)
 {
-	return s->match == mock_store_match_fields && (!filter || filter->n == 0);
+	(void)s;
+	return !filter || filter->n == 0;
 }
 
 /* Matching records, newest first, paged. */
 json_t *mock_store_list(struct mock_store *s, const struct mock_kvlist *filter, size_t offset,
 			size_t limit, size_t *total)
 {
+	size_t tagged;
+
+	return mock_store_list_tagged(s, filter, offset, limit, 0, total, &tagged);
+}
+
+/* Matching records, newest first, paged, with how many of the matches carry a tag of mask. */
+json_t *mock_store_list_tagged(struct mock_store *s, const struct mock_kvlist *filter,
+			       size_t offset, size_t limit, uint32_t mask, size_t *total,
+			       size_t *tagged)
+{
 	json_t *items = json_array();
-	size_t matched = 0;
+	size_t matched = 0, ntagged = 0;
 
 	pthread_mutex_lock(&s->lock);
 	for (struct node *n = s->tail; n; n = n->prev) {
@@ -858,10 +896,22 @@ json_t *mock_store_list(struct mock_store *s, const struct mock_kvlist *filter, 
 		if (owned)
 			json_decref(rec);
 		matched++;
+		ntagged += (n->tags & mask) != 0;
 	}
 	pthread_mutex_unlock(&s->lock);
 	*total = matched;
+	*tagged = ntagged;
 	return items;
+}
+
+/* Set the tag function and tag the records held (parsing those kept as text). */
+void mock_store_set_tag(struct mock_store *s, mock_tag_fn fn)
+{
+	pthread_mutex_lock(&s->lock);
+	s->tag = fn;
+	for (struct node *n = s->head; n; n = n->next)
+		n->tags = tags_of(s, n->rec, n->doc, n->bytes);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* The newest match newer than after_seq (lock held). */

@@ -24,6 +24,7 @@
 struct mock_resp;
 struct mock_wait;
 
+/* A match function must accept every record for an empty filter (a list then reads only its page). */
 typedef bool (*mock_match_fn)(const json_t *rec, const struct mock_kvlist *filter, void *arg);
 /* The default match function (see above; arg unused). */
 bool mock_store_match_fields(const json_t *rec, const struct mock_kvlist *filter, void *arg);
@@ -80,9 +81,27 @@ int mock_store_del(struct mock_store *s, const char *id);
 size_t mock_store_clear(struct mock_store *s);
 /* How many records the collection holds. */
 size_t mock_store_count(struct mock_store *s);
-/* Matching records (copies), newest first, after skipping `offset`; *total = all matches. */
+/*
+ * Matching records (copies), newest first, after skipping `offset`; *total = all matches. With an
+ * empty filter only the records of the page are parsed.
+ */
 json_t *mock_store_list(struct mock_store *s, const struct mock_kvlist *filter, size_t offset,
 			size_t limit, size_t *total);
+/*
+ * Tags: a few bits per record that a tag function computes from it when it is put, updated or
+ * replaced (records put or replaced as text are parsed once for it), kept beside it so that counts
+ * need no parsing. NULL (the default): every record's tags are 0.
+ */
+typedef uint32_t (*mock_tag_fn)(const json_t *rec);
+/* Set the tag function (once, at start, before other threads use the store); tags held records. */
+void mock_store_set_tag(struct mock_store *s, mock_tag_fn fn);
+/*
+ * mock_store_list, also counting in *tagged the matches whose tags have a bit of mask, in the same
+ * pass (with an empty filter and limit 0: total and tagged counts without parsing any record).
+ */
+json_t *mock_store_list_tagged(struct mock_store *s, const struct mock_kvlist *filter,
+			       size_t offset, size_t limit, uint32_t mask, size_t *total,
+			       size_t *tagged);
 /*
  * Long-poll: the newest matching record whose sequence number is > after_seq (0 = any), waiting
  * up to timeout_ms for one to be put. Returns a copy or NULL on timeout/shutdown.

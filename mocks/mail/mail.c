@@ -264,6 +264,7 @@ struct mail *mail_new(struct mock_server *srv, struct mock_err *e)
 	if (!m->store)
 		goto fail;
 	mock_store_set_match(m->store, mailpit_msg_match, NULL);
+	mock_store_set_tag(m->store, mailpit_msg_tags);
 	mail_api_register(srv, m->store);
 	mailpit_api_register(srv, m->store);
 	if (smtp_start(m, mock_server_opts(srv), e) < 0)

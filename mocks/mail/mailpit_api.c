@@ -84,36 +84,29 @@ static int query_check(const char *query, struct mock_resp *resp)
 	return rc == MAILPIT_QUERY_OK ? 0 : -1;
 }
 
-/* How many records match f (plus unread only when `unread`). */
-static size_t count(struct mock_store *st, const struct mock_kvlist *f, bool unread)
-{
-	struct mock_kvlist g = {0};
-	size_t total;
-
-	for (size_t i = 0; i < f->n; i++)
-		mock_kv_add(&g, f->v[i].key, f->v[i].value);
-	if (unread)
-		mock_kv_add(&g, MAILPIT_FILTER_UNREAD, "1");
-	json_decref(mock_store_list(st, &g, 0, 0, &total));
-	mock_kv_free(&g);
-	return total;
-}
-
-/* Respond with Mailpit's MessagesSummary of the records matching f. */
+/*
+ * Respond with Mailpit's MessagesSummary of the records matching f: the page and its counts
+ * come from one pass (parsing every record only when f has a filter), the counts of all messages
+ * from the records' tags (the same pass without a filter; no record parsed).
+ */
 static void summary_respond(struct mock_store *st, const struct mock_kvlist *f, size_t start,
 			    size_t limit, struct mock_resp *resp)
 {
-	struct mock_kvlist all = {0};
-	size_t matched, i;
-	json_t *items = mock_store_list(st, f, start, limit, &matched), *msgs = json_array(), *rec;
+	size_t total, unread, matched, munread, i;
+	json_t *items, *msgs = json_array(), *rec;
 
+	items = mock_store_list_tagged(st, f, start, limit, MAILPIT_TAG_UNREAD, &matched, &munread);
+	total = matched;
+	unread = munread;
+	if (f->n > 0)
+		json_decref(mock_store_list_tagged(st, NULL, 0, 0, MAILPIT_TAG_UNREAD, &total, &unread));
 	json_array_foreach(items, i, rec)
 		json_array_append_new(msgs, mailpit_msg_summary(rec));
 	json_decref(items);
 	mock_resp_json(resp, 200, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:[],s:o}",
-		"total", (json_int_t)count(st, &all, false), "unread", (json_int_t)count(st, &all, true),
+		"total", (json_int_t)total, "unread", (json_int_t)unread,
 		"count", (json_int_t)json_array_size(msgs), "messages_count", (json_int_t)matched,
-		"messages_unread", (json_int_t)count(st, f, true), "start", (json_int_t)start,
+		"messages_unread", (json_int_t)munread, "start", (json_int_t)start,
 		"tags", "messages", msgs));
 }
 

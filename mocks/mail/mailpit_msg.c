@@ -473,6 +473,12 @@ static bool query_match(const json_t *rec, const char *query)
 	return ok;
 }
 
+/* The store tag function. */
+uint32_t mailpit_msg_tags(const json_t *rec)
+{
+	return mailpit_msg_read(rec) ? 0 : MAILPIT_TAG_UNREAD;
+}
+
 /* The store match function. */
 bool mailpit_msg_match(const json_t *rec, const struct mock_kvlist *filter, void *arg)
 {

@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The index of a raw message, without "search" (new reference). */
 json_t *mailpit_msg_index(const char *raw, size_t len);
@@ -50,6 +51,9 @@ json_t *mailpit_msg_headers(const json_t *rec);
 #define MAILPIT_FILTER_QUERY "mailpit:query"
 #define MAILPIT_FILTER_UNREAD "mailpit:unread"
 bool mailpit_msg_match(const json_t *rec, const struct mock_kvlist *filter, void *arg);
+/* The store's tag function: MAILPIT_TAG_UNREAD for a message not read. */
+#define MAILPIT_TAG_UNREAD 1u
+uint32_t mailpit_msg_tags(const json_t *rec);
 /* The attachment or inline part PartID of a parsed message, or NULL. */
 const struct mime_part *mailpit_msg_part(const struct mime_msg *m, const char *part_id);
 

@@ -33,8 +33,8 @@ struct fixture {
 	int port;
 };
 
-/* Start a mail mock (api_key: NULL for none). */
-static struct fixture *start(const char *api_key)
+/* Start a mail mock (api_key: NULL for none) keeping at most max_records (0: the default). */
+static struct fixture *start_max(const char *api_key, size_t max_records)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct mock_err e = {{0}};
@@ -44,6 +44,8 @@ static struct fixture *start(const char *api_key)
 	free(f->opts.api_key);
 	f->opts.api_key = api_key ? strdup(api_key) : NULL;
 	mock_kv_add(&f->opts.extra, "smtp", "127.0.0.1:0");
+	if (max_records)
+		f->opts.max_records = max_records;
 	f->srv = mock_server_new("mail", &f->opts, &e);
 	assert_non_null(f->srv);
 	f->mail = mail_new(f->srv, &e);
@@ -52,6 +54,12 @@ static struct fixture *start(const char *api_key)
 	f->port = mail_smtp_port(f->mail);
 	assert_true(f->port > 0);
 	return f;
+}
+
+/* Start a mail mock (api_key: NULL for none). */
+static struct fixture *start(const char *api_key)
+{
+	return start_max(api_key, 0);
 }
 
 /* Stop and free a fixture. */
@@ -269,6 +277,95 @@ static void test_list_paging(void **state)
 	assert_int_equal(status_of(f, "GET", "/api/v1/messages?start=-1", NULL), 400);
 	assert_int_equal(status_of(f, "GET", "/api/v1/messages?limit=ten", NULL), 400);
 	assert_int_equal(status_of(f, "GET", "/api/v1/messages?page=2", NULL), 400);
+	stop(f);
+}
+
+/* Assert a MessagesSummary's counts: total, unread, messages_count, messages_unread, count. */
+static void expect_counts(struct fixture *f, const char *path, long long total, long long unread,
+			  long long matched, long long munread, long long count)
+{
+	json_t *doc;
+
+	assert_int_equal(get(f, path, &doc), 200);
+	if (int_at(doc, "total") != total || int_at(doc, "unread") != unread ||
+	    int_at(doc, "messages_count") != matched || int_at(doc, "messages_unread") != munread ||
+	    int_at(doc, "count") != count)
+		fail_msg("%s: total %lld unread %lld messages_count %lld messages_unread %lld count %lld, "
+			 "expected %lld %lld %lld %lld %lld", path, int_at(doc, "total"),
+			 int_at(doc, "unread"), int_at(doc, "messages_count"),
+			 int_at(doc, "messages_unread"), int_at(doc, "count"), total, unread, matched,
+			 munread, count);
+	json_decref(doc);
+}
+
+/* The ID of the i-th newest message. */
+static char *id_at(struct fixture *f, size_t i)
+{
+	json_t *doc;
+	char *id;
+
+	assert_int_equal(get(f, "/api/v1/messages?limit=0", &doc), 200);
+	id = strdup(str_at(json_array_get(json_object_get(doc, "messages"), i), "ID"));
+	json_decref(doc);
+	return id;
+}
+
+/* Counts and pages stay right as messages are read, deleted and evicted (--max-records 5). */
+static void test_counts(void **state)
+{
+	struct fixture *f;
+	char path[128], body[128], subj[32], *id;
+	json_t *doc;
+
+	(void)state;
+	f = start_max(NULL, 5);
+	for (int i = 0; i < 4; i++) {
+		snprintf(subj, sizeof(subj), "m%d%s", i, i % 2 ? " odd" : "");
+		send_simple(f, "a@example.org", "x@example.org", subj, "x");
+	}
+	expect_counts(f, "/api/v1/messages", 4, 4, 4, 4, 4);
+	expect_counts(f, "/api/v1/messages?limit=1", 4, 4, 4, 4, 1);
+	expect_counts(f, "/api/v1/search?query=odd", 4, 4, 2, 2, 2);
+	/* read m3 (newest) and m0 (oldest) */
+	for (size_t i = 0; i < 4; i += 3) {
+		id = id_at(f, i);
+		snprintf(path, sizeof(path), "/api/v1/message/%s", id);
+		assert_int_equal(status_of(f, "GET", path, NULL), 200);
+		free(id);
+	}
+	expect_counts(f, "/api/v1/messages", 4, 2, 4, 2, 4);
+	expect_counts(f, "/api/v1/messages?start=3", 4, 2, 4, 2, 1);
+	expect_counts(f, "/api/v1/search?query=odd", 4, 2, 2, 1, 2);
+	expect_counts(f, "/api/v1/search?query=is:unread", 4, 2, 2, 2, 2);
+	expect_search(f, "is:read", "m3 odd", "m0", NULL);
+	/* delete m2 (unread) */
+	id = id_at(f, 1);
+	snprintf(body, sizeof(body), "{\"IDs\": [\"%s\"]}", id);
+	free(id);
+	assert_int_equal(status_of(f, "DELETE", "/api/v1/messages", body), 200);
+	expect_counts(f, "/api/v1/messages", 3, 1, 3, 1, 3);
+	expect_search(f, "is:unread", "m1 odd", NULL);
+	/* m4, m5, then m6 evicts m0 (read) and m7 evicts m1 (unread) */
+	send_simple(f, "a@example.org", "x@example.org", "m4", "x");
+	send_simple(f, "a@example.org", "x@example.org", "m5", "x");
+	expect_counts(f, "/api/v1/messages", 5, 3, 5, 3, 5);
+	send_simple(f, "a@example.org", "x@example.org", "m6", "x");
+	expect_counts(f, "/api/v1/messages", 5, 4, 5, 4, 5);
+	expect_search(f, "is:read", "m3 odd", NULL);
+	send_simple(f, "a@example.org", "x@example.org", "m7", "x");
+	expect_counts(f, "/api/v1/messages", 5, 4, 5, 4, 5);
+	expect_counts(f, "/api/v1/messages?start=1&limit=2", 5, 4, 5, 4, 2);
+	expect_counts(f, "/api/v1/search?query=odd", 5, 4, 1, 0, 1);
+	expect_search(f, "is:unread", "m7", "m6", "m5", "m4", NULL);
+	assert_int_equal(get(f, "/api/v1/messages?start=4", &doc), 200);
+	assert_string_equal(subject_at(doc, 0), "m3 odd");
+	json_decref(doc);
+	/* today's API: the same total, newest first, paged */
+	assert_int_equal(get(f, "/v1/messages?limit=2&offset=1", &doc), 200);
+	assert_int_equal(int_at(doc, "total"), 5);
+	assert_int_equal(json_array_size(json_object_get(doc, "items")), 2);
+	assert_string_equal(str_at(json_array_get(json_object_get(doc, "items"), 0), "subject"), "m6");
+	json_decref(doc);
 	stop(f);
 }
 
@@ -612,6 +709,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_list_paging),
+		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_message),
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_delete),
