@@ -132,6 +132,15 @@ stored=$(python3 -c 'import json,sys,urllib.request; print(json.load(urllib.requ
     "$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$T/sbx.out" | head -n 1)" 2>/dev/null || echo "?")
 sent=$((2 * N)); [ -n "$src" ] && sent=$((4 * N))
 echo "  messages stored: $stored of $sent sent"
+# the list endpoints over the stored messages (seconds, 5 runs each; a list reads only its page)
+if command -v curl >/dev/null 2>&1; then
+    http=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$T/sbx.out" | head -n 1)
+    for u in "/v1/messages?limit=50" "/api/v1/messages?limit=50" "/api/v1/search?query=subject:x&limit=50"; do
+        times=""
+        for i in 1 2 3 4 5; do times="$times $(curl -s -o /dev/null -w '%{time_total}' "$http$u")"; done
+        echo "  GET $u (s):$times"
+    done
+fi
 echo "  RSS after $sent messages (100000 kept at most): $(rss_kb $sbx) kB"
 kill $sbx
 
