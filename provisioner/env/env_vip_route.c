@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ip4.h"
+
 /* The bridge of a blueprint network of env, from its recorded network resource. */
 static char *net_bridge(const struct env_rows *rows, const char *net)
 {
@@ -57,6 +59,28 @@ static int router_hop(struct state *st, const struct bp_blueprint *bp, const cha
 	return 0;
 }
 
+/* The interface of a route this machine has for block (a.b.c.0/24) other than through bridge (caller
+ * frees), or NULL: a block another state file's environment uses here (its network, or its own VIP
+ * route) is never taken over by `ip route replace`. */
+static char *route_holder(const char *block, const char *bridge)
+{
+	struct sbx_err e = SBX_ERR_INIT;
+	struct ip4_route *r = NULL;
+	char *text = NULL, *holder = NULL;
+	size_t len = 0, n = 0;
+	uint32_t a;
+	int bits;
+	if (ip4_parse_cidr(block, &a, &bits) == 0 && sbx_read_file("/proc/net/route", &text, &len, &e) == 0)
+		n = ip4_routes_parse(text, &r);
+	for (size_t i = 0; i < n && !holder; i++)
+		if (r[i].dst == a && r[i].bits == bits && !sbx_streq(r[i].iface, bridge))
+			holder = xstrdup(r[i].iface);
+	sbx_err_clear(&e);
+	free(text);
+	free(r);
+	return holder;
+}
+
 /* Route the VIP block from this host through the router. */
 int env_vip_route(struct state *st, const struct bp_blueprint *bp, const char *env, const char *uri,
 	struct ev_sink *ev, struct sbx_err *err)
@@ -73,7 +97,13 @@ int env_vip_route(struct state *st, const struct bp_blueprint *bp, const char *e
 		free(block);
 		return -1;
 	}
-	if (block && ip) {
+	char *other = block && ip ? route_holder(block, bridge) : NULL;
+	if (other) {
+		ev_emit(ev, env, "vip.route", NULL, NULL, NULL, "warning: the VIP block %s is already routed on this host "
+			"through %s, not this environment's bridge %s: left as it is (the VIPs answer inside the "
+			"environment)", block, other, bridge);
+		free(other);
+	} else if (block && ip) {
 		struct sbx_err e = SBX_ERR_INIT;
 		char *argv[] = {"ip", "route", "replace", block, "via", ip, "dev", bridge, NULL};
 		if (sbx_run(argv, 10000, &out, &e) == 0)

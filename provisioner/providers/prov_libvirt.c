@@ -1,5 +1,6 @@
 /* prov_libvirt — the libvirt provider's rows: typed resources to lv calls, listing, observation. */
 #include "prov_int.h"
+#include "ip4.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -344,17 +345,49 @@ static int lvp_console(void *h, const char *name, char **text, struct sbx_err *e
 	return lv_dom_console(((struct lvp *)h)->lv, name, text, err);
 }
 
-/* Address blocks the host's networks use. */
+/* Whether the libvirt host is this machine (its bridges, and so its routes, are here). */
+static bool lvp_local(const struct lvp *p)
+{
+	const char *uri = lv_uri(p->lv);
+	return !lv_is_test(p->lv) && uri && (strcmp(uri, "qemu:///system") == 0 || strcmp(uri, "qemu:///session") == 0);
+}
+
+/* The /24 blocks this machine's routing table covers: another state's networks and VIP routes,
+ * which no libvirt network of the host shows (none when /proc/net/route cannot be read). */
+static size_t route_blocks(char ***out)
+{
+	struct sbx_err e = SBX_ERR_INIT;
+	struct ip4_route *r = NULL;
+	char *text = NULL;
+	size_t len = 0, m = 0;
+	*out = NULL;
+	if (sbx_read_file("/proc/net/route", &text, &len, &e) == 0) {
+		size_t nr = ip4_routes_parse(text, &r);
+		m = ip4_route_blocks(r, nr, out);
+	}
+	sbx_err_clear(&e);
+	free(text);
+	free(r);
+	return m;
+}
+
+/* Address blocks the host's networks use, and on this machine those its routes cover. */
 static int lvp_blocks(void *h, char ***v, size_t *n, struct sbx_err *err)
 {
-	char **b = NULL;
-	size_t nb = 0;
-	if (lv_net_blocks(((struct lvp *)h)->lv, &b, &nb, err) < 0)
+	struct lvp *p = h;
+	char **b = NULL, **rb = NULL;
+	size_t nb = 0, nr = 0;
+	if (lv_net_blocks(p->lv, &b, &nb, err) < 0)
 		return -1;
-	*v = xrealloc(*v, (*n + nb + 1) * sizeof(char *));
+	if (lvp_local(p))
+		nr = route_blocks(&rb);
+	*v = xrealloc(*v, (*n + nb + nr + 1) * sizeof(char *));
 	for (size_t i = 0; i < nb; i++)
 		(*v)[(*n)++] = b[i];
+	for (size_t i = 0; i < nr; i++)
+		(*v)[(*n)++] = rb[i];
 	free(b);
+	free(rb);
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "ip4.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,4 +59,61 @@ char *ip4_host(const char *cidr24, int host)
 	if (ip4_parse_cidr(cidr24, &a, &bits) < 0 || bits != 24 || host < 1 || host > 254)
 		return NULL;
 	return ip4_fmt((a & 0xffffff00u) | (uint32_t)host);
+}
+
+/* The routes of a /proc/net/route text. */
+size_t ip4_routes_parse(const char *text, struct ip4_route **out)
+{
+	size_t n = 0, cap = 0;
+	*out = NULL;
+	for (const char *l = text; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		char line[256], iface[16];
+		unsigned long dst, gw, mask;
+		unsigned flags;
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		if (len < sizeof(line)) {
+			memcpy(line, l, len);
+			line[len] = '\0';
+			if (sscanf(line, "%15s %lx %lx %x %*d %*d %*d %lx", iface, &dst, &gw, &flags, &mask) == 5) {
+				uint32_t m = ntohl((uint32_t)mask);
+				int bits = 0;
+				while (bits < 32 && (m & (UINT32_C(1) << (31 - bits))))
+					bits++;
+				xgrow(out, &cap, n + 1, sizeof(**out));
+				struct ip4_route *r = &(*out)[n++];
+				memcpy(r->iface, iface, sizeof(r->iface));
+				r->dst = ntohl((uint32_t)dst) & m;
+				r->bits = bits;
+			}
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	return n;
+}
+
+/* The /24 blocks routes of /16 to /32 cover, each once. */
+size_t ip4_route_blocks(const struct ip4_route *r, size_t n, char ***out)
+{
+	size_t m = 0, cap = 0;
+	*out = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].bits < 16)
+			continue;
+		uint32_t first = r[i].dst >> 8, count = r[i].bits >= 24 ? 1 : UINT32_C(1) << (24 - r[i].bits);
+		for (uint32_t b = first; b < first + count; b++) {
+			char *c = ip4_block_cidr(b);
+			bool seen = false;
+			for (size_t k = 0; k < m && !seen; k++)
+				seen = strcmp((*out)[k], c) == 0;
+			if (seen) {
+				free(c);
+				continue;
+			}
+			xgrow(out, &cap, m + 2, sizeof(**out));
+			(*out)[m++] = c;
+			(*out)[m] = NULL;
+		}
+	}
+	return m;
 }

@@ -53,6 +53,22 @@ expect_out "needs 2 /24 network blocks of the IPAM pool $POOL1, [01] free"
 absent ${E}big
 expect_rc 0 env SANDBOX_IPAM_POOL="$POOL1" "$SANDBOX" plan "$T/nets.yaml" --name ${E}big
 expect_out "^Capacity: does not fit on .*, network blocks 2 of [01]\\.$"
+# a block this machine already routes (another state file's network or VIP route: a bridge's
+# route here) is not this state's to take: the one-block pool is full, and nothing is created
+POOL3="${SANDBOX_IPAM_POOL%.0.0/16}.253.0/24"
+BR=sbxd$$
+on_exit "ip link del $BR"
+if ip link add $BR type bridge && ip link set $BR up && ip route add "$POOL3" dev $BR; then
+    pass
+    expect_rc 3 env SANDBOX_IPAM_POOL="$POOL3" "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}big
+    expect_out "network blocks? of the IPAM pool $POOL3, 0 free"
+    absent ${E}big
+    ip link del $BR && pass || fail "cannot delete the bridge $BR"
+    expect_rc 0 env SANDBOX_IPAM_POOL="$POOL3" "$SANDBOX" plan "$T/small.yaml" --name ${E}big
+    expect_out "^Capacity: fits on .*, network blocks 1 of 1\\.$"
+else
+    fail "cannot make the bridge $BR with a route to $POOL3"
+fi
 expect_rc 2 env SANDBOX_CPU_OVERCOMMIT=lots "$SANDBOX" up "$T/small.yaml" --no-wait --name ${E}big
 expect_out "SANDBOX_CPU_OVERCOMMIT=lots: expected a number"
 
