@@ -64,19 +64,16 @@ static int router_hop(struct state *st, const struct bp_blueprint *bp, const cha
  * route) is never taken over by `ip route replace`. */
 static char *route_holder(const char *block, const char *bridge)
 {
-	struct sbx_err e = SBX_ERR_INIT;
 	struct ip4_route *r = NULL;
-	char *text = NULL, *holder = NULL;
-	size_t len = 0, n = 0;
+	char *holder = NULL;
+	size_t n = 0;
 	uint32_t a;
 	int bits;
-	if (ip4_parse_cidr(block, &a, &bits) == 0 && sbx_read_file("/proc/net/route", &text, &len, &e) == 0)
-		n = ip4_routes_parse(text, &r);
+	if (ip4_parse_cidr(block, &a, &bits) == 0)
+		n = ip4_host_routes(&r);
 	for (size_t i = 0; i < n && !holder; i++)
 		if (r[i].dst == a && r[i].bits == bits && !sbx_streq(r[i].iface, bridge))
 			holder = xstrdup(r[i].iface);
-	sbx_err_clear(&e);
-	free(text);
 	free(r);
 	return holder;
 }

@@ -356,17 +356,8 @@ static bool lvp_local(const struct lvp *p)
  * which no libvirt network of the host shows (none when /proc/net/route cannot be read). */
 static size_t route_blocks(char ***out)
 {
-	struct sbx_err e = SBX_ERR_INIT;
 	struct ip4_route *r = NULL;
-	char *text = NULL;
-	size_t len = 0, m = 0;
-	*out = NULL;
-	if (sbx_read_file("/proc/net/route", &text, &len, &e) == 0) {
-		size_t nr = ip4_routes_parse(text, &r);
-		m = ip4_route_blocks(r, nr, out);
-	}
-	sbx_err_clear(&e);
-	free(text);
+	size_t nr = ip4_host_routes(&r), m = ip4_route_blocks(r, nr, out);
 	free(r);
 	return m;
 }

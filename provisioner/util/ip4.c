@@ -117,3 +117,17 @@ size_t ip4_route_blocks(const struct ip4_route *r, size_t n, char ***out)
 	}
 	return m;
 }
+
+/* The routes of this machine's main table. */
+size_t ip4_host_routes(struct ip4_route **out)
+{
+	struct sbx_err e = SBX_ERR_INIT;
+	char *text = NULL;
+	size_t len = 0, n = 0;
+	*out = NULL;
+	if (sbx_read_file("/proc/net/route", &text, &len, &e) == 0)
+		n = ip4_routes_parse(text, out);
+	sbx_err_clear(&e);
+	free(text);
+	return n;
+}

@@ -30,6 +30,9 @@ struct ip4_route {
 /* The routes of a /proc/net/route text (its header line and malformed lines skipped); *out: caller
  * frees. Returns how many. */
 size_t ip4_routes_parse(const char *text, struct ip4_route **out);
+/* The routes of this machine's main table, read from /proc/net/route (none when it cannot be
+ * read); *out: caller frees. Returns how many. */
+size_t ip4_host_routes(struct ip4_route **out);
 /* The /24 blocks ("a.b.c.0/24", caller frees each and the array) that routes of prefix /16 to /32
  * cover (a /16 is 256 blocks; shorter prefixes, the default route among them, are left out), each
  * once. Returns how many. */
