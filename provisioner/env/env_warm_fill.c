@@ -177,13 +177,9 @@ int warm_image_hash(struct warm_site *s, const struct warm_shape *sh, char **has
 static int net_cidr(struct warm_site *s, const struct warm_member *v, size_t n, char **cidr, struct sbx_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
-		uint32_t a;
-		int bits;
-		char *c = v[i].address ? xasprintf("%s/24", v[i].address) : NULL;
-		bool ok = c && ip4_parse_cidr(c, &a, &bits) == 0;
-		free(c);
-		if (ok) {
-			*cidr = ip4_block_cidr(a >> 8);
+		int64_t b = ip4_addr_block(v[i].address);
+		if (b >= 0) {
+			*cidr = ip4_block_cidr((uint32_t)b);
 			return 0;
 		}
 	}

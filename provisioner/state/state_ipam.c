@@ -58,17 +58,6 @@ static int cmp_block(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The block of a member's address ("a.b.c.d"), or -1. */
-static int64_t addr_block(const char *addr)
-{
-	uint32_t a;
-	int bits;
-	char *c = addr ? xasprintf("%s/32", addr) : NULL;
-	int rc = c ? ip4_parse_cidr(c, &a, &bits) : -1;
-	free(c);
-	return rc == 0 ? (int64_t)(a >> 8) : -1;
-}
-
 /* Append to *out the pool's blocks environments hold (ipam), or those of warm members' addresses. */
 static int taken_rows(struct state *st, const struct pool *p, bool addresses, int64_t **out, size_t *n, size_t *cap,
 	struct sbx_err *err)
@@ -80,7 +69,7 @@ static int taken_rows(struct state *st, const struct pool *p, bool addresses, in
 		return -1;
 	while ((rc = db_next(st, s, err)) == 1) {
 		char *a = addresses ? db_col_str(s, 0) : NULL;
-		int64_t b = addresses ? addr_block(a) : db_col_int(s, 0);
+		int64_t b = addresses ? ip4_addr_block(a) : db_col_int(s, 0);
 		free(a);
 		if (b < p->lo || b > p->hi)
 			continue;

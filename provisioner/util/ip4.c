@@ -44,6 +44,16 @@ char *ip4_fmt(uint32_t a)
 }
 
 /* The /24 of a block number. */
+int64_t ip4_addr_block(const char *addr)
+{
+	uint32_t a;
+	int bits;
+	char *c = addr ? xasprintf("%s/32", addr) : NULL;
+	int rc = c ? ip4_parse_cidr(c, &a, &bits) : -1;
+	free(c);
+	return rc == 0 ? (int64_t)(a >> 8) : -1;
+}
+
 char *ip4_block_cidr(uint32_t block)
 {
 	char *ip = ip4_fmt(block << 8), *s = xasprintf("%s/24", ip);

@@ -15,6 +15,9 @@ int ip4_parse_cidr(const char *s, uint32_t *addr, int *bits);
 int ip4_is_network(const char *s, int min_bits, int max_bits);
 /* "a.b.c.d" of addr; caller frees. */
 char *ip4_fmt(uint32_t addr);
+/* The /24 block number of the address "a.b.c.d" (its address >> 8), or -1 when addr is NULL or
+ * not an address. */
+int64_t ip4_addr_block(const char *addr);
 /* "a.b.c.0/24" of the /24 block number `block` (its network address >> 8); caller frees. */
 char *ip4_block_cidr(uint32_t block);
 /* Address of host number `host` (1..254) in the /24 "a.b.c.0/24"; caller frees; NULL when cidr

@@ -56,6 +56,10 @@ static void test_hosts_and_blocks(void **state)
 	s = ip4_fmt(0xffffffffu);
 	assert_string_equal(s, "255.255.255.255");
 	free(s);
+	assert_int_equal(ip4_addr_block("10.211.3.77"), 0x0ad303);
+	assert_int_equal(ip4_addr_block("10.211.3.0/24"), -1);
+	assert_int_equal(ip4_addr_block("10.211.3"), -1);
+	assert_int_equal(ip4_addr_block(NULL), -1);
 }
 
 /* A /proc/net/route line: the kernel prints each address as the raw network-order word. */
