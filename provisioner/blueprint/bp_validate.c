@@ -312,18 +312,31 @@ static void roles_check(struct bp_ctx *c, const struct bp_tree *m, const struct 
 		}
 }
 
-/* The blueprint: what needs which role, libvirt nodes need an image. */
+/* Whether a node is a machine that boots from the network (its MAC given, or one of the pool's). */
+static bool netboots(const struct bp_node *n)
+{
+	return sbx_streq(n->provider, "ipmi") && (n->mac || n->nmatch);
+}
+
+/* The blueprint: what needs which role; libvirt nodes need an image, and machines that boot from
+ * the network one with a kernel and initrd (a recipe's, or given). */
 static void top_check(struct bp_ctx *c, const struct bp_tree *m, const struct bp_blueprint *bp)
 {
-	bool libvirt = false;
+	bool libvirt = false, netboot = false;
 	roles_check(c, m, bp);
-	for (size_t i = 0; i < bp->nnodes; i++)
+	for (size_t i = 0; i < bp->nnodes; i++) {
 		libvirt = libvirt || sbx_streq(bp->nodes[i].provider, "libvirt");
-	if (libvirt && !bp_tree_get(bp_tree_get(m, "site"), "image")) {
-		const struct bp_ent *s = bp_tree_ent(m, "site");
-		bp_errf(c, s ? s->kpos : m->pos, "missing required key \"image\" in site (libvirt nodes need "
-			"a base image: { recipe: debian-12 }, { path: ... } or { url: ..., sha256: ... })");
+		netboot = netboot || netboots(&bp->nodes[i]);
 	}
+	const struct bp_tree *img = bp_tree_get(bp_tree_get(m, "site"), "image");
+	if ((libvirt || netboot) && !img) {
+		const struct bp_ent *s = bp_tree_ent(m, "site");
+		bp_errf(c, s ? s->kpos : m->pos, "missing required key \"image\" in site (%s need a base image: "
+			"{ recipe: debian-12 }, { path: ... } or { url: ..., sha256: ... })",
+			libvirt ? "libvirt nodes" : "machines that boot from the network");
+	} else if (netboot && !bp->site.image.recipe && !(bp->site.image.kernel && bp->site.image.initrd))
+		bp_errf(c, img->pos, "site.image: machines that boot from the network need the image's kernel and "
+			"initrd: give kernel and initrd, or a recipe (recipe: debian-12)");
 }
 
 /* An artifact: exactly one source. */

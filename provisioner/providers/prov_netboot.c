@@ -18,6 +18,7 @@
  */
 #include "prov_int.h"
 
+#include "image.h"
 #include "installer.h"
 #include "netboot.h"
 
@@ -269,12 +270,6 @@ static int nb_put_owner(const struct nbp *p, const char *dir, struct sbx_err *er
 	return rc;
 }
 
-/* A path of the image as the HTTP side opens it: relative ones from the blueprint's directory. */
-static char *nb_image_path(const struct nbp *p, const char *path)
-{
-	return path && *path ? sbx_path_join(p->cfg->bp_dir ? p->cfg->bp_dir : ".", path) : NULL;
-}
-
 /* Whether a machine of the service installs to a disk. */
 static bool nb_installs(const struct res_netboot *nb)
 {
@@ -316,23 +311,38 @@ static int nb_put_install(const char *dir, const char *image, struct sbx_err *er
 	return rc;
 }
 
-/* The files map: "kernel PATH", "initrd PATH", "image PATH" (what is not given is left out); when
- * a machine installs, the image is its stream and the installer's initrd is there too. */
-static int nb_put_files(const struct nbp *p, const char *dir, const struct res_netboot *nb, struct sbx_err *err)
+/* The image's files as the libvirt provider resolves them (image.c): a path checked, a url
+ * downloaded once, a recipe built or taken from the cache, with the kernel, initrd and command line
+ * of the recipe's manifest unless the blueprint gives its own. */
+static int nb_image(const struct nbp *p, const struct res_image *ri, struct image_files *f, struct sbx_err *err)
+{
+	struct bp_image img = {ri->path, ri->url, ri->sha256, ri->recipe, ri->kernel, ri->initrd, ri->cmdline, {0}};
+	struct image_dirs dirs = {p->cfg->image_cache, p->cfg->recipes_dir};
+	if (image_resolve(&img, p->cfg->bp_dir ? p->cfg->bp_dir : ".", &dirs, p->cfg->progress, p->cfg->progress_ctx, f,
+			err) < 0)
+		return -1;
+	if (f->kernel == NULL || f->initrd == NULL)
+		return sbx_err_set(err, SBX_EXIT_USAGE, "the image gives no kernel and initrd to boot machines from the "
+			"network; hint: give site.image.kernel and site.image.initrd, or use a recipe (recipe: debian-12)");
+	return 0;
+}
+
+/* The files map: "kernel PATH", "initrd PATH", "image PATH"; when a machine installs, the image is
+ * its stream and the installer's initrd is there too. */
+static int nb_put_files(const char *dir, const struct res_netboot *nb, const struct image_files *f,
+	struct sbx_err *err)
 {
 	struct sbx_buf b = {0};
-	const struct res_image *img = &nb->image;
-	const char *keys[] = {"kernel", "initrd", "image"}, *vals[] = {img->kernel, img->initrd, img->path};
+	const char *keys[] = {"kernel", "initrd", "image"}, *vals[] = {f->kernel, f->initrd, f->disk};
 	bool install = nb_installs(nb);
 	int rc = 0;
 	for (size_t i = 0; i < SBX_NELEM(keys) && rc == 0; i++) {
-		char *v = nb_image_path(p, vals[i]);
+		const char *v = vals[i];
 		if (v && strchr(v, '\n') == NULL && install && strcmp(keys[i], "image") == 0) {
 			rc = nb_put_install(dir, v, err);
 			sbx_buf_printf(&b, "image %s/image.stream\ninstaller %s/installer.cpio\n", dir, dir);
 		} else if (v && strchr(v, '\n') == NULL)
 			sbx_buf_printf(&b, "%s %s\n", keys[i], v);
-		free(v);
 	}
 	char *t = b.len ? sbx_buf_steal(&b) : xstrdup("");
 	if (rc == 0)
@@ -360,7 +370,7 @@ static bool nb_put_tftp(const char *dir)
 }
 
 /* The rendering's view of the resource (hosts: caller frees the array, not the strings). */
-static struct netboot_net nb_net(const struct res *r, const char *dir, int port, bool tftp)
+static struct netboot_net nb_net(const struct res *r, const char *dir, int port, bool tftp, const char *cmdline)
 {
 	const struct res_netboot *nb = &r->u.nb;
 	struct netboot_host *hosts = xcalloc(nb->nhosts + 1, sizeof(*hosts));
@@ -368,7 +378,7 @@ static struct netboot_net nb_net(const struct res *r, const char *dir, int port,
 		hosts[i] = (struct netboot_host){nb->hosts[i].name, nb->hosts[i].mac, nb->hosts[i].ip, nb->hosts[i].disk,
 			nb->hosts[i].wipe, false};
 	return (struct netboot_net){.env = r->name, .iface = nb->bridge, .cidr = nb->cidr, .address = nb->address,
-		.http_port = port, .dir = dir, .tftp = tftp, .cmdline = nb->image.cmdline, .hosts = hosts,
+		.http_port = port, .dir = dir, .tftp = tftp, .cmdline = cmdline, .hosts = hosts,
 		.nhosts = nb->nhosts};
 }
 
@@ -437,9 +447,10 @@ static int nb_dnsmasq(const char *dir, const char *conf, struct sbx_err *err)
 }
 
 /* Write what the service serves with the HTTP side's port, then (re)start dnsmasq. */
-static int nb_render(const struct nbp *p, const char *dir, const struct res *r, int port, struct sbx_err *err)
+static int nb_render(const struct nbp *p, const char *dir, const struct res *r, int port, const char *cmdline,
+	struct sbx_err *err)
 {
-	struct netboot_net net = nb_net(r, dir, port, nb_put_tftp(dir));
+	struct netboot_net net = nb_net(r, dir, port, nb_put_tftp(dir), cmdline);
 	int rc = 0;
 	for (size_t i = 0; i < net.nhosts && rc == 0; i++)
 		rc = nb_put_host(p, dir, &net, i, err);
@@ -456,16 +467,19 @@ static int nb_ensure(void *h, const struct res *r, bool adopt, struct sbx_err *e
 {
 	struct nbp *p = h;
 	char *dir = nb_dir(p, r->name), *inst = dir ? xasprintf("%s/installed", dir) : NULL;
+	struct image_files f = {0};
 	int port = 0, rc = -1;
 
 	(void)adopt;
 	if (dir == NULL)
 		rc = sbx_err_set(err, SBX_EXIT_FAILED, "this session has no netboot directory");
-	else if (nb_check(r, err) == 0 && sbx_mkdir_p(inst, 0755, err) == 0 && nb_put_owner(p, dir, err) == 0 &&
-		nb_put_files(p, dir, &r->u.nb, err) == 0 && nb_serve(dir, &r->u.nb, &port, err) == 0)
-		rc = nb_render(p, dir, r, port, err);
+	else if (nb_check(r, err) == 0 && nb_image(p, &r->u.nb.image, &f, err) == 0 && sbx_mkdir_p(inst, 0755, err) == 0 &&
+		nb_put_owner(p, dir, err) == 0 && nb_put_files(dir, &r->u.nb, &f, err) == 0 &&
+		nb_serve(dir, &r->u.nb, &port, err) == 0)
+		rc = nb_render(p, dir, r, port, f.cmdline, err);
 	if (rc < 0)
 		sbx_err_prefix(err, "netboot %s", r->name);
+	image_files_clear(&f);
 	free(inst);
 	free(dir);
 	return rc;

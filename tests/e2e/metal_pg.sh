@@ -10,6 +10,8 @@
 # boots its disk, becomes SSH-ready and takes the postgres role; the VM (role plain) runs psql
 # through pgbouncer on the machine with DATABASE_URL. `down` powers the machine off (QEMU gone, the
 # BMC says off), releases the lease, stops the service, and leaves no libvirt object, bridge or tap.
+# The blueprint names the image as a user would, `recipe: debian-12`: the VM's disk and the
+# machine's kernel, initrd, command line and installed image all come from the recipe's build.
 # Deadlines are generous (TCG on a shared machine).
 . "$SBX_TOP/tests/lib/harness.sh"
 URI=qemu:///system
@@ -52,14 +54,12 @@ on_exit "ip link del $TAP"
 on_exit '[ -f "$T/qemu.pid" ] && kill -9 "$(cat "$T/qemu.pid")"'
 
 mkdir -p "$T/bp"
-cp "$IMG/vmlinuz" "$T/bp/vmlinuz" && cp "$IMG/initrd.img" "$T/bp/initrd.img" && ln -s "$IMG/disk.qcow2" "$T/bp/disk.img"
 # vm.yaml: the VM alone; metal-pg.yaml: the same and the machine with the postgres role
 cat > "$T/bp/vm.yaml" <<YAML
 apiVersion: sandbox/v1
 name: metal-pg
 lifetime: { ttl: 2h }
-site: { uri: $URI, image: { path: disk.img, kernel: vmlinuz, initrd: initrd.img,
-        cmdline: "root=/dev/vda console=ttyS0 net.ifnames=0" } }
+site: { uri: $URI, image: { recipe: debian-12 } }
 networks: [ { name: lan, mode: isolated } ]
 nodes:
   - { name: app, cpus: 1, memory: 1Gi, roles: [plain], networks: [lan] }
@@ -100,6 +100,12 @@ grep -q "DHCPACK($BR) $NET.249 $MAC db-0" "$NB/dnsmasq.log" 2>/dev/null && pass 
 grep -qi "$MAC" "/var/lib/libvirt/dnsmasq/$BR.status" 2>/dev/null && fail "libvirt's dnsmasq leased to the machine" || pass
 [ "$(ip -o link show master "$BR" 2>/dev/null | grep -c "$TAP")" = 1 ] && pass || fail "the machine's tap is not in $BR"
 grep -q "^GET /installed/db-0 200$" "$NB/http.log" 2>/dev/null && pass || fail "the install was not reported"
+# the recipe's build is what the service serves: its kernel and initrd, the stream of its disk, its
+# command line on the script's kernel line
+grep -qx "kernel $IMG/vmlinuz" "$NB/files" && grep -qx "initrd $IMG/initrd.img" "$NB/files" && pass ||
+    fail "the service does not serve the recipe's kernel and initrd: $(cat "$NB/files")"
+grep -q "^kernel .* root=/dev/vda console=ttyS0 net.ifnames=0 quiet .*root=/dev/vda$" "$NB/www/ipxe/db-0.installed" && pass ||
+    fail "the installed script lacks the recipe's command line: $(cat "$NB/www/ipxe/db-0.installed")"
 # the machine is a node with the postgres role; the VM reaches it through pgbouncer
 [ "$("$SANDBOX" ssh $A db-0 -- uname -n 2>"$T/ssh.err")" = db-0 ] && pass || fail "ssh db-0: $(cat "$T/ssh.err")"
 expect_rc 0 "$SANDBOX" ssh $A db-0 -- sh -c 'pgrep -x pgbouncer >/dev/null && pgrep -x postgres >/dev/null && echo both'

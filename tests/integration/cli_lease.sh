@@ -9,11 +9,11 @@
 . "$SBX_TOP/tests/lib/harness.sh"
 A=lsa$$ B=lsb$$
 on_exit "$SANDBOX down $A; $SANDBOX down $B"
-printf 'QFI\373' > "$T/blank.img"
+printf 'QFI\373' > "$T/blank.img"; printf K > "$T/vmlinuz"; printf I > "$T/initrd.img"
 cat > "$T/m.yaml" <<'YAML'
 apiVersion: sandbox/v1
 name: x
-site: { uri: test:///default, image: { path: blank.img } }
+site: { uri: test:///default, image: { path: blank.img, kernel: vmlinuz, initrd: initrd.img } }
 networks: [ { name: f } ]
 nodes:
   - { name: w, memory: 64Mi, networks: [f] }

@@ -548,6 +548,14 @@ static const struct bad bad_cases[] = {
 		4, 48, "duplicate machine name \"m1\""},
 	{HDR "machines: [ { name: m1, bmc: { address: h }, tags: { size: large } } ]\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f], match: { size: large } } ]\n",
 		6, 36, "node \"w\": match is only valid with provider: ipmi"},
+	{"apiVersion: sandbox/v1\nname: t\nsite: { uri: test:///default }\n"
+		"nodes: [ { name: m, provider: ipmi, bmc: { address: h }, mac: \"52:54:00:12:34:56\" } ]\n",
+		3, 1, "missing required key \"image\" in site (machines that boot from the network need a base image"},
+	{"apiVersion: sandbox/v1\nname: t\nsite: { image: { url: \"https://example.org/d.img\", sha256: "
+		"\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\" } }\n"
+		"nodes: [ { name: m, provider: ipmi, bmc: { address: h }, mac: \"52:54:00:12:34:56\" } ]\n",
+		3, 16, "site.image: machines that boot from the network need the image's kernel and initrd: give kernel "
+		"and initrd, or a recipe (recipe: debian-12)"},
 	{HDR "nodes: [ { name: m, provider: pxe, bmc: { address: h } } ]\n",
 		4, 31, "provider: expected one of libvirt, ipmi, got \"pxe\""},
 	{HDR "lifetime: { ttl: 5d }\nnetworks: [ { name: f } ]\nnodes: [ { name: w, networks: [f] } ]\n",
