@@ -531,13 +531,21 @@ static void plan_deletes(struct plan *p, const struct plan_desired *d, const str
 
 #define REPLACED "replaced: "
 
-/* Whether a domain step's NICs (desired or recorded) are on network `name`. */
+/* Whether a step is on network `name`: a domain with a NIC there (desired or recorded), or a
+ * machine booting from it (it waits for the network's boot service, plan_netboot_name). */
 static bool dom_on(const struct plan_step *s, const char *name)
 {
 	for (size_t k = 0; s->res.type == RES_DOMAIN && k < s->res.u.dom.nnics; k++)
 		if (sbx_streq(s->res.u.dom.nics[k].network, name))
 			return true;
-	return false;
+	if (s->res.type != RES_MACHINE)
+		return false;
+	char *nb = xasprintf("%s.netboot", name);
+	bool on = false;
+	for (size_t k = 0; k < s->res.ndeps && !on; k++)
+		on = strcmp(s->res.deps[k], nb) == 0;
+	free(nb);
+	return on;
 }
 
 /* The delete half of domain step di's replacement among steps [from, p->n), or (size_t)-1. */
@@ -550,9 +558,10 @@ static size_t delete_half(const struct plan *p, size_t di, size_t from)
 	return (size_t)-1;
 }
 
-/* Make domain step di a replacement (cause: its reason): a delete step of its recorded self that
- * its own changed seed and volume wait for, and the step itself creating it again. Returns the
- * delete step, or (size_t)-1 without a record. Steps [0, n) are the desired resources'. */
+/* Make domain (or machine) step di a replacement (cause: its reason): a delete step of its recorded
+ * self that its own changed seed and volume wait for, and the step itself creating it again (a
+ * machine: powered off, then on, to boot with its new address). Returns the delete step, or
+ * (size_t)-1 without a record. Steps [0, n) are the desired resources'. */
 static size_t dom_replace(struct plan *p, size_t di, size_t n, const char *cause, const struct plan_rec **rs,
 	size_t nrec)
 {
@@ -561,13 +570,18 @@ static size_t dom_replace(struct plan *p, size_t di, size_t n, const char *cause
 	if (del != (size_t)-1 || rec == NULL)
 		return del;
 	struct plan_step *s = &p->steps[di];
+	const struct res_machine *m = s->res.type == RES_MACHINE ? &s->res.u.mach : NULL;
+	char *off = m ? xasprintf("%s: power off (BMC %s:%d)", cause, m->bmc_address, m->bmc_port) : xstrdup(cause);
 	s->action = PLAN_UPDATE;
 	s->replace = true;
 	s->drift_only = false;
 	free(s->reason);
-	s->reason = xstrdup(cause);
+	s->reason = m ? xasprintf("%s: power off, then on to boot with its new address (BMC %s:%d)", cause,
+		m->bmc_address, m->bmc_port) : xstrdup(cause);
 	del = p->n;
-	struct plan_step *d = step_add(p, PLAN_DELETE, &rec->res, xstrdup(cause));
+	struct plan_step *d = step_add(p, PLAN_DELETE, &rec->res, xstrdup(cause)); /* moves the steps */
+	free(d->reason);
+	d->reason = off;
 	d->replace = d->recorded = true;
 	step_dep(&p->steps[di], del);
 	for (size_t j = 0; j < n; j++) {
@@ -584,8 +598,8 @@ static size_t dom_replace(struct plan *p, size_t di, size_t n, const char *cause
 	return del;
 }
 
-/* Replace the domains on replaced network step ni: the network waits for their delete halves (and
- * for the deletes of domains dropped from the blueprint that are on it). */
+/* Replace the domains and machines on replaced network step ni: the network waits for their
+ * delete halves (and for the deletes of domains dropped from the blueprint that are on it). */
 static void net_replace(struct plan *p, size_t ni, size_t n, const struct plan_rec **rs, size_t nrec)
 {
 	const struct plan_step *net = &p->steps[ni];

@@ -66,7 +66,7 @@ char *netboot_seed_url(const struct netboot_net *net, const struct netboot_host 
 
 /* What the seed of host h says besides the network's facts. */
 struct netboot_seed_in {
-	const char *instance_id; /* changes only when the machine is taken anew */
+	const char *instance_id; /* changes when the machine is taken anew or its address changes */
 	const char *user;        /* NULL: cloud-init's default of the project ("sandbox") */
 	const char *pubkey;      /* the environment's SSH public key, NULL: none */
 };

@@ -228,7 +228,7 @@ int prov_ensure(struct prov *p, const struct res *r, bool replace, bool adopt, s
 	const struct prov_type *t = session_row(p, r->type, &i, err);
 	if (t == NULL)
 		return -1;
-	if (replace && t->remove(p->h[i], r->name, NULL, err) < 0)
+	if (replace && (t->remove_res ? t->remove_res(p->h[i], r, err) : t->remove(p->h[i], r->name, NULL, err)) < 0)
 		return -1;
 	return t->ensure(p->h[i], r, adopt, err);
 }

@@ -118,7 +118,8 @@ const char *prov_uri_of(const struct prov *p, const char *name);
 int prov_prepare(struct prov *p, struct sbx_err *err) SBX_WUR;
 /* What creating a resource of this type looks like in progress output ("creating disk"). */
 const char *prov_doing(enum res_type type);
-/* Create or converge r. replace: delete the existing object first (a changed volume or seed).
+/* Create or converge r. replace: delete the existing object first (a changed volume or seed; a machine
+ * whose network was replaced: powered off, from r).
  * An existing object of another owner is refused (SBX_EXIT_REFUSED) untouched; one without an
  * owner tag only with adopt (the state journaled it before a crash could tag it). */
 int prov_ensure(struct prov *p, const struct res *r, bool replace, bool adopt, struct sbx_err *err) SBX_WUR;

@@ -224,26 +224,6 @@ static int nb_spawn_serve(const char *dir, const char *address, struct sbx_err *
 	return 0;
 }
 
-/* The HTTP side's port, started when it does not run. */
-static int nb_serve(const char *dir, const struct res_netboot *nb, int *port, struct sbx_err *err)
-{
-	char *path = xasprintf("%s/http.port", dir), *text = NULL;
-	size_t len = 0;
-	int rc = 0;
-
-	if (nb_alive(dir, "http.pid") == 0) {
-		unlink(path);
-		rc = nb_spawn_serve(dir, nb->address, err) < 0 || nb_wait_up(dir, "http.pid", "the HTTP side", err) < 0 ? -1 : 0;
-	}
-	if (rc == 0 && sbx_read_file(path, &text, &len, err) == 0 && (*port = (int)strtol(text, NULL, 10)) <= 0)
-		rc = sbx_err_set(err, SBX_EXIT_FAILED, "%s: no port", path);
-	else if (rc == 0 && text == NULL)
-		rc = -1;
-	free(text);
-	free(path);
-	return rc;
-}
-
 /* Write len bytes to DIR/REL (rel may name a subdirectory, made first). */
 static int nb_put_len(const char *dir, const char *rel, const void *data, size_t len, struct sbx_err *err)
 {
@@ -258,6 +238,35 @@ static int nb_put_len(const char *dir, const char *rel, const void *data, size_t
 static int nb_put(const char *dir, const char *rel, const char *text, struct sbx_err *err)
 {
 	return nb_put_len(dir, rel, text, strlen(text), err);
+}
+
+/* The HTTP side's port, started when it does not run, and again when it listens on another
+ * address (DIR/http.addr: its network was replaced with another block). */
+static int nb_serve(const char *dir, const struct res_netboot *nb, int *port, struct sbx_err *err)
+{
+	char *path = xasprintf("%s/http.port", dir), *apath = xasprintf("%s/http.addr", dir), *text = NULL, *addr = NULL;
+	size_t len = 0;
+	struct sbx_err e = SBX_ERR_INIT;
+	bool moved = sbx_read_file(apath, &addr, &len, &e) < 0 || !sbx_streq(addr, nb->address);
+	int rc = 0;
+
+	sbx_err_clear(&e);
+	if (nb_alive(dir, "http.pid") != 0 && moved)
+		rc = nb_stop(dir, "http.pid", err);
+	if (rc == 0 && nb_alive(dir, "http.pid") == 0) {
+		unlink(path);
+		rc = nb_put(dir, "http.addr", nb->address, err) < 0 || nb_spawn_serve(dir, nb->address, err) < 0 ||
+			nb_wait_up(dir, "http.pid", "the HTTP side", err) < 0 ? -1 : 0;
+	}
+	free(addr);
+	free(apath);
+	if (rc == 0 && sbx_read_file(path, &text, &len, err) == 0 && (*port = (int)strtol(text, NULL, 10)) <= 0)
+		rc = sbx_err_set(err, SBX_EXIT_FAILED, "%s: no port", path);
+	else if (rc == 0 && text == NULL)
+		rc = -1;
+	free(text);
+	free(path);
+	return rc;
 }
 
 /* The owner file: what gc reads. */
@@ -395,12 +404,23 @@ static int nb_check(const struct res *r, struct sbx_err *err)
 	return 0;
 }
 
+/* The instance id of a machine's seed: "<env id>.<name>-<8 hex of its address and gateway>". A
+ * machine whose network was replaced with another block boots a new instance to cloud-init, which
+ * then applies the new address to the disk it keeps (as a VM's seed: prov_libvirt.c). Caller frees. */
+static char *nb_instance_id(const struct nbp *p, const struct netboot_net *net, const struct netboot_host *h)
+{
+	char *a = xasprintf("%s/24 %s;", h->ip, net->address), hex[65];
+	sbx_sha256_hex(a, strlen(a), hex);
+	free(a);
+	return xasprintf("%s.%s-%.8s", p->cfg->env_id ? p->cfg->env_id : "-", h->name, hex);
+}
+
 /* Write one machine's scripts (to install or run, and once installed) and its seed. */
 static int nb_put_host(const struct nbp *p, const char *dir, const struct netboot_net *net, size_t i,
 	struct sbx_err *err)
 {
 	struct netboot_host h = net->hosts[i];
-	char *id = xasprintf("%s.%s", p->cfg->env_id ? p->cfg->env_id : "-", h.name);
+	char *id = nb_instance_id(p, net, &h);
 	struct netboot_seed_in in = {id, NULL, p->cfg->pubkey};
 	char *md, *ud, *nc, *script = netboot_ipxe_script(net, &h);
 	char *f_ipxe = xasprintf("www/ipxe/%s", h.name), *f_done = xasprintf("www/ipxe/%s.installed", h.name);

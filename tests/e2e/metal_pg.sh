@@ -25,8 +25,8 @@ $V version >/dev/null 2>&1 || sh "$SBX_TOP/tests/libvirt-up.sh" >/dev/null 2>&1 
 IMG=$(sh "$SBX_TOP/tests/image/build.sh" debian-12) || skip "cannot build the test image"
 A=mpg$$ TAP=sbxmt$$
 MAC=52:54:00:ab:ce:$(printf %02x $(($$ % 256)))
-NET=10.$((150 + $$ % 100)).$(($$ % 200))
-export SANDBOX_IPAM_POOL="$NET.0/24" SANDBOX_NETBOOT_DIR="$T/netboot" SANDBOX_BMC_TIMEOUT=10s
+NET=10.$((150 + $$ % 100)).$(($$ % 100 * 2)) NET2=10.$((150 + $$ % 100)).$(($$ % 100 * 2 + 1))
+export SANDBOX_IPAM_POOL="$NET.0/23" SANDBOX_NETBOOT_DIR="$T/netboot" SANDBOX_BMC_TIMEOUT=10s
 export SANDBOX_READY_TIMEOUT=${SBX_METAL_READY_TIMEOUT:-1800}
 chmod 0755 "$T"
 BR=sbx$(printf %s "sbx-$A.lan" | sha256sum | cut -c1-8)
@@ -60,7 +60,7 @@ apiVersion: sandbox/v1
 name: metal-pg
 lifetime: { ttl: 2h }
 site: { uri: $URI, image: { recipe: debian-12 } }
-networks: [ { name: lan, mode: isolated } ]
+networks: [ { name: lan, mode: isolated, cidr: $NET.0/24 } ]
 nodes:
   - { name: app, cpus: 1, memory: 1Gi, roles: [plain], networks: [lan] }
 YAML
@@ -71,6 +71,7 @@ database:
   databases: [ { name: app, owner: app } ]
   pooler: { mode: transaction, default_pool_size: 20 }
 YAML
+sed "s#cidr: $NET.0/24#cidr: $NET2.0/24#" "$T/bp/metal-pg.yaml" > "$T/bp/moved.yaml"
 printf %s 'Bmc-pw-0451' | "$SANDBOX" secret set $A bmc >/dev/null || fail "secret set"
 on_exit "$SANDBOX down $A"
 
@@ -117,6 +118,29 @@ expect_out '^app@app$'
 expect_rc 0 "$SANDBOX" ssh $A app-0 -- ip -4 -o addr show eth0
 expect_out "inet $NET.10/24"
 [ "$(sqlite3 "$SANDBOX_STATE" "SELECT count(*) FROM lease")" = 1 ] && pass || fail "no lease while up"
+
+# 3. the network moves to another block: the machine is powered off before its network is
+# replaced, its service moves to the new block (the HTTP side on the new address), and the machine,
+# on again, boots its kept disk with the new seed (a new instance to cloud-init: the new address);
+# the VM is replaced as on any network change; pgbouncer answers the VM at the new address
+expect_rc 0 "$SANDBOX" plan "$T/bp/moved.yaml" --name $A
+expect_out "^± machine +sbx-$A\\.db-0 +replaced: network lan cidr $NET\\.0/24 → $NET2\\.0/24: power off, then on"
+expect_out "^~ netboot +sbx-$A\\.lan\\.netboot +changed"
+t0=$(date +%s)
+expect_rc 0 "$SANDBOX" up "$T/bp/moved.yaml" --name $A
+echo "up (moved): $(( $(date +%s) - t0 )) s" >&2
+[ "$rc" -eq 0 ] || { printf '%s\n' "$OUT" | tail -20 >&2; tail -30 "$T/console.log" >&2; }
+[ "$(cat "$NB/http.addr" 2>/dev/null)" = "$NET2.1" ] && pass || fail "the HTTP side is not on $NET2.1"
+grep -q "DHCPACK($BR) $NET2.249 $MAC db-0" "$NB/dnsmasq.log" 2>/dev/null && pass ||
+    fail "the service did not lease $NET2.249 to the machine: $(grep DHCP "$NB/dnsmasq.log" 2>/dev/null | tail -5)"
+[ "$(grep -c "^GET /installed/db-0 200$" "$NB/http.log" 2>/dev/null)" = 1 ] && pass || fail "the machine installed again"
+expect_rc 0 "$SANDBOX" ssh $A db-0 -- ip -4 -o addr show eth0
+expect_out "inet $NET2.249/24"
+DBURL=$("$SANDBOX" outputs $A --format env 2>/dev/null | sed -n 's/^DATABASE_URL=//p')
+case $DBURL in postgresql://app:*@$NET2.249:6432/app) pass ;; *) fail "DATABASE_URL is '$DBURL' after the move" ;; esac
+expect_rc 0 "$SANDBOX" ssh $A app-0 -- psql "$DBURL" -tAc "select current_user || '@' || current_database()"
+expect_out '^app@app$'
+QPID=$(cat "$T/qemu.pid" 2>/dev/null)
 
 expect_rc 0 "$SANDBOX" down $A
 until_true 30 sh -c "! kill -0 $QPID 2>/dev/null" && pass || fail "down did not power the machine off (QEMU $QPID runs)"

@@ -197,6 +197,49 @@ static void test_in_place(void **state)
 	plan_desired_clear(&d);
 }
 
+/* A machine booting from a replaced network is replaced too: powered off before the network goes,
+ * on again after its boot service has the new addresses (its script and seed); a machine on the
+ * other network and its service stay. */
+static void test_machine_replaced(void **state)
+{
+	(void)state;
+	static const char yaml[] = "apiVersion: sandbox/v1\nname: demo\nsite: { image: { recipe: debian-12 } }\n"
+		"networks: [ { name: front }, { name: back, mode: isolated } ]\n"
+		"nodes:\n  - { name: web, networks: [front] }\n"
+		"  - { name: m1, provider: ipmi, networks: [front], mac: \"52:54:00:00:00:01\", disk: /dev/sda,\n"
+		"      bmc: { address: 192.0.2.1, password: \"${secret.bmc}\" } }\n"
+		"  - { name: m2, provider: ipmi, networks: [back], mac: \"52:54:00:00:00:02\", disk: /dev/sda,\n"
+		"      bmc: { address: 192.0.2.2, password: \"${secret.bmc}\" } }\n";
+	struct plan_desired d = {0}, d2 = {0};
+	struct plan p = {0};
+	struct sbx_err err = SBX_ERR_INIT;
+	size_t nrec;
+	desired(yaml, plan_fix_nets, &d);
+	struct plan_rec *rec = plan_fix_record_all(&d, &nrec);
+	desired(yaml, moved, &d2);
+	assert_int_equal(plan_build(&d2, rec, nrec, NULL, 0, false, &p, &err), 0);
+	size_t net = idx(&p, PLAN_UPDATE, "sbx-demo.front"), nb = idx(&p, PLAN_UPDATE, "sbx-demo.front.netboot");
+	size_t del = idx(&p, PLAN_DELETE, "sbx-demo.m1-0"), on = idx(&p, PLAN_UPDATE, "sbx-demo.m1-0");
+	assert_true(p.steps[del].replace && p.steps[on].replace);
+	assert_string_equal(p.steps[del].reason, "replaced: network front cidr 10.211.1.0/24 → 10.211.3.0/24: power off "
+		"(BMC 192.0.2.1:623)");
+	assert_string_equal(p.steps[on].reason, "replaced: network front cidr 10.211.1.0/24 → 10.211.3.0/24: power off, "
+		"then on to boot with its new address (BMC 192.0.2.1:623)");
+	assert_false(p.steps[nb].replace); /* the service converges in place: new addresses, same directory */
+	assert_true(waits(&p, net, del));  /* off before its network goes */
+	assert_true(waits(&p, nb, net));
+	assert_true(waits(&p, on, del) && waits(&p, on, nb)); /* on again once the service has the new addresses */
+	idx(&p, PLAN_NOOP, "sbx-demo.m2-0");
+	idx(&p, PLAN_NOOP, "sbx-demo.back.netboot");
+	char *text = print(&p);
+	assert_non_null(strstr(text, "± machine  sbx-demo.m1-0                            replaced: network front cidr"));
+	free(text);
+	plan_clear(&p);
+	plan_fix_recs_free(rec, nrec);
+	plan_desired_clear(&d);
+	plan_desired_clear(&d2);
+}
+
 /* A protected environment refuses a replacement through a network change, naming the network,
  * each domain and the cause, with a hint. */
 static void test_protected(void **state)
@@ -236,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_cidr_replaces),
 		cmocka_unit_test(test_mode_replaces),
 		cmocka_unit_test(test_in_place),
+		cmocka_unit_test(test_machine_replaced),
 		cmocka_unit_test(test_protected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
