@@ -341,7 +341,8 @@ static const struct plan_rec *rec_find(const struct plan_rec **sorted, size_t n,
 }
 
 /* What a step does to a bare-metal machine, after its reason: "new: boot pxe, install to /dev/sda,
- * wipe the disk first, power on (BMC 10.0.0.5:623)"; the reason itself for other types and for
+ * wipe the disk first, power on (BMC 10.0.0.5:623)" (a machine with a MAC and no disk: "run the
+ * image from RAM", what its network boot service makes it do); the reason itself for other types and for
  * noops. Takes ownership of reason. */
 static char *machine_reason(enum plan_action a, const struct res *r, char *reason)
 {
@@ -353,9 +354,10 @@ static char *machine_reason(enum plan_action a, const struct res *r, char *reaso
 	if (a == PLAN_DELETE)
 		out = xasprintf("%s: power off, release the lease (BMC %s:%d)", reason, m->bmc_address, m->bmc_port);
 	else
-		out = xasprintf("%s: boot %s%s%s%s, power %s%s (BMC %s:%d)", reason, m->boot ? m->boot : "pxe",
+		out = xasprintf("%s: boot %s%s%s%s%s, power %s%s (BMC %s:%d)", reason, m->boot ? m->boot : "pxe",
 			m->disk ? ", install to " : "", m->disk ? m->disk : "", m->wipe ? ", wipe the disk first" : "",
-			m->power ? m->power : "on", a == PLAN_UPDATE ? " again" : "", m->bmc_address, m->bmc_port);
+			m->mac && !m->disk ? ", run the image from RAM" : "", m->power ? m->power : "on",
+			a == PLAN_UPDATE ? " again" : "", m->bmc_address, m->bmc_port);
 	free(reason);
 	return out;
 }

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "cloudinit.h"
+#include "installer.h"
 #include "util.h"
 
 #define NB_LEASE "10m" /* DHCP lease time: short, the service lives as long as its environment */
@@ -85,26 +86,35 @@ char *netboot_seed_url(const struct netboot_net *net, const struct netboot_host 
 	return xasprintf("http://%s:%d%s%s/", net->address, net->http_port, NETBOOT_PATH_SEED, h->name);
 }
 
-/* Append the kernel line: the seed, what to do with the image, the image's own arguments; an
- * installed machine's root file system is its disk (the last root= wins over the image's). The
- * seed is "nocloud-net": cloud-init 22.4 (Debian 12) takes "ds=nocloud" as dsmode local, fetches
- * the URL seed in its network stage and then skips that stage's modules (users, SSH keys). */
+/* Append the kernel line: the seed, what the installer does with the image, the image's own
+ * arguments; the root file system (the last root= wins over the image's) of an installed machine
+ * is its disk, of a machine that runs from RAM the loop device the installer attaches its image
+ * to (mounted read-write there: systemd's fsck of the root is skipped, and the image's fstab
+ * entry for / names a disk it does not have). The seed is "nocloud-net": cloud-init 22.4 (Debian
+ * 12) takes "ds=nocloud" as dsmode local, fetches the URL seed in its network stage and then skips
+ * that stage's modules (users, SSH keys). */
 static void script_kernel(struct sbx_buf *b, const struct netboot_net *net, const struct netboot_host *h,
 	const char *base)
 {
 	char *seed = netboot_seed_url(net, h);
-	bool install = h->disk && !h->installed;
+	bool install = h->disk && !h->installed, ram = h->disk == NULL;
 	sbx_buf_printf(b, "kernel %s%s initrd=initrd%s ip=dhcp ds=nocloud-net;s=%s", base, NETBOOT_PATH_KERNEL,
-		install ? " initrd=installer" : "", seed);
+		install || ram ? " initrd=installer" : "", seed);
+	if (install || ram)
+		sbx_buf_printf(b, " sandbox.image=%s%s", base, NETBOOT_PATH_IMAGE);
 	if (install)
-		sbx_buf_printf(b, " sandbox.image=%s%s sandbox.install=%s sandbox.wipe=%d sandbox.installed=%s%s%s", base,
-			NETBOOT_PATH_IMAGE, h->disk, h->wipe ? 1 : 0, base, NETBOOT_PATH_INSTALLED, h->name);
-	else if (h->disk == NULL)
-		sbx_buf_printf(b, " sandbox.image=%s%s sandbox.ram=1", base, NETBOOT_PATH_IMAGE);
+		sbx_buf_printf(b, " sandbox.install=%s sandbox.wipe=%d sandbox.installed=%s%s%s", h->disk, h->wipe ? 1 : 0,
+			base, NETBOOT_PATH_INSTALLED, h->name);
+	else if (ram)
+		sbx_buf_puts(b, " sandbox.ram=1");
+	if ((install || ram) && net->sha256)
+		sbx_buf_printf(b, " sandbox.sha256=%s", net->sha256);
 	if (net->cmdline && *net->cmdline)
 		sbx_buf_printf(b, " %s", net->cmdline);
 	if (h->disk && h->installed)
 		sbx_buf_printf(b, " root=%s", h->disk);
+	else if (ram)
+		sbx_buf_puts(b, " root=" INSTALLER_LOOP " fsck.mode=skip");
 	sbx_buf_puts(b, "\n");
 	free(seed);
 }
@@ -118,7 +128,7 @@ static void script_comment(struct sbx_buf *b, const struct netboot_net *net, con
 	else if (h->disk)
 		sbx_buf_printf(b, "install the image to %s%s, then boot it\n", h->disk, h->wipe ? " (wiped first)" : "");
 	else
-		sbx_buf_puts(b, "run the image from RAM\n");
+		sbx_buf_puts(b, "run the image from RAM (its root on " INSTALLER_LOOP ")\n");
 }
 
 /* Render the iPXE script of a host. The image has no boot loader (one ext4 file system on the whole
@@ -134,7 +144,7 @@ char *netboot_ipxe_script(const struct netboot_net *net, const struct netboot_ho
 	script_comment(&b, net, h);
 	script_kernel(&b, net, h, base);
 	sbx_buf_printf(&b, "initrd --name initrd %s%s\n", base, NETBOOT_PATH_INITRD);
-	if (h->disk && !h->installed)
+	if (!(h->disk && h->installed))
 		sbx_buf_printf(&b, "initrd --name installer %s%s\n", base, NETBOOT_PATH_INSTALLER);
 	sbx_buf_puts(&b, "boot\n");
 	free(base);

@@ -3,8 +3,8 @@
  * functions, no I/O): the dnsmasq configuration (DHCP for the declared MACs of the environment's
  * bare-metal machines only, each at its planned address; a PXE ROM gets iPXE over TFTP, iPXE gets
  * the HTTP URL of its machine's script), the per-machine iPXE script (the environment's kernel and
- * initrd over HTTP, installing to a disk or running from RAM; an installed machine boots the
- * image's kernel with its root file system on its disk) and the machine's NoCloud seed (the same
+ * initrd over HTTP with the installer's, installing to a disk or running from RAM with its root on
+ * /dev/loop0; an installed machine boots the image's kernel with its root file system on its disk) and the machine's NoCloud seed (the same
  * cloud-init texts as a VM's).
  *
  * The URL paths the service's HTTP side serves are fixed here too (NETBOOT_PATH_*): the renderer
@@ -52,6 +52,7 @@ struct netboot_net {
 	const char *dir;       /* the service's directory: pid file, leases, log, tftp/ */
 	bool tftp;             /* tftp/ holds the iPXE binaries: serve them to PXE ROMs */
 	const char *cmdline;   /* extra kernel arguments of the image (NULL: none) */
+	const char *sha256;    /* the image stream's SHA-256, hex: the installer checks it (NULL: none) */
 	const struct netboot_host *hosts;
 	size_t nhosts;
 };

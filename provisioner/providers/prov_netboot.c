@@ -6,8 +6,8 @@
  *   http.pid/port  `sandbox netboot-serve DIR ADDRESS`: the HTTP side (the scripts, seeds, image)
  *   dnsmasq.*      dnsmasq's config, pid file, leases and log (DHCP + TFTP, no DNS)
  *   www/, files    what the HTTP side serves (a fixed set of paths: daemon/daemon_netboot.c)
- *   installer.cpio, image.stream   when a machine installs to a disk: the installer's initrd and
- *                  the image as an extent stream (installer.h), made once per image
+ *   installer.cpio, image.stream(.sha256)   the installer's initrd, the image as an extent stream
+ *                  (installer.h) and its SHA-256 (on the scripts' kernel lines), made once per image
  *   installed/     the machines that reported their install done (their script boots the disk)
  *   tftp/          the iPXE binaries for plain PXE ROMs (when Debian's ipxe is installed)
  * ensure writes the owner first, then (re)starts what is not running and rewrites the files;
@@ -279,26 +279,27 @@ static int nb_put_owner(const struct nbp *p, const char *dir, struct sbx_err *er
 	return rc;
 }
 
-/* Whether a machine of the service installs to a disk. */
+/* Whether a machine of the service runs the installer: every machine does, to install to its disk
+ * or to run the image from RAM. */
 static bool nb_installs(const struct res_netboot *nb)
 {
-	for (size_t i = 0; i < nb->nhosts; i++)
-		if (nb->hosts[i].disk)
-			return true;
-	return false;
+	return nb->nhosts > 0;
 }
 
-/* Make DIR/image.stream from the image unless it was made from this very file (its path, size and
- * modification time in DIR/image.from), and write DIR/installer.cpio. */
+/* Make DIR/image.stream and its SHA-256 in DIR/image.stream.sha256 from the image unless they were
+ * made from this very file (its path, size and modification time in DIR/image.from), and write
+ * DIR/installer.cpio. */
 static int nb_put_install(const char *dir, const char *image, struct sbx_err *err)
 {
 	struct stat st;
 	char *from = xasprintf("%s/image.from", dir), *stream = xasprintf("%s/image.stream", dir), *old = NULL, *cpio = NULL;
+	char *sumf = xasprintf("%s.sha256", stream), sum[65];
 	char *stamp = stat(image, &st) == 0 ? xasprintf("%s %lld %lld\n", image, (long long)st.st_size,
 		(long long)st.st_mtim.tv_sec) : NULL;
 	size_t len = 0;
 	struct sbx_err e = SBX_ERR_INIT;
-	bool same = stamp && sbx_read_file(from, &old, &len, &e) == 0 && strcmp(old, stamp) == 0 && access(stream, R_OK) == 0;
+	bool same = stamp && sbx_read_file(from, &old, &len, &e) == 0 && strcmp(old, stamp) == 0 && access(stream, R_OK) == 0 &&
+		access(sumf, R_OK) == 0;
 	int rc = 0;
 
 	sbx_err_clear(&e);
@@ -306,7 +307,8 @@ static int nb_put_install(const char *dir, const char *image, struct sbx_err *er
 		rc = sbx_err_set(err, SBX_EXIT_FAILED, "the image %s: %s", image, strerror(errno));
 	else if (!same) {
 		unlink(from);
-		rc = installer_stream(image, stream, err) < 0 || sbx_write_file(from, stamp, strlen(stamp), 0644, err) < 0 ? -1 : 0;
+		rc = installer_stream(image, stream, sum, err) < 0 || sbx_write_file(sumf, sum, 64, 0644, err) < 0 ||
+			sbx_write_file(from, stamp, strlen(stamp), 0644, err) < 0 ? -1 : 0;
 	}
 	if (rc == 0 && installer_cpio(INSTALLER_BUSYBOX, &cpio, &len, err) == 0)
 		rc = nb_put_len(dir, "installer.cpio", cpio, len, err);
@@ -315,6 +317,7 @@ static int nb_put_install(const char *dir, const char *image, struct sbx_err *er
 	free(cpio);
 	free(old);
 	free(stamp);
+	free(sumf);
 	free(stream);
 	free(from);
 	return rc;
@@ -466,18 +469,36 @@ static int nb_dnsmasq(const char *dir, const char *conf, struct sbx_err *err)
 	return rc;
 }
 
+/* The image stream's SHA-256 nb_put_install recorded (caller frees); NULL when there is none. */
+static char *nb_stream_sum(const char *dir)
+{
+	char *path = xasprintf("%s/image.stream.sha256", dir), *sum = NULL;
+	size_t len = 0;
+	struct sbx_err e = SBX_ERR_INIT;
+	if (sbx_read_file(path, &sum, &len, &e) < 0 || len != 64 || strspn(sum, "0123456789abcdef") != 64) {
+		free(sum);
+		sum = NULL;
+	}
+	sbx_err_clear(&e);
+	free(path);
+	return sum;
+}
+
 /* Write what the service serves with the HTTP side's port, then (re)start dnsmasq. */
 static int nb_render(const struct nbp *p, const char *dir, const struct res *r, int port, const char *cmdline,
 	struct sbx_err *err)
 {
 	struct netboot_net net = nb_net(r, dir, port, nb_put_tftp(dir), cmdline);
+	char *sum = nb_stream_sum(dir);
 	int rc = 0;
+	net.sha256 = sum;
 	for (size_t i = 0; i < net.nhosts && rc == 0; i++)
 		rc = nb_put_host(p, dir, &net, i, err);
 	char *conf = rc == 0 ? netboot_dnsmasq_conf(&net) : NULL;
 	if (conf)
 		rc = nb_dnsmasq(dir, conf, err);
 	free(conf);
+	free(sum);
 	free((void *)net.hosts);
 	return rc;
 }

@@ -1,10 +1,8 @@
 #!/bin/sh
 # A simulated bare-metal machine installs the environment's image and becomes a node: the setup of
 # tests/lib/netboot.sh with the project's image (tests/image/build.sh), and the BMC's power-on
-# starting a QEMU machine (TCG, 1 GiB) whose firmware boots the network first on every boot:
-# iPXE (Debian's ipxe.lkrn as QEMU's -kernel: the image's kernel has virtio drivers only, and
-# SeaBIOS runs no virtio PXE ROM here) on a virtio NIC with the declared MAC, a tap in the
-# environment's bridge, and an empty virtio disk (/dev/vda) the size of the image. `up` (which waits
+# starting a QEMU machine (TCG, 1 GiB; tests/lib/metal_vm.sh) whose firmware boots the network
+# first on every boot, with an empty virtio disk (/dev/vda) the size of the image. `up` (which waits
 # for SSH) powers it on; iPXE fetches the install script, the installer writes the image's extent
 # stream to the disk, reports done and reboots; the next script boots the image's kernel with its
 # root on the disk; cloud-init takes the seed; the node is SSH-ready with its host key pinned and
@@ -21,22 +19,10 @@ NB_KERNEL=$IMG/vmlinuz NB_INITRD=$IMG/initrd.img NB_DISK=$IMG/disk.qcow2 NB_DEV=
 NB_CMDLINE="root=/dev/vda console=ttyS0 net.ifnames=0"
 export SANDBOX_READY_TIMEOUT=${SBX_METAL_READY_TIMEOUT:-1800}
 . "$SBX_TOP/tests/lib/netboot.sh"
-ip -n $H link del nbh0 # the namespace "metal"'s NIC has the machine's MAC: one of them on the bridge
-ip -n $H tuntap add nbtap0 mode tap && ip -n $H link set nbtap0 master $BR && ip -n $H link set nbtap0 up ||
-    skip "cannot create a tap device"
+. "$SBX_TOP/tests/lib/metal_vm.sh"
 qemu-img create -q -f qcow2 "$T/machine.qcow2" "$(qemu-img info --output=json "$NB_DISK" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')" || fail "cannot create the machine's disk"
-cat > "$S/on" <<ON
-#!/bin/sh
-qemu-system-x86_64 -machine pc,accel=tcg -m 1024 -display none -serial file:$T/console.log \
-    -kernel /usr/lib/ipxe/ipxe.lkrn \
-    -netdev tap,id=n0,ifname=nbtap0,script=no,downscript=no -device virtio-net-pci,netdev=n0,mac=$MAC,romfile= \
-    -drive file=$T/machine.qcow2,if=virtio,format=qcow2 \
-    -pidfile $T/qemu.pid -daemonize > $T/qemu.log 2>&1
-ON
-printf '#!/bin/sh\n[ -f %s ] && kill "$(cat %s)"\n' "$T/qemu.pid" "$T/qemu.pid" > "$S/off"
-chmod +x "$S/on" "$S/off"
-on_exit '[ -f "$T/qemu.pid" ] && kill -9 "$(cat "$T/qemu.pid")"'
+metal_vm 1024 -drive file=$T/machine.qcow2,if=virtio,format=qcow2
 printf %s 'Bmc-pw-0451' | "$SANDBOX" secret set $A bmc >/dev/null || fail "secret set"
 on_exit "ip netns exec $H $SANDBOX down $A"
 
@@ -44,7 +30,6 @@ t0=$(date +%s)
 expect_rc 0 inh "$SANDBOX" up "$T/bp/metal.yaml" --name $A
 echo "up: $(( $(date +%s) - t0 )) s" >&2
 [ "$_failures" -eq 0 ] || { tail -30 "$T/console.log" >&2; tail -20 "$NB/http.log" >&2; }
-QPID=$(cat "$T/qemu.pid" 2>/dev/null)
 # the install, then the boot from the disk (the HTTP side's log, the console)
 grep -q "^GET /boot/installer 200$" "$NB/http.log" && grep -q "^GET /image 200$" "$NB/http.log" && pass ||
     fail "the installer or the image was not fetched: $(tail -5 "$NB/http.log")"
@@ -64,11 +49,5 @@ kh=$(inh "$SANDBOX" outputs $A --json 2>/dev/null |
 [ "$(sqlite3 "$SANDBOX_STATE" "SELECT count(*) FROM lease")" = 1 ] && pass || fail "no lease while up"
 grep -rq "Bmc-pw-0451" "$NB" "$T"/*.log 2>/dev/null && fail "the BMC password is in a log" || pass
 
-expect_rc 0 inh "$SANDBOX" down $A
-until_true 30 sh -c "! kill -0 $QPID 2>/dev/null" && pass || fail "down did not power the machine off (QEMU $QPID runs)"
-[ "$(cat "$S/power")" = 0 ] && pass || fail "the BMC says power $(cat "$S/power")"
-[ "$(sqlite3 "$SANDBOX_STATE" "SELECT count(*) FROM lease")" = 0 ] && pass || fail "down kept the lease"
-none_left() { ! ps -eo pid,args | grep -F -- "$NB" | grep -qv grep; }
-until_true 10 none_left && pass || fail "left running: $(ps -eo pid,args | grep -F -- "$NB" | grep -v grep)"
-[ ! -e "$NB" ] && pass || fail "$NB is left"
+metal_down
 finish

@@ -23,7 +23,7 @@ YAML
 for e in $A $B; do printf %s 's3cret-bmc' | "$SANDBOX" secret set $e bmc >/dev/null || fail "secret set $e"; done
 
 expect_rc 0 "$SANDBOX" plan "$T/m.yaml" --name $A --no-refresh
-expect_out "^\\+ machine +sbx-$A\\.db-0 +new: boot pxe, power on \\(BMC 192\\.0\\.2\\.7:6230\\)$"
+expect_out "^\\+ machine +sbx-$A\\.db-0 +new: boot pxe, run the image from RAM, power on \\(BMC 192\\.0\\.2\\.7:6230\\)$"
 expect_no_out "s3cret-bmc"
 
 # the first environment takes the lease (whatever becomes of its up afterwards)

@@ -6,7 +6,7 @@
 # `up` starts dnsmasq and the HTTP side (an up killed right after that: the next one converges); ISC dhclient in "metal" gets the planned address and, as
 # iPXE (user class iPXE), its script URL, as a plain PXE ROM the iPXE binary over TFTP; an
 # undeclared MAC is ignored (dnsmasq logs it). Over HTTP: the script (install to /dev/sda, the
-# seed URL), the seed, the kernel, the installer's initrd, the image's extent stream; paths
+# seed URL, the stream's sha256), the seed, the kernel, the installer's initrd, the image's extent stream; paths
 # outside the service's files are 404; /installed/NODE turns the script into the image's kernel
 # with its root on the disk. Both processes killed: plan says "not running", up
 # restarts them. `gc` finds a service whose environment is gone and deletes it. `down` stops the
@@ -89,7 +89,8 @@ ip -n $M addr add $IP/24 dev eth0
 U=http://$NET.1:$PORT
 get() { inm curl -s --path-as-is -o "$T/body" -w '%{http_code}' "$@"; }
 [ "$(get $U/ipxe/db-0)" = 200 ] && pass || fail "GET /ipxe/db-0"
-grep -q "^kernel $U/boot/kernel initrd=initrd initrd=installer ip=dhcp ds=nocloud-net;s=$U/seed/db-0/ sandbox.image=$U/image sandbox.install=/dev/sda sandbox.wipe=1 sandbox.installed=$U/installed/db-0 console=ttyS0$" "$T/body" &&
+SUM=$(cat "$NB/image.stream.sha256" 2>/dev/null)
+grep -q "^kernel $U/boot/kernel initrd=initrd initrd=installer ip=dhcp ds=nocloud-net;s=$U/seed/db-0/ sandbox.image=$U/image sandbox.install=/dev/sda sandbox.wipe=1 sandbox.installed=$U/installed/db-0 sandbox.sha256=$SUM console=ttyS0$" "$T/body" &&
     grep -q "^initrd --name initrd $U/boot/initrd$" "$T/body" && grep -q "^initrd --name installer $U/boot/installer$" "$T/body" &&
     pass || fail "the script: $(cat "$T/body")"
 [ "$(get $U/seed/db-0/meta-data)" = 200 ] && grep -q '^local-hostname: "db-0"$' "$T/body" && pass || fail "meta-data: $(cat "$T/body")"
@@ -98,12 +99,14 @@ pub=$(inh "$SANDBOX" outputs $A --json 2>/dev/null | python3 -c 'import json,sys
     pass || fail "user-data: $(cat "$T/body")"
 [ "$(get $U/seed/db-0/network-config)" = 200 ] && grep -q "$IP/24" "$T/body" && pass || fail "network-config: $(cat "$T/body")"
 [ "$(get $U/boot/kernel)" = 200 ] && cmp -s "$T/body" "$T/bp/vmlinuz" && pass || fail "the kernel: $(cat "$T/body")"
-# the installer's initrd (a newc cpio with an /init) and the image as an extent stream (its one MiB)
+# the installer's initrd (a newc cpio with an /init) and the image as an extent stream (its one
+# MiB), whose sha256 the script names
 [ "$(get $U/boot/installer)" = 200 ] && [ "$(head -c 6 "$T/body")" = 070701 ] && grep -aq "sandbox installer" "$T/body" &&
     pass || fail "the installer: $(head -c 200 "$T/body")"
-[ "$(get $U/image)" = 200 ] && [ "$(head -2 "$T/body")" = "sandbox-image 1 1
-0 1" ] && [ "$(tail -1 "$T/body")" = end ] && [ "$(wc -c < "$T/body")" = $((1048576 + 26)) ] &&
+[ "$(get $U/image)" = 200 ] && [ "$(head -2 "$T/body")" = "sandbox-image 1 1 1
+0 1" ] && [ "$(tail -1 "$T/body")" = end ] && [ "$(wc -c < "$T/body")" = $((1048576 + 28)) ] &&
     pass || fail "the image stream: $(head -c 100 "$T/body")"
+[ "$(sha256sum < "$T/body" | cut -c1-64)" = "$SUM" ] && pass || fail "the stream's sha256 is not the script's $SUM"
 for p in /owner /files /dnsmasq.conf /seed/db-0/../../owner /ipxe/../owner /ipxe/..%2Fowner /seed/db-0/owner \
          /seed/../files/x /boot/../owner /ipxe/db-0.installed /ipxe/other-0 /installed/other-0 /www/ipxe/db-0 //owner; do
     code=$(get "$U$p")

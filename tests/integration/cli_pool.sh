@@ -58,8 +58,8 @@ expect_out "hint: nothing was created"
 
 # the plan shows which machine each node gets
 expect_rc 0 "$SANDBOX" plan "$T/two.yaml" --name $A
-expect_out "^\\+ machine +sbx-$A\\.a-0 +new: boot pxe, power on \\(BMC 127\\.0\\.0\\.1:$P1\\)$"
-expect_out "^\\+ machine +sbx-$A\\.b-0 +new: boot pxe, power on \\(BMC 127\\.0\\.0\\.1:$P2\\)$"
+expect_out "^\\+ machine +sbx-$A\\.a-0 +new: boot pxe, run the image from RAM, power on \\(BMC 127\\.0\\.0\\.1:$P1\\)$"
+expect_out "^\\+ machine +sbx-$A\\.b-0 +new: boot pxe, run the image from RAM, power on \\(BMC 127\\.0\\.0\\.1:$P2\\)$"
 
 # two nodes: one machine each, booted from the network, powered on, leased
 expect_rc 0 "$SANDBOX" up "$T/two.yaml" --name $A --no-wait

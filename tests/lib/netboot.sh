@@ -3,7 +3,7 @@
 # the libvirt test driver; $M: the machine's side), an ipmi_sim BMC on $H's loopback whose chassis
 # keeps the power in $S/power and runs $S/on / $S/off (when present) on power on / off, and a
 # blueprint $T/bp/metal.yaml with one network `boot` and one bare-metal node `db` (MAC $MAC, disk
-# $NB_DEV or /dev/sda, wiped; the image's kernel, initrd and disk from $NB_KERNEL, $NB_INITRD,
+# $NB_DEV or /dev/sda, wiped; with NB_RAM=1 no disk: it runs the image from RAM; the image's kernel, initrd and disk from $NB_KERNEL, $NB_INITRD,
 # $NB_DISK when set, else small text files; its command line $NB_CMDLINE or console=ttyS0). Sets A
 # (the environment), NB (the service's directory), inh/inm.
 # Cleanups are registered with on_exit.
@@ -37,12 +37,14 @@ mkdir -p "$T/bp"
 if [ -n "${NB_KERNEL:-}" ]; then cp "$NB_KERNEL" "$T/bp/vmlinuz"; else printf 'KERNEL-%s\n' $$ > "$T/bp/vmlinuz"; fi
 if [ -n "${NB_INITRD:-}" ]; then cp "$NB_INITRD" "$T/bp/initrd.img"; else printf 'INITRD\n' > "$T/bp/initrd.img"; fi
 if [ -n "${NB_DISK:-}" ]; then ln -s "$NB_DISK" "$T/bp/disk.img"; else printf 'IMAGE\n' > "$T/bp/disk.img"; fi
+nb_disk="disk: ${NB_DEV:-/dev/sda}, wipe: true,"
+[ "${NB_RAM:-0}" != 1 ] || nb_disk=
 cat > "$T/bp/metal.yaml" <<YAML
 apiVersion: sandbox/v1
 name: x
 site: { uri: test:///default, image: { path: disk.img, kernel: vmlinuz, initrd: initrd.img, cmdline: "${NB_CMDLINE:-console=ttyS0}" } }
 networks: [ { name: boot } ]
 nodes:
-  - { name: db, provider: ipmi, networks: [boot], mac: "$MAC", disk: ${NB_DEV:-/dev/sda}, wipe: true,
+  - { name: db, provider: ipmi, networks: [boot], mac: "$MAC", $nb_disk
       bmc: { address: 127.0.0.1, port: $BMC, user: admin, password: "\${secret.bmc}" } }
 YAML

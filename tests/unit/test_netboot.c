@@ -1,6 +1,6 @@
 /*
  * netboot: the network boot service's dnsmasq configuration, iPXE scripts (install to a disk, run
- * from RAM, installed: the kernel with its root on the disk) and seed against golden files in tests/unit/data/netboot/
+ * from RAM: both with the installer and the stream's SHA-256; installed: the kernel with its root on the disk) and seed against golden files in tests/unit/data/netboot/
  * (SBX_UPDATE_GOLDEN=1 rewrites them), and the name and MAC checks that keep what reaches a dnsmasq
  * line or a URL path plain.
  */
@@ -22,12 +22,14 @@ static const struct netboot_host hosts[] = {
 	{"cache-0", "52:54:00:00:00:12", "10.20.3.248", NULL, false, false},
 };
 
+#define SUM "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
 /* The network of the golden files: two machines, TFTP on. */
 static struct netboot_net net(void)
 {
 	return (struct netboot_net){.env = "demo", .iface = "sbx1a2b3c4d", .cidr = "10.20.3.0/24",
 		.address = "10.20.3.1", .http_port = 40123, .dir = "/var/lib/sandbox/netboot/sbx-demo.front.netboot",
-		.tftp = true, .cmdline = "console=ttyS0", .hosts = hosts, .nhosts = 2};
+		.tftp = true, .cmdline = "console=ttyS0 root=/dev/vda", .sha256 = SUM, .hosts = hosts, .nhosts = 2};
 }
 
 /* Compare text with the golden file `name` (or rewrite it when SBX_UPDATE_GOLDEN=1). */
@@ -69,8 +71,9 @@ static void test_dnsmasq_conf(void **state)
 	free(t);
 }
 
-/* The scripts: install to the disk (wiped; the installer's initrd after the image's), run from RAM,
- * and once installed the image's kernel with its root on the disk (no installer). */
+/* The scripts: install to the disk (wiped; the installer's initrd after the image's), run from RAM
+ * (the installer too, the root on its loop device after the image's root=), both with the stream's
+ * SHA-256 when known; once installed the image's kernel with its root on the disk (no installer). */
 static void test_ipxe_scripts(void **state)
 {
 	(void)state;
@@ -79,14 +82,32 @@ static void test_ipxe_scripts(void **state)
 	golden("db-0.install.ipxe", t);
 	assert_non_null(strstr(t, " ds=nocloud-net;s=http://10.20.3.1:40123/seed/db-0/ "));
 	assert_non_null(strstr(t, " sandbox.install=/dev/sda sandbox.wipe=1 "));
+	assert_non_null(strstr(t, "/installed/db-0 sandbox.sha256=" SUM " console=ttyS0 root=/dev/vda\n"));
 	assert_non_null(strstr(t, "\ninitrd --name initrd http://10.20.3.1:40123/boot/initrd\n"
 				  "initrd --name installer http://10.20.3.1:40123/boot/installer\nboot\n"));
 	free(t);
 	t = netboot_ipxe_script(&n, &hosts[1]);
 	golden("cache-0.ram.ipxe", t);
-	assert_non_null(strstr(t, " sandbox.ram=1"));
+	assert_non_null(strstr(t, " initrd=initrd initrd=installer "));
+	assert_non_null(strstr(t, " sandbox.image=http://10.20.3.1:40123/image sandbox.ram=1 sandbox.sha256=" SUM " "));
+	assert_non_null(strstr(t, " root=/dev/vda root=/dev/loop0 fsck.mode=skip\n"));
+	assert_non_null(strstr(t, "\ninitrd --name installer http://10.20.3.1:40123/boot/installer\nboot\n"));
 	assert_null(strstr(t, "sandbox.install"));
 	free(t);
+	/* a RAM machine that reported an install (it does not): the same script */
+	struct netboot_host ram = hosts[1];
+	ram.installed = true;
+	char *again = netboot_ipxe_script(&n, &ram);
+	t = netboot_ipxe_script(&n, &hosts[1]);
+	assert_string_equal(again, t);
+	free(again);
+	free(t);
+	/* no stream sum known: no sandbox.sha256 */
+	n.sha256 = NULL;
+	t = netboot_ipxe_script(&n, &hosts[0]);
+	assert_null(strstr(t, "sha256"));
+	free(t);
+	n.sha256 = SUM;
 	struct netboot_host done = hosts[0];
 	done.installed = true;
 	t = netboot_ipxe_script(&n, &done);
@@ -94,7 +115,7 @@ static void test_ipxe_scripts(void **state)
 	assert_null(strstr(t, "installer"));
 	assert_null(strstr(t, "sandbox."));
 	assert_non_null(strstr(t, " ds=nocloud-net;s=http://10.20.3.1:40123/seed/db-0/ "));
-	assert_non_null(strstr(t, " console=ttyS0 root=/dev/sda\n"));
+	assert_non_null(strstr(t, " console=ttyS0 root=/dev/vda root=/dev/sda\n"));
 	free(t);
 }
 

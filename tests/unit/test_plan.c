@@ -280,7 +280,7 @@ static void test_machine(void **state)
 	const struct plan_step *s = step(&p, "sbx-demo.metal-0");
 	assert_non_null(s);
 	assert_int_equal(s->action, PLAN_CREATE);
-	assert_string_equal(s->reason, "new: boot pxe, power on (BMC 10.0.0.5:623)");
+	assert_string_equal(s->reason, "new: boot pxe, run the image from RAM, power on (BMC 10.0.0.5:623)");
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -301,7 +301,7 @@ static void test_machine(void **state)
 	assert_int_equal(plan_build(&d, rec, nrec, &off, 1, false, &p, &err), 0);
 	s = step(&p, "sbx-demo.metal-0");
 	assert_int_equal(s->action, PLAN_CREATE);
-	assert_string_equal(s->reason, "powered off: boot pxe, power on (BMC 10.0.0.5:623)");
+	assert_string_equal(s->reason, "powered off: boot pxe, run the image from RAM, power on (BMC 10.0.0.5:623)");
 	plan_clear(&p);
 	assert_int_equal(plan_build(&none, rec, nrec, NULL, 0, false, &p, &err), 0);
 	s = step(&p, "sbx-demo.metal-0");
