@@ -132,10 +132,14 @@ stored=$(python3 -c 'import json,sys,urllib.request; print(json.load(urllib.requ
     "$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$T/sbx.out" | head -n 1)" 2>/dev/null || echo "?")
 sent=$((2 * N)); [ -n "$src" ] && sent=$((4 * N))
 echo "  messages stored: $stored of $sent sent"
-# the list endpoints over the stored messages (seconds, 5 runs each; a list reads only its page)
+# the list endpoints over the stored messages (seconds, 5 runs each; a list reads only its page).
+# Searches: header terms and a word found in the headers are decided from the store's index; a word
+# the headers lack (zzzz: in no message) makes the mock read each message's body.
 if command -v curl >/dev/null 2>&1; then
     http=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$T/sbx.out" | head -n 1)
-    for u in "/v1/messages?limit=50" "/api/v1/messages?limit=50" "/api/v1/search?query=subject:x&limit=50"; do
+    for u in "/v1/messages?limit=50" "/api/v1/messages?limit=50" "/api/v1/search?query=subject:x&limit=50" \
+        "/api/v1/search?query=to:sink&limit=50" "/api/v1/search?query=from:nobody&limit=50" \
+        "/api/v1/search?query=sink%20-subject:x&limit=50" "/api/v1/search?query=zzzz&limit=50"; do
         times=""
         for i in 1 2 3 4 5; do times="$times $(curl -s -o /dev/null -w '%{time_total}' "$http$u")"; done
         echo "  GET $u (s):$times"
