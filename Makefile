@@ -52,6 +52,9 @@ SHARED_SRCS   := $(addprefix provisioner/util/,buf.c clock.c random.c sha256.c)
 MOCK_LIB_SRCS := $(wildcard mocks/common/*.c) $(SHARED_SRCS)
 MOCK_CFLAGS = $(BASEFLAGS) -Imocks/common -Iprovisioner/util $(call pkgcflags,$(MOCK_PKGS))
 MOCK_LIBS   = $(call pkglibs,$(MOCK_PKGS)) -lm
+# The mock binaries load libcurl and libcrypto on first use (mocks/common/mock_dl.c): linked as
+# needed, only the mail mock keeps libssl (STARTTLS) and with it libcrypto.
+MOCK_BIN_LIBS = -Wl,--as-needed $(call pkglibs,$(filter-out libcurl,$(MOCK_PKGS))) -lm
 mock_srcs   = $(wildcard mocks/$(1)/*.c)
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
@@ -88,7 +91,7 @@ $(BUILD)/obj/mocks/%.o: mocks/%.c
 $(BUILD)/sandbox: $(call obj,provisioner/main.c $(PROV_SRCS))
 	$(CC) $(OPT) -pthread -o $@ $^ $(PROV_LIBS)
 $(BUILD)/sbx-mock-%: $$(call obj,$$(call mock_srcs,$$*) $(MOCK_LIB_SRCS))
-	$(CC) $(OPT) -pthread -o $@ $^ $(MOCK_LIBS)
+	$(CC) $(OPT) -pthread -o $@ $^ $(MOCK_BIN_LIBS)
 
 # --- sanitizer build (what the tests run) -------------------------------------
 $(BUILD)/asan/obj/provisioner/%.o: provisioner/%.c

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,7 +156,7 @@ int mock_opts_secret_file(const char *name, char **dst, const char *path, struct
 		rc = mock_err_set(e, "--%s: %s must hold one line of at most 4095 bytes", name, path);
 	else
 		opt_string(dst, buf);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	explicit_bzero(buf, sizeof(buf));
 	return rc;
 }
 
@@ -298,7 +297,7 @@ static int parse_file_opt(struct mock_opts *o, int argc, char **argv, int *i,
 	if (opt_value(&fd, inl, argc, argv, i, &path, e) < 0 || mock_opts_secret_file(name, &v, path, e) < 0)
 		return -1;
 	mock_kv_add(&o->extra, d->name, v);
-	OPENSSL_cleanse(v, strlen(v));
+	mock_wipe_str(v);
 	free(v);
 	return 0;
 }

@@ -6,7 +6,6 @@
 #include "mock_util.h"
 
 #include <ctype.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -599,7 +598,7 @@ char *mock_req_basic(const struct mock_req *r, const char **pass)
 	if (len > 0)
 		len -= (h[n - 1] == '=') + (h[n - 2] == '=');
 	if (len <= 0 || memchr(out, '\0', (size_t)len)) {
-		OPENSSL_cleanse(out, n / 4 * 3 + 1);
+		explicit_bzero(out, n / 4 * 3 + 1);
 		free(out);
 		return NULL;
 	}

@@ -2,6 +2,7 @@
 #include "mock_server.h"
 
 #include "clock.h"
+#include "mock_dl.h"
 #include "mock_faults.h"
 #include "mock_http.h"
 #include "mock_kv.h"
@@ -15,7 +16,6 @@
 #include "mock_webhook.h"
 
 #include <malloc.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -268,7 +268,7 @@ bool mock_secret_equal(const char *given, const char *want)
 {
 	size_t n = strlen(want);
 
-	return given && strlen(given) == n && CRYPTO_memcmp(given, want, n) == 0;
+	return given && strlen(given) == n && mock_mem_equal_ct(given, want, n);
 }
 
 /* Whether the request carries the API key: Authorization: Bearer KEY, or X-Api-Key: KEY. */
@@ -746,5 +746,6 @@ int mock_main(int argc, char **argv, const char *name, const struct mock_optdef 
 		teardown(arg);
 	mock_server_free(s);
 	mock_opts_free(&o);
+	mock_dl_unload();
 	return rc == 0 ? 0 : 1;
 }

@@ -103,6 +103,19 @@ json_t *mock_store_list_tagged(struct mock_store *s, const struct mock_kvlist *f
 			       size_t offset, size_t limit, uint32_t mask, size_t *total,
 			       size_t *tagged);
 /*
+ * An index: a small JSON object an index function computes from each record when it is put,
+ * updated or replaced (in the same parse as the tags), kept beside it as compact text, and a
+ * function deciding a filter from it alone: 1 the record matches, 0 it does not, -1 the record is
+ * needed (it is then parsed and the match function decides). Lists and waits with a filter parse
+ * the small index of every record instead of every record. The index is not part of the record
+ * (not answered, not counted by --max-store-bytes). NULL (the default): no index.
+ */
+typedef json_t *(*mock_index_fn)(const json_t *rec);
+typedef int (*mock_index_match_fn)(const json_t *index, const struct mock_kvlist *filter,
+				   void *arg);
+/* Set the index functions (once, at start, like the tag function); indexes held records. */
+void mock_store_set_index(struct mock_store *s, mock_index_fn fn, mock_index_match_fn match);
+/*
  * Long-poll: the newest matching record whose sequence number is > after_seq (0 = any), waiting
  * up to timeout_ms for one to be put. Returns a copy or NULL on timeout/shutdown.
  */

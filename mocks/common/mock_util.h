@@ -49,5 +49,9 @@ int mock_parse_size(const char *s, size_t *bytes);
 
 /* Whether s starts with "http://" or "https://". */
 bool mock_is_http_url(const char *s);
+/* Whether the n bytes at a and b are equal, in a time that does not depend on where they differ. */
+bool mock_mem_equal_ct(const void *a, const void *b, size_t n);
+/* Wipe a secret (explicit_bzero: not optimised away); s may be NULL. */
+void mock_wipe_str(char *s);
 
 #endif

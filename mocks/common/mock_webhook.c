@@ -14,7 +14,6 @@
 #include "mock_util.h"
 
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,7 +116,7 @@ static void delivery_free(void *arg)
 	free(d->content_type);
 	free(d->sig_header);
 	if (d->sig_secret)
-		OPENSSL_cleanse(d->sig_secret, strlen(d->sig_secret));
+		mock_wipe_str(d->sig_secret);
 	free(d->sig_secret);
 	mock_kv_free(&d->headers);
 	free(d);

@@ -265,6 +265,7 @@ struct mail *mail_new(struct mock_server *srv, struct mock_err *e)
 		goto fail;
 	mock_store_set_match(m->store, mailpit_msg_match, NULL);
 	mock_store_set_tag(m->store, mailpit_msg_tags);
+	mock_store_set_index(m->store, mailpit_msg_store_index, mailpit_msg_index_match);
 	mail_api_register(srv, m->store);
 	mailpit_api_register(srv, m->store);
 	if (smtp_start(m, mock_server_opts(srv), e) < 0)

@@ -194,18 +194,25 @@ static void search_addrs(struct sbx_buf *b, const json_t *a)
 		search_addrs(b, e);
 }
 
+/* The beginning of the search text, from an index: subject, then names and addresses. */
+static void search_head(struct sbx_buf *b, const json_t *ix)
+{
+	static const char *const addr_keys[] = {"From", "To", "Cc", "Bcc", "ReplyTo"};
+
+	search_add(b, json_string_value(json_object_get(ix, "Subject")));
+	for (size_t i = 0; i < MOCK_NELEM(addr_keys); i++)
+		search_addrs(b, json_object_get(ix, addr_keys[i]));
+}
+
 /* The attachment counts of a parsed message, and with search its search text, into ix. */
 static void index_body(json_t *ix, const struct mime_msg *m, bool search)
 {
-	static const char *const addr_keys[] = {"From", "To", "Cc", "Bcc", "ReplyTo"};
 	char *text = body_text(m, "text/plain"), *html = body_text(m, "text/html");
 	struct sbx_buf b = {0};
 	json_int_t natt = 0, ninl = 0;
 
 	if (search) {
-		search_add(&b, json_string_value(json_object_get(ix, "Subject")));
-		for (size_t i = 0; i < MOCK_NELEM(addr_keys); i++)
-			search_addrs(&b, json_object_get(ix, addr_keys[i]));
+		search_head(&b, ix);
 		search_add(&b, text);
 		if (html)
 			html_text(html, &b);
@@ -471,6 +478,64 @@ static bool query_match(const json_t *rec, const char *query)
 	json_decref(ix);
 	mailpit_query_free(q);
 	return ok;
+}
+
+/* The store's index of a record. */
+json_t *mailpit_msg_store_index(const json_t *rec)
+{
+	static const char *const keys[] = {"MessageID", "From", "To", "Cc", "Bcc", "ReplyTo",
+					   "Subject", "Attachments", "Inline"};
+	json_t *ix = mailpit_msg_record_index(rec, false), *out = json_object(), *v;
+	struct sbx_buf head = {0};
+
+	for (size_t i = 0; i < MOCK_NELEM(keys); i++)
+		if ((v = json_object_get(ix, keys[i])))
+			json_object_set(out, keys[i], v);
+	search_head(&head, ix);
+	json_object_set_new(out, "head", json_stringn_nocheck(head.data ? head.data : "", head.len));
+	json_object_set_new(out, "size", json_integer(json_integer_value(json_object_get(rec, "size"))));
+	json_object_set_new(out, "read", json_boolean(mailpit_msg_read(rec)));
+	sbx_buf_free(&head);
+	json_decref(ix);
+	return out;
+}
+
+/* A search query decided from a store index: 1, 0, or -1 (the body is needed). */
+static int query_match_index(const json_t *ix, const char *query)
+{
+	struct mailpit_query *q = NULL;
+	struct mock_err e = {{0}};
+	int rc;
+
+	if (mailpit_query_parse(query, &q, &e) != MAILPIT_QUERY_OK)
+		return 0; /* as query_match */
+	rc = mailpit_query_match_head(q, ix, json_string_value(json_object_get(ix, "head")),
+				      json_integer_value(json_object_get(ix, "size")),
+				      json_is_true(json_object_get(ix, "read")));
+	mailpit_query_free(q);
+	return rc;
+}
+
+/* The store's index match. */
+int mailpit_msg_index_match(const json_t *ix, const struct mock_kvlist *filter, void *arg)
+{
+	bool open = false;
+
+	(void)arg;
+	for (size_t i = 0; i < filter->n; i++) {
+		const char *k = filter->v[i].key, *v = filter->v[i].value;
+		int rc = 1;
+		if (!strcmp(k, MAILPIT_FILTER_UNREAD))
+			rc = json_is_true(json_object_get(ix, "read")) ? 0 : 1;
+		else if (!strcmp(k, MAILPIT_FILTER_QUERY))
+			rc = query_match_index(ix, v ? v : "");
+		else if (mail_msg_filter_known(k))
+			rc = -1; /* a field of the record */
+		if (rc == 0)
+			return 0;
+		open |= rc < 0;
+	}
+	return open ? -1 : 1;
 }
 
 /* The store tag function. */

@@ -51,6 +51,17 @@ json_t *mailpit_msg_headers(const json_t *rec);
 #define MAILPIT_FILTER_QUERY "mailpit:query"
 #define MAILPIT_FILTER_UNREAD "mailpit:unread"
 bool mailpit_msg_match(const json_t *rec, const struct mock_kvlist *filter, void *arg);
+/*
+ * The store's index (mock_store_set_index): what a search reads without the message, i.e. the
+ * Mailpit index's addresses, subject, message id and attachment counts, "head" (the beginning of
+ * the search text that plain words look in: subject, names and addresses), "size" and "read".
+ */
+json_t *mailpit_msg_store_index(const json_t *rec);
+/*
+ * The store's index match: the filters mailpit_msg_match takes, decided from the index (1 or 0),
+ * or -1 when it needs the record: a filter of mail_msg_match, or a plain word not in "head".
+ */
+int mailpit_msg_index_match(const json_t *index, const struct mock_kvlist *filter, void *arg);
 /* The store's tag function: MAILPIT_TAG_UNREAD for a message not read. */
 #define MAILPIT_TAG_UNREAD 1u
 uint32_t mailpit_msg_tags(const json_t *rec);

@@ -267,3 +267,23 @@ bool mailpit_query_match(const struct mailpit_query *q, const json_t *index, jso
 			return false;
 	return true;
 }
+
+/* Whether every term matches, the text terms read in head only (1, 0, or -1: open). */
+int mailpit_query_match_head(const struct mailpit_query *q, const json_t *index, const char *head,
+			     json_int_t size, bool read)
+{
+	bool open = false;
+
+	for (size_t i = 0; i < q->n; i++) {
+		const struct term *t = &q->terms[i];
+		bool holds;
+		if (t->field == F_TEXT && !strcasestr(head, t->value)) {
+			open = true; /* in the body, or across its start, perhaps */
+			continue;
+		}
+		holds = t->field == F_TEXT || term_holds(t, index, size, read);
+		if (holds == t->negate)
+			return 0;
+	}
+	return open ? -1 : 1;
+}

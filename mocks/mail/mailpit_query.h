@@ -43,6 +43,13 @@ enum mailpit_query_rc mailpit_query_parse(const char *s, struct mailpit_query **
 void mailpit_query_free(struct mailpit_query *q);
 /* Whether the query has a plain text term, which needs the index's "search" (mailpit_msg.h). */
 bool mailpit_query_has_text(const struct mailpit_query *q);
+/*
+ * Whether a message matches from its index without the search text: plain text terms look in head
+ * (the search text's beginning: subject, names and addresses; see mailpit_msg_store_index). 1 or
+ * 0, or -1 when a text term not found in head leaves it to the body (mailpit_query_match then).
+ */
+int mailpit_query_match_head(const struct mailpit_query *q, const json_t *index, const char *head,
+			     json_int_t size, bool read);
 /* Whether a message matches: its Mailpit index, size in bytes and read flag. */
 bool mailpit_query_match(const struct mailpit_query *q, const json_t *index, json_int_t size,
 			 bool read);

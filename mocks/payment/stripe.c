@@ -10,7 +10,6 @@
 #include "mock_util.h"
 #include "payment_int.h"
 
-#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +83,7 @@ static int st_auth(const struct stripe *st, const struct mock_req *req, struct m
 	}
 	mock_resp_header(resp, "WWW-Authenticate", "Bearer realm=\"Stripe\"");
 	if (key)
-		OPENSSL_cleanse(key, strlen(key));
+		mock_wipe_str(key);
 	free(key);
 	return -1;
 }
@@ -177,10 +176,10 @@ void stripe_free(struct stripe *st)
 	if (!st)
 		return;
 	if (st->wh_secret)
-		OPENSSL_cleanse(st->wh_secret, strlen(st->wh_secret));
+		mock_wipe_str(st->wh_secret);
 	free(st->wh_secret);
 	if (st->api_key)
-		OPENSSL_cleanse(st->api_key, strlen(st->api_key));
+		mock_wipe_str(st->api_key);
 	free(st->api_key);
 	free(st);
 }

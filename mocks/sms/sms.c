@@ -15,7 +15,6 @@
 #include "mock_util.h"
 #include "mock_webhook.h"
 
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,7 +119,7 @@ static void transition_free(void *arg)
 	sms_msg_free(t->msg);
 	mock_target_clear(&t->own);
 	if (t->key)
-		OPENSSL_cleanse(t->key, strlen(t->key));
+		mock_wipe_str(t->key);
 	free(t->key);
 	free(t);
 }

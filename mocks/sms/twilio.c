@@ -18,7 +18,6 @@
 #include "sms_int.h"
 #include "sms_msg.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,7 +81,7 @@ static const struct sms_step plan_failed[] = {{"failed", NULL, "Unknown error", 
 static void secret_free(char *s)
 {
 	if (s)
-		OPENSSL_cleanse(s, strlen(s));
+		mock_wipe_str(s);
 	free(s);
 }
 

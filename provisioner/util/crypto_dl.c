@@ -7,7 +7,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <string.h>
@@ -46,7 +45,6 @@ DYNLIB_FN(dynlib_crypto, unsigned char *, HMAC, (const EVP_MD *evp_md, const voi
 DYNLIB_VOID(dynlib_crypto, OPENSSL_cleanse, (void *ptr, size_t len), (ptr, len))
 DYNLIB_FN(dynlib_crypto, int, PEM_write_bio_PrivateKey_traditional, (BIO *bp, const EVP_PKEY *x, const EVP_CIPHER *enc, const unsigned char *kstr, int klen, pem_password_cb *cb, void *u), (bp, x, enc, kstr, klen, cb, u))
 DYNLIB_FN(dynlib_crypto, int, PKCS5_PBKDF2_HMAC, (const char *pass, int passlen, const unsigned char *salt, int saltlen, int iter, const EVP_MD *digest, int keylen, unsigned char *out), (pass, passlen, salt, saltlen, iter, digest, keylen, out))
-DYNLIB_FN(dynlib_crypto, int, RAND_bytes, (unsigned char *buf, int num), (buf, num))
 DYNLIB_FN(dynlib_crypto, unsigned char *, SHA256, (const unsigned char *d, size_t n, unsigned char *md), (d, n, md))
 
 static __typeof__(&EVP_PKEY_Q_keygen) EVP_PKEY_Q_keygen_dl_;

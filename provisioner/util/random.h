@@ -1,6 +1,6 @@
 /*
- * random — cryptographic random bytes (OpenSSL). Shared by the provisioner and the mocks: depends on
- * nothing else in the tree. Thread-safe.
+ * random — cryptographic random bytes (the kernel's getrandom). Shared by the provisioner and the
+ * mocks: depends on nothing else in the tree (nor on libcrypto). Thread-safe.
  */
 #ifndef SBX_RANDOM_H
 #define SBX_RANDOM_H

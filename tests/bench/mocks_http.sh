@@ -48,6 +48,7 @@ wait_for() {
 
 # start_mock NAME: start build/sbx-mock-NAME quietly; sets mock_pid and mock_url.
 start_mock() {
+    rm -f "$work/$1.out"
     "$bin/sbx-mock-$1" --listen 127.0.0.1:0 --quiet >"$work/$1.out" 2>"$work/$1.err" &
     mock_pid=$!
     pids="$pids $mock_pid"
@@ -76,6 +77,7 @@ echo "POST /v1/messages, wrk -t2 -c$conns -d${secs}s ($(nproc) CPUs shared by cl
 
 # bench_sms BIN LABEL: start BIN quietly, warm up, measure; RSS and threads after the load.
 bench_sms() {
+    rm -f "$work/sms.out" # else the previous mock's line may be read before this one truncates it
     "$1" --listen 127.0.0.1:0 --quiet >"$work/sms.out" 2>"$work/sms.err" &
     mock_pid=$!
     pids="$pids $mock_pid"

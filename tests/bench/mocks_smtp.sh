@@ -14,6 +14,8 @@
 #
 #   BUILD=build sh tests/bench/mocks_smtp.sh
 #   SBX_BENCH_MESSAGES=20000 SBX_BENCH_MAILDEV_MESSAGES=1000 ...   (message counts)
+#   SBX_BENCH_BASELINE=OLD/sbx-mock-mail ...   (also time searches on this build and OLD, each fed
+#                                              the same SBX_BENCH_SEARCH_MESSAGES, default N, mails)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN="$top/${BUILD:-build}/sbx-mock-mail"
@@ -132,10 +134,14 @@ stored=$(python3 -c 'import json,sys,urllib.request; print(json.load(urllib.requ
     "$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$T/sbx.out" | head -n 1)" 2>/dev/null || echo "?")
 sent=$((2 * N)); [ -n "$src" ] && sent=$((4 * N))
 echo "  messages stored: $stored of $sent sent"
-# the list endpoints over the stored messages (seconds, 5 runs each; a list reads only its page)
+# the list endpoints over the stored messages (seconds, 5 runs each; a list reads only its page).
+# Searches: header terms and a word found in the headers are decided from the store's index; a word
+# the headers lack (zzzz: in no message) makes the mock read each message's body.
 if command -v curl >/dev/null 2>&1; then
     http=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$T/sbx.out" | head -n 1)
-    for u in "/v1/messages?limit=50" "/api/v1/messages?limit=50" "/api/v1/search?query=subject:x&limit=50"; do
+    for u in "/v1/messages?limit=50" "/api/v1/messages?limit=50" "/api/v1/search?query=subject:x&limit=50" \
+        "/api/v1/search?query=to:sink&limit=50" "/api/v1/search?query=from:nobody&limit=50" \
+        "/api/v1/search?query=sink%20-subject:x&limit=50" "/api/v1/search?query=zzzz&limit=50"; do
         times=""
         for i in 1 2 3 4 5; do times="$times $(curl -s -o /dev/null -w '%{time_total}' "$http$u")"; done
         echo "  GET $u (s):$times"
@@ -143,6 +149,35 @@ if command -v curl >/dev/null 2>&1; then
 fi
 echo "  RSS after $sent messages (100000 kept at most): $(rss_kb $sbx) kB"
 kill $sbx
+
+# --- searches: this build and SBX_BENCH_BASELINE over the same mails --------------------------
+# mail_up BIN NAME: start BIN quietly; sets up_pid, up_http and up_smtp (the SMTP port).
+mail_up() {
+    "$1" --listen 127.0.0.1:0 --smtp 127.0.0.1:0 --quiet --max-records 100000 --max-store-bytes 2G \
+        >"$T/$2.out" 2>"$T/$2.err" &
+    up_pid=$!; pids="$pids $up_pid"
+    wait_for grep -q '^listening on smtp://' "$T/$2.out" || return 1
+    up_http=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$T/$2.out" | head -n 1)
+    up_smtp=$(sed -n 's|^listening on smtp://127.0.0.1:\([0-9]*\)$|\1|p' "$T/$2.out")
+}
+base=${SBX_BENCH_BASELINE:-}
+if [ -n "$base" ] && [ -x "$base" ] && command -v curl >/dev/null 2>&1; then
+    NS=${SBX_BENCH_SEARCH_MESSAGES:-$N}; new_pid="" up_pid=""
+    echo "searches over the same $NS messages of 10 KB (smtp_load), seconds, 3 runs each: this build | baseline $base"
+    if mail_up "$BIN" search-new && load search-new "$up_smtp" "$NS" 100 && new_http=$up_http &&
+        new_pid=$up_pid && mail_up "$base" search-base && load search-base "$up_smtp" "$NS" 100; then
+        echo "  RSS with the messages: this build $(rss_kb "$new_pid") kB, baseline $(rss_kb "$up_pid") kB"
+        for q in subject:x to:sink from:nobody sink%20-subject:x load zzzz; do
+            a="" b=""
+            for i in 1 2 3; do
+                a="$a $(curl -s -o /dev/null -w '%{time_total}' "$new_http/api/v1/search?query=$q&limit=50")"
+                b="$b $(curl -s -o /dev/null -w '%{time_total}' "$up_http/api/v1/search?query=$q&limit=50")"
+            done
+            echo "  GET /api/v1/search?query=$q&limit=50:$a |$b"
+        done
+    fi
+    [ -n "$new_pid$up_pid" ] && kill $new_pid $up_pid 2>/dev/null
+fi
 
 # --- maildev ----------------------------------------------------------------------------------
 md="$CACHE/node_modules/.bin/maildev"

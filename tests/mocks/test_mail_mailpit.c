@@ -12,7 +12,9 @@
 #include <cmocka.h>
 
 #include "../../mocks/mail/mail.h"
+#include "../../mocks/mail/mailpit_msg.h"
 #include "../../mocks/mail/mailpit_query.h"
+#include "mock_store.h"
 #include "mime_fixture.h"
 #include "mock_kv.h"
 #include "mock_log.h"
@@ -22,6 +24,7 @@
 #include "mock_util.h"
 
 #include <curl/curl.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -570,6 +573,131 @@ static void test_search(void **state)
 	stop(f);
 }
 
+/* q with every byte but letters and digits as %XX (a query string value). */
+static char *url_encode(const char *q)
+{
+	char *out = calloc(1, 3 * strlen(q) + 1), *p = out;
+
+	for (; *q; q++) {
+		if (isalnum((unsigned char)*q))
+			*p++ = *q;
+		else
+			p += snprintf(p, 4, "%%%02X", (unsigned char)*q);
+	}
+	return out;
+}
+
+/* How many commas s has (the ids of a list). */
+static long long commas(const char *s)
+{
+	long long n = 0;
+
+	for (; *s; s++)
+		n += *s == ',';
+	return n;
+}
+
+/*
+ * The ids of the records matching query, newest first, as the store's match function finds them
+ * parsing each record (what every search did before the store's index), "," after each.
+ */
+static char *reference_ids(struct fixture *f, const char *query)
+{
+	struct mock_err e = {{0}};
+	struct mock_store *st = mock_server_store(f->srv, "messages", &e);
+	struct mock_kvlist filter = {0};
+	size_t total, i;
+	json_t *all = mock_store_list(st, NULL, 0, SIZE_MAX, &total), *rec;
+	char *ids = strdup(""), *next;
+
+	mock_kv_add(&filter, MAILPIT_FILTER_QUERY, query);
+	json_array_foreach(all, i, rec) {
+		if (!mailpit_msg_match(rec, &filter, NULL))
+			continue;
+		next = mock_xasprintf("%s%s,", ids, str_at(rec, "id"));
+		free(ids);
+		ids = next;
+	}
+	mock_kv_free(&filter);
+	json_decref(all);
+	return ids;
+}
+
+/* The ids /api/v1/search answers for query (all of them), "," after each; *count: messages_count. */
+static char *search_ids(struct fixture *f, const char *query, long long *count)
+{
+	char *enc = url_encode(query), *path = mock_xasprintf("/api/v1/search?query=%s&limit=0", enc);
+	char *ids = strdup(""), *next;
+	json_t *doc, *m;
+	size_t i;
+
+	assert_int_equal(get(f, path, &doc), 200);
+	json_array_foreach(json_object_get(doc, "messages"), i, m) {
+		next = mock_xasprintf("%s%s,", ids, str_at(m, "ID"));
+		free(ids);
+		ids = next;
+	}
+	*count = int_at(doc, "messages_count");
+	json_decref(doc);
+	free(path);
+	free(enc);
+	return ids;
+}
+
+/*
+ * A search over many mails answers what parsing every record answered: the index decides the
+ * header terms, plain words found in the subject, names or addresses, sizes and flags; a word not
+ * there (perhaps in the body) falls back to the record.
+ */
+static void test_search_index(void **state)
+{
+	static const char *const froms[] = {"\"Ann Smith\" <ann@shop.example>", "noreply@bank.example",
+					    "\"Carol Parcel\" <carol@post.example>", "dave@example.org"};
+	static const char *const tos[] = {"bob@example.org", "carol@example.org",
+					  "\"Bob B\" <bob@b.example>, eve@example.org"};
+	static const char *const bodies[] = {"Your parcel left the warehouse.", "Nothing to see.",
+					     "carol said hello to ann", "Statement 12 is ready."};
+	static const char *const queries[] = {
+		"to:carol", "from:ann", "FROM:bank", "subject:statement", "subject:\"order 1\"",
+		"carol", "ann", "warehouse", "parcel", "-carol", "!warehouse", "from:bank -warehouse",
+		"\"ann smith\"", "\"parcel left\"", "hello carol", "statement 12", "-parcel -bank",
+		"is:read", "is:unread", "is:read carol", "has:attachment", "-has:attachment to:bob",
+		"larger:600", "smaller:0.3kb", "addressed:eve", "cc:dave", "reply-to:replies",
+		"message-id:inv42", "message-id:order", "invoice-42.pdf", "nothing-like-this", "to:",
+		"subject:reset -to:carol ann", "eve@example.org", "b.example",
+	};
+	struct fixture *f = start(NULL);
+	long long count;
+	char subject[64], *ids, *want, path[128];
+	int n = 0;
+
+	(void)state;
+	for (int i = 0; i < 120; i++, n++) {
+		if (i % 15 == 7) {
+			send_mail(f, "<dave@example.org>", full_msg);
+			continue;
+		}
+		snprintf(subject, sizeof(subject), "%s %d", i % 3 ? (i % 3 == 1 ? "Order" : "Statement") : "Reset", i);
+		send_simple(f, froms[i % 4], tos[i % 3], subject, bodies[(i / 2) % 4]);
+	}
+	for (int i = 0; i < n; i += 7) { /* read some */
+		char *id = id_at(f, (size_t)i);
+		snprintf(path, sizeof(path), "/api/v1/message/%s", id);
+		assert_int_equal(status_of(f, "GET", path, NULL), 200);
+		free(id);
+	}
+	for (size_t i = 0; i < MOCK_NELEM(queries); i++) {
+		want = reference_ids(f, queries[i]);
+		ids = search_ids(f, queries[i], &count);
+		if (strcmp(ids, want) != 0)
+			fail_msg("query %s: the search answered %s, parsing every record %s", queries[i], ids, want);
+		assert_int_equal(count, commas(ids));
+		free(ids);
+		free(want);
+	}
+	stop(f);
+}
+
 /* Deletes: by IDs, by search, all; malformed bodies change nothing. */
 static void test_delete(void **state)
 {
@@ -712,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_message),
 		cmocka_unit_test(test_search),
+		cmocka_unit_test(test_search_index),
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_unsupported_and_auth),
 		cmocka_unit_test(test_query_reader),
