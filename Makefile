@@ -50,7 +50,7 @@ MOCKS      := sms mail payment
 # The helpers the mocks share with the provisioner: each stands alone in provisioner/util.
 SHARED_SRCS   := $(addprefix provisioner/util/,buf.c clock.c random.c sha256.c)
 MOCK_LIB_SRCS := $(wildcard mocks/common/*.c) $(SHARED_SRCS)
-MOCK_CFLAGS = $(BASEFLAGS) -Imocks/common -Iprovisioner/util $(call pkgcflags,$(MOCK_PKGS))
+MOCK_CFLAGS = $(BASEFLAGS) -Imocks/common -Iprovisioner/util $(call pkgcflags,$(MOCK_PKGS)) $(SONAMES)
 MOCK_LIBS   = $(call pkglibs,$(MOCK_PKGS)) -lm
 # The mock binaries load libcurl and libcrypto on first use (mocks/common/mock_dl.c): linked as
 # needed, only the mail mock keeps libssl (STARTTLS) and with it libcrypto.

@@ -37,8 +37,17 @@ static void curl_loaded(void *handle)
 		init(CURL_GLOBAL_DEFAULT);
 }
 
-static struct mock_lib lib_curl = {"libcurl.so.4", curl_loaded, PTHREAD_ONCE_INIT, NULL};
-static struct mock_lib lib_crypto = {"libcrypto.so.3", NULL, PTHREAD_ONCE_INIT, NULL};
+/* The SONAMEs of the libraries the headers came from (the Makefile's, as the provisioner's
+ * dynlib.h), else Debian 12's. */
+#ifndef SBX_SONAME_CURL
+#define SBX_SONAME_CURL "libcurl.so.4"
+#endif
+#ifndef SBX_SONAME_CRYPTO
+#define SBX_SONAME_CRYPTO "libcrypto.so.3"
+#endif
+
+static struct mock_lib lib_curl = {SBX_SONAME_CURL, curl_loaded, PTHREAD_ONCE_INIT, NULL};
+static struct mock_lib lib_crypto = {SBX_SONAME_CRYPTO, NULL, PTHREAD_ONCE_INIT, NULL};
 
 /* dlopen each library once (pthread_once runs a function without an argument). */
 static void open_lib(struct mock_lib *l)
