@@ -333,9 +333,11 @@ static int nb_image(const struct nbp *p, const struct res_image *ri, struct imag
 	if (image_resolve(&img, p->cfg->bp_dir ? p->cfg->bp_dir : ".", &dirs, p->cfg->progress, p->cfg->progress_ctx, f,
 			err) < 0)
 		return -1;
-	if (f->kernel == NULL || f->initrd == NULL)
-		return sbx_err_set(err, SBX_EXIT_USAGE, "the image gives no kernel and initrd to boot machines from the "
-			"network; hint: give site.image.kernel and site.image.initrd, or use a recipe (recipe: debian-12)");
+	if (f->kernel == NULL || f->initrd == NULL) {
+		sbx_err_set(err, SBX_EXIT_USAGE, "the image gives no kernel and initrd to boot machines from the network");
+		sbx_err_hint(err, "give site.image.kernel and site.image.initrd, or use a recipe (recipe: debian-12)");
+		return -1;
+	}
 	return 0;
 }
 
